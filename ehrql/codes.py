@@ -1,0 +1,178 @@
+"""Clinical coding systems.
+
+Each coding system is a small immutable value class. A code is checked against
+its system's format when it is made, so a mistyped code in a definition fails at
+the user's line rather than silently matching nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import ClassVar
+
+__all__ = [
+    "BaseCode",
+    "BNFCode",
+    "CTV3Code",
+    "DMDCode",
+    "ICD10Code",
+    "OPCS4Code",
+    "ReadV2Code",
+    "SNOMEDCTCode",
+    "CodelistError",
+]
+
+
+class CodelistError(ValueError):
+    """A code, or a codelist, that is not valid for its coding system."""
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class BaseCode:
+    """A code from one clinical coding system; subclasses name the system."""
+
+    value: str
+
+    #: Regular expression that every code of this system must match in full.
+    regex: ClassVar[re.Pattern]
+    #: Short identifier of the system, as used in codelist files and docs.
+    system_id: ClassVar[str]
+
+    def __post_init__(self):
+        if not isinstance(self.value, str):
+            raise CodelistError(
+                f"{type(self).__name__} must be made from a string, not {self.value!r}"
+            )
+        if not self.regex.fullmatch(self.value):
+            raise CodelistError(f"{self.value!r} is not a valid {self.system_id} code")
+        extra = self.extra_check(self.value)
+        if extra:
+            raise CodelistError(f"{self.value!r} is not a valid {self.system_id} code: {extra}")
+
+    @classmethod
+    def extra_check(cls, value: str) -> str | None:
+        """Return why `value` is invalid beyond its format, or None when it is valid."""
+        return None
+
+    def __str__(self):
+        return self.value
+
+    @classmethod
+    def is_valid(cls, value: str) -> bool:
+        """True when `value` is a well-formed code of this system."""
+        try:
+            cls(value)
+        except CodelistError:
+            return False
+        return True
+
+
+# The Verhoeff scheme, used by SNOMED CT and dm+d identifiers for their final
+# check digit. The tables are the dihedral group D5 and its permutation.
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
+    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
+    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """True when the last digit of `digits` is its correct Verhoeff check digit."""
+    check = 0
+    for position, digit in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[position % 8][int(digit)]]
+    return check == 0
+
+
+def _verhoeff_problem(value: str) -> str | None:
+    return None if verhoeff_valid(value) else "its check digit is wrong"
+
+
+class SNOMEDCTCode(BaseCode):
+    """A SNOMED CT concept identifier: 6 to 18 digits, no leading zero, Verhoeff check digit."""
+
+    regex = re.compile(r"[1-9][0-9]{5,17}")
+    system_id = "snomedct"
+    extra_check = classmethod(lambda cls, value: _verhoeff_problem(value))
+
+
+class DMDCode(BaseCode):
+    """A dm+d (Dictionary of Medicines and Devices) identifier: a SNOMED-style number."""
+
+    regex = re.compile(r"[1-9][0-9]{5,17}")
+    system_id = "dmd"
+    extra_check = classmethod(lambda cls, value: _verhoeff_problem(value))
+
+
+class CTV3Code(BaseCode):
+    """A Clinical Terms Version 3 (Read v3) code: five characters of letters, digits and dots."""
+
+    # Dots may only pad the end of a code ("Xa1.." is valid, "X.a1." is not).
+    regex = re.compile(r"[0-9A-Za-z]{1,5}|[0-9A-Za-z]{1,4}\.{1,4}(?<=^.{5})|\.{5}")
+    system_id = "ctv3"
+
+    @classmethod
+    def extra_check(cls, value: str) -> str | None:
+        if len(value) != 5:
+            return "CTV3 codes are five characters long"
+        return None
+
+
+class ReadV2Code(BaseCode):
+    """A Read version 2 code: five characters, dot-padded at the end."""
+
+    regex = re.compile(r"[0-9A-Za-z]{1,5}\.{0,4}")
+    system_id = "readv2"
+
+    @classmethod
+    def extra_check(cls, value: str) -> str | None:
+        if len(value) != 5:
+            return "Read v2 codes are five characters long"
+        return None
+
+
+class ICD10Code(BaseCode):
+    """An ICD-10 code: a letter, two digits, and optionally up to two more characters, no dot."""
+
+    regex = re.compile(r"[A-Z][0-9]{2}[0-9A-Z]{0,2}")
+    system_id = "icd10"
+
+
+class OPCS4Code(BaseCode):
+    """An OPCS-4 procedure code: a letter and two or three digits, no dot."""
+
+    regex = re.compile(r"[A-Z][0-9]{2,3}")
+    system_id = "opcs4"
+
+
+class BNFCode(BaseCode):
+    """A BNF code: a chapter/section prefix of digits, or a full 15-character product code."""
+
+    # Chapter, section and paragraph are digits; what follows is alphanumeric.
+    regex = re.compile(r"[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}[0-9A-Z]{0,9})?)?")
+    system_id = "bnf"
+
+
+#: Every coding system, by its identifier.
+CODE_SYSTEMS: dict[str, type[BaseCode]] = {
+    cls.system_id: cls
+    for cls in (SNOMEDCTCode, DMDCode, CTV3Code, ReadV2Code, ICD10Code, OPCS4Code, BNFCode)
+}

@@ -1,0 +1,1290 @@
+"""The ehrQL language as researchers write it.
+
+Every object here is a thin wrapper around a query model node
+(`ehrql.query_model.nodes`); every method builds a new node. Validation lives in
+the nodes, so an error is raised on the line of the definition that wrote it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import csv
+import dataclasses
+import datetime
+import functools
+import gzip
+import keyword
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ehrql.codes import BaseCode
+from ehrql.errors import DefinitionError, ParameterError
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.nodes import type_name
+from ehrql.query_model.table_schema import Column, Constraint, TableSchema
+
+__all__ = [
+    "BaseFrame",
+    "BaseSeries",
+    "Dataset",
+    "DateDifference",
+    "Duration",
+    "EventFrame",
+    "PatientFrame",
+    "Series",
+    "case",
+    "create_dataset",
+    "days",
+    "get_parameter",
+    "maximum_of",
+    "minimum_of",
+    "months",
+    "table",
+    "table_from_file",
+    "table_from_rows",
+    "weeks",
+    "when",
+    "years",
+]
+
+
+# ---------------------------------------------------------------------------
+# Converting user values to nodes
+# ---------------------------------------------------------------------------
+
+
+def _parse_date(value: str) -> datetime.date:
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise DefinitionError(
+            f"{value!r} is not a date: write dates as 'YYYY-MM-DD'"
+        ) from None
+
+
+def _coerce_constant(value, target_type):
+    """Turn a Python constant into a value of `target_type` where ehrQL allows it."""
+    if value is None or target_type is None:
+        return value
+    if target_type is datetime.date and isinstance(value, str):
+        return _parse_date(value)
+    if qm.is_code_type(target_type) and isinstance(value, str):
+        return target_type(value)
+    if target_type is float and type(value) is int:
+        return float(value)
+    return value
+
+
+def _to_node(value, target_type=None) -> qm.Series:
+    """The query model node for a series or a constant."""
+    if isinstance(value, BaseSeries):
+        return value._qm_node
+    if isinstance(value, (Duration, DateDifference)):
+        raise DefinitionError(
+            f"cannot use a {type(value).__name__.lower()} here: "
+            "durations can only be added to or subtracted from dates"
+        )
+    if isinstance(value, (BaseFrame, Dataset)):
+        raise DefinitionError(
+            f"expected a series or a value, got a {type(value).__name__}: "
+            "did you mean to select a column?"
+        )
+    return qm.Value(_coerce_constant(value, target_type))
+
+
+def _to_set_node(values, element_type) -> qm.Value:
+    """A constant set node for `is_in()` and friends."""
+    from ehrql.codelists import Codelist
+
+    if isinstance(values, Codelist):
+        values = values.codes
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise DefinitionError(
+            f"is_in() needs a list, set, tuple or codelist, not {values!r}"
+        )
+    if isinstance(values, Mapping):
+        values = values.keys()
+    converted = frozenset(_coerce_constant(v, element_type) for v in values)
+    if None in converted:
+        raise DefinitionError("is_in() cannot look for None: use is_null() instead")
+    return qm.Value(converted)
+
+
+def _wrap(node: qm.Series) -> BaseSeries:
+    """Wrap a series node in the DSL class for its type and domain."""
+    domain = "patient" if node.domain.is_patient else "event"
+    type_ = node.type
+    if qm.is_code_type(type_):
+        family = "code"
+    else:
+        family = {
+            bool: "bool",
+            int: "int",
+            float: "float",
+            str: "str",
+            datetime.date: "date",
+            None: "null",
+        }.get(type_)
+    if family is None:
+        raise DefinitionError(f"unsupported series type {type_!r}")
+    return _SERIES_CLASSES[(family, domain)](node)
+
+
+# ---------------------------------------------------------------------------
+# Series
+# ---------------------------------------------------------------------------
+
+
+class BaseSeries:
+    """A column of values: one per patient, or one per row of an event frame."""
+
+    def __init__(self, qm_node: qm.Series):
+        self._qm_node = qm_node
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._qm_node!r})"
+
+    def __hash__(self):
+        return hash(self._qm_node)
+
+    def __bool__(self):
+        raise TypeError(
+            "a series has no single True or False value: combine conditions with "
+            "& (and), | (or) and ~ (not) instead of `and`, `or`, `not`, and don't "
+            "use a series in an `if`"
+        )
+
+    def __iter__(self):
+        raise TypeError("a series cannot be looped over: it holds one value per patient or row")
+
+    # -- equality and nulls -------------------------------------------------
+
+    def __eq__(self, other) -> BaseSeries:
+        """True where the values are equal; null where either is null."""
+        return self._binary(qm.Function.EQ, other)
+
+    def __ne__(self, other) -> BaseSeries:
+        """True where the values differ; null where either is null."""
+        return self._binary(qm.Function.NE, other)
+
+    def is_null(self) -> BaseSeries:
+        """True where the value is null, False otherwise (never null)."""
+        return _wrap(qm.Function.IsNull(self._qm_node))
+
+    def is_not_null(self) -> BaseSeries:
+        """True where the value is not null, False otherwise (never null)."""
+        return _wrap(qm.Function.Not(qm.Function.IsNull(self._qm_node)))
+
+    def when_null_then(self, other) -> BaseSeries:
+        """This series, with nulls replaced by `other` (a value or a series)."""
+        other_node = _to_node(other, self._qm_node.type)
+        return _wrap(
+            qm.Case(
+                qm.FrozenDict({qm.Function.Not(qm.Function.IsNull(self._qm_node)): self._qm_node}),
+                default=other_node,
+            )
+        )
+
+    def is_in(self, other) -> BaseSeries:
+        """True where the value is one of `other` (a list, set, tuple or codelist)."""
+        return _wrap(qm.Function.In(self._qm_node, _to_set_node(other, self._qm_node.type)))
+
+    def is_not_in(self, other) -> BaseSeries:
+        """True where the value is not one of `other`; null stays null."""
+        return _wrap(qm.Function.Not(self.is_in(other)._qm_node))
+
+    def map_values(self, mapping: Mapping, default=None) -> BaseSeries:
+        """Replace each value by its entry in `mapping`; values not in it become `default`."""
+        if not isinstance(mapping, Mapping) or not mapping:
+            raise DefinitionError("map_values() needs a non-empty dict of value -> new value")
+        cases = {}
+        for key, new_value in mapping.items():
+            condition = qm.Function.EQ(self._qm_node, _to_node(key, self._qm_node.type))
+            cases[condition] = None if new_value is None else qm.Value(new_value)
+        default_node = None if default is None else qm.Value(default)
+        _unify_case_types(cases, default_node)
+        return _wrap(qm.Case(qm.FrozenDict(cases), default=default_node))
+
+    # -- helpers ------------------------------------------------------------
+
+    def _binary(self, node_class, other, swap=False):
+        other_node = _to_node(other, self._qm_node.type)
+        lhs, rhs = _unify_numeric(self._qm_node, other_node)
+        if swap:
+            lhs, rhs = rhs, lhs
+        return _wrap(node_class(lhs, rhs))
+
+
+def _unify_numeric(lhs: qm.Series, rhs: qm.Series):
+    """Mixing an int with a float: compute in floats, as Python does."""
+    if lhs.type is int and rhs.type is float:
+        lhs = _as_float_node(lhs)
+    elif lhs.type is float and rhs.type is int:
+        rhs = _as_float_node(rhs)
+    return lhs, rhs
+
+
+def _as_float_node(node):
+    if isinstance(node, qm.Value) and node.value is not None:
+        return qm.Value(float(node.value))
+    return qm.Function.CastToFloat(node)
+
+
+class PatientSeries(BaseSeries):
+    """A series with one value per patient."""
+
+
+class EventSeries(BaseSeries):
+    """A series with one value per row of an event frame."""
+
+    def count_distinct_for_patient(self) -> BaseSeries:
+        """The number of distinct non-null values for each patient (0 if none)."""
+        return _wrap(qm.AggregateByPatient.CountDistinct(self._qm_node))
+
+
+class ComparableMixin:
+    """Ordering comparisons for series whose values have an order."""
+
+    def __lt__(self, other):
+        return self._binary(qm.Function.LT, other)
+
+    def __le__(self, other):
+        return self._binary(qm.Function.LE, other)
+
+    def __gt__(self, other):
+        return self._binary(qm.Function.GT, other)
+
+    def __ge__(self, other):
+        return self._binary(qm.Function.GE, other)
+
+
+class ComparableAggregations:
+    """Minimum and maximum per patient."""
+
+    def minimum_for_patient(self):
+        """The smallest non-null value for each patient; null if there is none."""
+        return _wrap(qm.AggregateByPatient.Min(self._qm_node))
+
+    def maximum_for_patient(self):
+        """The largest non-null value for each patient; null if there is none."""
+        return _wrap(qm.AggregateByPatient.Max(self._qm_node))
+
+
+class BoolMixin:
+    """Logic on boolean series, with SQL's rules for nulls."""
+
+    def __and__(self, other):
+        return self._binary(qm.Function.And, other)
+
+    def __rand__(self, other):
+        return self._binary(qm.Function.And, other, swap=True)
+
+    def __or__(self, other):
+        return self._binary(qm.Function.Or, other)
+
+    def __ror__(self, other):
+        return self._binary(qm.Function.Or, other, swap=True)
+
+    def __invert__(self):
+        return _wrap(qm.Function.Not(self._qm_node))
+
+    def as_int(self):
+        """1 for True, 0 for False, null for null."""
+        return _wrap(qm.Function.CastToInt(self._qm_node))
+
+
+class NumericMixin(ComparableMixin):
+    """Arithmetic on int and float series. Division by zero gives null."""
+
+    def __add__(self, other):
+        return self._binary(qm.Function.Add, other)
+
+    def __radd__(self, other):
+        return self._binary(qm.Function.Add, other, swap=True)
+
+    def __sub__(self, other):
+        return self._binary(qm.Function.Subtract, other)
+
+    def __rsub__(self, other):
+        return self._binary(qm.Function.Subtract, other, swap=True)
+
+    def __mul__(self, other):
+        return self._binary(qm.Function.Multiply, other)
+
+    def __rmul__(self, other):
+        return self._binary(qm.Function.Multiply, other, swap=True)
+
+    def __truediv__(self, other):
+        return self._binary(qm.Function.TrueDivide, other)
+
+    def __rtruediv__(self, other):
+        return self._binary(qm.Function.TrueDivide, other, swap=True)
+
+    def __floordiv__(self, other):
+        return self._binary(qm.Function.FloorDivide, other)
+
+    def __rfloordiv__(self, other):
+        return self._binary(qm.Function.FloorDivide, other, swap=True)
+
+    def __neg__(self):
+        return _wrap(qm.Function.Negate(self._qm_node))
+
+    def as_int(self):
+        """The value as an integer; floats are truncated towards zero."""
+        return _wrap(qm.Function.CastToInt(self._qm_node))
+
+    def as_float(self):
+        """The value as a float."""
+        return _wrap(qm.Function.CastToFloat(self._qm_node))
+
+
+class NumericAggregations(ComparableAggregations):
+    """Sum and mean per patient."""
+
+    def sum_for_patient(self):
+        """The sum of non-null values for each patient; null if there are none."""
+        return _wrap(qm.AggregateByPatient.Sum(self._qm_node))
+
+    def mean_for_patient(self):
+        """The mean of non-null values for each patient, as a float; null if none."""
+        return _wrap(qm.AggregateByPatient.Mean(self._qm_node))
+
+
+class StrMixin(ComparableMixin):
+    """Operations on string series."""
+
+    def contains(self, other):
+        """True where the string contains `other` (a string or string series)."""
+        return _wrap(qm.Function.StringContains(self._qm_node, _to_node(other, str)))
+
+    def as_str(self):
+        """The value itself (for symmetry with other series)."""
+        return self
+
+
+class CodeMixin(ComparableMixin):
+    """Operations on series of clinical codes."""
+
+    def to_category(self, categorisation: Mapping, default=None):
+        """Map each code to its category in a codelist's categories (or a dict)."""
+        from ehrql.codelists import Codelist
+
+        if isinstance(categorisation, Codelist):
+            categorisation = categorisation.category_map()
+        return self.map_values(categorisation, default=default)
+
+    def as_str(self):
+        """The code as a string."""
+        return _wrap(qm.Function.CastToStr(self._qm_node))
+
+
+class DateMixin(ComparableMixin):
+    """Operations on date series. Dates may be written as 'YYYY-MM-DD' strings."""
+
+    @property
+    def year(self):
+        """The year, as an integer."""
+        return _wrap(qm.Function.YearFromDate(self._qm_node))
+
+    @property
+    def month(self):
+        """The month (1 to 12), as an integer."""
+        return _wrap(qm.Function.MonthFromDate(self._qm_node))
+
+    @property
+    def day(self):
+        """The day of the month (1 to 31), as an integer."""
+        return _wrap(qm.Function.DayFromDate(self._qm_node))
+
+    def to_first_of_year(self):
+        """1 January of the same year."""
+        return _wrap(qm.Function.ToFirstOfYear(self._qm_node))
+
+    def to_first_of_month(self):
+        """The first day of the same month."""
+        return _wrap(qm.Function.ToFirstOfMonth(self._qm_node))
+
+    def as_str(self):
+        """The date as 'YYYY-MM-DD'."""
+        return _wrap(qm.Function.CastToStr(self._qm_node))
+
+    def is_before(self, other):
+        """True where the date is strictly before `other`."""
+        return self < other
+
+    def is_on_or_before(self, other):
+        """True where the date is before or on `other`."""
+        return self <= other
+
+    def is_after(self, other):
+        """True where the date is strictly after `other`."""
+        return self > other
+
+    def is_on_or_after(self, other):
+        """True where the date is on or after `other`."""
+        return self >= other
+
+    def is_between_but_not_on(self, start, end):
+        """True where the date is strictly between `start` and `end`."""
+        return (self > start) & (self < end)
+
+    def is_on_or_between(self, start, end):
+        """True where the date is between `start` and `end`, both included."""
+        return (self >= start) & (self <= end)
+
+    def is_during(self, interval):
+        """True where the date falls in `interval`, a (start, end) pair, both included."""
+        start, end = _interval_bounds(interval)
+        return self.is_on_or_between(start, end)
+
+    def __add__(self, other):
+        if isinstance(other, Duration):
+            return other._add_to(self._qm_node)
+        raise DefinitionError(
+            f"cannot add {_describe(other)} to a date: only durations such as "
+            "days(7), months(1) or years(2) can be added to a date"
+        )
+
+    def __radd__(self, other):
+        return self.__add__(other)
+
+    def __sub__(self, other):
+        if isinstance(other, Duration):
+            return (-other)._add_to(self._qm_node)
+        other_node = _to_node(other, datetime.date)
+        if other_node.type not in (datetime.date, None):
+            raise DefinitionError(
+                f"cannot subtract {_describe(other)} from a date: subtract a duration "
+                "(days(7), months(1), years(2)) or another date"
+            )
+        return DateDifference(self._qm_node, other_node)
+
+    def __rsub__(self, other):
+        other_node = _to_node(other, datetime.date)
+        if other_node.type is not datetime.date:
+            raise DefinitionError(f"cannot subtract a date from {_describe(other)}")
+        return DateDifference(other_node, self._qm_node)
+
+
+def _describe(value) -> str:
+    if isinstance(value, BaseSeries):
+        return f"a {type_name(value._qm_node.type)} series"
+    return repr(value)
+
+
+def _interval_bounds(interval):
+    if isinstance(interval, BaseSeries) or not (
+        isinstance(interval, (tuple, list)) and len(interval) == 2
+    ):
+        raise DefinitionError(
+            "is_during() needs an interval: a (start, end) pair of dates, such as "
+            "INTERVAL in a measure"
+        )
+    return interval
+
+
+# Build the concrete series classes: one per (type family, domain), with the
+# names public ehrQL uses (IntPatientSeries, DateEventSeries, ...).
+_FAMILIES = {
+    "bool": ("Bool", (BoolMixin,), ()),
+    "int": ("Int", (NumericMixin,), (NumericAggregations,)),
+    "float": ("Float", (NumericMixin,), (NumericAggregations,)),
+    "str": ("Str", (StrMixin,), (ComparableAggregations,)),
+    "date": ("Date", (DateMixin,), (ComparableAggregations,)),
+    "code": ("Code", (CodeMixin,), (ComparableAggregations,)),
+    # The type of a bare None: it can only be compared and combined.
+    "null": ("Null", (), ()),
+}
+
+_SERIES_CLASSES: dict[tuple[str, str], type] = {}
+for _family, (_prefix, _mixins, _aggregations) in _FAMILIES.items():
+    for _domain, _base, _extra in (
+        ("patient", PatientSeries, ()),
+        ("event", EventSeries, _aggregations),
+    ):
+        _name = f"{_prefix}{_domain.capitalize()}Series"
+        _cls = type(
+            _name,
+            (*_mixins, *_extra, _base),
+            {"__doc__": f"A {_family} series with one value per {'patient' if _domain == 'patient' else 'event row'}.",
+             "__module__": __name__},
+        )
+        _SERIES_CLASSES[(_family, _domain)] = _cls
+        globals()[_name] = _cls
+        __all__.append(_name)
+
+
+# ---------------------------------------------------------------------------
+# Durations and date differences
+# ---------------------------------------------------------------------------
+
+_UNITS = ("days", "weeks", "months", "years")
+
+
+@dataclasses.dataclass(frozen=True)
+class Duration:
+    """A number of days, weeks, months or years (an int, or an int series)."""
+
+    value: Any
+    units: str
+
+    def __post_init__(self):
+        assert self.units in _UNITS
+        if isinstance(self.value, BaseSeries):
+            if self.value._qm_node.type is not int:
+                raise DefinitionError(f"{self.units}() needs an integer or an integer series")
+        elif type(self.value) is not int:
+            raise DefinitionError(f"{self.units}() needs an integer, not {self.value!r}")
+
+    def _add_to(self, date_node: qm.Series):
+        """The date series `date_node` moved by this duration."""
+        amount = _to_node(self.value, int)
+        if self.units == "weeks":
+            return _wrap(qm.Function.DateAddDays(date_node, qm.Function.Multiply(amount, qm.Value(7))))
+        node_class = {
+            "days": qm.Function.DateAddDays,
+            "months": qm.Function.DateAddMonths,
+            "years": qm.Function.DateAddYears,
+        }[self.units]
+        return _wrap(node_class(date_node, amount))
+
+    def __neg__(self):
+        return Duration(-self.value, self.units)
+
+    def __add__(self, other):
+        if isinstance(other, Duration):
+            if other.units != self.units:
+                raise DefinitionError(f"cannot add {other.units} to {self.units}")
+            return Duration(self.value + other.value, self.units)
+        return NotImplemented
+
+    def __sub__(self, other):
+        if isinstance(other, Duration):
+            return self + (-other)
+        return NotImplemented
+
+    def __radd__(self, other):
+        # A date written as a constant plus a duration.
+        if isinstance(other, (str, datetime.date)):
+            return self._add_to(_to_node(other, datetime.date))
+        return NotImplemented
+
+    def __rsub__(self, other):
+        if isinstance(other, (str, datetime.date)):
+            return (-self).__radd__(other)
+        return NotImplemented
+
+    def starting_on(self, date) -> list[tuple[datetime.date, datetime.date]]:
+        """Consecutive intervals of one unit each, `value` of them, the first starting on `date`.
+
+        `years(3).starting_on("2020-01-01")` gives three one-year (start, end)
+        pairs; each ends the day before the next starts.
+        """
+        start = self._constant_date(date)
+        return [
+            (self._shift(start, i), self._shift(start, i + 1) - _ONE_DAY)
+            for i in range(self._constant_count())
+        ]
+
+    def ending_on(self, date) -> list[tuple[datetime.date, datetime.date]]:
+        """Consecutive intervals of one unit each, `value` of them, the last ending on `date`."""
+        after = self._constant_date(date) + _ONE_DAY
+        return [
+            (self._shift(after, -i - 1), self._shift(after, -i) - _ONE_DAY)
+            for i in reversed(range(self._constant_count()))
+        ]
+
+    def _shift(self, date, steps):
+        # Shifting from a fixed base each time keeps month ends from drifting.
+        from ehrql.utils import date_utils
+
+        if self.units == "weeks":
+            return date_utils.date_add_days(date, 7 * steps)
+        shift = {
+            "days": date_utils.date_add_days,
+            "months": date_utils.date_add_months,
+            "years": date_utils.date_add_years,
+        }[self.units]
+        return shift(date, steps)
+
+    @staticmethod
+    def _constant_date(date):
+        if isinstance(date, str):
+            return _parse_date(date)
+        if type(date) is datetime.date:
+            return date
+        raise DefinitionError("starting_on() and ending_on() need a date such as '2020-01-01'")
+
+    def _constant_count(self):
+        if isinstance(self.value, BaseSeries):
+            raise DefinitionError("intervals need a fixed number of periods, not a series")
+        if self.value < 1:
+            raise DefinitionError("intervals need a positive number of periods")
+        return self.value
+
+
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+def days(value) -> Duration:
+    """A duration of `value` days (an int or an int series)."""
+    return Duration(value, "days")
+
+
+def weeks(value) -> Duration:
+    """A duration of `value` weeks of 7 days (an int or an int series)."""
+    return Duration(value, "weeks")
+
+
+def months(value) -> Duration:
+    """A duration of `value` calendar months (an int or an int series)."""
+    return Duration(value, "months")
+
+
+def years(value) -> Duration:
+    """A duration of `value` calendar years (an int or an int series)."""
+    return Duration(value, "years")
+
+
+class DateDifference:
+    """The time between two dates: read it as `.days`, `.weeks`, `.months` or `.years`."""
+
+    def __init__(self, end: qm.Series, start: qm.Series):
+        self._end = end
+        self._start = start
+
+    @property
+    def days(self):
+        """Days from the second date to the first (negative if it is earlier)."""
+        return _wrap(qm.Function.DateDifferenceInDays(self._end, self._start))
+
+    @property
+    def weeks(self):
+        """Whole weeks from the second date to the first."""
+        return _wrap(qm.Function.FloorDivide(self.days._qm_node, qm.Value(7)))
+
+    @property
+    def months(self):
+        """Whole calendar months from the second date to the first."""
+        return _wrap(qm.Function.DateDifferenceInMonths(self._end, self._start))
+
+    @property
+    def years(self):
+        """Whole years from the second date to the first (as an age is counted)."""
+        return _wrap(qm.Function.DateDifferenceInYears(self._end, self._start))
+
+    def __bool__(self):
+        raise TypeError("a date difference has no True/False value: use .days, .months or .years")
+
+
+# ---------------------------------------------------------------------------
+# Combining series
+# ---------------------------------------------------------------------------
+
+
+def _common_type(values) -> Any:
+    types = [v._qm_node.type for v in values if isinstance(v, BaseSeries)]
+    types = [t for t in types if t is not None]
+    if float in types and int in types:
+        return float
+    return types[0] if types else None
+
+
+def maximum_of(value, other_value, *other_values):
+    """The largest of several series or values, per patient; nulls are ignored."""
+    return _extremum(qm.Function.MaximumOf, (value, other_value, *other_values))
+
+
+def minimum_of(value, other_value, *other_values):
+    """The smallest of several series or values, per patient; nulls are ignored."""
+    return _extremum(qm.Function.MinimumOf, (value, other_value, *other_values))
+
+
+def _extremum(node_class, values):
+    if not any(isinstance(v, BaseSeries) for v in values):
+        raise DefinitionError(
+            f"{'maximum' if node_class is qm.Function.MaximumOf else 'minimum'}_of() "
+            "needs at least one series"
+        )
+    target = _common_type(values)
+    nodes = []
+    for value in values:
+        n = _to_node(value, target)
+        if target is float and n.type is int:
+            n = _as_float_node(n)
+        nodes.append(n)
+    return _wrap(node_class(tuple(nodes)))
+
+
+@dataclasses.dataclass(frozen=True)
+class When:
+    """The condition half of a `when(...).then(...)` pair."""
+
+    condition: Any
+
+    def then(self, value) -> WhenThen:
+        """The value to give where the condition is true."""
+        return WhenThen(self.condition, value)
+
+
+@dataclasses.dataclass(frozen=True)
+class WhenThen:
+    """A complete `when(condition).then(value)` pair."""
+
+    condition: Any
+    value: Any
+
+    def otherwise(self, value):
+        """Finish a one-case `case`: the value where the condition is not true."""
+        return case(self, otherwise=value)
+
+
+def when(condition) -> When:
+    """Start a case: `when(condition).then(value)`."""
+    condition_node = _to_node(condition, bool)
+    if condition_node.type is not bool:
+        raise DefinitionError(
+            f"when() needs a boolean condition, not {_describe(condition)}"
+        )
+    return When(condition)
+
+
+def case(*when_thens: WhenThen, otherwise=None):
+    """The value of the first `when(...).then(...)` whose condition is true.
+
+    Patients matching none get `otherwise` (null if not given). A null
+    condition counts as not true.
+    """
+    for item in when_thens:
+        if not isinstance(item, WhenThen):
+            raise DefinitionError(
+                "case() takes when(condition).then(value) pairs; "
+                f"got {_describe(item)}"
+            )
+    if not when_thens:
+        raise DefinitionError("case() needs at least one when(...).then(...)")
+    target = _common_type([w.value for w in when_thens] + [otherwise])
+    cases = {}
+    for item in when_thens:
+        condition = _to_node(item.condition, bool)
+        if condition in cases:
+            # The first case with a condition wins, as it would in sequence.
+            continue
+        cases[condition] = None if item.value is None else _to_node(item.value, target)
+    default = None if otherwise is None else _to_node(otherwise, target)
+    _unify_case_types(cases, default)
+    return _wrap(qm.Case(qm.FrozenDict(cases), default=default))
+
+
+def _unify_case_types(cases: dict, default):
+    """Promote int constants to float when other outputs are float."""
+    outputs = [v for v in [*cases.values(), default] if v is not None]
+    if any(v.type is float for v in outputs) and any(v.type is int for v in outputs):
+        for condition, value in cases.items():
+            if value is not None and value.type is int:
+                cases[condition] = _as_float_node(value)
+
+
+# ---------------------------------------------------------------------------
+# Frames and tables
+# ---------------------------------------------------------------------------
+
+
+class Series:
+    """Declares a column in a table class: its type, description and constraints.
+
+    Used as `date_of_birth = Series(datetime.date, description=..., constraints=[...])`
+    inside a `@table` class.
+    """
+
+    def __init__(
+        self,
+        type,
+        description: str = "",
+        constraints: Iterable[Constraint] = (),
+        required: bool = True,
+        implementation_notes_to_add_to_description: str = "",
+        notes_for_implementors: str = "",
+    ):
+        if not qm.is_valid_series_type(type):
+            raise DefinitionError(f"{type!r} is not a type a column can have")
+        self.type = type
+        self.description = description
+        self.constraints = tuple(constraints)
+        self.required = required
+        self.implementation_notes = implementation_notes_to_add_to_description
+        self.notes_for_implementors = notes_for_implementors
+        self.name = None
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return instance._select_column(self.name)
+
+    def _column(self) -> Column:
+        description = self.description
+        if self.implementation_notes:
+            description = f"{description}\n\n{self.implementation_notes}".strip()
+        return Column(self.type, description=description, constraints=self.constraints)
+
+
+class BaseFrame:
+    """A table of rows: the base of patient frames and event frames."""
+
+    def __init__(self, qm_node: qm.Frame):
+        self._qm_node = qm_node
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._qm_node!r})"
+
+    def _select_column(self, name: str) -> BaseSeries:
+        return _wrap(qm.SelectColumn(self._qm_node, name))
+
+    def __getattr__(self, name):
+        # Only reached for names that are not columns or methods.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        table_name = getattr(qm.root_table(self._qm_node), "name", type(self).__name__)
+        columns = ", ".join(self._qm_node.schema.column_names)
+        raise AttributeError(
+            f"table '{table_name}' has no column or method '{name}'; its columns are: {columns}"
+        )
+
+    def exists_for_patient(self) -> BaseSeries:
+        """True for each patient who has at least one row, False otherwise."""
+        return _wrap(qm.AggregateByPatient.Exists(self._qm_node))
+
+    def count_for_patient(self) -> BaseSeries:
+        """The number of rows for each patient (0 if none)."""
+        if not isinstance(self._qm_node, qm.ManyRowsPerPatientFrame):
+            return self.exists_for_patient().as_int()
+        return _wrap(qm.AggregateByPatient.Count(self._qm_node))
+
+
+class PatientFrame(BaseFrame):
+    """A frame with at most one row per patient."""
+
+
+class EventFrame(BaseFrame):
+    """A frame with any number of rows per patient."""
+
+    def where(self, condition) -> EventFrame:
+        """The rows for which `condition` is true (rows where it is null are dropped)."""
+        node = _to_node(condition, bool)
+        return self._derive(qm.Filter(self._qm_node, node))
+
+    def except_where(self, condition) -> EventFrame:
+        """The rows for which `condition` is false or null."""
+        node = _to_node(condition, bool)
+        keep = qm.Function.Or(
+            qm.Function.Not(node), qm.Function.IsNull(node)
+        )
+        return self._derive(qm.Filter(self._qm_node, keep))
+
+    def sort_by(self, *sort_values) -> SortedEventFrame:
+        """The rows sorted by each of `sort_values` in turn, ascending, nulls first.
+
+        Rows that tie on every sort value are ordered by all their columns, so
+        `first_for_patient()` always picks the same row.
+        """
+        if not sort_values:
+            raise DefinitionError("sort_by() needs at least one series to sort by")
+        node = self._qm_node
+        # The first key is the most significant, so it is applied last.
+        for value in reversed(sort_values):
+            node = qm.Sort(node, _to_node(value))
+        return self._derive(node, sorted_=True)
+
+    def _derive(self, node, sorted_=False):
+        return (_sorted_class(type(self)) if sorted_ else type(self))(node)
+
+
+class SortedEventFrame(EventFrame):
+    """An event frame that has been sorted, so one row per patient can be picked."""
+
+    def first_for_patient(self) -> PatientFrame:
+        """The first row for each patient, in sort order."""
+        return self._pick(qm.Position.FIRST)
+
+    def last_for_patient(self) -> PatientFrame:
+        """The last row for each patient, in sort order."""
+        return self._pick(qm.Position.LAST)
+
+    def _pick(self, position):
+        node = qm.PickOneRowPerPatient(self._qm_node, position)
+        return _patient_class(type(self))(node)
+
+
+@functools.cache
+def _sorted_class(cls):
+    """The sorted variant of a table class: same columns and helpers, plus picking."""
+    if issubclass(cls, SortedEventFrame):
+        return cls
+    derived = type(cls.__name__, (cls, SortedEventFrame), {})
+    derived.__module__ = cls.__module__
+    return derived
+
+
+@functools.cache
+def _patient_class(cls):
+    """The class of a row picked from an event table class.
+
+    It keeps the table's columns and helper methods but, being one row per
+    patient, none of the event frame methods.
+    """
+    namespace = {}
+    for klass in reversed(cls.__mro__):
+        if klass.__module__ == __name__ or klass is object:
+            continue
+        namespace.update(
+            (name, value) for name, value in vars(klass).items() if not name.startswith("__")
+        )
+    derived = type(cls.__name__, (PatientFrame,), namespace)
+    derived.__module__ = cls.__module__
+    return derived
+
+
+def _schema_from_class(cls) -> TableSchema:
+    columns = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Series):
+                if name == "patient_id":
+                    raise DefinitionError("'patient_id' is present in every table; do not declare it")
+                columns[name] = value._column()
+    if not columns:
+        raise DefinitionError(f"table '{cls.__name__}' declares no columns")
+    return TableSchema(columns)
+
+
+def _frame_base(cls) -> str:
+    if issubclass(cls, EventFrame):
+        return "event"
+    if issubclass(cls, PatientFrame):
+        return "patient"
+    raise DefinitionError(
+        f"table class '{cls.__name__}' must subclass PatientFrame or EventFrame"
+    )
+
+
+def table(cls: type) -> BaseFrame:
+    """Turn a class declaring columns into a table that definitions can query.
+
+    The class subclasses `PatientFrame` (one row per patient) or `EventFrame`
+    (many rows per patient); its `Series` attributes are the columns, and its
+    methods become helpers on every frame derived from the table.
+    """
+    schema = _schema_from_class(cls)
+    if _frame_base(cls) == "event":
+        node = qm.SelectTable(cls.__name__, schema)
+    else:
+        node = qm.SelectPatientTable(cls.__name__, schema)
+    return cls(node)
+
+
+def table_from_rows(rows: Iterable[Iterable]):
+    """A decorator making a patient table from rows written in the definition.
+
+    Each row is (patient_id, then one value per column, in declared order).
+    """
+    materialised = tuple(tuple(row) for row in rows)
+
+    def decorator(cls):
+        if _frame_base(cls) != "patient":
+            raise DefinitionError("inline tables must be PatientFrame tables")
+        schema = _schema_from_class(cls)
+        converted = tuple(_convert_row(row, schema) for row in materialised)
+        return cls(qm.InlinePatientTable(converted, schema))
+
+    return decorator
+
+
+def _convert_row(row, schema: TableSchema):
+    if not row or not isinstance(row[0], int) or isinstance(row[0], bool):
+        raise DefinitionError(f"each row must start with an integer patient_id, got {row!r}")
+    values = [row[0]]
+    for (name, column), value in zip(schema.columns, row[1:]):
+        values.append(_coerce_cell(value, column.type, name))
+    values.extend(row[len(values):])
+    return tuple(values)
+
+
+def _coerce_cell(value, type_, column_name):
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, str):
+            if type_ is bool:
+                if value in ("T", "F", "True", "False", "true", "false", "1", "0"):
+                    return value in ("T", "True", "true", "1")
+                raise ValueError
+            if type_ is int:
+                return int(value)
+            if type_ is float:
+                return float(value)
+            if type_ is datetime.date:
+                return datetime.date.fromisoformat(value)
+            if qm.is_code_type(type_):
+                return type_(value)
+            return value
+        if type_ is float and type(value) is int:
+            return float(value)
+        if not isinstance(value, type_) or (type_ is int and isinstance(value, bool)):
+            raise ValueError
+        return value
+    except (ValueError, TypeError):
+        raise DefinitionError(
+            f"value {value!r} in column '{column_name}' is not a valid {type_name(type_)}"
+        ) from None
+
+
+def table_from_file(path: str | Path):
+    """A decorator making a patient table from a CSV (optionally gzipped) or Arrow file.
+
+    The file needs a `patient_id` column and one column per declared column.
+    """
+
+    def decorator(cls):
+        if _frame_base(cls) != "patient":
+            raise DefinitionError("tables from files must be PatientFrame tables")
+        schema = _schema_from_class(cls)
+        rows = _read_table_file(Path(path), schema)
+        converted = tuple(_convert_row(row, schema) for row in rows)
+        return cls(qm.InlinePatientTable(converted, schema))
+
+    return decorator
+
+
+def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
+    if not path.exists():
+        raise DefinitionError(f"table file not found: {path}")
+    names = ["patient_id", *schema.column_names]
+    suffixes = "".join(path.suffixes[-2:])
+    if path.suffix in (".arrow", ".feather"):
+        import pyarrow.feather
+
+        data = pyarrow.feather.read_table(path)
+        missing = [n for n in names if n not in data.column_names]
+        if missing:
+            raise DefinitionError(f"{path} is missing columns: {', '.join(missing)}")
+        columns = [data.column(n).to_pylist() for n in names]
+        return [tuple(row) for row in zip(*columns)]
+    if suffixes.endswith(".csv.gz") or path.suffix == ".csv":
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [n for n in names if n not in (reader.fieldnames or [])]
+            if missing:
+                raise DefinitionError(f"{path} is missing columns: {', '.join(missing)}")
+            rows = []
+            for line in reader:
+                try:
+                    patient_id = int(line["patient_id"])
+                except ValueError:
+                    raise DefinitionError(
+                        f"{path} line {reader.line_num}: patient_id {line['patient_id']!r} "
+                        "is not an integer"
+                    ) from None
+                rows.append((patient_id, *(line[n] for n in names[1:])))
+            return rows
+    raise DefinitionError(f"{path}: table files must be .csv, .csv.gz or .arrow")
+
+
+# ---------------------------------------------------------------------------
+# The dataset
+# ---------------------------------------------------------------------------
+
+_RESERVED_NAMES = {"patient_id", "population"}
+_VALID_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_MAX_NAME_LENGTH = 100
+
+
+@dataclasses.dataclass
+class DummyDataConfig:
+    """How to generate dummy data for a dataset."""
+
+    population_size: int = 10
+    legacy: bool = False
+    timeout: int = 60
+    additional_population_constraint: Any = None
+
+
+class Dataset:
+    """The table a definition extracts: one row per patient in the population.
+
+    Set a population with `define_population()`, then add columns by
+    assignment (`dataset.age = ...`) or with `add_column()`.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_population", None)
+        object.__setattr__(self, "_variables", {})
+        object.__setattr__(self, "_events", {})
+        object.__setattr__(self, "dummy_data_config", DummyDataConfig())
+
+    def define_population(self, population_condition) -> None:
+        """Set which patients the dataset includes: a boolean patient series."""
+        if self._population is not None:
+            raise DefinitionError("the population has already been defined")
+        if not isinstance(population_condition, BaseSeries):
+            raise DefinitionError(
+                "define_population() needs a boolean series with one value per patient, "
+                f"got {_describe(population_condition)}"
+            )
+        node = population_condition._qm_node
+        qm.validate_population(node)
+        object.__setattr__(self, "_population", node)
+
+    def add_column(self, column_name: str, ehrql_query) -> None:
+        """Add a column named `column_name` holding `ehrql_query`, a patient series."""
+        self._validate_column_name(column_name)
+        if not isinstance(ehrql_query, BaseSeries):
+            raise DefinitionError(
+                f"dataset.{column_name} must be a series with one value per patient, "
+                f"not {_describe(ehrql_query)}"
+            )
+        node = ehrql_query._qm_node
+        if not node.domain.is_patient:
+            raise DefinitionError(
+                f"dataset.{column_name} has many values per patient: pick one with "
+                "an aggregation such as .first_for_patient() or .count_for_patient()"
+            )
+        if node.type is None:
+            raise DefinitionError(f"dataset.{column_name} cannot be a bare None")
+        self._variables[column_name] = node
+
+    def add_event_table(self, name: str, **columns) -> None:
+        """Add an event-level output table `name` with the given event series as columns."""
+        self._validate_column_name(name, what="event table")
+        if not columns:
+            raise DefinitionError(f"event table '{name}' needs at least one column")
+        frames = set()
+        nodes = {}
+        for column_name, series in columns.items():
+            self._validate_column_name(column_name, what="column", check_existing=False)
+            if not isinstance(series, BaseSeries) or series._qm_node.domain.is_patient:
+                raise DefinitionError(
+                    f"column '{column_name}' of event table '{name}' must be an event series"
+                )
+            frames |= series._qm_node.domain.sources
+            nodes[column_name] = series._qm_node
+        qm.Domain.union(*(n.domain for n in nodes.values()))
+        self._events[name] = qm.FrozenDict(nodes)
+
+    def configure_dummy_data(
+        self,
+        *,
+        population_size: int = 10,
+        legacy: bool = False,
+        timeout: int = 60,
+        additional_population_constraint=None,
+    ) -> None:
+        """Set how many dummy patients to generate, and any extra condition they must meet."""
+        if not isinstance(population_size, int) or population_size < 1:
+            raise DefinitionError("population_size must be a positive integer")
+        if additional_population_constraint is not None:
+            if not isinstance(additional_population_constraint, BaseSeries):
+                raise DefinitionError(
+                    "additional_population_constraint must be a boolean patient series"
+                )
+            node = additional_population_constraint._qm_node
+            if node.type is not bool or not node.domain.is_patient:
+                raise DefinitionError(
+                    "additional_population_constraint must be a boolean patient series"
+                )
+        object.__setattr__(
+            self,
+            "dummy_data_config",
+            DummyDataConfig(population_size, legacy, timeout, additional_population_constraint),
+        )
+
+    def __setattr__(self, name, value):
+        self.add_column(name, value)
+
+    def __getattr__(self, name):
+        variables = self.__dict__.get("_variables", {})
+        if name in variables:
+            return _wrap(variables[name])
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"dataset has no column '{name}'")
+
+    def _validate_column_name(self, name, what="column", check_existing=True):
+        if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
+            raise DefinitionError(
+                f"{name!r} is not a valid {what} name: use letters, digits and "
+                "underscores, starting with a letter"
+            )
+        if len(name) > _MAX_NAME_LENGTH:
+            raise DefinitionError(f"{what} name '{name}' is longer than {_MAX_NAME_LENGTH} characters")
+        if name in _RESERVED_NAMES or keyword.iskeyword(name):
+            raise DefinitionError(f"'{name}' is a reserved name and cannot be a {what} name")
+        if name in dir(type(self)):
+            raise DefinitionError(f"'{name}' is a Dataset method and cannot be a {what} name")
+        if check_existing and (name in self._variables or name in self._events):
+            raise DefinitionError(f"dataset.{name} has already been defined")
+
+    def _compile(self) -> qm.Dataset:
+        """The query model for this dataset."""
+        if self._population is None:
+            raise DefinitionError(
+                "the dataset has no population: call dataset.define_population(...)"
+            )
+        return qm.Dataset(
+            population=self._population,
+            variables=qm.FrozenDict(self._variables),
+            events=qm.FrozenDict(self._events),
+        )
+
+
+def create_dataset() -> Dataset:
+    """A new, empty dataset."""
+    return Dataset()
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------
+
+#: The user arguments of the current run, set by the definition loader.
+PARAMETERS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
+    "ehrql_parameters", default={}
+)
+
+_MISSING = object()
+
+
+def get_parameter(name: str, type=str, default=_MISSING):
+    """The value of the user argument `--name VALUE` given after `--` on the command line.
+
+    `type` converts it (str, int, float, bool or a callable); `default` is used
+    when it was not given, otherwise a missing parameter is an error.
+    """
+    parameters = PARAMETERS.get()
+    if name not in parameters:
+        if default is not _MISSING:
+            return default
+        raise ParameterError(
+            f"parameter '{name}' was not given: pass it after '--' on the command "
+            f"line, e.g. `-- --{name} VALUE`"
+        )
+    raw = parameters[name]
+    if type is bool:
+        if raw.lower() in ("true", "t", "yes", "1"):
+            return True
+        if raw.lower() in ("false", "f", "no", "0"):
+            return False
+        raise ParameterError(f"parameter '{name}' must be true or false, got {raw!r}")
+    try:
+        return type(raw)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"parameter '{name}' must be a {getattr(type, '__name__', type)}, got {raw!r}"
+        ) from None
