@@ -4,6 +4,7 @@ A dataset definition imports what it needs from here and from `ehrql.tables`.
 """
 
 from ehrql.codelists import codelist_from_csv
+from ehrql.measures import INTERVAL, create_measures
 from ehrql.query_language import (
     Dataset,
     case,
@@ -23,10 +24,12 @@ from ehrql.query_language import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "INTERVAL",
     "Dataset",
     "case",
     "codelist_from_csv",
     "create_dataset",
+    "create_measures",
     "days",
     "get_parameter",
     "maximum_of",

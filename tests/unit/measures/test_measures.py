@@ -1,0 +1,210 @@
+import datetime
+
+import pytest
+
+from ehrql import INTERVAL, create_measures, months, years
+from ehrql.errors import DefinitionError
+from ehrql.measures import get_measure_results, measure_output_columns
+from ehrql.measures.disclosure_control import control_count
+from ehrql.tables import EventFrame, PatientFrame, Series, table
+from tests.lib.engines import ENGINES
+
+D = datetime.date
+
+
+@table
+class people(PatientFrame):
+    sex = Series(str)
+    region = Series(str)
+
+
+@table
+class visits(EventFrame):
+    date = Series(datetime.date)
+    cost = Series(int)
+
+
+def registered_in_interval():
+    return visits.where(visits.date.is_during(INTERVAL)).exists_for_patient()
+
+
+def visits_in_interval():
+    return visits.where(visits.date.is_during(INTERVAL)).count_for_patient()
+
+
+TABLE_DATA = {
+    people._qm_node: [
+        {"patient_id": 1, "sex": "female", "region": "north"},
+        {"patient_id": 2, "sex": "male", "region": "north"},
+        {"patient_id": 3, "sex": "female", "region": None},
+        {"patient_id": 4, "sex": "male", "region": "south"},
+    ],
+    visits._qm_node: [
+        {"patient_id": 1, "date": D(2020, 1, 5), "cost": 10},
+        {"patient_id": 1, "date": D(2020, 1, 20), "cost": 5},
+        {"patient_id": 2, "date": D(2020, 1, 31), "cost": 7},
+        {"patient_id": 3, "date": D(2020, 2, 1), "cost": None},
+        {"patient_id": 4, "date": D(2020, 3, 1), "cost": 1},
+    ],
+}
+
+
+class _Engine:
+    """Adapts a test engine runner to the `get_results(dataset)` interface."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def get_results(self, dataset):
+        return self.run(TABLE_DATA, dataset)
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request):
+    return _Engine(ENGINES[request.param])
+
+
+def test_measure_counts_per_interval_and_group(engine):
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "visits_per_person",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={"sex": people.sex},
+        intervals=months(2).starting_on("2020-01-01"),
+    )
+    rows = list(get_measure_results(engine, measures))
+    jan, feb = (D(2020, 1, 1), D(2020, 1, 31)), (D(2020, 2, 1), D(2020, 2, 29))
+    assert rows == [
+        ("visits_per_person", *jan, 2.0, 2, 1, "female"),
+        ("visits_per_person", *jan, 1.0, 1, 1, "male"),
+        ("visits_per_person", *feb, 1.0, 1, 1, "female"),
+    ]
+
+
+def test_measures_share_group_columns_and_leave_unused_ones_empty(engine):
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_defaults(
+        denominator=registered_in_interval(), intervals=years(1).starting_on("2020-01-01")
+    )
+    measures.define_measure("by_sex", numerator=visits_in_interval() > 1, group_by={"sex": people.sex})
+    measures.define_measure("by_region", numerator=visits_in_interval(), group_by={"region": people.region})
+    rows = list(get_measure_results(engine, measures))
+    year = (D(2020, 1, 1), D(2020, 12, 31))
+    assert rows == [
+        ("by_sex", *year, 0.5, 1, 2, "female", None),
+        ("by_sex", *year, 0.0, 0, 2, "male", None),
+        ("by_region", *year, 1.0, 1, 1, None, None),
+        ("by_region", *year, 1.5, 3, 2, None, "north"),
+        ("by_region", *year, 1.0, 1, 1, None, "south"),
+    ]
+    assert [name for name, _ in measure_output_columns(measures)] == [
+        "measure", "interval_start", "interval_end", "ratio", "numerator", "denominator", "sex", "region",
+    ]
+
+
+def test_integer_denominator_counts_only_positive_values(engine):
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "cost_share",
+        numerator=visits.where(visits.date.is_during(INTERVAL)).cost.sum_for_patient().when_null_then(0),
+        denominator=visits_in_interval(),
+        group_by={},
+        intervals=[(D(2020, 1, 1), D(2020, 3, 31))],
+    )
+    rows = list(get_measure_results(engine, measures))
+    # Patient 3's cost is null: it counts as 0 in the numerator, 1 in the denominator.
+    assert rows == [("cost_share", D(2020, 1, 1), D(2020, 3, 31), 23 / 5, 23, 5)]
+
+
+def test_disclosure_control_is_on_by_default(engine):
+    measures = create_measures()
+    measures.define_measure(
+        "small",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={},
+        intervals=[(D(2020, 1, 1), D(2020, 12, 31))],
+    )
+    assert list(get_measure_results(engine, measures)) == [
+        ("small", D(2020, 1, 1), D(2020, 12, 31), None, 0, 0)
+    ]
+
+
+@pytest.mark.parametrize(
+    "count,controlled",
+    [(0, 0), (1, 0), (7, 0), (8, 10), (10, 10), (12, 10), (13, 15), (17, 15), (18, 20), (1002, 1000)],
+)
+def test_control_count(count, controlled):
+    assert control_count(count) == controlled
+
+
+def test_control_count_rejects_negative_counts():
+    with pytest.raises(ValueError, match="negative"):
+        control_count(-1)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"numerator": people.sex}, "boolean or integer"),
+        ({"numerator": visits.cost}, "one value per patient"),
+        ({"group_by": {"ratio": people.sex}}, "cannot be a group_by column name"),
+        ({"group_by": {"sex": visits.cost}}, "must be a patient series"),
+        ({"intervals": [(D(2020, 2, 1), D(2020, 1, 1))]}, "starts after it ends"),
+        ({"intervals": [("2020-01-01", "2020-02-01")]}, "pair of dates"),
+        ({"intervals": []}, "non-empty list"),
+    ],
+)
+def test_define_measure_rejects_bad_arguments(kwargs, message):
+    arguments = {
+        "numerator": visits_in_interval(),
+        "denominator": registered_in_interval(),
+        "group_by": {"sex": people.sex},
+        "intervals": [(D(2020, 1, 1), D(2020, 1, 31))],
+        **kwargs,
+    }
+    with pytest.raises(DefinitionError, match=message):
+        create_measures().define_measure("m", **arguments)
+
+
+def test_missing_argument_without_default_is_an_error():
+    with pytest.raises(DefinitionError, match="has no intervals"):
+        create_measures().define_measure(
+            "m", numerator=visits_in_interval(), denominator=registered_in_interval(), group_by={}
+        )
+
+
+def test_duplicate_measure_name_is_an_error():
+    measures = create_measures()
+    arguments = dict(
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={},
+        intervals=[(D(2020, 1, 1), D(2020, 1, 31))],
+    )
+    measures.define_measure("m", **arguments)
+    with pytest.raises(DefinitionError, match="already defined"):
+        measures.define_measure("m", **arguments)
+
+
+def test_group_by_name_must_mean_the_same_in_every_measure():
+    measures = create_measures()
+    measures.define_defaults(
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        intervals=[(D(2020, 1, 1), D(2020, 1, 31))],
+    )
+    measures.define_measure("a", group_by={"g": people.sex})
+    with pytest.raises(DefinitionError, match="defined differently"):
+        measures.define_measure("b", group_by={"g": people.region})
+
+
+def test_defaults_can_only_be_set_once():
+    measures = create_measures()
+    measures.define_defaults(group_by={})
+    with pytest.raises(DefinitionError, match="only be called once"):
+        measures.define_defaults(group_by={})
