@@ -4,6 +4,7 @@ A dataset definition imports what it needs from here and from `ehrql.tables`.
 """
 
 from ehrql.codelists import codelist_from_csv
+from ehrql.debugger import show
 from ehrql.measures import INTERVAL, create_measures
 from ehrql.query_language import (
     Dataset,
@@ -35,6 +36,7 @@ __all__ = [
     "maximum_of",
     "minimum_of",
     "months",
+    "show",
     "table_from_file",
     "table_from_rows",
     "weeks",

@@ -1,0 +1,109 @@
+"""`show()`: print what a series, frame or dataset holds, while debugging.
+
+In a normal run `show()` does nothing. Under `ehrql debug`, the CLI activates
+a debug context holding the data to evaluate against, and each `show()` call
+prints its value as a table on stderr, labelled with the line that called it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+from ehrql.query_language import BaseFrame, BaseSeries, Dataset
+from ehrql.query_model import nodes as qm
+
+_DEBUG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("ehrql_debug", default=None)
+
+
+@contextlib.contextmanager
+def activate_debug_context(database: InMemoryDatabase, stream: TextIO | None = None) -> Iterator[None]:
+    """Within this block, `show()` evaluates against `database` and prints to `stream`."""
+    token = _DEBUG_CONTEXT.set((database, stream))
+    try:
+        yield
+    finally:
+        _DEBUG_CONTEXT.reset(token)
+
+
+def show(element, label: str | None = None, head: int | None = None, tail: int | None = None) -> None:
+    """Print the value of a series, frame or dataset when running `ehrql debug`.
+
+    `label` titles the output; `head` / `tail` limit it to the first or last
+    rows. Outside a debug run this does nothing, so it can stay in a definition.
+    """
+    context = _DEBUG_CONTEXT.get()
+    if context is None:
+        return
+    database, stream = context
+    stream = stream or sys.stderr
+    caller = inspect.stack()[1]
+    title = f"Show line {caller.lineno}" + (f": {label}" if label else "")
+    headers, rows = _evaluate(element, database)
+    if head is not None:
+        rows = rows[:head]
+    if tail is not None:
+        rows = rows[-tail:] if tail else []
+    print(title, file=stream)
+    print(render_table(headers, rows), file=stream)
+    print(file=stream)
+
+
+def _evaluate(element, database: InMemoryDatabase) -> tuple[list[str], list[tuple]]:
+    engine = InMemoryQueryEngine(database)
+    if isinstance(element, Dataset):
+        model = element._compile()
+        return ["patient_id", *model.variables], engine.get_results(model)
+    if isinstance(element, BaseSeries):
+        node = element._qm_node
+        if node.domain.is_patient:
+            model = qm.Dataset(population=_everyone(node), variables=qm.FrozenDict({"value": node}))
+            return ["patient_id", "value"], engine.get_results(model)
+        columns = qm.FrozenDict({"value": node})
+        return _event_rows(engine, node, columns)
+    if isinstance(element, BaseFrame):
+        frame = element._qm_node
+        columns = qm.FrozenDict({name: qm.SelectColumn(frame, name) for name in frame.schema.column_names})
+        if isinstance(frame, qm.ManyRowsPerPatientFrame):
+            return _event_rows(engine, frame, columns)
+        model = qm.Dataset(population=_everyone(frame), variables=columns)
+        return ["patient_id", *columns], engine.get_results(model)
+    raise TypeError(f"show() takes a series, frame or dataset, not {type(element).__name__}")
+
+
+def _event_rows(engine, root, columns) -> tuple[list[str], list[tuple]]:
+    model = qm.Dataset(
+        population=_everyone(root), variables=qm.FrozenDict(), events=qm.FrozenDict({"rows": columns})
+    )
+    return ["patient_id", *columns], engine.get_event_results(model)["rows"]
+
+
+def _everyone(root: qm.Node) -> qm.Series:
+    """A population of every patient with a row in any table `root` reads."""
+    population = None
+    for table in sorted(qm.get_table_nodes(root), key=repr):
+        exists = qm.AggregateByPatient.Exists(table)
+        population = exists if population is None else qm.Function.Or(population, exists)
+    return population
+
+
+def render_table(headers: list[str], rows: list[tuple]) -> str:
+    """A plain-text table with aligned columns; nulls are shown as blanks."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    line = lambda values: " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in cells)])
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    return str(value)
