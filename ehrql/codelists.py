@@ -1,52 +1,81 @@
-"""Codelists: sets of clinical codes, optionally with a category for each code."""
+"""Codelists: sets of clinical codes, optionally with a category for each code.
+
+As in public ehrQL, a codelist read from a CSV file holds plain code strings;
+their coding system is the one of the series they are compared with. The codes
+are checked against that system when the codelist is used, and a bad code is
+reported with the file and line it came from.
+"""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ehrql.codes import CODE_SYSTEMS, BaseCode, CodelistError
+from ehrql.codes import BaseCode, CodelistError
 
-__all__ = ["Codelist", "codelist_from_csv", "CodelistError"]
+__all__ = ["Codelist", "CategorisedCodelist", "codelist_from_csv", "CodelistError"]
 
 
 @dataclasses.dataclass(frozen=True)
+class _Entry:
+    code: str
+    category: str | None
+    line: int
+
+
 class Codelist:
-    """A set of codes of one system, with an optional category per code."""
+    """A list of code strings read from a file, remembering where each came from."""
 
-    codes: frozenset
-    categories: Mapping | None = None
+    def __init__(self, entries: tuple[_Entry, ...], source: str):
+        self._entries = entries
+        self._by_code = {e.code: e for e in entries}
+        self.source = source
 
-    def category_map(self) -> dict:
-        """Code -> category, for `to_category()`."""
-        if self.categories is None:
-            raise CodelistError(
-                "this codelist has no categories: pass category_column= to codelist_from_csv"
-            )
-        return dict(self.categories)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_code)
 
-    def __iter__(self):
-        return iter(self.codes)
+    def __len__(self) -> int:
+        return len(self._by_code)
 
-    def __len__(self):
-        return len(self.codes)
+    def __contains__(self, code) -> bool:
+        return str(code) in self._by_code
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.source!r}, {len(self)} codes)"
+
+    def codes_for(self, code_class: type[BaseCode]) -> frozenset[BaseCode]:
+        """The codes as values of `code_class`, each checked against its system."""
+        return frozenset(self._convert(entry, code_class) for entry in self._by_code.values())
+
+    def _convert(self, entry: _Entry, code_class: type[BaseCode]) -> BaseCode:
+        try:
+            return code_class(entry.code)
+        except CodelistError as e:
+            raise CodelistError(f"{self.source} line {entry.line}: {e}") from None
+
+
+class CategorisedCodelist(Codelist, Mapping):
+    """A codelist with a category for each code: a mapping code -> category."""
+
+    def __getitem__(self, code) -> str | None:
+        return self._by_code[str(code)].category
+
+    def category_map_for(self, code_class: type[BaseCode]) -> dict[BaseCode, str | None]:
+        """Code (as `code_class`) -> category, each code checked against its system."""
+        return {self._convert(e, code_class): e.category for e in self._by_code.values()}
 
 
 def codelist_from_csv(
-    filename: str | Path,
-    *,
-    column: str,
-    category_column: str | None = None,
-    system: str | None = None,
+    filename: str | Path, *, column: str, category_column: str | None = None
 ) -> Codelist:
-    """Read a codelist from a CSV file.
+    """Read a codelist from the CSV file `filename`.
 
-    `column` names the column of codes. The code system is taken from `system`
-    if given (e.g. "snomedct", "ctv3", "icd10") or guessed from the codes;
-    each code is checked against its system's format. With `category_column`,
-    each code also gets a category for `to_category()`.
+    `column` names the column holding the codes; blank cells are skipped.
+    With `category_column`, the result maps each code to its category, for use
+    with `to_category()`. Codes are checked against the coding system of the
+    series they are used with.
     """
     path = Path(filename)
     if not path.exists():
@@ -59,34 +88,11 @@ def codelist_from_csv(
                 raise CodelistError(
                     f"{path}: no column '{wanted}'; the columns are: {', '.join(fieldnames)}"
                 )
-        raw = []
+        entries = []
         for line in reader:
-            value = (line[column] or "").strip()
-            if value:
-                raw.append((reader.line_num, value, line[category_column] if category_column else None))
-    code_class = _code_class(path, system, [v for _, v, _ in raw])
-    codes = {}
-    for line_num, value, category in raw:
-        try:
-            code = code_class(value)
-        except CodelistError as e:
-            raise CodelistError(f"{path} line {line_num}: {e}") from None
-        codes[code] = category
-    return Codelist(frozenset(codes), codes if category_column else None)
-
-
-def _code_class(path: Path, system: str | None, values: list[str]) -> type[BaseCode]:
-    if system is not None:
-        if system not in CODE_SYSTEMS:
-            raise CodelistError(
-                f"unknown code system '{system}'; known systems: {', '.join(CODE_SYSTEMS)}"
-            )
-        return CODE_SYSTEMS[system]
-    # Guess: the first system, in a fixed order, that accepts every code.
-    for candidate in ("snomedct", "icd10", "opcs4", "ctv3", "bnf", "dmd", "readv2"):
-        cls = CODE_SYSTEMS[candidate]
-        if values and all(cls.is_valid(v) for v in values):
-            return cls
-    raise CodelistError(
-        f"{path}: cannot tell which code system these codes belong to; pass system=..."
-    )
+            code = (line[column] or "").strip()
+            if code:
+                category = line[category_column] if category_column else None
+                entries.append(_Entry(code, category, reader.line_num))
+    cls = CategorisedCodelist if category_column else Codelist
+    return cls(tuple(entries), str(path))

@@ -100,8 +100,8 @@ def _to_set_node(values, element_type) -> qm.Value:
     """A constant set node for `is_in()` and friends."""
     from ehrql.codelists import Codelist
 
-    if isinstance(values, Codelist):
-        values = values.codes
+    if isinstance(values, Codelist) and qm.is_code_type(element_type):
+        return qm.Value(values.codes_for(element_type))
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise DefinitionError(
             f"is_in() needs a list, set, tuple or codelist, not {values!r}"
@@ -370,12 +370,30 @@ class CodeMixin(ComparableMixin):
     """Operations on series of clinical codes."""
 
     def to_category(self, categorisation: Mapping, default=None):
-        """Map each code to its category in a codelist's categories (or a dict)."""
-        from ehrql.codelists import Codelist
+        """Each code's category, from a codelist read with a category column (or a dict).
 
-        if isinstance(categorisation, Codelist):
-            categorisation = categorisation.category_map()
-        return self.map_values(categorisation, default=default)
+        Codes not in it get `default` (null if not given).
+        """
+        from ehrql.codelists import CategorisedCodelist
+
+        code_type = self._qm_node.type
+        if isinstance(categorisation, CategorisedCodelist):
+            categorisation = categorisation.category_map_for(code_type)
+        if not isinstance(categorisation, Mapping) or not categorisation:
+            raise DefinitionError("to_category() needs a codelist with categories, or a dict of code -> category")
+        # One membership test per category keeps the query small for big codelists.
+        codes_by_category: dict = {}
+        for code, category in categorisation.items():
+            codes_by_category.setdefault(category, set()).add(_coerce_constant(code, code_type))
+        cases = {
+            qm.Function.In(self._qm_node, qm.Value(frozenset(codes))): (
+                None if category is None else qm.Value(category)
+            )
+            for category, codes in sorted(codes_by_category.items(), key=lambda item: repr(item[0]))
+        }
+        default_node = None if default is None else qm.Value(default)
+        _unify_case_types(cases, default_node)
+        return _wrap(qm.Case(qm.FrozenDict(cases), default=default_node))
 
     def as_str(self):
         """The code as a string."""
