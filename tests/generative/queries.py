@@ -1,0 +1,485 @@
+"""Strategies for random, valid query models, built straight from the node classes.
+
+Generation is type-directed: `series(type_, scope)` only ever builds nodes whose
+inputs have the types and domains their node class accepts, so nothing needs
+to be rejected after the fact. A `Scope` says where the series will be used:
+
+* at patient level (`frame` is None): columns of the patient table or of a
+  row picked from a sorted event frame, constants, aggregations, and row-wise
+  functions of those;
+* on the rows of an event frame: additionally, columns of that frame and of
+  every frame it was derived from (a filter's parent, a sort's source), which
+  is how a frame's series end up combined with its filtered child's.
+
+Aggregations and frames nest: an aggregation's source is a series on a freshly
+generated event frame (a chain of filters and sorts over an event table), and
+a filter's condition or a sort's key is itself a generated series on the frame
+being filtered or sorted. `depth` bounds the nesting so examples stay small.
+
+`need_event` asks for a series that really varies by row (its domain is not
+the patient domain); aggregations require one. It is met by sending the
+requirement down one argument until a column of the frame is reached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable
+
+from hypothesis import strategies as st
+
+from ehrql.query_model import nodes as qm
+from tests.generative.schemas import (
+    ALL_TABLES,
+    CODE_TYPE,
+    EVENT_TABLES,
+    SERIES_TYPES,
+    columns_of_type,
+    patients,
+)
+from tests.generative.values import values_of
+
+Fn = qm.Function
+Agg = qm.AggregateByPatient
+
+DEFAULT_DEPTH = 3
+
+NUMERIC = (int, float)
+ORDERED = (int, float, str, datetime.date, CODE_TYPE)
+MAX_SET_SIZE = 3
+MAX_VARIABLES = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """Where a series is to be evaluated, and how much nesting is left."""
+
+    frame: qm.ManyRowsPerPatientFrame | None
+    depth: int
+    need_event: bool = False
+
+    def deeper(self, need_event: bool = False) -> Scope:
+        """The scope of an argument: same frame, one level less to spend."""
+        return Scope(self.frame, self.depth - 1, need_event)
+
+    def at_patient_level(self) -> Scope:
+        """The scope of a patient-level argument, one level down."""
+        return Scope(None, self.depth - 1)
+
+    @property
+    def is_patient(self) -> bool:
+        return self.frame is None
+
+
+def frame_chain(frame: qm.Frame) -> list[qm.Frame]:
+    """`frame` and every frame it was derived from by filters and sorts."""
+    chain = [frame]
+    while isinstance(frame, (qm.Filter, qm.Sort)):
+        frame = frame.source
+        chain.append(frame)
+    return chain
+
+
+# ---------------------------------------------------------------------------
+# Leaves
+# ---------------------------------------------------------------------------
+
+
+def constants(type_) -> st.SearchStrategy[qm.Value]:
+    """A constant series of `type_`."""
+    return values_of(type_).map(qm.Value)
+
+
+@st.composite
+def column_of(draw, frame: qm.Frame, type_) -> qm.SelectColumn:
+    """A column of `type_` read from `frame` or from a frame it was derived from."""
+    source = draw(st.sampled_from(frame_chain(frame)))
+    return qm.SelectColumn(source, draw(st.sampled_from(columns_of_type(source, type_))))
+
+
+# ---------------------------------------------------------------------------
+# Frames
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def event_frames(draw, depth: int, sorted_: bool = False) -> qm.ManyRowsPerPatientFrame:
+    """An event table with up to `depth` filters and sorts applied in any order.
+
+    With `sorted_`, at least one sort is applied (so a row can be picked).
+    """
+    frame = draw(st.sampled_from(EVENT_TABLES))
+    # At least one step is possible even at the bottom of the nesting, so that
+    # aggregations over filtered frames are common; conditions are then leaves.
+    steps = draw(st.integers(0, max(depth, 1)))
+    for _ in range(steps):
+        frame = draw(_filtered(frame, depth - 1) | _sorted(frame, depth - 1))
+    if sorted_ and not qm.sort_keys(frame):
+        frame = draw(_sorted(frame, depth - 1))
+    return frame
+
+
+def _filtered(frame, depth) -> st.SearchStrategy[qm.Filter]:
+    condition = series(bool, Scope(frame, depth))
+    return condition.map(lambda c: qm.Filter(frame, c))
+
+
+@st.composite
+def _sorted(draw, frame, depth) -> qm.Sort:
+    key_type = draw(st.sampled_from(SERIES_TYPES))
+    return qm.Sort(frame, draw(series(key_type, Scope(frame, depth))))
+
+
+@st.composite
+def picked_rows(draw, depth: int) -> qm.PickOneRowPerPatient:
+    """The first or last row per patient of a sorted event frame."""
+    frame = draw(event_frames(depth, sorted_=True))
+    return qm.PickOneRowPerPatient(frame, draw(st.sampled_from(list(qm.Position))))
+
+
+@st.composite
+def patient_frames(draw, depth: int) -> qm.OneRowPerPatientFrame:
+    """The patient table, or (with depth to spare) a row picked from an event frame."""
+    if depth <= 0:
+        return patients
+    return draw(st.one_of(st.just(patients), picked_rows(depth - 1)))
+
+
+# ---------------------------------------------------------------------------
+# Series
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def series(draw, type_, scope: Scope) -> qm.Series:
+    """A series of `type_` usable in `scope`."""
+    if scope.need_event and scope.is_patient:
+        raise ValueError("only a series on an event frame can be required to vary by row")
+    # Integer 0 is where hypothesis shrinks to: a leaf, for small counterexamples.
+    if scope.depth <= 0 or draw(st.integers(0, 2)) == 0:
+        return draw(_leaf(type_, scope))
+    builders = [b for b in BUILDERS[type_] if _fits(b, scope)]
+    builder = draw(st.sampled_from(builders))
+    return draw(builder(type_, scope))
+
+
+def _leaf(type_, scope: Scope) -> st.SearchStrategy[qm.Series]:
+    if scope.is_patient:
+        return st.one_of(constants(type_), column_of(patients, type_))
+    if scope.need_event:
+        return column_of(scope.frame, type_)
+    return st.one_of(constants(type_), column_of(scope.frame, type_))
+
+
+def _fits(builder, scope: Scope) -> bool:
+    kind = getattr(builder, "kind", "function")
+    if kind == "patient":
+        # Patient-level only: can be used anywhere except where a row-varying
+        # series is required.
+        return not scope.need_event
+    return True
+
+
+def _kind(kind: str) -> Callable:
+    def mark(builder):
+        builder.kind = kind
+        return builder
+
+    return mark
+
+
+def maybe_null(type_, scope: Scope) -> st.SearchStrategy[qm.Series]:
+    """A series of `type_`, or occasionally the untyped null constant.
+
+    Only for argument positions where the node accepts a bare null (the
+    right-hand side of comparisons and arithmetic, later arguments of
+    maximum_of/minimum_of).
+    """
+    return st.integers(0, 9).flatmap(
+        lambda n: st.just(qm.Value(None)) if n == 9 else series(type_, scope)
+    )
+
+
+def _split_need(scope: Scope, arity: int, draw) -> list[Scope]:
+    """Argument scopes: if a row-varying result is needed, one argument carries it."""
+    if not scope.need_event:
+        return [scope.deeper() for _ in range(arity)]
+    carrier = draw(st.integers(0, arity - 1))
+    return [scope.deeper(need_event=(i == carrier)) for i in range(arity)]
+
+
+# -- builders: each takes (result type, scope) and gives a strategy ---------
+
+
+@_kind("patient")
+@st.composite
+def _patient_level(draw, type_, scope):
+    # A patient-level series used on event rows (or at patient level).
+    return draw(series(type_, scope.at_patient_level()))
+
+
+@_kind("patient")
+@st.composite
+def _picked_column(draw, type_, scope):
+    frame = draw(patient_frames(scope.depth - 1))
+    return draw(column_of(frame, type_))
+
+
+@st.composite
+def _binary_same_type(draw, node_class, operand_type, scope, null_rhs=True):
+    lhs_scope, rhs_scope = _split_need(scope, 2, draw)
+    lhs = draw(series(operand_type, lhs_scope))
+    rhs_strategy = maybe_null if null_rhs and not rhs_scope.need_event else series
+    rhs = draw(rhs_strategy(operand_type, rhs_scope))
+    return node_class(lhs, rhs)
+
+
+def _comparison(classes, operand_types):
+    @st.composite
+    def build(draw, type_, scope):
+        node_class = draw(st.sampled_from(classes))
+        operand_type = draw(st.sampled_from(operand_types))
+        return draw(_binary_same_type(node_class, operand_type, scope))
+
+    return build
+
+
+@st.composite
+def _logic(draw, type_, scope):
+    node_class = draw(st.sampled_from([Fn.And, Fn.Or]))
+    return draw(_binary_same_type(node_class, bool, scope, null_rhs=False))
+
+
+def _unary(node_class, source_types):
+    @st.composite
+    def build(draw, type_, scope):
+        source_type = draw(st.sampled_from(source_types))
+        return node_class(draw(series(source_type, scope.deeper(scope.need_event))))
+
+    return build
+
+
+@st.composite
+def _contains(draw, type_, scope):
+    lhs_scope, rhs_scope = _split_need(scope, 2, draw)
+    lhs = draw(series(draw(st.sampled_from([str, CODE_TYPE])), lhs_scope))
+    rhs = draw(series(str, rhs_scope))
+    return Fn.StringContains(lhs, rhs)
+
+
+@st.composite
+def _in(draw, type_, scope):
+    element_type = draw(st.sampled_from(SERIES_TYPES))
+    lhs = draw(series(element_type, scope.deeper(scope.need_event)))
+    members = draw(st.frozensets(values_of(element_type), max_size=MAX_SET_SIZE))
+    return Fn.In(lhs, qm.Value(members))
+
+
+@_kind("patient")
+@st.composite
+def _exists(draw, type_, scope):
+    frame = draw(st.one_of(event_frames(scope.depth - 1), patient_frames(scope.depth - 1)))
+    return Agg.Exists(frame)
+
+
+@_kind("patient")
+@st.composite
+def _count(draw, type_, scope):
+    return Agg.Count(draw(event_frames(scope.depth - 1)))
+
+
+def _aggregate(classes, source_types):
+    @_kind("patient")
+    @st.composite
+    def build(draw, type_, scope):
+        node_class = draw(st.sampled_from(classes))
+        source_type = type_ if source_types is None else draw(st.sampled_from(source_types))
+        frame = draw(event_frames(scope.depth - 1))
+        source = draw(series(source_type, Scope(frame, scope.depth - 1, need_event=True)))
+        return node_class(source)
+
+    return build
+
+
+def _arithmetic(classes, operand_types=None):
+    @st.composite
+    def build(draw, type_, scope):
+        node_class = draw(st.sampled_from(classes))
+        operand_type = type_ if operand_types is None else draw(st.sampled_from(operand_types))
+        return draw(_binary_same_type(node_class, operand_type, scope))
+
+    return build
+
+
+@st.composite
+def _date_difference(draw, type_, scope):
+    node_class = draw(st.sampled_from(_DATE_DIFFERENCES))
+    # No bare null here: a date difference needs two dates.
+    return draw(_binary_same_type(node_class, datetime.date, scope, null_rhs=False))
+
+
+def _date_add(draw_classes):
+    @st.composite
+    def build(draw, type_, scope):
+        node_class = draw(st.sampled_from(draw_classes))
+        lhs_scope, rhs_scope = _split_need(scope, 2, draw)
+        return node_class(
+            draw(series(datetime.date, lhs_scope)), draw(series(int, rhs_scope))
+        )
+
+    return build
+
+
+@st.composite
+def _extremum(draw, type_, scope):
+    node_class = draw(st.sampled_from([Fn.MaximumOf, Fn.MinimumOf]))
+    count = draw(st.integers(2, 3))
+    scopes = _split_need(scope, count, draw)
+    first = draw(series(type_, scopes[0]))
+    rest = [
+        draw(series(type_, s) if s.need_event else maybe_null(type_, s)) for s in scopes[1:]
+    ]
+    return node_class((first, *rest))
+
+
+@st.composite
+def _case(draw, type_, scope):
+    count = draw(st.integers(1, 3))
+    # The first condition carries any need to vary by row; the first value is
+    # never null so that the case has a type.
+    conditions = [draw(series(bool, scope.deeper(scope.need_event)))]
+    conditions += [draw(series(bool, scope.deeper())) for _ in range(count - 1)]
+    values = [draw(series(type_, scope.deeper()))]
+    values += [draw(st.none() | series(type_, scope.deeper())) for _ in range(count - 1)]
+    default = draw(st.none() | series(type_, scope.deeper()))
+    cases = {}
+    for condition, value in zip(conditions, values):
+        # A repeated condition could never be reached; keeping the first also
+        # keeps the first (non-null) value.
+        cases.setdefault(condition, value)
+    return qm.Case(qm.FrozenDict(cases), default)
+
+
+_ANY_TYPE = SERIES_TYPES
+_COMPARISONS = [Fn.EQ, Fn.NE]
+_ORDER_COMPARISONS = [Fn.LT, Fn.LE, Fn.GT, Fn.GE]
+_DATE_PARTS = [Fn.YearFromDate, Fn.MonthFromDate, Fn.DayFromDate]
+_DATE_DIFFERENCES = [Fn.DateDifferenceInYears, Fn.DateDifferenceInMonths, Fn.DateDifferenceInDays]
+_MIN_MAX = [Agg.Min, Agg.Max]
+
+
+def _date_part(draw_classes):
+    @st.composite
+    def build(draw, type_, scope):
+        node_class = draw(st.sampled_from(draw_classes))
+        return node_class(draw(series(datetime.date, scope.deeper(scope.need_event))))
+
+    return build
+
+
+#: For each result type, the ways of building a series of that type.
+BUILDERS: dict[type, list] = {
+    bool: [
+        _comparison(_COMPARISONS, _ANY_TYPE),
+        _comparison(_ORDER_COMPARISONS, ORDERED),
+        _logic,
+        _unary(Fn.Not, [bool]),
+        _unary(Fn.IsNull, _ANY_TYPE),
+        _contains,
+        _in,
+        _exists,
+        _patient_level,
+        _picked_column,
+        _case,
+    ],
+    int: [
+        _arithmetic([Fn.Add, Fn.Subtract, Fn.Multiply]),
+        _arithmetic([Fn.FloorDivide], NUMERIC),
+        _unary(Fn.Negate, [int]),
+        _unary(Fn.CastToInt, [bool, int, float, str]),
+        _date_part(_DATE_PARTS),
+        _date_difference,
+        _extremum,
+        _aggregate([Agg.Sum], None),
+        _aggregate(_MIN_MAX, None),
+        _aggregate([Agg.CountDistinct], _ANY_TYPE),
+        _count,
+        _patient_level,
+        _picked_column,
+        _case,
+    ],
+    float: [
+        _arithmetic([Fn.Add, Fn.Subtract, Fn.Multiply]),
+        _arithmetic([Fn.TrueDivide], NUMERIC),
+        _unary(Fn.Negate, [float]),
+        _unary(Fn.CastToFloat, [bool, int, float, str]),
+        _extremum,
+        _aggregate([Agg.Sum], None),
+        _aggregate(_MIN_MAX, None),
+        _aggregate([Agg.Mean], NUMERIC),
+        _patient_level,
+        _picked_column,
+        _case,
+    ],
+    str: [
+        _unary(Fn.CastToStr, _ANY_TYPE),
+        _extremum,
+        _aggregate(_MIN_MAX, None),
+        _patient_level,
+        _picked_column,
+        _case,
+    ],
+    datetime.date: [
+        _unary(Fn.ToFirstOfYear, [datetime.date]),
+        _unary(Fn.ToFirstOfMonth, [datetime.date]),
+        _date_add([Fn.DateAddYears, Fn.DateAddMonths, Fn.DateAddDays]),
+        _extremum,
+        _aggregate(_MIN_MAX, None),
+        _patient_level,
+        _picked_column,
+        _case,
+    ],
+    CODE_TYPE: [
+        _extremum,
+        _aggregate(_MIN_MAX, None),
+        _patient_level,
+        _picked_column,
+        _case,
+    ],
+}
+
+
+# ---------------------------------------------------------------------------
+# Datasets
+# ---------------------------------------------------------------------------
+
+
+def patient_series(type_=None, depth: int = DEFAULT_DEPTH) -> st.SearchStrategy[qm.Series]:
+    """A patient-level series of `type_` (of a random type when None)."""
+    types = st.just(type_) if type_ is not None else st.sampled_from(SERIES_TYPES)
+    return types.flatmap(lambda t: series(t, Scope(None, depth)))
+
+
+@st.composite
+def populations(draw, depth: int = DEFAULT_DEPTH) -> qm.Series:
+    """A valid population: a random boolean series, narrowed to patients with a
+    record in some table when on its own it could include patients with none."""
+    condition = draw(patient_series(bool, depth))
+    try:
+        qm.validate_population(condition)
+    except qm.PopulationValidationError:
+        table = draw(st.sampled_from(ALL_TABLES))
+        condition = Fn.And(Agg.Exists(table), condition)
+    return condition
+
+
+@st.composite
+def datasets(draw, depth: int = DEFAULT_DEPTH) -> qm.Dataset:
+    """A dataset with a valid population and one to three patient-level variables."""
+    population = draw(populations(depth))
+    variables = draw(st.lists(patient_series(depth=depth), min_size=1, max_size=MAX_VARIABLES))
+    return qm.Dataset(
+        population=population,
+        variables=qm.FrozenDict({f"v{i}": v for i, v in enumerate(variables)}),
+    )

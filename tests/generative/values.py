@@ -1,0 +1,84 @@
+"""Strategies for single values of each series type, as cells of table data
+and as constants in queries.
+
+Restrictions, and why:
+
+* Dates lie between 1900-01-01 and 2100-12-31 (plus hand-picked edge dates in
+  that range: leap days, month and year ends). Arithmetic on them can still
+  leave the years 1-9999, which the semantics define (the result is null), so
+  that rule is exercised; but the data itself stays in the range every engine
+  stores natively.
+* Integers lie within +/-1000 and floats are multiples of 0.25 within
+  +/-1000. Queries nest only a few levels deep, so integer arithmetic stays
+  far inside 64 bits, and sums of such floats are exact in any order, so an
+  engine that adds rows in another order gets the same bits.
+* Strings are a small pool, mostly ASCII letters and numerals, so that
+  equality, containment, sort ties and string-to-number casts all have a
+  good chance of meeting something interesting.
+* Values are drawn from small pools most of the time, so duplicates (and so
+  sort ties and repeated values for count-distinct) are common.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from hypothesis import strategies as st
+
+from tests.generative.schemas import CODE_TYPE, CODES
+
+MIN_DATE = datetime.date(1900, 1, 1)
+MAX_DATE = datetime.date(2100, 12, 31)
+
+EDGE_DATES = tuple(
+    datetime.date.fromisoformat(text)
+    for text in (
+        "2020-02-29",
+        "2000-02-29",
+        "1900-02-28",
+        "1900-03-01",
+        "2019-02-28",
+        "2021-01-31",
+        "2021-03-31",
+        "2021-08-31",
+        "1999-12-31",
+        "2000-01-01",
+        "2100-02-28",
+        "2100-12-31",
+        "1900-01-01",
+    )
+)
+
+EDGE_INTS = (0, 1, -1, 2, -2, 3, 7, 12, -12, 29, 31, 100, 365, -365, 1000, -1000)
+EDGE_FLOATS = (0.0, 1.0, -1.0, 0.5, -0.25, 2.5, 3.75, 100.0, -1000.0, 1000.0)
+STRINGS = ("", "a", "b", "ab", "ba", "A", "abc", "a b", "x", "12", "-3", "0", "007", "1.5")
+
+
+def _mostly(pool: tuple, wider: st.SearchStrategy | None = None) -> st.SearchStrategy:
+    # Pool values first: hypothesis shrinks towards the first alternative.
+    strategy = st.sampled_from(pool)
+    return strategy if wider is None else st.one_of(strategy, wider)
+
+
+#: Non-null values of each type.
+NON_NULL_VALUES: dict[type, st.SearchStrategy] = {
+    bool: st.booleans(),
+    int: _mostly(EDGE_INTS, st.integers(-1000, 1000)),
+    float: _mostly(EDGE_FLOATS, st.integers(-4000, 4000).map(lambda n: n / 4)),
+    str: st.sampled_from(STRINGS),
+    datetime.date: _mostly(EDGE_DATES, st.dates(MIN_DATE, MAX_DATE)),
+    CODE_TYPE: st.sampled_from(CODES),
+}
+
+
+def values_of(type_) -> st.SearchStrategy:
+    """Non-null values of the series type `type_`."""
+    try:
+        return NON_NULL_VALUES[type_]
+    except KeyError:
+        raise ValueError(f"no value strategy for series type {type_!r}") from None
+
+
+def cells_of(type_) -> st.SearchStrategy:
+    """Cell values of `type_` for table data: null about a quarter of the time."""
+    return st.one_of(st.none(), values_of(type_), values_of(type_), values_of(type_))
