@@ -1,0 +1,444 @@
+"""The SQL compiler: query model to SQLAlchemy Core, shared by every database.
+
+A dataset compiles to a `CompiledDataset`: setup statements (temporary tables),
+one final SELECT giving `(patient_id, *variables)` ordered by patient_id, and
+cleanup statements. Database differences live in an `SQLDialect`; this module
+decides the shape of the query:
+
+* an event frame is a row source: a table, or a subquery selecting the rows of
+  its parent that pass a filter. Sorting changes no rows, so sorts only matter
+  where a row is picked;
+* every patient-level result (a patient table, a picked row, an aggregation) is
+  a relation with at most one row per patient, keyed by `patient_id`. A
+  patient-level series is an expression over the columns of such relations,
+  and whatever reads it LEFT JOINs them in by `patient_id`;
+* the population is the patient_ids of every table the dataset reads, filtered
+  by the population condition, kept in a temporary table that every variable
+  is joined onto.
+
+Each node compiles once per compilation (memoised by node), and each relation
+is a named CTE, so the database can share work between its uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from ehrql.errors import EHRQLError
+from ehrql.query_engines.sql_dialect import SQLDialect
+from ehrql.query_model import nodes as qm
+
+Function = qm.Function
+Aggregate = qm.AggregateByPatient
+
+#: How the compiler finds a database table: table node -> a FromClause with
+#: `patient_id` and the schema's columns.
+TableResolver = Callable[[qm.Frame], FromClause]
+
+
+class UnfilledParameterError(EHRQLError):
+    """A dataset still holds a parameter that was never given a value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledDataset:
+    """The statements that compute a dataset, in the order they run."""
+
+    setup: tuple[str, ...]
+    select: str
+    cleanup: tuple[str, ...]
+
+    def all_statements(self) -> list[str]:
+        """Every statement, setup first and cleanup last."""
+        return [*self.setup, self.select, *self.cleanup]
+
+
+def compile_dataset(dataset: qm.Dataset, dialect: SQLDialect, resolve_table: TableResolver) -> CompiledDataset:
+    """Compile a dataset's patient-level results to SQL text for `dialect`."""
+    return _Compiler(dialect, resolve_table).compile(dataset)
+
+
+def default_table(table: qm.Frame) -> FromClause:
+    """A table node as a database table of the same name and columns."""
+    return sa.table(table.name, *(sa.column(name) for name in ["patient_id", *table.schema.column_names]))
+
+
+def _referenced_relations(expressions, candidates) -> list[FromClause]:
+    """The relations among `candidates` whose columns the expressions read, in first-use order."""
+    found: dict = {}
+    for expression in expressions:
+        for element in visitors.iterate(expression):
+            if isinstance(element, ColumnClause) and element.table is not None:
+                if element.table in candidates and element.table not in found:
+                    found[element.table] = None
+    return list(found)
+
+
+class _Compiler:
+    """One compilation of one dataset; holds the memo tables and temp tables."""
+
+    def __init__(self, dialect: SQLDialect, resolve_table: TableResolver):
+        self.dialect = dialect
+        self.resolve_table = resolve_table
+        self.setup: list[str] = []
+        self.cleanup: list[str] = []
+        self._memo: dict = {}
+        # Relations with one row per patient, that expressions may join in.
+        self._patient_relations: set = set()
+        self._names: Iterator[int] = iter(range(1, 1 << 62))
+
+    # -- entry point --------------------------------------------------------
+
+    def compile(self, dataset: qm.Dataset) -> CompiledDataset:
+        parameters = sorted(n.name for n in qm.all_nodes(dataset) if isinstance(n, qm.Parameter))
+        if parameters:
+            raise UnfilledParameterError(
+                f"the dataset uses parameters with no value: {', '.join(parameters)}"
+            )
+        population = self._population_table(dataset)
+        columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
+        query = (
+            sa.select(population.c.patient_id, *columns)
+            .select_from(self._joined(population, columns))
+            .order_by(population.c.patient_id)
+        )
+        return CompiledDataset(tuple(self.setup), self.dialect.render(query), tuple(reversed(self.cleanup)))
+
+    def _population_table(self, dataset: qm.Dataset) -> FromClause:
+        tables = sorted(qm.get_table_nodes(dataset), key=_table_sort_key)
+        selects = [sa.select(self._table_relation(t).c.patient_id) for t in tables]
+        # UNION removes duplicates; a single table needs DISTINCT to do the same.
+        ids = sa.union(*selects) if len(selects) > 1 else selects[0].distinct()
+        all_ids = ids.subquery("all_patients")
+        condition = self.patient_series(dataset.population)
+        query = (
+            sa.select(all_ids.c.patient_id)
+            .select_from(self._joined(all_ids, [condition]))
+            .where(condition)
+        )
+        return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
+
+    def _table_relation(self, table: qm.Frame) -> FromClause:
+        if isinstance(table, qm.ManyRowsPerPatientFrame):
+            return self.rows(table)
+        return self.patient_frame(table)
+
+    # -- helpers ------------------------------------------------------------
+
+    def _name(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._names)}"
+
+    def _memoised(self, key, build):
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
+    def _joined(self, base: FromClause, expressions) -> FromClause:
+        """`base` with every patient-level relation the expressions read LEFT JOINed by patient."""
+        candidates = self._patient_relations - {base}
+        joined = base
+        for relation in _referenced_relations(expressions, candidates):
+            joined = joined.outerjoin(relation, relation.c.patient_id == base.c.patient_id)
+        return joined
+
+    def _patient_relation(self, relation: FromClause) -> FromClause:
+        self._patient_relations.add(relation)
+        return relation
+
+    def _temp_table(self, prefix: str, columns, query) -> sa.TableClause:
+        table = sa.Table(
+            self._name(prefix), sa.MetaData(), *(sa.Column(n, t) for n, t in columns)
+        )
+        self.setup.extend(self.dialect.create_temp_table(table, query))
+        self.cleanup.extend(self.dialect.drop_temp_table(table))
+        return table
+
+    # -- frames -------------------------------------------------------------
+
+    def rows(self, frame: qm.ManyRowsPerPatientFrame) -> FromClause:
+        """The relation holding an event frame's rows: patient_id and every schema column."""
+        source = qm.row_source(frame)
+        return self._memoised(("rows", source), lambda: self._build_rows(source))
+
+    def _build_rows(self, source) -> FromClause:
+        if isinstance(source, qm.SelectTable):
+            return self.resolve_table(source)
+        if isinstance(source, qm.Filter):
+            parent = self.rows(source.source)
+            condition = self.row_series(source.condition, source.source)
+            query = (
+                sa.select(*(parent.c[n] for n in ["patient_id", *source.schema.column_names]))
+                .select_from(self._joined(parent, [condition]))
+                .where(condition)
+            )
+            return query.cte(self._name("filtered"))
+        raise TypeError(f"not an event frame: {type(source).__name__}")
+
+    def patient_frame(self, frame: qm.OneRowPerPatientFrame) -> FromClause:
+        """The relation holding a patient frame: patient_id and every schema column."""
+        return self._memoised(("patient", frame), lambda: self._patient_relation(self._build_patient(frame)))
+
+    def _build_patient(self, frame) -> FromClause:
+        if isinstance(frame, qm.SelectPatientTable):
+            return self.resolve_table(frame)
+        if isinstance(frame, qm.InlinePatientTable):
+            return self._inline_table(frame)
+        if isinstance(frame, qm.PickOneRowPerPatient):
+            return self._pick(frame)
+        raise TypeError(f"not a patient frame: {type(frame).__name__}")
+
+    def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
+        names = ["patient_id", *frame.schema.column_names]
+        types = [int, *(t for _, t in frame.schema.column_types)]
+        columns = [(n, self.dialect.column_type(t)) for n, t in zip(names, types)]
+        if frame.rows:
+            selects = [
+                sa.select(*(self.dialect.cast(self.dialect.literal(v), t).label(n) for v, n, t in zip(row, names, types)))
+                for row in frame.rows
+            ]
+            query = sa.union_all(*selects) if len(selects) > 1 else selects[0]
+        else:
+            nulls = [sa.cast(sa.null(), c).label(n) for n, c in columns]
+            query = sa.select(*nulls).where(sa.false())
+        return self._temp_table("inline", columns, query)
+
+    def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
+        parent = self.rows(frame.source)
+        keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
+        tie_breakers = [parent.c[n] for n in frame.schema.column_names]
+        if frame.position is qm.Position.FIRST:
+            order = [e.asc().nulls_first() for e in [*keys, *tie_breakers]]
+        else:
+            order = [e.desc().nulls_last() for e in [*keys, *tie_breakers]]
+        row_number = sa.func.row_number().over(partition_by=parent.c.patient_id, order_by=order)
+        names = ["patient_id", *frame.schema.column_names]
+        numbered = (
+            sa.select(*(parent.c[n] for n in names), row_number.label("row_number"))
+            .select_from(self._joined(parent, keys))
+            .subquery()
+        )
+        query = sa.select(*(numbered.c[n] for n in names)).where(numbered.c.row_number == 1)
+        return query.cte(self._name("picked"))
+
+    # -- series -------------------------------------------------------------
+
+    def patient_series(self, series: qm.Series) -> ColumnElement:
+        """A patient-level series as an expression over patient-level relations."""
+        return self._memoised(("series", series, None), lambda: self._series(series, None))
+
+    def row_series(self, series: qm.Series, frame: qm.ManyRowsPerPatientFrame) -> ColumnElement:
+        """A series evaluated on each row of an event frame."""
+        if series.domain.is_patient:
+            return self.patient_series(series)
+        source = qm.row_source(frame)
+        return self._memoised(("series", series, source), lambda: self._series(series, source))
+
+    def _series(self, series: qm.Series, frame) -> ColumnElement:
+        handler = _HANDLERS.get(type(series))
+        if handler is None:
+            raise TypeError(f"the SQL compiler cannot handle {type(series).__name__} nodes")
+        return handler(self, series, frame)
+
+    def _child(self, series: qm.Series, frame) -> ColumnElement:
+        return self.patient_series(series) if frame is None else self.row_series(series, frame)
+
+    def _select_column(self, node: qm.SelectColumn, frame) -> ColumnElement:
+        if isinstance(node.source, qm.ManyRowsPerPatientFrame):
+            return self.rows(frame).c[node.name]
+        return self.patient_frame(node.source).c[node.name]
+
+    def _value(self, node: qm.Value, frame) -> ColumnElement:
+        if isinstance(node.value, frozenset):
+            raise TypeError("a set of values can only be used with is_in()")
+        return self.dialect.literal(node.value)
+
+    def _case(self, node: qm.Case, frame) -> ColumnElement:
+        def value(v):
+            return sa.null() if v is None else self._child(v, frame)
+
+        whens = [(self._child(c, frame), value(v)) for c, v in node.cases.items()]
+        return sa.case(*whens, else_=value(node.default))
+
+    def _in(self, node: Function.In, frame) -> ColumnElement:
+        lhs = self._child(node.lhs, frame)
+        if not isinstance(node.rhs, qm.Value):
+            raise TypeError("is_in() needs a constant collection of values")
+        # A null in the set can never match (semantics compare with Python's
+        # `in`, and no non-null value equals None), so it is dropped.
+        values = sorted(
+            {getattr(v, "value", v) for v in node.rhs.value if v is not None},
+            key=lambda v: (str(type(v)), v),
+        )
+        if not values:
+            return sa.case((lhs.is_(None), sa.null()), else_=sa.false())
+        if len(values) <= self.dialect.max_in_list_size:
+            return lhs.in_([self.dialect.literal(v) for v in values])
+        table = self._value_set(node.rhs, values)
+        return lhs.in_(sa.select(table.c.value))
+
+    def _value_set(self, node: qm.Value, values) -> FromClause:
+        def build():
+            element_type = node.type.element_type
+            selects = [sa.select(self.dialect.literal(v).label("value")) for v in values]
+            query = sa.union_all(*selects)
+            return self._temp_table("values", [("value", self.dialect.column_type(element_type))], query)
+
+        return self._memoised(("value_set", node), build)
+
+    def _function(self, node, frame) -> ColumnElement:
+        args = [self._child(a, frame) for a in _arguments(node)]
+        return _FUNCTIONS[type(node)](self.dialect, node, *args)
+
+    # -- aggregations -------------------------------------------------------
+
+    def _aggregate(self, node, frame) -> ColumnElement:
+        relation = self._memoised(("aggregate", node), lambda: self._aggregate_relation(node))
+        if isinstance(node, Aggregate.Exists):
+            # A patient with no rows has no row in the relation, so its id is null.
+            return relation.c.patient_id.is_not(None)
+        if isinstance(node, (Aggregate.Count, Aggregate.CountDistinct)):
+            return sa.func.coalesce(relation.c.value, 0)
+        return relation.c.value
+
+    def _aggregate_relation(self, node) -> FromClause:
+        if isinstance(node, Aggregate.Exists) and isinstance(node.source, qm.OneRowPerPatientFrame):
+            return self.patient_frame(node.source)
+        if isinstance(node, (Aggregate.Exists, Aggregate.Count)):
+            rows = self.rows(node.source)
+            query = sa.select(rows.c.patient_id, sa.func.count().label("value")).group_by(rows.c.patient_id)
+        else:
+            source_frame = node.source.domain.source
+            rows = self.rows(source_frame)
+            value = self.row_series(node.source, source_frame)
+            query = (
+                sa.select(rows.c.patient_id, self._aggregate_function(node, value).label("value"))
+                .select_from(self._joined(rows, [value]))
+                .group_by(rows.c.patient_id)
+            )
+        return self._patient_relation(query.cte(self._name("aggregated")))
+
+    def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
+        if isinstance(node, Aggregate.Sum):
+            return self.dialect.cast(sa.func.sum(value), node.type)
+        if isinstance(node, Aggregate.Mean):
+            return sa.func.avg(sa.cast(value, sa.Double()))
+        if isinstance(node, Aggregate.Min):
+            return sa.func.min(value)
+        if isinstance(node, Aggregate.Max):
+            return sa.func.max(value)
+        if isinstance(node, Aggregate.CountDistinct):
+            return sa.func.count(sa.distinct(value))
+        raise TypeError(f"unknown aggregation {type(node).__name__}")
+
+
+def _table_sort_key(table: qm.Frame):
+    return (getattr(table, "name", ""), repr(table))
+
+
+def _arguments(node) -> tuple:
+    if isinstance(node, (Function.MaximumOf, Function.MinimumOf)):
+        return node.sources
+    return tuple(getattr(node, f.name) for f in dataclasses.fields(node))
+
+
+def _parameter(compiler, node: qm.Parameter, frame):
+    raise UnfilledParameterError(f"parameter '{node.name}' has no value")
+
+
+def _date_part(part):
+    return lambda d, node, date: d.date_part(part, date)
+
+
+#: Function node class -> its SQL, given the dialect, the node and compiled arguments.
+_FUNCTIONS: dict[type, Callable[..., ColumnElement]] = {
+    Function.EQ: lambda d, node, lhs, rhs: lhs == rhs,
+    Function.NE: lambda d, node, lhs, rhs: lhs != rhs,
+    Function.LT: lambda d, node, lhs, rhs: lhs < rhs,
+    Function.LE: lambda d, node, lhs, rhs: lhs <= rhs,
+    Function.GT: lambda d, node, lhs, rhs: lhs > rhs,
+    Function.GE: lambda d, node, lhs, rhs: lhs >= rhs,
+    Function.And: lambda d, node, lhs, rhs: sa.and_(lhs, rhs),
+    Function.Or: lambda d, node, lhs, rhs: sa.or_(lhs, rhs),
+    Function.Not: lambda d, node, value: sa.not_(value),
+    Function.IsNull: lambda d, node, value: value.is_(None),
+    Function.Add: lambda d, node, lhs, rhs: lhs + rhs,
+    Function.Subtract: lambda d, node, lhs, rhs: lhs - rhs,
+    Function.Multiply: lambda d, node, lhs, rhs: lhs * rhs,
+    Function.TrueDivide: lambda d, node, lhs, rhs: d.true_divide(lhs, rhs),
+    Function.FloorDivide: lambda d, node, lhs, rhs: d.floor_divide(lhs, rhs, _operand_type(node)),
+    Function.Negate: lambda d, node, value: -value,
+    Function.CastToInt: lambda d, node, value: d.cast_to_int(value, node.source.type),
+    Function.CastToFloat: lambda d, node, value: d.cast_to_float(value, node.source.type),
+    Function.CastToStr: lambda d, node, value: d.cast_to_str(value, node.source.type),
+    Function.StringContains: lambda d, node, lhs, rhs: d.string_contains(lhs, rhs),
+    Function.YearFromDate: _date_part("year"),
+    Function.MonthFromDate: _date_part("month"),
+    Function.DayFromDate: _date_part("day"),
+    Function.ToFirstOfYear: lambda d, node, date: d.to_first_of_year(date),
+    Function.ToFirstOfMonth: lambda d, node, date: d.to_first_of_month(date),
+    Function.DateAddDays: lambda d, node, date, n: d.date_add_days(date, n),
+    Function.DateAddMonths: lambda d, node, date, n: d.date_add_months(date, n),
+    Function.DateAddYears: lambda d, node, date, n: d.date_add_years(date, n),
+    Function.DateDifferenceInDays: lambda d, node, end, start: d.date_difference_in_days(end, start),
+    Function.DateDifferenceInMonths: lambda d, node, end, start: d.date_difference_in_months(end, start),
+    Function.DateDifferenceInYears: lambda d, node, end, start: d.date_difference_in_years(end, start),
+    Function.MaximumOf: lambda d, node, *values: d.greatest_ignoring_nulls(values),
+    Function.MinimumOf: lambda d, node, *values: d.least_ignoring_nulls(values),
+}
+
+
+def _operand_type(node) -> type:
+    """The numeric type arithmetic is done in: float if either side is a float."""
+    types = {node.lhs.type, node.rhs.type}
+    return float if float in types else int
+
+
+#: Node class -> compiler method building its expression.
+_HANDLERS: dict[type, Callable] = {
+    qm.SelectColumn: _Compiler._select_column,
+    qm.Value: _Compiler._value,
+    qm.Parameter: _parameter,
+    qm.Case: _Compiler._case,
+    Function.In: _Compiler._in,
+    **{cls: _Compiler._function for cls in _FUNCTIONS},
+    **{
+        cls: _Compiler._aggregate
+        for cls in (
+            Aggregate.Sum,
+            Aggregate.Mean,
+            Aggregate.Min,
+            Aggregate.Max,
+            Aggregate.CountDistinct,
+            Aggregate.Count,
+            Aggregate.Exists,
+        )
+    },
+}
+
+
+class BaseSQLQueryEngine:
+    """What every SQL engine shares: compiling a dataset for its dialect.
+
+    Subclasses set `dialect`, say how to find each table (`resolve_table`) and
+    run the statements (`get_results`).
+    """
+
+    dialect: SQLDialect
+
+    def resolve_table(self, table: qm.Frame) -> FromClause:
+        """The relation holding a table's rows; by default the table of that name."""
+        return default_table(table)
+
+    def compile(self, dataset: qm.Dataset) -> CompiledDataset:
+        """The statements computing `dataset` on this engine's database."""
+        return compile_dataset(dataset, self.dialect, self.resolve_table)
+
+    def get_queries(self, dataset: qm.Dataset) -> list[str]:
+        """The SQL text that would run for `dataset`, in order."""
+        return self.compile(dataset).all_statements()

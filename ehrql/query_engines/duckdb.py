@@ -1,0 +1,270 @@
+"""The DuckDB engine: runs compiled datasets on a DuckDB file or a directory of table files.
+
+`dsn` is one of:
+
+* the path of a DuckDB database file, whose tables are named after ehrQL's
+  tables and have (at least) their columns;
+* the path of a directory holding one file per table, named after the table:
+  `patients.csv`, `patients.csv.gz`, `clinical_events.parquet`,
+  `clinical_events.arrow`. CSV files are read with the column types the table
+  schema gives (booleans written T or F, an empty cell meaning null);
+* an open `duckdb.DuckDBPyConnection` (used by the tests).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import gzip
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
+from sqlalchemy.sql.selectable import FromClause
+
+from ehrql.errors import EHRQLError
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, compile_dataset, default_table
+from ehrql.query_engines.sql_dialect import Expr, SQLDialect
+from ehrql.query_model import nodes as qm
+
+#: Table file suffixes the directory reader understands, in the order looked for.
+TABLE_FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".arrow")
+
+#: Rows fetched from DuckDB at a time while streaming results.
+FETCH_BATCH_SIZE = 10_000
+
+
+class TableNotFoundError(EHRQLError):
+    """A table the dataset reads is not in the database or directory."""
+
+
+class ColumnNotFoundError(EHRQLError):
+    """A table exists but lacks a column its schema declares."""
+
+
+class DuckDBDialect(SQLDialect):
+    """DuckDB's spellings, where they differ from standard SQL."""
+
+    # qmark, because the default (pyformat) doubles every % in string constants.
+    sqlalchemy_dialect = _DuckDBSQLAlchemyDialect(paramstyle="qmark")
+
+    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
+        # DuckDB's / on integers gives a float; // is integer division.
+        return lhs.op("//")(rhs)
+
+    def parse_int(self, expr: Expr) -> Expr:
+        # TRY_CAST would round "1.5" to 2, where Python's int() refuses it.
+        digits = sa.func.regexp_full_match(expr, r"\s*[+-]?[0-9]+(_[0-9]+)*\s*")
+        return sa.case((digits, sa.func.try_cast(expr.op("AS")(sa.literal_column("BIGINT")))), else_=sa.null())
+
+    def parse_float(self, expr: Expr) -> Expr:
+        return sa.func.try_cast(expr.op("AS")(sa.literal_column("DOUBLE")))
+
+    def string_contains(self, haystack: Expr, needle: Expr) -> Expr:
+        return sa.func.contains(haystack, needle)
+
+    def make_date(self, year, month, day) -> Expr:
+        return sa.func.make_date(year, month, day)
+
+    def days_since_epoch(self, date: Expr) -> Expr:
+        return sa.func.date_diff("day", self.literal(_EPOCH), date)
+
+    def date_from_days_since_epoch(self, days: Expr) -> Expr:
+        return self.literal(_EPOCH) + sa.cast(days, sa.Integer())
+
+    def last_day_of_month(self, date: Expr) -> Expr:
+        return sa.func.last_day(date)
+
+    def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
+        # DuckDB's GREATEST and LEAST already skip nulls.
+        return sa.func.greatest(*values)
+
+    def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
+        return sa.func.least(*values)
+
+
+_EPOCH = datetime.date(1970, 1, 1)
+
+#: DuckDB's name for each series type's column type.
+_DUCKDB_TYPES = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", str: "VARCHAR", datetime.date: "DATE"}
+
+
+def duckdb_type_name(type_) -> str:
+    """The DuckDB type holding values of a series type."""
+    if qm.is_code_type(type_):
+        return "VARCHAR"
+    return _DUCKDB_TYPES[type_]
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def find_table_file(directory: Path, table_name: str) -> Path:
+    """The file holding a table in a directory of table files, or a clear error."""
+    for suffix in TABLE_FILE_SUFFIXES:
+        path = directory / f"{table_name}{suffix}"
+        if path.exists():
+            return path
+    expected = ", ".join(f"{table_name}{s}" for s in TABLE_FILE_SUFFIXES)
+    raise TableNotFoundError(
+        f"no file for table '{table_name}' in directory {directory} (looked for {expected})"
+    )
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names in the first line of a (possibly gzipped) CSV file."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8") as f:
+        return next(csv.reader(f), [])
+
+
+def _require_columns(table_name: str, where: str, present: Sequence[str], schema_columns: Sequence[str]):
+    missing = [c for c in ["patient_id", *schema_columns] if c not in present]
+    if missing:
+        raise ColumnNotFoundError(
+            f"table '{table_name}' in {where} has no column {', '.join(repr(c) for c in missing)}; "
+            f"it has: {', '.join(present) or 'no columns'}"
+        )
+
+
+def _typed_select(table: qm.Frame, source_sql: str) -> str:
+    """SELECT of a table's columns from a file reader, cast to the schema's types."""
+    columns = [("patient_id", int), *table.schema.column_types]
+    casts = ", ".join(f"CAST({_quote(n)} AS {duckdb_type_name(t)}) AS {_quote(n)}" for n, t in columns)
+    return f"SELECT {casts} FROM {source_sql}"
+
+
+def table_file_statement(table: qm.Frame, path: Path, relation_name: str) -> str:
+    """The statement making a table file readable as `relation_name`.
+
+    CSV is parsed once into a temporary table (parsing is the slow part and
+    a table may be read many times); Parquet and Arrow are scanned in place by
+    a view, which lets DuckDB read only the columns a query uses.
+    """
+    name = path.name
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        header = csv_header(path)
+        _require_columns(table.name, str(path), header, table.schema.column_names)
+        types = dict([("patient_id", int), *table.schema.column_types])
+        declared = ", ".join(
+            f"{_sql_string(c)}: {_sql_string(duckdb_type_name(types[c]) if c in types else 'VARCHAR')}"
+            for c in header
+        )
+        reader = (
+            f"read_csv({_sql_string(str(path))}, header = true, columns = {{{declared}}}, "
+            "nullstr = '', auto_detect = false, delim = ',', quote = '\"', escape = '\"')"
+        )
+        return f"CREATE TEMPORARY TABLE {_quote(relation_name)} AS {_typed_select(table, reader)}"
+    if name.endswith(".parquet"):
+        reader = f"read_parquet({_sql_string(str(path))})"
+        return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, reader)}"
+    if name.endswith(".arrow"):
+        # Registered from Python (see `_register_arrow`) under a raw name.
+        return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, _quote(relation_name + '_arrow'))}"
+    raise TableNotFoundError(f"cannot read table file {path}: unknown file type")
+
+
+class DuckDBQueryEngine(BaseSQLQueryEngine):
+    """Runs datasets on DuckDB; see the module docstring for what `dsn` may be."""
+
+    dialect = DuckDBDialect()
+
+    def __init__(self, dsn: str | Path | duckdb.DuckDBPyConnection, backend=None):
+        self.dsn = dsn
+        self.backend = backend
+
+    @property
+    def _directory(self) -> Path | None:
+        if isinstance(self.dsn, (str, Path)) and Path(self.dsn).is_dir():
+            return Path(self.dsn)
+        return None
+
+    def _file_relation_name(self, table: qm.Frame) -> str:
+        return f"ehrql_file_{table.name}"
+
+    def resolve_table(self, table: qm.Frame) -> FromClause:
+        """Tables from a directory are read through per-table relations made during setup."""
+        if self._directory is None:
+            return default_table(table)
+        columns = ["patient_id", *table.schema.column_names]
+        return sa.table(self._file_relation_name(table), *(sa.column(c) for c in columns))
+
+    def _file_tables(self, dataset: qm.Dataset) -> list[tuple[qm.Frame, Path]]:
+        tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
+        return [(t, find_table_file(self._directory, t.name)) for t in sorted(tables, key=lambda t: t.name)]
+
+    def compile(self, dataset: qm.Dataset) -> CompiledDataset:
+        """The statements computing `dataset`, including reading any table files."""
+        compiled = compile_dataset(dataset, self.dialect, self.resolve_table)
+        if self._directory is None:
+            return compiled
+        reads = []
+        drops = []
+        for table, path in self._file_tables(dataset):
+            name = self._file_relation_name(table)
+            reads.append(table_file_statement(table, path, name))
+            kind = "TABLE" if ".csv" in path.name else "VIEW"
+            drops.append(f"DROP {kind} IF EXISTS {_quote(name)}")
+        return CompiledDataset((*reads, *compiled.setup), compiled.select, (*compiled.cleanup, *drops))
+
+    def _connect(self) -> tuple[duckdb.DuckDBPyConnection, bool]:
+        if isinstance(self.dsn, duckdb.DuckDBPyConnection):
+            return self.dsn, False
+        if self._directory is not None:
+            return duckdb.connect(), True
+        path = Path(self.dsn)
+        if not path.exists():
+            raise TableNotFoundError(f"DuckDB database file {path} does not exist")
+        return duckdb.connect(str(path), read_only=True), True
+
+    def _check_database_tables(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
+        """Fail early, naming the table or column, when the database lacks one."""
+        tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
+        for table in sorted(tables, key=lambda t: t.name):
+            rows = connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table.name],
+            ).fetchall()
+            if not rows:
+                raise TableNotFoundError(f"the database has no table '{table.name}'")
+            _require_columns(table.name, "the database", [r[0] for r in rows], table.schema.column_names)
+
+    def _register_arrow_files(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
+        import pyarrow as pa
+        import pyarrow.ipc
+
+        for table, path in self._file_tables(dataset):
+            if path.name.endswith(".arrow"):
+                # Memory-mapped, so the file is not copied into memory.
+                data = pyarrow.ipc.open_file(pa.memory_map(str(path))).read_all()
+                _require_columns(table.name, str(path), data.column_names, table.schema.column_names)
+                connection.register(self._file_relation_name(table) + "_arrow", data)
+
+    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
+        """Rows of (patient_id, *variables) ordered by patient_id, streamed from DuckDB."""
+        compiled = self.compile(dataset)
+        connection, owned = self._connect()
+        try:
+            if self._directory is None:
+                self._check_database_tables(connection, dataset)
+            else:
+                self._register_arrow_files(connection, dataset)
+            for statement in compiled.setup:
+                connection.execute(statement)
+            cursor = connection.execute(compiled.select)
+            while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
+                yield from batch
+        finally:
+            # Also when the caller stops reading early, so that a shared
+            # connection is left as it was found.
+            for statement in compiled.cleanup:
+                connection.execute(statement)
+            if owned:
+                connection.close()

@@ -1,0 +1,266 @@
+"""How one database spells the operations ehrQL needs.
+
+The SQL compiler (`ehrql.query_engines.base_sql`) builds SQLAlchemy Core
+expressions for every node. Wherever databases disagree on how to say
+something with the meaning ehrQL gives it (date arithmetic, division,
+casts, temporary tables), the compiler asks the dialect. `SQLDialect` holds
+spellings that are standard SQL; a database's dialect subclasses it and
+overrides only what that database does differently.
+
+Every method here takes and returns SQLAlchemy column expressions, so dialects
+stay small and are tested through the compiler against the in-memory engine.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from ehrql.codes import BaseCode
+from ehrql.query_model import nodes as qm
+
+Expr = ColumnElement
+
+#: The first and last days a result may hold; dates outside become null.
+MIN_DATE = datetime.date(1, 1, 1)
+MAX_DATE = datetime.date(9999, 12, 31)
+
+
+class SQLDialect:
+    """Standard SQL spellings; subclasses override what their database does differently."""
+
+    #: The SQLAlchemy dialect statements are rendered with.
+    sqlalchemy_dialect: Dialect
+
+    #: Sets with more values than this are matched through a temporary table
+    #: rather than a literal IN list, which databases parse slowly.
+    max_in_list_size: int = 500
+
+    # -- types --------------------------------------------------------------
+
+    def column_type(self, type_) -> sa.types.TypeEngine:
+        """The SQL type holding values of a series type."""
+        if type_ is bool:
+            return sa.Boolean()
+        if type_ is int:
+            return sa.BigInteger()
+        if type_ is float:
+            return sa.Double()
+        if type_ is datetime.date:
+            return sa.Date()
+        if type_ is str or qm.is_code_type(type_):
+            return sa.String()
+        raise TypeError(f"no SQL type for series type {qm.type_name(type_)}")
+
+    def literal(self, value, type_=None) -> Expr:
+        """A constant, typed explicitly so that the database never guesses.
+
+        Integers are cast to 64 bits (a bare literal may be a 32-bit integer that
+        overflows) and floats go through their exact text (a bare `0.1` may be a
+        decimal, which does arithmetic differently from a float).
+        """
+        if value is None:
+            return sa.null()
+        if isinstance(value, BaseCode):
+            value = value.value
+        if isinstance(value, bool):
+            return sa.true() if value else sa.false()
+        if isinstance(value, int):
+            return sa.cast(sa.literal(value, sa.BigInteger()), sa.BigInteger())
+        if isinstance(value, float):
+            return sa.cast(sa.literal(repr(value), sa.String()), sa.Double())
+        if isinstance(value, datetime.date):
+            return sa.cast(sa.literal(value.isoformat(), sa.String()), sa.Date())
+        if isinstance(value, str):
+            return sa.literal(value, sa.String())
+        raise TypeError(f"cannot write {value!r} as an SQL constant")
+
+    def cast(self, expr: Expr, type_) -> Expr:
+        """`expr` converted to the SQL type of a series type."""
+        return sa.cast(expr, self.column_type(type_))
+
+    # -- arithmetic ---------------------------------------------------------
+
+    def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
+        """lhs / rhs as a float; null when rhs is zero."""
+        return sa.cast(lhs, sa.Double()) / sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
+
+    def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
+        """lhs // rhs rounded towards minus infinity, as an int; null when rhs is zero."""
+        divisor = sa.func.nullif(rhs, 0)
+        if operand_type is float:
+            return sa.cast(sa.func.floor(lhs / divisor), sa.BigInteger())
+        # Integer division in SQL truncates towards zero; step down by one
+        # when the operands have opposite signs and do not divide exactly.
+        truncated = self.integer_divide_truncating(lhs, divisor)
+        inexact = sa.and_(lhs % divisor != 0, (lhs < 0) != (divisor < 0))
+        return truncated - sa.case((inexact, 1), else_=0)
+
+    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
+        """Integer division rounding towards zero."""
+        return lhs / rhs
+
+    # -- casts --------------------------------------------------------------
+
+    def cast_to_int(self, expr: Expr, source_type) -> Expr:
+        """An integer from a bool, int, float (truncated towards zero) or string."""
+        if source_type is float:
+            return sa.cast(sa.func.trunc(expr), sa.BigInteger())
+        if source_type is str:
+            return self.parse_int(expr)
+        return sa.cast(expr, sa.BigInteger())
+
+    def parse_int(self, expr: Expr) -> Expr:
+        """An integer from a string of digits, null when it is not one."""
+        raise NotImplementedError(f"{type(self).__name__} cannot parse integers from strings")
+
+    def cast_to_float(self, expr: Expr, source_type) -> Expr:
+        """A float from a bool, int, float or numeric string."""
+        if source_type is str:
+            return self.parse_float(expr)
+        return sa.cast(expr, sa.Double())
+
+    def parse_float(self, expr: Expr) -> Expr:
+        """A float from a numeric string, null when it is not one."""
+        raise NotImplementedError(f"{type(self).__name__} cannot parse floats from strings")
+
+    def cast_to_str(self, expr: Expr, source_type) -> Expr:
+        """The string form of a value, spelt as Python spells it."""
+        if source_type is bool:
+            return sa.case((expr, "True"), (sa.not_(expr), "False"), else_=sa.null())
+        if source_type is str or qm.is_code_type(source_type):
+            return expr
+        return sa.cast(expr, sa.String())
+
+    # -- strings and sets ---------------------------------------------------
+
+    def string_contains(self, haystack: Expr, needle: Expr) -> Expr:
+        """Whether `needle` occurs in `haystack`, case-sensitively, with no wildcards."""
+        return sa.func.strpos(haystack, needle) > 0
+
+    # -- dates --------------------------------------------------------------
+
+    def date_part(self, part: str, date: Expr) -> Expr:
+        """The year, month or day of a date, as an integer."""
+        return sa.cast(sa.extract(part, date), sa.BigInteger())
+
+    def make_date(self, year: Expr, month: Expr, day: Expr) -> Expr:
+        """The date with these parts (which must exist)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot build dates")
+
+    def to_first_of_year(self, date: Expr) -> Expr:
+        """1 January of the date's year."""
+        return self.make_date(self.date_part("year", date), 1, 1)
+
+    def to_first_of_month(self, date: Expr) -> Expr:
+        """The first of the date's month."""
+        return self.make_date(self.date_part("year", date), self.date_part("month", date), 1)
+
+    def days_since_epoch(self, date: Expr) -> Expr:
+        """Days from 1 January 1970 to `date`."""
+        raise NotImplementedError
+
+    def date_from_days_since_epoch(self, days: Expr) -> Expr:
+        """The date `days` after 1 January 1970 (the days must give a valid date)."""
+        raise NotImplementedError
+
+    def date_add_days(self, date: Expr, days: Expr) -> Expr:
+        """`date` moved by `days`; null outside the years 1 to 9999.
+
+        The range check is done on day numbers, before any date is built, so
+        that the database never raises an out-of-range error.
+        """
+        total = self.days_since_epoch(date) + days
+        in_range = total.between(
+            (MIN_DATE - datetime.date(1970, 1, 1)).days,
+            (MAX_DATE - datetime.date(1970, 1, 1)).days,
+        )
+        return sa.case((in_range, self.date_from_days_since_epoch(total)), else_=sa.null())
+
+    def date_add_months(self, date: Expr, months: Expr) -> Expr:
+        """`date` moved by whole months, a missing day rolling to the next month's first.
+
+        Null when the result is outside the years 1 to 9999.
+        """
+        year = self.date_part("year", date)
+        month = self.date_part("month", date)
+        day = self.date_part("day", date)
+        # Months counted from year 0, so that floor division splits year and month.
+        total = year * 12 + (month - 1) + months
+        new_year = self.floor_divide(total, self.literal(12), int)
+        new_month = total - new_year * 12 + 1
+        first = self.make_date(new_year, new_month, 1)
+        days_in_month = self.date_part("day", self.last_day_of_month(first))
+        rolled = self.date_add_days(self.last_day_of_month(first), self.literal(1))
+        return sa.case(
+            (sa.not_(new_year.between(1, 9999)), sa.null()),
+            (day > days_in_month, rolled),
+            else_=self.make_date(new_year, new_month, day),
+        )
+
+    def date_add_years(self, date: Expr, years: Expr) -> Expr:
+        """`date` moved by whole years; 29 February onto a non-leap year gives 1 March."""
+        return self.date_add_months(date, years * 12)
+
+    def last_day_of_month(self, date: Expr) -> Expr:
+        """The last day of the date's month."""
+        raise NotImplementedError
+
+    def date_difference_in_days(self, end: Expr, start: Expr) -> Expr:
+        """Days from `start` to `end`."""
+        return self.days_since_epoch(end) - self.days_since_epoch(start)
+
+    def date_difference_in_months(self, end: Expr, start: Expr) -> Expr:
+        """Whole months from `start` to `end`, floored."""
+        months = (self.date_part("year", end) - self.date_part("year", start)) * 12 + (
+            self.date_part("month", end) - self.date_part("month", start)
+        )
+        short = self.date_part("day", end) < self.date_part("day", start)
+        return months - sa.case((short, 1), else_=0)
+
+    def date_difference_in_years(self, end: Expr, start: Expr) -> Expr:
+        """Whole years from `start` to `end`, floored, as ages are counted."""
+
+        def month_day(date):
+            return self.date_part("month", date) * 100 + self.date_part("day", date)
+
+        years = self.date_part("year", end) - self.date_part("year", start)
+        return years - sa.case((month_day(end) < month_day(start), 1), else_=0)
+
+    # -- across series ------------------------------------------------------
+
+    def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
+        """The largest non-null value; null when all are null."""
+        raise NotImplementedError
+
+    def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
+        """The smallest non-null value; null when all are null."""
+        raise NotImplementedError
+
+    # -- statements ---------------------------------------------------------
+
+    def render(self, statement) -> str:
+        """SQL text for a statement, every constant written inline."""
+        return str(
+            statement.compile(dialect=self.sqlalchemy_dialect, compile_kwargs={"literal_binds": True})
+        )
+
+    def create_temp_table(self, table: sa.Table, query) -> list[str]:
+        """Statements filling a new temporary table with the rows of `query`."""
+        columns = ", ".join(f"{self.quote(c.name)}" for c in table.columns)
+        return [
+            f"CREATE TEMPORARY TABLE {self.quote(table.name)} AS "
+            f"SELECT {columns} FROM ({self.render(query)}) AS source"
+        ]
+
+    def drop_temp_table(self, table: sa.Table) -> list[str]:
+        """Statements removing a temporary table."""
+        return [f"DROP TABLE IF EXISTS {self.quote(table.name)}"]
+
+    def quote(self, name: str) -> str:
+        """An identifier quoted when it needs to be."""
+        return self.sqlalchemy_dialect.identifier_preparer.quote(name)
