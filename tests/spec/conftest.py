@@ -2,7 +2,13 @@
 
 A spec test gives table data as text (see tests/lib/table_text.py), a patient
 series, and the value it must have for each patient. The population is every
-patient in any of the given tables.
+patient in any of the given tables, unless the test passes `population=` (a
+boolean patient series) to say which patients it wants.
+
+Results are checked strictly: no patient twice, every value of the Python type
+the series has (an int series gives ints, not floats or bools; a code series
+gives the code's string), and float series equal to within a relative 1e-9,
+so that engines may round the last digit differently.
 """
 
 import pytest
@@ -13,14 +19,40 @@ from tests.lib.engines import ENGINES
 from tests.lib.table_text import parse_table
 
 
-def build_spec_dataset(tables, series) -> qm.Dataset:
-    """A dataset whose population is every patient with a row in `tables`."""
-    population = None
-    for frame in tables:
-        exists = qm.AggregateByPatient.Exists(frame._qm_node)
-        population = exists if population is None else qm.Function.Or(population, exists)
+def build_spec_dataset(tables, series, population=None) -> qm.Dataset:
+    """A dataset with one column `v`.
+
+    Its population is `population` if given, else every patient with a row in
+    `tables`.
+    """
+    if population is None:
+        for frame in tables:
+            exists = qm.AggregateByPatient.Exists(frame._qm_node)
+            population = exists if population is None else qm.Function.Or(population, exists)
+    elif isinstance(population, BaseSeries):
+        population = population._qm_node
     node = series._qm_node if isinstance(series, BaseSeries) else series
     return qm.Dataset(population=population, variables=qm.FrozenDict({"v": node}))
+
+
+def _python_type(series_type):
+    """The type of the values an engine returns for a series of `series_type`."""
+    if qm.is_code_type(series_type):
+        return str
+    return series_type
+
+
+def _check_types(results: dict, series_type):
+    expected_type = _python_type(series_type)
+    for patient_id, value in results.items():
+        if value is None:
+            continue
+        # `type(...) is` rather than isinstance: a bool is not an int result,
+        # and a datetime is not a date.
+        assert type(value) is expected_type, (
+            f"patient {patient_id}: expected a {expected_type.__name__}, "
+            f"got {value!r} ({type(value).__name__})"
+        )
 
 
 @pytest.fixture(params=list(ENGINES))
@@ -32,13 +64,21 @@ def engine_name(request):
 def spec_test(engine_name):
     run = ENGINES[engine_name]
 
-    def check(table_data, series, expected):
+    def check(table_data, series, expected, population=None):
         typed = {
             frame._qm_node: parse_table(text, frame._qm_node.schema)
             for frame, text in table_data.items()
         }
-        dataset = build_spec_dataset(table_data, series)
+        dataset = build_spec_dataset(table_data, series, population)
         results = run(typed, dataset)
-        assert {row[0]: row[1] for row in results} == expected
+        values = {row[0]: row[1] for row in results}
+        assert len(values) == len(results), "a patient appears more than once"
+        series_type = dataset.variables["v"].type
+        if series_type is float:
+            assert values == pytest.approx(expected, rel=1e-9)
+        else:
+            assert values == expected
+        _check_types(values, series_type)
 
     return check
+
