@@ -9,6 +9,7 @@ import datetime
 import pytest
 
 from ehrql.codes import ICD10Code
+from ehrql.query_language import years
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_model import nodes as qm
 from ehrql.tables import core, emis, tpp
@@ -147,6 +148,22 @@ def test_helpers_work_on_derived_frames():
         v=even_practices.for_patient_on("2020-01-01").practice_pseudo_id,
     )
     assert results == {1: None, 2: 20, 3: 30, 4: 40, 5: 50, 6: None, 7: None}
+
+
+def test_for_patient_on_accepts_a_date_per_patient():
+    # Each patient's 20th birthday, from another table.
+    registrations = core.practice_registrations
+    rows = {
+        core.patients: [patient(1, "1990-01-01"), patient(2, "1995-01-01")],
+        registrations: [
+            registration(1, "2000-01-01", "2012-01-01", 10),
+            registration(1, "2012-01-01", None, 11),
+            registration(2, "2000-01-01", "2012-01-01", 20),
+            registration(2, "2012-01-01", None, 21),
+        ],
+    }
+    twentieth = core.patients.date_of_birth + years(20)
+    assert run(rows, v=registrations.for_patient_on(twentieth).practice_pseudo_id) == {1: 10, 2: 21}
 
 
 # ---------------------------------------------------------------------------
