@@ -1,0 +1,284 @@
+"""Generate dummy tables whose patients satisfy a dataset's population.
+
+1. Read the definition's constants (`hints`) and build each column's pool of
+   values (`values`).
+2. Solve the population into alternative plans of row requirements and bans
+   (`solver`), and turn each into row recipes (`recipes`).
+3. Make candidate patients in batches — each following one plan, plus filler
+   rows drawn freely so that the variables vary — and keep those the
+   in-memory engine puts in the population. Plans that work are used more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import random
+import time
+
+from ehrql.dummy.hints import collect_hints
+from ehrql.dummy.recipes import ChoiceCache, RowRecipe, make_recipe
+from ehrql.dummy.report import DummyDataReport
+from ehrql.dummy.solver import Plan, describe_literal, plan_population
+from ehrql.dummy.values import column_choice
+from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import UniqueConstraint
+
+log = logging.getLogger("ehrql.dummy")
+
+#: How many filler rows an event table gets per patient, and how likely each is.
+FILLER_COUNTS = (0, 1, 2, 3, 4, 5, 6, 8)
+FILLER_WEIGHTS = (15, 20, 18, 15, 12, 9, 7, 4)
+#: Candidates checked at once with the in-memory engine.
+MAX_BATCH = 5000
+
+
+@dataclasses.dataclass(frozen=True)
+class DummyData:
+    """Generated tables (table node -> row dicts) and the report of the run."""
+
+    tables: dict
+    report: DummyDataReport
+
+
+@dataclasses.dataclass(frozen=True)
+class _PreparedPlan:
+    plan: Plan
+    required: tuple  # of (RowRecipe, count)
+    fillers: dict  # table -> RowRecipe, or None when the table must stay empty
+
+
+def generate_dummy_data(
+    dataset: qm.Dataset,
+    population_size: int = 10,
+    seed: int = 0,
+    additional_population_constraint: qm.Series | None = None,
+    timeout: float = 60.0,
+) -> DummyData:
+    """Dummy tables with `population_size` patients in the dataset's population.
+
+    Deterministic for a given seed. Stops at `timeout` seconds with whatever
+    patients it has, saying so in the report and the log.
+    """
+    if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 0:
+        raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
+    started = time.monotonic()
+    target = _target_population(dataset, additional_population_constraint)
+    roots = [dataset] + ([additional_population_constraint] if additional_population_constraint is not None else [])
+    tables = _tables_to_generate(roots)
+    rng = random.Random(seed)
+    hints = collect_hints(roots)
+    cache = ChoiceCache(
+        {
+            table: {
+                name: column_choice(table.name, name, column, hints, rng)
+                for name, column in table.schema.columns
+            }
+            for table in tables
+        }
+    )
+    prepared = [p for p in (_prepare(plan, tables, cache) for plan in plan_population(target)) if p]
+    unsolved = tuple(dict.fromkeys(describe_literal(u) for p in prepared for u in p.plan.unsolved))
+    fallback = not prepared or bool(unsolved)
+    if not prepared:
+        prepared = [_prepare(Plan((), (), (target,)), tables, cache)]
+    if fallback:
+        log.warning(
+            "dummy data: could not solve %s; generating patients at random and "
+            "keeping those in the population",
+            "; ".join(unsolved) or "the population",
+        )
+
+    kept: dict = {table: [] for table in tables}
+    uniques = _UniqueValues(tables)
+    successes = [1] * len(prepared)
+    attempts = [2] * len(prepared)
+    generated = candidates = 0
+    next_id = 1
+    timed_out = False
+    while generated < population_size:
+        if time.monotonic() - started > timeout:
+            timed_out = True
+            break
+        rate = max((generated + 1) / (candidates + 1), 0.02)
+        batch_size = min(MAX_BATCH, max(10, math.ceil((population_size - generated) / rate * 1.2)))
+        batch = []
+        for patient_id in range(next_id, next_id + batch_size):
+            weights = [s / a for s, a in zip(successes, attempts)]
+            index = rng.choices(range(len(prepared)), weights)[0]
+            batch.append((patient_id, index, _make_patient(prepared[index], patient_id, rng, uniques)))
+        next_id += batch_size
+        candidates += batch_size
+        accepted = _in_population(target, tables, batch)
+        for patient_id, index, rows in batch:
+            attempts[index] += 1
+            if patient_id in accepted:
+                successes[index] += 1
+                if generated < population_size:
+                    generated += 1
+                    for table, table_rows in rows.items():
+                        kept[table].extend(table_rows)
+    if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
+        kept = _renumber(kept)
+    report = DummyDataReport(
+        requested=population_size,
+        generated=generated,
+        candidates=candidates,
+        plans=len(prepared),
+        used_rejection_sampling=fallback,
+        unsolved=unsolved,
+        timed_out=timed_out,
+        seconds=time.monotonic() - started,
+    )
+    if timed_out:
+        log.warning("dummy data: %s", report.summary())
+    else:
+        log.info("dummy data: %s", report.summary())
+    return DummyData(kept, report)
+
+
+def generate_dummy_tables(
+    dataset: qm.Dataset,
+    population_size: int = 10,
+    seed: int = 0,
+    additional_population_constraint: qm.Series | None = None,
+    timeout: float = 60.0,
+) -> dict:
+    """Dummy rows for every table the dataset reads (inline tables excluded).
+
+    Returns table node -> list of row dicts, each with `patient_id` and every
+    column of the table. See `generate_dummy_data` for the report.
+    """
+    return generate_dummy_data(
+        dataset, population_size, seed, additional_population_constraint, timeout
+    ).tables
+
+
+def _target_population(dataset: qm.Dataset, extra: qm.Series | None) -> qm.Series:
+    if extra is None:
+        return dataset.population
+    if extra.type is not bool or not extra.domain.is_patient:
+        raise ValueError("additional_population_constraint must be a boolean patient-level series")
+    return qm.Function.And(dataset.population, extra)
+
+
+def _all_tables(roots) -> set:
+    return qm.get_table_nodes(*roots)
+
+
+def _tables_to_generate(roots) -> list:
+    """The tables needing rows, in a stable order: patient tables first, as
+    conditions on event rows may read them."""
+    tables = [t for t in _all_tables(roots) if not isinstance(t, qm.InlinePatientTable)]
+    return sorted(tables, key=lambda t: (not isinstance(t, qm.SelectPatientTable), t.name))
+
+
+def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | None:
+    """Recipes for one plan, or None if some required row cannot exist."""
+    bans_by_table: dict = {}
+    for ban in plan.bans:
+        bans_by_table.setdefault(ban.table, []).append(ban)
+    required = []
+    for requirement in plan.requirements:
+        if requirement.table not in tables:
+            return None
+        bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.tag != requirement.tag)
+        recipe = make_recipe(requirement.table, requirement.conditions, bans, cache)
+        if not recipe.feasible:
+            return None
+        required.append((recipe, requirement.count))
+    fillers = {}
+    for table in tables:
+        recipe = make_recipe(table, (), tuple(bans_by_table.get(table, ())), cache)
+        fillers[table] = recipe if recipe.feasible else None
+    return _PreparedPlan(plan, tuple(required), fillers)
+
+
+def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques) -> dict:
+    """One candidate patient: table -> rows, following one plan."""
+    rows: dict = {}
+    context: dict = {}
+    required_by_table: dict = {}
+    for recipe, count in prepared.required:
+        required_by_table.setdefault(recipe.table, []).append((recipe, count))
+    for table, filler in prepared.fillers.items():
+        table_rows = []
+        is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
+        for recipe, count in required_by_table.get(table, ()):
+            table_rows.extend(recipe.draw(rng, context, insist=True) for _ in range(count))
+        if filler is not None and not (is_patient_table and table_rows):
+            extra = 1 if is_patient_table else rng.choices(FILLER_COUNTS, FILLER_WEIGHTS)[0]
+            for _ in range(extra):
+                row = filler.draw(rng, context, insist=False)
+                if row is not None:
+                    table_rows.append(row)
+        table_rows = [uniques.make_unique(table, row, filler, rng) for row in table_rows]
+        if is_patient_table:
+            context[table.name] = table_rows[0] if table_rows else None
+        rows[table] = [{"patient_id": patient_id, **row} for row in table_rows]
+    return rows
+
+
+class _UniqueValues:
+    """Keeps values of Unique columns unique across every generated row."""
+
+    def __init__(self, tables):
+        self._columns = {
+            table: [n for n, c in table.schema.columns if c.get_constraint(UniqueConstraint)]
+            for table in tables
+        }
+        self._seen: dict = {}
+
+    def make_unique(self, table, row: dict, recipe: RowRecipe | None, rng: random.Random) -> dict:
+        """`row`, with any repeated unique value replaced by a fresh one (or null)."""
+        columns = self._columns.get(table, ())
+        if not columns:
+            return row
+        row = dict(row)
+        for name in columns:
+            seen = self._seen.setdefault((table, name), set())
+            value = row[name]
+            if value is not None and value in seen and recipe is not None:
+                choice = dict(recipe.choices)[name]
+                for _ in range(50):
+                    value = choice.sample(rng)
+                    if value not in seen:
+                        break
+            if value is not None and value in seen:
+                if not table.schema.get_column(name).nullable:
+                    raise ValueError(
+                        f"ran out of unique values for {table.name}.{name}: "
+                        "its constraints allow too few values for this many patients"
+                    )
+                value = None
+            row[name] = value
+            if value is not None:
+                seen.add(value)
+        return row
+
+
+def _in_population(target: qm.Series, tables: list, batch: list) -> set:
+    """The patient ids of the batch that the population takes in."""
+    database = InMemoryDatabase(
+        {
+            table.name: [row for _, _, rows in batch for row in rows[table]]
+            for table in tables
+        }
+    )
+    check = qm.Dataset(population=target, variables=qm.FrozenDict())
+    return {row[0] for row in InMemoryQueryEngine(database).get_results(check)}
+
+
+def _renumber(tables: dict) -> dict:
+    """Patient ids 1, 2, 3, ... in order, closing the gaps left by rejected candidates."""
+    ids: dict = {}
+    for rows in tables.values():
+        for row in rows:
+            ids.setdefault(row["patient_id"], None)
+    mapping = {old: new for new, old in enumerate(sorted(ids), start=1)}
+    return {
+        table: [{**row, "patient_id": mapping[row["patient_id"]]} for row in rows]
+        for table, rows in tables.items()
+    }

@@ -1,0 +1,189 @@
+"""Recipes for drawing rows: one value choice per column, plus whole-row checks.
+
+A recipe is prepared once per plan and table, then used for every patient.
+Conditions on a single column are solved up front by narrowing that column's
+value choice; conditions tying several columns together (or a row to the
+patient's other tables) are checked on each drawn row, which is redrawn a few
+times if it fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable
+
+from ehrql.dummy.row_expressions import UNKNOWN, RowExpression
+from ehrql.dummy.solver import RowBan
+from ehrql.dummy.values import ValueChoice
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import DateAfterConstraint
+
+#: How many times a row is redrawn before giving up on its checks.
+ROW_ATTEMPTS = 30
+
+RowCheck = Callable[[dict, dict], bool]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowRecipe:
+    """How to draw rows of one table under some conditions.
+
+    `feasible` is False when some column has no allowed value at all: no row
+    can meet the conditions.
+    """
+
+    table: qm.Frame
+    choices: tuple  # of (column name, ValueChoice)
+    checks: tuple  # of RowCheck
+    feasible: bool
+
+    def draw(self, rng: random.Random, context: dict, insist: bool) -> dict | None:
+        """A row passing every check, or None if none was found.
+
+        With `insist`, the last attempt is returned even if it fails a check:
+        required rows are still worth trying, and the final population check
+        has the last word.
+        """
+        row = None
+        for _ in range(ROW_ATTEMPTS):
+            row = {name: choice.sample(rng) for name, choice in self.choices}
+            if all(check(row, context) for check in self.checks):
+                return row
+        return enforce_date_after(self.table, row) if insist else None
+
+
+class ChoiceCache:
+    """Narrowed value choices, shared between recipes.
+
+    Narrowing a date column filters tens of thousands of candidates, so the
+    same narrowing is done once however many plans ask for it.
+    """
+
+    def __init__(self, base: dict):
+        self._base = base
+        self._narrowed: dict = {}
+
+    def base(self, table: qm.Frame) -> dict:
+        """Column name -> the column's unrestricted ValueChoice."""
+        return self._base[table]
+
+    def narrowed(self, table: qm.Frame, column: str, restrictions: tuple) -> ValueChoice:
+        """The column's choice with every restriction applied.
+
+        Each restriction is (key, accept); the key identifies it for caching.
+        """
+        key = (table, column, tuple(k for k, _ in restrictions))
+        if key not in self._narrowed:
+            choice = self._base[table][column]
+            for _, accept in restrictions:
+                choice = choice.restrict(accept)
+            self._narrowed[key] = choice
+        return self._narrowed[key]
+
+
+def make_recipe(
+    table: qm.Frame, conditions: tuple, bans: tuple, cache: ChoiceCache
+) -> RowRecipe:
+    """A recipe for rows of `table` meeting every condition and breaking no ban."""
+    restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
+    checks: list[RowCheck] = []
+    feasible = True
+    for condition in conditions:
+        column = condition.single_column
+        if column is not None:
+            restrictions[column].append(_must_be_true(condition))
+        elif condition.columns or condition.uses_context or condition.opaque:
+            checks.append(_check_true(condition))
+        elif condition.evaluate({}, {}) is not True:
+            feasible = False
+    for ban in bans:
+        narrowed = _narrow_for_ban(ban)
+        if narrowed is None:
+            checks.append(_check_ban(ban))
+        elif narrowed == "empty":
+            feasible = False
+        else:
+            for column, restriction in narrowed:
+                restrictions[column].append(restriction)
+    checks.extend(_constraint_checks(table))
+    choices = tuple(
+        (name, cache.narrowed(table, name, tuple(restrictions[name])))
+        for name in table.schema.column_names
+    )
+    feasible = feasible and not any(choice.empty for _, choice in choices)
+    return RowRecipe(table, choices, tuple(checks), feasible)
+
+
+def _must_be_true(expression: RowExpression):
+    column = expression.single_column
+    evaluate = expression.evaluate
+    return (("true", expression.node), lambda v: evaluate({column: v}, {}) is True)
+
+
+def _must_not_be_true(expression: RowExpression):
+    column = expression.single_column
+    evaluate = expression.evaluate
+    return (("not true", expression.node), lambda v: evaluate({column: v}, {}) is not True)
+
+
+def _narrow_for_ban(ban: RowBan):
+    """Column restrictions equivalent to the ban, "empty" if the ban rules out
+    every row, or None if it can only be checked row by row."""
+    if not ban.when and not ban.unless:
+        return "empty"
+    if not ban.when and all(e.single_column for e in ban.unless):
+        # Every row must meet every `unless` condition.
+        return [(e.single_column, _must_be_true(e)) for e in ban.unless]
+    if len(ban.when) == 1 and not ban.unless and ban.when[0].single_column:
+        return [(ban.when[0].single_column, _must_not_be_true(ban.when[0]))]
+    return None
+
+
+def _check_true(expression: RowExpression) -> RowCheck:
+    evaluate = expression.evaluate
+
+    def check(row, context):
+        outcome = evaluate(row, context)
+        return outcome is True or outcome is UNKNOWN
+
+    return check
+
+
+def _check_ban(ban: RowBan) -> RowCheck:
+    return lambda row, context: not ban.forbids(row, context)
+
+
+def _constraint_checks(table: qm.Frame) -> list[RowCheck]:
+    """Checks for constraints that tie a column to others in its row."""
+    checks = []
+    for name, column in table.schema.columns:
+        constraint = column.get_constraint(DateAfterConstraint)
+        if constraint is not None:
+            checks.append(_date_after_check(name, constraint.columns))
+    return checks
+
+
+def _date_after_check(name: str, others: tuple) -> RowCheck:
+    def check(row, context):
+        value = row[name]
+        return value is None or all(row[o] is None or value >= row[o] for o in others)
+
+    return check
+
+
+def enforce_date_after(table: qm.Frame, row: dict) -> dict:
+    """`row` with any date moved so it is not before the columns it must follow.
+
+    A row that failed its checks is still used when it is required; this keeps
+    it within the schema's constraints even so.
+    """
+    fixed = dict(row)
+    for name, column in table.schema.columns:
+        constraint = column.get_constraint(DateAfterConstraint)
+        if constraint is None or fixed[name] is None:
+            continue
+        earlier = [fixed[o] for o in constraint.columns if fixed[o] is not None]
+        if earlier and fixed[name] < max(earlier):
+            fixed[name] = None if column.nullable else max(earlier)
+    return fixed

@@ -1,0 +1,203 @@
+"""Evaluate a condition on a single generated row, before any engine sees it.
+
+The generator has to decide, row by row, whether a candidate value or row is
+acceptable: does this code fall in the codelist, is this date inside the
+window, would this filler row sneak into a frame the population says must be
+empty. It compiles each condition once into a plain Python function of
+`(row, context)`, where `row` is the candidate row and `context` maps patient
+table names to the patient's row in them (None for no row).
+
+Scalar operations use `ehrql.query_model.semantics`, so the meaning matches
+every engine. Anything that cannot be known from one row and the patient
+tables (other aggregations, parameters, other event frames) evaluates to
+UNKNOWN and the final check with the in-memory engine decides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.semantics import UNKNOWN, apply_function, function_arguments
+
+__all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
+
+Evaluator = Callable[[dict, dict], object]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowExpression:
+    """A compiled expression and what it reads.
+
+    `columns` are the row's columns it reads; `uses_context` says whether it
+    reads patient tables other than the row's own; `opaque` whether some part
+    can never be known from the row (it may evaluate to UNKNOWN).
+    """
+
+    node: qm.Series
+    evaluate: Evaluator
+    columns: frozenset
+    uses_context: bool
+    opaque: bool
+
+    @property
+    def single_column(self) -> str | None:
+        """The one column this depends on, when it depends on nothing else."""
+        if len(self.columns) == 1 and not self.uses_context and not self.opaque:
+            return next(iter(self.columns))
+        return None
+
+
+def source_table(source: qm.Frame) -> qm.Frame:
+    """The table whose rows a row source holds."""
+    return qm.root_table(source)
+
+
+def compile_row_expression(series: qm.Series, source: qm.Frame) -> RowExpression:
+    """Compile `series` to be evaluated on one row of `source`.
+
+    `source` is a patient table, or an event row source (a table or a filter
+    of one, without sorts). Columns of `source` — including those read through
+    a first/last pick or a minimum/maximum over it — come from the row.
+    """
+    reads: set[str] = set()
+    flags = {"context": False, "opaque": False}
+    memo: dict = {}
+    evaluate = _compile(series, source, reads, flags, memo)
+    return RowExpression(series, evaluate, frozenset(reads), flags["context"], flags["opaque"])
+
+
+def _compile(node, source, reads, flags, memo) -> Evaluator:
+    if node in memo:
+        return memo[node]
+    compiled = _compile_uncached(node, source, reads, flags, memo)
+    memo[node] = compiled
+    return compiled
+
+
+def _reads_row(frame: qm.Frame, source: qm.Frame) -> bool:
+    """Whether a column of `frame` is, on a row of `source`, that row's own column."""
+    if isinstance(frame, qm.ManyRowsPerPatientFrame):
+        return isinstance(source, qm.ManyRowsPerPatientFrame) and qm.root_table(frame) == source_table(source)
+    if isinstance(frame, qm.PickOneRowPerPatient):
+        return qm.row_source(frame.source) == source
+    return frame == source
+
+
+def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
+    if isinstance(node, qm.Value):
+        value = node.value
+        return lambda row, context: value
+    if isinstance(node, qm.SelectColumn):
+        name = node.name
+        if _reads_row(node.source, source):
+            reads.add(name)
+            return lambda row, context: row[name]
+        if isinstance(node.source, qm.SelectPatientTable):
+            flags["context"] = True
+            table = node.source.name
+            return lambda row, context: _context_value(context, table, name)
+        flags["opaque"] = True
+        return lambda row, context: UNKNOWN
+    if isinstance(node, (qm.AggregateByPatient.Min, qm.AggregateByPatient.Max)):
+        if node.source.domain.source == source:
+            # Where every row of the frame obeys a condition on the value, so
+            # does its minimum and maximum: the row stands for them all.
+            return _compile(node.source, source, reads, flags, memo)
+        flags["opaque"] = True
+        return lambda row, context: UNKNOWN
+    if isinstance(node, qm.Case):
+        return _compile_case(node, source, reads, flags, memo)
+    if isinstance(node, qm.Function._Base):
+        args = [_compile(a, source, reads, flags, memo) for a in function_arguments(node)]
+        return _compile_function(node, args)
+    # Other aggregations, parameters, inline tables: not knowable from one row.
+    flags["opaque"] = True
+    return lambda row, context: UNKNOWN
+
+
+def _context_value(context, table, name):
+    if table not in context:
+        return UNKNOWN
+    patient_row = context[table]
+    return None if patient_row is None else patient_row[name]
+
+
+def _compile_case(node: qm.Case, source, reads, flags, memo) -> Evaluator:
+    branches = [
+        (
+            _compile(condition, source, reads, flags, memo),
+            None if value is None else _compile(value, source, reads, flags, memo),
+        )
+        for condition, value in node.cases.items()
+    ]
+    default = None if node.default is None else _compile(node.default, source, reads, flags, memo)
+
+    def evaluate(row, context):
+        for condition, value in branches:
+            outcome = condition(row, context)
+            if outcome is UNKNOWN:
+                return UNKNOWN
+            if outcome is True:
+                return None if value is None else value(row, context)
+        return None if default is None else default(row, context)
+
+    return evaluate
+
+
+def _compile_function(node, args) -> Evaluator:
+    if isinstance(node, qm.Function.And):
+        lhs, rhs = args
+        return lambda row, context: _and(lhs(row, context), rhs(row, context))
+    if isinstance(node, qm.Function.Or):
+        lhs, rhs = args
+        return lambda row, context: _or(lhs(row, context), rhs(row, context))
+    if len(args) == 1:
+        (only,) = args
+
+        def evaluate_one(row, context):
+            value = only(row, context)
+            return UNKNOWN if value is UNKNOWN else apply_function(node, value)
+
+        return evaluate_one
+    if len(args) == 2:
+        first, second = args
+
+        def evaluate_two(row, context):
+            a = first(row, context)
+            b = second(row, context)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            return apply_function(node, a, b)
+
+        return evaluate_two
+
+    def evaluate_many(row, context):
+        values = [a(row, context) for a in args]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        return apply_function(node, *values)
+
+    return evaluate_many
+
+
+def _and(lhs, rhs):
+    # False wins even against the unknown, as in three-valued logic.
+    if lhs is False or rhs is False:
+        return False
+    if lhs is UNKNOWN or rhs is UNKNOWN:
+        return UNKNOWN
+    return apply_function(_AND, lhs, rhs)
+
+
+def _or(lhs, rhs):
+    if lhs is True or rhs is True:
+        return True
+    if lhs is UNKNOWN or rhs is UNKNOWN:
+        return UNKNOWN
+    return apply_function(_OR, lhs, rhs)
+
+
+_AND = qm.Function.And(qm.Value(True), qm.Value(True))
+_OR = qm.Function.Or(qm.Value(True), qm.Value(True))

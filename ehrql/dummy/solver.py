@@ -1,0 +1,328 @@
+"""Turn a population condition into what each patient's rows must look like.
+
+The population is a boolean tree of And, Or and Not over patient-level
+"literals". We rewrite it as a list of alternatives (a disjunction of
+conjunctions, pushing Not down to the literals) and turn each literal into
+requirements on rows:
+
+* `frame.exists_for_patient()` — some row of the table passes the frame's
+  filters (`RowRequirement`); negated, no row may (`RowBan`).
+* `frame.count_for_patient() > n` and friends — that many rows, and, when the
+  count is bounded above, no further matching rows.
+* a comparison of values read from one source — a patient table, a first/last
+  pick or a minimum/maximum over one event frame — e.g.
+  `(index_date - patients.date_of_birth).years >= 18` or
+  `events.where(...).sort_by(date).first_for_patient().date > D`. The
+  condition is asked of a row of that source, and every other row of the
+  frame must obey it too (a `RowBan` on the rest), so whichever row the pick
+  or aggregate lands on, the condition holds.
+
+What fits none of these (sums, means, conditions across two sources,
+parameters) is kept as `unsolved`: the generator leaves it to chance and the
+final check with the in-memory engine rejects patients who miss it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+from ehrql.dummy.row_expressions import UNKNOWN, RowExpression, compile_row_expression
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.semantics import apply_function
+
+#: At most this many alternatives are kept from a large disjunction.
+MAX_ALTERNATIVES = 32
+#: Counts are searched up to this many rows.
+_MAX_COUNT = 50
+
+_COMPARISONS = (
+    qm.Function.EQ,
+    qm.Function.NE,
+    qm.Function.LT,
+    qm.Function.LE,
+    qm.Function.GT,
+    qm.Function.GE,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RowRequirement:
+    """At least `count` rows of `table` must make every condition true.
+
+    `tag` identifies the literal it came from: a ban from the same literal
+    (an upper bound on a count) does not apply to these rows.
+    """
+
+    table: qm.Frame
+    conditions: tuple
+    count: int
+    tag: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RowBan:
+    """No row of `table` may make all of `when` true without making all of `unless` true."""
+
+    table: qm.Frame
+    when: tuple
+    unless: tuple
+    tag: int
+
+    def forbids(self, row: dict, context: dict) -> bool:
+        """True when this row is ruled out (unknown parts never rule a row out)."""
+        for expression in self.when:
+            if expression.evaluate(row, context) is not True:
+                return False
+        return not all(e.evaluate(row, context) is True for e in self.unless)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """One way of satisfying the population: requirements, bans and leftovers."""
+
+    requirements: tuple
+    bans: tuple
+    unsolved: tuple
+
+    @property
+    def solved_fully(self) -> bool:
+        """True when nothing is left to rejection sampling."""
+        return not self.unsolved
+
+
+def plan_population(population: qm.Series) -> tuple[Plan, ...]:
+    """The alternative plans under which `population` is true, dropping those
+    that contradict themselves."""
+    plans = []
+    for literals in _alternatives(population, True):
+        plan = _plan_for(literals)
+        if plan is not None:
+            plans.append(plan)
+    return tuple(plans)
+
+
+# ---------------------------------------------------------------------------
+# Boolean structure
+# ---------------------------------------------------------------------------
+
+
+def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
+    """Alternatives (each a tuple of (literal, positive) pairs) making `node`
+    true when `positive`, false otherwise."""
+    if isinstance(node, qm.Function.Not):
+        return _alternatives(node.source, not positive)
+    is_and = isinstance(node, qm.Function.And)
+    is_or = isinstance(node, qm.Function.Or)
+    if (is_and and positive) or (is_or and not positive):
+        # Both sides must hold: every pairing of their alternatives.
+        left = _alternatives(node.lhs, positive)
+        right = _alternatives(node.rhs, positive)
+        return [a + b for a, b in itertools.islice(itertools.product(left, right), MAX_ALTERNATIVES)]
+    if is_and or is_or:
+        either = _alternatives(node.lhs, positive) + _alternatives(node.rhs, positive)
+        return either[:MAX_ALTERNATIVES]
+    return [((node, positive),)]
+
+
+# ---------------------------------------------------------------------------
+# Literals
+# ---------------------------------------------------------------------------
+
+
+def _plan_for(literals: tuple) -> Plan | None:
+    requirements: list[RowRequirement] = []
+    bans: list[RowBan] = []
+    unsolved: list = []
+    value_conditions: dict = {}
+    for tag, (literal, positive) in enumerate(literals):
+        outcome = _structural(literal, positive, tag)
+        if outcome is not None:
+            if outcome is _IMPOSSIBLE:
+                return None
+            requirements.extend(outcome[0])
+            bans.extend(outcome[1])
+            continue
+        condition = literal if positive else qm.Function.Not(literal)
+        sources = _value_sources(literal)
+        if sources == set():
+            constant = compile_row_expression(condition, _NO_SOURCE).evaluate({}, {})
+            if constant is not True:
+                return None
+            continue
+        target = None if sources is None else _target_source(sources)
+        if target is None:
+            unsolved.append(condition)
+            continue
+        value_conditions.setdefault(target, []).append(condition)
+    for offset, (source, conditions) in enumerate(value_conditions.items()):
+        tag = len(literals) + offset
+        new_requirements, new_bans = _value_requirements(source, conditions, tag)
+        requirements.extend(new_requirements)
+        bans.extend(new_bans)
+    return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
+
+
+_IMPOSSIBLE = object()
+_NO_SOURCE = qm.SelectPatientTable("__none__", qm.TableSchema({}))
+
+
+def _structural(literal, positive: bool, tag: int):
+    """Requirements for an Exists or Count literal; None if it is neither."""
+    if isinstance(literal, qm.AggregateByPatient.Exists):
+        frame = literal.source
+        if isinstance(frame, qm.PickOneRowPerPatient):
+            frame = frame.source
+        if isinstance(frame, qm.InlinePatientTable):
+            return None
+        table, conditions = _frame_conditions(frame)
+        if positive:
+            return [RowRequirement(table, conditions, 1, tag)], []
+        return [], [RowBan(table, conditions, (), tag)]
+    if isinstance(literal, _COMPARISONS):
+        counted = _count_comparison(literal)
+        if counted is None:
+            return None
+        frame, allowed_counts = counted
+        allowed = [k for k in range(_MAX_COUNT + 1) if allowed_counts(k) is positive]
+        if not allowed:
+            return _IMPOSSIBLE
+        table, conditions = _frame_conditions(frame)
+        least = allowed[0]
+        requirements = [RowRequirement(table, conditions, least, tag)] if least else []
+        bounded = allowed != list(range(least, _MAX_COUNT + 1))
+        bans = [RowBan(table, conditions, (), tag)] if bounded else []
+        return requirements, bans
+    return None
+
+
+def _count_comparison(literal):
+    """(frame, count -> comparison result) for `Count(frame) op constant`."""
+    for count_side, constant_side, flipped in (
+        (literal.lhs, literal.rhs, False),
+        (literal.rhs, literal.lhs, True),
+    ):
+        if isinstance(count_side, qm.AggregateByPatient.Count) and isinstance(constant_side, qm.Value):
+            constant = constant_side.value
+            if constant is None:
+                return None
+
+            def compare(k, constant=constant, flipped=flipped):
+                args = (constant, k) if flipped else (k, constant)
+                return apply_function(literal, *args)
+
+            return count_side.source, compare
+    return None
+
+
+def _frame_conditions(frame: qm.Frame) -> tuple[qm.Frame, tuple]:
+    """The table a frame reads and its filters, compiled for that table's rows."""
+    if isinstance(frame, qm.OneRowPerPatientFrame):
+        return frame, ()
+    conditions = []
+    current = qm.row_source(frame)
+    while isinstance(current, qm.Filter):
+        parent = qm.row_source(current.source)
+        conditions.extend(_conjuncts(current.condition, parent))
+        current = parent
+    return current, tuple(reversed(conditions))
+
+
+def _conjuncts(condition: qm.Series, source: qm.Frame) -> list[RowExpression]:
+    """A condition split at its top-level &s, so each part can be solved on its own."""
+    if isinstance(condition, qm.Function.And):
+        return _conjuncts(condition.lhs, source) + _conjuncts(condition.rhs, source)
+    return [compile_row_expression(condition, source)]
+
+
+def _value_sources(series: qm.Series) -> set | None:
+    """The sources a value condition reads: patient tables and event row
+    sources (through picks and minimum/maximum). None if some part cannot be
+    pinned to a row (other aggregations, parameters, inline tables)."""
+    if isinstance(series, qm.Value):
+        return set()
+    if isinstance(series, qm.SelectColumn):
+        frame = series.source
+        if isinstance(frame, qm.SelectPatientTable):
+            return {frame}
+        if isinstance(frame, qm.PickOneRowPerPatient):
+            return {qm.row_source(frame.source)}
+        if isinstance(frame, qm.ManyRowsPerPatientFrame):
+            # Only reached inside a minimum/maximum, which names the source.
+            return set()
+        return None
+    if isinstance(series, (qm.AggregateByPatient.Min, qm.AggregateByPatient.Max)):
+        inner = _value_sources(series.source)
+        return None if inner is None else inner | {series.source.domain.source}
+    if isinstance(series, (qm.Function._Base, qm.Case)):
+        sources: set = set()
+        for child in series.children():
+            found = _value_sources(child)
+            if found is None:
+                return None
+            sources |= found
+        return sources
+    return None
+
+
+def _target_source(sources: set) -> qm.Frame | None:
+    """The one source whose rows a condition can be solved on.
+
+    Patient tables are generated before event tables, so a condition on one
+    event frame may also read patient tables; otherwise it must read a single
+    patient table.
+    """
+    events = [s for s in sources if isinstance(s, qm.ManyRowsPerPatientFrame)]
+    if len(events) == 1:
+        return events[0]
+    if not events and len(sources) == 1:
+        return next(iter(sources))
+    return None
+
+
+def _value_requirements(source: qm.Frame, conditions: list, tag: int):
+    """Rows for value conditions on one source; for an event frame, every
+    matching row is held to them, whichever row a pick or aggregate sees."""
+    compiled = tuple(
+        part for condition in conditions for part in _conjuncts(condition, source)
+    )
+    if isinstance(source, qm.SelectPatientTable):
+        return [RowRequirement(source, compiled, 1, tag)], []
+    table, filters = _frame_conditions(source)
+    requirement = RowRequirement(table, filters + compiled, 1, tag)
+    ban = RowBan(table, filters, compiled, tag)
+    return [requirement], [ban]
+
+
+def _merge_patient_requirements(requirements: list) -> list:
+    """A patient has one row per patient table: fold its requirements together."""
+    merged: dict = {}
+    others = []
+    for requirement in requirements:
+        if isinstance(requirement.table, qm.OneRowPerPatientFrame):
+            previous = merged.get(requirement.table)
+            if previous is None:
+                merged[requirement.table] = dataclasses.replace(requirement, count=1)
+            else:
+                merged[requirement.table] = dataclasses.replace(
+                    previous, conditions=previous.conditions + requirement.conditions
+                )
+        else:
+            others.append(requirement)
+    return list(merged.values()) + others
+
+
+def describe_literal(literal: qm.Series) -> str:
+    """A short description of a condition the solver could not handle."""
+    columns = sorted(
+        {f"{getattr(qm.root_table(n.source), 'name', 'inline')}.{n.name}" for n in qm.all_nodes(literal) if isinstance(n, qm.SelectColumn)}
+    )
+    kinds = sorted(
+        {type(n).__name__ for n in qm.all_nodes(literal) if isinstance(n, (qm.AggregateByPatient._Base, qm.Parameter))}
+    )
+    parts = [type(literal).__name__]
+    if kinds:
+        parts.append("using " + ", ".join(kinds))
+    if columns:
+        parts.append("on " + ", ".join(columns))
+    return " ".join(parts)

@@ -1,0 +1,218 @@
+"""Which values a column may take, and how to draw one.
+
+Each column starts from a finite pool of candidates built from its type, its
+constraints and the definition's constants (`ValueChoice`). Solving a
+condition on one column is then just filtering that pool, and drawing a value
+is choosing from what is left, favouring the values the definition mentions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime
+import functools
+import random
+from collections.abc import Callable
+
+from ehrql.dummy.codes import random_codes
+from ehrql.dummy.hints import Hints
+from ehrql.dummy.regex_strings import random_matching_string
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import (
+    CategoricalConstraint,
+    ClosedRangeConstraint,
+    Column,
+    FirstOfMonthConstraint,
+    RegexConstraint,
+)
+
+#: How often a nullable column is null in rows with nothing asked of it.
+NULL_SHARE = 0.1
+#: How often a value comes from those the definition mentions (when any are allowed).
+PREFERRED_SHARE = 0.7
+#: Made-up codes per code column, to fall outside the definition's codelists.
+OTHER_CODES = 12
+#: Made-up strings per unconstrained string column.
+OTHER_STRINGS = 12
+
+_EARLIEST = datetime.date(1900, 1, 1)
+_LATEST = datetime.date(2030, 12, 31)
+# Dates within this many days of a date the definition mentions are favoured.
+_DATE_NEIGHBOURHOOD = 3 * 365
+_FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueChoice:
+    """The values a column may take: `values` (not null), some of them
+    `preferred`, and whether null is allowed."""
+
+    values: tuple
+    preferred: tuple
+    null_allowed: bool
+
+    @property
+    def empty(self) -> bool:
+        """True when no value at all, not even null, is allowed."""
+        return not self.values and not self.null_allowed
+
+    def sample(self, rng: random.Random):
+        """Draw one allowed value: sometimes null, mostly a preferred value."""
+        if self.null_allowed and (not self.values or rng.random() < NULL_SHARE):
+            return None
+        if not self.values:
+            raise ValueError("no value is allowed here")
+        if self.preferred and rng.random() < PREFERRED_SHARE:
+            return rng.choice(self.preferred)
+        return rng.choice(self.values)
+
+    def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
+        """Only the values for which `accept` is true (null included)."""
+        return ValueChoice(
+            values=tuple(v for v in self.values if accept(v)),
+            preferred=tuple(v for v in self.preferred if accept(v)),
+            null_allowed=self.null_allowed and accept(None),
+        )
+
+
+def column_choice(
+    table_name: str, column_name: str, column: Column, hints: Hints, rng: random.Random
+) -> ValueChoice:
+    """Every value a column may ever take, given its type and constraints."""
+    type_ = column.type
+    mentioned = hints.for_column(table_name, column_name)
+    if type_ is bool:
+        values, preferred = (False, True), ()
+    elif type_ is datetime.date:
+        values, preferred = _date_values(column, hints)
+    elif type_ is int:
+        values, preferred = _int_values(column, mentioned, hints.for_type(int))
+    elif type_ is float:
+        values, preferred = _float_values(column, mentioned)
+    elif type_ is str:
+        values, preferred = _string_values(column, mentioned, rng)
+    elif qm.is_code_type(type_):
+        values, preferred = _code_values(column, mentioned, hints.for_type(type_), rng)
+    else:
+        raise ValueError(f"cannot make dummy values for column '{column_name}' of type {type_!r}")
+    choice = ValueChoice(values, preferred, column.nullable)
+    return choice.restrict(lambda v: v is None or obeys_value_constraints(column, v))
+
+
+def obeys_value_constraints(column: Column, value) -> bool:
+    """Whether a non-null value obeys every constraint that one value can be checked against.
+
+    Categories of a code column may be written as plain strings, so a code is
+    also compared by its string.
+    """
+    for constraint in column.constraints:
+        if isinstance(constraint, CategoricalConstraint) and qm.is_code_type(column.type):
+            if value not in constraint.values and str(value) not in constraint.values:
+                return False
+        elif isinstance(constraint, RegexConstraint):
+            if not constraint.validate(str(value)):
+                return False
+        elif isinstance(
+            constraint, (CategoricalConstraint, ClosedRangeConstraint, FirstOfMonthConstraint)
+        ):
+            if not constraint.validate(value):
+                return False
+    return True
+
+
+def _categories(column: Column):
+    constraint = column.get_constraint(CategoricalConstraint)
+    return None if constraint is None else tuple(constraint.values)
+
+
+def _date_values(column: Column, hints: Hints):
+    earliest, latest = _EARLIEST, _LATEST
+    if hints.dates:
+        earliest = min(earliest, _shift_years(hints.dates[0], -10))
+        latest = max(latest, _shift_years(hints.dates[-1], 10))
+    values = _all_days(earliest, latest)
+    if column.get_constraint(FirstOfMonthConstraint):
+        values = tuple(d for d in values if d.day == 1)
+    if hints.dates:
+        ordinals = [d.toordinal() for d in hints.dates]
+        preferred = tuple(d for d in values if _near(d.toordinal(), ordinals))
+    else:
+        preferred = tuple(d for d in values if 1990 <= d.year <= 2025)
+    return values, preferred
+
+
+def _shift_years(date: datetime.date, years: int) -> datetime.date:
+    year = min(max(date.year + years, 1), 9999)
+    return date.replace(year=year, day=min(date.day, 28))
+
+
+@functools.lru_cache(maxsize=8)
+def _all_days(earliest: datetime.date, latest: datetime.date) -> tuple:
+    # Shared between columns: the tuple of ~50,000 dates is the largest pool.
+    start = earliest.toordinal()
+    return tuple(datetime.date.fromordinal(o) for o in range(start, latest.toordinal() + 1))
+
+
+def _near(ordinal: int, sorted_ordinals: list) -> bool:
+    i = bisect.bisect_left(sorted_ordinals, ordinal)
+    neighbours = sorted_ordinals[max(i - 1, 0) : i + 1]
+    return any(abs(ordinal - n) <= _DATE_NEIGHBOURHOOD for n in neighbours)
+
+
+def _int_values(column: Column, mentioned: tuple, all_ints: tuple):
+    categories = _categories(column)
+    if categories is not None:
+        return categories, tuple(v for v in mentioned if v in categories)
+    closed = column.get_constraint(ClosedRangeConstraint)
+    numbers = [v for v in mentioned if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if closed is not None:
+        values = tuple(range(closed.minimum, closed.maximum + 1, closed.step))
+    else:
+        low = int(min([0, *(n - 10 for n in numbers)]))
+        high = int(max([120, *(n + 10 for n in numbers)]))
+        values = tuple(range(low, high + 1))
+    near = {int(n) + d for n in numbers for d in (-1, 0, 1)}
+    preferred = tuple(v for v in values if v in near)
+    return values, preferred
+
+
+def _float_values(column: Column, mentioned: tuple):
+    categories = _categories(column)
+    if categories is not None:
+        return categories, tuple(v for v in mentioned if v in categories)
+    closed = column.get_constraint(ClosedRangeConstraint)
+    numbers = sorted(
+        {float(v) for v in mentioned if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    )
+    if closed is not None:
+        count = int((closed.maximum - closed.minimum) / closed.step) + 1
+        stride = max(1, count // 400)
+        values = tuple(closed.minimum + i * closed.step for i in range(0, count, stride))
+        return values, ()
+    near = sorted({n + d for n in numbers for d in (-1.0, -0.5, 0.0, 0.5, 1.0)})
+    values = tuple(sorted(set(_FLOAT_GRID) | set(near)))
+    return values, tuple(near)
+
+
+def _string_values(column: Column, mentioned: tuple, rng: random.Random):
+    categories = _categories(column)
+    if categories is not None:
+        return categories, tuple(v for v in mentioned if v in categories)
+    strings = tuple(v for v in mentioned if isinstance(v, str))
+    regex = column.get_constraint(RegexConstraint)
+    if regex is not None:
+        made = tuple(random_matching_string(regex.regex, rng) for _ in range(OTHER_STRINGS))
+    else:
+        made = tuple(f"value_{rng.randint(0, 99999):05d}" for _ in range(OTHER_STRINGS))
+    return tuple(dict.fromkeys(strings + made)), strings
+
+
+def _code_values(column: Column, mentioned: tuple, same_type: tuple, rng: random.Random):
+    categories = _categories(column)
+    if categories is not None:
+        codes = tuple(column.type(v) if isinstance(v, str) else v for v in categories)
+        return codes, tuple(v for v in mentioned if v in codes)
+    used = tuple(dict.fromkeys(v for v in mentioned + same_type if isinstance(v, column.type)))
+    made = random_codes(column.type, OTHER_CODES, rng)
+    return tuple(dict.fromkeys(used + made)), used
