@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import operator
+from collections.abc import Iterable
 
 from ehrql.codes import DMDCode, ICD10Code, SNOMEDCTCode
 from ehrql.query_language import BaseSeries, EventFrame, PatientFrame, Series, table
@@ -172,7 +173,7 @@ class ons_deaths(PatientFrame):
     cause_of_death_14 = Series(ICD10Code, description=_MENTIONED)
     cause_of_death_15 = Series(ICD10Code, description=_MENTIONED)
 
-    def cause_of_death_is_in(self, codelist) -> BaseSeries:
+    def cause_of_death_is_in(self, codelist: Iterable) -> BaseSeries:
         """True where any cause on the certificate, underlying or mentioned, is in `codelist`.
 
         Columns that are null do not count as a match, so a patient whose
