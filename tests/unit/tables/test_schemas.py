@@ -12,6 +12,7 @@ import pytest
 
 from ehrql.codes import CTV3Code, DMDCode, ICD10Code, OPCS4Code, SNOMEDCTCode
 from ehrql.query_language import BaseFrame, EventFrame, PatientFrame
+from ehrql.query_model.table_schema import NotNullConstraint
 
 date = datetime.date
 
@@ -499,7 +500,7 @@ def test_raw_tables_do_not_share_names_with_cleaned_tables():
 )
 def test_value_constraints(module_name, table_name, column, good, bad):
     constraints = get_table(module_name, table_name)._qm_node.schema.get_column(column).constraints
-    checked = [c for c in constraints if type(c).__name__ != "NotNullConstraint"]
+    checked = [c for c in constraints if not isinstance(c, NotNullConstraint)]
     assert checked, f"{table_name}.{column} has no value constraint"
     assert all(c.validate(good) for c in checked)
     assert not all(c.validate(bad) for c in checked)
