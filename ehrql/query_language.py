@@ -827,6 +827,7 @@ class Series:
         required: bool = True,
         implementation_notes_to_add_to_description: str = "",
         notes_for_implementors: str = "",
+        dummy_data_constraints: Iterable[Constraint] = (),
     ):
         if not qm.is_valid_series_type(type):
             raise DefinitionError(f"{type!r} is not a type a column can have")
@@ -836,6 +837,8 @@ class Series:
         self.required = required
         self.implementation_notes = implementation_notes_to_add_to_description
         self.notes_for_implementors = notes_for_implementors
+        # Constraints that real data need not obey but dummy data should, to look realistic.
+        self.dummy_data_constraints = tuple(dummy_data_constraints)
         self.name = None
 
     def __set_name__(self, owner, name):
@@ -850,7 +853,12 @@ class Series:
         description = self.description
         if self.implementation_notes:
             description = f"{description}\n\n{self.implementation_notes}".strip()
-        return Column(self.type, description=description, constraints=self.constraints)
+        return Column(
+            self.type,
+            description=description,
+            constraints=self.constraints,
+            dummy_data_constraints=self.dummy_data_constraints,
+        )
 
 
 class BaseFrame:

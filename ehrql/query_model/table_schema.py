@@ -33,6 +33,9 @@ class CategoricalConstraint(Constraint):
     values: tuple
 
     def __init__(self, *values):
+        # Both Categorical("a", "b") and Categorical(["a", "b"]) are in use.
+        if len(values) == 1 and isinstance(values[0], (list, tuple)):
+            values = values[0]
         object.__setattr__(self, "values", tuple(values))
 
     @property
@@ -135,9 +138,12 @@ class Column:
     type: Any
     description: str = ""
     constraints: tuple = ()
+    #: Extra rules only for generated dummy data, to make it look realistic.
+    dummy_data_constraints: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "constraints", tuple(self.constraints))
+        object.__setattr__(self, "dummy_data_constraints", tuple(self.dummy_data_constraints))
 
     def get_constraint(self, kind: type) -> Constraint | None:
         """The constraint of the given class, if the column has one."""
