@@ -45,8 +45,16 @@ def format_annotation(annotation: Any) -> str:
     return inspect.formatannotation(annotation)
 
 
-def signature(function: Callable, name: str | None = None, drop_self: bool = False) -> str:
-    """`name(parameters) -> return` for `function`, stable from run to run."""
+def signature(
+    function: Callable,
+    name: str | None = None,
+    drop_self: bool = False,
+    show_return: bool = True,
+) -> str:
+    """`name(parameters) -> return` for `function`, stable from run to run.
+
+    `name` defaults to the function's own; pass "" for just the parameters.
+    """
     sig = inspect.signature(function)
     parameters = list(sig.parameters.values())
     if drop_self and parameters:
@@ -77,8 +85,8 @@ def signature(function: Callable, name: str | None = None, drop_self: bool = Fal
             or parameters[index + 1].kind is not parameter.POSITIONAL_ONLY
         ):
             parts.append("/")
-    result = f"{name or function.__name__}({', '.join(parts)})"
-    if sig.return_annotation is not sig.empty:
+    result = f"{function.__name__ if name is None else name}({', '.join(parts)})"
+    if show_return and sig.return_annotation is not sig.empty:
         result += f" -> {format_annotation(sig.return_annotation)}"
     return result
 

@@ -10,12 +10,14 @@ import importlib
 import inspect
 
 import ehrql
+import ehrql.tables
 from ehrql import codelists
 from ehrql import query_language as ql
 from ehrql.docs import introspect
 from ehrql.docs import markdown as md
 from ehrql.docs.members import render_class
 from ehrql.measures import measures
+from ehrql.query_model.table_schema import Constraint
 
 #: Classes a definition meets without naming them: what the exported functions return.
 RETURNED_CLASSES = (
@@ -53,6 +55,57 @@ def render_export(name: str, value: object) -> str:
     return md.page(md.heading(3, md.code(name)), constant_description(name, value))
 
 
+def constraint_kinds() -> list[tuple[str, type]]:
+    """(name, class) of each constraint a column can declare, as `Constraint.<name>`."""
+    return [
+        (name, value)
+        for name, value in vars(Constraint).items()
+        if inspect.isclass(value) and issubclass(value, Constraint)
+    ]
+
+
+def declaring_tables_section() -> str:
+    """How to declare a table of one's own: `ehrql.tables` and the constraint kinds."""
+    blocks = []
+    for name in ehrql.tables.__all__:
+        value = getattr(ehrql.tables, name)
+        if name in ehrql.__all__:
+            # Already documented with the other functions.
+            continue
+        if name == "Constraint":
+            kinds = [
+                f"- {md.code(f'Constraint.{kind}' + introspect.signature(cls.__init__, name='', drop_self=True, show_return=False))}: "
+                f"{introspect.summary(introspect.docstring(cls))}"
+                for kind, cls in constraint_kinds()
+            ]
+            blocks.append(
+                md.page(
+                    md.heading(3, md.code(name)),
+                    introspect.docstring(value),
+                    "\n".join(kinds),
+                )
+            )
+        elif inspect.isclass(value) and issubclass(value, ql.BaseFrame):
+            blocks.append(
+                md.page(md.heading(3, md.code(name)), f"See [frames](frames.md#{name.lower()}).")
+            )
+        elif inspect.isclass(value):
+            blocks.append(
+                md.page(
+                    md.heading(3, md.code(introspect.signature(value.__init__, name=name, drop_self=True, show_return=False))),
+                    introspect.docstring(value) or introspect.NO_DOCSTRING,
+                )
+            )
+        elif callable(value):
+            blocks.append(render_export(name, value))
+    return md.page(
+        md.heading(2, "Declaring tables"),
+        "To declare a table of your own, for example for data held in a file, "
+        "import these from " + md.code("ehrql.tables") + ".",
+        *blocks,
+    )
+
+
 def documented_classes() -> tuple[type, ...]:
     """`RETURNED_CLASSES`, then any class `ehrql` exports that is not among them."""
     exported = [getattr(ehrql, name) for name in sorted(ehrql.__all__)]
@@ -72,12 +125,14 @@ def language_page() -> str:
         inspect.cleandoc(ehrql.__doc__ or ""),
         "A dataset definition starts with "
         + md.code("from ehrql import ...")
-        + " and with tables from a schema module (see the schema pages). "
-        "Frames and series, which tables and columns are, have pages of their own.",
+        + " and takes its tables from a schema module, such as "
+        "[the core schema](schemas/core.md). Tables are [frames](frames.md) and "
+        "their columns are [series](series.md), each with a page of its own.",
         md.heading(2, "Functions and constants"),
         *(render_export(name, getattr(ehrql, name)) for name in exports),
         md.heading(2, "Classes"),
         *(render_class(cls, 3) for cls in documented_classes()),
+        declaring_tables_section(),
     )
 
 

@@ -6,6 +6,7 @@ blank lines and nothing is written until the whole page is known.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 
@@ -34,10 +35,30 @@ def code_block(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text.rstrip()}\n{fence}"
 
 
+# A code span: a run of backticks, its text, and a run of the same length.
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)(?<!`)\1(?!`)", re.DOTALL)
+
+
+def escape_pipes(text: str) -> str:
+    """Escape `|` so it cannot end a table cell, except inside code spans.
+
+    Python-Markdown's tables already ignore pipes in code spans, and would
+    show a backslash there.
+    """
+    parts = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        parts.append(text[position : match.start()].replace("|", "\\|"))
+        parts.append(match.group(0))
+        position = match.end()
+    parts.append(text[position:].replace("|", "\\|"))
+    return "".join(parts)
+
+
 def cell(text: str) -> str:
     """`text` made safe for one table cell: no pipes or line breaks to end it early."""
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
-    return "<br><br>".join(p for p in paragraphs if p).replace("|", "\\|")
+    return escape_pipes("<br><br>".join(p for p in paragraphs if p))
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -63,3 +63,8 @@ def test_attribute_comment_reads_the_comment_above_a_constant():
     assert "interval a measure" in introspect.attribute_comment(module, "INTERVAL")
     assert introspect.attribute_comment(module, "no_such_name") == ""
     assert introspect.attribute_comment(types.ModuleType("empty"), "x") == ""
+
+
+def test_signature_can_leave_out_the_name_and_the_return_annotation():
+    assert introspect.signature(sample, name="", show_return=False).startswith("(name: str,")
+    assert not introspect.signature(sample, show_return=False).endswith("-> int")

@@ -74,3 +74,11 @@ def test_every_documented_series_member_appears():
         for name, _ in own_members(cls):
             assert f"### `{name}" in page, f"{cls.__name__}.{name}"
     assert ql.BaseSeries.is_null.__doc__ in page
+
+
+def test_declaring_tables_section_lists_every_constraint_kind():
+    section = language.declaring_tables_section()
+    for kind, cls in language.constraint_kinds():
+        assert f"`Constraint.{kind}(" in section
+    assert "`Constraint.ClosedRange(minimum: Any, maximum: Any, step: Any = 1)`" in section
+    assert "### `table(cls: type)" in section

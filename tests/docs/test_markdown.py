@@ -39,3 +39,19 @@ def test_heading_levels_are_checked():
 
 def test_page_drops_empty_blocks_and_ends_with_one_newline():
     assert md.page("# T", None, "", "  ", "text\n") == "# T\n\ntext\n"
+
+
+def test_pipes_inside_code_spans_are_left_alone():
+    # The tables extension does not split on them, and would show a backslash.
+    assert md.cell("`a|b` or c|d") == "`a|b` or c\\|d"
+    assert md.cell("``x`|y`` |") == "``x`|y`` \\|"
+
+
+def test_a_lone_backtick_does_not_protect_what_follows():
+    assert md.cell("it`s a|b") == "it`s a\\|b"
+
+
+def test_escaped_cells_render_as_intended():
+    markdown = pytest.importorskip("markdown")
+    html = markdown.markdown(md.table(["x"], [["`p|q` r|s"]]), extensions=["tables"])
+    assert "<code>p|q</code> r|s" in html
