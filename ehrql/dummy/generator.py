@@ -24,7 +24,7 @@ from ehrql.dummy.solver import Plan, describe_literal, plan_population
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.table_schema import UniqueConstraint
+from ehrql.query_model.table_schema import NotNullConstraint, UniqueConstraint
 
 log = logging.getLogger("ehrql.dummy")
 
@@ -247,24 +247,34 @@ class _UniqueValues:
                     if value not in seen:
                         break
             if value is not None and value in seen:
-                if not table.schema.get_column(name).nullable:
-                    raise ValueError(
-                        f"ran out of unique values for {table.name}.{name}: "
-                        "its constraints allow too few values for this many patients"
-                    )
-                value = None
+                value = _fresh_value(table, name, seen)
             row[name] = value
             if value is not None:
                 seen.add(value)
         return row
 
 
+def _fresh_value(table, name: str, seen: set):
+    """A value not yet used, for a unique column whose pool has run dry."""
+    column = table.schema.get_column(name)
+    if column.type is int and all(isinstance(c, (UniqueConstraint, NotNullConstraint)) for c in column.constraints):
+        return max(seen) + 1
+    if column.nullable:
+        return None
+    raise ValueError(
+        f"ran out of unique values for {table.name}.{name}: "
+        "its constraints allow too few values for this many patients"
+    )
+
+
 def _in_population(target: qm.Series, tables: list, batch: list) -> set:
     """The patient ids of the batch that the population takes in."""
+    needed = qm.get_table_nodes(target)
     database = InMemoryDatabase(
         {
             table.name: [row for _, _, rows in batch for row in rows[table]]
             for table in tables
+            if table in needed
         }
     )
     check = qm.Dataset(population=target, variables=qm.FrozenDict())

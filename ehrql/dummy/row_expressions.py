@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.semantics import UNKNOWN, apply_function, function_arguments
+from ehrql.query_model.semantics import FUNCTIONS, UNKNOWN, function_arguments
 
 __all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
 
@@ -147,6 +147,8 @@ def _compile_case(node: qm.Case, source, reads, flags, memo) -> Evaluator:
 
 
 def _compile_function(node, args) -> Evaluator:
+    # Looked up once here rather than on every call: these run per candidate value.
+    function = FUNCTIONS[type(node)]
     if isinstance(node, qm.Function.And):
         lhs, rhs = args
         return lambda row, context: _and(lhs(row, context), rhs(row, context))
@@ -158,7 +160,7 @@ def _compile_function(node, args) -> Evaluator:
 
         def evaluate_one(row, context):
             value = only(row, context)
-            return UNKNOWN if value is UNKNOWN else apply_function(node, value)
+            return UNKNOWN if value is UNKNOWN else function(value)
 
         return evaluate_one
     if len(args) == 2:
@@ -169,7 +171,7 @@ def _compile_function(node, args) -> Evaluator:
             b = second(row, context)
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
-            return apply_function(node, a, b)
+            return function(a, b)
 
         return evaluate_two
 
@@ -177,7 +179,7 @@ def _compile_function(node, args) -> Evaluator:
         values = [a(row, context) for a in args]
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
-        return apply_function(node, *values)
+        return function(*values)
 
     return evaluate_many
 
@@ -188,7 +190,7 @@ def _and(lhs, rhs):
         return False
     if lhs is UNKNOWN or rhs is UNKNOWN:
         return UNKNOWN
-    return apply_function(_AND, lhs, rhs)
+    return None if lhs is None or rhs is None else True
 
 
 def _or(lhs, rhs):
@@ -196,8 +198,5 @@ def _or(lhs, rhs):
         return True
     if lhs is UNKNOWN or rhs is UNKNOWN:
         return UNKNOWN
-    return apply_function(_OR, lhs, rhs)
+    return None if lhs is None or rhs is None else False
 
-
-_AND = qm.Function.And(qm.Value(True), qm.Value(True))
-_OR = qm.Function.Or(qm.Value(True), qm.Value(True))

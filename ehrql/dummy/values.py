@@ -97,7 +97,18 @@ def column_choice(
     else:
         raise ValueError(f"cannot make dummy values for column '{column_name}' of type {type_!r}")
     choice = ValueChoice(values, preferred, column.nullable)
+    if not _has_value_constraints(column):
+        return choice
     return choice.restrict(lambda v: v is None or obeys_value_constraints(column, v))
+
+
+def _has_value_constraints(column: Column) -> bool:
+    # First-of-month dates are already built in; skipping the filter matters
+    # because a date pool has tens of thousands of values.
+    return any(
+        isinstance(c, (CategoricalConstraint, ClosedRangeConstraint, RegexConstraint))
+        for c in column.constraints
+    )
 
 
 def obeys_value_constraints(column: Column, value) -> bool:
@@ -127,15 +138,23 @@ def _categories(column: Column):
 
 
 def _date_values(column: Column, hints: Hints):
+    return _date_pool(hints.dates, column.get_constraint(FirstOfMonthConstraint) is not None)
+
+
+@functools.lru_cache(maxsize=16)
+def _date_pool(mentioned: tuple, first_of_month: bool) -> tuple[tuple, tuple]:
+    # Shared between columns and runs: a pool of ~50,000 dates is the
+    # costliest to build.
     earliest, latest = _EARLIEST, _LATEST
-    if hints.dates:
-        earliest = min(earliest, _shift_years(hints.dates[0], -10))
-        latest = max(latest, _shift_years(hints.dates[-1], 10))
-    values = _all_days(earliest, latest)
-    if column.get_constraint(FirstOfMonthConstraint):
+    if mentioned:
+        earliest = min(earliest, _shift_years(mentioned[0], -10))
+        latest = max(latest, _shift_years(mentioned[-1], 10))
+    start = earliest.toordinal()
+    values = tuple(datetime.date.fromordinal(o) for o in range(start, latest.toordinal() + 1))
+    if first_of_month:
         values = tuple(d for d in values if d.day == 1)
-    if hints.dates:
-        ordinals = [d.toordinal() for d in hints.dates]
+    if mentioned:
+        ordinals = [d.toordinal() for d in mentioned]
         preferred = tuple(d for d in values if _near(d.toordinal(), ordinals))
     else:
         preferred = tuple(d for d in values if 1990 <= d.year <= 2025)
@@ -145,13 +164,6 @@ def _date_values(column: Column, hints: Hints):
 def _shift_years(date: datetime.date, years: int) -> datetime.date:
     year = min(max(date.year + years, 1), 9999)
     return date.replace(year=year, day=min(date.day, 28))
-
-
-@functools.lru_cache(maxsize=8)
-def _all_days(earliest: datetime.date, latest: datetime.date) -> tuple:
-    # Shared between columns: the tuple of ~50,000 dates is the largest pool.
-    start = earliest.toordinal()
-    return tuple(datetime.date.fromordinal(o) for o in range(start, latest.toordinal() + 1))
 
 
 def _near(ordinal: int, sorted_ordinals: list) -> bool:

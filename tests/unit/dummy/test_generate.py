@@ -1,0 +1,247 @@
+import datetime
+import logging
+
+import pytest
+
+from ehrql import case, create_dataset, days, months, when, years
+from ehrql.dummy import generate_dummy_data, generate_dummy_tables
+from ehrql.query_language import PatientFrame, Series, table_from_rows
+from tests.unit.dummy.checks import (
+    assert_all_in_population,
+    assert_schema_respected,
+    assert_variables_vary,
+    patient_ids,
+    run,
+)
+from tests.unit.dummy.tables import death_records, events, people, spells
+
+WHEEZE = ["271807003", "49727002"]  # two SNOMED CT concept ids
+BREATHLESS = ["267036007"]
+START, END = "2021-04-01", "2022-03-31"
+
+
+def window_and_codelist():
+    ds = create_dataset()
+    in_window = events.where(events.code.is_in(WHEEZE) & events.day.is_on_or_between(START, END))
+    ds.define_population(in_window.exists_for_patient())
+    ds.first_wheeze = in_window.sort_by(events.day).first_for_patient().day
+    ds.wheezes_ever = events.where(events.code.is_in(WHEEZE)).count_for_patient()
+    ds.last_reading = events.sort_by(events.day).last_for_patient().reading
+    ds.breathless = events.where(events.code.is_in(BREATHLESS)).exists_for_patient()
+    return ds._compile()
+
+
+def age_and_gender():
+    ds = create_dataset()
+    age = (datetime.date(2020, 6, 15) - people.birth_month).years
+    ds.define_population((age >= 18) & (age <= 65) & people.gender.is_in(["f", "x"]))
+    ds.age = age
+    ds.gender = people.gender
+    ds.region = people.region
+    ds.score = people.score
+    ds.band = case(when(age < 40).then("young"), otherwise="older")
+    return ds._compile()
+
+
+def aggregations():
+    ds = create_dataset()
+    wheezes = events.where(events.code.is_in(WHEEZE))
+    ds.define_population((wheezes.count_for_patient() >= 3) & (events.reading.maximum_for_patient() < 80.0))
+    ds.n = wheezes.count_for_patient()
+    ds.mean_reading = events.reading.mean_for_patient()
+    ds.latest = wheezes.day.maximum_for_patient()
+    ds.distinct_codes = events.code.count_distinct_for_patient()
+    return ds._compile()
+
+
+def registrations():
+    index = datetime.date(2022, 1, 1)
+    ds = create_dataset()
+    current = spells.where(
+        spells.began.is_on_or_before(index) & (spells.ended.is_null() | spells.ended.is_after(index))
+    )
+    ds.define_population(current.exists_for_patient())
+    ds.site = current.sort_by(spells.began).last_for_patient().site
+    ds.spells = spells.count_for_patient()
+    ds.began = current.sort_by(spells.began).first_for_patient().began
+    return ds._compile()
+
+
+def deaths():
+    ds = create_dataset()
+    ds.define_population(
+        death_records.died.is_on_or_between("2020-03-01", "2021-02-28")
+        & people.exists_for_patient()
+    )
+    ds.cause = death_records.cause
+    ds.died = death_records.died
+    ds.gender = people.gender
+    return ds._compile()
+
+
+def negation_and_alternatives():
+    ds = create_dataset()
+    has_wheeze = events.where(events.code.is_in(WHEEZE)).exists_for_patient()
+    has_breathless = events.where(events.code.is_in(BREATHLESS)).exists_for_patient()
+    ds.define_population((has_wheeze | has_breathless) & ~events.where(events.flagged).exists_for_patient())
+    ds.wheeze = has_wheeze
+    ds.breathless = has_breathless
+    ds.events = events.count_for_patient()
+    return ds._compile()
+
+
+DEFINITIONS = [
+    window_and_codelist,
+    age_and_gender,
+    aggregations,
+    registrations,
+    deaths,
+    negation_and_alternatives,
+]
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
+def test_every_patient_is_in_the_population(definition):
+    dataset = definition()
+    data = generate_dummy_data(dataset, population_size=60, seed=3)
+    assert data.report.complete
+    assert not data.report.used_rejection_sampling
+    assert_all_in_population(data.tables, dataset, 60)
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
+def test_variables_are_not_constant_or_always_null(definition):
+    dataset = definition()
+    tables = generate_dummy_tables(dataset, population_size=60, seed=5)
+    assert_variables_vary(tables, dataset)
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
+def test_values_respect_column_types_and_constraints(definition):
+    dataset = definition()
+    tables = generate_dummy_tables(dataset, population_size=60, seed=7)
+    assert_schema_respected(tables)
+
+
+def test_every_referenced_table_gets_rows_and_ids_run_from_one():
+    dataset = deaths()
+    tables = generate_dummy_tables(dataset, population_size=15)
+    assert set(tables) == {death_records._qm_node, people._qm_node}
+    assert patient_ids(tables) == set(range(1, 16))
+
+
+def test_codes_come_from_the_codelist_and_from_outside_it():
+    dataset = window_and_codelist()
+    tables = generate_dummy_tables(dataset, population_size=80)
+    codes = {row["code"].value for row in tables[events._qm_node] if row["code"] is not None}
+    assert codes & set(WHEEZE)
+    assert codes - set(WHEEZE) - set(BREATHLESS)
+
+
+def test_dates_fall_in_and_out_of_the_window():
+    dataset = window_and_codelist()
+    tables = generate_dummy_tables(dataset, population_size=80)
+    days_seen = [row["day"] for row in tables[events._qm_node] if row["day"] is not None]
+    start, end = datetime.date.fromisoformat(START), datetime.date.fromisoformat(END)
+    assert any(start <= d <= end for d in days_seen)
+    assert any(not start <= d <= end for d in days_seen)
+
+
+def test_nullable_columns_are_sometimes_null():
+    tables = generate_dummy_tables(window_and_codelist(), population_size=80)
+    assert any(row["reading"] is None for row in tables[events._qm_node])
+
+
+def test_same_seed_same_data_and_different_seed_different_data():
+    dataset = aggregations()
+    first = generate_dummy_tables(dataset, population_size=25, seed=11)
+    again = generate_dummy_tables(dataset, population_size=25, seed=11)
+    other = generate_dummy_tables(dataset, population_size=25, seed=12)
+    assert first == again
+    assert first != other
+
+
+def test_additional_population_constraint_is_met_too():
+    dataset = window_and_codelist()
+    extra = events.where(events.code.is_in(BREATHLESS)).exists_for_patient()._qm_node
+    data = generate_dummy_data(dataset, population_size=30, additional_population_constraint=extra)
+    assert data.report.complete
+    results = run(data.tables, dataset)
+    assert len(results) == 30
+    assert all(row[4] is True for row in results)
+
+
+def test_conditions_the_solver_cannot_express_fall_back_to_rejection(caplog):
+    ds = create_dataset()
+    # A sum is not solved; it is left to chance and checked afterwards.
+    ds.define_population(events.reading.sum_for_patient() > 150.0)
+    ds.total = events.reading.sum_for_patient()
+    dataset = ds._compile()
+    with caplog.at_level(logging.WARNING, logger="ehrql.dummy"):
+        data = generate_dummy_data(dataset, population_size=20, timeout=30)
+    assert data.report.used_rejection_sampling
+    assert data.report.unsolved
+    assert [r.levelname for r in caplog.records].count("WARNING") == 1
+    assert "rejection" in data.report.summary()
+    assert_all_in_population(data.tables, dataset, 20)
+
+
+def test_an_impossible_population_stops_at_the_time_limit_with_a_warning(caplog):
+    ds = create_dataset()
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    ds.define_population((age > 30) & (age < 20) | (people.score.as_float() > 99.0))
+    dataset = ds._compile()
+    with caplog.at_level(logging.WARNING, logger="ehrql.dummy"):
+        data = generate_dummy_data(dataset, population_size=5, timeout=0.5)
+    assert data.report.generated == 0
+    assert data.report.timed_out
+    assert not data.report.complete
+    assert any("time limit" in r.getMessage() for r in caplog.records)
+    assert all(rows == [] for rows in data.tables.values())
+
+
+def test_date_arithmetic_around_columns_is_solved():
+    ds = create_dataset()
+    index = datetime.date(2023, 1, 1)
+    recent = events.where(events.day + months(6) >= index)
+    ds.define_population(
+        recent.exists_for_patient()
+        & ((index - people.birth_month).years == 40)
+        & (spells.where(spells.began < index - days(365)).count_for_patient() == 2)
+    )
+    ds.recent_day = recent.sort_by(events.day).first_for_patient().day
+    ds.spells = spells.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=30)
+    assert not data.report.used_rejection_sampling
+    assert_all_in_population(data.tables, dataset, 30)
+
+
+def test_conditions_linking_event_rows_to_the_patient_table_are_checked_per_row():
+    ds = create_dataset()
+    adult_events = events.where(events.day >= people.birth_month + years(18))
+    ds.define_population(adult_events.exists_for_patient())
+    ds.first = adult_events.sort_by(events.day).first_for_patient().day
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=30)
+    assert not data.report.used_rejection_sampling
+    assert_all_in_population(data.tables, dataset, 30)
+
+
+def test_inline_tables_are_not_generated_and_ids_line_up_with_them():
+    @table_from_rows([(i, i * 10) for i in range(1, 400, 2)])
+    class extra(PatientFrame):
+        weight = Series(int)
+
+    ds = create_dataset()
+    ds.define_population(extra.exists_for_patient() & events.exists_for_patient())
+    ds.weight = extra.weight
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=10)
+    assert set(data.tables) == {events._qm_node}
+    assert_all_in_population(data.tables, dataset, 10)
+
+
+def test_population_size_must_be_a_count():
+    with pytest.raises(ValueError, match="population_size"):
+        generate_dummy_tables(deaths(), population_size=-1)
