@@ -14,6 +14,9 @@ from typing import ClassVar
 __all__ = [
     "BaseCode",
     "BNFCode",
+    "ICD10MultiCodeString",
+    "MultiCodeString",
+    "OPCS4MultiCodeString",
     "CTV3Code",
     "DMDCode",
     "ICD10Code",
@@ -171,8 +174,42 @@ class BNFCode(BaseCode):
     system_id = "bnf"
 
 
+class MultiCodeString(BaseCode):
+    """Several codes of one system in one string, as hospital records list diagnoses.
+
+    The string is kept as the source gave it (e.g. "||E119 ,J849 ,K869"); it is
+    searched with `contains()` and `contains_any_of()`, which look for a code
+    or a code prefix anywhere in it.
+    """
+
+    regex = re.compile(r".*", re.DOTALL)
+    #: The system of the codes the string holds.
+    single_code_class: ClassVar[type[BaseCode]]
+
+
+class ICD10MultiCodeString(MultiCodeString):
+    """A string of ICD-10 codes, such as all the diagnoses of a hospital spell."""
+
+    system_id = "icd10_multi"
+    single_code_class = ICD10Code
+
+
+class OPCS4MultiCodeString(MultiCodeString):
+    """A string of OPCS-4 codes, such as all the procedures of a hospital spell."""
+
+    system_id = "opcs4_multi"
+    single_code_class = OPCS4Code
+
+
 #: Every coding system, by its identifier.
 CODE_SYSTEMS: dict[str, type[BaseCode]] = {
     cls.system_id: cls
     for cls in (SNOMEDCTCode, DMDCode, CTV3Code, ReadV2Code, ICD10Code, OPCS4Code, BNFCode)
+}
+
+#: Every code type, including multi-code strings, by its identifier.
+ALL_CODE_TYPES: dict[str, type[BaseCode]] = {
+    **CODE_SYSTEMS,
+    ICD10MultiCodeString.system_id: ICD10MultiCodeString,
+    OPCS4MultiCodeString.system_id: OPCS4MultiCodeString,
 }

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ehrql.codes import BaseCode
+from ehrql.codes import BaseCode, CodelistError, MultiCodeString
 from ehrql.errors import DefinitionError, ParameterError
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
@@ -118,7 +118,9 @@ def _wrap(node: qm.Series) -> BaseSeries:
     """Wrap a series node in the DSL class for its type and domain."""
     domain = "patient" if node.domain.is_patient else "event"
     type_ = node.type
-    if qm.is_code_type(type_):
+    if qm.is_code_type(type_) and issubclass(type_, MultiCodeString):
+        family = "multi_code"
+    elif qm.is_code_type(type_):
         family = "code"
     else:
         family = {
@@ -400,6 +402,43 @@ class CodeMixin(ComparableMixin):
         return _wrap(qm.Function.CastToStr(self._qm_node))
 
 
+class MultiCodeStringMixin:
+    """Searching strings that hold several codes (e.g. all diagnoses of a hospital spell)."""
+
+    def contains(self, code):
+        """True where the string holds `code`, or a code starting with it (a prefix such as "N17")."""
+        return _wrap(qm.Function.StringContains(self._qm_node, qm.Value(self._checked_code(code))))
+
+    def contains_any_of(self, codelist):
+        """True where the string holds any code of `codelist` (codes or prefixes)."""
+        from ehrql.codelists import Codelist
+
+        if isinstance(codelist, Codelist):
+            codes = sorted(c.value for c in codelist.codes_for(self._qm_node.type.single_code_class))
+        elif isinstance(codelist, (str, bytes)) or not isinstance(codelist, Iterable):
+            raise DefinitionError("contains_any_of() needs a list of codes or a codelist")
+        else:
+            codes = sorted({self._checked_code(c) for c in codelist})
+        if not codes:
+            raise DefinitionError("contains_any_of() needs at least one code")
+        conditions = [qm.Function.StringContains(self._qm_node, qm.Value(c)) for c in codes]
+        result = conditions[0]
+        for condition in conditions[1:]:
+            result = qm.Function.Or(result, condition)
+        return _wrap(result)
+
+    def _checked_code(self, code) -> str:
+        code_class = self._qm_node.type.single_code_class
+        value = code.value if isinstance(code, BaseCode) else code
+        if not isinstance(value, str) or not code_class.regex.fullmatch(value):
+            # A prefix of a valid code is allowed, but not text that no code starts with.
+            if not isinstance(value, str) or not any(
+                code_class.regex.fullmatch(value + "0" * n) for n in range(1, 4)
+            ):
+                raise CodelistError(f"{code!r} is not a valid {code_class.system_id} code or prefix")
+        return value
+
+
 class DateMixin(ComparableMixin):
     """Operations on date series. Dates may be written as 'YYYY-MM-DD' strings."""
 
@@ -514,6 +553,7 @@ _FAMILIES = {
     "str": ("Str", (StrMixin,), (ComparableAggregations,)),
     "date": ("Date", (DateMixin,), (ComparableAggregations,)),
     "code": ("Code", (CodeMixin,), (ComparableAggregations,)),
+    "multi_code": ("MultiCodeString", (MultiCodeStringMixin,), ()),
     # The type of a bare None: it can only be compared and combined.
     "null": ("Null", (), ()),
 }

@@ -163,7 +163,7 @@ def _decode_value(value) -> Any:
     if "date" in value:
         return datetime.date.fromisoformat(value["date"])
     if "code" in value:
-        return codes.CODE_SYSTEMS[value["code"]](value["value"])
+        return codes.ALL_CODE_TYPES[value["code"]](value["value"])
     if "frozenset" in value:
         return frozenset(_decode_value(v) for v in value["frozenset"])
     raise SerializationError(f"cannot read value {value!r}")
@@ -185,7 +185,7 @@ def _decode_type(name):
     if name in _SCALAR_TYPES:
         return _SCALAR_TYPES[name]
     if isinstance(name, str) and name.startswith("code:"):
-        return codes.CODE_SYSTEMS[name.removeprefix("code:")]
+        return codes.ALL_CODE_TYPES[name.removeprefix("code:")]
     raise SerializationError(f"unknown type {name!r}")
 
 

@@ -6,15 +6,22 @@ shared with `ehrql.tables.core` are the core tables themselves (`patients`)
 or extend them with TPP-only columns (`medications`, `ons_deaths`,
 `practice_registrations`), so their helper methods work here too.
 
-Columns public ehrQL types as "multi code strings" (`apcs.all_diagnoses`,
-`apcs.all_procedures`) are plain strings here: search them with `contains()`.
+`apcs.all_diagnoses` and `apcs.all_procedures` are multi-code strings: search
+them with `contains(code_or_prefix)` and `contains_any_of(codelist)`.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from ehrql.codes import CTV3Code, ICD10Code, OPCS4Code, SNOMEDCTCode
+from ehrql.codes import (
+    CTV3Code,
+    ICD10Code,
+    ICD10MultiCodeString,
+    OPCS4Code,
+    OPCS4MultiCodeString,
+    SNOMEDCTCode,
+)
 from ehrql.query_language import (
     BaseSeries,
     EventFrame,
@@ -260,14 +267,14 @@ class apcs(EventFrame):
         description="The first secondary diagnosis recorded; others appear only in `all_diagnoses`.",
     )
     all_diagnoses = Series(
-        str,
+        ICD10MultiCodeString,
         description=(
             "Every ICD-10 diagnosis of the spell, dot-less, in one string: codes split by "
             "commas and episodes by '||'. Search it with `contains()`, e.g. a prefix like 'N17'."
         ),
     )
     all_procedures = Series(
-        str,
+        OPCS4MultiCodeString,
         description=(
             "Every OPCS-4 procedure of the spell, dot-less, in one string: codes split by "
             "commas and episodes by '||'. Search it with `contains()`."

@@ -10,7 +10,15 @@ import inspect
 
 import pytest
 
-from ehrql.codes import CTV3Code, DMDCode, ICD10Code, OPCS4Code, SNOMEDCTCode
+from ehrql.codes import (
+    CTV3Code,
+    DMDCode,
+    ICD10Code,
+    ICD10MultiCodeString,
+    OPCS4Code,
+    OPCS4MultiCodeString,
+    SNOMEDCTCode,
+)
 from ehrql.query_language import BaseFrame, EventFrame, PatientFrame
 from ehrql.query_model.table_schema import NotNullConstraint
 
@@ -67,8 +75,8 @@ TPP = {
         ("admission_method", str),
         ("primary_diagnosis", ICD10Code),
         ("secondary_diagnosis", ICD10Code),
-        ("all_diagnoses", str),
-        ("all_procedures", str),
+        ("all_diagnoses", ICD10MultiCodeString),
+        ("all_procedures", OPCS4MultiCodeString),
         ("days_in_critical_care", int),
         ("patient_classification", str),
     ],
