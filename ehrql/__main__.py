@@ -1,0 +1,286 @@
+"""The `ehrql` command line: argument parsing and error reporting.
+
+Each verb is a function in `ehrql.main`; this module only turns the command
+line into its arguments and turns errors into a clear message and exit code.
+Arguments after a lone `--` are the user's own (`--name value` pairs), passed
+to the definition for `get_parameter`. The CLI reference in the docs is
+generated from `build_parser()`, so every option carries its help text.
+
+Exit codes: 0 success; 2 bad command line; 10 an error in the definition
+file; 11 a data file that does not match what is expected; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import ehrql
+from ehrql import main
+from ehrql.errors import EHRQLError
+from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
+from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
+from ehrql.main import query_engine_names
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_DEFINITION_ERROR = 10
+EXIT_FILE_ERROR = 11
+
+_FORMATS = ", ".join(FILE_FORMATS)
+
+
+def entrypoint(argv: Sequence[str] | None = None) -> int:
+    """Run the command line `argv` (default: `sys.argv[1:]`) and return its exit code.
+
+    As the console script, the return value becomes the process's exit status.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ehrql_args, user_arg_list = _split_user_args(argv)
+    parser = build_parser()
+    try:
+        options = parser.parse_args(ehrql_args)
+    except SystemExit as exit_:
+        # --help, --version, or a usage error argparse has already printed.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if options.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        user_args = parse_user_args(user_arg_list)
+    except UserArgumentError as e:
+        parser.print_usage(sys.stderr)
+        print(f"ehrql: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return _run(options, user_args)
+
+
+def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        position = argv.index("--")
+        return argv[:position], argv[position + 1 :]
+    return argv, []
+
+
+def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
+    try:
+        if options.command == "generate-dataset":
+            main.generate_dataset(
+                options.definition_file,
+                options.output,
+                dsn=options.dsn,
+                dummy_tables=options.dummy_tables,
+                dummy_data_file=options.dummy_data_file,
+                backend=options.backend,
+                query_engine=options.query_engine,
+                user_args=user_args,
+            )
+        elif options.command == "dump-dataset-sql":
+            main.dump_dataset_sql(
+                options.definition_file,
+                options.output,
+                backend=options.backend,
+                query_engine=options.query_engine,
+                user_args=user_args,
+            )
+        else:  # pragma: no cover - argparse only accepts the verbs above
+            raise AssertionError(options.command)
+    except Exception as error:
+        return _report(error, options.debug_traceback)
+    return EXIT_OK
+
+
+def _report(error: Exception, show_traceback: bool) -> int:
+    """Print `error` as one paragraph (with a traceback if asked) and pick the exit code."""
+    if show_traceback:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, DefinitionFileError):
+        print(str(error), file=sys.stderr)
+        return EXIT_DEFINITION_ERROR
+    if isinstance(error, FileValidationError):
+        print(f"ehrql: error: {error}", file=sys.stderr)
+        return EXIT_FILE_ERROR
+    if isinstance(error, EHRQLError):
+        print(f"ehrql: error: {error}", file=sys.stderr)
+    elif isinstance(error, OSError) and error.filename:
+        print(f"ehrql: error: {error.strerror}: {error.filename}", file=sys.stderr)
+    else:
+        print(f"ehrql: error: {type(error).__name__}: {error}", file=sys.stderr)
+        if not show_traceback:
+            print("(run again with --debug-traceback to see where it happened)", file=sys.stderr)
+    return EXIT_ERROR
+
+
+# ---------------------------------------------------------------------------
+# The parser
+# ---------------------------------------------------------------------------
+
+
+def _definition_file(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"definition file not found: {value}")
+    if path.suffix != ".py":
+        raise argparse.ArgumentTypeError(f"the definition file must be a Python (.py) file: {value}")
+    return path
+
+
+def _output_file(value: str) -> Path:
+    try:
+        get_file_extension(value)
+    except FileValidationError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    path = Path(value)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"the output must be a file, but {value} is a directory")
+    return path
+
+
+def _input_data_file(value: str) -> Path:
+    path = Path(value)
+    try:
+        get_file_extension(value)
+    except FileValidationError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"file not found: {value}")
+    return path
+
+
+def _directory(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"directory not found: {value}")
+    return path
+
+
+def _query_engine_name(value: str) -> str:
+    if value not in query_engine_names():
+        raise argparse.ArgumentTypeError(
+            f"unknown query engine '{value}'; valid query engines: {', '.join(query_engine_names())}"
+        )
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for the whole command line, one subcommand per verb."""
+    parser = argparse.ArgumentParser(
+        prog="ehrql",
+        description=(
+            "Run ehrQL definitions: turn a dataset definition into one row per patient, "
+            "on a database, on a directory of table files, or on dummy data."
+        ),
+        epilog="Arguments after a lone `--` are passed to the definition as "
+        "`--name value` pairs, read there with get_parameter(\"name\").",
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"ehrql {ehrql.__version__}",
+        help="Print the version of ehrql and exit.",
+    )
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    _add_generate_dataset(verbs)
+    _add_dump_dataset_sql(verbs)
+    return parser
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "definition_file",
+        metavar="DEFINITION",
+        type=_definition_file,
+        help="The dataset definition: a Python file that sets a variable named `dataset`.",
+    )
+    parser.add_argument(
+        "--backend",
+        metavar="NAME",
+        help="The data provider whose database the SQL is for; it decides how the "
+        "public tables map onto the provider's own tables. Default: the public "
+        "tables as they are.",
+    )
+    parser.add_argument(
+        "--query-engine",
+        metavar="NAME",
+        type=_query_engine_name,
+        help="The engine that runs the query: "
+        + ", ".join(query_engine_names())
+        + ". Default: duckdb (or in_memory where DuckDB is not installed).",
+    )
+    parser.add_argument(
+        "--debug-traceback",
+        action="store_true",
+        help="On an error, also print Python's full traceback (for reporting bugs in ehrql).",
+    )
+
+
+def _add_generate_dataset(verbs) -> None:
+    parser = verbs.add_parser(
+        "generate-dataset",
+        help="Run a dataset definition and write the dataset.",
+        description=(
+            "Run a dataset definition and write the dataset: one row per patient in the "
+            "population, with a patient_id column then the dataset's columns in the order "
+            "the definition added them. Without --dsn, --dummy-tables or --dummy-data-file, "
+            "dummy data is generated from the definition."
+        ),
+        allow_abbrev=False,
+    )
+    _common_arguments(parser)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=_output_file,
+        help=f"Where to write the dataset; the extension picks the format ({_FORMATS}). "
+        "Missing directories are created. Default: print a table to the console.",
+    )
+    parser.add_argument(
+        "--dsn",
+        metavar="URL_OR_PATH",
+        help="The database to query: for duckdb, a DuckDB file or a directory of table "
+        "files. Takes precedence over the dummy data options.",
+    )
+    parser.add_argument(
+        "--dummy-tables",
+        metavar="DIRECTORY",
+        type=_directory,
+        help="A directory of table files, one per table, named after the table "
+        f"(patients.csv, clinical_events.parquet, ...; formats: {_FORMATS}), to run the "
+        "definition on instead of real data.",
+    )
+    parser.add_argument(
+        "--dummy-data-file",
+        metavar="FILE",
+        type=_input_data_file,
+        help="A ready-made dummy dataset to output as it is, after checking that its "
+        f"columns and their types match the definition's ({_FORMATS}; the format need not "
+        "match the output's).",
+    )
+
+
+def _add_dump_dataset_sql(verbs) -> None:
+    parser = verbs.add_parser(
+        "dump-dataset-sql",
+        help="Print the SQL that would run for a dataset definition.",
+        description=(
+            "Print the SQL statements a query engine would run for a dataset definition, "
+            "in order, without running them."
+        ),
+        allow_abbrev=False,
+    )
+    _common_arguments(parser)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="Write the SQL to this file instead of the console.",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(entrypoint())

@@ -1,0 +1,93 @@
+"""Reading and writing the files ehrql takes in and puts out, chosen by file extension.
+
+Supported: `.csv`, `.csv.gz`, `.arrow` (Arrow IPC file) and `.parquet`. Every
+format is described by the same list of `ColumnSpec` (patient_id first), so a
+file written in one format reads back as the same values from any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from ehrql.file_formats.arrow_format import read_arrow, read_parquet, write_arrow, write_parquet
+from ehrql.file_formats.atomic import atomic_output
+from ehrql.file_formats.base import ColumnSpec, FileValidationError, patient_id_spec
+from ehrql.file_formats.console import write_table
+from ehrql.file_formats.csv_format import read_csv, write_csv, write_csv_gz
+from ehrql.file_formats.dataset_specs import dataset_column_specs
+from ehrql.query_model.table_schema import CategoricalConstraint, TableSchema
+
+__all__ = [
+    "FILE_FORMATS",
+    "ColumnSpec",
+    "FileValidationError",
+    "dataset_column_specs",
+    "get_file_extension",
+    "read_rows",
+    "table_column_specs",
+    "write_rows",
+    "write_table",
+]
+
+Writer = Callable[[Path, Sequence[ColumnSpec], Iterable[Sequence]], int]
+Reader = Callable[..., Iterator[tuple]]
+
+#: Extension -> (writer, reader). Longest extensions first, so `.csv.gz` wins over `.gz`.
+FILE_FORMATS: dict[str, tuple[Writer, Reader]] = {
+    ".csv.gz": (write_csv_gz, read_csv),
+    ".csv": (write_csv, read_csv),
+    ".arrow": (write_arrow, read_arrow),
+    ".parquet": (write_parquet, read_parquet),
+}
+
+
+def get_file_extension(path: Path | str) -> str:
+    """The supported extension `path` ends with, or FileValidationError listing them."""
+    name = Path(path).name
+    for extension in FILE_FORMATS:
+        if name.endswith(extension) and len(name) > len(extension):
+            return extension
+    raise FileValidationError(
+        f"cannot tell the file format of '{path}': the name must end in one of "
+        + ", ".join(FILE_FORMATS)
+    )
+
+
+def write_rows(path: Path | str, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+    """Write `rows` to `path` in the format its extension names; the row count.
+
+    The file appears only once complete: if writing fails, nothing is left
+    behind. Missing parent directories are created.
+    """
+    path = Path(path)
+    writer, _ = FILE_FORMATS[get_file_extension(path)]
+    with atomic_output(path) as temporary:
+        return writer(temporary, specs, rows)
+
+
+def read_rows(
+    path: Path | str, specs: Sequence[ColumnSpec], *, allow_extra_columns: bool = False
+) -> Iterator[tuple]:
+    """The rows of the file at `path`, as tuples in `specs` order, checked against `specs`."""
+    path = Path(path)
+    _, reader = FILE_FORMATS[get_file_extension(path)]
+    if not path.is_file():
+        raise FileValidationError(f"file not found: {path}")
+    return reader(path, specs, allow_extra_columns=allow_extra_columns)
+
+
+def table_column_specs(schema: TableSchema) -> list[ColumnSpec]:
+    """`patient_id` then one spec per column of a table schema, in schema order."""
+    specs = [patient_id_spec()]
+    for name, column in schema.columns:
+        constraint = column.get_constraint(CategoricalConstraint)
+        specs.append(
+            ColumnSpec(
+                name,
+                column.type,
+                nullable=column.nullable,
+                categories=None if constraint is None else tuple(constraint.values),
+            )
+        )
+    return specs

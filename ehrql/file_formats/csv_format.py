@@ -1,0 +1,158 @@
+"""CSV files (plain or gzipped): one header line, then one line per row.
+
+Conventions, shared by every CSV file ehrql reads or writes: dates are ISO
+(`2024-03-31`), booleans are `T` or `F`, and an empty cell is null. Values are
+parsed according to the column's spec, so a bad cell is reported with its file,
+line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import gzip
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ehrql.file_formats.base import (
+    ColumnSpec,
+    FileValidationError,
+    check_column_names,
+    plain_value,
+)
+from ehrql.query_model.nodes import is_code_type, type_name
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def format_value(value) -> str:
+    """A value as written in a CSV cell."""
+    value = plain_value(value)
+    if value is None:
+        return ""
+    if value is True:
+        return "T"
+    if value is False:
+        return "F"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def parse_value(text: str, spec: ColumnSpec):
+    """The value a CSV cell holds for a column, or ValueError explaining why not."""
+    if text == "":
+        if not spec.nullable:
+            raise ValueError("it is empty, but this column cannot be null")
+        return None
+    value = _parse_typed(text, spec.type)
+    if spec.categories is not None and plain_value(value) not in spec.categories:
+        allowed = ", ".join(repr(c) for c in spec.categories)
+        raise ValueError(f"{text!r} is not one of the allowed values ({allowed})")
+    return value
+
+
+def _parse_typed(text: str, type_):
+    problem = f"{text!r} is not a valid {type_name(type_)}"
+    if type_ is bool:
+        if text not in ("T", "F"):
+            raise ValueError(f"{problem} (write booleans as T or F)")
+        return text == "T"
+    if type_ is int:
+        if not _INTEGER.fullmatch(text):
+            raise ValueError(problem)
+        return int(text)
+    if type_ is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(problem) from None
+    if type_ is datetime.date:
+        try:
+            if not _DATE.fullmatch(text):
+                raise ValueError
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{problem} (write dates as YYYY-MM-DD)") from None
+    if is_code_type(type_):
+        try:
+            return type_(text)
+        except ValueError as e:
+            raise ValueError(f"{problem}: {e}") from None
+    return text
+
+
+@contextmanager
+def _open_text(path: Path, mode: str, compressed: bool):
+    """Open a CSV file for text reading or writing, through gzip if `compressed`."""
+    if not compressed:
+        with open(path, mode, newline="", encoding="utf-8") as f:
+            yield f
+        return
+    # mtime=0 makes the same rows give a byte-identical file on every run.
+    with open(path, mode + "b") as raw, gzip.GzipFile(
+        fileobj=raw, mode=mode + "b", mtime=0, filename=""
+    ) as zipped, io.TextIOWrapper(zipped, encoding="utf-8", newline="") as text:
+        yield text
+
+
+def write_csv(
+    path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence], *, compress: bool = False
+) -> int:
+    """Write a header and `rows` to `path`, gzipped if `compress`; the row count."""
+    count = 0
+    with _open_text(path, "w", compress) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow([spec.name for spec in specs])
+        for row in rows:
+            writer.writerow([format_value(value) for value in row])
+            count += 1
+    return count
+
+
+def read_csv(
+    path: Path,
+    specs: Sequence[ColumnSpec],
+    *,
+    allow_extra_columns: bool = False,
+    compressed: bool | None = None,
+) -> Iterator[tuple]:
+    """The rows of a CSV file as tuples in `specs` order, each value parsed by its spec.
+
+    Columns may come in any order in the file. `compressed` defaults to whether
+    the name ends in `.gz`. Raises FileValidationError naming the file, line
+    and column of the first problem.
+    """
+    if compressed is None:
+        compressed = path.name.endswith(".gz")
+    with _open_text(path, "r", compressed) as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise FileValidationError(f"{path}: the file is empty (it needs a header line)")
+        check_column_names(str(path), header, specs, allow_extra=allow_extra_columns)
+        positions = [header.index(spec.name) for spec in specs]
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise FileValidationError(
+                    f"{path} line {reader.line_num}: expected {len(header)} cells, found {len(row)}"
+                )
+            yield tuple(_parse_cell(path, reader.line_num, row[i], spec) for i, spec in zip(positions, specs))
+
+
+def _parse_cell(path: Path, line: int, text: str, spec: ColumnSpec):
+    try:
+        return parse_value(text, spec)
+    except ValueError as e:
+        raise FileValidationError(f"{path} line {line}, column '{spec.name}': {e}") from None
+
+
+def write_csv_gz(path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+    """`write_csv` with gzip compression."""
+    return write_csv(path, specs, rows, compress=True)

@@ -1,0 +1,250 @@
+"""Loading a researcher's definition file.
+
+The file is run as a fresh module, with its own directory on `sys.path` (so it
+can import its own helper modules) and with the user arguments given after
+`--` on the command line available to `get_parameter`. Anything that goes
+wrong inside it is reported as a `DefinitionFileError` whose message points at
+the researcher's own code: the file, the line, and that line's source, with
+none of ehrql's internal frames.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import linecache
+import sys
+import traceback
+import types
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import ehrql
+from ehrql.errors import EHRQLError
+from ehrql.query_language import PARAMETERS, Dataset, DummyDataConfig
+from ehrql.query_model import nodes as qm
+
+#: Where ehrql's own code lives: frames from here are never shown to the user.
+_EHRQL_DIRECTORY = Path(ehrql.__file__).resolve().parent
+
+
+class DefinitionFileError(EHRQLError):
+    """A definition file could not be loaded; the message says where and why."""
+
+
+class UserArgumentError(EHRQLError):
+    """The user arguments after `--` are not `--name value` pairs."""
+
+
+def parse_user_args(args: Sequence[str]) -> dict[str, str]:
+    """Turn `["--name", "value", "--other=x"]` into `{"name": "value", "other": "x"}`."""
+    parsed: dict[str, str] = {}
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise UserArgumentError(
+                f"user argument {arg!r} should be a name starting with '--', "
+                "e.g. `-- --start-date 2024-01-01`"
+            )
+        if "=" in arg:
+            name, value = arg[2:].split("=", 1)
+            position += 1
+        else:
+            if position + 1 >= len(args) or args[position + 1].startswith("--"):
+                raise UserArgumentError(f"user argument {arg!r} has no value after it")
+            name, value = arg[2:], args[position + 1]
+            position += 2
+        if name in parsed:
+            raise UserArgumentError(f"user argument '--{name}' is given more than once")
+        parsed[name] = value
+    return parsed
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedDataset:
+    """What a dataset definition file defines: the query model, and how to make dummy data."""
+
+    query_model: qm.Dataset
+    dummy_data_config: DummyDataConfig
+
+
+def load_dataset(path: Path | str, user_args: dict[str, str] | None = None) -> qm.Dataset:
+    """Run a dataset definition file and return the query model of its `dataset`."""
+    return load_dataset_definition(path, user_args).query_model
+
+
+def load_dataset_definition(path: Path | str, user_args: dict[str, str] | None = None) -> LoadedDataset:
+    """Run a dataset definition file and return what its `dataset` defines."""
+    path = Path(path)
+    module = load_module(path, user_args)
+    dataset = getattr(module, "dataset", None)
+    if dataset is None:
+        raise DefinitionFileError(
+            f"{path}: no variable named `dataset` was defined; a dataset definition "
+            "must end up with `dataset = create_dataset()` and a population"
+        )
+    if not isinstance(dataset, Dataset):
+        raise DefinitionFileError(
+            _located(
+                path,
+                _assignment_line(path, "dataset"),
+                f"`dataset` must be made by create_dataset(), but it is a {type(dataset).__name__}",
+            )
+        )
+    try:
+        return LoadedDataset(dataset._compile(), dataset.dummy_data_config)
+    except EHRQLError as e:
+        # Raised after the file has run, so no frame of it is on the stack:
+        # point at where `dataset` was made instead.
+        message = f"{type(e).__name__}: {e}"
+        raise DefinitionFileError(_located(path, _assignment_line(path, "dataset"), message)) from None
+
+
+def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> types.ModuleType:
+    """Run a definition file as a new module and return it, or raise DefinitionFileError."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DefinitionFileError(f"cannot read definition file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise DefinitionFileError(f"definition file {path} is not UTF-8 text") from None
+    try:
+        code = compile(source, str(path), "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise DefinitionFileError(format_syntax_error(path, e)) from None
+    module = types.ModuleType(_module_name(path))
+    module.__file__ = str(path)
+    with _definition_context(path, user_args or {}):
+        try:
+            exec(code, module.__dict__)
+        except SyntaxError as e:
+            # A syntax error in a module the definition imports.
+            raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from None
+        except Exception as e:
+            raise DefinitionFileError(format_user_exception(path, e)) from None
+    return module
+
+
+def _module_name(path: Path) -> str:
+    return path.stem if path.stem.isidentifier() else "dataset_definition"
+
+
+@contextlib.contextmanager
+def _definition_context(path: Path, user_args: dict[str, str]) -> Iterator[None]:
+    """Put the definition's directory on sys.path and its arguments in PARAMETERS,
+    and forget any modules it imported from its own directory afterwards, so
+    that loading another definition with helpers of the same name works."""
+    directory = str(path.resolve().parent)
+    modules_before = set(sys.modules)
+    sys.path.insert(0, directory)
+    token = PARAMETERS.set(dict(user_args))
+    try:
+        yield
+    finally:
+        PARAMETERS.reset(token)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+        for name in set(sys.modules) - modules_before:
+            module_file = getattr(sys.modules[name], "__file__", None) or ""
+            if _is_within(Path(module_file), Path(directory)) and not _is_ehrql_file(module_file):
+                del sys.modules[name]
+
+
+def _is_within(path: Path, directory: Path) -> bool:
+    try:
+        path.resolve().relative_to(directory.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _is_ehrql_file(filename: str) -> bool:
+    return _is_within(Path(filename), _EHRQL_DIRECTORY)
+
+
+def user_frames(tb: types.TracebackType | None, path: Path) -> list[traceback.FrameSummary]:
+    """The frames of a traceback that run the user's own code.
+
+    That is code in the definition file or next to it (helper modules it
+    imports), but never ehrql's own modules or installed packages, even when
+    the definition happens to sit in a directory that contains them.
+    """
+    directory = path.resolve().parent
+    return [
+        frame
+        for frame in traceback.extract_tb(tb)
+        if _is_within(Path(frame.filename), directory)
+        and not _is_ehrql_file(frame.filename)
+        and "site-packages" not in Path(frame.filename).parts
+    ]
+
+
+def format_user_exception(path: Path, error: BaseException) -> str:
+    """One paragraph saying where in the user's code `error` came from, and what it is."""
+    frames = user_frames(error.__traceback__, path)
+    message = f"{type(error).__name__}: {error}"
+    if not frames:
+        return _located(path, None, message)
+    last = frames[-1]
+    callers = [f"{_display(f.filename)} line {f.lineno}" for f in frames[:-1]]
+    return _located(Path(last.filename), last.lineno, message, callers)
+
+
+def _located(path: Path, line: int | None, message: str, callers: Sequence[str] = ()) -> str:
+    """An error message headed by the file and line it is about, and that line's source."""
+    if line is None:
+        return f"Error in {_display(str(path))}:\n{message}"
+    lines = [f"Error in {_display(str(path))}, line {line}:"]
+    if callers:
+        lines.append(f"  (called from {', '.join(callers)})")
+    linecache.checkcache(str(path))
+    source = linecache.getline(str(path), line).strip()
+    if source:
+        lines.append(f"    {source}")
+    lines.append(message)
+    return "\n".join(lines)
+
+
+def format_syntax_error(path: Path, error: SyntaxError) -> str:
+    """A syntax error as the file, line, the offending source and a caret under the fault."""
+    filename = error.filename or str(path)
+    lines = [f"Syntax error in {_display(filename)}, line {error.lineno}:"]
+    text = error.text or linecache.getline(filename, error.lineno or 0)
+    if text:
+        stripped = text.rstrip("\n")
+        indent = len(stripped) - len(stripped.lstrip())
+        lines.append(f"    {stripped.strip()}")
+        if error.offset:
+            lines.append("    " + " " * max(error.offset - 1 - indent, 0) + "^")
+    lines.append(f"SyntaxError: {error.msg}")
+    return "\n".join(lines)
+
+
+def _display(filename: str) -> str:
+    """A filename relative to the working directory when it is inside it."""
+    path = Path(filename)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return filename
+
+
+def _assignment_line(path: Path, name: str) -> int | None:
+    """The line of the last top-level assignment to `name` in a file, if there is one."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    line = None
+    for statement in tree.body:
+        targets = []
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets = [statement.target]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            line = statement.lineno
+    return line

@@ -1,0 +1,286 @@
+"""What each `ehrql` command does, as plain functions.
+
+Argument parsing lives in `ehrql.__main__`; the functions here take ordinary
+Python values, so they can be called (and tested) without a command line.
+Progress goes to a `log` function, one line per stage, with its duration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TextIO
+
+from ehrql.errors import EHRQLError
+from ehrql.file_formats import (
+    FILE_FORMATS,
+    dataset_column_specs,
+    read_rows,
+    table_column_specs,
+    write_rows,
+    write_table,
+)
+from ehrql.file_formats.atomic import atomic_output
+from ehrql.loaders import load_dataset_definition
+from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
+from ehrql.query_model import nodes as qm
+
+#: Where progress messages go: one call per line.
+Log = Callable[[str], None]
+
+#: The engine used when none is named, if it can be imported.
+DEFAULT_QUERY_ENGINE = "duckdb"
+FALLBACK_QUERY_ENGINE = "in_memory"
+
+
+class CommandError(EHRQLError):
+    """A command cannot run as asked (bad option value, missing data source...)."""
+
+
+def log_to_stderr(message: str) -> None:
+    """The default `log`: progress lines on standard error."""
+    print(f"[ehrql] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _stage(log: Log, description: str) -> Iterator[None]:
+    start = time.perf_counter()
+    log(f"{description} ...")
+    yield
+    log(f"{description}: done in {time.perf_counter() - start:.2f}s")
+
+
+# ---------------------------------------------------------------------------
+# Choosing engines and backends by name
+# ---------------------------------------------------------------------------
+
+
+def query_engine_names() -> list[str]:
+    """The names `--query-engine` accepts."""
+    return sorted(ENGINE_CLASSES)
+
+
+def default_query_engine() -> str:
+    """DuckDB when it can be imported, otherwise the in-memory engine."""
+    try:
+        get_engine_class(DEFAULT_QUERY_ENGINE)
+    except ImportError:
+        return FALLBACK_QUERY_ENGINE
+    return DEFAULT_QUERY_ENGINE
+
+
+def backend_registry() -> Mapping[str, object]:
+    """Backend name -> backend (or "module:Class" string), from `ehrql.backends.BACKENDS`."""
+    try:
+        backends = importlib.import_module("ehrql.backends")
+    except ImportError:
+        return {}
+    return getattr(backends, "BACKENDS", {})
+
+
+def get_backend(name: str | None):
+    """The backend registered under `name` (an instance), or None when no name is given."""
+    if name is None:
+        return None
+    registry = backend_registry()
+    if name not in registry:
+        known = ", ".join(sorted(registry)) or "none are available in this version of ehrql"
+        raise CommandError(f"unknown backend '{name}'; valid backends: {known}")
+    backend = registry[name]
+    if isinstance(backend, str):
+        module_name, class_name = backend.split(":")
+        backend = getattr(importlib.import_module(module_name), class_name)
+    return backend() if isinstance(backend, type) else backend
+
+
+def _engine_class(name: str) -> type:
+    if name not in ENGINE_CLASSES:
+        raise CommandError(
+            f"unknown query engine '{name}'; valid query engines: {', '.join(query_engine_names())}"
+        )
+    return get_engine_class(name)
+
+
+def make_engine(name: str | None, dsn: str | Path | None, dataset: qm.Dataset, backend=None):
+    """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
+
+    The in-memory engine has no database of its own, so for it `dsn` must be a
+    directory of table files, read here into memory.
+    """
+    name = name or default_query_engine()
+    engine_class = _engine_class(name)
+    if name == "in_memory":
+        from ehrql.query_engines.in_memory import InMemoryDatabase
+
+        if dsn is None:
+            return engine_class(InMemoryDatabase({}))
+        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), dataset)))
+    if backend is not None:
+        return engine_class(dsn, backend=backend)
+    return engine_class(dsn)
+
+
+def find_table_file(directory: Path, table_name: str) -> Path:
+    """The file holding `table_name` in a directory of table files."""
+    candidates = [directory / f"{table_name}{extension}" for extension in FILE_FORMATS]
+    found = [path for path in candidates if path.is_file()]
+    if not found:
+        raise CommandError(
+            f"no file for table '{table_name}' in {directory} "
+            f"(looked for {', '.join(p.name for p in candidates)})"
+        )
+    if len(found) > 1:
+        raise CommandError(
+            f"more than one file for table '{table_name}' in {directory}: "
+            f"{', '.join(p.name for p in found)}; keep only one"
+        )
+    return found[0]
+
+
+def read_table_directory(directory: Path, dataset: qm.Dataset) -> dict[str, list[dict]]:
+    """The rows of every table `dataset` reads, from a directory of table files."""
+    if not directory.is_dir():
+        raise CommandError(f"{directory} is not a directory of table files")
+    tables = {}
+    for table in qm.get_table_nodes(dataset):
+        if isinstance(table, qm.InlinePatientTable):
+            continue
+        specs = table_column_specs(table.schema)
+        names = [spec.name for spec in specs]
+        path = find_table_file(directory, table.name)
+        rows = read_rows(path, specs, allow_extra_columns=True)
+        tables[table.name] = [dict(zip(names, row)) for row in rows]
+    return tables
+
+
+# ---------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------
+
+
+def generate_dataset(
+    definition_file: Path,
+    output_file: Path | None,
+    *,
+    dsn: str | None = None,
+    dummy_tables: Path | None = None,
+    dummy_data_file: Path | None = None,
+    backend: str | None = None,
+    query_engine: str | None = None,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+) -> int:
+    """Run a dataset definition and write its rows to `output_file` (or print them).
+
+    The rows come from, in order of preference: the database at `dsn`; the
+    `dummy_data_file`, used as the output as it is once checked; the directory
+    of `dummy_tables`; dummy data generated from the definition. Returns the
+    number of rows written.
+    """
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+    dataset = loaded.query_model
+    specs = dataset_column_specs(dataset)
+    backend_object = get_backend(backend)
+
+    if dsn is not None:
+        rows = _engine_rows(query_engine, dsn, dataset, backend_object, log)
+    elif dummy_data_file is not None:
+        log(f"Using the dummy dataset {dummy_data_file} as the output")
+        rows = read_rows(dummy_data_file, specs)
+    elif dummy_tables is not None:
+        rows = _engine_rows(query_engine, dummy_tables, dataset, None, log)
+    else:
+        rows = _generated_dummy_rows(loaded, log)
+
+    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+
+
+def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
+    name = query_engine or default_query_engine()
+    with _stage(log, f"Compiling the dataset for the {name} query engine"):
+        engine = make_engine(name, dsn, dataset, backend)
+        get_queries = getattr(engine, "get_queries", None)
+        if get_queries is not None:
+            # Compiling up front reports a problem before any output is started.
+            log(f"{len(get_queries(dataset))} SQL statements")
+    return _timed_rows(engine.get_results(dataset), log)
+
+
+def _timed_rows(rows: Iterable[tuple], log: Log) -> Iterator[tuple]:
+    """`rows`, logging how long the first one took to arrive (the query's run time)."""
+    start = time.perf_counter()
+    log("Executing the query ...")
+    iterator = iter(rows)
+    first = next(iterator, None)
+    log(f"Executing the query: first rows after {time.perf_counter() - start:.2f}s")
+    if first is None:
+        return
+    yield first
+    yield from iterator
+
+
+def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
+    try:
+        generator_module = importlib.import_module("ehrql.dummy.generator")
+    except ModuleNotFoundError:
+        raise CommandError(
+            "no data source given, and this version of ehrql cannot generate dummy data yet: "
+            "pass --dummy-tables DIRECTORY (a directory of table files such as "
+            "ehrql/example-data), --dummy-data-file FILE, or --dsn"
+        ) from None
+    config = loaded.dummy_data_config
+    log(f"Generating dummy data for {config.population_size} patients")
+    generator = generator_module.DummyDataGenerator(
+        loaded.query_model, population_size=config.population_size
+    )
+    return _timed_rows(generator.get_results(), log)
+
+
+def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
+    start = time.perf_counter()
+    if output_file is None:
+        count = write_table(stdout, specs, rows)
+    else:
+        log(f"Writing {output_file} ...")
+        count = write_rows(output_file, specs, rows)
+    where = "to the console" if output_file is None else f"to {output_file}"
+    log(f"Wrote {count} rows {where} in {time.perf_counter() - start:.2f}s")
+    return count
+
+
+def dump_dataset_sql(
+    definition_file: Path,
+    output_file: Path | None,
+    *,
+    backend: str | None = None,
+    query_engine: str | None = None,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+) -> list[str]:
+    """Write the SQL a query engine would run for a definition; returns the statements."""
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+    name = query_engine or default_query_engine()
+    engine = make_engine(name, None, dataset, get_backend(backend))
+    if not hasattr(engine, "get_queries"):
+        sql_engines = [n for n in query_engine_names() if n != "in_memory"]
+        raise CommandError(
+            f"the {name} query engine does not use SQL; choose one of: {', '.join(sql_engines)}"
+        )
+    with _stage(log, f"Compiling the dataset for the {name} query engine"):
+        statements = engine.get_queries(dataset)
+    text = "".join(f"{statement.rstrip().rstrip(';')};\n\n" for statement in statements)
+    if output_file is None:
+        (stdout or sys.stdout).write(text)
+    else:
+        with atomic_output(Path(output_file)) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+        log(f"Wrote {len(statements)} SQL statements to {output_file}")
+    return statements
