@@ -1,0 +1,135 @@
+"""Column expressions that backend mappings share, rendering on every dialect.
+
+Most are plain SQLAlchemy Core. Two conversions have no spelling common to MS
+SQL Server, Trino and DuckDB (binary to hexadecimal text, hexadecimal text to
+integer), so they are small SQL constructs compiled separately per dialect; a
+dialect not listed gets a clear compile error rather than wrong SQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FunctionElement
+
+#: The date TPP writes where a date is not known (an open end, an unknown death).
+FAR_FUTURE = datetime.date(9999, 12, 31)
+
+
+def typed_literal(value: datetime.date | str, type_: sa.types.TypeEngine) -> ColumnElement:
+    """A constant of a raw column's type, written as a CAST of ISO text.
+
+    Trino will not compare a timestamp with bare text, and a CAST reads the
+    same on every dialect.
+    """
+    text = value.isoformat() if isinstance(value, datetime.date) else value
+    return sa.cast(sa.literal(text, sa.String()), _explicit(type_))
+
+
+def _explicit(type_: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    # SQLAlchemy's MS SQL dialect renders the generic Date as DATETIME unless
+    # it has connected to a server it knows to be 2008 or later; DATE is exact.
+    return sa.DATE() if isinstance(type_, sa.Date) else type_
+
+
+def null_if(column: ColumnElement, sentinel) -> ColumnElement:
+    """`column`, with the placeholder value `sentinel` replaced by NULL."""
+    if isinstance(sentinel, datetime.date):
+        sentinel = typed_literal(sentinel, column.type)
+    return sa.func.nullif(column, sentinel, type_=column.type)
+
+
+def as_date(column: ColumnElement, sentinel: datetime.date | None = None) -> ColumnElement:
+    """A datetime or ISO text column as a DATE, NULL where it holds `sentinel`."""
+    if sentinel is not None:
+        column = null_if(column, sentinel)
+    return sa.cast(column, sa.DATE())
+
+
+def flag(condition: ColumnElement) -> ColumnElement:
+    """A BOOLEAN column that is true where `condition` holds and false elsewhere.
+
+    MS SQL Server cannot select a predicate as a value, so it goes through CASE.
+    """
+    return sa.case((condition, sa.true()), else_=sa.false()).cast(sa.Boolean())
+
+
+def yes_no(column: ColumnElement, yes="Y", no="N") -> ColumnElement:
+    """True for `yes`, false for `no`, NULL for anything else."""
+    return sa.case((column == yes, sa.true()), (column == no, sa.false())).cast(sa.Boolean())
+
+
+def recode(column: ColumnElement, values: dict) -> ColumnElement:
+    """`column`'s raw values translated through `values`; NULL for any other value."""
+    return sa.case(*((column == raw, sa.literal(public)) for raw, public in values.items()))
+
+
+def typed_null(type_: sa.types.TypeEngine) -> ColumnElement:
+    """NULL of a given type: every branch of a UNION must agree on column types."""
+    return sa.cast(sa.null(), type_)
+
+
+def text(column: ColumnElement) -> ColumnElement:
+    """A column as VARCHAR (codes stored as numbers become their decimal digits)."""
+    return sa.cast(column, sa.String())
+
+
+class hex_text(FunctionElement):
+    """Binary data as upper-case hexadecimal text, without a `0x` prefix."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "hex_text"
+
+
+@compiles(hex_text)
+def _hex_text_unsupported(element, compiler, **kw):
+    raise sa.exc.CompileError(f"hex_text has no spelling for the {compiler.dialect.name} dialect")
+
+
+@compiles(hex_text, "mssql")
+def _hex_text_mssql(element, compiler, **kw):
+    # Style 2 writes the bytes as hex digits with no 0x prefix.
+    return f"CONVERT(VARCHAR(MAX), {compiler.process(element.clauses, **kw)}, 2)"
+
+
+@compiles(hex_text, "trino")
+def _hex_text_trino(element, compiler, **kw):
+    return f"to_hex({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(hex_text, "duckdb")
+def _hex_text_duckdb(element, compiler, **kw):
+    return f"upper(hex({compiler.process(element.clauses, **kw)}))"
+
+
+class hex_to_int(FunctionElement):
+    """Hexadecimal text (no `0x` prefix) as a BIGINT."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "hex_to_int"
+
+
+@compiles(hex_to_int)
+def _hex_to_int_unsupported(element, compiler, **kw):
+    raise sa.exc.CompileError(f"hex_to_int has no spelling for the {compiler.dialect.name} dialect")
+
+
+@compiles(hex_to_int, "mssql")
+def _hex_to_int_mssql(element, compiler, **kw):
+    # Style 2 reads hex digits without a 0x prefix into bytes, read as a number.
+    return f"CAST(CONVERT(VARBINARY(8), {compiler.process(element.clauses, **kw)}, 2) AS BIGINT)"
+
+
+@compiles(hex_to_int, "trino")
+def _hex_to_int_trino(element, compiler, **kw):
+    return f"from_base({compiler.process(element.clauses, **kw)}, 16)"
+
+
+@compiles(hex_to_int, "duckdb")
+def _hex_to_int_duckdb(element, compiler, **kw):
+    return f"CAST('0x' || {compiler.process(element.clauses, **kw)} AS BIGINT)"
