@@ -74,6 +74,9 @@ class RowBan:
         for expression in self.when:
             if expression.evaluate(row, context) is not True:
                 return False
+        # With nothing to excuse it, a row matching `when` is always ruled out.
+        if not self.unless:
+            return True
         return not all(e.evaluate(row, context) is True for e in self.unless)
 
 

@@ -245,3 +245,16 @@ def test_inline_tables_are_not_generated_and_ids_line_up_with_them():
 def test_population_size_must_be_a_count():
     with pytest.raises(ValueError, match="population_size"):
         generate_dummy_tables(deaths(), population_size=-1)
+
+
+def test_alternatives_that_contradict_the_schema_or_themselves_are_dropped():
+    ds = create_dataset()
+    contradictory = (people.gender == "f") & ~people.exists_for_patient()
+    out_of_range = people.score > 60  # score is at most 50
+    ds.define_population(contradictory | out_of_range | spells.exists_for_patient())
+    ds.spells = spells.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=20)
+    assert data.report.plans == 1
+    assert not data.report.used_rejection_sampling
+    assert_all_in_population(data.tables, dataset, 20)

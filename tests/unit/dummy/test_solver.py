@@ -1,0 +1,91 @@
+import datetime
+
+from ehrql.codes import SNOMEDCTCode
+from ehrql.query_model import nodes as qm
+from ehrql.dummy.solver import RowBan, RowRequirement, plan_population
+from tests.unit.dummy.tables import events, people, spells
+
+CODES = ["271807003"]
+
+
+def plans(series):
+    return plan_population(series._qm_node)
+
+
+def test_exists_of_a_filtered_frame_requires_a_matching_row():
+    (plan,) = plans(events.where(events.code.is_in(CODES) & events.flagged).exists_for_patient())
+    (requirement,) = plan.requirements
+    assert isinstance(requirement, RowRequirement)
+    assert requirement.table == events._qm_node
+    assert requirement.count == 1
+    # The filter's & is split so each part is solved on its own column.
+    assert sorted(c.single_column for c in requirement.conditions) == ["code", "flagged"]
+    assert plan.bans == () and plan.solved_fully
+
+
+def test_not_exists_bans_matching_rows():
+    (plan,) = plans(~events.where(events.flagged).exists_for_patient())
+    assert plan.requirements == ()
+    (ban,) = plan.bans
+    assert ban.table == events._qm_node
+    assert ban.forbids({"flagged": True}, {})
+    assert not ban.forbids({"flagged": False}, {})
+    assert not ban.forbids({"flagged": None}, {})
+
+
+def test_or_gives_alternatives_and_not_pushes_down():
+    a = events.where(events.flagged).exists_for_patient()
+    b = spells.exists_for_patient()
+    assert len(plans(a | b)) == 2
+    # not (a or b) == (not a) and (not b): one plan banning both.
+    (plan,) = plans(~(a | b))
+    assert {ban.table for ban in plan.bans} == {events._qm_node, spells._qm_node}
+
+
+def test_counts_become_row_counts_with_a_ban_when_bounded_above():
+    frame = events.where(events.flagged)
+    (at_least,) = plans(frame.count_for_patient() > 2)
+    assert [r.count for r in at_least.requirements] == [3]
+    assert at_least.bans == ()
+    (exactly,) = plans(frame.count_for_patient() == 2)
+    assert [r.count for r in exactly.requirements] == [2]
+    (ban,) = exactly.bans
+    assert ban.tag == exactly.requirements[0].tag
+    assert plans(frame.count_for_patient() < 0) == ()
+
+
+def test_patient_table_conditions_fold_into_one_row():
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    (plan,) = plans((age >= 18) & (people.gender == "f"))
+    (requirement,) = plan.requirements
+    assert requirement.table == people._qm_node
+    assert {c.single_column for c in requirement.conditions} == {"birth_month", "gender"}
+
+
+def test_picks_and_extremes_hold_every_row_of_their_frame():
+    frame = events.where(events.code.is_in(CODES))
+    last = frame.sort_by(events.day).last_for_patient()
+    (plan,) = plans((last.day > "2020-01-01") & (frame.reading.maximum_for_patient() < 9.0))
+    (requirement,) = plan.requirements
+    assert {c.single_column for c in requirement.conditions} == {"code", "day", "reading"}
+    (ban,) = plan.bans
+    assert isinstance(ban, RowBan)
+    matching = {"code": SNOMEDCTCode(CODES[0])}
+    assert ban.forbids({**matching, "day": datetime.date(2019, 1, 1), "reading": 1.0}, {})
+    assert not ban.forbids({**matching, "day": datetime.date(2021, 1, 1), "reading": 1.0}, {})
+
+
+def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
+    (plan,) = plans((events.reading.sum_for_patient() > 3.0) & spells.exists_for_patient())
+    assert len(plan.requirements) == 1
+    assert len(plan.unsolved) == 1
+    assert not plan.solved_fully
+
+
+def test_constant_literals_are_settled_at_once():
+    never = qm.Function.EQ(qm.Value(1), qm.Value(2))
+    always = qm.Function.EQ(qm.Value(1), qm.Value(1))
+    exists = spells.exists_for_patient()._qm_node
+    assert plan_population(qm.Function.And(exists, never)) == ()
+    (plan,) = plan_population(qm.Function.And(exists, always))
+    assert len(plan.requirements) == 1 and plan.solved_fully

@@ -1,0 +1,86 @@
+import datetime
+import random
+
+from ehrql import years
+from ehrql.codes import SNOMEDCTCode
+from ehrql.dummy.hints import collect_hints
+from ehrql.dummy.values import ValueChoice, column_choice, obeys_value_constraints
+from ehrql.query_model.table_schema import Column, Constraint
+from tests.unit.dummy.tables import events, people
+
+NO_HINTS = collect_hints([])
+
+
+def choice_for(column, hints=NO_HINTS, table="t", name="c"):
+    return column_choice(table, name, column, hints, random.Random(0))
+
+
+def draws(choice, n=400, seed=0):
+    rng = random.Random(seed)
+    return [choice.sample(rng) for _ in range(n)]
+
+
+def test_not_null_columns_are_never_null_and_nullable_ones_sometimes_are():
+    assert None not in draws(choice_for(Column(int, constraints=[Constraint.NotNull()])))
+    assert None in draws(choice_for(Column(int)))
+
+
+def test_categorical_values_only():
+    values = draws(choice_for(Column(str, constraints=[Constraint.Categorical("a", "b")])))
+    assert set(values) == {"a", "b", None}
+
+
+def test_closed_range_with_a_step():
+    values = draws(choice_for(Column(int, constraints=[Constraint.ClosedRange(10, 30, 4)])))
+    assert {v for v in values if v is not None} <= {10, 14, 18, 22, 26, 30}
+    assert len(set(values)) > 4
+
+
+def test_first_of_month_dates():
+    values = draws(choice_for(Column(datetime.date, constraints=[Constraint.FirstOfMonth()])))
+    assert all(v is None or v.day == 1 for v in values)
+
+
+def test_regex_strings():
+    column = Column(str, constraints=[Constraint.Regex(r"P[0-9]{3}")])
+    values = [v for v in draws(choice_for(column)) if v is not None]
+    assert all(obeys_value_constraints(column, v) for v in values)
+    assert len(set(values)) > 3
+
+
+def test_categorical_codes_given_as_strings():
+    column = Column(SNOMEDCTCode, constraints=[Constraint.Categorical("22298006", "195967001")])
+    values = {v for v in draws(choice_for(column)) if v is not None}
+    assert values == {SNOMEDCTCode("22298006"), SNOMEDCTCode("195967001")}
+
+
+def test_restrict_keeps_only_accepted_values_and_null_when_accepted():
+    choice = ValueChoice((1, 2, 3, 4), (4,), True)
+    narrowed = choice.restrict(lambda v: v is not None and v % 2 == 0)
+    assert narrowed == ValueChoice((2, 4), (4,), False)
+    assert not narrowed.empty
+    assert choice.restrict(lambda v: False).empty
+    only_null = choice.restrict(lambda v: v is None)
+    assert set(draws(only_null, 20)) == {None}
+
+
+def test_mentioned_values_are_preferred():
+    hints = collect_hints([events.code.is_in(["271807003"])._qm_node])
+    choice = choice_for(Column(SNOMEDCTCode), hints, table="events", name="code")
+    values = draws(choice)
+    mentioned = values.count(SNOMEDCTCode("271807003"))
+    assert len(values) * 0.5 < mentioned < len(values)
+
+
+def test_dates_near_mentioned_dates_are_preferred():
+    hints = collect_hints([(people.died_on > "1950-06-01")._qm_node])
+    values = [v for v in draws(choice_for(Column(datetime.date), hints)) if v is not None]
+    near = [v for v in values if 1947 <= v.year <= 1953]
+    assert len(near) > len(values) / 2
+
+
+def test_hints_include_dates_worked_out_from_constants():
+    node = (people.died_on > (datetime.date(2020, 3, 1) + years(-2)))._qm_node
+    hints = collect_hints([node])
+    assert datetime.date(2018, 3, 1) in hints.dates
+    assert hints.for_column("people", "died_on") == (datetime.date(2018, 3, 1),)
