@@ -1,7 +1,7 @@
 from ehrql.codes import SNOMEDCTCode
 from tests.spec.tables import e, p
 
-title = "Testing codes against a list of codes"
+title = "Testing codes: membership of a list of codes, equality, and codes as strings"
 
 table_data = {
     p: """
@@ -73,4 +73,13 @@ def test_is_in_on_events_then_exists(spec_test):
         table_data,
         e.where(e.c1.is_in(["38341003", "195967001"])).exists_for_patient(),
         {1: True, 2: True, 3: False},
+    )
+
+
+def test_code_as_str(spec_test):
+    """A code as its plain string, which string operations then apply to."""
+    spec_test(
+        table_data,
+        p.c1.as_str().contains("38"),
+        {1: False, 2: True, 3: False, 4: None},
     )

@@ -295,3 +295,19 @@ def test_add_days_from_an_event_series(spec_test):
         (e.d1 + days(e.i1)).maximum_for_patient(),
         {1: date(2020, 1, 11), 2: date(2021, 1, 4)},
     )
+
+
+def test_adding_durations_together(spec_test):
+    """Durations of one unit add up before they are added to a date."""
+    spec_test(
+        table_data,
+        p.d1 + (months(2) - months(1)) + (weeks(1) + weeks(-1)),
+        {
+            1: date(2020, 3, 1),
+            2: date(2020, 3, 29),
+            3: date(2020, 1, 31),
+            4: date(2021, 5, 1),
+            5: None,
+            6: date(2020, 7, 15),
+        },
+    )
