@@ -160,7 +160,7 @@ def render_command(prog: str, help_text: str, parser: argparse.ArgumentParser, l
     description = parser.description or ""
     return md.page(
         md.heading(level, md.code(prog)),
-        help_text if help_text and help_text not in description else None,
+        help_text if help_text and help_text.rstrip(".") not in description else None,
         description,
         md.code_block(usage(prog, parser)),
         *render_arguments(parser, prog),

@@ -13,7 +13,22 @@ from ehrql.docs.type_names import researcher_type_name
 from ehrql.query_model import nodes as qm
 
 #: The schema modules that get a page, in the order the navigation shows them.
-SCHEMA_MODULES = ("ehrql.tables.core", "ehrql.tables.tpp", "ehrql.tables.emis")
+SCHEMA_MODULES = (
+    "ehrql.tables.core",
+    "ehrql.tables.tpp",
+    "ehrql.tables.emis",
+    "ehrql.tables.smoketest",
+    "ehrql.tables.raw.core",
+    "ehrql.tables.raw.tpp",
+    "ehrql.tables.raw.emis",
+)
+
+_PACKAGE_PREFIX = "ehrql.tables."
+
+
+def page_path(module_name: str) -> str:
+    """Where a schema module's page goes: `ehrql.tables.raw.core` -> `schemas/raw/core.md`."""
+    return "schemas/" + module_name.removeprefix(_PACKAGE_PREFIX).replace(".", "/") + ".md"
 
 
 def import_schema_module(name: str) -> ModuleType | None:
@@ -21,8 +36,9 @@ def import_schema_module(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
-        # Only a missing module of its own is tolerated, not a broken import inside it.
-        if e.name == name:
+        # Only a missing module (or package) of its own is tolerated, not a
+        # broken import inside it.
+        if e.name == name or name.startswith(f"{e.name}."):
             return None
         raise
 
@@ -134,5 +150,5 @@ def schema_pages() -> dict[str, str]:
     for name in SCHEMA_MODULES:
         module = import_schema_module(name)
         if module is not None:
-            pages[f"schemas/{name.rsplit('.', 1)[-1]}.md"] = render_schema_page(module)
+            pages[page_path(name)] = render_schema_page(module)
     return pages

@@ -64,3 +64,12 @@ def test_real_cli_page_is_generated_or_explains_its_absence():
     else:
         for name, _, _ in cli.subcommands(parser):
             assert f"`ehrql {name}`" in page
+
+
+def test_verb_help_is_not_repeated_when_the_description_already_says_it():
+    parser = argparse.ArgumentParser()
+    verbs = parser.add_subparsers()
+    verbs.add_parser("run", help="Run it.", description="Run it: all of it.")
+    page = cli.cli_page(parser)
+    section = page.split("### `ehrql run`", 1)[1]
+    assert section.count("Run it") == 1

@@ -14,7 +14,7 @@ import pytest
 from ehrql.docs.__main__ import DEFAULT_OUTPUT_DIR, main
 from ehrql.docs.output import stale_pages
 from ehrql.docs.pages import SOURCE_ROOT, generate_pages
-from ehrql.docs.schemas import SCHEMA_MODULES, import_schema_module
+from ehrql.docs.schemas import SCHEMA_MODULES, import_schema_module, page_path
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_generation_is_deterministic(pages):
 
 def test_there_is_a_page_per_existing_schema_module(pages):
     for name in SCHEMA_MODULES:
-        path = f"schemas/{name.rsplit('.', 1)[-1]}.md"
+        path = page_path(name)
         assert (path in pages) == (import_schema_module(name) is not None)
 
 

@@ -16,7 +16,7 @@ def existing_schema_modules():
 
 def test_there_is_a_page_per_existing_schema_module():
     pages = schemas.schema_pages()
-    expected = {f"schemas/{name.rsplit('.', 1)[-1]}.md" for name in existing_schema_modules()}
+    expected = {schemas.page_path(name) for name in existing_schema_modules()}
     assert set(pages) == expected
     assert "schemas/core.md" in pages
 
@@ -38,10 +38,18 @@ def test_each_schema_page_documents_every_table_and_column(module_name):
                 assert constraint.description.split("|")[0] in page
 
 
-def test_missing_schema_modules_are_skipped_but_broken_ones_fail():
+def test_missing_schema_modules_are_skipped_but_broken_ones_fail(tmp_path, monkeypatch):
     assert schemas.import_schema_module("ehrql.tables.no_such_backend") is None
+    assert schemas.import_schema_module("ehrql.tables.no_such_package.core") is None
+    (tmp_path / "fake_broken_schema.py").write_text("import no_such_dependency_for_docs\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ModuleNotFoundError):
-        schemas.import_schema_module("no_such_package.tables")
+        schemas.import_schema_module("fake_broken_schema")
+
+
+def test_page_paths_keep_raw_schemas_apart():
+    assert schemas.page_path("ehrql.tables.core") == "schemas/core.md"
+    assert schemas.page_path("ehrql.tables.raw.core") == "schemas/raw/core.md"
 
 
 @table
