@@ -203,20 +203,24 @@ def generate_dataset(
 
 def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
     name = query_engine or default_query_engine()
-    with _stage(log, f"Compiling the dataset for the {name} query engine"):
+    with _stage(log, f"Connecting the {name} query engine to {dsn}"):
         engine = make_engine(name, dsn, dataset, backend)
-        get_queries = getattr(engine, "get_queries", None)
-        if get_queries is not None:
-            # Compiling up front reports a problem before any output is started.
+    get_queries = getattr(engine, "get_queries", None)
+    if get_queries is not None:
+        # Compiling up front reports a problem before any output is started.
+        with _stage(log, "Compiling the dataset to SQL"):
             log(f"{len(get_queries(dataset))} SQL statements")
-    return _timed_rows(engine.get_results(dataset), log)
+    return _timed_rows(lambda: engine.get_results(dataset), log)
 
 
-def _timed_rows(rows: Iterable[tuple], log: Log) -> Iterator[tuple]:
-    """`rows`, logging how long the first one took to arrive (the query's run time)."""
+def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[tuple]:
+    """The rows `get_rows()` gives, logging how long the first took to arrive.
+
+    That is the time the query takes to run, as engines stream their results.
+    """
     start = time.perf_counter()
     log("Executing the query ...")
-    iterator = iter(rows)
+    iterator = iter(get_rows())
     first = next(iterator, None)
     log(f"Executing the query: first rows after {time.perf_counter() - start:.2f}s")
     if first is None:
@@ -239,7 +243,7 @@ def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
     generator = generator_module.DummyDataGenerator(
         loaded.query_model, population_size=config.population_size
     )
-    return _timed_rows(generator.get_results(), log)
+    return _timed_rows(generator.get_results, log)
 
 
 def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
