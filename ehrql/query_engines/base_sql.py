@@ -113,8 +113,14 @@ class _Compiler:
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
         tables = sorted(qm.get_table_nodes(dataset), key=_table_sort_key)
         selects = [sa.select(self._table_relation(t).c.patient_id) for t in tables]
-        # UNION removes duplicates; a single table needs DISTINCT to do the same.
-        ids = sa.union(*selects) if len(selects) > 1 else selects[0].distinct()
+        if not selects:
+            # A population built from constants alone reads no table: no patients.
+            ids = sa.select(sa.cast(sa.null(), sa.BigInteger()).label("patient_id")).where(sa.false())
+        elif len(selects) == 1:
+            # UNION removes duplicates; a single table needs DISTINCT to do the same.
+            ids = selects[0].distinct()
+        else:
+            ids = sa.union(*selects)
         all_ids = ids.subquery("all_patients")
         condition = self.patient_series(dataset.population)
         query = (
@@ -351,18 +357,31 @@ def _parameter(compiler, node: qm.Parameter, frame):
     raise UnfilledParameterError(f"parameter '{node.name}' has no value")
 
 
+def _comparison(operator: str):
+    # A plain operator: SQLAlchemy would turn `== NULL` into `IS NULL`, which
+    # is true for nulls, where ehrQL's comparison with null is null.
+    return lambda d, node, lhs, rhs: lhs.op(
+        operator, precedence=_COMPARISON_PRECEDENCE, is_comparison=True
+    )(rhs)
+
+
+#: SQLAlchemy's precedence for its own comparison operators, so that operands
+#: are parenthesised as they would be for `==`.
+_COMPARISON_PRECEDENCE = 5
+
+
 def _date_part(part):
     return lambda d, node, date: d.date_part(part, date)
 
 
 #: Function node class -> its SQL, given the dialect, the node and compiled arguments.
 _FUNCTIONS: dict[type, Callable[..., ColumnElement]] = {
-    Function.EQ: lambda d, node, lhs, rhs: lhs == rhs,
-    Function.NE: lambda d, node, lhs, rhs: lhs != rhs,
-    Function.LT: lambda d, node, lhs, rhs: lhs < rhs,
-    Function.LE: lambda d, node, lhs, rhs: lhs <= rhs,
-    Function.GT: lambda d, node, lhs, rhs: lhs > rhs,
-    Function.GE: lambda d, node, lhs, rhs: lhs >= rhs,
+    Function.EQ: _comparison("="),
+    Function.NE: _comparison("<>"),
+    Function.LT: _comparison("<"),
+    Function.LE: _comparison("<="),
+    Function.GT: _comparison(">"),
+    Function.GE: _comparison(">="),
     Function.And: lambda d, node, lhs, rhs: sa.and_(lhs, rhs),
     Function.Or: lambda d, node, lhs, rhs: sa.or_(lhs, rhs),
     Function.Not: lambda d, node, value: sa.not_(value),

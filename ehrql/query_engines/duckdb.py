@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
+from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.errors import EHRQLError
@@ -51,8 +52,13 @@ class DuckDBDialect(SQLDialect):
     sqlalchemy_dialect = _DuckDBSQLAlchemyDialect(paramstyle="qmark")
 
     def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
-        # DuckDB's / on integers gives a float; // is integer division.
-        return lhs.op("//")(rhs)
+        # DuckDB's / on integers gives a float; // is integer division. The
+        # groupings are explicit because SQLAlchemy does not know //'s precedence.
+        return Grouping(lhs).op("//")(Grouping(rhs))
+
+    def date_part(self, part: str, date: Expr) -> Expr:
+        # year(), month() and day() already give BIGINT.
+        return getattr(sa.func, part)(date)
 
     def parse_int(self, expr: Expr) -> Expr:
         # TRY_CAST would round "1.5" to 2, where Python's int() refuses it.
@@ -74,8 +80,12 @@ class DuckDBDialect(SQLDialect):
     def date_from_days_since_epoch(self, days: Expr) -> Expr:
         return self.literal(_EPOCH) + sa.cast(days, sa.Integer())
 
-    def last_day_of_month(self, date: Expr) -> Expr:
-        return sa.func.last_day(date)
+    def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
+        # Adding an interval gives a timestamp; DuckDB clamps the day.
+        return sa.cast(date + sa.func.to_months(sa.cast(months, sa.Integer())), sa.Date())
+
+    def add_days_unchecked(self, date: Expr, days) -> Expr:
+        return date + sa.cast(days, sa.Integer()) if not isinstance(days, int) else date + days
 
     def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
         # DuckDB's GREATEST and LEAST already skip nulls.

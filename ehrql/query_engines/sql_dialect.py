@@ -28,6 +28,8 @@ Expr = ColumnElement
 #: The first and last days a result may hold; dates outside become null.
 MIN_DATE = datetime.date(1, 1, 1)
 MAX_DATE = datetime.date(9999, 12, 31)
+#: No whole-month shift larger than this keeps a date within years 1 to 9999.
+MAX_MONTHS_SHIFT = 12 * 10_000
 
 
 class SQLDialect:
@@ -184,31 +186,34 @@ class SQLDialect:
     def date_add_months(self, date: Expr, months: Expr) -> Expr:
         """`date` moved by whole months, a missing day rolling to the next month's first.
 
-        Null when the result is outside the years 1 to 9999.
+        Null when the result is outside the years 1 to 9999. Databases clamp a
+        missing day to the month's last day (31 January + 1 month = 29 February);
+        a clamped result has a smaller day than the start, and the day after it
+        is the first of the next month, which is ehrQL's answer.
         """
-        year = self.date_part("year", date)
-        month = self.date_part("month", date)
-        day = self.date_part("day", date)
-        # Months counted from year 0, so that floor division splits year and month.
-        total = year * 12 + (month - 1) + months
-        new_year = self.floor_divide(total, self.literal(12), int)
-        new_month = total - new_year * 12 + 1
-        first = self.make_date(new_year, new_month, 1)
-        days_in_month = self.date_part("day", self.last_day_of_month(first))
-        rolled = self.date_add_days(self.last_day_of_month(first), self.literal(1))
-        return sa.case(
-            (sa.not_(new_year.between(1, 9999)), sa.null()),
-            (day > days_in_month, rolled),
-            else_=self.make_date(new_year, new_month, day),
+        shifted = self.add_months_clamping(date, months)
+        rolled = sa.case(
+            (self.date_part("day", shifted) < self.date_part("day", date), self.add_days_unchecked(shifted, 1)),
+            else_=shifted,
         )
+        return sa.case(
+            # Beyond this no result can be in range, and the database might overflow.
+            (sa.not_(months.between(-MAX_MONTHS_SHIFT, MAX_MONTHS_SHIFT)), sa.null()),
+            (self.date_part("year", rolled).between(MIN_DATE.year, MAX_DATE.year), rolled),
+            else_=sa.null(),
+        )
+
+    def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
+        """`date` moved by months, a missing day becoming the month's last day."""
+        raise NotImplementedError(f"{type(self).__name__} cannot add months to dates")
+
+    def add_days_unchecked(self, date: Expr, days) -> Expr:
+        """`date` moved by days, trusting the result to be a valid date."""
+        raise NotImplementedError(f"{type(self).__name__} cannot add days to dates")
 
     def date_add_years(self, date: Expr, years: Expr) -> Expr:
         """`date` moved by whole years; 29 February onto a non-leap year gives 1 March."""
         return self.date_add_months(date, years * 12)
-
-    def last_day_of_month(self, date: Expr) -> Expr:
-        """The last day of the date's month."""
-        raise NotImplementedError
 
     def date_difference_in_days(self, end: Expr, start: Expr) -> Expr:
         """Days from `start` to `end`."""
