@@ -230,20 +230,30 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
 
 
 def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
+    """Rows from dummy tables generated for the definition, run on the in-memory engine."""
     try:
-        generator_module = importlib.import_module("ehrql.dummy.generator")
+        dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
         raise CommandError(
-            "no data source given, and this version of ehrql cannot generate dummy data yet: "
+            "no data source given, and this version of ehrql cannot generate dummy data: "
             "pass --dummy-tables DIRECTORY (a directory of table files such as "
             "ehrql/example-data), --dummy-data-file FILE, or --dsn"
         ) from None
+    from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+
     config = loaded.dummy_data_config
-    log(f"Generating dummy data for {config.population_size} patients")
-    generator = generator_module.DummyDataGenerator(
-        loaded.query_model, population_size=config.population_size
-    )
-    return _timed_rows(generator.get_results, log)
+    extra = config.additional_population_constraint
+    with _stage(log, f"Generating dummy data for {config.population_size} patients"):
+        data = dummy.generate_dummy_data(
+            loaded.query_model,
+            population_size=config.population_size,
+            additional_population_constraint=None if extra is None else extra._qm_node,
+            timeout=config.timeout,
+        )
+        log(data.report.summary())
+    database = InMemoryDatabase({table.name: rows for table, rows in data.tables.items()})
+    engine = InMemoryQueryEngine(database)
+    return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
 
 
 def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
