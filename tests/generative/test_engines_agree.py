@@ -9,27 +9,25 @@ registers.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import assume, given
 
-from tests.generative.budget import example_budget
+from tests.generative.budget import generative_settings
 from tests.generative.compare import describe_difference, rows_match
-from tests.generative.data import table_data
-from tests.generative.queries import datasets
+from tests.generative.examples import examples
+from tests.generative.known_issues import hits_known_issue
 from tests.lib.engines import ENGINES, run_in_memory
 
 OTHER_ENGINES = {name: run for name, run in ENGINES.items() if name != "in_memory"}
 
-# Generating nested queries is slowish and the CPUs are shared, so the
-# too-slow health check would fail at random; the budget bounds the run time.
-generative = settings(
-    max_examples=example_budget(200), suppress_health_check=[HealthCheck.too_slow]
-)
+generative = generative_settings(200)
 
 
 @pytest.mark.skipif(not OTHER_ENGINES, reason="no engine besides in_memory is registered")
 @generative
-@given(dataset=datasets(), data=table_data())
-def test_engines_agree_with_in_memory(dataset, data):
+@given(example=examples())
+def test_engines_agree_with_in_memory(example):
+    dataset, data = example.dataset, example.data
+    assume(not hits_known_issue(dataset))
     expected = run_in_memory(data, dataset)
     for name, run in OTHER_ENGINES.items():
         actual = run(data, dataset)
