@@ -21,6 +21,7 @@ CLI_MODULE = "ehrql.__main__"
 #: Names a function building the parser may have, tried in this order.
 PARSER_BUILDER_NAMES = ("build_parser", "create_parser", "make_parser", "get_parser")
 
+#: The command name the page shows, whatever `prog` the parser was built with.
 PROG = "ehrql"
 
 

@@ -20,6 +20,7 @@ from types import ModuleType
 from ehrql.docs import markdown as md
 from ehrql.query_model import nodes as qm
 
+#: The fixture whose calls are the examples.
 SPEC_FUNCTION = "spec_test"
 
 

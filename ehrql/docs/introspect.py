@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+#: Shown in place of a missing docstring, so gaps are visible in the pages.
 NO_DOCSTRING = "*No description.*"
 
 
