@@ -31,6 +31,8 @@ log = logging.getLogger("ehrql.dummy")
 #: How many filler rows an event table gets per patient, and how likely each is.
 FILLER_COUNTS = (0, 1, 2, 3, 4, 5, 6, 8)
 FILLER_WEIGHTS = (15, 20, 18, 15, 12, 9, 7, 4)
+#: The share of patients with a row in a patient-level table other than `patients`.
+OTHER_PATIENT_TABLE_SHARE = 0.4
 #: Candidates checked at once with the in-memory engine.
 MAX_BATCH = 5000
 
@@ -209,7 +211,10 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
         for recipe, count in required_by_table.get(table, ()):
             table_rows.extend(recipe.draw(rng, context, insist=True) for _ in range(count))
         if filler is not None and not (is_patient_table and table_rows):
-            extra = 1 if is_patient_table else rng.choices(FILLER_COUNTS, FILLER_WEIGHTS)[0]
+            if is_patient_table:
+                extra = 1 if rng.random() < _patient_row_share(table) else 0
+            else:
+                extra = rng.choices(FILLER_COUNTS, FILLER_WEIGHTS)[0]
             for _ in range(extra):
                 row = filler.draw(rng, context, insist=False)
                 if row is not None:
@@ -219,6 +224,12 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
             context[table.name] = table_rows[0] if table_rows else None
         rows[table] = [{"patient_id": patient_id, **row} for row in table_rows]
     return rows
+
+
+def _patient_row_share(table: qm.Frame) -> float:
+    # Everyone has a row in the main `patients` table; other patient-level
+    # tables (deaths, for instance) hold only some patients.
+    return 1.0 if table.name == "patients" else OTHER_PATIENT_TABLE_SHARE
 
 
 class _UniqueValues:

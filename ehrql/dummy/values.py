@@ -38,6 +38,9 @@ OTHER_STRINGS = 12
 
 _EARLIEST = datetime.date(1900, 1, 1)
 _LATEST = datetime.date(2030, 12, 31)
+_RECENT_START = datetime.date(1990, 1, 1)
+_RECENT_END = datetime.date(2025, 12, 31)
+_LIFESPAN = 100
 # Dates within this many days of a date the definition mentions are favoured.
 _DATE_NEIGHBOURHOOD = 3 * 365
 _FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
@@ -45,12 +48,19 @@ _FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
 
 @dataclasses.dataclass(frozen=True)
 class ValueChoice:
-    """The values a column may take: `values` (not null), some of them
-    `preferred`, and whether null is allowed."""
+    """The values a column may take: `values` (not null), whether null is
+    allowed, and how to draw among them.
+
+    A draw is null with chance `null_share` (when allowed); otherwise it is
+    mostly one of the `preferred` values (those the definition mentions), and
+    else one of the `typical` values (a realistic subset), or any value.
+    """
 
     values: tuple
     preferred: tuple
     null_allowed: bool
+    typical: tuple = ()
+    null_share: float = NULL_SHARE
 
     @property
     def empty(self) -> bool:
@@ -58,20 +68,22 @@ class ValueChoice:
         return not self.values and not self.null_allowed
 
     def sample(self, rng: random.Random):
-        """Draw one allowed value: sometimes null, mostly a preferred value."""
-        if self.null_allowed and (not self.values or rng.random() < NULL_SHARE):
+        """Draw one allowed value."""
+        if self.null_allowed and (not self.values or rng.random() < self.null_share):
             return None
         if not self.values:
             raise ValueError("no value is allowed here")
         if self.preferred and rng.random() < PREFERRED_SHARE:
             return rng.choice(self.preferred)
-        return rng.choice(self.values)
+        return rng.choice(self.typical or self.values)
 
     def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
         """Only the values for which `accept` is true (null included)."""
-        return ValueChoice(
+        return dataclasses.replace(
+            self,
             values=tuple(v for v in self.values if accept(v)),
             preferred=tuple(v for v in self.preferred if accept(v)),
+            typical=tuple(v for v in self.typical if accept(v)),
             null_allowed=self.null_allowed and accept(None),
         )
 
@@ -82,10 +94,15 @@ def column_choice(
     """Every value a column may ever take, given its type and constraints."""
     type_ = column.type
     mentioned = hints.for_column(table_name, column_name)
+    typical = ()
     if type_ is bool:
         values, preferred = (False, True), ()
     elif type_ is datetime.date:
-        values, preferred = _date_values(column, hints)
+        values, preferred, typical = _date_pool(
+            hints.dates,
+            column.get_constraint(FirstOfMonthConstraint) is not None,
+            "birth" in column_name.lower().split("_"),
+        )
     elif type_ is int:
         values, preferred = _int_values(column, mentioned, hints.for_type(int))
     elif type_ is float:
@@ -96,7 +113,7 @@ def column_choice(
         values, preferred = _code_values(column, mentioned, hints.for_type(type_), rng)
     else:
         raise ValueError(f"cannot make dummy values for column '{column_name}' of type {type_!r}")
-    choice = ValueChoice(values, preferred, column.nullable)
+    choice = ValueChoice(values, preferred, column.nullable, typical, _null_share(column_name))
     if not _has_value_constraints(column):
         return choice
     return choice.restrict(lambda v: v is None or obeys_value_constraints(column, v))
@@ -137,14 +154,24 @@ def _categories(column: Column):
     return None if constraint is None else tuple(constraint.values)
 
 
-def _date_values(column: Column, hints: Hints):
-    return _date_pool(hints.dates, column.get_constraint(FirstOfMonthConstraint) is not None)
+def _null_share(column_name: str) -> float:
+    # In real records most patients are alive and most registrations are
+    # still open, so these columns are mostly null.
+    if {"death", "end", "ended"} & set(column_name.lower().split("_")):
+        return 0.7
+    return NULL_SHARE
 
 
 @functools.lru_cache(maxsize=16)
-def _date_pool(mentioned: tuple, first_of_month: bool) -> tuple[tuple, tuple]:
-    # Shared between columns and runs: a pool of ~50,000 dates is the
-    # costliest to build.
+def _date_pool(mentioned: tuple, first_of_month: bool, birth: bool) -> tuple[tuple, tuple, tuple]:
+    """(values, preferred, typical) for a date column.
+
+    Values run from 1900 (or well before the earliest date mentioned) to 2030
+    (or well after the latest). Preferred are those near a mentioned date —
+    except for birth dates, which spread over a lifetime before the latest
+    mentioned date. Typical are recent decades. Cached: a pool of ~50,000
+    dates is the costliest thing to build.
+    """
     earliest, latest = _EARLIEST, _LATEST
     if mentioned:
         earliest = min(earliest, _shift_years(mentioned[0], -10))
@@ -153,12 +180,19 @@ def _date_pool(mentioned: tuple, first_of_month: bool) -> tuple[tuple, tuple]:
     values = tuple(datetime.date.fromordinal(o) for o in range(start, latest.toordinal() + 1))
     if first_of_month:
         values = tuple(d for d in values if d.day == 1)
+    last_mentioned = mentioned[-1] if mentioned else _RECENT_END
+    if birth:
+        oldest = _shift_years(last_mentioned, -_LIFESPAN)
+        preferred = tuple(d for d in values if oldest <= d <= last_mentioned)
+        return values, preferred, preferred
+    typical_end = max(_RECENT_END, _shift_years(last_mentioned, 2))
+    typical = tuple(d for d in values if _RECENT_START <= d <= typical_end)
     if mentioned:
         ordinals = [d.toordinal() for d in mentioned]
         preferred = tuple(d for d in values if _near(d.toordinal(), ordinals))
     else:
-        preferred = tuple(d for d in values if 1990 <= d.year <= 2025)
-    return values, preferred
+        preferred = typical
+    return values, preferred, typical
 
 
 def _shift_years(date: datetime.date, years: int) -> datetime.date:
