@@ -85,9 +85,10 @@ def _column_array(spec: ColumnSpec, values: list) -> pa.Array:
 
 
 def record_batches(
-    specs: Sequence[ColumnSpec], rows: Iterable[Sequence], batch_size: int = BATCH_SIZE
+    specs: Sequence[ColumnSpec], rows: Iterable[Sequence], batch_size: int | None = None
 ) -> Iterator[pa.RecordBatch]:
-    """`rows` as Arrow record batches of at most `batch_size` rows."""
+    """`rows` as Arrow record batches of at most `batch_size` (default `BATCH_SIZE`) rows."""
+    batch_size = batch_size or BATCH_SIZE
     schema = arrow_schema(specs)
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, batch_size)):
