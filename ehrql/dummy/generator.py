@@ -104,8 +104,10 @@ def generate_dummy_data(
         if time.monotonic() - started > timeout:
             timed_out = True
             break
-        rate = max((generated + 1) / (candidates + 1), 0.02)
-        batch_size = min(MAX_BATCH, max(10, math.ceil((population_size - generated) / rate * 1.2)))
+        # Until a batch has been checked, assume every candidate will do; then
+        # size batches by the success rate seen, with a margin.
+        rate = max(generated / candidates, 0.02) / 1.2 if candidates else 1.0
+        batch_size = min(MAX_BATCH, max(10, math.ceil((population_size - generated) / rate)))
         batch = []
         for patient_id in range(next_id, next_id + batch_size):
             weights = [s / a for s, a in zip(successes, attempts)]
