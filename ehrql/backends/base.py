@@ -120,7 +120,9 @@ class Backend:
                 f"the {self.display_name} mapping of '{table_name}' has no "
                 f"column {', '.join(repr(m) for m in missing)}"
             )
-        return sa.select(*(query.c[name] for name in wanted)).subquery(table_name)
+        # Explicit labels: SQLAlchemy shortens long derived column names on
+        # dialects with short identifiers, and the public names must survive.
+        return sa.select(*(query.c[name].label(name) for name in wanted)).subquery(table_name)
 
     def resolve_table(self, table) -> Subquery:
         """`table_expression` for a query model table node (has `name` and `schema`)."""

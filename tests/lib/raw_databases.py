@@ -60,8 +60,8 @@ class RawDatabase:
 
 
 def _sort_key(row: dict) -> tuple:
-    # None sorts first; mixed types are compared by their text.
-    return tuple((value is not None, str(value)) for value in row.values())
+    # NULL sorts first; values are only compared with values of the same column.
+    return tuple((value is not None, value if value is not None else 0) for value in row.values())
 
 
 def public_schema(frame) -> tuple[str, object]:
