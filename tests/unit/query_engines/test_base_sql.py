@@ -1,0 +1,82 @@
+"""The shape of what the SQL compiler emits (its results are tested by the spec tests)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ehrql.query_engines import get_engine_class
+from ehrql.query_engines.base_sql import UnfilledParameterError, compile_dataset, default_table
+from ehrql.query_engines.duckdb import DuckDBDialect, DuckDBQueryEngine
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import Column, TableSchema
+
+EVENTS = qm.SelectTable("events", TableSchema(date=Column(datetime.date), value=Column(int)))
+PATIENTS = qm.SelectPatientTable("patients", TableSchema(sex=Column(str)))
+Agg = qm.AggregateByPatient
+Fn = qm.Function
+
+
+def dataset(**variables) -> qm.Dataset:
+    return qm.Dataset(population=Agg.Exists(PATIENTS), variables=qm.FrozenDict(variables))
+
+
+def compile_(ds):
+    return compile_dataset(ds, DuckDBDialect(), default_table)
+
+
+def test_a_frame_used_by_several_variables_is_computed_once():
+    latest = qm.PickOneRowPerPatient(
+        qm.Sort(EVENTS, qm.SelectColumn(EVENTS, "date")), qm.Position.LAST
+    )
+    compiled = compile_(
+        dataset(
+            date=qm.SelectColumn(latest, "date"),
+            value=qm.SelectColumn(latest, "value"),
+            doubled=Fn.Add(qm.SelectColumn(latest, "value"), qm.SelectColumn(latest, "value")),
+        )
+    )
+    assert compiled.select.count("row_number()") == 1
+    assert "DESC NULLS LAST" in compiled.select
+
+
+def test_population_is_a_temporary_table_that_is_dropped():
+    compiled = compile_(dataset(sex=qm.SelectColumn(PATIENTS, "sex")))
+    assert len(compiled.setup) == 1 and compiled.setup[0].startswith("CREATE TEMPORARY TABLE population_")
+    assert compiled.cleanup == (compiled.setup[0].replace("CREATE TEMPORARY TABLE", "DROP TABLE IF EXISTS").split(" AS ")[0],)
+    assert compiled.select.rstrip().endswith("ORDER BY " + compiled.setup[0].split()[3] + ".patient_id")
+
+
+def test_large_sets_go_through_a_temporary_table():
+    values = frozenset(range(1000))
+    compiled = compile_(dataset(has=Agg.Exists(qm.Filter(EVENTS, Fn.In(qm.SelectColumn(EVENTS, "value"), qm.Value(values))))))
+    assert any(s.startswith("CREATE TEMPORARY TABLE values_") for s in compiled.setup)
+    assert "999" not in compiled.select
+
+
+def test_small_sets_are_written_inline():
+    compiled = compile_(dataset(has=Agg.Exists(qm.Filter(EVENTS, Fn.In(qm.SelectColumn(EVENTS, "value"), qm.Value(frozenset({4, 5})))))))
+    assert "IN (CAST(4 AS BIGINT), CAST(5 AS BIGINT))" in compiled.select
+
+
+def test_contains_does_not_use_like():
+    ds = dataset(has=Fn.StringContains(qm.SelectColumn(PATIENTS, "sex"), qm.Value("%_")))
+    assert "LIKE" not in compile_(ds).select.upper()
+
+
+def test_unfilled_parameters_are_reported_by_name():
+    ds = dataset(before=Fn.LT(qm.SelectColumn(PATIENTS, "sex"), qm.Parameter("cutoff", str)))
+    with pytest.raises(UnfilledParameterError, match="cutoff"):
+        compile_(ds)
+
+
+def test_get_queries_lists_every_statement_in_order():
+    queries = DuckDBQueryEngine("unused.duckdb").get_queries(dataset(sex=qm.SelectColumn(PATIENTS, "sex")))
+    assert [q.split()[0] for q in queries] == ["CREATE", "SELECT", "DROP"]
+
+
+def test_engine_registry():
+    assert get_engine_class("duckdb") is DuckDBQueryEngine
+    with pytest.raises(ValueError, match="unknown query engine 'nosuch'.*duckdb"):
+        get_engine_class("nosuch")
