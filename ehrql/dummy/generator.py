@@ -61,12 +61,15 @@ def generate_dummy_data(
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
+    `additional_population_constraint` (a boolean patient series, as a query
+    model node or an ehrQL series) must also hold for every patient.
     Deterministic for a given seed. Stops at `timeout` seconds with whatever
     patients it has, saying so in the report and the log.
     """
     if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 0:
         raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
     started = time.monotonic()
+    additional_population_constraint = _query_model_series(additional_population_constraint)
     target = _target_population(dataset, additional_population_constraint)
     roots = [dataset] + ([additional_population_constraint] if additional_population_constraint is not None else [])
     tables = _tables_to_generate(roots)
@@ -160,12 +163,33 @@ def generate_dummy_tables(
     ).tables
 
 
+def _query_model_series(series) -> qm.Series | None:
+    """The query model node of a constraint given as a node or as an ehrQL series."""
+    if series is None or isinstance(series, qm.Series):
+        return series
+    node = getattr(series, "_qm_node", None)
+    if isinstance(node, qm.Series):
+        return node
+    raise ValueError(
+        f"additional_population_constraint must be a boolean patient series, not {series!r}"
+    )
+
+
 def _target_population(dataset: qm.Dataset, extra: qm.Series | None) -> qm.Series:
-    if extra is None:
-        return dataset.population
-    if extra.type is not bool or not extra.domain.is_patient:
-        raise ValueError("additional_population_constraint must be a boolean patient-level series")
-    return qm.Function.And(dataset.population, extra)
+    target = dataset.population
+    if extra is not None:
+        if extra.type is not bool or not extra.domain.is_patient:
+            raise ValueError(
+                "additional_population_constraint must be a boolean patient series"
+            )
+        target = qm.Function.And(target, extra)
+    parameters = sorted({n.name for n in qm.all_nodes(target) if isinstance(n, qm.Parameter)})
+    if parameters:
+        raise ValueError(
+            "cannot generate dummy data for a population that depends on the "
+            f"parameter(s) {', '.join(parameters)}: give them values first"
+        )
+    return target
 
 
 def _all_tables(roots) -> set:

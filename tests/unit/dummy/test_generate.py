@@ -1,5 +1,8 @@
 import datetime
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -258,3 +261,54 @@ def test_alternatives_that_contradict_the_schema_or_themselves_are_dropped():
     assert data.report.plans == 1
     assert not data.report.used_rejection_sampling
     assert_all_in_population(data.tables, dataset, 20)
+
+
+def test_same_seed_gives_same_data_whatever_the_hash_seed():
+    # Sets of codes and nodes iterate in an order that depends on Python's
+    # hash seed; generation must not.
+    script = (
+        "from ehrql.dummy import generate_dummy_tables\n"
+        "from tests.unit.dummy.test_generate import negation_and_alternatives as d\n"
+        "tables = generate_dummy_tables(d(), population_size=20, seed=4)\n"
+        "print(sorted((t.name, repr(rows)) for t, rows in tables.items()))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert "SNOMEDCTCode" in outputs.pop()
+
+
+def test_additional_constraint_may_be_given_as_an_ehrql_series():
+    dataset = deaths()
+    tables = generate_dummy_tables(
+        dataset, population_size=10, additional_population_constraint=people.gender == "m"
+    )
+    assert {row["gender"] for row in tables[people._qm_node]} == {"m"}
+
+
+def test_populations_with_parameters_are_refused_clearly():
+    from ehrql.query_model import nodes as qm
+
+    ds = create_dataset()
+    ds.define_population(spells.where(spells.began > "2020-01-01").exists_for_patient())
+    dataset = ds._compile()
+    with_parameter = qm.Function.LT(
+        qm.SelectColumn(people._qm_node, "birth_month"), qm.Parameter("start", datetime.date)
+    )
+    with pytest.raises(ValueError, match="parameter.*start"):
+        generate_dummy_tables(dataset, additional_population_constraint=with_parameter)
+
+
+def test_a_bad_additional_constraint_is_refused_clearly():
+    with pytest.raises(ValueError, match="boolean patient series"):
+        generate_dummy_tables(deaths(), additional_population_constraint=people.birth_month)
+    with pytest.raises(ValueError, match="boolean patient series"):
+        generate_dummy_tables(deaths(), additional_population_constraint="yes")
