@@ -529,7 +529,7 @@ class DateMixin(ComparableMixin):
 
 def _describe(value) -> str:
     if isinstance(value, BaseSeries):
-        return f"a {type_name(value._qm_node.type)} series"
+        return f"{qm.a_type_name(value._qm_node.type)} series"
     return repr(value)
 
 

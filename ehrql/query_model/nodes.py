@@ -404,7 +404,7 @@ class Sort(ManyRowsPerPatientFrame):
             self.sort_by.type
         ):
             raise TypeValidationError(
-                f"cannot sort by a {type_name(self.sort_by.type)} series"
+                f"cannot sort by {a_type_name(self.sort_by.type)} series"
             )
         _require_usable_on(self.sort_by, self.source, "sort")
 
@@ -887,7 +887,7 @@ class Function:
         def __post_init__(self):
             if not (self.lhs.type is str or is_code_type(self.lhs.type)):
                 raise TypeValidationError(
-                    f"contains() needs a string series, not a {type_name(self.lhs.type)} series"
+                    f"contains() needs a string series, not {a_type_name(self.lhs.type)} series"
                 )
             _require_type(self.rhs, str, "contains()")
 
@@ -910,7 +910,7 @@ class Function:
             element = self.rhs.type.element_type
             if element is not None and element != self.lhs.type:
                 raise TypeValidationError(
-                    f"cannot look for a {type_name(self.lhs.type)} series in a "
+                    f"cannot look for {a_type_name(self.lhs.type)} series in a "
                     f"collection of {type_name(element)} values"
                 )
 
@@ -1127,7 +1127,7 @@ def validate_population(population: Series):
         raise PopulationValidationError("the population must be a boolean series")
     if population.type is not bool:
         raise PopulationValidationError(
-            f"the population must be a boolean series, not a {type_name(population.type)} series"
+            f"the population must be a boolean series, not {a_type_name(population.type)} series"
         )
     if not population.domain.is_patient:
         raise PopulationValidationError(

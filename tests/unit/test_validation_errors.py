@@ -186,6 +186,11 @@ def test_contains_with_a_number():
         p.s1.contains(1)
 
 
+def test_contains_on_a_non_string_in_the_query_model():
+    with pytest.raises(TypeValidationError, match="contains\\(\\) needs a string series, not an integer series"):
+        qm.Function.StringContains(p.i1._qm_node, qm.Value("a"))
+
+
 def test_sort_by_a_set_in_the_query_model():
     with pytest.raises(TypeValidationError, match="cannot sort by a set of integer series"):
         qm.Sort(e._qm_node, qm.Value(frozenset([1])))
@@ -199,6 +204,11 @@ def test_sort_by_a_set_in_the_query_model():
 def test_case_with_values_of_different_types():
     with pytest.raises(TypeValidationError, match=r"cannot combine an integer series with a string series \(in case\(\)\)"):
         case(when(p.b1).then(1), otherwise="a")
+
+
+def test_case_with_a_non_boolean_condition():
+    with pytest.raises(DefinitionError, match="when\\(\\) needs a boolean condition, not an integer series"):
+        when(p.i1)
 
 
 def test_case_with_no_conditions():
@@ -333,6 +343,11 @@ def test_is_in_with_a_single_string():
         p.s1.is_in("abc")
 
 
+def test_is_in_with_values_of_another_type():
+    with pytest.raises(TypeValidationError, match="cannot look for an integer series in a collection of string values"):
+        p.i1.is_in(["a"])
+
+
 def test_is_in_without_a_set_in_the_query_model():
     with pytest.raises(TypeValidationError, match="is_in\\(\\) needs a collection of values"):
         qm.Function.In(p.i1._qm_node, qm.Value(1))
@@ -442,6 +457,11 @@ def test_maximum_of_a_single_series_in_the_query_model():
 # ---------------------------------------------------------------------------
 # The population
 # ---------------------------------------------------------------------------
+
+
+def test_population_not_boolean():
+    with pytest.raises(PopulationValidationError, match="the population must be a boolean series, not an integer series"):
+        create_dataset().define_population(p.i1)
 
 
 def test_population_not_a_series():
