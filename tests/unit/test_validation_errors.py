@@ -322,6 +322,11 @@ def test_unknown_column_in_the_query_model():
         qm.SelectColumn(p._qm_node, "zz")
 
 
+def test_using_a_frame_as_a_value():
+    with pytest.raises(DefinitionError, match="got the frame 'e': did you mean to select a column"):
+        p.i1 + e
+
+
 # ---------------------------------------------------------------------------
 # Constant values
 # ---------------------------------------------------------------------------
@@ -532,6 +537,12 @@ def test_dataset_column_not_a_series(value):
     dataset = dataset_with_population()
     with pytest.raises(DefinitionError, match="must be a series with one value per patient"):
         dataset.x = value
+
+
+def test_dataset_column_is_a_frame():
+    dataset = dataset_with_population()
+    with pytest.raises(DefinitionError, match="not the frame 'e'"):
+        dataset.x = e
 
 
 @pytest.mark.parametrize("name", ["patient_id", "population", "class", "None"])
