@@ -287,9 +287,34 @@ def test_sort_by_nothing():
         e.sort_by()
 
 
+def test_first_for_patient_without_sort():
+    with pytest.raises(AttributeError, match="first_for_patient\\(\\) needs sorted rows: sort them first"):
+        e.first_for_patient()
+
+
+def test_last_for_patient_on_a_filtered_frame_without_sort():
+    with pytest.raises(AttributeError, match="last_for_patient\\(\\) needs sorted rows"):
+        e.where(e.b1).last_for_patient()
+
+
 def test_pick_without_sort_in_the_query_model():
     with pytest.raises(ValidationError, match="has not been sorted"):
         qm.PickOneRowPerPatient(e._qm_node, qm.Position.FIRST)
+
+
+def test_picking_from_a_picked_row():
+    with pytest.raises(AttributeError, match="already has one row per patient"):
+        e.sort_by(e.i1).first_for_patient().first_for_patient()
+
+
+def test_filtering_a_patient_frame():
+    with pytest.raises(AttributeError, match="where\\(\\) works on event frames"):
+        p.where(p.b1)
+
+
+def test_sorting_a_patient_frame():
+    with pytest.raises(AttributeError, match="sort_by\\(\\) works on event frames"):
+        p.sort_by(p.i1)
 
 
 def test_filtering_a_patient_frame_in_the_query_model():
