@@ -196,6 +196,11 @@ def test_sort_by_a_set_in_the_query_model():
         qm.Sort(e._qm_node, qm.Value(frozenset([1])))
 
 
+def test_when_null_then_with_another_type():
+    with pytest.raises(TypeValidationError, match="when_null_then\\(\\) cannot replace the nulls of an integer series with a string value"):
+        p.i1.when_null_then("a")
+
+
 # ---------------------------------------------------------------------------
 # Case expressions
 # ---------------------------------------------------------------------------
