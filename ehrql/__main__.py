@@ -23,7 +23,7 @@ from ehrql import main
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
 from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
-from ehrql.main import query_engine_names
+from ehrql.main import backend_registry, query_engine_names
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -109,10 +109,16 @@ def _report(error: Exception, show_traceback: bool) -> int:
     elif isinstance(error, OSError) and error.filename:
         print(f"ehrql: error: {error.strerror}: {error.filename}", file=sys.stderr)
     else:
-        print(f"ehrql: error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"ehrql: error: {type(error).__name__}: {_first_paragraph(str(error))}", file=sys.stderr)
         if not show_traceback:
             print("(run again with --debug-traceback to see where it happened)", file=sys.stderr)
     return EXIT_ERROR
+
+
+def _first_paragraph(message: str) -> str:
+    """A message up to its first blank line: database drivers follow the useful
+    part of an error with pages of hints."""
+    return message.strip().split("\n\n")[0]
 
 
 # ---------------------------------------------------------------------------
@@ -166,6 +172,14 @@ def _query_engine_name(value: str) -> str:
     return value
 
 
+def _backend_name(value: str) -> str:
+    names = sorted(backend_registry())
+    if value not in names:
+        known = ", ".join(names) or "none are available in this version of ehrql"
+        raise argparse.ArgumentTypeError(f"unknown backend '{value}'; valid backends: {known}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for the whole command line, one subcommand per verb."""
     parser = argparse.ArgumentParser(
@@ -200,9 +214,11 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         metavar="NAME",
+        type=_backend_name,
         help="The data provider whose database the SQL is for; it decides how the "
-        "public tables map onto the provider's own tables. Default: the public "
-        "tables as they are.",
+        "public tables map onto the provider's own tables ("
+        + (", ".join(sorted(backend_registry())) or "none available")
+        + "). Default: the public tables as they are.",
     )
     parser.add_argument(
         "--query-engine",

@@ -1,0 +1,444 @@
+"""The `ehrql` command line, run end to end on the example data and on small definitions."""
+
+import csv
+import datetime
+import gzip
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc
+import pyarrow.parquet
+import pytest
+
+from ehrql.__main__ import build_parser, entrypoint
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_DEFINITION = REPO / "examples" / "dataset_definition.py"
+EXAMPLE_DATA = REPO / "ehrql" / "example-data"
+
+ENGINES = ["duckdb", "in_memory"]
+
+
+def run(argv, capsys):
+    """Run the CLI in this process: (exit code, stdout, stderr)."""
+    code = entrypoint([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_definition(directory, body, name="dataset_definition.py"):
+    path = directory / name
+    path.write_text(
+        "from ehrql import create_dataset, get_parameter\n"
+        "from ehrql.tables.core import clinical_events, patients\n" + textwrap.dedent(body)
+    )
+    return path
+
+
+def write_tables(directory):
+    """Three patients, one of them without events."""
+    directory.mkdir()
+    (directory / "patients.csv").write_text(
+        "patient_id,date_of_birth,sex,date_of_death\n"
+        "1,1970-07-01,female,\n"
+        "2,2001-01-01,male,2022-05-06\n"
+        "3,1940-12-01,unknown,\n"
+    )
+    (directory / "clinical_events.csv").write_text(
+        "patient_id,date,snomedct_code,numeric_value\n"
+        "1,2019-03-01,60621009,27.5\n"
+        "1,2021-08-15,60621009,29.0\n"
+        "2,2020-01-02,195967001,\n"
+    )
+    return directory
+
+
+SMALL_DEFINITION = """
+index_date = get_parameter("index", default="2023-01-01")
+dataset = create_dataset()
+dataset.define_population(patients.exists_for_patient())
+dataset.age = patients.age_on(index_date)
+dataset.sex = patients.sex
+dataset.bmi = clinical_events.sort_by(clinical_events.date).last_for_patient().numeric_value
+dataset.has_events = clinical_events.exists_for_patient()
+dataset.died = patients.date_of_death
+"""
+
+SMALL_EXPECTED = [
+    (1, 52, "female", 29.0, True, None),
+    (2, 22, "male", None, True, datetime.date(2022, 5, 6)),
+    (3, 82, "unknown", None, False, None),
+]
+
+
+@pytest.fixture
+def small(tmp_path):
+    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(tmp_path / "tables")
+
+
+def read_arrow(path):
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+def as_rows(table):
+    return [tuple(row.values()) for row in table.to_pylist()]
+
+
+# -- outputs ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_csv_output(small, tmp_path, capsys, engine):
+    definition, tables = small
+    output = tmp_path / "out" / "dataset.csv"
+    code, out, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output, "--query-engine", engine],
+        capsys,
+    )
+    assert code == 0, err
+    assert out == ""
+    assert output.read_text().splitlines() == [
+        "patient_id,age,sex,bmi,has_events,died",
+        "1,52,female,29.0,T,",
+        "2,22,male,,T,2022-05-06",
+        "3,82,unknown,,F,",
+    ]
+    # Progress: one line per stage, with times and the row count.
+    assert "Loading dataset definition" in err
+    assert "Wrote 3 rows to" in err
+    assert "done in" in err
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_outputs(small, tmp_path, capsys, engine):
+    definition, tables = small
+    for name in ["d.arrow", "d.parquet"]:
+        output = tmp_path / name
+        code, _, err = run(
+            ["generate-dataset", definition, "--dummy-tables", tables, "--output", output, "--query-engine", engine],
+            capsys,
+        )
+        assert code == 0, err
+        table = read_arrow(output) if name.endswith(".arrow") else pyarrow.parquet.read_table(output)
+        assert as_rows(table) == SMALL_EXPECTED
+        assert [str(t) for t in table.schema.types] == [
+            "int64",
+            "int64",
+            "dictionary<values=string, indices=int8, ordered=0>",
+            "double",
+            "bool",
+            "date32[day]",
+        ]
+
+
+def test_csv_gz_output(small, tmp_path, capsys):
+    definition, tables = small
+    output = tmp_path / "d.csv.gz"
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
+    assert code == 0, err
+    text = gzip.decompress(output.read_bytes()).decode()
+    assert text.splitlines()[1] == "1,52,female,29.0,T,"
+
+
+def test_console_output(small, capsys):
+    definition, tables = small
+    code, out, err = run(["generate-dataset", definition, "--dummy-tables", tables], capsys)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "patient_id | age | sex     | bmi  | has_events | died",
+        "-----------+-----+---------+------+------------+-----------",
+        "         1 |  52 | female  | 29.0 | T          |",
+        "         2 |  22 | male    |      | T          | 2022-05-06",
+        "         3 |  82 | unknown |      | F          |",
+    ]
+    assert "Wrote 3 rows to the console" in err
+
+
+def test_user_args_reach_get_parameter(small, tmp_path, capsys):
+    definition, tables = small
+    output = tmp_path / "d.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output, "--", "--index", "2000-07-01"],
+        capsys,
+    )
+    assert code == 0, err
+    ages = [row["age"] for row in csv.DictReader(output.open())]
+    assert ages == ["30", "-1", "59"]
+
+
+def test_example_study_on_the_example_data_gives_the_same_result_on_every_engine_and_format(tmp_path, capsys):
+    outputs = {}
+    for engine in ENGINES:
+        for extension in [".csv", ".arrow"]:
+            output = tmp_path / engine / f"dataset{extension}"
+            code, _, err = run(
+                [
+                    "generate-dataset", EXAMPLE_DEFINITION, "--dummy-tables", EXAMPLE_DATA,
+                    "--output", output, "--query-engine", engine,
+                ],
+                capsys,
+            )
+            assert code == 0, err
+            outputs[engine, extension] = output
+    csv_rows = list(csv.DictReader(outputs["duckdb", ".csv"].open()))
+    assert outputs["duckdb", ".csv"].read_text() == outputs["in_memory", ".csv"].read_text()
+    assert read_arrow(outputs["duckdb", ".arrow"]).equals(read_arrow(outputs["in_memory", ".arrow"]))
+    # The population: registered adults, alive on the index date.
+    assert 150 < len(csv_rows) < 300
+    assert all(18 <= int(row["age"]) <= 100 for row in csv_rows)
+    assert {row["age_band"] for row in csv_rows} == {"18-39", "40-64", "65-79", "80+"}
+    assert {row["has_diabetes"] for row in csv_rows} == {"T", "F"}
+    assert any(row["bmi"] for row in csv_rows)
+    assert any(int(row["events_in_last_year"]) > 0 for row in csv_rows)
+    assert all(not row["date_of_death"] or row["date_of_death"] > "2023-04-01" for row in csv_rows)
+    arrow = read_arrow(outputs["duckdb", ".arrow"])
+    assert arrow.schema.field("smoking_status").type.value_type == pa.string()
+    assert arrow.column("smoking_status").chunk(0).dictionary.to_pylist() == ["current", "former", "never", "unknown"]
+
+
+def test_readme_command_through_the_console_script_module(tmp_path):
+    # The README's command, run as a user would (from the repository root).
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    output = tmp_path / "output" / "dataset.csv"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "ehrql", "generate-dataset", "examples/dataset_definition.py",
+            "--dummy-tables", "ehrql/example-data", "--output", str(output),
+        ],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text().startswith("patient_id,age,age_band,sex,practice,")
+
+
+def test_generated_dummy_data_when_no_data_source_is_given(small, tmp_path, capsys):
+    definition, _ = small
+    output = tmp_path / "d.csv"
+    code, _, err = run(["generate-dataset", definition, "--output", output], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(output.open()))
+    assert len(rows) == 10  # the default population size
+    assert "Generating dummy data for 10 patients" in err
+
+
+# -- dummy data file ------------------------------------------------------------------
+
+
+def test_dummy_data_file_is_checked_and_output_in_another_format(small, tmp_path, capsys):
+    definition, _ = small
+    dummy = tmp_path / "dummy.csv"
+    dummy.write_text("patient_id,age,sex,bmi,has_events,died\n7,40,male,22.5,T,\n8,,female,,F,2020-02-02\n")
+    output = tmp_path / "d.arrow"
+    code, _, err = run(["generate-dataset", definition, "--dummy-data-file", dummy, "--output", output], capsys)
+    assert code == 0, err
+    assert as_rows(read_arrow(output)) == [
+        (7, 40, "male", 22.5, True, None),
+        (8, None, "female", None, False, datetime.date(2020, 2, 2)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "contents,message",
+    [
+        ("patient_id,age,sex,bmi,has_events\n", "missing columns: died"),
+        ("patient_id,age,sex,bmi,has_events,died,extra\n", "unexpected columns: extra"),
+        ("patient_id,age,sex,bmi,has_events,died\n1,old,male,,T,\n", "line 2, column 'age': 'old' is not a valid integer"),
+        ("patient_id,age,sex,bmi,has_events,died\n1,3,man,,T,\n", "'man' is not one of the allowed values"),
+    ],
+)
+def test_dummy_data_file_that_does_not_match(small, tmp_path, capsys, contents, message):
+    definition, _ = small
+    dummy = tmp_path / "dummy.csv"
+    dummy.write_text(contents)
+    output = tmp_path / "new_dir" / "d.csv"
+    code, out, err = run(["generate-dataset", definition, "--dummy-data-file", dummy, "--output", output], capsys)
+    assert code == 11
+    assert message in err
+    assert str(dummy) in err
+    assert not (tmp_path / "new_dir").exists()
+
+
+# -- dump-dataset-sql -------------------------------------------------------------------
+
+
+def test_dump_dataset_sql(small, tmp_path, capsys):
+    definition, _ = small
+    code, out, err = run(["dump-dataset-sql", definition], capsys)
+    assert code == 0, err
+    assert "SELECT" in out.upper()
+    assert "patients" in out and "clinical_events" in out
+    assert out.rstrip().endswith(";")
+
+    output = tmp_path / "sql" / "dataset.sql"
+    code, out2, err = run(["dump-dataset-sql", definition, "--output", output], capsys)
+    assert code == 0, err
+    assert out2 == ""
+    assert output.read_text() == out
+
+
+def test_dump_dataset_sql_needs_a_sql_engine(small, capsys):
+    definition, _ = small
+    code, _, err = run(["dump-dataset-sql", definition, "--query-engine", "in_memory"], capsys)
+    assert code == 1
+    assert "the in_memory query engine does not use SQL; choose one of: duckdb" in err
+
+
+# -- errors in the definition -------------------------------------------------------------
+
+DEFINITION_ERRORS = {
+    "syntax": ("dataset = create_dataset(\n", 3, "SyntaxError: '(' was never closed"),
+    "exception": ("dataset = create_dataset()\nx = {}['missing']\n", 4, "KeyError: 'missing'"),
+    "no_population": ("dataset = create_dataset()\ndataset.sex = patients.sex\n", 3, "the dataset has no population"),
+    "unknown_column": (
+        "dataset = create_dataset()\ndataset.define_population(patients.exists_for_patient())\n"
+        "dataset.x = patients.date_of_brith\n",
+        5,
+        "date_of_brith",
+    ),
+    "bad_population": ("dataset = create_dataset()\ndataset.define_population(patients.sex)\n", 4, "boolean"),
+}
+
+
+@pytest.mark.parametrize("kind", DEFINITION_ERRORS)
+@pytest.mark.parametrize("verb", ["generate-dataset", "dump-dataset-sql"])
+def test_definition_errors_name_the_file_and_line_and_leave_no_output(tmp_path, capsys, kind, verb):
+    body, line, message = DEFINITION_ERRORS[kind]
+    definition = write_definition(tmp_path, body)
+    tables = write_tables(tmp_path / "tables")
+    output = tmp_path / "out" / ("dataset.csv" if verb == "generate-dataset" else "dataset.sql")
+    argv = [verb, definition, "--output", output]
+    if verb == "generate-dataset":
+        argv += ["--dummy-tables", tables]
+    code, out, err = run(argv, capsys)
+    assert code == 10
+    assert f"{definition}, line {line}:" in err
+    source_line = body.splitlines()[line - 3].strip()
+    assert f"    {source_line}" in err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_debug_traceback_shows_the_full_traceback(tmp_path, capsys):
+    definition = write_definition(tmp_path, "dataset = create_dataset()\nx = 1 / 0\n")
+    code, _, err = run(["generate-dataset", definition, "--debug-traceback", "--dummy-tables", tmp_path], capsys)
+    assert code == 10
+    assert "Traceback" in err
+    assert f"{definition}, line 4:" in err
+
+
+# -- errors in the command line ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--output", "out.txt"], "must end in one of .csv.gz, .csv, .arrow, .parquet"),
+        (["--query-engine", "sqlite"], "unknown query engine 'sqlite'; valid query engines: duckdb, in_memory"),
+        (["--dummy-tables", "no/such/dir"], "directory not found: no/such/dir"),
+        (["--dummy-data-file", "missing.csv"], "file not found: missing.csv"),
+        (["--unknown-option"], "unrecognized arguments: --unknown-option"),
+        (["--", "--index"], "user argument '--index' has no value after it"),
+        (["--", "index", "2020"], "user argument 'index' should be a name starting with '--'"),
+    ],
+)
+def test_usage_errors(small, tmp_path, capsys, extra, message):
+    definition, _ = small
+    code, _, err = run(["generate-dataset", definition, *extra], capsys)
+    assert code == 2
+    assert message in err
+
+
+def test_missing_definition_file(tmp_path, capsys):
+    code, _, err = run(["generate-dataset", tmp_path / "nope.py"], capsys)
+    assert code == 2
+    assert "definition file not found" in err
+
+
+@pytest.mark.parametrize("verb", ["generate-dataset", "dump-dataset-sql"])
+def test_unknown_backend_lists_the_valid_ones(small, capsys, verb):
+    definition, _ = small
+    code, _, err = run([verb, definition, "--backend", "nowhere"], capsys)
+    assert code == 2
+    assert "unknown backend 'nowhere'; valid backends: emis, tpp" in err
+
+
+def test_output_that_cannot_be_written(small, tmp_path, capsys):
+    definition, tables = small
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--output", blocker / "dataset.csv"], capsys
+    )
+    assert code == 1
+    assert "ehrql: error:" in err
+    assert "Traceback" not in err
+    assert blocker.read_text() == ""
+
+
+def test_output_directory_is_refused_as_an_output_file(small, tmp_path, capsys):
+    definition, tables = small
+    directory = tmp_path / "looks_like.csv"
+    directory.mkdir()
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", directory], capsys)
+    assert code == 2
+    assert "is a directory" in err
+
+
+def test_bad_data_in_table_files_leaves_no_output(small, tmp_path, capsys):
+    definition, tables = small
+    (tables / "patients.csv").write_text("patient_id,date_of_birth,sex,date_of_death\n1,1970-13-01,female,\n")
+    for engine in ENGINES:
+        output = tmp_path / engine / "d.csv"
+        code, _, err = run(
+            ["generate-dataset", definition, "--dummy-tables", tables, "--output", output, "--query-engine", engine],
+            capsys,
+        )
+        assert code != 0
+        assert "1970-13-01" in err
+        assert "Traceback" not in err
+        assert not (tmp_path / engine).exists()
+
+
+def test_missing_table_file(small, capsys):
+    definition, tables = small
+    (tables / "clinical_events.csv").unlink()
+    for engine in ENGINES:
+        code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+        assert code == 1
+        assert "clinical_events" in err
+
+
+# -- help and version ---------------------------------------------------------------------------
+
+
+def test_version(capsys):
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0
+    assert out.startswith("ehrql ")
+
+
+@pytest.mark.parametrize("verb", ["generate-dataset", "dump-dataset-sql"])
+def test_help(capsys, verb):
+    code, out, _ = run([verb, "--help"], capsys)
+    assert code == 0
+    assert f"usage: ehrql {verb}" in out
+    assert "--query-engine" in out
+
+
+def test_every_option_has_help_text():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for verb, subparser in subparsers.choices.items():
+        for action in subparser._actions:
+            assert action.help, f"{verb} {action.option_strings or action.dest} has no help"
+
+
+def test_no_command_prints_help(capsys):
+    code, _, err = run([], capsys)
+    assert code == 2
+    assert "generate-dataset" in err
