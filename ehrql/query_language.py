@@ -90,7 +90,7 @@ def _to_node(value, target_type=None) -> qm.Series:
         )
     if isinstance(value, (BaseFrame, Dataset)):
         raise DefinitionError(
-            f"expected a series or a value, got a {type(value).__name__}: "
+            f"expected a series or a value, got {_describe(value)}: "
             "did you mean to select a column?"
         )
     return qm.Value(_coerce_constant(value, target_type))
@@ -530,6 +530,11 @@ class DateMixin(ComparableMixin):
 def _describe(value) -> str:
     if isinstance(value, BaseSeries):
         return f"{qm.a_type_name(value._qm_node.type)} series"
+    if isinstance(value, BaseFrame):
+        name = getattr(qm.root_table(value._qm_node), "name", "an inline table")
+        return f"the frame '{name}'"
+    if isinstance(value, Dataset):
+        return "a dataset"
     return repr(value)
 
 
