@@ -923,6 +923,16 @@ class BaseFrame:
         if name.startswith("_"):
             raise AttributeError(name)
         table_name = getattr(qm.root_table(self._qm_node), "name", type(self).__name__)
+        if name in _PICK_METHODS and isinstance(self._qm_node, qm.ManyRowsPerPatientFrame):
+            raise AttributeError(
+                f"{name}() needs sorted rows: sort them first, as in "
+                f"frame.sort_by(frame.date).{name}()"
+            )
+        if name in _EVENT_FRAME_METHODS and isinstance(self._qm_node, qm.OneRowPerPatientFrame):
+            raise AttributeError(
+                f"{name}() works on event frames; this frame (from '{table_name}') "
+                "already has one row per patient"
+            )
         columns = ", ".join(self._qm_node.schema.column_names)
         raise AttributeError(
             f"table '{table_name}' has no column or method '{name}'; its columns are: {columns}"
@@ -937,6 +947,11 @@ class BaseFrame:
         if not isinstance(self._qm_node, qm.ManyRowsPerPatientFrame):
             return self.exists_for_patient().as_int()
         return _wrap(qm.AggregateByPatient.Count(self._qm_node))
+
+
+# Methods people reach for on frames that lack them, named in the error they get.
+_PICK_METHODS = {"first_for_patient", "last_for_patient"}
+_EVENT_FRAME_METHODS = {"where", "except_where", "sort_by", *_PICK_METHODS}
 
 
 class PatientFrame(BaseFrame):
