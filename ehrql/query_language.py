@@ -184,6 +184,12 @@ class BaseSeries:
     def when_null_then(self, other) -> BaseSeries:
         """This series, with nulls replaced by `other` (a value or a series)."""
         other_node = _to_node(other, self._qm_node.type)
+        if other_node.type not in (None, self._qm_node.type):
+            raise qm.TypeValidationError(
+                f"when_null_then() cannot replace the nulls of "
+                f"{qm.a_type_name(self._qm_node.type)} series with "
+                f"{qm.a_type_name(other_node.type)} value"
+            )
         return _wrap(
             qm.Case(
                 qm.FrozenDict({qm.Function.Not(qm.Function.IsNull(self._qm_node)): self._qm_node}),
