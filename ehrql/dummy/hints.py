@@ -22,6 +22,8 @@ _COMPARISONS = (
     qm.Function.GT,
     qm.Function.GE,
     qm.Function.In,
+    # Searching a multi-code string for a code counts as mentioning the code.
+    qm.Function.StringContains,
 )
 
 

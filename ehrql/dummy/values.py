@@ -15,6 +15,7 @@ import functools
 import random
 from collections.abc import Callable
 
+from ehrql.codes import MultiCodeString
 from ehrql.dummy.codes import random_codes
 from ehrql.dummy.hints import Hints
 from ehrql.dummy.regex_strings import random_matching_string
@@ -109,6 +110,8 @@ def column_choice(
         values, preferred = _float_values(column, mentioned)
     elif type_ is str:
         values, preferred = _string_values(column, mentioned, rng)
+    elif qm.is_code_type(type_) and issubclass(type_, MultiCodeString):
+        values, preferred = _multi_code_values(type_, mentioned, rng)
     elif qm.is_code_type(type_):
         values, preferred = _code_values(column, mentioned, hints.for_type(type_), rng)
     else:
@@ -262,3 +265,25 @@ def _code_values(column: Column, mentioned: tuple, same_type: tuple, rng: random
     used = tuple(dict.fromkeys(v for v in mentioned + same_type if isinstance(v, column.type)))
     made = random_codes(column.type, OTHER_CODES, rng)
     return tuple(dict.fromkeys(used + made)), used
+
+
+def _multi_code_values(code_class: type, mentioned: tuple, rng: random.Random):
+    """Strings listing a few codes, as hospital records hold all of a spell's diagnoses.
+
+    The codes (or code prefixes) the definition searches for appear alone,
+    in pairs and among made-up codes, so that `contains()` is sometimes true.
+    """
+    searched = tuple(v for v in mentioned if isinstance(v, str))
+    others = tuple(c.value for c in random_codes(code_class.single_code_class, OTHER_CODES, rng))
+    listings = [(code,) for code in searched]
+    listings += [pair for pair in zip(searched, searched[1:])]
+    listings += [(code, rng.choice(others)) for code in searched]
+    listings += [tuple(rng.sample(others, rng.randint(1, 4))) for _ in range(OTHER_STRINGS)]
+    values = tuple(dict.fromkeys(code_class(_join_codes(codes)) for codes in listings))
+    preferred = tuple(v for v in values if any(code in v.value for code in searched))
+    return values, preferred
+
+
+def _join_codes(codes: tuple) -> str:
+    # The layout hospital episode data uses: "||" then codes separated by " ,".
+    return "||" + " ,".join(codes)

@@ -2,6 +2,8 @@
 
 import datetime
 
+import pytest
+
 from ehrql import case, codelist_from_csv, create_dataset, days, when, years
 from ehrql.dummy import generate_dummy_data
 from ehrql.tables.core import (
@@ -71,3 +73,28 @@ def test_core_definition_gets_a_full_population_of_varied_valid_patients(tmp_pat
     # Every age band and some metformin users appear.
     assert {r[3] for r in results} == {"18-39", "40-64", "65+"}
     assert any(r[7] > 0 for r in results)
+
+
+def _public_tables():
+    import importlib
+
+    from ehrql.query_language import BaseFrame
+
+    found = []
+    for module_name in ("ehrql.tables.core", "ehrql.tables.tpp", "ehrql.tables.emis"):
+        module = importlib.import_module(module_name)
+        for name, value in sorted(vars(module).items()):
+            if isinstance(value, BaseFrame) and not name.startswith("_"):
+                found.append(pytest.param(value, id=f"{module_name.rsplit('.', 1)[1]}.{name}"))
+    return found
+
+
+@pytest.mark.parametrize("frame", _public_tables())
+def test_every_public_table_gets_valid_rows(frame):
+    ds = create_dataset()
+    ds.define_population(frame.exists_for_patient())
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=20, timeout=20)
+    assert data.report.complete
+    assert_all_in_population(data.tables, dataset, 20)
+    assert_schema_respected(data.tables)

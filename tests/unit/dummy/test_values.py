@@ -2,9 +2,10 @@ import datetime
 import random
 
 from ehrql import years
-from ehrql.codes import SNOMEDCTCode
+from ehrql.codes import ICD10MultiCodeString, SNOMEDCTCode
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.values import ValueChoice, column_choice, obeys_value_constraints
+from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import Column, Constraint
 from tests.unit.dummy.tables import events, people
 
@@ -84,3 +85,15 @@ def test_hints_include_dates_worked_out_from_constants():
     hints = collect_hints([node])
     assert datetime.date(2018, 3, 1) in hints.dates
     assert hints.for_column("people", "died_on") == (datetime.date(2018, 3, 1),)
+
+
+def test_multi_code_strings_hold_the_searched_codes_and_others():
+    column_node = qm.SelectColumn(
+        qm.SelectTable("spells_h", qm.TableSchema(diagnoses=Column(ICD10MultiCodeString))), "diagnoses"
+    )
+    hints = collect_hints([qm.Function.StringContains(column_node, qm.Value("N17"))])
+    choice = choice_for(Column(ICD10MultiCodeString), hints, table="spells_h", name="diagnoses")
+    values = [v for v in draws(choice) if v is not None]
+    assert all(v.value.startswith("||") for v in values)
+    assert any("N17" in v.value for v in values)
+    assert any("N17" not in v.value for v in values)
