@@ -30,6 +30,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DEFINITION_ERROR = 10
 EXIT_FILE_ERROR = 11
+#: As a shell reports a process ended by Ctrl-C.
+EXIT_INTERRUPTED = 130
 
 _FORMATS = ", ".join(FILE_FORMATS)
 
@@ -89,6 +91,9 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
             )
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
+    except KeyboardInterrupt:
+        print("ehrql: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as error:
         return _report(error, options.debug_traceback)
     return EXIT_OK

@@ -189,6 +189,8 @@ def generate_dataset(
     backend_object = get_backend(backend)
 
     if dsn is not None:
+        if dummy_tables is not None or dummy_data_file is not None:
+            log("Running on the database given by --dsn: dummy data options are ignored")
         rows = _engine_rows(query_engine, dsn, dataset, backend_object, log)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")

@@ -442,3 +442,33 @@ def test_no_command_prints_help(capsys):
     code, _, err = run([], capsys)
     assert code == 2
     assert "generate-dataset" in err
+
+
+# -- a real database ------------------------------------------------------------------------
+
+
+def test_dsn_duckdb_database_file(small, tmp_path, capsys):
+    import duckdb
+
+    definition, tables = small
+    database = tmp_path / "records.duckdb"
+    connection = duckdb.connect(str(database))
+    connection.execute(
+        "CREATE TABLE patients (patient_id BIGINT, date_of_birth DATE, sex VARCHAR, date_of_death DATE)"
+    )
+    connection.execute(
+        "INSERT INTO patients VALUES (4, DATE '1990-03-01', 'female', NULL), (9, DATE '1960-01-01', 'male', NULL)"
+    )
+    connection.execute(
+        "CREATE TABLE clinical_events (patient_id BIGINT, date DATE, snomedct_code VARCHAR, numeric_value DOUBLE)"
+    )
+    connection.execute("INSERT INTO clinical_events VALUES (9, DATE '2022-02-02', '60621009', 31.5)")
+    connection.close()
+    output = tmp_path / "d.csv"
+    # --dsn wins over the dummy tables.
+    code, _, err = run(
+        ["generate-dataset", definition, "--dsn", database, "--dummy-tables", tables, "--output", output], capsys
+    )
+    assert code == 0, err
+    assert "dummy data options are ignored" in err
+    assert output.read_text().splitlines()[1:] == ["4,32,female,,F,", "9,63,male,31.5,T,"]
