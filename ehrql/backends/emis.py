@@ -15,6 +15,8 @@ from sqlalchemy.sql.selectable import Select
 
 import ehrql.tables.core
 import ehrql.tables.emis
+import ehrql.tables.raw.core
+import ehrql.tables.smoketest
 from ehrql.backends.base import Backend, mapping
 from ehrql.backends.expressions import as_date, hex_to_int, text
 from ehrql.backends.raw_schemas import emis as raw_schema
@@ -30,7 +32,12 @@ class EMISBackend(Backend):
     name = "emis"
     display_name = "EMIS"
     query_engine = "trino"
-    implements = (ehrql.tables.core, ehrql.tables.emis)
+    implements = (
+        ehrql.tables.core,
+        ehrql.tables.emis,
+        ehrql.tables.raw.core,
+        ehrql.tables.smoketest,
+    )
     raw_metadata = raw_schema.metadata
 
     # -- helpers ------------------------------------------------------------
@@ -98,20 +105,26 @@ class EMISBackend(Backend):
         # EMIS records medicines by their dm+d code, held in the SNOMED CT column.
         return self._coded_records("medication_all_orgs_v2", "dmd_code")
 
+    @mapping("medications_raw")
+    def _medications_raw(self, schema: TableSchema) -> Select:
+        return self._medications(schema)
+
     @mapping("vaccinations")
     def _vaccinations(self, schema: TableSchema) -> Select:
         return self._coded_records("immunisation_all_orgs_v2", "procedure_code")
 
-    @mapping("ons_deaths")
-    def _ons_deaths(self, schema: TableSchema) -> Select:
-        # ONS rows carry an NHS number, not a registration id, and every ONS
-        # release is loaded again in full: link through the patient table and
-        # read only the latest load. Then keep each patient's earliest death.
+    def _latest_ons_deaths(self) -> Select:
+        """Every death in the latest ONS load, linked to a patient, with a `death_rank`.
+
+        ONS rows carry an NHS number, not a registration id, and every ONS
+        release is loaded again in full: link through the patient table and
+        read only the latest load. Rank 1 is each patient's earliest death.
+        """
         ons = self.raw_table("ons_view")
         patient = self._unambiguous_patients().subquery("patient")
         latest_upload = sa.select(sa.func.max(ons.c.upload_date)).scalar_subquery()
         date_of_death = _yyyymmdd_as_date(ons.c.reg_stat_dod)
-        ranked = (
+        return (
             sa.select(
                 patient.c.registration_id.label("patient_id"),
                 date_of_death.label("date"),
@@ -126,9 +139,16 @@ class EMISBackend(Backend):
             )
             .select_from(ons.join(patient, ons.c.pseudonhsnumber == patient.c.nhs_no))
             .where(ons.c.upload_date == latest_upload)
-            .subquery("ranked")
         )
+
+    @mapping("ons_deaths")
+    def _ons_deaths(self, schema: TableSchema) -> Select:
+        ranked = self._latest_ons_deaths().subquery("ranked")
         return sa.select(ranked).where(ranked.c.death_rank == 1)
+
+    @mapping("ons_deaths_raw")
+    def _ons_deaths_raw(self, schema: TableSchema) -> Select:
+        return self._latest_ons_deaths()
 
 
 def _yyyymmdd_as_date(column) -> sa.ColumnElement:

@@ -12,6 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql.selectable import Select
 
 import ehrql.tables.core
+import ehrql.tables.raw.core
+import ehrql.tables.raw.tpp
+import ehrql.tables.smoketest
 import ehrql.tables.tpp
 from ehrql.backends.base import Backend, mapping
 from ehrql.backends.expressions import (
@@ -78,6 +81,21 @@ UNUSABLE_DMD_IDS = ("", "MULTIPLE_DMD_MAPPING")
 #: The permission under which patients with a type 1 opt-out are included.
 T1OO_PERMISSION = "t1oo"
 
+#: ISARIC answers recorded as text dates, "NA" when not given.
+ISARIC_DATE_COLUMNS = (
+    "covid19_vaccined", "covid19_vaccine2d", "cestdat", "hostdat", "hostdat_transfer",
+    "dsstdat", "dsstdtc",
+)  # fmt: skip
+
+#: ISARIC history questions answered YES, NO or Unknown, where "NA" means the
+#: condition was not ticked, so is read as NO.
+ISARIC_YES_NO_COLUMNS = (
+    "chrincard", "hypertension_mhyn", "chronicpul_mhyn", "asthma_mhyn", "renal_mhyn",
+    "mildliver", "modliv", "chronicneu_mhyn", "malignantneo_mhyn", "chronichaemo_mhyn",
+    "aidshiv_mhyn", "obesity_mhyn", "diabetescom_mhyn", "diabetes_mhyn", "rheumatologic_mhyn",
+    "dementia_mhyn", "malnutrition_mhyn",
+)  # fmt: skip
+
 
 def _categories(schema: TableSchema, column: str) -> tuple:
     constraint = schema.get_column(column).get_constraint(CategoricalConstraint)
@@ -90,7 +108,13 @@ class TPPBackend(Backend):
     name = "tpp"
     display_name = "TPP"
     query_engine = "mssql"
-    implements = (ehrql.tables.core, ehrql.tables.tpp)
+    implements = (
+        ehrql.tables.core,
+        ehrql.tables.tpp,
+        ehrql.tables.raw.core,
+        ehrql.tables.raw.tpp,
+        ehrql.tables.smoketest,
+    )
     raw_metadata = raw_schema.metadata
     permissions = frozenset({T1OO_PERMISSION})
 
@@ -199,34 +223,82 @@ class TPPBackend(Backend):
     def _clinical_events(self, schema: TableSchema) -> Select:
         return self._coded_events()
 
-    @mapping("medications")
-    def _medications(self, schema: TableSchema) -> Select:
-        issue = self.raw_table("MedicationIssue")
+    def _medication_records(self, table_name: str, *columns: str) -> Select:
+        """Issued or repeat prescriptions with their dm+d code, plus raw `columns` by public name."""
+        table = self.raw_table(table_name)
         dictionary = self._medication_dictionary()
+        raw_columns = {
+            "consultation_id": table.c.Consultation_ID,
+            "medication_status": table.c.MedicationStatus,
+            "quantity": table.c.Quantity,
+        }
+        if "MedicationRepeat_ID" in table.c:
+            raw_columns["repeat_medication_id"] = table.c.MedicationRepeat_ID
+            raw_columns["start_date"] = as_date(table.c.StartDate)
+            raw_columns["end_date"] = as_date(table.c.EndDate)
+        else:
+            raw_columns["repeat_medication_id"] = table.c.RepeatMedication_ID
         return sa.select(
-            issue.c.Patient_ID.label("patient_id"),
-            as_date(issue.c.ConsultationDate).label("date"),
+            table.c.Patient_ID.label("patient_id"),
+            as_date(table.c.ConsultationDate).label("date"),
             dictionary.c.DMD_ID.label("dmd_code"),
-            issue.c.Consultation_ID.label("consultation_id"),
+            *(raw_columns[name].label(name) for name in columns),
         ).select_from(
-            issue.outerjoin(dictionary, issue.c.MultilexDrug_ID == dictionary.c.MultilexDrug_ID)
+            table.outerjoin(dictionary, table.c.MultilexDrug_ID == dictionary.c.MultilexDrug_ID)
         )
 
-    @mapping("ons_deaths")
-    def _ons_deaths(self, schema: TableSchema) -> Select:
-        # A few patients have more than one registered death; keep the earliest.
+    @mapping("medications")
+    def _medications(self, schema: TableSchema) -> Select:
+        return self._medication_records("MedicationIssue", "consultation_id")
+
+    @mapping("medications_raw")
+    def _medications_raw(self, schema: TableSchema) -> Select:
+        return self._medication_records(
+            "MedicationIssue",
+            "consultation_id",
+            "medication_status",
+            "quantity",
+            "repeat_medication_id",
+        )
+
+    @mapping("repeat_medications_raw")
+    def _repeat_medications_raw(self, schema: TableSchema) -> Select:
+        return self._medication_records(
+            "MedicationRepeat",
+            "consultation_id",
+            "repeat_medication_id",
+            "medication_status",
+            "quantity",
+            "start_date",
+            "end_date",
+        )
+
+    def _ons_death_rows(self):
         deaths = self.raw_table("ONS_Deaths")
-        ranked = sa.select(
+        return deaths, [
             deaths.c.Patient_ID.label("patient_id"),
             deaths.c.dod.label("date"),
             deaths.c.Place_of_occurrence.label("place"),
             deaths.c.icd10u.label("underlying_cause_of_death"),
             *(deaths.c[f"ICD100{i:02d}"].label(f"cause_of_death_{i:02d}") for i in range(1, 16)),
+        ]
+
+    @mapping("ons_deaths")
+    def _ons_deaths(self, schema: TableSchema) -> Select:
+        # A few patients have more than one registered death; keep the earliest.
+        deaths, columns = self._ons_death_rows()
+        ranked = sa.select(
+            *columns,
             sa.func.row_number()
             .over(partition_by=deaths.c.Patient_ID, order_by=(deaths.c.dod, deaths.c.icd10u))
             .label("death_rank"),
         ).subquery()
         return sa.select(ranked).where(ranked.c.death_rank == 1)
+
+    @mapping("ons_deaths_raw")
+    def _ons_deaths_raw(self, schema: TableSchema) -> Select:
+        deaths, columns = self._ons_death_rows()
+        return sa.select(*columns)
 
     # -- TPP tables: primary care -------------------------------------------
 
@@ -768,6 +840,119 @@ class TPPBackend(Backend):
             .select_from(table.outerjoin(opa, table.c.OPA_Ident == opa.c.OPA_Ident))
             .where(keep(opa.c.Der_Activity_Month))
         )
+
+
+    # -- TPP raw tables -----------------------------------------------------------
+
+    @mapping("apcs_historical")
+    def _apcs_historical(self, schema: TableSchema) -> Select:
+        apcs = self.raw_table("APCS" + raw_schema.HISTORICAL_COST_SUFFIX)
+        return sa.select(
+            apcs.c.Patient_ID.label("patient_id"),
+            apcs.c.APCS_Ident.label("apcs_ident"),
+            apcs.c.Admission_Date.label("admission_date"),
+            apcs.c.Discharge_Date.label("discharge_date"),
+            apcs.c.Spell_Core_HRG_SUS.label("spell_core_hrg_sus"),
+        )
+
+    @mapping("apcs_cost_historical")
+    def _apcs_cost_historical(self, schema: TableSchema) -> Select:
+        cost = self.raw_table("APCS_Cost" + raw_schema.HISTORICAL_COST_SUFFIX)
+        apcs = self.raw_table("APCS" + raw_schema.HISTORICAL_COST_SUFFIX)
+        return sa.select(
+            cost.c.Patient_ID.label("patient_id"),
+            cost.c.APCS_Ident.label("apcs_ident"),
+            sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Float()).label("grand_total_payment_mff"),
+            sa.cast(cost.c.Tariff_Initial_Amount, sa.Float()).label("tariff_initial_amount"),
+            sa.cast(cost.c.Tariff_Total_Payment, sa.Float()).label("tariff_total_payment"),
+            apcs.c.Admission_Date.label("admission_date"),
+            apcs.c.Discharge_Date.label("discharge_date"),
+        ).select_from(cost.outerjoin(apcs, cost.c.APCS_Ident == apcs.c.APCS_Ident))
+
+    @mapping("covid_therapeutics_raw")
+    def _covid_therapeutics_raw(self, schema: TableSchema) -> Select:
+        therapeutics = self.raw_table("Therapeutics")
+        return sa.select(
+            therapeutics.c.Patient_ID.label("patient_id"),
+            therapeutics.c.CurrentStatus.label("current_status"),
+            therapeutics.c.COVID_indication.label("covid_indication"),
+            therapeutics.c.Diagnosis.label("diagnosis"),
+            therapeutics.c.Intervention.label("intervention"),
+            as_date(therapeutics.c.TreatmentStartDate).label("treatment_start_date"),
+            therapeutics.c.CASIM05_risk_cohort,
+            therapeutics.c.MOL1_high_risk_cohort,
+            therapeutics.c.SOT02_risk_cohorts,
+            therapeutics.c.FormName.label("form_name"),
+            as_date(therapeutics.c.Received).label("received"),
+            sa.cast(therapeutics.c.Count, sa.Integer()).label("count"),
+            sa.cast(therapeutics.c.AgeAtReceivedDate, sa.Integer()).label("age_at_received_date"),
+            therapeutics.c.Region.label("region"),
+            as_date(therapeutics.c.Der_LoadDate).label("load_date"),
+        )
+
+    @mapping("isaric_raw")
+    def _isaric_raw(self, schema: TableSchema) -> Select:
+        isaric = self.raw_table("ISARIC_New")
+
+        def column(raw_name):
+            raw = isaric.c[raw_name]
+            if raw_name in ISARIC_DATE_COLUMNS:
+                return sa.case((raw != "NA", as_date(raw)))
+            if raw_name in ISARIC_YES_NO_COLUMNS:
+                return sa.case((raw.in_(("YES", "NO", "Unknown")), raw), (raw == "NA", "NO"))
+            return raw
+
+        return sa.select(
+            isaric.c.Patient_ID.label("patient_id"),
+            *(
+                column(name).label(name.replace(".", "_"))
+                for name in raw_schema.ISARIC_COLUMNS
+            ),
+        )
+
+    @mapping("wl_clockstops_raw")
+    def _wl_clockstops_raw(self, schema: TableSchema) -> Select:
+        clockstops = self.raw_table("WL_ClockStops")
+        return sa.select(
+            *self._waiting_list_raw_columns(clockstops),
+            clockstops.c.Referral_Request_Received_Date.label("referral_request_received_date"),
+            clockstops.c.SOURCE_OF_REFERRAL_FOR_OUTPATIENTS.label(
+                "source_of_referral_for_outpatients"
+            ),
+        )
+
+    @mapping("wl_openpathways_raw")
+    def _wl_openpathways_raw(self, schema: TableSchema) -> Select:
+        pathways = self.raw_table("WL_OpenPathways")
+        return sa.select(
+            *self._waiting_list_raw_columns(pathways),
+            pathways.c.Current_Pathway_Period_Start_Date.label("current_pathway_period_start_date"),
+            pathways.c.REFERRAL_REQUEST_RECEIVED_DATE.label("referral_request_received_date"),
+            pathways.c.SOURCE_OF_REFERRAL.label("source_of_referral"),
+        )
+
+    def _waiting_list_raw_columns(self, table: sa.Table) -> list:
+        """The columns both raw waiting list tables share, as stored (pseudonyms as hex text)."""
+        return [
+            table.c.Patient_ID.label("patient_id"),
+            table.c.ACTIVITY_TREATMENT_FUNCTION_CODE.label("activity_treatment_function_code"),
+            table.c.PRIORITY_TYPE_CODE.label("priority_type_code"),
+            hex_text(table.c.PSEUDO_ORGANISATION_CODE_PATIENT_PATHWAY_IDENTIFIER_ISSUER).label(
+                "pseudo_organisation_code_patient_pathway_identifier_issuer"
+            ),
+            hex_text(table.c.PSEUDO_PATIENT_PATHWAY_IDENTIFIER).label(
+                "pseudo_patient_pathway_identifier"
+            ),
+            hex_text(table.c.Pseudo_Referral_Identifier).label("pseudo_referral_identifier"),
+            table.c.REFERRAL_TO_TREATMENT_PERIOD_END_DATE.label(
+                "referral_to_treatment_period_end_date"
+            ),
+            table.c.REFERRAL_TO_TREATMENT_PERIOD_START_DATE.label(
+                "referral_to_treatment_period_start_date"
+            ),
+            table.c.Waiting_List_Type.label("waiting_list_type"),
+            table.c.Week_Ending_Date.label("week_ending_date"),
+        ]
 
 
 def _risk_groups(column) -> sa.ColumnElement:

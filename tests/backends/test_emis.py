@@ -3,6 +3,7 @@
 import datetime
 
 from ehrql.tables import core, emis
+from ehrql.tables.raw import core as raw_core
 from tests.lib.raw_databases import public_schema
 
 d = datetime.date
@@ -97,3 +98,18 @@ def test_ons_deaths_latest_upload_linked_by_nhs_number_earliest_death(emis_db):
 
 def test_emis_excludes_no_patients(emis_db):
     assert emis_db.backend.patient_exclusions() is None
+
+
+def test_raw_core_tables(emis_db):
+    emis_db.insert("patient_all_orgs_v2", patient("r1", nhs_no="n1"))
+    emis_db.insert(
+        "ons_view",
+        dict(pseudonhsnumber="n1", reg_stat_dod="20210315", icd10u="I21", upload_date="20240101"),
+        dict(pseudonhsnumber="n1", reg_stat_dod="20210101", icd10u="J18", upload_date="20240101"),
+    )
+    emis_db.insert(
+        "medication_all_orgs_v2",
+        dict(registration_id="r1", snomed_concept_id=123, effective_date=dt(2020, 1, 1, 9)),
+    )
+    assert [r["date"] for r in table(emis_db, raw_core.ons_deaths)] == [d(2021, 1, 1), d(2021, 3, 15)]
+    assert table(emis_db, raw_core.medications) == [dict(patient_id="r1", date=d(2020, 1, 1), dmd_code="123")]

@@ -5,7 +5,10 @@ import datetime
 import pytest
 
 from ehrql.backends.base import PermissionNotGrantedError
-from ehrql.tables import core, tpp
+from ehrql.backends.raw_schemas.tpp import HISTORICAL_COST_SUFFIX
+from ehrql.tables import core, smoketest, tpp
+from ehrql.tables.raw import core as raw_core
+from ehrql.tables.raw import tpp as raw_tpp
 from tests.lib.raw_databases import public_schema
 
 d = datetime.date
@@ -542,3 +545,96 @@ def test_t1oo_permission_includes_opted_out_patients(tpp_db):
 def test_unknown_permission_is_refused(tpp_db):
     with pytest.raises(PermissionNotGrantedError, match="event_level_data"):
         tpp_db.backend.patient_exclusions({"event_level_data"})
+
+
+# -- raw tables ---------------------------------------------------------------------
+
+
+def test_medications_raw_and_repeat_medications_raw(tpp_db):
+    tpp_db.insert("MedicationDictionary", dict(MultilexDrug_ID="A", DMD_ID="111"))
+    tpp_db.insert(
+        "MedicationIssue",
+        dict(Patient_ID=1, Consultation_ID=2, RepeatMedication_ID=3, MultilexDrug_ID="A",
+             Quantity="28 tablets", MedicationStatus=4, ConsultationDate=dt(2020, 1, 1, 9)),
+    )  # fmt: skip
+    tpp_db.insert(
+        "MedicationRepeat",
+        dict(Patient_ID=1, Consultation_ID=5, MedicationRepeat_ID=3, MultilexDrug_ID="A",
+             Quantity="56 tablets", MedicationStatus=1, ConsultationDate=dt(2019, 12, 1),
+             StartDate=dt(2019, 12, 1, 10), EndDate=dt(2020, 12, 1)),
+    )  # fmt: skip
+    assert table(tpp_db, raw_tpp.medications) == [
+        dict(patient_id=1, date=d(2020, 1, 1), dmd_code="111", consultation_id=2, medication_status=4,
+             quantity="28 tablets", repeat_medication_id=3),
+    ]  # fmt: skip
+    assert table(tpp_db, raw_tpp.repeat_medications) == [
+        dict(patient_id=1, date=d(2019, 12, 1), dmd_code="111", consultation_id=5, repeat_medication_id=3,
+             medication_status=1, quantity="56 tablets", start_date=d(2019, 12, 1), end_date=d(2020, 12, 1)),
+    ]  # fmt: skip
+
+
+def test_ons_deaths_raw_keeps_every_registered_death(tpp_db):
+    tpp_db.insert(
+        "ONS_Deaths",
+        dict(Patient_ID=1, dod=d(2021, 2, 3), icd10u="I21", Place_of_occurrence="Home"),
+        dict(Patient_ID=1, dod=d(2021, 1, 1), icd10u="J18"),
+    )
+    assert [r["date"] for r in table(tpp_db, raw_tpp.ons_deaths)] == [d(2021, 1, 1), d(2021, 2, 3)]
+    assert [r["underlying_cause_of_death"] for r in table(tpp_db, raw_core.ons_deaths)] == ["J18", "I21"]
+
+
+def test_isaric_raw_reads_na_as_missing_dates_and_unticked_conditions(tpp_db):
+    tpp_db.insert(
+        "ISARIC_New",
+        {"Patient_ID": 1, "age": "54", "age.factor": "50-59", "hostdat": "2020-04-01", "cestdat": "NA",
+         "chrincard": "NA", "asthma_mhyn": "YES", "renal_mhyn": "maybe", "smoking_mhyn": "NA"},
+    )  # fmt: skip
+    [row] = table(tpp_db, raw_tpp.isaric)
+    assert (row["age"], row["age_factor"], row["hostdat"], row["cestdat"]) == ("54", "50-59", d(2020, 4, 1), None)
+    assert (row["chrincard"], row["asthma_mhyn"], row["renal_mhyn"]) == ("NO", "YES", None)
+    assert row["smoking_mhyn"] == "NA"  # not a yes/no question: passed on as stored
+
+
+def test_covid_therapeutics_raw(tpp_db):
+    tpp_db.insert(
+        "Therapeutics",
+        dict(Patient_ID=1, Count="2", AgeAtReceivedDate="70", Received="2022-02-01", Der_LoadDate="2022-03-04",
+             CASIM05_risk_cohort="Patients with a solid cancer", FormName="form"),
+    )  # fmt: skip
+    [row] = table(tpp_db, raw_tpp.covid_therapeutics_raw)
+    assert (row["count"], row["age_at_received_date"], row["received"], row["load_date"]) == (
+        2, 70, d(2022, 2, 1), d(2022, 3, 4),
+    )  # fmt: skip
+    assert (row["CASIM05_risk_cohort"], row["form_name"]) == ("Patients with a solid cancer", "form")
+
+
+def test_historical_apcs_tables(tpp_db):
+    tpp_db.insert("APCS" + HISTORICAL_COST_SUFFIX, dict(Patient_ID=1, APCS_Ident=2, Admission_Date=d(2019, 1, 1),
+                                                         Spell_Core_HRG_SUS="AA22C"))  # fmt: skip
+    tpp_db.insert("APCS_Cost" + HISTORICAL_COST_SUFFIX, dict(Patient_ID=1, APCS_Ident=2, Tariff_Total_Payment=7.5))
+    assert table(tpp_db, raw_tpp.apcs_historical) == [
+        dict(patient_id=1, apcs_ident=2, admission_date=d(2019, 1, 1), discharge_date=None,
+             spell_core_hrg_sus="AA22C"),
+    ]  # fmt: skip
+    [cost] = table(tpp_db, raw_tpp.apcs_cost_historical)
+    assert (cost["tariff_total_payment"], cost["admission_date"]) == (7.5, d(2019, 1, 1))
+
+
+def test_waiting_list_raw_tables_keep_stored_values(tpp_db):
+    common = dict(Patient_ID=1, PRIORITY_TYPE_CODE="2", PSEUDO_PATIENT_PATHWAY_IDENTIFIER=b"\xab",
+                  REFERRAL_TO_TREATMENT_PERIOD_END_DATE="9999-12-31", Waiting_List_Type="XYZ")  # fmt: skip
+    tpp_db.insert("WL_ClockStops", dict(common, Referral_Request_Received_Date="2023-01-02"))
+    tpp_db.insert("WL_OpenPathways", dict(common, Current_Pathway_Period_Start_Date="2023-02-01"))
+    [stop] = table(tpp_db, raw_tpp.wl_clockstops)
+    [pathway] = table(tpp_db, raw_tpp.wl_openpathways)
+    for row in (stop, pathway):
+        assert (row["priority_type_code"], row["waiting_list_type"]) == ("2", "XYZ")
+        assert row["referral_to_treatment_period_end_date"] == "9999-12-31"
+        assert row["pseudo_patient_pathway_identifier"] == "AB"
+    assert stop["referral_request_received_date"] == "2023-01-02"
+    assert pathway["current_pathway_period_start_date"] == "2023-02-01"
+
+
+def test_smoketest_patients(tpp_db):
+    tpp_db.insert("Patient", dict(Patient_ID=1, DateOfBirth=d(1980, 1, 1), Sex="F"))
+    assert table(tpp_db, smoketest.patients) == [dict(patient_id=1, date_of_birth=d(1980, 1, 1))]

@@ -82,7 +82,21 @@ _table(
     _PATIENT,
     ("Consultation_ID", BigInteger()),
     ("MedicationIssue_ID", BigInteger()),
+    ("RepeatMedication_ID", BigInteger()),
     ("MultilexDrug_ID", String(255)),
+    ("Quantity", String(255)),
+    ("MedicationStatus", Integer()),
+    ("ConsultationDate", DateTime()),
+)
+_table(
+    "MedicationRepeat",
+    _PATIENT,
+    ("Consultation_ID", BigInteger()),
+    ("MedicationRepeat_ID", BigInteger()),
+    ("MultilexDrug_ID", String(255)),
+    ("Quantity", String(255)),
+    ("StartDate", DateTime()),
+    ("EndDate", DateTime()),
     ("MedicationStatus", Integer()),
     ("ConsultationDate", DateTime()),
 )
@@ -357,3 +371,41 @@ _hes_tables(
     ("Procedure_Code_2", String(100)),
     ("Procedure_Code_2_Read", String(5)),
 )
+
+# A frozen copy of the spells whose costs the current tables no longer carry.
+HISTORICAL_COST_SUFFIX = "_JRC20231009_LastFilesToContainAllHistoricalCostData"
+
+_table(
+    "APCS" + HISTORICAL_COST_SUFFIX,
+    _PATIENT,
+    ("APCS_Ident", BigInteger()),
+    ("Admission_Date", Date()),
+    ("Discharge_Date", Date()),
+    ("Spell_Core_HRG_SUS", String(10)),
+)
+_table(
+    "APCS_Cost" + HISTORICAL_COST_SUFFIX,
+    _PATIENT,
+    ("APCS_Ident", BigInteger()),
+    ("Tariff_Initial_Amount", REAL()),
+    ("Tariff_Total_Payment", REAL()),
+    ("Grand_Total_Payment_MFF", REAL()),
+)
+
+# -- ISARIC ---------------------------------------------------------------
+
+#: The ISARIC columns the backend reads. Every value is text, "NA" standing for
+#: a missing answer; one column name has a dot in it.
+ISARIC_COLUMNS = (
+    "age", "age.factor", "calc_age", "sex",
+    *(f"ethnic___{i}" for i in range(1, 11)),
+    "covid19_vaccine", "covid19_vaccined", "covid19_vaccine2d", "covid19_vaccined_nk",
+    "corona_ieorres", "coriona_ieorres2", "coriona_ieorres3", "inflammatory_mss", "cestdat",
+    "chrincard", "hypertension_mhyn", "chronicpul_mhyn", "asthma_mhyn", "renal_mhyn",
+    "mildliver", "modliv", "chronicneu_mhyn", "malignantneo_mhyn", "chronichaemo_mhyn",
+    "aidshiv_mhyn", "obesity_mhyn", "diabetes_type_mhyn", "diabetescom_mhyn", "diabetes_mhyn",
+    "rheumatologic_mhyn", "dementia_mhyn", "malnutrition_mhyn", "smoking_mhyn", "hostdat",
+    "hooccur", "hostdat_transfer", "hostdat_transfernk", "readm_cov19", "dsstdat", "dsstdtc",
+)  # fmt: skip
+
+_table("ISARIC_New", _PATIENT, *((name, String(1000)) for name in ISARIC_COLUMNS))
