@@ -212,7 +212,7 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | No
     for requirement in plan.requirements:
         if requirement.table not in tables:
             return None
-        bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.tag != requirement.tag)
+        bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
         recipe = make_recipe(requirement.table, requirement.conditions, bans, cache)
         if not recipe.feasible:
             return None

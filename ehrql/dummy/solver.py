@@ -48,26 +48,26 @@ _COMPARISONS = (
 
 @dataclasses.dataclass(frozen=True)
 class RowRequirement:
-    """At least `count` rows of `table` must make every condition true.
-
-    `tag` identifies the literal it came from: a ban from the same literal
-    (an upper bound on a count) does not apply to these rows.
-    """
+    """At least `count` rows of `table` must make every condition true."""
 
     table: qm.Frame
     conditions: tuple
     count: int
-    tag: int
 
 
 @dataclasses.dataclass(frozen=True)
 class RowBan:
-    """No row of `table` may make all of `when` true without making all of `unless` true."""
+    """No row of `table` may make all of `when` true without making all of `unless` true.
+
+    A ban that only caps a count (`count_for_patient() <= 3`) does not apply
+    to required rows (`applies_to_required` False): those rows are what the
+    cap allows.
+    """
 
     table: qm.Frame
     when: tuple
     unless: tuple
-    tag: int
+    applies_to_required: bool = True
 
     def forbids(self, row: dict, context: dict) -> bool:
         """True when this row is ruled out (unknown parts never rule a row out)."""
@@ -132,19 +132,18 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
 # Literals
 # ---------------------------------------------------------------------------
 
+_ANY_COUNT = frozenset(range(_MAX_COUNT + 1))
+
 
 def _plan_for(literals: tuple) -> Plan | None:
-    requirements: list[RowRequirement] = []
-    bans: list[RowBan] = []
+    counts: dict = {}  # frame -> the row counts every literal on it allows
     unsolved: list = []
     value_conditions: dict = {}
-    for tag, (literal, positive) in enumerate(literals):
-        outcome = _structural(literal, positive, tag)
-        if outcome is not None:
-            if outcome is _IMPOSSIBLE:
-                return None
-            requirements.extend(outcome[0])
-            bans.extend(outcome[1])
+    for literal, positive in literals:
+        counted = _counted_frame(literal, positive)
+        if counted is not None:
+            frame, allowed = counted
+            counts[frame] = counts.get(frame, _ANY_COUNT) & allowed
             continue
         condition = literal if positive else qm.Function.Not(literal)
         sources = _value_sources(literal)
@@ -158,45 +157,61 @@ def _plan_for(literals: tuple) -> Plan | None:
             unsolved.append(condition)
             continue
         value_conditions.setdefault(target, []).append(condition)
-    for offset, (source, conditions) in enumerate(value_conditions.items()):
-        tag = len(literals) + offset
-        new_requirements, new_bans = _value_requirements(source, conditions, tag)
+    requirements: list[RowRequirement] = []
+    bans: list[RowBan] = []
+    for frame, allowed in counts.items():
+        if not allowed:
+            return None
+        new_requirements, new_bans = _count_requirements(frame, allowed)
+        requirements.extend(new_requirements)
+        bans.extend(new_bans)
+    for source, conditions in value_conditions.items():
+        new_requirements, new_bans = _value_requirements(source, conditions)
         requirements.extend(new_requirements)
         bans.extend(new_bans)
     return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
 
 
-_IMPOSSIBLE = object()
 _NO_SOURCE = qm.SelectPatientTable("__none__", qm.TableSchema({}))
 
 
-def _structural(literal, positive: bool, tag: int):
-    """Requirements for an Exists or Count literal; None if it is neither."""
+def _counted_frame(literal, positive: bool):
+    """(frame, allowed row counts) for an Exists or Count literal; None otherwise.
+
+    Literals on the same frame are combined by intersecting what they allow,
+    so `count >= 2` and `count <= 3` together ask for two or three rows.
+    """
     if isinstance(literal, qm.AggregateByPatient.Exists):
         frame = literal.source
         if isinstance(frame, qm.PickOneRowPerPatient):
             frame = frame.source
         if isinstance(frame, qm.InlinePatientTable):
             return None
-        table, conditions = _frame_conditions(frame)
-        if positive:
-            return [RowRequirement(table, conditions, 1, tag)], []
-        return [], [RowBan(table, conditions, (), tag)]
+        allowed = _ANY_COUNT - {0} if positive else frozenset({0})
+        return _frame_key(frame), allowed
     if isinstance(literal, _COMPARISONS):
         counted = _count_comparison(literal)
         if counted is None:
             return None
-        frame, allowed_counts = counted
-        allowed = [k for k in range(_MAX_COUNT + 1) if allowed_counts(k) is positive]
-        if not allowed:
-            return _IMPOSSIBLE
-        table, conditions = _frame_conditions(frame)
-        least = allowed[0]
-        requirements = [RowRequirement(table, conditions, least, tag)] if least else []
-        bounded = allowed != list(range(least, _MAX_COUNT + 1))
-        bans = [RowBan(table, conditions, (), tag)] if bounded else []
-        return requirements, bans
+        frame, compare = counted
+        return _frame_key(frame), frozenset(k for k in _ANY_COUNT if compare(k) is positive)
     return None
+
+
+def _frame_key(frame: qm.Frame) -> qm.Frame:
+    return frame if isinstance(frame, qm.OneRowPerPatientFrame) else qm.row_source(frame)
+
+
+def _count_requirements(frame: qm.Frame, allowed: frozenset):
+    """Rows for a frame whose row count must be one of `allowed`."""
+    table, conditions = _frame_conditions(frame)
+    least = min(allowed)
+    requirements = [RowRequirement(table, conditions, least)] if least else []
+    if allowed == _ANY_COUNT - set(range(least)):
+        return requirements, []
+    # Bounded above: no other rows may join the frame. Where no row at all is
+    # allowed the ban applies to every row, else only to filler rows.
+    return requirements, [RowBan(table, conditions, (), applies_to_required=not least)]
 
 
 def _count_comparison(literal):
@@ -283,17 +298,17 @@ def _target_source(sources: set) -> qm.Frame | None:
     return None
 
 
-def _value_requirements(source: qm.Frame, conditions: list, tag: int):
+def _value_requirements(source: qm.Frame, conditions: list):
     """Rows for value conditions on one source; for an event frame, every
     matching row is held to them, whichever row a pick or aggregate sees."""
     compiled = tuple(
         part for condition in conditions for part in _conjuncts(condition, source)
     )
     if isinstance(source, qm.SelectPatientTable):
-        return [RowRequirement(source, compiled, 1, tag)], []
+        return [RowRequirement(source, compiled, 1)], []
     table, filters = _frame_conditions(source)
-    requirement = RowRequirement(table, filters + compiled, 1, tag)
-    ban = RowBan(table, filters, compiled, tag)
+    requirement = RowRequirement(table, filters + compiled, 1)
+    ban = RowBan(table, filters, compiled)
     return [requirement], [ban]
 
 

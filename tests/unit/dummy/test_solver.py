@@ -50,8 +50,19 @@ def test_counts_become_row_counts_with_a_ban_when_bounded_above():
     (exactly,) = plans(frame.count_for_patient() == 2)
     assert [r.count for r in exactly.requirements] == [2]
     (ban,) = exactly.bans
-    assert ban.tag == exactly.requirements[0].tag
+    # The cap keeps filler rows out of the frame, not the two required rows.
+    assert not ban.applies_to_required
     assert plans(frame.count_for_patient() < 0) == ()
+
+
+def test_literals_on_one_frame_combine_their_counts():
+    frame = events.where(events.flagged)
+    (between,) = plans((frame.count_for_patient() >= 2) & (frame.count_for_patient() <= 3))
+    assert [r.count for r in between.requirements] == [2]
+    (none,) = plans(~frame.exists_for_patient() & (frame.count_for_patient() < 5))
+    assert none.requirements == ()
+    assert [b.applies_to_required for b in none.bans] == [True]
+    assert plans(frame.exists_for_patient() & (frame.count_for_patient() == 0)) == ()
 
 
 def test_patient_table_conditions_fold_into_one_row():
