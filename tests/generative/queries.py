@@ -157,7 +157,7 @@ def series(draw, type_, scope: Scope) -> qm.Series:
     if scope.need_event and scope.is_patient:
         raise ValueError("only a series on an event frame can be required to vary by row")
     # Integer 0 is where hypothesis shrinks to: a leaf, for small counterexamples.
-    if scope.depth <= 0 or draw(st.integers(0, 2)) == 0:
+    if scope.depth <= 0 or draw(st.integers(0, 3)) == 0:
         return draw(_leaf(type_, scope))
     builders = [b for b in BUILDERS[type_] if _fits(b, scope)]
     builder = draw(st.sampled_from(builders))
@@ -227,7 +227,7 @@ def _picked_column(draw, type_, scope):
 
 
 @st.composite
-def _binary_same_type(draw, node_class, operand_type, scope, null_rhs=True):
+def _binary_same_type(draw, node_class, operand_type, scope, null_rhs):
     lhs_scope, rhs_scope = _split_need(scope, 2, draw)
     lhs = draw(series(operand_type, lhs_scope))
     rhs_strategy = maybe_null if null_rhs and not rhs_scope.need_event else series
@@ -235,20 +235,16 @@ def _binary_same_type(draw, node_class, operand_type, scope, null_rhs=True):
     return node_class(lhs, rhs)
 
 
-def _comparison(classes, operand_types):
+def _binary(node_class, operand_types=None, null_rhs=True):
+    """Builds `node_class(lhs, rhs)` with both sides of one operand type (the
+    result type when `operand_types` is None)."""
+
     @st.composite
     def build(draw, type_, scope):
-        node_class = draw(st.sampled_from(classes))
-        operand_type = draw(st.sampled_from(operand_types))
-        return draw(_binary_same_type(node_class, operand_type, scope))
+        operand_type = type_ if operand_types is None else draw(st.sampled_from(operand_types))
+        return draw(_binary_same_type(node_class, operand_type, scope, null_rhs))
 
     return build
-
-
-@st.composite
-def _logic(draw, type_, scope):
-    node_class = draw(st.sampled_from([Fn.And, Fn.Or]))
-    return draw(_binary_same_type(node_class, bool, scope, null_rhs=False))
 
 
 def _unary(node_class, source_types):
@@ -289,11 +285,13 @@ def _count(draw, type_, scope):
     return Agg.Count(draw(event_frames(scope.depth - 1)))
 
 
-def _aggregate(classes, source_types):
+def _aggregate(node_class, source_types=None):
+    """Builds `node_class` over a row-varying series on a fresh event frame, of
+    one of `source_types` (the result type when None)."""
+
     @_kind("patient")
     @st.composite
     def build(draw, type_, scope):
-        node_class = draw(st.sampled_from(classes))
         source_type = type_ if source_types is None else draw(st.sampled_from(source_types))
         frame = draw(event_frames(scope.depth - 1))
         source = draw(series(source_type, Scope(frame, scope.depth - 1, need_event=True)))
@@ -302,27 +300,9 @@ def _aggregate(classes, source_types):
     return build
 
 
-def _arithmetic(classes, operand_types=None):
+def _date_add(node_class):
     @st.composite
     def build(draw, type_, scope):
-        node_class = draw(st.sampled_from(classes))
-        operand_type = type_ if operand_types is None else draw(st.sampled_from(operand_types))
-        return draw(_binary_same_type(node_class, operand_type, scope))
-
-    return build
-
-
-@st.composite
-def _date_difference(draw, type_, scope):
-    node_class = draw(st.sampled_from(_DATE_DIFFERENCES))
-    # No bare null here: a date difference needs two dates.
-    return draw(_binary_same_type(node_class, datetime.date, scope, null_rhs=False))
-
-
-def _date_add(draw_classes):
-    @st.composite
-    def build(draw, type_, scope):
-        node_class = draw(st.sampled_from(draw_classes))
         lhs_scope, rhs_scope = _split_need(scope, 2, draw)
         return node_class(
             draw(series(datetime.date, lhs_scope)), draw(series(int, rhs_scope))
@@ -331,16 +311,19 @@ def _date_add(draw_classes):
     return build
 
 
-@st.composite
-def _extremum(draw, type_, scope):
-    node_class = draw(st.sampled_from([Fn.MaximumOf, Fn.MinimumOf]))
-    count = draw(st.integers(2, 3))
-    scopes = _split_need(scope, count, draw)
-    first = draw(series(type_, scopes[0]))
-    rest = [
-        draw(series(type_, s) if s.need_event else maybe_null(type_, s)) for s in scopes[1:]
-    ]
-    return node_class((first, *rest))
+def _extremum(node_class):
+    @st.composite
+    def build(draw, type_, scope):
+        count = draw(st.integers(2, 3))
+        scopes = _split_need(scope, count, draw)
+        first = draw(series(type_, scopes[0]))
+        rest = [
+            draw(series(type_, s) if s.need_event else maybe_null(type_, s))
+            for s in scopes[1:]
+        ]
+        return node_class((first, *rest))
+
+    return build
 
 
 @st.composite
@@ -361,92 +344,80 @@ def _case(draw, type_, scope):
     return qm.Case(qm.FrozenDict(cases), default)
 
 
-_ANY_TYPE = SERIES_TYPES
-_COMPARISONS = [Fn.EQ, Fn.NE]
-_ORDER_COMPARISONS = [Fn.LT, Fn.LE, Fn.GT, Fn.GE]
-_DATE_PARTS = [Fn.YearFromDate, Fn.MonthFromDate, Fn.DayFromDate]
-_DATE_DIFFERENCES = [Fn.DateDifferenceInYears, Fn.DateDifferenceInMonths, Fn.DateDifferenceInDays]
-_MIN_MAX = [Agg.Min, Agg.Max]
+#: Ways of building a series of any ordered type.
+_ORDERED_BUILDERS = [
+    _extremum(Fn.MaximumOf),
+    _extremum(Fn.MinimumOf),
+    _aggregate(Agg.Min),
+    _aggregate(Agg.Max),
+]
+#: Ways of building a series of any type at all.
+_GENERAL_BUILDERS = [_patient_level, _picked_column, _case]
 
-
-def _date_part(draw_classes):
-    @st.composite
-    def build(draw, type_, scope):
-        node_class = draw(st.sampled_from(draw_classes))
-        return node_class(draw(series(datetime.date, scope.deeper(scope.need_event))))
-
-    return build
-
-
-#: For each result type, the ways of building a series of that type.
+#: For each result type, the ways of building a series of that type: one entry
+#: per node class, so that every class turns up about as often as its
+#: neighbours (grouping classes under one entry made some of them rare).
 BUILDERS: dict[type, list] = {
     bool: [
-        _comparison(_COMPARISONS, _ANY_TYPE),
-        _comparison(_ORDER_COMPARISONS, ORDERED),
-        _logic,
+        _binary(Fn.EQ, SERIES_TYPES),
+        _binary(Fn.NE, SERIES_TYPES),
+        *(_binary(c, ORDERED) for c in (Fn.LT, Fn.LE, Fn.GT, Fn.GE)),
+        _binary(Fn.And, null_rhs=False),
+        _binary(Fn.Or, null_rhs=False),
         _unary(Fn.Not, [bool]),
-        _unary(Fn.IsNull, _ANY_TYPE),
+        _unary(Fn.IsNull, SERIES_TYPES),
         _contains,
         _in,
         _exists,
-        _patient_level,
-        _picked_column,
-        _case,
+        *_GENERAL_BUILDERS,
     ],
     int: [
-        _arithmetic([Fn.Add, Fn.Subtract, Fn.Multiply]),
-        _arithmetic([Fn.FloorDivide], NUMERIC),
+        _binary(Fn.Add),
+        _binary(Fn.Subtract),
+        _binary(Fn.Multiply),
+        _binary(Fn.FloorDivide, NUMERIC),
         _unary(Fn.Negate, [int]),
         _unary(Fn.CastToInt, [bool, int, float, str]),
-        _date_part(_DATE_PARTS),
-        _date_difference,
-        _extremum,
-        _aggregate([Agg.Sum], None),
-        _aggregate(_MIN_MAX, None),
-        _aggregate([Agg.CountDistinct], _ANY_TYPE),
+        _unary(Fn.YearFromDate, [datetime.date]),
+        _unary(Fn.MonthFromDate, [datetime.date]),
+        _unary(Fn.DayFromDate, [datetime.date]),
+        # No bare null here: a date difference needs two dates.
+        _binary(Fn.DateDifferenceInYears, [datetime.date], null_rhs=False),
+        _binary(Fn.DateDifferenceInMonths, [datetime.date], null_rhs=False),
+        _binary(Fn.DateDifferenceInDays, [datetime.date], null_rhs=False),
+        _aggregate(Agg.Sum),
+        _aggregate(Agg.CountDistinct, SERIES_TYPES),
         _count,
-        _patient_level,
-        _picked_column,
-        _case,
+        *_ORDERED_BUILDERS,
+        *_GENERAL_BUILDERS,
     ],
     float: [
-        _arithmetic([Fn.Add, Fn.Subtract, Fn.Multiply]),
-        _arithmetic([Fn.TrueDivide], NUMERIC),
+        _binary(Fn.Add),
+        _binary(Fn.Subtract),
+        _binary(Fn.Multiply),
+        _binary(Fn.TrueDivide, NUMERIC),
         _unary(Fn.Negate, [float]),
         _unary(Fn.CastToFloat, [bool, int, float, str]),
-        _extremum,
-        _aggregate([Agg.Sum], None),
-        _aggregate(_MIN_MAX, None),
-        _aggregate([Agg.Mean], NUMERIC),
-        _patient_level,
-        _picked_column,
-        _case,
+        _aggregate(Agg.Sum),
+        _aggregate(Agg.Mean, NUMERIC),
+        *_ORDERED_BUILDERS,
+        *_GENERAL_BUILDERS,
     ],
     str: [
-        _unary(Fn.CastToStr, _ANY_TYPE),
-        _extremum,
-        _aggregate(_MIN_MAX, None),
-        _patient_level,
-        _picked_column,
-        _case,
+        _unary(Fn.CastToStr, SERIES_TYPES),
+        *_ORDERED_BUILDERS,
+        *_GENERAL_BUILDERS,
     ],
     datetime.date: [
         _unary(Fn.ToFirstOfYear, [datetime.date]),
         _unary(Fn.ToFirstOfMonth, [datetime.date]),
-        _date_add([Fn.DateAddYears, Fn.DateAddMonths, Fn.DateAddDays]),
-        _extremum,
-        _aggregate(_MIN_MAX, None),
-        _patient_level,
-        _picked_column,
-        _case,
+        _date_add(Fn.DateAddYears),
+        _date_add(Fn.DateAddMonths),
+        _date_add(Fn.DateAddDays),
+        *_ORDERED_BUILDERS,
+        *_GENERAL_BUILDERS,
     ],
-    CODE_TYPE: [
-        _extremum,
-        _aggregate(_MIN_MAX, None),
-        _patient_level,
-        _picked_column,
-        _case,
-    ],
+    CODE_TYPE: [*_ORDERED_BUILDERS, *_GENERAL_BUILDERS],
 }
 
 
