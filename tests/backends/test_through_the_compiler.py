@@ -1,0 +1,73 @@
+"""Backend tables as the FROM sources of the SQL compiler, run on DuckDB.
+
+The compiler is handed `backend.resolve_table` in place of its default of
+reading tables by their public names, which is how an engine uses a backend.
+"""
+
+import datetime
+
+import duckdb
+
+from ehrql.backends.tpp import TPPBackend
+from ehrql.query_engines.base_sql import compile_dataset
+from ehrql.query_engines.duckdb import DuckDBQueryEngine
+from ehrql.query_language import create_dataset
+from ehrql.tables import core, tpp
+
+d = datetime.date
+dt = datetime.datetime
+
+
+def run(path, backend, dataset):
+    compiled = compile_dataset(dataset._compile(), DuckDBQueryEngine.dialect, backend.resolve_table)
+    connection = duckdb.connect(str(path))
+    try:
+        for statement in compiled.setup:
+            connection.execute(statement)
+        rows = connection.execute(compiled.select).fetchall()
+        for statement in compiled.cleanup:
+            connection.execute(statement)
+    finally:
+        connection.close()
+    return rows
+
+
+def test_dataset_over_tpp_raw_tables(tpp_db, tmp_path):
+    tpp_db.insert(
+        "Patient",
+        dict(Patient_ID=1, DateOfBirth=d(1980, 1, 1), Sex="F", DateOfDeath=d(9999, 12, 31)),
+        dict(Patient_ID=2, DateOfBirth=d(1990, 1, 1), Sex="M", DateOfDeath=d(2021, 5, 1)),
+        dict(Patient_ID=3, DateOfBirth=d(2000, 1, 1), Sex="F"),
+    )
+    tpp_db.insert(
+        "RegistrationHistory",
+        dict(Patient_ID=1, Organisation_ID=7, StartDate=dt(2000, 1, 1), EndDate=dt(9999, 12, 31)),
+        dict(Patient_ID=2, Organisation_ID=8, StartDate=dt(2000, 1, 1), EndDate=dt(2019, 1, 1)),
+    )
+    tpp_db.insert(
+        "CodedEvent",
+        dict(Patient_ID=1, CodedEvent_ID=1, CTV3Code="XaIJm", ConsultationDate=dt(2020, 1, 1, 5), NumericValue=0),
+        dict(Patient_ID=1, CodedEvent_ID=2, CTV3Code="XaIJm", ConsultationDate=dt(2021, 3, 4, 6), NumericValue=0),
+    )
+    tpp_db.insert(
+        "CodedEvent_SNOMED",
+        dict(Patient_ID=2, CodedEvent_ID=3, ConceptId="22298006", ConsultationDate=dt(2019, 2, 3), NumericValue=0),
+    )
+    tpp_db.dispose()
+
+    registered = core.practice_registrations.for_patient_on("2020-01-01")
+    dataset = create_dataset()
+    dataset.define_population(tpp.patients.exists_for_patient())
+    dataset.sex = tpp.patients.sex
+    dataset.died = tpp.patients.date_of_death
+    dataset.practice = registered.practice_pseudo_id
+    dataset.latest_event = tpp.clinical_events.sort_by(tpp.clinical_events.date).last_for_patient().date
+    dataset.snomed_events = core.clinical_events.where(
+        core.clinical_events.snomedct_code.is_not_null()
+    ).count_for_patient()
+
+    assert run(tpp_db.engine.url.database, TPPBackend(), dataset) == [
+        (1, "female", None, 7, d(2021, 3, 4), 0),
+        (2, "male", d(2021, 5, 1), None, d(2019, 2, 3), 1),
+        (3, "female", None, None, None, 0),
+    ]
