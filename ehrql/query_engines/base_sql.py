@@ -165,6 +165,14 @@ class _Compiler:
         self.cleanup.extend(self.dialect.drop_temp_table(table))
         return table
 
+    def _temp_table_from_rows(self, prefix: str, columns, rows) -> sa.TableClause:
+        table = sa.Table(
+            self._name(prefix), sa.MetaData(), *(sa.Column(n, t) for n, t in columns)
+        )
+        self.setup.extend(self.dialect.create_temp_table_from_rows(table, list(rows)))
+        self.cleanup.extend(self.dialect.drop_temp_table(table))
+        return table
+
     # -- frames -------------------------------------------------------------
 
     def rows(self, frame: qm.ManyRowsPerPatientFrame) -> FromClause:
@@ -203,16 +211,7 @@ class _Compiler:
         names = ["patient_id", *frame.schema.column_names]
         types = [int, *(t for _, t in frame.schema.column_types)]
         columns = [(n, self.dialect.column_type(t)) for n, t in zip(names, types)]
-        if frame.rows:
-            selects = [
-                sa.select(*(self.dialect.cast(self.dialect.literal(v), t).label(n) for v, n, t in zip(row, names, types)))
-                for row in frame.rows
-            ]
-            query = sa.union_all(*selects) if len(selects) > 1 else selects[0]
-        else:
-            nulls = [sa.cast(sa.null(), c).label(n) for n, c in columns]
-            query = sa.select(*nulls).where(sa.false())
-        return self._temp_table("inline", columns, query)
+        return self._temp_table_from_rows("inline", columns, frame.rows)
 
     def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
         parent = self.rows(frame.source)
@@ -290,10 +289,8 @@ class _Compiler:
 
     def _value_set(self, node: qm.Value, values) -> FromClause:
         def build():
-            element_type = node.type.element_type
-            selects = [sa.select(self.dialect.literal(v).label("value")) for v in values]
-            query = sa.union_all(*selects)
-            return self._temp_table("values", [("value", self.dialect.column_type(element_type))], query)
+            column_type = self.dialect.column_type(node.type.element_type)
+            return self._temp_table_from_rows("values", [("value", column_type)], [(v,) for v in values])
 
         return self._memoised(("value_set", node), build)
 

@@ -262,6 +262,32 @@ class SQLDialect:
             f"SELECT {columns} FROM ({self.render(query)}) AS source"
         ]
 
+    def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
+        """Statements filling a new temporary table with constant rows.
+
+        Written as text rather than through SQLAlchemy: codelists run to
+        thousands of values, and building an expression per value is slow.
+        """
+        columns = ", ".join(
+            f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
+        )
+        statements = [f"CREATE TEMPORARY TABLE {self.quote(table.name)} ({columns})"]
+        for start in range(0, len(rows), self.insert_batch_size):
+            batch = rows[start : start + self.insert_batch_size]
+            values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
+            statements.append(f"INSERT INTO {self.quote(table.name)} VALUES {values}")
+        return statements
+
+    #: Rows per INSERT statement when filling a table with constants.
+    insert_batch_size: int = 1000
+
+    def literal_sql(self, value) -> str:
+        """A constant as SQL text, typed as `literal` types it."""
+        return self.render(self.literal(value)) if not isinstance(value, str) else self._string_sql(value)
+
+    def _string_sql(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Statements removing a temporary table."""
         return [f"DROP TABLE IF EXISTS {self.quote(table.name)}"]
