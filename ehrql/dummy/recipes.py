@@ -37,6 +37,8 @@ class RowRecipe:
     choices: tuple  # of (column name, ValueChoice)
     checks: tuple  # of RowCheck
     feasible: bool
+    #: Columns compared with the patient's other tables: worth trying their values.
+    linked_columns: tuple = ()
 
     def draw(self, rng: random.Random, context: dict, insist: bool) -> dict | None:
         """A row passing every check, or None if none was found.
@@ -46,11 +48,29 @@ class RowRecipe:
         has the last word.
         """
         row = None
-        for _ in range(ROW_ATTEMPTS):
+        for attempt in range(ROW_ATTEMPTS):
             row = {name: choice.sample(rng) for name, choice in self.choices}
+            if attempt % 2 and self.linked_columns:
+                # Random values almost never equal a value in another table,
+                # so every other attempt borrows one from the patient's rows.
+                self._borrow_from_context(row, context, rng)
             if all(check(row, context) for check in self.checks):
                 return row
         return enforce_date_after(self.table, row) if insist else None
+
+    def _borrow_from_context(self, row: dict, context: dict, rng: random.Random) -> None:
+        choices = dict(self.choices)
+        for name in self.linked_columns:
+            column_type = self.table.schema.get_column_type(name)
+            candidates = [
+                value
+                for patient_row in context.values()
+                if patient_row is not None
+                for value in patient_row.values()
+                if type(value) is column_type and choices[name].allows(value)
+            ]
+            if candidates:
+                row[name] = rng.choice(candidates)
 
 
 class ChoiceCache:
@@ -89,12 +109,15 @@ def make_recipe(
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
     checks: list[RowCheck] = []
     feasible = True
+    linked: dict = {}
     for condition in conditions:
         column = condition.single_column
         if column is not None:
             restrictions[column].append(_must_be_true(condition))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
+            if condition.uses_context and len(condition.columns) == 1:
+                linked.update(dict.fromkeys(condition.columns))
         elif condition.evaluate({}, {}) is not True:
             feasible = False
     for ban in bans:
@@ -112,7 +135,7 @@ def make_recipe(
         for name in table.schema.column_names
     )
     feasible = feasible and not any(choice.empty for _, choice in choices)
-    return RowRecipe(table, choices, tuple(checks), feasible)
+    return RowRecipe(table, choices, tuple(checks), feasible, tuple(linked))
 
 
 def _must_be_true(expression: RowExpression):

@@ -286,16 +286,16 @@ def _value_sources(series: qm.Series) -> set | None:
 def _target_source(sources: set) -> qm.Frame | None:
     """The one source whose rows a condition can be solved on.
 
-    Patient tables are generated before event tables, so a condition on one
-    event frame may also read patient tables; otherwise it must read a single
-    patient table.
+    Patient tables are generated before event tables, and in name order, so
+    a condition may read any patient tables generated before its target: the
+    target is its one event frame, or else its last patient table.
     """
     events = [s for s in sources if isinstance(s, qm.ManyRowsPerPatientFrame)]
     if len(events) == 1:
         return events[0]
-    if not events and len(sources) == 1:
-        return next(iter(sources))
-    return None
+    if events:
+        return None
+    return max(sources, key=lambda table: table.name)
 
 
 def _value_requirements(source: qm.Frame, conditions: list):

@@ -78,6 +78,16 @@ class ValueChoice:
             return rng.choice(self.preferred)
         return rng.choice(self.typical or self.values)
 
+    def allows(self, value) -> bool:
+        """Whether `value` (or null) is one of the allowed values."""
+        if value is None:
+            return self.null_allowed
+        return value in self._value_set
+
+    @functools.cached_property
+    def _value_set(self) -> frozenset:
+        return frozenset(self.values)
+
     def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
         """Only the values for which `accept` is true (null included)."""
         return dataclasses.replace(

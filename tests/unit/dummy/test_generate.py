@@ -312,3 +312,17 @@ def test_a_bad_additional_constraint_is_refused_clearly():
         generate_dummy_tables(deaths(), additional_population_constraint=people.birth_month)
     with pytest.raises(ValueError, match="boolean patient series"):
         generate_dummy_tables(deaths(), additional_population_constraint="yes")
+
+
+def test_values_equal_across_tables_are_found():
+    ds = create_dataset()
+    ds.define_population(
+        (death_records.died == people.died_on)
+        & events.where(events.day == people.birth_month).exists_for_patient()
+    )
+    ds.died = death_records.died
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=25)
+    assert not data.report.used_rejection_sampling
+    assert data.report.candidates < 50
+    assert_all_in_population(data.tables, dataset, 25)
