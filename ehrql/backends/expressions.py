@@ -133,3 +133,34 @@ def _hex_to_int_trino(element, compiler, **kw):
 @compiles(hex_to_int, "duckdb")
 def _hex_to_int_duckdb(element, compiler, **kw):
     return f"CAST('0x' || {compiler.process(element.clauses, **kw)} AS BIGINT)"
+
+
+#: MS SQL Server collation that compares codes byte for byte, so case matters.
+CASE_SENSITIVE = "Latin1_General_BIN"
+
+
+class mssql_collate(FunctionElement):
+    """A text column with an MS SQL Server collation; the column unchanged elsewhere.
+
+    TPP's default collation ignores case, which would make distinct codes
+    (CTV3 codes differ by case alone) compare equal. Trino and DuckDB compare
+    text exactly already, and do not know SQL Server's collation names.
+    """
+
+    type = sa.String()
+    inherit_cache = True
+    name = "mssql_collate"
+
+    def __init__(self, column, collation: str = CASE_SENSITIVE):
+        self.collation = collation
+        super().__init__(column)
+
+
+@compiles(mssql_collate)
+def _mssql_collate_elsewhere(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(mssql_collate, "mssql")
+def _mssql_collate_mssql(element, compiler, **kw):
+    return f"{compiler.process(element.clauses, **kw)} COLLATE {element.collation}"

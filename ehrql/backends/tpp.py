@@ -22,6 +22,7 @@ from ehrql.backends.expressions import (
     as_date,
     flag,
     hex_text,
+    mssql_collate,
     null_if,
     recode,
     typed_null,
@@ -707,9 +708,14 @@ class TPPBackend(Backend):
                     ec.c.Patient_ID.label("patient_id"),
                     ec.c.EC_Ident.label("id"),
                     ec.c.Arrival_Date.label("arrival_date"),
-                    ec.c.Discharge_Destination_SNOMED_CT.label("discharge_destination"),
+                    # Stored case-insensitively, unlike SNOMED CT codes elsewhere.
+                    mssql_collate(ec.c.Discharge_Destination_SNOMED_CT).label(
+                        "discharge_destination"
+                    ),
                     *(
-                        diagnosis.c[f"EC_Diagnosis_{i:02d}"].label(f"diagnosis_{i:02d}")
+                        mssql_collate(diagnosis.c[f"EC_Diagnosis_{i:02d}"]).label(
+                            f"diagnosis_{i:02d}"
+                        )
                         for i in range(1, 25)
                     ),
                 )
@@ -803,9 +809,13 @@ class TPPBackend(Backend):
                 suffix,
                 keep,
                 diag.c.Primary_Diagnosis_Code.label("primary_diagnosis_code"),
-                diag.c.Primary_Diagnosis_Code_Read.label("primary_diagnosis_code_read"),
+                mssql_collate(diag.c.Primary_Diagnosis_Code_Read).label(
+                    "primary_diagnosis_code_read"
+                ),
                 diag.c.Secondary_Diagnosis_Code_1.label("secondary_diagnosis_code_1"),
-                diag.c.Secondary_Diagnosis_Code_1_Read.label("secondary_diagnosis_code_1_read"),
+                mssql_collate(diag.c.Secondary_Diagnosis_Code_1_Read).label(
+                    "secondary_diagnosis_code_1_read"
+                ),
             )
 
         return self._hes_union(build)
@@ -819,9 +829,11 @@ class TPPBackend(Backend):
                 suffix,
                 keep,
                 proc.c.Primary_Procedure_Code.label("primary_procedure_code"),
-                proc.c.Primary_Procedure_Code_Read.label("primary_procedure_code_read"),
+                mssql_collate(proc.c.Primary_Procedure_Code_Read).label(
+                    "primary_procedure_code_read"
+                ),
                 proc.c.Procedure_Code_2.label("procedure_code_2"),
-                proc.c.Procedure_Code_2_Read.label("procedure_code_2_read"),
+                mssql_collate(proc.c.Procedure_Code_2_Read).label("procedure_code_2_read"),
             )
 
         return self._hes_union(build)

@@ -85,3 +85,18 @@ def test_dates_are_cast_to_date_on_mssql_without_a_server_version():
     sql = compile_sql(BACKENDS["tpp"]().table_expression(table.name, table.schema), DIALECTS["mssql"][0])
     assert "AS DATE)" in sql
     assert "AS DATETIME)" not in sql.replace("CAST('9999-12-31' AS DATETIME)", "")
+
+
+@pytest.mark.parametrize(
+    "dialect_name,expected",
+    [
+        ("mssql", "[EC_Diagnosis_01] COLLATE Latin1_General_BIN"),
+        ("trino", '"EC_Diagnosis_01" AS diagnosis_01'),
+        ("duckdb", '"EC_Diagnosis_01" AS diagnosis_01'),
+    ],
+)
+def test_case_insensitive_raw_codes_compare_exactly_on_mssql_only(dialect_name, expected):
+    table = next(p.values[1] for p in TABLES if p.id == "tpp-tpp.emergency_care_attendances")
+    sql = compile_sql(BACKENDS["tpp"]().table_expression(table.name, table.schema), DIALECTS[dialect_name][0])
+    assert expected in sql
+    assert ("COLLATE" in sql) == (dialect_name == "mssql")
