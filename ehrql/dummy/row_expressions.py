@@ -30,16 +30,21 @@ Evaluator = Callable[[dict, dict], object]
 class RowExpression:
     """A compiled expression and what it reads.
 
-    `columns` are the row's columns it reads; `uses_context` says whether it
-    reads patient tables other than the row's own; `opaque` whether some part
+    `columns` are the row's columns it reads; `context_tables` the other
+    patient tables it reads; `opaque` whether some part
     can never be known from the row (it may evaluate to UNKNOWN).
     """
 
     node: qm.Series
     evaluate: Evaluator
     columns: frozenset
-    uses_context: bool
+    context_tables: tuple
     opaque: bool
+
+    @property
+    def uses_context(self) -> bool:
+        """Whether it reads patient tables other than the row's own."""
+        return bool(self.context_tables)
 
     @property
     def single_column(self) -> str | None:
@@ -62,10 +67,11 @@ def compile_row_expression(series: qm.Series, source: qm.Frame) -> RowExpression
     a first/last pick or a minimum/maximum over it — come from the row.
     """
     reads: set[str] = set()
-    flags = {"context": False, "opaque": False}
+    flags = {"context": {}, "opaque": False}
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
-    return RowExpression(series, evaluate, frozenset(reads), flags["context"], flags["opaque"])
+    context_tables = tuple(flags["context"])
+    return RowExpression(series, evaluate, frozenset(reads), context_tables, flags["opaque"])
 
 
 def _compile(node, source, reads, flags, memo) -> Evaluator:
@@ -95,7 +101,7 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
             reads.add(name)
             return lambda row, context: row[name]
         if isinstance(node.source, qm.SelectPatientTable):
-            flags["context"] = True
+            flags["context"][node.source] = None
             table = node.source.name
             return lambda row, context: _context_value(context, table, name)
         flags["opaque"] = True

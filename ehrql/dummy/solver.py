@@ -169,7 +169,23 @@ def _plan_for(literals: tuple) -> Plan | None:
         new_requirements, new_bans = _value_requirements(source, conditions)
         requirements.extend(new_requirements)
         bans.extend(new_bans)
+    requirements.extend(_rows_read_by(requirements))
     return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
+
+
+def _rows_read_by(requirements: list) -> list:
+    """A row in each patient table that required rows compare themselves with.
+
+    A comparison with a missing row is null, never true, so the row that
+    `events.date > patients.date_of_birth` reads had better exist.
+    """
+    tables = {
+        table: None
+        for requirement in requirements
+        for condition in requirement.conditions
+        for table in condition.context_tables
+    }
+    return [RowRequirement(table, (), 1) for table in tables]
 
 
 _NO_SOURCE = qm.SelectPatientTable("__none__", qm.TableSchema({}))
