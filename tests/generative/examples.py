@@ -25,6 +25,9 @@ class Example:
         return f"\ndataset = {node_source(self.dataset)}\ndata = {data_source(self.data)}\n"
 
 
-def examples(depth: int = DEFAULT_DEPTH) -> st.SearchStrategy[Example]:
-    """Random valid datasets, each with random data for every generated table."""
-    return st.builds(Example, datasets(depth), table_data())
+def examples(
+    depth: int = DEFAULT_DEPTH, extreme_dates: bool = False
+) -> st.SearchStrategy[Example]:
+    """Random valid datasets, each with random data for every generated table
+    (with dates at the ends of the range when `extreme_dates`)."""
+    return st.builds(Example, datasets(depth), table_data(extreme_dates=extreme_dates))

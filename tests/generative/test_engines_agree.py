@@ -19,13 +19,13 @@ from tests.lib.engines import ENGINES, run_in_memory
 
 OTHER_ENGINES = {name: run for name, run in ENGINES.items() if name != "in_memory"}
 
-generative = generative_settings(200)
+needs_another_engine = pytest.mark.skipif(
+    not OTHER_ENGINES, reason="no engine besides in_memory is registered"
+)
 
 
-@pytest.mark.skipif(not OTHER_ENGINES, reason="no engine besides in_memory is registered")
-@generative
-@given(example=examples())
-def test_engines_agree_with_in_memory(example):
+def assert_engines_agree(example) -> None:
+    """Every other engine's results on `example` match the in-memory engine's."""
     dataset, data = example.dataset, example.data
     assume(not hits_known_issue(dataset))
     expected = run_in_memory(data, dataset)
@@ -35,3 +35,17 @@ def test_engines_agree_with_in_memory(example):
             f"engine {name!r} disagrees with in_memory: "
             + describe_difference(expected, actual)
         )
+
+
+@needs_another_engine
+@generative_settings(200)
+@given(example=examples())
+def test_engines_agree_with_in_memory(example):
+    assert_engines_agree(example)
+
+
+@needs_another_engine
+@generative_settings(50)
+@given(example=examples(extreme_dates=True))
+def test_engines_agree_on_dates_at_the_ends_of_the_range(example):
+    assert_engines_agree(example)

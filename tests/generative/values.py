@@ -6,8 +6,9 @@ Restrictions, and why:
 * Dates lie between 1900-01-01 and 2100-12-31 (plus hand-picked edge dates in
   that range: leap days, month and year ends). Arithmetic on them can still
   leave the years 1-9999, which the semantics define (the result is null), so
-  that rule is exercised; but the data itself stays in the range every engine
-  stores natively.
+  that rule is exercised. Data at the very ends of the date range (years 1 and
+  9999) is only drawn when asked for (`extreme_dates`), by a test of its own,
+  so that a failure there is told apart from everything else.
 * Integers lie within +/-1000 and floats are multiples of 0.25 within
   +/-1000. Queries nest only a few levels deep, so integer arithmetic stays
   far inside 64 bits, and sums of such floats are exact in any order, so an
@@ -49,6 +50,21 @@ EDGE_DATES = tuple(
     )
 )
 
+#: Dates at the ends of the range Python (and so ehrQL) can represent.
+EXTREME_DATES = tuple(
+    datetime.date.fromisoformat(text)
+    for text in (
+        "0001-01-01",
+        "0001-01-31",
+        "0001-12-31",
+        "0004-02-29",
+        "9996-02-29",
+        "9999-01-31",
+        "9999-12-01",
+        "9999-12-31",
+    )
+)
+
 EDGE_INTS = (0, 1, -1, 2, -2, 3, 7, 12, -12, 29, 31, 100, 365, -365, 1000, -1000)
 EDGE_FLOATS = (0.0, 1.0, -1.0, 0.5, -0.25, 2.5, 3.75, 100.0, -1000.0, 1000.0)
 STRINGS = ("", "a", "b", "ab", "ba", "A", "abc", "a b", "x", "12", "-3", "0", "007", "1.5")
@@ -79,6 +95,12 @@ def values_of(type_) -> st.SearchStrategy:
         raise ValueError(f"no value strategy for series type {type_!r}") from None
 
 
-def cells_of(type_) -> st.SearchStrategy:
-    """Cell values of `type_` for table data: null about a quarter of the time."""
-    return st.one_of(st.none(), values_of(type_), values_of(type_), values_of(type_))
+def cells_of(type_, extreme_dates: bool = False) -> st.SearchStrategy:
+    """Cell values of `type_` for table data: null about a quarter of the time.
+
+    With `extreme_dates`, dates are as often as not from the ends of the range.
+    """
+    values = values_of(type_)
+    if extreme_dates and type_ is datetime.date:
+        values = st.one_of(st.sampled_from(EXTREME_DATES), values)
+    return st.one_of(st.none(), values, values, values)
