@@ -498,6 +498,20 @@ class Value(Series):
             raise TypeValidationError("use a frozenset for a set of values")
         type_of_value(self.value)
 
+    # Python has 1 == 1.0 == True (and equal hashes), but in ehrQL they are
+    # values of different types: engines key results by node, so two constants
+    # must be equal only when their types are too.
+    def __eq__(self, other):
+        if type(other) is not Value:
+            return NotImplemented
+        return self._typed_value() == other._typed_value()
+
+    def __hash__(self):
+        return hash(self._typed_value())
+
+    def _typed_value(self):
+        return (type_of_value(self.value), self.value)
+
     @property
     def type(self):
         return type_of_value(self.value)

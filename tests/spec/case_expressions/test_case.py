@@ -125,3 +125,12 @@ def test_case_on_event_rows_then_aggregated(spec_test):
         case(when(e.i1 >= 5).then(100), otherwise=1).sum_for_patient(),
         {1: 102, 2: 100},
     )
+
+
+def test_case_values_keep_their_type_next_to_equal_constants_of_another_type(spec_test):
+    """The constants 1 and True are different values: each keeps its own type."""
+    spec_test(
+        table_data,
+        case(when(p.b1 == True).then(1), when(p.b1 == False).then(0)),  # noqa: E712
+        {1: 1, 2: 0, 3: None, 4: 1},
+    )
