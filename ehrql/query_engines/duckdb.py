@@ -186,13 +186,16 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     dialect = DuckDBDialect()
 
-    def __init__(self, dsn: str | Path | duckdb.DuckDBPyConnection, backend=None):
+    def __init__(self, dsn: str | Path | duckdb.DuckDBPyConnection | None, backend=None):
         self.dsn = dsn
+        #: A backend (see `ehrql.backends`) maps ehrQL's tables onto a database's
+        #: own tables through its `resolve_table`; without one, tables are read
+        #: by their ehrQL names.
         self.backend = backend
 
     @property
     def _directory(self) -> Path | None:
-        if isinstance(self.dsn, (str, Path)) and Path(self.dsn).is_dir():
+        if self.backend is None and isinstance(self.dsn, (str, Path)) and Path(self.dsn).is_dir():
             return Path(self.dsn)
         return None
 
@@ -201,6 +204,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """Tables from a directory are read through per-table relations made during setup."""
+        if self.backend is not None:
+            return self.backend.resolve_table(table)
         if self._directory is None:
             return default_table(table)
         columns = ["patient_id", *table.schema.column_names]
@@ -213,7 +218,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset`, including reading any table files."""
         compiled = compile_dataset(dataset, self.dialect, self.resolve_table)
-        if self._directory is None:
+        if self._directory is None or self.backend is not None:
             return compiled
         reads = []
         drops = []
@@ -227,6 +232,9 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     def _connect(self) -> tuple[duckdb.DuckDBPyConnection, bool]:
         if isinstance(self.dsn, duckdb.DuckDBPyConnection):
             return self.dsn, False
+        if self.dsn is None:
+            # An empty database: any table the dataset reads is reported missing.
+            return duckdb.connect(), True
         if self._directory is not None:
             return duckdb.connect(), True
         path = Path(self.dsn)
@@ -262,10 +270,12 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         compiled = self.compile(dataset)
         connection, owned = self._connect()
         try:
-            if self._directory is None:
-                self._check_database_tables(connection, dataset)
-            else:
+            if self._directory is not None:
                 self._register_arrow_files(connection, dataset)
+            elif self.backend is None:
+                # A backend's tables are not named after ehrQL's, so only
+                # tables read by their own names can be checked up front.
+                self._check_database_tables(connection, dataset)
             for statement in compiled.setup:
                 connection.execute(statement)
             cursor = connection.execute(compiled.select)
