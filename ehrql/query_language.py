@@ -758,7 +758,9 @@ class DateDifference:
 def _common_type(values) -> Any:
     types = [v._qm_node.type for v in values if isinstance(v, BaseSeries)]
     types = [t for t in types if t is not None]
-    if float in types and int in types:
+    # Numbers mix as in arithmetic: any float, series or constant, makes it float.
+    numeric = set(types) | {type(v) for v in values if type(v) in (int, float)}
+    if types and set(types) <= {int, float} and numeric == {int, float}:
         return float
     return types[0] if types else None
 

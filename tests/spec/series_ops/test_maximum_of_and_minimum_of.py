@@ -69,3 +69,8 @@ def test_maximum_of_event_series_then_aggregated(spec_test):
         """,
     }
     spec_test(table_data, maximum_of(e.i1, e.i2).sum_for_patient(), {1: 30, 2: 3})
+
+
+def test_minimum_of_an_int_series_and_a_float_constant_gives_a_float(spec_test):
+    """A float constant makes the result a float, as it would in arithmetic."""
+    spec_test(table_data, minimum_of(p.i1, p.i2, 1.5), {1: 1.0, 2: 1.5, 3: 1.5, 4: -7.0})
