@@ -68,7 +68,8 @@ def arrow_schema(specs: Sequence[ColumnSpec]) -> pa.Schema:
 
 
 def _column_array(spec: ColumnSpec, values: list) -> pa.Array:
-    values = [plain_value(v) for v in values]
+    if is_code_type(spec.type):
+        values = [plain_value(v) for v in values]
     if not _is_dictionary_encoded(spec):
         return pa.array(values, type=_value_type(spec))
     positions = {category: i for i, category in enumerate(spec.categories)}
