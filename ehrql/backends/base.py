@@ -27,10 +27,6 @@ from sqlalchemy.sql.selectable import Select, Subquery
 from ehrql.errors import EHRQLError
 from ehrql.query_model.table_schema import TableSchema
 
-#: A mapping method: given the public schema it must serve, a SELECT over raw tables.
-Mapping = Callable[["Backend", TableSchema], Select]
-
-
 class BackendError(EHRQLError):
     """A backend was asked for something it cannot provide."""
 

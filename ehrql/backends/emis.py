@@ -97,7 +97,7 @@ class EMISBackend(Backend):
     def _clinical_events(self, schema: TableSchema) -> Select:
         observation = self.raw_table("observation_all_orgs_v2")
         return self._coded_records("observation_all_orgs_v2", "snomedct_code").add_columns(
-            sa.cast(observation.c.value_pq_1, sa.Float()).label("numeric_value")
+            sa.cast(observation.c.value_pq_1, sa.Double()).label("numeric_value")
         )
 
     @mapping("medications")

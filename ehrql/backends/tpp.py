@@ -154,7 +154,7 @@ class TPPBackend(Backend):
                 as_date(table.c.ConsultationDate, FAR_FUTURE).label("date"),
                 snomedct_code.label("snomedct_code"),
                 ctv3_code.label("ctv3_code"),
-                sa.cast(table.c.NumericValue, sa.Float()).label("numeric_value"),
+                sa.cast(table.c.NumericValue, sa.Double()).label("numeric_value"),
                 table.c.Consultation_ID.label("consultation_id"),
                 table.c.CodedEvent_ID.label("coded_event_id"),
             )
@@ -349,8 +349,8 @@ class TPPBackend(Backend):
         ranges = self.raw_table("CodedEventRange")
         return sa.select(
             events,
-            sa.cast(ranges.c.LowerBound, sa.Float()).label("lower_bound"),
-            sa.cast(ranges.c.UpperBound, sa.Float()).label("upper_bound"),
+            sa.cast(ranges.c.LowerBound, sa.Double()).label("lower_bound"),
+            sa.cast(ranges.c.UpperBound, sa.Double()).label("upper_bound"),
             recode(ranges.c.Comparator, RANGE_COMPARATORS).label("comparator"),
         ).select_from(
             events.outerjoin(ranges, events.c.coded_event_id == ranges.c.CodedEvent_ID)
@@ -364,7 +364,7 @@ class TPPBackend(Backend):
             value.c.Patient_ID.label("patient_id"),
             value.c.AlgorithmType.label("algorithm_type"),
             as_date(value.c.CalculationDateTime, FAR_FUTURE).label("calculation_date"),
-            sa.cast(value.c.NumericValue, sa.Float()).label("numeric_value"),
+            sa.cast(value.c.NumericValue, sa.Double()).label("numeric_value"),
             reference.c.AlgorithmDescription.label("algorithm_description"),
             reference.c.AlgorithmVersion.label("algorithm_version"),
         ).select_from(
@@ -404,7 +404,7 @@ class TPPBackend(Backend):
             as_date(prompt.c.ConsultationDate).label("consultation_date"),
             prompt.c.Consultation_ID.label("consultation_id"),
             sa.case(
-                (prompt.c.NumericCode == 1, sa.cast(prompt.c.NumericValue, sa.Float()))
+                (prompt.c.NumericCode == 1, sa.cast(prompt.c.NumericValue, sa.Double()))
             ).label("numeric_value"),
         )
 
@@ -537,8 +537,8 @@ class TPPBackend(Backend):
             recode(ukrr.c.dataset, UKRR_DATASETS).label("dataset"),
             ukrr.c.renal_centre.label("renal_centre"),
             ukrr.c.rrt_start.label("rrt_start_date"),
-            sa.cast(ukrr.c.creat, sa.Float()).label("latest_creatinine"),
-            sa.cast(ukrr.c.eGFR_ckdepi, sa.Float()).label("latest_egfr"),
+            sa.cast(ukrr.c.creat, sa.Double()).label("latest_creatinine"),
+            sa.cast(ukrr.c.eGFR_ckdepi, sa.Double()).label("latest_egfr"),
             ukrr.c.mod_start.label("treatment_modality_start"),
             ukrr.c.mod_prev.label("treatment_modality_prevalence"),
         )
@@ -646,13 +646,13 @@ class TPPBackend(Backend):
                 sa.select(
                     cost.c.Patient_ID.label("patient_id"),
                     cost.c.APCS_Ident.label("apcs_ident"),
-                    sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Float()).label(
+                    sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label(
                         "grand_total_payment_mff"
                     ),
-                    sa.cast(cost.c.Tariff_Initial_Amount, sa.Float()).label(
+                    sa.cast(cost.c.Tariff_Initial_Amount, sa.Double()).label(
                         "tariff_initial_amount"
                     ),
-                    sa.cast(cost.c.Tariff_Total_Payment, sa.Float()).label("tariff_total_payment"),
+                    sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
                     apcs.c.Admission_Date.label("admission_date"),
                     apcs.c.Discharge_Date.label("discharge_date"),
                 )
@@ -684,10 +684,10 @@ class TPPBackend(Backend):
                 sa.select(
                     cost.c.Patient_ID.label("patient_id"),
                     cost.c.EC_Ident.label("ec_ident"),
-                    sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Float()).label(
+                    sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label(
                         "grand_total_payment_mff"
                     ),
-                    sa.cast(cost.c.Tariff_Total_Payment, sa.Float()).label("tariff_total_payment"),
+                    sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
                     ec.c.Arrival_Date.label("arrival_date"),
                     ec.c.EC_Decision_To_Admit_Date.label("ec_decision_to_admit_date"),
                     ec.c.EC_Injury_Date.label("ec_injury_date"),
@@ -791,11 +791,11 @@ class TPPBackend(Backend):
                 cost,
                 suffix,
                 keep,
-                sa.cast(cost.c.Tariff_OPP, sa.Float()).label("tariff_opp"),
-                sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Float()).label(
+                sa.cast(cost.c.Tariff_OPP, sa.Double()).label("tariff_opp"),
+                sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label(
                     "grand_total_payment_mff"
                 ),
-                sa.cast(cost.c.Tariff_Total_Payment, sa.Float()).label("tariff_total_payment"),
+                sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
             )
 
         return self._hes_union(build)
@@ -874,9 +874,9 @@ class TPPBackend(Backend):
         return sa.select(
             cost.c.Patient_ID.label("patient_id"),
             cost.c.APCS_Ident.label("apcs_ident"),
-            sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Float()).label("grand_total_payment_mff"),
-            sa.cast(cost.c.Tariff_Initial_Amount, sa.Float()).label("tariff_initial_amount"),
-            sa.cast(cost.c.Tariff_Total_Payment, sa.Float()).label("tariff_total_payment"),
+            sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label("grand_total_payment_mff"),
+            sa.cast(cost.c.Tariff_Initial_Amount, sa.Double()).label("tariff_initial_amount"),
+            sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
             apcs.c.Admission_Date.label("admission_date"),
             apcs.c.Discharge_Date.label("discharge_date"),
         ).select_from(cost.outerjoin(apcs, cost.c.APCS_Ident == apcs.c.APCS_Ident))

@@ -55,11 +55,11 @@ def test_practice_registrations_read_the_practice_digest_as_a_number(emis_db):
 
 def test_clinical_events_medications_and_vaccinations(emis_db):
     record = dict(registration_id="r1", hashed_organisation="0a1f", effective_date=dt(2020, 2, 3, 14, 5))
-    emis_db.insert("observation_all_orgs_v2", dict(record, snomed_concept_id=271649006, value_pq_1=120.5))
+    emis_db.insert("observation_all_orgs_v2", dict(record, snomed_concept_id=271649006, value_pq_1=123456.78))
     emis_db.insert("medication_all_orgs_v2", dict(record, snomed_concept_id=39113611000001102))
     emis_db.insert("immunisation_all_orgs_v2", dict(record, snomed_concept_id=1324681000000101))
     assert table(emis_db, emis.clinical_events) == [
-        dict(patient_id="r1", date=d(2020, 2, 3), snomedct_code="271649006", numeric_value=120.5)
+        dict(patient_id="r1", date=d(2020, 2, 3), snomedct_code="271649006", numeric_value=123456.78)
     ]
     assert table(emis_db, emis.medications) == [
         dict(patient_id="r1", date=d(2020, 2, 3), dmd_code="39113611000001102")
