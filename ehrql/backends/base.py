@@ -145,6 +145,20 @@ class Backend:
         self.check_permissions(permissions)
         return None
 
+    def inclusion_condition(
+        self, patient_id: sa.ColumnElement, permissions: Iterable[str] = frozenset()
+    ) -> sa.ColumnElement | None:
+        """A condition on a `patient_id` column that is false for every excluded patient.
+
+        None when nobody is excluded. It is written NOT EXISTS rather than
+        NOT IN so that a NULL in the exclusion list cannot exclude everyone.
+        """
+        exclusions = self.patient_exclusions(permissions)
+        if exclusions is None:
+            return None
+        excluded = exclusions.subquery("excluded_patients")
+        return ~sa.exists().where(excluded.c.patient_id == patient_id)
+
 
 #: The query parameter through which OpenSAFELY's job runner grants a permission.
 DSN_PERMISSION_PREFIX = "opensafely_include_"

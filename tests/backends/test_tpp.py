@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import sqlalchemy as sa
 
 from ehrql.backends.base import PermissionNotGrantedError
 from ehrql.backends.raw_schemas.tpp import HISTORICAL_COST_SUFFIX
@@ -638,3 +639,15 @@ def test_waiting_list_raw_tables_keep_stored_values(tpp_db):
 def test_smoketest_patients(tpp_db):
     tpp_db.insert("Patient", dict(Patient_ID=1, DateOfBirth=d(1980, 1, 1), Sex="F"))
     assert table(tpp_db, smoketest.patients) == [dict(patient_id=1, date_of_birth=d(1980, 1, 1))]
+
+
+def test_inclusion_condition_keeps_everyone_but_the_opted_out(tpp_db):
+    tpp_db.insert("Patient", *(dict(Patient_ID=i, DateOfBirth=d(1980, 1, 1), Sex="F") for i in (1, 2, 3)))
+    tpp_db.insert("PatientsWithTypeOneDissent", dict(Patient_ID=2), dict(Patient_ID=None))
+    patient = tpp_db.backend.raw_table("Patient")
+    condition = tpp_db.backend.inclusion_condition(patient.c.Patient_ID)
+    assert tpp_db.rows(sa.select(patient.c.Patient_ID).where(condition)) == [
+        dict(Patient_ID=1),
+        dict(Patient_ID=3),
+    ]
+    assert tpp_db.backend.inclusion_condition(patient.c.Patient_ID, {"t1oo"}) is None
