@@ -73,6 +73,8 @@ SEX_WEIGHTS = (0.495, 0.49, 0.003, 0.012)
 
 @dataclasses.dataclass(frozen=True)
 class Patient:
+    """One row of the patients table."""
+
     patient_id: int
     date_of_birth: datetime.date
     sex: str

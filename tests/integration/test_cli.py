@@ -472,3 +472,41 @@ def test_dsn_duckdb_database_file(small, tmp_path, capsys):
     assert code == 0, err
     assert "dummy data options are ignored" in err
     assert output.read_text().splitlines()[1:] == ["4,32,female,,F,", "9,63,male,31.5,T,"]
+
+
+# -- the example data ------------------------------------------------------------------------
+
+
+def load_example_data_generator(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("example_data_generate", EXAMPLE_DATA / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules.
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_data_is_what_its_generator_makes(tmp_path, monkeypatch):
+    counts = load_example_data_generator(monkeypatch).generate(tmp_path)
+    assert counts["patients"] == 300
+    for name in counts:
+        assert (tmp_path / f"{name}.csv").read_bytes() == (EXAMPLE_DATA / f"{name}.csv").read_bytes(), name
+
+
+def test_example_data_obeys_the_core_schemas():
+    from ehrql.file_formats import read_rows, table_column_specs
+    from ehrql.tables import core
+
+    for name in core.__all__:
+        schema = getattr(core, name)._qm_node.schema
+        # Reading parses every value by its type, and checks codes, categories and nulls.
+        rows = list(read_rows(EXAMPLE_DATA / f"{name}.csv", table_column_specs(schema)))
+        assert rows, name
+        for column_name, column in schema.columns:
+            position = schema.column_names.index(column_name) + 1
+            for constraint in column.constraints:
+                assert all(
+                    row[position] is None or constraint.validate(row[position]) for row in rows
+                ), (name, column_name, constraint)
