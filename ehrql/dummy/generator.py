@@ -20,6 +20,7 @@ import time
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.recipes import ChoiceCache, RowRecipe, make_recipe
 from ehrql.dummy.report import DummyDataReport
+from ehrql.dummy.shared_nodes import share_equal_subtrees
 from ehrql.dummy.solver import Plan, describe_literal, plan_population
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -70,7 +71,7 @@ def generate_dummy_data(
         raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
     started = time.monotonic()
     additional_population_constraint = _query_model_series(additional_population_constraint)
-    target = _target_population(dataset, additional_population_constraint)
+    target = share_equal_subtrees(_target_population(dataset, additional_population_constraint))
     roots = [dataset] + ([additional_population_constraint] if additional_population_constraint is not None else [])
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)

@@ -91,13 +91,16 @@ class ChoiceCache:
     def narrowed(self, table: qm.Frame, column: str, restrictions: tuple) -> ValueChoice:
         """The column's choice with every restriction applied.
 
-        Each restriction is (key, accept); the key identifies it for caching.
+        The key of each `Restriction` identifies it for caching.
         """
-        key = (table, column, tuple(k for k, _ in restrictions))
+        key = (table, column, tuple(r.key for r in restrictions))
         if key not in self._narrowed:
             choice = self._base[table][column]
-            for _, accept in restrictions:
-                choice = choice.restrict(accept)
+            for restriction in restrictions:
+                if restriction.interval is None:
+                    choice = choice.restrict(restriction.accept)
+                else:
+                    choice = choice.within(*restriction.interval)
             self._narrowed[key] = choice
         return self._narrowed[key]
 
@@ -138,16 +141,68 @@ def make_recipe(
     return RowRecipe(table, choices, tuple(checks), feasible, tuple(linked))
 
 
-def _must_be_true(expression: RowExpression):
-    column = expression.single_column
-    evaluate = expression.evaluate
-    return (("true", expression.node), lambda v: evaluate({column: v}, {}) is True)
+@dataclasses.dataclass(frozen=True)
+class Restriction:
+    """A condition on one column's values.
+
+    `accept` tells whether a value (or null) passes; `interval`, when set, is
+    the same condition as (low, low inclusive, high, high inclusive), which
+    can be applied to an ordered pool by bisection.
+    """
+
+    key: tuple
+    accept: Callable
+    interval: tuple | None = None
 
 
-def _must_not_be_true(expression: RowExpression):
+def _must_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
-    return (("not true", expression.node), lambda v: evaluate({column: v}, {}) is not True)
+    return Restriction(
+        ("true", expression.node),
+        lambda v: evaluate({column: v}, {}) is True,
+        _comparison_interval(expression.node),
+    )
+
+
+def _must_not_be_true(expression: RowExpression) -> Restriction:
+    column = expression.single_column
+    evaluate = expression.evaluate
+    return Restriction(
+        ("not true", expression.node), lambda v: evaluate({column: v}, {}) is not True
+    )
+
+
+_FLIPPED = {
+    qm.Function.LT: qm.Function.GT,
+    qm.Function.LE: qm.Function.GE,
+    qm.Function.GT: qm.Function.LT,
+    qm.Function.GE: qm.Function.LE,
+    qm.Function.EQ: qm.Function.EQ,
+}
+
+
+def _comparison_interval(node: qm.Series) -> tuple | None:
+    """`column op constant` as an interval of the column's values; None for
+    anything else."""
+    kind = type(node)
+    if kind not in _FLIPPED:
+        return None
+    column, constant = node.lhs, node.rhs
+    if isinstance(column, qm.Value):
+        column, constant, kind = constant, column, _FLIPPED[kind]
+    if not isinstance(column, qm.SelectColumn) or not isinstance(constant, qm.Value):
+        return None
+    value = constant.value
+    if value is None or type(value) is not column.type:
+        return None
+    return {
+        qm.Function.LT: (None, False, value, False),
+        qm.Function.LE: (None, False, value, True),
+        qm.Function.GT: (value, False, None, False),
+        qm.Function.GE: (value, True, None, False),
+        qm.Function.EQ: (value, True, value, True),
+    }[kind]
 
 
 def _narrow_for_ban(ban: RowBan):

@@ -62,6 +62,8 @@ class ValueChoice:
     null_allowed: bool
     typical: tuple = ()
     null_share: float = NULL_SHARE
+    #: True when every tuple is in ascending order, so ranges can be cut by bisection.
+    ordered: bool = False
 
     @property
     def empty(self) -> bool:
@@ -88,6 +90,22 @@ class ValueChoice:
     def _value_set(self) -> frozenset:
         return frozenset(self.values)
 
+    def within(self, low, low_inclusive: bool, high, high_inclusive: bool) -> ValueChoice:
+        """Only values between `low` and `high` (None for no bound); never null.
+
+        The same as `restrict` with a comparison, but by bisection when the
+        values are ordered: a date pool holds tens of thousands of values.
+        """
+        if not self.ordered:
+            return self.restrict(lambda v: v is not None and _in_range(v, low, low_inclusive, high, high_inclusive))
+        return dataclasses.replace(
+            self,
+            values=_cut(self.values, low, low_inclusive, high, high_inclusive),
+            preferred=_cut(self.preferred, low, low_inclusive, high, high_inclusive),
+            typical=_cut(self.typical, low, low_inclusive, high, high_inclusive),
+            null_allowed=False,
+        )
+
     def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
         """Only the values for which `accept` is true (null included)."""
         return dataclasses.replace(
@@ -97,6 +115,24 @@ class ValueChoice:
             typical=tuple(v for v in self.typical if accept(v)),
             null_allowed=self.null_allowed and accept(None),
         )
+
+
+def _in_range(value, low, low_inclusive, high, high_inclusive) -> bool:
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        return False
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        return False
+    return True
+
+
+def _cut(values: tuple, low, low_inclusive, high, high_inclusive) -> tuple:
+    start = 0
+    if low is not None:
+        start = (bisect.bisect_left if low_inclusive else bisect.bisect_right)(values, low)
+    end = len(values)
+    if high is not None:
+        end = (bisect.bisect_right if high_inclusive else bisect.bisect_left)(values, high)
+    return values[start:end]
 
 
 def column_choice(
@@ -126,7 +162,10 @@ def column_choice(
         values, preferred = _code_values(column, mentioned, hints.for_type(type_), rng)
     else:
         raise ValueError(f"cannot make dummy values for column '{column_name}' of type {type_!r}")
-    choice = ValueChoice(values, preferred, column.nullable, typical, _null_share(column_name))
+    ordered = type_ in (datetime.date, int, float) and _categories(column) is None
+    choice = ValueChoice(
+        values, preferred, column.nullable, typical, _null_share(column_name), ordered
+    )
     if not _has_value_constraints(column):
         return choice
     return choice.restrict(lambda v: v is None or obeys_value_constraints(column, v))

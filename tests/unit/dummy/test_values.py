@@ -97,3 +97,23 @@ def test_multi_code_strings_hold_the_searched_codes_and_others():
     assert all(v.value.startswith("||") for v in values)
     assert any("N17" in v.value for v in values)
     assert any("N17" not in v.value for v in values)
+
+
+def test_cutting_an_ordered_pool_by_bisection_matches_filtering():
+    rng = random.Random(8)
+    base = choice_for(Column(datetime.date), collect_hints([(people.died_on > "2001-02-03")._qm_node]))
+    assert base.ordered
+    for _ in range(30):
+        low, high = sorted(rng.sample(base.values, 2))
+        low_inclusive, high_inclusive = rng.random() < 0.5, rng.random() < 0.5
+        cut = base.within(low, low_inclusive, high, high_inclusive)
+
+        def accept(v):
+            return (
+                v is not None
+                and (low < v or (low_inclusive and v == low))
+                and (v < high or (high_inclusive and v == high))
+            )
+
+        assert cut == base.restrict(accept)
+    assert base.within(None, False, base.values[3], False).values == base.values[:3]
