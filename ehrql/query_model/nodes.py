@@ -192,7 +192,19 @@ def node(cls):
 
     Nodes are used as dict keys all through the engines, and a deep tree's
     dataclass hash is recomputed from every field each time, so we cache it.
+
+    A series also works out its domain when it is built, so that series drawn
+    from unrelated frames fail where they are combined, not later in an engine.
     """
+    if issubclass(cls, Series):
+        checks = getattr(cls, "__post_init__", None)
+
+        def __post_init__(self):
+            if checks is not None:
+                checks(self)
+            self.domain  # noqa: B018 (computed for its check)
+
+        cls.__post_init__ = __post_init__
     cls = dataclasses.dataclass(frozen=True, eq=True, repr=True)(cls)
     field_hash = cls.__hash__
 
