@@ -30,15 +30,17 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 
 from ehrql.query_model import nodes as qm
+from tests.generative.data import PATIENT_IDS
 from tests.generative.schemas import (
     ALL_TABLES,
     CODE_TYPE,
     EVENT_TABLES,
+    INLINE_SCHEMA,
     SERIES_TYPES,
     columns_of_type,
     patients,
 )
-from tests.generative.values import values_of
+from tests.generative.values import cells_of, values_of
 
 Fn = qm.Function
 Agg = qm.AggregateByPatient
@@ -139,11 +141,23 @@ def picked_rows(draw, depth: int) -> qm.PickOneRowPerPatient:
 
 
 @st.composite
+def inline_tables(draw) -> qm.InlinePatientTable:
+    """A patient-level table given in the query itself, for some of the patients."""
+    patient_ids = draw(st.lists(st.sampled_from(PATIENT_IDS), unique=True, max_size=4))
+    rows = tuple(
+        (patient_id, *(draw(cells_of(type_)) for _, type_ in INLINE_SCHEMA.column_types))
+        for patient_id in sorted(patient_ids)
+    )
+    return qm.InlinePatientTable(rows, INLINE_SCHEMA)
+
+
+@st.composite
 def patient_frames(draw, depth: int) -> qm.OneRowPerPatientFrame:
-    """The patient table, or (with depth to spare) a row picked from an event frame."""
+    """The patient table, an inline table, or (with depth to spare) a row
+    picked from an event frame."""
     if depth <= 0:
-        return patients
-    return draw(st.one_of(st.just(patients), picked_rows(depth - 1)))
+        return draw(st.one_of(st.just(patients), inline_tables()))
+    return draw(st.one_of(st.just(patients), inline_tables(), picked_rows(depth - 1)))
 
 
 # ---------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The default repr of a node repeats every table's full schema at every column,
 which buries a failing example. `node_source` writes a node as the much shorter
-Python expression that rebuilds it (using the names `qm`, `Fn`, `Agg` and the
-tables of `tests.generative.schemas`), so a shrunk failure can be pasted
+Python expression that rebuilds it (using the names `qm`, `Fn`, `Agg`, and the
+tables and `INLINE_SCHEMA` of `tests.generative.schemas`), so a shrunk failure can be pasted
 straight into a regression test.
 """
 
@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from ehrql.query_model import nodes as qm
-from tests.generative.schemas import ALL_TABLES
+from tests.generative.schemas import ALL_TABLES, INLINE_SCHEMA
 
 _TABLE_NAMES = {table: table.name.removeprefix("gen_") for table in ALL_TABLES}
 
@@ -22,6 +22,8 @@ def node_source(node) -> str:
     """A Python expression that rebuilds `node`."""
     if node in _TABLE_NAMES and isinstance(node, (qm.SelectTable, qm.SelectPatientTable)):
         return _TABLE_NAMES[node]
+    if node == INLINE_SCHEMA:
+        return "INLINE_SCHEMA"
     if isinstance(node, qm.Value):
         return f"qm.Value({node.value!r})"
     if isinstance(node, qm.FrozenDict):

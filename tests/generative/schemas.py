@@ -50,6 +50,12 @@ others = qm.SelectTable(
     ),
 )
 
+#: The schema of generated inline patient tables (whose rows are part of the
+#: query, so vary from example to example).
+INLINE_SCHEMA = _schema(
+    i1=int, f1=float, b1=bool, s1=str, d1=datetime.date, c1=CODE_TYPE
+)
+
 #: Every table, patient table first.
 ALL_TABLES: tuple[qm.Frame, ...] = (patients, events, others)
 #: The event-level tables.

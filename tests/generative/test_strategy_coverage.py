@@ -29,6 +29,7 @@ NODE_CLASSES = [
     qm.PickOneRowPerPatient,
     qm.SelectTable,
     qm.SelectPatientTable,
+    qm.InlinePatientTable,
 ]
 
 EXAMPLES = 600
