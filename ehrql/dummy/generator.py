@@ -18,6 +18,7 @@ import random
 import time
 
 from ehrql.dummy.hints import collect_hints
+from ehrql.dummy.plausibility import plausibility_check
 from ehrql.dummy.recipes import ChoiceCache, RowRecipe, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.dummy.shared_nodes import share_equal_subtrees
@@ -220,7 +221,10 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | No
         required.append((recipe, requirement.count))
     fillers = {}
     for table in tables:
-        recipe = make_recipe(table, (), tuple(bans_by_table.get(table, ())), cache)
+        plausible = plausibility_check(table)
+        recipe = make_recipe(
+            table, (), tuple(bans_by_table.get(table, ())), cache, (plausible,) if plausible else ()
+        )
         fillers[table] = recipe if recipe.feasible else None
     return _PreparedPlan(plan, tuple(required), fillers)
 

@@ -106,9 +106,14 @@ class ChoiceCache:
 
 
 def make_recipe(
-    table: qm.Frame, conditions: tuple, bans: tuple, cache: ChoiceCache
+    table: qm.Frame,
+    conditions: tuple,
+    bans: tuple,
+    cache: ChoiceCache,
+    extra_checks: tuple = (),
 ) -> RowRecipe:
-    """A recipe for rows of `table` meeting every condition and breaking no ban."""
+    """A recipe for rows of `table` meeting every condition, breaking no ban
+    and passing `extra_checks`."""
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
     checks: list[RowCheck] = []
     feasible = True
@@ -133,6 +138,7 @@ def make_recipe(
             for column, restriction in narrowed:
                 restrictions[column].append(restriction)
     checks.extend(_constraint_checks(table))
+    checks.extend(extra_checks)
     choices = tuple(
         (name, cache.narrowed(table, name, tuple(restrictions[name])))
         for name in table.schema.column_names
