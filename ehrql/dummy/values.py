@@ -138,7 +138,14 @@ def _cut(values: tuple, low, low_inclusive, high, high_inclusive) -> tuple:
 def column_choice(
     table_name: str, column_name: str, column: Column, hints: Hints, rng: random.Random
 ) -> ValueChoice:
-    """Every value a column may ever take, given its type and constraints."""
+    """Every value a column may ever take, given its type and constraints.
+
+    A column's `dummy_data_constraints` (rules only for dummy data, such as a
+    realistic range) are obeyed as well as its constraints.
+    """
+    extra = tuple(getattr(column, "dummy_data_constraints", ()))
+    if extra:
+        column = dataclasses.replace(column, constraints=column.constraints + extra)
     type_ = column.type
     mentioned = hints.for_column(table_name, column_name)
     typical = ()

@@ -117,3 +117,15 @@ def test_cutting_an_ordered_pool_by_bisection_matches_filtering():
 
         assert cut == base.restrict(accept)
     assert base.within(None, False, base.values[3], False).values == base.values[:3]
+
+
+def test_dummy_data_constraints_are_obeyed_too():
+    column = Column(
+        float,
+        constraints=[Constraint.NotNull()],
+        dummy_data_constraints=[Constraint.ClosedRange(10.0, 20.0, 0.5)],
+    )
+    values = draws(choice_for(column))
+    assert None not in values
+    assert all(10.0 <= v <= 20.0 for v in values)
+    assert len(set(values)) > 5
