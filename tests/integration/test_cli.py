@@ -510,3 +510,16 @@ def test_example_data_obeys_the_core_schemas():
                 assert all(
                     row[position] is None or constraint.validate(row[position]) for row in rows
                 ), (name, column_name, constraint)
+
+
+def test_console_script_module_exit_status_and_message_on_error(tmp_path):
+    definition = write_definition(tmp_path, "dataset = create_dataset()\ndataset.x = patients.nope\n")
+    output = tmp_path / "out" / "dataset.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "ehrql", "generate-dataset", str(definition), "--output", str(output)],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+    )
+    assert result.returncode == 10
+    assert "Error in dataset_definition.py, line 4:\n    dataset.x = patients.nope\n" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not output.parent.exists()
