@@ -59,7 +59,7 @@ def collect_hints(roots: Iterable[qm.Node]) -> Hints:
         for node in qm.all_nodes(root):
             _fold_constant(node, constants)
             for value in _values_of(node, constants):
-                by_type.setdefault(_value_type(value), {})[value] = None
+                by_type.setdefault(type(value), {})[value] = None
             if isinstance(node, _COMPARISONS):
                 _attribute(node, constants, by_column)
     dates = tuple(sorted(by_type.get(datetime.date, {})))
@@ -94,10 +94,6 @@ def _values_of(node, constants: dict):
     if value is None or isinstance(value, bool):
         return ()
     return (value,)
-
-
-def _value_type(value):
-    return type(value)
 
 
 def _attribute(node, constants: dict, by_column: dict) -> None:

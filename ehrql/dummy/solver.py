@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-from ehrql.dummy.row_expressions import UNKNOWN, RowExpression, compile_row_expression
+from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
 
