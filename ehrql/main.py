@@ -187,6 +187,12 @@ def generate_dataset(
     dataset = loaded.query_model
     specs = dataset_column_specs(dataset)
     backend_object = get_backend(backend)
+    if dataset.events:
+        log(
+            "Warning: only the patient-level dataset is written; event tables ("
+            + ", ".join(dataset.events)
+            + ") are not output by this version of ehrql"
+        )
 
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
