@@ -8,6 +8,8 @@ permission.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import Select
 
@@ -119,7 +121,7 @@ class TPPBackend(Backend):
     raw_metadata = raw_schema.metadata
     permissions = frozenset({T1OO_PERMISSION})
 
-    def patient_exclusions(self, permissions=frozenset()) -> Select | None:
+    def patient_exclusions(self, permissions: Iterable[str] = frozenset()) -> Select | None:
         """Patients with a type 1 opt-out, unless the `t1oo` permission is claimed.
 
         TPP maintain the list of dissenting patients themselves; ehrQL does not
