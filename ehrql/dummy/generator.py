@@ -71,12 +71,38 @@ def generate_dummy_data(
     if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 0:
         raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
     started = time.monotonic()
-    additional_population_constraint = _query_model_series(additional_population_constraint)
-    target = share_equal_subtrees(_target_population(dataset, additional_population_constraint))
-    roots = [dataset] + ([additional_population_constraint] if additional_population_constraint is not None else [])
+    extra = _query_model_series(additional_population_constraint)
+    target = share_equal_subtrees(_target_population(dataset, extra))
+    roots = [dataset] + ([extra] if extra is not None else [])
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
-    hints = collect_hints(roots)
+    prepared, unsolved, fallback = _prepare_plans(target, tables, collect_hints(roots), rng)
+    if fallback:
+        log.warning(
+            "dummy data: could not solve %s; generating patients at random and "
+            "keeping those in the population",
+            "; ".join(unsolved) or "the population",
+        )
+    search = _search(prepared, target, tables, population_size, rng, started + timeout)
+    kept = search.kept
+    if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
+        kept = _renumber(kept)
+    report = DummyDataReport(
+        requested=population_size,
+        generated=search.generated,
+        candidates=search.candidates,
+        plans=len(prepared),
+        used_rejection_sampling=fallback,
+        unsolved=unsolved,
+        timed_out=search.timed_out,
+        seconds=time.monotonic() - started,
+    )
+    (log.warning if search.timed_out else log.info)("dummy data: %s", report.summary())
+    return DummyData(kept, report)
+
+
+def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
+    """(prepared plans, descriptions of unsolved parts, whether rejection sampling is needed)."""
     cache = ChoiceCache(
         {
             table: {
@@ -90,62 +116,53 @@ def generate_dummy_data(
     unsolved = tuple(dict.fromkeys(describe_literal(u) for p in prepared for u in p.plan.unsolved))
     fallback = not prepared or bool(unsolved)
     if not prepared:
+        # Nothing could be solved: draw filler rows only and keep what passes.
         prepared = [_prepare(Plan((), (), (target,)), tables, cache)]
-    if fallback:
-        log.warning(
-            "dummy data: could not solve %s; generating patients at random and "
-            "keeping those in the population",
-            "; ".join(unsolved) or "the population",
-        )
+    return prepared, unsolved, fallback
 
+
+@dataclasses.dataclass(frozen=True)
+class _SearchResult:
+    kept: dict
+    generated: int
+    candidates: int
+    timed_out: bool
+
+
+def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: float) -> _SearchResult:
+    """Make and check candidates in batches until `wanted` pass or time runs out.
+
+    Each candidate follows one plan, chosen in proportion to how often that
+    plan's candidates have passed so far.
+    """
     kept: dict = {table: [] for table in tables}
     uniques = _UniqueValues(tables)
     successes = [1] * len(prepared)
     attempts = [2] * len(prepared)
     generated = candidates = 0
-    next_id = 1
-    timed_out = False
-    while generated < population_size:
-        if time.monotonic() - started > timeout:
-            timed_out = True
-            break
+    while generated < wanted:
+        if time.monotonic() > deadline:
+            return _SearchResult(kept, generated, candidates, True)
         # Until a batch has been checked, assume every candidate will do; then
         # size batches by the success rate seen, with a margin.
         rate = max(generated / candidates, 0.02) / 1.2 if candidates else 1.0
-        batch_size = min(MAX_BATCH, max(10, math.ceil((population_size - generated) / rate)))
+        batch_size = min(MAX_BATCH, max(10, math.ceil((wanted - generated) / rate)))
+        weights = [s / a for s, a in zip(successes, attempts)]
         batch = []
-        for patient_id in range(next_id, next_id + batch_size):
-            weights = [s / a for s, a in zip(successes, attempts)]
+        for patient_id in range(candidates + 1, candidates + batch_size + 1):
             index = rng.choices(range(len(prepared)), weights)[0]
             batch.append((patient_id, index, _make_patient(prepared[index], patient_id, rng, uniques)))
-        next_id += batch_size
         candidates += batch_size
         accepted = _in_population(target, tables, batch)
         for patient_id, index, rows in batch:
             attempts[index] += 1
             if patient_id in accepted:
                 successes[index] += 1
-                if generated < population_size:
+                if generated < wanted:
                     generated += 1
                     for table, table_rows in rows.items():
                         kept[table].extend(table_rows)
-    if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
-        kept = _renumber(kept)
-    report = DummyDataReport(
-        requested=population_size,
-        generated=generated,
-        candidates=candidates,
-        plans=len(prepared),
-        used_rejection_sampling=fallback,
-        unsolved=unsolved,
-        timed_out=timed_out,
-        seconds=time.monotonic() - started,
-    )
-    if timed_out:
-        log.warning("dummy data: %s", report.summary())
-    else:
-        log.info("dummy data: %s", report.summary())
-    return DummyData(kept, report)
+    return _SearchResult(kept, generated, candidates, False)
 
 
 def generate_dummy_tables(
