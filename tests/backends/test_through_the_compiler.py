@@ -8,11 +8,12 @@ import datetime
 
 import duckdb
 
+from ehrql.backends.emis import EMISBackend
 from ehrql.backends.tpp import TPPBackend
 from ehrql.query_engines.base_sql import compile_dataset
 from ehrql.query_engines.duckdb import DuckDBQueryEngine
 from ehrql.query_language import create_dataset
-from ehrql.tables import core, tpp
+from ehrql.tables import core, emis, tpp
 
 d = datetime.date
 dt = datetime.datetime
@@ -71,3 +72,26 @@ def test_dataset_over_tpp_raw_tables(tpp_db, tmp_path):
         (2, "male", d(2021, 5, 1), None, d(2019, 2, 3), 1),
         (3, "female", None, None, None, 0),
     ]
+
+
+def test_dataset_over_emis_raw_tables(emis_db):
+    emis_db.insert(
+        "patient_all_orgs_v2",
+        dict(registration_id="a1", gender=2, date_of_birth=d(1980, 1, 1), hashed_organisation="0f",
+             registered_date=d(2000, 1, 1)),
+        dict(registration_id="b2", gender=1, date_of_birth=d(1990, 1, 1), hashed_organisation="10",
+             registered_date=d(2015, 1, 1)),
+    )  # fmt: skip
+    emis_db.insert(
+        "observation_all_orgs_v2",
+        dict(registration_id="a1", snomed_concept_id=22298006, effective_date=dt(2021, 1, 2, 3), value_pq_1=1.5),
+    )
+    emis_db.dispose()
+
+    dataset = create_dataset()
+    dataset.define_population(emis.patients.has_practice_registration_spanning("2010-01-01", "2020-01-01"))
+    dataset.sex = emis.patients.sex
+    dataset.practice = core.practice_registrations.for_patient_on("2010-01-01").practice_pseudo_id
+    dataset.value = core.clinical_events.sort_by(core.clinical_events.date).last_for_patient().numeric_value
+
+    assert run(emis_db.engine.url.database, EMISBackend(), dataset) == [("a1", "female", 15, 1.5)]
