@@ -6,8 +6,8 @@
 The dataset has twenty variables of the kinds studies use (demographics, the
 current registration, first and last events from codelists, counts and means in
 windows, prescriptions). The hand-written query computes the same columns the
-way a person fluent in DuckDB would: one pass over each event table with
-filtered aggregates and `arg_min`/`arg_max`. Each side runs in a fresh process,
+way a person fluent in DuckDB would: one pass over each event table, joined
+to a table of codelist membership, with filtered aggregates and `arg_max`. Each side runs in a fresh process,
 so the peak memory reported is that side's own. Both fetch every row into
 Python. The compile time is that of turning the query model into SQL.
 """
@@ -103,16 +103,28 @@ def build_dataset(lists: dict[str, list[str]]):
     return dataset._compile()
 
 
-def _in_list(codes: list[str]) -> str:
-    return "(" + ", ".join(f"'{c}'" for c in codes) + ")"
+SNOMED_LISTS = ("diabetes", "hba1c", "bmi", "asthma", "hypertension", "blood_pressure", "cardiovascular")
+DMD_LISTS = ("statins", "metformin")
+
+
+def _category_values(lists: dict[str, list[str]], names) -> str:
+    # The benchmark's codelists do not overlap, so each code has one category.
+    return ", ".join(f"('{code}', '{name}')" for name in names for code in lists[name])
 
 
 def hand_written_sql(lists: dict[str, list[str]]) -> str:
-    """The same dataset, written directly in DuckDB SQL."""
-    c = {name: _in_list(codes) for name, codes in lists.items()}
+    """The same dataset, written directly in DuckDB SQL.
+
+    Each event table is read once: its codes are joined to a small table giving
+    each code's codelist, and every variable is a filtered aggregate.
+    """
+    snomed = _category_values(lists, SNOMED_LISTS)
+    dmd = _category_values(lists, DMD_LISTS)
     # Ties on date are broken on the remaining columns, as ehrQL does.
     return f"""
-    WITH registration AS (
+    WITH snomed_lists(code, list) AS (VALUES {snomed}),
+    dmd_lists(code, list) AS (VALUES {dmd}),
+    registration AS (
         SELECT patient_id,
                arg_max_null(practice_pseudo_id, (start_date, end_date, practice_pseudo_id)) AS practice,
                max(start_date) AS registered_since
@@ -129,31 +141,31 @@ def hand_written_sql(lists: dict[str, list[str]]) -> str:
         WHERE (p.date_of_death IS NULL OR p.date_of_death > DATE '2023-01-01')
     ),
     events AS (
-        SELECT patient_id,
-          bool_or(snomedct_code IN {c['diabetes']}) AS has_diabetes,
-          min(date) FILTER (snomedct_code IN {c['diabetes']}) AS diabetes_first,
-          arg_max_null(numeric_value, (date, snomedct_code, numeric_value)) FILTER (snomedct_code IN {c['hba1c']}) AS hba1c_last,
-          max(date) FILTER (snomedct_code IN {c['hba1c']}) AS hba1c_last_date,
-          count(*) FILTER (snomedct_code IN {c['hba1c']} AND date > DATE '2022-01-01') AS hba1c_count_1y,
-          avg(numeric_value) FILTER (snomedct_code IN {c['hba1c']} AND date > DATE '2021-01-01') AS hba1c_mean_2y,
-          max(numeric_value) FILTER (snomedct_code IN {c['bmi']} AND date > DATE '2018-01-01') AS bmi_max_5y,
-          count(*) FILTER (snomedct_code IN {c['asthma']}) AS asthma_count,
-          bool_or(snomedct_code IN {c['hypertension']}) AS has_hypertension,
-          arg_max_null(numeric_value, (date, snomedct_code, numeric_value)) FILTER (snomedct_code IN {c['blood_pressure']}) AS bp_last,
-          count(*) FILTER (snomedct_code IN {c['cardiovascular']}) AS cardiovascular_count
-        FROM clinical_events
-        WHERE date <= DATE '2023-01-01'
-        GROUP BY patient_id
+        SELECT e.patient_id,
+          bool_or(l.list = 'diabetes') AS has_diabetes,
+          min(e.date) FILTER (l.list = 'diabetes') AS diabetes_first,
+          arg_max_null(e.numeric_value, (e.date, e.snomedct_code, e.numeric_value)) FILTER (l.list = 'hba1c') AS hba1c_last,
+          max(e.date) FILTER (l.list = 'hba1c') AS hba1c_last_date,
+          count(*) FILTER (l.list = 'hba1c' AND e.date > DATE '2022-01-01') AS hba1c_count_1y,
+          avg(e.numeric_value) FILTER (l.list = 'hba1c' AND e.date > DATE '2021-01-01') AS hba1c_mean_2y,
+          max(e.numeric_value) FILTER (l.list = 'bmi' AND e.date > DATE '2018-01-01') AS bmi_max_5y,
+          count(*) FILTER (l.list = 'asthma') AS asthma_count,
+          bool_or(l.list = 'hypertension') AS has_hypertension,
+          arg_max_null(e.numeric_value, (e.date, e.snomedct_code, e.numeric_value)) FILTER (l.list = 'blood_pressure') AS bp_last,
+          count(*) FILTER (l.list = 'cardiovascular') AS cardiovascular_count
+        FROM clinical_events e JOIN snomed_lists l ON l.code = e.snomedct_code
+        WHERE e.date <= DATE '2023-01-01'
+        GROUP BY e.patient_id
     ),
     meds AS (
-        SELECT patient_id,
-          count(*) FILTER (dmd_code IN {c['statins']} AND date > DATE '2022-01-01') AS statins_1y,
-          min(date) FILTER (dmd_code IN {c['statins']}) AS statin_first,
-          max(date) FILTER (dmd_code IN {c['metformin']}) AS metformin_last,
-          bool_or(date > DATE '2022-10-03') AS any_medication_90d
-        FROM medications
-        WHERE date <= DATE '2023-01-01'
-        GROUP BY patient_id
+        SELECT m.patient_id,
+          count(*) FILTER (l.list = 'statins' AND m.date > DATE '2022-01-01') AS statins_1y,
+          min(m.date) FILTER (l.list = 'statins') AS statin_first,
+          max(m.date) FILTER (l.list = 'metformin') AS metformin_last,
+          bool_or(m.date > DATE '2022-10-03') AS any_medication_90d
+        FROM medications m LEFT JOIN dmd_lists l ON l.code = m.dmd_code
+        WHERE m.date <= DATE '2023-01-01'
+        GROUP BY m.patient_id
     )
     SELECT p.patient_id, p.age, p.sex, p.practice, p.registered_since,
            coalesce(e.has_diabetes, false), e.diabetes_first, e.hba1c_last, e.hba1c_last_date,

@@ -191,7 +191,7 @@ class _Compiler:
                 .select_from(self._joined(parent, [condition]))
                 .where(condition)
             )
-            return query.cte(self._name("filtered"))
+            return self.dialect.inline_cte(query.cte(self._name("filtered")))
         raise TypeError(f"not an event frame: {type(source).__name__}")
 
     def patient_frame(self, frame: qm.OneRowPerPatientFrame) -> FromClause:

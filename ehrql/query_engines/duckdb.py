@@ -87,6 +87,10 @@ class DuckDBDialect(SQLDialect):
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         return date + sa.cast(days, sa.Integer()) if not isinstance(days, int) else date + days
 
+    def inline_cte(self, cte: sa.CTE) -> sa.CTE:
+        # DuckDB stores a CTE that is used more than once, unless told not to.
+        return cte.prefix_with("NOT MATERIALIZED")
+
     def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
         # DuckDB's GREATEST and LEAST already skip nulls.
         return sa.func.greatest(*values)

@@ -248,6 +248,17 @@ class SQLDialect:
 
     # -- statements ---------------------------------------------------------
 
+    def inline_cte(self, cte: sa.CTE) -> sa.CTE:
+        """Ask for a CTE to be recomputed at each use rather than stored.
+
+        The compiler asks this for event rows: they are large and cheap to
+        recompute (a scan and a filter the database can push into the scan),
+        while storing them costs memory and a second pass. By default the
+        database chooses.
+        """
+        return cte
+
+
     def render(self, statement) -> str:
         """SQL text for a statement, every constant written inline."""
         return str(
