@@ -185,4 +185,7 @@ def split_dsn_permissions(dsn: str) -> tuple[str, frozenset[str]]:
                 granted.add(permission)
         else:
             kept.append((key, value))
+    if not seen:
+        # Re-encoding could respell other parameters; leave the DSN as given.
+        return dsn, frozenset()
     return parts._replace(query=parse.urlencode(kept)).geturl(), frozenset(granted)
