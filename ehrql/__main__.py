@@ -209,13 +209,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _common_arguments(parser: argparse.ArgumentParser) -> None:
+def _definition_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "definition_file",
         metavar="DEFINITION",
         type=_definition_file,
         help="The dataset definition: a Python file that sets a variable named `dataset`.",
     )
+
+
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         metavar="NAME",
@@ -252,7 +255,7 @@ def _add_generate_dataset(verbs) -> None:
         ),
         allow_abbrev=False,
     )
-    _common_arguments(parser)
+    _definition_argument(parser)
     parser.add_argument(
         "--output",
         metavar="FILE",
@@ -282,6 +285,7 @@ def _add_generate_dataset(verbs) -> None:
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
         "match the output's).",
     )
+    _engine_arguments(parser)
 
 
 def _add_dump_dataset_sql(verbs) -> None:
@@ -294,13 +298,14 @@ def _add_dump_dataset_sql(verbs) -> None:
         ),
         allow_abbrev=False,
     )
-    _common_arguments(parser)
+    _definition_argument(parser)
     parser.add_argument(
         "--output",
         metavar="FILE",
         type=Path,
         help="Write the SQL to this file instead of the console.",
     )
+    _engine_arguments(parser)
 
 
 if __name__ == "__main__":

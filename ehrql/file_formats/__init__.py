@@ -33,10 +33,10 @@ __all__ = [
 Writer = Callable[[Path, Sequence[ColumnSpec], Iterable[Sequence]], int]
 Reader = Callable[..., Iterator[tuple]]
 
-#: Extension -> (writer, reader). Longest extensions first, so `.csv.gz` wins over `.gz`.
+#: Extension -> (writer, reader).
 FILE_FORMATS: dict[str, tuple[Writer, Reader]] = {
-    ".csv.gz": (write_csv_gz, read_csv),
     ".csv": (write_csv, read_csv),
+    ".csv.gz": (write_csv_gz, read_csv),
     ".arrow": (write_arrow, read_arrow),
     ".parquet": (write_parquet, read_parquet),
 }
@@ -45,7 +45,8 @@ FILE_FORMATS: dict[str, tuple[Writer, Reader]] = {
 def get_file_extension(path: Path | str) -> str:
     """The supported extension `path` ends with, or FileValidationError listing them."""
     name = Path(path).name
-    for extension in FILE_FORMATS:
+    # Longest first, so that `.csv.gz` is not taken for something ending `.gz`.
+    for extension in sorted(FILE_FORMATS, key=len, reverse=True):
         if name.endswith(extension) and len(name) > len(extension):
             return extension
     raise FileValidationError(

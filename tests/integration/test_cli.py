@@ -337,7 +337,7 @@ def test_debug_traceback_shows_the_full_traceback(tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra,message",
     [
-        (["--output", "out.txt"], "must end in one of .csv.gz, .csv, .arrow, .parquet"),
+        (["--output", "out.txt"], "must end in one of .csv, .csv.gz, .arrow, .parquet"),
         (["--query-engine", "sqlite"], "unknown query engine 'sqlite'; valid query engines: duckdb, in_memory"),
         (["--dummy-tables", "no/such/dir"], "directory not found: no/such/dir"),
         (["--dummy-data-file", "missing.csv"], "file not found: missing.csv"),

@@ -124,7 +124,7 @@ def test_get_file_extension(name, extension):
 
 @pytest.mark.parametrize("name", ["a.txt", "a", "a.gz", ".csv", "a.feather"])
 def test_get_file_extension_names_the_supported_formats(name):
-    with pytest.raises(FileValidationError, match=r"must end in one of \.csv\.gz, \.csv, \.arrow, \.parquet"):
+    with pytest.raises(FileValidationError, match=r"must end in one of \.csv, \.csv\.gz, \.arrow, \.parquet"):
         get_file_extension(name)
 
 
