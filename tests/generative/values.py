@@ -15,7 +15,9 @@ Restrictions, and why:
   engine that adds rows in another order gets the same bits.
 * Strings are a small pool, mostly ASCII letters and numerals, so that
   equality, containment, sort ties and string-to-number casts all have a
-  good chance of meeting something interesting.
+  good chance of meeting something interesting. It leaves out strings that
+  Python reads as non-finite floats ("nan", "inf"): the semantics say nothing
+  about NaN, and no comparison with it would be meaningful.
 * Values are drawn from small pools most of the time, so duplicates (and so
   sort ties and repeated values for count-distinct) are common.
 """
@@ -67,7 +69,15 @@ EXTREME_DATES = tuple(
 
 EDGE_INTS = (0, 1, -1, 2, -2, 3, 7, 12, -12, 29, 31, 100, 365, -365, 1000, -1000)
 EDGE_FLOATS = (0.0, 1.0, -1.0, 0.5, -0.25, 2.5, 3.75, 100.0, -1000.0, 1000.0)
-STRINGS = ("", "a", "b", "ab", "ba", "A", "abc", "a b", "x", "12", "-3", "0", "007", "1.5")
+STRINGS = (
+    "", "a", "b", "ab", "ba", "A", "Z", "abc", "a b", "x", "12", "-3", "0", "007", "1.5",
+    # Characters special to SQL: LIKE wildcards and the string quote.
+    "%", "a_c", "it's",
+    # Number formats Python's int() and float() read, that SQL casts may not.
+    " 12", "+5", "1e3",
+    # Beyond ASCII, for sorting and comparison.
+    "é",
+)
 
 
 def _mostly(pool: tuple, wider: st.SearchStrategy | None = None) -> st.SearchStrategy:
