@@ -1,0 +1,68 @@
+import datetime
+
+from ehrql import case, when, years
+from ehrql.codes import SNOMEDCTCode
+from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression
+from ehrql.query_model import nodes as qm
+from tests.unit.dummy.tables import death_records, events, people
+
+EVENTS = events._qm_node
+
+
+def test_columns_of_the_row_are_read_from_the_row():
+    condition = (events.code.is_in(["271807003"]) & (events.reading > 2.5))._qm_node
+    expression = compile_row_expression(condition, EVENTS)
+    assert expression.columns == {"code", "reading"}
+    assert not expression.uses_context and not expression.opaque
+    assert expression.single_column is None
+    row = {"code": SNOMEDCTCode("271807003"), "reading": 3.0}
+    assert expression.evaluate(row, {}) is True
+    assert expression.evaluate({**row, "reading": 1.0}, {}) is False
+    # Null follows SQL's rules: False & null is False, True & null is null.
+    assert expression.evaluate({**row, "reading": None}, {}) is None
+    assert expression.evaluate({"code": None, "reading": 1.0}, {}) is False
+
+
+def test_patient_tables_are_read_from_the_context():
+    condition = (events.day >= people.birth_month + years(18))._qm_node
+    expression = compile_row_expression(condition, EVENTS)
+    assert expression.columns == {"day"}
+    assert expression.context_tables == (people._qm_node,)
+    row = {"day": datetime.date(2010, 5, 1)}
+    born = {"people": {"birth_month": datetime.date(1990, 1, 1)}}
+    assert expression.evaluate(row, born) is True
+    assert expression.evaluate(row, {"people": None}) is None
+    # A table not generated yet is unknown, not null.
+    assert expression.evaluate(row, {}) is UNKNOWN
+
+
+def test_what_one_row_cannot_tell_is_unknown_but_false_still_wins():
+    other_aggregate = events.reading.sum_for_patient() > 1.0
+    condition = ((events.reading > 2.0) & other_aggregate)._qm_node
+    expression = compile_row_expression(condition, EVENTS)
+    assert expression.opaque
+    assert expression.evaluate({"reading": 3.0}, {}) is UNKNOWN
+    assert expression.evaluate({"reading": 1.0}, {}) is False
+    either = compile_row_expression(((events.reading > 2.0) | other_aggregate)._qm_node, EVENTS)
+    assert either.evaluate({"reading": 3.0}, {}) is True
+    assert either.evaluate({"reading": 1.0}, {}) is UNKNOWN
+
+
+def test_picks_and_extremes_of_the_source_read_the_row():
+    frame = events.where(events.flagged)
+    source = qm.row_source(frame._qm_node)
+    last_day = frame.sort_by(events.day).last_for_patient().day
+    condition = ((last_day > "2020-01-01") & (frame.reading.minimum_for_patient() < 5.0))._qm_node
+    expression = compile_row_expression(condition, source)
+    assert expression.columns == {"day", "reading"}
+    assert not expression.opaque
+    assert expression.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {}) is True
+
+
+def test_a_patient_table_row_reads_itself_and_cases_work():
+    band = case(when(death_records.died < "2000-01-01").then("early"), otherwise="late")
+    expression = compile_row_expression((band == "early")._qm_node, death_records._qm_node)
+    assert expression.single_column == "died"
+    assert expression.evaluate({"died": datetime.date(1999, 1, 1)}, {}) is True
+    assert expression.evaluate({"died": datetime.date(2001, 1, 1)}, {}) is False
+    assert expression.evaluate({"died": None}, {}) is False
