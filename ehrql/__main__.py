@@ -89,6 +89,11 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 query_engine=options.query_engine,
                 user_args=user_args,
             )
+        elif options.command == "create-dummy-tables":
+            directory, file_format = options.dummy_tables_path
+            main.create_dummy_tables(
+                options.definition_file, directory, file_format=file_format, user_args=user_args
+            )
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
@@ -169,6 +174,20 @@ def _directory(value: str) -> Path:
     return path
 
 
+def _directory_and_format(value: str) -> tuple[Path, str]:
+    """`DIR` or `DIR:FORMAT` (e.g. `dummy_tables:arrow`); the format defaults to csv."""
+    directory, _, file_format = value.rpartition(":") if ":" in value else (value, "", "csv")
+    if "." + file_format not in FILE_FORMATS:
+        known = ", ".join(e.lstrip(".") for e in FILE_FORMATS)
+        raise argparse.ArgumentTypeError(f"unknown file format '{file_format}'; choose one of: {known}")
+    if not directory:
+        raise argparse.ArgumentTypeError("give a directory before the ':FORMAT'")
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{directory} exists and is not a directory")
+    return path, file_format
+
+
 def _query_engine_name(value: str) -> str:
     if value not in query_engine_names():
         raise argparse.ArgumentTypeError(
@@ -206,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     _add_generate_dataset(verbs)
     _add_dump_dataset_sql(verbs)
+    _add_create_dummy_tables(verbs)
     return parser
 
 
@@ -306,6 +326,34 @@ def _add_dump_dataset_sql(verbs) -> None:
         help="Write the SQL to this file instead of the console.",
     )
     _engine_arguments(parser)
+
+
+def _add_create_dummy_tables(verbs) -> None:
+    parser = verbs.add_parser(
+        "create-dummy-tables",
+        help="Generate dummy tables for a dataset definition and write them to files.",
+        description=(
+            "Generate the dummy tables generate-dataset would make for a definition, and "
+            "write them to a directory, one file per table. Edit them if you like, then "
+            "pass the directory to generate-dataset --dummy-tables."
+        ),
+        allow_abbrev=False,
+    )
+    _definition_argument(parser)
+    parser.add_argument(
+        "dummy_tables_path",
+        metavar="DIRECTORY[:FORMAT]",
+        type=_directory_and_format,
+        help="The directory to write the tables to (created if missing). Files are CSV "
+        "unless a format is added after a colon: "
+        + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
+        + ".",
+    )
+    parser.add_argument(
+        "--debug-traceback",
+        action="store_true",
+        help="On an error, also print Python's full traceback (for reporting bugs in ehrql).",
+    )
 
 
 if __name__ == "__main__":

@@ -237,18 +237,16 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
     yield from iterator
 
 
-def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
-    """Rows from dummy tables generated for the definition, run on the in-memory engine."""
+def _generate_dummy_tables(loaded, log: Log) -> dict:
+    """Dummy tables (table node -> row dicts) for a definition, from `ehrql.dummy`."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
         raise CommandError(
-            "no data source given, and this version of ehrql cannot generate dummy data: "
-            "pass --dummy-tables DIRECTORY (a directory of table files such as "
-            "ehrql/example-data), --dummy-data-file FILE, or --dsn"
+            "this version of ehrql cannot generate dummy data: pass --dummy-tables "
+            "DIRECTORY (a directory of table files such as ehrql/example-data), "
+            "--dummy-data-file FILE, or --dsn"
         ) from None
-    from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
-
     config = loaded.dummy_data_config
     extra = config.additional_population_constraint
     with _stage(log, f"Generating dummy data for {config.population_size} patients"):
@@ -259,7 +257,15 @@ def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
             timeout=config.timeout,
         )
         log(data.report.summary())
-    database = InMemoryDatabase({table.name: rows for table, rows in data.tables.items()})
+    return data.tables
+
+
+def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
+    """Rows from dummy tables generated for the definition, run on the in-memory engine."""
+    from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+
+    tables = _generate_dummy_tables(loaded, log)
+    database = InMemoryDatabase({table.name: rows for table, rows in tables.items()})
     engine = InMemoryQueryEngine(database)
     return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
 
@@ -306,3 +312,27 @@ def dump_dataset_sql(
             temporary.write_text(text, encoding="utf-8")
         log(f"Wrote {len(statements)} SQL statements to {output_file}")
     return statements
+
+
+def create_dummy_tables(
+    definition_file: Path,
+    directory: Path,
+    *,
+    file_format: str = "csv",
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+) -> list[Path]:
+    """Generate dummy tables for a definition and write one file per table to `directory`.
+
+    The directory can then be given to `generate-dataset --dummy-tables`, after
+    any editing. Returns the paths written.
+    """
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+    tables = _generate_dummy_tables(loaded, log)
+    from ehrql.dummy.writer import write_dummy_tables
+
+    with _stage(log, f"Writing dummy tables to {directory}"):
+        paths = write_dummy_tables(tables, directory, file_format)
+    log(f"Wrote {', '.join(p.name for p in paths)}")
+    return paths

@@ -422,12 +422,12 @@ def test_version(capsys):
     assert out.startswith("ehrql ")
 
 
-@pytest.mark.parametrize("verb", ["generate-dataset", "dump-dataset-sql"])
+@pytest.mark.parametrize("verb", ["generate-dataset", "dump-dataset-sql", "create-dummy-tables"])
 def test_help(capsys, verb):
     code, out, _ = run([verb, "--help"], capsys)
     assert code == 0
     assert f"usage: ehrql {verb}" in out
-    assert "--query-engine" in out
+    assert "DEFINITION" in out
 
 
 def test_every_option_has_help_text():
@@ -536,3 +536,30 @@ def test_event_tables_are_not_written_and_the_user_is_told(tmp_path, capsys):
     assert code == 0, err
     assert "event tables (measurements) are not output" in err
     assert output.read_text().splitlines()[0] == "patient_id,age,sex,bmi,has_events,died"
+
+
+# -- create-dummy-tables ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix,extension", [("", ".csv"), (":arrow", ".arrow"), (":csv.gz", ".csv.gz")])
+def test_create_dummy_tables_then_use_them(small, tmp_path, capsys, suffix, extension):
+    definition, _ = small
+    directory = tmp_path / "dummy_tables"
+    code, _, err = run(["create-dummy-tables", definition, f"{directory}{suffix}"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in directory.iterdir()) == [
+        f"clinical_events{extension}",
+        f"patients{extension}",
+    ]
+    output = tmp_path / "d.csv"
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", directory, "--output", output], capsys)
+    assert code == 0, err
+    assert len(output.read_text().splitlines()) == 1 + 10
+
+
+def test_create_dummy_tables_with_an_unknown_format(small, tmp_path, capsys):
+    definition, _ = small
+    code, _, err = run(["create-dummy-tables", definition, f"{tmp_path}/t:xlsx"], capsys)
+    assert code == 2
+    assert "unknown file format 'xlsx'; choose one of: csv, csv.gz, arrow, parquet" in err
+    assert not (tmp_path / "t").exists()
