@@ -160,9 +160,10 @@ class ICD10Code(BaseCode):
 
 
 class OPCS4Code(BaseCode):
-    """An OPCS-4 procedure code: a letter and two or three digits, no dot."""
+    """An OPCS-4 procedure code: a chapter letter (any but I) and two or three digits, no dot."""
 
-    regex = re.compile(r"[A-Z][0-9]{2,3}")
+    # OPCS-4 has no chapter I.
+    regex = re.compile(r"[A-HJ-Z][0-9]{2,3}")
     system_id = "opcs4"
 
 
