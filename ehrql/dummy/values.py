@@ -31,7 +31,7 @@ from ehrql.query_model.table_schema import (
 #: How often a nullable column is null in rows with nothing asked of it.
 NULL_SHARE = 0.1
 #: How often a value comes from those the definition mentions (when any are allowed).
-PREFERRED_SHARE = 0.7
+PREFERRED_SHARE = 0.5
 #: Made-up codes per code column, to fall outside the definition's codelists.
 OTHER_CODES = 12
 #: Made-up strings per unconstrained string column.
@@ -221,7 +221,7 @@ def _null_share(column_name: str) -> float:
     return NULL_SHARE
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)
 def _date_pool(mentioned: tuple, first_of_month: bool, birth: bool) -> tuple[tuple, tuple, tuple]:
     """(values, preferred, typical) for a date column.
 

@@ -70,14 +70,16 @@ def test_mentioned_values_are_preferred():
     choice = choice_for(Column(SNOMEDCTCode), hints, table="events", name="code")
     values = draws(choice)
     mentioned = values.count(SNOMEDCTCode("271807003"))
-    assert len(values) * 0.5 < mentioned < len(values)
+    # Far more often than one code in thirteen, but not always.
+    assert len(values) * 0.3 < mentioned < len(values) * 0.9
 
 
 def test_dates_near_mentioned_dates_are_preferred():
     hints = collect_hints([(people.died_on > "1950-06-01")._qm_node])
     values = [v for v in draws(choice_for(Column(datetime.date), hints)) if v is not None]
     near = [v for v in values if 1947 <= v.year <= 1953]
-    assert len(near) > len(values) / 2
+    # Six years out of a pool of 130 would be under 5% by chance.
+    assert len(near) > len(values) * 0.3
 
 
 def test_hints_include_dates_worked_out_from_constants():
