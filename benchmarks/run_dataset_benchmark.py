@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import resource
 import statistics
@@ -215,7 +216,10 @@ def run_side(side: str, path: Path) -> dict:
         "compile": statistics.median(compile_times),
         "first_rows": [list(map(str, r)) for r in rows[:3]],
         # Rounded: a parallel mean may differ between runs in its last bits.
-        "checksum": hash(tuple(tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows)),
+        # sha256, not hash(): string hashes differ between processes.
+        "checksum": hashlib.sha256(
+            repr([tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]).encode()
+        ).hexdigest(),
     }
 
 
