@@ -51,23 +51,35 @@ NUMERIC = (int, float)
 ORDERED = (int, float, str, datetime.date, CODE_TYPE)
 MAX_SET_SIZE = 3
 MAX_VARIABLES = 3
+MAX_SHARED_FRAMES = 2
 
 
 @dataclasses.dataclass(frozen=True)
 class Scope:
-    """Where a series is to be evaluated, and how much nesting is left."""
+    """Where a series is to be evaluated, and how much nesting is left.
+
+    `shared` holds event frames drawn once per dataset that any part of it may
+    start from, so that datasets reuse a frame in several places (as real
+    definitions do with a variable holding a filtered frame): engines that
+    memoise or name subqueries by node meet the same node more than once.
+    """
 
     frame: qm.ManyRowsPerPatientFrame | None
     depth: int
     need_event: bool = False
+    shared: tuple = ()
 
     def deeper(self, need_event: bool = False) -> Scope:
         """The scope of an argument: same frame, one level less to spend."""
-        return Scope(self.frame, self.depth - 1, need_event)
+        return Scope(self.frame, self.depth - 1, need_event, self.shared)
 
     def at_patient_level(self) -> Scope:
         """The scope of a patient-level argument, one level down."""
-        return Scope(None, self.depth - 1)
+        return Scope(None, self.depth - 1, shared=self.shared)
+
+    def on(self, frame: qm.ManyRowsPerPatientFrame, need_event: bool = False) -> Scope:
+        """The scope of a series on the rows of `frame`, one level down."""
+        return Scope(frame, self.depth - 1, need_event, self.shared)
 
     @property
     def is_patient(self) -> bool:
@@ -106,37 +118,38 @@ def column_of(draw, frame: qm.Frame, type_) -> qm.SelectColumn:
 
 
 @st.composite
-def event_frames(draw, depth: int, sorted_: bool = False) -> qm.ManyRowsPerPatientFrame:
-    """An event table with up to `depth` filters and sorts applied in any order.
+def event_frames(draw, scope: Scope, sorted_: bool = False) -> qm.ManyRowsPerPatientFrame:
+    """An event table or shared frame with up to `scope.depth` filters and
+    sorts applied in any order (conditions and keys one level deeper).
 
     With `sorted_`, at least one sort is applied (so a row can be picked).
     """
-    frame = draw(st.sampled_from(EVENT_TABLES))
+    frame = draw(st.sampled_from(EVENT_TABLES + scope.shared))
     # At least one step is possible even at the bottom of the nesting, so that
     # aggregations over filtered frames are common; conditions are then leaves.
-    steps = draw(st.integers(0, max(depth, 1)))
+    steps = draw(st.integers(0, max(scope.depth, 1)))
     for _ in range(steps):
-        frame = draw(_filtered(frame, depth - 1) | _sorted(frame, depth - 1))
+        frame = draw(_filtered(frame, scope) | _sorted(frame, scope))
     if sorted_ and not qm.sort_keys(frame):
-        frame = draw(_sorted(frame, depth - 1))
+        frame = draw(_sorted(frame, scope))
     return frame
 
 
-def _filtered(frame, depth) -> st.SearchStrategy[qm.Filter]:
-    condition = series(bool, Scope(frame, depth))
+def _filtered(frame, scope: Scope) -> st.SearchStrategy[qm.Filter]:
+    condition = series(bool, scope.on(frame))
     return condition.map(lambda c: qm.Filter(frame, c))
 
 
 @st.composite
-def _sorted(draw, frame, depth) -> qm.Sort:
+def _sorted(draw, frame, scope: Scope) -> qm.Sort:
     key_type = draw(st.sampled_from(SERIES_TYPES))
-    return qm.Sort(frame, draw(series(key_type, Scope(frame, depth))))
+    return qm.Sort(frame, draw(series(key_type, scope.on(frame))))
 
 
 @st.composite
-def picked_rows(draw, depth: int) -> qm.PickOneRowPerPatient:
+def picked_rows(draw, scope: Scope) -> qm.PickOneRowPerPatient:
     """The first or last row per patient of a sorted event frame."""
-    frame = draw(event_frames(depth, sorted_=True))
+    frame = draw(event_frames(scope, sorted_=True))
     return qm.PickOneRowPerPatient(frame, draw(st.sampled_from(list(qm.Position))))
 
 
@@ -152,12 +165,12 @@ def inline_tables(draw) -> qm.InlinePatientTable:
 
 
 @st.composite
-def patient_frames(draw, depth: int) -> qm.OneRowPerPatientFrame:
+def patient_frames(draw, scope: Scope) -> qm.OneRowPerPatientFrame:
     """The patient table, an inline table, or (with depth to spare) a row
     picked from an event frame."""
-    if depth <= 0:
+    if scope.depth <= 0:
         return draw(st.one_of(st.just(patients), inline_tables()))
-    return draw(st.one_of(st.just(patients), inline_tables(), picked_rows(depth - 1)))
+    return draw(st.one_of(st.just(patients), inline_tables(), picked_rows(scope.deeper())))
 
 
 # ---------------------------------------------------------------------------
@@ -236,7 +249,7 @@ def _patient_level(draw, type_, scope):
 @_kind("patient")
 @st.composite
 def _picked_column(draw, type_, scope):
-    frame = draw(patient_frames(scope.depth - 1))
+    frame = draw(patient_frames(scope.deeper()))
     return draw(column_of(frame, type_))
 
 
@@ -289,14 +302,14 @@ def _in(draw, type_, scope):
 @_kind("patient")
 @st.composite
 def _exists(draw, type_, scope):
-    frame = draw(st.one_of(event_frames(scope.depth - 1), patient_frames(scope.depth - 1)))
+    frame = draw(st.one_of(event_frames(scope.deeper()), patient_frames(scope.deeper())))
     return Agg.Exists(frame)
 
 
 @_kind("patient")
 @st.composite
 def _count(draw, type_, scope):
-    return Agg.Count(draw(event_frames(scope.depth - 1)))
+    return Agg.Count(draw(event_frames(scope.deeper())))
 
 
 def _aggregate(node_class, source_types=None):
@@ -307,8 +320,8 @@ def _aggregate(node_class, source_types=None):
     @st.composite
     def build(draw, type_, scope):
         source_type = type_ if source_types is None else draw(st.sampled_from(source_types))
-        frame = draw(event_frames(scope.depth - 1))
-        source = draw(series(source_type, Scope(frame, scope.depth - 1, need_event=True)))
+        frame = draw(event_frames(scope.deeper()))
+        source = draw(series(source_type, scope.on(frame, need_event=True)))
         return node_class(source)
 
     return build
@@ -440,17 +453,20 @@ BUILDERS: dict[type, list] = {
 # ---------------------------------------------------------------------------
 
 
-def patient_series(type_=None, depth: int = DEFAULT_DEPTH) -> st.SearchStrategy[qm.Series]:
-    """A patient-level series of `type_` (of a random type when None)."""
+def patient_series(
+    type_=None, depth: int = DEFAULT_DEPTH, shared: tuple = ()
+) -> st.SearchStrategy[qm.Series]:
+    """A patient-level series of `type_` (of a random type when None), which
+    may start event frames from the `shared` ones."""
     types = st.just(type_) if type_ is not None else st.sampled_from(SERIES_TYPES)
-    return types.flatmap(lambda t: series(t, Scope(None, depth)))
+    return types.flatmap(lambda t: series(t, Scope(None, depth, shared=shared)))
 
 
 @st.composite
-def populations(draw, depth: int = DEFAULT_DEPTH) -> qm.Series:
+def populations(draw, depth: int = DEFAULT_DEPTH, shared: tuple = ()) -> qm.Series:
     """A valid population: a random boolean series, narrowed to patients with a
     record in some table when on its own it could include patients with none."""
-    condition = draw(patient_series(bool, depth))
+    condition = draw(patient_series(bool, depth, shared))
     try:
         qm.validate_population(condition)
     except qm.PopulationValidationError:
@@ -461,9 +477,17 @@ def populations(draw, depth: int = DEFAULT_DEPTH) -> qm.Series:
 
 @st.composite
 def datasets(draw, depth: int = DEFAULT_DEPTH) -> qm.Dataset:
-    """A dataset with a valid population and one to three patient-level variables."""
-    population = draw(populations(depth))
-    variables = draw(st.lists(patient_series(depth=depth), min_size=1, max_size=MAX_VARIABLES))
+    """A dataset with a valid population and one to three patient-level variables.
+
+    Up to two event frames are drawn first and shared by all its series.
+    """
+    shared = tuple(
+        draw(st.lists(event_frames(Scope(None, depth - 1)), max_size=MAX_SHARED_FRAMES))
+    )
+    population = draw(populations(depth, shared))
+    variables = draw(
+        st.lists(patient_series(None, depth, shared), min_size=1, max_size=MAX_VARIABLES)
+    )
     return qm.Dataset(
         population=population,
         variables=qm.FrozenDict({f"v{i}": v for i, v in enumerate(variables)}),
