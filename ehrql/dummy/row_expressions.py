@@ -25,6 +25,14 @@ __all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
 
 Evaluator = Callable[[dict, dict], object]
 
+#: Aggregates a row can stand for: a condition every row meets, they meet too
+#: (the solver only lets a mean through in a plain comparison with a constant).
+ROW_STANDS_FOR = (
+    qm.AggregateByPatient.Min,
+    qm.AggregateByPatient.Max,
+    qm.AggregateByPatient.Mean,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class RowExpression:
@@ -59,15 +67,22 @@ def source_table(source: qm.Frame) -> qm.Frame:
     return qm.root_table(source)
 
 
-def compile_row_expression(series: qm.Series, source: qm.Frame) -> RowExpression:
+def compile_row_expression(
+    series: qm.Series, source: qm.Frame, row_stands_for_aggregates: bool = False
+) -> RowExpression:
     """Compile `series` to be evaluated on one row of `source`.
 
     `source` is a patient table, or an event row source (a table or a filter
-    of one, without sorts). Columns of `source` — including those read through
-    a first/last pick or a minimum/maximum over it — come from the row.
+    of one, without sorts). Columns of `source`, including those read through
+    a first/last pick of it, come from the row.
+
+    With `row_stands_for_aggregates`, a minimum, maximum or mean over
+    `source` is read from the row too: the solver uses this for conditions
+    it holds every row of the frame to, so whatever row an aggregate lands on
+    (or averages over) meets them. Elsewhere an aggregate is unknown.
     """
     reads: set[str] = set()
-    flags = {"context": {}, "opaque": False}
+    flags = {"context": {}, "opaque": False, "aggregates": row_stands_for_aggregates}
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
     context_tables = tuple(flags["context"])
@@ -106,10 +121,8 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
             return lambda row, context: _context_value(context, table, name)
         flags["opaque"] = True
         return lambda row, context: UNKNOWN
-    if isinstance(node, (qm.AggregateByPatient.Min, qm.AggregateByPatient.Max)):
-        if node.source.domain.source == source:
-            # Where every row of the frame obeys a condition on the value, so
-            # does its minimum and maximum: the row stands for them all.
+    if isinstance(node, ROW_STANDS_FOR):
+        if flags["aggregates"] and node.source.domain.source == source:
             return _compile(node.source, source, reads, flags, memo)
         flags["opaque"] = True
         return lambda row, context: UNKNOWN

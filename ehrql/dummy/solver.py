@@ -262,11 +262,17 @@ def _frame_conditions(frame: qm.Frame) -> tuple[qm.Frame, tuple]:
     return current, tuple(reversed(conditions))
 
 
-def _conjuncts(condition: qm.Series, source: qm.Frame) -> list[RowExpression]:
-    """A condition split at its top-level &s, so each part can be solved on its own."""
+def _conjuncts(condition: qm.Series, source: qm.Frame, for_every_row: bool = False) -> list[RowExpression]:
+    """A condition split at its top-level &s, so each part can be solved on its own.
+
+    `for_every_row` marks conditions every row of the frame will be held to,
+    in which aggregates over the frame can be read from the row.
+    """
     if isinstance(condition, qm.Function.And):
-        return _conjuncts(condition.lhs, source) + _conjuncts(condition.rhs, source)
-    return [compile_row_expression(condition, source)]
+        return _conjuncts(condition.lhs, source, for_every_row) + _conjuncts(
+            condition.rhs, source, for_every_row
+        )
+    return [compile_row_expression(condition, source, for_every_row)]
 
 
 def _value_sources(series: qm.Series) -> set | None:
@@ -286,8 +292,11 @@ def _value_sources(series: qm.Series) -> set | None:
             return set()
         return None
     if isinstance(series, (qm.AggregateByPatient.Min, qm.AggregateByPatient.Max)):
-        inner = _value_sources(series.source)
-        return None if inner is None else inner | {series.source.domain.source}
+        return _aggregate_sources(series)
+    if _is_mean_against_constant(series):
+        # Values all within a bound have their mean within it too.
+        mean = series.lhs if isinstance(series.lhs, qm.AggregateByPatient.Mean) else series.rhs
+        return _aggregate_sources(mean)
     if isinstance(series, (qm.Function._Base, qm.Case)):
         sources: set = set()
         for child in series.children():
@@ -297,6 +306,23 @@ def _value_sources(series: qm.Series) -> set | None:
             sources |= found
         return sources
     return None
+
+
+def _aggregate_sources(aggregate) -> set | None:
+    inner = _value_sources(aggregate.source)
+    return None if inner is None else inner | {aggregate.source.domain.source}
+
+
+_ORDERINGS = (qm.Function.LT, qm.Function.LE, qm.Function.GT, qm.Function.GE)
+
+
+def _is_mean_against_constant(series: qm.Series) -> bool:
+    if not isinstance(series, _ORDERINGS):
+        return False
+    sides = (series.lhs, series.rhs)
+    return any(isinstance(s, qm.AggregateByPatient.Mean) for s in sides) and any(
+        isinstance(s, qm.Value) for s in sides
+    )
 
 
 def _target_source(sources: set) -> qm.Frame | None:
@@ -318,7 +344,7 @@ def _value_requirements(source: qm.Frame, conditions: list):
     """Rows for value conditions on one source; for an event frame, every
     matching row is held to them, whichever row a pick or aggregate sees."""
     compiled = tuple(
-        part for condition in conditions for part in _conjuncts(condition, source)
+        part for condition in conditions for part in _conjuncts(condition, source, True)
     )
     if isinstance(source, qm.SelectPatientTable):
         return [RowRequirement(source, compiled, 1)], []

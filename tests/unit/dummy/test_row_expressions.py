@@ -48,15 +48,19 @@ def test_what_one_row_cannot_tell_is_unknown_but_false_still_wins():
     assert either.evaluate({"reading": 1.0}, {}) is UNKNOWN
 
 
-def test_picks_and_extremes_of_the_source_read_the_row():
+def test_picks_read_the_row_and_extremes_do_where_every_row_is_held():
     frame = events.where(events.flagged)
     source = qm.row_source(frame._qm_node)
     last_day = frame.sort_by(events.day).last_for_patient().day
     condition = ((last_day > "2020-01-01") & (frame.reading.minimum_for_patient() < 5.0))._qm_node
-    expression = compile_row_expression(condition, source)
+    expression = compile_row_expression(condition, source, row_stands_for_aggregates=True)
     assert expression.columns == {"day", "reading"}
     assert not expression.opaque
     assert expression.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {}) is True
+    # Elsewhere (say in a filter) an aggregate is not the row's own value.
+    in_a_filter = compile_row_expression(condition, source)
+    assert in_a_filter.opaque
+    assert in_a_filter.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {}) is UNKNOWN
 
 
 def test_a_patient_table_row_reads_itself_and_cases_work():
