@@ -1379,6 +1379,7 @@ def get_parameter(name: str, type=str, default=_MISSING):
     try:
         return type(raw)
     except (TypeError, ValueError):
-        raise ParameterError(
-            f"parameter '{name}' must be a {getattr(type, '__name__', type)}, got {raw!r}"
-        ) from None
+        wanted = {int: "an integer", float: "a number"}.get(
+            type, f"readable by {getattr(type, '__name__', type)}()"
+        )
+        raise ParameterError(f"parameter '{name}' must be {wanted}, got {raw!r}") from None
