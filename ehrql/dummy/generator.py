@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import random
@@ -35,6 +36,8 @@ FILLER_COUNTS = (0, 1, 2, 3, 4, 5, 6, 8)
 FILLER_WEIGHTS = (15, 20, 18, 15, 12, 9, 7, 4)
 #: The share of patients with a row in a patient-level table other than `patients`.
 OTHER_PATIENT_TABLE_SHARE = 0.4
+#: How many times a patient is redrawn when a required row cannot be found.
+PATIENT_ATTEMPTS = 3
 #: Candidates checked at once with the in-memory engine.
 MAX_BATCH = 5000
 
@@ -52,6 +55,14 @@ class _PreparedPlan:
     plan: Plan
     required: tuple  # of (RowRecipe, count)
     fillers: dict  # table -> RowRecipe, or None when the table must stay empty
+
+    @functools.cached_property
+    def required_by_table(self) -> dict:
+        """Table -> its (RowRecipe, count) pairs."""
+        grouped: dict = {}
+        for recipe, count in self.required:
+            grouped.setdefault(recipe.table, []).append((recipe, count))
+        return grouped
 
 
 def generate_dummy_data(
@@ -247,30 +258,52 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | No
 
 
 def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques) -> dict:
-    """One candidate patient: table -> rows, following one plan."""
+    """One candidate patient: table -> rows, following one plan.
+
+    A required row may depend on the patient's other rows (an event after
+    their 60th birthday); when none can be found the patient is drawn again,
+    a few times, before settling for rows that may fail the final check.
+    """
+    for attempt in range(PATIENT_ATTEMPTS):
+        rows = _draw_patient(prepared, rng, settle=attempt == PATIENT_ATTEMPTS - 1)
+        if rows is not None:
+            break
+    return {
+        table: [
+            {"patient_id": patient_id, **uniques.make_unique(table, row, prepared.fillers[table], rng)}
+            for row in table_rows
+        ]
+        for table, table_rows in rows.items()
+    }
+
+
+def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> dict | None:
+    """Rows for one patient, or None if a required row failed and not `settle`."""
     rows: dict = {}
     context: dict = {}
-    required_by_table: dict = {}
-    for recipe, count in prepared.required:
-        required_by_table.setdefault(recipe.table, []).append((recipe, count))
     for table, filler in prepared.fillers.items():
         table_rows = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
-        for recipe, count in required_by_table.get(table, ()):
-            table_rows.extend(recipe.draw(rng, context, insist=True) for _ in range(count))
+        for recipe, count in prepared.required_by_table.get(table, ()):
+            for _ in range(count):
+                row = recipe.draw(rng, context)
+                if row is None:
+                    if not settle:
+                        return None
+                    row = recipe.draw_unchecked(rng)
+                table_rows.append(row)
         if filler is not None and not (is_patient_table and table_rows):
             if is_patient_table:
                 extra = 1 if rng.random() < _patient_row_share(table) else 0
             else:
                 extra = rng.choices(FILLER_COUNTS, FILLER_WEIGHTS)[0]
             for _ in range(extra):
-                row = filler.draw(rng, context, insist=False)
+                row = filler.draw(rng, context)
                 if row is not None:
                     table_rows.append(row)
-        table_rows = [uniques.make_unique(table, row, filler, rng) for row in table_rows]
         if is_patient_table:
             context[table.name] = table_rows[0] if table_rows else None
-        rows[table] = [{"patient_id": patient_id, **row} for row in table_rows]
+        rows[table] = table_rows
     return rows
 
 

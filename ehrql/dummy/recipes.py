@@ -20,7 +20,7 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import DateAfterConstraint
 
 #: How many times a row is redrawn before giving up on its checks.
-ROW_ATTEMPTS = 30
+ROW_ATTEMPTS = 20
 
 RowCheck = Callable[[dict, dict], bool]
 
@@ -40,14 +40,8 @@ class RowRecipe:
     #: Columns compared with the patient's other tables: worth trying their values.
     linked_columns: tuple = ()
 
-    def draw(self, rng: random.Random, context: dict, insist: bool) -> dict | None:
-        """A row passing every check, or None if none was found.
-
-        With `insist`, the last attempt is returned even if it fails a check:
-        required rows are still worth trying, and the final population check
-        has the last word.
-        """
-        row = None
+    def draw(self, rng: random.Random, context: dict) -> dict | None:
+        """A row passing every check, or None if none turned up in a few tries."""
         for attempt in range(ROW_ATTEMPTS):
             row = {name: choice.sample(rng) for name, choice in self.choices}
             if attempt % 2 and self.linked_columns:
@@ -56,7 +50,16 @@ class RowRecipe:
                 self._borrow_from_context(row, context, rng)
             if all(check(row, context) for check in self.checks):
                 return row
-        return enforce_date_after(self.table, row) if insist else None
+        return None
+
+    def draw_unchecked(self, rng: random.Random) -> dict:
+        """A row that obeys the schema's constraints but maybe not the checks.
+
+        Used when a required row cannot be found: it is still worth trying,
+        as the final population check has the last word.
+        """
+        row = {name: choice.sample(rng) for name, choice in self.choices}
+        return enforce_date_after(self.table, row)
 
     def _borrow_from_context(self, row: dict, context: dict, rng: random.Random) -> None:
         choices = dict(self.choices)
