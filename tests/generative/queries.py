@@ -254,22 +254,27 @@ def _picked_column(draw, type_, scope):
 
 
 @st.composite
-def _binary_same_type(draw, node_class, operand_type, scope, null_rhs):
+def _binary_same_type(draw, node_class, operand_type, scope, null_rhs, leaf_rhs=False):
     lhs_scope, rhs_scope = _split_need(scope, 2, draw)
     lhs = draw(series(operand_type, lhs_scope))
-    rhs_strategy = maybe_null if null_rhs and not rhs_scope.need_event else series
-    rhs = draw(rhs_strategy(operand_type, rhs_scope))
-    return node_class(lhs, rhs)
+    if null_rhs and not rhs_scope.need_event and draw(st.integers(0, 9)) == 9:
+        return node_class(lhs, qm.Value(None))
+    rhs_strategy = _leaf if leaf_rhs else series
+    return node_class(lhs, draw(rhs_strategy(operand_type, rhs_scope)))
 
 
-def _binary(node_class, operand_types=None, null_rhs=True):
+def _binary(node_class, operand_types=None, null_rhs=True, leaf_rhs=False):
     """Builds `node_class(lhs, rhs)` with both sides of one operand type (the
-    result type when `operand_types` is None)."""
+    result type when `operand_types` is None).
+
+    `null_rhs` lets the right-hand side be the bare null constant now and
+    then; `leaf_rhs` keeps it to a column or constant.
+    """
 
     @st.composite
     def build(draw, type_, scope):
         operand_type = type_ if operand_types is None else draw(st.sampled_from(operand_types))
-        return draw(_binary_same_type(node_class, operand_type, scope, null_rhs))
+        return draw(_binary_same_type(node_class, operand_type, scope, null_rhs, leaf_rhs))
 
     return build
 
@@ -401,7 +406,10 @@ BUILDERS: dict[type, list] = {
     int: [
         _binary(Fn.Add),
         _binary(Fn.Subtract),
-        _binary(Fn.Multiply),
+        # A product of products could pass 64 bits, where engines are free
+        # to fail: multiplying only by a column or constant keeps every
+        # integer far inside that range (see values.py).
+        _binary(Fn.Multiply, leaf_rhs=True),
         _binary(Fn.FloorDivide, NUMERIC),
         _unary(Fn.Negate, [int]),
         _unary(Fn.CastToInt, [bool, int, float, str]),
@@ -421,7 +429,7 @@ BUILDERS: dict[type, list] = {
     float: [
         _binary(Fn.Add),
         _binary(Fn.Subtract),
-        _binary(Fn.Multiply),
+        _binary(Fn.Multiply, leaf_rhs=True),
         _binary(Fn.TrueDivide, NUMERIC),
         _unary(Fn.Negate, [float]),
         _unary(Fn.CastToFloat, [bool, int, float, str]),

@@ -27,9 +27,14 @@ def output_type(series_type) -> type:
 
 
 def patients_in(data, dataset) -> set[int]:
-    """Patients with a row in a table the dataset reads."""
-    tables = qm.get_table_nodes(dataset)
-    return {row["patient_id"] for table in tables for row in data.get(table, [])}
+    """Patients with a row in a table the dataset reads (inline ones included)."""
+    patient_ids = set()
+    for table in qm.get_table_nodes(dataset):
+        if isinstance(table, qm.InlinePatientTable):
+            patient_ids.update(row[0] for row in table.rows)
+        else:
+            patient_ids.update(row["patient_id"] for row in data.get(table, []))
+    return patient_ids
 
 
 @generative

@@ -10,9 +10,11 @@ Restrictions, and why:
   9999) is only drawn when asked for (`extreme_dates`), by a test of its own,
   so that a failure there is told apart from everything else.
 * Integers lie within +/-1000 and floats are multiples of 0.25 within
-  +/-1000. Queries nest only a few levels deep, so integer arithmetic stays
-  far inside 64 bits, and sums of such floats are exact in any order, so an
-  engine that adds rows in another order gets the same bits.
+  +/-1000. Queries nest only a few levels deep and multiply only by a column
+  or constant (see queries.py), so integer arithmetic stays far inside 64
+  bits, where engines may legitimately fail; and sums of such floats are
+  exact in any order, so an engine that adds rows in another order gets the
+  same bits.
 * Strings are a small pool, mostly ASCII letters and numerals, so that
   equality, containment, sort ties and string-to-number casts all have a
   good chance of meeting something interesting. It leaves out strings that
