@@ -23,6 +23,7 @@ is a named CTE, so the database can share work between its uses.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
@@ -53,10 +54,12 @@ class CompiledDataset:
     setup: tuple[str, ...]
     select: str
     cleanup: tuple[str, ...]
+    #: (name, SELECT) for each event table: rows of (patient_id, *columns).
+    event_selects: tuple[tuple[str, str], ...] = ()
 
     def all_statements(self) -> list[str]:
         """Every statement, setup first and cleanup last."""
-        return [*self.setup, self.select, *self.cleanup]
+        return [*self.setup, self.select, *(q for _, q in self.event_selects), *self.cleanup]
 
 
 def compile_dataset(dataset: qm.Dataset, dialect: SQLDialect, resolve_table: TableResolver) -> CompiledDataset:
@@ -91,7 +94,7 @@ class _Compiler:
         self._memo: dict = {}
         # Relations with one row per patient, that expressions may join in.
         self._patient_relations: set = set()
-        self._names: Iterator[int] = iter(range(1, 1 << 62))
+        self._names: Iterator[int] = itertools.count(1)
 
     # -- entry point --------------------------------------------------------
 
@@ -108,7 +111,27 @@ class _Compiler:
             .select_from(self._joined(population, columns))
             .order_by(population.c.patient_id)
         )
-        return CompiledDataset(tuple(self.setup), self.dialect.render(query), tuple(reversed(self.cleanup)))
+        events = tuple(
+            (name, self.dialect.render(self._event_table(population, columns)))
+            for name, columns in dataset.events.items()
+        )
+        return CompiledDataset(
+            tuple(self.setup), self.dialect.render(query), tuple(reversed(self.cleanup)), events
+        )
+
+    def _event_table(self, population: FromClause, columns) -> sa.Select:
+        """The rows of an event table for patients in the population, in a fixed order."""
+        domain = qm.Domain.union(*(c.domain for c in columns.values()))
+        if domain.is_patient:
+            raise TypeError("an event table needs at least one event-level column")
+        rows = self.rows(domain.source)
+        values = [self.row_series(c, domain.source).label(n) for n, c in columns.items()]
+        in_population = self._joined(rows, values).join(
+            population, population.c.patient_id == rows.c.patient_id
+        )
+        # Every column sorts, so that the order never depends on the database.
+        order = [e.asc().nulls_first() for e in [rows.c.patient_id, *values]]
+        return sa.select(rows.c.patient_id, *values).select_from(in_population).order_by(*order)
 
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
         tables = sorted(qm.get_table_nodes(dataset), key=_table_sort_key)

@@ -272,6 +272,17 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from DuckDB."""
         compiled = self.compile(dataset)
+        yield from self._run(dataset, compiled, compiled.select)
+
+    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
+        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
+        compiled = self.compile(dataset)
+        return {
+            name: list(self._run(dataset, compiled, select)) for name, select in compiled.event_selects
+        }
+
+    def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        """Run the setup, stream the rows of `select`, then clean up."""
         connection, owned = self._connect()
         try:
             if self._directory is not None:
@@ -282,7 +293,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 self._check_database_tables(connection, dataset)
             for statement in compiled.setup:
                 connection.execute(statement)
-            cursor = connection.execute(compiled.select)
+            cursor = connection.execute(select)
             while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
                 yield from batch
         finally:

@@ -157,3 +157,34 @@ def test_get_queries_shows_file_reads(tmp_path):
     assert any("read_csv(" in q for q in queries)
     assert any("read_parquet(" in q for q in queries)
     assert queries[-1].startswith("DROP")
+
+
+def test_event_tables_match_the_in_memory_engine(tmp_path):
+    from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+
+    recent = qm.Filter(EVENTS, Fn.GE(qm.SelectColumn(EVENTS, "date"), qm.Value(datetime.date(2021, 1, 1))))
+    dataset = qm.Dataset(
+        population=Fn.Not(Fn.IsNull(qm.SelectColumn(PATIENTS, "sex"))),
+        variables=qm.FrozenDict({"sex": qm.SelectColumn(PATIENTS, "sex")}),
+        events=qm.FrozenDict(
+            {
+                "recent": qm.FrozenDict(
+                    {
+                        "date": qm.SelectColumn(recent, "date"),
+                        "value": qm.SelectColumn(recent, "value"),
+                        "sex": qm.SelectColumn(PATIENTS, "sex"),
+                    }
+                ),
+                "all_codes": qm.FrozenDict({"code": qm.SelectColumn(EVENTS, "code")}),
+            }
+        ),
+    )
+    path = tmp_path / "data.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        load_duckdb_tables(connection, {PATIENTS: PATIENT_ROWS, EVENTS: EVENT_ROWS})
+    expected = InMemoryQueryEngine(
+        InMemoryDatabase({"patients": PATIENT_ROWS, "events": EVENT_ROWS})
+    ).get_event_results(dataset)
+    actual = DuckDBQueryEngine(path).get_event_results(dataset)
+    assert actual == expected
+    assert actual["recent"] == [(1, datetime.date(2021, 3, 4), 1.5, "female"), (1, datetime.date(2022, 1, 9), None, "female")]
