@@ -99,7 +99,7 @@ def load_dataset_definition(path: Path | str, user_args: dict[str, str] | None =
         # Raised after the file has run, so no frame of it is on the stack:
         # point at where `dataset` was made instead.
         message = f"{type(e).__name__}: {e}"
-        raise DefinitionFileError(_located(path, _assignment_line(path, "dataset"), message)) from None
+        raise DefinitionFileError(_located(path, _assignment_line(path, "dataset"), message)) from e
 
 
 def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> types.ModuleType:
@@ -118,13 +118,14 @@ def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> ty
     module = types.ModuleType(_module_name(path))
     module.__file__ = str(path)
     with _definition_context(path, user_args or {}):
+        # The original error stays attached as the cause, for --debug-traceback.
         try:
             exec(code, module.__dict__)
         except SyntaxError as e:
             # A syntax error in a module the definition imports.
-            raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from None
+            raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from e
         except Exception as e:
-            raise DefinitionFileError(format_user_exception(path, e)) from None
+            raise DefinitionFileError(format_user_exception(path, e)) from e
     return module
 
 
