@@ -34,19 +34,27 @@ def test_maximum_for_patient_of_ints(spec_test):
     spec_test(table_data, e.i1.maximum_for_patient(), {1: 12, 2: 7, 3: None})
 
 
-def test_minimum_and_maximum_for_patient_of_floats(spec_test):
-    """Floats, including negative values and zero."""
+def test_minimum_for_patient_of_floats(spec_test):
+    """Floats, including negative values."""
     spec_test(table_data, e.f1.minimum_for_patient(), {1: -1.5, 2: 0.0, 3: None})
+
+
+def test_maximum_for_patient_of_floats(spec_test):
+    """Floats, including zero."""
     spec_test(table_data, e.f1.maximum_for_patient(), {1: 2.5, 2: 0.0, 3: None})
 
 
-def test_minimum_and_maximum_for_patient_of_dates(spec_test):
-    """The earliest and latest dates."""
+def test_minimum_for_patient_of_dates(spec_test):
+    """The earliest date."""
     spec_test(
         table_data,
         e.d1.minimum_for_patient(),
         {1: datetime.date(2019, 12, 31), 2: datetime.date(2021, 1, 1), 3: None},
     )
+
+
+def test_maximum_for_patient_of_dates(spec_test):
+    """The latest date."""
     spec_test(
         table_data,
         e.d1.maximum_for_patient(),
@@ -54,7 +62,11 @@ def test_minimum_and_maximum_for_patient_of_dates(spec_test):
     )
 
 
-def test_minimum_and_maximum_for_patient_of_strings(spec_test):
-    """Strings compare character by character ("ab" comes before "b")."""
+def test_minimum_for_patient_of_strings(spec_test):
+    """Strings compare character by character: "ab" comes before "b"."""
     spec_test(table_data, e.s1.minimum_for_patient(), {1: "ab", 2: "B", 3: None})
+
+
+def test_maximum_for_patient_of_strings(spec_test):
+    """The string that comes last."""
     spec_test(table_data, e.s1.maximum_for_patient(), {1: "b", 2: "B", 3: None})

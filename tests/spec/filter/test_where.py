@@ -42,9 +42,13 @@ def test_where_with_a_patient_level_boolean(spec_test):
     spec_test(table_data, e.where(p.b1).count_for_patient(), {1: 3, 2: 0, 3: 0})
 
 
-def test_where_with_a_constant(spec_test):
-    """where(True) keeps every row; where(False) keeps none."""
+def test_where_true(spec_test):
+    """where(True) keeps every row."""
     spec_test(table_data, e.where(True).count_for_patient(), {1: 3, 2: 2, 3: 0})
+
+
+def test_where_false(spec_test):
+    """where(False) keeps no row."""
     spec_test(table_data, e.where(False).count_for_patient(), {1: 0, 2: 0, 3: 0})
 
 

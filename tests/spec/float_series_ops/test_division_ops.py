@@ -36,7 +36,11 @@ def test_truedivide_a_constant_by_a_series(spec_test):
     spec_test(table_data, 1.0 / p.f2, {1: 0.5, 2: 2.0, 3: 0.25, 4: -0.25, 5: 1.0, 6: None})
 
 
-def test_dividing_by_zero_gives_null(spec_test):
+def test_truedivide_by_zero_gives_null(spec_test):
     """Dividing by the constant 0.0 gives null for every patient."""
     spec_test(table_data, p.f1 / 0.0, {1: None, 2: None, 3: None, 4: None, 5: None, 6: None})
+
+
+def test_floordivide_by_zero_gives_null(spec_test):
+    """// by 0.0 gives null too."""
     spec_test(table_data, p.f1 // 0.0, {1: None, 2: None, 3: None, 4: None, 5: None, 6: None})

@@ -42,13 +42,17 @@ def test_maximum_of_ints_and_floats_gives_a_float(spec_test):
     spec_test(table_data, maximum_of(p.i1, p.f1), {1: 1.5, 2: 5.0, 3: None, 4: -3.0})
 
 
-def test_maximum_and_minimum_of_dates(spec_test):
-    """Dates, with dates written as strings as constants."""
+def test_maximum_of_dates(spec_test):
+    """The latest of several dates."""
     spec_test(
         table_data,
         maximum_of(p.d1, p.d2),
         {1: date(2021, 1, 1), 2: date(2021, 1, 1), 3: None, 4: date(2022, 6, 30)},
     )
+
+
+def test_minimum_of_dates_and_a_date_string(spec_test):
+    """A constant date can be written as a string."""
     spec_test(
         table_data,
         minimum_of(p.d1, p.d2, "2021-06-01"),

@@ -43,12 +43,13 @@ def test_filter_with_a_patient_series_then_pick(spec_test):
 
 def test_picked_row_from_no_rows_is_all_null(spec_test):
     """A patient with no rows, or none left after filtering, gets null in every column."""
-    first = e.where(e.i1 > 4).sort_by(e.i1).first_for_patient()
-    spec_test(table_data, first.i1, {1: None, 2: 5, 3: None})
-    spec_test(table_data, first.b1, {1: None, 2: False, 3: None})
+    spec_test(
+        table_data,
+        e.where(e.i1 > 4).sort_by(e.i1).first_for_patient().b1,
+        {1: None, 2: False, 3: None},
+    )
 
 
 def test_combining_columns_of_the_picked_row(spec_test):
     """Columns of one picked row combine like any patient series."""
-    first = e.sort_by(e.i1).first_for_patient()
-    spec_test(table_data, first.i1 + p.i1, {1: 3, 2: 5, 3: None})
+    spec_test(table_data, e.sort_by(e.i1).first_for_patient().i1 + p.i1, {1: 3, 2: 5, 3: None})

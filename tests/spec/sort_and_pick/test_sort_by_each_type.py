@@ -16,27 +16,43 @@ table_data = {
 }
 
 
-def test_sort_by_date(spec_test):
-    """Earliest first; a null date sorts before every date."""
+def test_first_by_date(spec_test):
+    """A null date sorts before every date."""
     spec_test(table_data, e.sort_by(e.d1).first_for_patient().i1, {1: 3, 2: 4})
+
+
+def test_last_by_date(spec_test):
+    """The latest date is last."""
     spec_test(table_data, e.sort_by(e.d1).last_for_patient().i1, {1: 1, 2: 4})
 
 
-def test_sort_by_string(spec_test):
-    """Alphabetical order; a null string sorts first."""
+def test_first_by_string(spec_test):
+    """A null string sorts before every string."""
     spec_test(table_data, e.sort_by(e.s1).first_for_patient().i1, {1: 3, 2: 4})
+
+
+def test_last_by_string(spec_test):
+    """Strings sort alphabetically."""
     spec_test(table_data, e.sort_by(e.s1).last_for_patient().i1, {1: 2, 2: 4})
 
 
-def test_sort_by_bool(spec_test):
-    """Null, then False, then True."""
+def test_first_by_bool(spec_test):
+    """Null sorts before False, which sorts before True."""
     spec_test(table_data, e.sort_by(e.b1).first_for_patient().i1, {1: 3, 2: 4})
+
+
+def test_last_by_bool(spec_test):
+    """True is last."""
     spec_test(table_data, e.sort_by(e.b1).last_for_patient().i1, {1: 1, 2: 4})
 
 
-def test_sort_by_code(spec_test):
+def test_first_by_code(spec_test):
     """Codes sort as their strings: "195967001" before "38341003"."""
     spec_test(table_data, e.sort_by(e.c1).first_for_patient().i1, {1: 2, 2: 4})
+
+
+def test_last_by_code(spec_test):
+    """"73211009" is the last of the three codes as strings."""
     spec_test(table_data, e.sort_by(e.c1).last_for_patient().i1, {1: 1, 2: 4})
 
 

@@ -27,9 +27,13 @@ def test_last_by_two_columns(spec_test):
     spec_test(table_data, e.sort_by(e.i1, e.i2).last_for_patient().f1, {1: 1.5, 2: 6.5, 3: 7.5})
 
 
-def test_the_order_of_the_sort_values_matters(spec_test):
+def test_the_order_of_the_sort_values_matters_for_first(spec_test):
     """Swapping the sort values changes which row is first."""
     spec_test(table_data, e.sort_by(e.i2, e.i1).first_for_patient().f1, {1: 2.5, 2: 4.5, 3: 7.5})
+
+
+def test_the_order_of_the_sort_values_matters_for_last(spec_test):
+    """Swapping the sort values changes which row is last."""
     spec_test(table_data, e.sort_by(e.i2, e.i1).last_for_patient().f1, {1: 3.5, 2: 6.5, 3: 7.5})
 
 

@@ -14,9 +14,13 @@ table_data = {
 }
 
 
-def test_string_ordering(spec_test):
+def test_less_than(spec_test):
     """Strings are ordered character by character: "a" before "ab" before "b"."""
     spec_test(table_data, p.s1 < p.s2, {1: True, 2: False, 3: False, 4: None})
+
+
+def test_greater_than_or_equal(spec_test):
+    """Equal strings are >= each other."""
     spec_test(table_data, p.s1 >= p.s2, {1: False, 2: True, 3: True, 4: None})
 
 

@@ -28,6 +28,10 @@ def test_contains_a_series(spec_test):
 def test_contains_characters_that_are_wildcards_in_sql(spec_test):
     """% and _ are ordinary characters, not patterns."""
     spec_test(table_data, p.s1.contains("%_"), {1: False, 2: False, 3: False, 4: None, 5: True})
+
+
+def test_contains_an_underscore(spec_test):
+    """_ matches only an underscore, not any one character."""
     spec_test(table_data, p.s1.contains("_"), {1: False, 2: False, 3: False, 4: None, 5: True})
 
 

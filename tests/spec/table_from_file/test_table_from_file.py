@@ -68,9 +68,13 @@ def test_reading_a_column_of_a_table_from_a_file(spec_test, from_file):
     spec_test(table_data, from_file.n, {1: 101, 2: None, 3: None})
 
 
-def test_columns_of_each_type(spec_test, from_file):
+def test_a_date_column(spec_test, from_file):
     """Values are read as the column's declared type."""
     spec_test(table_data, from_file.d, {1: date(2020, 1, 1), 2: date(2021, 6, 30), 3: None})
+
+
+def test_a_string_column(spec_test, from_file):
+    """An empty string in a CSV file is null."""
     spec_test(table_data, from_file.s, {1: "a", 2: "b", 3: None})
 
 
