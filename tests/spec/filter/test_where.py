@@ -68,3 +68,21 @@ def test_where_with_and_or(spec_test):
         e.where(e.b1 | (e.i1 == 103)).count_for_patient(),
         {1: 2, 2: 2, 3: 0},
     )
+
+
+def test_where_comparing_with_an_aggregate_of_the_same_frame(spec_test):
+    """Keeping each patient's rows that hold their largest value."""
+    spec_test(
+        table_data,
+        e.where(e.i1 == e.i1.maximum_for_patient()).count_for_patient(),
+        {1: 1, 2: 1, 3: 0},
+    )
+
+
+def test_where_comparing_with_a_picked_row_of_the_same_frame(spec_test):
+    """A null in the picked row (nulls sort first) makes the condition null for every row."""
+    spec_test(
+        table_data,
+        e.where(e.i1 > e.sort_by(e.i1).first_for_patient().i1).count_for_patient(),
+        {1: 2, 2: 0, 3: 0},
+    )
