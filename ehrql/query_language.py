@@ -760,27 +760,28 @@ def _common_type(values) -> Any:
     types = [t for t in types if t is not None]
     # Numbers mix as in arithmetic: any float, series or constant, makes it float.
     numeric = set(types) | {type(v) for v in values if type(v) in (int, float)}
-    if types and set(types) <= {int, float} and numeric == {int, float}:
+    if set(types) <= {int, float} and numeric == {int, float}:
         return float
     return types[0] if types else None
 
 
-def maximum_of(value, other_value, *other_values):
-    """The largest of several series or values, per patient; nulls are ignored."""
-    return _extremum(qm.Function.MaximumOf, (value, other_value, *other_values))
+def maximum_of(value, *other_values):
+    """The largest of several series or values, per patient; nulls are ignored.
+
+    The values may all be constants, and there may be just one.
+    """
+    return _extremum(qm.Function.MaximumOf, (value, *other_values))
 
 
-def minimum_of(value, other_value, *other_values):
-    """The smallest of several series or values, per patient; nulls are ignored."""
-    return _extremum(qm.Function.MinimumOf, (value, other_value, *other_values))
+def minimum_of(value, *other_values):
+    """The smallest of several series or values, per patient; nulls are ignored.
+
+    The values may all be constants, and there may be just one.
+    """
+    return _extremum(qm.Function.MinimumOf, (value, *other_values))
 
 
 def _extremum(node_class, values):
-    if not any(isinstance(v, BaseSeries) for v in values):
-        raise DefinitionError(
-            f"{'maximum' if node_class is qm.Function.MaximumOf else 'minimum'}_of() "
-            "needs at least one series"
-        )
     target = _common_type(values)
     nodes = []
     for value in values:
@@ -788,6 +789,8 @@ def _extremum(node_class, values):
         if target is float and n.type is int:
             n = _as_float_node(n)
         nodes.append(n)
+    if len(nodes) == 1:
+        return _wrap(nodes[0])
     return _wrap(node_class(tuple(nodes)))
 
 

@@ -469,11 +469,6 @@ def test_adding_a_number_to_a_date_difference():
 # ---------------------------------------------------------------------------
 
 
-def test_maximum_of_constants_only():
-    with pytest.raises(DefinitionError, match="maximum_of\\(\\) needs at least one series"):
-        maximum_of(1, 2)
-
-
 def test_minimum_of_mixed_types():
     with pytest.raises(TypeValidationError, match="cannot combine an integer series with a string series"):
         minimum_of(p.i1, p.s1)

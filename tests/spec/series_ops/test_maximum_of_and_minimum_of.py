@@ -78,3 +78,18 @@ def test_maximum_of_event_series_then_aggregated(spec_test):
 def test_minimum_of_an_int_series_and_a_float_constant_gives_a_float(spec_test):
     """A float constant makes the result a float, as it would in arithmetic."""
     spec_test(table_data, minimum_of(p.i1, p.i2, 1.5), {1: 1.0, 2: 1.5, 3: 1.5, 4: -7.0})
+
+
+def test_maximum_of_constants_only(spec_test):
+    """All the values may be constants: the result is the same for every patient."""
+    spec_test(table_data, maximum_of(1, 3, 2), {1: 3, 2: 3, 3: 3, 4: 3})
+
+
+def test_minimum_of_a_single_value(spec_test):
+    """A single value is its own minimum."""
+    spec_test(table_data, minimum_of(p.i2), {1: 2, 2: None, 3: None, 4: -7})
+
+
+def test_maximum_of_int_and_float_constants_gives_a_float(spec_test):
+    """Constants mix ints and floats as arithmetic does."""
+    spec_test(table_data, maximum_of(1, 0.5), {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0})
