@@ -94,6 +94,27 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
             main.create_dummy_tables(
                 options.definition_file, directory, file_format=file_format, user_args=user_args
             )
+        elif options.command == "generate-measures":
+            main.generate_measures(
+                options.definition_file,
+                options.output,
+                dsn=options.dsn,
+                dummy_tables=options.dummy_tables,
+                backend=options.backend,
+                query_engine=options.query_engine,
+                user_args=user_args,
+            )
+        elif options.command == "assure":
+            if not main.assure(options.definition_file, user_args=user_args):
+                return EXIT_ERROR
+        elif options.command == "debug":
+            main.debug_dataset(
+                options.definition_file, dummy_tables=options.dummy_tables, user_args=user_args
+            )
+        elif options.command == "serialize-definition":
+            main.serialize_definition(options.definition_file, options.output, user_args=user_args)
+        elif options.command == "dump-example-data":
+            main.dump_example_data(options.directory)
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
@@ -226,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_dataset(verbs)
     _add_dump_dataset_sql(verbs)
     _add_create_dummy_tables(verbs)
+    _add_generate_measures(verbs)
+    _add_assure(verbs)
+    _add_debug(verbs)
+    _add_serialize_definition(verbs)
+    _add_dump_example_data(verbs)
     return parser
 
 
@@ -354,6 +380,138 @@ def _add_create_dummy_tables(verbs) -> None:
         action="store_true",
         help="On an error, also print Python's full traceback (for reporting bugs in ehrql).",
     )
+
+
+def _traceback_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug-traceback",
+        action="store_true",
+        help="On an error, also print Python's full traceback (for reporting bugs in ehrql).",
+    )
+
+
+def _add_generate_measures(verbs) -> None:
+    parser = verbs.add_parser(
+        "generate-measures",
+        help="Calculate the measures a measures definition defines.",
+        description=(
+            "Calculate the measures a definition file defines (a variable named `measures`, "
+            "made by create_measures()) and write one row per measure, interval and group: "
+            "measure, interval_start, interval_end, ratio, numerator, denominator, then the "
+            "group columns. Disclosure control is applied unless the definition turns it off. "
+            "Without --dsn or --dummy-tables, dummy data is generated from the definition."
+        ),
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "definition_file",
+        metavar="DEFINITION",
+        type=_definition_file,
+        help="The measures definition: a Python file that sets a variable named `measures`.",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=_output_file,
+        help=f"Where to write the measures; the extension picks the format ({_FORMATS}). "
+        "Default: print a table to the console.",
+    )
+    parser.add_argument(
+        "--dsn",
+        metavar="URL_OR_PATH",
+        help="The database to query: for duckdb, a DuckDB file or a directory of table files.",
+    )
+    parser.add_argument(
+        "--dummy-tables",
+        metavar="DIRECTORY",
+        type=_directory,
+        help="A directory of table files, one per table, to calculate the measures on "
+        "instead of real data.",
+    )
+    _engine_arguments(parser)
+
+
+def _add_assure(verbs) -> None:
+    parser = verbs.add_parser(
+        "assure",
+        help="Check a dataset definition against the test patients in its test_data.",
+        description=(
+            "Run a dataset definition on exactly the test patients given in its `test_data` "
+            "variable and report, for each patient and column, the expected and the actual "
+            "value. Exits with a non-zero code when any patient fails."
+        ),
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "definition_file",
+        metavar="DEFINITION",
+        type=_definition_file,
+        help="The dataset definition, which also sets a variable named `test_data`.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_debug(verbs) -> None:
+    parser = verbs.add_parser(
+        "debug",
+        help="Run a dataset definition, printing every value passed to show().",
+        description=(
+            "Run a dataset definition with show() turned on: each show(...) call prints its "
+            "series, frame or dataset as a table on the console, evaluated on the dummy "
+            "tables given (or on generated dummy data)."
+        ),
+        allow_abbrev=False,
+    )
+    _definition_argument(parser)
+    parser.add_argument(
+        "--dummy-tables",
+        metavar="DIRECTORY",
+        type=_directory,
+        help="A directory of table files, one per table, to evaluate show() calls on. "
+        "Default: dummy data generated from the definition.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_serialize_definition(verbs) -> None:
+    parser = verbs.add_parser(
+        "serialize-definition",
+        help="Write a dataset definition's query model as JSON.",
+        description=(
+            "Write the query model a dataset definition builds as JSON, which reads back "
+            "into exactly the same query model."
+        ),
+        allow_abbrev=False,
+    )
+    _definition_argument(parser)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="Write the JSON to this file instead of the console.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_dump_example_data(verbs) -> None:
+    parser = verbs.add_parser(
+        "dump-example-data",
+        help="Write the bundled example tables to a directory.",
+        description=(
+            "Copy the example database shipped with ehrql (one CSV file per core table) into "
+            "a directory, to try definitions on with --dummy-tables."
+        ),
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "directory",
+        metavar="DIRECTORY",
+        nargs="?",
+        default=Path("example-data"),
+        type=Path,
+        help="Where to write the tables (created if missing). Default: ./example-data",
+    )
+    _traceback_argument(parser)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import contextlib
 import contextvars
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -21,10 +21,21 @@ from ehrql.query_model import nodes as qm
 _DEBUG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("ehrql_debug", default=None)
 
 
+#: Gives the database to evaluate against, given the table nodes a `show()` reads.
+DatabaseProvider = Callable[[set], InMemoryDatabase]
+
+
 @contextlib.contextmanager
-def activate_debug_context(database: InMemoryDatabase, stream: TextIO | None = None) -> Iterator[None]:
-    """Within this block, `show()` evaluates against `database` and prints to `stream`."""
-    token = _DEBUG_CONTEXT.set((database, stream))
+def activate_debug_context(
+    database: InMemoryDatabase | DatabaseProvider, stream: TextIO | None = None
+) -> Iterator[None]:
+    """Within this block, `show()` evaluates against `database` and prints to `stream`.
+
+    `database` may instead be a function from the set of table nodes a `show()`
+    call reads to a database holding them, so that tables are read only when shown.
+    """
+    provider = database if callable(database) else (lambda tables: database)
+    token = _DEBUG_CONTEXT.set((provider, stream))
     try:
         yield
     finally:
@@ -40,10 +51,11 @@ def show(element, label: str | None = None, head: int | None = None, tail: int |
     context = _DEBUG_CONTEXT.get()
     if context is None:
         return
-    database, stream = context
+    provider, stream = context
     stream = stream or sys.stderr
     caller = inspect.stack()[1]
     title = f"Show line {caller.lineno}" + (f": {label}" if label else "")
+    database = provider(qm.get_table_nodes(_node_of(element)))
     headers, rows = _evaluate(element, database)
     if head is not None:
         rows = rows[:head]
@@ -52,6 +64,14 @@ def show(element, label: str | None = None, head: int | None = None, tail: int |
     print(title, file=stream)
     print(render_table(headers, rows), file=stream)
     print(file=stream)
+
+
+def _node_of(element) -> qm.Node:
+    if isinstance(element, Dataset):
+        return element._compile()
+    if isinstance(element, (BaseSeries, BaseFrame)):
+        return element._qm_node
+    raise TypeError(f"show() takes a series, frame or dataset, not {type(element).__name__}")
 
 
 def _evaluate(element, database: InMemoryDatabase) -> tuple[list[str], list[tuple]]:

@@ -78,7 +78,10 @@ def load_dataset(path: Path | str, user_args: dict[str, str] | None = None) -> q
 def load_dataset_definition(path: Path | str, user_args: dict[str, str] | None = None) -> LoadedDataset:
     """Run a dataset definition file and return what its `dataset` defines."""
     path = Path(path)
-    module = load_module(path, user_args)
+    return _dataset_from_module(path, load_module(path, user_args))
+
+
+def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
     dataset = getattr(module, "dataset", None)
     if dataset is None:
         raise DefinitionFileError(
@@ -100,6 +103,47 @@ def load_dataset_definition(path: Path | str, user_args: dict[str, str] | None =
         # point at where `dataset` was made instead.
         message = f"{type(e).__name__}: {e}"
         raise DefinitionFileError(_located(path, _assignment_line(path, "dataset"), message)) from e
+
+
+def load_measure_definitions(path: Path | str, user_args: dict[str, str] | None = None):
+    """Run a measures definition file and return its `measures` (a `Measures`)."""
+    from ehrql.measures import Measures
+
+    path = Path(path)
+    module = load_module(path, user_args)
+    measures = getattr(module, "measures", None)
+    if measures is None:
+        raise DefinitionFileError(
+            f"{path}: no variable named `measures` was defined; a measures definition "
+            "must set `measures = create_measures()` and define at least one measure"
+        )
+    if not isinstance(measures, Measures):
+        raise DefinitionFileError(
+            _located(
+                path,
+                _assignment_line(path, "measures"),
+                f"`measures` must be made by create_measures(), but it is a {type(measures).__name__}",
+            )
+        )
+    if not len(measures):
+        raise DefinitionFileError(
+            _located(path, _assignment_line(path, "measures"), "no measures were defined: call measures.define_measure(...)")
+        )
+    return measures
+
+
+def load_test_data(path: Path | str, user_args: dict[str, str] | None = None) -> tuple[qm.Dataset, dict]:
+    """Run a dataset definition file and return its dataset's query model and its `test_data`."""
+    path = Path(path)
+    module = load_module(path, user_args)
+    test_data = getattr(module, "test_data", None)
+    if test_data is None:
+        raise DefinitionFileError(
+            f"{path}: no variable named `test_data` was defined; give the test patients as "
+            "`test_data = {patient_id: {table_name: rows, 'expected_in_population': ..., "
+            "'expected_columns': {...}}}`"
+        )
+    return _dataset_from_module(path, module).query_model, test_data
 
 
 def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> types.ModuleType:

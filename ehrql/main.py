@@ -25,6 +25,7 @@ from ehrql.file_formats import (
     write_table,
 )
 from ehrql.file_formats.atomic import atomic_output
+from ehrql.file_formats.base import ColumnSpec
 from ehrql.loaders import load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
@@ -105,11 +106,11 @@ def _engine_class(name: str) -> type:
     return get_engine_class(name)
 
 
-def make_engine(name: str | None, dsn: str | Path | None, dataset: qm.Dataset, backend=None):
+def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
     The in-memory engine has no database of its own, so for it `dsn` must be a
-    directory of table files, read here into memory.
+    directory of table files: the tables `query` reads are read into memory.
     """
     name = name or default_query_engine()
     engine_class = _engine_class(name)
@@ -118,7 +119,8 @@ def make_engine(name: str | None, dsn: str | Path | None, dataset: qm.Dataset, b
 
         if dsn is None:
             return engine_class(InMemoryDatabase({}))
-        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), dataset)))
+        tables = qm.get_table_nodes(query)
+        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), tables)))
     if backend is not None:
         return engine_class(dsn, backend=backend)
     return engine_class(dsn)
@@ -141,12 +143,12 @@ def find_table_file(directory: Path, table_name: str) -> Path:
     return found[0]
 
 
-def read_table_directory(directory: Path, dataset: qm.Dataset) -> dict[str, list[dict]]:
-    """The rows of every table `dataset` reads, from a directory of table files."""
+def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> dict[str, list[dict]]:
+    """The rows of each of `table_nodes`, from a directory of table files."""
     if not directory.is_dir():
         raise CommandError(f"{directory} is not a directory of table files")
     tables = {}
-    for table in qm.get_table_nodes(dataset):
+    for table in table_nodes:
         if isinstance(table, qm.InlinePatientTable):
             continue
         specs = table_column_specs(table.schema)
@@ -336,3 +338,156 @@ def create_dummy_tables(
         paths = write_dummy_tables(tables, directory, file_format)
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+# ---------------------------------------------------------------------------
+# Measures, assurance, debugging and the query model
+# ---------------------------------------------------------------------------
+
+
+def generate_measures(
+    definition_file: Path,
+    output_file: Path | None,
+    *,
+    dsn: str | None = None,
+    dummy_tables: Path | None = None,
+    backend: str | None = None,
+    query_engine: str | None = None,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+) -> int:
+    """Calculate the measures a definition defines and write one row per measure,
+    interval and group to `output_file` (or print them). Returns the row count.
+
+    The data comes from `dsn`, else `dummy_tables`, else dummy data generated
+    from the measures' definitions.
+    """
+    from ehrql.loaders import load_measure_definitions
+    from ehrql.measures import get_measure_results, measure_output_columns
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    with _stage(log, f"Loading measures definition {definition_file}"):
+        measures = load_measure_definitions(definition_file, dict(user_args or {}))
+    log(f"{len(measures)} measures")
+    query = measures_dummy_dataset(measures)
+    if dsn is not None or dummy_tables is not None:
+        source = dsn if dsn is not None else dummy_tables
+        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
+    else:
+        from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+
+        config = measures.dummy_data_config
+        with _stage(log, f"Generating dummy data for {config.population_size} patients"):
+            data = importlib.import_module("ehrql.dummy").generate_dummy_data(
+                query, population_size=config.population_size, timeout=config.timeout
+            )
+            log(data.report.summary())
+        engine = InMemoryQueryEngine(InMemoryDatabase({t.name: r for t, r in data.tables.items()}))
+    if not measures.disclosure_control_enabled:
+        log("Disclosure control is turned off: counts are not rounded or suppressed")
+    specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    with _stage(log, "Calculating measures"):
+        rows = list(get_measure_results(engine, measures))
+    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+
+
+def assure(
+    definition_file: Path,
+    *,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+) -> bool:
+    """Check a definition against the test patients in its `test_data`; print a
+    report, and return whether every patient passed."""
+    from ehrql.assurance import present, run_assurance
+    from ehrql.loaders import load_test_data
+
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        dataset, test_data = load_test_data(definition_file, dict(user_args or {}))
+    report = run_assurance(dataset, test_data)
+    print(present(report), file=stdout or sys.stdout)
+    return report.ok
+
+
+def debug_dataset(
+    definition_file: Path,
+    *,
+    dummy_tables: Path | None = None,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stream: TextIO | None = None,
+) -> None:
+    """Run a definition with `show()` turned on, over `dummy_tables` (or generated
+    dummy data), printing each shown value to `stream` (default stderr)."""
+    from ehrql.debugger import activate_debug_context
+    from ehrql.loaders import load_module
+    from ehrql.query_engines.in_memory import InMemoryDatabase
+
+    args = dict(user_args or {})
+    if dummy_tables is not None:
+        cache: dict[str, list[dict]] = {}
+
+        def provider(tables):
+            missing = [t for t in tables if t.name not in cache and not isinstance(t, qm.InlinePatientTable)]
+            cache.update(read_table_directory(dummy_tables, missing))
+            return InMemoryDatabase(cache)
+
+    else:
+        # Generated data needs the dataset first: load once silently to get it.
+        loaded = load_dataset_definition(definition_file, args)
+        tables = _generate_dummy_tables(loaded, log)
+        database = InMemoryDatabase({t.name: rows for t, rows in tables.items()})
+
+        def provider(tables):
+            return database
+
+    with activate_debug_context(provider, stream or sys.stderr):
+        load_module(definition_file, args)
+
+
+def serialize_definition(
+    definition_file: Path,
+    output_file: Path | None,
+    *,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+) -> str:
+    """Write a dataset definition's query model as JSON (see `ehrql.serializer`)."""
+    from ehrql.serializer import serialize
+
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+    text = serialize(dataset) + "\n"
+    if output_file is None:
+        (stdout or sys.stdout).write(text)
+    else:
+        with atomic_output(Path(output_file)) as temporary:
+            temporary.write_text(text, encoding="utf-8")
+        log(f"Wrote the query model to {output_file}")
+    return text
+
+
+#: The example database shipped with ehrql.
+EXAMPLE_DATA_DIRECTORY = Path(__file__).parent / "example-data"
+
+
+def dump_example_data(directory: Path, *, log: Log = log_to_stderr) -> list[Path]:
+    """Copy the bundled example tables (one CSV per core table) into `directory`."""
+    sources = sorted(EXAMPLE_DATA_DIRECTORY.glob("*.csv"))
+    directory = Path(directory)
+    existing = [directory / s.name for s in sources if (directory / s.name).exists()]
+    if existing:
+        raise CommandError(
+            f"not overwriting existing files: {', '.join(str(p) for p in existing)}; "
+            "remove them or choose another directory"
+        )
+    written = []
+    for source in sources:
+        with atomic_output(directory / source.name) as temporary:
+            temporary.write_bytes(source.read_bytes())
+        written.append(directory / source.name)
+    log(f"Wrote {len(written)} example tables to {directory}")
+    return written
