@@ -20,14 +20,14 @@ import time
 
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import plausibility_check
-from ehrql.dummy.recipes import ChoiceCache, RowRecipe, make_recipe
+from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.dummy.shared_nodes import share_equal_subtrees
 from ehrql.dummy.solver import Plan, describe_literal, plan_population
+from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.table_schema import NotNullConstraint, UniqueConstraint
 
 log = logging.getLogger("ehrql.dummy")
 
@@ -147,7 +147,7 @@ def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: fl
     plan's candidates have passed so far.
     """
     kept: dict = {table: [] for table in tables}
-    uniques = _UniqueValues(tables)
+    uniques = UniqueValues(tables)
     successes = [1] * len(prepared)
     attempts = [2] * len(prepared)
     generated = candidates = 0
@@ -311,52 +311,6 @@ def _patient_row_share(table: qm.Frame) -> float:
     # Everyone has a row in the main `patients` table; other patient-level
     # tables (deaths, for instance) hold only some patients.
     return 1.0 if table.name == "patients" else OTHER_PATIENT_TABLE_SHARE
-
-
-class _UniqueValues:
-    """Keeps values of Unique columns unique across every generated row."""
-
-    def __init__(self, tables):
-        self._columns = {
-            table: [n for n, c in table.schema.columns if c.get_constraint(UniqueConstraint)]
-            for table in tables
-        }
-        self._seen: dict = {}
-
-    def make_unique(self, table, row: dict, recipe: RowRecipe | None, rng: random.Random) -> dict:
-        """`row`, with any repeated unique value replaced by a fresh one (or null)."""
-        columns = self._columns.get(table, ())
-        if not columns:
-            return row
-        row = dict(row)
-        for name in columns:
-            seen = self._seen.setdefault((table, name), set())
-            value = row[name]
-            if value is not None and value in seen and recipe is not None:
-                choice = dict(recipe.choices)[name]
-                for _ in range(50):
-                    value = choice.sample(rng)
-                    if value not in seen:
-                        break
-            if value is not None and value in seen:
-                value = _fresh_value(table, name, seen)
-            row[name] = value
-            if value is not None:
-                seen.add(value)
-        return row
-
-
-def _fresh_value(table, name: str, seen: set):
-    """A value not yet used, for a unique column whose pool has run dry."""
-    column = table.schema.get_column(name)
-    if column.type is int and all(isinstance(c, (UniqueConstraint, NotNullConstraint)) for c in column.constraints):
-        return max(seen) + 1
-    if column.nullable:
-        return None
-    raise ValueError(
-        f"ran out of unique values for {table.name}.{name}: "
-        "its constraints allow too few values for this many patients"
-    )
 
 
 def _in_population(target: qm.Series, tables: list, batch: list) -> set:
