@@ -38,14 +38,14 @@ def assert_engines_agree(example) -> None:
 
 
 @needs_another_engine
-@generative_settings(200)
+@generative_settings(150)
 @given(example=examples())
 def test_engines_agree_with_in_memory(example):
     assert_engines_agree(example)
 
 
 @needs_another_engine
-@generative_settings(50)
+@generative_settings(30)
 @given(example=examples(extreme_dates=True))
 def test_engines_agree_on_dates_at_the_ends_of_the_range(example):
     assert_engines_agree(example)

@@ -18,7 +18,7 @@ from tests.generative.examples import examples
 from tests.generative.known_issues import hits_known_issue
 from tests.lib.engines import run_in_memory
 
-generative = generative_settings(50)
+generative = generative_settings(30)
 
 
 def output_type(series_type) -> type:

@@ -49,14 +49,10 @@ def column(name: str) -> qm.SelectColumn:
     return qm.SelectColumn(patients, name)
 
 
-_VALUE_EQUALITY = (
-    "qm.Value compares by Python value, so Value(0) == Value(False) and "
-    "Value(1) == Value(1.0): engines memoise by node and return one for the "
-    "other (bug in ehrql/query_model/nodes.py)"
-)
-
-
-@on_every_engine(xfail={"in_memory": _VALUE_EQUALITY, "duckdb": _VALUE_EQUALITY})
+# Found with both engines returning False for Value(0) and 2.0 for
+# Value(1) + Value(1): Value compared by Python value, so 0 == False and
+# 1 == 1.0 made them one node to every memo; fixed in the query model since.
+@on_every_engine()
 def test_constants_of_different_types_are_different_nodes(engine_name):
     dataset = patient_dataset(
         flag=qm.Value(False),

@@ -25,7 +25,7 @@ NAMESPACE = {
 }
 
 
-@generative_settings(50)
+@generative_settings(30)
 @given(example=examples())
 def test_rendered_code_rebuilds_the_example(example):
     assert eval(node_source(example.dataset), NAMESPACE) == example.dataset

@@ -32,7 +32,7 @@ NODE_CLASSES = [
     qm.InlinePatientTable,
 ]
 
-EXAMPLES = 600
+EXAMPLES = 400
 
 
 def test_strategies_build_every_node_class():
