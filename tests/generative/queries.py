@@ -186,9 +186,9 @@ def series(draw, type_, scope: Scope) -> qm.Series:
     # Integer 0 is where hypothesis shrinks to: a leaf, for small counterexamples.
     if scope.depth <= 0 or draw(st.integers(0, 3)) == 0:
         return draw(_leaf(type_, scope))
-    builders = [b for b in BUILDERS[type_] if _fits(b, scope)]
+    builders = [b for b in BUILDERS[type_] if not (scope.need_event and b.patient_level)]
     builder = draw(st.sampled_from(builders))
-    return draw(builder(type_, scope))
+    return draw(builder.build(type_, scope))
 
 
 def _leaf(type_, scope: Scope) -> st.SearchStrategy[qm.Series]:
@@ -199,21 +199,20 @@ def _leaf(type_, scope: Scope) -> st.SearchStrategy[qm.Series]:
     return st.one_of(constants(type_), column_of(scope.frame, type_))
 
 
-def _fits(builder, scope: Scope) -> bool:
-    kind = getattr(builder, "kind", "function")
-    if kind == "patient":
-        # Patient-level only: can be used anywhere except where a row-varying
-        # series is required.
-        return not scope.need_event
-    return True
+@dataclasses.dataclass(frozen=True)
+class Builder:
+    """One way of building a series: `build(type_, scope)` gives a strategy.
+
+    A `patient_level` builder only makes patient-level series, which fit
+    anywhere except where a row-varying series is required.
+    """
+
+    build: Callable
+    patient_level: bool = False
 
 
-def _kind(kind: str) -> Callable:
-    def mark(builder):
-        builder.kind = kind
-        return builder
-
-    return mark
+def _patient_level_only(build: Callable) -> Builder:
+    return Builder(build, patient_level=True)
 
 
 def maybe_null(type_, scope: Scope) -> st.SearchStrategy[qm.Series]:
@@ -236,17 +235,17 @@ def _split_need(scope: Scope, arity: int, draw) -> list[Scope]:
     return [scope.deeper(need_event=(i == carrier)) for i in range(arity)]
 
 
-# -- builders: each takes (result type, scope) and gives a strategy ---------
+# -- builders: each wraps a function of (result type, scope) giving a strategy
 
 
-@_kind("patient")
+@_patient_level_only
 @st.composite
 def _patient_level(draw, type_, scope):
     # A patient-level series used on event rows (or at patient level).
     return draw(series(type_, scope.at_patient_level()))
 
 
-@_kind("patient")
+@_patient_level_only
 @st.composite
 def _picked_column(draw, type_, scope):
     frame = draw(patient_frames(scope.deeper()))
@@ -276,7 +275,7 @@ def _binary(node_class, operand_types=None, null_rhs=True, leaf_rhs=False):
         operand_type = type_ if operand_types is None else draw(st.sampled_from(operand_types))
         return draw(_binary_same_type(node_class, operand_type, scope, null_rhs, leaf_rhs))
 
-    return build
+    return Builder(build)
 
 
 def _unary(node_class, source_types):
@@ -285,9 +284,10 @@ def _unary(node_class, source_types):
         source_type = draw(st.sampled_from(source_types))
         return node_class(draw(series(source_type, scope.deeper(scope.need_event))))
 
-    return build
+    return Builder(build)
 
 
+@Builder
 @st.composite
 def _contains(draw, type_, scope):
     lhs_scope, rhs_scope = _split_need(scope, 2, draw)
@@ -296,6 +296,7 @@ def _contains(draw, type_, scope):
     return Fn.StringContains(lhs, rhs)
 
 
+@Builder
 @st.composite
 def _in(draw, type_, scope):
     element_type = draw(st.sampled_from(SERIES_TYPES))
@@ -304,14 +305,14 @@ def _in(draw, type_, scope):
     return Fn.In(lhs, qm.Value(members))
 
 
-@_kind("patient")
+@_patient_level_only
 @st.composite
 def _exists(draw, type_, scope):
     frame = draw(st.one_of(event_frames(scope.deeper()), patient_frames(scope.deeper())))
     return Agg.Exists(frame)
 
 
-@_kind("patient")
+@_patient_level_only
 @st.composite
 def _count(draw, type_, scope):
     return Agg.Count(draw(event_frames(scope.deeper())))
@@ -321,7 +322,7 @@ def _aggregate(node_class, source_types=None):
     """Builds `node_class` over a row-varying series on a fresh event frame, of
     one of `source_types` (the result type when None)."""
 
-    @_kind("patient")
+    @_patient_level_only
     @st.composite
     def build(draw, type_, scope):
         source_type = type_ if source_types is None else draw(st.sampled_from(source_types))
@@ -340,7 +341,7 @@ def _date_add(node_class):
             draw(series(datetime.date, lhs_scope)), draw(series(int, rhs_scope))
         )
 
-    return build
+    return Builder(build)
 
 
 def _extremum(node_class):
@@ -355,9 +356,10 @@ def _extremum(node_class):
         ]
         return node_class((first, *rest))
 
-    return build
+    return Builder(build)
 
 
+@Builder
 @st.composite
 def _case(draw, type_, scope):
     count = draw(st.integers(1, 3))

@@ -9,8 +9,6 @@ known_issues.py keeps the generative test from tripping over it meanwhile.
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from ehrql.query_model import nodes as qm
