@@ -14,7 +14,8 @@ decides the shape of the query:
   and whatever reads it LEFT JOINs them in by `patient_id`;
 * the population is the patient_ids of every table the dataset reads, filtered
   by the population condition, kept in a temporary table that every variable
-  is joined onto.
+  is joined onto (only the tables the condition reads need scanning: see
+  `_population_table`).
 
 Each node compiles once per compilation (memoised by node), and each relation
 is a named CTE, so the database can share work between its uses.
@@ -95,6 +96,7 @@ class _Compiler:
         # Relations with one row per patient, that expressions may join in.
         self._patient_relations: set = set()
         self._names: Iterator[int] = itertools.count(1)
+        self._shared: frozenset = frozenset()
 
     # -- entry point --------------------------------------------------------
 
@@ -104,6 +106,7 @@ class _Compiler:
             raise UnfilledParameterError(
                 f"the dataset uses parameters with no value: {', '.join(parameters)}"
             )
+        self._shared = _shared_relation_nodes(dataset)
         population = self._population_table(dataset)
         columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
         query = (
@@ -134,7 +137,13 @@ class _Compiler:
         return sa.select(rows.c.patient_id, *values).select_from(in_population).order_by(*order)
 
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
-        tables = sorted(qm.get_table_nodes(dataset), key=_table_sort_key)
+        # The population is every patient with a row in any table the dataset
+        # reads for whom the condition is true. Only the tables the condition
+        # itself reads need listing: for a patient with no row in any of them,
+        # every value the condition reads is null or empty, which is exactly
+        # the "patient with no records" case that query model validation has
+        # already shown cannot make the condition true.
+        tables = sorted(qm.get_table_nodes(dataset.population), key=_table_sort_key)
         selects = [sa.select(self._table_relation(t).c.patient_id) for t in tables]
         if not selects:
             # A population built from constants alone reads no table: no patients.
@@ -239,20 +248,28 @@ class _Compiler:
     def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
         parent = self.rows(frame.source)
         keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
-        tie_breakers = [parent.c[n] for n in frame.schema.column_names]
-        if frame.position is qm.Position.FIRST:
-            order = [e.asc().nulls_first() for e in [*keys, *tie_breakers]]
-        else:
-            order = [e.desc().nulls_last() for e in [*keys, *tie_breakers]]
-        row_number = sa.func.row_number().over(partition_by=parent.c.patient_id, order_by=order)
-        names = ["patient_id", *frame.schema.column_names]
-        numbered = (
-            sa.select(*(parent.c[n] for n in names), row_number.label("row_number"))
-            .select_from(self._joined(parent, keys))
-            .subquery()
+        # Ties are broken by every column, so the row picked is fully determined.
+        order = [*keys, *(parent.c[n] for n in frame.schema.column_names)]
+        columns = [(n, parent.c[n]) for n in frame.schema.column_names]
+        query = self.dialect.pick_one_row_per_patient(
+            self._joined(parent, keys),
+            parent.c.patient_id,
+            columns,
+            order,
+            last=frame.position is qm.Position.LAST,
         )
-        query = sa.select(*(numbered.c[n] for n in names)).where(numbered.c.row_number == 1)
-        return query.cte(self._name("picked"))
+        names = ["patient_id", *frame.schema.column_names]
+        types = [int, *(t for _, t in frame.schema.column_types)]
+        return self._relation(frame, "picked", query, list(zip(names, types)))
+
+    def _relation(self, node, prefix: str, query, columns) -> FromClause:
+        """A one-row-per-patient result as a CTE, or as a temporary table when
+        both the population and the variables read it (they run as separate
+        statements, so a CTE would be computed twice)."""
+        if node in self._shared:
+            sql_columns = [(n, self.dialect.column_type(t)) for n, t in columns]
+            return self._temp_table(prefix, sql_columns, query)
+        return query.cte(self._name(prefix))
 
     # -- series -------------------------------------------------------------
 
@@ -347,7 +364,9 @@ class _Compiler:
                 .select_from(self._joined(rows, [value]))
                 .group_by(rows.c.patient_id)
             )
-        return self._patient_relation(query.cte(self._name("aggregated")))
+        value_type = node.type if not isinstance(node, Aggregate.Exists) else int
+        relation = self._relation(node, "aggregated", query, [("patient_id", int), ("value", value_type)])
+        return self._patient_relation(relation)
 
     def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
         if isinstance(node, Aggregate.Sum):
@@ -361,6 +380,21 @@ class _Compiler:
         if isinstance(node, Aggregate.CountDistinct):
             return sa.func.count(sa.distinct(value))
         raise TypeError(f"unknown aggregation {type(node).__name__}")
+
+
+def _shared_relation_nodes(dataset: qm.Dataset) -> frozenset:
+    """Picked frames and aggregations read both by the population and by some variable."""
+
+    def relation_nodes(*roots):
+        return {
+            n
+            for root in roots
+            for n in qm.all_nodes(root)
+            if isinstance(n, (qm.PickOneRowPerPatient, *_AGGREGATES))
+        }
+
+    outputs = [*dataset.variables.values(), *(c for cs in dataset.events.values() for c in cs.values())]
+    return frozenset(relation_nodes(dataset.population) & relation_nodes(*outputs))
 
 
 def _table_sort_key(table: qm.Frame):
@@ -393,6 +427,16 @@ _COMPARISON_PRECEDENCE = 5
 def _date_part(part):
     return lambda d, node, date: d.date_part(part, date)
 
+
+_AGGREGATES = (
+    Aggregate.Sum,
+    Aggregate.Mean,
+    Aggregate.Min,
+    Aggregate.Max,
+    Aggregate.CountDistinct,
+    Aggregate.Count,
+    Aggregate.Exists,
+)
 
 #: Function node class -> its SQL, given the dialect, the node and compiled arguments.
 _FUNCTIONS: dict[type, Callable[..., ColumnElement]] = {
@@ -446,18 +490,7 @@ _HANDLERS: dict[type, Callable] = {
     qm.Case: _Compiler._case,
     Function.In: _Compiler._in,
     **{cls: _Compiler._function for cls in _FUNCTIONS},
-    **{
-        cls: _Compiler._aggregate
-        for cls in (
-            Aggregate.Sum,
-            Aggregate.Mean,
-            Aggregate.Min,
-            Aggregate.Max,
-            Aggregate.CountDistinct,
-            Aggregate.Count,
-            Aggregate.Exists,
-        )
-    },
+    **{cls: _Compiler._aggregate for cls in _AGGREGATES},
 }
 
 

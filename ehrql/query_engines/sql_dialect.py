@@ -246,6 +246,27 @@ class SQLDialect:
         """The smallest non-null value; null when all are null."""
         raise NotImplementedError
 
+    # -- picking rows -------------------------------------------------------
+
+    def pick_one_row_per_patient(self, source, patient_id: Expr, columns, order, last: bool):
+        """A query giving patient_id and `columns` from one row per patient of `source`.
+
+        The row is the first under `order` (ascending, nulls first), or the
+        last when `last` is true. `columns` are (name, expression) pairs.
+        """
+        if last:
+            ordering = [e.desc().nulls_last() for e in order]
+        else:
+            ordering = [e.asc().nulls_first() for e in order]
+        row_number = sa.func.row_number().over(partition_by=patient_id, order_by=ordering)
+        numbered = (
+            sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
+            .select_from(source)
+            .subquery()
+        )
+        names = ["patient_id", *(n for n, _ in columns)]
+        return sa.select(*(numbered.c[n] for n in names)).where(numbered.c.row_number == 1)
+
     # -- statements ---------------------------------------------------------
 
     def inline_cte(self, cte: sa.CTE) -> sa.CTE:

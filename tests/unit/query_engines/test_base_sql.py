@@ -37,8 +37,7 @@ def test_a_frame_used_by_several_variables_is_computed_once():
             doubled=Fn.Add(qm.SelectColumn(latest, "value"), qm.SelectColumn(latest, "value")),
         )
     )
-    assert compiled.select.count("row_number()") == 1
-    assert "DESC NULLS LAST" in compiled.select
+    assert compiled.select.count("arg_max(") == 1
 
 
 def test_population_is_a_temporary_table_that_is_dropped():
