@@ -162,7 +162,7 @@ def column_choice(
     elif type_ is float:
         values, preferred = _float_values(column, mentioned)
     elif type_ is str:
-        values, preferred = _string_values(column, mentioned, rng)
+        values, preferred = _string_values(column, mentioned, hints.for_type(str), rng)
     elif qm.is_code_type(type_) and issubclass(type_, MultiCodeString):
         values, preferred = _multi_code_values(type_, mentioned, rng)
     elif qm.is_code_type(type_):
@@ -300,7 +300,7 @@ def _float_values(column: Column, mentioned: tuple):
     return values, tuple(near)
 
 
-def _string_values(column: Column, mentioned: tuple, rng: random.Random):
+def _string_values(column: Column, mentioned: tuple, any_strings: tuple, rng: random.Random):
     categories = _categories(column)
     if categories is not None:
         return categories, tuple(v for v in mentioned if v in categories)
@@ -309,7 +309,11 @@ def _string_values(column: Column, mentioned: tuple, rng: random.Random):
     if regex is not None:
         made = tuple(random_matching_string(regex.regex, rng) for _ in range(OTHER_STRINGS))
     else:
-        made = tuple(f"value_{rng.randint(0, 99999):05d}" for _ in range(OTHER_STRINGS))
+        # Strings the definition uses elsewhere, and short strings of all
+        # sorts, so comparisons and substring searches can go either way.
+        made = tuple(v for v in any_strings if isinstance(v, str)) + tuple(
+            random_matching_string(r"[A-Za-z0-9 _]{1,8}", rng) for _ in range(OTHER_STRINGS)
+        )
     return tuple(dict.fromkeys(strings + made)), strings
 
 
