@@ -30,11 +30,17 @@ class DummyDataReport:
         """True when every requested patient was generated."""
         return self.generated >= self.requested
 
+    @property
+    def acceptance_rate(self) -> float:
+        """The share of candidates that turned out to be in the population."""
+        return self.generated / self.candidates if self.candidates else 0.0
+
     def summary(self) -> str:
         """One or two sentences for a log."""
         text = (
             f"generated {self.generated} of {self.requested} dummy patients "
-            f"({self.candidates} candidates, {self.seconds:.1f}s)"
+            f"({self.candidates} candidates, {self.acceptance_rate:.0%} accepted, "
+            f"{self.seconds:.1f}s)"
         )
         if self.used_rejection_sampling:
             parts = "; ".join(self.unsolved) or "the whole population"
