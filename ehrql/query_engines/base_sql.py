@@ -97,6 +97,7 @@ class _Compiler:
         self._patient_relations: set = set()
         self._names: Iterator[int] = itertools.count(1)
         self._shared: frozenset = frozenset()
+        self._key_only_picks: frozenset = frozenset()
 
     # -- entry point --------------------------------------------------------
 
@@ -107,6 +108,7 @@ class _Compiler:
                 f"the dataset uses parameters with no value: {', '.join(parameters)}"
             )
         self._shared = _shared_relation_nodes(dataset)
+        self._key_only_picks = _key_only_picks(dataset)
         population = self._population_table(dataset)
         columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
         query = (
@@ -296,7 +298,31 @@ class _Compiler:
     def _select_column(self, node: qm.SelectColumn, frame) -> ColumnElement:
         if isinstance(node.source, qm.ManyRowsPerPatientFrame):
             return self.rows(frame).c[node.name]
+        if node.source in self._key_only_picks:
+            return self._picked_sort_key(node)
         return self.patient_frame(node.source).c[node.name]
+
+    def _picked_sort_key(self, node: qm.SelectColumn) -> ColumnElement:
+        """The primary sort key of a picked row, found without picking the row.
+
+        Sorted ascending with nulls first, the last row holds the largest
+        value (null only if all are), and the first row holds null if any
+        row does, else the smallest value.
+        """
+        pick = node.source
+
+        def build():
+            rows = self.rows(pick.source)
+            key = rows.c[node.name]
+            if pick.position is qm.Position.LAST:
+                value = sa.func.max(key)
+            else:
+                value = sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=sa.func.min(key))
+            query = sa.select(rows.c.patient_id, value.label("value")).group_by(rows.c.patient_id)
+            columns = [("patient_id", int), ("value", node.type)]
+            return self._patient_relation(self._relation(pick, "picked_key", query, columns))
+
+        return self._memoised(("picked_key", pick), build).c.value
 
     def _value(self, node: qm.Value, frame) -> ColumnElement:
         if isinstance(node.value, frozenset):
@@ -395,6 +421,34 @@ def _shared_relation_nodes(dataset: qm.Dataset) -> frozenset:
 
     outputs = [*dataset.variables.values(), *(c for cs in dataset.events.values() for c in cs.values())]
     return frozenset(relation_nodes(dataset.population) & relation_nodes(*outputs))
+
+
+def _key_only_picks(dataset: qm.Dataset) -> frozenset:
+    """Picked frames from which only the primary sort key's column is read.
+
+    Such a value is a plain minimum or maximum, which is far cheaper than
+    picking whole rows. Boolean keys are left alone: not every database can
+    take the minimum of a boolean.
+    """
+    uses: dict = {}
+    for parent in qm.all_nodes(dataset):
+        for child in parent.children():
+            if isinstance(child, qm.PickOneRowPerPatient):
+                uses.setdefault(child, set()).add(
+                    parent.name if isinstance(parent, qm.SelectColumn) else None
+                )
+    result = set()
+    for pick, used in uses.items():
+        primary = qm.sort_keys(pick.source)[0]
+        if (
+            isinstance(primary, qm.SelectColumn)
+            # A patient-level sort key may share the column's name.
+            and isinstance(primary.source, qm.ManyRowsPerPatientFrame)
+            and primary.type is not bool
+            and used == {primary.name}
+        ):
+            result.add(pick)
+    return frozenset(result)
 
 
 def _table_sort_key(table: qm.Frame):

@@ -79,3 +79,14 @@ def test_engine_registry():
     assert get_engine_class("duckdb") is DuckDBQueryEngine
     with pytest.raises(ValueError, match="unknown query engine 'nosuch'.*duckdb"):
         get_engine_class("nosuch")
+
+
+def test_reading_only_the_sort_key_of_a_picked_row_needs_no_pick():
+    first = qm.PickOneRowPerPatient(qm.Sort(EVENTS, qm.SelectColumn(EVENTS, "date")), qm.Position.FIRST)
+    compiled = compile_(dataset(first_date=qm.SelectColumn(first, "date")))
+    assert "arg_min(" not in compiled.select and "min(events.date)" in compiled.select
+    # Once another column is read, the row is picked.
+    compiled = compile_(
+        dataset(first_date=qm.SelectColumn(first, "date"), value=qm.SelectColumn(first, "value"))
+    )
+    assert "arg_min(" in compiled.select
