@@ -23,7 +23,7 @@ from ehrql.dummy.plausibility import plausibility_check
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.dummy.shared_nodes import share_equal_subtrees
-from ehrql.dummy.solver import Plan, describe_literal, plan_population
+from ehrql.dummy.solver import Plan, describe_literal, generation_key, plan_population
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -230,7 +230,7 @@ def _tables_to_generate(roots) -> list:
     """The tables needing rows, in a stable order: patient tables first, as
     conditions on event rows may read them."""
     tables = [t for t in _all_tables(roots) if not isinstance(t, qm.InlinePatientTable)]
-    return sorted(tables, key=lambda t: (not isinstance(t, qm.SelectPatientTable), t.name))
+    return sorted(tables, key=generation_key)
 
 
 def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | None:
@@ -301,8 +301,8 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
                 row = filler.draw(rng, context)
                 if row is not None:
                     table_rows.append(row)
-        if is_patient_table:
-            context[table.name] = table_rows[0] if table_rows else None
+        # Later tables' conditions may read this patient's rows of this one.
+        context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         rows[table] = table_rows
     return rows
 

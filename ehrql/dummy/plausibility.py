@@ -72,7 +72,9 @@ def _life_span(context: dict) -> tuple:
     """(birth, death) dates found in the patient's rows of patient tables."""
     born = died = None
     for patient_row in context.values():
-        if patient_row is None:
+        # Only patient tables' rows (dicts) say when the patient lived; event
+        # tables appear in the context as lists of rows.
+        if not isinstance(patient_row, dict):
             continue
         for name, value in patient_row.items():
             if not isinstance(value, datetime.date):

@@ -67,13 +67,21 @@ class RowRecipe:
             column_type = self.table.schema.get_column_type(name)
             candidates = [
                 value
-                for patient_row in context.values()
-                if patient_row is not None
-                for value in patient_row.values()
+                for other_row in _context_rows(context)
+                for value in other_row.values()
                 if type(value) is column_type and choices[name].allows(value)
             ]
             if candidates:
                 row[name] = rng.choice(candidates)
+
+
+def _context_rows(context: dict):
+    """Every row in the context: a patient table's row, or an event table's rows."""
+    for entry in context.values():
+        if isinstance(entry, dict):
+            yield entry
+        elif isinstance(entry, list):
+            yield from entry
 
 
 class ChoiceCache:

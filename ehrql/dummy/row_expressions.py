@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.semantics import FUNCTIONS, UNKNOWN, function_arguments
+from ehrql.query_model.semantics import EMPTY_AGGREGATE, FUNCTIONS, UNKNOWN, function_arguments
 
 __all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
 
@@ -119,21 +119,187 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
             flags["context"][node.source] = None
             table = node.source.name
             return lambda row, context: _context_value(context, table, name)
-        flags["opaque"] = True
-        return lambda row, context: UNKNOWN
-    if isinstance(node, ROW_STANDS_FOR):
-        if flags["aggregates"] and node.source.domain.source == source:
-            return _compile(node.source, source, reads, flags, memo)
-        flags["opaque"] = True
-        return lambda row, context: UNKNOWN
+    if (
+        isinstance(node, ROW_STANDS_FOR)
+        and flags["aggregates"]
+        and node.source.domain.source == source
+    ):
+        return _compile(node.source, source, reads, flags, memo)
     if isinstance(node, qm.Case):
         return _compile_case(node, source, reads, flags, memo)
     if isinstance(node, qm.Function._Base):
         args = [_compile(a, source, reads, flags, memo) for a in function_arguments(node)]
         return _compile_function(node, args)
-    # Other aggregations, parameters, inline tables: not knowable from one row.
+    from_other_tables = _compile_from_other_tables(node, source, flags)
+    if from_other_tables is not None:
+        return from_other_tables
+    # Parameters, inline tables, aggregations over the row's own table: not
+    # knowable from one row.
     flags["opaque"] = True
     return lambda row, context: UNKNOWN
+
+
+# ---------------------------------------------------------------------------
+# Reading the patient's rows of tables generated earlier
+# ---------------------------------------------------------------------------
+#
+# Tables are generated one after another, so by the time a row of one table is
+# drawn the patient's rows of earlier tables are known (the context holds a
+# row or None for a patient table, a list of rows for an event table). A
+# condition such as "a prescription after the first diagnosis" can then be
+# checked row by row. Where a table is not in the context yet, the answer is
+# UNKNOWN.
+
+_AGGREGATES = {
+    qm.AggregateByPatient.Min: min,
+    qm.AggregateByPatient.Max: max,
+    qm.AggregateByPatient.Sum: sum,
+    qm.AggregateByPatient.Mean: lambda values: sum(values) / len(values),
+    qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
+}
+
+
+def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
+    """A patient-level node evaluated from the context, or None if it is not
+    one this can do."""
+    if isinstance(node, qm.SelectColumn) and isinstance(node.source, qm.PickOneRowPerPatient):
+        pick = _compile_pick(node.source, source, flags)
+        if pick is None:
+            return None
+        name = node.name
+
+        def picked_value(row, context):
+            picked = pick(context)
+            if picked is UNKNOWN:
+                return UNKNOWN
+            return None if picked is None else picked[name]
+
+        return picked_value
+    if type(node) in _AGGREGATES:
+        return _compile_aggregate(node, source, flags)
+    if isinstance(node, (qm.AggregateByPatient.Exists, qm.AggregateByPatient.Count)):
+        frame = node.source
+        if isinstance(frame, qm.PickOneRowPerPatient):
+            frame = frame.source
+        if isinstance(frame, qm.SelectPatientTable):
+            flags["context"][frame] = None
+            table = frame.name
+            return lambda row, context: (
+                UNKNOWN if table not in context else context[table] is not None
+            )
+        rows_of = _compile_rows(frame, source, flags)
+        if rows_of is None:
+            return None
+        counting = isinstance(node, qm.AggregateByPatient.Count)
+
+        def count_or_exists(row, context):
+            rows = rows_of(context)
+            if rows is UNKNOWN:
+                return UNKNOWN
+            return len(rows) if counting else bool(rows)
+
+        return count_or_exists
+    return None
+
+
+def _compile_rows(frame: qm.Frame, source, flags):
+    """A function of the context giving the patient's rows of an event frame
+    of an earlier table; None when `frame` is not one."""
+    frame = qm.row_source(frame)
+    table = qm.root_table(frame)
+    if not isinstance(table, qm.SelectTable) or (
+        isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source)
+    ):
+        return None
+    flags["context"][table] = None
+    filters = []
+    current = frame
+    while isinstance(current, qm.Filter):
+        parent = qm.row_source(current.source)
+        filters.append(_nested(compile_row_expression(current.condition, parent), flags))
+        current = parent
+    name = table.name
+
+    def rows_of(context):
+        rows = context.get(name, UNKNOWN)
+        if rows is UNKNOWN:
+            return UNKNOWN
+        kept = []
+        for row in rows:
+            for condition in filters:
+                outcome = condition(row, context)
+                if outcome is UNKNOWN:
+                    return UNKNOWN
+                if outcome is not True:
+                    break
+            else:
+                kept.append(row)
+        return kept
+
+    return rows_of
+
+
+def _nested(expression: RowExpression, flags) -> Evaluator:
+    """The evaluator of an expression compiled for another table's rows,
+    noting what it reads from the context."""
+    flags["context"].update(dict.fromkeys(expression.context_tables))
+    flags["opaque"] = flags["opaque"] or expression.opaque
+    return expression.evaluate
+
+
+def _sort_value(value):
+    # Nulls sort before every value, as in every engine.
+    return (0, None) if value is None else (1, value)
+
+
+def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
+    rows_of = _compile_rows(pick.source, source, flags)
+    if rows_of is None:
+        return None
+    row_source = qm.row_source(pick.source)
+    keys = [_nested(compile_row_expression(k, row_source), flags) for k in qm.sort_keys(pick.source)]
+    tie_breakers = pick.schema.column_names
+    choose = min if pick.position is qm.Position.FIRST else max
+
+    def picked(context):
+        rows = rows_of(context)
+        if rows is UNKNOWN:
+            return UNKNOWN
+        if not rows:
+            return None
+        orders = []
+        for row in rows:
+            values = [key(row, context) for key in keys]
+            if any(v is UNKNOWN for v in values):
+                return UNKNOWN
+            # Ties after the sort keys are broken by every column, in order.
+            order = (tuple(map(_sort_value, values)), tuple(_sort_value(row[c]) for c in tie_breakers))
+            orders.append((order, row))
+        return choose(orders, key=lambda pair: pair[0])[1]
+
+    return picked
+
+
+def _compile_aggregate(node, source, flags):
+    inner_source = node.source.domain.source
+    rows_of = _compile_rows(inner_source, source, flags)
+    if rows_of is None:
+        return None
+    value = _nested(compile_row_expression(node.source, inner_source), flags)
+    combine = _AGGREGATES[type(node)]
+    empty = EMPTY_AGGREGATE[type(node)]
+
+    def aggregate(row, context):
+        rows = rows_of(context)
+        if rows is UNKNOWN:
+            return UNKNOWN
+        values = [value(r, context) for r in rows]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        present = [v for v in values if v is not None]
+        return combine(present) if present else empty
+
+    return aggregate
 
 
 def _context_value(context, table, name):

@@ -325,19 +325,24 @@ def _is_mean_against_constant(series: qm.Series) -> bool:
     )
 
 
-def _target_source(sources: set) -> qm.Frame | None:
-    """The one source whose rows a condition can be solved on.
+def generation_key(table: qm.Frame) -> tuple:
+    """The order tables are generated in: patient tables, then event tables, by name.
 
-    Patient tables are generated before event tables, and in name order, so
-    a condition may read any patient tables generated before its target: the
-    target is its one event frame, or else its last patient table.
+    A condition on one table's rows may read the tables generated before it.
     """
-    events = [s for s in sources if isinstance(s, qm.ManyRowsPerPatientFrame)]
-    if len(events) == 1:
-        return events[0]
-    if events:
-        return None
-    return max(sources, key=lambda table: table.name)
+    return (not isinstance(table, qm.OneRowPerPatientFrame), table.name)
+
+
+def _target_source(sources: set) -> qm.Frame | None:
+    """The one source whose rows a condition can be solved on: the one
+    generated last, provided every other source comes from a table generated
+    before it (its rows are then known when the target's rows are drawn)."""
+    target = max(sources, key=lambda s: generation_key(qm.root_table(s)))
+    target_key = generation_key(qm.root_table(target))
+    for other in sources:
+        if other is not target and generation_key(qm.root_table(other)) >= target_key:
+            return None
+    return target
 
 
 def _value_requirements(source: qm.Frame, conditions: list):

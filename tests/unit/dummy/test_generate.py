@@ -341,3 +341,22 @@ def test_means_against_a_bound_and_aggregates_inside_filters():
     # cannot be, but it is left to the final check rather than ruled out.
     assert data.report.complete
     assert_all_in_population(data.tables, dataset, 20)
+
+
+def test_rows_of_one_table_can_depend_on_rows_of_an_earlier_one():
+    # "A spell starting after the first wheeze": spells are drawn after events,
+    # so each spell row is checked against the patient's events.
+    first_wheeze = events.where(events.code.is_in(WHEEZE)).sort_by(events.day).first_for_patient()
+    later = spells.where(spells.began > first_wheeze.day)
+    ds = create_dataset()
+    ds.define_population(
+        first_wheeze.exists_for_patient()
+        & later.exists_for_patient()
+        & (spells.began.minimum_for_patient() < events.day.maximum_for_patient())
+    )
+    ds.later_spells = later.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200)
+    assert not data.report.used_rejection_sampling
+    assert data.report.acceptance_rate > 0.75
+    assert_all_in_population(data.tables, dataset, 200)

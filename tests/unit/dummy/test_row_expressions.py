@@ -70,3 +70,28 @@ def test_a_patient_table_row_reads_itself_and_cases_work():
     assert expression.evaluate({"died": datetime.date(1999, 1, 1)}, {}) is True
     assert expression.evaluate({"died": datetime.date(2001, 1, 1)}, {}) is False
     assert expression.evaluate({"died": None}, {}) is False
+
+
+def test_earlier_tables_are_read_from_the_patients_rows():
+    from tests.unit.dummy.tables import spells
+
+    first = events.where(events.flagged).sort_by(events.day).first_for_patient()
+    condition = (
+        (spells.began > first.day)
+        & (events.reading.sum_for_patient() > 3.0)
+        & (events.count_for_patient() == 2)
+    )._qm_node
+    expression = compile_row_expression(condition, qm.row_source(spells._qm_node))
+    assert expression.columns == {"began"}
+    assert EVENTS in expression.context_tables
+    context = {
+        "events": [
+            {"day": datetime.date(2020, 5, 1), "flagged": True, "reading": 2.0, "code": None},
+            {"day": datetime.date(2019, 5, 1), "flagged": False, "reading": 1.5, "code": None},
+        ]
+    }
+    assert expression.evaluate({"began": datetime.date(2020, 6, 1)}, context) is True
+    assert expression.evaluate({"began": datetime.date(2020, 4, 1)}, context) is False
+    assert expression.evaluate({"began": datetime.date(2020, 6, 1)}, {}) is UNKNOWN
+    no_events = {"events": []}
+    assert expression.evaluate({"began": datetime.date(2020, 6, 1)}, no_events) is False
