@@ -4,13 +4,15 @@ The generator has to decide, row by row, whether a candidate value or row is
 acceptable: does this code fall in the codelist, is this date inside the
 window, would this filler row sneak into a frame the population says must be
 empty. It compiles each condition once into a plain Python function of
-`(row, context)`, where `row` is the candidate row and `context` maps patient
-table names to the patient's row in them (None for no row).
+`(row, context)`, where `row` is the candidate row and `context` holds the
+patient's rows of the tables generated before it (by table name: a row or
+None for a patient table, a list of rows for an event table).
 
 Scalar operations use `ehrql.query_model.semantics`, so the meaning matches
-every engine. Anything that cannot be known from one row and the patient
-tables (other aggregations, parameters, other event frames) evaluates to
-UNKNOWN and the final check with the in-memory engine decides.
+every engine. Anything that cannot be known from the row and the context
+(parameters, inline tables, aggregations over the row's own table, tables
+not generated yet) evaluates to UNKNOWN and the final check with the
+in-memory engine decides.
 """
 
 from __future__ import annotations

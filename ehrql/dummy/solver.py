@@ -9,17 +9,20 @@ requirements on rows:
   filters (`RowRequirement`); negated, no row may (`RowBan`).
 * `frame.count_for_patient() > n` and friends — that many rows, and, when the
   count is bounded above, no further matching rows.
-* a comparison of values read from one source — a patient table, a first/last
-  pick or a minimum/maximum over one event frame — e.g.
-  `(index_date - patients.date_of_birth).years >= 18` or
+* a comparison of values read from a source — a patient table, or a
+  first/last pick, minimum, maximum (or mean, against a bound) over an event
+  frame — e.g. `(index_date - patients.date_of_birth).years >= 18` or
   `events.where(...).sort_by(date).first_for_patient().date > D`. The
   condition is asked of a row of that source, and every other row of the
   frame must obey it too (a `RowBan` on the rest), so whichever row the pick
-  or aggregate lands on, the condition holds.
+  or aggregate lands on, the condition holds. It may also read sources of
+  tables generated earlier (`generation_key`): those are known by the time
+  the row is drawn, and are read from the patient's rows.
 
-What fits none of these (sums, means, conditions across two sources,
-parameters) is kept as `unsolved`: the generator leaves it to chance and the
-final check with the in-memory engine rejects patients who miss it.
+What fits none of these (sums, distinct counts, comparisons between two
+frames of one table, parameters) is kept as `unsolved`: the generator leaves
+it to chance and the final check with the in-memory engine rejects patients
+who miss it.
 """
 
 from __future__ import annotations
