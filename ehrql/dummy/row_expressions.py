@@ -41,8 +41,8 @@ class RowExpression:
     """A compiled expression and what it reads.
 
     `columns` are the row's columns it reads; `context_tables` the other
-    patient tables it reads; `opaque` whether some part
-    can never be known from the row (it may evaluate to UNKNOWN).
+    tables it reads (from the patient's rows of them); `opaque` whether some
+    part can never be known from these (it may evaluate to UNKNOWN).
     """
 
     node: qm.Series
@@ -53,7 +53,7 @@ class RowExpression:
 
     @property
     def uses_context(self) -> bool:
-        """Whether it reads patient tables other than the row's own."""
+        """Whether it reads tables other than the row's own."""
         return bool(self.context_tables)
 
     @property

@@ -177,7 +177,7 @@ def _plan_for(literals: tuple) -> Plan | None:
 
 
 def _rows_read_by(requirements: list) -> list:
-    """A row in each patient table that required rows compare themselves with.
+    """A row in each other table that required rows compare themselves with.
 
     A comparison with a missing row is null, never true, so the row that
     `events.date > patients.date_of_birth` reads had better exist.
