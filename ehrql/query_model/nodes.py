@@ -508,25 +508,25 @@ class Value(Series):
     def __post_init__(self):
         if isinstance(self.value, (list, set, tuple)):
             raise TypeValidationError("use a frozenset for a set of values")
-        type_of_value(self.value)
+        # Worked out once: for a big codelist it means visiting every code.
+        object.__setattr__(self, "_value_type", type_of_value(self.value))
 
     # Python has 1 == 1.0 == True (and equal hashes), but in ehrQL they are
     # values of different types: engines key results by node, so two constants
     # must be equal only when their types are too.
     def __eq__(self, other):
+        if self is other:
+            return True
         if type(other) is not Value:
             return NotImplemented
-        return self._typed_value() == other._typed_value()
+        return self._value_type == other._value_type and self.value == other.value
 
     def __hash__(self):
-        return hash(self._typed_value())
-
-    def _typed_value(self):
-        return (type_of_value(self.value), self.value)
+        return hash((self._value_type, self.value))
 
     @property
     def type(self):
-        return type_of_value(self.value)
+        return self._value_type
 
     @cached_property
     def domain(self):
