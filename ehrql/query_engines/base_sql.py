@@ -102,6 +102,7 @@ class _Compiler:
     # -- entry point --------------------------------------------------------
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
+        """All the statements for `dataset`; call once per compiler."""
         parameters = sorted(n.name for n in qm.all_nodes(dataset) if isinstance(n, qm.Parameter))
         if parameters:
             raise UnfilledParameterError(
@@ -165,6 +166,7 @@ class _Compiler:
         return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
 
     def _table_relation(self, table: qm.Frame) -> FromClause:
+        """The relation of any table node, event-level or patient-level."""
         if isinstance(table, qm.ManyRowsPerPatientFrame):
             return self.rows(table)
         return self.patient_frame(table)
