@@ -45,6 +45,20 @@ class ColumnNotFoundError(EHRQLError):
     """A table exists but lacks a column its schema declares."""
 
 
+class DatabaseOpenError(EHRQLError):
+    """The dsn names a file DuckDB cannot open as a database."""
+
+
+def _strip_url_scheme(dsn):
+    """The path in a SQLAlchemy-style URL: `duckdb:///relative` or `duckdb:////absolute`.
+
+    Any other dsn is returned unchanged.
+    """
+    if isinstance(dsn, str) and dsn.startswith("duckdb:///"):
+        return dsn.removeprefix("duckdb:///")
+    return dsn
+
+
 class DuckDBDialect(SQLDialect):
     """DuckDB's spellings, where they differ from standard SQL."""
 
@@ -213,7 +227,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     dialect = DuckDBDialect()
 
     def __init__(self, dsn: str | Path | duckdb.DuckDBPyConnection | None, backend=None):
-        self.dsn = dsn
+        self.dsn = _strip_url_scheme(dsn)
         #: A backend (see `ehrql.backends`) maps ehrQL's tables onto a database's
         #: own tables through its `resolve_table`; without one, tables are read
         #: by their ehrQL names.
@@ -266,7 +280,10 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         path = Path(self.dsn)
         if not path.exists():
             raise TableNotFoundError(f"DuckDB database file {path} does not exist")
-        return duckdb.connect(str(path), read_only=True), True
+        try:
+            return duckdb.connect(str(path), read_only=True), True
+        except duckdb.Error as error:
+            raise DatabaseOpenError(f"cannot open {path} as a DuckDB database: {error}") from error
 
     def _check_database_tables(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
         """Fail early, naming the table or column, when the database lacks one."""

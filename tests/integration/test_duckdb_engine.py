@@ -13,7 +13,12 @@ import pyarrow.ipc
 import pyarrow.parquet
 import pytest
 
-from ehrql.query_engines.duckdb import ColumnNotFoundError, DuckDBQueryEngine, TableNotFoundError
+from ehrql.query_engines.duckdb import (
+    ColumnNotFoundError,
+    DatabaseOpenError,
+    DuckDBQueryEngine,
+    TableNotFoundError,
+)
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import Column, TableSchema
 from tests.lib.engines import load_duckdb_tables
@@ -188,3 +193,17 @@ def test_event_tables_match_the_in_memory_engine(tmp_path):
     actual = DuckDBQueryEngine(path).get_event_results(dataset)
     assert actual == expected
     assert actual["recent"] == [(1, datetime.date(2021, 3, 4), 1.5, "female"), (1, datetime.date(2022, 1, 9), None, "female")]
+
+
+def test_dsn_may_be_a_duckdb_url(tmp_path):
+    path = tmp_path / "data.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        load_duckdb_tables(connection, {PATIENTS: PATIENT_ROWS, EVENTS: EVENT_ROWS})
+    assert list(DuckDBQueryEngine(f"duckdb:///{path}").get_results(the_dataset())) == EXPECTED
+
+
+def test_file_that_is_not_a_database(tmp_path):
+    path = tmp_path / "patients.csv"
+    path.write_text("patient_id\n1\n")
+    with pytest.raises(DatabaseOpenError, match="cannot open .*patients.csv as a DuckDB database"):
+        list(DuckDBQueryEngine(path).get_results(the_dataset()))
