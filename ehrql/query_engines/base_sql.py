@@ -98,6 +98,7 @@ class _Compiler:
         self._names: Iterator[int] = itertools.count(1)
         self._shared: frozenset = frozenset()
         self._key_only_picks: frozenset = frozenset()
+        self._groups: dict = {}
 
     # -- entry point --------------------------------------------------------
 
@@ -110,6 +111,7 @@ class _Compiler:
             )
         self._shared = _shared_relation_nodes(dataset)
         self._key_only_picks = _key_only_picks(dataset)
+        self._groups = _aggregation_groups(dataset, self._key_only_picks)
         population = self._population_table(dataset)
         columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
         query = (
@@ -264,13 +266,13 @@ class _Compiler:
         )
         names = ["patient_id", *frame.schema.column_names]
         types = [int, *(t for _, t in frame.schema.column_types)]
-        return self._relation(frame, "picked", query, list(zip(names, types)))
+        return self._relation(frame in self._shared, "picked", query, list(zip(names, types)))
 
-    def _relation(self, node, prefix: str, query, columns) -> FromClause:
+    def _relation(self, materialise: bool, prefix: str, query, columns) -> FromClause:
         """A one-row-per-patient result as a CTE, or as a temporary table when
         both the population and the variables read it (they run as separate
         statements, so a CTE would be computed twice)."""
-        if node in self._shared:
+        if materialise:
             sql_columns = [(n, self.dialect.column_type(t)) for n, t in columns]
             return self._temp_table(prefix, sql_columns, query)
         return query.cte(self._name(prefix))
@@ -311,20 +313,8 @@ class _Compiler:
         value (null only if all are), and the first row holds null if any
         row does, else the smallest value.
         """
-        pick = node.source
-
-        def build():
-            rows = self.rows(pick.source)
-            key = rows.c[node.name]
-            if pick.position is qm.Position.LAST:
-                value = sa.func.max(key)
-            else:
-                value = sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=sa.func.min(key))
-            query = sa.select(rows.c.patient_id, value.label("value")).group_by(rows.c.patient_id)
-            columns = [("patient_id", int), ("value", node.type)]
-            return self._patient_relation(self._relation(pick, "picked_key", query, columns))
-
-        return self._memoised(("picked_key", pick), build).c.value
+        relation, name = self._aggregation_column(node.source)
+        return relation.c[name]
 
     def _value(self, node: qm.Value, frame) -> ColumnElement:
         if isinstance(node.value, frozenset):
@@ -369,32 +359,55 @@ class _Compiler:
     # -- aggregations -------------------------------------------------------
 
     def _aggregate(self, node, frame) -> ColumnElement:
-        relation = self._memoised(("aggregate", node), lambda: self._aggregate_relation(node))
+        if isinstance(node, Aggregate.Exists) and isinstance(node.source, qm.OneRowPerPatientFrame):
+            return self.patient_frame(node.source).c.patient_id.is_not(None)
+        relation, name = self._aggregation_column(node)
         if isinstance(node, Aggregate.Exists):
             # A patient with no rows has no row in the relation, so its id is null.
             return relation.c.patient_id.is_not(None)
         if isinstance(node, (Aggregate.Count, Aggregate.CountDistinct)):
-            return sa.func.coalesce(relation.c.value, 0)
-        return relation.c.value
+            return sa.func.coalesce(relation.c[name], 0)
+        return relation.c[name]
 
-    def _aggregate_relation(self, node) -> FromClause:
-        if isinstance(node, Aggregate.Exists) and isinstance(node.source, qm.OneRowPerPatientFrame):
-            return self.patient_frame(node.source)
+    def _aggregation_column(self, node) -> tuple[FromClause, str]:
+        """The GROUP BY relation computing an aggregation (or a picked sort key), and its column.
+
+        Aggregations over the same rows that the pre-pass grouped together
+        share one relation, so the rows are read once for all of them.
+        """
+        source = _aggregated_rows(node)
+        members = self._groups.get(source, ())
+        if node not in members:
+            members = (node,)
+        relation, names = self._memoised(("aggregation", members), lambda: self._aggregation(source, members))
+        return relation, names[node]
+
+    def _aggregation(self, source, members) -> tuple[FromClause, dict]:
+        rows = self.rows(source)
+        names = {n: f"value_{i}" for i, n in enumerate(members)}
+        values = [self._aggregate_expression(n, source).label(names[n]) for n in members]
+        query = (
+            sa.select(rows.c.patient_id, *values)
+            .select_from(self._joined(rows, values))
+            .group_by(rows.c.patient_id)
+        )
+        columns = [("patient_id", int), *((names[n], _aggregation_type(n)) for n in members)]
+        materialise = any(n in self._shared for n in members)
+        relation = self._relation(materialise, "aggregated", query, columns)
+        return self._patient_relation(relation), names
+
+    def _aggregate_expression(self, node, source) -> ColumnElement:
         if isinstance(node, (Aggregate.Exists, Aggregate.Count)):
-            rows = self.rows(node.source)
-            query = sa.select(rows.c.patient_id, sa.func.count().label("value")).group_by(rows.c.patient_id)
-        else:
-            source_frame = node.source.domain.source
-            rows = self.rows(source_frame)
-            value = self.row_series(node.source, source_frame)
-            query = (
-                sa.select(rows.c.patient_id, self._aggregate_function(node, value).label("value"))
-                .select_from(self._joined(rows, [value]))
-                .group_by(rows.c.patient_id)
-            )
-        value_type = node.type if not isinstance(node, Aggregate.Exists) else int
-        relation = self._relation(node, "aggregated", query, [("patient_id", int), ("value", value_type)])
-        return self._patient_relation(relation)
+            return sa.func.count()
+        if isinstance(node, qm.PickOneRowPerPatient):
+            # Sorted ascending with nulls first, the last row holds the largest
+            # key (null only if all are), and the first row holds null if any
+            # row does, else the smallest.
+            key = self.rows(source).c[qm.sort_keys(node.source)[0].name]
+            if node.position is qm.Position.LAST:
+                return sa.func.max(key)
+            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=sa.func.min(key))
+        return self._aggregate_function(node, self.row_series(node.source, source))
 
     def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
         if isinstance(node, Aggregate.Sum):
@@ -451,6 +464,43 @@ def _key_only_picks(dataset: qm.Dataset) -> frozenset:
         ):
             result.add(pick)
     return frozenset(result)
+
+
+def _aggregated_rows(node) -> qm.ManyRowsPerPatientFrame:
+    """The row source an aggregation (or a picked sort key) groups."""
+    if isinstance(node, (Aggregate.Count, Aggregate.Exists, qm.PickOneRowPerPatient)):
+        return qm.row_source(node.source)
+    return node.source.domain.source
+
+
+def _aggregation_type(node) -> type:
+    if isinstance(node, (Aggregate.Count, Aggregate.Exists)):
+        return int
+    if isinstance(node, qm.PickOneRowPerPatient):
+        return qm.sort_keys(node.source)[0].type
+    return node.type
+
+
+def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset) -> dict:
+    """Row source -> the aggregations over it to compute in one GROUP BY.
+
+    Only aggregations whose values read nothing patient-level are grouped:
+    a value read from another aggregation might come from the same group,
+    which would make the group's query depend on itself.
+    """
+    blocked = (qm.PickOneRowPerPatient, qm.SelectPatientTable, qm.InlinePatientTable, *_AGGREGATES)
+    groups: dict = {}
+    for node in qm.all_nodes(dataset):
+        if isinstance(node, (Aggregate.Count, Aggregate.Exists)):
+            if not isinstance(node.source, qm.ManyRowsPerPatientFrame):
+                continue
+        elif isinstance(node, _AGGREGATES):
+            if any(isinstance(n, blocked) for n in qm.all_nodes(node.source)):
+                continue
+        elif node not in key_only_picks:
+            continue
+        groups.setdefault(_aggregated_rows(node), []).append(node)
+    return {source: tuple(nodes) for source, nodes in groups.items() if len(nodes) > 1}
 
 
 def _table_sort_key(table: qm.Frame):

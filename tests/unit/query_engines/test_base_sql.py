@@ -90,3 +90,25 @@ def test_reading_only_the_sort_key_of_a_picked_row_needs_no_pick():
         dataset(first_date=qm.SelectColumn(first, "date"), value=qm.SelectColumn(first, "value"))
     )
     assert "arg_min(" in compiled.select
+
+
+def test_aggregations_over_the_same_rows_share_one_group_by():
+    recent = qm.Filter(EVENTS, Fn.GT(qm.SelectColumn(EVENTS, "value"), qm.Value(3)))
+    first = qm.PickOneRowPerPatient(qm.Sort(recent, qm.SelectColumn(recent, "date")), qm.Position.FIRST)
+    compiled = compile_(
+        dataset(
+            has=Agg.Exists(recent),
+            count=Agg.Count(recent),
+            total=Agg.Sum(qm.SelectColumn(recent, "value")),
+            first_date=qm.SelectColumn(first, "date"),
+        )
+    )
+    assert compiled.select.count("GROUP BY") == 1
+
+
+def test_an_aggregation_reading_another_is_not_grouped_with_it():
+    # The sum's value needs the maximum first, so they cannot share a query.
+    maximum = Agg.Max(qm.SelectColumn(EVENTS, "value"))
+    gap = Agg.Sum(Fn.Subtract(maximum, qm.SelectColumn(EVENTS, "value")))
+    compiled = compile_(dataset(maximum=maximum, gap=gap))
+    assert compiled.select.count("GROUP BY") == 2
