@@ -1,0 +1,487 @@
+"""The MS SQL Server engine: compiles datasets to T-SQL and runs them over ODBC.
+
+T-SQL differs from standard SQL in ways the shared compiler never sees, so
+they are handled while rendering, by `_TSQLCompiler`:
+
+* there is no boolean type for expressions: a predicate (`a = b`, `x IS NULL`,
+  `p AND q`) may stand only where a condition is expected, and a BIT value
+  only where a value is. The renderer knows which position each expression is
+  in, and converts: a predicate used as a value becomes
+  `CASE WHEN p THEN 1 WHEN NOT p THEN 0 END` (null stays null), a BIT value
+  used as a condition becomes `v = 1`;
+* ORDER BY has no NULLS FIRST/LAST; ascending order already puts nulls first
+  and descending order puts them last, which are the two orders ehrQL asks for;
+* session tables are named `#name`.
+
+Everything else is an `SQLDialect` override: DATEADD/DATEDIFF date arithmetic
+with range guards (T-SQL raises an error on a date out of range, rather than
+giving null), CHARINDEX under a binary collation for case-sensitive
+substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
+GREATEST/LEAST, which only SQL Server 2022 has.
+
+The connection is opened only when results are asked for, so the SQL of a
+dataset can be printed with no server (`dump-dataset-sql`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator, Sequence
+from urllib import parse
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.mssql.base import MSSQLCompiler
+from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import elements, operators
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.selectable import FromClause
+
+from ehrql.backends.base import split_dsn_permissions
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine
+from ehrql.query_engines.scratch_tables import is_scratch_table
+from ehrql.query_engines.server_sql import restricted_table, run_statements
+from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
+from ehrql.query_model import nodes as qm
+
+#: The ODBC driver named in the connection URL when the DSN does not name one.
+DEFAULT_ODBC_DRIVER = "ODBC Driver 18 for SQL Server"
+
+#: Collation of text columns in session tables: the TPP database's own, so that
+#: comparing a session table's text with a raw table's raises no collation conflict.
+SESSION_TABLE_COLLATION = "Latin1_General_CI_AS"
+
+#: Collation under which text compares byte for byte, hence case-sensitively.
+BINARY_COLLATION = "Latin1_General_BIN"
+
+_BIT_TRUE = sa.literal_column("CAST(1 AS BIT)")
+_BIT_FALSE = sa.literal_column("CAST(0 AS BIT)")
+_ONE = sa.literal_column("1")
+
+#: Operators whose result is a T-SQL predicate rather than a value.
+_PREDICATE_OPERATORS = frozenset(
+    {
+        operators.eq, operators.ne, operators.lt, operators.le, operators.gt, operators.ge,
+        operators.is_, operators.is_not, operators.in_op, operators.not_in_op,
+        operators.between_op, operators.not_between_op, operators.like_op, operators.not_like_op,
+        operators.inv, operators.exists, operators.and_, operators.or_,
+    }
+)  # fmt: skip
+
+
+def is_predicate(element) -> bool:
+    """Whether T-SQL reads `element` as a condition (true, false or unknown) rather than a value."""
+    while isinstance(element, (elements.Grouping, elements.Label)):
+        element = element.element
+    if isinstance(element, (elements.BooleanClauseList, elements.AsBoolean, sa.Exists)):
+        return True
+    # Only these carry an operator that decides; a ClauseList's and_ (BETWEEN's
+    # bounds) is punctuation.
+    if not isinstance(element, (elements.BinaryExpression, elements.UnaryExpression)):
+        return False
+    operator = element.operator
+    if operator is None:
+        return False
+    if isinstance(operator, operators.custom_op):
+        return operator.is_comparison
+    return operator in _PREDICATE_OPERATORS
+
+
+def as_value(element):
+    """`element` written so that it may stand where T-SQL expects a value."""
+    if not is_predicate(element):
+        return element
+    # NOT p is unknown exactly when p is, so an unknown condition gives null.
+    return sa.case((element, _BIT_TRUE), (sa.not_(element), _BIT_FALSE))
+
+
+def as_predicate(element):
+    """`element` written so that it may stand where T-SQL expects a condition."""
+    if is_predicate(element):
+        return element
+    return elements.Grouping(element).op("=", is_comparison=True)(_ONE)
+
+
+class _TSQLCompiler(MSSQLCompiler):
+    """SQLAlchemy's MS SQL compiler, putting predicates and values where T-SQL allows them."""
+
+    def visit_label(self, label, **kw):
+        if kw.get("within_columns_clause") and is_predicate(label.element):
+            label = as_value(label.element).label(label.name)
+        return super().visit_label(label, **kw)
+
+    def visit_binary(self, binary, **kw):
+        left, right = as_value(binary.left), as_value(binary.right)
+        if left is not binary.left or right is not binary.right:
+            binary = elements.BinaryExpression(
+                left.self_group(), right.self_group(), binary.operator,
+                type_=binary.type, negate=binary.negate, modifiers=binary.modifiers,
+            )  # fmt: skip
+        return super().visit_binary(binary, **kw)
+
+    def visit_expression_clauselist(self, clauselist, **kw):
+        # AND and OR of conditions; BETWEEN's bounds are also an and_ list, of values.
+        if isinstance(clauselist, elements.BooleanClauseList):
+            separator = " AND " if clauselist.operator is operators.and_ else " OR "
+            return separator.join(self.process(as_predicate(c).self_group(), **kw) for c in clauselist.clauses)
+        return super().visit_expression_clauselist(clauselist, **kw)
+
+    def _generate_delimited_and_list(self, clauses, **kw):
+        # WHERE and HAVING criteria.
+        return super()._generate_delimited_and_list([as_predicate(c) for c in clauses], **kw)
+
+    def visit_unary(self, unary, **kw):
+        if unary.operator is operators.inv:
+            return "NOT " + self.process(as_predicate(unary.element).self_group(against=operators.inv), **kw)
+        if unary.operator is operators.distinct_op:
+            return "DISTINCT " + self.process(as_value(unary.element), **kw)
+        if unary.modifier in (operators.nulls_first_op, operators.nulls_last_op):
+            return self._null_ordering(unary, **kw)
+        if unary.modifier in (operators.asc_op, operators.desc_op):
+            direction = " ASC" if unary.modifier is operators.asc_op else " DESC"
+            return self.process(as_value(unary.element), **kw) + direction
+        return super().visit_unary(unary, **kw)
+
+    def _null_ordering(self, unary, **kw):
+        """An ORDER BY term with NULLS FIRST/LAST, which T-SQL lacks."""
+        inner = unary.element
+        descending = getattr(inner, "modifier", None) is operators.desc_op
+        nulls_first = unary.modifier is operators.nulls_first_op
+        if nulls_first != descending:
+            # Ascending puts nulls first and descending puts them last already.
+            return self.process(inner, **kw)
+        key = inner.element if getattr(inner, "modifier", None) in (operators.asc_op, operators.desc_op) else inner
+        flag = sa.case((as_value(key).is_(None), 0 if nulls_first else 1), else_=1 if nulls_first else 0)
+        return self.process(flag, **kw) + ", " + self.process(inner, **kw)
+
+    def visit_case(self, clause, **kw):
+        parts = ["CASE"]
+        for condition, result in clause.whens:
+            parts.append(
+                f"WHEN {self.process(as_predicate(condition), **kw)} THEN {self.process(as_value(result), **kw)}"
+            )
+        if clause.else_ is not None:
+            parts.append(f"ELSE {self.process(as_value(clause.else_), **kw)}")
+        return " ".join([*parts, "END"])
+
+    def visit_cast(self, cast, **kw):
+        return f"CAST({self.process(as_value(cast.clause), **kw)} AS {self.process(cast.typeclause, **kw)})"
+
+    def function_argspec(self, func, **kw):
+        arguments = ", ".join(self.process(as_value(a), **kw) for a in func.clauses)
+        return f"({arguments})"
+
+    def visit_true(self, expr, **kw):
+        return "CAST(1 AS BIT)"
+
+    def visit_false(self, expr, **kw):
+        return "CAST(0 AS BIT)"
+
+    def visit_table(self, table, **kw):
+        if is_scratch_table(table):
+            return _session_table_name(table.name)
+        return super().visit_table(table, **kw)
+
+
+class _EhrqlMSDialect(MSDialect_pyodbc):
+    """SQLAlchemy's pyodbc MS SQL dialect with the T-SQL renderer above."""
+
+    statement_compiler = _TSQLCompiler
+
+
+def _session_table_name(name: str) -> str:
+    # Compiler table names are letters, digits and underscores: no quoting needed.
+    return f"#{name}"
+
+
+class _extremum_of_values(FunctionElement):
+    """MAX or MIN over a row of values, skipping nulls: `(SELECT MAX(v) FROM (VALUES (a), (b)) ...)`."""
+
+    inherit_cache = True
+    name = "extremum_of_values"
+
+    def __init__(self, aggregate: str, *values):
+        self.aggregate = aggregate
+        super().__init__(*values)
+        self.type = values[0].type
+
+
+@compiles(_extremum_of_values, "mssql")
+def _extremum_of_values_mssql(element, compiler, **kw):
+    rows = ", ".join(f"({compiler.process(as_value(v), **kw)})" for v in element.clauses)
+    return f"(SELECT {element.aggregate}(v) FROM (VALUES {rows}) AS extremum_values(v))"
+
+
+def _datepart(part: str):
+    # DATEADD and DATEDIFF take the unit as a bare keyword, not a string.
+    return sa.literal_column(part)
+
+
+def _sql_string(value: str) -> str:
+    escaped = value.replace("'", "''")
+    # Without N, text outside the database's code page would be mangled.
+    return f"'{escaped}'" if value.isascii() else f"N'{escaped}'"
+
+
+class MSSQLDialect(SQLDialect):
+    """T-SQL spellings, where they differ from standard SQL (see the module docstring)."""
+
+    sqlalchemy_dialect = _EhrqlMSDialect()
+
+    # -- types and constants ---------------------------------------------
+
+    def column_type(self, type_) -> sa.types.TypeEngine:
+        """BIT, BIGINT, FLOAT, DATE or VARCHAR(MAX): the T-SQL type holding a series type."""
+        if type_ is float:
+            return sa.Float(precision=53)
+        if type_ is datetime.date:
+            # SQLAlchemy spells the generic Date as DATETIME until it has met a server.
+            return sa.DATE()
+        return super().column_type(type_)
+
+    def literal(self, value, type_=None) -> Expr:
+        """Constants as `SQLDialect.literal` writes them, with T-SQL's DATE and N'' text."""
+        if isinstance(value, datetime.date):
+            return sa.cast(sa.literal(value.isoformat(), sa.String()), sa.DATE())
+        if isinstance(value, str):
+            return sa.literal_column(_sql_string(value), sa.String())
+        return super().literal(value, type_)
+
+    def _string_sql(self, value: str) -> str:
+        return _sql_string(value)
+
+    # -- arithmetic -------------------------------------------------------
+
+    def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
+        """FLOAT division; null when rhs is zero."""
+        divisor = sa.func.nullif(sa.cast(rhs, sa.Float(precision=53)), 0)
+        return sa.cast(lhs, sa.Float(precision=53)).op("/", precedence=_DIVISION_PRECEDENCE)(divisor)
+
+    def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
+        """Integers exactly (see `SQLDialect`); floats as FLOOR of FLOAT division."""
+        if operand_type is float:
+            return sa.cast(sa.func.floor(self.true_divide(lhs, rhs)), sa.BigInteger())
+        return super().floor_divide(lhs, rhs, operand_type)
+
+    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
+        """`/` on two integers truncates in T-SQL (SQLAlchemy's `/` would make it a float division)."""
+        return lhs.op("/", precedence=_DIVISION_PRECEDENCE)(rhs)
+
+    # -- casts --------------------------------------------------------------
+
+    def cast_to_int(self, expr: Expr, source_type) -> Expr:
+        """CAST to BIGINT truncates a FLOAT towards zero, as Python's int() does."""
+        if source_type is str:
+            return self.parse_int(expr)
+        return sa.cast(expr, sa.BigInteger())
+
+    def parse_int(self, expr: Expr) -> Expr:
+        """TRY_CAST, except for blank text, which T-SQL would read as 0.
+
+        Python also accepts digits grouped with underscores ("1_000"); T-SQL
+        does not, so such text gives null here.
+        """
+        return sa.case((expr == "", sa.null()), else_=sa.try_cast(expr, sa.BigInteger()))
+
+    def parse_float(self, expr: Expr) -> Expr:
+        """TRY_CAST to FLOAT, except for blank text, which T-SQL would read as 0."""
+        return sa.case((expr == "", sa.null()), else_=sa.try_cast(expr, sa.Float(precision=53)))
+
+    def cast_to_str(self, expr: Expr, source_type) -> Expr:
+        """Text as VARCHAR(MAX); dates as ISO text (style 23 is yyyy-mm-dd)."""
+        if source_type is datetime.date:
+            return sa.func.convert(sa.literal_column("VARCHAR(10)"), expr, sa.literal_column("23"))
+        return super().cast_to_str(expr, source_type)
+
+    # -- strings ------------------------------------------------------------
+
+    def string_contains(self, haystack: Expr, needle: Expr) -> Expr:
+        """CHARINDEX under a binary collation, so case matters and % or _ are plain characters.
+
+        CHARINDEX finds no empty needle, where Python finds one in any string;
+        DATALENGTH rather than LEN, since LEN ignores trailing spaces.
+        """
+        found = sa.func.charindex(_collate(needle), _collate(haystack)) > 0
+        empty = sa.and_(sa.func.datalength(needle) == 0, haystack.is_not(None))
+        return sa.or_(found, empty)
+
+    # -- dates --------------------------------------------------------------
+
+    def make_date(self, year: Expr, month: Expr, day: Expr) -> Expr:
+        """DATEFROMPARTS (SQL Server 2012 on)."""
+        return sa.func.datefromparts(year, month, day)
+
+    def days_since_epoch(self, date: Expr) -> Expr:
+        """DATEDIFF in days from 1970-01-01, as BIGINT so that adding a large number cannot overflow INT."""
+        return sa.cast(sa.func.datediff(_datepart("day"), self.literal(_EPOCH), date), sa.BigInteger())
+
+    def date_from_days_since_epoch(self, days: Expr) -> Expr:
+        """DATEADD counts in INT; the caller has checked the result is a valid date."""
+        return sa.func.dateadd(_datepart("day"), sa.cast(days, sa.Integer()), self.literal(_EPOCH))
+
+    def add_days_unchecked(self, date: Expr, days) -> Expr:
+        """DATEADD in days."""
+        return sa.func.dateadd(_datepart("day"), days if isinstance(days, int) else sa.cast(days, sa.Integer()), date)
+
+    def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
+        """DATEADD in months, which clamps a missing day to the month's last."""
+        return sa.func.dateadd(_datepart("month"), sa.cast(months, sa.Integer()), date)
+
+    def date_add_months(self, date: Expr, months: Expr) -> Expr:
+        """`date` moved by whole months, rolling a missing day forward; null outside years 1-9999.
+
+        DATEADD raises an error, rather than giving null, for a result out
+        of range, so the target month is checked first; T-SQL evaluates a
+        CASE's branches in order, so DATEADD only sees shifts it can make.
+        The roll forward never leaves the range: a day is only missing in a
+        month shorter than December.
+        """
+        month_index = self.date_part("year", date) * 12 + self.date_part("month", date) - 1
+        target = month_index + months
+        shifted = self.add_months_clamping(date, months)
+        return sa.case(
+            (sa.not_(months.between(-MAX_MONTHS_SHIFT, MAX_MONTHS_SHIFT)), sa.null()),
+            (sa.not_(target.between(MIN_DATE.year * 12, MAX_DATE.year * 12 + 11)), sa.null()),
+            (self.date_part("day", shifted) < self.date_part("day", date), self.add_days_unchecked(shifted, 1)),
+            else_=shifted,
+        )
+
+    def date_add_years(self, date: Expr, years: Expr) -> Expr:
+        """Whole years as 12 months each; years beyond any valid date give null before multiplying.
+
+        Multiplying an enormous BIGINT by 12 would raise an overflow error.
+        """
+        limit = MAX_DATE.year
+        months = sa.case((years.between(-limit, limit), years * 12), else_=sa.null())
+        return self.date_add_months(date, months)
+
+    def date_difference_in_days(self, end: Expr, start: Expr) -> Expr:
+        """DATEDIFF in days counts midnights crossed, which for DATEs is the exact difference."""
+        return sa.cast(sa.func.datediff(_datepart("day"), start, end), sa.BigInteger())
+
+    # -- across series ------------------------------------------------------
+
+    def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
+        """MAX over a VALUES row, which skips nulls; GREATEST needs SQL Server 2022."""
+        return _extremum_of_values("MAX", *values)
+
+    def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
+        """MIN over a VALUES row, which skips nulls; LEAST needs SQL Server 2022."""
+        return _extremum_of_values("MIN", *values)
+
+    # -- picking rows -------------------------------------------------------
+
+    def pick_one_row_per_patient(self, source, patient_id: Expr, columns, order, last: bool):
+        """ROW_NUMBER() with T-SQL's own null ordering, which is the one ehrQL asks for.
+
+        Ascending puts nulls first; descending, for the last row, puts them last.
+        """
+        ordering = [as_value(e).desc() if last else as_value(e).asc() for e in order]
+        row_number = sa.func.row_number().over(partition_by=patient_id, order_by=ordering)
+        numbered = (
+            sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
+            .select_from(source)
+            .subquery()
+        )
+        names = ["patient_id", *(n for n, _ in columns)]
+        return sa.select(*(numbered.c[n] for n in names)).where(numbered.c.row_number == 1)
+
+    # -- statements ---------------------------------------------------------
+
+    def _column_definitions(self, table: sa.Table) -> str:
+        def definition(column):
+            sql_type = column.type.compile(dialect=self.sqlalchemy_dialect)
+            if isinstance(column.type, sa.String):
+                sql_type += f" COLLATE {SESSION_TABLE_COLLATION}"
+            return f"{self.quote(column.name)} {sql_type}"
+
+        return ", ".join(definition(c) for c in table.columns)
+
+    def create_temp_table(self, table: sa.Table, query) -> list[str]:
+        """A session table (`#name`) declared with explicit types, then filled by INSERT ... SELECT.
+
+        Declaring the table first, rather than SELECT ... INTO, fixes each
+        column's type and collation whatever the query's expressions are.
+        """
+        names = [c.name for c in table.columns]
+        source = query.subquery("source")
+        insert = sa.insert(table).from_select(names, sa.select(*(source.c[n] for n in names)))
+        return [
+            f"CREATE TABLE {_session_table_name(table.name)} ({self._column_definitions(table)})",
+            self.render(insert),
+        ]
+
+    def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
+        """A session table filled by INSERT ... VALUES, at most 1000 rows each (T-SQL's limit)."""
+        name = _session_table_name(table.name)
+        statements = [f"CREATE TABLE {name} ({self._column_definitions(table)})"]
+        for start in range(0, len(rows), self.insert_batch_size):
+            batch = rows[start : start + self.insert_batch_size]
+            values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
+            statements.append(f"INSERT INTO {name} VALUES {values}")
+        return statements
+
+    def drop_temp_table(self, table: sa.Table) -> list[str]:
+        """DROP TABLE IF EXISTS (SQL Server 2016 on)."""
+        return [f"DROP TABLE IF EXISTS {_session_table_name(table.name)}"]
+
+
+def _collate(expr: Expr) -> Expr:
+    return expr.collate(BINARY_COLLATION)
+
+
+_EPOCH = datetime.date(1970, 1, 1)
+
+#: SQLAlchemy's precedence for `/`, so that a custom `/` groups like the built-in one.
+_DIVISION_PRECEDENCE = operators._PRECEDENCE[operators.truediv]
+
+
+def sqlalchemy_url(dsn: str) -> sa.engine.URL:
+    """The SQLAlchemy URL for an ehrQL MS SQL DSN: `mssql://user:password@host:port/database`.
+
+    The pyodbc driver is used, with the ODBC driver named by a `driver` query
+    parameter, else `DEFAULT_ODBC_DRIVER`; other query parameters are passed on.
+    """
+    parts = parse.urlsplit(dsn)
+    if parts.scheme not in ("mssql", "mssql+pyodbc"):
+        raise ValueError(f"an MS SQL Server DSN starts mssql://, not {parts.scheme}://")
+    query = dict(parse.parse_qsl(parts.query, keep_blank_values=True))
+    query.setdefault("driver", DEFAULT_ODBC_DRIVER)
+    return sa.engine.URL.create(
+        "mssql+pyodbc",
+        username=parse.unquote(parts.username) if parts.username else None,
+        password=parse.unquote(parts.password) if parts.password else None,
+        host=parts.hostname,
+        port=parts.port,
+        database=parts.path.lstrip("/") or None,
+        query=query,
+    )
+
+
+class MSSQLQueryEngine(BaseSQLQueryEngine):
+    """Runs datasets on MS SQL Server; `dsn` is `mssql://user:password@host:port/database`.
+
+    Permissions granted through the DSN (`opensafely_include_<permission>=true`)
+    are taken off it and passed to the backend's patient exclusions.
+    """
+
+    dialect = MSSQLDialect()
+
+    def __init__(self, dsn: str | None, backend=None):
+        self.dsn, self.permissions = split_dsn_permissions(dsn) if dsn else (dsn, frozenset())
+        self.backend = backend
+
+    def resolve_table(self, table: qm.Frame) -> FromClause:
+        """The backend's rows for the table, without any patient it excludes."""
+        return restricted_table(self.backend, table, self.permissions)
+
+    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
+        """Rows of (patient_id, *variables) ordered by patient_id, streamed from the server."""
+        compiled = self.compile(dataset)
+        yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+
+    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
+        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
+        compiled = self.compile(dataset)
+        engine = sa.create_engine(sqlalchemy_url(self.dsn))
+        return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}
