@@ -43,6 +43,11 @@ Aggregate = qm.AggregateByPatient
 #: `patient_id` and the schema's columns.
 TableResolver = Callable[[qm.Frame], FromClause]
 
+#: Given the population's patient_id column, a condition every patient in any
+#: result must meet (None: no condition). Backends use it to leave out patients
+#: who have opted out of their data being used.
+PatientFilter = Callable[[ColumnElement], ColumnElement | None]
+
 
 class UnfilledParameterError(EHRQLError):
     """A dataset still holds a parameter that was never given a value."""
@@ -63,9 +68,14 @@ class CompiledDataset:
         return [*self.setup, self.select, *(q for _, q in self.event_selects), *self.cleanup]
 
 
-def compile_dataset(dataset: qm.Dataset, dialect: SQLDialect, resolve_table: TableResolver) -> CompiledDataset:
+def compile_dataset(
+    dataset: qm.Dataset,
+    dialect: SQLDialect,
+    resolve_table: TableResolver,
+    patient_filter: PatientFilter | None = None,
+) -> CompiledDataset:
     """Compile a dataset's patient-level results to SQL text for `dialect`."""
-    return _Compiler(dialect, resolve_table).compile(dataset)
+    return _Compiler(dialect, resolve_table, patient_filter).compile(dataset)
 
 
 def default_table(table: qm.Frame) -> FromClause:
@@ -87,9 +97,12 @@ def _referenced_relations(expressions, candidates) -> list[FromClause]:
 class _Compiler:
     """One compilation of one dataset; holds the memo tables and temp tables."""
 
-    def __init__(self, dialect: SQLDialect, resolve_table: TableResolver):
+    def __init__(
+        self, dialect: SQLDialect, resolve_table: TableResolver, patient_filter: PatientFilter | None = None
+    ):
         self.dialect = dialect
         self.resolve_table = resolve_table
+        self.patient_filter = patient_filter
         self.setup: list[str] = []
         self.cleanup: list[str] = []
         self._memo: dict = {}
@@ -165,6 +178,11 @@ class _Compiler:
             .select_from(self._joined(all_ids, [condition]))
             .where(condition)
         )
+        # Every result (dataset rows, event tables, measures) is joined to this
+        # population, so a patient filtered out here can appear nowhere.
+        allowed = self.patient_filter(all_ids.c.patient_id) if self.patient_filter else None
+        if allowed is not None:
+            query = query.where(allowed)
         return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
 
     def _table_relation(self, table: qm.Frame) -> FromClause:
@@ -608,14 +626,25 @@ class BaseSQLQueryEngine:
     """
 
     dialect: SQLDialect
+    #: The backend mapping ehrQL's tables onto the database's, if any.
+    backend = None
+    #: Permissions the connection was granted (e.g. to include opted-out patients).
+    permissions: frozenset = frozenset()
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """The relation holding a table's rows; by default the table of that name."""
         return default_table(table)
 
+    def patient_filter(self) -> PatientFilter | None:
+        """The backend's condition on which patients may appear in results, if any."""
+        if self.backend is None:
+            return None
+        backend, permissions = self.backend, self.permissions
+        return lambda patient_id: backend.inclusion_condition(patient_id, permissions)
+
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset` on this engine's database."""
-        return compile_dataset(dataset, self.dialect, self.resolve_table)
+        return compile_dataset(dataset, self.dialect, self.resolve_table, self.patient_filter())
 
     def get_queries(self, dataset: qm.Dataset) -> list[str]:
         """The SQL text that would run for `dataset`, in order."""

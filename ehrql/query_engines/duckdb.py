@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, compile_dataset, default_table
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -227,11 +227,16 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     dialect = DuckDBDialect()
 
     def __init__(self, dsn: str | Path | duckdb.DuckDBPyConnection | None, backend=None):
-        self.dsn = _strip_url_scheme(dsn)
         #: A backend (see `ehrql.backends`) maps ehrQL's tables onto a database's
         #: own tables through its `resolve_table`; without one, tables are read
         #: by their ehrQL names.
         self.backend = backend
+        if backend is not None and isinstance(dsn, str):
+            from ehrql.backends.base import split_dsn_permissions
+
+            dsn, granted = split_dsn_permissions(dsn)
+            self.permissions = backend.check_permissions(granted)
+        self.dsn = _strip_url_scheme(dsn)
 
     @property
     def _directory(self) -> Path | None:
@@ -257,7 +262,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset`, including reading any table files."""
-        compiled = compile_dataset(dataset, self.dialect, self.resolve_table)
+        compiled = super().compile(dataset)
         if self._directory is None or self.backend is not None:
             return compiled
         reads = []
