@@ -206,7 +206,7 @@ def generate_dataset(
     elif dummy_tables is not None:
         rows = _engine_rows(query_engine, dummy_tables, dataset, None, log)
     else:
-        rows = _generated_dummy_rows(loaded, log)
+        rows = _generated_dummy_rows(loaded, log, query_engine)
 
     return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
 
@@ -262,14 +262,29 @@ def _generate_dummy_tables(loaded, log: Log) -> dict:
     return data.tables
 
 
-def _generated_dummy_rows(loaded, log: Log) -> Iterator[tuple]:
-    """Rows from dummy tables generated for the definition, run on the in-memory engine."""
+def _generated_dummy_rows(loaded, log: Log, query_engine: str | None = None) -> Iterator[tuple]:
+    """Rows from dummy tables generated for the definition, run on the chosen engine."""
+    tables = _generate_dummy_tables(loaded, log)
+    engine = engine_over_tables(query_engine, tables)
+    return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
+
+
+def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
+    """An engine of the named kind (default DuckDB) over in-memory tables ({table node: rows})."""
+    name = query_engine or default_query_engine()
+    if name == "duckdb":
+        import duckdb
+
+        from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
+
+        connection = duckdb.connect()
+        load_tables(connection, tables)
+        return DuckDBQueryEngine(connection)
+    if name != "in_memory":
+        raise CommandError(f"dummy data can only be run on duckdb or in_memory, not {name}")
     from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 
-    tables = _generate_dummy_tables(loaded, log)
-    database = InMemoryDatabase({table.name: rows for table, rows in tables.items()})
-    engine = InMemoryQueryEngine(database)
-    return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
+    return InMemoryQueryEngine(InMemoryDatabase({table.name: rows for table, rows in tables.items()}))
 
 
 def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
@@ -375,15 +390,13 @@ def generate_measures(
         source = dsn if dsn is not None else dummy_tables
         engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
     else:
-        from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
-
         config = measures.dummy_data_config
         with _stage(log, f"Generating dummy data for {config.population_size} patients"):
             data = importlib.import_module("ehrql.dummy").generate_dummy_data(
                 query, population_size=config.population_size, timeout=config.timeout
             )
             log(data.report.summary())
-        engine = InMemoryQueryEngine(InMemoryDatabase({t.name: r for t, r in data.tables.items()}))
+        engine = engine_over_tables(query_engine, data.tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]

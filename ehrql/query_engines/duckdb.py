@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
 from sqlalchemy.sql.elements import Grouping
@@ -139,6 +140,35 @@ _EPOCH = datetime.date(1970, 1, 1)
 
 #: DuckDB's name for each series type's column type.
 _DUCKDB_TYPES = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", str: "VARCHAR", datetime.date: "DATE"}
+
+
+def load_tables(connection: duckdb.DuckDBPyConnection, table_data) -> None:
+    """Create one table per table node in `connection`, typed by its schema, holding its rows.
+
+    `table_data` maps table nodes to row dicts (as the dummy data generator
+    makes them). Rows go in through Arrow, which is far faster than inserting
+    them one by one.
+    """
+    from ehrql.query_engines.in_memory import output_value
+
+    for table, rows in table_data.items():
+        columns = [("patient_id", int), *table.schema.column_types]
+        arrays = {
+            name: pa.array(
+                [output_value(row.get(name)) for row in rows],
+                type=_ARROW_TYPES.get(type_, pa.string()),
+            )
+            for name, type_ in columns
+        }
+        staged = f"ehrql_load_{table.name}"
+        connection.register(staged, pa.table(arrays))
+        casts = ", ".join(f"CAST({_quote(n)} AS {duckdb_type_name(t)}) AS {_quote(n)}" for n, t in columns)
+        connection.execute(f"CREATE TABLE {_quote(table.name)} AS SELECT {casts} FROM {_quote(staged)}")
+        connection.unregister(staged)
+
+
+#: The Arrow type rows of each series type are staged as (codes are strings).
+_ARROW_TYPES = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), datetime.date: pa.date32(), str: pa.string()}
 
 
 def duckdb_type_name(type_) -> str:

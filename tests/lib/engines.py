@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 
 import duckdb
 
-from ehrql.query_engines.duckdb import DuckDBQueryEngine, duckdb_type_name
-from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine, output_value
+from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
+from ehrql.query_engines.duckdb import load_tables as load_duckdb_tables  # noqa: F401 (used by tests)
+from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_model import nodes as qm
 
 TableData = Mapping[qm.Frame, list[dict]]
@@ -24,24 +25,10 @@ def run_in_memory(table_data: TableData, dataset: qm.Dataset) -> list[tuple]:
     return InMemoryQueryEngine(database).get_results(dataset)
 
 
-def load_duckdb_tables(connection: duckdb.DuckDBPyConnection, table_data: TableData) -> None:
-    """Create one DuckDB table per table node, typed by its schema, holding the rows."""
-    for table, rows in table_data.items():
-        columns = [("patient_id", int), *table.schema.column_types]
-        definition = ", ".join(f'"{name}" {duckdb_type_name(type_)}' for name, type_ in columns)
-        connection.execute(f'CREATE TABLE "{table.name}" ({definition})')
-        if rows:
-            placeholders = ", ".join("?" for _ in columns)
-            connection.executemany(
-                f'INSERT INTO "{table.name}" VALUES ({placeholders})',
-                [[output_value(row.get(name)) for name, _ in columns] for row in rows],
-            )
-
-
 def run_duckdb(table_data: TableData, dataset: qm.Dataset) -> list[tuple]:
     connection = duckdb.connect()
     try:
-        load_duckdb_tables(connection, table_data)
+        load_tables(connection, table_data)
         return list(DuckDBQueryEngine(connection).get_results(dataset))
     finally:
         connection.close()
