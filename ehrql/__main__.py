@@ -79,6 +79,7 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 dummy_data_file=options.dummy_data_file,
                 backend=options.backend,
                 query_engine=options.query_engine,
+                test_data_file=options.test_data_file,
                 user_args=user_args,
             )
         elif options.command == "dump-dataset-sql":
@@ -330,6 +331,14 @@ def _add_generate_dataset(verbs) -> None:
         help="A ready-made dummy dataset to output as it is, after checking that its "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
         "match the output's).",
+    )
+    parser.add_argument(
+        "--test-data-file",
+        metavar="FILE",
+        type=_definition_file,
+        help="A Python file setting `test_data` (test patients and what the dataset should "
+        "give for them, as for `ehrql assure`); the definition must pass it before the "
+        "dataset is generated.",
     )
     _engine_arguments(parser)
 

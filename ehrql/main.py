@@ -173,11 +173,15 @@ def generate_dataset(
     dummy_data_file: Path | None = None,
     backend: str | None = None,
     query_engine: str | None = None,
+    test_data_file: Path | None = None,
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
+
+    With `test_data_file` (a Python file setting `test_data`), the definition
+    is first checked against those test patients, and nothing runs if any fail.
 
     The rows come from, in order of preference: the database at `dsn`; the
     `dummy_data_file`, used as the output as it is once checked; the directory
@@ -187,6 +191,8 @@ def generate_dataset(
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, dict(user_args or {}))
     dataset = loaded.query_model
+    if test_data_file is not None:
+        _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     specs = dataset_column_specs(dataset)
     backend_object = get_backend(backend)
     if dataset.events:
@@ -209,6 +215,25 @@ def generate_dataset(
         rows = _generated_dummy_rows(loaded, log, query_engine)
 
     return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+
+
+def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
+    from ehrql.assurance import present, run_assurance
+    from ehrql.loaders import DefinitionFileError, load_module
+
+    with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
+        module = load_module(test_data_file, dict(user_args or {}))
+        test_data = getattr(module, "test_data", None)
+        if test_data is None:
+            raise DefinitionFileError(f"{test_data_file}: no variable named `test_data` was defined")
+        report = run_assurance(dataset, test_data)
+    if not report.ok:
+        print(present(report), file=stdout)
+        raise CommandError(
+            f"the definition fails the test data in {test_data_file} (report above); "
+            "no dataset was generated"
+        )
+    log(f"All {len(report.patients)} test patients passed")
 
 
 def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:

@@ -171,3 +171,40 @@ def test_dump_example_data(tmp_path, capsys):
     code, _, err = run(["dump-example-data", target], capsys)
     assert code == 1
     assert "not overwriting existing files" in err
+
+
+TEST_DATA_FILE = """
+import datetime
+
+test_data = {
+    1: {
+        "patients": {"date_of_birth": datetime.date(1980, 1, 1), "sex": "female"},
+        "clinical_events": [{"date": datetime.date(2020, 1, 1)}],
+        "expected_columns": {"events": EXPECTED},
+    },
+}
+"""
+
+
+def test_generate_dataset_checks_test_data_file_first(tmp_path, capsys):
+    definition = write(tmp_path, ASSURED.split("test_data =")[0])
+    good = write(tmp_path, TEST_DATA_FILE.replace("EXPECTED", "1"), "good_tests.py")
+    bad = write(tmp_path, TEST_DATA_FILE.replace("EXPECTED", "5"), "bad_tests.py")
+    output = tmp_path / "out.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", EXAMPLE_DATA, "--test-data-file", good,
+         "--output", output],
+        capsys,
+    )
+    assert code == 0, err
+    assert "All 1 test patients passed" in err
+    output.unlink()
+    code, out, err = run(
+        ["generate-dataset", definition, "--dummy-tables", EXAMPLE_DATA, "--test-data-file", bad,
+         "--output", output],
+        capsys,
+    )
+    assert code == 1
+    assert "FAIL events: expected 5, got 1" in out
+    assert "no dataset was generated" in err
+    assert not output.exists()
