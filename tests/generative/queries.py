@@ -50,7 +50,7 @@ DEFAULT_DEPTH = 3
 NUMERIC = (int, float)
 ORDERED = (int, float, str, datetime.date, CODE_TYPE)
 MAX_SET_SIZE = 3
-MAX_VARIABLES = 3
+MAX_VARIABLES = 6
 MAX_SHARED_FRAMES = 2
 
 
@@ -474,15 +474,35 @@ def patient_series(
 
 @st.composite
 def populations(draw, depth: int = DEFAULT_DEPTH, shared: tuple = ()) -> qm.Series:
-    """A valid population: a random boolean series, narrowed to patients with a
-    record in some table when on its own it could include patients with none."""
+    """A valid population.
+
+    Half the time, a random boolean series, narrowed to patients with a record
+    in some table when on its own it could include patients with none.
+    Otherwise the patients of one table, or of every table: a random condition
+    is so often false for everyone that, alone, it would leave most examples
+    with no rows to compare.
+    """
+    if draw(st.booleans()):
+        return draw(_everyone_in_some_table())
     condition = draw(patient_series(bool, depth, shared))
+    if isinstance(condition, qm.Value) and draw(st.integers(0, 3)) > 0:
+        # A constant population is worth meeting now and then, not as often
+        # as constants are drawn.
+        return draw(_everyone_in_some_table())
     try:
         qm.validate_population(condition)
     except qm.PopulationValidationError:
         table = draw(st.sampled_from(ALL_TABLES))
         condition = Fn.And(Agg.Exists(table), condition)
     return condition
+
+
+@st.composite
+def _everyone_in_some_table(draw) -> qm.Series:
+    exists = [Agg.Exists(table) for table in ALL_TABLES]
+    if draw(st.booleans()):
+        return draw(st.sampled_from(exists))
+    return Fn.Or(Fn.Or(exists[0], exists[1]), exists[2])
 
 
 @st.composite
@@ -496,7 +516,7 @@ def datasets(draw, depth: int = DEFAULT_DEPTH) -> qm.Dataset:
     )
     population = draw(populations(depth, shared))
     variables = draw(
-        st.lists(patient_series(None, depth, shared), min_size=1, max_size=MAX_VARIABLES)
+        st.lists(patient_series(None, depth, shared), min_size=2, max_size=MAX_VARIABLES)
     )
     return qm.Dataset(
         population=population,
