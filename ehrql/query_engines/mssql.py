@@ -26,11 +26,12 @@ dataset can be printed with no server (`dump-dataset-sql`).
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterator, Sequence
 from urllib import parse
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.mssql.base import MSSQLCompiler
+from sqlalchemy.dialects.mssql.base import MSIdentifierPreparer, MSSQLCompiler
 from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import elements, operators
@@ -183,10 +184,23 @@ class _TSQLCompiler(MSSQLCompiler):
         return super().visit_table(table, **kw)
 
 
+class _SessionTableIdentifiers(MSIdentifierPreparer):
+    """Quotes identifiers as SQL Server does, leaving a session table's `#name` bare."""
+
+    def _requires_quotes(self, value: str) -> bool:
+        if _SESSION_TABLE_NAME.fullmatch(value):
+            return False
+        return super()._requires_quotes(value)
+
+
+_SESSION_TABLE_NAME = re.compile(r"#[A-Za-z_][A-Za-z0-9_]*")
+
+
 class _EhrqlMSDialect(MSDialect_pyodbc):
     """SQLAlchemy's pyodbc MS SQL dialect with the T-SQL renderer above."""
 
     statement_compiler = _TSQLCompiler
+    preparer = _SessionTableIdentifiers
 
 
 def _session_table_name(name: str) -> str:
@@ -231,9 +245,7 @@ class MSSQLDialect(SQLDialect):
     # -- types and constants ---------------------------------------------
 
     def column_type(self, type_) -> sa.types.TypeEngine:
-        """BIT, BIGINT, FLOAT, DATE or VARCHAR(MAX): the T-SQL type holding a series type."""
-        if type_ is float:
-            return sa.Float(precision=53)
+        """BIT, BIGINT, DOUBLE PRECISION (FLOAT(53)), DATE or VARCHAR(MAX): the T-SQL type of a series type."""
         if type_ is datetime.date:
             # SQLAlchemy spells the generic Date as DATETIME until it has met a server.
             return sa.DATE()
@@ -254,8 +266,8 @@ class MSSQLDialect(SQLDialect):
 
     def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
         """FLOAT division; null when rhs is zero."""
-        divisor = sa.func.nullif(sa.cast(rhs, sa.Float(precision=53)), 0)
-        return sa.cast(lhs, sa.Float(precision=53)).op("/", precedence=_DIVISION_PRECEDENCE)(divisor)
+        divisor = sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
+        return sa.cast(lhs, sa.Double()).op("/", precedence=_DIVISION_PRECEDENCE)(divisor)
 
     def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
         """Integers exactly (see `SQLDialect`); floats as FLOOR of FLOAT division."""
@@ -285,7 +297,7 @@ class MSSQLDialect(SQLDialect):
 
     def parse_float(self, expr: Expr) -> Expr:
         """TRY_CAST to FLOAT, except for blank text, which T-SQL would read as 0."""
-        return sa.case((expr == "", sa.null()), else_=sa.try_cast(expr, sa.Float(precision=53)))
+        return sa.case((expr == "", sa.null()), else_=sa.try_cast(expr, sa.Double()))
 
     def cast_to_str(self, expr: Expr, source_type) -> Expr:
         """Text as VARCHAR(MAX); dates as ISO text (style 23 is yyyy-mm-dd)."""
@@ -405,7 +417,8 @@ class MSSQLDialect(SQLDialect):
         """
         names = [c.name for c in table.columns]
         source = query.subquery("source")
-        insert = sa.insert(table).from_select(names, sa.select(*(source.c[n] for n in names)))
+        target = sa.table(_session_table_name(table.name), *(sa.column(n) for n in names))
+        insert = sa.insert(target).from_select(names, sa.select(*(source.c[n] for n in names)))
         return [
             f"CREATE TABLE {_session_table_name(table.name)} ({self._column_definitions(table)})",
             self.render(insert),
