@@ -1,6 +1,6 @@
 """Strategies for random table data over the generative test schemas.
 
-Data is small (at most 8 patients and 5 rows per patient in each event table)
+Data is small (8 patients, at most 5 rows per patient in each event table)
 because every example is run on every engine; small data also makes ties and
 empty groups common, which is where engines tend to differ.
 """
