@@ -180,7 +180,9 @@ class _TSQLCompiler(MSSQLCompiler):
 
     def visit_table(self, table, **kw):
         if is_scratch_table(table):
-            return _session_table_name(table.name)
+            # Columns are qualified by the plain name, so the FROM item takes it as its alias.
+            name = _session_table_name(table.name)
+            return f"{name} AS {table.name}" if kw.get("asfrom") else name
         return super().visit_table(table, **kw)
 
 

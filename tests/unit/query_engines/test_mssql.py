@@ -10,6 +10,7 @@ predicates never used as values, NULLS FIRST never written.
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 import sqlglot
@@ -212,6 +213,9 @@ def test_session_tables_are_hash_named_typed_and_collated():
     assert any(s.startswith("INSERT INTO #inline_") and "CAST(1 AS BIT)" in s for s in statements)
     assert any(s.startswith("DROP TABLE IF EXISTS #population_") for s in statements)
     assert not any("TEMPORARY" in s for s in statements)
+    # T-SQL binds a column qualified by `population_1` only to a FROM item of that name.
+    select = compiled(qm.SelectColumn(inline, "s")).select
+    assert re.search(r"FROM #population_(\d+) AS population_\1\b", select)
 
 
 def test_filled_session_table_puts_ctes_before_insert():
