@@ -10,6 +10,7 @@ backend cannot hold, which the data here avoids.
 from __future__ import annotations
 
 import datetime
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -209,3 +210,224 @@ def test_example_study_on_emis_matches_the_example_data(emis_example, example_st
     expected = results(load_public(tmp_path / "public.duckdb", public), example_study)
     assert len(expected) > 100
     assert results(path, example_study, EMISBackend()) == expected
+
+
+# -- (c) random public data, a fixed set of datasets -------------------------
+
+PATIENT_IDS = range(1, 7)
+SNOMED_CODES = ["271649006", "271650006", "60621009", "22298006"]
+DMD_CODES = ["319773006", "39113611000001102", "325278007"]
+ICD10_CODES = ["I21", "I64", "J18", "U071"]
+DATES = [d(2018, 3, 1), d(2019, 12, 31), d(2020, 1, 1), d(2021, 6, 15)]
+#: Values both a REAL and a DECIMAL(20, 2) hold exactly.
+NUMERIC_VALUES = [None, 0.0, 1.5, 27.25, 70.0, -3.75]
+INDEX_DATE = "2020-01-01"
+
+maybe_date = st.sampled_from([None, *DATES])
+public_patient = st.fixed_dictionaries(
+    {
+        "date_of_birth": st.sampled_from([d(1940, 1, 1), d(1985, 6, 1), d(2019, 12, 1)]),
+        "sex": st.sampled_from(["female", "male", "intersex", "unknown"]),
+        "date_of_death": maybe_date,
+    }
+)
+public_registration = st.fixed_dictionaries(
+    {
+        "start_date": st.sampled_from(DATES),
+        "end_date": maybe_date,
+        "practice_pseudo_id": st.integers(0, 3),
+    }
+)
+public_event = st.fixed_dictionaries(
+    {
+        "date": maybe_date,
+        "snomedct_code": st.sampled_from([None, *SNOMED_CODES]),
+        "numeric_value": st.sampled_from(NUMERIC_VALUES),
+    }
+)
+public_medication = st.fixed_dictionaries(
+    {"date": maybe_date, "dmd_code": st.sampled_from([None, *DMD_CODES])}
+)
+maybe_icd10 = st.sampled_from([None, *ICD10_CODES])
+public_death = st.fixed_dictionaries(
+    {
+        "date": maybe_date,
+        "underlying_cause_of_death": maybe_icd10,
+        **{f"cause_of_death_{i:02d}": (maybe_icd10 if i <= 2 else st.none()) for i in range(1, 16)},
+    }
+)
+
+
+@st.composite
+def public_data(draw):
+    """Small public core-table rows respecting each column's constraints.
+
+    Patients may lack a patient row, have several registrations, or none;
+    `emis_representable` trims what EMIS cannot hold.
+    """
+    tables = {name: [] for name in inverse.CORE_TABLE_NAMES}
+    for pid in draw(st.sets(st.sampled_from(PATIENT_IDS), min_size=1)):
+        if draw(st.booleans()):
+            tables["patients"].append({"patient_id": pid, **draw(public_patient)})
+        if draw(st.integers(0, 3)) == 0:
+            tables["ons_deaths"].append({"patient_id": pid, **draw(public_death)})
+        for name, rows in (
+            ("practice_registrations", public_registration),
+            ("clinical_events", public_event),
+            ("medications", public_medication),
+        ):
+            tables[name].extend({"patient_id": pid, **row} for row in draw(st.lists(rows, max_size=3)))
+    return tables
+
+
+def _anyone():
+    return (
+        core.patients.exists_for_patient()
+        | core.practice_registrations.exists_for_patient()
+        | core.clinical_events.exists_for_patient()
+        | core.medications.exists_for_patient()
+        | core.ons_deaths.exists_for_patient()
+    )
+
+
+def add_patients_and_registrations(dataset):
+    """Demographics, and registrations on a date."""
+    patients, registrations = core.patients, core.practice_registrations
+    registered = registrations.for_patient_on(INDEX_DATE)
+    dataset.sex = patients.sex
+    dataset.age = patients.age_on(INDEX_DATE)
+    dataset.alive = patients.is_alive_on(INDEX_DATE)
+    dataset.dead = patients.is_dead_on(INDEX_DATE)
+    dataset.practice = registered.practice_pseudo_id
+    dataset.registered_since = registered.start_date
+    dataset.registered = registrations.exists_for_patient_on(INDEX_DATE)
+    dataset.spanning = registrations.spanning("2019-12-31", "2020-01-01").count_for_patient()
+    dataset.registrations = registrations.count_for_patient()
+    dataset.latest_end = registrations.end_date.maximum_for_patient()
+
+
+def add_events(dataset):
+    """Aggregations, codelist membership and first/last picks over events and medications."""
+    events, medications = core.clinical_events, core.medications
+    in_codelist = events.where(events.snomedct_code.is_in(SNOMED_CODES[:2]))
+    ordered = events.sort_by(events.date, events.snomedct_code, events.numeric_value)
+    dataset.events = events.count_for_patient()
+    dataset.coded = in_codelist.count_for_patient()
+    dataset.has_bmi = events.where(events.snomedct_code == SNOMED_CODES[2]).exists_for_patient()
+    dataset.distinct_codes = events.snomedct_code.count_distinct_for_patient()
+    dataset.lowest = events.numeric_value.minimum_for_patient()
+    dataset.highest = events.numeric_value.maximum_for_patient()
+    dataset.total = events.numeric_value.sum_for_patient()
+    dataset.mean = events.numeric_value.mean_for_patient()
+    dataset.first_date = ordered.first_for_patient().date
+    dataset.first_code = ordered.first_for_patient().snomedct_code
+    dataset.last_value = ordered.last_for_patient().numeric_value
+    dataset.before_index = events.where(events.date.is_before(INDEX_DATE)).count_for_patient()
+    ordered_medications = medications.sort_by(medications.date, medications.dmd_code)
+    dataset.medications = medications.where(medications.dmd_code.is_in(DMD_CODES[:2])).count_for_patient()
+    dataset.last_medication = ordered_medications.last_for_patient().dmd_code
+    dataset.first_medication_date = ordered_medications.first_for_patient().date
+
+
+def add_deaths(dataset):
+    """ONS deaths, with causes."""
+    deaths = core.ons_deaths
+    dataset.death_date = deaths.date
+    dataset.underlying = deaths.underlying_cause_of_death
+    dataset.cardiovascular = deaths.cause_of_death_is_in(ICD10_CODES[:2])
+    dataset.died_before_index = deaths.date.is_before(INDEX_DATE)
+
+
+def varied_datasets() -> list:
+    """The datasets compared on random data.
+
+    One holds every theme over everyone (so one engine run covers them all);
+    the other narrows the population to patients registered on the index
+    date, whose answers depend on the registration picked.
+    """
+    everything = create_dataset()
+    everything.define_population(_anyone())
+    for add in (add_patients_and_registrations, add_events, add_deaths):
+        add(everything)
+    registered = create_dataset()
+    registered.define_population(
+        core.practice_registrations.exists_for_patient_on(INDEX_DATE) & core.patients.is_alive_on(INDEX_DATE)
+    )
+    registered.practice = core.practice_registrations.for_patient_on(INDEX_DATE).practice_pseudo_id
+    registered.events = core.clinical_events.count_for_patient()
+    registered.died = core.ons_deaths.exists_for_patient()
+    return [everything._compile(), registered._compile()]
+
+
+VARIED_DATASETS = varied_datasets()
+
+
+@pytest.fixture(scope="module")
+def scratch():
+    """A directory for the random examples' databases, with an empty raw database per backend."""
+    with tempfile.TemporaryDirectory() as directory:
+        directory = Path(directory)
+        for backend in (TPPBackend(), EMISBackend()):
+            RawDatabase.create(backend, directory / f"empty_{backend.name}.duckdb").dispose()
+        yield directory
+
+
+def load_raw_copy(scratch: Path, backend, raw_tables: dict) -> Path:
+    """A copy of the backend's empty raw database holding `raw_tables` (copying beats creating)."""
+    path = _fresh(scratch / "raw.duckdb")
+    shutil.copyfile(scratch / f"empty_{backend.name}.duckdb", path)
+    database = RawDatabase(backend, sa.create_engine(f"duckdb:///{path}"))
+    try:
+        for name, rows in raw_tables.items():
+            if rows:
+                database.insert(name, *rows)
+    finally:
+        database.dispose()
+    return path
+
+
+def _fresh(path: Path) -> Path:
+    if path.exists():
+        path.unlink()
+    return path
+
+
+class _CompileOnceEngine(DuckDBQueryEngine):
+    """The DuckDB engine, compiling each of `VARIED_DATASETS` once per backend.
+
+    The SQL depends only on the dataset and the backend, not on the data, and
+    compiling is half the cost of a random example.
+    """
+
+    _compiled: dict = {}
+
+    def compile(self, dataset):
+        key = (getattr(self.backend, "name", None), VARIED_DATASETS.index(dataset))
+        if key not in self._compiled:
+            self._compiled[key] = super().compile(dataset)
+        return self._compiled[key]
+
+
+def _quick_results(path: Path, dataset, backend=None) -> list[tuple]:
+    rows = _CompileOnceEngine(str(path), backend=backend).get_results(dataset)
+    return sorted_rows((str(row[0]), *row[1:]) for row in rows)
+
+
+def _same_answers(scratch: Path, public: dict, backend, raw_tables: dict) -> None:
+    public_path = load_public(_fresh(scratch / "public.duckdb"), public)
+    raw_path = load_raw_copy(scratch, backend, raw_tables)
+    for dataset in VARIED_DATASETS:
+        assert _quick_results(raw_path, dataset, backend) == _quick_results(public_path, dataset)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(public=public_data())
+def test_tpp_gives_the_same_answers_on_random_data(scratch, public):
+    _same_answers(scratch, public, TPPBackend(), inverse.tpp_raw_tables(public))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(public=public_data())
+def test_emis_gives_the_same_answers_on_random_data(scratch, public):
+    public = inverse.emis_representable(public)
+    _same_answers(scratch, public, EMISBackend(), inverse.emis_raw_tables(public))
