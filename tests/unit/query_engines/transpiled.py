@@ -21,6 +21,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from ehrql.query_engines.base_sql import compile_dataset, default_table
+from ehrql.query_engines.duckdb import duckdb_type_name
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import Column, TableSchema
@@ -60,13 +61,27 @@ def series_dataset(series: qm.Series) -> qm.Dataset:
     return qm.Dataset(population=qm.AggregateByPatient.Exists(PATIENTS), variables=qm.FrozenDict({"v": series}))
 
 
-def translate(sql: str, read: str) -> list[str]:
-    """`sql` in `read`'s dialect as DuckDB statements (see SOURCE_SUBSTITUTIONS)."""
+def sqlglot_schema(tables) -> dict:
+    """Column types of table nodes, for sqlglot's type annotation."""
+    return {
+        table.name: {
+            name: exp.DataType.build(duckdb_type_name(type_), dialect="duckdb")
+            for name, type_ in [("patient_id", int), *table.schema.column_types]
+        }
+        for table in tables
+    }
+
+
+def translate(sql: str, read: str, schema: dict | None = None) -> list[str]:
+    """`sql` in `read`'s dialect as DuckDB statements (see SOURCE_SUBSTITUTIONS).
+
+    `schema` (see `sqlglot_schema`) tells sqlglot the types of table columns.
+    """
     for pattern, replacement in SOURCE_SUBSTITUTIONS:
         sql = re.sub(pattern, replacement, sql)
     # Type annotation lets sqlglot see that `/` on two integers is integer
     # division (truncating in T-SQL and Trino, a float division in DuckDB).
-    statements = [annotate_types(e, dialect=read) for e in sqlglot.parse(sql, read=read)]
+    statements = [annotate_types(e, schema=schema, dialect=read) for e in sqlglot.parse(sql, read=read)]
     if read == "tsql":
         statements = [e.transform(_tsql_meaning) for e in statements]
     return [e.sql("duckdb") for e in statements]
@@ -105,7 +120,7 @@ def run_translated(dialect: SQLDialect, read: str) -> Callable[[qm.Series], obje
                 connection.execute(macro)
             load_duckdb_tables(connection, {PATIENTS: [{"patient_id": 1}]})
             for statement in [*compiled.setup, compiled.select]:
-                for translated in translate(statement, read):
+                for translated in translate(statement, read, sqlglot_schema([PATIENTS])):
                     rows = connection.execute(translated).fetchall()
         [(patient_id, value)] = rows
         # sqlglot turns date arithmetic into DuckDB interval arithmetic,
