@@ -124,17 +124,24 @@ def test_the_example_data_covers_what_the_inverses_convert(example_data):
 def test_tpp_cannot_hold_its_own_sentinel_or_non_float32_values():
     with pytest.raises(inverse.UnrepresentableError):
         inverse.tpp_patients([dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=d(9999, 12, 31))])
-    with pytest.raises(inverse.UnrepresentableError):
-        inverse.tpp_clinical_events([dict(patient_id=1, date=None, snomedct_code=None, numeric_value=0.1)])
+    for value in (0.1, 1e300):
+        with pytest.raises(inverse.UnrepresentableError):
+            inverse.tpp_clinical_events([dict(patient_id=1, date=None, snomedct_code=None, numeric_value=value)])
 
 
-def test_emis_cannot_hold_a_second_registration_or_intersex():
+def test_emis_cannot_hold_what_its_tables_lack():
     patient = dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None)
     registration = dict(patient_id=1, start_date=d(2000, 1, 1), end_date=None, practice_pseudo_id=3)
     with pytest.raises(inverse.UnrepresentableError):
         inverse.emis_patients([patient], [registration, registration])
     with pytest.raises(inverse.UnrepresentableError):
         inverse.emis_patients([{**patient, "sex": "intersex"}], [registration])
+    with pytest.raises(inverse.UnrepresentableError):
+        inverse.emis_patients([patient], [{**registration, "practice_pseudo_id": -1}])
+    with pytest.raises(inverse.UnrepresentableError):
+        inverse.emis_ons_deaths([dict(patient_id=2, date=None)], patient_ids=[1])
+    with pytest.raises(inverse.UnrepresentableError):
+        inverse.emis_clinical_events([dict(patient_id=1, date=None, snomedct_code=None, numeric_value=0.125)])
     assert inverse.emis_patients([patient], [registration])["patient_all_orgs_v2"][0]["gender"] == 1
 
 
@@ -164,6 +171,55 @@ def test_emis_round_trip(emis_example, table_name):
     text_ids = inverse.public_with_text_ids(public)
     expected = sorted_rows(_public_form(row) for row in text_ids[table_name])
     assert mapped_rows(EMISBackend(), path, table_name) == expected
+
+
+def _boundary_data() -> dict[str, list[dict]]:
+    """Extreme but valid public values that both backends can hold."""
+    big_id, largest_practice, longest_code = 2**62, 2**63 - 1, "999999999999999994"
+    first, last = d(1, 1, 1), d(9999, 12, 30)
+    causes = {f"cause_of_death_{i:02d}": None for i in range(1, 16)}
+    return {
+        "patients": [
+            dict(patient_id=1, date_of_birth=first, sex="unknown", date_of_death=last),
+            dict(patient_id=big_id, date_of_birth=d(9999, 12, 1), sex="female", date_of_death=first),
+        ],
+        "practice_registrations": [
+            dict(patient_id=1, start_date=first, end_date=last, practice_pseudo_id=largest_practice),
+            dict(patient_id=big_id, start_date=last, end_date=first, practice_pseudo_id=0),
+        ],
+        "clinical_events": [
+            dict(patient_id=1, date=first, snomedct_code=longest_code, numeric_value=2.0**40),
+            dict(patient_id=1, date=last, snomedct_code=None, numeric_value=-0.5),
+            dict(patient_id=big_id, date=None, snomedct_code="100000000000000008", numeric_value=None),
+        ],
+        "medications": [
+            dict(patient_id=1, date=first, dmd_code=longest_code),
+            dict(patient_id=1, date=last, dmd_code=None),
+            dict(patient_id=big_id, date=None, dmd_code="22298006"),
+        ],
+        "ons_deaths": [
+            dict(patient_id=1, date=first, underlying_cause_of_death="I21", **{**causes, "cause_of_death_15": "Z9999"}),
+            dict(patient_id=big_id, date=None, underlying_cause_of_death=None, **causes),
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "backend, to_raw, expected_form",
+    [
+        (TPPBackend(), inverse.tpp_raw_tables, lambda public: public),
+        (EMISBackend(), inverse.emis_raw_tables, inverse.public_with_text_ids),
+    ],
+    ids=["tpp", "emis"],
+)
+def test_round_trip_of_boundary_values(tmp_path, backend, to_raw, expected_form):
+    public = _boundary_data()
+    path = inverse.load_raw_database(backend, tmp_path / "raw.duckdb", to_raw(public))
+    expected = expected_form(public)
+    for table_name in inverse.CORE_TABLE_NAMES:
+        assert mapped_rows(backend, path, table_name) == sorted_rows(
+            _public_form(row) for row in expected[table_name]
+        ), table_name
 
 
 # -- (b) the example study ---------------------------------------------------

@@ -83,13 +83,18 @@ def code_text(code) -> str | None:
 
 
 def float32(value: float) -> float:
-    """The 32-bit float nearest `value`, as a Python float."""
+    """The 32-bit float nearest `value`, as a Python float (OverflowError beyond its range)."""
     return struct.unpack("f", struct.pack("f", value))[0]
 
 
 def is_float32(value: float | None) -> bool:
     """True when a REAL column holds `value` exactly (None always fits)."""
-    return value is None or float32(value) == value
+    if value is None:
+        return True
+    try:
+        return float32(value) == value
+    except OverflowError:
+        return False
 
 
 def has_two_decimals(value: float | None) -> bool:
@@ -372,7 +377,8 @@ def emis_ons_deaths(deaths: Iterable[dict], patient_ids: Iterable[int], stale_up
 
 
 def _yyyymmdd(date: datetime.date | None) -> str | None:
-    return None if date is None else date.strftime("%Y%m%d")
+    # Not strftime, which need not pad years before 1000 to four digits.
+    return None if date is None else f"{date.year:04d}{date.month:02d}{date.day:02d}"
 
 
 def emis_raw_tables(public: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
