@@ -487,3 +487,33 @@ def test_tpp_gives_the_same_answers_on_random_data(scratch, public):
 def test_emis_gives_the_same_answers_on_random_data(scratch, public):
     public = inverse.emis_representable(public)
     _same_answers(scratch, public, EMISBackend(), inverse.emis_raw_tables(public))
+
+
+# -- what EMIS's own docstring promises about ambiguous registration ids ------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "EMISBackend says patients sharing a registration_id are 'left out everywhere', "
+        "but only patients and ons_deaths drop them: practice_registrations (read straight "
+        "from patient_all_orgs_v2), clinical_events and medications still return their rows"
+    ),
+)
+def test_emis_leaves_ambiguous_registration_ids_out_of_every_core_table(emis_db):
+    public = {
+        "patients": [dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None)],
+        "practice_registrations": [dict(patient_id=1, start_date=d(2000, 1, 1), end_date=None, practice_pseudo_id=5)],
+        "clinical_events": [dict(patient_id=1, date=d(2020, 1, 1), snomedct_code="22298006", numeric_value=None)],
+        "medications": [dict(patient_id=1, date=d(2020, 1, 1), dmd_code="325278007")],
+    }
+    raw = inverse.emis_raw_tables(public)
+    # A second patient row with the same registration id makes the id ambiguous.
+    twin = {**raw["patient_all_orgs_v2"][0], "nhs_no": "nhs-twin", "gender": 2}
+    raw["patient_all_orgs_v2"].append(twin)
+    for name, rows in raw.items():
+        if rows:
+            emis_db.insert(name, *rows)
+    assert emis_db.table("patients", CORE_TABLES["patients"].schema) == []
+    for table_name in ("practice_registrations", "clinical_events", "medications"):
+        assert emis_db.table(table_name, CORE_TABLES[table_name].schema) == [], table_name
