@@ -1,0 +1,74 @@
+"""Time a weekly measure over five years, with two groupings, on a benchmark database.
+
+    python benchmarks/generate_population.py bench.duckdb --patients 1000000
+    python benchmarks/run_measures_benchmark.py bench.duckdb
+
+Prints the wall time, the number of SQL statements executed and the number of
+result rows. Measures sharing a denominator and intervals are calculated
+together, one dataset per interval; the statement count shows what that costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from benchmarks.generate_population import code_pools
+from ehrql import INTERVAL, case, create_measures, weeks, when
+from ehrql.measures import get_measure_results
+from ehrql.query_engines.duckdb import DuckDBQueryEngine
+from ehrql.tables.core import clinical_events, patients, practice_registrations
+
+
+def build_measures(weeks_count: int):
+    """Two measures with a shared denominator, grouped by sex and age band."""
+    codes = code_pools()["snomedct"]
+    age = patients.age_on(INTERVAL.start_date)
+    in_week = clinical_events.where(clinical_events.date.is_during(INTERVAL))
+    measures = create_measures()
+    measures.define_defaults(
+        denominator=practice_registrations.exists_for_patient_on(INTERVAL.start_date) & (age >= 18),
+        group_by={
+            "sex": patients.sex,
+            "age_band": case(when(age < 40).then("18-39"), when(age < 65).then("40-64"), otherwise="65+"),
+        },
+        intervals=weeks(weeks_count).starting_on("2019-01-07"),
+    )
+    measures.define_measure(
+        "common_code", numerator=in_week.where(in_week.snomedct_code.is_in(codes[:20])).exists_for_patient()
+    )
+    measures.define_measure("any_event", numerator=in_week.exists_for_patient())
+    return measures
+
+
+class CountingEngine(DuckDBQueryEngine):
+    """The DuckDB engine, counting the statements it runs."""
+
+    statements = 0
+
+    def get_results(self, dataset):
+        compiled = self.compile(dataset)
+        type(self).statements += len(compiled.setup) + 1 + len(compiled.cleanup)
+        yield from super().get_results(dataset)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("path", type=Path, help="a DuckDB file made by generate_population.py")
+    parser.add_argument("--weeks", type=int, default=260, help="intervals (default: five years of weeks)")
+    args = parser.parse_args(argv)
+    measures = build_measures(args.weeks)
+    engine = CountingEngine(str(args.path))
+    start = time.perf_counter()
+    rows = list(get_measure_results(engine, measures))
+    elapsed = time.perf_counter() - start
+    print(f"intervals:            {args.weeks}")
+    print(f"measures:             {len(measures)}")
+    print(f"result rows:          {len(rows)}")
+    print(f"SQL statements run:   {CountingEngine.statements}")
+    print(f"wall time:            {elapsed:.1f} s ({elapsed / args.weeks:.2f} s per interval)")
+
+
+if __name__ == "__main__":
+    main()
