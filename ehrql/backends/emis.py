@@ -42,15 +42,25 @@ class EMISBackend(Backend):
 
     # -- helpers ------------------------------------------------------------
 
-    def _unambiguous_patients(self) -> Select:
-        """Rows of the patient table whose `registration_id` no other row shares."""
-        patient = self.raw_table("patient_all_orgs_v2")
+    def _is_unambiguous(self, registration_id: sa.ColumnElement) -> sa.ColumnElement:
+        """True where no two patient rows share this `registration_id`.
+
+        Every mapping applies it, so those patients are left out everywhere.
+        NULL ids are never counted as shared, so they cannot exclude anyone.
+        """
+        patient = self.raw_table("patient_all_orgs_v2").alias("shared_check")
         shared_ids = (
             sa.select(patient.c.registration_id)
+            .where(patient.c.registration_id.is_not(None))
             .group_by(patient.c.registration_id)
             .having(sa.func.count() > 1)
         )
-        return sa.select(patient).where(patient.c.registration_id.not_in(shared_ids))
+        return registration_id.not_in(shared_ids)
+
+    def _unambiguous_patients(self) -> Select:
+        """Rows of the patient table whose `registration_id` no other row shares."""
+        patient = self.raw_table("patient_all_orgs_v2")
+        return sa.select(patient).where(self._is_unambiguous(patient.c.registration_id))
 
     def _coded_records(self, table_name: str, code_column: str) -> Select:
         """The patient, date and SNOMED CT code (as text) of each row of an EMIS record table."""
@@ -59,7 +69,7 @@ class EMISBackend(Backend):
             table.c.registration_id.label("patient_id"),
             as_date(table.c.effective_date).label("date"),
             text(table.c.snomed_concept_id).label(code_column),
-        )
+        ).where(self._is_unambiguous(table.c.registration_id))
 
     # -- mappings -----------------------------------------------------------
 
@@ -85,7 +95,7 @@ class EMISBackend(Backend):
     @mapping("practice_registrations")
     def _practice_registrations(self, schema: TableSchema) -> Select:
         # The core table's practice id is a number; EMIS's is a hex digest.
-        patient = self.raw_table("patient_all_orgs_v2")
+        patient = self._unambiguous_patients().subquery("patient")
         return sa.select(
             patient.c.registration_id.label("patient_id"),
             patient.c.registered_date.label("start_date"),

@@ -496,14 +496,6 @@ def test_emis_gives_the_same_answers_on_random_data(scratch, public):
 # -- what EMIS's own docstring promises about ambiguous registration ids ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "EMISBackend says patients sharing a registration_id are 'left out everywhere', "
-        "but only patients and ons_deaths drop them: practice_registrations (read straight "
-        "from patient_all_orgs_v2), clinical_events and medications still return their rows"
-    ),
-)
 def test_emis_leaves_ambiguous_registration_ids_out_of_every_core_table(emis_db):
     public = {
         "patients": [dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None)],
