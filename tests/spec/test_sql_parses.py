@@ -118,3 +118,29 @@ def test_spec_results_through_translation_to_duckdb(function, read, tmp_path):
             assert results == pytest.approx(expected, rel=1e-9)
         else:
             assert results == expected
+
+
+@pytest.fixture(scope="module")
+def example_dataset():
+    from ehrql.loaders import load_dataset
+
+    return load_dataset(Path(__file__).parents[2] / "examples" / "dataset_definition.py")
+
+
+@pytest.mark.parametrize(
+    "engine_name,backend_name,read",
+    [("mssql", "tpp", "tsql"), ("trino", "emis", "trino")],
+)
+def test_example_study_compiles_through_its_backend_and_parses(example_dataset, engine_name, backend_name, read):
+    from ehrql.backends import get_backend
+    from ehrql.query_engines.mssql import MSSQLQueryEngine
+    from ehrql.query_engines.trino import TrinoQueryEngine
+
+    engine_class = {"mssql": MSSQLQueryEngine, "trino": TrinoQueryEngine}[engine_name]
+    backend = get_backend(backend_name)
+    assert backend.query_engine == engine_name
+    statements = engine_class(None, backend=backend).get_queries(example_dataset)
+    # At least: create and fill the population table, the results, a cleanup.
+    assert len(statements) >= 3
+    for statement in statements:
+        sqlglot.parse_one(statement, read=read)
