@@ -283,11 +283,7 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(query_engine_names())
         + ". Default: duckdb (or in_memory where DuckDB is not installed).",
     )
-    parser.add_argument(
-        "--debug-traceback",
-        action="store_true",
-        help="On an error, also print Python's full traceback (for reporting bugs in ehrql).",
-    )
+    _traceback_argument(parser)
 
 
 def _add_generate_dataset(verbs) -> None:
@@ -384,11 +380,7 @@ def _add_create_dummy_tables(verbs) -> None:
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
     )
-    parser.add_argument(
-        "--debug-traceback",
-        action="store_true",
-        help="On an error, also print Python's full traceback (for reporting bugs in ehrql).",
-    )
+    _traceback_argument(parser)
 
 
 def _traceback_argument(parser: argparse.ArgumentParser) -> None:

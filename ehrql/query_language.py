@@ -1212,6 +1212,20 @@ class DummyDataConfig:
     timeout: int = 60
     additional_population_constraint: Any = None
 
+    @classmethod
+    def checked(cls, population_size, legacy, timeout, additional_population_constraint) -> DummyDataConfig:
+        """A config from a definition's arguments, refusing values that cannot work."""
+        if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
+            raise DefinitionError("population_size must be a positive integer")
+        constraint = additional_population_constraint
+        if constraint is not None and not (
+            isinstance(constraint, BaseSeries)
+            and constraint._qm_node.type is bool
+            and constraint._qm_node.domain.is_patient
+        ):
+            raise DefinitionError("additional_population_constraint must be a boolean patient series")
+        return cls(population_size, legacy, timeout, constraint)
+
 
 class Dataset:
     """The table a definition extracts: one row per patient in the population.
@@ -1284,22 +1298,10 @@ class Dataset:
         additional_population_constraint=None,
     ) -> None:
         """Set how many dummy patients to generate, and any extra condition they must meet."""
-        if not isinstance(population_size, int) or population_size < 1:
-            raise DefinitionError("population_size must be a positive integer")
-        if additional_population_constraint is not None:
-            if not isinstance(additional_population_constraint, BaseSeries):
-                raise DefinitionError(
-                    "additional_population_constraint must be a boolean patient series"
-                )
-            node = additional_population_constraint._qm_node
-            if node.type is not bool or not node.domain.is_patient:
-                raise DefinitionError(
-                    "additional_population_constraint must be a boolean patient series"
-                )
         object.__setattr__(
             self,
             "dummy_data_config",
-            DummyDataConfig(population_size, legacy, timeout, additional_population_constraint),
+            DummyDataConfig.checked(population_size, legacy, timeout, additional_population_constraint),
         )
 
     def __setattr__(self, name, value):

@@ -22,7 +22,7 @@ from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import plausibility_check
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
-from ehrql.dummy.shared_nodes import share_equal_subtrees
+from ehrql.query_model.transforms import share_equal_subtrees
 from ehrql.dummy.solver import Plan, describe_literal, generation_key, plan_population
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice

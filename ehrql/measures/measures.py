@@ -124,12 +124,9 @@ class Measures:
         additional_population_constraint=None,
     ) -> None:
         """Set how many dummy patients to generate when running on dummy data."""
-        if not isinstance(population_size, int) or population_size < 1:
-            raise DefinitionError("population_size must be a positive integer")
-        constraint = None
-        if additional_population_constraint is not None:
-            constraint = additional_population_constraint._qm_node
-        self.dummy_data_config = DummyDataConfig(population_size, legacy, timeout, constraint)
+        self.dummy_data_config = DummyDataConfig.checked(
+            population_size, legacy, timeout, additional_population_constraint
+        )
 
     def configure_disclosure_control(self, *, enabled: bool = True) -> None:
         """Turn disclosure control on (the default) or off for these measures.

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
 
 
-def substitute_parameters(root: qm.Node, **values) -> qm.Node:
-    """`root` with each `Parameter` named in `values` replaced by that constant.
+def rewrite_tree(root: qm.Node, replace: Callable[[qm.Node], qm.Node | None]) -> qm.Node:
+    """`root` with each node for which `replace` gives a node swapped for it.
 
-    Subtrees without parameters are returned unchanged (the same objects), so
-    memoised compilation of them is shared between substitutions.
+    Nodes `replace` leaves alone (returns None for) are rebuilt only if a
+    descendant changed. Work is memoised by node equality, so equal subtrees
+    come out as one and the same object.
     """
     memo: dict = {}
 
@@ -27,20 +29,41 @@ def substitute_parameters(root: qm.Node, **values) -> qm.Node:
     def rewrite_node(node):
         if node in memo:
             return memo[node]
-        if isinstance(node, qm.Parameter) and node.name in values:
-            result = qm.Value(values[node.name])
-        else:
+        result = replace(node)
+        if result is None:
             changes = {}
             for field in dataclasses.fields(node):
                 old = getattr(node, field.name)
                 new = rewrite(old)
-                if new is not old and new != old:
+                if new is not old:
                     changes[field.name] = new
             result = dataclasses.replace(node, **changes) if changes else node
         memo[node] = result
         return result
 
     return rewrite_node(root)
+
+
+def substitute_parameters(root: qm.Node, **values) -> qm.Node:
+    """`root` with each `Parameter` named in `values` replaced by that constant."""
+
+    def replace(node):
+        if isinstance(node, qm.Parameter) and node.name in values:
+            return qm.Value(values[node.name])
+        return None
+
+    return rewrite_tree(root, replace)
+
+
+def share_equal_subtrees(root: qm.Node) -> qm.Node:
+    """An equal tree in which equal subtrees are the same object.
+
+    The DSL builds a fresh node for every constant, so a definition testing
+    sixteen columns against one codelist holds sixteen equal `Value` nodes;
+    engines that memoise by node then pay a full equality check on every
+    lookup. Sharing them makes those lookups identity checks.
+    """
+    return rewrite_tree(root, lambda node: None)
 
 
 def parameters_of(root: qm.Node) -> set[str]:

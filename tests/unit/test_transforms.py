@@ -1,4 +1,4 @@
-from ehrql.dummy.shared_nodes import share_equal_subtrees
+from ehrql.query_model.transforms import share_equal_subtrees
 from tests.unit.dummy.tables import death_records, people
 
 
@@ -21,3 +21,18 @@ def test_equal_subtrees_become_one_object_and_the_tree_stays_equal():
 def test_trees_without_repeats_are_returned_as_they_are():
     tree = (people.score > 5)._qm_node
     assert share_equal_subtrees(tree) is tree
+
+
+def test_substitute_parameters_fills_in_only_the_named_parameters():
+    import datetime
+
+    from ehrql.query_model import nodes as qm
+    from ehrql.query_model.transforms import parameters_of, substitute_parameters
+
+    start = qm.Parameter("start", datetime.date)
+    end = qm.Parameter("end", datetime.date)
+    node = qm.Function.LT(start, end)
+    filled = substitute_parameters(node, start=datetime.date(2020, 1, 1))
+    assert filled == qm.Function.LT(qm.Value(datetime.date(2020, 1, 1)), end)
+    assert parameters_of(filled) == {"end"}
+    assert substitute_parameters(node) == node
