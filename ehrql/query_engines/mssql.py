@@ -211,18 +211,34 @@ def _session_table_name(name: str) -> str:
 
 
 class _extremum_of_values(FunctionElement):
-    """MAX or MIN over a row of values, skipping nulls: `(SELECT MAX(v) FROM (VALUES (a), (b)) ...)`."""
+    """MAX or MIN over a row of values, skipping nulls: `(SELECT MAX(v) FROM (VALUES (a), (b)) ...)`.
+
+    One subclass per aggregate, so that the aggregate is part of the class
+    (and of SQLAlchemy's cache key), not an attribute it cannot see.
+    """
 
     inherit_cache = True
-    name = "extremum_of_values"
+    aggregate: str
 
-    def __init__(self, aggregate: str, *values):
-        self.aggregate = aggregate
+    def __init__(self, *values):
         super().__init__(*values)
         self.type = values[0].type
 
 
-@compiles(_extremum_of_values, "mssql")
+class _max_of_values(_extremum_of_values):
+    inherit_cache = True
+    name = "max_of_values"
+    aggregate = "MAX"
+
+
+class _min_of_values(_extremum_of_values):
+    inherit_cache = True
+    name = "min_of_values"
+    aggregate = "MIN"
+
+
+@compiles(_max_of_values, "mssql")
+@compiles(_min_of_values, "mssql")
 def _extremum_of_values_mssql(element, compiler, **kw):
     rows = ", ".join(f"({compiler.process(as_value(v), **kw)})" for v in element.clauses)
     return f"(SELECT {element.aggregate}(v) FROM (VALUES {rows}) AS extremum_values(v))"
@@ -377,11 +393,11 @@ class MSSQLDialect(SQLDialect):
 
     def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
         """MAX over a VALUES row, which skips nulls; GREATEST needs SQL Server 2022."""
-        return _extremum_of_values("MAX", *values)
+        return _max_of_values(*values)
 
     def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
         """MIN over a VALUES row, which skips nulls; LEAST needs SQL Server 2022."""
-        return _extremum_of_values("MIN", *values)
+        return _min_of_values(*values)
 
     # -- picking rows -------------------------------------------------------
 
