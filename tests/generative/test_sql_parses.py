@@ -2,7 +2,7 @@
 
 No server runs here; parsing in the database's own grammar catches SQL the
 database would reject outright (a construct it lacks, a stray predicate, a
-misplaced WITH). Meaning is checked elsewhere: `tests/spec/test_sql_parses.py`
+misplaced WITH). Meaning is checked elsewhere: `tests/integration/test_sql_parses.py`
 and `tests/unit/query_engines/test_mssql.py` / `test_trino.py`.
 """
 
