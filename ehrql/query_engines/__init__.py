@@ -14,6 +14,8 @@ import importlib
 ENGINE_CLASSES: dict[str, str] = {
     "in_memory": "ehrql.query_engines.in_memory:InMemoryQueryEngine",
     "duckdb": "ehrql.query_engines.duckdb:DuckDBQueryEngine",
+    "mssql": "ehrql.query_engines.mssql:MSSQLQueryEngine",
+    "trino": "ehrql.query_engines.trino:TrinoQueryEngine",
 }
 
 

@@ -329,3 +329,9 @@ def backend_table(name: str) -> qm.SelectPatientTable:
     import ehrql.tables.core
 
     return getattr(ehrql.tables.core, name)._qm_node
+
+
+def test_registered_as_mssql():
+    from ehrql.query_engines import get_engine_class
+
+    assert get_engine_class("mssql") is MSSQLQueryEngine

@@ -184,3 +184,9 @@ def test_emis_queries_need_no_server_and_parse():
     assert "patient_all_orgs_v2" in "\n".join(statements)
     for statement in statements:
         sqlglot.parse_one(statement, read="trino")
+
+
+def test_registered_as_trino():
+    from ehrql.query_engines import get_engine_class
+
+    assert get_engine_class("trino") is TrinoQueryEngine
