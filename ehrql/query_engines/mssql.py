@@ -41,7 +41,7 @@ from sqlalchemy.sql.selectable import FromClause
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
 from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import restricted_table, run_statements
+from ehrql.query_engines.server_sql import backend_table, run_statements
 from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -503,8 +503,8 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
         self.backend = backend
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The backend's rows for the table, without any patient it excludes."""
-        return restricted_table(self.backend, table, self.permissions)
+        """The backend's mapping of the table (the compiler leaves out excluded patients)."""
+        return backend_table(self.backend, table)
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the server."""

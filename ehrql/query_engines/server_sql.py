@@ -1,6 +1,6 @@
 """What the engines for database servers (MS SQL Server, Trino) share: tables and running.
 
-Both read tables through a backend, which may exclude patients, and both run
+Both read tables through a backend, and both run
 a compiled dataset's statements on one SQLAlchemy connection, streaming the
 results.
 """
@@ -19,19 +19,15 @@ from ehrql.query_model import nodes as qm
 FETCH_BATCH_SIZE = 10_000
 
 
-def restricted_table(backend, table: qm.Frame, permissions: frozenset[str]) -> FromClause:
-    """A table as the backend maps it, keeping only patients its inclusion condition allows.
+def backend_table(backend, table: qm.Frame) -> FromClause:
+    """A table as the backend maps it; with no backend, the table of the same name.
 
-    Filtering every table keeps excluded patients out of every population and
-    every value; with no backend, the table of the same name.
+    Excluded patients are not filtered here: the compiler applies the
+    backend's inclusion condition to the population (`BaseSQLQueryEngine.patient_filter`).
     """
     if backend is None:
         return default_table(table)
-    relation = backend.resolve_table(table)
-    condition = backend.inclusion_condition(relation.c.patient_id, permissions)
-    if condition is None:
-        return relation
-    return sa.select(*relation.c).where(condition).subquery(f"{table.name}_included")
+    return backend.resolve_table(table)
 
 
 def run_statements(engine: sa.Engine, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
