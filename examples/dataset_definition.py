@@ -105,3 +105,48 @@ dataset.asthma_inhalers_in_last_year = inhalers.count_for_patient()
 
 dataset.date_of_death = ons_deaths.date
 dataset.died_of_cvd = ons_deaths.cause_of_death_is_in(["I21", "I219", "I64", "I489", "I509"])
+
+# Test patients, checked with `ehrql assure examples/dataset_definition.py`
+# (dates are for the default index date, 2023-04-01).
+test_data = {
+    # Registered, 60 on the index date, with type 2 diabetes and a recent heart attack.
+    1: {
+        "patients": {"date_of_birth": "1963-01-01", "sex": "female"},
+        "practice_registrations": [{"start_date": "2010-05-01", "practice_pseudo_id": 7}],
+        "clinical_events": [
+            {"date": "2015-06-01", "snomedct_code": "44054006"},
+            {"date": "2022-11-20", "snomedct_code": "22298006"},
+            {"date": "2022-12-01", "snomedct_code": "60621009", "numeric_value": 31.5},
+            {"date": "2023-01-15", "snomedct_code": "77176002"},
+        ],
+        "expected_in_population": True,
+        "expected_columns": {
+            "age": 60,
+            "age_band": "40-64",
+            "sex": "female",
+            "practice": 7,
+            "has_diabetes": True,
+            "has_hypertension": False,
+            "latest_cvd_event": "myocardial_infarction",
+            "latest_cvd_event_date": "2022-11-20",
+            "smoking_status": "current",
+            "bmi": 31.5,
+            "events_in_last_year": 3,
+            "date_of_death": None,
+        },
+    },
+    # Left the practice before the index date: not in the population.
+    2: {
+        "patients": {"date_of_birth": "1970-01-01", "sex": "male"},
+        "practice_registrations": [
+            {"start_date": "2000-01-01", "end_date": "2020-01-01", "practice_pseudo_id": 3}
+        ],
+        "expected_in_population": False,
+    },
+    # Registered but only 17 on the index date: not in the population.
+    3: {
+        "patients": {"date_of_birth": "2006-01-01", "sex": "male"},
+        "practice_registrations": [{"start_date": "2006-02-01", "practice_pseudo_id": 3}],
+        "expected_in_population": False,
+    },
+}

@@ -114,9 +114,15 @@ def test_assure_fails_with_a_report(tmp_path, capsys):
 
 
 def test_assure_without_test_data(tmp_path, capsys):
-    code, _, err = run(["assure", EXAMPLE_DEFINITION], capsys)
+    code, _, err = run(["assure", write(tmp_path, ASSURED.split("test_data =")[0])], capsys)
     assert code == 10
     assert "no variable named `test_data`" in err
+
+
+def test_the_example_study_passes_its_own_test_data(capsys):
+    code, out, _ = run(["assure", EXAMPLE_DEFINITION], capsys)
+    assert code == 0, out
+    assert "3 of 3 test patients passed" in out
 
 
 SHOWN = """
