@@ -473,6 +473,8 @@ def sqlalchemy_url(dsn: str) -> sa.engine.URL:
     The pyodbc driver is used, with the ODBC driver named by a `driver` query
     parameter, else `DEFAULT_ODBC_DRIVER`; other query parameters are passed on.
     """
+    if not dsn:
+        raise ValueError("a database connection needs a DSN (--dsn)")
     parts = parse.urlsplit(dsn)
     if parts.scheme not in ("mssql", "mssql+pyodbc"):
         raise ValueError(f"an MS SQL Server DSN starts mssql://, not {parts.scheme}://")

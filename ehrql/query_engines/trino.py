@@ -202,6 +202,8 @@ def sqlalchemy_url(dsn: str) -> sa.engine.URL:
 
     Query parameters are passed on to the trino client.
     """
+    if not dsn:
+        raise ValueError("a database connection needs a DSN (--dsn)")
     parts = parse.urlsplit(dsn)
     if parts.scheme != "trino":
         raise ValueError(f"a Trino DSN starts trino://, not {parts.scheme}://")

@@ -22,7 +22,7 @@ from ehrql.query_engines.mssql import MSSQLDialect, MSSQLQueryEngine, as_predica
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
 from ehrql.query_model.table_schema import Column, TableSchema
-from tests.unit.query_engines.transpiled import NULLS, PATIENTS, run_translated, series_dataset
+from tests.unit.query_engines.transpiled import NULLS, run_translated, series_dataset
 
 Fn = qm.Function
 DIALECT = MSSQLDialect()

@@ -18,7 +18,6 @@ from ehrql.query_engines.base_sql import compile_dataset, default_table
 from ehrql.query_engines.trino import TrinoDialect, TrinoQueryEngine, scratch_schema, sqlalchemy_url
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
-from ehrql.query_model.table_schema import Column, TableSchema
 from tests.unit.query_engines.transpiled import NULLS, run_translated, series_dataset
 
 Fn = qm.Function
