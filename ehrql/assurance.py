@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 from ehrql.errors import DefinitionError
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
-from ehrql.query_language import _coerce_cell
+from ehrql.query_language import coerce_cell
 from ehrql.query_model import nodes as qm
 
 _RESERVED_KEYS = {"expected_in_population", "expected_columns"}
@@ -146,7 +146,7 @@ def _typed_row(patient_id, table_name, schema, row) -> dict:
     typed = {"patient_id": patient_id}
     for name, column in schema.columns:
         try:
-            typed[name] = _coerce_cell(row.get(name), column.type, name)
+            typed[name] = coerce_cell(row.get(name), column.type, name)
         except DefinitionError as e:
             raise TestDataError(f"test patient {patient_id}, table '{table_name}': {e}") from None
     return typed
@@ -154,7 +154,7 @@ def _typed_row(patient_id, table_name, schema, row) -> dict:
 
 def _expected_value(value, type_):
     try:
-        value = _coerce_cell(value, type_, "expected")
+        value = coerce_cell(value, type_, "expected")
     except DefinitionError:
         return value
     return value.value if qm.is_code_type(type_) and value is not None else value

@@ -1108,12 +1108,17 @@ def _convert_row(row, schema: TableSchema):
         raise DefinitionError(f"each row must start with an integer patient_id, got {row!r}")
     values = [row[0]]
     for (name, column), value in zip(schema.columns, row[1:]):
-        values.append(_coerce_cell(value, column.type, name))
+        values.append(coerce_cell(value, column.type, name))
     values.extend(row[len(values):])
     return tuple(values)
 
 
-def _coerce_cell(value, type_, column_name):
+def coerce_cell(value, type_, column_name: str):
+    """A value given for a column (e.g. an ISO date string) as a value of the column's type.
+
+    Empty strings and None are null; anything that cannot be read raises
+    DefinitionError naming the column.
+    """
     if value is None or value == "":
         return None
     try:
