@@ -114,6 +114,8 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
             )
         elif options.command == "serialize-definition":
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
+        elif options.command == "test-connection":
+            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
         elif options.command == "dump-example-data":
             main.dump_example_data(options.directory)
         else:  # pragma: no cover - argparse only accepts the verbs above
@@ -253,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(verbs)
     _add_serialize_definition(verbs)
     _add_dump_example_data(verbs)
+    _add_test_connection(verbs)
     return parser
 
 
@@ -511,6 +514,42 @@ def _add_dump_example_data(verbs) -> None:
         default=Path("example-data"),
         type=Path,
         help="Where to write the tables (created if missing). Default: ./example-data",
+    )
+    _traceback_argument(parser)
+
+
+def _add_test_connection(verbs) -> None:
+    parser = verbs.add_parser(
+        "test-connection",
+        help="Check that ehrql can connect to a database.",
+        description=(
+            "Connect to a database with the query engine a backend uses, run a trivial "
+            "query, and say whether it worked."
+        ),
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "-u",
+        "--url",
+        metavar="URL_OR_PATH",
+        required=True,
+        help="The database: mssql://user:pass@host:port/db, trino://user@host:port/catalog/schema, "
+        "or a DuckDB file.",
+    )
+    parser.add_argument(
+        "-b",
+        "--backend",
+        metavar="NAME",
+        type=_backend_name,
+        help="The backend whose query engine to connect with ("
+        + (", ".join(sorted(backend_registry())) or "none available")
+        + "). Default: DuckDB.",
+    )
+    parser.add_argument(
+        "--query-engine",
+        metavar="NAME",
+        type=_query_engine_name,
+        help="Connect with this query engine instead of the backend's.",
     )
     _traceback_argument(parser)
 

@@ -529,3 +529,31 @@ def dump_example_data(directory: Path, *, log: Log = log_to_stderr) -> list[Path
         written.append(directory / source.name)
     log(f"Wrote {len(written)} example tables to {directory}")
     return written
+
+
+def test_connection(
+    url: str, *, backend: str | None = None, query_engine: str | None = None, log: Log = log_to_stderr
+) -> None:
+    """Check that the database at `url` can be reached, with the engine the backend uses.
+
+    The engine is `query_engine` if given, else the backend's own (mssql for
+    TPP, trino for EMIS), else DuckDB. Raises CommandError saying why if not.
+    """
+    backend_object = get_backend(backend)
+    name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
+    engine_class = _engine_class(name)
+    if not hasattr(engine_class, "test_connection"):
+        raise CommandError(f"the {name} query engine has no database to connect to")
+    with _stage(log, f"Connecting to the database with the {name} query engine"):
+        try:
+            engine_class(url, backend=backend_object).test_connection()
+        except EHRQLError:
+            raise
+        except ImportError as error:
+            raise CommandError(
+                f"the {name} query engine needs the {error.name} package: "
+                f"install it with pip install 'ehrql[{name}]'"
+            ) from error
+        except Exception as error:
+            raise CommandError(f"cannot connect with the {name} query engine: {error}") from error
+    log("Connection OK")

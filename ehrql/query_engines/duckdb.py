@@ -343,6 +343,17 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 _require_columns(table.name, str(path), data.column_names, table.schema.column_names)
                 connection.register(self._file_relation_name(table) + "_arrow", data)
 
+    def test_connection(self) -> None:
+        """Open the database (or table directory) and run a trivial query; raise if that fails."""
+        if self._directory is None and self.dsn is None:
+            raise DatabaseOpenError("no database given: pass a DuckDB file or a directory of table files")
+        connection, owned = self._connect()
+        try:
+            connection.execute("SELECT 1").fetchall()
+        finally:
+            if owned:
+                connection.close()
+
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from DuckDB."""
         compiled = self.compile(dataset)

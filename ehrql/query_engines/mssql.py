@@ -41,7 +41,7 @@ from sqlalchemy.sql.selectable import FromClause
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
 from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import backend_table, run_statements
+from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
 from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -512,6 +512,10 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the server."""
         compiled = self.compile(dataset)
         yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+
+    def test_connection(self) -> None:
+        """Connect and run a trivial query, raising if the database cannot be reached."""
+        check_connection(sqlalchemy_url(self.dsn))
 
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""

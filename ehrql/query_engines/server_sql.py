@@ -43,3 +43,13 @@ def run_statements(engine: sa.Engine, compiled: CompiledDataset, select: str) ->
             for statement in compiled.cleanup:
                 connection.exec_driver_sql(statement)
             connection.commit()
+
+
+def check_connection(url: str) -> None:
+    """Connect to the server at the SQLAlchemy `url` and run `SELECT 1`; raise if that fails."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1")).fetchall()
+    finally:
+        engine.dispose()

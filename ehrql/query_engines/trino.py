@@ -29,7 +29,7 @@ from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
 from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import backend_table, run_statements
+from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -241,6 +241,10 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from Trino."""
         compiled = self.compile(dataset)
         yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+
+    def test_connection(self) -> None:
+        """Connect and run a trivial query, raising if the database cannot be reached."""
+        check_connection(sqlalchemy_url(self.dsn))
 
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""

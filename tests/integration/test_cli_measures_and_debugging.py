@@ -214,3 +214,29 @@ def test_generate_dataset_checks_test_data_file_first(tmp_path, capsys):
     assert "FAIL events: expected 5, got 1" in out
     assert "no dataset was generated" in err
     assert not output.exists()
+
+
+def test_test_connection_to_a_duckdb_file(tmp_path, capsys):
+    import duckdb
+
+    path = tmp_path / "db.duckdb"
+    duckdb.connect(str(path)).close()
+    code, _, err = run(["test-connection", "--url", path], capsys)
+    assert code == 0, err
+    assert "Connection OK" in err
+
+
+def test_test_connection_to_a_missing_file(tmp_path, capsys):
+    code, _, err = run(["test-connection", "--url", tmp_path / "nope.duckdb"], capsys)
+    assert code == 1
+    assert "does not exist" in err
+
+
+def test_test_connection_to_an_unreachable_server(capsys):
+    # No SQL Server runs here: the failure must be one clear line, not a traceback.
+    code, _, err = run(
+        ["test-connection", "--backend", "tpp", "--url", "mssql://user:pass@127.0.0.1:1/db"], capsys
+    )
+    assert code == 1
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("ehrql: error:")
