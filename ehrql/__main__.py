@@ -353,12 +353,7 @@ def _add_dump_dataset_sql(verbs) -> None:
         allow_abbrev=False,
     )
     _definition_argument(parser)
-    parser.add_argument(
-        "--output",
-        metavar="FILE",
-        type=Path,
-        help="Write the SQL to this file instead of the console.",
-    )
+    _text_output_argument(parser, "SQL")
     _engine_arguments(parser)
 
 
@@ -384,6 +379,15 @@ def _add_create_dummy_tables(verbs) -> None:
         + ".",
     )
     _traceback_argument(parser)
+
+
+def _text_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help=f"Write the {what} to this file instead of the console.",
+    )
 
 
 def _traceback_argument(parser: argparse.ArgumentParser) -> None:
@@ -488,12 +492,7 @@ def _add_serialize_definition(verbs) -> None:
         allow_abbrev=False,
     )
     _definition_argument(parser)
-    parser.add_argument(
-        "--output",
-        metavar="FILE",
-        type=Path,
-        help="Write the JSON to this file instead of the console.",
-    )
+    _text_output_argument(parser, "JSON")
     _traceback_argument(parser)
 
 

@@ -77,6 +77,24 @@ def text(column: ColumnElement) -> ColumnElement:
     return sa.cast(column, sa.String())
 
 
+def _spelled_per_dialect(element_class: type, spellings: dict[str, str]) -> None:
+    """Compile `element_class` by looking its dialect up in `spellings`.
+
+    Each spelling is a format string taking the argument's SQL. A dialect not
+    listed refuses with a compile error rather than writing SQL that might
+    mean something else.
+    """
+
+    @compiles(element_class)
+    def _compile(element, compiler, **kw):
+        spelling = spellings.get(compiler.dialect.name)
+        if spelling is None:
+            raise sa.exc.CompileError(
+                f"{element_class.name} has no spelling for the {compiler.dialect.name} dialect"
+            )
+        return spelling.format(compiler.process(element.clauses, **kw))
+
+
 class hex_text(FunctionElement):
     """Binary data as upper-case hexadecimal text, without a `0x` prefix."""
 
@@ -85,25 +103,15 @@ class hex_text(FunctionElement):
     name = "hex_text"
 
 
-@compiles(hex_text)
-def _hex_text_unsupported(element, compiler, **kw):
-    raise sa.exc.CompileError(f"hex_text has no spelling for the {compiler.dialect.name} dialect")
-
-
-@compiles(hex_text, "mssql")
-def _hex_text_mssql(element, compiler, **kw):
-    # Style 2 writes the bytes as hex digits with no 0x prefix.
-    return f"CONVERT(VARCHAR(MAX), {compiler.process(element.clauses, **kw)}, 2)"
-
-
-@compiles(hex_text, "trino")
-def _hex_text_trino(element, compiler, **kw):
-    return f"to_hex({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(hex_text, "duckdb")
-def _hex_text_duckdb(element, compiler, **kw):
-    return f"upper(hex({compiler.process(element.clauses, **kw)}))"
+_spelled_per_dialect(
+    hex_text,
+    {
+        # Style 2 writes the bytes as hex digits with no 0x prefix.
+        "mssql": "CONVERT(VARCHAR(MAX), {}, 2)",
+        "trino": "to_hex({})",
+        "duckdb": "upper(hex({}))",
+    },
+)
 
 
 class hex_to_int(FunctionElement):
@@ -114,25 +122,15 @@ class hex_to_int(FunctionElement):
     name = "hex_to_int"
 
 
-@compiles(hex_to_int)
-def _hex_to_int_unsupported(element, compiler, **kw):
-    raise sa.exc.CompileError(f"hex_to_int has no spelling for the {compiler.dialect.name} dialect")
-
-
-@compiles(hex_to_int, "mssql")
-def _hex_to_int_mssql(element, compiler, **kw):
-    # Style 2 reads hex digits without a 0x prefix into bytes, read as a number.
-    return f"CAST(CONVERT(VARBINARY(8), {compiler.process(element.clauses, **kw)}, 2) AS BIGINT)"
-
-
-@compiles(hex_to_int, "trino")
-def _hex_to_int_trino(element, compiler, **kw):
-    return f"from_base({compiler.process(element.clauses, **kw)}, 16)"
-
-
-@compiles(hex_to_int, "duckdb")
-def _hex_to_int_duckdb(element, compiler, **kw):
-    return f"CAST('0x' || {compiler.process(element.clauses, **kw)} AS BIGINT)"
+_spelled_per_dialect(
+    hex_to_int,
+    {
+        # Style 2 reads hex digits without a 0x prefix into bytes, read as a number.
+        "mssql": "CAST(CONVERT(VARBINARY(8), {}, 2) AS BIGINT)",
+        "trino": "from_base({}, 16)",
+        "duckdb": "CAST('0x' || {} AS BIGINT)",
+    },
+)
 
 
 #: MS SQL Server collation that compares codes byte for byte, so case matters.
