@@ -1,8 +1,9 @@
 """Calculating measure results with any query engine.
 
 Measures that share a denominator and intervals are calculated together: one
-dataset holds every numerator, denominator and group column they need, and it
-is run once per interval with the interval's dates filled in.
+`IntervalTotals` query holds every numerator, denominator and group column
+they need, and the engine computes it for every interval at once (SQL
+engines in one statement) or, failing that, once per interval.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from ehrql.measures.disclosure_control import control_count, ratio
 from ehrql.measures.measures import Measure, Measures
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.transforms import substitute_parameters
+from ehrql.query_model.interval_totals import IntervalTotals, totals_by_substitution
 
 FIXED_COLUMNS = (
     ("measure", str),
@@ -45,8 +46,9 @@ def get_measure_results(engine, measures: Measures) -> Iterator[tuple]:
     """Result rows: (measure, interval_start, interval_end, ratio, numerator,
     denominator, *group values), with disclosure control applied if enabled.
 
-    `engine` is anything with `get_results(dataset)` yielding
-    (patient_id, *variables) rows.
+    `engine` is anything with `get_interval_totals(IntervalTotals)` (every
+    interval in one query), or failing that `get_results(dataset)` yielding
+    (patient_id, *variables) rows, which is then run once per interval.
     """
     all_groups = list(group_by_columns(measures))
     batches = defaultdict(list)
@@ -73,51 +75,67 @@ def _controlled(row: tuple) -> tuple:
 
 
 def _batch_results(engine, denominator, intervals, batch, all_groups) -> list[tuple]:
+    query, plans = measure_totals_query(denominator, intervals, batch)
+    if hasattr(engine, "get_interval_totals"):
+        totals = engine.get_interval_totals(query)
+    else:
+        totals = totals_by_substitution(engine.get_results, query)
+    positions = {name: i for i, name in enumerate(query.summed)}
+    rows = []
+    for grouping_index, interval_index, key, sums in totals:
+        start, end = intervals[interval_index]
+        for measure, numerator, denominator_column, grouping in plans:
+            if grouping != grouping_index:
+                continue
+            numerator_total, denominator_total = sums[positions[numerator]], sums[positions[denominator_column]]
+            group_values = dict(zip(measure.group_by, key))
+            rows.append(
+                (
+                    measure.name,
+                    start,
+                    end,
+                    ratio(numerator_total, denominator_total),
+                    numerator_total,
+                    denominator_total,
+                    *(group_values.get(g) for g in all_groups),
+                )
+            )
+    return rows
+
+
+def measure_totals_query(denominator: qm.Series, intervals, batch) -> tuple[IntervalTotals, list]:
+    """The totals query for measures sharing a denominator and intervals, and
+    for each measure: (measure, numerator column, denominator column, grouping index)."""
     variables: dict[qm.Series, str] = {}
 
     def column_for(node):
         return variables.setdefault(node, f"v{len(variables)}")
 
+    groupings: dict[tuple, int] = {}
     plans = []
     for measure in batch:
         numerator_column = column_for(_as_int(measure.numerator))
-        denominator_column = column_for(_as_int(measure.denominator))
-        group_columns = [column_for(node) for node in measure.group_by.values()]
-        plans.append((measure, numerator_column, denominator_column, group_columns))
-    population = _as_bool(denominator)
-    template = qm.Dataset(
-        population=population,
-        variables=qm.FrozenDict({name: node for node, name in variables.items()}),
+        denominator_column = column_for(_counted(measure.denominator))
+        grouping = tuple(column_for(node) for node in measure.group_by.values())
+        plans.append((measure, numerator_column, denominator_column, groupings.setdefault(grouping, len(groupings))))
+    summed = tuple(dict.fromkeys(c for _, n, d, _ in plans for c in (n, d)))
+    query = IntervalTotals(
+        dataset=qm.Dataset(
+            population=_as_bool(denominator),
+            variables=qm.FrozenDict({name: node for node, name in variables.items()}),
+        ),
+        intervals=tuple(intervals),
+        groupings=tuple(groupings),
+        summed=summed,
     )
-    positions = {name: i + 1 for i, name in enumerate(template.variables)}
-    rows = []
-    for start, end in intervals:
-        dataset = substitute_parameters(
-            template, interval_start_date=start, interval_end_date=end
-        )
-        totals = [defaultdict(lambda: [0, 0]) for _ in plans]
-        for result in engine.get_results(dataset):
-            for (measure, num, den, groups), total in zip(plans, totals):
-                key = tuple(result[positions[g]] for g in groups)
-                counts = total[key]
-                counts[0] += result[positions[num]] or 0
-                counts[1] += result[positions[den]] or 0
-        for (measure, _, _, _), total in zip(plans, totals):
-            names = list(measure.group_by)
-            for key, (numerator, denominator_total) in total.items():
-                group_values = dict(zip(names, key))
-                rows.append(
-                    (
-                        measure.name,
-                        start,
-                        end,
-                        ratio(numerator, denominator_total),
-                        numerator,
-                        denominator_total,
-                        *(group_values.get(g) for g in all_groups),
-                    )
-                )
-    return rows
+    return query, plans
+
+
+def _counted(denominator: qm.Series) -> qm.Series:
+    """What a patient adds to the denominator. In the population a boolean
+    denominator is true, so each patient adds 1; a constant is cheaper than
+    computing the denominator a second time."""
+    return qm.Value(1) if denominator.type is bool else denominator
 
 
 def _as_int(node: qm.Series) -> qm.Series:

@@ -35,6 +35,13 @@ from sqlalchemy.sql.selectable import FromClause
 from ehrql.errors import EHRQLError
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.interval_totals import (
+    INTERVAL_END,
+    INTERVAL_START,
+    IntervalTotals,
+    TotalsRow,
+    sorted_totals,
+)
 
 Function = qm.Function
 Aggregate = qm.AggregateByPatient
@@ -78,6 +85,56 @@ def compile_dataset(
     return _Compiler(dialect, resolve_table, patient_filter).compile(dataset)
 
 
+@dataclasses.dataclass(frozen=True)
+class CompiledIntervalTotals:
+    """The statements computing an `IntervalTotals`, and how to read their rows.
+
+    The select gives (interval_id, *group values, *grouping flags, *sums),
+    with a value for every column any grouping uses; a grouping flag is 1
+    where the row's grouping leaves that column out.
+    """
+
+    statements: CompiledDataset
+    group_columns: tuple[str, ...]
+    groupings: tuple[tuple[str, ...], ...]
+    summed_count: int
+
+    def decode(self, rows) -> list[TotalsRow]:
+        """The select's rows as (grouping index, interval index, group values, sums)."""
+        width = len(self.group_columns)
+        if len({frozenset(g) for g in self.groupings}) == 1:
+            # One set of group columns is a plain GROUP BY, with no flags.
+            positions = {name: i for i, name in enumerate(self.group_columns)}
+            return sorted_totals(
+                (index, row[0], tuple(row[1 + positions[n]] for n in grouping), tuple(row[1 + width :]))
+                for row in rows
+                for index, grouping in enumerate(self.groupings)
+            )
+        positions = {name: i for i, name in enumerate(self.group_columns)}
+        # Groupings of the same columns in different orders share one set.
+        by_flags: dict[tuple, list[int]] = {}
+        for index, grouping in enumerate(self.groupings):
+            flags = tuple(0 if n in grouping else 1 for n in self.group_columns)
+            by_flags.setdefault(flags, []).append(index)
+        decoded = []
+        for row in rows:
+            values, flags, sums = row[1 : 1 + width], row[1 + width : 1 + 2 * width], row[1 + 2 * width :]
+            for index in by_flags[tuple(flags)]:
+                group = tuple(values[positions[n]] for n in self.groupings[index])
+                decoded.append((index, row[0], group, tuple(sums)))
+        return sorted_totals(decoded)
+
+
+def compile_interval_totals(
+    query: IntervalTotals,
+    dialect: SQLDialect,
+    resolve_table: TableResolver,
+    patient_filter: PatientFilter | None = None,
+) -> CompiledIntervalTotals:
+    """Compile every interval of `query` into one SELECT, aggregated in the database."""
+    return _Compiler(dialect, resolve_table, patient_filter).compile_totals(query)
+
+
 def default_table(table: qm.Frame) -> FromClause:
     """A table node as a database table of the same name and columns."""
     return sa.table(table.name, *(sa.column(name) for name in ["patient_id", *table.schema.column_names]))
@@ -112,6 +169,11 @@ class _Compiler:
         self._shared: frozenset = frozenset()
         self._key_only_picks: frozenset = frozenset()
         self._groups: dict = {}
+        # Measures: the intervals table, and the relations (and row sources)
+        # with a row per patient and interval, mapped to their interval key.
+        self._intervals: sa.TableClause | None = None
+        self._interval_keys: dict = {}
+        self._varying: frozenset = frozenset()
 
     # -- entry point --------------------------------------------------------
 
@@ -124,12 +186,12 @@ class _Compiler:
             )
         self._shared = _shared_relation_nodes(dataset)
         self._key_only_picks = _key_only_picks(dataset)
-        self._groups = _aggregation_groups(dataset, self._key_only_picks)
+        self._groups = _aggregation_groups(dataset, self._key_only_picks, self._varying)
         population = self._population_table(dataset)
         columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
         query = (
             sa.select(population.c.patient_id, *columns)
-            .select_from(self._joined(population, columns))
+            .select_from(self._joined(population, columns)[0])
             .order_by(population.c.patient_id)
         )
         events = tuple(
@@ -140,6 +202,50 @@ class _Compiler:
             tuple(self.setup), self.dialect.render(query), tuple(reversed(self.cleanup)), events
         )
 
+    def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
+        """All the statements for `query`; call once per compiler.
+
+        Every interval is computed at once: the intervals are a table, and
+        whatever reads the interval's bounds has a row per patient and
+        interval (see `_joined`), while everything else keeps one row per
+        patient and is computed once for all intervals.
+        """
+        dataset = query.dataset
+        self._varying = _parameter_dependent(dataset)
+        self._key_only_picks = _key_only_picks(dataset)
+        self._groups = _aggregation_groups(dataset, self._key_only_picks, self._varying)
+        self._intervals = self._temp_table_from_rows(
+            "intervals",
+            [("interval_id", sa.BigInteger()), ("interval_start", sa.Date()), ("interval_end", sa.Date())],
+            [(i, start, end) for i, (start, end) in enumerate(query.intervals)],
+        )
+        population = self._population_table(dataset)
+        group_columns = tuple(dict.fromkeys(n for grouping in query.groupings for n in grouping))
+        names = [*group_columns, *query.summed]
+        values = [self.patient_series(dataset.variables[n]).label(f"value_{i}") for i, n in enumerate(names)]
+        joined, key = self._joined(population, values)
+        per_patient = sa.select(key.label("interval_id"), *values).select_from(joined).subquery("per_patient")
+        groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
+        sums = [
+            sa.func.coalesce(sa.func.sum(per_patient.c[f"value_{i}"]), 0)
+            for i in range(len(group_columns), len(names))
+        ]
+        interval_id = per_patient.c.interval_id
+        if len({frozenset(g) for g in query.groupings}) == 1:
+            select = sa.select(interval_id, *groups, *sums).group_by(interval_id, *groups)
+        else:
+            positions = dict(zip(group_columns, groups))
+            column_sets = dict.fromkeys(frozenset(g) for g in query.groupings)
+            sets = [
+                sa.tuple_(interval_id, *(positions[n] for n in group_columns if n in g)) for g in column_sets
+            ]
+            flags = [sa.func.grouping(g) for g in groups]
+            select = sa.select(interval_id, *groups, *flags, *sums).group_by(sa.func.grouping_sets(*sets))
+        statements = CompiledDataset(
+            tuple(self.setup), self.dialect.render(select), tuple(reversed(self.cleanup))
+        )
+        return CompiledIntervalTotals(statements, group_columns, query.groupings, len(query.summed))
+
     def _event_table(self, population: FromClause, columns) -> sa.Select:
         """The rows of an event table for patients in the population, in a fixed order."""
         domain = qm.Domain.union(*(c.domain for c in columns.values()))
@@ -147,7 +253,7 @@ class _Compiler:
             raise TypeError("an event table needs at least one event-level column")
         rows = self.rows(domain.source)
         values = [self.row_series(c, domain.source).label(n) for n, c in columns.items()]
-        in_population = self._joined(rows, values).join(
+        in_population = self._joined(rows, values)[0].join(
             population, population.c.patient_id == rows.c.patient_id
         )
         # Every column sorts, so that the order never depends on the database.
@@ -173,17 +279,23 @@ class _Compiler:
             ids = sa.union(*selects)
         all_ids = ids.subquery("all_patients")
         condition = self.patient_series(dataset.population)
-        query = (
-            sa.select(all_ids.c.patient_id)
-            .select_from(self._joined(all_ids, [condition]))
-            .where(condition)
-        )
+        joined, key = self._joined(all_ids, [condition])
+        if self._intervals is not None and key is None:
+            # Measures: a condition that reads nothing of the interval holds
+            # (or not) in every interval alike.
+            joined = joined.join(self._intervals, sa.true())
+            key = self._intervals.c.interval_id
+        query = sa.select(all_ids.c.patient_id).select_from(joined).where(condition)
         # Every result (dataset rows, event tables, measures) is joined to this
         # population, so a patient filtered out here can appear nowhere.
         allowed = self.patient_filter(all_ids.c.patient_id) if self.patient_filter else None
         if allowed is not None:
             query = query.where(allowed)
-        return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
+        if self._intervals is None:
+            return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
+        # Measures: a patient is in the population of each interval in which
+        # the condition holds. Read by one statement only, so a CTE will do.
+        return self._keyed(query.add_columns(key.label("interval_id")).cte(self._name("population")), key)
 
     def _table_relation(self, table: qm.Frame) -> FromClause:
         """The relation of any table node, event-level or patient-level."""
@@ -201,13 +313,46 @@ class _Compiler:
             self._memo[key] = build()
         return self._memo[key]
 
-    def _joined(self, base: FromClause, expressions) -> FromClause:
-        """`base` with every patient-level relation the expressions read LEFT JOINed by patient."""
+    def _joined(self, base: FromClause, expressions) -> tuple[FromClause, ColumnElement | None]:
+        """`base` with every patient-level relation the expressions read LEFT JOINed by patient.
+
+        Also returns the interval key of the joined rows: None when nothing
+        read varies by interval. When something does but `base` does not,
+        each row of `base` is repeated for every interval (a join with the
+        intervals table) before the per-interval relations are joined on
+        patient and interval.
+        """
         candidates = self._patient_relations - {base}
-        joined = base
+        if self._intervals is not None:
+            candidates = candidates | {self._intervals}
+        joined, key = base, self._interval_keys.get(base)
+        intervals_joined = False
+
+        def join_intervals():
+            nonlocal joined, key, intervals_joined
+            if not intervals_joined:
+                on = sa.true() if key is None else self._intervals.c.interval_id == key
+                joined = joined.join(self._intervals, on)
+                key = self._intervals.c.interval_id if key is None else key
+                intervals_joined = True
+
         for relation in _referenced_relations(expressions, candidates):
-            joined = joined.outerjoin(relation, relation.c.patient_id == base.c.patient_id)
-        return joined
+            if relation is self._intervals:
+                join_intervals()
+                continue
+            on = relation.c.patient_id == base.c.patient_id
+            if relation in self._interval_keys:
+                if key is None:
+                    join_intervals()
+                on = sa.and_(on, self._interval_keys[relation] == key)
+            joined = joined.outerjoin(relation, on)
+        return joined, key
+
+    def _keyed(self, relation: FromClause, key: ColumnElement | None) -> FromClause:
+        """Record that `relation` has a row per patient and interval, if it has an interval key."""
+        if key is not None:
+            self._interval_keys[relation] = relation.c.interval_id
+        return relation
 
     def _patient_relation(self, relation: FromClause) -> FromClause:
         self._patient_relations.add(relation)
@@ -242,12 +387,12 @@ class _Compiler:
         if isinstance(source, qm.Filter):
             parent = self.rows(source.source)
             condition = self.row_series(source.condition, source.source)
-            query = (
-                sa.select(*(parent.c[n] for n in ["patient_id", *source.schema.column_names]))
-                .select_from(self._joined(parent, [condition]))
-                .where(condition)
-            )
-            return self.dialect.inline_cte(query.cte(self._name("filtered")))
+            joined, key = self._joined(parent, [condition])
+            columns = [parent.c[n] for n in ["patient_id", *source.schema.column_names]]
+            if key is not None:
+                columns.append(key.label("interval_id"))
+            query = sa.select(*columns).select_from(joined).where(condition)
+            return self._keyed(self.dialect.inline_cte(query.cte(self._name("filtered"))), key)
         raise TypeError(f"not an event frame: {type(source).__name__}")
 
     def patient_frame(self, frame: qm.OneRowPerPatientFrame) -> FromClause:
@@ -275,16 +420,23 @@ class _Compiler:
         # Ties are broken by every column, so the row picked is fully determined.
         order = [*keys, *(parent.c[n] for n in frame.schema.column_names)]
         columns = [(n, parent.c[n]) for n in frame.schema.column_names]
+        names = ["patient_id", *frame.schema.column_names]
+        types = [int, *(t for _, t in frame.schema.column_types)]
+        joined, key = self._joined(parent, keys)
+        if key is not None:
+            columns.append(("interval_id", key))
+            names.append("interval_id")
+            types.append(int)
         query = self.dialect.pick_one_row_per_patient(
-            self._joined(parent, keys),
+            joined,
             parent.c.patient_id,
             columns,
             order,
             last=frame.position is qm.Position.LAST,
+            partition=() if key is None else (key,),
         )
-        names = ["patient_id", *frame.schema.column_names]
-        types = [int, *(t for _, t in frame.schema.column_types)]
-        return self._relation(frame in self._shared, "picked", query, list(zip(names, types)))
+        relation = self._relation(frame in self._shared, "picked", query, list(zip(names, types)))
+        return self._keyed(relation, key)
 
     def _relation(self, materialise: bool, prefix: str, query, columns) -> FromClause:
         """A one-row-per-patient result as a CTE, or as a temporary table when
@@ -394,7 +546,7 @@ class _Compiler:
         share one relation, so the rows are read once for all of them.
         """
         source = _aggregated_rows(node)
-        members = self._groups.get(source, ())
+        members = self._groups.get((source, node in self._varying), ())
         if node not in members:
             members = (node,)
         relation, names = self._memoised(("aggregation", members), lambda: self._aggregation(source, members))
@@ -404,15 +556,16 @@ class _Compiler:
         rows = self.rows(source)
         names = {n: f"value_{i}" for i, n in enumerate(members)}
         values = [self._aggregate_expression(n, source).label(names[n]) for n in members]
-        query = (
-            sa.select(rows.c.patient_id, *values)
-            .select_from(self._joined(rows, values))
-            .group_by(rows.c.patient_id)
-        )
+        joined, key = self._joined(rows, values)
+        keys = [rows.c.patient_id] if key is None else [rows.c.patient_id, key]
+        query = sa.select(*keys[:1], *(k.label("interval_id") for k in keys[1:]), *values)
+        query = query.select_from(joined).group_by(*keys)
         columns = [("patient_id", int), *((names[n], _aggregation_type(n)) for n in members)]
+        if key is not None:
+            columns.append(("interval_id", int))
         materialise = any(n in self._shared for n in members)
         relation = self._relation(materialise, "aggregated", query, columns)
-        return self._patient_relation(relation), names
+        return self._patient_relation(self._keyed(relation, key)), names
 
     def _aggregate_expression(self, node, source) -> ColumnElement:
         if isinstance(node, (Aggregate.Exists, Aggregate.Count)):
@@ -499,12 +652,14 @@ def _aggregation_type(node) -> type:
     return node.type
 
 
-def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset) -> dict:
-    """Row source -> the aggregations over it to compute in one GROUP BY.
+def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()) -> dict:
+    """(row source, varies by interval) -> the aggregations over it to compute in one GROUP BY.
 
     Only aggregations whose values read nothing patient-level are grouped:
     a value read from another aggregation might come from the same group,
-    which would make the group's query depend on itself.
+    which would make the group's query depend on itself. Aggregations that
+    vary by interval are kept apart from those that don't, which would
+    otherwise be computed once per interval for nothing.
     """
     blocked = (qm.PickOneRowPerPatient, qm.SelectPatientTable, qm.InlinePatientTable, *_AGGREGATES)
     groups: dict = {}
@@ -517,7 +672,7 @@ def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset) -> dict:
                 continue
         elif node not in key_only_picks:
             continue
-        groups.setdefault(_aggregated_rows(node), []).append(node)
+        groups.setdefault((_aggregated_rows(node), node in varying), []).append(node)
     return {source: tuple(nodes) for source, nodes in groups.items() if len(nodes) > 1}
 
 
@@ -531,7 +686,22 @@ def _arguments(node) -> tuple:
     return tuple(getattr(node, f.name) for f in dataclasses.fields(node))
 
 
+def _parameter_dependent(root: qm.Node) -> frozenset:
+    """The nodes under `root` whose values depend on a parameter (the measure's interval)."""
+    dependent: set = set()
+    for node in qm.all_nodes(root):  # children come before their parents
+        if isinstance(node, qm.Parameter) or any(c in dependent for c in node.children()):
+            dependent.add(node)
+    return frozenset(dependent)
+
+
+#: Interval parameter -> its column in the compiler's intervals table.
+_INTERVAL_COLUMNS = {INTERVAL_START: "interval_start", INTERVAL_END: "interval_end"}
+
+
 def _parameter(compiler, node: qm.Parameter, frame):
+    if compiler._intervals is not None and node.name in _INTERVAL_COLUMNS:
+        return compiler._intervals.c[_INTERVAL_COLUMNS[node.name]]
     raise UnfilledParameterError(f"parameter '{node.name}' has no value")
 
 
@@ -649,3 +819,22 @@ class BaseSQLQueryEngine:
     def get_queries(self, dataset: qm.Dataset) -> list[str]:
         """The SQL text that would run for `dataset`, in order."""
         return self.compile(dataset).all_statements()
+
+    def with_table_reads(self, dataset: qm.Dataset, compiled: CompiledDataset) -> CompiledDataset:
+        """`compiled` with any statements the engine needs to make `dataset`'s tables readable."""
+        return compiled
+
+    def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
+        """The statements computing `query` on this engine's database."""
+        compiled = compile_interval_totals(query, self.dialect, self.resolve_table, self.patient_filter())
+        statements = self.with_table_reads(query.dataset, compiled.statements)
+        return dataclasses.replace(compiled, statements=statements)
+
+    def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
+        """Totals per interval and group (see `IntervalTotals`), in one query."""
+        compiled = self.compile_totals(query)
+        return compiled.decode(self.run_compiled(query.dataset, compiled.statements))
+
+    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
+        """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
+        raise NotImplementedError

@@ -102,20 +102,22 @@ class DuckDBDialect(SQLDialect):
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         return date + sa.cast(days, sa.Integer()) if not isinstance(days, int) else date + days
 
-    def pick_one_row_per_patient(self, source, patient_id: Expr, columns, order, last: bool):
+    def pick_one_row_per_patient(
+        self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
+    ):
         # arg_min/arg_max over a struct of the sort keys is a hash aggregation,
         # several times faster than the window sort of ROW_NUMBER(). Structs
         # compare field by field; each key is preceded by whether it is
         # present, so that nulls come first as ehrQL orders them.
         if not columns:
-            return super().pick_one_row_per_patient(source, patient_id, columns, order, last)
+            return super().pick_one_row_per_patient(source, patient_id, columns, order, last, partition)
         key = sa.func.row(*(part for e in order for part in (e.is_not(None), e)))
         choose = sa.func.arg_max if last else sa.func.arg_min
         row = choose(sa.func.row(*(e for _, e in columns)), key)
         picked = (
             sa.select(patient_id.label("patient_id"), row.label("picked"))
             .select_from(source)
-            .group_by(patient_id)
+            .group_by(patient_id, *partition)
             .subquery()
         )
         fields = [
@@ -292,7 +294,10 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset`, including reading any table files."""
-        compiled = super().compile(dataset)
+        return self.with_table_reads(dataset, super().compile(dataset))
+
+    def with_table_reads(self, dataset: qm.Dataset, compiled: CompiledDataset) -> CompiledDataset:
+        """`compiled` with statements reading the dataset's table files first, if tables are files."""
         if self._directory is None or self.backend is not None:
             return compiled
         reads = []
@@ -356,7 +361,10 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from DuckDB."""
-        compiled = self.compile(dataset)
+        yield from self.run_compiled(dataset, self.compile(dataset))
+
+    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
+        """Run the setup, stream the select's rows, then clean up."""
         yield from self._run(dataset, compiled, compiled.select)
 
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:

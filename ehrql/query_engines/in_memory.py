@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from ehrql.codes import BaseCode
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
 from ehrql.query_model.semantics import EMPTY_AGGREGATE, apply_function, function_arguments
 
 
@@ -54,6 +55,10 @@ class InMemoryQueryEngine:
             for patient_id in sorted(evaluation.patient_ids)
             if population.get(patient_id) is True
         ]
+
+    def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
+        """Totals per interval and group (see `IntervalTotals`), one interval at a time."""
+        return totals_by_substitution(self.get_results, query)
 
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows."""

@@ -39,7 +39,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.scratch_tables import is_scratch_table
 from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
 from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
@@ -401,13 +401,15 @@ class MSSQLDialect(SQLDialect):
 
     # -- picking rows -------------------------------------------------------
 
-    def pick_one_row_per_patient(self, source, patient_id: Expr, columns, order, last: bool):
+    def pick_one_row_per_patient(
+        self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
+    ):
         """ROW_NUMBER() with T-SQL's own null ordering, which is the one ehrQL asks for.
 
         Ascending puts nulls first; descending, for the last row, puts them last.
         """
         ordering = [as_value(e).desc() if last else as_value(e).asc() for e in order]
-        row_number = sa.func.row_number().over(partition_by=patient_id, order_by=ordering)
+        row_number = sa.func.row_number().over(partition_by=[patient_id, *partition], order_by=ordering)
         numbered = (
             sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
             .select_from(source)
@@ -510,7 +512,10 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the server."""
-        compiled = self.compile(dataset)
+        yield from self.run_compiled(dataset, self.compile(dataset))
+
+    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
+        """Run the statements on one connection, streaming the select's rows."""
         yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
 
     def test_connection(self) -> None:

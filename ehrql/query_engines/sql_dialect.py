@@ -248,17 +248,21 @@ class SQLDialect:
 
     # -- picking rows -------------------------------------------------------
 
-    def pick_one_row_per_patient(self, source, patient_id: Expr, columns, order, last: bool):
+    def pick_one_row_per_patient(
+        self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
+    ):
         """A query giving patient_id and `columns` from one row per patient of `source`.
 
         The row is the first under `order` (ascending, nulls first), or the
         last when `last` is true. `columns` are (name, expression) pairs.
+        With `partition`, one row is picked per patient and partition value
+        (measures pick one row per patient and interval).
         """
         if last:
             ordering = [e.desc().nulls_last() for e in order]
         else:
             ordering = [e.asc().nulls_first() for e in order]
-        row_number = sa.func.row_number().over(partition_by=patient_id, order_by=ordering)
+        row_number = sa.func.row_number().over(partition_by=[patient_id, *partition], order_by=ordering)
         numbered = (
             sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
             .select_from(source)

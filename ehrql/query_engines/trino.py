@@ -27,7 +27,7 @@ from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
 from ehrql.backends.base import split_dsn_permissions
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.scratch_tables import is_scratch_table
 from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
@@ -239,7 +239,10 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from Trino."""
-        compiled = self.compile(dataset)
+        yield from self.run_compiled(dataset, self.compile(dataset))
+
+    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
+        """Run the statements on one connection, streaming the select's rows."""
         yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
 
     def test_connection(self) -> None:

@@ -50,13 +50,13 @@ TABLE_DATA = {
 
 
 class _Engine:
-    """Adapts a test engine runner to the `get_results(dataset)` interface."""
+    """Adapts a test engine runner to the engine interface measures use."""
 
     def __init__(self, run):
         self.run = run
 
-    def get_results(self, dataset):
-        return self.run(TABLE_DATA, dataset)
+    def get_interval_totals(self, query):
+        return self.run(TABLE_DATA, query)
 
 
 @pytest.fixture(params=list(ENGINES))
