@@ -15,7 +15,7 @@ import re
 import sqlalchemy as sa
 
 #: The prefixes `ehrql.query_engines.base_sql` gives its intermediate tables.
-_COMPILER_TABLE_NAME = re.compile(r"(population|inline|values|picked|aggregated)_[0-9]+")
+_COMPILER_TABLE_NAME = re.compile(r"(population|inline|values|picked|aggregated|intervals)_[0-9]+")
 
 
 def is_scratch_table(table) -> bool:
