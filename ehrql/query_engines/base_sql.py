@@ -830,10 +830,23 @@ class BaseSQLQueryEngine:
         statements = self.with_table_reads(query.dataset, compiled.statements)
         return dataclasses.replace(compiled, statements=statements)
 
+    #: Intervals computed by one SELECT. The database holds a row per patient
+    #: and interval while it works, so a long run of intervals over a large
+    #: population is split: a year of weeks over a million patients peaks at
+    #: about 6 GB in DuckDB, where five years at once runs out of memory.
+    max_intervals_per_query: int = 52
+
     def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
-        """Totals per interval and group (see `IntervalTotals`), in one query."""
-        compiled = self.compile_totals(query)
-        return compiled.decode(self.run_compiled(query.dataset, compiled.statements))
+        """Totals per interval and group (see `IntervalTotals`): one SELECT for
+        every `max_intervals_per_query` intervals."""
+        rows = []
+        step = self.max_intervals_per_query
+        for offset in range(0, len(query.intervals), step):
+            part = dataclasses.replace(query, intervals=query.intervals[offset : offset + step])
+            compiled = self.compile_totals(part)
+            for grouping, interval, key, sums in compiled.decode(self.run_compiled(part.dataset, compiled.statements)):
+                rows.append((grouping, interval + offset, key, sums))
+        return sorted_totals(rows)
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""

@@ -1,11 +1,13 @@
 import datetime
 
+import duckdb
 import pytest
 
 from ehrql import INTERVAL, create_measures, months, years
 from ehrql.errors import DefinitionError
 from ehrql.measures import get_measure_results, measure_output_columns
 from ehrql.measures.disclosure_control import control_count
+from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
 from ehrql.tables import EventFrame, PatientFrame, Series, table
 from tests.lib.engines import ENGINES
 
@@ -208,3 +210,37 @@ def test_defaults_can_only_be_set_once():
     measures.define_defaults(group_by={})
     with pytest.raises(DefinitionError, match="only be called once"):
         measures.define_defaults(group_by={})
+
+
+class _CountingDuckDBEngine(DuckDBQueryEngine):
+    """DuckDB over TABLE_DATA, counting the SELECTs it runs."""
+
+    def __init__(self, connection, max_intervals_per_query):
+        super().__init__(connection)
+        self.max_intervals_per_query = max_intervals_per_query
+        self.selects = 0
+
+    def run_compiled(self, dataset, compiled):
+        self.selects += 1
+        yield from super().run_compiled(dataset, compiled)
+
+
+@pytest.mark.parametrize("per_query,selects", [(1, 5), (2, 3), (52, 1)])
+def test_intervals_are_split_across_queries_without_changing_results(per_query, selects):
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "visits_by_sex",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={"sex": people.sex},
+        intervals=months(5).starting_on("2019-12-01"),
+    )
+    expected = list(get_measure_results(_Engine(ENGINES["in_memory"]), measures))
+    with duckdb.connect() as connection:
+        load_tables(connection, TABLE_DATA)
+        engine = _CountingDuckDBEngine(connection, per_query)
+        assert list(get_measure_results(engine, measures)) == expected
+    assert engine.selects == selects
+    # Rows come from intervals in different queries when split.
+    assert {row[1] for row in expected} == {D(2020, 1, 1), D(2020, 2, 1), D(2020, 3, 1)}
