@@ -73,9 +73,15 @@ def compile_dataset(
     dialect: SQLDialect,
     resolve_table: TableResolver,
     patient_filter: PatientFilter | None = None,
+    patient_id_type: type = int,
 ) -> CompiledDataset:
-    """Compile a dataset's patient-level results to SQL text for `dialect`."""
-    return _Compiler(dialect, resolve_table, patient_filter).compile(dataset)
+    """Compile a dataset's patient-level results to SQL text for `dialect`.
+
+    `patient_id_type` is the series type of the database's patient ids (`int`,
+    or `str` where a backend keys patients by text), which every intermediate
+    table's `patient_id` column is declared with.
+    """
+    return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile(dataset)
 
 
 def default_table(table: qm.Frame) -> FromClause:
@@ -98,9 +104,14 @@ class _Compiler:
     """One compilation of one dataset; holds the memo tables and temp tables."""
 
     def __init__(
-        self, dialect: SQLDialect, resolve_table: TableResolver, patient_filter: PatientFilter | None = None
+        self,
+        dialect: SQLDialect,
+        resolve_table: TableResolver,
+        patient_filter: PatientFilter | None = None,
+        patient_id_type: type = int,
     ):
         self.dialect = dialect
+        self.patient_id_type = patient_id_type
         self.resolve_table = resolve_table
         self.patient_filter = patient_filter
         self.setup: list[str] = []
@@ -165,7 +176,7 @@ class _Compiler:
         selects = [sa.select(self._table_relation(t).c.patient_id) for t in tables]
         if not selects:
             # A population built from constants alone reads no table: no patients.
-            ids = sa.select(sa.cast(sa.null(), sa.BigInteger()).label("patient_id")).where(sa.false())
+            ids = sa.select(self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")).where(sa.false())
         elif len(selects) == 1:
             # UNION removes duplicates; a single table needs DISTINCT to do the same.
             ids = selects[0].distinct()
@@ -183,7 +194,7 @@ class _Compiler:
         allowed = self.patient_filter(all_ids.c.patient_id) if self.patient_filter else None
         if allowed is not None:
             query = query.where(allowed)
-        return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
+        return self._temp_table("population", [("patient_id", self.dialect.column_type(self.patient_id_type))], query)
 
     def _table_relation(self, table: qm.Frame) -> FromClause:
         """The relation of any table node, event-level or patient-level."""
@@ -265,9 +276,12 @@ class _Compiler:
 
     def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
         names = ["patient_id", *frame.schema.column_names]
-        types = [int, *(t for _, t in frame.schema.column_types)]
+        types = [self.patient_id_type, *(t for _, t in frame.schema.column_types)]
         columns = [(n, self.dialect.column_type(t)) for n, t in zip(names, types)]
-        return self._temp_table_from_rows("inline", columns, frame.rows)
+        # A definition writes patient ids as integers; a backend keying
+        # patients by text holds the same id as its decimal digits.
+        rows = frame.rows if self.patient_id_type is int else [(str(r[0]), *r[1:]) for r in frame.rows]
+        return self._temp_table_from_rows("inline", columns, rows)
 
     def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
         parent = self.rows(frame.source)
@@ -283,7 +297,7 @@ class _Compiler:
             last=frame.position is qm.Position.LAST,
         )
         names = ["patient_id", *frame.schema.column_names]
-        types = [int, *(t for _, t in frame.schema.column_types)]
+        types = [self.patient_id_type, *(t for _, t in frame.schema.column_types)]
         return self._relation(frame in self._shared, "picked", query, list(zip(names, types)))
 
     def _relation(self, materialise: bool, prefix: str, query, columns) -> FromClause:
@@ -409,7 +423,7 @@ class _Compiler:
             .select_from(self._joined(rows, values))
             .group_by(rows.c.patient_id)
         )
-        columns = [("patient_id", int), *((names[n], _aggregation_type(n)) for n in members)]
+        columns = [("patient_id", self.patient_id_type), *((names[n], _aggregation_type(n)) for n in members)]
         materialise = any(n in self._shared for n in members)
         relation = self._relation(materialise, "aggregated", query, columns)
         return self._patient_relation(relation), names
@@ -644,7 +658,8 @@ class BaseSQLQueryEngine:
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset` on this engine's database."""
-        return compile_dataset(dataset, self.dialect, self.resolve_table, self.patient_filter())
+        patient_id_type = int if self.backend is None else self.backend.patient_id_type
+        return compile_dataset(dataset, self.dialect, self.resolve_table, self.patient_filter(), patient_id_type)
 
     def get_queries(self, dataset: qm.Dataset) -> list[str]:
         """The SQL text that would run for `dataset`, in order."""
