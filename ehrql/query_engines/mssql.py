@@ -38,10 +38,15 @@ from sqlalchemy.sql import elements, operators
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.backends.base import split_dsn_permissions
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
 from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
+from ehrql.query_engines.server_sql import (
+    backend_table,
+    check_connection,
+    dsn_and_permissions,
+    run_statements,
+    server_engine,
+)
 from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -495,13 +500,14 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on MS SQL Server; `dsn` is `mssql://user:password@host:port/database`.
 
     Permissions granted through the DSN (`opensafely_include_<permission>=true`)
-    are taken off it and passed to the backend's patient exclusions.
+    are taken off it, checked against the backend (one it cannot grant is
+    refused before connecting) and passed to its patient exclusions.
     """
 
     dialect = MSSQLDialect()
 
     def __init__(self, dsn: str | None, backend=None):
-        self.dsn, self.permissions = split_dsn_permissions(dsn) if dsn else (dsn, frozenset())
+        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
         self.backend = backend
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
@@ -511,7 +517,7 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the server."""
         compiled = self.compile(dataset)
-        yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+        yield from run_statements(server_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
 
     def test_connection(self) -> None:
         """Connect and run a trivial query, raising if the database cannot be reached."""
@@ -520,5 +526,5 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
         compiled = self.compile(dataset)
-        engine = sa.create_engine(sqlalchemy_url(self.dsn))
+        engine = server_engine(sqlalchemy_url(self.dsn))
         return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}

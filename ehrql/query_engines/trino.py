@@ -26,10 +26,15 @@ from sqlalchemy.sql.selectable import FromClause
 from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
-from ehrql.backends.base import split_dsn_permissions
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
 from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
+from ehrql.query_engines.server_sql import (
+    backend_table,
+    check_connection,
+    dsn_and_permissions,
+    run_statements,
+    server_engine,
+)
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -224,11 +229,13 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on Trino; `dsn` is `trino://user@host:port/catalog/schema`.
 
     Intermediate tables go into the DSN's catalog and schema (see the module
-    docstring). Permissions granted through the DSN are passed to the backend.
+    docstring). Permissions granted through the DSN are checked against the
+    backend (one it cannot grant is refused before connecting) and passed to
+    its patient exclusions.
     """
 
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):
-        self.dsn, self.permissions = split_dsn_permissions(dsn) if dsn else (dsn, frozenset())
+        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
         self.backend = backend
         prefix = table_prefix if table_prefix is not None else f"ehrql_tmp_{uuid.uuid4().hex[:12]}_"
         self.dialect = TrinoDialect(scratch_schema(self.dsn), prefix)
@@ -240,7 +247,7 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from Trino."""
         compiled = self.compile(dataset)
-        yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+        yield from run_statements(server_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
 
     def test_connection(self) -> None:
         """Connect and run a trivial query, raising if the database cannot be reached."""
@@ -249,5 +256,5 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
         compiled = self.compile(dataset)
-        engine = sa.create_engine(sqlalchemy_url(self.dsn))
+        engine = server_engine(sqlalchemy_url(self.dsn))
         return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}
