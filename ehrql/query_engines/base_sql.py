@@ -162,7 +162,8 @@ class _Compiler:
             population, population.c.patient_id == rows.c.patient_id
         )
         # Every column sorts, so that the order never depends on the database.
-        order = [e.asc().nulls_first() for e in [rows.c.patient_id, *values]]
+        sortable = [self.dialect.comparable(v.element, c.type) for v, c in zip(values, columns.values())]
+        order = [e.asc().nulls_first() for e in [rows.c.patient_id, *sortable]]
         return sa.select(rows.c.patient_id, *values).select_from(in_population).order_by(*order)
 
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
@@ -287,7 +288,10 @@ class _Compiler:
         parent = self.rows(frame.source)
         keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
         # Ties are broken by every column, so the row picked is fully determined.
-        order = [*keys, *(parent.c[n] for n in frame.schema.column_names)]
+        order = [
+            *(self.dialect.comparable(e, k.type) for e, k in zip(keys, qm.sort_keys(frame.source))),
+            *(self.dialect.comparable(parent.c[n], t) for n, t in frame.schema.column_types),
+        ]
         columns = [(n, parent.c[n]) for n in frame.schema.column_names]
         query = self.dialect.pick_one_row_per_patient(
             self._joined(parent, keys),
@@ -361,7 +365,7 @@ class _Compiler:
         return sa.case(*whens, else_=value(node.default))
 
     def _in(self, node: Function.In, frame) -> ColumnElement:
-        lhs = self._child(node.lhs, frame)
+        lhs = self.dialect.comparable(self._child(node.lhs, frame), node.lhs.type)
         if not isinstance(node.rhs, qm.Value):
             raise TypeError("is_in() needs a constant collection of values")
         # A null in the set can never match (semantics compare with Python's
@@ -435,10 +439,12 @@ class _Compiler:
             # Sorted ascending with nulls first, the last row holds the largest
             # key (null only if all are), and the first row holds null if any
             # row does, else the smallest.
-            key = self.rows(source).c[qm.sort_keys(node.source)[0].name]
+            primary = qm.sort_keys(node.source)[0]
+            key = self.rows(source).c[primary.name]
             if node.position is qm.Position.LAST:
-                return sa.func.max(key)
-            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=sa.func.min(key))
+                return self.dialect.maximum_aggregate(key, primary.type)
+            smallest = self.dialect.minimum_aggregate(key, primary.type)
+            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest)
         return self._aggregate_function(node, self.row_series(node.source, source))
 
     def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
@@ -447,11 +453,11 @@ class _Compiler:
         if isinstance(node, Aggregate.Mean):
             return sa.func.avg(sa.cast(value, sa.Double()))
         if isinstance(node, Aggregate.Min):
-            return sa.func.min(value)
+            return self.dialect.minimum_aggregate(value, node.type)
         if isinstance(node, Aggregate.Max):
-            return sa.func.max(value)
+            return self.dialect.maximum_aggregate(value, node.type)
         if isinstance(node, Aggregate.CountDistinct):
-            return sa.func.count(sa.distinct(value))
+            return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type)))
         raise TypeError(f"unknown aggregation {type(node).__name__}")
 
 
@@ -473,9 +479,8 @@ def _shared_relation_nodes(dataset: qm.Dataset) -> frozenset:
 def _key_only_picks(dataset: qm.Dataset) -> frozenset:
     """Picked frames from which only the primary sort key's column is read.
 
-    Such a value is a plain minimum or maximum, which is far cheaper than
-    picking whole rows. Boolean keys are left alone: not every database can
-    take the minimum of a boolean.
+    Such a value is a plain minimum or maximum (see the dialect's
+    `minimum_aggregate`), which is far cheaper than picking whole rows.
     """
     uses: dict = {}
     for parent in qm.all_nodes(dataset):
@@ -491,7 +496,6 @@ def _key_only_picks(dataset: qm.Dataset) -> frozenset:
             isinstance(primary, qm.SelectColumn)
             # A patient-level sort key may share the column's name.
             and isinstance(primary.source, qm.ManyRowsPerPatientFrame)
-            and primary.type is not bool
             and used == {primary.name}
         ):
             result.add(pick)
@@ -552,9 +556,9 @@ def _parameter(compiler, node: qm.Parameter, frame):
 def _comparison(operator: str):
     # A plain operator: SQLAlchemy would turn `== NULL` into `IS NULL`, which
     # is true for nulls, where ehrQL's comparison with null is null.
-    return lambda d, node, lhs, rhs: lhs.op(
+    return lambda d, node, lhs, rhs: d.comparable(lhs, node.lhs.type).op(
         operator, precedence=_COMPARISON_PRECEDENCE, is_comparison=True
-    )(rhs)
+    )(d.comparable(rhs, node.rhs.type))
 
 
 #: SQLAlchemy's precedence for its own comparison operators, so that operands

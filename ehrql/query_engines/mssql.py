@@ -15,8 +15,10 @@ they are handled while rendering, by `_TSQLCompiler`:
 
 Everything else is an `SQLDialect` override: DATEADD/DATEDIFF date arithmetic
 with range guards (T-SQL raises an error on a date out of range, rather than
-giving null), CHARINDEX under a binary collation for case-sensitive
-substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
+giving null), text compared, sorted and aggregated under a binary
+collation (TPP's own collation ignores case, where ehrQL does not: see
+`MSSQLDialect.comparable`), MIN and MAX of BIT by way of INT (T-SQL has no
+MIN or MAX of BIT), CHARINDEX for substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
 GREATEST/LEAST, which only SQL Server 2022 has.
 
 The connection is opened only when results are asked for, so the SQL of a
@@ -57,8 +59,14 @@ DEFAULT_ODBC_DRIVER = "ODBC Driver 18 for SQL Server"
 #: comparing a session table's text with a raw table's raises no collation conflict.
 SESSION_TABLE_COLLATION = "Latin1_General_CI_AS"
 
-#: Collation under which text compares byte for byte, hence case-sensitively.
-BINARY_COLLATION = "Latin1_General_BIN"
+#: Collation under which text compares by code point, hence case-sensitively
+#: and in the order Python sorts strings (BIN2 rather than BIN, whose order is
+#: not quite code point order for Unicode text).
+BINARY_COLLATION = "Latin1_General_BIN2"
+
+#: Series types T-SQL cannot take MIN or MAX of (BIT), and the SQL type they
+#: are aggregated as instead; the result is cast back.
+AGGREGATED_AS = {bool: sa.Integer()}
 
 _BIT_TRUE = sa.literal_column("CAST(1 AS BIT)")
 _BIT_FALSE = sa.literal_column("CAST(0 AS BIT)")
@@ -284,6 +292,36 @@ class MSSQLDialect(SQLDialect):
 
     def _string_sql(self, value: str) -> str:
         return _sql_string(value)
+
+    # -- comparing and ordering ---------------------------------------------
+
+    def comparable(self, expr: Expr, type_) -> Expr:
+        """Text under a binary collation, whatever the column's own.
+
+        TPP's database collation (Latin1_General_CI_AS) ignores case, so
+        without this 'abc' = 'ABC', is_in() would match across case, and
+        count_distinct_for_patient() would count 'a' and 'A' once, where ehrQL
+        compares text exactly. An explicit COLLATE also outranks both sides'
+        column collations, so comparing a session table's text with a raw
+        table's never raises a collation conflict.
+        """
+        if (type_ is str or qm.is_code_type(type_)) and not isinstance(expr, elements.Null):
+            return _collate(expr)
+        return expr
+
+    def minimum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MIN, by way of `AGGREGATED_AS` for types T-SQL cannot aggregate (BIT)."""
+        return self._aggregate(sa.func.min, expr, type_)
+
+    def maximum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MAX, by way of `AGGREGATED_AS` for types T-SQL cannot aggregate (BIT)."""
+        return self._aggregate(sa.func.max, expr, type_)
+
+    def _aggregate(self, function, expr: Expr, type_) -> Expr:
+        stand_in = AGGREGATED_AS.get(type_)
+        if stand_in is None:
+            return function(self.comparable(expr, type_))
+        return sa.cast(function(sa.cast(expr, stand_in)), self.column_type(type_))
 
     # -- arithmetic -------------------------------------------------------
 

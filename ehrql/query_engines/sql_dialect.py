@@ -85,6 +85,25 @@ class SQLDialect:
         """`expr` converted to the SQL type of a series type."""
         return sa.cast(expr, self.column_type(type_))
 
+    # -- comparing and ordering ---------------------------------------------
+
+    def comparable(self, expr: Expr, type_) -> Expr:
+        """`expr` (of series type `type_`) as the database must see it to compare,
+        order and tell apart its values as ehrQL does: text exactly, by code point.
+
+        By default unchanged; a database whose text comparison ignores case
+        (by its collation) overrides it.
+        """
+        return expr
+
+    def minimum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MIN over a patient's rows of `expr`, a series of type `type_`."""
+        return sa.func.min(self.comparable(expr, type_))
+
+    def maximum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MAX over a patient's rows of `expr`, a series of type `type_`."""
+        return sa.func.max(self.comparable(expr, type_))
+
     # -- arithmetic ---------------------------------------------------------
 
     def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
