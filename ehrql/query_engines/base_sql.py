@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.errors import EHRQLError
+from ehrql.query_engines.scratch_tables import temp_table
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -226,17 +227,13 @@ class _Compiler:
         return relation
 
     def _temp_table(self, prefix: str, columns, query) -> sa.TableClause:
-        table = sa.Table(
-            self._name(prefix), sa.MetaData(), *(sa.Column(n, t) for n, t in columns)
-        )
+        table = temp_table(self._name(prefix), columns)
         self.setup.extend(self.dialect.create_temp_table(table, query))
         self.cleanup.extend(self.dialect.drop_temp_table(table))
         return table
 
     def _temp_table_from_rows(self, prefix: str, columns, rows) -> sa.TableClause:
-        table = sa.Table(
-            self._name(prefix), sa.MetaData(), *(sa.Column(n, t) for n, t in columns)
-        )
+        table = temp_table(self._name(prefix), columns)
         self.setup.extend(self.dialect.create_temp_table_from_rows(table, list(rows)))
         self.cleanup.extend(self.dialect.drop_temp_table(table))
         return table

@@ -28,7 +28,6 @@ dataset can be printed with no server (`dump-dataset-sql`).
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterator, Sequence
 from urllib import parse
 
@@ -41,7 +40,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
-from ehrql.query_engines.scratch_tables import is_scratch_table
+from ehrql.query_engines.scratch_tables import TempTableNaming, is_temp_table, temp_table
 from ehrql.query_engines.server_sql import (
     backend_table,
     check_connection,
@@ -116,7 +115,7 @@ def as_predicate(element):
     return elements.Grouping(element).op("=", is_comparison=True)(_ONE)
 
 
-class _TSQLCompiler(MSSQLCompiler):
+class _TSQLCompiler(TempTableNaming, MSSQLCompiler):
     """SQLAlchemy's MS SQL compiler, putting predicates and values where T-SQL allows them."""
 
     def visit_label(self, label, **kw):
@@ -191,24 +190,19 @@ class _TSQLCompiler(MSSQLCompiler):
     def visit_false(self, expr, **kw):
         return "CAST(0 AS BIT)"
 
-    def visit_table(self, table, **kw):
-        if is_scratch_table(table):
-            # Columns are qualified by the plain name, so the FROM item takes it as its alias.
-            name = _session_table_name(table.name)
-            return f"{name} AS {table.name}" if kw.get("asfrom") else name
-        return super().visit_table(table, **kw)
 
 
 class _SessionTableIdentifiers(MSIdentifierPreparer):
-    """Quotes identifiers as SQL Server does, leaving a session table's `#name` bare."""
+    """Names tables as SQL Server does, and the compiler's intermediate tables as session tables.
 
-    def _requires_quotes(self, value: str) -> bool:
-        if _SESSION_TABLE_NAME.fullmatch(value):
-            return False
-        return super()._requires_quotes(value)
+    INSERT names its target table through here rather than through the
+    statement compiler.
+    """
 
-
-_SESSION_TABLE_NAME = re.compile(r"#[A-Za-z_][A-Za-z0-9_]*")
+    def format_table(self, table, use_schema=True, name=None):
+        if name is None and is_temp_table(table):
+            return self.dialect.temp_table_name(table.name)
+        return super().format_table(table, use_schema=use_schema, name=name)
 
 
 class _EhrqlMSDialect(MSDialect_pyodbc):
@@ -217,10 +211,12 @@ class _EhrqlMSDialect(MSDialect_pyodbc):
     statement_compiler = _TSQLCompiler
     preparer = _SessionTableIdentifiers
 
+    def temp_table_name(self, name: str) -> str:
+        """`#name`: a session table, private to the connection and dropped when it closes.
 
-def _session_table_name(name: str) -> str:
-    # Compiler table names are letters, digits and underscores: no quoting needed.
-    return f"#{name}"
+        Compiler table names are letters, digits and underscores, so need no quoting.
+        """
+        return f"#{name}"
 
 
 class _extremum_of_values(FunctionElement):
@@ -292,6 +288,10 @@ class MSSQLDialect(SQLDialect):
 
     def _string_sql(self, value: str) -> str:
         return _sql_string(value)
+
+    def temp_table_name(self, name: str) -> str:
+        """`#name`, a session table (named by the SQLAlchemy dialect, which renders reads of it)."""
+        return self.sqlalchemy_dialect.temp_table_name(name)
 
     # -- comparing and ordering ---------------------------------------------
 
@@ -478,16 +478,16 @@ class MSSQLDialect(SQLDialect):
         """
         names = [c.name for c in table.columns]
         source = query.subquery("source")
-        target = sa.table(_session_table_name(table.name), *(sa.column(n) for n in names))
+        target = temp_table(table.name, [(c.name, c.type) for c in table.columns])
         insert = sa.insert(target).from_select(names, sa.select(*(source.c[n] for n in names)))
         return [
-            f"CREATE TABLE {_session_table_name(table.name)} ({self._column_definitions(table)})",
+            f"CREATE TABLE {self.temp_table_name(table.name)} ({self._column_definitions(table)})",
             self.render(insert),
         ]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """A session table filled by INSERT ... VALUES, at most 1000 rows each (T-SQL's limit)."""
-        name = _session_table_name(table.name)
+        name = self.temp_table_name(table.name)
         statements = [f"CREATE TABLE {name} ({self._column_definitions(table)})"]
         for start in range(0, len(rows), self.insert_batch_size):
             batch = rows[start : start + self.insert_batch_size]
@@ -497,7 +497,7 @@ class MSSQLDialect(SQLDialect):
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS (SQL Server 2016 on)."""
-        return [f"DROP TABLE IF EXISTS {_session_table_name(table.name)}"]
+        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
 
 
 def _collate(expr: Expr) -> Expr:

@@ -27,7 +27,7 @@ from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine
-from ehrql.query_engines.scratch_tables import is_scratch_table
+from ehrql.query_engines.scratch_tables import TempTableNaming
 from ehrql.query_engines.server_sql import (
     backend_table,
     check_connection,
@@ -44,15 +44,8 @@ _PYTHON_INT = r"^\s*[+-]?[0-9]+(_[0-9]+)*\s*$"
 _EPOCH = datetime.date(1970, 1, 1)
 
 
-class _ScratchTableCompiler(TrinoSQLCompiler):
+class _ScratchTableCompiler(TempTableNaming, TrinoSQLCompiler):
     """The trino compiler, writing intermediate tables under the dialect's scratch names."""
-
-    def visit_table(self, table, **kw):
-        if is_scratch_table(table):
-            # Columns are qualified by the plain name, so the FROM item takes it as its alias.
-            name = self.dialect.scratch_name(table.name)
-            return f"{name} AS {table.name}" if kw.get("asfrom") else name
-        return super().visit_table(table, **kw)
 
 
 class _EhrqlTrinoSQLAlchemyDialect(_TrinoSQLAlchemyDialect):
@@ -65,7 +58,7 @@ class _EhrqlTrinoSQLAlchemyDialect(_TrinoSQLAlchemyDialect):
         self._scratch_schema = scratch_schema
         self._table_prefix = table_prefix
 
-    def scratch_name(self, name: str) -> str:
+    def temp_table_name(self, name: str) -> str:
         """The (possibly schema-qualified) name an intermediate table is created under."""
         quoted = self.identifier_preparer.quote_identifier(self._table_prefix + name)
         if self._scratch_schema is None:
@@ -83,6 +76,10 @@ class TrinoDialect(SQLDialect):
 
     def __init__(self, scratch_schema: str | None = None, table_prefix: str = "ehrql_tmp_"):
         self.sqlalchemy_dialect = _EhrqlTrinoSQLAlchemyDialect(scratch_schema, table_prefix)
+
+    def temp_table_name(self, name: str) -> str:
+        """The scratch table's name: prefixed, and qualified by the scratch schema if there is one."""
+        return self.sqlalchemy_dialect.temp_table_name(name)
 
     # -- arithmetic -------------------------------------------------------
 
@@ -174,12 +171,12 @@ class TrinoDialect(SQLDialect):
         """CREATE TABLE ... AS, each column cast to its declared type (an all-null column has none)."""
         source = query.subquery("source")
         columns = [sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns]
-        name = self.sqlalchemy_dialect.scratch_name(table.name)
+        name = self.temp_table_name(table.name)
         return [f"CREATE TABLE {name} AS {self.render(sa.select(*columns))}"]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """CREATE TABLE with declared columns, filled by INSERT ... VALUES in batches."""
-        name = self.sqlalchemy_dialect.scratch_name(table.name)
+        name = self.temp_table_name(table.name)
         columns = ", ".join(
             f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
         )
@@ -192,7 +189,7 @@ class TrinoDialect(SQLDialect):
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS on the scratch table."""
-        return [f"DROP TABLE IF EXISTS {self.sqlalchemy_dialect.scratch_name(table.name)}"]
+        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
 
 
 def _nulls_filled(values: Sequence[Expr]) -> list[Expr]:
