@@ -7,7 +7,8 @@ results.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
@@ -48,19 +49,46 @@ def backend_table(backend, table: qm.Frame) -> FromClause:
     return backend.resolve_table(table)
 
 
-def run_statements(engine: sa.Engine, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
-    """Run the setup on one connection (session tables live as long as it), stream `select`, clean up."""
+#: Given a setup statement and the database's error running it, the error to raise instead.
+SetupErrorExplainer = Callable[[str, Exception], Exception]
+
+
+def run_statements(
+    engine: sa.Engine,
+    compiled: CompiledDataset,
+    select: str,
+    explain_setup_error: SetupErrorExplainer | None = None,
+) -> Iterator[tuple]:
+    """Run the setup on one connection (session tables live as long as it), stream `select`, clean up.
+
+    A database error in a setup statement is passed to `explain_setup_error`,
+    if given, for an error that says what to do about it. When the run has
+    failed, an error while cleaning up is not raised, so it cannot hide the
+    error that matters.
+    """
     with engine.connect() as connection:
         try:
             for statement in compiled.setup:
-                connection.exec_driver_sql(statement)
+                try:
+                    connection.exec_driver_sql(statement)
+                except sa.exc.DBAPIError as error:
+                    if explain_setup_error is None:
+                        raise
+                    raise explain_setup_error(statement, error) from error
             result = connection.execution_options(stream_results=True).exec_driver_sql(select)
             while batch := result.fetchmany(FETCH_BATCH_SIZE):
                 yield from (tuple(row) for row in batch)
-        finally:
-            for statement in compiled.cleanup:
-                connection.exec_driver_sql(statement)
-            connection.commit()
+        except BaseException:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                _clean_up(connection, compiled.cleanup)
+            raise
+        _clean_up(connection, compiled.cleanup)
+
+
+def _clean_up(connection: sa.Connection, statements) -> None:
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+    connection.commit()
 
 
 class DriverMissingError(EHRQLError):
