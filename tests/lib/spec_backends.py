@@ -270,6 +270,11 @@ def emis_spec_patient_id(registration_id: str):
 _DUCKDB = DuckDBSQLAlchemyDialect()
 
 
+def duckdb_type_sql(type_: sa.types.TypeEngine) -> str:
+    """DuckDB's name for a raw column's SQL type."""
+    return type_.compile(dialect=_DUCKDB)
+
+
 def create_raw_tables(connection: duckdb.DuckDBPyConnection, backend: Backend) -> None:
     """Create the backend's raw tables, empty, in a DuckDB connection (replacing any there)."""
     for table in backend.raw_metadata.sorted_tables:
