@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -104,6 +105,28 @@ def _engine_class(name: str) -> type:
             f"unknown query engine '{name}'; valid query engines: {', '.join(query_engine_names())}"
         )
     return get_engine_class(name)
+
+
+#: URL scheme -> the only engine that can run a DSN of that scheme.
+DSN_SCHEME_ENGINES = {"mssql": "mssql", "mssql+pyodbc": "mssql", "trino": "trino"}
+
+
+def engine_for_dsn(dsn) -> str | None:
+    """The engine a server DSN's scheme calls for (`mssql://`, `trino://`); None for a file or directory."""
+    if not isinstance(dsn, str) or "://" not in dsn:
+        return None
+    return DSN_SCHEME_ENGINES.get(dsn.split("://", 1)[0].lower())
+
+
+def redacted_dsn(dsn) -> str:
+    """A DSN fit for a log: any password replaced by `***`."""
+    text = str(dsn)
+    parts = urllib.parse.urlsplit(text) if "://" in text else None
+    if parts is None or parts.password is None:
+        return text
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
@@ -237,8 +260,8 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
 
 
 def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
-    name = query_engine or default_query_engine()
-    with _stage(log, f"Connecting the {name} query engine to {dsn}"):
+    name = query_engine or engine_for_dsn(dsn) or default_query_engine()
+    with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
         engine = make_engine(name, dsn, dataset, backend)
     get_queries = getattr(engine, "get_queries", None)
     if get_queries is not None:
@@ -337,8 +360,10 @@ def dump_dataset_sql(
     """Write the SQL a query engine would run for a definition; returns the statements."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
         dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
-    name = query_engine or default_query_engine()
-    engine = make_engine(name, None, dataset, get_backend(backend))
+    backend_object = get_backend(backend)
+    # With a backend, the SQL is that of the engine it runs on at the provider.
+    name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
+    engine = make_engine(name, None, dataset, backend_object)
     if not hasattr(engine, "get_queries"):
         sql_engines = [n for n in query_engine_names() if n != "in_memory"]
         raise CommandError(
@@ -413,7 +438,8 @@ def generate_measures(
     query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
+        name = query_engine or engine_for_dsn(source)
+        engine = make_engine(name, source, query, get_backend(backend) if dsn else None)
     else:
         config = measures.dummy_data_config
         with _stage(log, f"Generating dummy data for {config.population_size} patients"):

@@ -63,7 +63,10 @@ class Backend:
     * `query_engine`: the name of the engine that runs at the provider;
     * `implements`: the public table modules whose tables it maps;
     * `raw_metadata`: the provider's raw tables, names and types;
-    * `permissions`: the permissions it can grant to a definition.
+    * `permissions`: the permissions it can grant to a definition;
+    * `patient_id_type`: the Python type of the provider's patient ids (`int`,
+      or `str` where patients are keyed by text), which the compiler declares
+      the `patient_id` column of its intermediate tables with.
     """
 
     name: ClassVar[str]
@@ -72,6 +75,7 @@ class Backend:
     implements: ClassVar[tuple[types.ModuleType, ...]] = ()
     raw_metadata: ClassVar[sa.MetaData]
     permissions: ClassVar[frozenset[str]] = frozenset()
+    patient_id_type: ClassVar[type] = int
     mappings: ClassVar[types.MappingProxyType]
 
     def __init_subclass__(cls, **kwargs):

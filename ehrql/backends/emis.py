@@ -39,6 +39,8 @@ class EMISBackend(Backend):
         ehrql.tables.smoketest,
     )
     raw_metadata = raw_schema.metadata
+    # Patients are keyed by their text `registration_id`.
+    patient_id_type = str
 
     # -- helpers ------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.errors import EHRQLError
+from ehrql.query_engines.scratch_tables import temp_table
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import (
@@ -80,9 +81,15 @@ def compile_dataset(
     dialect: SQLDialect,
     resolve_table: TableResolver,
     patient_filter: PatientFilter | None = None,
+    patient_id_type: type = int,
 ) -> CompiledDataset:
-    """Compile a dataset's patient-level results to SQL text for `dialect`."""
-    return _Compiler(dialect, resolve_table, patient_filter).compile(dataset)
+    """Compile a dataset's patient-level results to SQL text for `dialect`.
+
+    `patient_id_type` is the series type of the database's patient ids (`int`,
+    or `str` where a backend keys patients by text), which every intermediate
+    table's `patient_id` column is declared with.
+    """
+    return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile(dataset)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,9 +137,11 @@ def compile_interval_totals(
     dialect: SQLDialect,
     resolve_table: TableResolver,
     patient_filter: PatientFilter | None = None,
+    patient_id_type: type = int,
 ) -> CompiledIntervalTotals:
-    """Compile every interval of `query` into one SELECT, aggregated in the database."""
-    return _Compiler(dialect, resolve_table, patient_filter).compile_totals(query)
+    """Compile every interval of `query` into one SELECT, aggregated in the
+    database (`patient_id_type` as for `compile_dataset`)."""
+    return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile_totals(query)
 
 
 def default_table(table: qm.Frame) -> FromClause:
@@ -155,9 +164,14 @@ class _Compiler:
     """One compilation of one dataset; holds the memo tables and temp tables."""
 
     def __init__(
-        self, dialect: SQLDialect, resolve_table: TableResolver, patient_filter: PatientFilter | None = None
+        self,
+        dialect: SQLDialect,
+        resolve_table: TableResolver,
+        patient_filter: PatientFilter | None = None,
+        patient_id_type: type = int,
     ):
         self.dialect = dialect
+        self.patient_id_type = patient_id_type
         self.resolve_table = resolve_table
         self.patient_filter = patient_filter
         self.setup: list[str] = []
@@ -257,7 +271,8 @@ class _Compiler:
             population, population.c.patient_id == rows.c.patient_id
         )
         # Every column sorts, so that the order never depends on the database.
-        order = [e.asc().nulls_first() for e in [rows.c.patient_id, *values]]
+        sortable = [self.dialect.comparable(v.element, c.type) for v, c in zip(values, columns.values())]
+        order = [e.asc().nulls_first() for e in [rows.c.patient_id, *sortable]]
         return sa.select(rows.c.patient_id, *values).select_from(in_population).order_by(*order)
 
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
@@ -271,7 +286,7 @@ class _Compiler:
         selects = [sa.select(self._table_relation(t).c.patient_id) for t in tables]
         if not selects:
             # A population built from constants alone reads no table: no patients.
-            ids = sa.select(sa.cast(sa.null(), sa.BigInteger()).label("patient_id")).where(sa.false())
+            ids = sa.select(self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")).where(sa.false())
         elif len(selects) == 1:
             # UNION removes duplicates; a single table needs DISTINCT to do the same.
             ids = selects[0].distinct()
@@ -292,7 +307,8 @@ class _Compiler:
         if allowed is not None:
             query = query.where(allowed)
         if self._intervals is None:
-            return self._temp_table("population", [("patient_id", sa.BigInteger())], query)
+            patient_id = self.dialect.column_type(self.patient_id_type)
+            return self._temp_table("population", [("patient_id", patient_id)], query)
         # Measures: a patient is in the population of each interval in which
         # the condition holds. Read by one statement only, so a CTE will do.
         return self._keyed(query.add_columns(key.label("interval_id")).cte(self._name("population")), key)
@@ -359,17 +375,13 @@ class _Compiler:
         return relation
 
     def _temp_table(self, prefix: str, columns, query) -> sa.TableClause:
-        table = sa.Table(
-            self._name(prefix), sa.MetaData(), *(sa.Column(n, t) for n, t in columns)
-        )
+        table = temp_table(self._name(prefix), columns)
         self.setup.extend(self.dialect.create_temp_table(table, query))
         self.cleanup.extend(self.dialect.drop_temp_table(table))
         return table
 
     def _temp_table_from_rows(self, prefix: str, columns, rows) -> sa.TableClause:
-        table = sa.Table(
-            self._name(prefix), sa.MetaData(), *(sa.Column(n, t) for n, t in columns)
-        )
+        table = temp_table(self._name(prefix), columns)
         self.setup.extend(self.dialect.create_temp_table_from_rows(table, list(rows)))
         self.cleanup.extend(self.dialect.drop_temp_table(table))
         return table
@@ -410,18 +422,24 @@ class _Compiler:
 
     def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
         names = ["patient_id", *frame.schema.column_names]
-        types = [int, *(t for _, t in frame.schema.column_types)]
+        types = [self.patient_id_type, *(t for _, t in frame.schema.column_types)]
         columns = [(n, self.dialect.column_type(t)) for n, t in zip(names, types)]
-        return self._temp_table_from_rows("inline", columns, frame.rows)
+        # A definition writes patient ids as integers; a backend keying
+        # patients by text holds the same id as its decimal digits.
+        rows = frame.rows if self.patient_id_type is int else [(str(r[0]), *r[1:]) for r in frame.rows]
+        return self._temp_table_from_rows("inline", columns, rows)
 
     def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
         parent = self.rows(frame.source)
         keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
         # Ties are broken by every column, so the row picked is fully determined.
-        order = [*keys, *(parent.c[n] for n in frame.schema.column_names)]
+        order = [
+            *(self.dialect.comparable(e, k.type) for e, k in zip(keys, qm.sort_keys(frame.source))),
+            *(self.dialect.comparable(parent.c[n], t) for n, t in frame.schema.column_types),
+        ]
         columns = [(n, parent.c[n]) for n in frame.schema.column_names]
         names = ["patient_id", *frame.schema.column_names]
-        types = [int, *(t for _, t in frame.schema.column_types)]
+        types = [self.patient_id_type, *(t for _, t in frame.schema.column_types)]
         joined, key = self._joined(parent, keys)
         if key is not None:
             columns.append(("interval_id", key))
@@ -499,7 +517,7 @@ class _Compiler:
         return sa.case(*whens, else_=value(node.default))
 
     def _in(self, node: Function.In, frame) -> ColumnElement:
-        lhs = self._child(node.lhs, frame)
+        lhs = self.dialect.comparable(self._child(node.lhs, frame), node.lhs.type)
         if not isinstance(node.rhs, qm.Value):
             raise TypeError("is_in() needs a constant collection of values")
         # A null in the set can never match (semantics compare with Python's
@@ -560,7 +578,7 @@ class _Compiler:
         keys = [rows.c.patient_id] if key is None else [rows.c.patient_id, key]
         query = sa.select(*keys[:1], *(k.label("interval_id") for k in keys[1:]), *values)
         query = query.select_from(joined).group_by(*keys)
-        columns = [("patient_id", int), *((names[n], _aggregation_type(n)) for n in members)]
+        columns = [("patient_id", self.patient_id_type), *((names[n], _aggregation_type(n)) for n in members)]
         if key is not None:
             columns.append(("interval_id", int))
         materialise = any(n in self._shared for n in members)
@@ -574,10 +592,12 @@ class _Compiler:
             # Sorted ascending with nulls first, the last row holds the largest
             # key (null only if all are), and the first row holds null if any
             # row does, else the smallest.
-            key = self.rows(source).c[qm.sort_keys(node.source)[0].name]
+            primary = qm.sort_keys(node.source)[0]
+            key = self.rows(source).c[primary.name]
             if node.position is qm.Position.LAST:
-                return sa.func.max(key)
-            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=sa.func.min(key))
+                return self.dialect.maximum_aggregate(key, primary.type)
+            smallest = self.dialect.minimum_aggregate(key, primary.type)
+            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest)
         return self._aggregate_function(node, self.row_series(node.source, source))
 
     def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
@@ -586,11 +606,11 @@ class _Compiler:
         if isinstance(node, Aggregate.Mean):
             return sa.func.avg(sa.cast(value, sa.Double()))
         if isinstance(node, Aggregate.Min):
-            return sa.func.min(value)
+            return self.dialect.minimum_aggregate(value, node.type)
         if isinstance(node, Aggregate.Max):
-            return sa.func.max(value)
+            return self.dialect.maximum_aggregate(value, node.type)
         if isinstance(node, Aggregate.CountDistinct):
-            return sa.func.count(sa.distinct(value))
+            return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type)))
         raise TypeError(f"unknown aggregation {type(node).__name__}")
 
 
@@ -612,9 +632,8 @@ def _shared_relation_nodes(dataset: qm.Dataset) -> frozenset:
 def _key_only_picks(dataset: qm.Dataset) -> frozenset:
     """Picked frames from which only the primary sort key's column is read.
 
-    Such a value is a plain minimum or maximum, which is far cheaper than
-    picking whole rows. Boolean keys are left alone: not every database can
-    take the minimum of a boolean.
+    Such a value is a plain minimum or maximum (see the dialect's
+    `minimum_aggregate`), which is far cheaper than picking whole rows.
     """
     uses: dict = {}
     for parent in qm.all_nodes(dataset):
@@ -630,7 +649,6 @@ def _key_only_picks(dataset: qm.Dataset) -> frozenset:
             isinstance(primary, qm.SelectColumn)
             # A patient-level sort key may share the column's name.
             and isinstance(primary.source, qm.ManyRowsPerPatientFrame)
-            and primary.type is not bool
             and used == {primary.name}
         ):
             result.add(pick)
@@ -708,9 +726,9 @@ def _parameter(compiler, node: qm.Parameter, frame):
 def _comparison(operator: str):
     # A plain operator: SQLAlchemy would turn `== NULL` into `IS NULL`, which
     # is true for nulls, where ehrQL's comparison with null is null.
-    return lambda d, node, lhs, rhs: lhs.op(
+    return lambda d, node, lhs, rhs: d.comparable(lhs, node.lhs.type).op(
         operator, precedence=_COMPARISON_PRECEDENCE, is_comparison=True
-    )(rhs)
+    )(d.comparable(rhs, node.rhs.type))
 
 
 #: SQLAlchemy's precedence for its own comparison operators, so that operands
@@ -814,7 +832,12 @@ class BaseSQLQueryEngine:
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset` on this engine's database."""
-        return compile_dataset(dataset, self.dialect, self.resolve_table, self.patient_filter())
+        return compile_dataset(
+            dataset, self.dialect, self.resolve_table, self.patient_filter(), self._patient_id_type()
+        )
+
+    def _patient_id_type(self) -> type:
+        return int if self.backend is None else self.backend.patient_id_type
 
     def get_queries(self, dataset: qm.Dataset) -> list[str]:
         """The SQL text that would run for `dataset`, in order."""
@@ -826,7 +849,9 @@ class BaseSQLQueryEngine:
 
     def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
         """The statements computing `query` on this engine's database."""
-        compiled = compile_interval_totals(query, self.dialect, self.resolve_table, self.patient_filter())
+        compiled = compile_interval_totals(
+            query, self.dialect, self.resolve_table, self.patient_filter(), self._patient_id_type()
+        )
         statements = self.with_table_reads(query.dataset, compiled.statements)
         return dataclasses.replace(compiled, statements=statements)
 

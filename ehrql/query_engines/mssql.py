@@ -15,8 +15,10 @@ they are handled while rendering, by `_TSQLCompiler`:
 
 Everything else is an `SQLDialect` override: DATEADD/DATEDIFF date arithmetic
 with range guards (T-SQL raises an error on a date out of range, rather than
-giving null), CHARINDEX under a binary collation for case-sensitive
-substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
+giving null), text compared, sorted and aggregated under a binary
+collation (TPP's own collation ignores case, where ehrQL does not: see
+`MSSQLDialect.comparable`), MIN and MAX of BIT by way of INT (T-SQL has no
+MIN or MAX of BIT), CHARINDEX for substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
 GREATEST/LEAST, which only SQL Server 2022 has.
 
 The connection is opened only when results are asked for, so the SQL of a
@@ -26,7 +28,6 @@ dataset can be printed with no server (`dump-dataset-sql`).
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterator, Sequence
 from urllib import parse
 
@@ -38,10 +39,15 @@ from sqlalchemy.sql import elements, operators
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.backends.base import split_dsn_permissions
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
-from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
+from ehrql.query_engines.scratch_tables import TempTableNaming, is_temp_table, temp_table
+from ehrql.query_engines.server_sql import (
+    backend_table,
+    check_connection,
+    dsn_and_permissions,
+    run_statements,
+    server_engine,
+)
 from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -52,8 +58,14 @@ DEFAULT_ODBC_DRIVER = "ODBC Driver 18 for SQL Server"
 #: comparing a session table's text with a raw table's raises no collation conflict.
 SESSION_TABLE_COLLATION = "Latin1_General_CI_AS"
 
-#: Collation under which text compares byte for byte, hence case-sensitively.
-BINARY_COLLATION = "Latin1_General_BIN"
+#: Collation under which text compares by code point, hence case-sensitively
+#: and in the order Python sorts strings (BIN2 rather than BIN, whose order is
+#: not quite code point order for Unicode text).
+BINARY_COLLATION = "Latin1_General_BIN2"
+
+#: Series types T-SQL cannot take MIN or MAX of (BIT), and the SQL type they
+#: are aggregated as instead; the result is cast back.
+AGGREGATED_AS = {bool: sa.Integer()}
 
 _BIT_TRUE = sa.literal_column("CAST(1 AS BIT)")
 _BIT_FALSE = sa.literal_column("CAST(0 AS BIT)")
@@ -103,7 +115,7 @@ def as_predicate(element):
     return elements.Grouping(element).op("=", is_comparison=True)(_ONE)
 
 
-class _TSQLCompiler(MSSQLCompiler):
+class _TSQLCompiler(TempTableNaming, MSSQLCompiler):
     """SQLAlchemy's MS SQL compiler, putting predicates and values where T-SQL allows them."""
 
     def visit_label(self, label, **kw):
@@ -178,24 +190,19 @@ class _TSQLCompiler(MSSQLCompiler):
     def visit_false(self, expr, **kw):
         return "CAST(0 AS BIT)"
 
-    def visit_table(self, table, **kw):
-        if is_scratch_table(table):
-            # Columns are qualified by the plain name, so the FROM item takes it as its alias.
-            name = _session_table_name(table.name)
-            return f"{name} AS {table.name}" if kw.get("asfrom") else name
-        return super().visit_table(table, **kw)
 
 
 class _SessionTableIdentifiers(MSIdentifierPreparer):
-    """Quotes identifiers as SQL Server does, leaving a session table's `#name` bare."""
+    """Names tables as SQL Server does, and the compiler's intermediate tables as session tables.
 
-    def _requires_quotes(self, value: str) -> bool:
-        if _SESSION_TABLE_NAME.fullmatch(value):
-            return False
-        return super()._requires_quotes(value)
+    INSERT names its target table through here rather than through the
+    statement compiler.
+    """
 
-
-_SESSION_TABLE_NAME = re.compile(r"#[A-Za-z_][A-Za-z0-9_]*")
+    def format_table(self, table, use_schema=True, name=None):
+        if name is None and is_temp_table(table):
+            return self.dialect.temp_table_name(table.name)
+        return super().format_table(table, use_schema=use_schema, name=name)
 
 
 class _EhrqlMSDialect(MSDialect_pyodbc):
@@ -204,10 +211,12 @@ class _EhrqlMSDialect(MSDialect_pyodbc):
     statement_compiler = _TSQLCompiler
     preparer = _SessionTableIdentifiers
 
+    def temp_table_name(self, name: str) -> str:
+        """`#name`: a session table, private to the connection and dropped when it closes.
 
-def _session_table_name(name: str) -> str:
-    # Compiler table names are letters, digits and underscores: no quoting needed.
-    return f"#{name}"
+        Compiler table names are letters, digits and underscores, so need no quoting.
+        """
+        return f"#{name}"
 
 
 class _extremum_of_values(FunctionElement):
@@ -279,6 +288,40 @@ class MSSQLDialect(SQLDialect):
 
     def _string_sql(self, value: str) -> str:
         return _sql_string(value)
+
+    def temp_table_name(self, name: str) -> str:
+        """`#name`, a session table (named by the SQLAlchemy dialect, which renders reads of it)."""
+        return self.sqlalchemy_dialect.temp_table_name(name)
+
+    # -- comparing and ordering ---------------------------------------------
+
+    def comparable(self, expr: Expr, type_) -> Expr:
+        """Text under a binary collation, whatever the column's own.
+
+        TPP's database collation (Latin1_General_CI_AS) ignores case, so
+        without this 'abc' = 'ABC', is_in() would match across case, and
+        count_distinct_for_patient() would count 'a' and 'A' once, where ehrQL
+        compares text exactly. An explicit COLLATE also outranks both sides'
+        column collations, so comparing a session table's text with a raw
+        table's never raises a collation conflict.
+        """
+        if (type_ is str or qm.is_code_type(type_)) and not isinstance(expr, elements.Null):
+            return _collate(expr)
+        return expr
+
+    def minimum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MIN, by way of `AGGREGATED_AS` for types T-SQL cannot aggregate (BIT)."""
+        return self._aggregate(sa.func.min, expr, type_)
+
+    def maximum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MAX, by way of `AGGREGATED_AS` for types T-SQL cannot aggregate (BIT)."""
+        return self._aggregate(sa.func.max, expr, type_)
+
+    def _aggregate(self, function, expr: Expr, type_) -> Expr:
+        stand_in = AGGREGATED_AS.get(type_)
+        if stand_in is None:
+            return function(self.comparable(expr, type_))
+        return sa.cast(function(sa.cast(expr, stand_in)), self.column_type(type_))
 
     # -- arithmetic -------------------------------------------------------
 
@@ -437,16 +480,16 @@ class MSSQLDialect(SQLDialect):
         """
         names = [c.name for c in table.columns]
         source = query.subquery("source")
-        target = sa.table(_session_table_name(table.name), *(sa.column(n) for n in names))
+        target = temp_table(table.name, [(c.name, c.type) for c in table.columns])
         insert = sa.insert(target).from_select(names, sa.select(*(source.c[n] for n in names)))
         return [
-            f"CREATE TABLE {_session_table_name(table.name)} ({self._column_definitions(table)})",
+            f"CREATE TABLE {self.temp_table_name(table.name)} ({self._column_definitions(table)})",
             self.render(insert),
         ]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """A session table filled by INSERT ... VALUES, at most 1000 rows each (T-SQL's limit)."""
-        name = _session_table_name(table.name)
+        name = self.temp_table_name(table.name)
         statements = [f"CREATE TABLE {name} ({self._column_definitions(table)})"]
         for start in range(0, len(rows), self.insert_batch_size):
             batch = rows[start : start + self.insert_batch_size]
@@ -456,7 +499,7 @@ class MSSQLDialect(SQLDialect):
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS (SQL Server 2016 on)."""
-        return [f"DROP TABLE IF EXISTS {_session_table_name(table.name)}"]
+        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
 
 
 def _collate(expr: Expr) -> Expr:
@@ -497,13 +540,14 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on MS SQL Server; `dsn` is `mssql://user:password@host:port/database`.
 
     Permissions granted through the DSN (`opensafely_include_<permission>=true`)
-    are taken off it and passed to the backend's patient exclusions.
+    are taken off it, checked against the backend (one it cannot grant is
+    refused before connecting) and passed to its patient exclusions.
     """
 
     dialect = MSSQLDialect()
 
     def __init__(self, dsn: str | None, backend=None):
-        self.dsn, self.permissions = split_dsn_permissions(dsn) if dsn else (dsn, frozenset())
+        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
         self.backend = backend
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
@@ -516,7 +560,7 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""
-        yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+        yield from run_statements(server_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
 
     def test_connection(self) -> None:
         """Connect and run a trivial query, raising if the database cannot be reached."""
@@ -525,5 +569,5 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
         compiled = self.compile(dataset)
-        engine = sa.create_engine(sqlalchemy_url(self.dsn))
+        engine = server_engine(sqlalchemy_url(self.dsn))
         return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}

@@ -85,6 +85,25 @@ class SQLDialect:
         """`expr` converted to the SQL type of a series type."""
         return sa.cast(expr, self.column_type(type_))
 
+    # -- comparing and ordering ---------------------------------------------
+
+    def comparable(self, expr: Expr, type_) -> Expr:
+        """`expr` (of series type `type_`) as the database must see it to compare,
+        order and tell apart its values as ehrQL does: text exactly, by code point.
+
+        By default unchanged; a database whose text comparison ignores case
+        (by its collation) overrides it.
+        """
+        return expr
+
+    def minimum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MIN over a patient's rows of `expr`, a series of type `type_`."""
+        return sa.func.min(self.comparable(expr, type_))
+
+    def maximum_aggregate(self, expr: Expr, type_) -> Expr:
+        """MAX over a patient's rows of `expr`, a series of type `type_`."""
+        return sa.func.max(self.comparable(expr, type_))
+
     # -- arithmetic ---------------------------------------------------------
 
     def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
@@ -290,11 +309,18 @@ class SQLDialect:
             statement.compile(dialect=self.sqlalchemy_dialect, compile_kwargs={"literal_binds": True})
         )
 
+    def temp_table_name(self, name: str) -> str:
+        """The name (as SQL) a temporary table the compiler calls `name` is created and read under.
+
+        By default the name itself; see `ehrql.query_engines.scratch_tables`.
+        """
+        return self.quote(name)
+
     def create_temp_table(self, table: sa.Table, query) -> list[str]:
         """Statements filling a new temporary table with the rows of `query`."""
         columns = ", ".join(f"{self.quote(c.name)}" for c in table.columns)
         return [
-            f"CREATE TEMPORARY TABLE {self.quote(table.name)} AS "
+            f"CREATE TEMPORARY TABLE {self.temp_table_name(table.name)} AS "
             f"SELECT {columns} FROM ({self.render(query)}) AS source"
         ]
 
@@ -307,11 +333,11 @@ class SQLDialect:
         columns = ", ".join(
             f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
         )
-        statements = [f"CREATE TEMPORARY TABLE {self.quote(table.name)} ({columns})"]
+        statements = [f"CREATE TEMPORARY TABLE {self.temp_table_name(table.name)} ({columns})"]
         for start in range(0, len(rows), self.insert_batch_size):
             batch = rows[start : start + self.insert_batch_size]
             values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
-            statements.append(f"INSERT INTO {self.quote(table.name)} VALUES {values}")
+            statements.append(f"INSERT INTO {self.temp_table_name(table.name)} VALUES {values}")
         return statements
 
     #: Rows per INSERT statement when filling a table with constants.
@@ -326,7 +352,7 @@ class SQLDialect:
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Statements removing a temporary table."""
-        return [f"DROP TABLE IF EXISTS {self.quote(table.name)}"]
+        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
 
     def quote(self, name: str) -> str:
         """An identifier quoted when it needs to be."""

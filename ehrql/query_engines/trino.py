@@ -2,10 +2,12 @@
 
 Intermediate tables: most Trino catalogs have no temporary tables, so each
 intermediate result is a real table created with CREATE TABLE ... AS in a
-scratch schema (by default the DSN's own catalog and schema, which must
-accept CREATE TABLE), named with a prefix unique to the engine, so that
+scratch schema, named with a prefix unique to the engine, so that
 concurrent jobs never share a name, and dropped when the results have been
-read. CTEs alone cannot replace them: the population is one statement and the
+read. The scratch schema is the DSN's own catalog and schema, unless the DSN
+names another with `?ehrql_scratch_schema=catalog.schema` (for when the
+schema holding the data is read-only); the connecting user needs CREATE
+TABLE and DROP TABLE rights there. CTEs alone cannot replace them: the population is one statement and the
 results another, and inline tables and long code lists need rows stored.
 
 Otherwise Trino differs from standard SQL in small ways: date_add/date_diff
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from urllib import parse
 
 import sqlalchemy as sa
@@ -26,10 +28,16 @@ from sqlalchemy.sql.selectable import FromClause
 from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
-from ehrql.backends.base import split_dsn_permissions
+from ehrql.errors import EHRQLError
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
-from ehrql.query_engines.scratch_tables import is_scratch_table
-from ehrql.query_engines.server_sql import backend_table, check_connection, run_statements
+from ehrql.query_engines.scratch_tables import TempTableNaming, temp_table
+from ehrql.query_engines.server_sql import (
+    backend_table,
+    check_connection,
+    dsn_and_permissions,
+    run_statements,
+    server_engine,
+)
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -39,15 +47,8 @@ _PYTHON_INT = r"^\s*[+-]?[0-9]+(_[0-9]+)*\s*$"
 _EPOCH = datetime.date(1970, 1, 1)
 
 
-class _ScratchTableCompiler(TrinoSQLCompiler):
+class _ScratchTableCompiler(TempTableNaming, TrinoSQLCompiler):
     """The trino compiler, writing intermediate tables under the dialect's scratch names."""
-
-    def visit_table(self, table, **kw):
-        if is_scratch_table(table):
-            # Columns are qualified by the plain name, so the FROM item takes it as its alias.
-            name = self.dialect.scratch_name(table.name)
-            return f"{name} AS {table.name}" if kw.get("asfrom") else name
-        return super().visit_table(table, **kw)
 
 
 class _EhrqlTrinoSQLAlchemyDialect(_TrinoSQLAlchemyDialect):
@@ -60,7 +61,7 @@ class _EhrqlTrinoSQLAlchemyDialect(_TrinoSQLAlchemyDialect):
         self._scratch_schema = scratch_schema
         self._table_prefix = table_prefix
 
-    def scratch_name(self, name: str) -> str:
+    def temp_table_name(self, name: str) -> str:
         """The (possibly schema-qualified) name an intermediate table is created under."""
         quoted = self.identifier_preparer.quote_identifier(self._table_prefix + name)
         if self._scratch_schema is None:
@@ -78,6 +79,10 @@ class TrinoDialect(SQLDialect):
 
     def __init__(self, scratch_schema: str | None = None, table_prefix: str = "ehrql_tmp_"):
         self.sqlalchemy_dialect = _EhrqlTrinoSQLAlchemyDialect(scratch_schema, table_prefix)
+
+    def temp_table_name(self, name: str) -> str:
+        """The scratch table's name: prefixed, and qualified by the scratch schema if there is one."""
+        return self.sqlalchemy_dialect.temp_table_name(name)
 
     # -- arithmetic -------------------------------------------------------
 
@@ -169,12 +174,12 @@ class TrinoDialect(SQLDialect):
         """CREATE TABLE ... AS, each column cast to its declared type (an all-null column has none)."""
         source = query.subquery("source")
         columns = [sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns]
-        name = self.sqlalchemy_dialect.scratch_name(table.name)
+        name = self.temp_table_name(table.name)
         return [f"CREATE TABLE {name} AS {self.render(sa.select(*columns))}"]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """CREATE TABLE with declared columns, filled by INSERT ... VALUES in batches."""
-        name = self.sqlalchemy_dialect.scratch_name(table.name)
+        name = self.temp_table_name(table.name)
         columns = ", ".join(
             f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
         )
@@ -187,7 +192,7 @@ class TrinoDialect(SQLDialect):
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS on the scratch table."""
-        return [f"DROP TABLE IF EXISTS {self.sqlalchemy_dialect.scratch_name(table.name)}"]
+        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
 
 
 def _nulls_filled(values: Sequence[Expr]) -> list[Expr]:
@@ -210,28 +215,76 @@ def sqlalchemy_url(dsn: str) -> sa.engine.URL:
     return sa.engine.make_url(dsn)
 
 
-def scratch_schema(dsn: str | None) -> str | None:
-    """`catalog.schema` of a Trino DSN, quoted, or None when the DSN names none."""
+#: The DSN query parameter naming the catalog and schema for intermediate tables.
+SCRATCH_SCHEMA_PARAMETER = "ehrql_scratch_schema"
+
+
+class ScratchSchemaError(EHRQLError):
+    """No usable schema for intermediate tables: none named, or no right to create tables there."""
+
+
+def split_scratch_schema(dsn: str | None) -> tuple[str | None, str | None]:
+    """The DSN the trino client sees, and the quoted `"catalog"."schema"` for intermediate tables.
+
+    The schema is the `ehrql_scratch_schema` query parameter (`catalog.schema`,
+    taken off the DSN), else the DSN's own `/catalog/schema`. With no DSN
+    (only printing SQL) it is None, and tables are named without one.
+    """
     if not dsn:
-        return None
-    path = [parse.unquote(p) for p in parse.urlsplit(dsn).path.split("/") if p]
-    if len(path) != 2:
-        return None
-    return ".".join('"' + p.replace('"', '""') + '"' for p in path)
+        return dsn, None
+    parts = parse.urlsplit(dsn)
+    query = parse.parse_qsl(parts.query, keep_blank_values=True)
+    named = [value for key, value in query if key == SCRATCH_SCHEMA_PARAMETER]
+    if len(named) > 1:
+        raise ScratchSchemaError(f"the DSN gives '{SCRATCH_SCHEMA_PARAMETER}' more than once")
+    if named:
+        path = named[0].split(".")
+        if len(path) != 2 or not all(path):
+            raise ScratchSchemaError(
+                f"'{SCRATCH_SCHEMA_PARAMETER}' must be catalog.schema (two names and a dot), not '{named[0]}'"
+            )
+        kept = [(key, value) for key, value in query if key != SCRATCH_SCHEMA_PARAMETER]
+        dsn = parts._replace(query=parse.urlencode(kept)).geturl()
+    else:
+        path = [parse.unquote(p) for p in parts.path.split("/") if p]
+        if len(path) != 2:
+            raise ScratchSchemaError(
+                "the Trino DSN names no schema for ehrQL's intermediate tables: give one as "
+                f"trino://user@host:port/catalog/schema, or add ?{SCRATCH_SCHEMA_PARAMETER}=catalog.schema"
+            )
+    return dsn, ".".join('"' + p.replace('"', '""') + '"' for p in path)
+
+
+def _explain_setup_error(scratch: str | None) -> Callable[[str, Exception], Exception]:
+    """How a failure to create an intermediate table is reported: where, and what to do."""
+
+    def explain(statement: str, error: Exception) -> Exception:
+        if not statement.lstrip().upper().startswith(("CREATE TABLE", "INSERT INTO")):
+            return error
+        return ScratchSchemaError(
+            f"cannot create ehrQL's intermediate tables in {scratch or 'the session schema'}: "
+            f"{getattr(error, 'orig', error)}. The DSN's user needs CREATE TABLE and DROP TABLE "
+            f"rights there; to use another schema, add ?{SCRATCH_SCHEMA_PARAMETER}=catalog.schema to the DSN"
+        )
+
+    return explain
 
 
 class TrinoQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on Trino; `dsn` is `trino://user@host:port/catalog/schema`.
 
-    Intermediate tables go into the DSN's catalog and schema (see the module
-    docstring). Permissions granted through the DSN are passed to the backend.
+    Intermediate tables go into the DSN's catalog and schema, or the one its
+    `ehrql_scratch_schema` parameter names (see the module docstring). Permissions granted through the DSN are checked against the
+    backend (one it cannot grant is refused before connecting) and passed to
+    its patient exclusions.
     """
 
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):
-        self.dsn, self.permissions = split_dsn_permissions(dsn) if dsn else (dsn, frozenset())
+        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
         self.backend = backend
+        self.dsn, self.scratch_schema = split_scratch_schema(self.dsn)
         prefix = table_prefix if table_prefix is not None else f"ehrql_tmp_{uuid.uuid4().hex[:12]}_"
-        self.dialect = TrinoDialect(scratch_schema(self.dsn), prefix)
+        self.dialect = TrinoDialect(self.scratch_schema, prefix)
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """The backend's mapping of the table (the compiler leaves out excluded patients)."""
@@ -243,14 +296,28 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""
-        yield from run_statements(sa.create_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+        yield from self._run(compiled, compiled.select)
+
+    def _run(self, compiled, select: str) -> Iterator[tuple]:
+        engine = server_engine(sqlalchemy_url(self.dsn))
+        return run_statements(engine, compiled, select, _explain_setup_error(self.scratch_schema))
 
     def test_connection(self) -> None:
-        """Connect and run a trivial query, raising if the database cannot be reached."""
+        """Connect, run a trivial query, and create and drop a table in the scratch schema.
+
+        Raises if the database cannot be reached, or (`ScratchSchemaError`)
+        if intermediate tables cannot be created where they would go.
+        """
         check_connection(sqlalchemy_url(self.dsn))
+        table = temp_table("connection_check", [("ok", sa.Integer())])
+        check = CompiledDataset(
+            setup=tuple(self.dialect.create_temp_table(table, sa.select(sa.literal(1).label("ok")))),
+            select=f"SELECT ok FROM {self.dialect.temp_table_name(table.name)}",
+            cleanup=tuple(self.dialect.drop_temp_table(table)),
+        )
+        list(self._run(check, check.select))
 
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
         compiled = self.compile(dataset)
-        engine = sa.create_engine(sqlalchemy_url(self.dsn))
-        return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}
+        return {name: list(self._run(compiled, select)) for name, select in compiled.event_selects}

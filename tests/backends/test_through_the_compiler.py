@@ -95,3 +95,53 @@ def test_dataset_over_emis_raw_tables(emis_db):
     dataset.value = core.clinical_events.sort_by(core.clinical_events.date).last_for_patient().numeric_value
 
     assert run(emis_db.engine.url.database, EMISBackend(), dataset) == [("a1", "female", 15, 1.5)]
+
+
+# -- the backend's patient id type ------------------------------------------
+
+
+def _population_create_statement(engine):
+    dataset = create_dataset()
+    dataset.define_population(core.patients.exists_for_patient())
+    [statement] = [s for s in engine.get_queries(dataset._compile()) if s.startswith("CREATE TABLE") and "population" in s]
+    return statement
+
+
+def test_emis_intermediate_tables_key_patients_by_text_on_trino():
+    from ehrql.query_engines.trino import TrinoQueryEngine
+
+    statement = _population_create_statement(TrinoQueryEngine(None, backend=EMISBackend(), table_prefix="t_"))
+    assert "CAST(source.patient_id AS VARCHAR) AS patient_id" in statement
+    assert "BIGINT" not in statement
+
+
+def test_tpp_intermediate_tables_key_patients_by_bigint_on_mssql():
+    from ehrql.query_engines.mssql import MSSQLQueryEngine
+
+    statement = _population_create_statement(MSSQLQueryEngine(None, backend=TPPBackend()))
+    assert statement.startswith("CREATE TABLE #population_1 (patient_id BIGINT)")
+
+
+def test_inline_table_ids_become_text_for_a_backend_keyed_by_text(emis_db):
+    from ehrql import table_from_rows
+    from ehrql.tables import PatientFrame, Series
+
+    emis_db.insert(
+        "patient_all_orgs_v2",
+        dict(registration_id="7", gender=2, date_of_birth=d(1980, 1, 1), hashed_organisation="0f"),
+        dict(registration_id="10", gender=1, date_of_birth=d(1990, 1, 1), hashed_organisation="0f"),
+    )
+    emis_db.dispose()
+
+    @table_from_rows([(7, "seven"), (10, "ten"), (11, "eleven")])
+    class cohort(PatientFrame):
+        label = Series(str)
+
+    dataset = create_dataset()
+    dataset.define_population(emis.patients.exists_for_patient())
+    dataset.label = cohort.label
+    engine = DuckDBQueryEngine(str(emis_db.engine.url.database), backend=EMISBackend())
+    statements = "\n".join(engine.get_queries(dataset._compile()))
+    assert "patient_id VARCHAR" in statements
+    # Text ids sort as text: "10" before "7".
+    assert list(engine.get_results(dataset._compile())) == [("10", "ten"), ("7", "seven")]

@@ -246,3 +246,29 @@ def test_every_sql_engine_puts_the_exclusion_in_the_population(engine_name):
     engine = get_engine_class(engine_name)(None, backend=TPPBackend())
     sql = "\n".join(engine.get_queries(dataset._compile()))
     assert "PatientsWithTypeOneDissent" in sql
+
+
+SERVER_DSNS = {"mssql": "mssql://u:p@nowhere.invalid:1/db", "trino": "trino://u@nowhere.invalid:1/catalog/schema"}
+
+
+@pytest.mark.parametrize("engine_name", sorted(SERVER_DSNS))
+def test_server_engines_refuse_a_permission_the_backend_cannot_grant(engine_name):
+    # No server is reachable: the refusal must come before any connection.
+    engine_class = get_engine_class(engine_name)
+    dsn = SERVER_DSNS[engine_name]
+    with pytest.raises(PermissionNotGrantedError, match="everything"):
+        engine_class(dsn + "?opensafely_include_everything=true", backend=TPPBackend())
+    with pytest.raises(PermissionNotGrantedError, match="t1oo"):
+        engine_class(dsn + "?opensafely_include_t1oo=true", backend=EMISBackend())
+
+
+@pytest.mark.parametrize("engine_name", sorted(SERVER_DSNS))
+def test_server_engines_grant_what_the_backend_grants(engine_name):
+    engine = get_engine_class(engine_name)(
+        SERVER_DSNS[engine_name] + "?opensafely_include_t1oo=true", backend=TPPBackend()
+    )
+    assert engine.permissions == {"t1oo"}
+    assert "opensafely_include" not in engine.dsn
+    dataset = create_dataset()
+    dataset.define_population(patients.exists_for_patient())
+    assert "PatientsWithTypeOneDissent" not in "\n".join(engine.get_queries(dataset._compile()))

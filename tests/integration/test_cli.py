@@ -287,6 +287,33 @@ def test_dump_dataset_sql_needs_a_sql_engine(small, capsys):
     assert "the in_memory query engine does not use SQL; choose one of: duckdb" in err
 
 
+@pytest.mark.parametrize(
+    "backend,expected",
+    [
+        ("tpp", ["CREATE TABLE #population_", "PatientsWithTypeOneDissent"]),
+        ("emis", ['CREATE TABLE "ehrql_tmp_', "patient_all_orgs_v2", "AS VARCHAR) AS patient_id"]),
+    ],
+)
+def test_dump_dataset_sql_for_a_backend_is_the_sql_of_its_engine(small, capsys, backend, expected):
+    definition, _ = small
+    code, out, err = run(["dump-dataset-sql", definition, "--backend", backend], capsys)
+    assert code == 0, err
+    for text in expected:
+        assert text in out
+
+
+@pytest.mark.parametrize("scheme,engine", [("mssql", "mssql"), ("trino", "trino")])
+def test_a_server_dsn_is_run_by_its_engine_and_its_password_never_logged(small, capsys, scheme, engine):
+    definition, _ = small
+    dsn = f"{scheme}://someone:s3cret@nowhere.invalid:1/db/schema"
+    code, _, err = run(["generate-dataset", definition, "--backend", "tpp", "--dsn", dsn], capsys)
+    # No server can be reached here (nor may a driver be installed): the
+    # command fails, but names the engine the DSN asks for.
+    assert code == 1
+    assert f"Connecting the {engine} query engine to {scheme}://someone:***@nowhere.invalid:1/db/schema" in err
+    assert "s3cret" not in err
+
+
 # -- errors in the definition -------------------------------------------------------------
 
 DEFINITION_ERRORS = {

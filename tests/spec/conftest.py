@@ -1,5 +1,10 @@
 """The `spec_test` fixture: run one ehrQL series over tiny tables on every engine.
 
+Besides each engine in `tests.lib.engines.ENGINES`, every case also runs
+through the TPP and EMIS backends on DuckDB (`tests.lib.spec_backends`): the
+spec tables are loaded as raw rows in each provider's conventions and read
+through the backend's own mappings, with its patient exclusions live.
+
 A spec test gives table data as text (see tests/lib/table_text.py), a patient
 series, and the value it must have for each patient. The population is every
 patient in any of the given tables, unless the test passes `population=` (a
@@ -16,6 +21,7 @@ import pytest
 from ehrql.query_language import BaseSeries
 from ehrql.query_model import nodes as qm
 from tests.lib.engines import ENGINES
+from tests.lib.spec_backends import SPEC_BACKEND_RUNNERS
 from tests.lib.table_text import parse_table
 
 
@@ -55,14 +61,18 @@ def _check_types(results: dict, series_type):
         )
 
 
-@pytest.fixture(params=list(ENGINES))
+#: Every way a spec case is run, by name.
+RUNNERS = {**ENGINES, **SPEC_BACKEND_RUNNERS}
+
+
+@pytest.fixture(params=list(RUNNERS))
 def engine_name(request):
     return request.param
 
 
 @pytest.fixture
 def spec_test(engine_name):
-    run = ENGINES[engine_name]
+    run = RUNNERS[engine_name]
 
     def check(table_data, series, expected, population=None):
         typed = {

@@ -46,6 +46,12 @@ def test_last_by_bool(spec_test):
     spec_test(table_data, e.sort_by(e.b1).last_for_patient().i1, {1: 1, 2: 4})
 
 
+def test_reading_the_bool_sort_key(spec_test):
+    """The first row's key is null if any row's is; the last row's is True if any row's is."""
+    spec_test(table_data, e.sort_by(e.b1).first_for_patient().b1, {1: None, 2: True})
+    spec_test(table_data, e.sort_by(e.b1).last_for_patient().b1, {1: True, 2: True})
+
+
 def test_first_by_code(spec_test):
     """Codes sort as their strings: "195967001" before "38341003"."""
     spec_test(table_data, e.sort_by(e.c1).first_for_patient().i1, {1: 2, 2: 4})

@@ -281,7 +281,7 @@ def test_greatest_is_a_values_subquery():
 
 def test_contains_uses_charindex_under_a_binary_collation():
     sql = compiled(Fn.StringContains(qm.Value("abc"), qm.Value("b"))).select
-    assert "charindex('b' COLLATE Latin1_General_BIN, 'abc' COLLATE Latin1_General_BIN)" in sql
+    assert "charindex('b' COLLATE Latin1_General_BIN2, 'abc' COLLATE Latin1_General_BIN2)" in sql
 
 
 def test_non_ascii_text_is_national():
@@ -335,3 +335,65 @@ def test_registered_as_mssql():
     from ehrql.query_engines import get_engine_class
 
     assert get_engine_class("mssql") is MSSQLQueryEngine
+
+
+# -- aggregates over BIT, and text compared exactly ------------------------------
+
+EVENTS = qm.SelectTable("events", TableSchema(b=Column(bool), s=Column(str), i=Column(int)))
+
+
+def event_dataset(series: qm.Series) -> qm.Dataset:
+    return qm.Dataset(population=qm.AggregateByPatient.Exists(EVENTS), variables=qm.FrozenDict({"v": series}))
+
+
+def dataset_sql(series: qm.Series) -> str:
+    statements = compile_dataset(event_dataset(series), DIALECT, default_table).all_statements()
+    for statement in statements:
+        sqlglot.parse_one(statement, read="tsql")
+    return "\n".join(statements)
+
+
+@pytest.mark.parametrize("position", [qm.Position.FIRST, qm.Position.LAST])
+def test_min_and_max_of_a_bit_go_through_an_integer(position):
+    # Only the sort key is read, so the pick is a MIN or MAX of the BIT column,
+    # which SQL Server refuses: it must be aggregated as an integer.
+    picked = qm.PickOneRowPerPatient(qm.Sort(EVENTS, qm.SelectColumn(EVENTS, "b")), position)
+    sql = dataset_sql(qm.SelectColumn(picked, "b"))
+    function = "max" if position is qm.Position.LAST else "min"
+    assert f"CAST({function}(CAST(events.b AS INTEGER)) AS BIT)" in sql
+    assert f"{function}(events.b)" not in sql
+
+
+def test_boolean_aggregate_hook_leaves_other_types_alone():
+    column = sa.column("x")
+    assert str(DIALECT.maximum_aggregate(column, int).compile(dialect=DIALECT.sqlalchemy_dialect)) == "max(x)"
+    bit = DIALECT.minimum_aggregate(column, bool).compile(dialect=DIALECT.sqlalchemy_dialect)
+    assert str(bit) == "CAST(min(CAST(x AS INTEGER)) AS BIT)"
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        Fn.EQ(qm.SelectColumn(EVENTS, "s"), qm.Value("A")),
+        Fn.LT(qm.SelectColumn(EVENTS, "s"), qm.Value("A")),
+        Fn.In(qm.SelectColumn(EVENTS, "s"), qm.Value(frozenset({"A", "b"}))),
+    ],
+    ids=["eq", "lt", "in"],
+)
+def test_text_is_compared_under_a_binary_collation(series):
+    sql = dataset_sql(qm.AggregateByPatient.Exists(qm.Filter(EVENTS, series)))
+    assert "events.s COLLATE Latin1_General_BIN2" in sql
+
+
+def test_text_aggregates_and_sorts_use_a_binary_collation():
+    s = qm.SelectColumn(EVENTS, "s")
+    assert "max(events.s COLLATE Latin1_General_BIN2)" in dataset_sql(qm.AggregateByPatient.Max(s))
+    assert "count(DISTINCT (events.s COLLATE Latin1_General_BIN2))" in dataset_sql(qm.AggregateByPatient.CountDistinct(s))
+    picked = qm.PickOneRowPerPatient(qm.Sort(EVENTS, s), qm.Position.FIRST)
+    assert "ORDER BY events.s COLLATE Latin1_General_BIN2 ASC" in dataset_sql(qm.SelectColumn(picked, "i"))
+
+
+def test_null_text_is_not_collated():
+    # COLLATE on an untyped NULL is an error in T-SQL; a comparison with null is null anyway.
+    assert DIALECT.comparable(sa.null(), str) is not None
+    assert "COLLATE" not in str(DIALECT.comparable(sa.null(), str).compile(dialect=DIALECT.sqlalchemy_dialect))

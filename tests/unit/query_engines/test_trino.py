@@ -15,7 +15,13 @@ import sqlalchemy as sa
 import ehrql.tables.core
 from ehrql.backends import get_backend
 from ehrql.query_engines.base_sql import compile_dataset, default_table
-from ehrql.query_engines.trino import TrinoDialect, TrinoQueryEngine, scratch_schema, sqlalchemy_url
+from ehrql.query_engines.trino import (
+    ScratchSchemaError,
+    TrinoDialect,
+    TrinoQueryEngine,
+    split_scratch_schema,
+    sqlalchemy_url,
+)
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
 from tests.unit.query_engines.transpiled import NULLS, run_translated, series_dataset
@@ -166,8 +172,7 @@ def test_each_engine_has_its_own_table_prefix():
 
 def test_dsn():
     assert sqlalchemy_url("trino://user@host:8080/cat/sch").drivername == "trino"
-    assert scratch_schema("trino://user@host:8080/cat/sch") == '"cat"."sch"'
-    assert scratch_schema("trino://user@host:8080/cat") is None
+    assert split_scratch_schema("trino://user@host:8080/cat/sch") == ("trino://user@host:8080/cat/sch", '"cat"."sch"')
     with pytest.raises(ValueError):
         sqlalchemy_url("mssql://h/db")
 
@@ -189,3 +194,61 @@ def test_registered_as_trino():
     from ehrql.query_engines import get_engine_class
 
     assert get_engine_class("trino") is TrinoQueryEngine
+
+
+# -- where intermediate tables go ------------------------------------------------
+
+
+def test_scratch_schema_parameter_overrides_the_dsn_schema_and_is_taken_off():
+    dsn, scratch = split_scratch_schema("trino://u@h:1/data/readonly?ehrql_scratch_schema=work.ehrql&source=x")
+    assert scratch == '"work"."ehrql"'
+    assert dsn == "trino://u@h:1/data/readonly?source=x"
+    # With no schema in the DSN's path, the parameter alone will do.
+    assert split_scratch_schema("trino://u@h:1/data?ehrql_scratch_schema=work.ehrql")[1] == '"work"."ehrql"'
+
+
+@pytest.mark.parametrize(
+    "dsn,message",
+    [
+        ("trino://u@h:1/data", "names no schema for ehrQL's intermediate tables"),
+        ("trino://u@h:1", "names no schema"),
+        ("trino://u@h:1/c/s?ehrql_scratch_schema=work", "must be catalog.schema"),
+        ("trino://u@h:1/c/s?ehrql_scratch_schema=a.b.c", "must be catalog.schema"),
+        ("trino://u@h:1/c/s?ehrql_scratch_schema=.b", "must be catalog.schema"),
+        ("trino://u@h:1/c/s?ehrql_scratch_schema=a.b&ehrql_scratch_schema=c.d", "more than once"),
+    ],
+)
+def test_an_unusable_scratch_schema_is_refused_before_connecting(dsn, message):
+    with pytest.raises(ScratchSchemaError, match=message):
+        TrinoQueryEngine(dsn)
+
+
+@pytest.fixture
+def duckdb_for_trino(tmp_path, monkeypatch):
+    """Trino statements sent to a DuckDB database instead: a stand-in server for what is tried."""
+    import ehrql.query_engines.server_sql
+    import ehrql.query_engines.trino
+
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'server.duckdb'}")
+    monkeypatch.setattr(ehrql.query_engines.trino, "server_engine", lambda url: engine)
+    monkeypatch.setattr(ehrql.query_engines.server_sql, "server_engine", lambda url: engine)
+    yield engine
+    engine.dispose()
+
+
+def test_connection_check_creates_and_drops_a_scratch_table(duckdb_for_trino):
+    # DuckDB's own database is catalog "server", schema "main".
+    TrinoQueryEngine("trino://u@h:1/server/main", table_prefix="t_").test_connection()
+    with duckdb_for_trino.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM information_schema.tables").scalar() == 0
+
+
+def test_a_scratch_schema_without_create_rights_is_reported_with_what_to_do(duckdb_for_trino):
+    engine = TrinoQueryEngine("trino://u@h:1/server/main?ehrql_scratch_schema=elsewhere.readonly", table_prefix="t_")
+    with pytest.raises(ScratchSchemaError) as caught:
+        engine.test_connection()
+    message = str(caught.value)
+    assert 'cannot create ehrQL\'s intermediate tables in "elsewhere"."readonly"' in message
+    assert "?ehrql_scratch_schema=catalog.schema" in message
+    with pytest.raises(ScratchSchemaError):
+        list(engine.get_results(series_dataset(qm.Value(1))))

@@ -44,8 +44,8 @@ NULLS = {
 #: a gap in sqlglot's translation, not a change of meaning:
 SOURCE_SUBSTITUTIONS: Sequence[tuple[str, str]] = (
     # DuckDB knows no SQL Server collation names; its own comparison is binary
-    # (case-sensitive), which is what Latin1_General_BIN asks for.
-    (r" COLLATE Latin1_General_BIN", ""),
+    # (case-sensitive), which is what Latin1_General_BIN(2) asks for.
+    (r" COLLATE Latin1_General_BIN2?\b", ""),
     (r" COLLATE Latin1_General_CI_AS", ""),
 )
 

@@ -1,0 +1,337 @@
+"""The spec tables (`tests.spec.tables`) served by the TPP and EMIS backends, on DuckDB.
+
+The spec tables `p` and `e` are not public tables, so no real backend maps
+them. Each backend here is a test subclass of the real one that maps them
+the way the real backend maps its public tables: `@mapping` methods over raw
+tables in that provider's conventions (TPP: `Patient_ID` BIGINT, CamelCase
+columns, event dates as DATETIME; EMIS: text `registration_id`, snake_case
+columns, SNOMED CT codes as BIGINT, event dates as TIMESTAMP, rows of
+ambiguous registrations left out). Running a spec case through one goes the
+whole way a real job goes: raw rows in DuckDB, the backend's `resolve_table`,
+the compiler's patient filter (TPP's type 1 opt-outs), the engine.
+
+Every spec patient gets a twin with the same rows whom the backend must leave
+out: an opted-out patient for TPP, a patient whose registration id is shared
+for EMIS. A twin is in the population exactly when its original is (patients
+never affect each other's results), so a result holding any twin shows that
+the exclusion failed; the spec's expected rows stay as they are.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+
+import duckdb
+import sqlalchemy as sa
+from duckdb_engine import Dialect as DuckDBSQLAlchemyDialect
+from sqlalchemy.sql.selectable import Select
+
+from ehrql.backends.base import Backend, mapping
+from ehrql.backends.emis import EMISBackend
+from ehrql.backends.expressions import as_date, text
+from ehrql.backends.tpp import TPPBackend
+from ehrql.query_engines.duckdb import DuckDBQueryEngine
+from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import TableSchema
+from tests.spec.tables import e, p
+
+#: The spec tables' schemas, by public name.
+SPEC_SCHEMAS: dict[str, TableSchema] = {"p": p._qm_node.schema, "e": e._qm_node.schema}
+
+#: Time of day given to raw DATETIME values, so that the mappings must drop it.
+RAW_TIME_OF_DAY = datetime.time(10, 30)
+
+#: Added to a spec patient id to make the id of its opted-out TPP twin.
+TPP_TWIN_OFFSET = 1_000_000
+
+#: Appended to a spec patient id to make the shared registration id of its EMIS twin.
+EMIS_TWIN_SUFFIX = "-shared"
+
+
+def _kind(type_) -> str:
+    """The kind of a spec column's type: int, float, bool, date, str or code."""
+    if qm.is_code_type(type_):
+        return "code"
+    return {int: "int", float: "float", bool: "bool", datetime.date: "date", str: "str"}[type_]
+
+
+def _spec_type(name: str):
+    # `p` and `e` have the same columns.
+    return SPEC_SCHEMAS["p"].get_column_type(name)
+
+
+# -- TPP ---------------------------------------------------------------------
+
+#: TPP-style raw column name stem for each kind of spec column.
+_TPP_STEMS = {"int": "Integer", "float": "Float", "bool": "Flag", "date": "Date", "str": "Text", "code": "ConceptId"}
+#: TPP's raw tables holding the spec tables.
+TPP_RAW_TABLES = {"p": "SpecPatient", "e": "SpecCodedEvent"}
+
+
+def tpp_column(name: str) -> str:
+    """The raw TPP column holding spec column `name` (i1 -> Integer1)."""
+    return _TPP_STEMS[_kind(_spec_type(name))] + name[1:]
+
+
+def _tpp_type(kind: str, event_level: bool) -> sa.types.TypeEngine:
+    if kind == "date":
+        # SystmOne records events with a time of day; patient dates are DATE.
+        return sa.DateTime() if event_level else sa.Date()
+    return {
+        "int": sa.BigInteger(), "float": sa.Double(), "bool": sa.Boolean(),
+        "str": sa.String(255), "code": sa.String(50),
+    }[kind]  # fmt: skip
+
+
+def _tpp_metadata() -> sa.MetaData:
+    metadata = sa.MetaData()
+    TPPBackend.raw_metadata.tables["PatientsWithTypeOneDissent"].to_metadata(metadata)
+    for public, raw in TPP_RAW_TABLES.items():
+        schema = SPEC_SCHEMAS[public]
+        id_columns = [sa.Column("Patient_ID", sa.BigInteger())]
+        if public == "e":
+            id_columns.append(sa.Column("CodedEvent_ID", sa.BigInteger()))
+        sa.Table(
+            raw,
+            metadata,
+            *id_columns,
+            *(sa.Column(tpp_column(n), _tpp_type(_kind(t), public == "e")) for n, t in schema.column_types),
+        )
+    return metadata
+
+
+class SpecTPPBackend(TPPBackend):
+    """The TPP backend, also mapping the spec tables over TPP-style raw tables."""
+
+    raw_metadata = _tpp_metadata()
+
+    def _spec_table(self, public: str, schema: TableSchema) -> Select:
+        raw = self.raw_table(TPP_RAW_TABLES[public])
+
+        def column(name, type_):
+            value = raw.c[tpp_column(name)]
+            return as_date(value) if _kind(type_) == "date" else value
+
+        return sa.select(
+            raw.c.Patient_ID.label("patient_id"),
+            *(column(n, t).label(n) for n, t in schema.column_types),
+        )
+
+    @mapping("p")
+    def _spec_patients(self, schema: TableSchema) -> Select:
+        return self._spec_table("p", schema)
+
+    @mapping("e")
+    def _spec_events(self, schema: TableSchema) -> Select:
+        return self._spec_table("e", schema)
+
+
+def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]]) -> dict[str, list[dict]]:
+    """Raw TPP rows holding the spec rows, plus an opted-out twin of every patient."""
+    rows: dict[str, list[dict]] = {raw: [] for raw in TPP_RAW_TABLES.values()}
+    twins = set()
+    event_ids = iter(range(1, 1_000_000))
+    for frame, public_rows in table_data.items():
+        raw_name = TPP_RAW_TABLES[frame.name]
+        for row in public_rows:
+            for patient_id in (row["patient_id"], row["patient_id"] + TPP_TWIN_OFFSET):
+                raw = {"Patient_ID": patient_id}
+                if frame.name == "e":
+                    raw["CodedEvent_ID"] = next(event_ids)
+                for name, value in row.items():
+                    if name != "patient_id":
+                        raw[tpp_column(name)] = _tpp_value(value, _kind(_spec_type(name)), frame.name == "e")
+                rows[raw_name].append(raw)
+            twins.add(row["patient_id"] + TPP_TWIN_OFFSET)
+    rows["PatientsWithTypeOneDissent"] = [{"Patient_ID": pid} for pid in sorted(twins)]
+    return rows
+
+
+def _tpp_value(value, kind: str, event_level: bool):
+    if value is None:
+        return None
+    if kind == "date" and event_level:
+        return datetime.datetime.combine(value, RAW_TIME_OF_DAY)
+    if kind == "code":
+        return value.value if hasattr(value, "value") else value
+    return value
+
+
+# -- EMIS --------------------------------------------------------------------
+
+#: EMIS-style raw column name stem for each kind of spec column.
+_EMIS_STEMS = {"int": "integer", "float": "float", "bool": "flag", "date": "date", "str": "text", "code": "snomed_concept_id"}
+#: EMIS's raw tables holding the spec tables.
+EMIS_RAW_TABLES = {"p": "spec_patient_all_orgs_v2", "e": "spec_observation_all_orgs_v2"}
+
+
+def emis_column(name: str) -> str:
+    """The raw EMIS column holding spec column `name` (i1 -> integer_1)."""
+    return f"{_EMIS_STEMS[_kind(_spec_type(name))]}_{name[1:]}"
+
+
+def _emis_type(kind: str, event_level: bool) -> sa.types.TypeEngine:
+    if kind == "date":
+        # EMIS records events with a time of day; patient dates are DATE.
+        return sa.DateTime() if event_level else sa.Date()
+    return {
+        "int": sa.BigInteger(), "float": sa.Double(), "bool": sa.Boolean(),
+        "str": sa.VARCHAR(), "code": sa.BigInteger(),
+    }[kind]  # fmt: skip
+
+
+def _emis_metadata() -> sa.MetaData:
+    metadata = sa.MetaData()
+    EMISBackend.raw_metadata.tables["patient_all_orgs_v2"].to_metadata(metadata)
+    for public, raw in EMIS_RAW_TABLES.items():
+        schema = SPEC_SCHEMAS[public]
+        sa.Table(
+            raw,
+            metadata,
+            sa.Column("registration_id", sa.VARCHAR(128)),
+            sa.Column("hashed_organisation", sa.VARCHAR()),
+            *(sa.Column(emis_column(n), _emis_type(_kind(t), public == "e")) for n, t in schema.column_types),
+        )
+    return metadata
+
+
+class SpecEMISBackend(EMISBackend):
+    """The EMIS backend, also mapping the spec tables over EMIS-style raw tables."""
+
+    raw_metadata = _emis_metadata()
+
+    def _spec_table(self, public: str, schema: TableSchema) -> Select:
+        raw = self.raw_table(EMIS_RAW_TABLES[public])
+
+        def column(name, type_):
+            value = raw.c[emis_column(name)]
+            kind = _kind(type_)
+            if kind == "date":
+                return as_date(value)
+            if kind == "code":
+                return text(value)
+            return value
+
+        return sa.select(
+            raw.c.registration_id.label("patient_id"),
+            *(column(n, t).label(n) for n, t in schema.column_types),
+        ).where(self._is_unambiguous(raw.c.registration_id))
+
+    @mapping("p")
+    def _spec_patients(self, schema: TableSchema) -> Select:
+        return self._spec_table("p", schema)
+
+    @mapping("e")
+    def _spec_events(self, schema: TableSchema) -> Select:
+        return self._spec_table("e", schema)
+
+
+def emis_raw_rows(table_data: Mapping[qm.Frame, list[dict]]) -> dict[str, list[dict]]:
+    """Raw EMIS rows holding the spec rows, plus a twin of every patient under a shared id."""
+    rows: dict[str, list[dict]] = {raw: [] for raw in EMIS_RAW_TABLES.values()}
+    shared = set()
+    for frame, public_rows in table_data.items():
+        raw_name = EMIS_RAW_TABLES[frame.name]
+        for row in public_rows:
+            twin = f"{row['patient_id']}{EMIS_TWIN_SUFFIX}"
+            for registration_id in (str(row["patient_id"]), twin):
+                raw = {"registration_id": registration_id, "hashed_organisation": "0A"}
+                for name, value in row.items():
+                    if name != "patient_id":
+                        raw[emis_column(name)] = _emis_value(value, _kind(_spec_type(name)), frame.name == "e")
+                rows[raw_name].append(raw)
+            shared.add(twin)
+    # Two patient rows under one registration id make it ambiguous.
+    rows["patient_all_orgs_v2"] = [
+        {"registration_id": twin, "gender": gender} for twin in sorted(shared) for gender in (1, 2)
+    ]
+    return rows
+
+
+def _emis_value(value, kind: str, event_level: bool):
+    if value is None:
+        return None
+    if kind == "date" and event_level:
+        return datetime.datetime.combine(value, RAW_TIME_OF_DAY)
+    if kind == "code":
+        return int(value.value if hasattr(value, "value") else value)
+    return value
+
+
+def emis_spec_patient_id(registration_id: str):
+    """The spec's integer patient id for an EMIS registration id; a twin's id stays text."""
+    return int(registration_id) if registration_id.isdigit() else registration_id
+
+
+# -- running -----------------------------------------------------------------
+
+
+_DUCKDB = DuckDBSQLAlchemyDialect()
+
+
+def duckdb_type_sql(type_: sa.types.TypeEngine) -> str:
+    """DuckDB's name for a raw column's SQL type."""
+    return type_.compile(dialect=_DUCKDB)
+
+
+def create_raw_tables(connection: duckdb.DuckDBPyConnection, backend: Backend) -> None:
+    """Create the backend's raw tables, empty, in a DuckDB connection (replacing any there)."""
+    for table in backend.raw_metadata.sorted_tables:
+        create = str(sa.schema.CreateTable(table).compile(dialect=_DUCKDB))
+        connection.execute(create.replace("CREATE TABLE", "CREATE OR REPLACE TABLE", 1))
+
+
+def insert_raw_rows(connection: duckdb.DuckDBPyConnection, backend: Backend, rows: dict[str, list[dict]]) -> None:
+    """Add raw rows (a column a row leaves out is NULL) to the backend's raw tables."""
+    for table_name, table_rows in rows.items():
+        if not table_rows:
+            continue
+        columns = list(backend.raw_table(table_name).c.keys())
+        row_placeholder = "(" + ", ".join("?" for _ in columns) + ")"
+        # One statement for all rows: DuckDB's executemany is slow for small batches.
+        connection.execute(
+            f'INSERT INTO "{table_name}" VALUES ' + ", ".join(row_placeholder for _ in table_rows),
+            [row.get(c) for row in table_rows for c in columns],
+        )
+
+
+#: A spec backend: the backend, its raw rows for spec data, its ids back to spec ids.
+SpecBackend = tuple[Backend, Callable, Callable]
+
+SPEC_BACKENDS: dict[str, SpecBackend] = {
+    "tpp_backend": (SpecTPPBackend(), tpp_raw_rows, int),
+    "emis_backend": (SpecEMISBackend(), emis_raw_rows, emis_spec_patient_id),
+}
+
+
+def load_spec_data(connection: duckdb.DuckDBPyConnection, name: str, table_data) -> Backend:
+    """Fill a DuckDB connection with the raw tables of spec backend `name`; return the backend."""
+    backend, raw_rows, _ = SPEC_BACKENDS[name]
+    create_raw_tables(connection, backend)
+    insert_raw_rows(connection, backend, raw_rows(table_data))
+    return backend
+
+
+def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], list[tuple]]:
+    """A function running a spec dataset through spec backend `name`, as the engines in ENGINES do."""
+    _, _, spec_patient_id = SPEC_BACKENDS[name]
+
+    connections: list[duckdb.DuckDBPyConnection] = []
+
+    def run(table_data, dataset: qm.Dataset) -> list[tuple]:
+        # One connection for every case: opening a database costs more than
+        # a case does. Each case replaces every raw table, and the engine
+        # drops its own intermediate tables.
+        if not connections:
+            connections.append(duckdb.connect())
+        connection = connections[0]
+        backend = load_spec_data(connection, name, table_data)
+        rows = list(DuckDBQueryEngine(connection, backend=backend).get_results(dataset))
+        return [(spec_patient_id(row[0]), *row[1:]) for row in rows]
+
+    return run
+
+
+#: Spec backend name -> function running a spec dataset through it.
+SPEC_BACKEND_RUNNERS = {name: runner(name) for name in SPEC_BACKENDS}
