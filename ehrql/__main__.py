@@ -101,6 +101,7 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 options.output,
                 dsn=options.dsn,
                 dummy_tables=options.dummy_tables,
+                dummy_data_file=options.dummy_data_file,
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
@@ -407,7 +408,8 @@ def _add_generate_measures(verbs) -> None:
             "made by create_measures()) and write one row per measure, interval and group: "
             "measure, interval_start, interval_end, ratio, numerator, denominator, then the "
             "group columns. Disclosure control is applied unless the definition turns it off. "
-            "Without --dsn or --dummy-tables, dummy data is generated from the definition."
+            "Without --dsn, --dummy-tables or --dummy-data-file, dummy data is generated "
+            "from the definition."
         ),
         allow_abbrev=False,
     )
@@ -435,6 +437,14 @@ def _add_generate_measures(verbs) -> None:
         type=_directory,
         help="A directory of table files, one per table, to calculate the measures on "
         "instead of real data.",
+    )
+    parser.add_argument(
+        "--dummy-data-file",
+        metavar="FILE",
+        type=_input_data_file,
+        help="Ready-made dummy measures to output as they are, after checking that the "
+        f"columns and their types match the definition's ({_FORMATS}; the format need not "
+        "match the output's). Ignored with --dsn.",
     )
     _engine_arguments(parser)
 

@@ -416,6 +416,7 @@ def generate_measures(
     *,
     dsn: str | None = None,
     dummy_tables: Path | None = None,
+    dummy_data_file: Path | None = None,
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: Mapping[str, str] | None = None,
@@ -425,8 +426,10 @@ def generate_measures(
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
 
-    The data comes from `dsn`, else `dummy_tables`, else dummy data generated
-    from the measures' definitions.
+    The rows come from, in order of preference: the database at `dsn`; the
+    `dummy_data_file`, output as it is once its columns are checked; the
+    directory of `dummy_tables`; dummy data generated from the measures'
+    definitions.
     """
     from ehrql.loaders import load_measure_definitions
     from ehrql.measures import get_measure_results, measure_output_columns
@@ -435,6 +438,12 @@ def generate_measures(
     with _stage(log, f"Loading measures definition {definition_file}"):
         measures = load_measure_definitions(definition_file, dict(user_args or {}))
     log(f"{len(measures)} measures")
+    specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    if dsn is None and dummy_data_file is not None:
+        log(f"Using the dummy measures {dummy_data_file} as the output")
+        return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout or sys.stdout)
+    if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
+        log("Running on the database given by --dsn: dummy data options are ignored")
     query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
@@ -450,7 +459,6 @@ def generate_measures(
         engine = engine_over_tables(query_engine, data.tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
-    specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
     with _stage(log, "Calculating measures"):
         rows = list(get_measure_results(engine, measures))
     return _write_output(output_file, specs, rows, log, stdout or sys.stdout)

@@ -1,6 +1,7 @@
 """The CLI verbs for measures, assurance tests, debugging and the query model."""
 
 import csv
+import datetime
 import json
 import textwrap
 from pathlib import Path
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from ehrql.__main__ import entrypoint
+from ehrql.file_formats import ColumnSpec, read_rows
+from ehrql.measures.calculate import FIXED_COLUMNS
 from ehrql.serializer import deserialize
 from tests.integration.test_cli import EXAMPLE_DATA, EXAMPLE_DEFINITION, run
 
@@ -71,6 +74,34 @@ def test_generate_measures_on_generated_dummy_data(tmp_path, capsys):
     code, out, err = run(["generate-measures", write(tmp_path, MEASURES)], capsys)
     assert code == 0, err
     assert "events_per_patient" in out
+
+
+def test_generate_measures_outputs_a_checked_dummy_data_file(tmp_path, capsys):
+    dummy = tmp_path / "dummy.csv"
+    dummy.write_text(
+        "measure,interval_start,interval_end,ratio,numerator,denominator,sex\n"
+        "events_per_patient,2021-01-01,2021-01-31,0.5,10,20,female\n"
+    )
+    output = tmp_path / "measures.arrow"
+    code, _, err = run(
+        ["generate-measures", write(tmp_path, MEASURES), "--dummy-data-file", dummy, "--output", output], capsys
+    )
+    assert code == 0, err
+    assert "Using the dummy measures" in err
+    specs = [ColumnSpec(n, t) for n, t in [*FIXED_COLUMNS, ("sex", str)]]
+    assert list(read_rows(output, specs)) == [
+        ("events_per_patient", datetime.date(2021, 1, 1), datetime.date(2021, 1, 31), 0.5, 10, 20, "female")
+    ]
+
+
+def test_generate_measures_refuses_a_dummy_data_file_with_other_columns(tmp_path, capsys):
+    dummy = tmp_path / "dummy.csv"
+    dummy.write_text("measure,interval_start,interval_end,ratio,numerator,denominator,region\n")
+    code, _, err = run(
+        ["generate-measures", write(tmp_path, MEASURES), "--dummy-data-file", dummy], capsys
+    )
+    assert code != 0
+    assert "sex" in err and "region" in err
 
 
 def test_generate_measures_without_measures_is_a_clear_error(tmp_path, capsys):
