@@ -236,7 +236,13 @@ class _Compiler:
         population = self._population_table(dataset)
         group_columns = tuple(dict.fromkeys(n for grouping in query.groupings for n in grouping))
         names = [*group_columns, *query.summed]
-        values = [self.patient_series(dataset.variables[n]).label(f"value_{i}") for i, n in enumerate(names)]
+        # Group values are told apart as ehrQL does (text exactly, whatever the collation).
+        values = [
+            self.dialect.comparable(self.patient_series(dataset.variables[n]), dataset.variables[n].type).label(
+                f"value_{i}"
+            )
+            for i, n in enumerate(names)
+        ]
         joined, key = self._joined(population, values)
         per_patient = sa.select(key.label("interval_id"), *values).select_from(joined).subquery("per_patient")
         groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
