@@ -18,8 +18,9 @@ with range guards (T-SQL raises an error on a date out of range, rather than
 giving null), text compared, sorted and aggregated under a binary
 collation (TPP's own collation ignores case, where ehrQL does not: see
 `MSSQLDialect.comparable`), MIN and MAX of BIT by way of INT (T-SQL has no
-MIN or MAX of BIT), CHARINDEX for substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
-GREATEST/LEAST, which only SQL Server 2022 has.
+MIN or MAX of BIT), CHARINDEX for substring tests, TRY_CAST for parsing
+strings, and a VALUES subquery for GREATEST/LEAST, which only SQL Server
+2022 has.
 
 The connection is opened only when results are asked for, so the SQL of a
 dataset can be printed with no server (`dump-dataset-sql`).
@@ -189,7 +190,6 @@ class _TSQLCompiler(TempTableNaming, MSSQLCompiler):
 
     def visit_false(self, expr, **kw):
         return "CAST(0 AS BIT)"
-
 
 
 class _SessionTableIdentifiers(MSIdentifierPreparer):

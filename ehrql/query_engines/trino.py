@@ -274,9 +274,10 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on Trino; `dsn` is `trino://user@host:port/catalog/schema`.
 
     Intermediate tables go into the DSN's catalog and schema, or the one its
-    `ehrql_scratch_schema` parameter names (see the module docstring). Permissions granted through the DSN are checked against the
-    backend (one it cannot grant is refused before connecting) and passed to
-    its patient exclusions.
+    `ehrql_scratch_schema` parameter names (see the module docstring).
+    Permissions granted through the DSN are checked against the backend (one
+    it cannot grant is refused before connecting) and passed to its patient
+    exclusions.
     """
 
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):
