@@ -49,7 +49,7 @@ from ehrql.query_engines.server_sql import (
     run_statements,
     server_engine,
 )
-from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
+from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect, comparison
 from ehrql.query_model import nodes as qm
 
 #: The ODBC driver named in the connection URL when the DSN does not name one.
@@ -305,9 +305,29 @@ class MSSQLDialect(SQLDialect):
         column collations, so comparing a session table's text with a raw
         table's never raises a collation conflict.
         """
-        if (type_ is str or qm.is_code_type(type_)) and not isinstance(expr, elements.Null):
+        if _is_text(type_) and not isinstance(expr, elements.Null):
             return _collate(expr)
         return expr
+
+    def compare(self, operator: str, lhs: Expr, rhs: Expr, type_) -> Expr:
+        """Text equality also tested under the columns' own collation, so that SQL Server can use an index.
+
+        A column under an explicit COLLATE cannot be looked up in its index.
+        Text equal under the binary collation is equal under any other, so
+        adding the collation's own (possibly case-insensitive) equality
+        changes no answer, null included, but lets SQL Server seek on it.
+        """
+        exact = super().compare(operator, lhs, rhs, type_)
+        if operator != "=" or not _is_text(type_):
+            return exact
+        return sa.and_(comparison(operator, lhs, rhs), exact)
+
+    def is_in(self, lhs: Expr, candidates, type_) -> Expr:
+        """Text membership also tested under the column's own collation, for an index (see `compare`)."""
+        exact = super().is_in(lhs, candidates, type_)
+        if not _is_text(type_):
+            return exact
+        return sa.and_(lhs.in_(candidates), exact)
 
     def minimum_aggregate(self, expr: Expr, type_) -> Expr:
         """MIN, by way of `AGGREGATED_AS` for types T-SQL cannot aggregate (BIT)."""
@@ -498,6 +518,10 @@ class MSSQLDialect(SQLDialect):
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS (SQL Server 2016 on)."""
         return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
+
+
+def _is_text(type_) -> bool:
+    return type_ is str or qm.is_code_type(type_)
 
 
 def _collate(expr: Expr) -> Expr:
