@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import duckdb
 import sqlalchemy as sa
@@ -311,12 +312,18 @@ def insert_raw_rows(connection: duckdb.DuckDBPyConnection, backend: Backend, row
         )
 
 
-#: A spec backend: the backend, its raw rows for spec data, its ids back to spec ids.
-SpecBackend = tuple[Backend, Callable, Callable]
+class SpecBackend(NamedTuple):
+    """A backend serving the spec tables, and how spec data goes in and comes out."""
+
+    backend: Backend
+    #: Spec table data -> raw rows by raw table name, twins included.
+    raw_rows: Callable[[Mapping[qm.Frame, list[dict]]], dict[str, list[dict]]]
+    #: A patient id the backend returns -> the spec's patient id.
+    spec_patient_id: Callable
 
 SPEC_BACKENDS: dict[str, SpecBackend] = {
-    "tpp_backend": (SpecTPPBackend(), tpp_raw_rows, int),
-    "emis_backend": (SpecEMISBackend(), emis_raw_rows, emis_spec_patient_id),
+    "tpp_backend": SpecBackend(SpecTPPBackend(), tpp_raw_rows, int),
+    "emis_backend": SpecBackend(SpecEMISBackend(), emis_raw_rows, emis_spec_patient_id),
 }
 
 
