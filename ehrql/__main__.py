@@ -285,7 +285,9 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         type=_query_engine_name,
         help="The engine that runs the query: "
         + ", ".join(query_engine_names())
-        + ". Default: duckdb (or in_memory where DuckDB is not installed).",
+        + ". Default: the engine a server DSN names (mssql:// or trino://); for SQL printed "
+        "by dump-dataset-sql, the --backend's own (mssql for tpp, trino for emis); "
+        "otherwise duckdb (or in_memory where DuckDB is not installed).",
     )
     _traceback_argument(parser)
 

@@ -216,8 +216,10 @@ def generate_dataset(
     dataset = loaded.query_model
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
-    specs = dataset_column_specs(dataset)
     backend_object = get_backend(backend)
+    # Only rows read through a backend carry its ids; dummy data has integer ids.
+    id_type = getattr(backend_object, "patient_id_type", int) if dsn is not None else int
+    specs = dataset_column_specs(dataset, id_type)
     if dataset.events:
         log(
             "Warning: only the patient-level dataset is written; event tables ("

@@ -49,9 +49,12 @@ class ColumnSpec:
         return type_name(self.type)
 
 
-def patient_id_spec() -> ColumnSpec:
-    """The spec of the `patient_id` column that starts every file."""
-    return ColumnSpec("patient_id", int, nullable=False)
+def patient_id_spec(patient_id_type: type = int) -> ColumnSpec:
+    """The spec of the `patient_id` column that starts every file.
+
+    Ids are integers, except from a backend that keys patients by text (EMIS).
+    """
+    return ColumnSpec("patient_id", patient_id_type, nullable=False)
 
 
 def plain_value(value) -> Any:

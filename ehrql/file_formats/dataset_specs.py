@@ -15,10 +15,10 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import CategoricalConstraint
 
 
-def dataset_column_specs(dataset: qm.Dataset) -> list[ColumnSpec]:
-    """`patient_id` then one spec per dataset variable, in definition order."""
+def dataset_column_specs(dataset: qm.Dataset, patient_id_type: type = int) -> list[ColumnSpec]:
+    """`patient_id` (of `patient_id_type`) then one spec per dataset variable, in definition order."""
     return [
-        patient_id_spec(),
+        patient_id_spec(patient_id_type),
         *(
             ColumnSpec(name, series.type, nullable=True, categories=series_categories(series))
             for name, series in dataset.variables.items()

@@ -523,7 +523,7 @@ class _Compiler:
         return sa.case(*whens, else_=value(node.default))
 
     def _in(self, node: Function.In, frame) -> ColumnElement:
-        lhs = self.dialect.comparable(self._child(node.lhs, frame), node.lhs.type)
+        lhs = self._child(node.lhs, frame)
         if not isinstance(node.rhs, qm.Value):
             raise TypeError("is_in() needs a constant collection of values")
         # A null in the set can never match (semantics compare with Python's
@@ -535,9 +535,9 @@ class _Compiler:
         if not values:
             return sa.case((lhs.is_(None), sa.null()), else_=sa.false())
         if len(values) <= self.dialect.max_in_list_size:
-            return lhs.in_([self.dialect.literal(v) for v in values])
+            return self.dialect.is_in(lhs, [self.dialect.literal(v) for v in values], node.lhs.type)
         table = self._value_set(node.rhs, values)
-        return lhs.in_(sa.select(table.c.value))
+        return self.dialect.is_in(lhs, sa.select(table.c.value), node.lhs.type)
 
     def _value_set(self, node: qm.Value, values) -> FromClause:
         def build():
@@ -730,16 +730,8 @@ def _parameter(compiler, node: qm.Parameter, frame):
 
 
 def _comparison(operator: str):
-    # A plain operator: SQLAlchemy would turn `== NULL` into `IS NULL`, which
-    # is true for nulls, where ehrQL's comparison with null is null.
-    return lambda d, node, lhs, rhs: d.comparable(lhs, node.lhs.type).op(
-        operator, precedence=_COMPARISON_PRECEDENCE, is_comparison=True
-    )(d.comparable(rhs, node.rhs.type))
-
-
-#: SQLAlchemy's precedence for its own comparison operators, so that operands
-#: are parenthesised as they would be for `==`.
-_COMPARISON_PRECEDENCE = 5
+    # Either side may be a null constant, which has no type of its own.
+    return lambda d, node, lhs, rhs: d.compare(operator, lhs, rhs, node.lhs.type or node.rhs.type)
 
 
 def _date_part(part):

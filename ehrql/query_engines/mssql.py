@@ -18,8 +18,9 @@ with range guards (T-SQL raises an error on a date out of range, rather than
 giving null), text compared, sorted and aggregated under a binary
 collation (TPP's own collation ignores case, where ehrQL does not: see
 `MSSQLDialect.comparable`), MIN and MAX of BIT by way of INT (T-SQL has no
-MIN or MAX of BIT), CHARINDEX for substring tests, TRY_CAST for parsing strings, and a VALUES subquery for
-GREATEST/LEAST, which only SQL Server 2022 has.
+MIN or MAX of BIT), CHARINDEX for substring tests, TRY_CAST for parsing
+strings, and a VALUES subquery for GREATEST/LEAST, which only SQL Server
+2022 has.
 
 The connection is opened only when results are asked for, so the SQL of a
 dataset can be printed with no server (`dump-dataset-sql`).
@@ -48,7 +49,7 @@ from ehrql.query_engines.server_sql import (
     run_statements,
     server_engine,
 )
-from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect
+from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect, comparison
 from ehrql.query_model import nodes as qm
 
 #: The ODBC driver named in the connection URL when the DSN does not name one.
@@ -191,7 +192,6 @@ class _TSQLCompiler(TempTableNaming, MSSQLCompiler):
         return "CAST(0 AS BIT)"
 
 
-
 class _SessionTableIdentifiers(MSIdentifierPreparer):
     """Names tables as SQL Server does, and the compiler's intermediate tables as session tables.
 
@@ -305,9 +305,29 @@ class MSSQLDialect(SQLDialect):
         column collations, so comparing a session table's text with a raw
         table's never raises a collation conflict.
         """
-        if (type_ is str or qm.is_code_type(type_)) and not isinstance(expr, elements.Null):
+        if _is_text(type_) and not isinstance(expr, elements.Null):
             return _collate(expr)
         return expr
+
+    def compare(self, operator: str, lhs: Expr, rhs: Expr, type_) -> Expr:
+        """Text equality also tested under the columns' own collation, so that SQL Server can use an index.
+
+        A column under an explicit COLLATE cannot be looked up in its index.
+        Text equal under the binary collation is equal under any other, so
+        adding the collation's own (possibly case-insensitive) equality
+        changes no answer, null included, but lets SQL Server seek on it.
+        """
+        exact = super().compare(operator, lhs, rhs, type_)
+        if operator != "=" or not _is_text(type_):
+            return exact
+        return sa.and_(comparison(operator, lhs, rhs), exact)
+
+    def is_in(self, lhs: Expr, candidates, type_) -> Expr:
+        """Text membership also tested under the column's own collation, for an index (see `compare`)."""
+        exact = super().is_in(lhs, candidates, type_)
+        if not _is_text(type_):
+            return exact
+        return sa.and_(lhs.in_(candidates), exact)
 
     def minimum_aggregate(self, expr: Expr, type_) -> Expr:
         """MIN, by way of `AGGREGATED_AS` for types T-SQL cannot aggregate (BIT)."""
@@ -500,6 +520,10 @@ class MSSQLDialect(SQLDialect):
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS (SQL Server 2016 on)."""
         return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
+
+
+def _is_text(type_) -> bool:
+    return type_ is str or qm.is_code_type(type_)
 
 
 def _collate(expr: Expr) -> Expr:

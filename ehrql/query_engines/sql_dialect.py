@@ -31,6 +31,19 @@ MAX_DATE = datetime.date(9999, 12, 31)
 #: No whole-month shift larger than this keeps a date within years 1 to 9999.
 MAX_MONTHS_SHIFT = 12 * 10_000
 
+#: SQLAlchemy's precedence for its own comparison operators, so that operands
+#: are parenthesised as they would be for `==`.
+_COMPARISON_PRECEDENCE = 5
+
+
+def comparison(operator: str, lhs: Expr, rhs: Expr) -> Expr:
+    """`lhs <operator> rhs` as written, null when either side is.
+
+    A plain operator: SQLAlchemy would turn `== NULL` into `IS NULL`, which
+    is true for nulls, where ehrQL's comparison with null is null.
+    """
+    return lhs.op(operator, precedence=_COMPARISON_PRECEDENCE, is_comparison=True)(rhs)
+
 
 class SQLDialect:
     """Standard SQL spellings; subclasses override what their database does differently."""
@@ -95,6 +108,14 @@ class SQLDialect:
         (by its collation) overrides it.
         """
         return expr
+
+    def compare(self, operator: str, lhs: Expr, rhs: Expr, type_) -> Expr:
+        """`lhs <operator> rhs` (=, <>, <, <=, >, >=) on values of series type `type_`; null if either is."""
+        return comparison(operator, self.comparable(lhs, type_), self.comparable(rhs, type_))
+
+    def is_in(self, lhs: Expr, candidates, type_) -> Expr:
+        """Whether `lhs` (of series type `type_`) is among `candidates`: constants, or a one-column SELECT."""
+        return self.comparable(lhs, type_).in_(candidates)
 
     def minimum_aggregate(self, expr: Expr, type_) -> Expr:
         """MIN over a patient's rows of `expr`, a series of type `type_`."""

@@ -7,8 +7,9 @@ concurrent jobs never share a name, and dropped when the results have been
 read. The scratch schema is the DSN's own catalog and schema, unless the DSN
 names another with `?ehrql_scratch_schema=catalog.schema` (for when the
 schema holding the data is read-only); the connecting user needs CREATE
-TABLE and DROP TABLE rights there. CTEs alone cannot replace them: the population is one statement and the
-results another, and inline tables and long code lists need rows stored.
+TABLE and DROP TABLE rights there. CTEs alone cannot replace these tables:
+the population is one statement and the results another, and inline tables
+and long code lists need rows stored.
 
 Otherwise Trino differs from standard SQL in small ways: date_add/date_diff
 with a unit, date_trunc for the start of a year or month, truncate() before
@@ -274,9 +275,10 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on Trino; `dsn` is `trino://user@host:port/catalog/schema`.
 
     Intermediate tables go into the DSN's catalog and schema, or the one its
-    `ehrql_scratch_schema` parameter names (see the module docstring). Permissions granted through the DSN are checked against the
-    backend (one it cannot grant is refused before connecting) and passed to
-    its patient exclusions.
+    `ehrql_scratch_schema` parameter names (see the module docstring).
+    Permissions granted through the DSN are checked against the backend (one
+    it cannot grant is refused before connecting) and passed to its patient
+    exclusions.
     """
 
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):

@@ -590,3 +590,31 @@ def test_create_dummy_tables_with_an_unknown_format(small, tmp_path, capsys):
     assert code == 2
     assert "unknown file format 'xlsx'; choose one of: csv, csv.gz, arrow, parquet" in err
     assert not (tmp_path / "t").exists()
+
+
+def test_emis_text_patient_ids_are_written_as_text(tmp_path, capsys):
+    from ehrql.backends.emis import EMISBackend
+    from tests.lib.raw_databases import RawDatabase
+
+    database = RawDatabase.create(EMISBackend(), tmp_path / "emis.duckdb")
+    database.insert(
+        "patient_all_orgs_v2",
+        dict(registration_id="7", gender=2, date_of_birth=datetime.date(1980, 1, 1), hashed_organisation="0f"),
+        dict(registration_id="10", gender=1, date_of_birth=datetime.date(1990, 1, 1), hashed_organisation="0f"),
+    )
+    database.dispose()
+    definition = write_definition(
+        tmp_path,
+        """
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.sex = patients.sex
+        """,
+    )
+    output = tmp_path / "out.arrow"
+    argv = ["generate-dataset", definition, "--backend", "emis", "--dsn", tmp_path / "emis.duckdb", "--output", output]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    table = pyarrow.ipc.open_file(output).read_all()
+    assert table.schema.field("patient_id").type == pa.string()
+    assert table.to_pylist() == [{"patient_id": "10", "sex": "male"}, {"patient_id": "7", "sex": "female"}]

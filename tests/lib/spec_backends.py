@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import duckdb
 import sqlalchemy as sa
@@ -61,6 +62,77 @@ def _spec_type(name: str):
     return SPEC_SCHEMAS["p"].get_column_type(name)
 
 
+# -- shared by both backends -------------------------------------------------
+
+
+def _spec_metadata(copied: sa.Table, raw_tables: dict, id_columns, column_name, column_type) -> sa.MetaData:
+    """Raw tables for the spec tables, plus a copy of one of the backend's own raw tables.
+
+    `id_columns(public)` gives the key columns of a raw table; `column_name`
+    names the raw column of a spec column; `column_type(kind, event_level)`
+    types it.
+    """
+    metadata = sa.MetaData()
+    copied.to_metadata(metadata)
+    for public, raw in raw_tables.items():
+        sa.Table(
+            raw,
+            metadata,
+            *id_columns(public),
+            *(
+                sa.Column(column_name(n), column_type(_kind(t), public == "e"))
+                for n, t in SPEC_SCHEMAS[public].column_types
+            ),
+        )
+    return metadata
+
+
+class _SpecTableMappings:
+    """The spec tables' `@mapping`s; the backend says how it reads one (`_spec_table`)."""
+
+    @mapping("p")
+    def _spec_patients(self, schema: TableSchema) -> Select:
+        return self._spec_table("p", schema)
+
+    @mapping("e")
+    def _spec_events(self, schema: TableSchema) -> Select:
+        return self._spec_table("e", schema)
+
+
+def _raw_rows(table_data, raw_tables: dict, ids, key_columns, column_name, raw_value) -> dict[str, list[dict]]:
+    """Raw rows holding the spec rows, each row written again for the patient's twin.
+
+    `ids(patient_id)` gives the raw ids of a patient and of its twin;
+    `key_columns(public, raw_id)` the raw row's key columns;
+    `raw_value(value, kind, event_level)` a spec value as the raw column holds it.
+    """
+    rows: dict[str, list[dict]] = {raw: [] for raw in raw_tables.values()}
+    for frame, public_rows in table_data.items():
+        for row in public_rows:
+            for raw_id in ids(row["patient_id"]):
+                raw = key_columns(frame.name, raw_id)
+                for name, value in row.items():
+                    if name != "patient_id":
+                        raw[column_name(name)] = raw_value(value, _kind(_spec_type(name)), frame.name == "e")
+                rows[raw_tables[frame.name]].append(raw)
+    return rows
+
+
+def _code_text(value) -> str:
+    return value.value if hasattr(value, "value") else value
+
+
+def _raw_value(value, kind: str, event_level: bool, code=_code_text):
+    """A spec value as a raw column holds it: event dates with a time of day, codes by `code`."""
+    if value is None:
+        return None
+    if kind == "date" and event_level:
+        return datetime.datetime.combine(value, RAW_TIME_OF_DAY)
+    if kind == "code":
+        return code(value)
+    return value
+
+
 # -- TPP ---------------------------------------------------------------------
 
 #: TPP-style raw column name stem for each kind of spec column.
@@ -84,27 +156,23 @@ def _tpp_type(kind: str, event_level: bool) -> sa.types.TypeEngine:
     }[kind]  # fmt: skip
 
 
-def _tpp_metadata() -> sa.MetaData:
-    metadata = sa.MetaData()
-    TPPBackend.raw_metadata.tables["PatientsWithTypeOneDissent"].to_metadata(metadata)
-    for public, raw in TPP_RAW_TABLES.items():
-        schema = SPEC_SCHEMAS[public]
-        id_columns = [sa.Column("Patient_ID", sa.BigInteger())]
-        if public == "e":
-            id_columns.append(sa.Column("CodedEvent_ID", sa.BigInteger()))
-        sa.Table(
-            raw,
-            metadata,
-            *id_columns,
-            *(sa.Column(tpp_column(n), _tpp_type(_kind(t), public == "e")) for n, t in schema.column_types),
-        )
-    return metadata
+def _tpp_key_columns(public: str) -> list[sa.Column]:
+    columns = [sa.Column("Patient_ID", sa.BigInteger())]
+    if public == "e":
+        columns.append(sa.Column("CodedEvent_ID", sa.BigInteger()))
+    return columns
 
 
-class SpecTPPBackend(TPPBackend):
+class SpecTPPBackend(_SpecTableMappings, TPPBackend):
     """The TPP backend, also mapping the spec tables over TPP-style raw tables."""
 
-    raw_metadata = _tpp_metadata()
+    raw_metadata = _spec_metadata(
+        TPPBackend.raw_metadata.tables["PatientsWithTypeOneDissent"],
+        TPP_RAW_TABLES,
+        _tpp_key_columns,
+        tpp_column,
+        _tpp_type,
+    )
 
     def _spec_table(self, public: str, schema: TableSchema) -> Select:
         raw = self.raw_table(TPP_RAW_TABLES[public])
@@ -118,44 +186,20 @@ class SpecTPPBackend(TPPBackend):
             *(column(n, t).label(n) for n, t in schema.column_types),
         )
 
-    @mapping("p")
-    def _spec_patients(self, schema: TableSchema) -> Select:
-        return self._spec_table("p", schema)
-
-    @mapping("e")
-    def _spec_events(self, schema: TableSchema) -> Select:
-        return self._spec_table("e", schema)
-
 
 def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]]) -> dict[str, list[dict]]:
     """Raw TPP rows holding the spec rows, plus an opted-out twin of every patient."""
-    rows: dict[str, list[dict]] = {raw: [] for raw in TPP_RAW_TABLES.values()}
-    twins = set()
     event_ids = iter(range(1, 1_000_000))
-    for frame, public_rows in table_data.items():
-        raw_name = TPP_RAW_TABLES[frame.name]
-        for row in public_rows:
-            for patient_id in (row["patient_id"], row["patient_id"] + TPP_TWIN_OFFSET):
-                raw = {"Patient_ID": patient_id}
-                if frame.name == "e":
-                    raw["CodedEvent_ID"] = next(event_ids)
-                for name, value in row.items():
-                    if name != "patient_id":
-                        raw[tpp_column(name)] = _tpp_value(value, _kind(_spec_type(name)), frame.name == "e")
-                rows[raw_name].append(raw)
-            twins.add(row["patient_id"] + TPP_TWIN_OFFSET)
+
+    def key_columns(public, patient_id):
+        return {"Patient_ID": patient_id, **({"CodedEvent_ID": next(event_ids)} if public == "e" else {})}
+
+    rows = _raw_rows(
+        table_data, TPP_RAW_TABLES, lambda pid: (pid, pid + TPP_TWIN_OFFSET), key_columns, tpp_column, _raw_value
+    )
+    twins = {pid for raw in TPP_RAW_TABLES.values() for r in rows[raw] if (pid := r["Patient_ID"]) >= TPP_TWIN_OFFSET}
     rows["PatientsWithTypeOneDissent"] = [{"Patient_ID": pid} for pid in sorted(twins)]
     return rows
-
-
-def _tpp_value(value, kind: str, event_level: bool):
-    if value is None:
-        return None
-    if kind == "date" and event_level:
-        return datetime.datetime.combine(value, RAW_TIME_OF_DAY)
-    if kind == "code":
-        return value.value if hasattr(value, "value") else value
-    return value
 
 
 # -- EMIS --------------------------------------------------------------------
@@ -181,82 +225,54 @@ def _emis_type(kind: str, event_level: bool) -> sa.types.TypeEngine:
     }[kind]  # fmt: skip
 
 
-def _emis_metadata() -> sa.MetaData:
-    metadata = sa.MetaData()
-    EMISBackend.raw_metadata.tables["patient_all_orgs_v2"].to_metadata(metadata)
-    for public, raw in EMIS_RAW_TABLES.items():
-        schema = SPEC_SCHEMAS[public]
-        sa.Table(
-            raw,
-            metadata,
-            sa.Column("registration_id", sa.VARCHAR(128)),
-            sa.Column("hashed_organisation", sa.VARCHAR()),
-            *(sa.Column(emis_column(n), _emis_type(_kind(t), public == "e")) for n, t in schema.column_types),
-        )
-    return metadata
+def _emis_key_columns(public: str) -> list[sa.Column]:
+    return [sa.Column("registration_id", sa.VARCHAR(128)), sa.Column("hashed_organisation", sa.VARCHAR())]
 
 
-class SpecEMISBackend(EMISBackend):
+class SpecEMISBackend(_SpecTableMappings, EMISBackend):
     """The EMIS backend, also mapping the spec tables over EMIS-style raw tables."""
 
-    raw_metadata = _emis_metadata()
+    raw_metadata = _spec_metadata(
+        EMISBackend.raw_metadata.tables["patient_all_orgs_v2"],
+        EMIS_RAW_TABLES,
+        _emis_key_columns,
+        emis_column,
+        _emis_type,
+    )
 
     def _spec_table(self, public: str, schema: TableSchema) -> Select:
         raw = self.raw_table(EMIS_RAW_TABLES[public])
+        readers = {"date": as_date, "code": text}
 
         def column(name, type_):
-            value = raw.c[emis_column(name)]
-            kind = _kind(type_)
-            if kind == "date":
-                return as_date(value)
-            if kind == "code":
-                return text(value)
-            return value
+            return readers.get(_kind(type_), lambda value: value)(raw.c[emis_column(name)])
 
         return sa.select(
             raw.c.registration_id.label("patient_id"),
             *(column(n, t).label(n) for n, t in schema.column_types),
         ).where(self._is_unambiguous(raw.c.registration_id))
 
-    @mapping("p")
-    def _spec_patients(self, schema: TableSchema) -> Select:
-        return self._spec_table("p", schema)
-
-    @mapping("e")
-    def _spec_events(self, schema: TableSchema) -> Select:
-        return self._spec_table("e", schema)
-
 
 def emis_raw_rows(table_data: Mapping[qm.Frame, list[dict]]) -> dict[str, list[dict]]:
     """Raw EMIS rows holding the spec rows, plus a twin of every patient under a shared id."""
-    rows: dict[str, list[dict]] = {raw: [] for raw in EMIS_RAW_TABLES.values()}
-    shared = set()
-    for frame, public_rows in table_data.items():
-        raw_name = EMIS_RAW_TABLES[frame.name]
-        for row in public_rows:
-            twin = f"{row['patient_id']}{EMIS_TWIN_SUFFIX}"
-            for registration_id in (str(row["patient_id"]), twin):
-                raw = {"registration_id": registration_id, "hashed_organisation": "0A"}
-                for name, value in row.items():
-                    if name != "patient_id":
-                        raw[emis_column(name)] = _emis_value(value, _kind(_spec_type(name)), frame.name == "e")
-                rows[raw_name].append(raw)
-            shared.add(twin)
+
+    def ids(patient_id):
+        return str(patient_id), f"{patient_id}{EMIS_TWIN_SUFFIX}"
+
+    def key_columns(public, registration_id):
+        return {"registration_id": registration_id, "hashed_organisation": "0A"}
+
+    def raw_value(value, kind, event_level):
+        return _raw_value(value, kind, event_level, code=lambda c: int(_code_text(c)))
+
+    rows = _raw_rows(table_data, EMIS_RAW_TABLES, ids, key_columns, emis_column, raw_value)
+    shared = {r["registration_id"] for raw in EMIS_RAW_TABLES.values() for r in rows[raw]}
+    shared = {registration_id for registration_id in shared if registration_id.endswith(EMIS_TWIN_SUFFIX)}
     # Two patient rows under one registration id make it ambiguous.
     rows["patient_all_orgs_v2"] = [
         {"registration_id": twin, "gender": gender} for twin in sorted(shared) for gender in (1, 2)
     ]
     return rows
-
-
-def _emis_value(value, kind: str, event_level: bool):
-    if value is None:
-        return None
-    if kind == "date" and event_level:
-        return datetime.datetime.combine(value, RAW_TIME_OF_DAY)
-    if kind == "code":
-        return int(value.value if hasattr(value, "value") else value)
-    return value
 
 
 def emis_spec_patient_id(registration_id: str):
@@ -296,12 +312,18 @@ def insert_raw_rows(connection: duckdb.DuckDBPyConnection, backend: Backend, row
         )
 
 
-#: A spec backend: the backend, its raw rows for spec data, its ids back to spec ids.
-SpecBackend = tuple[Backend, Callable, Callable]
+class SpecBackend(NamedTuple):
+    """A backend serving the spec tables, and how spec data goes in and comes out."""
+
+    backend: Backend
+    #: Spec table data -> raw rows by raw table name, twins included.
+    raw_rows: Callable[[Mapping[qm.Frame, list[dict]]], dict[str, list[dict]]]
+    #: A patient id the backend returns -> the spec's patient id.
+    spec_patient_id: Callable
 
 SPEC_BACKENDS: dict[str, SpecBackend] = {
-    "tpp_backend": (SpecTPPBackend(), tpp_raw_rows, int),
-    "emis_backend": (SpecEMISBackend(), emis_raw_rows, emis_spec_patient_id),
+    "tpp_backend": SpecBackend(SpecTPPBackend(), tpp_raw_rows, int),
+    "emis_backend": SpecBackend(SpecEMISBackend(), emis_raw_rows, emis_spec_patient_id),
 }
 
 

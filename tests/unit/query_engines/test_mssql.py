@@ -397,3 +397,26 @@ def test_null_text_is_not_collated():
     # COLLATE on an untyped NULL is an error in T-SQL; a comparison with null is null anyway.
     assert DIALECT.comparable(sa.null(), str) is not None
     assert "COLLATE" not in str(DIALECT.comparable(sa.null(), str).compile(dialect=DIALECT.sqlalchemy_dialect))
+
+
+@pytest.mark.parametrize(
+    "series,index_friendly",
+    [
+        (Fn.EQ(qm.SelectColumn(EVENTS, "s"), qm.Value("A")), "(events.s = 'A') AND"),
+        (Fn.In(qm.SelectColumn(EVENTS, "s"), qm.Value(frozenset({"A", "b"}))), "(events.s IN ('A', 'b')) AND"),
+    ],
+    ids=["eq", "in"],
+)
+def test_text_equality_also_tests_the_bare_column_so_an_index_can_be_used(series, index_friendly):
+    # The bare test (under the column's own collation) is what SQL Server can
+    # seek an index with; the collated one then decides.
+    assert index_friendly in dataset_sql(qm.AggregateByPatient.Exists(qm.Filter(EVENTS, series)))
+
+
+@pytest.mark.parametrize("lhs", ["a", "A", None])
+def test_text_equality_and_membership_keep_their_meaning(lhs):
+    check(Fn.EQ, lhs, "a", types=(str, str))
+    check(Fn.NE, lhs, "a", types=(str, str))
+    node = Fn.In(constant(lhs, str), qm.Value(frozenset({"a", "b"})))
+    assert run(node) == apply_function(node, lhs, frozenset({"a", "b"}))
+    assert run(Fn.Not(node)) == apply_function(Fn.Not(node), apply_function(node, lhs, frozenset({"a", "b"})))
