@@ -853,17 +853,16 @@ class BaseSQLQueryEngine:
         statements = self.with_table_reads(query.dataset, compiled.statements)
         return dataclasses.replace(compiled, statements=statements)
 
-    #: Intervals computed by one SELECT. The database holds a row per patient
-    #: and interval while it works, so a long run of intervals over a large
-    #: population is split: a year of weeks over a million patients peaks at
-    #: about 6 GB in DuckDB, where five years at once runs out of memory.
-    max_intervals_per_query: int = 52
+    #: Intervals computed by one SELECT; None: all of them. Database servers
+    #: spill large intermediate results to disk, so they take every interval
+    #: at once; an embedded engine may need to bound its memory (see DuckDB's).
+    max_intervals_per_query: int | None = None
 
     def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
         """Totals per interval and group (see `IntervalTotals`): one SELECT for
-        every `max_intervals_per_query` intervals."""
+        all the intervals, or for every `max_intervals_per_query` of them."""
         rows = []
-        step = self.max_intervals_per_query
+        step = self.max_intervals_per_query or max(len(query.intervals), 1)
         for offset in range(0, len(query.intervals), step):
             part = dataclasses.replace(query, intervals=query.intervals[offset : offset + step])
             compiled = self.compile_totals(part)

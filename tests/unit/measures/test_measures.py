@@ -3,7 +3,7 @@ import datetime
 import duckdb
 import pytest
 
-from ehrql import INTERVAL, create_measures, months, years
+from ehrql import INTERVAL, create_measures, months, weeks, years
 from ehrql.errors import DefinitionError
 from ehrql.measures import get_measure_results, measure_output_columns
 from ehrql.measures.disclosure_control import control_count
@@ -244,3 +244,30 @@ def test_intervals_are_split_across_queries_without_changing_results(per_query, 
     assert engine.selects == selects
     # Rows come from intervals in different queries when split.
     assert {row[1] for row in expected} == {D(2020, 1, 1), D(2020, 2, 1), D(2020, 3, 1)}
+
+
+@pytest.mark.parametrize(
+    "engine_name,dsn", [("mssql", "mssql://user:pass@host/db"), ("trino", "trino://user@host:8080/catalog/schema")]
+)
+def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
+    from ehrql.query_engines import get_engine_class
+
+    measures = create_measures()
+    measures.define_measure(
+        "visits_by_sex",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={"sex": people.sex},
+        intervals=weeks(260).starting_on("2019-01-07"),
+    )
+    runs = []
+
+    class Recording(get_engine_class(engine_name)):
+        def run_compiled(self, dataset, compiled):
+            runs.append(compiled)
+            return iter([])
+
+    assert list(get_measure_results(Recording(dsn), measures)) == []
+    (compiled,) = runs
+    inserted = " ".join(s for s in compiled.setup if s.startswith("INSERT"))
+    assert inserted.count("2023-12-25") == 1  # the last week's start is in the intervals table
