@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -45,7 +46,7 @@ from sqlalchemy.sql.selectable import FromClause
 from ehrql.errors import EHRQLError
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
-from ehrql.query_engines.spark_dialect import SparkDialect
+from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
 from ehrql.query_model import nodes as qm
 
 #: Table file suffixes read from a directory, in the order looked for.
@@ -137,10 +138,16 @@ def get_session(master: str = "local[*]", conf: Mapping[str, str] | None = None)
     if active is not None:
         return active
     builder = SparkSession.builder.master(master).appName("ehrql")
-    for key, value in {**DEFAULT_SESSION_CONF, **dict(conf or {})}.items():
+    defaults = dict(DEFAULT_SESSION_CONF)
+    if master.startswith("local"):
+        # Spark's default of 200 shuffle partitions suits a cluster; on one
+        # machine a few per core keep every core busy at far less cost per task.
+        defaults["spark.sql.shuffle.partitions"] = str(4 * (os.cpu_count() or 1))
+    for key, value in {**defaults, **dict(conf or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    # Failures reach the user as ehrql errors; Spark's own log of them is noise.
+    session.sparkContext.setLogLevel("FATAL")
     return session
 
 
@@ -228,27 +235,30 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
         return sorted(tables, key=lambda t: t.name)
 
-    def _table_view_statement(self, session, table: qm.Frame) -> str:
-        """The statement making a table readable as its typed view."""
+    def _table_view_statements(self, session, table: qm.Frame) -> list[str]:
+        """The statements making a table readable as its typed view."""
         view = _quote(self._view_name(table))
         if self.source.database is not None:
             relation = f"{_quote(self.source.database)}.{_quote(table.name)}"
-            if not session.catalog.tableExists(table.name, self.source.database):
+            if not session.catalog.tableExists(f"{self.source.database}.{table.name}"):
                 raise TableNotFoundError(f"database '{self.source.database}' has no table '{table.name}'")
             present = session.table(relation).columns
             select = _typed_columns(table, present, f"database '{self.source.database}'", False)
-            return f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {relation}"
+            return [f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {relation}"]
         path = find_spark_table_file(self.source.tables, table.name)
         if ".csv" in Path(path).name:
-            reader = session.read.options(header="true", nullValue="", inferSchema="false").csv(path)
-            select = _typed_columns(table, reader.columns, path, True)
-            return (
-                f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM "
-                f"csv.{_quote(path)}"
-            )
+            # A header row names the columns; every cell is read as text and cast.
+            raw = _quote(self._view_name(table) + "_csv")
+            options = f"path {spark_string(path)}, header 'true', nullValue '', inferSchema 'false'"
+            present = session.read.options(header="true").csv(path).columns
+            select = _typed_columns(table, present, path, True)
+            return [
+                f"CREATE OR REPLACE TEMPORARY VIEW {raw} USING csv OPTIONS ({options})",
+                f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {raw}",
+            ]
         present = session.read.parquet(path).columns
         select = _typed_columns(table, present, path, False)
-        return f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM parquet.{_quote(path)}"
+        return [f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM parquet.{_quote(path)}"]
 
     # -- running ------------------------------------------------------------
 
@@ -280,8 +290,13 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         if self.source is None:
             return [], []
         session = self.session()
-        views = [self._table_view_statement(session, t) for t in self._source_tables(dataset)]
-        drops = [f"DROP VIEW IF EXISTS {_quote(self._view_name(t))}" for t in self._source_tables(dataset)]
+        tables = self._source_tables(dataset)
+        views = [statement for t in tables for statement in self._table_view_statements(session, t)]
+        drops = [
+            f"DROP VIEW IF EXISTS {_quote(name)}"
+            for t in tables
+            for name in (self._view_name(t), self._view_name(t) + "_csv")
+        ]
         return views, drops
 
     def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
