@@ -145,7 +145,13 @@ def get_session(master: str = "local[*]", conf: Mapping[str, str] | None = None)
         defaults["spark.sql.shuffle.partitions"] = str(4 * (os.cpu_count() or 1))
     for key, value in {**defaults, **dict(conf or {})}.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as error:
+        # Most often no Java, or too old a one: pyspark's message says which.
+        raise SparkQueryError(
+            f"could not start Spark (it needs Java 17 or later): {_first_line(error)}"
+        ) from error
     # Failures reach the user as ehrql errors; Spark's own log of them is noise.
     session.sparkContext.setLogLevel("FATAL")
     return session
