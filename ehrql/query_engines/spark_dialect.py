@@ -294,8 +294,10 @@ def python_float_text(value: Expr) -> Expr:
         sign, sa.func.substr(padded, 1, whole), ".", sa.func.substr(padded, whole + 1)
     )
     mantissa = sa.case((rest == "", first), else_=sa.func.concat(first, ".", rest))
+    # At least two exponent digits (Spark's lpad would cut a third one off).
+    size = sa.func.abs(exponent)
     exponent_text = sa.func.concat(
-        sa.case((exponent < 0, "-"), else_="+"), sa.func.lpad(sa.cast(sa.func.abs(exponent), sa.String()), 2, "0")
+        sa.case((exponent < 0, "-"), else_="+"), sa.case((size < 10, "0"), else_=""), sa.cast(size, sa.String())
     )
     scientific = sa.func.concat(sign, mantissa, "e", exponent_text)
     special = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}

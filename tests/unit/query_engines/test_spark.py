@@ -44,7 +44,7 @@ def test_spark_dsns(dsn, expected):
         ("spark://", "names a master"),
         ("spark://m:7077", "either table files"),
         ("spark://m:7077/db?tables=/x", "either table files"),
-        ("spark://m:7077/db?user=x", "unknown Spark DSN parameter(s) user"),
+        ("spark://m:7077/db?user=x", r"unknown Spark DSN parameter\(s\) user"),
     ],
 )
 def test_bad_spark_dsns(dsn, message):
@@ -66,13 +66,22 @@ def test_string_constants_read_back_unchanged():
 FLOATS = [
     0.0, -0.0, 1.0, -1.5, 0.1, 1 / 3, 2 / 3, 123456.789, 1e-3, 1.5e-4, 1e-4, 9.99e-5, 1e-5, 1.5e-5,
     1e6, 9999999.0, 1e7, 12345678.9, 1.5e15, 9999999999999998.0, 1e16, 1.5e16, 1e22, 1e100, -2.5e-7,
-    float("inf"), float("-inf"), 5e-324, 1.7976931348623157e308,
+    float("inf"), float("-inf"), 1.7976931348623157e308,
 ]
+
+#: Floats Java 17 writes with digits more than the shortest (fixed in Java 19),
+#: so their text differs from Python's; it still reads back as the same float.
+JAVA_17_LONG_FLOATS = [2e23, 5e-324]
 
 
 def test_floats_are_written_as_python_writes_them():
     texts = spark_values([python_float_text(DIALECT.literal(f)) for f in FLOATS])
     assert texts == [str(f) for f in FLOATS]
+
+
+def test_floats_java_writes_long_still_read_back_exactly():
+    texts = spark_values([python_float_text(DIALECT.literal(f)) for f in JAVA_17_LONG_FLOATS])
+    assert [float(t) for t in texts] == JAVA_17_LONG_FLOATS
 
 
 INT_TEXTS = ["12", " 12 ", "+5", "-3", "007", "1_000", "1__0", "_1", "1.5", "1e3", "", " ", "x", "12a", "٣"]
