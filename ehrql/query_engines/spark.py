@@ -22,6 +22,10 @@ statement runs through `SparkSession.sql`. pyspark is an optional extra
 * an open `pyspark.sql.SparkSession` (as the tests use), reading tables (or
   temporary views) named after ehrQL's tables.
 
+With a backend (`--backend tpp`), tables are read through the backend's
+mapping of its raw tables, which must be in the DSN's catalog database under
+their raw names; the compiler leaves out the patients the backend excludes.
+
 Query parameters `conf.KEY=VALUE` in a `spark://` DSN set Spark properties of
 the session, e.g. `conf.spark.executor.memory=8g`.
 
@@ -43,6 +47,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
+from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
@@ -204,11 +209,11 @@ class SparkQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on Spark SQL; see the module docstring for what `dsn` may be."""
 
     def __init__(self, dsn, backend=None, table_prefix: str | None = None, session_tables_prefix: str = ""):
-        if backend is not None:
-            raise EHRQLError(
-                "the spark query engine reads ehrQL's tables by their own names; "
-                "it cannot run a backend's mapping of them (leave out --backend)"
-            )
+        #: A backend (see `ehrql.backends`) maps ehrQL's tables onto its raw
+        #: tables, read by their raw names from the DSN's catalog database.
+        self.backend = backend
+        if backend is not None and isinstance(dsn, str):
+            dsn, self.permissions = split_dsn_permissions(dsn)
         prefix = table_prefix if table_prefix is not None else f"ehrql_{uuid.uuid4().hex[:12]}_"
         self.table_prefix = prefix
         self.dialect = SparkDialect(prefix)
@@ -224,6 +229,11 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             # An open SparkSession reading tables by name.
             self._session = dsn
             self.source = None
+        if backend is not None and self.source is not None and self.source.database is None:
+            raise DatabaseOpenError(
+                "a backend's raw tables are read from a catalog database: "
+                "use --dsn spark://HOST:PORT/DATABASE (or spark://local/DATABASE)"
+            )
 
     # -- tables -------------------------------------------------------------
 
@@ -231,7 +241,12 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         return f"{self.table_prefix}table_{table.name}"
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
-        """Tables from a DSN source are read through typed views made during setup."""
+        """The backend's mapping of a table; without one, a typed view of the source's table.
+
+        The compiler leaves out patients the backend excludes (type 1 opt-outs).
+        """
+        if self.backend is not None:
+            return self.backend.resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
         if self.source is None:
             return sa.table(self.session_tables_prefix + table.name, *(sa.column(c) for c in columns))
@@ -296,6 +311,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         if self.source is None:
             return [], []
         session = self.session()
+        if self.backend is not None:
+            # The backend's raw tables are named as they are in the database.
+            return [f"USE {_quote(self.source.database)}"], []
         tables = self._source_tables(dataset)
         views = [statement for t in tables for statement in self._table_view_statements(session, t)]
         drops = [

@@ -237,10 +237,8 @@ class SparkDialect(SQLDialect):
         The casts type columns that are null throughout, which Spark would
         otherwise type as VOID.
         """
-        source = query.subquery("source")
-        columns = [sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns]
         name = self.sqlalchemy_dialect.scratch_name(table.name)
-        return [f"CACHE LAZY TABLE {name} AS {self.render(sa.select(*columns))}"]
+        return [f"CACHE LAZY TABLE {name} AS {self.render(self.typed_select(table, query))}"]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """A cached temporary view over the constant rows, each column cast to its type."""
