@@ -153,3 +153,21 @@ def test_no_constant_rows_still_gives_typed_columns():
     finally:
         for statement in dialect.drop_temp_table(table):
             session.sql(statement)
+
+
+def test_a_backend_needs_a_catalog_database():
+    from ehrql.backends.tpp import TPPBackend
+    from ehrql.query_engines.duckdb import DatabaseOpenError
+    from ehrql.query_engines.spark import SparkQueryEngine
+
+    with pytest.raises(DatabaseOpenError, match="catalog database"):
+        SparkQueryEngine("/data/parquet", backend=TPPBackend())
+
+
+def test_permissions_granted_through_the_dsn_reach_the_backend():
+    from ehrql.backends.tpp import TPPBackend
+    from ehrql.query_engines.spark import SparkQueryEngine
+
+    engine = SparkQueryEngine("spark://local/tpp?opensafely_include_t1oo=true", backend=TPPBackend())
+    assert engine.source.database == "tpp"
+    assert engine.permissions == frozenset({"t1oo"})
