@@ -97,18 +97,21 @@ def spark_spec_results(request) -> dict[str, list]:
     recorded = []
     for item in request.session.items:
         if _batchable(item):
-            item.function(spec_test=lambda *args, **kwargs: recorded.append((item.nodeid, spec_case(*args[:2], **_population(args, kwargs)))))
-    results = run_cases(spark_session(), [case for _, case in recorded])
+
+            def record(table_data, series, expected, population=None, nodeid=item.nodeid):
+                recorded.append((nodeid, spec_case(table_data, series, population)))
+
+            item.function(spec_test=record)
+    try:
+        results = run_cases(spark_session(), [case for _, case in recorded])
+    except Exception:
+        # A case Spark cannot run fails the whole batch; run case by case
+        # instead, so that the failure is reported by the test it belongs to.
+        return {}
     by_test: dict[str, list] = {}
     for (nodeid, case), rows in zip(recorded, results):
         by_test.setdefault(nodeid, []).append((case, rows))
     return by_test
-
-
-def _population(args, kwargs) -> dict:
-    if len(args) > 3:
-        return {"population": args[3]}
-    return {"population": kwargs.get("population")}
 
 
 @pytest.fixture
@@ -120,7 +123,7 @@ def spec_test(engine_name, request):
 
         def run(table_data, dataset):
             case, rows = next(batched, (None, None))
-            if case is None or case.dataset != dataset:
+            if case is None or case.dataset != dataset or case.table_data != table_data:
                 # Not the case recorded (a test that builds its cases at random, say).
                 return run_directly(table_data, dataset)
             return rows
