@@ -215,12 +215,17 @@ def run_side(side: str, path: Path) -> dict:
         "peak_mb": _peak_memory_mb(),
         "compile": statistics.median(compile_times),
         "first_rows": [list(map(str, r)) for r in rows[:3]],
-        # Rounded: a parallel mean may differ between runs in its last bits.
-        # sha256, not hash(): string hashes differ between processes.
-        "checksum": hashlib.sha256(
-            repr([tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]).encode()
-        ).hexdigest(),
+        "checksum": result_checksum(rows),
     }
+
+
+def result_checksum(rows) -> str:
+    """A fingerprint of result rows, equal for equal results from any engine or process."""
+    # Rounded: a parallel mean may differ between runs in its last bits.
+    # sha256, not hash(): string hashes differ between processes.
+    return hashlib.sha256(
+        repr([tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]).encode()
+    ).hexdigest()
 
 
 def run_in_subprocess(side: str, path: Path) -> dict:

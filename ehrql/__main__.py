@@ -316,7 +316,9 @@ def _add_generate_dataset(verbs) -> None:
         "--dsn",
         metavar="URL_OR_PATH",
         help="The database to query: for duckdb, a DuckDB file or a directory of table "
-        "files. Takes precedence over the dummy data options.",
+        "files; for spark, a directory of Parquet or CSV table files, or "
+        "spark://HOST:PORT?tables=URI or spark://HOST:PORT/DATABASE (a spark:// DSN "
+        "picks the spark engine). Takes precedence over the dummy data options.",
     )
     parser.add_argument(
         "--dummy-tables",
@@ -431,7 +433,8 @@ def _add_generate_measures(verbs) -> None:
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",
-        help="The database to query: for duckdb, a DuckDB file or a directory of table files.",
+        help="The database to query: for duckdb, a DuckDB file or a directory of table files; "
+        "for spark, a directory of table files or a spark:// DSN.",
     )
     parser.add_argument(
         "--dummy-tables",

@@ -99,6 +99,11 @@ def get_backend(name: str | None):
     return backend() if isinstance(backend, type) else backend
 
 
+def engine_name_for(name: str | None, dsn) -> str:
+    """The engine to run: `name` if given, else the one a DSN's scheme names, else the default."""
+    return name or engine_for_dsn(dsn) or default_query_engine()
+
+
 def _engine_class(name: str) -> type:
     if name not in ENGINE_CLASSES:
         raise CommandError(
@@ -108,11 +113,11 @@ def _engine_class(name: str) -> type:
 
 
 #: URL scheme -> the only engine that can run a DSN of that scheme.
-DSN_SCHEME_ENGINES = {"mssql": "mssql", "mssql+pyodbc": "mssql", "trino": "trino"}
+DSN_SCHEME_ENGINES = {"mssql": "mssql", "mssql+pyodbc": "mssql", "trino": "trino", "spark": "spark"}
 
 
 def engine_for_dsn(dsn) -> str | None:
-    """The engine a server DSN's scheme calls for (`mssql://`, `trino://`); None for a file or directory."""
+    """The engine a server DSN's scheme calls for (`mssql://`, `trino://`, `spark://`); None for a file or directory."""
     if not isinstance(dsn, str) or "://" not in dsn:
         return None
     return DSN_SCHEME_ENGINES.get(dsn.split("://", 1)[0].lower())
@@ -135,7 +140,7 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
     The in-memory engine has no database of its own, so for it `dsn` must be a
     directory of table files: the tables `query` reads are read into memory.
     """
-    name = name or default_query_engine()
+    name = engine_name_for(name, dsn)
     engine_class = _engine_class(name)
     if name == "in_memory":
         from ehrql.query_engines.in_memory import InMemoryDatabase
@@ -262,7 +267,7 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
 
 
 def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
-    name = query_engine or engine_for_dsn(dsn) or default_query_engine()
+    name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
         engine = make_engine(name, dsn, dataset, backend)
     get_queries = getattr(engine, "get_queries", None)
@@ -330,8 +335,14 @@ def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
         connection = duckdb.connect()
         load_tables(connection, tables)
         return DuckDBQueryEngine(connection)
+    if name == "spark":
+        from ehrql.query_engines.spark import SparkQueryEngine, get_session, load_tables
+
+        engine = SparkQueryEngine(get_session())
+        load_tables(engine.session(), tables)
+        return engine
     if name != "in_memory":
-        raise CommandError(f"dummy data can only be run on duckdb or in_memory, not {name}")
+        raise CommandError(f"dummy data can only be run on duckdb, spark or in_memory, not {name}")
     from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 
     return InMemoryQueryEngine(InMemoryDatabase({table.name: rows for table, rows in tables.items()}))
@@ -449,8 +460,7 @@ def generate_measures(
     query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        name = query_engine or engine_for_dsn(source)
-        engine = make_engine(name, source, query, get_backend(backend) if dsn else None)
+        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
     else:
         config = measures.dummy_data_config
         with _stage(log, f"Generating dummy data for {config.population_size} patients"):
@@ -576,7 +586,7 @@ def test_connection(
     TPP, trino for EMIS), else DuckDB. Raises CommandError saying why if not.
     """
     backend_object = get_backend(backend)
-    name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
+    name = query_engine or getattr(backend_object, "query_engine", None) or engine_name_for(None, url)
     engine_class = _engine_class(name)
     if not hasattr(engine_class, "test_connection"):
         raise CommandError(f"the {name} query engine has no database to connect to")

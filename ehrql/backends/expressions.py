@@ -110,6 +110,8 @@ _spelled_per_dialect(
         "mssql": "CONVERT(VARCHAR(MAX), {}, 2)",
         "trino": "to_hex({})",
         "duckdb": "upper(hex({}))",
+        # Spark's hex() of binary data is upper case already.
+        "spark": "hex({})",
     },
 )
 
@@ -129,6 +131,7 @@ _spelled_per_dialect(
         "mssql": "CAST(CONVERT(VARBINARY(8), {}, 2) AS BIGINT)",
         "trino": "from_base({}, 16)",
         "duckdb": "CAST('0x' || {} AS BIGINT)",
+        "spark": "CAST(conv({}, 16, 10) AS BIGINT)",
     },
 )
 

@@ -16,6 +16,7 @@ ENGINE_CLASSES: dict[str, str] = {
     "duckdb": "ehrql.query_engines.duckdb:DuckDBQueryEngine",
     "mssql": "ehrql.query_engines.mssql:MSSQLQueryEngine",
     "trino": "ehrql.query_engines.trino:TrinoQueryEngine",
+    "spark": "ehrql.query_engines.spark:SparkQueryEngine",
 }
 
 

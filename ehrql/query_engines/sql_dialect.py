@@ -345,6 +345,15 @@ class SQLDialect:
             f"SELECT {columns} FROM ({self.render(query)}) AS source"
         ]
 
+    def typed_select(self, table: sa.Table, query) -> sa.Select:
+        """The rows of `query` with each column cast to `table`'s type for it.
+
+        For databases that create tables from a query's own types, where a
+        column that is null throughout would have none.
+        """
+        source = query.subquery("source")
+        return sa.select(*(sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns))
+
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """Statements filling a new temporary table with constant rows.
 

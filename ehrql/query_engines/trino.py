@@ -173,10 +173,8 @@ class TrinoDialect(SQLDialect):
 
     def create_temp_table(self, table: sa.Table, query) -> list[str]:
         """CREATE TABLE ... AS, each column cast to its declared type (an all-null column has none)."""
-        source = query.subquery("source")
-        columns = [sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns]
         name = self.temp_table_name(table.name)
-        return [f"CREATE TABLE {name} AS {self.render(sa.select(*columns))}"]
+        return [f"CREATE TABLE {name} AS {self.render(self.typed_select(table, query))}"]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """CREATE TABLE with declared columns, filled by INSERT ... VALUES in batches."""

@@ -3,7 +3,8 @@
 The in-memory engine is the reference: it applies the semantics module row by
 row. Any other engine registered in `tests.lib.engines.ENGINES` is compared
 with it on each generated example, so a new engine is covered as soon as it
-registers.
+registers. Spark is the exception: a Spark job costs too much to run one per
+example, so test_spark_batches.py runs it on batches of examples.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from tests.generative.examples import examples
 from tests.generative.known_issues import hits_known_issue
 from tests.lib.engines import ENGINES, run_in_memory
 
-OTHER_ENGINES = {name: run for name, run in ENGINES.items() if name != "in_memory"}
+#: Engines run example by example (Spark runs in batches, in test_spark_batches.py).
+OTHER_ENGINES = {name: run for name, run in ENGINES.items() if name not in ("in_memory", "spark")}
 
 needs_another_engine = pytest.mark.skipif(
     not OTHER_ENGINES, reason="no engine besides in_memory is registered"

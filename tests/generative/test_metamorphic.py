@@ -20,7 +20,8 @@ from tests.generative.known_issues import hits_known_issue
 from tests.lib.engines import ENGINES
 
 
-every_engine = pytest.mark.parametrize("engine_name", list(ENGINES))
+#: Spark checks these properties on batches of examples, in test_spark_batches.py.
+every_engine = pytest.mark.parametrize("engine_name", [name for name in ENGINES if name != "spark"])
 
 
 def rows_in_other_order(data, reorder) -> dict:
