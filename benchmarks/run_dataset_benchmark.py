@@ -228,14 +228,17 @@ def result_checksum(rows) -> str:
     ).hexdigest()
 
 
-def run_in_subprocess(side: str, path: Path) -> dict:
+def run_module_side(module: str, *args: str) -> dict:
+    """Run `python -m module *args` in a fresh process (so that its peak memory
+    is its own) and return the JSON object its last line of output prints."""
     output = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run_dataset_benchmark", str(path), "--side", side],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def run_in_subprocess(side: str, path: Path) -> dict:
+    return run_module_side("benchmarks.run_dataset_benchmark", str(path), "--side", side)
 
 
 def main(argv=None) -> None:

@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 
-from benchmarks.run_dataset_benchmark import build_dataset, codelists, result_checksum
+from benchmarks.run_dataset_benchmark import build_dataset, codelists, result_checksum, run_module_side
 
 TABLES = ("patients", "practice_registrations", "clinical_events", "medications")
 
@@ -67,16 +65,10 @@ def run_side(side: str, source: Path, repeat: int, driver_memory: str) -> dict:
 
 
 def run_in_subprocess(side: str, source: Path, repeat: int, driver_memory: str) -> dict:
-    output = subprocess.run(
-        [
-            sys.executable, "-m", "benchmarks.run_spark_benchmark", str(source),
-            "--side", side, "--repeat", str(repeat), "--driver-memory", driver_memory,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return run_module_side(
+        "benchmarks.run_spark_benchmark", str(source),
+        "--side", side, "--repeat", str(repeat), "--driver-memory", driver_memory,
+    )
 
 
 def main(argv=None) -> None:

@@ -808,7 +808,7 @@ class BaseSQLQueryEngine:
     """What every SQL engine shares: compiling a dataset for its dialect.
 
     Subclasses set `dialect`, say how to find each table (`resolve_table`) and
-    run the statements (`get_results`).
+    run compiled statements (`run_compiled`).
     """
 
     dialect: SQLDialect
@@ -869,6 +869,10 @@ class BaseSQLQueryEngine:
             for grouping, interval, key, sums in compiled.decode(self.run_compiled(part.dataset, compiled.statements)):
                 rows.append((grouping, interval + offset, key, sums))
         return sorted_totals(rows)
+
+    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
+        """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
+        yield from self.run_compiled(dataset, self.compile(dataset))
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""

@@ -365,10 +365,6 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             if owned:
                 connection.close()
 
-    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
-        """Rows of (patient_id, *variables) ordered by patient_id, streamed from DuckDB."""
-        yield from self.run_compiled(dataset, self.compile(dataset))
-
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the setup, stream the select's rows, then clean up."""
         yield from self._run(dataset, compiled, compiled.select)

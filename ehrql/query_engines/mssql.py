@@ -578,10 +578,6 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
         """The backend's mapping of the table (the compiler leaves out excluded patients)."""
         return backend_table(self.backend, table)
 
-    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
-        """Rows of (patient_id, *variables) ordered by patient_id, streamed from the server."""
-        yield from self.run_compiled(dataset, self.compile(dataset))
-
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""
         yield from run_statements(server_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)

@@ -296,10 +296,6 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise DatabaseOpenError("no Spark source given: pass a directory of table files or a spark:// DSN")
         self._sql(self.session(), "SELECT 1").collect()
 
-    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
-        """Rows of (patient_id, *variables) ordered by patient_id."""
-        yield from self.run_compiled(dataset, self.compile(dataset))
-
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Make the dataset's tables readable, run the statements, and yield the select's rows."""
         yield from self._run(dataset, compiled, compiled.select)

@@ -290,10 +290,6 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
         """The backend's mapping of the table (the compiler leaves out excluded patients)."""
         return backend_table(self.backend, table)
 
-    def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
-        """Rows of (patient_id, *variables) ordered by patient_id, streamed from Trino."""
-        yield from self.run_compiled(dataset, self.compile(dataset))
-
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""
         yield from self._run(compiled, compiled.select)
