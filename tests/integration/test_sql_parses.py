@@ -30,6 +30,7 @@ import tests.spec
 from ehrql.query_engines.base_sql import compile_dataset, default_table
 from ehrql.query_engines.mssql import MSSQLDialect
 from ehrql.query_engines.trino import TrinoDialect
+from tests.lib.approx import approx_floats
 from tests.lib.engines import load_duckdb_tables
 from tests.lib.table_text import parse_table
 from tests.spec.conftest import build_spec_dataset
@@ -199,7 +200,7 @@ def test_spec_results_through_each_backend_translated_to_duckdb(function, spec_b
     for table_data, dataset, expected in recorded_cases(function, tmp_path):
         results = results_through_backend_translation(spec_backend, read, engine, table_data, dataset)
         if dataset.variables["v"].type is float:
-            assert results == pytest.approx(expected, rel=1e-9)
+            assert results == approx_floats(expected)
         else:
             assert results == expected
 
@@ -210,7 +211,7 @@ def test_spec_results_through_translation_to_duckdb(function, read, tmp_path):
     for table_data, dataset, expected in recorded_cases(function, tmp_path):
         results = results_through_translation(DIALECTS[read], read, table_data, dataset)
         if dataset.variables["v"].type is float:
-            assert results == pytest.approx(expected, rel=1e-9)
+            assert results == approx_floats(expected)
         else:
             assert results == expected
 

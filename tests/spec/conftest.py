@@ -27,6 +27,7 @@ import pytest
 
 from ehrql.query_language import BaseSeries
 from ehrql.query_model import nodes as qm
+from tests.lib.approx import approx_floats
 from tests.lib.engines import ENGINES, spark_session
 from tests.lib.spark_batch import Case, run_cases
 from tests.lib.spec_backends import SPEC_BACKEND_RUNNERS
@@ -145,7 +146,7 @@ def spec_test(engine_name, request):
         assert len(values) == len(results), "a patient appears more than once"
         series_type = case.dataset.variables["v"].type
         if series_type is float:
-            assert values == pytest.approx(expected, rel=1e-9)
+            assert values == approx_floats(expected)
         else:
             assert values == expected
         _check_types(values, series_type)
