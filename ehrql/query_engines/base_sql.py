@@ -104,20 +104,18 @@ class CompiledIntervalTotals:
     statements: CompiledDataset
     group_columns: tuple[str, ...]
     groupings: tuple[tuple[str, ...], ...]
-    summed_count: int
 
     def decode(self, rows) -> list[TotalsRow]:
         """The select's rows as (grouping index, interval index, group values, sums)."""
         width = len(self.group_columns)
+        positions = {name: i for i, name in enumerate(self.group_columns)}
         if len({frozenset(g) for g in self.groupings}) == 1:
             # One set of group columns is a plain GROUP BY, with no flags.
-            positions = {name: i for i, name in enumerate(self.group_columns)}
             return sorted_totals(
                 (index, row[0], tuple(row[1 + positions[n]] for n in grouping), tuple(row[1 + width :]))
                 for row in rows
                 for index, grouping in enumerate(self.groupings)
             )
-        positions = {name: i for i, name in enumerate(self.group_columns)}
         # Groupings of the same columns in different orders share one set.
         by_flags: dict[tuple, list[int]] = {}
         for index, grouping in enumerate(self.groupings):
@@ -264,7 +262,7 @@ class _Compiler:
         statements = CompiledDataset(
             tuple(self.setup), self.dialect.render(select), tuple(reversed(self.cleanup))
         )
-        return CompiledIntervalTotals(statements, group_columns, query.groupings, len(query.summed))
+        return CompiledIntervalTotals(statements, group_columns, query.groupings)
 
     def _event_table(self, population: FromClause, columns) -> sa.Select:
         """The rows of an event table for patients in the population, in a fixed order."""
