@@ -483,7 +483,14 @@ class MSSQLDialect(SQLDialect):
 
     # -- statements ---------------------------------------------------------
 
-    def _column_definitions(self, table: sa.Table) -> str:
+    #: Session tables (`#name`) are plain tables to CREATE TABLE.
+    create_table_keywords = "CREATE TABLE"
+    #: T-SQL takes at most 1000 rows in one INSERT ... VALUES.
+    insert_batch_size = 1000
+
+    def column_definitions(self, table: sa.Table) -> str:
+        """Each column's name and type; text under the session tables' collation."""
+
         def definition(column):
             sql_type = column.type.compile(dialect=self.sqlalchemy_dialect)
             if isinstance(column.type, sa.String):
@@ -503,19 +510,9 @@ class MSSQLDialect(SQLDialect):
         target = temp_table(table.name, [(c.name, c.type) for c in table.columns])
         insert = sa.insert(target).from_select(names, sa.select(*(source.c[n] for n in names)))
         return [
-            f"CREATE TABLE {self.temp_table_name(table.name)} ({self._column_definitions(table)})",
+            f"{self.create_table_keywords} {self.temp_table_name(table.name)} ({self.column_definitions(table)})",
             self.render(insert),
         ]
-
-    def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
-        """A session table filled by INSERT ... VALUES, at most 1000 rows each (T-SQL's limit)."""
-        name = self.temp_table_name(table.name)
-        statements = [f"CREATE TABLE {name} ({self._column_definitions(table)})"]
-        for start in range(0, len(rows), self.insert_batch_size):
-            batch = rows[start : start + self.insert_batch_size]
-            values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
-            statements.append(f"INSERT INTO {name} VALUES {values}")
-        return statements
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS (SQL Server 2016 on)."""

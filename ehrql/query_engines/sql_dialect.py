@@ -354,20 +354,28 @@ class SQLDialect:
         source = query.subquery("source")
         return sa.select(*(sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns))
 
+    #: How a statement declaring an intermediate table begins.
+    create_table_keywords: str = "CREATE TEMPORARY TABLE"
+
+    def column_definitions(self, table: sa.Table) -> str:
+        """The column list declaring `table`'s columns: name and SQL type of each."""
+        return ", ".join(
+            f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
+        )
+
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
-        """Statements filling a new temporary table with constant rows.
+        """Statements declaring a new temporary table, then filling it with
+        constant rows by INSERT ... VALUES in batches of `insert_batch_size`.
 
         Written as text rather than through SQLAlchemy: codelists run to
         thousands of values, and building an expression per value is slow.
         """
-        columns = ", ".join(
-            f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
-        )
-        statements = [f"CREATE TEMPORARY TABLE {self.temp_table_name(table.name)} ({columns})"]
+        name = self.temp_table_name(table.name)
+        statements = [f"{self.create_table_keywords} {name} ({self.column_definitions(table)})"]
         for start in range(0, len(rows), self.insert_batch_size):
             batch = rows[start : start + self.insert_batch_size]
             values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
-            statements.append(f"INSERT INTO {self.temp_table_name(table.name)} VALUES {values}")
+            statements.append(f"INSERT INTO {name} VALUES {values}")
         return statements
 
     #: Rows per INSERT statement when filling a table with constants.

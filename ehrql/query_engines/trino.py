@@ -78,6 +78,10 @@ class TrinoDialect(SQLDialect):
     `table_prefix` starts every intermediate table's name.
     """
 
+    #: Trino has no temporary tables: intermediate tables are ordinary ones
+    #: in the scratch schema, dropped at cleanup.
+    create_table_keywords = "CREATE TABLE"
+
     def __init__(self, scratch_schema: str | None = None, table_prefix: str = "ehrql_tmp_"):
         self.sqlalchemy_dialect = _EhrqlTrinoSQLAlchemyDialect(scratch_schema, table_prefix)
 
@@ -175,19 +179,6 @@ class TrinoDialect(SQLDialect):
         """CREATE TABLE ... AS, each column cast to its declared type (an all-null column has none)."""
         name = self.temp_table_name(table.name)
         return [f"CREATE TABLE {name} AS {self.render(self.typed_select(table, query))}"]
-
-    def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
-        """CREATE TABLE with declared columns, filled by INSERT ... VALUES in batches."""
-        name = self.temp_table_name(table.name)
-        columns = ", ".join(
-            f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
-        )
-        statements = [f"CREATE TABLE {name} ({columns})"]
-        for start in range(0, len(rows), self.insert_batch_size):
-            batch = rows[start : start + self.insert_batch_size]
-            values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
-            statements.append(f"INSERT INTO {name} VALUES {values}")
-        return statements
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """DROP TABLE IF EXISTS on the scratch table."""
