@@ -464,22 +464,12 @@ class MSSQLDialect(SQLDialect):
 
     # -- picking rows -------------------------------------------------------
 
-    def pick_one_row_per_patient(
-        self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
-    ):
-        """ROW_NUMBER() with T-SQL's own null ordering, which is the one ehrQL asks for.
+    def row_ordering(self, order: Sequence[Expr], last: bool) -> list:
+        """T-SQL's own null ordering, which is the one ehrQL asks for (it has no NULLS FIRST).
 
         Ascending puts nulls first; descending, for the last row, puts them last.
         """
-        ordering = [as_value(e).desc() if last else as_value(e).asc() for e in order]
-        row_number = sa.func.row_number().over(partition_by=[patient_id, *partition], order_by=ordering)
-        numbered = (
-            sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
-            .select_from(source)
-            .subquery()
-        )
-        names = ["patient_id", *(n for n, _ in columns)]
-        return sa.select(*(numbered.c[n] for n in names)).where(numbered.c.row_number == 1)
+        return [as_value(e).desc() if last else as_value(e).asc() for e in order]
 
     # -- statements ---------------------------------------------------------
 

@@ -288,6 +288,13 @@ class SQLDialect:
 
     # -- picking rows -------------------------------------------------------
 
+    def row_ordering(self, order: Sequence[Expr], last: bool) -> list:
+        """ORDER BY terms putting the row to pick first: ascending with nulls
+        first, or for the last row the reverse."""
+        if last:
+            return [e.desc().nulls_last() for e in order]
+        return [e.asc().nulls_first() for e in order]
+
     def pick_one_row_per_patient(
         self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
     ):
@@ -298,10 +305,7 @@ class SQLDialect:
         With `partition`, one row is picked per patient and partition value
         (measures pick one row per patient and interval).
         """
-        if last:
-            ordering = [e.desc().nulls_last() for e in order]
-        else:
-            ordering = [e.asc().nulls_first() for e in order]
+        ordering = self.row_ordering(order, last)
         row_number = sa.func.row_number().over(partition_by=[patient_id, *partition], order_by=ordering)
         numbered = (
             sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
