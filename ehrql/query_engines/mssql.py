@@ -49,7 +49,15 @@ from ehrql.query_engines.server_sql import (
     run_statements,
     server_engine,
 )
-from ehrql.query_engines.sql_dialect import MAX_DATE, MAX_MONTHS_SHIFT, MIN_DATE, Expr, SQLDialect, comparison
+from ehrql.query_engines.sql_dialect import (
+    DIVISION_PRECEDENCE,
+    MAX_DATE,
+    MAX_MONTHS_SHIFT,
+    MIN_DATE,
+    Expr,
+    SQLDialect,
+    comparison,
+)
 from ehrql.query_model import nodes as qm
 
 #: The ODBC driver named in the connection URL when the DSN does not name one.
@@ -345,20 +353,9 @@ class MSSQLDialect(SQLDialect):
 
     # -- arithmetic -------------------------------------------------------
 
-    def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
-        """FLOAT division; null when rhs is zero."""
-        divisor = sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
-        return sa.cast(lhs, sa.Double()).op("/", precedence=_DIVISION_PRECEDENCE)(divisor)
-
-    def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
-        """Integers exactly (see `SQLDialect`); floats as FLOOR of FLOAT division."""
-        if operand_type is float:
-            return sa.cast(sa.func.floor(self.true_divide(lhs, rhs)), sa.BigInteger())
-        return super().floor_divide(lhs, rhs, operand_type)
-
     def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
         """`/` on two integers truncates in T-SQL (SQLAlchemy's `/` would make it a float division)."""
-        return lhs.op("/", precedence=_DIVISION_PRECEDENCE)(rhs)
+        return lhs.op("/", precedence=DIVISION_PRECEDENCE)(rhs)
 
     # -- casts --------------------------------------------------------------
 
@@ -519,8 +516,6 @@ def _collate(expr: Expr) -> Expr:
 
 _EPOCH = datetime.date(1970, 1, 1)
 
-#: SQLAlchemy's precedence for `/`, so that a custom `/` groups like the built-in one.
-_DIVISION_PRECEDENCE = operators._PRECEDENCE[operators.truediv]
 
 
 def sqlalchemy_url(dsn: str) -> sa.engine.URL:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 
 from ehrql.codes import BaseCode
@@ -34,6 +35,8 @@ MAX_MONTHS_SHIFT = 12 * 10_000
 #: SQLAlchemy's precedence for its own comparison operators, so that operands
 #: are parenthesised as they would be for `==`.
 _COMPARISON_PRECEDENCE = 5
+#: SQLAlchemy's precedence for `/`, so that a custom `/` groups like the built-in one.
+DIVISION_PRECEDENCE = operators._PRECEDENCE[operators.truediv]
 
 
 def comparison(operator: str, lhs: Expr, rhs: Expr) -> Expr:
@@ -128,14 +131,19 @@ class SQLDialect:
     # -- arithmetic ---------------------------------------------------------
 
     def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
-        """lhs / rhs as a float; null when rhs is zero."""
-        return sa.cast(lhs, sa.Double()) / sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
+        """lhs / rhs as a float; null when rhs is zero.
+
+        A plain `/` operator: SQLAlchemy's own may add casts of its own (to a
+        decimal on Trino, for one).
+        """
+        divisor = sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
+        return sa.cast(lhs, sa.Double()).op("/", precedence=DIVISION_PRECEDENCE)(divisor)
 
     def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
         """lhs // rhs rounded towards minus infinity, as an int; null when rhs is zero."""
-        divisor = sa.func.nullif(rhs, 0)
         if operand_type is float:
-            return sa.cast(sa.func.floor(lhs / divisor), sa.BigInteger())
+            return sa.cast(sa.func.floor(self.true_divide(lhs, rhs)), sa.BigInteger())
+        divisor = sa.func.nullif(rhs, 0)
         # Integer division in SQL truncates towards zero; step down by one
         # when the operands have opposite signs and do not divide exactly.
         truncated = self.integer_divide_truncating(lhs, divisor)

@@ -39,7 +39,7 @@ from ehrql.query_engines.server_sql import (
     run_statements,
     server_engine,
 )
-from ehrql.query_engines.sql_dialect import Expr, SQLDialect
+from ehrql.query_engines.sql_dialect import DIVISION_PRECEDENCE, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
 #: Python's int() accepts surrounding whitespace, a sign and digits grouped by single underscores.
@@ -93,18 +93,7 @@ class TrinoDialect(SQLDialect):
 
     def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
         """`/` on two BIGINTs truncates in Trino (SQLAlchemy's `/` would cast to a decimal)."""
-        return lhs.op("/", precedence=_DIVISION_PRECEDENCE)(rhs)
-
-    def true_divide(self, lhs: Expr, rhs: Expr) -> Expr:
-        """DOUBLE division; null when rhs is zero."""
-        divisor = sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
-        return sa.cast(lhs, sa.Double()).op("/", precedence=_DIVISION_PRECEDENCE)(divisor)
-
-    def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
-        """Integers exactly (see `SQLDialect`); floats as floor() of DOUBLE division."""
-        if operand_type is float:
-            return sa.cast(sa.func.floor(self.true_divide(lhs, rhs)), sa.BigInteger())
-        return super().floor_divide(lhs, rhs, operand_type)
+        return lhs.op("/", precedence=DIVISION_PRECEDENCE)(rhs)
 
     # -- casts --------------------------------------------------------------
 
@@ -189,7 +178,6 @@ def _nulls_filled(values: Sequence[Expr]) -> list[Expr]:
     return [sa.func.coalesce(v, *values) for v in values]
 
 
-_DIVISION_PRECEDENCE = sa.sql.operators._PRECEDENCE[sa.sql.operators.truediv]
 
 
 def sqlalchemy_url(dsn: str) -> sa.engine.URL:
