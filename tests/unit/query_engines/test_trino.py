@@ -24,7 +24,12 @@ from ehrql.query_engines.trino import (
 )
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
-from tests.unit.query_engines.transpiled import NULLS, run_translated, series_dataset
+from tests.unit.query_engines.transpiled import (
+    check_against_semantics,
+    constant,
+    run_translated,
+    series_dataset,
+)
 
 Fn = qm.Function
 DIALECT = TrinoDialect(table_prefix="ehrql_tmp_test_")
@@ -35,15 +40,8 @@ def compiled(series: qm.Series):
     return compile_dataset(series_dataset(series), DIALECT, default_table)
 
 
-def constant(value, type_=None):
-    return NULLS[type_] if value is None else qm.Value(value)
-
-
 def check(node_class, *values, types=()):
-    node = node_class(*(constant(v, t) for v, t in zip(values, [*types, *[None] * len(values)])))
-    expected = apply_function(node, *values)
-    actual = run(node)
-    assert actual == expected and type(actual) is type(expected), (values, actual, expected)
+    check_against_semantics(run, node_class, *values, types=types)
 
 
 AWKWARD_DATES = [

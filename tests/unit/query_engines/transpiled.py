@@ -24,6 +24,7 @@ from ehrql.query_engines.base_sql import compile_dataset, default_table
 from ehrql.query_engines.duckdb import duckdb_type_name
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.semantics import apply_function
 from ehrql.query_model.table_schema import Column, TableSchema
 from tests.lib.engines import load_duckdb_tables
 
@@ -131,3 +132,17 @@ def run_translated(dialect: SQLDialect, read: str) -> Callable[[qm.Series], obje
         return value
 
     return run
+
+
+def constant(value, type_=None) -> qm.Series:
+    """A Value node, or for None a null of `type_` read from the table."""
+    return NULLS[type_] if value is None else qm.Value(value)
+
+
+def check_against_semantics(run: Callable[[qm.Series], object], node_class, *values, types=()) -> None:
+    """`node_class` applied to `values` (nulls typed by `types`) gives, through
+    `run`, exactly the value and type the semantics module gives."""
+    node = node_class(*(constant(v, t) for v, t in zip(values, [*types, *[None] * len(values)])))
+    expected = apply_function(node, *values)
+    actual = run(node)
+    assert actual == expected and type(actual) is type(expected), (values, actual, expected)
