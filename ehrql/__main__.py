@@ -22,7 +22,9 @@ import ehrql
 from ehrql import main
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
+from ehrql.file_formats.results import CONSOLE_ROWS
 from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
+from ehrql.progress import Progress
 from ehrql.main import backend_registry, query_engine_names
 
 EXIT_OK = 0
@@ -81,6 +83,7 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 query_engine=options.query_engine,
                 test_data_file=options.test_data_file,
                 user_args=user_args,
+                progress=_progress(options),
             )
         elif options.command == "dump-dataset-sql":
             main.dump_dataset_sql(
@@ -93,7 +96,11 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
         elif options.command == "create-dummy-tables":
             directory, file_format = options.dummy_tables_path
             main.create_dummy_tables(
-                options.definition_file, directory, file_format=file_format, user_args=user_args
+                options.definition_file,
+                directory,
+                file_format=file_format,
+                user_args=user_args,
+                progress=_progress(options),
             )
         elif options.command == "generate-measures":
             main.generate_measures(
@@ -105,6 +112,7 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                progress=_progress(options),
             )
         elif options.command == "assure":
             if not main.assure(options.definition_file, user_args=user_args):
@@ -170,7 +178,9 @@ def _definition_file(value: str) -> Path:
     return path
 
 
-def _output_file(value: str) -> Path:
+def _output_file(value: str) -> Path | str:
+    if value == "-":
+        return value
     try:
         get_file_extension(value)
     except FileValidationError as e:
@@ -310,8 +320,10 @@ def _add_generate_dataset(verbs) -> None:
         metavar="FILE",
         type=_output_file,
         help=f"Where to write the dataset; the extension picks the format ({_FORMATS}). "
-        "Missing directories are created. Default: print a table to the console.",
+        "Missing directories are created. `-` writes CSV to standard output. Default: "
+        f"print the first {CONSOLE_ROWS} rows as a table on the console, and the row count.",
     )
+    _quiet_argument(parser)
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",
@@ -383,7 +395,21 @@ def _add_create_dummy_tables(verbs) -> None:
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
     )
+    _quiet_argument(parser)
     _traceback_argument(parser)
+
+
+def _quiet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="Show no progress bars (nor, when standard error is not a terminal, the "
+        "periodic progress lines) while making dummy data, writing rows or calculating measures.",
+    )
+
+
+def _progress(options: argparse.Namespace) -> Progress | None:
+    return Progress.silent() if getattr(options, "quiet", False) else None
 
 
 def _text_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
@@ -428,8 +454,10 @@ def _add_generate_measures(verbs) -> None:
         metavar="FILE",
         type=_output_file,
         help=f"Where to write the measures; the extension picks the format ({_FORMATS}). "
-        "Default: print a table to the console.",
+        "`-` writes CSV to standard output. Default: print the first "
+        f"{CONSOLE_ROWS} rows as a table on the console, and the row count.",
     )
+    _quiet_argument(parser)
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",

@@ -12,7 +12,7 @@ import importlib
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -22,13 +22,13 @@ from ehrql.file_formats import (
     dataset_column_specs,
     read_rows,
     table_column_specs,
-    write_rows,
-    write_table,
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
+from ehrql.file_formats.results import write_results
 from ehrql.loaders import load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
+from ehrql.progress import Progress
 from ehrql.query_model import nodes as qm
 
 #: Where progress messages go: one call per line.
@@ -205,8 +205,13 @@ def generate_dataset(
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
+
+    `output_file` None prints the first rows and the row count; `"-"` writes
+    CSV to standard output. Long phases show on `progress` (default: on
+    stderr, as a bar on a terminal).
 
     With `test_data_file` (a Python file setting `test_data`), the definition
     is first checked against those test patients, and nothing runs if any fail.
@@ -232,19 +237,49 @@ def generate_dataset(
             + ") are not output by this version of ehrql"
         )
 
+    progress = progress or Progress()
+    stdout = stdout or sys.stdout
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
             log("Running on the database given by --dsn: dummy data options are ignored")
-        rows = _engine_rows(query_engine, dsn, dataset, backend_object, log)
+        engine = _connected_engine(query_engine, dsn, dataset, backend_object, log)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
-        rows = read_rows(dummy_data_file, specs)
+        return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout, progress)
     elif dummy_tables is not None:
-        rows = _engine_rows(query_engine, dummy_tables, dataset, None, log)
+        engine = _connected_engine(query_engine, dummy_tables, dataset, None, log)
     else:
-        rows = _generated_dummy_rows(loaded, log, query_engine)
+        tables = _generate_dummy_tables(loaded, log, progress)
+        engine = engine_over_tables(query_engine, tables)
+    return write_engine_output(engine, dataset, output_file, specs, log=log, stdout=stdout, progress=progress)
 
-    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+
+def write_engine_output(
+    engine,
+    dataset: qm.Dataset,
+    output_file: Path | str | None,
+    specs: Sequence[ColumnSpec],
+    *,
+    event_table: str | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Run `dataset` (or one of its event tables) on `engine` and write the rows
+    to `output_file` (see `write_results` for None and `"-"`); the row count.
+
+    An engine that can hand its results to the writers as they are (DuckDB,
+    Spark) does; any other streams rows.
+    """
+    progress = progress or Progress()
+    open_results = getattr(engine, "open_results", None)
+    start = time.perf_counter()
+    log("Executing the query ...")
+    if open_results is None:
+        return _write_output(output_file, specs, engine.get_results(dataset), log, stdout, progress)
+    with open_results(dataset, event_table) as results:
+        log(f"Executing the query: setup done in {time.perf_counter() - start:.2f}s")
+        return _write_output(output_file, specs, results, log, stdout, progress)
 
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
@@ -266,7 +301,7 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     log(f"All {len(report.patients)} test patients passed")
 
 
-def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
+def _connected_engine(query_engine, dsn, dataset, backend, log: Log):
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
         engine = make_engine(name, dsn, dataset, backend)
@@ -275,26 +310,10 @@ def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tupl
         # Compiling up front reports a problem before any output is started.
         with _stage(log, "Compiling the dataset to SQL"):
             log(f"{len(get_queries(dataset))} SQL statements")
-    return _timed_rows(lambda: engine.get_results(dataset), log)
+    return engine
 
 
-def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[tuple]:
-    """The rows `get_rows()` gives, logging how long the first took to arrive.
-
-    That is the time the query takes to run, as engines stream their results.
-    """
-    start = time.perf_counter()
-    log("Executing the query ...")
-    iterator = iter(get_rows())
-    first = next(iterator, None)
-    log(f"Executing the query: first rows after {time.perf_counter() - start:.2f}s")
-    if first is None:
-        return
-    yield first
-    yield from iterator
-
-
-def _generate_dummy_tables(loaded, log: Log) -> dict:
+def _generate_dummy_tables(loaded, log: Log, progress: Progress | None = None) -> dict:
     """Dummy tables (table node -> row dicts) for a definition, from `ehrql.dummy`."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
@@ -306,22 +325,19 @@ def _generate_dummy_tables(loaded, log: Log) -> dict:
         ) from None
     config = loaded.dummy_data_config
     extra = config.additional_population_constraint
-    with _stage(log, f"Generating dummy data for {config.population_size} patients"):
+    progress = progress or Progress()
+    with _stage(log, f"Generating dummy data for {config.population_size} patients"), progress.phase(
+        "Dummy data", "patients", config.population_size
+    ) as update:
         data = dummy.generate_dummy_data(
             loaded.query_model,
             population_size=config.population_size,
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
+            progress=update,
         )
         log(data.report.summary())
     return data.tables
-
-
-def _generated_dummy_rows(loaded, log: Log, query_engine: str | None = None) -> Iterator[tuple]:
-    """Rows from dummy tables generated for the definition, run on the chosen engine."""
-    tables = _generate_dummy_tables(loaded, log)
-    engine = engine_over_tables(query_engine, tables)
-    return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
 
 
 def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
@@ -348,14 +364,17 @@ def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
     return InMemoryQueryEngine(InMemoryDatabase({table.name: rows for table, rows in tables.items()}))
 
 
-def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
+def _write_output(output_file: Path | str | None, specs, results, log: Log, stdout: TextIO | None, progress: Progress) -> int:
     start = time.perf_counter()
     if output_file is None:
-        count = write_table(stdout, specs, rows)
+        where = "to the console"
+    elif str(output_file) == "-":
+        where = "to standard output"
     else:
-        log(f"Writing {output_file} ...")
-        count = write_rows(output_file, specs, rows)
-    where = "to the console" if output_file is None else f"to {output_file}"
+        where = f"to {output_file}"
+    log(f"Writing rows {where} ...")
+    with progress.phase("Writing rows", "rows") as update:
+        count = write_results(output_file, specs, results, stdout=stdout or sys.stdout, progress=update)
     log(f"Wrote {count} rows {where} in {time.perf_counter() - start:.2f}s")
     return count
 
@@ -401,6 +420,7 @@ def create_dummy_tables(
     file_format: str = "csv",
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Generate dummy tables for a definition and write one file per table to `directory`.
 
@@ -409,7 +429,7 @@ def create_dummy_tables(
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, dict(user_args or {}))
-    tables = _generate_dummy_tables(loaded, log)
+    tables = _generate_dummy_tables(loaded, log, progress)
     from ehrql.dummy.writer import write_dummy_tables
 
     with _stage(log, f"Writing dummy tables to {directory}"):
@@ -435,6 +455,7 @@ def generate_measures(
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
@@ -452,9 +473,10 @@ def generate_measures(
         measures = load_measure_definitions(definition_file, dict(user_args or {}))
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    progress = progress or Progress()
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
-        return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout or sys.stdout)
+        return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout, progress)
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
     query = measures_dummy_dataset(measures)
@@ -463,17 +485,19 @@ def generate_measures(
         engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
     else:
         config = measures.dummy_data_config
-        with _stage(log, f"Generating dummy data for {config.population_size} patients"):
+        with _stage(log, f"Generating dummy data for {config.population_size} patients"), progress.phase(
+            "Dummy data", "patients", config.population_size
+        ) as update:
             data = importlib.import_module("ehrql.dummy").generate_dummy_data(
-                query, population_size=config.population_size, timeout=config.timeout
+                query, population_size=config.population_size, timeout=config.timeout, progress=update
             )
             log(data.report.summary())
         engine = engine_over_tables(query_engine, data.tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
-    with _stage(log, "Calculating measures"):
-        rows = list(get_measure_results(engine, measures))
-    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+    with _stage(log, "Calculating measures"), progress.phase("Measures", "intervals") as update:
+        rows = list(get_measure_results(engine, measures, progress=update))
+    return _write_output(output_file, specs, rows, log, stdout, progress)
 
 
 def assure(

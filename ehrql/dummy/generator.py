@@ -17,6 +17,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import plausibility_check
@@ -71,8 +72,12 @@ def generate_dummy_data(
     seed: int = 0,
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
+
+    `progress`, if given, is called after each batch of candidates with the
+    patients made so far and `population_size`.
 
     `additional_population_constraint` (a boolean patient series, as a query
     model node or an ehrQL series) must also hold for every patient.
@@ -94,7 +99,7 @@ def generate_dummy_data(
             "keeping those in the population",
             "; ".join(unsolved) or "the population",
         )
-    search = _search(prepared, target, tables, population_size, rng, started + timeout)
+    search = _search(prepared, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
         kept = _renumber(kept)
@@ -140,7 +145,9 @@ class _SearchResult:
     timed_out: bool
 
 
-def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: float) -> _SearchResult:
+def _search(
+    prepared: list, target, tables: list, wanted: int, rng, deadline: float, progress=None
+) -> _SearchResult:
     """Make and check candidates in batches until `wanted` pass or time runs out.
 
     Each candidate follows one plan, chosen in proportion to how often that
@@ -173,6 +180,8 @@ def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: fl
                     generated += 1
                     for table, table_rows in rows.items():
                         kept[table].extend(table_rows)
+        if progress is not None:
+            progress(generated, wanted)
     return _SearchResult(kept, generated, candidates, False)
 
 

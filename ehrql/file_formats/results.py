@@ -316,21 +316,35 @@ def _copy_csv(path: Path, specs: Sequence[ColumnSpec], results: Results, progres
     """Write `results` as CSV to `path` with DuckDB's COPY; the row count."""
     if isinstance(results, DuckDBResults):
         return _copy_with_progress(results.connection, specs, results.select, path, progress)
-    batches = _arrow_batches(specs, results)
-    reader = pa.RecordBatchReader.from_batches(arrow_schema(specs), _counting(batches, progress))
+    failures: list[BaseException] = []
+    batches = _counting(_arrow_batches(specs, results), progress, failures)
+    reader = pa.RecordBatchReader.from_batches(arrow_schema(specs), batches)
     with duckdb.connect() as connection:
         connection.register("ehrql_arrow_results", reader)
         statement = f"COPY ({csv_select(specs, 'SELECT * FROM ehrql_arrow_results')}) TO {_sql_string(str(path))} ({_COPY_OPTIONS})"
-        return connection.execute(statement).fetchone()[0]
+        try:
+            return connection.execute(statement).fetchone()[0]
+        except duckdb.Error:
+            # DuckDB wraps an error raised while making the batches (a bad
+            # row in a file being copied, say) in its own: raise the original.
+            if failures:
+                raise failures[0] from None
+            raise
 
 
-def _counting(batches: Iterable[pa.RecordBatch], progress: Progress) -> Iterator[pa.RecordBatch]:
+def _counting(
+    batches: Iterable[pa.RecordBatch], progress: Progress, failures: list[BaseException]
+) -> Iterator[pa.RecordBatch]:
     count = 0
     progress(0, None)
-    for batch in batches:
-        yield batch
-        count += batch.num_rows
-        progress(count, None)
+    try:
+        for batch in batches:
+            yield batch
+            count += batch.num_rows
+            progress(count, None)
+    except BaseException as error:
+        failures.append(error)
+        raise
 
 
 #: Seconds between looks at how far DuckDB has got.

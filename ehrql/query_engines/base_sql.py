@@ -23,6 +23,7 @@ is a named CTE, so the database can share work between its uses.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
@@ -74,6 +75,16 @@ class CompiledDataset:
     def all_statements(self) -> list[str]:
         """Every statement, setup first and cleanup last."""
         return [*self.setup, self.select, *(q for _, q in self.event_selects), *self.cleanup]
+
+
+def select_compiled(compiled: CompiledDataset, event_table: str | None) -> CompiledDataset:
+    """`compiled` with, as its select, that of the named event table (None: the patient rows)."""
+    if event_table is None:
+        return compiled
+    selects = dict(compiled.event_selects)
+    if event_table not in selects:
+        raise KeyError(f"the dataset has no event table '{event_table}'")
+    return dataclasses.replace(compiled, select=selects[event_table])
 
 
 def compile_dataset(
@@ -856,9 +867,15 @@ class BaseSQLQueryEngine:
     #: at once; an embedded engine may need to bound its memory (see DuckDB's).
     max_intervals_per_query: int | None = None
 
-    def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
+    def get_interval_totals(
+        self, query: IntervalTotals, progress: Callable[[int], None] | None = None
+    ) -> list[TotalsRow]:
         """Totals per interval and group (see `IntervalTotals`): one SELECT for
-        all the intervals, or for every `max_intervals_per_query` of them."""
+        all the intervals, or for every `max_intervals_per_query` of them.
+
+        `progress`, if given, is called with the number of intervals done
+        after each SELECT.
+        """
         rows = []
         step = self.max_intervals_per_query or max(len(query.intervals), 1)
         for offset in range(0, len(query.intervals), step):
@@ -866,6 +883,8 @@ class BaseSQLQueryEngine:
             compiled = self.compile_totals(part)
             for grouping, interval, key, sums in compiled.decode(self.run_compiled(part.dataset, compiled.statements)):
                 rows.append((grouping, interval + offset, key, sums))
+            if progress is not None:
+                progress(offset + len(part.intervals))
         return sorted_totals(rows)
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
@@ -875,3 +894,16 @@ class BaseSQLQueryEngine:
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def open_results(self, dataset: qm.Dataset, event_table: str | None = None) -> Iterator[object]:
+        """The rows of `dataset` (or of one of its event tables), as results for
+        `ehrql.file_formats.write_results`, valid until the context exits.
+
+        By default they are the rows `run_compiled` streams; an engine whose
+        database can hand over Arrow record batches, or write files itself,
+        gives those instead.
+        """
+        compiled = select_compiled(self.compile(dataset), event_table)
+        with contextlib.closing(self.run_compiled(dataset, compiled)) as rows:
+            yield rows

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import gzip
@@ -27,7 +28,8 @@ from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
+from ehrql.file_formats.results import DuckDBResults
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table, select_compiled
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -378,6 +380,22 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
         """Run the setup, stream the rows of `select`, then clean up."""
+        with self._session(dataset, compiled) as connection:
+            cursor = connection.execute(select)
+            while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
+                yield from batch
+
+    @contextlib.contextmanager
+    def open_results(self, dataset: qm.Dataset, event_table: str | None = None) -> Iterator[DuckDBResults]:
+        """The dataset's select (or an event table's) on a connection where its
+        setup has run, for DuckDB itself to write out; cleaned up on exit."""
+        compiled = select_compiled(self.compile(dataset), event_table)
+        with self._session(dataset, compiled) as connection:
+            yield DuckDBResults(connection, compiled.select)
+
+    @contextlib.contextmanager
+    def _session(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection on which `compiled`'s setup has run; cleaned up on exit."""
         connection, owned = self._connect()
         try:
             if self._directory is not None:
@@ -388,9 +406,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 self._check_database_tables(connection, dataset)
             for statement in compiled.setup:
                 connection.execute(statement)
-            cursor = connection.execute(select)
-            while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
-                yield from batch
+            yield connection
         finally:
             # Also when the caller stops reading early, so that a shared
             # connection is left as it was found.

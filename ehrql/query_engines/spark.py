@@ -35,6 +35,7 @@ schema's types, so Parquet written by any tool (INT32 ids, say) reads alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -49,7 +50,8 @@ from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
+from ehrql.file_formats.results import ArrowResults
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, select_compiled
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
 from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
 from ehrql.query_model import nodes as qm
@@ -323,12 +325,26 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         return views, drops
 
     def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        with self._prepared(dataset, compiled) as session:
+            yield from arrow_rows(self._to_arrow(self._sql(session, select)))
+
+    @contextlib.contextmanager
+    def open_results(self, dataset: qm.Dataset, event_table: str | None = None) -> Iterator[ArrowResults]:
+        """The dataset's rows (or an event table's) as the Arrow record batches
+        Spark hands over, so that no Python object is made per row."""
+        compiled = select_compiled(self.compile(dataset), event_table)
+        with self._prepared(dataset, compiled) as session:
+            yield ArrowResults(self._to_arrow(self._sql(session, compiled.select)).to_batches())
+
+    @contextlib.contextmanager
+    def _prepared(self, dataset: qm.Dataset, compiled: CompiledDataset):
+        """The session, with the dataset's tables readable and `compiled`'s setup run; cleaned up on exit."""
         session = self.session()
         views, drops = self.table_views(dataset)
         try:
             for statement in [*views, *compiled.setup]:
                 self._sql(session, statement)
-            yield from arrow_rows(self._to_arrow(self._sql(session, select)))
+            yield session
         finally:
             for statement in [*compiled.cleanup, *drops]:
                 self._sql(session, statement)
