@@ -273,11 +273,16 @@ def write_engine_output(
     """
     progress = progress or Progress()
     open_results = getattr(engine, "open_results", None)
+    if open_results is None:
+        log("Executing the query ...")
+        return _write_output(output_file, specs, engine.get_results(dataset), log, stdout, progress)
+    # Compiling before anything runs reports a problem before any output is started.
+    with _stage(log, "Compiling the dataset to SQL"):
+        compiled = engine.compile(dataset)
+        log(f"{len(compiled.all_statements())} SQL statements")
     start = time.perf_counter()
     log("Executing the query ...")
-    if open_results is None:
-        return _write_output(output_file, specs, engine.get_results(dataset), log, stdout, progress)
-    with open_results(dataset, event_table) as results:
+    with open_results(dataset, event_table, compiled) as results:
         log(f"Executing the query: setup done in {time.perf_counter() - start:.2f}s")
         return _write_output(output_file, specs, results, log, stdout, progress)
 
@@ -306,11 +311,6 @@ def _connected_engine(query_engine, dsn, dataset, backend, log: Log):
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
         engine = make_engine(name, dsn, dataset, backend)
-    get_queries = getattr(engine, "get_queries", None)
-    if get_queries is not None:
-        # Compiling up front reports a problem before any output is started.
-        with _stage(log, "Compiling the dataset to SQL"):
-            log(f"{len(get_queries(dataset))} SQL statements")
     return engine
 
 

@@ -39,17 +39,22 @@ class Progress:
         *,
         enabled: bool = True,
         bar: bool | None = None,
-        line_interval: float = LINE_INTERVAL,
+        line_interval: float | None = None,
     ):
         self._stream = stream
         self.enabled = enabled
         self._bar = bar
-        self.line_interval = line_interval
+        self._line_interval = line_interval
 
     @classmethod
     def silent(cls) -> Progress:
         """Progress that shows nothing."""
         return cls(enabled=False)
+
+    @property
+    def line_interval(self) -> float:
+        """Seconds between plain progress lines."""
+        return LINE_INTERVAL if self._line_interval is None else self._line_interval
 
     @property
     def stream(self) -> TextIO:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ehrql.measures.disclosure_control import control_count, ratio
 from ehrql.measures.measures import Measure, Measures
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, totals_by_substitution
 
@@ -91,7 +90,7 @@ def _controlled(row: tuple) -> tuple:
 
 def _batch_results(engine, denominator, intervals, batch, all_groups, progress) -> list[tuple]:
     query, plans = measure_totals_query(denominator, intervals, batch)
-    if isinstance(engine, BaseSQLQueryEngine):
+    if getattr(engine, "reports_interval_progress", False):
         # SQL engines say when each of their SELECTs (a run of intervals) is done.
         totals = engine.get_interval_totals(query, progress=progress)
     elif hasattr(engine, "get_interval_totals"):

@@ -862,6 +862,9 @@ class BaseSQLQueryEngine:
         statements = self.with_table_reads(query.dataset, compiled.statements)
         return dataclasses.replace(compiled, statements=statements)
 
+    #: `get_interval_totals` takes a `progress` function.
+    reports_interval_progress = True
+
     #: Intervals computed by one SELECT; None: all of them. Database servers
     #: spill large intermediate results to disk, so they take every interval
     #: at once; an embedded engine may need to bound its memory (see DuckDB's).
@@ -896,14 +899,17 @@ class BaseSQLQueryEngine:
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def open_results(self, dataset: qm.Dataset, event_table: str | None = None) -> Iterator[object]:
+    def open_results(
+        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
+    ) -> Iterator[object]:
         """The rows of `dataset` (or of one of its event tables), as results for
         `ehrql.file_formats.write_results`, valid until the context exits.
 
-        By default they are the rows `run_compiled` streams; an engine whose
-        database can hand over Arrow record batches, or write files itself,
-        gives those instead.
+        `compiled` is `self.compile(dataset)`, if the caller already has it.
+        By default the results are the rows `run_compiled` streams; an engine
+        whose database can hand over Arrow record batches, or write files
+        itself, gives those instead.
         """
-        compiled = select_compiled(self.compile(dataset), event_table)
+        compiled = select_compiled(compiled or self.compile(dataset), event_table)
         with contextlib.closing(self.run_compiled(dataset, compiled)) as rows:
             yield rows

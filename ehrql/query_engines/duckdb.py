@@ -386,10 +386,15 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 yield from batch
 
     @contextlib.contextmanager
-    def open_results(self, dataset: qm.Dataset, event_table: str | None = None) -> Iterator[DuckDBResults]:
+    def open_results(
+        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
+    ) -> Iterator[DuckDBResults]:
         """The dataset's select (or an event table's) on a connection where its
-        setup has run, for DuckDB itself to write out; cleaned up on exit."""
-        compiled = select_compiled(self.compile(dataset), event_table)
+        setup has run, for DuckDB itself to write out; cleaned up on exit.
+
+        `compiled` is `self.compile(dataset)`, if the caller already has it.
+        """
+        compiled = select_compiled(compiled or self.compile(dataset), event_table)
         with self._session(dataset, compiled) as connection:
             yield DuckDBResults(connection, compiled.select)
 

@@ -329,10 +329,15 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             yield from arrow_rows(self._to_arrow(self._sql(session, select)))
 
     @contextlib.contextmanager
-    def open_results(self, dataset: qm.Dataset, event_table: str | None = None) -> Iterator[ArrowResults]:
+    def open_results(
+        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
+    ) -> Iterator[ArrowResults]:
         """The dataset's rows (or an event table's) as the Arrow record batches
-        Spark hands over, so that no Python object is made per row."""
-        compiled = select_compiled(self.compile(dataset), event_table)
+        Spark hands over, so that no Python object is made per row.
+
+        `compiled` is `self.compile(dataset)`, if the caller already has it.
+        """
+        compiled = select_compiled(compiled or self.compile(dataset), event_table)
         with self._prepared(dataset, compiled) as session:
             yield ArrowResults(self._to_arrow(self._sql(session, compiled.select)).to_batches())
 
