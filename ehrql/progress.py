@@ -18,8 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-#: Reports how far a phase has got: (done so far, total or None if unknown).
-Update = Callable[[int, "int | None"], None]
+#: Reports how far a phase has got: (done so far, total or None if unknown),
+#: and optionally the unit counted, where it is not the phase's (`PERCENT`).
+Update = Callable[..., None]
+
+#: The unit of a phase counted as a percentage (of a query's work, say) rather than in items.
+PERCENT = "%"
 
 #: Seconds between plain progress lines.
 LINE_INTERVAL = 10.0
@@ -85,7 +89,9 @@ class Progress:
 
         with tqdm(total=total, desc=description, unit=f" {unit}", file=self.stream, leave=False, dynamic_ncols=True) as bar:
 
-            def update(done: int, new_total: int | None) -> None:
+            def update(done: int, new_total: int | None, unit: str | None = None) -> None:
+                if unit is not None and bar.unit != unit:
+                    bar.unit = unit
                 if new_total is not None and new_total != bar.total:
                     bar.total = new_total
                 bar.update(done - bar.n)
@@ -95,20 +101,22 @@ class Progress:
     def _line_phase(self, description: str, unit: str) -> Update:
         last = [time.monotonic()]
 
-        def update(done: int, total: int | None) -> None:
+        def update(done: int, total: int | None, counted: str | None = None) -> None:
             # The first line waits an interval: a phase that ends sooner needs none.
             now = time.monotonic()
             if now - last[0] < self.line_interval:
                 return
             last[0] = now
-            if total:
-                text = f"{done:,} of {total:,} {unit} ({100 * done // total}%)"
+            if counted == PERCENT:
+                text = f"{done}% done"
+            elif total:
+                text = f"{done:,} of {total:,} {counted or unit} ({100 * done // total}%)"
             else:
-                text = f"{done:,} {unit}"
+                text = f"{done:,} {counted or unit}"
             print(f"[ehrql] {description}: {text}", file=self.stream, flush=True)
 
         return update
 
 
-def _ignore(done: int, total: int | None) -> None:
+def _ignore(done: int, total: int | None, unit: str | None = None) -> None:
     pass

@@ -52,17 +52,20 @@ from ehrql.file_formats.arrow_format import (
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
+from ehrql.progress import PERCENT
 from ehrql.file_formats.console import write_table
 from ehrql.query_model.nodes import is_code_type
 
 #: Rows shown when a table is printed to the console instead of written to a file.
 CONSOLE_ROWS = 20
 
-#: Where a writer reports how far it has got: (rows or percent done, total or None).
-Progress = Callable[[int, Union[int, None]], None]
+#: Where a writer reports how far it has got: (rows done, None), or, for
+#: DuckDB's own CSV writer, which does not count rows as it goes,
+#: (percent of the query done, 100, "%").
+Progress = Callable[..., None]
 
 
-def _no_progress(done: int, total: int | None) -> None:
+def _no_progress(done: int, total: int | None, unit: str | None = None) -> None:
     pass
 
 
@@ -106,7 +109,7 @@ def write_results(
     CSV on `stdout`; or None to print the first rows as a table on `stdout`.
     `progress` is called now and then with the rows written so far, or (for
     DuckDB's own CSV writer, which does not count as it goes) the percentage
-    of the query done, with a total of 100.
+    of the query done, with a total of 100 and the unit `PERCENT`.
     """
     from ehrql.file_formats import get_file_extension
 
@@ -366,7 +369,7 @@ def _copy_with_progress(
 
     worker = threading.Thread(target=run, name="ehrql-copy", daemon=True)
     worker.start()
-    progress(0, 100)
+    progress(0, 100, PERCENT)
     while worker.is_alive():
         worker.join(PROGRESS_INTERVAL)
         try:
@@ -374,10 +377,10 @@ def _copy_with_progress(
         except duckdb.Error:
             done = -1
         if done >= 0:
-            progress(int(done), 100)
+            progress(int(done), 100, PERCENT)
     if "error" in outcome:
         raise outcome["error"]
-    progress(100, 100)
+    progress(100, 100, PERCENT)
     return outcome["count"]
 
 

@@ -246,9 +246,9 @@ def test_csv_header_names_are_quoted_as_pythons_csv_would():
 def test_copy_reports_progress(tmp_path, awkward):
     seen = []
     write_results(
-        tmp_path / "out.csv", AWKWARD_SPECS, sources(awkward)["duckdb"](), progress=lambda done, total: seen.append((done, total))
+        tmp_path / "out.csv", AWKWARD_SPECS, sources(awkward)["duckdb"](), progress=lambda done, total, unit=None: seen.append((done, total, unit))
     )
-    assert seen[0] == (0, 100) and seen[-1] == (100, 100)
+    assert seen[0] == (0, 100, "%") and seen[-1] == (100, 100, "%")
 
 
 def test_arrow_writer_reports_rows(tmp_path, awkward):

@@ -1,6 +1,6 @@
 import io
 
-from ehrql.progress import Progress
+from ehrql.progress import PERCENT, Progress
 
 
 def test_plain_lines_once_an_interval_has_passed():
@@ -11,10 +11,13 @@ def test_plain_lines_once_an_interval_has_passed():
         update(2500, None)
     with progress.phase("Dummy data", "patients", 200) as update:
         update(50, 200)
+    with progress.phase("Writing rows", "rows") as update:
+        update(45, 100, PERCENT)
     assert stream.getvalue().splitlines() == [
         "[ehrql] Writing rows: 1,000 rows",
         "[ehrql] Writing rows: 2,500 rows",
         "[ehrql] Dummy data: 50 of 200 patients (25%)",
+        "[ehrql] Writing rows: 45% done",
     ]
 
 
