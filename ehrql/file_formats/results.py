@@ -369,15 +369,22 @@ def _copy_with_progress(
 
     worker = threading.Thread(target=run, name="ehrql-copy", daemon=True)
     worker.start()
-    progress(0, 100, PERCENT)
-    while worker.is_alive():
-        worker.join(PROGRESS_INTERVAL)
-        try:
-            done = connection.query_progress()
-        except duckdb.Error:
-            done = -1
-        if done >= 0:
-            progress(int(done), 100, PERCENT)
+    try:
+        progress(0, 100, PERCENT)
+        while worker.is_alive():
+            worker.join(PROGRESS_INTERVAL)
+            try:
+                done = connection.query_progress()
+            except duckdb.Error:
+                done = -1
+            if done >= 0:
+                progress(int(done), 100, PERCENT)
+    except BaseException:
+        # Ctrl-C (or a failing progress display): stop DuckDB writing before
+        # the temporary file is removed.
+        connection.interrupt()
+        worker.join()
+        raise
     if "error" in outcome:
         raise outcome["error"]
     progress(100, 100, PERCENT)

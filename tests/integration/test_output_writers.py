@@ -256,3 +256,13 @@ def test_arrow_writer_reports_rows(tmp_path, awkward):
     write_results(tmp_path / "out.parquet", AWKWARD_SPECS, sources(awkward)["arrow"](), progress=lambda done, total: seen.append(done))
     assert seen[-1] == len(awkward[0])
     assert seen == sorted(seen)
+
+
+def test_an_interrupted_copy_stops_and_leaves_no_file(tmp_path, awkward):
+    def interrupt(done, total, unit=None):
+        raise KeyboardInterrupt
+
+    path = tmp_path / "out.csv"
+    with pytest.raises(KeyboardInterrupt):
+        write_results(path, AWKWARD_SPECS, sources(awkward)["duckdb"](), progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
