@@ -677,3 +677,39 @@ def test_output_dash_writes_csv_to_standard_output(small, tmp_path, capsys):
         "3,82,unknown,,F,",
     ]
     assert "Wrote 3 rows to standard output" in err
+
+
+# -- table files holding only the columns a definition reads ------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("extension", [".csv", ".parquet"])
+def test_table_files_need_only_the_columns_the_definition_reads(tmp_path, capsys, engine, extension):
+    # Public ehrQL's create-dummy-tables writes only the columns a definition uses.
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    rows = pa.table({"patient_id": [1, 2], "sex": ["female", "male"]})
+    if extension == ".csv":
+        (tables / "patients.csv").write_text("patient_id,sex\n1,female\n2,male\n")
+    else:
+        pyarrow.parquet.write_table(rows, tables / "patients.parquet")
+    definition = write_definition(
+        tmp_path,
+        """
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.sex = patients.sex
+        """,
+    )
+    output = tmp_path / "out.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dsn", tables, "--query-engine", engine, "--output", output], capsys
+    )
+    assert code == 0, err
+    assert output.read_text() == "patient_id,sex\n1,female\n2,male\n"
+
+    # A column the definition does read must be there.
+    definition.write_text(definition.read_text() + "dataset.born = patients.date_of_birth\n")
+    code, _, err = run(["generate-dataset", definition, "--dsn", tables, "--query-engine", engine], capsys)
+    assert code != 0
+    assert "patients" in err and "column" in err and "date_of_birth" in err
