@@ -207,7 +207,10 @@ def user_frames(tb: types.TracebackType | None, path: Path) -> list[traceback.Fr
     return [
         frame
         for frame in traceback.extract_tb(tb)
-        if any(_is_within(Path(frame.filename), d) for d in directories)
+        # Code made at run time (dataclasses' __init__, say) is named "<string>":
+        # never a file of the user's, though as a relative path it looks like one.
+        if not frame.filename.startswith("<")
+        and any(_is_within(Path(frame.filename), d) for d in directories)
         and not _is_ehrql_file(frame.filename)
         and "site-packages" not in Path(frame.filename).parts
     ]

@@ -637,9 +637,13 @@ class Duration:
         return NotImplemented
 
     def __radd__(self, other):
-        # A date written as a constant plus a duration.
+        # A constant date plus a fixed duration is a constant date, as in
+        # public ehrQL (so it can be used for intervals); with a duration of
+        # an int series it is a date series.
         if isinstance(other, (str, datetime.date)):
-            return self._add_to(_to_node(other, datetime.date))
+            if isinstance(self.value, BaseSeries):
+                return self._add_to(_to_node(other, datetime.date))
+            return self._shift(self._constant_date(other), self.value)
         return NotImplemented
 
     def __rsub__(self, other):
@@ -686,7 +690,7 @@ class Duration:
             return _parse_date(date)
         if type(date) is datetime.date:
             return date
-        raise DefinitionError("starting_on() and ending_on() need a date such as '2020-01-01'")
+        raise DefinitionError(f"a fixed date such as '2020-01-01' is needed here, not {date!r}")
 
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
