@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ehrql.codes import BaseCode, CodelistError, MultiCodeString
+from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
 from ehrql.errors import DefinitionError, ParameterError
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
@@ -73,7 +73,9 @@ def _coerce_constant(value, target_type):
     if target_type is datetime.date and isinstance(value, str):
         return _parse_date(value)
     if qm.is_code_type(target_type) and isinstance(value, str):
-        return target_type(value)
+        code = target_type(value)
+        warn_about_suspicious_codes([code])
+        return code
     if target_type is float and type(value) is int:
         return float(value)
     return value
@@ -98,17 +100,23 @@ def _to_node(value, target_type=None) -> qm.Series:
 
 def _to_set_node(values, element_type) -> qm.Value:
     """A constant set node for `is_in()` and friends."""
-    from ehrql.codelists import Codelist
+    from ehrql.codelists import CategorisedCodelist, Codelist
 
-    if isinstance(values, Codelist) and qm.is_code_type(element_type):
-        return qm.Value(values.codes_for(element_type))
+    if isinstance(values, (Codelist, CategorisedCodelist)) and qm.is_code_type(element_type):
+        codes = values.codes_for(element_type)
+        warn_about_suspicious_codes(codes, values.origins)
+        return qm.Value(codes)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise DefinitionError(
             f"is_in() needs a list, set, tuple or codelist, not {values!r}"
         )
     if isinstance(values, Mapping):
         values = values.keys()
-    converted = frozenset(_coerce_constant(v, element_type) for v in values)
+    if qm.is_code_type(element_type):
+        converted = frozenset(element_type(v) if isinstance(v, str) else v for v in values)
+        warn_about_suspicious_codes(c for c in converted if isinstance(c, BaseCode))
+    else:
+        converted = frozenset(_coerce_constant(v, element_type) for v in values)
     if None in converted:
         raise DefinitionError("is_in() cannot look for None: use is_null() instead")
     return qm.Value(converted)
@@ -385,10 +393,18 @@ class CodeMixin(ComparableMixin):
         from ehrql.codelists import CategorisedCodelist
 
         code_type = self._qm_node.type
-        if isinstance(categorisation, CategorisedCodelist):
-            categorisation = categorisation.category_map_for(code_type)
         if not isinstance(categorisation, Mapping) or not categorisation:
             raise DefinitionError("to_category() needs a codelist with categories, or a dict of code -> category")
+        if isinstance(categorisation, CategorisedCodelist):
+            origins = categorisation.origins
+            categorisation = categorisation.category_map_for(code_type)
+        else:
+            origins = {}
+            categorisation = {
+                (code_type(code) if isinstance(code, str) else code): category
+                for code, category in categorisation.items()
+            }
+        warn_about_suspicious_codes((c for c in categorisation if isinstance(c, BaseCode)), origins)
         # One membership test per category keeps the query small for big codelists.
         codes_by_category: dict = {}
         for code, category in categorisation.items():
@@ -417,9 +433,9 @@ class MultiCodeStringMixin:
 
     def contains_any_of(self, codelist):
         """True where the string holds any code of `codelist` (codes or prefixes)."""
-        from ehrql.codelists import Codelist
+        from ehrql.codelists import CategorisedCodelist, Codelist
 
-        if isinstance(codelist, Codelist):
+        if isinstance(codelist, (Codelist, CategorisedCodelist)):
             codes = sorted(c.value for c in codelist.codes_for(self._qm_node.type.single_code_class))
         elif isinstance(codelist, (str, bytes)) or not isinstance(codelist, Iterable):
             raise DefinitionError("contains_any_of() needs a list of codes or a codelist")
