@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
-from ehrql.errors import DefinitionError, ParameterError
+from ehrql.errors import DefinitionError, Error, ParameterError
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -345,6 +345,24 @@ class NumericMixin(ComparableMixin):
 
     def __rfloordiv__(self, other):
         return self._binary(qm.Function.FloorDivide, other, swap=True)
+
+    def __pow__(self, other):
+        """This value raised to the power `other`, as a float.
+
+        Null where there is no real, finite answer: zero to a negative power, a
+        negative number to a fractional power, or a result too large for a float.
+        """
+        return self._binary(qm.Function.Power, other)
+
+    def __rpow__(self, other):
+        return self._binary(qm.Function.Power, other, swap=True)
+
+    def absolute(self):
+        """The absolute value: negative values made positive (e.g. for a gap in days either way)."""
+        return _wrap(qm.Function.Absolute(self._qm_node))
+
+    def __abs__(self):
+        raise Error("abs() cannot be used on a series: use `x.absolute()` instead of `abs(x)`")
 
     def __neg__(self):
         return _wrap(qm.Function.Negate(self._qm_node))

@@ -763,6 +763,8 @@ _FUNCTIONS: dict[type, Callable[..., ColumnElement]] = {
     Function.Multiply: lambda d, node, lhs, rhs: lhs * rhs,
     Function.TrueDivide: lambda d, node, lhs, rhs: d.true_divide(lhs, rhs),
     Function.FloorDivide: lambda d, node, lhs, rhs: d.floor_divide(lhs, rhs, _operand_type(node)),
+    Function.Power: lambda d, node, lhs, rhs: d.power(lhs, rhs),
+    Function.Absolute: lambda d, node, value: sa.func.abs(value),
     Function.Negate: lambda d, node, value: -value,
     Function.CastToInt: lambda d, node, value: d.cast_to_int(value, node.source.type),
     Function.CastToFloat: lambda d, node, value: d.cast_to_float(value, node.source.type),

@@ -853,6 +853,36 @@ class Function:
             return int
 
     @node
+    class Power(_Arithmetic):
+        """lhs ** rhs, computed in floats, as a float.
+
+        Null where Python's float power has no real, finite answer: zero to a
+        negative power, a negative number to a fractional power, or a result
+        too large for a float.
+        """
+
+        lhs: Series
+        rhs: Series
+        describe = "**"
+
+        @property
+        def type(self):
+            return float
+
+    @node
+    class Absolute(_Base):
+        """The absolute value of a number: negative values made positive."""
+
+        source: Series
+
+        def __post_init__(self):
+            _require_type(self.source, NUMERIC_TYPES, "absolute()")
+
+        @property
+        def type(self):
+            return self.source.type
+
+    @node
     class Negate(_Base):
         """-source."""
 

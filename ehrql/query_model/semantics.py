@@ -59,6 +59,17 @@ def _floor_divide(lhs, rhs):
     return int(math.floor(lhs / rhs)) if isinstance(lhs, float) or isinstance(rhs, float) else lhs // rhs
 
 
+def _power(lhs, rhs):
+    # Python gives a complex number for a negative base and a fractional
+    # exponent, and raises for zero to a negative power or a huge result: in
+    # ehrQL each of those is null.
+    try:
+        result = float(lhs) ** float(rhs)
+    except (ZeroDivisionError, OverflowError):
+        return None
+    return result if isinstance(result, float) else None
+
+
 def _cast_to_int(value):
     if isinstance(value, str):
         try:
@@ -114,6 +125,8 @@ FUNCTIONS: dict[type, Callable] = {
     qm.Function.Multiply: _null_safe(operator.mul),
     qm.Function.TrueDivide: _null_safe(_true_divide),
     qm.Function.FloorDivide: _null_safe(_floor_divide),
+    qm.Function.Power: _null_safe(_power),
+    qm.Function.Absolute: _null_safe(abs),
     qm.Function.Negate: _null_safe(operator.neg),
     qm.Function.CastToInt: _null_safe(_cast_to_int),
     qm.Function.CastToFloat: _null_safe(_cast_to_float),

@@ -360,3 +360,23 @@ def test_get_parameter_of_the_wrong_type(parameters):
         get_parameter("n", type=datetime.date.fromisoformat)
     with pytest.raises(ParameterError, match="must be true or false"):
         get_parameter("flag", type=bool)
+
+
+# ---------------------------------------------------------------------------
+# Powers and absolute values
+# ---------------------------------------------------------------------------
+
+
+def test_abs_of_a_series_says_to_use_absolute():
+    from ehrql import Error
+
+    with pytest.raises(Error, match=r"use `x.absolute\(\)` instead of `abs\(x\)`"):
+        abs(p.i1)
+
+
+def test_power_is_a_float_series_and_mixes_ints_with_floats():
+    assert node(p.i1**2) == Fn.Power(node(p.i1), qm.Value(2))
+    assert node(2**p.i1) == Fn.Power(qm.Value(2), node(p.i1))
+    assert node(p.f1**2) == Fn.Power(node(p.f1), qm.Value(2.0))
+    assert type(p.i1**p.i2).__name__ == "FloatPatientSeries"
+    assert type(e.i1.absolute()).__name__ == "IntEventSeries"
