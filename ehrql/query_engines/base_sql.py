@@ -531,7 +531,8 @@ class _Compiler:
             key=lambda v: (str(type(v)), v),
         )
         if not values:
-            return sa.case((lhs.is_(None), sa.null()), else_=sa.false())
+            # Nothing is in an empty collection, not even a null (see semantics).
+            return sa.false()
         if len(values) <= self.dialect.max_in_list_size:
             return self.dialect.is_in(lhs, [self.dialect.literal(v) for v in values], node.lhs.type)
         table = self._value_set(node.rhs, values)

@@ -100,6 +100,16 @@ def _contains(lhs, rhs):
     return str(rhs) in str(lhs)
 
 
+def _is_in(lhs, rhs):
+    # Nothing is in an empty collection, not even an unknown (null) value:
+    # public ehrQL's spec makes `x.is_in([])` False for every row.
+    if not rhs:
+        return False
+    if lhs is None:
+        return None
+    return lhs in rhs
+
+
 def _extremum(pick):
     def fn(*values):
         present = [v for v in values if v is not None]
@@ -132,7 +142,7 @@ FUNCTIONS: dict[type, Callable] = {
     qm.Function.CastToFloat: _null_safe(_cast_to_float),
     qm.Function.CastToStr: _null_safe(_cast_to_str),
     qm.Function.StringContains: _null_safe(_contains),
-    qm.Function.In: _null_safe(lambda lhs, rhs: lhs in rhs),
+    qm.Function.In: _is_in,
     qm.Function.YearFromDate: _null_safe(lambda d: d.year),
     qm.Function.MonthFromDate: _null_safe(lambda d: d.month),
     qm.Function.DayFromDate: _null_safe(lambda d: d.day),
