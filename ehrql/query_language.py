@@ -11,6 +11,7 @@ import contextvars
 import csv
 import dataclasses
 import datetime
+import difflib
 import functools
 import gzip
 import keyword
@@ -175,11 +176,23 @@ class BaseSeries:
 
     def __eq__(self, other) -> BaseSeries:
         """True where the values are equal; null where either is null."""
+        if other is None:
+            raise Error("`== None` is always null in ehrQL: use `x.is_null()` to test for missing values")
         return self._binary(qm.Function.EQ, other)
 
     def __ne__(self, other) -> BaseSeries:
         """True where the values differ; null where either is null."""
+        if other is None:
+            raise Error("`!= None` is always null in ehrQL: use `x.is_not_null()` to test for present values")
         return self._binary(qm.Function.NE, other)
+
+    def __getattr__(self, name):
+        # Only reached for names that are not methods: say which method was meant.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{_describe(self)} has no method or property '{name}'; {_suggest(name, _public_names(type(self)))}"
+        )
 
     def is_null(self) -> BaseSeries:
         """True where the value is null, False otherwise (never null)."""
@@ -567,7 +580,34 @@ class DateMixin(ComparableMixin):
         return DateDifference(other_node, self._qm_node)
 
 
+def _public_names(cls) -> list[str]:
+    return sorted(n for n in dir(cls) if not n.startswith("_"))
+
+
+def _suggest(name: str, candidates: list[str]) -> str:
+    """'did you mean ...?' with the candidates closest to `name`, or else the whole list."""
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    if not close:
+        # Case and word order are the usual slips (upper() for a method that
+        # does not exist at all, say): compare lower-cased words too.
+        close = difflib.get_close_matches(name.lower(), candidates, n=3, cutoff=0.4)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return "the ones there are: " + ", ".join(candidates)
+
+
 def _describe(value) -> str:
+    if isinstance(value, DateDifference):
+        return (
+            "the difference between two dates: choose its unit with .days, .weeks, "
+            ".months or .years, e.g. (end_date - start_date).days"
+        )
+    if isinstance(value, Duration):
+        return f"a duration ({value!r}): add it to a date, or use it in starting_on()/ending_on()"
+    if isinstance(value, When):
+        return "an unfinished when(...): add .then(value) and use it in case(...)"
+    if isinstance(value, WhenThen):
+        return "a when(...).then(...) without case(...) or .otherwise(...) around it"
     if isinstance(value, BaseSeries):
         return f"{qm.a_type_name(value._qm_node.type)} series"
     if isinstance(value, BaseFrame):
@@ -979,8 +1019,12 @@ class BaseFrame:
                 "already has one row per patient"
             )
         columns = ", ".join(self._qm_node.schema.column_names)
+        candidates = list(dict.fromkeys([*self._qm_node.schema.column_names, *_public_names(type(self))]))
+        # Short names differ by a larger share for one slip (sl for s1).
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5 if len(name) <= 3 else 0.6)
+        hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? ") if close else ""
         raise AttributeError(
-            f"table '{table_name}' has no column or method '{name}'; its columns are: {columns}"
+            f"table '{table_name}' has no column or method '{name}'; {hint}its columns are: {columns}"
         )
 
     def exists_for_patient(self) -> BaseSeries:

@@ -380,3 +380,39 @@ def test_power_is_a_float_series_and_mixes_ints_with_floats():
     assert node(p.f1**2) == Fn.Power(node(p.f1), qm.Value(2.0))
     assert type(p.i1**p.i2).__name__ == "FloatPatientSeries"
     assert type(e.i1.absolute()).__name__ == "IntEventSeries"
+
+
+# ---------------------------------------------------------------------------
+# Mistakes get errors that say what to write instead
+# ---------------------------------------------------------------------------
+
+
+def test_comparing_with_none_says_to_use_is_null():
+    from ehrql import Error
+
+    with pytest.raises(Error, match=r"use `x.is_null\(\)`"):
+        p.i1 == None  # noqa: E711
+    with pytest.raises(Error, match=r"use `x.is_not_null\(\)`"):
+        p.i1 != None  # noqa: E711
+
+
+def test_a_date_difference_in_a_dataset_says_to_pick_a_unit():
+    dataset = create_dataset()
+    with pytest.raises(DefinitionError, match=r"difference between two dates: choose its unit with .days") as info:
+        dataset.gap = p.d1 - p.d2
+    assert "object at 0x" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "get, message",
+    [
+        (lambda: p.s1.contain("a"), r"string series has no method or property 'contain'; did you mean 'contains'\?"),
+        (lambda: p.d1.is_befor("2020-01-01"), r"did you mean 'is_before'"),
+        (lambda: p.s1.upper(), r"no method or property 'upper'; the ones there are: as_str, contains, is_in"),
+        (lambda: p.date_one, r"table 'p' has no column or method 'date_one'"),
+        (lambda: p.sl, r"did you mean 's2' or 's1'\?"),
+    ],
+)
+def test_unknown_attributes_suggest_the_nearest_real_one(get, message):
+    with pytest.raises(AttributeError, match=message):
+        get()
