@@ -734,11 +734,19 @@ class Duration:
         ]
 
     def ending_on(self, date) -> list[tuple[datetime.date, datetime.date]]:
-        """Consecutive intervals of one unit each, `value` of them, the last ending on `date`."""
-        after = self._constant_date(date) + _ONE_DAY
+        """Consecutive intervals of one unit each, `value` of them, the last ending on `date`.
+
+        As in public ehrQL, each interval's end is found by stepping back
+        whole units from `date`, and it starts the day after the previous
+        end. For months this is not always a calendar month:
+        `months(3).ending_on("2020-12-31")` gives (10-02, 10-31),
+        (11-01, 12-01) and (12-02, 12-31), since 31 November rolls forward to
+        1 December.
+        """
+        end = self._constant_date(date)
         return [
-            (self._shift(after, -i - 1), self._shift(after, -i) - _ONE_DAY)
-            for i in reversed(range(self._constant_count()))
+            (self._shift(end, steps - 1) + _ONE_DAY, self._shift(end, steps))
+            for steps in range(1 - self._constant_count(), 1)
         ]
 
     def _shift(self, date, steps):

@@ -274,9 +274,25 @@ def test_starting_on(duration, start, expected):
             ],
         ),
         (
+            # Stepping back from the end, as public ehrQL does: 31 February
+            # rolls forward to 1 March, so the last interval starts on the 2nd.
             months(2),
             "2020-03-31",
-            [(date(2020, 2, 1), date(2020, 2, 29)), (date(2020, 3, 1), date(2020, 3, 31))],
+            [(date(2020, 2, 1), date(2020, 3, 1)), (date(2020, 3, 2), date(2020, 3, 31))],
+        ),
+        (
+            months(3),
+            "2020-12-31",
+            [
+                (date(2020, 10, 2), date(2020, 10, 31)),
+                (date(2020, 11, 1), date(2020, 12, 1)),
+                (date(2020, 12, 2), date(2020, 12, 31)),
+            ],
+        ),
+        (
+            months(2),
+            "2021-02-28",
+            [(date(2020, 12, 29), date(2021, 1, 28)), (date(2021, 1, 29), date(2021, 2, 28))],
         ),
         (
             years(2),
