@@ -1233,21 +1233,65 @@ def coerce_cell(value, type_, column_name: str):
         ) from None
 
 
-def table_from_file(path: str | Path):
-    """A decorator making a patient table from a CSV (optionally gzipped) or Arrow file.
+def table_from_file(path: str | Path, *, columns: Mapping[str, type] | None = None):
+    """A patient table read from a CSV (optionally gzipped) or Arrow file.
 
-    The file needs a `patient_id` column and one column per declared column.
+    Give the columns to read, by name and type, as public ehrQL documents:
+
+        matched = table_from_file(
+            "output/matched.arrow",
+            columns={"age": int, "sex": str, "index_date": datetime.date},
+        )
+
+    The file needs a `patient_id` column (not listed in `columns`) and each
+    column named; other columns in it are ignored. Used without `columns`,
+    `@table_from_file(path)` decorates a `PatientFrame` class declaring the
+    columns instead.
     """
+    if columns is None:
+        return _TableFromFileDecorator(Path(path))
+    if not isinstance(columns, Mapping) or not columns:
+        raise DefinitionError(
+            "table_from_file() columns= must be a dict of column name -> type, "
+            "e.g. columns={'age': int, 'index_date': datetime.date}"
+        )
+    attributes = {}
+    for name, type_ in columns.items():
+        if name == "patient_id":
+            raise DefinitionError("table_from_file() reads patient_id itself: leave it out of columns=")
+        if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
+            raise DefinitionError(f"table_from_file(): {name!r} is not a valid column name")
+        if not qm.is_valid_series_type(type_):
+            raise DefinitionError(
+                f"table_from_file(): column '{name}' has type {type_!r}; use bool, int, float, str, "
+                "datetime.date or a code class from ehrql.codes"
+            )
+        attributes[name] = Series(type_)
+    cls = type("PatientFrameFromFile", (PatientFrame,), attributes)
+    return _TableFromFileDecorator(Path(path))(cls)
 
-    def decorator(cls):
-        if _frame_base(cls) != "patient":
+
+class _TableFromFileDecorator:
+    """`@table_from_file(path)`: reads the file into the decorated PatientFrame class."""
+
+    def __init__(self, path: Path):
+        self._path = path
+
+    def __call__(self, cls):
+        if not isinstance(cls, type) or _frame_base(cls) != "patient":
             raise DefinitionError("tables from files must be PatientFrame tables")
         schema = _schema_from_class(cls)
-        rows = _read_table_file(Path(path), schema)
+        rows = _read_table_file(self._path, schema)
         converted = tuple(_convert_row(row, schema) for row in rows)
         return cls(qm.InlinePatientTable(converted, schema))
 
-    return decorator
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"table_from_file({str(self._path)!r}) has no column '{name}': give its columns, as in "
+            f"table_from_file({str(self._path)!r}, columns={{'{name}': int}})"
+        )
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:

@@ -446,3 +446,44 @@ def test_a_date_difference_in_a_dataset_says_to_pick_a_unit():
 def test_unknown_attributes_suggest_the_nearest_real_one(get, message):
     with pytest.raises(AttributeError, match=message):
         get()
+
+
+# ---------------------------------------------------------------------------
+# table_from_file(path, columns=...)
+# ---------------------------------------------------------------------------
+
+
+def test_table_from_file_with_columns_reads_only_those(tmp_path):
+    from ehrql import table_from_file
+
+    path = tmp_path / "t.csv"
+    path.write_text("patient_id,age,ignored\n1,30,x\n2,,y\n")
+    matched = table_from_file(path, columns={"age": int})
+    frame = node(matched.age).source
+    assert frame.rows == ((1, 30), (2, None))
+    assert type(matched.age).__name__ == "IntPatientSeries"
+
+
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ({}, "must be a dict of column name -> type"),
+        ({"patient_id": int}, "leave it out of columns="),
+        ({"age": list}, "column 'age' has type"),
+        ({"bad name": int}, "not a valid column name"),
+    ],
+)
+def test_table_from_file_columns_are_checked(tmp_path, columns, message):
+    from ehrql import table_from_file
+
+    path = tmp_path / "t.csv"
+    path.write_text("patient_id,age\n1,30\n")
+    with pytest.raises(DefinitionError, match=message):
+        table_from_file(path, columns=columns)
+
+
+def test_table_from_file_without_columns_hints_at_them(tmp_path):
+    from ehrql import table_from_file
+
+    with pytest.raises(AttributeError, match=r"give its columns, as in table_from_file\(.*columns="):
+        table_from_file(tmp_path / "t.csv").age
