@@ -219,7 +219,25 @@ class BaseSeries:
         )
 
     def is_in(self, other) -> BaseSeries:
-        """True where the value is one of `other` (a list, set, tuple or codelist)."""
+        """True where the value is one of `other`: a list, set, tuple or codelist, or an event series.
+
+        With an event series, the value is looked for among the patient's own
+        non-null values of that series (e.g. the consultation ids of some
+        events); null where the value is null.
+        """
+        if isinstance(other, EventSeries):
+            if other._qm_node.type != self._qm_node.type:
+                raise qm.TypeValidationError(
+                    f"cannot look for {qm.a_type_name(self._qm_node.type)} series among the "
+                    f"values of {qm.a_type_name(other._qm_node.type)} series"
+                )
+            values = qm.AggregateByPatient.CombineAsSet(other._qm_node)
+            return _wrap(qm.Function.In(self._qm_node, values))
+        if isinstance(other, PatientSeries):
+            raise DefinitionError(
+                "is_in() takes an event series (many values per patient) or a list; for a "
+                "series with one value per patient, compare with == instead"
+            )
         return _wrap(qm.Function.In(self._qm_node, _to_set_node(other, self._qm_node.type)))
 
     def is_not_in(self, other) -> BaseSeries:

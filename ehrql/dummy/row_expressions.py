@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.semantics import EMPTY_AGGREGATE, FUNCTIONS, UNKNOWN, function_arguments
+from ehrql.query_model.semantics import EMPTY_AGGREGATE, FUNCTIONS, UNKNOWN, PatientValues, function_arguments
 
 __all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
 
@@ -158,6 +158,7 @@ _AGGREGATES = {
     qm.AggregateByPatient.Sum: sum,
     qm.AggregateByPatient.Mean: lambda values: sum(values) / len(values),
     qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
+    qm.AggregateByPatient.CombineAsSet: PatientValues,
 }
 
 

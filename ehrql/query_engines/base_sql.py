@@ -57,6 +57,10 @@ TableResolver = Callable[[qm.Frame], FromClause]
 PatientFilter = Callable[[ColumnElement], ColumnElement | None]
 
 
+class UnsupportedQueryError(EHRQLError):
+    """A valid query that this compiler cannot (yet) turn into SQL; the message says why."""
+
+
 class UnfilledParameterError(EHRQLError):
     """A dataset still holds a parameter that was never given a value."""
 
@@ -521,6 +525,8 @@ class _Compiler:
         return sa.case(*whens, else_=value(node.default))
 
     def _in(self, node: Function.In, frame) -> ColumnElement:
+        if isinstance(node.rhs, Aggregate.CombineAsSet):
+            return self._in_patient_values(node, frame)
         lhs = self._child(node.lhs, frame)
         if not isinstance(node.rhs, qm.Value):
             raise TypeError("is_in() needs a constant collection of values")
@@ -537,6 +543,46 @@ class _Compiler:
             return self.dialect.is_in(lhs, [self.dialect.literal(v) for v in values], node.lhs.type)
         table = self._value_set(node.rhs, values)
         return self.dialect.is_in(lhs, sa.select(table.c.value), node.lhs.type)
+
+    def _in_patient_values(self, node: Function.In, frame) -> ColumnElement:
+        """`x.is_in(event_series)`: whether x is one of the patient's non-null values of the series.
+
+        Null where x is null. A patient-level x is the existence of a row of
+        the series' frame holding x, which the compiler already knows how to
+        build; a row-level x looks its value up, per row, among the patient's
+        values (an EXISTS over them).
+        """
+        lhs = self._child(node.lhs, frame)
+        source = node.rhs.source
+        if frame is None:
+            matching = qm.Filter(source.domain.source, Function.EQ(source, node.lhs))
+            found = self.patient_series(Aggregate.Exists(matching))
+        else:
+            values = self._patient_values(source)
+            outer = self.rows(frame)
+            found = sa.exists().where(
+                values.c.patient_id == outer.c.patient_id,
+                self.dialect.compare("=", values.c.value, lhs, source.type),
+            )
+        return sa.case((lhs.is_(None), sa.null()), else_=found)
+
+    def _patient_values(self, source: qm.Series) -> FromClause:
+        """(patient_id, value) for each non-null value of an event series."""
+
+        def build():
+            frame = source.domain.source
+            rows = self.rows(frame)
+            value = self.row_series(source, frame)
+            joined, key = self._joined(rows, [value])
+            if key is not None:
+                raise UnsupportedQueryError(
+                    "is_in() cannot yet test event values against a series that depends on "
+                    "INTERVAL: test a patient-level value, or filter the rows outside the measure"
+                )
+            query = sa.select(rows.c.patient_id, value.label("value")).select_from(joined)
+            return query.where(value.is_not(None)).cte(self._name("patient_values"))
+
+        return self._memoised(("patient_values", source), build)
 
     def _value_set(self, node: qm.Value, values) -> FromClause:
         def build():

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from ehrql.codes import BaseCode
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
-from ehrql.query_model.semantics import EMPTY_AGGREGATE, apply_function, function_arguments
+from ehrql.query_model.semantics import EMPTY_AGGREGATE, PatientValues, apply_function, function_arguments
 
 
 class InMemoryDatabase:
@@ -223,4 +223,5 @@ _AGGREGATE_FUNCTIONS = {
     qm.AggregateByPatient.Min: min,
     qm.AggregateByPatient.Max: max,
     qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
+    qm.AggregateByPatient.CombineAsSet: PatientValues,
 }

@@ -645,6 +645,23 @@ class AggregateByPatient:
             return int
 
     @node
+    class CombineAsSet(_Base):
+        """The set of a patient's non-null values (empty when there are none).
+
+        Only `In` reads it: `x.is_in(event_series)` tests each value against
+        the patient's own values of the other series.
+        """
+
+        source: Series
+
+        def __post_init__(self):
+            _require_aggregable(self.source, "combine into a set")
+
+        @property
+        def type(self):
+            return Set(self.source.type)
+
+    @node
     class Exists(_Base):
         """Whether the patient has any row; never null."""
 

@@ -100,10 +100,19 @@ def _contains(lhs, rhs):
     return str(rhs) in str(lhs)
 
 
+class PatientValues(frozenset):
+    """A patient's values of an event series, combined into a set (`CombineAsSet`).
+
+    Told apart from a constant set because the two differ for a null tested
+    against an empty set (see `_is_in`).
+    """
+
+
 def _is_in(lhs, rhs):
-    # Nothing is in an empty collection, not even an unknown (null) value:
-    # public ehrQL's spec makes `x.is_in([])` False for every row.
-    if not rhs:
+    # Nothing is in an empty constant collection, not even an unknown (null)
+    # value: public ehrQL's spec makes `x.is_in([])` False for every row. A
+    # patient's own values are another matter: a null is null whatever they are.
+    if not rhs and not isinstance(rhs, PatientValues):
         return False
     if lhs is None:
         return None
@@ -182,6 +191,7 @@ EMPTY_AGGREGATE = {
     qm.AggregateByPatient.Min: None,
     qm.AggregateByPatient.Max: None,
     qm.AggregateByPatient.CountDistinct: 0,
+    qm.AggregateByPatient.CombineAsSet: PatientValues(),
     qm.AggregateByPatient.Count: 0,
     qm.AggregateByPatient.Exists: False,
 }

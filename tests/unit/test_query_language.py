@@ -487,3 +487,11 @@ def test_table_from_file_without_columns_hints_at_them(tmp_path):
 
     with pytest.raises(AttributeError, match=r"give its columns, as in table_from_file\(.*columns="):
         table_from_file(tmp_path / "t.csv").age
+
+
+def test_is_in_an_event_series_combines_its_values_per_patient():
+    assert node(p.i1.is_in(e.i1)) == Fn.In(node(p.i1), qm.AggregateByPatient.CombineAsSet(node(e.i1)))
+    with pytest.raises(DefinitionError, match="takes an event series"):
+        p.i1.is_in(p.i2)
+    with pytest.raises(qm.TypeValidationError, match="cannot look for an integer series among"):
+        p.i1.is_in(e.s1)
