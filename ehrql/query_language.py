@@ -647,6 +647,27 @@ def _interval_bounds(interval):
     return interval
 
 
+class DateAggregations(ComparableAggregations):
+    """Aggregations of a date event series to one value per patient."""
+
+    def count_episodes_for_patient(self, maximum_gap: Duration):
+        """The number of episodes in each patient's dates (0 if they have none).
+
+        In date order, a date no more than `maximum_gap` (given in `days()` or
+        `weeks()`) after the previous one belongs to the same episode, so the
+        clock restarts at each date: with `days(3)`, dates on the 1st, 4th and
+        6th are one episode, and the 10th and 12th another. Null dates are ignored.
+        """
+        if not isinstance(maximum_gap, Duration) or maximum_gap.units not in ("days", "weeks"):
+            raise DefinitionError("count_episodes_for_patient() needs maximum_gap given in days() or weeks()")
+        if isinstance(maximum_gap.value, BaseSeries):
+            raise DefinitionError(
+                f"count_episodes_for_patient() needs a single, fixed number of {maximum_gap.units}, not a series"
+            )
+        gap_days = maximum_gap.value * (7 if maximum_gap.units == "weeks" else 1)
+        return _wrap(qm.AggregateByPatient.CountEpisodes(self._qm_node, gap_days))
+
+
 # Build the concrete series classes: one per (type family, domain), with the
 # names public ehrQL uses (IntPatientSeries, DateEventSeries, ...).
 _FAMILIES = {
@@ -654,7 +675,7 @@ _FAMILIES = {
     "int": ("Int", (NumericMixin,), (NumericAggregations,)),
     "float": ("Float", (NumericMixin,), (NumericAggregations,)),
     "str": ("Str", (StrMixin,), (ComparableAggregations,)),
-    "date": ("Date", (DateMixin,), (ComparableAggregations,)),
+    "date": ("Date", (DateMixin,), (DateAggregations,)),
     "code": ("Code", (CodeMixin,), (ComparableAggregations,)),
     "multi_code": ("MultiCodeString", (MultiCodeStringMixin,), ()),
     # The type of a bare None: it can only be compared and combined.

@@ -597,6 +597,33 @@ class _Compiler:
 
     # -- aggregations -------------------------------------------------------
 
+    def _count_episodes(self, node: Aggregate.CountEpisodes, frame) -> ColumnElement:
+        """Episodes per patient: dates more than the maximum gap after the previous one (by LAG) start one."""
+
+        def build():
+            source = node.source.domain.source
+            rows = self.rows(source)
+            date = self.row_series(node.source, source)
+            joined, key = self._joined(rows, [date])
+            partition = [rows.c.patient_id, *([] if key is None else [key])]
+            previous = sa.func.lag(date).over(partition_by=partition, order_by=date)
+            dated = (
+                sa.select(*(c.label(n) for c, n in zip(partition, ["patient_id", "interval_id"])),
+                          date.label("event_date"), previous.label("previous_date"))
+                .select_from(joined)
+                .where(date.is_not(None))
+                .subquery(self._name("dated"))
+            )
+            gap = self.dialect.date_difference_in_days(dated.c.event_date, dated.c.previous_date)
+            starts = sa.case((sa.or_(dated.c.previous_date.is_(None), gap > node.maximum_gap_days), 1), else_=0)
+            keys = [dated.c.patient_id, *([] if key is None else [dated.c.interval_id])]
+            query = sa.select(*keys, sa.func.sum(starts).label("episodes")).group_by(*keys)
+            relation = self._keyed(query.cte(self._name("episodes")), key)
+            return self._patient_relation(relation)
+
+        relation = self._memoised(("episodes", node), build)
+        return sa.func.coalesce(self.dialect.cast(relation.c.episodes, int), 0)
+
     def _aggregate(self, node, frame) -> ColumnElement:
         if isinstance(node, Aggregate.Exists) and isinstance(node.source, qm.OneRowPerPatientFrame):
             return self.patient_frame(node.source).c.patient_id.is_not(None)
@@ -846,6 +873,7 @@ _HANDLERS: dict[type, Callable] = {
     qm.Parameter: _parameter,
     qm.Case: _Compiler._case,
     Function.In: _Compiler._in,
+    Aggregate.CountEpisodes: _Compiler._count_episodes,
     **{cls: _Compiler._function for cls in _FUNCTIONS},
     **{cls: _Compiler._aggregate for cls in _AGGREGATES},
 }

@@ -645,6 +645,30 @@ class AggregateByPatient:
             return int
 
     @node
+    class CountEpisodes(_Base):
+        """The number of episodes in a patient's non-null dates; 0 when there are none.
+
+        Sorted, dates no more than `maximum_gap_days` after the previous one
+        belong to its episode (the clock restarts at each date).
+        """
+
+        source: Series
+        maximum_gap_days: int
+
+        def __post_init__(self):
+            _require_aggregable(self.source, "count episodes of")
+            _require_type(self.source, datetime.date, "count_episodes_for_patient()")
+            if type(self.maximum_gap_days) is not int or self.maximum_gap_days < 0:
+                raise ValidationError(
+                    f"the maximum gap between dates of an episode must be a whole number of days "
+                    f"(0 or more), not {self.maximum_gap_days!r}"
+                )
+
+        @property
+        def type(self):
+            return int
+
+    @node
     class CombineAsSet(_Base):
         """The set of a patient's non-null values (empty when there are none).
 

@@ -100,6 +100,17 @@ def _contains(lhs, rhs):
     return str(rhs) in str(lhs)
 
 
+def count_episodes(dates, maximum_gap_days: int) -> int:
+    """How many episodes non-null `dates` make: a date more than `maximum_gap_days`
+    after the previous one (in date order) starts a new episode."""
+    ordered = sorted(dates)
+    return sum(
+        1
+        for previous, date in zip([None, *ordered], ordered)
+        if previous is None or (date - previous).days > maximum_gap_days
+    )
+
+
 class PatientValues(frozenset):
     """A patient's values of an event series, combined into a set (`CombineAsSet`).
 
@@ -192,6 +203,7 @@ EMPTY_AGGREGATE = {
     qm.AggregateByPatient.Max: None,
     qm.AggregateByPatient.CountDistinct: 0,
     qm.AggregateByPatient.CombineAsSet: PatientValues(),
+    qm.AggregateByPatient.CountEpisodes: 0,
     qm.AggregateByPatient.Count: 0,
     qm.AggregateByPatient.Exists: False,
 }
@@ -233,3 +245,14 @@ def value_for_patient_with_no_records(series: qm.Series):
         return result
 
     return evaluate(series)
+
+
+def aggregate_function(node, functions: dict) -> Callable:
+    """The function combining a patient's non-null values for an aggregation node.
+
+    `functions` maps the node classes whose function takes the values alone;
+    episode counting also needs the node's maximum gap.
+    """
+    if isinstance(node, qm.AggregateByPatient.CountEpisodes):
+        return lambda dates: count_episodes(dates, node.maximum_gap_days)
+    return functions[type(node)]

@@ -495,3 +495,17 @@ def test_is_in_an_event_series_combines_its_values_per_patient():
         p.i1.is_in(p.i2)
     with pytest.raises(qm.TypeValidationError, match="cannot look for an integer series among"):
         p.i1.is_in(e.s1)
+
+
+def test_count_episodes_takes_a_fixed_gap_in_days_or_weeks():
+    assert node(e.d1.count_episodes_for_patient(weeks(2))) == node(e.d1.count_episodes_for_patient(days(14)))
+    for gap, message in [
+        (10, "in days\\(\\) or weeks\\(\\)"),
+        (months(1), "in days\\(\\) or weeks\\(\\)"),
+        (days(p.i1), "single, fixed number of days"),
+    ]:
+        with pytest.raises(DefinitionError, match=message):
+            e.d1.count_episodes_for_patient(gap)
+    with pytest.raises(qm.ValidationError, match="0 or more"):
+        e.d1.count_episodes_for_patient(days(-1))
+    assert not hasattr(e.i1, "count_episodes_for_patient")
