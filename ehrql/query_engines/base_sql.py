@@ -57,10 +57,6 @@ TableResolver = Callable[[qm.Frame], FromClause]
 PatientFilter = Callable[[ColumnElement], ColumnElement | None]
 
 
-class UnsupportedQueryError(EHRQLError):
-    """A valid query that this compiler cannot (yet) turn into SQL; the message says why."""
-
-
 class UnfilledParameterError(EHRQLError):
     """A dataset still holds a parameter that was never given a value."""
 
@@ -560,10 +556,16 @@ class _Compiler:
         else:
             values = self._patient_values(source)
             outer = self.rows(frame)
-            found = sa.exists().where(
+            conditions = [
                 values.c.patient_id == outer.c.patient_id,
                 self.dialect.compare("=", values.c.value, lhs, source.type),
-            )
+            ]
+            if "interval_id" in values.c:
+                # The values differ by interval (a measure): reading the
+                # intervals table makes whatever reads this expression take
+                # a row per interval (see `_joined`), matched here.
+                conditions.append(values.c.interval_id == self._intervals.c.interval_id)
+            found = sa.exists().where(*conditions)
         return sa.case((lhs.is_(None), sa.null()), else_=found)
 
     def _patient_values(self, source: qm.Series) -> FromClause:
@@ -574,12 +576,8 @@ class _Compiler:
             rows = self.rows(frame)
             value = self.row_series(source, frame)
             joined, key = self._joined(rows, [value])
-            if key is not None:
-                raise UnsupportedQueryError(
-                    "is_in() cannot yet test event values against a series that depends on "
-                    "INTERVAL: test a patient-level value, or filter the rows outside the measure"
-                )
-            query = sa.select(rows.c.patient_id, value.label("value")).select_from(joined)
+            keys = [] if key is None else [key.label("interval_id")]
+            query = sa.select(rows.c.patient_id, *keys, value.label("value")).select_from(joined)
             return query.where(value.is_not(None)).cte(self._name("patient_values"))
 
         return self._memoised(("patient_values", source), build)

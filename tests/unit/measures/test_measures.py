@@ -299,3 +299,23 @@ def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
     (compiled,) = runs
     inserted = " ".join(s for s in compiled.setup if s.startswith("INSERT"))
     assert inserted.count("2023-12-25") == 1  # the last week's start is in the intervals table
+
+
+def test_event_values_in_a_series_that_depends_on_the_interval(engine):
+    # Visits whose cost matches the cost of some visit in the interval: the
+    # set of costs differs by interval, and so does the count.
+    in_interval = visits.where(visits.date.is_during(INTERVAL))
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "matching",
+        numerator=visits.where(visits.cost.is_in(in_interval.cost)).count_for_patient(),
+        denominator=people.exists_for_patient(),
+        intervals=months(3).starting_on("2020-01-01"),
+    )
+    rows = list(get_measure_results(engine, measures))
+    assert [(r[1], r[4], r[5]) for r in rows] == [
+        (D(2020, 1, 1), 3, 4),
+        (D(2020, 2, 1), 0, 4),
+        (D(2020, 3, 1), 1, 4),
+    ]
