@@ -21,7 +21,7 @@ from pathlib import Path
 import ehrql
 from ehrql import main
 from ehrql.errors import EHRQLError
-from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
+from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
 from ehrql.main import backend_registry, query_engine_names
 
@@ -171,18 +171,26 @@ def _definition_file(value: str) -> Path:
 
 
 def _output_file(value: str) -> Path:
+    """A file (`out.csv`) or a directory and a format (`out/:csv`), checked but not created."""
     try:
-        get_file_extension(value)
+        split = check_output_path(value)
     except FileValidationError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-    path = Path(value)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"the output must be a file, but {value} is a directory")
-    return path
+    if split is None and Path(value).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the output must be a file, but {value} is a directory (to write one file per "
+            f"table into it, add a format: {value.rstrip('/')}/:csv)"
+        )
+    if split is not None and split[0].exists() and not split[0].is_dir():
+        raise argparse.ArgumentTypeError(f"{split[0]} exists and is not a directory")
+    return Path(value)
 
 
 def _input_data_file(value: str) -> Path:
+    """A data file, or a directory of one file per table."""
     path = Path(value)
+    if path.is_dir():
+        return path
     try:
         get_file_extension(value)
     except FileValidationError as e:
@@ -307,10 +315,13 @@ def _add_generate_dataset(verbs) -> None:
     _definition_argument(parser)
     parser.add_argument(
         "--output",
-        metavar="FILE",
+        metavar="FILE_OR_DIR/:FORMAT",
         type=_output_file,
-        help=f"Where to write the dataset; the extension picks the format ({_FORMATS}). "
-        "Missing directories are created. Default: print a table to the console.",
+        help=f"Where to write the dataset: a file, whose extension picks the format ({_FORMATS}), "
+        "or a directory and a format (results/:csv, results/:arrow, ...), which gets "
+        "dataset.FORMAT plus one file per event table (add_event_table()), each named after "
+        "its table. A dataset with event tables needs a directory. Missing directories are "
+        "created, and the files appear only once all are written. Default: print to the console.",
     )
     parser.add_argument(
         "--dsn",
@@ -330,11 +341,12 @@ def _add_generate_dataset(verbs) -> None:
     )
     parser.add_argument(
         "--dummy-data-file",
-        metavar="FILE",
+        metavar="FILE_OR_DIR",
         type=_input_data_file,
         help="A ready-made dummy dataset to output as it is, after checking that its "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
-        "match the output's).",
+        "match the output's). For a dataset with event tables, a directory laid out as "
+        "--output DIR/:FORMAT writes it: dataset.FORMAT and one file per event table.",
     )
     parser.add_argument(
         "--test-data-file",
@@ -425,10 +437,12 @@ def _add_generate_measures(verbs) -> None:
     )
     parser.add_argument(
         "--output",
-        metavar="FILE",
+        metavar="FILE_OR_DIR/:FORMAT",
         type=_output_file,
-        help=f"Where to write the measures; the extension picks the format ({_FORMATS}). "
-        "Default: print a table to the console.",
+        help=f"Where to write the measures: a file for all of them, whose extension picks the "
+        f"format ({_FORMATS}), or a directory and a format (measures/:csv, ...) for one file "
+        "per measure, named after it, without the measure column and with only that "
+        "measure's group columns. Default: print a table to the console.",
     )
     parser.add_argument(
         "--dsn",
@@ -445,11 +459,12 @@ def _add_generate_measures(verbs) -> None:
     )
     parser.add_argument(
         "--dummy-data-file",
-        metavar="FILE",
+        metavar="FILE_OR_DIR",
         type=_input_data_file,
         help="Ready-made dummy measures to output as they are, after checking that the "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
-        "match the output's). Ignored with --dsn.",
+        "match the output's): one file for all measures, or a directory of one file per "
+        "measure as --output DIR/:FORMAT writes them. Ignored with --dsn.",
     )
     _engine_arguments(parser)
 

@@ -1277,8 +1277,18 @@ class Dataset:
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
-        """Add an event-level output table `name` with the given event series as columns."""
+        """Add an event-level output table `name` whose columns are the given event series.
+
+        The columns must all be series of the same event frame (or patient-level
+        series, repeated on each row). The table has a row for each row of that
+        frame belonging to a patient in the population, with `patient_id` first.
+        `generate-dataset --output DIR/:FORMAT` writes it to `DIR/<name>.FORMAT`,
+        beside `DIR/dataset.FORMAT`.
+        """
         self._validate_column_name(name, what="event table")
+        if name == "dataset":
+            # The patient-level table is written as `dataset` beside the event tables.
+            raise DefinitionError("'dataset' is the name of the patient-level output table: choose another name")
         if not columns:
             raise DefinitionError(f"event table '{name}' needs at least one column")
         frames = set()
