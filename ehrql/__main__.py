@@ -13,6 +13,7 @@ file; 11 a data file that does not match what is expected; 1 anything else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import ehrql
 from ehrql import main
+from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
@@ -91,7 +93,7 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 user_args=user_args,
             )
         elif options.command == "create-dummy-tables":
-            directory, file_format = options.dummy_tables_path
+            directory, file_format = options.dummy_tables_path or (None, "csv")
             main.create_dummy_tables(
                 options.definition_file, directory, file_format=file_format, user_args=user_args
             )
@@ -111,14 +113,24 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
                 return EXIT_ERROR
         elif options.command == "debug":
             main.debug_dataset(
-                options.definition_file, dummy_tables=options.dummy_tables, user_args=user_args
+                options.definition_file,
+                dummy_tables=options.dummy_tables,
+                user_args=user_args,
+                display_format=options.display_format,
             )
         elif options.command == "serialize-definition":
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
         elif options.command == "test-connection":
-            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+            url = options.url or os.environ.get("DATABASE_URL")
+            if not url:
+                return _usage_error("test-connection", "give the database with --url, or set DATABASE_URL")
+            main.test_connection(url, backend=options.backend, query_engine=options.query_engine)
+        elif options.command == "graph-query":
+            main.graph_query(options.definition_file, options.output, user_args=user_args)
         elif options.command == "dump-example-data":
-            main.dump_example_data(options.directory)
+            if options.dst_dir is not None and options.directory is not None:
+                return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
+            main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
@@ -127,6 +139,12 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
     except Exception as error:
         return _report(error, options.debug_traceback)
     return EXIT_OK
+
+
+def _usage_error(command: str, message: str) -> int:
+    """Report a command line that argparse accepted but that cannot run as given."""
+    print(f"ehrql {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _report(error: Exception, show_traceback: bool) -> int:
@@ -265,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serialize_definition(verbs)
     _add_dump_example_data(verbs)
     _add_test_connection(verbs)
+    _add_graph_query(verbs)
     return parser
 
 
@@ -377,20 +396,29 @@ def _add_dump_dataset_sql(verbs) -> None:
 def _add_create_dummy_tables(verbs) -> None:
     parser = verbs.add_parser(
         "create-dummy-tables",
-        help="Generate dummy tables for a dataset definition and write them to files.",
+        help="Generate dummy tables for a dataset or measures definition and write them to files.",
         description=(
-            "Generate the dummy tables generate-dataset would make for a definition, and "
-            "write them to a directory, one file per table. Edit them if you like, then "
-            "pass the directory to generate-dataset --dummy-tables."
+            "Generate the dummy tables generate-dataset (or, for a measures definition, "
+            "generate-measures) would make for a definition, and write them to a directory, "
+            "one file per table, or print them when no directory is given. Edit them if you "
+            "like, then pass the directory to generate-dataset --dummy-tables."
         ),
         allow_abbrev=False,
     )
-    _definition_argument(parser)
+    parser.add_argument(
+        "definition_file",
+        metavar="DEFINITION",
+        type=_definition_file,
+        help="The dataset or measures definition: a Python file that sets a variable named "
+        "`dataset` or `measures`.",
+    )
     parser.add_argument(
         "dummy_tables_path",
         metavar="DIRECTORY[:FORMAT]",
+        nargs="?",
         type=_directory_and_format,
-        help="The directory to write the tables to (created if missing). Files are CSV "
+        help="The directory to write the tables to (created if missing); without it, the "
+        "tables are printed to the console. Files are CSV "
         "unless a format is added after a colon: "
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
@@ -398,8 +426,9 @@ def _add_create_dummy_tables(verbs) -> None:
     _traceback_argument(parser)
 
 
-def _text_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
+def _text_output_argument(parser: argparse.ArgumentParser, what: str, short: str | None = None) -> None:
     parser.add_argument(
+        *([short] if short else []),
         "--output",
         metavar="FILE",
         type=Path,
@@ -508,6 +537,14 @@ def _add_debug(verbs) -> None:
         help="A directory of table files, one per table, to evaluate show() calls on. "
         "Default: dummy data generated from the definition.",
     )
+    parser.add_argument(
+        "--display-format",
+        metavar="FORMAT",
+        choices=DISPLAY_FORMATS,
+        default="ascii",
+        help="How to print each shown value: ascii (a plain-text table, the default) or "
+        "html (an HTML table, for a viewer that renders it).",
+    )
     _traceback_argument(parser)
 
 
@@ -522,7 +559,7 @@ def _add_serialize_definition(verbs) -> None:
         allow_abbrev=False,
     )
     _definition_argument(parser)
-    _text_output_argument(parser, "JSON")
+    _text_output_argument(parser, "JSON", short="-o")
     _traceback_argument(parser)
 
 
@@ -537,12 +574,19 @@ def _add_dump_example_data(verbs) -> None:
         allow_abbrev=False,
     )
     parser.add_argument(
+        "-d",
+        "--dst-dir",
+        metavar="DIRECTORY",
+        dest="dst_dir",
+        type=Path,
+        help="Where to write the tables (created if missing). Default: ./example-data",
+    )
+    parser.add_argument(
         "directory",
         metavar="DIRECTORY",
         nargs="?",
-        default=Path("example-data"),
         type=Path,
-        help="Where to write the tables (created if missing). Default: ./example-data",
+        help="The same as --dst-dir, given without the option name.",
     )
     _traceback_argument(parser)
 
@@ -561,9 +605,8 @@ def _add_test_connection(verbs) -> None:
         "-u",
         "--url",
         metavar="URL_OR_PATH",
-        required=True,
         help="The database: mssql://user:pass@host:port/db, trino://user@host:port/catalog/schema, "
-        "or a DuckDB file.",
+        "or a DuckDB file. Default: the DATABASE_URL environment variable.",
     )
     parser.add_argument(
         "-b",
@@ -579,6 +622,29 @@ def _add_test_connection(verbs) -> None:
         metavar="NAME",
         type=_query_engine_name,
         help="Connect with this query engine instead of the backend's.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_graph_query(verbs) -> None:
+    parser = verbs.add_parser(
+        "graph-query",
+        help="Draw a dataset definition's query graph.",
+        description=(
+            "Write a picture of the query model a dataset definition builds: a box per node "
+            "(a table, a column, a function, an aggregation...) and an arrow to each node it "
+            "is built from. Parts used in several places are drawn once."
+        ),
+        allow_abbrev=False,
+    )
+    _definition_argument(parser)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="Where to write the graph: Graphviz DOT text for a .dot or .gv file; an image "
+        "for .svg, .png or .pdf, drawn by Graphviz's `dot` program, which must be installed.",
     )
     _traceback_argument(parser)
 

@@ -33,6 +33,10 @@ class DefinitionFileError(EHRQLError):
     """A definition file could not be loaded; the message says where and why."""
 
 
+class MissingDefinitionError(DefinitionFileError):
+    """A definition file ran, but did not set the variable asked for (`dataset`, `measures`)."""
+
+
 class UserArgumentError(EHRQLError):
     """The user arguments after `--` are not `--name value` pairs."""
 
@@ -84,7 +88,7 @@ def load_dataset_definition(path: Path | str, user_args: dict[str, str] | None =
 def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
     dataset = getattr(module, "dataset", None)
     if dataset is None:
-        raise DefinitionFileError(
+        raise MissingDefinitionError(
             f"{path}: no variable named `dataset` was defined; a dataset definition "
             "must end up with `dataset = create_dataset()` and a population"
         )
@@ -113,7 +117,7 @@ def load_measure_definitions(path: Path | str, user_args: dict[str, str] | None 
     module = load_module(path, user_args)
     measures = getattr(module, "measures", None)
     if measures is None:
-        raise DefinitionFileError(
+        raise MissingDefinitionError(
             f"{path}: no variable named `measures` was defined; a measures definition "
             "must set `measures = create_measures()` and define at least one measure"
         )

@@ -31,7 +31,7 @@ from ehrql.file_formats import (
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
-from ehrql.loaders import load_dataset_definition
+from ehrql.loaders import LoadedDataset, load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -434,26 +434,59 @@ def dump_dataset_sql(
 
 def create_dummy_tables(
     definition_file: Path,
-    directory: Path,
+    directory: Path | None,
     *,
     file_format: str = "csv",
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
 ) -> list[Path]:
-    """Generate dummy tables for a definition and write one file per table to `directory`.
+    """Generate dummy tables for a dataset or measures definition and write one file
+    per table to `directory`, or print them all when `directory` is None.
 
-    The directory can then be given to `generate-dataset --dummy-tables`, after
-    any editing. Returns the paths written.
+    The directory can then be given to `generate-dataset --dummy-tables` (or
+    `generate-measures --dummy-tables`), after any editing. Returns the paths written.
     """
-    with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+    loaded = _load_for_dummy_data(definition_file, user_args, log)
     tables = _generate_dummy_tables(loaded, log)
+    if directory is None:
+        stream = stdout or sys.stdout
+        shown = sorted(
+            ((t, rows) for t, rows in tables.items() if not isinstance(t, qm.InlinePatientTable)),
+            key=lambda item: item[0].name,
+        )
+        for position, (table, rows) in enumerate(shown):
+            specs = table_column_specs(table.schema)
+            separator = "\n" if position else ""
+            stream.write(f"{separator}# {table.name}\n")
+            write_table(stream, specs, ([row[spec.name] for spec in specs] for row in rows))
+        return []
     from ehrql.dummy.writer import write_dummy_tables
 
     with _stage(log, f"Writing dummy tables to {directory}"):
         paths = write_dummy_tables(tables, directory, file_format)
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDataset:
+    """A dataset definition as loaded; a measures definition as the dataset whose
+    dummy data covers its measures (what generate-measures would generate)."""
+    from ehrql.loaders import MissingDefinitionError, load_measure_definitions
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    with _stage(log, f"Loading definition {definition_file}"):
+        try:
+            return load_dataset_definition(definition_file, dict(user_args or {}))
+        except MissingDefinitionError as no_dataset:
+            try:
+                measures = load_measure_definitions(definition_file, dict(user_args or {}))
+            except MissingDefinitionError:
+                raise MissingDefinitionError(
+                    f"{definition_file}: neither `dataset` nor `measures` was defined; "
+                    "create-dummy-tables takes a dataset or a measures definition"
+                ) from no_dataset
+    return LoadedDataset(measures_dummy_dataset(measures), measures.dummy_data_config)
 
 
 # ---------------------------------------------------------------------------
@@ -563,9 +596,11 @@ def debug_dataset(
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
     stream: TextIO | None = None,
+    display_format: str = "ascii",
 ) -> None:
     """Run a definition with `show()` turned on, over `dummy_tables` (or generated
-    dummy data), printing each shown value to `stream` (default stderr)."""
+    dummy data), printing each shown value to `stream` (default stderr) as a
+    plain-text table (`display_format="ascii"`) or an HTML one ("html")."""
     from ehrql.debugger import activate_debug_context
     from ehrql.loaders import load_module
     from ehrql.query_engines.in_memory import InMemoryDatabase
@@ -588,7 +623,7 @@ def debug_dataset(
         def provider(tables):
             return database
 
-    with activate_debug_context(provider, stream or sys.stderr):
+    with activate_debug_context(provider, stream or sys.stderr, display_format):
         load_module(definition_file, args)
 
 
@@ -613,6 +648,23 @@ def serialize_definition(
             temporary.write_text(text, encoding="utf-8")
         log(f"Wrote the query model to {output_file}")
     return text
+
+
+def graph_query(
+    definition_file: Path,
+    output_file: Path,
+    *,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+) -> None:
+    """Write a picture of a dataset definition's query model: Graphviz DOT text for a
+    `.dot` or `.gv` file, or (with Graphviz installed) an `.svg`, `.png` or `.pdf`."""
+    from ehrql.query_graph import write_query_graph
+
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+    write_query_graph(dataset, Path(output_file), title=Path(definition_file).stem)
+    log(f"Wrote the query graph to {output_file}")
 
 
 #: The example database shipped with ehrql.
