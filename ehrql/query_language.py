@@ -1291,16 +1291,21 @@ class Dataset:
             raise DefinitionError("'dataset' is the name of the patient-level output table: choose another name")
         if not columns:
             raise DefinitionError(f"event table '{name}' needs at least one column")
-        frames = set()
         nodes = {}
         for column_name, series in columns.items():
             self._validate_column_name(column_name, what="column", check_existing=False)
-            if not isinstance(series, BaseSeries) or series._qm_node.domain.is_patient:
+            if not isinstance(series, BaseSeries):
                 raise DefinitionError(
-                    f"column '{column_name}' of event table '{name}' must be an event series"
+                    f"column '{column_name}' of event table '{name}' must be a series, "
+                    f"not {_describe(series)}"
                 )
-            frames |= series._qm_node.domain.sources
             nodes[column_name] = series._qm_node
+        if all(node.domain.is_patient for node in nodes.values()):
+            raise DefinitionError(
+                f"event table '{name}' needs at least one event series (such as "
+                "clinical_events.date) to give it its rows; its columns are all patient-level"
+            )
+        # Patient-level columns repeat on each row; the event columns must share one frame.
         qm.Domain.union(*(n.domain for n in nodes.values()))
         self._events[name] = qm.FrozenDict(nodes)
 

@@ -226,6 +226,27 @@ def test_an_unknown_directory_format_is_a_usage_error(events, tmp_path, capsys, 
 # -- every engine ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
+def test_patient_level_columns_repeat_on_each_event_row(tmp_path, capsys, engine):
+    definition = write_definition(tmp_path, """
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.add_event_table(
+            "events", date=clinical_events.date, sex=patients.sex, age=patients.age_on(clinical_events.date)
+        )
+    """)
+    tables = write_tables(tmp_path / "tables")
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", tmp_path / "o/:csv",
+                        "--query-engine", engine], capsys)
+    assert code == 0, err
+    assert csv_lines(tmp_path / "o" / "events.csv") == [
+        "patient_id,date,sex,age",
+        "1,2019-03-01,female,48",
+        "1,2021-08-15,female,51",
+        "2,2020-01-02,male,19",
+    ]
+
+
 def test_spark_writes_event_tables(events, tmp_path, capsys):
     from tests.lib.engines import spark_session
 
