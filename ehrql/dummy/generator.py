@@ -17,13 +17,15 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import plausibility_check
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
-from ehrql.dummy.solver import Plan, describe_literal, generation_key, plan_population
+from ehrql.dummy.describe import describe
+from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -65,19 +67,28 @@ class _PreparedPlan:
         return grouped
 
 
+#: Called as `progress(made, asked)` after each batch of candidates is checked.
+Progress = Callable[[int, int], None]
+
+
 def generate_dummy_data(
     dataset: qm.Dataset,
     population_size: int = 10,
     seed: int = 0,
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
+    progress: Progress | None = None,
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
     `additional_population_constraint` (a boolean patient series, as a query
     model node or an ehrQL series) must also hold for every patient.
     Deterministic for a given seed. Stops at `timeout` seconds with whatever
-    patients it has, saying so in the report and the log.
+    patients it has; at once, with none, when the solver shows that no patient
+    can satisfy the population. The report says how many were made and why any
+    are missing; nothing is logged above debug level, so that the caller says
+    it once. `progress`, when given, is called as `progress(made, asked)` after
+    each batch of candidates.
     """
     if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 0:
         raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
@@ -87,14 +98,11 @@ def generate_dummy_data(
     roots = [dataset] + ([extra] if extra is not None else [])
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
-    prepared, unsolved, fallback = _prepare_plans(target, tables, collect_hints(roots), rng)
-    if fallback:
-        log.warning(
-            "dummy data: could not solve %s; generating patients at random and "
-            "keeping those in the population",
-            "; ".join(unsolved) or "the population",
-        )
-    search = _search(prepared, target, tables, population_size, rng, started + timeout)
+    prepared, unsolved, fallback, impossible = _prepare_plans(target, tables, collect_hints(roots), rng)
+    if impossible:
+        search = _SearchResult({table: [] for table in tables}, 0, 0, False)
+    else:
+        search = _search(prepared, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
         kept = _renumber(kept)
@@ -107,13 +115,16 @@ def generate_dummy_data(
         unsolved=unsolved,
         timed_out=search.timed_out,
         seconds=time.monotonic() - started,
+        impossible=impossible,
+        timeout=timeout,
     )
-    (log.warning if search.timed_out else log.info)("dummy data: %s", report.summary())
+    log.debug("dummy data: %s", report.summary())
     return DummyData(kept, report)
 
 
 def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
-    """(prepared plans, descriptions of unsolved parts, whether rejection sampling is needed)."""
+    """(prepared plans, descriptions of unsolved parts, whether rejection
+    sampling is needed, why no patient can exist — empty unless none can)."""
     cache = ChoiceCache(
         {
             table: {
@@ -123,13 +134,19 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    prepared = [p for p in (_prepare(plan, tables, cache) for plan in plan_population(target)) if p]
-    unsolved = tuple(dict.fromkeys(describe_literal(u) for p in prepared for u in p.plan.unsolved))
-    fallback = not prepared or bool(unsolved)
+    plans, reasons = plan_population_with_reasons(target)
+    prepared = []
+    for plan in plans:
+        outcome = _prepare(plan, tables, cache)
+        if isinstance(outcome, str):
+            reasons += (outcome,)
+        else:
+            prepared.append(outcome)
+    unsolved = tuple(dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved))
     if not prepared:
-        # Nothing could be solved: draw filler rows only and keep what passes.
-        prepared = [_prepare(Plan((), (), (target,)), tables, cache)]
-    return prepared, unsolved, fallback
+        # Every alternative contradicts itself or the tables' constraints.
+        return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",)
+    return prepared, unsolved, bool(unsolved), ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +157,9 @@ class _SearchResult:
     timed_out: bool
 
 
-def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: float) -> _SearchResult:
+def _search(
+    prepared: list, target, tables: list, wanted: int, rng, deadline: float, progress: Progress | None
+) -> _SearchResult:
     """Make and check candidates in batches until `wanted` pass or time runs out.
 
     Each candidate follows one plan, chosen in proportion to how often that
@@ -173,6 +192,8 @@ def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: fl
                     generated += 1
                     for table, table_rows in rows.items():
                         kept[table].extend(table_rows)
+        if progress is not None:
+            progress(generated, wanted)
     return _SearchResult(kept, generated, candidates, False)
 
 
@@ -182,6 +203,7 @@ def generate_dummy_tables(
     seed: int = 0,
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
+    progress: Progress | None = None,
 ) -> dict:
     """Dummy rows for every table the dataset reads (inline tables excluded).
 
@@ -189,7 +211,7 @@ def generate_dummy_tables(
     column of the table. See `generate_dummy_data` for the report.
     """
     return generate_dummy_data(
-        dataset, population_size, seed, additional_population_constraint, timeout
+        dataset, population_size, seed, additional_population_constraint, timeout, progress
     ).tables
 
 
@@ -233,19 +255,19 @@ def _tables_to_generate(roots) -> list:
     return sorted(tables, key=generation_key)
 
 
-def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | None:
-    """Recipes for one plan, or None if some required row cannot exist."""
+def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | str:
+    """Recipes for one plan, or why some required row cannot exist."""
     bans_by_table: dict = {}
     for ban in plan.bans:
         bans_by_table.setdefault(ban.table, []).append(ban)
     required = []
     for requirement in plan.requirements:
         if requirement.table not in tables:
-            return None
+            return f"it needs rows of {requirement.table.name}, which is not generated"
         bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
         recipe = make_recipe(requirement.table, requirement.conditions, bans, cache)
         if not recipe.feasible:
-            return None
+            return recipe.infeasible_because
         required.append((recipe, requirement.count))
     fillers = {}
     for table in tables:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+from ehrql.dummy.describe import describe
 from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
@@ -100,12 +101,20 @@ class Plan:
 def plan_population(population: qm.Series) -> tuple[Plan, ...]:
     """The alternative plans under which `population` is true, dropping those
     that contradict themselves."""
+    return plan_population_with_reasons(population)[0]
+
+
+def plan_population_with_reasons(population: qm.Series) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
+    """(the plans of `plan_population`, why each dropped alternative can never hold)."""
     plans = []
+    reasons = []
     for literals in _alternatives(population, True):
         plan = _plan_for(literals)
-        if plan is not None:
+        if isinstance(plan, Plan):
             plans.append(plan)
-    return tuple(plans)
+        else:
+            reasons.append(plan)
+    return tuple(plans), tuple(dict.fromkeys(reasons))
 
 
 # ---------------------------------------------------------------------------
@@ -138,8 +147,10 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
 _ANY_COUNT = frozenset(range(_MAX_COUNT + 1))
 
 
-def _plan_for(literals: tuple) -> Plan | None:
+def _plan_for(literals: tuple) -> Plan | str:
+    """The plan for one alternative, or why it can never hold."""
     counts: dict = {}  # frame -> the row counts every literal on it allows
+    counted_by: dict = {}  # frame -> the literals limiting its count
     unsolved: list = []
     value_conditions: dict = {}
     for literal, positive in literals:
@@ -147,13 +158,14 @@ def _plan_for(literals: tuple) -> Plan | None:
         if counted is not None:
             frame, allowed = counted
             counts[frame] = counts.get(frame, _ANY_COUNT) & allowed
+            counted_by.setdefault(frame, []).append(literal if positive else qm.Function.Not(literal))
             continue
         condition = literal if positive else qm.Function.Not(literal)
         sources = _value_sources(literal)
         if sources == set():
             constant = compile_row_expression(condition, _NO_SOURCE).evaluate({}, {})
             if constant is not True:
-                return None
+                return f"{describe(condition)} is never true"
             continue
         target = None if sources is None else _target_source(sources)
         if target is None:
@@ -164,7 +176,8 @@ def _plan_for(literals: tuple) -> Plan | None:
     bans: list[RowBan] = []
     for frame, allowed in counts.items():
         if not allowed:
-            return None
+            together = " and ".join(describe(c) for c in counted_by[frame])
+            return f"no number of rows makes {together} true together"
         new_requirements, new_bans = _count_requirements(frame, allowed)
         requirements.extend(new_requirements)
         bans.extend(new_bans)
@@ -378,19 +391,3 @@ def _merge_patient_requirements(requirements: list) -> list:
         else:
             others.append(requirement)
     return list(merged.values()) + others
-
-
-def describe_literal(literal: qm.Series) -> str:
-    """A short description of a condition the solver could not handle."""
-    columns = sorted(
-        {f"{getattr(qm.root_table(n.source), 'name', 'inline')}.{n.name}" for n in qm.all_nodes(literal) if isinstance(n, qm.SelectColumn)}
-    )
-    kinds = sorted(
-        {type(n).__name__ for n in qm.all_nodes(literal) if isinstance(n, (qm.AggregateByPatient._Base, qm.Parameter))}
-    )
-    parts = [type(literal).__name__]
-    if kinds:
-        parts.append("using " + ", ".join(kinds))
-    if columns:
-        parts.append("on " + ", ".join(columns))
-    return " ".join(parts)
