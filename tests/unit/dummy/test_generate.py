@@ -398,3 +398,27 @@ def test_rows_of_one_table_can_depend_on_rows_of_an_earlier_one():
     assert not data.report.used_rejection_sampling
     assert data.report.acceptance_rate > 0.75
     assert_all_in_population(data.tables, dataset, 200)
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
+def test_more_patients_asked_never_gives_fewer(definition):
+    # Public ehrQL's generator could give fewer patients when asked for more;
+    # here ten times the patients asked gives ten times the patients made.
+    dataset = definition()
+    small = generate_dummy_data(dataset, population_size=15, seed=3)
+    large = generate_dummy_data(dataset, population_size=150, seed=3)
+    assert small.report.generated == 15
+    assert large.report.generated == 150
+    assert_all_in_population(large.tables, dataset, 150)
+
+
+def test_more_patients_never_gives_fewer_when_some_conditions_are_left_to_chance():
+    @table_from_rows([(i, i % 3) for i in range(1, 2000)])
+    class extra(PatientFrame):
+        weight = Series(int)
+
+    ds = create_dataset()
+    ds.define_population(extra.weight < events.count_for_patient())
+    dataset = ds._compile()
+    made = [generate_dummy_data(dataset, population_size=n, seed=1).report.generated for n in (8, 80)]
+    assert made == [8, 80]
