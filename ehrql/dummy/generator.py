@@ -24,6 +24,7 @@ from ehrql.dummy.plausibility import plausibility_check
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
+from ehrql.dummy.consistency import inconsistencies, repair
 from ehrql.dummy.describe import describe
 from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
 from ehrql.dummy.uniques import UniqueValues
@@ -57,6 +58,8 @@ class _PreparedPlan:
     plan: Plan
     required: tuple  # of (RowRecipe, count)
     fillers: dict  # table -> RowRecipe, or None when the table must stay empty
+    #: (table, column) pairs nothing in the plan reads: safe to change for consistency.
+    free_columns: frozenset = frozenset()
 
     @functools.cached_property
     def required_by_table(self) -> dict:
@@ -265,7 +268,10 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | st
         if requirement.table not in tables:
             return f"it needs rows of {requirement.table.name}, which is not generated"
         bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
-        recipe = make_recipe(requirement.table, requirement.conditions, bans, cache)
+        plausible = plausibility_check(requirement.table)
+        recipe = make_recipe(
+            requirement.table, requirement.conditions, bans, cache, (), (plausible,) if plausible else ()
+        )
         if not recipe.feasible:
             return recipe.infeasible_because
         required.append((recipe, requirement.count))
@@ -276,19 +282,48 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | st
             table, (), tuple(bans_by_table.get(table, ())), cache, (plausible,) if plausible else ()
         )
         fillers[table] = recipe if recipe.feasible else None
-    return _PreparedPlan(plan, tuple(required), fillers)
+    return _PreparedPlan(plan, tuple(required), fillers, _free_columns(plan, tables))
+
+
+def _free_columns(plan: Plan, tables: list) -> frozenset:
+    """The (table, column) pairs no requirement, ban or unsolved condition of the plan reads."""
+    nodes = [c.node for r in plan.requirements for c in r.conditions]
+    nodes += [e.node for b in plan.bans for e in (*b.when, *b.unless)]
+    nodes += list(plan.unsolved)
+    read = {
+        (qm.root_table(n.source), n.name)
+        for node in nodes
+        for n in qm.all_nodes(node)
+        if isinstance(n, qm.SelectColumn)
+    }
+    return frozenset(
+        (table, column)
+        for table in tables
+        for column in table.schema.column_names
+        if (table, column) not in read
+    )
 
 
 def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques) -> dict:
     """One candidate patient: table -> rows, following one plan.
 
     A required row may depend on the patient's other rows (an event after
-    their 60th birthday); when none can be found the patient is drawn again,
-    a few times, before settling for rows that may fail the final check.
+    their 60th birthday); when none can be found, or the rows tell an
+    inconsistent story (`consistency`), the patient is drawn again, a few
+    times, before settling for rows that may fail the final check.
     """
+    rows: dict = {}
     for attempt in range(PATIENT_ATTEMPTS):
-        rows = _draw_patient(prepared, rng, settle=attempt == PATIENT_ATTEMPTS - 1)
-        if rows is not None:
+        settle = attempt == PATIENT_ATTEMPTS - 1
+        drawn = _draw_patient(prepared, rng, settle)
+        if drawn is None:
+            continue
+        rows, filler_rows = drawn
+        # Consistent across tables where the population allows; a patient the
+        # population forces into inconsistency (an event after death, say) is
+        # drawn again, then kept as it is.
+        repair(rows, filler_rows, prepared.free_columns, prepared.fillers, rng)
+        if settle or not inconsistencies(rows):
             break
     return {
         table: [
@@ -299,9 +334,11 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
     }
 
 
-def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> dict | None:
-    """Rows for one patient, or None if a required row failed and not `settle`."""
+def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> tuple | None:
+    """(table -> rows, ids of the filler rows) for one patient, or None if a
+    required row failed and not `settle`."""
     rows: dict = {}
+    filler_rows: set = set()
     context: dict = {}
     for table, filler in prepared.fillers.items():
         table_rows = []
@@ -323,10 +360,11 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
                 row = filler.draw(rng, context)
                 if row is not None:
                     table_rows.append(row)
+                    filler_rows.add(id(row))
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         rows[table] = table_rows
-    return rows
+    return rows, filler_rows
 
 
 def _patient_row_share(table: qm.Frame) -> float:

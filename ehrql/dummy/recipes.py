@@ -42,6 +42,9 @@ class RowRecipe:
     linked_columns: tuple = ()
     #: Why no row can exist, when `feasible` is False.
     infeasible_because: str = ""
+    #: Checks worth meeting but not required (plausible dates): only the
+    #: first half of the attempts insist on them.
+    soft_checks: tuple = ()
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
@@ -51,6 +54,8 @@ class RowRecipe:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows.
                 self._borrow_from_context(row, context, rng)
+            if attempt < ROW_ATTEMPTS // 2 and not all(c(row, context) for c in self.soft_checks):
+                continue
             if all(check(row, context) for check in self.checks):
                 return row
         return None
@@ -125,9 +130,10 @@ def make_recipe(
     bans: tuple,
     cache: ChoiceCache,
     extra_checks: tuple = (),
+    soft_checks: tuple = (),
 ) -> RowRecipe:
     """A recipe for rows of `table` meeting every condition, breaking no ban
-    and passing `extra_checks`."""
+    and passing `extra_checks` (and, where it can, `soft_checks`)."""
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
     # Column -> descriptions of what narrowed it, to say why it ran dry.
     narrowed_by: dict[str, list] = {name: [] for name in table.schema.column_names}
@@ -169,7 +175,7 @@ def make_recipe(
         if choice.empty and not because:
             conditions_text = " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
             because = f"no value of {table.name}.{name} meets {conditions_text}"
-    return RowRecipe(table, choices, tuple(checks), not because, tuple(linked), because)
+    return RowRecipe(table, choices, tuple(checks), not because, tuple(linked), because, soft_checks)
 
 
 @dataclasses.dataclass(frozen=True)
