@@ -17,6 +17,7 @@ import logging
 import math
 import random
 import time
+import typing
 from collections.abc import Callable
 
 from ehrql.dummy.hints import collect_hints
@@ -26,6 +27,7 @@ from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
 from ehrql.dummy.consistency import inconsistencies, repair
 from ehrql.dummy.describe import describe
+from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression
 from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
@@ -41,6 +43,12 @@ FILLER_WEIGHTS = (15, 20, 18, 15, 12, 9, 7, 4)
 OTHER_PATIENT_TABLE_SHARE = 0.4
 #: How many times a patient is redrawn when a required row cannot be found.
 PATIENT_ATTEMPTS = 3
+#: ... and how many times when the plan has conditions checked on the whole patient.
+CHECKED_PATIENT_ATTEMPTS = 40
+#: The row source for conditions on a whole patient: nothing is read from a row.
+PATIENT_LEVEL = qm.SelectPatientTable("__patient__", qm.TableSchema({}))
+#: How many rows are drawn to find one with a value not used yet (distinct counts).
+DISTINCT_ATTEMPTS = 30
 #: Candidates checked at once with the in-memory engine.
 MAX_BATCH = 5000
 
@@ -56,17 +64,20 @@ class DummyData:
 @dataclasses.dataclass(frozen=True)
 class _PreparedPlan:
     plan: Plan
-    required: tuple  # of (RowRecipe, count)
+    required: tuple  # of (RowRecipe, count, distinct expression or None)
     fillers: dict  # table -> RowRecipe, or None when the table must stay empty
     #: (table, column) pairs nothing in the plan reads: safe to change for consistency.
     free_columns: frozenset = frozenset()
+    #: The plan's unsolved conditions that can be evaluated on one patient's
+    #: rows: a patient failing one is redrawn at once, before any engine sees it.
+    patient_checks: tuple = ()
 
     @functools.cached_property
     def required_by_table(self) -> dict:
-        """Table -> its (RowRecipe, count) pairs."""
+        """Table -> its (RowRecipe, count, distinct) triples."""
         grouped: dict = {}
-        for recipe, count in self.required:
-            grouped.setdefault(recipe.table, []).append((recipe, count))
+        for recipe, count, distinct in self.required:
+            grouped.setdefault(recipe.table, []).append((recipe, count, distinct))
         return grouped
 
 
@@ -137,19 +148,25 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    plans, reasons = plan_population_with_reasons(target)
+    plans, proven = plan_population_with_reasons(target)
+    reasons = list(proven)
     prepared = []
+    unsure = []  # alternatives dropped only because a sample of values ran dry
     for plan in plans:
         outcome = _prepare(plan, tables, cache)
-        if isinstance(outcome, str):
-            reasons += (outcome,)
+        if isinstance(outcome, _Infeasible):
+            (reasons if outcome.certain else unsure).append(outcome.reason)
         else:
             prepared.append(outcome)
     unsolved = tuple(dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved))
-    if not prepared:
-        # Every alternative contradicts itself or the tables' constraints.
-        return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",)
-    return prepared, unsolved, bool(unsolved), ()
+    if prepared:
+        return prepared, unsolved, bool(unsolved), ()
+    if unsure:
+        # Not proven impossible: draw patients freely and keep those that pass.
+        fallback = _prepare(Plan((), (), (target,)), tables, cache)
+        return [fallback], tuple(dict.fromkeys(unsure)), True, ()
+    # Every alternative contradicts itself or the tables' constraints.
+    return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,7 +275,12 @@ def _tables_to_generate(roots) -> list:
     return sorted(tables, key=generation_key)
 
 
-def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | str:
+class _Infeasible(typing.NamedTuple):
+    reason: str
+    certain: bool
+
+
+def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _Infeasible:
     """Recipes for one plan, or why some required row cannot exist."""
     bans_by_table: dict = {}
     for ban in plan.bans:
@@ -266,15 +288,15 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | st
     required = []
     for requirement in plan.requirements:
         if requirement.table not in tables:
-            return f"it needs rows of {requirement.table.name}, which is not generated"
+            return _Infeasible(f"it needs rows of {requirement.table.name}, which is not generated", True)
         bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
         plausible = plausibility_check(requirement.table)
         recipe = make_recipe(
             requirement.table, requirement.conditions, bans, cache, (), (plausible,) if plausible else ()
         )
         if not recipe.feasible:
-            return recipe.infeasible_because
-        required.append((recipe, requirement.count))
+            return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
+        required.append((recipe, requirement.count, requirement.distinct))
     fillers = {}
     for table in tables:
         plausible = plausibility_check(table)
@@ -282,7 +304,12 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | st
             table, (), tuple(bans_by_table.get(table, ())), cache, (plausible,) if plausible else ()
         )
         fillers[table] = recipe if recipe.feasible else None
-    return _PreparedPlan(plan, tuple(required), fillers, _free_columns(plan, tables))
+    checks = tuple(
+        expression
+        for expression in (compile_row_expression(c, PATIENT_LEVEL) for c in plan.unsolved)
+        if not expression.opaque
+    )
+    return _PreparedPlan(plan, tuple(required), fillers, _free_columns(plan, tables), checks)
 
 
 def _free_columns(plan: Plan, tables: list) -> frozenset:
@@ -313,8 +340,9 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
     times, before settling for rows that may fail the final check.
     """
     rows: dict = {}
-    for attempt in range(PATIENT_ATTEMPTS):
-        settle = attempt == PATIENT_ATTEMPTS - 1
+    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks else PATIENT_ATTEMPTS
+    for attempt in range(attempts):
+        settle = attempt == attempts - 1
         drawn = _draw_patient(prepared, rng, settle)
         if drawn is None:
             continue
@@ -323,8 +351,13 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
         # population forces into inconsistency (an event after death, say) is
         # drawn again, then kept as it is.
         repair(rows, filler_rows, prepared.free_columns, prepared.fillers, rng)
-        if settle or not inconsistencies(rows):
+        if settle:
             break
+        if prepared.patient_checks and not _passes(prepared.patient_checks, rows):
+            continue
+        if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
+            continue
+        break
     return {
         table: [
             {"patient_id": patient_id, **uniques.make_unique(table, row, prepared.fillers[table], rng)}
@@ -343,9 +376,10 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
     for table, filler in prepared.fillers.items():
         table_rows = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
-        for recipe, count in prepared.required_by_table.get(table, ()):
+        for recipe, count, distinct in prepared.required_by_table.get(table, ()):
+            seen: set = set()
             for _ in range(count):
-                row = recipe.draw(rng, context)
+                row = _draw_required(recipe, distinct, seen, rng, context)
                 if row is None:
                     if not settle:
                         return None
@@ -365,6 +399,34 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
         context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         rows[table] = table_rows
     return rows, filler_rows
+
+
+def _draw_required(recipe, distinct, seen: set, rng, context: dict) -> dict | None:
+    """A required row; with `distinct`, one whose value of it is not in `seen` yet."""
+    for _ in range(DISTINCT_ATTEMPTS if distinct is not None else 1):
+        row = recipe.draw(rng, context)
+        if row is None or distinct is None:
+            return row
+        value = distinct.evaluate(row, context)
+        if value not in seen:
+            seen.add(value)
+            return row
+    return None
+
+
+def _passes(checks: tuple, rows: dict) -> bool:
+    """Whether no check is known to fail on one patient's rows."""
+    context = {
+        table.name: (table_rows[0] if table_rows else None)
+        if isinstance(table, qm.OneRowPerPatientFrame)
+        else table_rows
+        for table, table_rows in rows.items()
+    }
+    for check in checks:
+        outcome = check.evaluate({}, context)
+        if outcome is not True and outcome is not UNKNOWN:
+            return False
+    return True
 
 
 def _patient_row_share(table: qm.Frame) -> float:

@@ -45,6 +45,9 @@ class RowRecipe:
     #: Checks worth meeting but not required (plausible dates): only the
     #: first half of the attempts insist on them.
     soft_checks: tuple = ()
+    #: Whether `infeasible_because` is a proof (False when a pool of values,
+    #: a sample of an unbounded set such as floats, merely ran dry).
+    infeasible_for_certain: bool = True
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
@@ -171,11 +174,15 @@ def make_recipe(
         (name, cache.narrowed(table, name, tuple(restrictions[name])))
         for name in table.schema.column_names
     )
+    certain = True
     for name, choice in choices:
         if choice.empty and not because:
             conditions_text = " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
             because = f"no value of {table.name}.{name} meets {conditions_text}"
-    return RowRecipe(table, choices, tuple(checks), not because, tuple(linked), because, soft_checks)
+            certain = cache.base(table)[name].exhaustive
+    return RowRecipe(
+        table, choices, tuple(checks), not because, tuple(linked), because, soft_checks, certain
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,11 +52,16 @@ _COMPARISONS = (
 
 @dataclasses.dataclass(frozen=True)
 class RowRequirement:
-    """At least `count` rows of `table` must make every condition true."""
+    """At least `count` rows of `table` must make every condition true.
+
+    With `distinct` (an expression on the row), the rows must also give
+    `count` different values of it: a distinct count asks for that.
+    """
 
     table: qm.Frame
     conditions: tuple
     count: int
+    distinct: RowExpression | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +158,22 @@ def _plan_for(literals: tuple) -> Plan | str:
     counted_by: dict = {}  # frame -> the literals limiting its count
     unsolved: list = []
     value_conditions: dict = {}
+    aggregated_requirements: list = []
+    aggregated_bans: list = []
+    distinct_counts: dict = {}  # aggregate -> (allowed, conditions)
     for literal, positive in literals:
+        aggregated = _aggregate_comparison(literal, positive)
+        if isinstance(aggregated, _DistinctCount):
+            allowed, conditions = distinct_counts.get(aggregated.aggregate, (_ANY_COUNT, []))
+            distinct_counts[aggregated.aggregate] = (
+                allowed & aggregated.allowed,
+                conditions + [aggregated.condition],
+            )
+            continue
+        if aggregated is not None:
+            aggregated_requirements.extend(aggregated[0])
+            aggregated_bans.extend(aggregated[1])
+            continue
         counted = _counted_frame(literal, positive)
         if counted is not None:
             frame, allowed = counted
@@ -172,8 +192,14 @@ def _plan_for(literals: tuple) -> Plan | str:
             unsolved.append(condition)
             continue
         value_conditions.setdefault(target, []).append(condition)
-    requirements: list[RowRequirement] = []
-    bans: list[RowBan] = []
+    for aggregate, (allowed, conditions) in distinct_counts.items():
+        outcome = _distinct_requirements(aggregate, allowed, conditions)
+        if isinstance(outcome, str):
+            return outcome
+        aggregated_requirements.extend(outcome[0])
+        aggregated_bans.extend(outcome[1])
+    requirements: list[RowRequirement] = list(aggregated_requirements)
+    bans: list[RowBan] = list(aggregated_bans)
     for frame, allowed in counts.items():
         if not allowed:
             together = " and ".join(describe(c) for c in counted_by[frame])
@@ -187,6 +213,100 @@ def _plan_for(literals: tuple) -> Plan | str:
         bans.extend(new_bans)
     requirements.extend(_rows_read_by(requirements))
     return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
+
+
+_NEGATED = {
+    qm.Function.EQ: qm.Function.NE,
+    qm.Function.NE: qm.Function.EQ,
+    qm.Function.LT: qm.Function.GE,
+    qm.Function.LE: qm.Function.GT,
+    qm.Function.GT: qm.Function.LE,
+    qm.Function.GE: qm.Function.LT,
+}
+_MIRRORED = {
+    qm.Function.EQ: qm.Function.EQ,
+    qm.Function.NE: qm.Function.NE,
+    qm.Function.LT: qm.Function.GT,
+    qm.Function.LE: qm.Function.GE,
+    qm.Function.GT: qm.Function.LT,
+    qm.Function.GE: qm.Function.LE,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _DistinctCount:
+    """What one literal allows of a distinct count: combined with the others on it."""
+
+    aggregate: qm.Series
+    allowed: frozenset
+    condition: qm.Series
+
+
+def _distinct_requirements(aggregate, allowed: frozenset, conditions: list):
+    """(requirements, bans) for a distinct count that must be one of `allowed`, or a reason."""
+    if not allowed:
+        together = " and ".join(describe(c) for c in conditions)
+        return f"no number of distinct values makes {together} true together"
+    frame = aggregate.source.domain.source
+    table, filters = _frame_conditions(frame)
+    source = qm.row_source(frame)
+    value = aggregate.source
+    present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
+    least = min(allowed)
+    distinct = compile_row_expression(value, source)
+    requirements = [RowRequirement(table, filters + (present,), least, distinct)] if least else []
+    if allowed == _ANY_COUNT - set(range(least)):
+        return requirements, []
+    return requirements, [RowBan(table, filters + (present,), (), applies_to_required=not least)]
+
+
+def _aggregate_comparison(literal, positive: bool):
+    """(requirements, bans) for a sum compared with a constant; a
+    `_DistinctCount` for a distinct count; None for other literals.
+
+    A sum is pinned to one row: that row meets the comparison, and every other
+    row of the frame adds nothing that could undo it (nothing negative below a
+    lower bound; nothing positive under an upper bound; zero or null for
+    equality). A distinct count asks for that many rows with different values,
+    and, when bounded above, for no other rows with a value.
+    """
+    if type(literal) not in _NEGATED:
+        return None
+    op = type(literal)
+    aggregate, constant = literal.lhs, literal.rhs
+    if isinstance(aggregate, qm.Value):
+        aggregate, constant, op = constant, aggregate, _MIRRORED[op]
+    if not isinstance(aggregate, (qm.AggregateByPatient.Sum, qm.AggregateByPatient.CountDistinct)):
+        return None
+    if not isinstance(constant, qm.Value) or constant.value is None:
+        return None
+    frame = aggregate.source.domain.source
+    if not isinstance(qm.root_table(frame), qm.SelectTable) or _value_sources(aggregate.source) is None:
+        return None
+    if not positive:
+        op = _NEGATED[op]
+    table, filters = _frame_conditions(frame)
+    source = qm.row_source(frame)
+    value = aggregate.source
+    present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
+    if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
+        allowed = frozenset(k for k in _ANY_COUNT if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value))
+        return _DistinctCount(aggregate, allowed, literal if positive else qm.Function.Not(literal))
+    if value.type not in (int, float):
+        return None
+    zero = qm.Value(value.type(0))
+    meets = compile_row_expression(op(value, qm.Value(constant.value)), source)
+    others_must_not = {
+        qm.Function.GT: qm.Function.LT,
+        qm.Function.GE: qm.Function.LT,
+        qm.Function.LT: qm.Function.GT,
+        qm.Function.LE: qm.Function.GT,
+        qm.Function.EQ: qm.Function.NE,
+        qm.Function.NE: qm.Function.NE,
+    }[op]
+    undo = compile_row_expression(others_must_not(value, zero), source)
+    requirement = RowRequirement(table, filters + (meets,), 1)
+    return [requirement], [RowBan(table, filters + (undo,), (), applies_to_required=False)]
 
 
 def _rows_read_by(requirements: list) -> list:
