@@ -344,8 +344,21 @@ def _generate_dummy_tables(loaded, log: Log) -> dict:
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
         )
-        log(data.report.summary())
+    _say_what_happened(data.report, log, "the population", loaded.population_defined_at)
     return data.tables
+
+
+def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) -> None:
+    """Log once how many dummy patients were made, and why any are missing;
+    with none at all, stop with an error naming where `what` is defined."""
+    if report.generated or not report.requested:
+        log(f"Dummy data: {report.summary()}")
+        return
+    where = ""
+    if defined_at is not None:
+        filename, line = defined_at
+        where = f" ({what} is defined in {filename}, line {line})"
+    raise CommandError(f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}")
 
 
 def _generated_dummy_tables(loaded, table_specs, log: Log, query_engine: str | None = None) -> list[OutputTable]:
@@ -569,11 +582,15 @@ def _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, 
         engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
     else:
         config = measures.dummy_data_config
+        extra = config.additional_population_constraint
         with _stage(log, f"Generating dummy data for {config.population_size} patients"):
             data = importlib.import_module("ehrql.dummy").generate_dummy_data(
-                query, population_size=config.population_size, timeout=config.timeout
+                query,
+                population_size=config.population_size,
+                additional_population_constraint=None if extra is None else extra._qm_node,
+                timeout=config.timeout,
             )
-            log(data.report.summary())
+        _say_what_happened(data.report, log, "every measure's denominator", None)
         engine = engine_over_tables(query_engine, data.tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")

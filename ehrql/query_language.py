@@ -14,7 +14,9 @@ import difflib
 import functools
 import gzip
 import keyword
+import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -1395,6 +1397,16 @@ class DummyDataConfig:
         """A config from a definition's arguments, refusing values that cannot work."""
         if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
             raise DefinitionError("population_size must be a positive integer")
+        if legacy is not False:
+            # Accepting it and using the current generator anyway would
+            # silently give different data from what was asked for.
+            raise DefinitionError(
+                "configure_dummy_data(legacy=True) asks for the legacy dummy data generator, "
+                "which this version of ehrql does not have; remove legacy=True to use the "
+                "current generator"
+            )
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
+            raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
         constraint = additional_population_constraint
         if constraint is not None and not (
             isinstance(constraint, BaseSeries)
@@ -1403,6 +1415,18 @@ class DummyDataConfig:
         ):
             raise DefinitionError("additional_population_constraint must be a boolean patient series")
         return cls(population_size, legacy, timeout, constraint)
+
+
+def _caller_location() -> tuple[str, int] | None:
+    """(file, line) of the nearest caller outside the ehrql package: the user's own call."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(package):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 class Dataset:
@@ -1417,6 +1441,8 @@ class Dataset:
         object.__setattr__(self, "_variables", {})
         object.__setattr__(self, "_events", {})
         object.__setattr__(self, "dummy_data_config", DummyDataConfig())
+        #: (file, line) of the user's call to define_population(), for messages.
+        object.__setattr__(self, "population_defined_at", None)
 
     def define_population(self, population_condition) -> None:
         """Set which patients the dataset includes: a boolean patient series."""
@@ -1430,6 +1456,7 @@ class Dataset:
         node = population_condition._qm_node
         qm.validate_population(node)
         object.__setattr__(self, "_population", node)
+        object.__setattr__(self, "population_defined_at", _caller_location())
 
     def add_column(self, column_name: str, ehrql_query) -> None:
         """Add a column named `column_name` holding `ehrql_query`, a patient series."""
@@ -1490,7 +1517,19 @@ class Dataset:
         timeout: int = 60,
         additional_population_constraint=None,
     ) -> None:
-        """Set how many dummy patients to generate, and any extra condition they must meet."""
+        """Set how dummy data is generated when the definition runs without a database.
+
+        `population_size`: how many patients to make (default 10). Fewer are
+        made only when time runs out or no patient can satisfy the population;
+        the log then says how many were made and why, and a run that makes none
+        fails. `timeout`: the most seconds to spend generating (default 60).
+        `additional_population_constraint`: a boolean patient series every
+        dummy patient must satisfy as well as the population, to shape the data
+        (for instance, only patients over 18). `legacy`: public ehrQL's switch
+        to its older generator; this version has only the current one, so
+        `legacy=True` is an error. The same definition always gives the same
+        dummy data.
+        """
         object.__setattr__(
             self,
             "dummy_data_config",
