@@ -1397,14 +1397,8 @@ class DummyDataConfig:
         """A config from a definition's arguments, refusing values that cannot work."""
         if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
             raise DefinitionError("population_size must be a positive integer")
-        if legacy is not False:
-            # Accepting it and using the current generator anyway would
-            # silently give different data from what was asked for.
-            raise DefinitionError(
-                "configure_dummy_data(legacy=True) asks for the legacy dummy data generator, "
-                "which this version of ehrql does not have; remove legacy=True to use the "
-                "current generator"
-            )
+        if not isinstance(legacy, bool):
+            raise DefinitionError(f"legacy must be True or False, not {legacy!r}")
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
             raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
         constraint = additional_population_constraint
@@ -1526,9 +1520,9 @@ class Dataset:
         `additional_population_constraint`: a boolean patient series every
         dummy patient must satisfy as well as the population, to shape the data
         (for instance, only patients over 18). `legacy`: public ehrQL's switch
-        to its older generator; this version has only the current one, so
-        `legacy=True` is an error. The same definition always gives the same
-        dummy data.
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
         """
         object.__setattr__(
             self,

@@ -137,9 +137,9 @@ class Measures:
         `additional_population_constraint`: a boolean patient series every
         dummy patient must satisfy as well as the population, to shape the data
         (for instance, only patients over 18). `legacy`: public ehrQL's switch
-        to its older generator; this version has only the current one, so
-        `legacy=True` is an error. The same definition always gives the same
-        dummy data.
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
         """
         self.dummy_data_config = DummyDataConfig.checked(
             population_size, legacy, timeout, additional_population_constraint
