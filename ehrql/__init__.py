@@ -6,6 +6,7 @@ A dataset definition imports what it needs from here and from `ehrql.tables`.
 from ehrql.codelists import codelist_from_csv
 from ehrql.debugger import show
 from ehrql.measures import INTERVAL, create_measures
+from ehrql.permissions import claim_permissions
 from ehrql.query_language import (
     Dataset,
     case,
@@ -28,6 +29,7 @@ __all__ = [
     "INTERVAL",
     "Dataset",
     "case",
+    "claim_permissions",
     "codelist_from_csv",
     "create_dataset",
     "create_measures",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import ehrql
 from ehrql.errors import EHRQLError
+from ehrql.permissions import collecting_claims
 from ehrql.query_language import PARAMETERS, Dataset, DummyDataConfig
 from ehrql.query_model import nodes as qm
 
@@ -68,6 +69,8 @@ class LoadedDataset:
 
     query_model: qm.Dataset
     dummy_data_config: DummyDataConfig
+    #: Permissions the file claimed with `claim_permissions` (dummy data only).
+    claimed_permissions: tuple[str, ...] = ()
 
 
 def load_dataset(path: Path | str, user_args: dict[str, str] | None = None) -> qm.Dataset:
@@ -97,7 +100,7 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
             )
         )
     try:
-        return LoadedDataset(dataset._compile(), dataset.dummy_data_config)
+        return LoadedDataset(dataset._compile(), dataset.dummy_data_config, claimed_permissions(module))
     except EHRQLError as e:
         # Raised after the file has run, so no frame of it is on the stack:
         # point at where `dataset` was made instead.
@@ -129,6 +132,7 @@ def load_measure_definitions(path: Path | str, user_args: dict[str, str] | None 
         raise DefinitionFileError(
             _located(path, _assignment_line(path, "measures"), "no measures were defined: call measures.define_measure(...)")
         )
+    measures.claimed_permissions = claimed_permissions(module)
     return measures
 
 
@@ -161,7 +165,7 @@ def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> ty
         raise DefinitionFileError(format_syntax_error(path, e)) from None
     module = types.ModuleType(_module_name(path))
     module.__file__ = str(path)
-    with _definition_context(path, user_args or {}):
+    with _definition_context(path, user_args or {}), collecting_claims() as claims:
         # The original error stays attached as the cause, for --debug-traceback.
         try:
             exec(code, module.__dict__)
@@ -170,7 +174,17 @@ def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> ty
             raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from e
         except Exception as e:
             raise DefinitionFileError(format_user_exception(path, e)) from e
+    # Set once the file has run, so its own code has nothing left to change it with.
+    setattr(module, _CLAIMS_ATTRIBUTE, tuple(claims))
     return module
+
+
+_CLAIMS_ATTRIBUTE = "__ehrql_claimed_permissions__"
+
+
+def claimed_permissions(module: types.ModuleType) -> tuple[str, ...]:
+    """The permissions a module run by `load_module` claimed, in the order claimed."""
+    return tuple(getattr(module, _CLAIMS_ATTRIBUTE, ()))
 
 
 def _module_name(path: Path) -> str:

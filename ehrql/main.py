@@ -28,6 +28,7 @@ from ehrql.file_formats import (
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.loaders import load_dataset_definition
+from ehrql.permissions import check_claimed, check_held
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -134,11 +135,15 @@ def redacted_dsn(dsn) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
+def make_engine(
+    name: str | None, dsn: str | Path | None, query: qm.Node, backend=None, permissions: Iterable[str] = ()
+):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
     The in-memory engine has no database of its own, so for it `dsn` must be a
     directory of table files: the tables `query` reads are read into memory.
+    With a backend, the engine holds those of `permissions` (the job's) that
+    lift the backend's access rules, besides any the DSN grants.
     """
     name = engine_name_for(name, dsn)
     engine_class = _engine_class(name)
@@ -150,7 +155,9 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
         tables = qm.get_table_nodes(query)
         return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), tables)))
     if backend is not None:
-        return engine_class(dsn, backend=backend)
+        engine = engine_class(dsn, backend=backend)
+        engine.grant(frozenset(permissions) & backend.permissions)
+        return engine
     return engine_class(dsn)
 
 
@@ -203,10 +210,16 @@ def generate_dataset(
     query_engine: str | None = None,
     test_data_file: Path | None = None,
     user_args: Mapping[str, str] | None = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
+
+    Against a database, the job must hold (`permissions`, from
+    `EHRQL_PERMISSIONS`) every permission the definition needs; on dummy data
+    the definition must claim them (`claim_permissions`). Either way a run
+    that lacks one stops before anything runs.
 
     With `test_data_file` (a Python file setting `test_data`), the definition
     is first checked against those test patients, and nothing runs if any fail.
@@ -219,6 +232,7 @@ def generate_dataset(
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, dict(user_args or {}))
     dataset = loaded.query_model
+    _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions)
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     backend_object = get_backend(backend)
@@ -235,7 +249,7 @@ def generate_dataset(
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
             log("Running on the database given by --dsn: dummy data options are ignored")
-        rows = _engine_rows(query_engine, dsn, dataset, backend_object, log)
+        rows = _engine_rows(query_engine, dsn, dataset, backend_object, log, permissions)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
         rows = read_rows(dummy_data_file, specs)
@@ -245,6 +259,15 @@ def generate_dataset(
         rows = _generated_dummy_rows(loaded, log, query_engine)
 
     return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+
+
+def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str]) -> None:
+    """Stop, before anything runs, a run lacking a permission the definition needs:
+    held by the job against a database, claimed by the definition on dummy data."""
+    if dsn is not None:
+        check_held(query, held)
+    else:
+        check_claimed(query, claimed)
 
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
@@ -266,10 +289,10 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     log(f"All {len(report.patients)} test patients passed")
 
 
-def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
+def _engine_rows(query_engine, dsn, dataset, backend, log: Log, permissions: Iterable[str] = ()) -> Iterator[tuple]:
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
-        engine = make_engine(name, dsn, dataset, backend)
+        engine = make_engine(name, dsn, dataset, backend, permissions)
     get_queries = getattr(engine, "get_queries", None)
     if get_queries is not None:
         # Compiling up front reports a problem before any output is started.
@@ -367,16 +390,20 @@ def dump_dataset_sql(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: Mapping[str, str] | None = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[str]:
-    """Write the SQL a query engine would run for a definition; returns the statements."""
+    """Write the SQL a query engine would run for a definition; returns the statements.
+
+    The SQL is that of a job holding `permissions`, which can lift a
+    backend's access rules."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
         dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
-    engine = make_engine(name, None, dataset, backend_object)
+    engine = make_engine(name, None, dataset, backend_object, permissions)
     if not hasattr(engine, "get_queries"):
         sql_engines = [n for n in query_engine_names() if n != "in_memory"]
         raise CommandError(
@@ -433,11 +460,14 @@ def generate_measures(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: Mapping[str, str] | None = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
+
+    Permissions are checked as for `generate_dataset`.
 
     The rows come from, in order of preference: the database at `dsn`; the
     `dummy_data_file`, output as it is once its columns are checked; the
@@ -452,15 +482,16 @@ def generate_measures(
         measures = load_measure_definitions(definition_file, dict(user_args or {}))
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    query = measures_dummy_dataset(measures)
+    _check_permissions(query, dsn, permissions, measures.claimed_permissions)
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
         return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout or sys.stdout)
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
-    query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
+        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None, permissions)
     else:
         config = measures.dummy_data_config
         with _stage(log, f"Generating dummy data for {config.population_size} patients"):

@@ -555,7 +555,9 @@ def test_console_script_module_exit_status_and_message_on_error(tmp_path):
 def test_event_tables_are_not_written_and_the_user_is_told(tmp_path, capsys):
     definition = write_definition(
         tmp_path,
-        SMALL_DEFINITION + 'dataset.add_event_table("measurements", value=clinical_events.numeric_value)\n',
+        SMALL_DEFINITION
+        + 'dataset.add_event_table("measurements", value=clinical_events.numeric_value)\n'
+        + 'from ehrql import claim_permissions\nclaim_permissions("event_level_data")\n',
     )
     tables = write_tables(tmp_path / "tables")
     output = tmp_path / "d.csv"
