@@ -23,7 +23,7 @@ import ehrql
 from ehrql import main
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
-from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
+from ehrql.loaders import DefinitionFileError
 from ehrql.main import CommandError, backend_registry, query_engine_names
 from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 
@@ -55,17 +55,12 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        user_args = parse_user_args(user_arg_list)
-    except UserArgumentError as e:
-        parser.print_usage(sys.stderr)
-        print(f"ehrql: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
         permissions = _apply_environment(options, os.environ)
     except EHRQLError as error:
         print(f"ehrql: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return _run(options, user_args, permissions)
+    # User arguments are passed on as given: only the definition knows which it takes.
+    return _run(options, user_arg_list, permissions)
 
 
 #: Environment variables the OpenSAFELY platform runs ehrql with, by the option
@@ -110,7 +105,7 @@ def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _run(options: argparse.Namespace, user_args: dict[str, str], permissions: frozenset[str] = frozenset()) -> int:
+def _run(options: argparse.Namespace, user_args: list[str], permissions: frozenset[str] = frozenset()) -> int:
     try:
         if options.command == "generate-dataset":
             main.generate_dataset(
@@ -282,8 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Run ehrQL definitions: turn a dataset definition into one row per patient, "
             "on a database, on a directory of table files, or on dummy data."
         ),
-        epilog="Arguments after a lone `--` are passed to the definition as "
-        "`--name value` pairs, read there with get_parameter(\"name\"). "
+        epilog="Arguments after a lone `--` are passed to the definition unchanged: "
+        "`--name value` pairs are read there with get_parameter(\"name\"), and the "
+        "definition's `sys.argv` is its own path followed by these arguments. "
         "On the OpenSAFELY platform ehrql is configured by environment variables, which "
         "are the defaults of options given on the command line: DATABASE_URL (--dsn, "
         "--url), OPENSAFELY_BACKEND (--backend), OPENSAFELY_QUERY_ENGINE (--query-engine); "
