@@ -18,7 +18,7 @@ and rows any job sees, applied by the compiler whatever the definition says
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause, Select
@@ -157,6 +157,10 @@ class TPPBackend(Backend):
     )
     raw_metadata = raw_schema.metadata
     permissions = frozenset({T1OO_PERMISSION, NDOO_PERMISSION, GP_UNACTIVATED_PERMISSION})
+    #: The GP-recorded tables and their dating columns (see `GP_RECORD_DATE_COLUMNS`).
+    gp_record_date_columns: Mapping[str, str] = GP_RECORD_DATE_COLUMNS
+    #: The registration tables and their practice columns (see `ACKNOWLEDGED_PRACTICE_TABLES`).
+    acknowledged_practice_tables: Mapping[str, str] = ACKNOWLEDGED_PRACTICE_TABLES
 
     # -- access rules -------------------------------------------------------
     #
@@ -241,11 +245,11 @@ class TPPBackend(Backend):
         rows = self.table_expression(table_name, schema)
         if GP_UNACTIVATED_PERMISSION in self.check_permissions(permissions):
             return rows
-        if table_name in ACKNOWLEDGED_PRACTICE_TABLES:
-            practice = rows.c[ACKNOWLEDGED_PRACTICE_TABLES[table_name]]
+        if table_name in self.acknowledged_practice_tables:
+            practice = rows.c[self.acknowledged_practice_tables[table_name]]
             return sa.select(rows).where(self._acknowledged(practice)).subquery(table_name)
-        if table_name in GP_RECORD_DATE_COLUMNS:
-            dated = rows.c[GP_RECORD_DATE_COLUMNS[table_name]]
+        if table_name in self.gp_record_date_columns:
+            dated = rows.c[self.gp_record_date_columns[table_name]]
             cutoffs = self.gp_record_cutoffs().subquery("gp_record_cutoffs")
             past_cutoff = sa.exists().where(
                 cutoffs.c.patient_id == rows.c.patient_id,
