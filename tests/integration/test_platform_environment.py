@@ -255,3 +255,24 @@ def test_measures_follow_the_same_rules(raw_tpp, tmp_path, monkeypatch, capsys):
         rows = list(csv.DictReader(f))
     # Patients 1 and 3 pass every rule; only 1 has an appointment.
     assert [(r["numerator"], r["denominator"]) for r in rows] == [("1", "2")]
+
+
+def test_test_connection_reads_database_url(raw_tpp, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, ["test-connection"], DATABASE_URL=str(raw_tpp))
+    assert code == 0, err
+    assert "Connection OK" in err
+    code, _, err = run(monkeypatch, capsys, ["test-connection"])
+    assert code == 2
+    assert "give --url, or set DATABASE_URL" in err
+
+
+def test_dump_dataset_sql_is_the_sql_of_the_jobs_permissions(tmp_path, monkeypatch, capsys):
+    definition = write(tmp_path, "dataset_definition.py", DEFINITION)
+    code, restricted, err = run(monkeypatch, capsys, ["dump-dataset-sql", definition], OPENSAFELY_BACKEND="tpp")
+    assert code == 0, err
+    assert "PatientsWithoutNDOO" in restricted and "PatientsWithTypeOneDissent" in restricted
+    code, lifted, err = run(
+        monkeypatch, capsys, ["dump-dataset-sql", definition], OPENSAFELY_BACKEND="tpp", EHRQL_PERMISSIONS='["include_ndoo"]'
+    )
+    assert code == 0, err
+    assert "PatientsWithoutNDOO" not in lifted and "PatientsWithTypeOneDissent" in lifted
