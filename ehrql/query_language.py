@@ -818,8 +818,10 @@ class Duration:
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
             raise DefinitionError("intervals need a fixed number of periods, not a series")
-        if self.value < 1:
-            raise DefinitionError("intervals need a positive number of periods")
+        # None at all is allowed, as in public ehrQL: a study may work out a
+        # count of years that is 0 for a short run, and its measure is then empty.
+        if self.value < 0:
+            raise DefinitionError("intervals need a number of periods of 0 or more")
         return self.value
 
 

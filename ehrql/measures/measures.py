@@ -219,9 +219,10 @@ def _group_by(value) -> qm.FrozenDict:
 
 
 def _intervals(value) -> tuple:
-    if not isinstance(value, (list, tuple)) or not value:
+    # An empty list is allowed, as in public ehrQL: that measure has no rows.
+    if not isinstance(value, (list, tuple)):
         raise DefinitionError(
-            "intervals must be a non-empty list of (start, end) date pairs, "
+            "intervals must be a list of (start, end) date pairs, "
             "e.g. months(12).starting_on('2022-01-01')"
         )
     intervals = []
