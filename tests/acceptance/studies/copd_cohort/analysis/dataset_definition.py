@@ -3,11 +3,14 @@ up to each patient's own index date."""
 
 from datetime import date
 
-from ehrql import create_dataset
+from ehrql import claim_permissions, create_dataset
 from ehrql.query_language import table_from_file
 from ehrql.tables.core import clinical_events
 
 from analysis.codelists import copd_codes, respiratory_categories
+
+# Event-level rows need this permission; claiming it lets the study run on dummy data.
+claim_permissions("event_level_data")
 
 cohort = table_from_file("output/cohort.csv", columns={"index_date": date, "region": str})
 
