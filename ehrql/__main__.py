@@ -20,7 +20,7 @@ from pathlib import Path
 
 import ehrql
 from ehrql import main
-from ehrql.errors import EHRQLError
+from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
 from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
 from ehrql.main import backend_registry, query_engine_names
@@ -29,7 +29,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DEFINITION_ERROR = 10
-EXIT_FILE_ERROR = 11
+EXIT_DATA_ERROR = 11
 #: As a shell reports a process ended by Ctrl-C.
 EXIT_INTERRUPTED = 130
 
@@ -136,9 +136,9 @@ def _report(error: Exception, show_traceback: bool) -> int:
     if isinstance(error, DefinitionFileError):
         print(str(error), file=sys.stderr)
         return EXIT_DEFINITION_ERROR
-    if isinstance(error, FileValidationError):
+    if isinstance(error, DataError):
         print(f"ehrql: error: {error}", file=sys.stderr)
-        return EXIT_FILE_ERROR
+        return EXIT_DATA_ERROR
     if isinstance(error, EHRQLError):
         print(f"ehrql: error: {error}", file=sys.stderr)
     elif isinstance(error, OSError) and error.filename:

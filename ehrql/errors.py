@@ -11,3 +11,34 @@ class DefinitionError(EHRQLError):
 
 class ParameterError(DefinitionError):
     """A parameter given to `get_parameter` is missing or of the wrong type."""
+
+
+class DataError(EHRQLError):
+    """The data read (a table file, a database table) is not what its schema says.
+
+    The command line exits with the same code for every such error, whatever
+    the engine that found it.
+    """
+
+
+class DuplicatePatientIdError(DataError):
+    """A patient-level table has more than one row for some patient."""
+
+
+#: How many duplicated patient ids a `DuplicatePatientIdError` lists.
+DUPLICATES_SHOWN = 3
+
+
+def duplicate_patient_id_error(table_name: str, where: str, patient_ids) -> DuplicatePatientIdError:
+    """The error for a patient-level table with repeated ids.
+
+    `patient_ids` are the first repeated ids in order, up to one more than
+    `DUPLICATES_SHOWN` (so that the message can say there are more).
+    """
+    ids = list(patient_ids)
+    shown = ", ".join(str(i) for i in ids[:DUPLICATES_SHOWN])
+    more = " and more" if len(ids) > DUPLICATES_SHOWN else ""
+    return DuplicatePatientIdError(
+        f"table '{table_name}' in {where} has more than one row for patient_id {shown}{more}; "
+        "it is a patient-level table, which must have at most one row per patient"
+    )

@@ -7,6 +7,7 @@ Progress goes to a `log` function, one line per stage, with its duration.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import sys
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.file_formats import (
     FILE_FORMATS,
     dataset_column_specs,
@@ -182,9 +183,18 @@ def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> di
         specs = table_column_specs(table.schema)
         names = [spec.name for spec in specs]
         path = find_table_file(directory, table.name)
-        rows = read_rows(path, specs, allow_extra_columns=True)
-        tables[table.name] = [dict(zip(names, row)) for row in rows]
+        rows = [dict(zip(names, row)) for row in read_rows(path, specs, allow_extra_columns=True)]
+        if isinstance(table, qm.SelectPatientTable):
+            _check_one_row_per_patient(table.name, path, rows)
+        tables[table.name] = rows
     return tables
+
+
+def _check_one_row_per_patient(table_name: str, path: Path, rows: list[dict]) -> None:
+    counts = collections.Counter(row["patient_id"] for row in rows)
+    repeated = sorted(patient_id for patient_id, count in counts.items() if count > 1)
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated[: DUPLICATES_SHOWN + 1])
 
 
 # ---------------------------------------------------------------------------

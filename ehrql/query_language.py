@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrql.codes import BaseCode, CodelistError, MultiCodeString
-from ehrql.errors import DefinitionError, ParameterError
+from ehrql.errors import DefinitionError, ParameterError, duplicate_patient_id_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -1158,10 +1158,22 @@ def table_from_file(path: str | Path):
             raise DefinitionError("tables from files must be PatientFrame tables")
         schema = _schema_from_class(cls)
         rows = _read_table_file(Path(path), schema)
+        _check_one_row_per_patient(Path(path), cls.__name__, rows)
         converted = tuple(_convert_row(row, schema) for row in rows)
         return cls(qm.InlinePatientTable(converted, schema))
 
     return decorator
+
+
+def _check_one_row_per_patient(path: Path, table_name: str, rows: list[tuple]) -> None:
+    seen = set()
+    repeated = []
+    for row in rows:
+        if row[0] in seen and row[0] not in repeated:
+            repeated.append(row[0])
+        seen.add(row[0])
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated)
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:

@@ -32,7 +32,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.query_engines.scratch_tables import temp_table
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
@@ -802,6 +802,19 @@ _HANDLERS: dict[type, Callable] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class PatientTableCheck:
+    """A query giving the first repeated patient ids of a patient-level table (none: fine)."""
+
+    table_name: str
+    sql: str
+
+    def raise_for(self, rows, where: str) -> None:
+        """Raise DuplicatePatientIdError if the query gave any rows; `where` names the table's source."""
+        if rows:
+            raise duplicate_patient_id_error(self.table_name, where, [row[0] for row in rows])
+
+
 class BaseSQLQueryEngine:
     """What every SQL engine shares: compiling a dataset for its dialect.
 
@@ -834,6 +847,28 @@ class BaseSQLQueryEngine:
 
     def _patient_id_type(self) -> type:
         return int if self.backend is None else self.backend.patient_id_type
+
+    def patient_table_checks(self, dataset: qm.Dataset) -> list[PatientTableCheck]:
+        """One query per patient-level table `dataset` reads, finding repeated patient ids.
+
+        A patient table with two rows for a patient would silently repeat that
+        patient's output rows (and double-count them in measures), so engines
+        run these after their setup and before the results. Each is one
+        grouping over `patient_id` alone, cheap next to the dataset's own query.
+        """
+        tables = [t for t in qm.get_table_nodes(dataset) if isinstance(t, qm.SelectPatientTable)]
+        checks = []
+        for table in sorted(tables, key=lambda t: t.name):
+            patient_id = self.resolve_table(table).c.patient_id
+            query = (
+                sa.select(patient_id)
+                .group_by(patient_id)
+                .having(sa.func.count() > 1)
+                .order_by(patient_id)
+                .limit(DUPLICATES_SHOWN + 1)
+            )
+            checks.append(PatientTableCheck(table.name, self.dialect.render(query)))
+        return checks
 
     def get_queries(self, dataset: qm.Dataset) -> list[str]:
         """The SQL text that would run for `dataset`, in order."""

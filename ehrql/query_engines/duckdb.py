@@ -343,6 +343,14 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 raise TableNotFoundError(f"the database has no table '{table.name}'")
             _require_columns(table.name, "the database", [r[0] for r in rows], table.schema.column_names)
 
+    def _table_source(self, table_name: str) -> str:
+        """Where a table's rows come from, for messages: its file, or the database."""
+        if self._directory is not None:
+            return str(find_table_file(self._directory, table_name))
+        if isinstance(self.dsn, (str, Path)):
+            return f"the database {self.dsn}"
+        return "the database"
+
     def _register_arrow_files(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
         import pyarrow as pa
         import pyarrow.ipc
@@ -388,6 +396,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 self._check_database_tables(connection, dataset)
             for statement in compiled.setup:
                 connection.execute(statement)
+            for check in self.patient_table_checks(dataset):
+                check.raise_for(connection.execute(check.sql).fetchall(), self._table_source(check.table_name))
             cursor = connection.execute(select)
             while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
                 yield from batch

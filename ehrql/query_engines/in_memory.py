@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from ehrql.codes import BaseCode
+from ehrql.errors import duplicate_patient_id_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
 from ehrql.query_model.semantics import EMPTY_AGGREGATE, apply_function, function_arguments
@@ -125,7 +126,12 @@ class _Evaluation:
         if frame in self._rows_cache:
             return self._rows_cache[frame]
         if isinstance(frame, (qm.SelectPatientTable, qm.InlinePatientTable)):
-            rows = {row["patient_id"]: row for row in self._table_rows(frame)}
+            rows = {}
+            for row in self._table_rows(frame):
+                if row["patient_id"] in rows:
+                    # Keeping one of the rows would give an answer the SQL engines do not.
+                    raise duplicate_patient_id_error(getattr(frame, "name", "inline"), "the in-memory database", [row["patient_id"]])
+                rows[row["patient_id"]] = row
         elif isinstance(frame, qm.PickOneRowPerPatient):
             rows = self._pick(frame)
         else:

@@ -328,10 +328,21 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         try:
             for statement in [*views, *compiled.setup]:
                 self._sql(session, statement)
+            for check in self.patient_table_checks(dataset):
+                rows = self._sql(session, check.sql).collect()
+                check.raise_for(rows, self._table_source(check.table_name))
             yield from arrow_rows(self._to_arrow(self._sql(session, select)))
         finally:
             for statement in [*compiled.cleanup, *drops]:
                 self._sql(session, statement)
+
+    def _table_source(self, table_name: str) -> str:
+        """Where a table's rows come from, for messages: its file, or the database."""
+        if self.source is None:
+            return "the Spark session"
+        if self.source.database is not None:
+            return f"database '{self.source.database}'"
+        return find_spark_table_file(self.source.tables, table_name)
 
     def _sql(self, session, statement: str):
         from pyspark.errors import PySparkException

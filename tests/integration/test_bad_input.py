@@ -1,0 +1,166 @@
+"""Careless or hostile input to the command line: each gets a clear error naming the
+file (and row, where there is one), the same exit code on every engine, and no output."""
+
+import textwrap
+
+import duckdb
+import pytest
+
+from ehrql.__main__ import EXIT_DATA_ERROR
+from tests.integration.test_cli import SMALL_DEFINITION, run, write_definition, write_tables
+
+ENGINES = ["duckdb", "in_memory", "spark"]
+
+
+@pytest.fixture
+def small(tmp_path):
+    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(tmp_path / "tables")
+
+
+def needs_engine(engine):
+    if engine == "spark":
+        from tests.lib.engines import spark_session
+
+        spark_session()
+
+
+# -- 1. duplicate patient ids --------------------------------------------------------------
+
+
+DUPLICATED_PATIENTS = (
+    "patient_id,date_of_birth,sex,date_of_death\n"
+    "1,1970-07-01,female,\n"
+    "2,2001-01-01,male,\n"
+    "1,1970-07-01,male,\n"
+    "3,1940-12-01,unknown,\n"
+    "3,1940-12-01,unknown,\n"
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_duplicate_patient_id_in_a_table_file(small, tmp_path, capsys, engine):
+    needs_engine(engine)
+    definition, tables = small
+    (tables / "patients.csv").write_text(DUPLICATED_PATIENTS)
+    output = tmp_path / "out" / "d.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output],
+        capsys,
+    )
+    assert code == EXIT_DATA_ERROR, err
+    assert f"table 'patients' in {tables / 'patients.csv'} has more than one row for patient_id 1, 3" in err
+    assert not output.parent.exists()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
+def test_duplicate_patient_id_double_counts_no_measure(small, tmp_path, capsys, engine):
+    _, tables = small
+    (tables / "patients.csv").write_text(DUPLICATED_PATIENTS)
+    definition = tmp_path / "measures.py"
+    definition.write_text(
+        textwrap.dedent(
+            """
+            from ehrql import INTERVAL, create_measures, months
+            from ehrql.tables.core import clinical_events, patients
+            measures = create_measures()
+            measures.define_measure(
+                "events",
+                numerator=clinical_events.where(clinical_events.date.is_during(INTERVAL)).exists_for_patient(),
+                denominator=patients.exists_for_patient(),
+                intervals=months(2).starting_on("2021-01-01"),
+                group_by={"sex": patients.sex},
+            )
+            measures.configure_disclosure_control(enabled=False)
+            """
+        )
+    )
+    code, _, err = run(
+        ["generate-measures", definition, "--dummy-tables", tables, "--query-engine", engine], capsys
+    )
+    assert code == EXIT_DATA_ERROR, err
+    assert "more than one row for patient_id 1, 3" in err
+
+
+def test_duplicate_patient_id_in_a_duckdb_database(small, tmp_path, capsys):
+    definition, _ = small
+    database = tmp_path / "records.duckdb"
+    connection = duckdb.connect(str(database))
+    connection.execute("CREATE TABLE patients (patient_id BIGINT, date_of_birth DATE, sex VARCHAR, date_of_death DATE)")
+    connection.execute("INSERT INTO patients VALUES (4, NULL, 'female', NULL), (4, NULL, 'male', NULL)")
+    connection.execute(
+        "CREATE TABLE clinical_events (patient_id BIGINT, date DATE, snomedct_code VARCHAR, numeric_value DOUBLE)"
+    )
+    connection.close()
+    code, _, err = run(["generate-dataset", definition, "--dsn", database], capsys)
+    assert code == EXIT_DATA_ERROR, err
+    assert f"table 'patients' in the database {database} has more than one row for patient_id 4" in err
+
+
+def test_more_duplicates_than_are_listed(small, capsys):
+    definition, tables = small
+    rows = "".join(f"{i},,male,\n{i},,male,\n" for i in range(10, 20))
+    (tables / "patients.csv").write_text("patient_id,date_of_birth,sex,date_of_death\n" + rows)
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables], capsys)
+    assert code == EXIT_DATA_ERROR
+    assert "patient_id 10, 11, 12 and more;" in err
+
+
+def test_duplicate_patient_id_in_table_from_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "things.csv").write_text("patient_id,x\n1,a\n2,b\n1,c\n")
+    (tmp_path / "d.py").write_text(
+        textwrap.dedent(
+            """
+            from ehrql import create_dataset
+            from ehrql.tables import PatientFrame, Series, table_from_file
+            @table_from_file("things.csv")
+            class things(PatientFrame):
+                x = Series(str)
+            dataset = create_dataset()
+            dataset.define_population(things.exists_for_patient())
+            dataset.x = things.x
+            """
+        )
+    )
+    code, _, err = run(["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    assert code != 0
+    assert "table 'things' in things.csv has more than one row for patient_id 1" in err
+
+
+def test_server_engines_check_patient_tables_before_the_results():
+    # MS SQL Server and Trino cannot run here; the same check runs through
+    # run_statements on any SQLAlchemy engine.
+    import sqlalchemy as sa
+
+    from ehrql.errors import DuplicatePatientIdError
+    from ehrql.query_engines.base_sql import CompiledDataset, PatientTableCheck
+    from ehrql.query_engines.server_sql import run_statements
+
+    engine = sa.create_engine("sqlite://")
+    compiled = CompiledDataset(
+        ("CREATE TABLE patients (patient_id INTEGER)", "INSERT INTO patients VALUES (7), (7), (8)"),
+        "SELECT patient_id FROM patients",
+        (),
+    )
+    check = PatientTableCheck(
+        "patients", "SELECT patient_id FROM patients GROUP BY patient_id HAVING count(*) > 1 ORDER BY 1 LIMIT 4"
+    )
+    with pytest.raises(DuplicatePatientIdError, match="table 'patients' in the database .* patient_id 7;"):
+        list(run_statements(engine, compiled, compiled.select, checks=[check]))
+
+
+@pytest.mark.parametrize("engine_name", ["mssql", "trino"])
+def test_server_engines_compile_a_check_for_each_patient_table(small, engine_name):
+    from pathlib import Path
+
+    from ehrql.loaders import load_dataset_definition
+    from ehrql.main import get_backend, make_engine
+
+    definition, _ = small
+    dataset = load_dataset_definition(Path(definition), {}).query_model
+    backend = get_backend({"mssql": "tpp", "trino": "emis"}[engine_name])
+    dsn = {"mssql": "mssql://u:p@nowhere:1/db", "trino": "trino://u@nowhere:1/c/s"}[engine_name]
+    engine = make_engine(engine_name, dsn, dataset, backend)
+    checks = engine.patient_table_checks(dataset)
+    assert [c.table_name for c in checks] == ["patients"]
+    assert "GROUP BY" in checks[0].sql and "HAVING" in checks[0].sql
