@@ -93,7 +93,11 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
         elif options.command == "create-dummy-tables":
             directory, file_format = options.dummy_tables_path
             main.create_dummy_tables(
-                options.definition_file, directory, file_format=file_format, user_args=user_args
+                options.definition_file,
+                directory,
+                file_format=file_format,
+                user_args=user_args,
+                force=options.force,
             )
         elif options.command == "generate-measures":
             main.generate_measures(
@@ -382,6 +386,12 @@ def _add_create_dummy_tables(verbs) -> None:
         "unless a format is added after a colon: "
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="Replace files already in the directory for the definition's tables (in any "
+        "format). Without it, existing table files are left alone and nothing is written.",
     )
     _traceback_argument(parser)
 

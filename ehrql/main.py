@@ -20,6 +20,7 @@ from typing import TextIO
 from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.file_formats import (
     FILE_FORMATS,
+    check_one_file_per_table,
     dataset_column_specs,
     read_rows,
     table_column_specs,
@@ -157,17 +158,13 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
 
 def find_table_file(directory: Path, table_name: str) -> Path:
     """The file holding `table_name` in a directory of table files."""
+    check_one_file_per_table(directory, table_name)
     candidates = [directory / f"{table_name}{extension}" for extension in FILE_FORMATS]
     found = [path for path in candidates if path.is_file()]
     if not found:
         raise CommandError(
             f"no file for table '{table_name}' in {directory} "
             f"(looked for {', '.join(p.name for p in candidates)})"
-        )
-    if len(found) > 1:
-        raise CommandError(
-            f"more than one file for table '{table_name}' in {directory}: "
-            f"{', '.join(p.name for p in found)}; keep only one"
         )
     return found[0]
 
@@ -410,22 +407,46 @@ def create_dummy_tables(
     *,
     file_format: str = "csv",
     user_args: Mapping[str, str] | None = None,
+    force: bool = False,
     log: Log = log_to_stderr,
 ) -> list[Path]:
     """Generate dummy tables for a definition and write one file per table to `directory`.
 
     The directory can then be given to `generate-dataset --dummy-tables`, after
-    any editing. Returns the paths written.
+    any editing. Existing files for the definition's tables (in any format)
+    are not overwritten unless `force`; with it, they are replaced, so that
+    each table is left with the one file just written. Returns the paths written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+    directory = Path(directory)
+    existing = _existing_table_files(directory, qm.get_table_nodes(loaded.query_model))
+    if existing and not force:
+        # Checked before generating: the user may have edited these files.
+        raise CommandError(
+            f"not overwriting existing table files in {directory}: "
+            f"{', '.join(p.name for p in existing)}; pass --force to replace them"
+        )
     tables = _generate_dummy_tables(loaded, log)
     from ehrql.dummy.writer import write_dummy_tables
 
     with _stage(log, f"Writing dummy tables to {directory}"):
         paths = write_dummy_tables(tables, directory, file_format)
+    for stale in sorted(set(existing) - set(paths)):
+        stale.unlink()
+        log(f"Removed {stale.name}, replaced by the {file_format} file")
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+def _existing_table_files(directory: Path, tables: Iterable[qm.Frame]) -> list[Path]:
+    names = sorted(t.name for t in tables if not isinstance(t, qm.InlinePatientTable))
+    return [
+        directory / f"{name}{extension}"
+        for name in names
+        for extension in FILE_FORMATS
+        if (directory / f"{name}{extension}").is_file()
+    ]
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ehrql.errors import EHRQLError
 from ehrql.file_formats.arrow_format import read_arrow, read_parquet, write_arrow, write_parquet
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec, FileValidationError, patient_id_spec
@@ -19,8 +20,10 @@ from ehrql.file_formats.dataset_specs import dataset_column_specs
 from ehrql.query_model.table_schema import CategoricalConstraint, TableSchema
 
 __all__ = [
+    "AmbiguousTableFilesError",
     "FILE_FORMATS",
     "ColumnSpec",
+    "check_one_file_per_table",
     "FileValidationError",
     "dataset_column_specs",
     "get_file_extension",
@@ -53,6 +56,24 @@ def get_file_extension(path: Path | str) -> str:
         f"cannot tell the file format of '{path}': the name must end in one of "
         + ", ".join(FILE_FORMATS)
     )
+
+
+class AmbiguousTableFilesError(EHRQLError):
+    """A directory holds more than one file for the same table (`patients.csv` and `patients.parquet`)."""
+
+
+def check_one_file_per_table(directory: Path, table_name: str) -> None:
+    """Refuse a directory with more than one file for `table_name`, naming them all.
+
+    Choosing one silently would read different data depending on the engine
+    (or on the order formats are looked for), and the user cannot tell which.
+    """
+    found = [directory / f"{table_name}{e}" for e in FILE_FORMATS if (directory / f"{table_name}{e}").exists()]
+    if len(found) > 1:
+        raise AmbiguousTableFilesError(
+            f"more than one file for table '{table_name}' in {directory}: "
+            f"{', '.join(p.name for p in found)}; keep only one"
+        )
 
 
 def write_rows(path: Path | str, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:

@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.errors import EHRQLError
+from ehrql.file_formats import check_one_file_per_table
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
@@ -190,6 +191,7 @@ def _quote(name: str) -> str:
 
 def find_table_file(directory: Path, table_name: str) -> Path:
     """The file holding a table in a directory of table files, or a clear error."""
+    check_one_file_per_table(directory, table_name)
     for suffix in TABLE_FILE_SUFFIXES:
         path = directory / f"{table_name}{suffix}"
         if path.exists():

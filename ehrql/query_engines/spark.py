@@ -49,6 +49,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
+from ehrql.file_formats import check_one_file_per_table
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
 from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
@@ -174,6 +175,7 @@ def find_spark_table_file(directory: str, table_name: str) -> str:
     local = Path(parts.path if parts.scheme == "file" else directory)
     if not local.is_dir():
         raise TableNotFoundError(f"{directory} is not a directory of table files")
+    check_one_file_per_table(local, table_name)
     for suffix in SPARK_TABLE_FILE_SUFFIXES:
         path = local / f"{table_name}{suffix}"
         if path.exists():

@@ -164,3 +164,42 @@ def test_server_engines_compile_a_check_for_each_patient_table(small, engine_nam
     checks = engine.patient_table_checks(dataset)
     assert [c.table_name for c in checks] == ["patients"]
     assert "GROUP BY" in checks[0].sql and "HAVING" in checks[0].sql
+
+
+# -- 7. two files for one table; overwriting dummy tables -------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_files_for_one_table_are_refused(small, tmp_path, capsys, engine):
+    needs_engine(engine)
+    definition, tables = small
+    pyarrow_csv = pytest.importorskip("pyarrow.csv")
+    import pyarrow.parquet
+
+    pyarrow.parquet.write_table(pyarrow_csv.read_csv(tables / "patients.csv"), tables / "patients.parquet")
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    assert code == 1, err
+    assert f"more than one file for table 'patients' in {tables}: patients.csv, patients.parquet" in err
+
+
+def test_create_dummy_tables_does_not_overwrite_without_force(small, tmp_path, capsys):
+    definition, _ = small
+    directory = tmp_path / "dummy"
+    directory.mkdir()
+    edited = directory / "patients.csv"
+    edited.write_text("patient_id,date_of_birth,sex,date_of_death\n1,1970-07-01,female,\n")
+    code, _, err = run(["create-dummy-tables", definition, directory], capsys)
+    assert code == 1
+    assert "not overwriting existing table files" in err and "patients.csv" in err and "--force" in err
+    assert edited.read_text().count("\n") == 2
+    assert not (directory / "clinical_events.csv").exists()
+
+
+def test_create_dummy_tables_with_force_leaves_one_file_per_table(small, tmp_path, capsys):
+    definition, _ = small
+    directory = tmp_path / "dummy"
+    directory.mkdir()
+    (directory / "patients.csv").write_text("patient_id,date_of_birth,sex,date_of_death\n")
+    code, _, err = run(["create-dummy-tables", definition, f"{directory}:parquet", "--force"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in directory.iterdir()) == ["clinical_events.parquet", "patients.parquet"]
