@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -80,19 +81,49 @@ def codelist_from_csv(
     path = Path(filename)
     if not path.exists():
         raise CodelistError(f"codelist file not found: {path}")
+    try:
+        return _read_codelist(path, column, category_column)
+    except UnicodeDecodeError as e:
+        raise CodelistError(
+            f"{path} is not UTF-8 text ({e.reason} at byte {e.start}): save it as CSV UTF-8"
+        ) from None
+
+
+def _read_codelist(path: Path, column: str, category_column: str | None) -> Codelist:
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         fieldnames = reader.fieldnames or []
+        if not fieldnames:
+            raise CodelistError(f"{path} is empty: a codelist file needs a header line naming its columns")
         for wanted in (column, category_column):
             if wanted is not None and wanted not in fieldnames:
                 raise CodelistError(
                     f"{path}: no column '{wanted}'; the columns are: {', '.join(fieldnames)}"
                 )
         entries = []
+        first_seen: dict[str, _Entry] = {}
         for line in reader:
             code = (line[column] or "").strip()
             if code:
                 category = line[category_column] if category_column else None
-                entries.append(_Entry(code, category, reader.line_num))
+                entry = _Entry(code, category, reader.line_num)
+                earlier = first_seen.setdefault(code, entry)
+                if earlier.category != category:
+                    # Taking either one would put the code's patients in a category silently.
+                    raise CodelistError(
+                        f"{path}: code {code!r} is in two categories: {earlier.category!r} "
+                        f"(line {earlier.line}) and {category!r} (line {entry.line})"
+                    )
+                entries.append(entry)
+    if not entries:
+        warnings.warn(
+            f"codelist {path} has no codes (only a header line): anything compared with it never matches",
+            CodelistWarning,
+            stacklevel=3,
+        )
     cls = CategorisedCodelist if category_column else Codelist
     return cls(tuple(entries), str(path))
+
+
+class CodelistWarning(UserWarning):
+    """A codelist that can be used but is probably not what was meant (it has no codes)."""

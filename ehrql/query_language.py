@@ -1192,7 +1192,7 @@ def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
         return [tuple(row) for row in zip(*columns)]
     if suffixes.endswith(".csv.gz") or path.suffix == ".csv":
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", newline="") as f:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = [n for n in names if n not in (reader.fieldnames or [])]
             if missing:

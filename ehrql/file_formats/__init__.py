@@ -24,6 +24,7 @@ __all__ = [
     "FILE_FORMATS",
     "ColumnSpec",
     "check_one_file_per_table",
+    "first_table_file_problem",
     "FileValidationError",
     "dataset_column_specs",
     "get_file_extension",
@@ -97,6 +98,26 @@ def read_rows(
     if not path.is_file():
         raise FileValidationError(f"file not found: {path}")
     return reader(path, specs, allow_extra_columns=allow_extra_columns)
+
+
+def first_table_file_problem(tables: Iterable[tuple[TableSchema, Path]]) -> FileValidationError | None:
+    """The first problem (a bad cell, a missing column, a ragged row) in any of the
+    table files, read as the in-memory engine reads them; None if they are all fine.
+
+    The SQL engines call this once a database has refused a file, since their
+    messages name neither the file nor, always, the column: the in-memory
+    engine's message (file, line, column) is then given whatever the engine.
+    A path that is not a single file (a Spark Parquet directory) is skipped.
+    """
+    for schema, path in tables:
+        if not Path(path).is_file():
+            continue
+        try:
+            for _ in read_rows(path, table_column_specs(schema), allow_extra_columns=True):
+                pass
+        except FileValidationError as problem:
+            return problem
+    return None
 
 
 def table_column_specs(schema: TableSchema) -> list[ColumnSpec]:

@@ -49,7 +49,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
-from ehrql.file_formats import check_one_file_per_table
+from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
 from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
@@ -197,9 +197,13 @@ def _typed_columns(table: qm.Frame, present: list[str], where: str, read_bool_te
     selected = []
     for name, type_ in columns:
         if type_ is bool and read_bool_text:
+            # Only T and F, as every engine reads CSV; anything else is an
+            # error rather than a silent null.
+            column = _quote(name)
+            bad = spark_string(f"column '{name}' holds a value that is not T or F")
             value = (
-                f"CASE upper({_quote(name)}) WHEN 'T' THEN true WHEN 'TRUE' THEN true "
-                f"WHEN 'F' THEN false WHEN 'FALSE' THEN false END"
+                f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} = 'T' THEN true "
+                f"WHEN {column} = 'F' THEN false ELSE CAST(raise_error({bad}) AS BOOLEAN) END"
             )
         else:
             value = f"CAST({_quote(name)} AS {spark_type_name(type_)})"
@@ -272,7 +276,8 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         if ".csv" in Path(path).name:
             # A header row names the columns; every cell is read as text and cast.
             raw = _quote(self._view_name(table) + "_csv")
-            options = f"path {spark_string(path)}, header 'true', nullValue '', inferSchema 'false'"
+            # FAILFAST: a row with too few or too many cells is an error, not padded or cut.
+            options = f"path {spark_string(path)}, header 'true', nullValue '', inferSchema 'false', mode 'FAILFAST'"
             present = session.read.options(header="true").csv(path).columns
             select = _typed_columns(table, present, path, True)
             return [
@@ -330,13 +335,25 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         try:
             for statement in [*views, *compiled.setup]:
                 self._sql(session, statement)
-            for check in self.patient_table_checks(dataset):
-                rows = self._sql(session, check.sql).collect()
-                check.raise_for(rows, self._table_source(check.table_name))
-            yield from arrow_rows(self._to_arrow(self._sql(session, select)))
+            try:
+                for check in self.patient_table_checks(dataset):
+                    rows = self._sql(session, check.sql).collect()
+                    check.raise_for(rows, self._table_source(check.table_name))
+                result = self._to_arrow(self._sql(session, select))
+            except SparkQueryError as error:
+                raise self._table_file_error(dataset, error) from error
+            yield from arrow_rows(result)
         finally:
             for statement in [*compiled.cleanup, *drops]:
                 self._sql(session, statement)
+
+    def _table_file_error(self, dataset: qm.Dataset, error: SparkQueryError) -> EHRQLError:
+        """For a run on local table files, the first bad cell of the files (as the in-memory
+        engine reports it), since Spark's message names neither file nor line; else `error`."""
+        if self.source is None or self.source.tables is None or "://" in self.source.tables:
+            return error
+        tables = [(t.schema, Path(self._table_source(t.name))) for t in self._source_tables(dataset)]
+        return first_table_file_problem(tables) or error
 
     def _table_source(self, table_name: str) -> str:
         """Where a table's rows come from, for messages: its file, or the database."""
@@ -355,11 +372,13 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
 
     def _to_arrow(self, frame) -> pa.Table:
+        from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
         try:
             return frame.toArrow()
-        except PySparkException as error:
+        except (PySparkException, Py4JJavaError) as error:
+            # A failure while collecting as Arrow arrives as a bare Py4JJavaError.
             raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
 
 

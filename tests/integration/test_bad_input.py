@@ -203,3 +203,136 @@ def test_create_dummy_tables_with_force_leaves_one_file_per_table(small, tmp_pat
     code, _, err = run(["create-dummy-tables", definition, f"{directory}:parquet", "--force"], capsys)
     assert code == 0, err
     assert sorted(p.name for p in directory.iterdir()) == ["clinical_events.parquet", "patients.parquet"]
+
+
+# -- 8. bad cells ---------------------------------------------------------------------------------
+
+EVENTS_HEADER = "patient_id,date,snomedct_code,numeric_value\n1,2019-03-01,60621009,27.5\n"
+
+BAD_CELLS = {
+    "text_in_int": ("x,2019-03-01,60621009,27.5", "line 3, column 'patient_id': 'x' is not a valid integer"),
+    "text_in_float": ("1,2019-03-01,60621009,abc", "line 3, column 'numeric_value': 'abc' is not a valid float"),
+    "text_in_date": ("1,yesterday,60621009,1", "line 3, column 'date': 'yesterday' is not a valid date"),
+    "no_such_day": ("1,2021-02-30,60621009,1", "line 3, column 'date': '2021-02-30' is not a valid date"),
+    "not_iso": ("1,01/02/2021,60621009,1", "line 3, column 'date': '01/02/2021' is not a valid date"),
+    "null_text": ("NULL,2021-02-03,60621009,1", "line 3, column 'patient_id': 'NULL' is not a valid integer"),
+    "ragged": ("1,2021-02-03,60621009", "line 3: expected 4 cells, found 3"),
+}
+
+FLAGS_DEFINITION = """
+from ehrql import create_dataset
+from ehrql.tables import PatientFrame, Series, table
+@table
+class flags(PatientFrame):
+    f = Series(bool)
+dataset = create_dataset()
+dataset.define_population(flags.exists_for_patient())
+dataset.f = flags.f
+"""
+
+
+@pytest.mark.parametrize("case", BAD_CELLS)
+@pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
+def test_bad_cell_names_file_line_and_column(small, tmp_path, capsys, engine, case):
+    definition, tables = small
+    line, message = BAD_CELLS[case]
+    (tables / "clinical_events.csv").write_text(EVENTS_HEADER + line + "\n")
+    output = tmp_path / "out" / "d.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output],
+        capsys,
+    )
+    assert code == EXIT_DATA_ERROR, err
+    assert f"ehrql: error: {tables / 'clinical_events.csv'} {message}" in err
+    assert "strict" not in err and "Traceback" not in err
+    assert not output.parent.exists()
+
+
+@pytest.mark.parametrize("case", ["text_in_int", "ragged"])
+def test_bad_cell_on_spark(small, capsys, case):
+    needs_engine("spark")
+    definition, tables = small
+    line, message = BAD_CELLS[case]
+    (tables / "clinical_events.csv").write_text(EVENTS_HEADER + line + "\n")
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", "spark"], capsys)
+    assert code == EXIT_DATA_ERROR, err
+    assert f"{tables / 'clinical_events.csv'} {message}" in err
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "true", "1"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_booleans_are_t_or_f_on_every_engine(tmp_path, capsys, engine, value):
+    needs_engine(engine)
+    definition = tmp_path / "d.py"
+    definition.write_text(FLAGS_DEFINITION)
+    tables = tmp_path / "t"
+    tables.mkdir()
+    (tables / "flags.csv").write_text(f"patient_id,f\n1,T\n2,\n3,{value}\n")
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    assert code == EXIT_DATA_ERROR, err
+    assert f"flags.csv line 4, column 'f': '{value}' is not a valid boolean (write booleans as T or F)" in err
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_booleans_t_f_and_empty_read_alike(tmp_path, capsys, engine):
+    needs_engine(engine)
+    definition = tmp_path / "d.py"
+    definition.write_text(FLAGS_DEFINITION)
+    tables = tmp_path / "t"
+    tables.mkdir()
+    (tables / "flags.csv").write_text("patient_id,f\n1,T\n2,\n3,F\n")
+    output = tmp_path / "o.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output], capsys
+    )
+    assert code == 0, err
+    assert output.read_text() == "patient_id,f\n1,T\n2,\n3,F\n"
+
+
+# -- 9. byte order marks and other encodings ------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_byte_order_mark_at_the_start_of_a_table_file_is_accepted(small, tmp_path, capsys, engine):
+    needs_engine(engine)
+    definition, tables = small
+    for name in ["patients.csv", "clinical_events.csv"]:
+        path = tables / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    output = tmp_path / "d.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output], capsys
+    )
+    assert code == 0, err
+    assert output.read_text().splitlines()[1:] == ["1,52,female,29.0,T,", "2,22,male,,T,2022-05-06", "3,82,unknown,,F,"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
+def test_table_file_that_is_not_utf8_is_named(small, capsys, engine):
+    definition, tables = small
+    (tables / "patients.csv").write_bytes("patient_id,date_of_birth,sex,date_of_death\n1,,caf\xe9,\n".encode("latin-1"))
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    assert code == EXIT_DATA_ERROR, err
+    assert f"{tables / 'patients.csv'} is not UTF-8 text" in err
+
+
+def test_table_from_file_accepts_a_byte_order_mark(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "things.csv").write_bytes(b"\xef\xbb\xbfpatient_id,x\n1,a\n")
+    (tmp_path / "d.py").write_text(
+        textwrap.dedent(
+            """
+            from ehrql import create_dataset
+            from ehrql.tables import PatientFrame, Series, table_from_file
+            @table_from_file("things.csv")
+            class things(PatientFrame):
+                x = Series(str)
+            dataset = create_dataset()
+            dataset.define_population(things.exists_for_patient())
+            dataset.x = things.x
+            """
+        )
+    )
+    code, out, err = run(["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    assert code == 0, err
+    assert "1 | a" in out
