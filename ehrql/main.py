@@ -29,7 +29,7 @@ from ehrql.file_formats import (
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
-from ehrql.loaders import load_dataset_definition
+from ehrql.loaders import UserArgs, load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -149,8 +149,8 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
 
         if dsn is None:
             return engine_class(InMemoryDatabase({}))
-        tables = qm.get_table_nodes(query)
-        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), tables)))
+        used = qm.used_columns(query)
+        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
     if backend is not None:
         return engine_class(dsn, backend=backend)
     return engine_class(dsn)
@@ -169,8 +169,14 @@ def find_table_file(directory: Path, table_name: str) -> Path:
     return found[0]
 
 
-def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> dict[str, list[dict]]:
-    """The rows of each of `table_nodes`, from a directory of table files."""
+def read_table_directory(
+    directory: Path, table_nodes: Iterable[qm.Frame], used: Mapping[qm.Frame, Iterable[str]] | None = None
+) -> dict[str, list[dict]]:
+    """The rows of each of `table_nodes`, from a directory of table files.
+
+    With `used` (see `qm.used_columns`), a file need only have the columns
+    the query reads; the others are null.
+    """
     if not directory.is_dir():
         raise CommandError(f"{directory} is not a directory of table files")
     tables = {}
@@ -178,9 +184,13 @@ def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> di
         if isinstance(table, qm.InlinePatientTable):
             continue
         specs = table_column_specs(table.schema)
+        if used is not None:
+            needed = {"patient_id", *used[table]}
+            specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
+        empty = dict.fromkeys(table.schema.column_names)
         path = find_table_file(directory, table.name)
-        rows = [dict(zip(names, row)) for row in read_rows(path, specs, allow_extra_columns=True)]
+        rows = [{**empty, **dict(zip(names, row))} for row in read_rows(path, specs, allow_extra_columns=True)]
         if isinstance(table, qm.SelectPatientTable):
             _check_one_row_per_patient(table.name, path, rows)
         tables[table.name] = rows
@@ -209,7 +219,7 @@ def generate_dataset(
     backend: str | None = None,
     query_engine: str | None = None,
     test_data_file: Path | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
@@ -224,7 +234,7 @@ def generate_dataset(
     number of rows written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+        loaded = load_dataset_definition(definition_file, user_args)
     dataset = loaded.query_model
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
@@ -259,7 +269,8 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     from ehrql.loaders import DefinitionFileError, load_module
 
     with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
-        module = load_module(test_data_file, dict(user_args or {}))
+        # The test file may not ask for the dataset's arguments itself.
+        module = load_module(test_data_file, user_args, check_arguments=False)
         test_data = getattr(module, "test_data", None)
         if test_data is None:
             raise DefinitionFileError(f"{test_data_file}: no variable named `test_data` was defined")
@@ -373,13 +384,13 @@ def dump_dataset_sql(
     *,
     backend: str | None = None,
     query_engine: str | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[str]:
     """Write the SQL a query engine would run for a definition; returns the statements."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+        dataset = load_dataset_definition(definition_file, user_args).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
@@ -406,7 +417,7 @@ def create_dummy_tables(
     directory: Path,
     *,
     file_format: str = "csv",
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     force: bool = False,
     log: Log = log_to_stderr,
 ) -> list[Path]:
@@ -418,7 +429,7 @@ def create_dummy_tables(
     each table is left with the one file just written. Returns the paths written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+        loaded = load_dataset_definition(definition_file, user_args)
     directory = Path(directory)
     existing = _existing_table_files(directory, qm.get_table_nodes(loaded.query_model))
     if existing and not force:
@@ -463,7 +474,7 @@ def generate_measures(
     dummy_data_file: Path | None = None,
     backend: str | None = None,
     query_engine: str | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
@@ -480,7 +491,7 @@ def generate_measures(
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
-        measures = load_measure_definitions(definition_file, dict(user_args or {}))
+        measures = load_measure_definitions(definition_file, user_args)
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
     if dsn is None and dummy_data_file is not None:
@@ -510,7 +521,7 @@ def generate_measures(
 def assure(
     definition_file: Path,
     *,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> bool:
@@ -520,7 +531,7 @@ def assure(
     from ehrql.loaders import load_test_data
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset, test_data = load_test_data(definition_file, dict(user_args or {}))
+        dataset, test_data = load_test_data(definition_file, user_args)
     report = run_assurance(dataset, test_data)
     print(present(report), file=stdout or sys.stdout)
     return report.ok
@@ -530,7 +541,7 @@ def debug_dataset(
     definition_file: Path,
     *,
     dummy_tables: Path | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stream: TextIO | None = None,
 ) -> None:
@@ -540,7 +551,6 @@ def debug_dataset(
     from ehrql.loaders import load_module
     from ehrql.query_engines.in_memory import InMemoryDatabase
 
-    args = dict(user_args or {})
     if dummy_tables is not None:
         cache: dict[str, list[dict]] = {}
 
@@ -551,7 +561,7 @@ def debug_dataset(
 
     else:
         # Generated data needs the dataset first: load once silently to get it.
-        loaded = load_dataset_definition(definition_file, args)
+        loaded = load_dataset_definition(definition_file, user_args)
         tables = _generate_dummy_tables(loaded, log)
         database = InMemoryDatabase({t.name: rows for t, rows in tables.items()})
 
@@ -559,14 +569,14 @@ def debug_dataset(
             return database
 
     with activate_debug_context(provider, stream or sys.stderr):
-        load_module(definition_file, args)
+        load_module(definition_file, user_args)
 
 
 def serialize_definition(
     definition_file: Path,
     output_file: Path | None,
     *,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> str:
@@ -574,7 +584,7 @@ def serialize_definition(
     from ehrql.serializer import serialize
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+        dataset = load_dataset_definition(definition_file, user_args).query_model
     text = serialize(dataset) + "\n"
     if output_file is None:
         (stdout or sys.stdout).write(text)

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.ipc
+import pyarrow.parquet
+
 from ehrql.errors import EHRQLError
 from ehrql.file_formats.arrow_format import read_arrow, read_parquet, write_arrow, write_parquet
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec, FileValidationError, patient_id_spec
 from ehrql.file_formats.console import write_table
-from ehrql.file_formats.csv_format import read_csv, write_csv, write_csv_gz
+from ehrql.file_formats.csv_format import csv_header, read_csv, write_csv, write_csv_gz
 from ehrql.file_formats.dataset_specs import dataset_column_specs
 from ehrql.query_model.table_schema import CategoricalConstraint, TableSchema
 
@@ -113,11 +117,28 @@ def first_table_file_problem(tables: Iterable[tuple[TableSchema, Path]]) -> File
         if not Path(path).is_file():
             continue
         try:
-            for _ in read_rows(path, table_column_specs(schema), allow_extra_columns=True):
+            # Only the columns the file has: a column no query reads may be left out.
+            present = set(file_column_names(Path(path)))
+            specs = [s for s in table_column_specs(schema) if s.name in present or s.name == "patient_id"]
+            for _ in read_rows(path, specs, allow_extra_columns=True):
                 pass
         except FileValidationError as problem:
             return problem
     return None
+
+
+def file_column_names(path: Path) -> list[str]:
+    """The names of the columns a table file holds, in order."""
+    extension = get_file_extension(path)
+    if extension in (".csv", ".csv.gz"):
+        return csv_header(path)
+    try:
+        if extension == ".parquet":
+            return pyarrow.parquet.read_schema(path).names
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).schema.names
+    except pa.ArrowInvalid as e:
+        raise FileValidationError(f"{path} is not a {extension.lstrip('.')} file: {e}") from None
 
 
 def table_column_specs(schema: TableSchema) -> list[ColumnSpec]:

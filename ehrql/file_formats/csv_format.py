@@ -208,6 +208,15 @@ def _cell_error(path: Path, line: int, row, columns, specs) -> FileValidationErr
     raise AssertionError("a cell failed to parse, then parsed")  # pragma: no cover
 
 
+def csv_header(path: Path) -> list[str]:
+    """The column names in the first line of a CSV file (gzipped if its name ends `.gz`)."""
+    try:
+        with _open_text(path, "r", path.name.endswith(".gz")) as f:
+            return next(csv.reader(f), [])
+    except UnicodeDecodeError as e:
+        raise not_utf8_error(path, e) from None
+
+
 def write_csv_gz(path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
     """`write_csv` with gzip compression."""
     return write_csv(path, specs, rows, compress=True)
