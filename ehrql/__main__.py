@@ -13,9 +13,13 @@ file; 11 a data file that does not match what is expected; 1 anything else.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import ehrql
@@ -30,8 +34,14 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DEFINITION_ERROR = 10
 EXIT_DATA_ERROR = 11
-#: As a shell reports a process ended by Ctrl-C.
+#: As a shell reports a process ended by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+#: As a shell reports a process whose output pipe was closed (128 + SIGPIPE),
+#: as `yes | head` leaves `yes`.
+EXIT_OUTPUT_CLOSED = 141
+#: As a shell reports a process ended by SIGTERM (128 + SIGTERM), which job
+#: schedulers send to stop a job.
+EXIT_TERMINATED = 143
 
 _FORMATS = ", ".join(FILE_FORMATS)
 
@@ -53,7 +63,38 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     # Passed on as given: only the definition knows which arguments it takes.
-    return _run(options, user_arg_list)
+    with _signals_recorded() as received:
+        return _run(options, user_arg_list, received)
+
+
+@contextlib.contextmanager
+def _signals_recorded() -> Iterator[list[int]]:
+    """While running, turn SIGINT and SIGTERM into KeyboardInterrupt, noting which arrived.
+
+    Both then unwind the same way: temporary output files are removed and
+    database sessions closed. The note says which to report, since a
+    database driver may turn the interrupt into an error of its own (DuckDB
+    raises `RuntimeError: Query interrupted`). A signal the caller set to be
+    ignored (as `nohup` does) stays ignored.
+    """
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield received
+    finally:
+        for signum, old_handler in previous.items():
+            signal.signal(signum, old_handler)
 
 
 def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -63,7 +104,7 @@ def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _run(options: argparse.Namespace, user_args: list[str]) -> int:
+def _run(options: argparse.Namespace, user_args: list[str], received: Sequence[int] = ()) -> int:
     try:
         if options.command == "generate-dataset":
             main.generate_dataset(
@@ -121,11 +162,33 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
-        print("ehrql: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _stopped(received)
+    except BrokenPipeError:
+        return _output_closed()
     except Exception as error:
+        if received:
+            # Whatever the driver made of the signal, the signal is the cause.
+            return _stopped(received)
         return _report(error, options.debug_traceback)
     return EXIT_OK
+
+
+def _stopped(received: Sequence[int]) -> int:
+    if signal.SIGTERM in received:
+        print("ehrql: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    print("ehrql: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _output_closed() -> int:
+    """Stop quietly when whatever reads the output stops reading (`ehrql ... | head`)."""
+    # Python flushes stdout on exit, which would fail again with a message:
+    # point it at /dev/null instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OUTPUT_CLOSED
 
 
 def _report(error: Exception, show_traceback: bool) -> int:
@@ -193,6 +256,10 @@ def _input_data_file(value: str) -> Path:
 
 def _directory(value: str) -> Path:
     path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{value} is a file, not a directory: give the directory holding the table files"
+        )
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"directory not found: {value}")
     return path

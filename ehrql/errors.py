@@ -42,3 +42,20 @@ def duplicate_patient_id_error(table_name: str, where: str, patient_ids) -> Dupl
         f"table '{table_name}' in {where} has more than one row for patient_id {shown}{more}; "
         "it is a patient-level table, which must have at most one row per patient"
     )
+
+
+class IntegerOverflowError(DataError):
+    """An integer calculation gave a value beyond 64 bits, which no database can hold."""
+
+
+#: The range of the 64-bit integers every engine computes with.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def integer_overflow_error(what: str) -> IntegerOverflowError:
+    """The error for an integer result beyond 64 bits; `what` names the column (or population)."""
+    return IntegerOverflowError(
+        f"{what} overflows: an integer calculation gave a value beyond the 64-bit range "
+        f"({INT64_MIN} to {INT64_MAX}) that every database computes with; "
+        "use floats (as_float()) for values this large"
+    )

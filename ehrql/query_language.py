@@ -1267,6 +1267,7 @@ class Dataset:
                 f"got {_describe(population_condition)}"
             )
         node = population_condition._qm_node
+        _refuse_parameters(node, "the population")
         qm.validate_population(node)
         object.__setattr__(self, "_population", node)
 
@@ -1286,6 +1287,7 @@ class Dataset:
             )
         if node.type is None:
             raise DefinitionError(f"dataset.{column_name} cannot be a bare None")
+        _refuse_parameters(node, f"dataset.{column_name}")
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
@@ -1302,6 +1304,7 @@ class Dataset:
                     f"column '{column_name}' of event table '{name}' must be an event series"
                 )
             frames |= series._qm_node.domain.sources
+            _refuse_parameters(series._qm_node, f"column '{column_name}' of event table '{name}'")
             nodes[column_name] = series._qm_node
         qm.Domain.union(*(n.domain for n in nodes.values()))
         self._events[name] = qm.FrozenDict(nodes)
@@ -1357,6 +1360,17 @@ class Dataset:
             population=self._population,
             variables=qm.FrozenDict(self._variables),
             events=qm.FrozenDict(self._events),
+        )
+
+
+def _refuse_parameters(node: qm.Node, what: str) -> None:
+    """Refuse a series using INTERVAL (the only parameter) in a dataset, where it never
+    has a value: said here, at the user's line, rather than when the query runs."""
+    names = sorted({n.name for n in qm.all_nodes(node) if isinstance(n, qm.Parameter)})
+    if names:
+        raise DefinitionError(
+            f"{what} uses INTERVAL ({', '.join(names)}), which only has a value in a measure "
+            "(create_measures); in a dataset, give fixed dates (constants, or get_parameter() values)"
         )
 
 

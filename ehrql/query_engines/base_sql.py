@@ -32,7 +32,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error, integer_overflow_error
 from ehrql.query_engines.scratch_tables import temp_table
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
@@ -905,7 +905,34 @@ class BaseSQLQueryEngine:
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
-        yield from self.run_compiled(dataset, self.compile(dataset))
+        try:
+            yield from self.run_compiled(dataset, self.compile(dataset))
+        except Exception as error:
+            if not self.is_integer_overflow(error):
+                raise
+            raise integer_overflow_error(self._overflowing_part(dataset)) from error
+
+    def is_integer_overflow(self, error: Exception) -> bool:
+        """Whether `error` is the database refusing an integer beyond 64 bits."""
+        return False
+
+    def _overflowing_part(self, dataset: qm.Dataset) -> str:
+        """Which column (or the population) overflows, found by running each alone.
+
+        Databases do not say where; this only runs once a run has failed.
+        """
+        parts = [("the population", qm.FrozenDict({}))]
+        parts += [(f"column '{name}'", qm.FrozenDict({name: s})) for name, s in dataset.variables.items()]
+        for what, variables in parts:
+            alone = qm.Dataset(population=dataset.population, variables=variables, events=qm.FrozenDict({}))
+            try:
+                for _ in self.run_compiled(alone, self.compile(alone)):
+                    pass
+            except Exception as error:
+                if self.is_integer_overflow(error):
+                    return what
+                raise
+        return "a column"
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""

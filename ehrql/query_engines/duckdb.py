@@ -397,6 +397,10 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         found = first_table_file_problem((table.schema, path) for table, path in self._file_tables(dataset))
         return found or FileValidationError(f"cannot read the table files in {self._directory}: {duckdb_message(error)}")
 
+    def is_integer_overflow(self, error: Exception) -> bool:
+        """DuckDB refuses integer results beyond 64 bits with an OutOfRangeException."""
+        return isinstance(error, duckdb.OutOfRangeException) and "Overflow" in str(error)
+
     def _table_source(self, table_name: str) -> str:
         """Where a table's rows come from, for messages: its file, or the database."""
         if self._directory is not None:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from ehrql.codes import BaseCode
-from ehrql.errors import duplicate_patient_id_error
+from ehrql.errors import INT64_MAX, INT64_MIN, duplicate_patient_id_error, integer_overflow_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
 from ehrql.query_model.semantics import EMPTY_AGGREGATE, apply_function, function_arguments
@@ -49,8 +49,11 @@ class InMemoryQueryEngine:
     def get_results(self, dataset: qm.Dataset) -> list[tuple]:
         """One (patient_id, *variables) tuple per patient in the population, by patient_id."""
         evaluation = _Evaluation(self.database, dataset)
-        population = evaluation.patient_series(dataset.population)
-        columns = [evaluation.patient_series(s) for s in dataset.variables.values()]
+        population = _checked_for_overflow("the population", evaluation.patient_series, dataset.population)
+        columns = [
+            _checked_for_overflow(f"column '{name}'", evaluation.patient_series, s)
+            for name, s in dataset.variables.items()
+        ]
         return [
             (patient_id, *(output_value(column.get(patient_id)) for column in columns))
             for patient_id in sorted(evaluation.patient_ids)
@@ -78,6 +81,23 @@ class InMemoryQueryEngine:
                 key=lambda r: tuple(_sort_value(v) for v in r),
             )
         return results
+
+
+class _IntegerOverflow(Exception):
+    """An integer value beyond 64 bits, where every SQL engine fails."""
+
+
+def _checked_int(value):
+    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        raise _IntegerOverflow
+    return value
+
+
+def _checked_for_overflow(what: str, evaluate, series):
+    try:
+        return evaluate(series)
+    except _IntegerOverflow:
+        raise integer_overflow_error(what) from None
 
 
 class _Evaluation:
@@ -193,7 +213,7 @@ class _Evaluation:
                 if value_of(condition) is True:
                     return None if value is None else value_of(value)
             return None if series.default is None else value_of(series.default)
-        return apply_function(series, *(value_of(a) for a in function_arguments(series)))
+        return _checked_int(apply_function(series, *(value_of(a) for a in function_arguments(series))))
 
     def _aggregate(self, node) -> dict:
         empty = EMPTY_AGGREGATE[type(node)]
@@ -215,7 +235,7 @@ class _Evaluation:
             if value is not None:
                 groups[row["patient_id"]].append(value)
         for pid, group in groups.items():
-            values[pid] = _AGGREGATE_FUNCTIONS[type(node)](group)
+            values[pid] = _checked_int(_AGGREGATE_FUNCTIONS[type(node)](group))
         return values
 
 

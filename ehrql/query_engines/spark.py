@@ -364,6 +364,10 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         tables = [(t.schema, Path(self._table_source(t.name))) for t in self._source_tables(dataset)]
         return first_table_file_problem(tables) or error
 
+    def is_integer_overflow(self, error: Exception) -> bool:
+        """Spark (in its default ANSI mode) fails a query whose integers overflow."""
+        return isinstance(error, SparkQueryError) and "ARITHMETIC_OVERFLOW" in str(error)
+
     def _table_source(self, table_name: str) -> str:
         """Where a table's rows come from, for messages: its file, or the database."""
         if self.source is None:

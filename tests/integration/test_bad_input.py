@@ -1,13 +1,18 @@
 """Careless or hostile input to the command line: each gets a clear error naming the
 file (and row, where there is one), the same exit code on every engine, and no output."""
 
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 
 import duckdb
 import pytest
 
 from ehrql.__main__ import EXIT_DATA_ERROR
-from tests.integration.test_cli import SMALL_DEFINITION, run, write_definition, write_tables
+from tests.integration.test_cli import REPO, SMALL_DEFINITION, run, write_definition, write_tables
 
 ENGINES = ["duckdb", "in_memory", "spark"]
 
@@ -336,3 +341,197 @@ def test_table_from_file_accepts_a_byte_order_mark(tmp_path, capsys, monkeypatch
     code, out, err = run(["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")], capsys)
     assert code == 0, err
     assert "1 | a" in out
+
+
+# -- 12. signals ----------------------------------------------------------------------------------
+
+
+def rows_then_signal(signum, raise_as=None):
+    """An engine's rows that are cut short by `signum` arriving, after enough rows to
+    have started the output file. With `raise_as`, the interrupt is turned into that
+    error, as DuckDB turns one into `RuntimeError: Query interrupted`."""
+
+    def engine_rows(*args, **kwargs):
+        for i in range(1, 5001):
+            if i == 2000:
+                try:
+                    os.kill(os.getpid(), signum)
+                    time.sleep(1)  # the handler runs before this returns
+                except KeyboardInterrupt:
+                    if raise_as is None:
+                        raise
+                    raise raise_as from None
+            yield (i, 40, "female", None, False, None)
+
+    return engine_rows
+
+
+@pytest.mark.parametrize(
+    "signum, raise_as, code, message",
+    [
+        (signal.SIGTERM, None, 143, "ehrql: terminated"),
+        (signal.SIGTERM, RuntimeError("Query interrupted"), 143, "ehrql: terminated"),
+        (signal.SIGINT, None, 130, "ehrql: interrupted"),
+        (signal.SIGINT, RuntimeError("Query interrupted"), 130, "ehrql: interrupted"),
+    ],
+)
+def test_signal_while_writing_leaves_no_file_and_exits_as_the_shell_would(
+    small, tmp_path, capsys, monkeypatch, signum, raise_as, code, message
+):
+    definition, tables = small
+    monkeypatch.setattr("ehrql.main._engine_rows", rows_then_signal(signum, raise_as))
+    output = tmp_path / "out" / "dataset.csv"
+    before = signal.getsignal(signum)
+    result, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
+    assert result == code, err
+    assert err.rstrip().endswith(message)
+    assert "Traceback" not in err and "RuntimeError" not in err
+    assert not output.parent.exists()
+    # The handlers are put back as they were.
+    assert signal.getsignal(signum) is before
+
+
+def test_sigterm_to_a_running_process(small, tmp_path):
+    definition, tables = small
+    rows = "".join(f"{i},1970-07-01,female,\n" for i in range(4, 200_000))
+    (tables / "patients.csv").write_text((tables / "patients.csv").read_text() + rows)
+    output = tmp_path / "out" / "dataset.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ehrql", "generate-dataset", definition, "--dummy-tables", tables,
+         "--output", output, "--query-engine", "in_memory"],
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )
+    # Signalled once the output has begun (or, on a fast machine, as it ends).
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(output.parent.glob(".dataset.csv.*.tmp")) if output.parent.exists() else False:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert process.returncode == 143, err
+    assert err.rstrip().endswith("ehrql: terminated")
+    assert "Traceback" not in err
+    assert not output.parent.exists() or not list(output.parent.iterdir())
+
+
+# -- 13. output closed early ----------------------------------------------------------------------
+
+
+def test_output_piped_into_head_closes_quietly(small):
+    definition, tables = small
+    rows = "".join(f"{i},1970-07-01,female,\n" for i in range(4, 20_000))
+    (tables / "patients.csv").write_text((tables / "patients.csv").read_text() + rows)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ehrql", "generate-dataset", definition, "--dummy-tables", tables],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline().startswith("patient_id")
+    process.stdout.close()  # as `head -1` does once it has its line
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141, err
+    assert "BrokenPipe" not in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+# -- 11. small ones -------------------------------------------------------------------------------
+
+
+def test_dummy_tables_given_a_file_says_it_is_a_file(small, capsys):
+    definition, _ = small
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", definition], capsys)
+    assert code == 2
+    assert f"{definition} is a file, not a directory" in err
+
+
+def test_output_whose_parent_is_a_file_says_so(small, tmp_path, capsys):
+    definition, tables = small
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    output = blocker / "sub" / "dataset.csv"
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
+    assert code == 1
+    assert f"ehrql: error: cannot write {output}: {blocker} is a file, not a directory" in err
+    assert "File exists" not in err
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "dataset.n = clinical_events.where(clinical_events.date.is_during(INTERVAL)).count_for_patient()",
+        "dataset.define_population(patients.date_of_birth < INTERVAL.start_date)",
+    ],
+)
+def test_interval_in_a_dataset_is_an_error_at_its_line(tmp_path, capsys, line):
+    definition = write_definition(
+        tmp_path,
+        f"""
+        from ehrql import INTERVAL
+        dataset = create_dataset()
+        {line}
+        """,
+    )
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    assert code == 10
+    assert f"Error in {definition}, line 6:" in err
+    assert "INTERVAL" in err and "only has a value in a measure" in err
+
+
+def test_sys_exit_in_a_definition_is_reported(tmp_path, capsys):
+    definition = write_definition(
+        tmp_path,
+        """
+        import sys
+        dataset = create_dataset()
+        sys.exit(3)
+        """,
+    )
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    assert code == 10
+    assert f"Error in {definition}, line 6:" in err
+    assert "sys.exit(3)" in err and "cannot end the run" in err
+
+
+# -- 5. integers past 64 bits ---------------------------------------------------------------------
+
+
+OVERFLOW_DEFINITION = """
+dataset = create_dataset()
+dataset.define_population(patients.exists_for_patient())
+dataset.year = patients.date_of_birth.year
+dataset.big = patients.date_of_birth.year * 10**18
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_integer_overflow_is_the_same_error_on_every_engine(tmp_path, capsys, engine):
+    needs_engine(engine)
+    definition = write_definition(tmp_path, OVERFLOW_DEFINITION)
+    output = tmp_path / "out" / "d.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t"),
+         "--query-engine", engine, "--output", output],
+        capsys,
+    )
+    assert code == EXIT_DATA_ERROR, err
+    assert "ehrql: error: column 'big' overflows: an integer calculation gave a value beyond the 64-bit range" in err
+    assert not output.parent.exists()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
+def test_integers_up_to_64_bits_are_fine(tmp_path, capsys, engine):
+    definition = write_definition(
+        tmp_path,
+        """
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.big = patients.date_of_birth.year * 4_000_000_000_000_000
+        """,
+    )
+    code, out, err = run(
+        ["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t"), "--query-engine", engine],
+        capsys,
+    )
+    assert code == 0, err
+    assert "7880000000000000000" in out
