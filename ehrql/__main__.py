@@ -6,8 +6,8 @@ Arguments after a lone `--` are the user's own (`--name value` pairs), passed
 to the definition for `get_parameter`. The CLI reference in the docs is
 generated from `build_parser()`, so every option carries its help text.
 
-Exit codes: 0 success; 2 bad command line; 10 an error in the definition
-file; 11 a data file that does not match what is expected; 1 anything else.
+Exit codes are listed in `EXIT_CODES` (and so in the CLI reference); each
+means the same whatever the query engine.
 """
 
 from __future__ import annotations
@@ -42,6 +42,36 @@ EXIT_OUTPUT_CLOSED = 141
 #: As a shell reports a process ended by SIGTERM (128 + SIGTERM), which job
 #: schedulers send to stop a job.
 EXIT_TERMINATED = 143
+
+#: Every exit code, with what it means, as the CLI reference lists them. The
+#: same problem gives the same code whatever the query engine.
+EXIT_CODES: tuple[tuple[str, str], ...] = (
+    (str(EXIT_OK), "Success."),
+    (
+        str(EXIT_ERROR),
+        "Any other error, explained in the message: an output that cannot be written, a "
+        "table file that is missing, a database that refuses the query, test patients "
+        "failing `ehrql assure`, or a bug in ehrql (run again with `--debug-traceback`).",
+    ),
+    (str(EXIT_USAGE), "A bad command line: an unknown option, a missing or wrong argument."),
+    ("3-6", "Reserved for failures of the database itself (connecting to it, and similar)."),
+    (
+        str(EXIT_DEFINITION_ERROR),
+        "The definition (or test data) file cannot be loaded: a Python error, an ehrQL error "
+        "such as comparing values of different types, a bad or unknown user argument; the "
+        "message gives the file, line and source line.",
+    ),
+    (
+        str(EXIT_DATA_ERROR),
+        "The data does not match its schema, or a value computed from it cannot be held: a "
+        "bad cell (file, line and column named), a missing column, a patient-level table "
+        "with more than one row for a patient, a file that is not UTF-8, an integer "
+        "calculation beyond 64 bits.",
+    ),
+    (str(EXIT_INTERRUPTED), "Interrupted (Ctrl-C, SIGINT); no output file is left behind."),
+    (str(EXIT_OUTPUT_CLOSED), "Whatever was reading the output stopped reading, as `head` does when the output is piped into it."),
+    (str(EXIT_TERMINATED), "Terminated (SIGTERM, as job schedulers send); no output file is left behind."),
+)
 
 _FORMATS = ", ".join(FILE_FORMATS)
 

@@ -25,7 +25,7 @@ from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
 from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FileValidationError, check_one_file_per_table, first_table_file_problem
 from ehrql.file_formats.csv_format import csv_header as read_csv_header
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
@@ -43,7 +43,7 @@ class TableNotFoundError(EHRQLError):
     """A table the dataset reads is not in the database or directory."""
 
 
-class ColumnNotFoundError(EHRQLError):
+class ColumnNotFoundError(DataError):
     """A table exists but lacks a column its schema declares."""
 
 

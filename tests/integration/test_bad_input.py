@@ -535,3 +535,29 @@ def test_integers_up_to_64_bits_are_fine(tmp_path, capsys, engine):
     )
     assert code == 0, err
     assert "7880000000000000000" in out
+
+
+# -- 14. exit codes -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_missing_column_is_a_data_error_on_every_engine(small, capsys, engine):
+    needs_engine(engine)
+    definition, tables = small
+    (tables / "clinical_events.csv").write_text("patient_id,date,snomedct_code\n1,2019-03-01,60621009\n")
+    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    assert code == EXIT_DATA_ERROR, err
+    assert "numeric_value" in err
+
+
+def test_every_exit_code_is_in_the_cli_reference():
+    from ehrql import __main__ as cli
+    from ehrql.docs.cli import cli_page
+
+    page = cli_page()
+    codes = {value for name, value in vars(cli).items() if name.startswith("EXIT_") and isinstance(value, int)}
+    listed = {code for code, _ in cli.EXIT_CODES}
+    assert {str(c) for c in codes} <= listed
+    assert "## Exit codes" in page
+    for code, _ in cli.EXIT_CODES:
+        assert f"| `{code}` |" in page
