@@ -59,3 +59,14 @@ def integer_overflow_error(what: str) -> IntegerOverflowError:
         f"({INT64_MIN} to {INT64_MAX}) that every database computes with; "
         "use floats (as_float()) for values this large"
     )
+
+
+class Error(DefinitionError):
+    """An ehrQL operation written in a way that cannot work, such as `abs(series)`.
+
+    Exported as `ehrql.Error`, as in public ehrQL, so that a definition can
+    catch it.
+    """
+
+    # Shown as `ehrql.Error` in messages, where the definition meets it.
+    __module__ = "ehrql"

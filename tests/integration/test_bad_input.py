@@ -379,7 +379,8 @@ def test_signal_while_writing_leaves_no_file_and_exits_as_the_shell_would(
     small, tmp_path, capsys, monkeypatch, signum, raise_as, code, message
 ):
     definition, tables = small
-    monkeypatch.setattr("ehrql.main._engine_rows", rows_then_signal(signum, raise_as))
+    rows = rows_then_signal(signum, raise_as)
+    monkeypatch.setattr("ehrql.main._timed_rows", lambda get_rows, log: rows())
     output = tmp_path / "out" / "dataset.csv"
     before = signal.getsignal(signum)
     result, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
