@@ -48,6 +48,8 @@ class LoadedDataset:
 
     query_model: qm.Dataset
     dummy_data_config: DummyDataConfig
+    #: (file, line) where the population was defined, when known.
+    population_defined_at: tuple | None = None
 
 
 def load_dataset(path: Path | str, user_args: UserArgs = None) -> qm.Dataset:
@@ -77,7 +79,9 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
             )
         )
     try:
-        return LoadedDataset(dataset._compile(), dataset.dummy_data_config)
+        return LoadedDataset(
+            dataset._compile(), dataset.dummy_data_config, dataset.population_defined_at
+        )
     except EHRQLError as e:
         # Raised after the file has run, so no frame of it is on the stack:
         # point at where `dataset` was made instead.

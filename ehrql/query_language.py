@@ -14,7 +14,9 @@ import difflib
 import functools
 import gzip
 import keyword
+import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -1407,6 +1409,10 @@ class DummyDataConfig:
         """A config from a definition's arguments, refusing values that cannot work."""
         if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
             raise DefinitionError("population_size must be a positive integer")
+        if not isinstance(legacy, bool):
+            raise DefinitionError(f"legacy must be True or False, not {legacy!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
+            raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
         constraint = additional_population_constraint
         if constraint is not None and not (
             isinstance(constraint, BaseSeries)
@@ -1415,6 +1421,18 @@ class DummyDataConfig:
         ):
             raise DefinitionError("additional_population_constraint must be a boolean patient series")
         return cls(population_size, legacy, timeout, constraint)
+
+
+def _caller_location() -> tuple[str, int] | None:
+    """(file, line) of the nearest caller outside the ehrql package: the user's own call."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(package):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 class Dataset:
@@ -1429,6 +1447,8 @@ class Dataset:
         object.__setattr__(self, "_variables", {})
         object.__setattr__(self, "_events", {})
         object.__setattr__(self, "dummy_data_config", DummyDataConfig())
+        #: (file, line) of the user's call to define_population(), for messages.
+        object.__setattr__(self, "population_defined_at", None)
 
     def define_population(self, population_condition) -> None:
         """Set which patients the dataset includes: a boolean patient series."""
@@ -1443,6 +1463,7 @@ class Dataset:
         _refuse_parameters(node, "the population")
         qm.validate_population(node)
         object.__setattr__(self, "_population", node)
+        object.__setattr__(self, "population_defined_at", _caller_location())
 
     def add_column(self, column_name: str, ehrql_query) -> None:
         """Add a column named `column_name` holding `ehrql_query`, a patient series."""
@@ -1506,7 +1527,19 @@ class Dataset:
         timeout: int = 60,
         additional_population_constraint=None,
     ) -> None:
-        """Set how many dummy patients to generate, and any extra condition they must meet."""
+        """Set how dummy data is generated when the definition runs without a database.
+
+        `population_size`: how many patients to make (default 10). Fewer are
+        made only when time runs out or no patient can satisfy the population;
+        the log then says how many were made and why, and a run that makes none
+        fails. `timeout`: the most seconds to spend generating (default 60).
+        `additional_population_constraint`: a boolean patient series every
+        dummy patient must satisfy as well as the population, to shape the data
+        (for instance, only patients over 18). `legacy`: public ehrQL's switch
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
+        """
         object.__setattr__(
             self,
             "dummy_data_config",
