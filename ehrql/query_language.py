@@ -1507,7 +1507,6 @@ class Dataset:
                     f"column '{column_name}' of event table '{name}' must be a series, "
                     f"not {_describe(series)}"
                 )
-            frames |= series._qm_node.domain.sources
             _refuse_parameters(series._qm_node, f"column '{column_name}' of event table '{name}'")
             nodes[column_name] = series._qm_node
         if all(node.domain.is_patient for node in nodes.values()):
