@@ -167,6 +167,14 @@ def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments
             raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from e
         except Exception as e:
             raise DefinitionFileError(format_user_exception(path, e)) from e
+        except SystemExit as e:
+            # Ending the run from inside a definition would exit silently,
+            # with a code that means something else to ehrql's callers.
+            raise DefinitionFileError(
+                format_user_exception(path, e)
+                + f"\nThe definition called sys.exit({e.code!r}); a definition cannot end the run, "
+                "raise an exception to report a problem"
+            ) from e
     # Set once the file has run, so its own code has nothing left to change it with.
     setattr(module, _CLAIMS_ATTRIBUTE, tuple(claims))
     return module

@@ -7,6 +7,7 @@ Progress goes to a `log` function, one line per stage, with its duration.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import sys
@@ -16,11 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.file_formats import (
     DATASET_TABLE_NAME,
     FILE_FORMATS,
     OutputTable,
+    check_one_file_per_table,
     check_output_path,
     dataset_table_specs,
     read_input_tables,
@@ -167,17 +169,13 @@ def make_engine(
 
 def find_table_file(directory: Path, table_name: str) -> Path:
     """The file holding `table_name` in a directory of table files."""
+    check_one_file_per_table(directory, table_name)
     candidates = [directory / f"{table_name}{extension}" for extension in FILE_FORMATS]
     found = [path for path in candidates if path.is_file()]
     if not found:
         raise CommandError(
             f"no file for table '{table_name}' in {directory} "
             f"(looked for {', '.join(p.name for p in candidates)})"
-        )
-    if len(found) > 1:
-        raise CommandError(
-            f"more than one file for table '{table_name}' in {directory}: "
-            f"{', '.join(p.name for p in found)}; keep only one"
         )
     return found[0]
 
@@ -203,9 +201,18 @@ def read_table_directory(
         names = [spec.name for spec in specs]
         empty = dict.fromkeys(table.schema.column_names)
         path = find_table_file(directory, table.name)
-        rows = read_rows(path, specs, allow_extra_columns=True)
-        tables[table.name] = [{**empty, **dict(zip(names, row))} for row in rows]
+        rows = [{**empty, **dict(zip(names, row))} for row in read_rows(path, specs, allow_extra_columns=True)]
+        if isinstance(table, qm.SelectPatientTable):
+            _check_one_row_per_patient(table.name, path, rows)
+        tables[table.name] = rows
     return tables
+
+
+def _check_one_row_per_patient(table_name: str, path: Path, rows: list[dict]) -> None:
+    counts = collections.Counter(row["patient_id"] for row in rows)
+    repeated = sorted(patient_id for patient_id, count in counts.items() if count > 1)
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated[: DUPLICATES_SHOWN + 1])
 
 
 # ---------------------------------------------------------------------------
@@ -502,6 +509,7 @@ def create_dummy_tables(
     *,
     file_format: str = "csv",
     user_args: UserArgs = None,
+    force: bool = False,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[Path]:
@@ -509,9 +517,19 @@ def create_dummy_tables(
     per table to `directory`, or print them all when `directory` is None.
 
     The directory can then be given to `generate-dataset --dummy-tables` (or
-    `generate-measures --dummy-tables`), after any editing. Returns the paths written.
+    `generate-measures --dummy-tables`), after any editing. Existing files for
+    the definition's tables (in any format) are not overwritten unless `force`;
+    with it, they are replaced, so that each table is left with the one file
+    just written. Returns the paths written.
     """
     loaded = _load_for_dummy_data(definition_file, user_args, log)
+    existing = [] if directory is None else _existing_table_files(Path(directory), qm.get_table_nodes(loaded.query_model))
+    if existing and not force:
+        # Checked before generating: the user may have edited these files.
+        raise CommandError(
+            f"not overwriting existing table files in {directory}: "
+            f"{', '.join(p.name for p in existing)}; pass --force to replace them"
+        )
     tables = _generate_dummy_tables(loaded, log)
     if directory is None:
         stream = stdout or sys.stdout
@@ -529,8 +547,21 @@ def create_dummy_tables(
 
     with _stage(log, f"Writing dummy tables to {directory}"):
         paths = write_dummy_tables(tables, directory, file_format)
+    for stale in sorted(set(existing) - set(paths)):
+        stale.unlink()
+        log(f"Removed {stale.name}, replaced by the {file_format} file")
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+def _existing_table_files(directory: Path, tables: Iterable[qm.Frame]) -> list[Path]:
+    names = sorted(t.name for t in tables if not isinstance(t, qm.InlinePatientTable))
+    return [
+        directory / f"{name}{extension}"
+        for name in names
+        for extension in FILE_FORMATS
+        if (directory / f"{name}{extension}").is_file()
+    ]
 
 
 def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDataset:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ehrql import user_args
 from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
-from ehrql.errors import DefinitionError, Error, ParameterError
+from ehrql.errors import DefinitionError, Error, ParameterError, duplicate_patient_id_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -1329,6 +1329,7 @@ class _TableFromFileDecorator:
             raise DefinitionError("tables from files must be PatientFrame tables")
         schema = _schema_from_class(cls)
         rows = _read_table_file(self._path, schema)
+        _check_one_row_per_patient(self._path, cls.__name__, rows)
         converted = tuple(_convert_row(row, schema) for row in rows)
         return cls(qm.InlinePatientTable(converted, schema))
 
@@ -1339,6 +1340,17 @@ class _TableFromFileDecorator:
             f"table_from_file({str(self._path)!r}) has no column '{name}': give its columns, as in "
             f"table_from_file({str(self._path)!r}, columns={{'{name}': int}})"
         )
+
+
+def _check_one_row_per_patient(path: Path, table_name: str, rows: list[tuple]) -> None:
+    seen = set()
+    repeated = []
+    for row in rows:
+        if row[0] in seen and row[0] not in repeated:
+            repeated.append(row[0])
+        seen.add(row[0])
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated)
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
@@ -1357,7 +1369,7 @@ def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
         return [tuple(row) for row in zip(*columns)]
     if suffixes.endswith(".csv.gz") or path.suffix == ".csv":
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", newline="") as f:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = [n for n in names if n not in (reader.fieldnames or [])]
             if missing:
@@ -1450,6 +1462,7 @@ class Dataset:
                 f"got {_describe(population_condition)}"
             )
         node = population_condition._qm_node
+        _refuse_parameters(node, "the population")
         qm.validate_population(node)
         object.__setattr__(self, "_population", node)
         object.__setattr__(self, "population_defined_at", _caller_location())
@@ -1470,6 +1483,7 @@ class Dataset:
             )
         if node.type is None:
             raise DefinitionError(f"dataset.{column_name} cannot be a bare None")
+        _refuse_parameters(node, f"dataset.{column_name}")
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
@@ -1495,6 +1509,7 @@ class Dataset:
                     f"column '{column_name}' of event table '{name}' must be a series, "
                     f"not {_describe(series)}"
                 )
+            _refuse_parameters(series._qm_node, f"column '{column_name}' of event table '{name}'")
             nodes[column_name] = series._qm_node
         if all(node.domain.is_patient for node in nodes.values()):
             raise DefinitionError(
@@ -1568,6 +1583,17 @@ class Dataset:
             population=self._population,
             variables=qm.FrozenDict(self._variables),
             events=qm.FrozenDict(self._events),
+        )
+
+
+def _refuse_parameters(node: qm.Node, what: str) -> None:
+    """Refuse a series using INTERVAL (the only parameter) in a dataset, where it never
+    has a value: said here, at the user's line, rather than when the query runs."""
+    names = sorted({n.name for n in qm.all_nodes(node) if isinstance(n, qm.Parameter)})
+    if names:
+        raise DefinitionError(
+            f"{what} uses INTERVAL ({', '.join(names)}), which only has a value in a measure "
+            "(create_measures); in a dataset, give fixed dates (constants, or get_parameter() values)"
         )
 
 
