@@ -54,12 +54,19 @@ def activate_debug_context(
         _DEBUG_CONTEXT.reset(token)
 
 
-def show(element, label: str | None = None, head: int | None = None, tail: int | None = None) -> None:
+def show(
+    element, *other_elements, label: str | None = None, head: int | None = None, tail: int | None = None
+) -> None:
     """Print the value of a series, frame or dataset when running `ehrql debug`.
 
-    `label` titles the output; `head` / `tail` limit it to the first or last
-    rows. Outside a debug run this does nothing, so it can stay in a definition.
+    Several series can be shown side by side in one table: patient series
+    one row per patient, or event series of one frame (with any patient
+    series alongside) one row per event. `label` titles the output; `head` /
+    `tail` limit it to the first or last rows. Outside a debug run this does
+    nothing, so it can stay in a definition.
     """
+    if other_elements:
+        element = _SideBySide((element, *other_elements))
     context = _DEBUG_CONTEXT.get()
     if context is None:
         return
@@ -81,7 +88,40 @@ def show(element, label: str | None = None, head: int | None = None, tail: int |
     print(file=stream)
 
 
+class _SideBySide:
+    """Several series shown as the columns of one table, checked when `show()` is called."""
+
+    def __init__(self, elements: tuple):
+        for position, element in enumerate(elements, start=1):
+            if not isinstance(element, BaseSeries):
+                raise TypeError(
+                    f"show() with several items takes only series; item {position} is "
+                    f"{type(element).__name__}: show frames and datasets one at a time"
+                )
+        self.columns = qm.FrozenDict(
+            {f"series_{i}": e._qm_node for i, e in enumerate(elements, start=1)}
+        )
+        try:
+            self.domain = qm.Domain.union(*(n.domain for n in self.columns.values()))
+        except qm.DomainMismatchError as e:
+            raise TypeError(f"show() cannot put these series side by side: {e}") from None
+
+    def root(self) -> qm.Node:
+        return qm.Dataset(population=_everyone_reading(self.columns.values()), variables=qm.FrozenDict())
+
+
+def _everyone_reading(nodes) -> qm.Series:
+    tables = set().union(*(qm.get_table_nodes(n) for n in nodes))
+    population = None
+    for table in sorted(tables, key=repr):
+        exists = qm.AggregateByPatient.Exists(table)
+        population = exists if population is None else qm.Function.Or(population, exists)
+    return population
+
+
 def _node_of(element) -> qm.Node:
+    if isinstance(element, _SideBySide):
+        return element.root()
     if isinstance(element, Dataset):
         return element._compile()
     if isinstance(element, (BaseSeries, BaseFrame)):
@@ -91,6 +131,15 @@ def _node_of(element) -> qm.Node:
 
 def _evaluate(element, database: InMemoryDatabase) -> tuple[list[str], list[tuple]]:
     engine = InMemoryQueryEngine(database)
+    if isinstance(element, _SideBySide):
+        population = _everyone_reading(element.columns.values())
+        if element.domain.is_patient:
+            model = qm.Dataset(population=population, variables=element.columns)
+            return ["patient_id", *element.columns], engine.get_results(model)
+        model = qm.Dataset(
+            population=population, variables=qm.FrozenDict(), events=qm.FrozenDict({"rows": element.columns})
+        )
+        return ["patient_id", *element.columns], engine.get_event_results(model)["rows"]
     if isinstance(element, Dataset):
         model = element._compile()
         return ["patient_id", *model.variables], engine.get_results(model)

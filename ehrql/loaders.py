@@ -48,6 +48,8 @@ class LoadedDataset:
 
     query_model: qm.Dataset
     dummy_data_config: DummyDataConfig
+    #: (file, line) where the population was defined, when known.
+    population_defined_at: tuple | None = None
 
 
 def load_dataset(path: Path | str, user_args: UserArgs = None) -> qm.Dataset:
@@ -77,7 +79,9 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
             )
         )
     try:
-        return LoadedDataset(dataset._compile(), dataset.dummy_data_config)
+        return LoadedDataset(
+            dataset._compile(), dataset.dummy_data_config, dataset.population_defined_at
+        )
     except EHRQLError as e:
         # Raised after the file has run, so no frame of it is on the stack:
         # point at where `dataset` was made instead.
@@ -211,7 +215,10 @@ def user_frames(tb: types.TracebackType | None, path: Path) -> list[traceback.Fr
     return [
         frame
         for frame in traceback.extract_tb(tb)
-        if any(_is_within(Path(frame.filename), d) for d in directories)
+        # Code made at run time (dataclasses' __init__, say) is named "<string>":
+        # never a file of the user's, though as a relative path it looks like one.
+        if not frame.filename.startswith("<")
+        and any(_is_within(Path(frame.filename), d) for d in directories)
         and not _is_ehrql_file(frame.filename)
         and "site-packages" not in Path(frame.filename).parts
     ]

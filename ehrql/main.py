@@ -329,7 +329,14 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
 
 
 def _generate_dummy_tables(loaded, log: Log) -> dict:
-    """Dummy tables (table node -> row dicts) for a definition, from `ehrql.dummy`."""
+    """Dummy tables (table node -> row dicts) for a dataset definition, from `ehrql.dummy`."""
+    return _generate_dummy_data(
+        loaded.query_model, loaded.dummy_data_config, log, "the population", loaded.population_defined_at
+    )
+
+
+def _generate_dummy_data(query: qm.Node, config, log: Log, what: str, defined_at: tuple | None) -> dict:
+    """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying once what happened."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
@@ -338,17 +345,34 @@ def _generate_dummy_tables(loaded, log: Log) -> dict:
             "DIRECTORY (a directory of table files such as ehrql/example-data), "
             "--dummy-data-file FILE, or --dsn"
         ) from None
-    config = loaded.dummy_data_config
+    if config.legacy:
+        log(
+            "configure_dummy_data(legacy=True): this ehrql has one dummy data generator, which "
+            "makes patients that satisfy the population; it is used instead of the legacy one"
+        )
     extra = config.additional_population_constraint
     with _stage(log, f"Generating dummy data for {config.population_size} patients"):
         data = dummy.generate_dummy_data(
-            loaded.query_model,
+            query,
             population_size=config.population_size,
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
         )
-        log(data.report.summary())
+    _say_what_happened(data.report, log, what, defined_at)
     return data.tables
+
+
+def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) -> None:
+    """Log once how many dummy patients were made, and why any are missing;
+    with none at all, stop with an error naming where `what` is defined."""
+    if report.generated or not report.requested:
+        log(f"Dummy data: {report.summary()}")
+        return
+    where = ""
+    if defined_at is not None:
+        filename, line = defined_at
+        where = f" ({what} is defined in {filename}, line {line})"
+    raise CommandError(f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}")
 
 
 def _generated_dummy_tables(loaded, table_specs, log: Log, query_engine: str | None = None) -> list[OutputTable]:
@@ -571,13 +595,8 @@ def _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, 
         source = dsn if dsn is not None else dummy_tables
         engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
     else:
-        config = measures.dummy_data_config
-        with _stage(log, f"Generating dummy data for {config.population_size} patients"):
-            data = importlib.import_module("ehrql.dummy").generate_dummy_data(
-                query, population_size=config.population_size, timeout=config.timeout
-            )
-            log(data.report.summary())
-        engine = engine_over_tables(query_engine, data.tables)
+        tables = _generate_dummy_data(query, measures.dummy_data_config, log, "every measure's denominator", None)
+        engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     with _stage(log, "Calculating measures"):
