@@ -194,7 +194,8 @@ def read_table_directory(
             needed = {"patient_id", *used[table]}
             specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
-        empty = dict.fromkeys(table.schema.column_names)
+        # patient_id first, then the schema's order, whichever columns the file has.
+        empty = dict.fromkeys(["patient_id", *table.schema.column_names])
         path = find_table_file(directory, table.name)
         rows = read_rows(path, specs, allow_extra_columns=True)
         tables[table.name] = [{**empty, **dict(zip(names, row))} for row in rows]
