@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import ehrql
@@ -25,7 +25,8 @@ from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.loaders import DefinitionFileError
-from ehrql.main import backend_registry, query_engine_names
+from ehrql.main import CommandError, backend_registry, query_engine_names
+from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -54,8 +55,48 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
     if options.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    # Passed on as given: only the definition knows which arguments it takes.
-    return _run(options, user_arg_list)
+    try:
+        permissions = _apply_environment(options, os.environ)
+    except EHRQLError as error:
+        print(f"ehrql: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    # User arguments are passed on as given: only the definition knows which it takes.
+    return _run(options, user_arg_list, permissions)
+
+
+#: Environment variables the OpenSAFELY platform runs ehrql with, by the option
+#: each is the default of. An option given on the command line wins.
+ENVIRONMENT_DEFAULTS = {"dsn": "DATABASE_URL", "url": "DATABASE_URL", "backend": "OPENSAFELY_BACKEND", "query_engine": "OPENSAFELY_QUERY_ENGINE"}
+
+#: Values of OPENSAFELY_BACKEND meaning "no backend" (the platform's local runs).
+NO_BACKEND_NAMES = ("expectations", "test")
+
+
+def _apply_environment(options: argparse.Namespace, environ: Mapping[str, str]) -> frozenset[str]:
+    """Fill options not given on the command line from the platform's environment
+    variables, checking the values as the options are checked; return the
+    permissions the job holds (`EHRQL_PERMISSIONS`)."""
+    for option, variable in ENVIRONMENT_DEFAULTS.items():
+        value = environ.get(variable)
+        if not hasattr(options, option) or getattr(options, option) is not None or not value:
+            continue
+        if option == "backend":
+            if value in NO_BACKEND_NAMES:
+                continue
+            value = _checked_environment_value(_backend_name, variable, value)
+        elif option == "query_engine":
+            value = _checked_environment_value(_query_engine_name, variable, value)
+        setattr(options, option, value)
+    if getattr(options, "command", None) == "test-connection" and options.url is None:
+        raise CommandError("test-connection needs a database: give --url, or set DATABASE_URL")
+    return parse_permissions(environ.get(PERMISSIONS_VARIABLE))
+
+
+def _checked_environment_value(check, variable: str, value: str) -> str:
+    try:
+        return check(value)
+    except argparse.ArgumentTypeError as error:
+        raise CommandError(f"{variable}: {error}") from None
 
 
 def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -65,7 +106,7 @@ def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _run(options: argparse.Namespace, user_args: list[str]) -> int:
+def _run(options: argparse.Namespace, user_args: list[str], permissions: frozenset[str] = frozenset()) -> int:
     try:
         if options.command == "generate-dataset":
             main.generate_dataset(
@@ -78,6 +119,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 query_engine=options.query_engine,
                 test_data_file=options.test_data_file,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "dump-dataset-sql":
             main.dump_dataset_sql(
@@ -86,6 +128,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "create-dummy-tables":
             directory, file_format = options.dummy_tables_path or (None, "csv")
@@ -102,6 +145,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "assure":
             if not main.assure(options.definition_file, user_args=user_args):
@@ -260,7 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Arguments after a lone `--` are passed to the definition unchanged: "
         "`--name value` pairs are read there with get_parameter(\"name\"), and the "
-        "definition's `sys.argv` is its own path followed by these arguments.",
+        "definition's `sys.argv` is its own path followed by these arguments. "
+        "On the OpenSAFELY platform ehrql is configured by environment variables, which "
+        "are the defaults of options given on the command line: DATABASE_URL (--dsn, "
+        "--url), OPENSAFELY_BACKEND (--backend), OPENSAFELY_QUERY_ENGINE (--query-engine); "
+        "and EHRQL_PERMISSIONS, a JSON list of the permissions the job holds "
+        "(e.g. [\"include_t1oo\", \"appointments\"]), which a run against a database "
+        "needs for restricted tables and features and which can lift a backend's rules "
+        "on which patients are included.",
         allow_abbrev=False,
     )
     parser.add_argument(
@@ -300,7 +351,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="The data provider whose database the SQL is for; it decides how the "
         "public tables map onto the provider's own tables ("
         + (", ".join(sorted(backend_registry())) or "none available")
-        + "). Default: the public tables as they are.",
+        + "). Default: the OPENSAFELY_BACKEND environment variable (where `expectations` "
+        "and `test` mean no backend); without it, the public tables as they are.",
     )
     parser.add_argument(
         "--query-engine",
@@ -310,7 +362,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(query_engine_names())
         + ". Default: the engine a server DSN names (mssql:// or trino://); for SQL printed "
         "by dump-dataset-sql, the --backend's own (mssql for tpp, trino for emis); "
-        "otherwise duckdb (or in_memory where DuckDB is not installed).",
+        "otherwise duckdb (or in_memory where DuckDB is not installed). The "
+        "OPENSAFELY_QUERY_ENGINE environment variable, if set, comes before all of these.",
     )
     _traceback_argument(parser)
 
@@ -344,7 +397,8 @@ def _add_generate_dataset(verbs) -> None:
         help="The database to query: for duckdb, a DuckDB file or a directory of table "
         "files; for spark, a directory of Parquet or CSV table files, or "
         "spark://HOST:PORT?tables=URI or spark://HOST:PORT/DATABASE (a spark:// DSN "
-        "picks the spark engine). Takes precedence over the dummy data options.",
+        "picks the spark engine). Takes precedence over the dummy data options. "
+        "Default: the DATABASE_URL environment variable.",
     )
     parser.add_argument(
         "--dummy-tables",
@@ -473,7 +527,8 @@ def _add_generate_measures(verbs) -> None:
         "--dsn",
         metavar="URL_OR_PATH",
         help="The database to query: for duckdb, a DuckDB file or a directory of table files; "
-        "for spark, a directory of table files or a spark:// DSN.",
+        "for spark, a directory of table files or a spark:// DSN. Default: the DATABASE_URL "
+        "environment variable.",
     )
     parser.add_argument(
         "--dummy-tables",

@@ -32,6 +32,7 @@ from ehrql.file_formats import (
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
+from ehrql.permissions import check_claimed, check_held
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -138,11 +139,15 @@ def redacted_dsn(dsn) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
+def make_engine(
+    name: str | None, dsn: str | Path | None, query: qm.Node, backend=None, permissions: Iterable[str] = ()
+):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
     The in-memory engine has no database of its own, so for it `dsn` must be a
     directory of table files: the tables `query` reads are read into memory.
+    With a backend, the engine holds those of `permissions` (the job's) that
+    lift the backend's access rules, besides any the DSN grants.
     """
     name = engine_name_for(name, dsn)
     engine_class = _engine_class(name)
@@ -154,7 +159,9 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
         used = qm.used_columns(query)
         return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
     if backend is not None:
-        return engine_class(dsn, backend=backend)
+        engine = engine_class(dsn, backend=backend)
+        engine.grant(frozenset(permissions) & backend.permissions)
+        return engine
     return engine_class(dsn)
 
 
@@ -218,6 +225,7 @@ def generate_dataset(
     query_engine: str | None = None,
     test_data_file: Path | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
@@ -225,6 +233,11 @@ def generate_dataset(
 
     A dataset with event tables needs a directory output (`DIR/:csv`), which
     gets `dataset.csv` and one file per event table.
+
+    Against a database, the job must hold (`permissions`, from
+    `EHRQL_PERMISSIONS`) every permission the definition needs; on dummy data
+    the definition must claim them (`claim_permissions`). Either way a run
+    that lacks one stops before anything runs.
 
     With `test_data_file` (a Python file setting `test_data`), the definition
     is first checked against those test patients, and nothing runs if any fail.
@@ -238,6 +251,7 @@ def generate_dataset(
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, user_args)
     dataset = loaded.query_model
+    _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions)
     if output_file is not None:
         # Before anything runs: a dataset with event tables needs a directory.
         check_output_path(output_file, 1 + len(dataset.events))
@@ -251,7 +265,7 @@ def generate_dataset(
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
             log("Running on the database given by --dsn: dummy data options are ignored")
-        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log)
+        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log, permissions)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
         tables = _file_tables(dummy_data_file, table_specs)
@@ -281,6 +295,15 @@ def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[O
     return tables
 
 
+def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str]) -> None:
+    """Stop, before anything runs, a run lacking a permission the definition needs:
+    held by the job against a database, claimed by the definition on dummy data."""
+    if dsn is not None:
+        check_held(query, held)
+    else:
+        check_claimed(query, claimed)
+
+
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
     from ehrql.assurance import present, run_assurance
     from ehrql.loaders import DefinitionFileError, load_module
@@ -301,10 +324,12 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     log(f"All {len(report.patients)} test patients passed")
 
 
-def _engine_tables(query_engine, dsn, dataset, table_specs, backend, log: Log) -> list[OutputTable]:
+def _engine_tables(
+    query_engine, dsn, dataset, table_specs, backend, log: Log, permissions: Iterable[str] = ()
+) -> list[OutputTable]:
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
-        engine = make_engine(name, dsn, dataset, backend)
+        engine = make_engine(name, dsn, dataset, backend, permissions)
     get_queries = getattr(engine, "get_queries", None)
     if get_queries is not None:
         # Compiling up front reports a problem before any output is started.
@@ -444,16 +469,20 @@ def dump_dataset_sql(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[str]:
-    """Write the SQL a query engine would run for a definition; returns the statements."""
+    """Write the SQL a query engine would run for a definition; returns the statements.
+
+    The SQL is that of a job holding `permissions`, which can lift a
+    backend's access rules."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
         dataset = load_dataset_definition(definition_file, user_args).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
-    engine = make_engine(name, None, dataset, backend_object)
+    engine = make_engine(name, None, dataset, backend_object, permissions)
     if not hasattr(engine, "get_queries"):
         sql_engines = [n for n in query_engine_names() if n != "in_memory"]
         raise CommandError(
@@ -543,11 +572,14 @@ def generate_measures(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
+
+    Permissions are checked as for `generate_dataset`.
 
     The rows come from, in order of preference: the database at `dsn`; the
     `dummy_data_file`, output as it is once its columns are checked; the
@@ -557,6 +589,7 @@ def generate_measures(
     from ehrql.loaders import load_measure_definitions
     from ehrql.measures import measure_output_columns
     from ehrql.measures.calculate import combine_measure_tables, measure_table_columns, split_by_measure
+    from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
         measures = load_measure_definitions(definition_file, user_args)
@@ -567,6 +600,8 @@ def generate_measures(
     table_specs = {
         m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
     }
+    query = measures_dummy_dataset(measures)
+    _check_permissions(query, dsn, permissions, measures.claimed_permissions)
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
         if Path(dummy_data_file).is_dir():
@@ -574,7 +609,9 @@ def generate_measures(
         else:
             rows = list(read_rows(dummy_data_file, specs))
     else:
-        rows = _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, query_engine, log)
+        rows = _calculated_measures(
+            measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log, permissions
+        )
     if not split:
         return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
     per_measure = split_by_measure(rows, measures)
@@ -584,17 +621,20 @@ def generate_measures(
     return sum(_write_tables(output_file, tables, log, stdout or sys.stdout).values())
 
 
-def _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log) -> list:
-    """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data."""
+def _calculated_measures(
+    measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log, permissions
+) -> list:
+    """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data.
+
+    `query` is the dataset of every measure's variables (`measures_dummy_dataset`).
+    """
     from ehrql.measures import get_measure_results
-    from ehrql.measures.dummy_data import measures_dummy_dataset
 
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
-    query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
+        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None, permissions)
     else:
         tables = _generate_dummy_data(query, measures.dummy_data_config, log, "every measure's denominator", None)
         engine = engine_over_tables(query_engine, tables)

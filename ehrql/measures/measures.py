@@ -65,6 +65,9 @@ class Measures:
         self._defaults: dict = {}
         self.dummy_data_config = DummyDataConfig()
         self.disclosure_control_enabled = True
+        #: Permissions the definition file claimed (`claim_permissions`), set
+        #: by the loader; they count on dummy data only.
+        self.claimed_permissions: tuple[str, ...] = ()
 
     def define_defaults(
         self,

@@ -905,6 +905,16 @@ class BaseSQLQueryEngine:
         """The relation holding a table's rows; by default the table of that name."""
         return default_table(table)
 
+    def grant(self, permissions) -> None:
+        """Add `permissions` (those the job holds, e.g. from `EHRQL_PERMISSIONS`)
+        to any the DSN granted; the backend refuses one it cannot grant.
+
+        They can only lift the backend's access rules: with no backend there
+        are none, and nothing is granted.
+        """
+        if self.backend is not None:
+            self.permissions = self.backend.check_permissions(self.permissions | frozenset(permissions))
+
     def patient_filter(self) -> PatientFilter | None:
         """The backend's condition on which patients may appear in results, if any."""
         if self.backend is None:

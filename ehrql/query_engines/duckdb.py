@@ -314,7 +314,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """Tables from a directory are read through per-table relations made during setup."""
         if self.backend is not None:
-            return self.backend.resolve_table(table)
+            return self.backend.resolve_table(table, self.permissions)
         if self._directory is None:
             return default_table(table)
         columns = ["patient_id", *table.schema.column_names]

@@ -562,7 +562,7 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table)
+        return backend_table(self.backend, table, self.permissions)
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""

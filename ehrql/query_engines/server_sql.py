@@ -38,15 +38,16 @@ def dsn_and_permissions(dsn: str | None, backend) -> tuple[str | None, frozenset
     return dsn, granted
 
 
-def backend_table(backend, table: qm.Frame) -> FromClause:
-    """A table as the backend maps it; with no backend, the table of the same name.
+def backend_table(backend, table: qm.Frame, permissions: frozenset[str] = frozenset()) -> FromClause:
+    """A table as the backend maps it, less any rows its access rules keep back
+    from a job holding `permissions`; with no backend, the table of the same name.
 
     Excluded patients are not filtered here: the compiler applies the
     backend's inclusion condition to the population (`BaseSQLQueryEngine.patient_filter`).
     """
     if backend is None:
         return default_table(table)
-    return backend.resolve_table(table)
+    return backend.resolve_table(table, permissions)
 
 
 #: Given a setup statement and the database's error running it, the error to raise instead.

@@ -221,7 +221,8 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         #: tables, read by their raw names from the DSN's catalog database.
         self.backend = backend
         if backend is not None and isinstance(dsn, str):
-            dsn, self.permissions = split_dsn_permissions(dsn)
+            dsn, granted = split_dsn_permissions(dsn)
+            self.permissions = backend.check_permissions(granted)
         prefix = table_prefix if table_prefix is not None else f"ehrql_{uuid.uuid4().hex[:12]}_"
         self.table_prefix = prefix
         self.dialect = SparkDialect(prefix)
@@ -254,7 +255,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         The compiler leaves out patients the backend excludes (type 1 opt-outs).
         """
         if self.backend is not None:
-            return self.backend.resolve_table(table)
+            return self.backend.resolve_table(table, self.permissions)
         columns = ["patient_id", *table.schema.column_names]
         if self.source is None:
             return sa.table(self.session_tables_prefix + table.name, *(sa.column(c) for c in columns))
