@@ -3,7 +3,7 @@ up to each patient's own index date."""
 
 from datetime import date
 
-from ehrql import create_dataset
+from ehrql import claim_permissions, create_dataset
 from ehrql.query_language import table_from_file
 from ehrql.tables.core import clinical_events
 
@@ -14,6 +14,9 @@ cohort = table_from_file("output/cohort.csv", columns={"index_date": date, "regi
 prior = clinical_events.where(clinical_events.date <= cohort.index_date)
 categorised = prior.where(prior.snomedct_code.is_in(respiratory_categories))
 respiratory = prior.where(prior.snomedct_code.is_in(respiratory_codes))
+
+# Event-level rows need the event_level_data permission on real data.
+claim_permissions("event_level_data")
 
 dataset = create_dataset()
 dataset.define_population(cohort.exists_for_patient())
