@@ -239,10 +239,7 @@ def _run(
         elif options.command == "serialize-definition":
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
         elif options.command == "test-connection":
-            url = options.url or os.environ.get("DATABASE_URL")
-            if not url:
-                return _usage_error("test-connection", "give the database with --url, or set DATABASE_URL")
-            main.test_connection(url, backend=options.backend, query_engine=options.query_engine)
+            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
         elif options.command == "graph-query":
             main.graph_query(options.definition_file, options.output, user_args=user_args)
         elif options.command == "dump-example-data":

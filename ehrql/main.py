@@ -199,7 +199,8 @@ def read_table_directory(
             needed = {"patient_id", *used[table]}
             specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
-        empty = dict.fromkeys(table.schema.column_names)
+        # patient_id first, then the schema's order, whichever columns the file has.
+        empty = dict.fromkeys(["patient_id", *table.schema.column_names])
         path = find_table_file(directory, table.name)
         rows = [{**empty, **dict(zip(names, row))} for row in read_rows(path, specs, allow_extra_columns=True)]
         if isinstance(table, qm.SelectPatientTable):
@@ -237,6 +238,9 @@ def generate_dataset(
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
 
+    A dataset with event tables needs a directory output (`DIR/:csv`), which
+    gets `dataset.csv` and one file per event table.
+
     Against a database, the job must hold (`permissions`, from
     `EHRQL_PERMISSIONS`) every permission the definition needs; on dummy data
     the definition must claim them (`claim_permissions`). Either way a run
@@ -246,18 +250,18 @@ def generate_dataset(
     is first checked against those test patients, and nothing runs if any fail.
 
     The rows come from, in order of preference: the database at `dsn`; the
-    `dummy_data_file`, used as the output as it is once checked; the directory
-    of `dummy_tables`; dummy data generated from the definition. Returns the
-    number of rows written.
+    `dummy_data_file` (a file, or a directory of one file per table), used as
+    the output as it is once checked; the directory of `dummy_tables`; dummy
+    data generated from the definition. Returns the number of dataset rows
+    written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, user_args)
     dataset = loaded.query_model
     _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions)
-    table_specs = dataset_table_specs(dataset, int)
     if output_file is not None:
         # Before anything runs: a dataset with event tables needs a directory.
-        check_output_path(output_file, len(table_specs))
+        check_output_path(output_file, 1 + len(dataset.events))
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     backend_object = get_backend(backend)

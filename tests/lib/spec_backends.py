@@ -388,7 +388,8 @@ def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], l
         if not connections:
             connections.append(duckdb.connect())
         connection = connections[0]
-        backend = load_spec_data(connection, name, table_data, dataset)
+        # An event table query runs its dataset's inline tables too.
+        backend = load_spec_data(connection, name, table_data, getattr(dataset, "dataset", dataset))
         rows = run_query(DuckDBQueryEngine(connection, backend=backend), dataset)
         return [(spec_patient_id(row[0]), *row[1:]) for row in rows]
 
