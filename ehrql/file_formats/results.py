@@ -33,6 +33,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TextIO, Union
 
@@ -92,7 +93,16 @@ class ArrowResults:
     batches: Iterable[pa.RecordBatch]
 
 
-Results = Union[DuckDBResults, ArrowResults, Iterable[Sequence]]
+@dataclasses.dataclass(frozen=True)
+class DeferredResults:
+    """Results that exist only inside a context: `open()` returns a context manager
+    giving `DuckDBResults`, `ArrowResults` or rows (an engine's `open_results`),
+    entered when the results are written and left once they are."""
+
+    open: Callable[[], AbstractContextManager]
+
+
+Results = Union[DuckDBResults, ArrowResults, DeferredResults, Iterable[Sequence]]
 
 
 def write_results(
@@ -113,6 +123,9 @@ def write_results(
     """
     from ehrql.file_formats import get_file_extension
 
+    if isinstance(results, DeferredResults):
+        with results.open() as opened:
+            return write_results(destination, specs, opened, stdout=stdout, progress=progress)
     if destination is None:
         return _write_console(stdout, specs, results)
     if str(destination) == "-":
