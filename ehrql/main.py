@@ -13,7 +13,7 @@ import importlib
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -296,6 +296,40 @@ def generate_dataset(
 
     counts = _write_tables(output_file, tables, log, stdout or sys.stdout, progress)
     return counts[DATASET_TABLE_NAME]
+
+
+def write_engine_output(
+    engine,
+    dataset: qm.Dataset,
+    output_file: Path | str | None,
+    specs: Sequence[ColumnSpec],
+    *,
+    event_table: str | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Run `dataset` (or one of its event tables) on `engine` and write the rows to
+    `output_file` (a file; `"-"` for CSV on standard output; None for the
+    console); the row count.
+
+    An engine that can hand its results to the writers as they are (DuckDB,
+    Spark) does; any other streams rows.
+    """
+    open_results = getattr(engine, "open_results", None)
+    if open_results is None:
+        if event_table is None:
+            rows = _timed_rows(lambda: engine.get_results(dataset), log)
+        else:
+            rows = engine.get_event_table_results(dataset, event_table)
+        return _write_output(output_file, specs, rows, log, stdout or sys.stdout, progress)
+    compiled = None
+    if event_table is None:
+        with _stage(log, "Compiling the dataset to SQL"):
+            compiled = engine.compile(dataset)
+            log(f"{len(compiled.all_statements())} SQL statements")
+    results = DeferredResults(lambda: open_results(dataset, event_table, compiled))
+    return _write_output(output_file, specs, results, log, stdout or sys.stdout, progress)
 
 
 def _file_tables(path: Path, table_specs: Mapping[str, list[ColumnSpec]]) -> list[OutputTable]:
