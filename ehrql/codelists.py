@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ehrql.codes import BaseCode, CodelistError
+from ehrql.utils.study_files import check_in_study
 
 __all__ = ["Codelist", "CategorisedCodelist", "codelist_from_csv", "CodelistError"]
 
@@ -78,6 +79,7 @@ def codelist_from_csv(
     series they are used with.
     """
     path = Path(filename)
+    check_in_study(path, "codelist file")
     if not path.exists():
         raise CodelistError(f"codelist file not found: {path}")
     with path.open(newline="", encoding="utf-8-sig") as f:

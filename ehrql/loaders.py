@@ -64,10 +64,12 @@ def parse_user_args(args: Sequence[str]) -> dict[str, str]:
 
 @dataclasses.dataclass(frozen=True)
 class LoadedDataset:
-    """What a dataset definition file defines: the query model, and how to make dummy data."""
+    """What a dataset definition file defines: the query model, how to make
+    dummy data, and the permissions it claims for running on dummy data."""
 
     query_model: qm.Dataset
     dummy_data_config: DummyDataConfig
+    claimed_permissions: frozenset[str] = frozenset()
 
 
 def load_dataset(path: Path | str, user_args: dict[str, str] | None = None) -> qm.Dataset:

@@ -27,6 +27,7 @@ from ehrql.file_formats import (
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
+from ehrql.isolation import definitions as isolated
 from ehrql.loaders import load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
@@ -134,6 +135,19 @@ def redacted_dsn(dsn) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
+def database_paths(dsn) -> list[Path]:
+    """The local files or directories a DSN reads, which user code must never open."""
+    if dsn is None:
+        return []
+    text = str(dsn)
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme.lower() not in ("file", "duckdb"):
+            return []
+        text = rest.split("?", 1)[0]
+    return [Path(text)] if text else []
+
+
 def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
@@ -217,7 +231,13 @@ def generate_dataset(
     number of rows written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+        loaded = isolated.load_dataset_definition(
+            definition_file,
+            dict(user_args or {}),
+            against_database=dsn is not None,
+            protected=database_paths(dsn),
+            warn=log,
+        )
     dataset = loaded.query_model
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
@@ -249,13 +269,9 @@ def generate_dataset(
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
     from ehrql.assurance import present, run_assurance
-    from ehrql.loaders import DefinitionFileError, load_module
 
     with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
-        module = load_module(test_data_file, dict(user_args or {}))
-        test_data = getattr(module, "test_data", None)
-        if test_data is None:
-            raise DefinitionFileError(f"{test_data_file}: no variable named `test_data` was defined")
+        test_data = isolated.load_test_data_file(test_data_file, dict(user_args or {}), warn=log)
         report = run_assurance(dataset, test_data)
     if not report.ok:
         print(present(report), file=stdout)
@@ -372,7 +388,7 @@ def dump_dataset_sql(
 ) -> list[str]:
     """Write the SQL a query engine would run for a definition; returns the statements."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+        dataset = isolated.load_dataset_definition(definition_file, dict(user_args or {}), warn=log).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
@@ -408,7 +424,7 @@ def create_dummy_tables(
     any editing. Returns the paths written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, dict(user_args or {}))
+        loaded = isolated.load_dataset_definition(definition_file, dict(user_args or {}), warn=log)
     tables = _generate_dummy_tables(loaded, log)
     from ehrql.dummy.writer import write_dummy_tables
 
@@ -444,12 +460,17 @@ def generate_measures(
     directory of `dummy_tables`; dummy data generated from the measures'
     definitions.
     """
-    from ehrql.loaders import load_measure_definitions
     from ehrql.measures import get_measure_results, measure_output_columns
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
-        measures = load_measure_definitions(definition_file, dict(user_args or {}))
+        measures = isolated.load_measure_definitions(
+            definition_file,
+            dict(user_args or {}),
+            against_database=dsn is not None,
+            protected=database_paths(dsn),
+            warn=log,
+        )
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
     if dsn is None and dummy_data_file is not None:
@@ -486,10 +507,9 @@ def assure(
     """Check a definition against the test patients in its `test_data`; print a
     report, and return whether every patient passed."""
     from ehrql.assurance import present, run_assurance
-    from ehrql.loaders import load_test_data
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset, test_data = load_test_data(definition_file, dict(user_args or {}))
+        dataset, test_data = isolated.load_test_data(definition_file, dict(user_args or {}), warn=log)
     report = run_assurance(dataset, test_data)
     print(present(report), file=stdout or sys.stdout)
     return report.ok
@@ -501,10 +521,25 @@ def debug_dataset(
     dummy_tables: Path | None = None,
     user_args: Mapping[str, str] | None = None,
     log: Log = log_to_stderr,
-    stream: TextIO | None = None,
 ) -> None:
     """Run a definition with `show()` turned on, over `dummy_tables` (or generated
-    dummy data), printing each shown value to `stream` (default stderr)."""
+    dummy data), printing each shown value to stderr.
+
+    The whole run happens in the definition's isolated process, as `show()`
+    evaluates values while the definition runs; it only ever sees dummy data.
+    """
+    isolated.run_debug(definition_file, dict(user_args or {}), dummy_tables=dummy_tables, warn=log)
+
+
+def debug_dataset_in_process(
+    definition_file: Path,
+    *,
+    dummy_tables: Path | None = None,
+    user_args: Mapping[str, str] | None = None,
+    log: Log = log_to_stderr,
+    stream: TextIO | None = None,
+) -> None:
+    """`debug_dataset` in this process: what the isolated process runs."""
     from ehrql.debugger import activate_debug_context
     from ehrql.loaders import load_module
     from ehrql.query_engines.in_memory import InMemoryDatabase
@@ -543,7 +578,7 @@ def serialize_definition(
     from ehrql.serializer import serialize
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, dict(user_args or {})).query_model
+        dataset = isolated.load_dataset_definition(definition_file, dict(user_args or {}), warn=log).query_model
     text = serialize(dataset) + "\n"
     if output_file is None:
         (stdout or sys.stdout).write(text)

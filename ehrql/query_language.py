@@ -1165,6 +1165,9 @@ def table_from_file(path: str | Path):
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
+    from ehrql.utils.study_files import check_in_study
+
+    check_in_study(path, "table file")
     if not path.exists():
         raise DefinitionError(f"table file not found: {path}")
     names = ["patient_id", *schema.column_names]

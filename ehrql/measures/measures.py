@@ -65,6 +65,39 @@ class Measures:
         self._defaults: dict = {}
         self.dummy_data_config = DummyDataConfig()
         self.disclosure_control_enabled = True
+        self.claimed_permissions: frozenset[str] = frozenset()
+
+    @classmethod
+    def rebuilt(
+        cls,
+        measures: list[Measure],
+        *,
+        dummy_data_config: DummyDataConfig,
+        disclosure_control_enabled: bool,
+        claimed_permissions: frozenset[str] = frozenset(),
+    ) -> Measures:
+        """Measures as a definition loaded in another process defined them.
+
+        Checked as `define_measure` checks them: unique names, and group_by
+        names that mean the same thing in every measure.
+        """
+        rebuilt = cls()
+        for given in measures:
+            if not _VALID_NAME.fullmatch(given.name) or given.name in rebuilt._measures:
+                raise DefinitionError(f"invalid or repeated measure name {given.name!r}")
+            measure = Measure(
+                name=given.name,
+                numerator=_count_series("numerator", _wrap(given.numerator)),
+                denominator=_count_series("denominator", _wrap(given.denominator)),
+                group_by=_group_by({name: _wrap(node) for name, node in given.group_by.items()}),
+                intervals=_intervals(list(given.intervals)),
+            )
+            rebuilt._check_group_by_consistent(measure.group_by)
+            rebuilt._measures[measure.name] = measure
+        rebuilt.dummy_data_config = dummy_data_config
+        rebuilt.disclosure_control_enabled = disclosure_control_enabled
+        rebuilt.claimed_permissions = frozenset(claimed_permissions)
+        return rebuilt
 
     def define_defaults(
         self,
