@@ -6,8 +6,11 @@ Arguments after a lone `--` are the user's own (`--name value` pairs), passed
 to the definition for `get_parameter`. The CLI reference in the docs is
 generated from `build_parser()`, so every option carries its help text.
 
-Exit codes: 0 success; 2 bad command line; 10 an error in the definition
-file; 11 a data file that does not match what is expected; 1 anything else.
+Exit codes: 0 success; 2 bad command line; 3 the database connection failed
+in a way that is usually temporary; 4 a table is under maintenance; 5 any other
+database error; 6 a query too complex for the database server; 10 an error in
+the definition file; 11 a data file that does not match what is expected; 1
+anything else. Nothing printed ever holds a password (`database_errors.redact`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import ehrql
-from ehrql import main
+from ehrql import database_errors, main
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
 from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
@@ -132,22 +135,39 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
 def _report(error: Exception, show_traceback: bool) -> int:
     """Print `error` as one paragraph (with a traceback if asked) and pick the exit code."""
     if show_traceback:
-        traceback.print_exception(error, file=sys.stderr)
+        child_traceback = getattr(error, "child_traceback", "")
+        if child_traceback:
+            print("In the definition's isolated process:", file=sys.stderr)
+            print(database_errors.redact(child_traceback), file=sys.stderr)
+        text = "".join(traceback.format_exception(error))
+        print(database_errors.redact(text), end="", file=sys.stderr)
+    database_failure = database_errors.classify(error)
+    if database_failure is not None:
+        print(f"ehrql: error: {database_failure.message}", file=sys.stderr)
+        print(f"ehrql: note: {database_failure.note}", file=sys.stderr)
+        return database_failure.exit_code
+    print(database_errors.redact(_message(error, show_traceback)), file=sys.stderr)
+    return _exit_code(error)
+
+
+def _exit_code(error: Exception) -> int:
     if isinstance(error, DefinitionFileError):
-        print(str(error), file=sys.stderr)
         return EXIT_DEFINITION_ERROR
     if isinstance(error, FileValidationError):
-        print(f"ehrql: error: {error}", file=sys.stderr)
         return EXIT_FILE_ERROR
-    if isinstance(error, EHRQLError):
-        print(f"ehrql: error: {error}", file=sys.stderr)
-    elif isinstance(error, OSError) and error.filename:
-        print(f"ehrql: error: {error.strerror}: {error.filename}", file=sys.stderr)
-    else:
-        print(f"ehrql: error: {type(error).__name__}: {_first_paragraph(str(error))}", file=sys.stderr)
-        if not show_traceback:
-            print("(run again with --debug-traceback to see where it happened)", file=sys.stderr)
     return EXIT_ERROR
+
+
+def _message(error: Exception, show_traceback: bool) -> str:
+    """What to print for an error that is not a database failure."""
+    if isinstance(error, DefinitionFileError):
+        return str(error)
+    if isinstance(error, (FileValidationError, EHRQLError)):
+        return f"ehrql: error: {error}"
+    if isinstance(error, OSError) and error.filename:
+        return f"ehrql: error: {error.strerror}: {error.filename}"
+    hint = "" if show_traceback else "\n(run again with --debug-traceback to see where it happened)"
+    return f"ehrql: error: {type(error).__name__}: {_first_paragraph(str(error))}{hint}"
 
 
 def _first_paragraph(message: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from ehrql.database_errors import redact
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import (
     FILE_FORMATS,
@@ -45,8 +46,8 @@ class CommandError(EHRQLError):
 
 
 def log_to_stderr(message: str) -> None:
-    """The default `log`: progress lines on standard error."""
-    print(f"[ehrql] {message}", file=sys.stderr, flush=True)
+    """The default `log`: progress lines on standard error, never holding a password."""
+    print(f"[ehrql] {redact(message)}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -127,12 +128,16 @@ def engine_for_dsn(dsn) -> str | None:
 def redacted_dsn(dsn) -> str:
     """A DSN fit for a log: any password replaced by `***`."""
     text = str(dsn)
-    parts = urllib.parse.urlsplit(text) if "://" in text else None
-    if parts is None or parts.password is None:
-        return text
+    try:
+        parts = urllib.parse.urlsplit(text) if "://" in text else None
+        password = None if parts is None else parts.password
+    except ValueError:
+        return redact(text)
+    if password is None:
+        return redact(text)
     user = parts.username or ""
     host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    return redact(parts._replace(netloc=f"{user}:***@{host}").geturl())
 
 
 def database_paths(dsn) -> list[Path]:
