@@ -120,6 +120,11 @@ def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
         elif options.command == "test-connection":
             main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+        elif options.command == "isolation-report":
+            from ehrql.isolation.report import isolation_report
+
+            if not isolation_report(sys.stdout):
+                return EXIT_ERROR
         elif options.command == "dump-example-data":
             main.dump_example_data(options.directory)
         else:  # pragma: no cover - argparse only accepts the verbs above
@@ -277,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serialize_definition(verbs)
     _add_dump_example_data(verbs)
     _add_test_connection(verbs)
+    _add_isolation_report(verbs)
     return parser
 
 
@@ -584,6 +590,24 @@ def _add_test_connection(verbs) -> None:
         metavar="NAME",
         type=_query_engine_name,
         help="Connect with this query engine instead of the backend's.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_isolation_report(verbs) -> None:
+    parser = verbs.add_parser(
+        "isolation-report",
+        help="Show what the sandbox around definitions blocks on this machine.",
+        description=(
+            "Run probes inside the isolated process every definition runs in (reading files "
+            "outside the study, /etc and ehrql's own /proc entries, writing files, network "
+            "connections, starting programs) and print which the operating system blocks. "
+            "Exits non-zero when anything that should be blocked is not. "
+            "EHRQL_ISOLATE_USER_CODE (auto, always or never) says what happens where the "
+            "sandbox is incomplete; EHRQL_USER_CODE_TIMEOUT limits, in seconds, how long a "
+            "definition may run (default 600)."
+        ),
+        allow_abbrev=False,
     )
     _traceback_argument(parser)
 

@@ -29,7 +29,10 @@ def main() -> None:
 
     _preload()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    status = sandbox.apply(sandbox.Policy.from_json(request["rules"]))
+    if request.get("apply_sandbox", True):
+        status = sandbox.apply(sandbox.Policy.from_json(request["rules"]))
+    else:
+        status = sandbox.unavailable("the sandbox was not applied")
     result_path = Path(request["result"])
     response: dict = {"sandbox": status.to_json()}
     if request["require_sandbox"] and not status.complete:
@@ -40,7 +43,8 @@ def main() -> None:
     definition = Path(request["definition"])
     sys.argv = [str(definition)]
     try:
-        value = JOBS[request["job"]](definition, request["user_args"], request.get("options") or {})
+        options = dict(request.get("options") or {}, sandbox_status=status.to_json())
+        value = JOBS[request["job"]](definition, request["user_args"], options)
         response["value"] = json.loads(serialize_document(value))
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
         response["error"] = {
@@ -173,7 +177,15 @@ def _debug(definition: Path, user_args, options: dict) -> dict:
     return {}
 
 
+def _probe(definition: Path, user_args, options: dict) -> dict:
+    """Try, from inside the box, each thing user code must not do (`ehrql isolation-report`)."""
+    from ehrql.isolation.probes import run_probes
+
+    return {"sandbox": options["sandbox_status"], "probes": run_probes(options)}
+
+
 JOBS = {
+    "probe": _probe,
     "dataset": _dataset,
     "measures": _measures,
     "test_data": _test_data,

@@ -77,6 +77,16 @@ def child_environment(temporary_directory: Path) -> dict[str, str]:
     }
 
 
+def sandbox_requested() -> bool:
+    """Whether the child is asked to apply the OS sandbox: always, in ehrql.
+
+    Tests replace this to stand for a machine whose OS offers no sandbox, so
+    that what ehrql does there (refuse database runs, warn on dummy data) is
+    checked on every machine.
+    """
+    return True
+
+
 def child_command() -> list[str]:
     """The child's argv: isolated mode (no PYTHON* variables, no user site), no bytecode writing."""
     return [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOT]
@@ -120,6 +130,7 @@ def run_definition(
             "options": dict(options or {}),
             "rules": rules.to_json(),
             "require_sandbox": require,
+            "apply_sandbox": sandbox_requested(),
             "study_directories": [str(d) for d in studies],
             "result": str(temporary / "result.json"),
         }

@@ -165,6 +165,11 @@ def apply(rules: Policy) -> Status:
     return Status(filesystem, network, processes, abi, tuple(reasons))
 
 
+def unavailable(reason: str) -> Status:
+    """The status of a child left unconfined, and why."""
+    return Status(False, False, False, landlock.abi_version(), (reason,))
+
+
 def study_directories(definition: Path) -> list[Path]:
     """The study: the working directory, and the definition's own directory
     when it lies elsewhere (it may import helper modules from there)."""
