@@ -25,7 +25,7 @@ import ehrql
 from ehrql import database_errors, main
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
-from ehrql.loaders import DefinitionFileError, UserArgumentError, parse_user_args
+from ehrql.loaders import DefinitionFileError
 from ehrql.main import backend_registry, query_engine_names
 
 EXIT_OK = 0
@@ -55,13 +55,8 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
     if options.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    try:
-        user_args = parse_user_args(user_arg_list)
-    except UserArgumentError as e:
-        parser.print_usage(sys.stderr)
-        print(f"ehrql: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    return _run(options, user_args)
+    # Passed on as given: only the definition knows which arguments it takes.
+    return _run(options, user_arg_list)
 
 
 def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -71,7 +66,7 @@ def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _run(options: argparse.Namespace, user_args: dict[str, str]) -> int:
+def _run(options: argparse.Namespace, user_args: list[str]) -> int:
     try:
         if options.command == "generate-dataset":
             main.generate_dataset(
@@ -262,8 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Run ehrQL definitions: turn a dataset definition into one row per patient, "
             "on a database, on a directory of table files, or on dummy data."
         ),
-        epilog="Arguments after a lone `--` are passed to the definition as "
-        "`--name value` pairs, read there with get_parameter(\"name\").",
+        epilog="Arguments after a lone `--` are passed to the definition unchanged: "
+        "`--name value` pairs are read there with get_parameter(\"name\"), and the "
+        "definition's `sys.argv` is its own path followed by these arguments.",
         allow_abbrev=False,
     )
     parser.add_argument(

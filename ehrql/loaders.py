@@ -1,8 +1,9 @@
 """Loading a researcher's definition file.
 
-The file is run as a fresh module, with its own directory on `sys.path` (so it
-can import its own helper modules) and with the user arguments given after
-`--` on the command line available to `get_parameter`. Anything that goes
+The file is run as a fresh module, with its own directory and the study's root
+(the working directory) on `sys.path`, so it can import its own helper
+modules, and with the user arguments given after `--` on the command line
+available to `get_parameter` and as `sys.argv[1:]` (see `ehrql.user_args`). Anything that goes
 wrong inside it is reported as a `DefinitionFileError` whose message points at
 the researcher's own code: the file, the line, and that line's source, with
 none of ehrql's internal frames.
@@ -17,13 +18,17 @@ import linecache
 import sys
 import traceback
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import ehrql
 from ehrql.errors import EHRQLError
-from ehrql.query_language import PARAMETERS, Dataset, DummyDataConfig
+from ehrql.query_language import Dataset, DummyDataConfig
+from ehrql.user_args import UserArguments, as_argument_list, user_arguments
 from ehrql.query_model import nodes as qm
+
+#: User arguments: the list given after `--` (a name-to-value mapping is also accepted).
+UserArgs = Sequence[str] | Mapping[str, str] | None
 
 #: Where ehrql's own code lives: frames from here are never shown to the user.
 _EHRQL_DIRECTORY = Path(ehrql.__file__).resolve().parent
@@ -31,35 +36,6 @@ _EHRQL_DIRECTORY = Path(ehrql.__file__).resolve().parent
 
 class DefinitionFileError(EHRQLError):
     """A definition file could not be loaded; the message says where and why."""
-
-
-class UserArgumentError(EHRQLError):
-    """The user arguments after `--` are not `--name value` pairs."""
-
-
-def parse_user_args(args: Sequence[str]) -> dict[str, str]:
-    """Turn `["--name", "value", "--other=x"]` into `{"name": "value", "other": "x"}`."""
-    parsed: dict[str, str] = {}
-    position = 0
-    while position < len(args):
-        arg = args[position]
-        if not arg.startswith("--") or len(arg) == 2:
-            raise UserArgumentError(
-                f"user argument {arg!r} should be a name starting with '--', "
-                "e.g. `-- --start-date 2024-01-01`"
-            )
-        if "=" in arg:
-            name, value = arg[2:].split("=", 1)
-            position += 1
-        else:
-            if position + 1 >= len(args) or args[position + 1].startswith("--"):
-                raise UserArgumentError(f"user argument {arg!r} has no value after it")
-            name, value = arg[2:], args[position + 1]
-            position += 2
-        if name in parsed:
-            raise UserArgumentError(f"user argument '--{name}' is given more than once")
-        parsed[name] = value
-    return parsed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +48,12 @@ class LoadedDataset:
     claimed_permissions: frozenset[str] = frozenset()
 
 
-def load_dataset(path: Path | str, user_args: dict[str, str] | None = None) -> qm.Dataset:
+def load_dataset(path: Path | str, user_args: UserArgs = None) -> qm.Dataset:
     """Run a dataset definition file and return the query model of its `dataset`."""
     return load_dataset_definition(path, user_args).query_model
 
 
-def load_dataset_definition(path: Path | str, user_args: dict[str, str] | None = None) -> LoadedDataset:
+def load_dataset_definition(path: Path | str, user_args: UserArgs = None) -> LoadedDataset:
     """Run a dataset definition file and return what its `dataset` defines."""
     path = Path(path)
     return _dataset_from_module(path, load_module(path, user_args))
@@ -107,7 +83,7 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
         raise DefinitionFileError(_located(path, _assignment_line(path, "dataset"), message)) from e
 
 
-def load_measure_definitions(path: Path | str, user_args: dict[str, str] | None = None):
+def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
     """Run a measures definition file and return its `measures` (a `Measures`)."""
     from ehrql.measures import Measures
 
@@ -134,7 +110,7 @@ def load_measure_definitions(path: Path | str, user_args: dict[str, str] | None 
     return measures
 
 
-def load_test_data(path: Path | str, user_args: dict[str, str] | None = None) -> tuple[qm.Dataset, dict]:
+def load_test_data(path: Path | str, user_args: UserArgs = None) -> tuple[qm.Dataset, dict]:
     """Run a dataset definition file and return its dataset's query model and its `test_data`."""
     path = Path(path)
     module = load_module(path, user_args)
@@ -148,8 +124,12 @@ def load_test_data(path: Path | str, user_args: dict[str, str] | None = None) ->
     return _dataset_from_module(path, module).query_model, test_data
 
 
-def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> types.ModuleType:
-    """Run a definition file as a new module and return it, or raise DefinitionFileError."""
+def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments: bool = True) -> types.ModuleType:
+    """Run a definition file as a new module and return it, or raise DefinitionFileError.
+
+    With `check_arguments`, a user argument the file never asked for is an
+    error (see `UserArguments.check_all_used`).
+    """
     path = Path(path)
     try:
         source = path.read_text(encoding="utf-8")
@@ -163,10 +143,12 @@ def load_module(path: Path | str, user_args: dict[str, str] | None = None) -> ty
         raise DefinitionFileError(format_syntax_error(path, e)) from None
     module = types.ModuleType(_module_name(path))
     module.__file__ = str(path)
-    with _definition_context(path, user_args or {}):
+    with _definition_context(path, as_argument_list(user_args)) as arguments:
         # The original error stays attached as the cause, for --debug-traceback.
         try:
             exec(code, module.__dict__)
+            if check_arguments:
+                arguments.check_all_used()
         except SyntaxError as e:
             # A syntax error in a module the definition imports.
             raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from e
@@ -180,23 +162,26 @@ def _module_name(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _definition_context(path: Path, user_args: dict[str, str]) -> Iterator[None]:
-    """Put the definition's directory on sys.path and its arguments in PARAMETERS,
-    and forget any modules it imported from its own directory afterwards, so
-    that loading another definition with helpers of the same name works."""
-    directory = str(path.resolve().parent)
+def _definition_context(path: Path, args: Sequence[str]) -> Iterator[UserArguments]:
+    """Make the definition's own directory and the study's root (the working
+    directory) importable, and give it its user arguments and `sys.argv`.
+
+    Afterwards, forget any modules it imported from those directories, so
+    that loading another definition with helpers of the same name works.
+    """
+    directories = list(dict.fromkeys([str(path.resolve().parent), str(Path.cwd().resolve())]))
     modules_before = set(sys.modules)
-    sys.path.insert(0, directory)
-    token = PARAMETERS.set(dict(user_args))
+    sys.path[:0] = directories
     try:
-        yield
+        with user_arguments(str(path), args) as arguments:
+            yield arguments
     finally:
-        PARAMETERS.reset(token)
-        with contextlib.suppress(ValueError):
-            sys.path.remove(directory)
+        for directory in directories:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(directory)
         for name in set(sys.modules) - modules_before:
             module_file = getattr(sys.modules[name], "__file__", None) or ""
-            if _is_within(Path(module_file), Path(directory)) and not _is_ehrql_file(module_file):
+            if any(_is_within(Path(module_file), Path(d)) for d in directories) and not _is_ehrql_file(module_file):
                 del sys.modules[name]
 
 
@@ -215,15 +200,16 @@ def _is_ehrql_file(filename: str) -> bool:
 def user_frames(tb: types.TracebackType | None, path: Path) -> list[traceback.FrameSummary]:
     """The frames of a traceback that run the user's own code.
 
-    That is code in the definition file or next to it (helper modules it
-    imports), but never ehrql's own modules or installed packages, even when
-    the definition happens to sit in a directory that contains them.
+    That is code in the definition file, next to it or under the study's
+    root (helper modules it imports), but never ehrql's own modules or
+    installed packages, even when the definition happens to sit in a
+    directory that contains them.
     """
-    directory = path.resolve().parent
+    directories = [path.resolve().parent, Path.cwd()]
     return [
         frame
         for frame in traceback.extract_tb(tb)
-        if _is_within(Path(frame.filename), directory)
+        if any(_is_within(Path(frame.filename), d) for d in directories)
         and not _is_ehrql_file(frame.filename)
         and "site-packages" not in Path(frame.filename).parts
     ]

@@ -29,7 +29,7 @@ from ehrql.file_formats import (
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.isolation import definitions as isolated
-from ehrql.loaders import load_dataset_definition
+from ehrql.loaders import UserArgs, load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -221,7 +221,7 @@ def generate_dataset(
     backend: str | None = None,
     query_engine: str | None = None,
     test_data_file: Path | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
@@ -238,7 +238,7 @@ def generate_dataset(
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = isolated.load_dataset_definition(
             definition_file,
-            dict(user_args or {}),
+            user_args,
             against_database=dsn is not None,
             protected=database_paths(dsn),
             warn=log,
@@ -276,7 +276,7 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     from ehrql.assurance import present, run_assurance
 
     with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
-        test_data = isolated.load_test_data_file(test_data_file, dict(user_args or {}), warn=log)
+        test_data = isolated.load_test_data_file(test_data_file, user_args, warn=log)
         report = run_assurance(dataset, test_data)
     if not report.ok:
         print(present(report), file=stdout)
@@ -387,13 +387,13 @@ def dump_dataset_sql(
     *,
     backend: str | None = None,
     query_engine: str | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[str]:
     """Write the SQL a query engine would run for a definition; returns the statements."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = isolated.load_dataset_definition(definition_file, dict(user_args or {}), warn=log).query_model
+        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
@@ -420,7 +420,7 @@ def create_dummy_tables(
     directory: Path,
     *,
     file_format: str = "csv",
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
 ) -> list[Path]:
     """Generate dummy tables for a definition and write one file per table to `directory`.
@@ -429,7 +429,7 @@ def create_dummy_tables(
     any editing. Returns the paths written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = isolated.load_dataset_definition(definition_file, dict(user_args or {}), warn=log)
+        loaded = isolated.load_dataset_definition(definition_file, user_args, warn=log)
     tables = _generate_dummy_tables(loaded, log)
     from ehrql.dummy.writer import write_dummy_tables
 
@@ -453,7 +453,7 @@ def generate_measures(
     dummy_data_file: Path | None = None,
     backend: str | None = None,
     query_engine: str | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
@@ -471,7 +471,7 @@ def generate_measures(
     with _stage(log, f"Loading measures definition {definition_file}"):
         measures = isolated.load_measure_definitions(
             definition_file,
-            dict(user_args or {}),
+            user_args,
             against_database=dsn is not None,
             protected=database_paths(dsn),
             warn=log,
@@ -505,7 +505,7 @@ def generate_measures(
 def assure(
     definition_file: Path,
     *,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> bool:
@@ -514,7 +514,7 @@ def assure(
     from ehrql.assurance import present, run_assurance
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset, test_data = isolated.load_test_data(definition_file, dict(user_args or {}), warn=log)
+        dataset, test_data = isolated.load_test_data(definition_file, user_args, warn=log)
     report = run_assurance(dataset, test_data)
     print(present(report), file=stdout or sys.stdout)
     return report.ok
@@ -524,7 +524,7 @@ def debug_dataset(
     definition_file: Path,
     *,
     dummy_tables: Path | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
 ) -> None:
     """Run a definition with `show()` turned on, over `dummy_tables` (or generated
@@ -533,14 +533,14 @@ def debug_dataset(
     The whole run happens in the definition's isolated process, as `show()`
     evaluates values while the definition runs; it only ever sees dummy data.
     """
-    isolated.run_debug(definition_file, dict(user_args or {}), dummy_tables=dummy_tables, warn=log)
+    isolated.run_debug(definition_file, user_args, dummy_tables=dummy_tables, warn=log)
 
 
 def debug_dataset_in_process(
     definition_file: Path,
     *,
     dummy_tables: Path | None = None,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stream: TextIO | None = None,
 ) -> None:
@@ -549,7 +549,6 @@ def debug_dataset_in_process(
     from ehrql.loaders import load_module
     from ehrql.query_engines.in_memory import InMemoryDatabase
 
-    args = dict(user_args or {})
     if dummy_tables is not None:
         cache: dict[str, list[dict]] = {}
 
@@ -560,7 +559,7 @@ def debug_dataset_in_process(
 
     else:
         # Generated data needs the dataset first: load once silently to get it.
-        loaded = load_dataset_definition(definition_file, args)
+        loaded = load_dataset_definition(definition_file, user_args)
         tables = _generate_dummy_tables(loaded, log)
         database = InMemoryDatabase({t.name: rows for t, rows in tables.items()})
 
@@ -568,14 +567,14 @@ def debug_dataset_in_process(
             return database
 
     with activate_debug_context(provider, stream or sys.stderr):
-        load_module(definition_file, args)
+        load_module(definition_file, user_args)
 
 
 def serialize_definition(
     definition_file: Path,
     output_file: Path | None,
     *,
-    user_args: Mapping[str, str] | None = None,
+    user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> str:
@@ -583,7 +582,7 @@ def serialize_definition(
     from ehrql.serializer import serialize
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = isolated.load_dataset_definition(definition_file, dict(user_args or {}), warn=log).query_model
+        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
     text = serialize(dataset) + "\n"
     if output_file is None:
         (stdout or sys.stdout).write(text)

@@ -7,7 +7,6 @@ the nodes, so an error is raised on the line of the definition that wrote it.
 
 from __future__ import annotations
 
-import contextvars
 import csv
 import dataclasses
 import datetime
@@ -19,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ehrql import user_args
 from ehrql.codes import BaseCode, CodelistError, MultiCodeString
 from ehrql.errors import DefinitionError, ParameterError
 from ehrql.query_model import nodes as qm
@@ -1360,29 +1360,37 @@ def create_dataset() -> Dataset:
 # Parameters
 # ---------------------------------------------------------------------------
 
-#: The user arguments of the current run, set by the definition loader.
-PARAMETERS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "ehrql_parameters", default={}
-)
-
 _MISSING = object()
 
 
 def get_parameter(name: str, type=str, default=_MISSING):
     """The value of the user argument `--name VALUE` given after `--` on the command line.
 
-    `type` converts it (str, int, float, bool or a callable); `default` is used
-    when it was not given, otherwise a missing parameter is an error.
+    `type` converts it (str, int, float, bool or any callable taking a
+    string); for bool, `true`/`True`/`1`/`yes` and `false`/`False`/`0`/`no`
+    are accepted, and a bare `--name` is True. Several values (`--name a b`,
+    or `--name` given more than once) give a list. `default` (None included)
+    is returned when the argument was not given; without a default, a missing
+    argument is an error.
     """
-    parameters = PARAMETERS.get()
-    if name not in parameters:
+    state = user_args.CURRENT.get()
+    values = state.values(name) if state is not None else None
+    if values is None:
         if default is not _MISSING:
             return default
         raise ParameterError(
             f"parameter '{name}' was not given: pass it after '--' on the command "
             f"line, e.g. `-- --{name} VALUE`"
         )
-    raw = parameters[name]
+    if not values:
+        if type is bool:
+            return True
+        raise ParameterError(f"user argument '--{name}' has no value after it")
+    converted = [_convert_parameter(name, raw, type) for raw in values]
+    return converted[0] if len(converted) == 1 else converted
+
+
+def _convert_parameter(name: str, raw: str, type):
     if type is bool:
         if raw.lower() in ("true", "t", "yes", "1"):
             return True

@@ -143,7 +143,8 @@ def _test_data(definition: Path, user_args, options: dict) -> dict:
 def _test_data_file(definition: Path, user_args, options: dict) -> dict:
     from ehrql.loaders import DefinitionFileError, load_module
 
-    module = load_module(definition, user_args)
+    # The test file may not ask for the dataset's arguments itself.
+    module = load_module(definition, user_args, check_arguments=False)
     test_data = getattr(module, "test_data", None)
     if test_data is None:
         raise DefinitionFileError(f"{definition}: no variable named `test_data` was defined")

@@ -22,8 +22,9 @@ from typing import Any
 import ehrql
 from ehrql.errors import EHRQLError
 from ehrql.isolation import sandbox
-from ehrql.loaders import DefinitionFileError, UserArgumentError
+from ehrql.loaders import DefinitionFileError, UserArgs
 from ehrql.serializer import SerializationError, deserialize_document
+from ehrql.user_args import as_argument_list
 
 #: Environment variable choosing how strictly user code is isolated.
 MODE_VARIABLE = "EHRQL_ISOLATE_USER_CODE"
@@ -95,7 +96,7 @@ def child_command() -> list[str]:
 def run_definition(
     job: str,
     definition: Path | str,
-    user_args: Any,
+    user_args: UserArgs,
     *,
     against_database: bool = False,
     protected: Iterable[Path] = (),
@@ -126,7 +127,8 @@ def run_definition(
         request = {
             "job": job,
             "definition": str(definition),
-            "user_args": user_args,
+            # As given on the command line: the child sets sys.argv and parameters from them.
+            "user_args": list(as_argument_list(user_args)),
             "options": dict(options or {}),
             "rules": rules.to_json(),
             "require_sandbox": require,
@@ -229,10 +231,8 @@ def _unpack(response: dict, definition: Path, require: bool, mode: str, warn) ->
 def _rebuilt_error(error: dict, definition: Path) -> Exception:
     kind = error.get("type")
     message = str(error.get("message", ""))
-    if kind == "UserArgumentError":
-        rebuilt: Exception = UserArgumentError(message)
-    elif kind == "DefinitionFileError":
-        rebuilt = DefinitionFileError(message)
+    if kind == "DefinitionFileError":
+        rebuilt: Exception = DefinitionFileError(message)
     elif kind == "KeyboardInterrupt":
         return KeyboardInterrupt()
     else:

@@ -6,14 +6,12 @@ import pytest
 
 from ehrql.loaders import (
     DefinitionFileError,
-    UserArgumentError,
     load_dataset,
     load_dataset_definition,
     load_module,
-    parse_user_args,
     user_frames,
 )
-from ehrql.query_language import PARAMETERS
+from ehrql.user_args import CURRENT, parse_options
 from ehrql.query_model import nodes as qm
 
 HEADER = """\
@@ -23,6 +21,7 @@ from ehrql.tables.core import clinical_events, patients
 
 
 def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
     return path
 
@@ -40,28 +39,75 @@ def load_error(path, user_args=None) -> str:
 # -- user arguments -------------------------------------------------------------
 
 
-def test_parse_user_args():
-    assert parse_user_args(["--start", "2020-01-01", "--n=3", "--note", "-1"]) == {
-        "start": "2020-01-01",
-        "n": "3",
-        "note": "-1",
+def test_parse_options():
+    assert parse_options(["--start", "2020-01-01", "--n=3", "--note", "-1"]) == {
+        "start": ("2020-01-01",),
+        "n": ("3",),
+        "note": ("-1",),
     }
-    assert parse_user_args([]) == {}
+    assert parse_options(["pos", "--sex", "m", "f", "--light", "--sex", "u"]) == {
+        "sex": ("m", "f", "u"),
+        "light": (),
+    }
+    assert parse_options([]) == {}
 
 
-@pytest.mark.parametrize(
-    "args,message",
-    [
-        (["start", "x"], "'start' should be a name starting with '--'"),
-        (["--start"], "'--start' has no value after it"),
-        (["--start", "--end", "x"], "'--start' has no value after it"),
-        (["--a", "1", "--a", "2"], "'--a' is given more than once"),
-        (["--"], "'--' should be a name"),
-    ],
-)
-def test_bad_user_args(args, message):
-    with pytest.raises(UserArgumentError, match=message):
-        parse_user_args(args)
+def test_the_definition_sees_its_arguments_in_sys_argv(tmp_path):
+    path = definition(
+        tmp_path,
+        """
+        import argparse, sys
+        parser = argparse.ArgumentParser()
+        parser.add_argument("group")
+        parser.add_argument("--light", action="store_true")
+        args = parser.parse_args()
+        assert sys.argv[0].endswith("dataset_definition.py"), sys.argv
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.group = patients.sex == args.group
+        dataset.light = patients.exists_for_patient() == args.light
+        """,
+    )
+    saved = list(sys.argv)
+    dataset = load_dataset(path, ["female", "--light"])
+    assert {n.value for n in qm.all_nodes(dataset) if isinstance(n, qm.Value)} >= {"female", True}
+    assert sys.argv == saved
+
+
+def test_an_argument_nobody_asked_for_is_an_error(tmp_path):
+    path = definition(
+        tmp_path,
+        """
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.age = patients.age_on(get_parameter("index-date", default="2020-01-01"))
+        """,
+    )
+    message = load_error(path, ["--index_date", "2021-01-01"])
+    assert "user argument '--index_date' is not used by the definition (did you mean --index-date?)" in message
+    assert "the definition asks for: --index-date" in message
+    assert "unexpected user argument 'x'" in load_error(path, ["x"])
+
+
+def test_arguments_to_a_definition_that_takes_none_are_an_error(tmp_path):
+    path = definition(tmp_path, "dataset = create_dataset()\ndataset.define_population(patients.exists_for_patient())\n")
+    assert "the definition takes no user arguments" in load_error(path, ["--x", "1"])
+
+
+def test_the_study_root_is_importable(tmp_path, monkeypatch):
+    write(tmp_path / "analysis" / "__init__.py", "")
+    write(tmp_path / "analysis" / "codelists.py", "AGE = 18\n")
+    path = definition(
+        tmp_path / "analysis" / "definitions",
+        """
+        from analysis.codelists import AGE
+        dataset = create_dataset()
+        dataset.define_population(patients.age_on("2020-01-01") > AGE)
+        """,
+    )
+    monkeypatch.chdir(tmp_path)
+    assert 18 in {n.value for n in qm.all_nodes(load_dataset(path)) if isinstance(n, qm.Value)}
+    assert "analysis.codelists" not in sys.modules
 
 
 # -- loading --------------------------------------------------------------------
@@ -83,7 +129,7 @@ def test_load_dataset_returns_the_query_model_with_parameters_applied(tmp_path):
     values = {n.value for n in qm.all_nodes(dataset) if isinstance(n, qm.Value)}
     assert {str(v) for v in values} >= {"2021-06-30", "1900-01-01"}
     # The arguments are only visible while the definition runs.
-    assert PARAMETERS.get() == {}
+    assert CURRENT.get() is None
 
 
 def test_dummy_data_configuration_is_returned(tmp_path):

@@ -4,6 +4,7 @@ What the nodes mean is tested by the spec tests; here we check the translation,
 the series classes, durations and intervals, datasets and parameters.
 """
 
+import contextlib
 import datetime
 from datetime import date
 
@@ -12,7 +13,8 @@ import pytest
 from ehrql import case, create_dataset, days, maximum_of, months, weeks, when, years
 from ehrql.codes import SNOMEDCTCode
 from ehrql.errors import DefinitionError, ParameterError
-from ehrql.query_language import PARAMETERS, get_parameter
+from ehrql.query_language import get_parameter
+from ehrql.user_args import user_arguments
 from ehrql.query_model import nodes as qm
 from ehrql.tables import EventFrame, PatientFrame, Series, table
 from tests.spec.tables import e, p
@@ -327,14 +329,13 @@ def test_dataset_columns_can_be_read_back():
 
 @pytest.fixture
 def parameters():
-    def set_parameters(**values):
-        token = PARAMETERS.set(values)
-        tokens.append(token)
+    with contextlib.ExitStack() as stack:
 
-    tokens = []
-    yield set_parameters
-    for token in reversed(tokens):
-        PARAMETERS.reset(token)
+        def set_parameters(*args, **values):
+            pairs = [item for name, value in values.items() for item in (f"--{name}", value)]
+            stack.enter_context(user_arguments("definition.py", [*args, *pairs]))
+
+        yield set_parameters
 
 
 def test_get_parameter_converts_the_value(parameters):
@@ -348,6 +349,19 @@ def test_get_parameter_converts_the_value(parameters):
 def test_get_parameter_default(parameters):
     parameters()
     assert get_parameter("missing", default=5) == 5
+    assert get_parameter("missing", default=None) is None
+    with pytest.raises(ParameterError, match="parameter 'missing' was not given"):
+        get_parameter("missing")
+
+
+def test_get_parameter_with_several_values_gives_a_list(parameters):
+    parameters("--sex", "male", "female", "--n", "1", "--n", "2", "--flag", "--one=x")
+    assert get_parameter("sex") == ["male", "female"]
+    assert get_parameter("n", type=int) == [1, 2]
+    assert get_parameter("flag", type=bool) is True
+    assert get_parameter("one") == "x"
+    with pytest.raises(ParameterError, match="'--flag' has no value after it"):
+        get_parameter("flag")
 
 
 def test_get_parameter_of_the_wrong_type(parameters):
