@@ -234,7 +234,10 @@ def _decode_value(value) -> Any:
     if "code" in value:
         if value["code"] not in codes.ALL_CODE_TYPES:
             raise SerializationError(f"unknown coding system {value['code']!r}")
-        return codes.ALL_CODE_TYPES[value["code"]](value["value"])
+        try:
+            return codes.ALL_CODE_TYPES[value["code"]](value["value"])
+        except codes.CodelistError as e:
+            raise SerializationError(str(e)) from None
     if "frozenset" in value:
         return frozenset(_decode_value(v) for v in value["frozenset"])
     raise SerializationError(f"cannot read value {value!r}")
