@@ -71,7 +71,7 @@ def load_measure_definitions(
     disclosure = value.get("disclosure_control")
     if not isinstance(disclosure, bool):
         raise _bad(path, "no disclosure control setting")
-    return Measures.rebuilt(
+    return Measures._rebuilt(
         built,
         dummy_data_config=_dummy_data_config(value, path),
         disclosure_control_enabled=disclosure,

@@ -68,7 +68,7 @@ class Measures:
         self.claimed_permissions: frozenset[str] = frozenset()
 
     @classmethod
-    def rebuilt(
+    def _rebuilt(
         cls,
         measures: list[Measure],
         *,
