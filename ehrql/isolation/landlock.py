@@ -53,16 +53,9 @@ SCOPE_SIGNAL = 1 << 1  # ABI 6
 #: Rights that can be granted on a regular file (the rest only make sense on directories).
 FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
 READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
-WRITE = (
-    FS_WRITE_FILE
-    | FS_REMOVE_DIR
-    | FS_REMOVE_FILE
-    | FS_MAKE_DIR
-    | FS_MAKE_REG
-    | FS_MAKE_SYM
-    | FS_TRUNCATE
-    | FS_REFER
-)
+#: Ordinary files and directories only: no links (which could point ehrql at
+#: other files when it reads the result), devices, FIFOs or sockets.
+WRITE = FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_TRUNCATE
 
 
 class _RulesetAttr(ctypes.Structure):

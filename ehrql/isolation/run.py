@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import site
+import stat
 import subprocess
 import sys
 import tempfile
@@ -193,7 +194,12 @@ def _relay(out: bytes, err: bytes) -> None:
 
 def _read_response(path: Path, definition: Path, returncode: int) -> dict:
     try:
-        response = json.loads(path.read_text(encoding="utf-8"))
+        # Never follow a link the child made, nor read a device or FIFO.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ValueError("not a regular file")
+            response = json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError):
         response = None
     if not isinstance(response, dict) or not isinstance(response.get("sandbox"), dict):

@@ -89,3 +89,23 @@ def test_the_message_of_a_database_failure_is_redacted_and_has_one_note():
     classified = classify(dbapi_error("login failed for mssql://u:pw-xyz@h/db"))
     assert "pw-xyz" not in classified.message
     assert "\n" not in classified.note
+
+
+def test_output_of_programs_started_while_redacting_is_redacted(capfd):
+    import subprocess
+    import sys
+
+    from ehrql.database_errors import redacted_process_output
+
+    with redacted_process_output():
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import sys, time; time.sleep(0.2); print('INFO master spark://u:jvm-pw@h:7077', file=sys.stderr)"]
+        )
+    # The program goes on writing after the context has ended, as Spark's JVM does.
+    process.wait()
+    import time
+
+    time.sleep(0.3)
+    err = capfd.readouterr().err
+    assert "jvm-pw" not in err
+    assert "spark://u:***@h:7077" in err
