@@ -166,8 +166,8 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
 
         if dsn is None:
             return engine_class(InMemoryDatabase({}))
-        tables = qm.get_table_nodes(query)
-        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), tables)))
+        used = qm.used_columns(query)
+        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
     if backend is not None:
         return engine_class(dsn, backend=backend)
     return engine_class(dsn)
@@ -190,8 +190,14 @@ def find_table_file(directory: Path, table_name: str) -> Path:
     return found[0]
 
 
-def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> dict[str, list[dict]]:
-    """The rows of each of `table_nodes`, from a directory of table files."""
+def read_table_directory(
+    directory: Path, table_nodes: Iterable[qm.Frame], used: Mapping[qm.Frame, Iterable[str]] | None = None
+) -> dict[str, list[dict]]:
+    """The rows of each of `table_nodes`, from a directory of table files.
+
+    With `used` (see `qm.used_columns`), a file need only have the columns
+    the query reads; the others are null.
+    """
     if not directory.is_dir():
         raise CommandError(f"{directory} is not a directory of table files")
     tables = {}
@@ -199,10 +205,14 @@ def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> di
         if isinstance(table, qm.InlinePatientTable):
             continue
         specs = table_column_specs(table.schema)
+        if used is not None:
+            needed = {"patient_id", *used[table]}
+            specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
+        empty = dict.fromkeys(table.schema.column_names)
         path = find_table_file(directory, table.name)
         rows = read_rows(path, specs, allow_extra_columns=True)
-        tables[table.name] = [dict(zip(names, row)) for row in rows]
+        tables[table.name] = [{**empty, **dict(zip(names, row))} for row in rows]
     return tables
 
 

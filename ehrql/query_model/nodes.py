@@ -1261,3 +1261,18 @@ def get_table_nodes(*roots: Node) -> set[Frame]:
             if isinstance(n, (SelectTable, SelectPatientTable, InlinePatientTable)):
                 tables.add(n)
     return tables
+
+
+def used_columns(*roots: Node) -> dict[Frame, frozenset[str]]:
+    """For each table the given nodes read from, the names of the columns they use.
+
+    A table file (or database table) need only have these columns: public
+    ehrQL's dummy tables, for instance, leave out the columns a definition
+    never reads.
+    """
+    used: dict[Frame, set[str]] = {table: set() for table in get_table_nodes(*roots)}
+    for root in roots:
+        for n in all_nodes(root):
+            if isinstance(n, SelectColumn):
+                used.setdefault(root_table(n.source), set()).add(n.name)
+    return {table: frozenset(names) for table, names in used.items()}
