@@ -82,3 +82,21 @@ def test_isolation_report_says_what_is_not_blocked(study, capsys):
     assert "files NOT confined" in out
     assert "FAIL read /etc/hostname" in out
     assert "User code is NOT fully isolated" in out
+
+
+def test_an_error_in_a_helper_module_points_at_its_line_through_the_isolated_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "analysis").mkdir()
+    (tmp_path / "analysis" / "helpers.py").write_text("def age_band(x):\n    return x.nonexistent\n")
+    (tmp_path / "analysis" / "dataset_definition.py").write_text(
+        "from ehrql import create_dataset\n"
+        "from ehrql.tables.core import patients\n"
+        "from helpers import age_band\n"
+        "dataset = create_dataset()\n"
+        "dataset.band = age_band(patients.sex)\n"
+    )
+    code, _, err = run(["dump-dataset-sql", "analysis/dataset_definition.py"], capsys)
+    assert code == 10
+    assert "Error in analysis/helpers.py, line 2:" in err
+    assert "(called from analysis/dataset_definition.py line 5)" in err
+    assert "    return x.nonexistent" in err
