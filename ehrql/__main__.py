@@ -6,35 +6,88 @@ Arguments after a lone `--` are the user's own (`--name value` pairs), passed
 to the definition for `get_parameter`. The CLI reference in the docs is
 generated from `build_parser()`, so every option carries its help text.
 
-Exit codes: 0 success; 2 bad command line; 3 the database connection failed
-in a way that is usually temporary; 4 a table is under maintenance; 5 any other
-database error; 6 a query too complex for the database server; 10 an error in
-the definition file; 11 a data file that does not match what is expected; 1
-anything else. Nothing printed ever holds a password (`database_errors.redact`).
+Exit codes are listed in `EXIT_CODES` (and so in the CLI reference); each
+means the same whatever the query engine. Nothing printed ever holds a
+password (`database_errors.redact`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import ehrql
 from ehrql import database_errors, main
-from ehrql.errors import EHRQLError
-from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
+from ehrql.debugger import DISPLAY_FORMATS
+from ehrql.errors import DataError, EHRQLError
+from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.loaders import DefinitionFileError
-from ehrql.main import backend_registry, query_engine_names
+from ehrql.main import CommandError, backend_registry, query_engine_names
+from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DEFINITION_ERROR = 10
-EXIT_FILE_ERROR = 11
-#: As a shell reports a process ended by Ctrl-C.
+EXIT_DATA_ERROR = 11
+#: As a shell reports a process ended by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+#: As a shell reports a process whose output pipe was closed (128 + SIGPIPE),
+#: as `yes | head` leaves `yes`.
+EXIT_OUTPUT_CLOSED = 141
+#: As a shell reports a process ended by SIGTERM (128 + SIGTERM), which job
+#: schedulers send to stop a job.
+EXIT_TERMINATED = 143
+
+#: Every exit code, with what it means, as the CLI reference lists them. The
+#: same problem gives the same code whatever the query engine.
+EXIT_CODES: tuple[tuple[str, str], ...] = (
+    (str(EXIT_OK), "Success."),
+    (
+        str(EXIT_ERROR),
+        "Any other error, explained in the message: an output that cannot be written, a "
+        "table file that is missing, a database that refuses the query, test patients "
+        "failing `ehrql assure`, or a bug in ehrql (run again with `--debug-traceback`).",
+    ),
+    (str(EXIT_USAGE), "A bad command line: an unknown option, a missing or wrong argument."),
+    (
+        str(database_errors.EXIT_DATABASE_TRANSIENT),
+        "The database connection failed in a way that is usually temporary (it dropped, or "
+        "the server could not be reached): run the job again later.",
+    ),
+    (
+        str(database_errors.EXIT_DATABASE_MAINTENANCE),
+        "A table the query reads is under maintenance: run the job again once it is over.",
+    ),
+    (str(database_errors.EXIT_DATABASE_ERROR), "Any other error the database reported running the query."),
+    (
+        str(database_errors.EXIT_QUERY_TOO_COMPLEX),
+        "The query is too complex for the database server: simplify the definition or split it.",
+    ),
+    (
+        str(EXIT_DEFINITION_ERROR),
+        "The definition (or test data) file cannot be loaded: a Python error, an ehrQL error "
+        "such as comparing values of different types, a bad or unknown user argument; the "
+        "message gives the file, line and source line.",
+    ),
+    (
+        str(EXIT_DATA_ERROR),
+        "The data does not match its schema, or a value computed from it cannot be held: a "
+        "bad cell (file, line and column named), a missing column, a patient-level table "
+        "with more than one row for a patient, a file that is not UTF-8, an integer "
+        "calculation beyond 64 bits.",
+    ),
+    (str(EXIT_INTERRUPTED), "Interrupted (Ctrl-C, SIGINT); no output file is left behind."),
+    (str(EXIT_OUTPUT_CLOSED), "Whatever was reading the output stopped reading, as `head` does when the output is piped into it."),
+    (str(EXIT_TERMINATED), "Terminated (SIGTERM, as job schedulers send); no output file is left behind."),
+)
 
 _FORMATS = ", ".join(FILE_FORMATS)
 
@@ -55,8 +108,79 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
     if options.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    # Passed on as given: only the definition knows which arguments it takes.
-    return _run(options, user_arg_list)
+    try:
+        permissions = _apply_environment(options, os.environ)
+    except EHRQLError as error:
+        print(f"ehrql: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    # User arguments are passed on as given: only the definition knows which it takes.
+    with _signals_recorded() as received:
+        return _run(options, user_arg_list, permissions, received)
+
+
+#: Environment variables the OpenSAFELY platform runs ehrql with, by the option
+#: each is the default of. An option given on the command line wins.
+ENVIRONMENT_DEFAULTS = {"dsn": "DATABASE_URL", "url": "DATABASE_URL", "backend": "OPENSAFELY_BACKEND", "query_engine": "OPENSAFELY_QUERY_ENGINE"}
+
+#: Values of OPENSAFELY_BACKEND meaning "no backend" (the platform's local runs).
+NO_BACKEND_NAMES = ("expectations", "test")
+
+
+def _apply_environment(options: argparse.Namespace, environ: Mapping[str, str]) -> frozenset[str]:
+    """Fill options not given on the command line from the platform's environment
+    variables, checking the values as the options are checked; return the
+    permissions the job holds (`EHRQL_PERMISSIONS`)."""
+    for option, variable in ENVIRONMENT_DEFAULTS.items():
+        value = environ.get(variable)
+        if not hasattr(options, option) or getattr(options, option) is not None or not value:
+            continue
+        if option == "backend":
+            if value in NO_BACKEND_NAMES:
+                continue
+            value = _checked_environment_value(_backend_name, variable, value)
+        elif option == "query_engine":
+            value = _checked_environment_value(_query_engine_name, variable, value)
+        setattr(options, option, value)
+    if getattr(options, "command", None) == "test-connection" and options.url is None:
+        raise CommandError("test-connection needs a database: give --url, or set DATABASE_URL")
+    return parse_permissions(environ.get(PERMISSIONS_VARIABLE))
+
+
+def _checked_environment_value(check, variable: str, value: str) -> str:
+    try:
+        return check(value)
+    except argparse.ArgumentTypeError as error:
+        raise CommandError(f"{variable}: {error}") from None
+
+
+@contextlib.contextmanager
+def _signals_recorded() -> Iterator[list[int]]:
+    """While running, turn SIGINT and SIGTERM into KeyboardInterrupt, noting which arrived.
+
+    Both then unwind the same way: temporary output files are removed and
+    database sessions closed. The note says which to report, since a
+    database driver may turn the interrupt into an error of its own (DuckDB
+    raises `RuntimeError: Query interrupted`). A signal the caller set to be
+    ignored (as `nohup` does) stays ignored.
+    """
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield received
+    finally:
+        for signum, old_handler in previous.items():
+            signal.signal(signum, old_handler)
 
 
 def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -66,7 +190,12 @@ def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _run(options: argparse.Namespace, user_args: list[str]) -> int:
+def _run(
+    options: argparse.Namespace,
+    user_args: list[str],
+    permissions: frozenset[str] = frozenset(),
+    received: Sequence[int] = (),
+) -> int:
     try:
         if options.command == "generate-dataset":
             main.generate_dataset(
@@ -79,6 +208,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 query_engine=options.query_engine,
                 test_data_file=options.test_data_file,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "dump-dataset-sql":
             main.dump_dataset_sql(
@@ -87,11 +217,16 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "create-dummy-tables":
-            directory, file_format = options.dummy_tables_path
+            directory, file_format = options.dummy_tables_path or (None, "csv")
             main.create_dummy_tables(
-                options.definition_file, directory, file_format=file_format, user_args=user_args
+                options.definition_file,
+                directory,
+                file_format=file_format,
+                user_args=user_args,
+                force=options.force,
             )
         elif options.command == "generate-measures":
             main.generate_measures(
@@ -103,13 +238,17 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "assure":
             if not main.assure(options.definition_file, user_args=user_args):
                 return EXIT_ERROR
         elif options.command == "debug":
             main.debug_dataset(
-                options.definition_file, dummy_tables=options.dummy_tables, user_args=user_args
+                options.definition_file,
+                dummy_tables=options.dummy_tables,
+                user_args=user_args,
+                display_format=options.display_format,
             )
         elif options.command == "serialize-definition":
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
@@ -120,20 +259,55 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
 
             if not isolation_report(sys.stdout):
                 return EXIT_ERROR
+        elif options.command == "graph-query":
+            main.graph_query(options.definition_file, options.output, user_args=user_args)
         elif options.command == "dump-example-data":
-            main.dump_example_data(options.directory)
+            if options.dst_dir is not None and options.directory is not None:
+                return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
+            main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
-        print("ehrql: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _stopped(received)
+    except BrokenPipeError:
+        return _output_closed()
     except Exception as error:
+        if received:
+            # Whatever the driver made of the signal, the signal is the cause.
+            return _stopped(received)
         return _report(error, options.debug_traceback)
     return EXIT_OK
 
 
+def _stopped(received: Sequence[int]) -> int:
+    if signal.SIGTERM in received:
+        print("ehrql: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    print("ehrql: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _output_closed() -> int:
+    """Stop quietly when whatever reads the output stops reading (`ehrql ... | head`)."""
+    # Python flushes stdout on exit, which would fail again with a message:
+    # point it at /dev/null instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OUTPUT_CLOSED
+
+
+def _usage_error(command: str, message: str) -> int:
+    """Report a command line that argparse accepted but that cannot run as given."""
+    print(f"ehrql {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _report(error: Exception, show_traceback: bool) -> int:
-    """Print `error` as one paragraph (with a traceback if asked) and pick the exit code."""
+    """Print `error` as one paragraph (with a traceback if asked) and pick the exit code.
+
+    A database failure gets its own code (3-6) and a one-line note.
+    """
     if show_traceback:
         child_traceback = getattr(error, "child_traceback", "")
         if child_traceback:
@@ -153,8 +327,8 @@ def _report(error: Exception, show_traceback: bool) -> int:
 def _exit_code(error: Exception) -> int:
     if isinstance(error, DefinitionFileError):
         return EXIT_DEFINITION_ERROR
-    if isinstance(error, FileValidationError):
-        return EXIT_FILE_ERROR
+    if isinstance(error, DataError):
+        return EXIT_DATA_ERROR
     return EXIT_ERROR
 
 
@@ -162,7 +336,7 @@ def _message(error: Exception, show_traceback: bool) -> str:
     """What to print for an error that is not a database failure."""
     if isinstance(error, DefinitionFileError):
         return str(error)
-    if isinstance(error, (FileValidationError, EHRQLError)):
+    if isinstance(error, EHRQLError):
         return f"ehrql: error: {error}"
     if isinstance(error, OSError) and error.filename:
         return f"ehrql: error: {error.strerror}: {error.filename}"
@@ -191,18 +365,26 @@ def _definition_file(value: str) -> Path:
 
 
 def _output_file(value: str) -> Path:
+    """A file (`out.csv`) or a directory and a format (`out/:csv`), checked but not created."""
     try:
-        get_file_extension(value)
+        split = check_output_path(value)
     except FileValidationError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-    path = Path(value)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"the output must be a file, but {value} is a directory")
-    return path
+    if split is None and Path(value).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the output must be a file, but {value} is a directory (to write one file per "
+            f"table into it, add a format: {value.rstrip('/')}/:csv)"
+        )
+    if split is not None and split[0].exists() and not split[0].is_dir():
+        raise argparse.ArgumentTypeError(f"{split[0]} exists and is not a directory")
+    return Path(value)
 
 
 def _input_data_file(value: str) -> Path:
+    """A data file, or a directory of one file per table."""
     path = Path(value)
+    if path.is_dir():
+        return path
     try:
         get_file_extension(value)
     except FileValidationError as e:
@@ -214,6 +396,10 @@ def _input_data_file(value: str) -> Path:
 
 def _directory(value: str) -> Path:
     path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{value} is a file, not a directory: give the directory holding the table files"
+        )
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"directory not found: {value}")
     return path
@@ -259,7 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Arguments after a lone `--` are passed to the definition unchanged: "
         "`--name value` pairs are read there with get_parameter(\"name\"), and the "
-        "definition's `sys.argv` is its own path followed by these arguments.",
+        "definition's `sys.argv` is its own path followed by these arguments. "
+        "On the OpenSAFELY platform ehrql is configured by environment variables, which "
+        "are the defaults of options given on the command line: DATABASE_URL (--dsn, "
+        "--url), OPENSAFELY_BACKEND (--backend), OPENSAFELY_QUERY_ENGINE (--query-engine); "
+        "and EHRQL_PERMISSIONS, a JSON list of the permissions the job holds "
+        "(e.g. [\"include_t1oo\", \"appointments\"]), which a run against a database "
+        "needs for restricted tables and features and which can lift a backend's rules "
+        "on which patients are included.",
         allow_abbrev=False,
     )
     parser.add_argument(
@@ -278,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serialize_definition(verbs)
     _add_dump_example_data(verbs)
     _add_test_connection(verbs)
+    _add_graph_query(verbs)
     _add_isolation_report(verbs)
     return parser
 
@@ -299,7 +493,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="The data provider whose database the SQL is for; it decides how the "
         "public tables map onto the provider's own tables ("
         + (", ".join(sorted(backend_registry())) or "none available")
-        + "). Default: the public tables as they are.",
+        + "). Default: the OPENSAFELY_BACKEND environment variable (where `expectations` "
+        "and `test` mean no backend); without it, the public tables as they are.",
     )
     parser.add_argument(
         "--query-engine",
@@ -309,7 +504,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(query_engine_names())
         + ". Default: the engine a server DSN names (mssql:// or trino://); for SQL printed "
         "by dump-dataset-sql, the --backend's own (mssql for tpp, trino for emis); "
-        "otherwise duckdb (or in_memory where DuckDB is not installed).",
+        "otherwise duckdb (or in_memory where DuckDB is not installed). The "
+        "OPENSAFELY_QUERY_ENGINE environment variable, if set, comes before all of these.",
     )
     _traceback_argument(parser)
 
@@ -329,10 +525,13 @@ def _add_generate_dataset(verbs) -> None:
     _definition_argument(parser)
     parser.add_argument(
         "--output",
-        metavar="FILE",
+        metavar="FILE_OR_DIR/:FORMAT",
         type=_output_file,
-        help=f"Where to write the dataset; the extension picks the format ({_FORMATS}). "
-        "Missing directories are created. Default: print a table to the console.",
+        help=f"Where to write the dataset: a file, whose extension picks the format ({_FORMATS}), "
+        "or a directory and a format (results/:csv, results/:arrow, ...), which gets "
+        "dataset.FORMAT plus one file per event table (add_event_table()), each named after "
+        "its table. A dataset with event tables needs a directory. Missing directories are "
+        "created, and the files appear only once all are written. Default: print to the console.",
     )
     parser.add_argument(
         "--dsn",
@@ -340,7 +539,8 @@ def _add_generate_dataset(verbs) -> None:
         help="The database to query: for duckdb, a DuckDB file or a directory of table "
         "files; for spark, a directory of Parquet or CSV table files, or "
         "spark://HOST:PORT?tables=URI or spark://HOST:PORT/DATABASE (a spark:// DSN "
-        "picks the spark engine). Takes precedence over the dummy data options.",
+        "picks the spark engine). Takes precedence over the dummy data options. "
+        "Default: the DATABASE_URL environment variable.",
     )
     parser.add_argument(
         "--dummy-tables",
@@ -352,11 +552,12 @@ def _add_generate_dataset(verbs) -> None:
     )
     parser.add_argument(
         "--dummy-data-file",
-        metavar="FILE",
+        metavar="FILE_OR_DIR",
         type=_input_data_file,
         help="A ready-made dummy dataset to output as it is, after checking that its "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
-        "match the output's).",
+        "match the output's). For a dataset with event tables, a directory laid out as "
+        "--output DIR/:FORMAT writes it: dataset.FORMAT and one file per event table.",
     )
     parser.add_argument(
         "--test-data-file",
@@ -387,29 +588,45 @@ def _add_dump_dataset_sql(verbs) -> None:
 def _add_create_dummy_tables(verbs) -> None:
     parser = verbs.add_parser(
         "create-dummy-tables",
-        help="Generate dummy tables for a dataset definition and write them to files.",
+        help="Generate dummy tables for a dataset or measures definition and write them to files.",
         description=(
-            "Generate the dummy tables generate-dataset would make for a definition, and "
-            "write them to a directory, one file per table. Edit them if you like, then "
-            "pass the directory to generate-dataset --dummy-tables."
+            "Generate the dummy tables generate-dataset (or, for a measures definition, "
+            "generate-measures) would make for a definition, and write them to a directory, "
+            "one file per table, or print them when no directory is given. Edit them if you "
+            "like, then pass the directory to generate-dataset --dummy-tables."
         ),
         allow_abbrev=False,
     )
-    _definition_argument(parser)
+    parser.add_argument(
+        "definition_file",
+        metavar="DEFINITION",
+        type=_definition_file,
+        help="The dataset or measures definition: a Python file that sets a variable named "
+        "`dataset` or `measures`.",
+    )
     parser.add_argument(
         "dummy_tables_path",
         metavar="DIRECTORY[:FORMAT]",
+        nargs="?",
         type=_directory_and_format,
-        help="The directory to write the tables to (created if missing). Files are CSV "
+        help="The directory to write the tables to (created if missing); without it, the "
+        "tables are printed to the console. Files are CSV "
         "unless a format is added after a colon: "
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="Replace files already in the directory for the definition's tables (in any "
+        "format). Without it, existing table files are left alone and nothing is written.",
+    )
     _traceback_argument(parser)
 
 
-def _text_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
+def _text_output_argument(parser: argparse.ArgumentParser, what: str, short: str | None = None) -> None:
     parser.add_argument(
+        *([short] if short else []),
         "--output",
         metavar="FILE",
         type=Path,
@@ -447,16 +664,19 @@ def _add_generate_measures(verbs) -> None:
     )
     parser.add_argument(
         "--output",
-        metavar="FILE",
+        metavar="FILE_OR_DIR/:FORMAT",
         type=_output_file,
-        help=f"Where to write the measures; the extension picks the format ({_FORMATS}). "
-        "Default: print a table to the console.",
+        help=f"Where to write the measures: a file for all of them, whose extension picks the "
+        f"format ({_FORMATS}), or a directory and a format (measures/:csv, ...) for one file "
+        "per measure, named after it, without the measure column and with only that "
+        "measure's group columns. Default: print a table to the console.",
     )
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",
         help="The database to query: for duckdb, a DuckDB file or a directory of table files; "
-        "for spark, a directory of table files or a spark:// DSN.",
+        "for spark, a directory of table files or a spark:// DSN. Default: the DATABASE_URL "
+        "environment variable.",
     )
     parser.add_argument(
         "--dummy-tables",
@@ -467,11 +687,12 @@ def _add_generate_measures(verbs) -> None:
     )
     parser.add_argument(
         "--dummy-data-file",
-        metavar="FILE",
+        metavar="FILE_OR_DIR",
         type=_input_data_file,
         help="Ready-made dummy measures to output as they are, after checking that the "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
-        "match the output's). Ignored with --dsn.",
+        "match the output's): one file for all measures, or a directory of one file per "
+        "measure as --output DIR/:FORMAT writes them. Ignored with --dsn.",
     )
     _engine_arguments(parser)
 
@@ -515,6 +736,14 @@ def _add_debug(verbs) -> None:
         help="A directory of table files, one per table, to evaluate show() calls on. "
         "Default: dummy data generated from the definition.",
     )
+    parser.add_argument(
+        "--display-format",
+        metavar="FORMAT",
+        choices=DISPLAY_FORMATS,
+        default="ascii",
+        help="How to print each shown value: ascii (a plain-text table, the default) or "
+        "html (an HTML table, for a viewer that renders it).",
+    )
     _traceback_argument(parser)
 
 
@@ -529,7 +758,7 @@ def _add_serialize_definition(verbs) -> None:
         allow_abbrev=False,
     )
     _definition_argument(parser)
-    _text_output_argument(parser, "JSON")
+    _text_output_argument(parser, "JSON", short="-o")
     _traceback_argument(parser)
 
 
@@ -544,12 +773,19 @@ def _add_dump_example_data(verbs) -> None:
         allow_abbrev=False,
     )
     parser.add_argument(
+        "-d",
+        "--dst-dir",
+        metavar="DIRECTORY",
+        dest="dst_dir",
+        type=Path,
+        help="Where to write the tables (created if missing). Default: ./example-data",
+    )
+    parser.add_argument(
         "directory",
         metavar="DIRECTORY",
         nargs="?",
-        default=Path("example-data"),
         type=Path,
-        help="Where to write the tables (created if missing). Default: ./example-data",
+        help="The same as --dst-dir, given without the option name.",
     )
     _traceback_argument(parser)
 
@@ -568,9 +804,8 @@ def _add_test_connection(verbs) -> None:
         "-u",
         "--url",
         metavar="URL_OR_PATH",
-        required=True,
         help="The database: mssql://user:pass@host:port/db, trino://user@host:port/catalog/schema, "
-        "or a DuckDB file.",
+        "or a DuckDB file. Default: the DATABASE_URL environment variable.",
     )
     parser.add_argument(
         "-b",
@@ -586,6 +821,29 @@ def _add_test_connection(verbs) -> None:
         metavar="NAME",
         type=_query_engine_name,
         help="Connect with this query engine instead of the backend's.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_graph_query(verbs) -> None:
+    parser = verbs.add_parser(
+        "graph-query",
+        help="Draw a dataset definition's query graph.",
+        description=(
+            "Write a picture of the query model a dataset definition builds: a box per node "
+            "(a table, a column, a function, an aggregation...) and an arrow to each node it "
+            "is built from. Parts used in several places are drawn once."
+        ),
+        allow_abbrev=False,
+    )
+    _definition_argument(parser)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="Where to write the graph: Graphviz DOT text for a .dot or .gv file; an image "
+        "for .svg, .png or .pdf, drawn by Graphviz's `dot` program, which must be installed.",
     )
     _traceback_argument(parser)
 

@@ -7,6 +7,7 @@ Progress goes to a `log` function, one line per stage, with its duration.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import sys
@@ -16,20 +17,26 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.database_errors import redact
-from ehrql.errors import EHRQLError
 from ehrql.file_formats import (
+    DATASET_TABLE_NAME,
     FILE_FORMATS,
-    dataset_column_specs,
+    OutputTable,
+    check_one_file_per_table,
+    check_output_path,
+    dataset_table_specs,
+    read_input_tables,
     read_rows,
     table_column_specs,
-    write_rows,
+    write_output_tables,
     write_table,
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.isolation import definitions as isolated
-from ehrql.loaders import UserArgs, load_dataset_definition
+from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
+from ehrql.permissions import check_claimed, check_held
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -153,11 +160,15 @@ def database_paths(dsn) -> list[Path]:
     return [Path(text)] if text else []
 
 
-def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
+def make_engine(
+    name: str | None, dsn: str | Path | None, query: qm.Node, backend=None, permissions: Iterable[str] = ()
+):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
     The in-memory engine has no database of its own, so for it `dsn` must be a
     directory of table files: the tables `query` reads are read into memory.
+    With a backend, the engine holds those of `permissions` (the job's) that
+    lift the backend's access rules, besides any the DSN grants.
     """
     name = engine_name_for(name, dsn)
     engine_class = _engine_class(name)
@@ -169,23 +180,21 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
         used = qm.used_columns(query)
         return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
     if backend is not None:
-        return engine_class(dsn, backend=backend)
+        engine = engine_class(dsn, backend=backend)
+        engine.grant(frozenset(permissions) & backend.permissions)
+        return engine
     return engine_class(dsn)
 
 
 def find_table_file(directory: Path, table_name: str) -> Path:
     """The file holding `table_name` in a directory of table files."""
+    check_one_file_per_table(directory, table_name)
     candidates = [directory / f"{table_name}{extension}" for extension in FILE_FORMATS]
     found = [path for path in candidates if path.is_file()]
     if not found:
         raise CommandError(
             f"no file for table '{table_name}' in {directory} "
             f"(looked for {', '.join(p.name for p in candidates)})"
-        )
-    if len(found) > 1:
-        raise CommandError(
-            f"more than one file for table '{table_name}' in {directory}: "
-            f"{', '.join(p.name for p in found)}; keep only one"
         )
     return found[0]
 
@@ -209,11 +218,21 @@ def read_table_directory(
             needed = {"patient_id", *used[table]}
             specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
-        empty = dict.fromkeys(table.schema.column_names)
+        # patient_id first, then the schema's order, whichever columns the file has.
+        empty = dict.fromkeys(["patient_id", *table.schema.column_names])
         path = find_table_file(directory, table.name)
-        rows = read_rows(path, specs, allow_extra_columns=True)
-        tables[table.name] = [{**empty, **dict(zip(names, row))} for row in rows]
+        rows = [{**empty, **dict(zip(names, row))} for row in read_rows(path, specs, allow_extra_columns=True)]
+        if isinstance(table, qm.SelectPatientTable):
+            _check_one_row_per_patient(table.name, path, rows)
+        tables[table.name] = rows
     return tables
+
+
+def _check_one_row_per_patient(table_name: str, path: Path, rows: list[dict]) -> None:
+    counts = collections.Counter(row["patient_id"] for row in rows)
+    repeated = sorted(patient_id for patient_id, count in counts.items() if count > 1)
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated[: DUPLICATES_SHOWN + 1])
 
 
 # ---------------------------------------------------------------------------
@@ -232,18 +251,28 @@ def generate_dataset(
     query_engine: str | None = None,
     test_data_file: Path | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
 
+    A dataset with event tables needs a directory output (`DIR/:csv`), which
+    gets `dataset.csv` and one file per event table.
+
+    Against a database, the job must hold (`permissions`, from
+    `EHRQL_PERMISSIONS`) every permission the definition needs; on dummy data
+    the definition must claim them (`claim_permissions`). Either way a run
+    that lacks one stops before anything runs.
+
     With `test_data_file` (a Python file setting `test_data`), the definition
     is first checked against those test patients, and nothing runs if any fail.
 
     The rows come from, in order of preference: the database at `dsn`; the
-    `dummy_data_file`, used as the output as it is once checked; the directory
-    of `dummy_tables`; dummy data generated from the definition. Returns the
-    number of rows written.
+    `dummy_data_file` (a file, or a directory of one file per table), used as
+    the output as it is once checked; the directory of `dummy_tables`; dummy
+    data generated from the definition. Returns the number of dataset rows
+    written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = isolated.load_dataset_definition(
@@ -254,38 +283,64 @@ def generate_dataset(
             warn=log,
         )
     dataset = loaded.query_model
+    _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions)
+    if output_file is not None:
+        # Before anything runs: a dataset with event tables needs a directory.
+        check_output_path(output_file, 1 + len(dataset.events))
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     backend_object = get_backend(backend)
     # Only rows read through a backend carry its ids; dummy data has integer ids.
     id_type = getattr(backend_object, "patient_id_type", int) if dsn is not None else int
-    specs = dataset_column_specs(dataset, id_type)
-    if dataset.events:
-        log(
-            "Warning: only the patient-level dataset is written; event tables ("
-            + ", ".join(dataset.events)
-            + ") are not output by this version of ehrql"
-        )
+    table_specs = dataset_table_specs(dataset, id_type)
 
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
             log("Running on the database given by --dsn: dummy data options are ignored")
-        rows = _engine_rows(query_engine, dsn, dataset, backend_object, log)
+        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log, permissions)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
-        rows = read_rows(dummy_data_file, specs)
+        tables = _file_tables(dummy_data_file, table_specs)
     elif dummy_tables is not None:
-        rows = _engine_rows(query_engine, dummy_tables, dataset, None, log)
+        tables = _engine_tables(query_engine, dummy_tables, dataset, table_specs, None, log)
     else:
-        rows = _generated_dummy_rows(loaded, log, query_engine)
+        tables = _generated_dummy_tables(loaded, table_specs, log, query_engine)
 
-    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+    counts = _write_tables(output_file, tables, log, stdout or sys.stdout)
+    return counts[DATASET_TABLE_NAME]
+
+
+def _file_tables(path: Path, table_specs: Mapping[str, list[ColumnSpec]]) -> list[OutputTable]:
+    """Output tables read as they are from a file, or a directory of one file per table."""
+    readers = read_input_tables(path, table_specs)
+    return [OutputTable(name, tuple(specs), lambda name=name: readers[name]) for name, specs in table_specs.items()]
+
+
+def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[OutputTable]:
+    """The dataset's output tables, each run on `engine` only when it is written."""
+    ((dataset_name, specs), *events) = table_specs.items()
+    tables = [OutputTable(dataset_name, tuple(specs), lambda: _timed_rows(lambda: engine.get_results(dataset), log))]
+    for name, event_specs in events:
+        tables.append(
+            OutputTable(name, tuple(event_specs), lambda name=name: engine.get_event_table_results(dataset, name))
+        )
+    return tables
+
+
+def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str]) -> None:
+    """Stop, before anything runs, a run lacking a permission the definition needs:
+    held by the job against a database, claimed by the definition on dummy data."""
+    if dsn is not None:
+        check_held(query, held)
+    else:
+        check_claimed(query, claimed)
 
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
     from ehrql.assurance import present, run_assurance
 
     with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
+        # The test file may not ask for the dataset's arguments itself (see the child's job).
         test_data = isolated.load_test_data_file(test_data_file, user_args, warn=log)
         report = run_assurance(dataset, test_data)
     if not report.ok:
@@ -297,16 +352,18 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     log(f"All {len(report.patients)} test patients passed")
 
 
-def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
+def _engine_tables(
+    query_engine, dsn, dataset, table_specs, backend, log: Log, permissions: Iterable[str] = ()
+) -> list[OutputTable]:
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
-        engine = make_engine(name, dsn, dataset, backend)
+        engine = make_engine(name, dsn, dataset, backend, permissions)
     get_queries = getattr(engine, "get_queries", None)
     if get_queries is not None:
         # Compiling up front reports a problem before any output is started.
         with _stage(log, "Compiling the dataset to SQL"):
             log(f"{len(get_queries(dataset))} SQL statements")
-    return _timed_rows(lambda: engine.get_results(dataset), log)
+    return _result_tables(engine, dataset, table_specs, log)
 
 
 def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[tuple]:
@@ -326,7 +383,14 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
 
 
 def _generate_dummy_tables(loaded, log: Log) -> dict:
-    """Dummy tables (table node -> row dicts) for a definition, from `ehrql.dummy`."""
+    """Dummy tables (table node -> row dicts) for a dataset definition, from `ehrql.dummy`."""
+    return _generate_dummy_data(
+        loaded.query_model, loaded.dummy_data_config, log, "the population", loaded.population_defined_at
+    )
+
+
+def _generate_dummy_data(query: qm.Node, config, log: Log, what: str, defined_at: tuple | None) -> dict:
+    """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying once what happened."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
@@ -335,24 +399,41 @@ def _generate_dummy_tables(loaded, log: Log) -> dict:
             "DIRECTORY (a directory of table files such as ehrql/example-data), "
             "--dummy-data-file FILE, or --dsn"
         ) from None
-    config = loaded.dummy_data_config
+    if config.legacy:
+        log(
+            "configure_dummy_data(legacy=True): this ehrql has one dummy data generator, which "
+            "makes patients that satisfy the population; it is used instead of the legacy one"
+        )
     extra = config.additional_population_constraint
     with _stage(log, f"Generating dummy data for {config.population_size} patients"):
         data = dummy.generate_dummy_data(
-            loaded.query_model,
+            query,
             population_size=config.population_size,
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
         )
-        log(data.report.summary())
+    _say_what_happened(data.report, log, what, defined_at)
     return data.tables
 
 
-def _generated_dummy_rows(loaded, log: Log, query_engine: str | None = None) -> Iterator[tuple]:
-    """Rows from dummy tables generated for the definition, run on the chosen engine."""
+def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) -> None:
+    """Log once how many dummy patients were made, and why any are missing;
+    with none at all, stop with an error naming where `what` is defined."""
+    if report.generated or not report.requested:
+        log(f"Dummy data: {report.summary()}")
+        return
+    where = ""
+    if defined_at is not None:
+        filename, line = defined_at
+        where = f" ({what} is defined in {filename}, line {line})"
+    raise CommandError(f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}")
+
+
+def _generated_dummy_tables(loaded, table_specs, log: Log, query_engine: str | None = None) -> list[OutputTable]:
+    """Output tables from dummy tables generated for the definition, run on the chosen engine."""
     tables = _generate_dummy_tables(loaded, log)
     engine = engine_over_tables(query_engine, tables)
-    return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
+    return _result_tables(engine, loaded.query_model, table_specs, log)
 
 
 def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
@@ -380,15 +461,33 @@ def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
 
 
 def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
+    """Write one table of rows to `output_file` (or the console); the row count."""
+    return _write_tables(output_file, [OutputTable("output", tuple(specs), lambda: rows)], log, stdout)["output"]
+
+
+def _write_tables(output_file: Path | None, tables: list[OutputTable], log: Log, stdout: TextIO) -> dict[str, int]:
+    """Write tables to `output_file` (a file for one table, `DIR/:FORMAT` for any
+    number) or print them; each table's row count."""
     start = time.perf_counter()
     if output_file is None:
-        count = write_table(stdout, specs, rows)
+        counts = {}
+        for table in tables:
+            if len(tables) > 1:
+                # Several tables on the console: each under its name.
+                separator = "\n" if counts else ""
+                stdout.write(f"{separator}# {table.name}\n")
+            counts[table.name] = write_table(stdout, table.specs, table.rows())
+        where = "to the console"
     else:
         log(f"Writing {output_file} ...")
-        count = write_rows(output_file, specs, rows)
-    where = "to the console" if output_file is None else f"to {output_file}"
-    log(f"Wrote {count} rows {where} in {time.perf_counter() - start:.2f}s")
-    return count
+        counts = write_output_tables(output_file, tables)
+        where = f"to {output_file}"
+    if len(tables) == 1:
+        log(f"Wrote {sum(counts.values())} rows {where} in {time.perf_counter() - start:.2f}s")
+    else:
+        each = ", ".join(f"{name}: {count}" for name, count in counts.items())
+        log(f"Wrote {len(counts)} tables ({each} rows) {where} in {time.perf_counter() - start:.2f}s")
+    return counts
 
 
 def dump_dataset_sql(
@@ -398,16 +497,20 @@ def dump_dataset_sql(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[str]:
-    """Write the SQL a query engine would run for a definition; returns the statements."""
+    """Write the SQL a query engine would run for a definition; returns the statements.
+
+    The SQL is that of a job holding `permissions`, which can lift a
+    backend's access rules."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
         dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
-    engine = make_engine(name, None, dataset, backend_object)
+    engine = make_engine(name, None, dataset, backend_object, permissions)
     if not hasattr(engine, "get_queries"):
         sql_engines = [n for n in query_engine_names() if n != "in_memory"]
         raise CommandError(
@@ -427,26 +530,83 @@ def dump_dataset_sql(
 
 def create_dummy_tables(
     definition_file: Path,
-    directory: Path,
+    directory: Path | None,
     *,
     file_format: str = "csv",
     user_args: UserArgs = None,
+    force: bool = False,
     log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
 ) -> list[Path]:
-    """Generate dummy tables for a definition and write one file per table to `directory`.
+    """Generate dummy tables for a dataset or measures definition and write one file
+    per table to `directory`, or print them all when `directory` is None.
 
-    The directory can then be given to `generate-dataset --dummy-tables`, after
-    any editing. Returns the paths written.
+    The directory can then be given to `generate-dataset --dummy-tables` (or
+    `generate-measures --dummy-tables`), after any editing. Existing files for
+    the definition's tables (in any format) are not overwritten unless `force`;
+    with it, they are replaced, so that each table is left with the one file
+    just written. Returns the paths written.
     """
-    with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = isolated.load_dataset_definition(definition_file, user_args, warn=log)
+    loaded = _load_for_dummy_data(definition_file, user_args, log)
+    existing = [] if directory is None else _existing_table_files(Path(directory), qm.get_table_nodes(loaded.query_model))
+    if existing and not force:
+        # Checked before generating: the user may have edited these files.
+        raise CommandError(
+            f"not overwriting existing table files in {directory}: "
+            f"{', '.join(p.name for p in existing)}; pass --force to replace them"
+        )
     tables = _generate_dummy_tables(loaded, log)
+    if directory is None:
+        stream = stdout or sys.stdout
+        shown = sorted(
+            ((t, rows) for t, rows in tables.items() if not isinstance(t, qm.InlinePatientTable)),
+            key=lambda item: item[0].name,
+        )
+        for position, (table, rows) in enumerate(shown):
+            specs = table_column_specs(table.schema)
+            separator = "\n" if position else ""
+            stream.write(f"{separator}# {table.name}\n")
+            write_table(stream, specs, ([row[spec.name] for spec in specs] for row in rows))
+        return []
     from ehrql.dummy.writer import write_dummy_tables
 
     with _stage(log, f"Writing dummy tables to {directory}"):
         paths = write_dummy_tables(tables, directory, file_format)
+    for stale in sorted(set(existing) - set(paths)):
+        stale.unlink()
+        log(f"Removed {stale.name}, replaced by the {file_format} file")
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+def _existing_table_files(directory: Path, tables: Iterable[qm.Frame]) -> list[Path]:
+    names = sorted(t.name for t in tables if not isinstance(t, qm.InlinePatientTable))
+    return [
+        directory / f"{name}{extension}"
+        for name in names
+        for extension in FILE_FORMATS
+        if (directory / f"{name}{extension}").is_file()
+    ]
+
+
+def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDataset:
+    """A dataset definition as loaded; a measures definition as the dataset whose
+    dummy data covers its measures (what generate-measures would generate)."""
+    from ehrql.loaders import MissingDefinitionError
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    with _stage(log, f"Loading definition {definition_file}"):
+        try:
+            return isolated.load_dataset_definition(definition_file, user_args, warn=log)
+        except MissingDefinitionError as no_dataset:
+            try:
+                measures = isolated.load_measure_definitions(definition_file, user_args, warn=log)
+            except MissingDefinitionError:
+                raise MissingDefinitionError(
+                    f"{definition_file}: neither `dataset` nor `measures` was defined; "
+                    "create-dummy-tables takes a dataset or a measures definition"
+                ) from no_dataset
+    return LoadedDataset(measures_dummy_dataset(measures), measures.dummy_data_config)
 
 
 # ---------------------------------------------------------------------------
@@ -464,18 +624,22 @@ def generate_measures(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
 
+    Permissions are checked as for `generate_dataset`.
+
     The rows come from, in order of preference: the database at `dsn`; the
     `dummy_data_file`, output as it is once its columns are checked; the
     directory of `dummy_tables`; dummy data generated from the measures'
     definitions.
     """
-    from ehrql.measures import get_measure_results, measure_output_columns
+    from ehrql.measures import measure_output_columns
+    from ehrql.measures.calculate import combine_measure_tables, measure_table_columns, split_by_measure
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
@@ -488,28 +652,53 @@ def generate_measures(
         )
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    # With a directory output (`DIR/:csv`), each measure gets a file of its own.
+    split = output_file is not None and check_output_path(output_file) is not None
+    table_specs = {
+        m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
+    }
+    query = measures_dummy_dataset(measures)
+    _check_permissions(query, dsn, permissions, measures.claimed_permissions)
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
-        return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout or sys.stdout)
+        if Path(dummy_data_file).is_dir():
+            rows = list(combine_measure_tables(read_input_tables(dummy_data_file, table_specs), measures))
+        else:
+            rows = list(read_rows(dummy_data_file, specs))
+    else:
+        rows = _calculated_measures(
+            measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log, permissions
+        )
+    if not split:
+        return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+    per_measure = split_by_measure(rows, measures)
+    tables = [
+        OutputTable(name, tuple(table_specs[name]), lambda name=name: per_measure[name]) for name in table_specs
+    ]
+    return sum(_write_tables(output_file, tables, log, stdout or sys.stdout).values())
+
+
+def _calculated_measures(
+    measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log, permissions
+) -> list:
+    """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data.
+
+    `query` is the dataset of every measure's variables (`measures_dummy_dataset`).
+    """
+    from ehrql.measures import get_measure_results
+
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
-    query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
+        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None, permissions)
     else:
-        config = measures.dummy_data_config
-        with _stage(log, f"Generating dummy data for {config.population_size} patients"):
-            data = importlib.import_module("ehrql.dummy").generate_dummy_data(
-                query, population_size=config.population_size, timeout=config.timeout
-            )
-            log(data.report.summary())
-        engine = engine_over_tables(query_engine, data.tables)
+        tables = _generate_dummy_data(query, measures.dummy_data_config, log, "every measure's denominator", None)
+        engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     with _stage(log, "Calculating measures"):
-        rows = list(get_measure_results(engine, measures))
-    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+        return list(get_measure_results(engine, measures))
 
 
 def assure(
@@ -536,14 +725,18 @@ def debug_dataset(
     dummy_tables: Path | None = None,
     user_args: UserArgs = None,
     log: Log = log_to_stderr,
+    display_format: str = "ascii",
 ) -> None:
     """Run a definition with `show()` turned on, over `dummy_tables` (or generated
-    dummy data), printing each shown value to stderr.
+    dummy data), printing each shown value to stderr as a plain-text table
+    (`display_format="ascii"`) or an HTML one ("html").
 
     The whole run happens in the definition's isolated process, as `show()`
     evaluates values while the definition runs; it only ever sees dummy data.
     """
-    isolated.run_debug(definition_file, user_args, dummy_tables=dummy_tables, warn=log)
+    isolated.run_debug(
+        definition_file, user_args, dummy_tables=dummy_tables, display_format=display_format, warn=log
+    )
 
 
 def debug_dataset_in_process(
@@ -553,6 +746,7 @@ def debug_dataset_in_process(
     user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stream: TextIO | None = None,
+    display_format: str = "ascii",
 ) -> None:
     """`debug_dataset` in this process: what the isolated process runs."""
     from ehrql.debugger import activate_debug_context
@@ -576,7 +770,7 @@ def debug_dataset_in_process(
         def provider(tables):
             return database
 
-    with activate_debug_context(provider, stream or sys.stderr):
+    with activate_debug_context(provider, stream or sys.stderr, display_format):
         load_module(definition_file, user_args)
 
 
@@ -601,6 +795,23 @@ def serialize_definition(
             temporary.write_text(text, encoding="utf-8")
         log(f"Wrote the query model to {output_file}")
     return text
+
+
+def graph_query(
+    definition_file: Path,
+    output_file: Path,
+    *,
+    user_args: UserArgs = None,
+    log: Log = log_to_stderr,
+) -> None:
+    """Write a picture of a dataset definition's query model: Graphviz DOT text for a
+    `.dot` or `.gv` file, or (with Graphviz installed) an `.svg`, `.png` or `.pdf`."""
+    from ehrql.query_graph import write_query_graph
+
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
+    write_query_graph(dataset, Path(output_file), title=Path(definition_file).stem)
+    log(f"Wrote the query graph to {output_file}")
 
 
 #: The example database shipped with ehrql.

@@ -72,21 +72,6 @@ def _write(path: Path, text: str) -> None:
     sys.stderr.flush()
 
 
-def claimed_permissions() -> list[str]:
-    """The permissions the definition claimed with `claim_permissions(...)`.
-
-    Hook for issue 13 section 3: `ehrql.claim_permissions` records claims; the
-    parent checks them against the job's permissions. Until ehrql offers a
-    `claimed_permissions()` function beside it, nothing is claimed.
-    """
-    import ehrql
-
-    reader = getattr(ehrql, "claimed_permissions", None)
-    if not callable(reader):
-        return []
-    return sorted(str(name) for name in reader())
-
-
 def _dummy_data(config) -> dict:
     extra = config.additional_population_constraint
     return {
@@ -104,8 +89,17 @@ def _dataset(definition: Path, user_args, options: dict) -> dict:
     return {
         "dataset": loaded.query_model,
         "dummy_data": _dummy_data(loaded.dummy_data_config),
-        "claimed_permissions": claimed_permissions(),
+        "population_defined_at": _location(loaded.population_defined_at),
+        # The parent checks these against the permissions the definition needs.
+        "claimed_permissions": list(loaded.claimed_permissions),
     }
+
+
+def _location(location) -> tuple | None:
+    if location is None:
+        return None
+    file, line = location
+    return (str(file), line if isinstance(line, int) else None)
 
 
 def _measures(definition: Path, user_args, options: dict) -> dict:
@@ -125,7 +119,7 @@ def _measures(definition: Path, user_args, options: dict) -> dict:
         ],
         "dummy_data": _dummy_data(measures.dummy_data_config),
         "disclosure_control": measures.disclosure_control_enabled,
-        "claimed_permissions": claimed_permissions(),
+        "claimed_permissions": list(measures.claimed_permissions),
     }
 
 
@@ -136,7 +130,6 @@ def _test_data(definition: Path, user_args, options: dict) -> dict:
     return {
         "dataset": dataset,
         "test_data": _sendable_test_data(definition, test_data),
-        "claimed_permissions": claimed_permissions(),
     }
 
 
@@ -174,6 +167,7 @@ def _debug(definition: Path, user_args, options: dict) -> dict:
         dummy_tables=None if dummy_tables is None else Path(dummy_tables),
         user_args=user_args,
         stream=sys.stderr,
+        display_format=options.get("display_format", "ascii"),
     )
     return {}
 

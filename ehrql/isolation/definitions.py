@@ -30,6 +30,7 @@ def load_dataset_definition(
     return LoadedDataset(
         dataset,
         _dummy_data_config(value, path),
+        population_defined_at=_location(value, path),
         claimed_permissions=_permissions(value, path),
     )
 
@@ -49,8 +50,8 @@ def load_measure_definitions(
         "measures", path, user_args, against_database=against_database, protected=protected, warn=warn
     )
     records = value.get("measures") if isinstance(value, dict) else None
-    if not isinstance(records, list) or not records:
-        raise _bad(path, "no measures")
+    if not isinstance(records, list):
+        raise _bad(path, "no list of measures")
     built = []
     for record in records:
         try:
@@ -100,6 +101,7 @@ def run_debug(
     user_args: Any = None,
     *,
     dummy_tables: Path | None = None,
+    display_format: str = "ascii",
     warn: Callable[[str], None] | None = None,
 ) -> None:
     """Run a definition with show() turned on, inside the child, over dummy data only."""
@@ -108,7 +110,10 @@ def run_debug(
         path,
         user_args,
         extra_readable=[] if dummy_tables is None else [Path(dummy_tables)],
-        options={"dummy_tables": None if dummy_tables is None else str(Path(dummy_tables).resolve())},
+        options={
+            "dummy_tables": None if dummy_tables is None else str(Path(dummy_tables).resolve()),
+            "display_format": display_format,
+        },
         warn=warn,
     )
 
@@ -138,11 +143,27 @@ def _dummy_data_config(value: dict, path) -> DummyDataConfig:
         raise _bad(path, f"invalid dummy data settings ({e})") from None
 
 
-def _permissions(value: dict, path) -> frozenset[str]:
-    names = value.get("claimed_permissions", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+def _permissions(value: dict, path) -> tuple[str, ...]:
+    """The permissions the definition claimed with `claim_permissions`, in order."""
+    names = value.get("claimed_permissions", ())
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise _bad(path, "a malformed list of claimed permissions")
-    return frozenset(names)
+    return tuple(names)
+
+
+def _location(value: dict, path) -> tuple | None:
+    """Where the population was defined: (file, line), or None."""
+    location = value.get("population_defined_at")
+    if location is None:
+        return None
+    if not (
+        isinstance(location, tuple)
+        and len(location) == 2
+        and isinstance(location[0], str)
+        and (location[1] is None or isinstance(location[1], int))
+    ):
+        raise _bad(path, "a malformed population location")
+    return location
 
 
 def _bad(path, what: str) -> DefinitionFileError:

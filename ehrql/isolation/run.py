@@ -24,7 +24,7 @@ from typing import Any
 import ehrql
 from ehrql.errors import EHRQLError
 from ehrql.isolation import sandbox
-from ehrql.loaders import DefinitionFileError, UserArgs
+from ehrql.loaders import DefinitionFileError, MissingDefinitionError, UserArgs
 from ehrql.serializer import SerializationError, deserialize_document
 from ehrql.user_args import as_argument_list
 
@@ -245,8 +245,10 @@ def _unpack(response: dict, definition: Path, require: bool, mode: str, warn) ->
 def _rebuilt_error(error: dict, definition: Path) -> Exception:
     kind = error.get("type")
     message = str(error.get("message", ""))
-    if kind == "DefinitionFileError":
-        rebuilt: Exception = DefinitionFileError(message)
+    if kind == "MissingDefinitionError":
+        rebuilt: Exception = MissingDefinitionError(message)
+    elif kind == "DefinitionFileError":
+        rebuilt = DefinitionFileError(message)
     elif kind == "KeyboardInterrupt":
         return KeyboardInterrupt()
     else:

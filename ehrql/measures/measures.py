@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ehrql.errors import DefinitionError
-from ehrql.query_language import BaseSeries, DummyDataConfig, _wrap
+from ehrql.query_language import BaseSeries, DummyDataConfig, _parse_date, _wrap
 from ehrql.query_model import nodes as qm
 
 
@@ -65,7 +65,9 @@ class Measures:
         self._defaults: dict = {}
         self.dummy_data_config = DummyDataConfig()
         self.disclosure_control_enabled = True
-        self.claimed_permissions: frozenset[str] = frozenset()
+        #: Permissions the definition file claimed (`claim_permissions`), set
+        #: by the loader; they count on dummy data only.
+        self.claimed_permissions: tuple[str, ...] = ()
 
     @classmethod
     def _rebuilt(
@@ -74,7 +76,7 @@ class Measures:
         *,
         dummy_data_config: DummyDataConfig,
         disclosure_control_enabled: bool,
-        claimed_permissions: frozenset[str] = frozenset(),
+        claimed_permissions: tuple[str, ...] = (),
     ) -> Measures:
         """Measures as a definition loaded in another process defined them.
 
@@ -96,7 +98,7 @@ class Measures:
             rebuilt._measures[measure.name] = measure
         rebuilt.dummy_data_config = dummy_data_config
         rebuilt.disclosure_control_enabled = disclosure_control_enabled
-        rebuilt.claimed_permissions = frozenset(claimed_permissions)
+        rebuilt.claimed_permissions = tuple(claimed_permissions)
         return rebuilt
 
     def define_defaults(
@@ -124,9 +126,11 @@ class Measures:
 
         `numerator` and `denominator` are boolean or integer patient series;
         patients whose denominator is False, 0 or null are left out.
-        `group_by` maps output column names to patient series; `intervals` is
-        a list of (start, end) date pairs, e.g. `months(12).starting_on(...)`.
-        Arguments not given come from `define_defaults`.
+        `group_by` maps output column names to patient series; without it
+        (and without a default) the measure is not grouped. `intervals` is a
+        list of (start, end) date pairs, e.g. `months(12).starting_on(...)`;
+        dates may be written as 'YYYY-MM-DD' strings. Arguments not given come
+        from `define_defaults`.
         """
         if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
             raise DefinitionError(
@@ -141,6 +145,9 @@ class Measures:
                 arguments[key] = _validate_argument(key, given[key])
             elif key in self._defaults:
                 arguments[key] = self._defaults[key]
+            elif key == "group_by":
+                # As in public ehrQL, a measure with no group_by is not grouped.
+                arguments[key] = qm.FrozenDict({})
             else:
                 raise DefinitionError(
                     f"measure '{name}' has no {key}, and no default was set with define_defaults()"
@@ -156,7 +163,19 @@ class Measures:
         timeout: int = 60,
         additional_population_constraint=None,
     ) -> None:
-        """Set how many dummy patients to generate when running on dummy data."""
+        """Set how dummy data is generated when the definition runs without a database.
+
+        `population_size`: how many patients to make (default 10). Fewer are
+        made only when time runs out or no patient can satisfy the population;
+        the log then says how many were made and why, and a run that makes none
+        fails. `timeout`: the most seconds to spend generating (default 60).
+        `additional_population_constraint`: a boolean patient series every
+        dummy patient must satisfy as well as the population, to shape the data
+        (for instance, only patients over 18). `legacy`: public ehrQL's switch
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
+        """
         self.dummy_data_config = DummyDataConfig.checked(
             population_size, legacy, timeout, additional_population_constraint
         )
@@ -232,18 +251,28 @@ def _group_by(value) -> qm.FrozenDict:
 
 
 def _intervals(value) -> tuple:
-    if not isinstance(value, (list, tuple)) or not value:
+    # An empty list is allowed, as in public ehrQL: that measure has no rows.
+    if not isinstance(value, (list, tuple)):
         raise DefinitionError(
-            "intervals must be a non-empty list of (start, end) date pairs, "
+            "intervals must be a list of (start, end) date pairs, "
             "e.g. months(12).starting_on('2022-01-01')"
         )
+    intervals = []
     for interval in value:
-        if (
-            not isinstance(interval, tuple)
-            or len(interval) != 2
-            or not all(type(d) is datetime.date for d in interval)
-        ):
+        if not isinstance(interval, (tuple, list)) or len(interval) != 2:
             raise DefinitionError(f"each interval must be a (start, end) pair of dates, got {interval!r}")
-        if interval[0] > interval[1]:
+        start, end = (_interval_date(d, interval) for d in interval)
+        if start > end:
             raise DefinitionError(f"interval {interval!r} starts after it ends")
-    return tuple(sorted(set(value)))
+        intervals.append((start, end))
+    return tuple(sorted(set(intervals)))
+
+
+def _interval_date(value, interval) -> datetime.date:
+    if type(value) is datetime.date:
+        return value
+    if isinstance(value, str):
+        return _parse_date(value)
+    raise DefinitionError(
+        f"each interval must be a (start, end) pair of dates or 'YYYY-MM-DD' strings, got {interval!r}"
+    )

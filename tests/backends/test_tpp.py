@@ -488,7 +488,8 @@ def test_outpatient_tables(tpp_db):
         "OPA",
         dict(Patient_ID=1, OPA_Ident=4, Appointment_Date=d(2023, 2, 1), Der_Activity_Month="202302",
              Referral_Request_Received_Date=d(2023, 1, 1), Attendance_Status="5", First_Attendance="1",
-             Consultation_Medium_Used="01", HRG_Code="WF01A", Treatment_Function_Code="100"),
+             Consultation_Medium_Used="01", HRG_Code="WF01A", Treatment_Function_Code="100",
+             Outcome_of_Attendance="4"),
     )  # fmt: skip
     tpp_db.insert("OPA_Diag", dict(Patient_ID=1, OPA_Ident=4, Primary_Diagnosis_Code="K35"))
     tpp_db.insert("OPA_Proc", dict(Patient_ID=1, OPA_Ident=4, Primary_Procedure_Code="H01"))
@@ -496,7 +497,8 @@ def test_outpatient_tables(tpp_db):
     assert table(tpp_db, tpp.opa) == [
         dict(patient_id=1, opa_ident=4, appointment_date=d(2023, 2, 1), attendance_status="5",
              consultation_medium_used="01", first_attendance="1", hrg_code="WF01A",
-             treatment_function_code="100"),
+             treatment_function_code="100", outcome_of_attendance="4",
+             referral_request_received_date=d(2023, 1, 1)),
     ]  # fmt: skip
     [diag] = table(tpp_db, tpp.opa_diag)
     assert (diag["primary_diagnosis_code"], diag["appointment_date"]) == ("K35", d(2023, 2, 1))
@@ -540,7 +542,7 @@ def test_patient_exclusions_are_the_type_1_opt_outs(tpp_db):
 
 
 def test_t1oo_permission_includes_opted_out_patients(tpp_db):
-    assert tpp_db.backend.patient_exclusions({"t1oo"}) is None
+    assert tpp_db.backend.patient_exclusions({"include_t1oo"}) is None
 
 
 def test_unknown_permission_is_refused(tpp_db):
@@ -642,12 +644,14 @@ def test_smoketest_patients(tpp_db):
 
 
 def test_inclusion_condition_keeps_everyone_but_the_opted_out(tpp_db):
+    # Every patient passes the other rules, so only the type 1 rule decides.
     tpp_db.insert("Patient", *(dict(Patient_ID=i, DateOfBirth=d(1980, 1, 1), Sex="F") for i in (1, 2, 3)))
     tpp_db.insert("PatientsWithTypeOneDissent", dict(Patient_ID=2), dict(Patient_ID=None))
     patient = tpp_db.backend.raw_table("Patient")
-    condition = tpp_db.backend.inclusion_condition(patient.c.Patient_ID)
+    others = {"include_ndoo", "include_gp_unactivated"}
+    condition = tpp_db.backend.inclusion_condition(patient.c.Patient_ID, others)
     assert tpp_db.rows(sa.select(patient.c.Patient_ID).where(condition)) == [
         dict(Patient_ID=1),
         dict(Patient_ID=3),
     ]
-    assert tpp_db.backend.inclusion_condition(patient.c.Patient_ID, {"t1oo"}) is None
+    assert tpp_db.backend.inclusion_condition(patient.c.Patient_ID, {"include_t1oo", *others}) is None
