@@ -53,6 +53,23 @@ def study(tmp_path, monkeypatch):
         "Patient",
         *(dict(Patient_ID=i, DateOfBirth=datetime.datetime(1980, 1, 1), Sex="F") for i in (1, 2, 3)),
     )
+    # Every patient passes the other access rules (national data opt-outs, GP
+    # activation), so patient 2 is left out by the type-1 opt-out alone.
+    database.insert(
+        "RegistrationHistory",
+        *(
+            dict(
+                Patient_ID=i,
+                Registration_ID=i,
+                Organisation_ID=1,
+                StartDate=datetime.datetime(2000, 1, 1),
+                EndDate=datetime.datetime(9999, 12, 31),
+            )
+            for i in (1, 2, 3)
+        ),
+    )
+    database.insert("DirectionsAcknowledged", dict(Organisation_ID=1))
+    database.insert("PatientsWithoutNDOO", *(dict(Patient_ID=i) for i in (1, 2, 3)))
     database.insert("PatientsWithTypeOneDissent", dict(Patient_ID=2))
     database.dispose()
     (tmp_path / "secret.txt").write_text(SECRET)
@@ -319,3 +336,23 @@ def test_a_definition_that_exits_is_an_error(study, capsys):
     code, _, err, output = generate(study, definition, capsys)
     assert code == 10
     assert "ended (exit status 0) without sending back a dataset" in err
+
+
+def test_the_platforms_environment_never_reaches_the_definition(study):
+    """On the platform the database and permissions come as DATABASE_URL,
+    OPENSAFELY_BACKEND and EHRQL_PERMISSIONS: none of them reach user code."""
+    definition = hostile(
+        study,
+        "result = {k: v for k, v in os.environ.items() if k in ('DATABASE_URL', 'OPENSAFELY_BACKEND', 'EHRQL_PERMISSIONS')}\n"
+        "assert result, 'nothing to see'",
+    )
+    code, out, err = run_process(
+        ["generate-dataset", definition, "--output", "../out.csv"],
+        study,
+        DATABASE_URL=str(study / "tpp.duckdb"),
+        OPENSAFELY_BACKEND="tpp",
+        EHRQL_PERMISSIONS="[]",
+    )
+    assert code == 0, err
+    assert "ATTEMPT-DENIED AssertionError nothing to see" in out
+    assert patient_ids(study.parent / "out.csv") == [1, 3]
