@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import html
 import inspect
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +20,10 @@ from ehrql.query_language import BaseFrame, BaseSeries, Dataset
 from ehrql.query_model import nodes as qm
 
 _DEBUG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("ehrql_debug", default=None)
+_DISPLAY_FORMAT: contextvars.ContextVar = contextvars.ContextVar("ehrql_display_format", default="ascii")
+
+#: How `show()` can print its tables: plain text for a terminal, or HTML for a viewer.
+DISPLAY_FORMATS = ("ascii", "html")
 
 
 #: Gives the database to evaluate against, given the table nodes a `show()` reads.
@@ -27,18 +32,25 @@ DatabaseProvider = Callable[[set], InMemoryDatabase]
 
 @contextlib.contextmanager
 def activate_debug_context(
-    database: InMemoryDatabase | DatabaseProvider, stream: TextIO | None = None
+    database: InMemoryDatabase | DatabaseProvider,
+    stream: TextIO | None = None,
+    display_format: str = "ascii",
 ) -> Iterator[None]:
-    """Within this block, `show()` evaluates against `database` and prints to `stream`.
+    """Within this block, `show()` evaluates against `database` and prints to `stream`
+    in `display_format` (one of `DISPLAY_FORMATS`).
 
     `database` may instead be a function from the set of table nodes a `show()`
     call reads to a database holding them, so that tables are read only when shown.
     """
+    if display_format not in DISPLAY_FORMATS:
+        raise ValueError(f"unknown display format {display_format!r}; choose one of: {', '.join(DISPLAY_FORMATS)}")
     provider = database if callable(database) else (lambda tables: database)
     token = _DEBUG_CONTEXT.set((provider, stream))
+    format_token = _DISPLAY_FORMAT.set(display_format)
     try:
         yield
     finally:
+        _DISPLAY_FORMAT.reset(format_token)
         _DEBUG_CONTEXT.reset(token)
 
 
@@ -68,6 +80,9 @@ def show(
         rows = rows[:head]
     if tail is not None:
         rows = rows[-tail:] if tail else []
+    if _DISPLAY_FORMAT.get() == "html":
+        print(render_html_table(title, headers, rows), file=stream)
+        return
     print(title, file=stream)
     print(render_table(headers, rows), file=stream)
     print(file=stream)
@@ -176,3 +191,12 @@ def _cell(value) -> str:
     if isinstance(value, bool):
         return "T" if value else "F"
     return str(value)
+
+
+def render_html_table(title: str, headers: list[str], rows: list[tuple]) -> str:
+    """A titled HTML table; cells are escaped, nulls are empty cells."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<h4>{html.escape(title)}</h4>\n<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"

@@ -750,9 +750,13 @@ class Duration:
         return NotImplemented
 
     def __radd__(self, other):
-        # A date written as a constant plus a duration.
+        # A constant date plus a fixed duration is a constant date, as in
+        # public ehrQL (so it can be used for intervals); with a duration of
+        # an int series it is a date series.
         if isinstance(other, (str, datetime.date)):
-            return self._add_to(_to_node(other, datetime.date))
+            if isinstance(self.value, BaseSeries):
+                return self._add_to(_to_node(other, datetime.date))
+            return self._shift(self._constant_date(other), self.value)
         return NotImplemented
 
     def __rsub__(self, other):
@@ -807,7 +811,7 @@ class Duration:
             return _parse_date(date)
         if type(date) is datetime.date:
             return date
-        raise DefinitionError("starting_on() and ending_on() need a date such as '2020-01-01'")
+        raise DefinitionError(f"a fixed date such as '2020-01-01' is needed here, not {date!r}")
 
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
@@ -1446,20 +1450,35 @@ class Dataset:
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
-        """Add an event-level output table `name` with the given event series as columns."""
+        """Add an event-level output table `name` whose columns are the given event series.
+
+        The columns must all be series of the same event frame (or patient-level
+        series, repeated on each row). The table has a row for each row of that
+        frame belonging to a patient in the population, with `patient_id` first.
+        `generate-dataset --output DIR/:FORMAT` writes it to `DIR/<name>.FORMAT`,
+        beside `DIR/dataset.FORMAT`.
+        """
         self._validate_column_name(name, what="event table")
+        if name == "dataset":
+            # The patient-level table is written as `dataset` beside the event tables.
+            raise DefinitionError("'dataset' is the name of the patient-level output table: choose another name")
         if not columns:
             raise DefinitionError(f"event table '{name}' needs at least one column")
-        frames = set()
         nodes = {}
         for column_name, series in columns.items():
             self._validate_column_name(column_name, what="column", check_existing=False)
-            if not isinstance(series, BaseSeries) or series._qm_node.domain.is_patient:
+            if not isinstance(series, BaseSeries):
                 raise DefinitionError(
-                    f"column '{column_name}' of event table '{name}' must be an event series"
+                    f"column '{column_name}' of event table '{name}' must be a series, "
+                    f"not {_describe(series)}"
                 )
-            frames |= series._qm_node.domain.sources
             nodes[column_name] = series._qm_node
+        if all(node.domain.is_patient for node in nodes.values()):
+            raise DefinitionError(
+                f"event table '{name}' needs at least one event series (such as "
+                "clinical_events.date) to give it its rows; its columns are all patient-level"
+            )
+        # Patient-level columns repeat on each row; the event columns must share one frame.
         qm.Domain.union(*(n.domain for n in nodes.values()))
         self._events[name] = qm.FrozenDict(nodes)
 

@@ -142,6 +142,17 @@ def compile_interval_totals(
     return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile_totals(query)
 
 
+def event_table_dataset(dataset: qm.Dataset, name: str) -> qm.Dataset:
+    """The dataset's population with just its event table `name`, and no patient columns."""
+    if name not in dataset.events:
+        raise KeyError(f"the dataset has no event table named {name!r}")
+    return qm.Dataset(
+        population=dataset.population,
+        variables=qm.FrozenDict(),
+        events=qm.FrozenDict({name: dataset.events[name]}),
+    )
+
+
 def default_table(table: qm.Frame) -> FromClause:
     """A table node as a database table of the same name and columns."""
     return sa.table(table.name, *(sa.column(name) for name in ["patient_id", *table.schema.column_names]))
@@ -946,6 +957,17 @@ class BaseSQLQueryEngine:
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
         yield from self.run_compiled(dataset, self.compile(dataset))
+
+    def get_event_table_results(self, dataset: qm.Dataset, name: str) -> Iterator[tuple]:
+        """Rows of (patient_id, *columns) of the dataset's event table `name`, streamed.
+
+        Only what that table needs is computed: the population (with the
+        backend's patient filter, as for every result) and the table's rows.
+        """
+        only = event_table_dataset(dataset, name)
+        compiled = self.compile(only)
+        ((_, select),) = compiled.event_selects
+        yield from self.run_compiled(only, dataclasses.replace(compiled, select=select, event_selects=()))
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""

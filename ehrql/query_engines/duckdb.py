@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import datetime
 import gzip
@@ -338,7 +340,10 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             reads.append(table_file_statement(table, path, name, used[table]))
             kind = "TABLE" if ".csv" in path.name else "VIEW"
             drops.append(f"DROP {kind} IF EXISTS {_quote(name)}")
-        return CompiledDataset((*reads, *compiled.setup), compiled.select, (*compiled.cleanup, *drops))
+        # Keep the event tables' selects: they read the same table files.
+        return dataclasses.replace(
+            compiled, setup=(*reads, *compiled.setup), cleanup=(*compiled.cleanup, *drops)
+        )
 
     def _connect(self) -> tuple[duckdb.DuckDBPyConnection, bool]:
         if isinstance(self.dsn, duckdb.DuckDBPyConnection):

@@ -85,6 +85,11 @@ class InMemoryQueryEngine:
         return results
 
 
+    def get_event_table_results(self, dataset: qm.Dataset, name: str) -> list[tuple]:
+        """Rows of (patient_id, *columns) of the dataset's event table `name`."""
+        return self.get_event_results(dataset)[name]
+
+
 class _Evaluation:
     """One evaluation of one dataset: memoises every node it computes."""
 

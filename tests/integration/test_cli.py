@@ -566,19 +566,6 @@ def test_console_script_module_exit_status_and_message_on_error(tmp_path):
     assert not output.parent.exists()
 
 
-def test_event_tables_are_not_written_and_the_user_is_told(tmp_path, capsys):
-    definition = write_definition(
-        tmp_path,
-        SMALL_DEFINITION + 'dataset.add_event_table("measurements", value=clinical_events.numeric_value)\n',
-    )
-    tables = write_tables(tmp_path / "tables")
-    output = tmp_path / "d.csv"
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
-    assert code == 0, err
-    assert "event tables (measurements) are not output" in err
-    assert output.read_text().splitlines()[0] == "patient_id,age,sex,bmi,has_events,died"
-
-
 # -- create-dummy-tables ----------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import pytest
 from ehrql import case, create_dataset, days, maximum_of, months, weeks, when, years
 from ehrql.codes import SNOMEDCTCode
 from ehrql.errors import DefinitionError, ParameterError
-from ehrql.query_language import get_parameter
+from ehrql.query_language import BaseSeries, get_parameter
 from ehrql.user_args import user_arguments
 from ehrql.query_model import nodes as qm
 from ehrql.tables import EventFrame, PatientFrame, Series, table
@@ -312,7 +312,7 @@ def test_intervals_need_a_fixed_positive_count_and_date():
         days(p.i1).starting_on("2020-01-01")
     with pytest.raises(DefinitionError, match="positive number"):
         days(0).starting_on("2020-01-01")
-    with pytest.raises(DefinitionError, match="need a date"):
+    with pytest.raises(DefinitionError, match="a fixed date such as .2020-01-01. is needed here"):
         days(1).ending_on(p.d1)
 
 
@@ -390,6 +390,17 @@ def test_get_parameter_of_the_wrong_type(parameters):
         get_parameter("n", type=datetime.date.fromisoformat)
     with pytest.raises(ParameterError, match="must be true or false"):
         get_parameter("flag", type=bool)
+
+
+def test_a_constant_date_moved_by_a_fixed_duration_is_a_constant_date():
+    # So that, as in public ehrQL, it can be used where a fixed date is needed.
+    assert "2018-10-01" - days(1) == date(2018, 9, 30)
+    assert date(2020, 1, 31) + months(1) == date(2020, 3, 1)
+    assert days(2).ending_on("2018-10-01" - days(1)) == [
+        (date(2018, 9, 29), date(2018, 9, 29)),
+        (date(2018, 9, 30), date(2018, 9, 30)),
+    ]
+    assert isinstance("2020-01-01" + days(p.i1), BaseSeries)
 
 
 # ---------------------------------------------------------------------------
