@@ -816,8 +816,9 @@ class Duration:
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
             raise DefinitionError("intervals need a fixed number of periods, not a series")
-        if self.value < 1:
-            raise DefinitionError("intervals need a positive number of periods")
+        if self.value < 0:
+            raise DefinitionError("intervals need a number of periods that is 0 or more")
+        # As in public ehrQL, 0 periods give no intervals at all.
         return self.value
 
 

@@ -204,9 +204,11 @@ def _group_by(value) -> qm.FrozenDict:
 
 
 def _intervals(value) -> tuple:
-    if not isinstance(value, (list, tuple)) or not value:
+    # An empty list is allowed, as in public ehrQL (e.g. years(0).starting_on(...)):
+    # the measure then has no rows.
+    if not isinstance(value, (list, tuple)):
         raise DefinitionError(
-            "intervals must be a non-empty list of (start, end) date pairs, "
+            "intervals must be a list of (start, end) date pairs, "
             "e.g. months(12).starting_on('2022-01-01')"
         )
     intervals = []

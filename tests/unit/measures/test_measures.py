@@ -160,7 +160,7 @@ def test_control_count_rejects_negative_counts():
         ({"intervals": [("2020-01-01", 5)]}, "pair of dates or 'YYYY-MM-DD' strings"),
         ({"intervals": [("2020-01-01",)]}, "pair of dates"),
         ({"intervals": [("2020-01-01", "2020/02/01")]}, "not a date"),
-        ({"intervals": []}, "non-empty list"),
+        ({"intervals": "2020-01-01"}, "must be a list of"),
     ],
 )
 def test_define_measure_rejects_bad_arguments(kwargs, message):
@@ -319,3 +319,15 @@ def test_event_values_in_a_series_that_depends_on_the_interval(engine):
         (D(2020, 2, 1), 0, 4),
         (D(2020, 3, 1), 1, 4),
     ]
+
+
+def test_a_measure_with_no_intervals_has_no_rows(engine):
+    # years(0).starting_on(...) is an empty list, which public ehrQL accepts.
+    measures = create_measures()
+    measures.define_measure(
+        "none", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=years(0).starting_on("2020-01-01")
+    )
+    measures.define_measure(
+        "some", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=years(1).starting_on("2020-01-01")
+    )
+    assert [row[0] for row in get_measure_results(engine, measures)] == ["some"]
