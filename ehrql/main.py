@@ -563,6 +563,9 @@ def _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, 
 
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
+    if not any(measure.intervals for measure in measures):
+        log("No measure has any intervals: there are no results")
+        return []
     query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables

@@ -8,6 +8,7 @@ generator makes patients who land in the measures.
 
 from __future__ import annotations
 
+from ehrql.errors import DefinitionError
 from ehrql.measures.measures import Measures
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.transforms import substitute_parameters
@@ -18,6 +19,9 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
     population = None
     variables: dict[qm.Series, None] = {}
     for measure in measures:
+        if not measure.intervals:
+            # A measure with no intervals (years(0).starting_on(...)) has no rows to cover.
+            continue
         span = {
             "interval_start_date": measure.intervals[0][0],
             "interval_end_date": max(end for _, end in measure.intervals),
@@ -29,6 +33,8 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
         population = in_denominator if population is None else qm.Function.Or(population, in_denominator)
         for node in (measure.numerator, *measure.group_by.values()):
             variables.setdefault(substitute_parameters(node, **span))
+    if population is None:
+        raise DefinitionError("no measure has any intervals, so there are no results to make dummy data for")
     return qm.Dataset(
         population=population,
         variables=qm.FrozenDict({f"column_{i}": node for i, node in enumerate(variables)}),

@@ -331,3 +331,15 @@ def test_a_measure_with_no_intervals_has_no_rows(engine):
         "some", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=years(1).starting_on("2020-01-01")
     )
     assert [row[0] for row in get_measure_results(engine, measures)] == ["some"]
+
+
+def test_dummy_data_covers_only_measures_with_intervals():
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    measures = create_measures()
+    arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
+    measures.define_measure("none", intervals=years(0).starting_on("2020-01-01"), **arguments)
+    with pytest.raises(DefinitionError, match="no measure has any intervals"):
+        measures_dummy_dataset(measures)
+    measures.define_measure("some", intervals=years(1).starting_on("2020-01-01"), **arguments)
+    assert len(measures_dummy_dataset(measures).variables) == 1
