@@ -111,13 +111,106 @@ def deaths():
     return ds._compile()
 
 
-DEFINITIONS = [date_windows, codelists, aggregations, registrations, deaths]
+# Definitions in the style of real studies: narrow windows combined with
+# registration and age, sums and distinct counts, two frames of one table
+# compared, deaths against GP records.
+
+FLU_VACCINE = ["1037311000000106", "822851000000102", "1066171000000108"]
+ASTHMA_REVIEW = ["270442000", "390872009"]
+SEASON_START = datetime.date(2023, 9, 1)
 
 
-def measure(definition, size: int, seed: int) -> dict:
+def two_week_window():
+    events = clinical_events
+    fortnight = events.where(
+        events.snomedct_code.is_in(FLU_VACCINE)
+        & events.date.is_on_or_between(SEASON_START, SEASON_START + days(13))
+    )
+    age = patients.age_on(SEASON_START)
+    registered = practice_registrations.for_patient_on(SEASON_START)
+    ds = create_dataset()
+    ds.define_population(
+        fortnight.exists_for_patient()
+        & registered.exists_for_patient()
+        & (age >= 65)
+        & (age < 75)
+        & patients.sex.is_in(["female", "male"])
+    )
+    ds.vaccinated_on = fortnight.sort_by(events.date).first_for_patient().date
+    ds.vaccine = fortnight.sort_by(events.date).first_for_patient().snomedct_code
+    ds.practice = registered.practice_pseudo_id
+    ds.age = age
+    ds.sex = patients.sex
+    return ds._compile()
+
+
+def sums_and_distinct_counts():
+    events = clinical_events
+    year = events.where(events.date.is_on_or_between("2022-04-01", "2023-03-31"))
+    ds = create_dataset()
+    ds.define_population(
+        (year.numeric_value.sum_for_patient() > 100.0)
+        & (year.snomedct_code.count_distinct_for_patient() >= 3)
+        & (medications.dmd_code.count_distinct_for_patient() >= 2)
+    )
+    ds.total = year.numeric_value.sum_for_patient()
+    ds.distinct_codes = year.snomedct_code.count_distinct_for_patient()
+    ds.distinct_medicines = medications.dmd_code.count_distinct_for_patient()
+    ds.reviews = year.where(year.snomedct_code.is_in(ASTHMA_REVIEW)).count_for_patient()
+    return ds._compile()
+
+
+def two_frames_of_one_table():
+    events = clinical_events
+    copd = events.where(events.snomedct_code.is_in(COPD))
+    chest_pain = events.where(events.snomedct_code.is_in(CHEST_PAIN))
+    first_copd = copd.sort_by(events.date).first_for_patient().date
+    first_pain = chest_pain.sort_by(events.date).first_for_patient().date
+    ds = create_dataset()
+    ds.define_population(
+        (first_pain > first_copd)
+        & (first_pain <= first_copd + days(60))
+        & (copd.count_for_patient() > chest_pain.count_for_patient())
+    )
+    ds.first_copd = first_copd
+    ds.first_pain = first_pain
+    ds.days_between = (first_pain - first_copd).days
+    ds.copd_count = copd.count_for_patient()
+    return ds._compile()
+
+
+def deaths_and_gp_records():
+    died = ons_deaths.date
+    ds = create_dataset()
+    ds.define_population(
+        died.is_on_or_between("2021-01-01", "2022-12-31")
+        & clinical_events.where(clinical_events.date.is_before(died)).exists_for_patient()
+        & practice_registrations.for_patient_on("2020-12-31").exists_for_patient()
+    )
+    ds.died = died
+    ds.last_event = clinical_events.sort_by(clinical_events.date).last_for_patient().date
+    ds.gp_death = patients.date_of_death
+    ds.cause = ons_deaths.underlying_cause_of_death
+    return ds._compile()
+
+
+DEFINITIONS = [
+    date_windows,
+    codelists,
+    aggregations,
+    registrations,
+    deaths,
+    two_week_window,
+    sums_and_distinct_counts,
+    two_frames_of_one_table,
+    deaths_and_gp_records,
+]
+
+
+def measure(definition, size: int, seed: int, timeout: float = 60.0) -> dict:
     dataset = definition()
     started = time.perf_counter()
-    data = generate_dummy_data(dataset, population_size=size, seed=seed)
+    data = generate_dummy_data(dataset, population_size=size, seed=seed, timeout=timeout)
     seconds = time.perf_counter() - started
     database = InMemoryDatabase({t.name: rows for t, rows in data.tables.items()})
     results = InMemoryQueryEngine(database).get_results(dataset)
@@ -129,6 +222,7 @@ def measure(definition, size: int, seed: int) -> dict:
     return {
         "name": definition.__name__,
         "in_population": len(results) / size,
+        "made": data.report.generated,
         "varied": varied / len(dataset.variables),
         "seconds": seconds,
         "candidates": data.report.candidates,

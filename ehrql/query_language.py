@@ -14,14 +14,16 @@ import difflib
 import functools
 import gzip
 import keyword
+import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ehrql import user_args
 from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
-from ehrql.errors import DefinitionError, Error, ParameterError
+from ehrql.errors import DefinitionError, Error, ParameterError, duplicate_patient_id_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -816,9 +818,10 @@ class Duration:
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
             raise DefinitionError("intervals need a fixed number of periods, not a series")
+        # None at all is allowed, as in public ehrQL: a study may work out a
+        # count of years that is 0 for a short run, and its measure is then empty.
         if self.value < 0:
-            raise DefinitionError("intervals need a number of periods that is 0 or more")
-        # As in public ehrQL, 0 periods give no intervals at all.
+            raise DefinitionError("intervals need a number of periods of 0 or more")
         return self.value
 
 
@@ -1326,6 +1329,7 @@ class _TableFromFileDecorator:
             raise DefinitionError("tables from files must be PatientFrame tables")
         schema = _schema_from_class(cls)
         rows = _read_table_file(self._path, schema)
+        _check_one_row_per_patient(self._path, cls.__name__, rows)
         converted = tuple(_convert_row(row, schema) for row in rows)
         return cls(qm.InlinePatientTable(converted, schema))
 
@@ -1336,6 +1340,17 @@ class _TableFromFileDecorator:
             f"table_from_file({str(self._path)!r}) has no column '{name}': give its columns, as in "
             f"table_from_file({str(self._path)!r}, columns={{'{name}': int}})"
         )
+
+
+def _check_one_row_per_patient(path: Path, table_name: str, rows: list[tuple]) -> None:
+    seen = set()
+    repeated = []
+    for row in rows:
+        if row[0] in seen and row[0] not in repeated:
+            repeated.append(row[0])
+        seen.add(row[0])
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated)
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
@@ -1354,7 +1369,7 @@ def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
         return [tuple(row) for row in zip(*columns)]
     if suffixes.endswith(".csv.gz") or path.suffix == ".csv":
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", newline="") as f:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = [n for n in names if n not in (reader.fieldnames or [])]
             if missing:
@@ -1396,6 +1411,10 @@ class DummyDataConfig:
         """A config from a definition's arguments, refusing values that cannot work."""
         if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
             raise DefinitionError("population_size must be a positive integer")
+        if not isinstance(legacy, bool):
+            raise DefinitionError(f"legacy must be True or False, not {legacy!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
+            raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
         constraint = additional_population_constraint
         if constraint is not None and not (
             isinstance(constraint, BaseSeries)
@@ -1404,6 +1423,18 @@ class DummyDataConfig:
         ):
             raise DefinitionError("additional_population_constraint must be a boolean patient series")
         return cls(population_size, legacy, timeout, constraint)
+
+
+def _caller_location() -> tuple[str, int] | None:
+    """(file, line) of the nearest caller outside the ehrql package: the user's own call."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(package):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 class Dataset:
@@ -1418,6 +1449,8 @@ class Dataset:
         object.__setattr__(self, "_variables", {})
         object.__setattr__(self, "_events", {})
         object.__setattr__(self, "dummy_data_config", DummyDataConfig())
+        #: (file, line) of the user's call to define_population(), for messages.
+        object.__setattr__(self, "population_defined_at", None)
 
     def define_population(self, population_condition) -> None:
         """Set which patients the dataset includes: a boolean patient series."""
@@ -1429,8 +1462,10 @@ class Dataset:
                 f"got {_describe(population_condition)}"
             )
         node = population_condition._qm_node
+        _refuse_parameters(node, "the population")
         qm.validate_population(node)
         object.__setattr__(self, "_population", node)
+        object.__setattr__(self, "population_defined_at", _caller_location())
 
     def add_column(self, column_name: str, ehrql_query) -> None:
         """Add a column named `column_name` holding `ehrql_query`, a patient series."""
@@ -1448,6 +1483,7 @@ class Dataset:
             )
         if node.type is None:
             raise DefinitionError(f"dataset.{column_name} cannot be a bare None")
+        _refuse_parameters(node, f"dataset.{column_name}")
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
@@ -1473,6 +1509,7 @@ class Dataset:
                     f"column '{column_name}' of event table '{name}' must be a series, "
                     f"not {_describe(series)}"
                 )
+            _refuse_parameters(series._qm_node, f"column '{column_name}' of event table '{name}'")
             nodes[column_name] = series._qm_node
         if all(node.domain.is_patient for node in nodes.values()):
             raise DefinitionError(
@@ -1491,7 +1528,19 @@ class Dataset:
         timeout: int = 60,
         additional_population_constraint=None,
     ) -> None:
-        """Set how many dummy patients to generate, and any extra condition they must meet."""
+        """Set how dummy data is generated when the definition runs without a database.
+
+        `population_size`: how many patients to make (default 10). Fewer are
+        made only when time runs out or no patient can satisfy the population;
+        the log then says how many were made and why, and a run that makes none
+        fails. `timeout`: the most seconds to spend generating (default 60).
+        `additional_population_constraint`: a boolean patient series every
+        dummy patient must satisfy as well as the population, to shape the data
+        (for instance, only patients over 18). `legacy`: public ehrQL's switch
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
+        """
         object.__setattr__(
             self,
             "dummy_data_config",
@@ -1534,6 +1583,17 @@ class Dataset:
             population=self._population,
             variables=qm.FrozenDict(self._variables),
             events=qm.FrozenDict(self._events),
+        )
+
+
+def _refuse_parameters(node: qm.Node, what: str) -> None:
+    """Refuse a series using INTERVAL (the only parameter) in a dataset, where it never
+    has a value: said here, at the user's line, rather than when the query runs."""
+    names = sorted({n.name for n in qm.all_nodes(node) if isinstance(n, qm.Parameter)})
+    if names:
+        raise DefinitionError(
+            f"{what} uses INTERVAL ({', '.join(names)}), which only has a value in a measure "
+            "(create_measures); in a dataset, give fixed dates (constants, or get_parameter() values)"
         )
 
 

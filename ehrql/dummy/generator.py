@@ -17,13 +17,18 @@ import logging
 import math
 import random
 import time
+import typing
+from collections.abc import Callable
 
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import plausibility_check
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
-from ehrql.dummy.solver import Plan, describe_literal, generation_key, plan_population
+from ehrql.dummy.consistency import inconsistencies, repair
+from ehrql.dummy.describe import describe
+from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression
+from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -38,6 +43,12 @@ FILLER_WEIGHTS = (15, 20, 18, 15, 12, 9, 7, 4)
 OTHER_PATIENT_TABLE_SHARE = 0.4
 #: How many times a patient is redrawn when a required row cannot be found.
 PATIENT_ATTEMPTS = 3
+#: ... and how many times when the plan has conditions checked on the whole patient.
+CHECKED_PATIENT_ATTEMPTS = 40
+#: The row source for conditions on a whole patient: nothing is read from a row.
+PATIENT_LEVEL = qm.SelectPatientTable("__patient__", qm.TableSchema({}))
+#: How many rows are drawn to find one with a value not used yet (distinct counts).
+DISTINCT_ATTEMPTS = 30
 #: Candidates checked at once with the in-memory engine.
 MAX_BATCH = 5000
 
@@ -53,16 +64,25 @@ class DummyData:
 @dataclasses.dataclass(frozen=True)
 class _PreparedPlan:
     plan: Plan
-    required: tuple  # of (RowRecipe, count)
+    required: tuple  # of (RowRecipe, count, distinct expression or None)
     fillers: dict  # table -> RowRecipe, or None when the table must stay empty
+    #: (table, column) pairs nothing in the plan reads: safe to change for consistency.
+    free_columns: frozenset = frozenset()
+    #: The plan's unsolved conditions that can be evaluated on one patient's
+    #: rows: a patient failing one is redrawn at once, before any engine sees it.
+    patient_checks: tuple = ()
 
     @functools.cached_property
     def required_by_table(self) -> dict:
-        """Table -> its (RowRecipe, count) pairs."""
+        """Table -> its (RowRecipe, count, distinct) triples."""
         grouped: dict = {}
-        for recipe, count in self.required:
-            grouped.setdefault(recipe.table, []).append((recipe, count))
+        for recipe, count, distinct in self.required:
+            grouped.setdefault(recipe.table, []).append((recipe, count, distinct))
         return grouped
+
+
+#: Called as `progress(made, asked)` after each batch of candidates is checked.
+Progress = Callable[[int, int], None]
 
 
 def generate_dummy_data(
@@ -71,13 +91,18 @@ def generate_dummy_data(
     seed: int = 0,
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
+    progress: Progress | None = None,
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
     `additional_population_constraint` (a boolean patient series, as a query
     model node or an ehrQL series) must also hold for every patient.
     Deterministic for a given seed. Stops at `timeout` seconds with whatever
-    patients it has, saying so in the report and the log.
+    patients it has; at once, with none, when the solver shows that no patient
+    can satisfy the population. The report says how many were made and why any
+    are missing; nothing is logged above debug level, so that the caller says
+    it once. `progress`, when given, is called as `progress(made, asked)` after
+    each batch of candidates.
     """
     if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 0:
         raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
@@ -87,14 +112,11 @@ def generate_dummy_data(
     roots = [dataset] + ([extra] if extra is not None else [])
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
-    prepared, unsolved, fallback = _prepare_plans(target, tables, collect_hints(roots), rng)
-    if fallback:
-        log.warning(
-            "dummy data: could not solve %s; generating patients at random and "
-            "keeping those in the population",
-            "; ".join(unsolved) or "the population",
-        )
-    search = _search(prepared, target, tables, population_size, rng, started + timeout)
+    prepared, unsolved, fallback, impossible = _prepare_plans(target, tables, collect_hints(roots), rng)
+    if impossible:
+        search = _SearchResult({table: [] for table in tables}, 0, 0, False)
+    else:
+        search = _search(prepared, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
         kept = _renumber(kept)
@@ -107,13 +129,16 @@ def generate_dummy_data(
         unsolved=unsolved,
         timed_out=search.timed_out,
         seconds=time.monotonic() - started,
+        impossible=impossible,
+        timeout=timeout,
     )
-    (log.warning if search.timed_out else log.info)("dummy data: %s", report.summary())
+    log.debug("dummy data: %s", report.summary())
     return DummyData(kept, report)
 
 
 def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
-    """(prepared plans, descriptions of unsolved parts, whether rejection sampling is needed)."""
+    """(prepared plans, descriptions of unsolved parts, whether rejection
+    sampling is needed, why no patient can exist — empty unless none can)."""
     cache = ChoiceCache(
         {
             table: {
@@ -123,13 +148,25 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    prepared = [p for p in (_prepare(plan, tables, cache) for plan in plan_population(target)) if p]
-    unsolved = tuple(dict.fromkeys(describe_literal(u) for p in prepared for u in p.plan.unsolved))
-    fallback = not prepared or bool(unsolved)
-    if not prepared:
-        # Nothing could be solved: draw filler rows only and keep what passes.
-        prepared = [_prepare(Plan((), (), (target,)), tables, cache)]
-    return prepared, unsolved, fallback
+    plans, proven = plan_population_with_reasons(target)
+    reasons = list(proven)
+    prepared = []
+    unsure = []  # alternatives dropped only because a sample of values ran dry
+    for plan in plans:
+        outcome = _prepare(plan, tables, cache)
+        if isinstance(outcome, _Infeasible):
+            (reasons if outcome.certain else unsure).append(outcome.reason)
+        else:
+            prepared.append(outcome)
+    unsolved = tuple(dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved))
+    if prepared:
+        return prepared, unsolved, bool(unsolved), ()
+    if unsure:
+        # Not proven impossible: draw patients freely and keep those that pass.
+        fallback = _prepare(Plan((), (), (target,)), tables, cache)
+        return [fallback], tuple(dict.fromkeys(unsure)), True, ()
+    # Every alternative contradicts itself or the tables' constraints.
+    return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +177,9 @@ class _SearchResult:
     timed_out: bool
 
 
-def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: float) -> _SearchResult:
+def _search(
+    prepared: list, target, tables: list, wanted: int, rng, deadline: float, progress: Progress | None
+) -> _SearchResult:
     """Make and check candidates in batches until `wanted` pass or time runs out.
 
     Each candidate follows one plan, chosen in proportion to how often that
@@ -173,6 +212,8 @@ def _search(prepared: list, target, tables: list, wanted: int, rng, deadline: fl
                     generated += 1
                     for table, table_rows in rows.items():
                         kept[table].extend(table_rows)
+        if progress is not None:
+            progress(generated, wanted)
     return _SearchResult(kept, generated, candidates, False)
 
 
@@ -182,6 +223,7 @@ def generate_dummy_tables(
     seed: int = 0,
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
+    progress: Progress | None = None,
 ) -> dict:
     """Dummy rows for every table the dataset reads (inline tables excluded).
 
@@ -189,7 +231,7 @@ def generate_dummy_tables(
     column of the table. See `generate_dummy_data` for the report.
     """
     return generate_dummy_data(
-        dataset, population_size, seed, additional_population_constraint, timeout
+        dataset, population_size, seed, additional_population_constraint, timeout, progress
     ).tables
 
 
@@ -233,20 +275,28 @@ def _tables_to_generate(roots) -> list:
     return sorted(tables, key=generation_key)
 
 
-def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | None:
-    """Recipes for one plan, or None if some required row cannot exist."""
+class _Infeasible(typing.NamedTuple):
+    reason: str
+    certain: bool
+
+
+def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _Infeasible:
+    """Recipes for one plan, or why some required row cannot exist."""
     bans_by_table: dict = {}
     for ban in plan.bans:
         bans_by_table.setdefault(ban.table, []).append(ban)
     required = []
     for requirement in plan.requirements:
         if requirement.table not in tables:
-            return None
+            return _Infeasible(f"it needs rows of {requirement.table.name}, which is not generated", True)
         bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
-        recipe = make_recipe(requirement.table, requirement.conditions, bans, cache)
+        plausible = plausibility_check(requirement.table)
+        recipe = make_recipe(
+            requirement.table, requirement.conditions, bans, cache, (), (plausible,) if plausible else ()
+        )
         if not recipe.feasible:
-            return None
-        required.append((recipe, requirement.count))
+            return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
+        required.append((recipe, requirement.count, requirement.distinct))
     fillers = {}
     for table in tables:
         plausible = plausibility_check(table)
@@ -254,20 +304,60 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | No
             table, (), tuple(bans_by_table.get(table, ())), cache, (plausible,) if plausible else ()
         )
         fillers[table] = recipe if recipe.feasible else None
-    return _PreparedPlan(plan, tuple(required), fillers)
+    checks = tuple(
+        expression
+        for expression in (compile_row_expression(c, PATIENT_LEVEL) for c in plan.unsolved)
+        if not expression.opaque
+    )
+    return _PreparedPlan(plan, tuple(required), fillers, _free_columns(plan, tables), checks)
+
+
+def _free_columns(plan: Plan, tables: list) -> frozenset:
+    """The (table, column) pairs no requirement, ban or unsolved condition of the plan reads."""
+    nodes = [c.node for r in plan.requirements for c in r.conditions]
+    nodes += [e.node for b in plan.bans for e in (*b.when, *b.unless)]
+    nodes += list(plan.unsolved)
+    read = {
+        (qm.root_table(n.source), n.name)
+        for node in nodes
+        for n in qm.all_nodes(node)
+        if isinstance(n, qm.SelectColumn)
+    }
+    return frozenset(
+        (table, column)
+        for table in tables
+        for column in table.schema.column_names
+        if (table, column) not in read
+    )
 
 
 def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques) -> dict:
     """One candidate patient: table -> rows, following one plan.
 
     A required row may depend on the patient's other rows (an event after
-    their 60th birthday); when none can be found the patient is drawn again,
-    a few times, before settling for rows that may fail the final check.
+    their 60th birthday); when none can be found, or the rows tell an
+    inconsistent story (`consistency`), the patient is drawn again, a few
+    times, before settling for rows that may fail the final check.
     """
-    for attempt in range(PATIENT_ATTEMPTS):
-        rows = _draw_patient(prepared, rng, settle=attempt == PATIENT_ATTEMPTS - 1)
-        if rows is not None:
+    rows: dict = {}
+    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks else PATIENT_ATTEMPTS
+    for attempt in range(attempts):
+        settle = attempt == attempts - 1
+        drawn = _draw_patient(prepared, rng, settle)
+        if drawn is None:
+            continue
+        rows, filler_rows = drawn
+        # Consistent across tables where the population allows; a patient the
+        # population forces into inconsistency (an event after death, say) is
+        # drawn again, then kept as it is.
+        repair(rows, filler_rows, prepared.free_columns, prepared.fillers, rng)
+        if settle:
             break
+        if prepared.patient_checks and not _passes(prepared.patient_checks, rows):
+            continue
+        if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
+            continue
+        break
     return {
         table: [
             {"patient_id": patient_id, **uniques.make_unique(table, row, prepared.fillers[table], rng)}
@@ -277,16 +367,19 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
     }
 
 
-def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> dict | None:
-    """Rows for one patient, or None if a required row failed and not `settle`."""
+def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> tuple | None:
+    """(table -> rows, ids of the filler rows) for one patient, or None if a
+    required row failed and not `settle`."""
     rows: dict = {}
+    filler_rows: set = set()
     context: dict = {}
     for table, filler in prepared.fillers.items():
         table_rows = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
-        for recipe, count in prepared.required_by_table.get(table, ()):
+        for recipe, count, distinct in prepared.required_by_table.get(table, ()):
+            seen: set = set()
             for _ in range(count):
-                row = recipe.draw(rng, context)
+                row = _draw_required(recipe, distinct, seen, rng, context)
                 if row is None:
                     if not settle:
                         return None
@@ -301,10 +394,39 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
                 row = filler.draw(rng, context)
                 if row is not None:
                     table_rows.append(row)
+                    filler_rows.add(id(row))
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         rows[table] = table_rows
-    return rows
+    return rows, filler_rows
+
+
+def _draw_required(recipe, distinct, seen: set, rng, context: dict) -> dict | None:
+    """A required row; with `distinct`, one whose value of it is not in `seen` yet."""
+    for _ in range(DISTINCT_ATTEMPTS if distinct is not None else 1):
+        row = recipe.draw(rng, context)
+        if row is None or distinct is None:
+            return row
+        value = distinct.evaluate(row, context)
+        if value not in seen:
+            seen.add(value)
+            return row
+    return None
+
+
+def _passes(checks: tuple, rows: dict) -> bool:
+    """Whether no check is known to fail on one patient's rows."""
+    context = {
+        table.name: (table_rows[0] if table_rows else None)
+        if isinstance(table, qm.OneRowPerPatientFrame)
+        else table_rows
+        for table, table_rows in rows.items()
+    }
+    for check in checks:
+        outcome = check.evaluate({}, context)
+        if outcome is not True and outcome is not UNKNOWN:
+            return False
+    return True
 
 
 def _patient_row_share(table: qm.Frame) -> float:

@@ -71,15 +71,17 @@ def plausibility_check(table: qm.Frame) -> RowCheck | None:
 def _life_span(context: dict) -> tuple:
     """(birth, death) dates found in the patient's rows of patient tables."""
     born = died = None
-    for patient_row in context.values():
+    for table_name, patient_row in context.items():
         # Only patient tables' rows (dicts) say when the patient lived; event
         # tables appear in the context as lists of rows.
         if not isinstance(patient_row, dict):
             continue
+        # Every date of a table about deaths (`ons_deaths.date`) is a death date.
+        about_deaths = bool(_tokens(table_name) & {"death", "deaths"})
         for name, value in patient_row.items():
             if not isinstance(value, datetime.date):
                 continue
-            words = _tokens(name)
+            words = _tokens(name) | ({"death"} if about_deaths else set())
             if "birth" in words:
                 born = value if born is None else max(born, value)
             elif "death" in words:

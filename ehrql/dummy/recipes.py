@@ -13,6 +13,7 @@ import dataclasses
 import random
 from collections.abc import Callable
 
+from ehrql.dummy.describe import describe
 from ehrql.dummy.row_expressions import UNKNOWN, RowExpression
 from ehrql.dummy.solver import RowBan
 from ehrql.dummy.values import ValueChoice
@@ -39,6 +40,14 @@ class RowRecipe:
     feasible: bool
     #: Columns compared with the patient's other tables: worth trying their values.
     linked_columns: tuple = ()
+    #: Why no row can exist, when `feasible` is False.
+    infeasible_because: str = ""
+    #: Checks worth meeting but not required (plausible dates): only the
+    #: first half of the attempts insist on them.
+    soft_checks: tuple = ()
+    #: Whether `infeasible_because` is a proof (False when a pool of values,
+    #: a sample of an unbounded set such as floats, merely ran dry).
+    infeasible_for_certain: bool = True
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
@@ -48,6 +57,8 @@ class RowRecipe:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows.
                 self._borrow_from_context(row, context, rng)
+            if attempt < ROW_ATTEMPTS // 2 and not all(c(row, context) for c in self.soft_checks):
+                continue
             if all(check(row, context) for check in self.checks):
                 return row
         return None
@@ -122,40 +133,56 @@ def make_recipe(
     bans: tuple,
     cache: ChoiceCache,
     extra_checks: tuple = (),
+    soft_checks: tuple = (),
 ) -> RowRecipe:
     """A recipe for rows of `table` meeting every condition, breaking no ban
-    and passing `extra_checks`."""
+    and passing `extra_checks` (and, where it can, `soft_checks`)."""
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
+    # Column -> descriptions of what narrowed it, to say why it ran dry.
+    narrowed_by: dict[str, list] = {name: [] for name in table.schema.column_names}
     checks: list[RowCheck] = []
-    feasible = True
+    because = ""
     linked: dict = {}
     for condition in conditions:
         column = condition.single_column
         if column is not None:
             restrictions[column].append(_must_be_true(condition))
+            narrowed_by[column].append(describe(condition.node))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
             if condition.uses_context and len(condition.columns) == 1:
                 linked.update(dict.fromkeys(condition.columns))
         elif condition.evaluate({}, {}) is not True:
-            feasible = False
+            because = because or f"{describe(condition.node)} is never true"
     for ban in bans:
         narrowed = _narrow_for_ban(ban)
         if narrowed is None:
             checks.append(_check_ban(ban))
         elif narrowed == "empty":
-            feasible = False
+            because = because or f"{table.name} must have a row and must have none"
         else:
             for column, restriction in narrowed:
                 restrictions[column].append(restriction)
+                narrowed_by[column].append(
+                    "not " + " and ".join(describe(e.node) for e in ban.when)
+                    if ban.when
+                    else " and ".join(describe(e.node) for e in ban.unless)
+                )
     checks.extend(_constraint_checks(table))
     checks.extend(extra_checks)
     choices = tuple(
         (name, cache.narrowed(table, name, tuple(restrictions[name])))
         for name in table.schema.column_names
     )
-    feasible = feasible and not any(choice.empty for _, choice in choices)
-    return RowRecipe(table, choices, tuple(checks), feasible, tuple(linked))
+    certain = True
+    for name, choice in choices:
+        if choice.empty and not because:
+            conditions_text = " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
+            because = f"no value of {table.name}.{name} meets {conditions_text}"
+            certain = cache.base(table)[name].exhaustive
+    return RowRecipe(
+        table, choices, tuple(checks), not because, tuple(linked), because, soft_checks, certain
+    )
 
 
 @dataclasses.dataclass(frozen=True)

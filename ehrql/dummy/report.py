@@ -13,7 +13,9 @@ class DummyDataReport:
     `candidates` is how many were made and checked in all. When some part of
     the population could not be solved, `unsolved` describes it and
     `used_rejection_sampling` is True: those parts were left to chance and
-    candidates that missed them were thrown away.
+    candidates that missed them were thrown away. `impossible` says why no
+    patient at all can satisfy the population, when the solver can tell;
+    `timed_out` that the run stopped at its time limit of `timeout` seconds.
     """
 
     requested: int
@@ -24,6 +26,8 @@ class DummyDataReport:
     unsolved: tuple
     timed_out: bool
     seconds: float
+    impossible: tuple = ()
+    timeout: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -35,16 +39,34 @@ class DummyDataReport:
         """The share of candidates that turned out to be in the population."""
         return self.generated / self.candidates if self.candidates else 0.0
 
-    def summary(self) -> str:
-        """One or two sentences for a log."""
-        text = (
-            f"generated {self.generated} of {self.requested} dummy patients "
-            f"({self.candidates} candidates, {self.acceptance_rate:.0%} accepted, "
-            f"{self.seconds:.1f}s)"
-        )
-        if self.used_rejection_sampling:
-            parts = "; ".join(self.unsolved) or "the whole population"
-            text += f"; fell back to rejection sampling for: {parts}"
+    @property
+    def reason(self) -> str | None:
+        """Why fewer patients were made than asked for; None when none are missing."""
+        if self.complete:
+            return None
+        if self.impossible:
+            return "no patient can satisfy the population: " + "; ".join(self.impossible)
         if self.timed_out:
-            text += "; stopped at the time limit before reaching the population size"
+            limit = "" if self.timeout is None else f" of {self.timeout:g} s"
+            text = (
+                f"the time limit{limit} ran out ({self.acceptance_rate:.1%} of "
+                f"{self.candidates} candidates were in the population); "
+                "allow longer with configure_dummy_data(timeout=...)"
+            )
+            if self.used_rejection_sampling:
+                text += ", or simplify the conditions left to chance"
+            return text
+        return "the generator stopped early"
+
+    def summary(self) -> str:
+        """One line for the log: how many were made of how many asked, and why any are missing."""
+        text = f"made {self.generated} of {self.requested} dummy patients in {self.seconds:.1f}s"
+        reason = self.reason
+        if reason is None:
+            text += f" ({self.candidates} candidates, {self.acceptance_rate:.0%} accepted)"
+        else:
+            text += f": {reason}"
+        if self.used_rejection_sampling and not self.impossible:
+            parts = "; ".join(self.unsolved) or "the whole population"
+            text += f"; conditions left to chance and checked afterwards: {parts}"
         return text

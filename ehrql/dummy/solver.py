@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+from ehrql.dummy.describe import describe
 from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
@@ -51,11 +52,16 @@ _COMPARISONS = (
 
 @dataclasses.dataclass(frozen=True)
 class RowRequirement:
-    """At least `count` rows of `table` must make every condition true."""
+    """At least `count` rows of `table` must make every condition true.
+
+    With `distinct` (an expression on the row), the rows must also give
+    `count` different values of it: a distinct count asks for that.
+    """
 
     table: qm.Frame
     conditions: tuple
     count: int
+    distinct: RowExpression | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,12 +106,20 @@ class Plan:
 def plan_population(population: qm.Series) -> tuple[Plan, ...]:
     """The alternative plans under which `population` is true, dropping those
     that contradict themselves."""
+    return plan_population_with_reasons(population)[0]
+
+
+def plan_population_with_reasons(population: qm.Series) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
+    """(the plans of `plan_population`, why each dropped alternative can never hold)."""
     plans = []
+    reasons = []
     for literals in _alternatives(population, True):
         plan = _plan_for(literals)
-        if plan is not None:
+        if isinstance(plan, Plan):
             plans.append(plan)
-    return tuple(plans)
+        else:
+            reasons.append(plan)
+    return tuple(plans), tuple(dict.fromkeys(reasons))
 
 
 # ---------------------------------------------------------------------------
@@ -138,33 +152,58 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
 _ANY_COUNT = frozenset(range(_MAX_COUNT + 1))
 
 
-def _plan_for(literals: tuple) -> Plan | None:
+def _plan_for(literals: tuple) -> Plan | str:
+    """The plan for one alternative, or why it can never hold."""
     counts: dict = {}  # frame -> the row counts every literal on it allows
+    counted_by: dict = {}  # frame -> the literals limiting its count
     unsolved: list = []
     value_conditions: dict = {}
+    aggregated_requirements: list = []
+    aggregated_bans: list = []
+    distinct_counts: dict = {}  # aggregate -> (allowed, conditions)
     for literal, positive in literals:
+        aggregated = _aggregate_comparison(literal, positive)
+        if isinstance(aggregated, _DistinctCount):
+            allowed, conditions = distinct_counts.get(aggregated.aggregate, (_ANY_COUNT, []))
+            distinct_counts[aggregated.aggregate] = (
+                allowed & aggregated.allowed,
+                conditions + [aggregated.condition],
+            )
+            continue
+        if aggregated is not None:
+            aggregated_requirements.extend(aggregated[0])
+            aggregated_bans.extend(aggregated[1])
+            continue
         counted = _counted_frame(literal, positive)
         if counted is not None:
             frame, allowed = counted
             counts[frame] = counts.get(frame, _ANY_COUNT) & allowed
+            counted_by.setdefault(frame, []).append(literal if positive else qm.Function.Not(literal))
             continue
         condition = literal if positive else qm.Function.Not(literal)
         sources = _value_sources(literal)
         if sources == set():
             constant = compile_row_expression(condition, _NO_SOURCE).evaluate({}, {})
             if constant is not True:
-                return None
+                return f"{describe(condition)} is never true"
             continue
         target = None if sources is None else _target_source(sources)
         if target is None:
             unsolved.append(condition)
             continue
         value_conditions.setdefault(target, []).append(condition)
-    requirements: list[RowRequirement] = []
-    bans: list[RowBan] = []
+    for aggregate, (allowed, conditions) in distinct_counts.items():
+        outcome = _distinct_requirements(aggregate, allowed, conditions)
+        if isinstance(outcome, str):
+            return outcome
+        aggregated_requirements.extend(outcome[0])
+        aggregated_bans.extend(outcome[1])
+    requirements: list[RowRequirement] = list(aggregated_requirements)
+    bans: list[RowBan] = list(aggregated_bans)
     for frame, allowed in counts.items():
         if not allowed:
-            return None
+            together = " and ".join(describe(c) for c in counted_by[frame])
+            return f"no number of rows makes {together} true together"
         new_requirements, new_bans = _count_requirements(frame, allowed)
         requirements.extend(new_requirements)
         bans.extend(new_bans)
@@ -174,6 +213,100 @@ def _plan_for(literals: tuple) -> Plan | None:
         bans.extend(new_bans)
     requirements.extend(_rows_read_by(requirements))
     return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
+
+
+_NEGATED = {
+    qm.Function.EQ: qm.Function.NE,
+    qm.Function.NE: qm.Function.EQ,
+    qm.Function.LT: qm.Function.GE,
+    qm.Function.LE: qm.Function.GT,
+    qm.Function.GT: qm.Function.LE,
+    qm.Function.GE: qm.Function.LT,
+}
+_MIRRORED = {
+    qm.Function.EQ: qm.Function.EQ,
+    qm.Function.NE: qm.Function.NE,
+    qm.Function.LT: qm.Function.GT,
+    qm.Function.LE: qm.Function.GE,
+    qm.Function.GT: qm.Function.LT,
+    qm.Function.GE: qm.Function.LE,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _DistinctCount:
+    """What one literal allows of a distinct count: combined with the others on it."""
+
+    aggregate: qm.Series
+    allowed: frozenset
+    condition: qm.Series
+
+
+def _distinct_requirements(aggregate, allowed: frozenset, conditions: list):
+    """(requirements, bans) for a distinct count that must be one of `allowed`, or a reason."""
+    if not allowed:
+        together = " and ".join(describe(c) for c in conditions)
+        return f"no number of distinct values makes {together} true together"
+    frame = aggregate.source.domain.source
+    table, filters = _frame_conditions(frame)
+    source = qm.row_source(frame)
+    value = aggregate.source
+    present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
+    least = min(allowed)
+    distinct = compile_row_expression(value, source)
+    requirements = [RowRequirement(table, filters + (present,), least, distinct)] if least else []
+    if allowed == _ANY_COUNT - set(range(least)):
+        return requirements, []
+    return requirements, [RowBan(table, filters + (present,), (), applies_to_required=not least)]
+
+
+def _aggregate_comparison(literal, positive: bool):
+    """(requirements, bans) for a sum compared with a constant; a
+    `_DistinctCount` for a distinct count; None for other literals.
+
+    A sum is pinned to one row: that row meets the comparison, and every other
+    row of the frame adds nothing that could undo it (nothing negative below a
+    lower bound; nothing positive under an upper bound; zero or null for
+    equality). A distinct count asks for that many rows with different values,
+    and, when bounded above, for no other rows with a value.
+    """
+    if type(literal) not in _NEGATED:
+        return None
+    op = type(literal)
+    aggregate, constant = literal.lhs, literal.rhs
+    if isinstance(aggregate, qm.Value):
+        aggregate, constant, op = constant, aggregate, _MIRRORED[op]
+    if not isinstance(aggregate, (qm.AggregateByPatient.Sum, qm.AggregateByPatient.CountDistinct)):
+        return None
+    if not isinstance(constant, qm.Value) or constant.value is None:
+        return None
+    frame = aggregate.source.domain.source
+    if not isinstance(qm.root_table(frame), qm.SelectTable) or _value_sources(aggregate.source) is None:
+        return None
+    if not positive:
+        op = _NEGATED[op]
+    table, filters = _frame_conditions(frame)
+    source = qm.row_source(frame)
+    value = aggregate.source
+    present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
+    if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
+        allowed = frozenset(k for k in _ANY_COUNT if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value))
+        return _DistinctCount(aggregate, allowed, literal if positive else qm.Function.Not(literal))
+    if value.type not in (int, float):
+        return None
+    zero = qm.Value(value.type(0))
+    meets = compile_row_expression(op(value, qm.Value(constant.value)), source)
+    others_must_not = {
+        qm.Function.GT: qm.Function.LT,
+        qm.Function.GE: qm.Function.LT,
+        qm.Function.LT: qm.Function.GT,
+        qm.Function.LE: qm.Function.GT,
+        qm.Function.EQ: qm.Function.NE,
+        qm.Function.NE: qm.Function.NE,
+    }[op]
+    undo = compile_row_expression(others_must_not(value, zero), source)
+    requirement = RowRequirement(table, filters + (meets,), 1)
+    return [requirement], [RowBan(table, filters + (undo,), (), applies_to_required=False)]
 
 
 def _rows_read_by(requirements: list) -> list:
@@ -378,19 +511,3 @@ def _merge_patient_requirements(requirements: list) -> list:
         else:
             others.append(requirement)
     return list(merged.values()) + others
-
-
-def describe_literal(literal: qm.Series) -> str:
-    """A short description of a condition the solver could not handle."""
-    columns = sorted(
-        {f"{getattr(qm.root_table(n.source), 'name', 'inline')}.{n.name}" for n in qm.all_nodes(literal) if isinstance(n, qm.SelectColumn)}
-    )
-    kinds = sorted(
-        {type(n).__name__ for n in qm.all_nodes(literal) if isinstance(n, (qm.AggregateByPatient._Base, qm.Parameter))}
-    )
-    parts = [type(literal).__name__]
-    if kinds:
-        parts.append("using " + ", ".join(kinds))
-    if columns:
-        parts.append("on " + ", ".join(columns))
-    return " ".join(parts)

@@ -65,6 +65,10 @@ class ValueChoice:
     null_share: float = NULL_SHARE
     #: True when every tuple is in ascending order, so ranges can be cut by bisection.
     ordered: bool = False
+    #: True when `values` holds every value the column can take (booleans,
+    #: dates, categories, closed ranges), so an empty choice proves that no
+    #: value exists; other pools are samples of an unbounded set.
+    exhaustive: bool = True
 
     @property
     def empty(self) -> bool:
@@ -171,8 +175,13 @@ def column_choice(
     else:
         raise ValueError(f"cannot make dummy values for column '{column_name}' of type {type_!r}")
     ordered = type_ in (datetime.date, int, float) and _categories(column) is None
+    exhaustive = (
+        type_ in (bool, datetime.date)
+        or _categories(column) is not None
+        or column.get_constraint(ClosedRangeConstraint) is not None
+    )
     choice = ValueChoice(
-        values, preferred, column.nullable, typical, _null_share(column_name), ordered
+        values, preferred, column.nullable, typical, _null_share(column_name), ordered, exhaustive
     )
     if not _has_value_constraints(column):
         return choice

@@ -65,6 +65,9 @@ class Measures:
         self._defaults: dict = {}
         self.dummy_data_config = DummyDataConfig()
         self.disclosure_control_enabled = True
+        #: Permissions the definition file claimed (`claim_permissions`), set
+        #: by the loader; they count on dummy data only.
+        self.claimed_permissions: tuple[str, ...] = ()
 
     def define_defaults(
         self,
@@ -128,7 +131,19 @@ class Measures:
         timeout: int = 60,
         additional_population_constraint=None,
     ) -> None:
-        """Set how many dummy patients to generate when running on dummy data."""
+        """Set how dummy data is generated when the definition runs without a database.
+
+        `population_size`: how many patients to make (default 10). Fewer are
+        made only when time runs out or no patient can satisfy the population;
+        the log then says how many were made and why, and a run that makes none
+        fails. `timeout`: the most seconds to spend generating (default 60).
+        `additional_population_constraint`: a boolean patient series every
+        dummy patient must satisfy as well as the population, to shape the data
+        (for instance, only patients over 18). `legacy`: public ehrQL's switch
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
+        """
         self.dummy_data_config = DummyDataConfig.checked(
             population_size, legacy, timeout, additional_population_constraint
         )
@@ -204,8 +219,7 @@ def _group_by(value) -> qm.FrozenDict:
 
 
 def _intervals(value) -> tuple:
-    # An empty list is allowed, as in public ehrQL (e.g. years(0).starting_on(...)):
-    # the measure then has no rows.
+    # An empty list is allowed, as in public ehrQL: that measure has no rows.
     if not isinstance(value, (list, tuple)):
         raise DefinitionError(
             "intervals must be a list of (start, end) date pairs, "

@@ -17,7 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 STUDIES = Path(__file__).resolve().parent / "studies"
 
 
-
 @pytest.fixture
 def study(tmp_path):
     """A fresh copy of a study, to run in as its root folder."""
@@ -198,10 +197,10 @@ def test_diabetes_on_generated_dummy_data(study):
 
 # -- copd_cohort: a cohort from an earlier action, joined codelists ---------------
 #
-# The cohort file lists patients 1-3 with their own index dates. Patient 1's latest
-# respiratory code by 2021-03-01 is asthma, and it had COPD coded in 2020; patient 2's
-# only code is after its index date; patient 3's code is on the local extra list only,
-# so it counts as COPD but has no category. Patient 4 is not in the cohort.
+# The cohort file lists patients 1-3 with their own index dates. By 2021-03-01 patient 1
+# has COPD (2020) then asthma (2021) coded, so its latest category is asthma; patient 2's
+# only code is after its index date; patient 3's code is on the local extra list only, so
+# it is a respiratory code with no category. Patient 4 is not in the cohort.
 
 
 def test_copd_cohort_from_an_earlier_action(study):
@@ -210,14 +209,12 @@ def test_copd_cohort_from_an_earlier_action(study):
           "--output", "output/copd/:csv")
     out = root / "output" / "copd"
     assert rows(out / "dataset.csv") == [
-        ("patient_id", "region", "index_date", "latest_respiratory", "has_copd"),
+        ("patient_id", "region", "index_date", "latest_category", "has_respiratory_code"),
         ("1", "North East", "2021-03-01", "asthma", "T"),
         ("2", "London", "2021-06-15", "", "F"),
         ("3", "London", "2021-09-01", "", "T"),
     ]
-    # copd_codes is every code of both files, asthma's included (a codelist read
-    # without its category column is all its codes, as in public ehrQL).
-    assert rows(out / "copd_records.csv") == [
+    assert rows(out / "respiratory_records.csv") == [
         ("patient_id", "date", "code"),
         ("1", "2020-01-01", "13645005"),
         ("1", "2021-01-01", "195967001"),

@@ -18,15 +18,29 @@ def report(**changes):
 
 def test_a_full_run_reads_plainly():
     text = report().summary()
-    assert text == "generated 10 of 10 dummy patients (40 candidates, 25% accepted, 1.2s)"
+    assert text == "made 10 of 10 dummy patients in 1.2s (40 candidates, 25% accepted)"
     assert report().complete
+    assert report().reason is None
 
 
 def test_fallback_and_time_limit_are_spelled_out():
     text = report(
-        generated=3, used_rejection_sampling=True, unsolved=("GT using Sum on e.x",), timed_out=True
+        generated=3,
+        used_rejection_sampling=True,
+        unsolved=("e.x.sum_for_patient() > 3",),
+        timed_out=True,
+        timeout=60,
     ).summary()
-    assert "fell back to rejection sampling for: GT using Sum on e.x" in text
-    assert "time limit" in text
+    assert text.startswith("made 3 of 10 dummy patients in 1.2s: the time limit of 60 s ran out")
+    assert "configure_dummy_data(timeout=...)" in text
+    assert "left to chance and checked afterwards: e.x.sum_for_patient() > 3" in text
     assert not report(generated=3).complete
     assert report(candidates=0, generated=0).acceptance_rate == 0.0
+
+
+def test_an_impossible_population_is_named_not_blamed_on_time():
+    text = report(generated=0, candidates=0, impossible=("p.age > 200 is never true",)).summary()
+    assert text == (
+        "made 0 of 10 dummy patients in 1.2s: no patient can satisfy the population: "
+        "p.age > 200 is never true"
+    )

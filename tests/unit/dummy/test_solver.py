@@ -87,10 +87,50 @@ def test_picks_and_extremes_hold_every_row_of_their_frame():
 
 
 def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
-    (plan,) = plans((events.reading.sum_for_patient() > 3.0) & spells.exists_for_patient())
+    # Two frames of one table compared: left to the final check.
+    early = events.where(events.day < "2020-01-01").count_for_patient()
+    late = events.where(events.day >= "2020-01-01").count_for_patient()
+    (plan,) = plans((early > late) & spells.exists_for_patient())
     assert len(plan.requirements) == 1
     assert len(plan.unsolved) == 1
     assert not plan.solved_fully
+
+
+def test_a_sum_above_a_bound_is_one_row_above_it_and_nothing_negative():
+    (plan,) = plans(events.reading.sum_for_patient() > 3.0)
+    (requirement,) = plan.requirements
+    assert requirement.count == 1
+    (condition,) = requirement.conditions
+    assert condition.evaluate({"reading": 3.5}, {}) is True
+    assert condition.evaluate({"reading": 3.0}, {}) is False
+    (ban,) = plan.bans
+    assert not ban.applies_to_required
+    assert ban.forbids({"reading": -1.0}, {})
+    assert not ban.forbids({"reading": 0.0}, {})
+    assert plan.solved_fully
+
+
+def test_a_sum_below_or_equal_to_a_bound_keeps_other_rows_from_adding():
+    (below,) = plans(~(events.reading.sum_for_patient() >= 10.0))
+    (ban,) = below.bans
+    assert ban.forbids({"reading": 0.5}, {}) and not ban.forbids({"reading": -2.0}, {})
+    (equal,) = plans(events.reading.sum_for_patient() == 10.0)
+    (ban,) = equal.bans
+    assert ban.forbids({"reading": 0.5}, {}) and not ban.forbids({"reading": 0.0}, {})
+    assert not ban.forbids({"reading": None}, {})
+
+
+def test_a_distinct_count_asks_for_rows_with_different_values():
+    (plan,) = plans(events.code.count_distinct_for_patient() >= 3)
+    (requirement,) = plan.requirements
+    assert requirement.count == 3
+    assert requirement.distinct is not None
+    assert plan.bans == ()
+    (capped,) = plans(events.code.count_distinct_for_patient() == 2)
+    assert capped.requirements[0].count == 2
+    (ban,) = capped.bans
+    assert not ban.applies_to_required
+    assert plans((events.code.count_distinct_for_patient() > 3) & (events.code.count_distinct_for_patient() < 2)) == ()
 
 
 def test_constant_literals_are_settled_at_once():

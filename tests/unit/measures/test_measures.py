@@ -7,6 +7,7 @@ from ehrql import INTERVAL, create_measures, months, weeks, years
 from ehrql.errors import DefinitionError
 from ehrql.measures import get_measure_results, measure_output_columns
 from ehrql.measures.disclosure_control import control_count
+from ehrql.query_model import nodes as qm
 from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
 from ehrql.tables import EventFrame, PatientFrame, Series, table
 from tests.lib.engines import ENGINES
@@ -191,6 +192,16 @@ def test_a_measure_without_group_by_is_not_grouped(engine):
     ]
 
 
+def test_a_measure_with_no_intervals_has_no_rows(engine):
+    # As in public ehrQL: `years(n).starting_on(d)` with n worked out as 0 is no interval.
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
+    measures.define_measure("never", intervals=years(0).starting_on("2020-01-01"), **arguments)
+    measures.define_measure("january", intervals=[("2020-01-01", "2020-01-31")], **arguments)
+    assert list(get_measure_results(engine, measures)) == [("january", D(2020, 1, 1), D(2020, 1, 31), 1.5, 3, 2)]
+
+
 def test_measures_is_usable_as_a_class():
     from ehrql import Measures
 
@@ -339,7 +350,7 @@ def test_dummy_data_covers_only_measures_with_intervals():
     measures = create_measures()
     arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
     measures.define_measure("none", intervals=years(0).starting_on("2020-01-01"), **arguments)
-    with pytest.raises(DefinitionError, match="no measure has any intervals"):
-        measures_dummy_dataset(measures)
+    # No patient is counted anywhere.
+    assert measures_dummy_dataset(measures).population == qm.Value(False)
     measures.define_measure("some", intervals=years(1).starting_on("2020-01-01"), **arguments)
     assert len(measures_dummy_dataset(measures).variables) == 1

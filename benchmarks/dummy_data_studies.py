@@ -1,0 +1,147 @@
+"""How well does the dummy data generator serve real studies?
+
+For each case of a folder laid out like `../shared/studies` (a `cases.tsv`
+with columns id, repo, definition, kind, args, public_patients,
+public_seconds; each study's files under `<repo>/`), load the definition as
+`generate-dataset` / `generate-measures` would, generate its dummy data in
+this process, and print one line per case:
+
+* asked: the population size the definition configures (10 by default);
+* made: the patients generated, all of them in the population;
+* seconds: the time the generator took (loading and writing excluded);
+* s/1000: seconds per 1,000 patients (target: at most 10);
+* public: the seconds public ehrQL's generator took, for the same case;
+* non-null: the share of non-null values per column, lowest first.
+
+Cases that do not load are listed with the error. Run from the repository
+root:
+
+    python benchmarks/dummy_data_studies.py --cases-dir ../shared/studies [-k TEXT]
+
+The study files are read where they are; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import pathlib
+import shlex
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from ehrql.dummy import generate_dummy_data  # noqa: E402
+from ehrql.loaders import load_dataset_definition, load_measure_definitions  # noqa: E402
+from ehrql.main import engine_over_tables  # noqa: E402
+from ehrql.measures.dummy_data import measures_dummy_dataset  # noqa: E402
+
+#: Target: at most this many seconds per 1,000 patients.
+TARGET_SECONDS_PER_THOUSAND = 10.0
+
+
+@contextlib.contextmanager
+def _in_directory(path: pathlib.Path):
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _load(case: dict, cases_dir: pathlib.Path):
+    """(query model, asked, timeout, constraint node) for a case, loaded from its study folder."""
+    study = cases_dir / case["repo"]
+    args = shlex.split(case["args"] or "")
+    with _in_directory(study):
+        if case["kind"] == "measures":
+            measures = load_measure_definitions(pathlib.Path(case["definition"]), args)
+            config = measures.dummy_data_config
+            query = measures_dummy_dataset(measures)
+        else:
+            loaded = load_dataset_definition(pathlib.Path(case["definition"]), args)
+            config = loaded.dummy_data_config
+            query = loaded.query_model
+    extra = config.additional_population_constraint
+    return query, config.population_size, config.timeout, None if extra is None else extra._qm_node
+
+
+def _non_null_shares(query, tables) -> dict:
+    """Column name -> share of the output rows where it is not null."""
+    engine = engine_over_tables(None, tables)
+    rows = list(engine.get_results(query))
+    names = list(query.variables)
+    if not rows:
+        return {name: 0.0 for name in names}
+    return {
+        name: sum(row[i] is not None for row in rows) / len(rows)
+        for i, name in enumerate(names, start=1)
+    }
+
+
+def measure_case(case: dict, cases_dir: pathlib.Path, seed: int = 0) -> dict:
+    """The figures for one case; `error` set when it cannot be loaded or generated."""
+    result = {"id": case["id"], "public": case.get("public_seconds") or ""}
+    try:
+        query, asked, timeout, extra = _load(case, cases_dir)
+    except BaseException as e:  # a study may call sys.exit, or fail in any way
+        return {**result, "error": f"does not load: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
+    started = time.perf_counter()
+    data = generate_dummy_data(
+        query, population_size=asked, seed=seed, additional_population_constraint=extra, timeout=timeout
+    )
+    seconds = time.perf_counter() - started
+    shares = _non_null_shares(query, data.tables)
+    return {
+        **result,
+        "asked": asked,
+        "made": data.report.generated,
+        "seconds": seconds,
+        "per_thousand": seconds / max(data.report.generated, 1) * 1000,
+        "shares": shares,
+        "summary": data.report.summary(),
+    }
+
+
+def _shares_text(shares: dict, limit: int = 6) -> str:
+    ordered = sorted(shares.items(), key=lambda item: (item[1], item[0]))
+    shown = " ".join(f"{name}={share:.0%}" for name, share in ordered[:limit])
+    more = f" (+{len(ordered) - limit} more)" if len(ordered) > limit else ""
+    return shown + more
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases-dir", type=pathlib.Path, required=True)
+    parser.add_argument("-k", default="", help="only cases whose id contains this")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true", help="print each column's share and the report")
+    args = parser.parse_args(argv)
+    cases_dir = args.cases_dir.resolve()
+    with (cases_dir / "cases.tsv").open(newline="") as f:
+        cases = [c for c in csv.DictReader(f, delimiter="\t") if args.k in c["id"]]
+    print(f"{'case':<60} {'asked':>6} {'made':>6} {'seconds':>8} {'s/1000':>7} {'public':>7}  non-null (lowest)")
+    for case in cases:
+        m = measure_case(case, cases_dir, args.seed)
+        name = m["id"][:60]
+        if "error" in m:
+            print(f"{name:<60} {m['error'][:120]}")
+            continue
+        slow = " SLOW" if m["per_thousand"] > TARGET_SECONDS_PER_THOUSAND and m["seconds"] > 1 else ""
+        short = " SHORT" if m["made"] < m["asked"] else ""
+        print(
+            f"{name:<60} {m['asked']:>6} {m['made']:>6} {m['seconds']:>8.1f} {m['per_thousand']:>7.1f} "
+            f"{m['public']:>7}  {_shares_text(m['shares'])}{short}{slow}",
+            flush=True,
+        )
+        if args.verbose:
+            print("    " + m["summary"])
+            print("    " + _shares_text(m["shares"], limit=1000))
+
+
+if __name__ == "__main__":
+    main()
