@@ -80,6 +80,15 @@ class BaseCode:
     def __str__(self):
         return self.value
 
+    # Public ehrQL's codes have these two, and real studies call them (to turn
+    # a checked code back into its string), so they are kept by name.
+    @classmethod
+    def _primitive_type(cls) -> type:
+        return str
+
+    def _to_primitive_type(self) -> str:
+        return self.value
+
     @classmethod
     def is_valid(cls, value: str) -> bool:
         """True when `value` is a well-formed code of this system."""

@@ -143,3 +143,9 @@ def test_verhoeff_catches_every_adjacent_swap():
         if a != b:
             swapped = code[:position] + b + a + code[position + 2 :]
             assert not verhoeff_valid(swapped), swapped
+
+
+def test_codes_give_their_string_as_public_ehrql_codes_do():
+    # Studies written for public ehrQL validate a code string this way.
+    assert ICD10Code("J45")._to_primitive_type() == "J45"
+    assert ICD10Code._primitive_type() is str
