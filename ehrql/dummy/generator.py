@@ -21,7 +21,12 @@ import typing
 from collections.abc import Callable
 
 from ehrql.dummy.hints import collect_hints
-from ehrql.dummy.plausibility import plausibility_check
+from ehrql.dummy.plausibility import (
+    LIFE_SPAN_KEY,
+    life_bounded_columns,
+    life_span,
+    plausibility_check,
+)
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
@@ -292,7 +297,13 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _I
         bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
         plausible = plausibility_check(requirement.table)
         recipe = make_recipe(
-            requirement.table, requirement.conditions, bans, cache, (), (plausible,) if plausible else ()
+            requirement.table,
+            requirement.conditions,
+            bans,
+            cache,
+            (),
+            (plausible,) if plausible else (),
+            life_bounded_columns(requirement.table),
         )
         if not recipe.feasible:
             return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
@@ -301,7 +312,13 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _I
     for table in tables:
         plausible = plausibility_check(table)
         recipe = make_recipe(
-            table, (), tuple(bans_by_table.get(table, ())), cache, (plausible,) if plausible else ()
+            table,
+            (),
+            tuple(bans_by_table.get(table, ())),
+            cache,
+            (plausible,) if plausible else (),
+            (),
+            life_bounded_columns(table),
         )
         fillers[table] = recipe if recipe.feasible else None
     checks = tuple(
@@ -397,6 +414,10 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
                     filler_rows.add(id(row))
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
+        if is_patient_table:
+            # Patient tables come first: once they are drawn the life is known.
+            context.pop(LIFE_SPAN_KEY, None)
+            context[LIFE_SPAN_KEY] = life_span(context)
         rows[table] = table_rows
     return rows, filler_rows
 
