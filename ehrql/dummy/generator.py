@@ -205,9 +205,12 @@ def _search(
         weights = [s / a for s, a in zip(successes, attempts)]
         batch = []
         for patient_id in range(candidates + 1, candidates + batch_size + 1):
+            # A batch of hard-to-make patients can outlast the time limit.
+            if patient_id % 64 == 0 and batch and time.monotonic() > deadline:
+                break
             index = rng.choices(range(len(prepared)), weights)[0]
             batch.append((patient_id, index, _make_patient(prepared[index], patient_id, rng, uniques)))
-        candidates += batch_size
+        candidates += len(batch)
         accepted = _in_population(target, tables, batch)
         for patient_id, index, rows in batch:
             attempts[index] += 1
