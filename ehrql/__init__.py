@@ -5,7 +5,8 @@ A dataset definition imports what it needs from here and from `ehrql.tables`.
 
 from ehrql.codelists import codelist_from_csv
 from ehrql.debugger import show
-from ehrql.measures import INTERVAL, create_measures
+from ehrql.errors import Error
+from ehrql.measures import INTERVAL, Measures, create_measures
 from ehrql.query_language import (
     Dataset,
     case,
@@ -27,6 +28,8 @@ __version__ = "0.1.0"
 __all__ = [
     "INTERVAL",
     "Dataset",
+    "Error",
+    "Measures",
     "case",
     "codelist_from_csv",
     "create_dataset",

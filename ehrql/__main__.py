@@ -13,6 +13,7 @@ file; 11 a data file that does not match what is expected; 1 anything else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import ehrql
 from ehrql import main
+from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import EHRQLError
-from ehrql.file_formats import FILE_FORMATS, FileValidationError, get_file_extension
+from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.loaders import DefinitionFileError
 from ehrql.main import backend_registry, query_engine_names
 
@@ -86,7 +88,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 user_args=user_args,
             )
         elif options.command == "create-dummy-tables":
-            directory, file_format = options.dummy_tables_path
+            directory, file_format = options.dummy_tables_path or (None, "csv")
             main.create_dummy_tables(
                 options.definition_file, directory, file_format=file_format, user_args=user_args
             )
@@ -106,14 +108,24 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 return EXIT_ERROR
         elif options.command == "debug":
             main.debug_dataset(
-                options.definition_file, dummy_tables=options.dummy_tables, user_args=user_args
+                options.definition_file,
+                dummy_tables=options.dummy_tables,
+                user_args=user_args,
+                display_format=options.display_format,
             )
         elif options.command == "serialize-definition":
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
         elif options.command == "test-connection":
-            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+            url = options.url or os.environ.get("DATABASE_URL")
+            if not url:
+                return _usage_error("test-connection", "give the database with --url, or set DATABASE_URL")
+            main.test_connection(url, backend=options.backend, query_engine=options.query_engine)
+        elif options.command == "graph-query":
+            main.graph_query(options.definition_file, options.output, user_args=user_args)
         elif options.command == "dump-example-data":
-            main.dump_example_data(options.directory)
+            if options.dst_dir is not None and options.directory is not None:
+                return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
+            main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
@@ -122,6 +134,12 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
     except Exception as error:
         return _report(error, options.debug_traceback)
     return EXIT_OK
+
+
+def _usage_error(command: str, message: str) -> int:
+    """Report a command line that argparse accepted but that cannot run as given."""
+    print(f"ehrql {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _report(error: Exception, show_traceback: bool) -> int:
@@ -166,18 +184,26 @@ def _definition_file(value: str) -> Path:
 
 
 def _output_file(value: str) -> Path:
+    """A file (`out.csv`) or a directory and a format (`out/:csv`), checked but not created."""
     try:
-        get_file_extension(value)
+        split = check_output_path(value)
     except FileValidationError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-    path = Path(value)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"the output must be a file, but {value} is a directory")
-    return path
+    if split is None and Path(value).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the output must be a file, but {value} is a directory (to write one file per "
+            f"table into it, add a format: {value.rstrip('/')}/:csv)"
+        )
+    if split is not None and split[0].exists() and not split[0].is_dir():
+        raise argparse.ArgumentTypeError(f"{split[0]} exists and is not a directory")
+    return Path(value)
 
 
 def _input_data_file(value: str) -> Path:
+    """A data file, or a directory of one file per table."""
     path = Path(value)
+    if path.is_dir():
+        return path
     try:
         get_file_extension(value)
     except FileValidationError as e:
@@ -253,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serialize_definition(verbs)
     _add_dump_example_data(verbs)
     _add_test_connection(verbs)
+    _add_graph_query(verbs)
     return parser
 
 
@@ -303,10 +330,13 @@ def _add_generate_dataset(verbs) -> None:
     _definition_argument(parser)
     parser.add_argument(
         "--output",
-        metavar="FILE",
+        metavar="FILE_OR_DIR/:FORMAT",
         type=_output_file,
-        help=f"Where to write the dataset; the extension picks the format ({_FORMATS}). "
-        "Missing directories are created. Default: print a table to the console.",
+        help=f"Where to write the dataset: a file, whose extension picks the format ({_FORMATS}), "
+        "or a directory and a format (results/:csv, results/:arrow, ...), which gets "
+        "dataset.FORMAT plus one file per event table (add_event_table()), each named after "
+        "its table. A dataset with event tables needs a directory. Missing directories are "
+        "created, and the files appear only once all are written. Default: print to the console.",
     )
     parser.add_argument(
         "--dsn",
@@ -326,11 +356,12 @@ def _add_generate_dataset(verbs) -> None:
     )
     parser.add_argument(
         "--dummy-data-file",
-        metavar="FILE",
+        metavar="FILE_OR_DIR",
         type=_input_data_file,
         help="A ready-made dummy dataset to output as it is, after checking that its "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
-        "match the output's).",
+        "match the output's). For a dataset with event tables, a directory laid out as "
+        "--output DIR/:FORMAT writes it: dataset.FORMAT and one file per event table.",
     )
     parser.add_argument(
         "--test-data-file",
@@ -361,20 +392,29 @@ def _add_dump_dataset_sql(verbs) -> None:
 def _add_create_dummy_tables(verbs) -> None:
     parser = verbs.add_parser(
         "create-dummy-tables",
-        help="Generate dummy tables for a dataset definition and write them to files.",
+        help="Generate dummy tables for a dataset or measures definition and write them to files.",
         description=(
-            "Generate the dummy tables generate-dataset would make for a definition, and "
-            "write them to a directory, one file per table. Edit them if you like, then "
-            "pass the directory to generate-dataset --dummy-tables."
+            "Generate the dummy tables generate-dataset (or, for a measures definition, "
+            "generate-measures) would make for a definition, and write them to a directory, "
+            "one file per table, or print them when no directory is given. Edit them if you "
+            "like, then pass the directory to generate-dataset --dummy-tables."
         ),
         allow_abbrev=False,
     )
-    _definition_argument(parser)
+    parser.add_argument(
+        "definition_file",
+        metavar="DEFINITION",
+        type=_definition_file,
+        help="The dataset or measures definition: a Python file that sets a variable named "
+        "`dataset` or `measures`.",
+    )
     parser.add_argument(
         "dummy_tables_path",
         metavar="DIRECTORY[:FORMAT]",
+        nargs="?",
         type=_directory_and_format,
-        help="The directory to write the tables to (created if missing). Files are CSV "
+        help="The directory to write the tables to (created if missing); without it, the "
+        "tables are printed to the console. Files are CSV "
         "unless a format is added after a colon: "
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
@@ -382,8 +422,9 @@ def _add_create_dummy_tables(verbs) -> None:
     _traceback_argument(parser)
 
 
-def _text_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
+def _text_output_argument(parser: argparse.ArgumentParser, what: str, short: str | None = None) -> None:
     parser.add_argument(
+        *([short] if short else []),
         "--output",
         metavar="FILE",
         type=Path,
@@ -421,10 +462,12 @@ def _add_generate_measures(verbs) -> None:
     )
     parser.add_argument(
         "--output",
-        metavar="FILE",
+        metavar="FILE_OR_DIR/:FORMAT",
         type=_output_file,
-        help=f"Where to write the measures; the extension picks the format ({_FORMATS}). "
-        "Default: print a table to the console.",
+        help=f"Where to write the measures: a file for all of them, whose extension picks the "
+        f"format ({_FORMATS}), or a directory and a format (measures/:csv, ...) for one file "
+        "per measure, named after it, without the measure column and with only that "
+        "measure's group columns. Default: print a table to the console.",
     )
     parser.add_argument(
         "--dsn",
@@ -441,11 +484,12 @@ def _add_generate_measures(verbs) -> None:
     )
     parser.add_argument(
         "--dummy-data-file",
-        metavar="FILE",
+        metavar="FILE_OR_DIR",
         type=_input_data_file,
         help="Ready-made dummy measures to output as they are, after checking that the "
         f"columns and their types match the definition's ({_FORMATS}; the format need not "
-        "match the output's). Ignored with --dsn.",
+        "match the output's): one file for all measures, or a directory of one file per "
+        "measure as --output DIR/:FORMAT writes them. Ignored with --dsn.",
     )
     _engine_arguments(parser)
 
@@ -489,6 +533,14 @@ def _add_debug(verbs) -> None:
         help="A directory of table files, one per table, to evaluate show() calls on. "
         "Default: dummy data generated from the definition.",
     )
+    parser.add_argument(
+        "--display-format",
+        metavar="FORMAT",
+        choices=DISPLAY_FORMATS,
+        default="ascii",
+        help="How to print each shown value: ascii (a plain-text table, the default) or "
+        "html (an HTML table, for a viewer that renders it).",
+    )
     _traceback_argument(parser)
 
 
@@ -503,7 +555,7 @@ def _add_serialize_definition(verbs) -> None:
         allow_abbrev=False,
     )
     _definition_argument(parser)
-    _text_output_argument(parser, "JSON")
+    _text_output_argument(parser, "JSON", short="-o")
     _traceback_argument(parser)
 
 
@@ -518,12 +570,19 @@ def _add_dump_example_data(verbs) -> None:
         allow_abbrev=False,
     )
     parser.add_argument(
+        "-d",
+        "--dst-dir",
+        metavar="DIRECTORY",
+        dest="dst_dir",
+        type=Path,
+        help="Where to write the tables (created if missing). Default: ./example-data",
+    )
+    parser.add_argument(
         "directory",
         metavar="DIRECTORY",
         nargs="?",
-        default=Path("example-data"),
         type=Path,
-        help="Where to write the tables (created if missing). Default: ./example-data",
+        help="The same as --dst-dir, given without the option name.",
     )
     _traceback_argument(parser)
 
@@ -542,9 +601,8 @@ def _add_test_connection(verbs) -> None:
         "-u",
         "--url",
         metavar="URL_OR_PATH",
-        required=True,
         help="The database: mssql://user:pass@host:port/db, trino://user@host:port/catalog/schema, "
-        "or a DuckDB file.",
+        "or a DuckDB file. Default: the DATABASE_URL environment variable.",
     )
     parser.add_argument(
         "-b",
@@ -560,6 +618,29 @@ def _add_test_connection(verbs) -> None:
         metavar="NAME",
         type=_query_engine_name,
         help="Connect with this query engine instead of the backend's.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_graph_query(verbs) -> None:
+    parser = verbs.add_parser(
+        "graph-query",
+        help="Draw a dataset definition's query graph.",
+        description=(
+            "Write a picture of the query model a dataset definition builds: a box per node "
+            "(a table, a column, a function, an aggregation...) and an arrow to each node it "
+            "is built from. Parts used in several places are drawn once."
+        ),
+        allow_abbrev=False,
+    )
+    _definition_argument(parser)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="Where to write the graph: Graphviz DOT text for a .dot or .gv file; an image "
+        "for .svg, .png or .pdf, drawn by Graphviz's `dot` program, which must be installed.",
     )
     _traceback_argument(parser)
 

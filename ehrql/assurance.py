@@ -11,6 +11,11 @@ A definition may hold test data, one entry per made-up patient:
         },
     }
 
+Event tables can be checked too, with `"expected_events": {table name: [row
+dicts, without patient_id]}`. Every value given must obey its table column's
+constraints (a `sex` of "bogus" fails), a patient-level table takes at most
+one row, and any other key is an error naming the nearest valid key.
+
 `ehrql assure` runs the definition on exactly those records, with the
 in-memory reference engine, and reports for each patient and column what was
 expected and what came out.
@@ -19,14 +24,18 @@ expected and what came out.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
+import importlib
 from collections.abc import Mapping
 
 from ehrql.errors import DefinitionError
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_language import coerce_cell
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import NotNullConstraint
 
-_RESERVED_KEYS = {"expected_in_population", "expected_columns"}
+_RESERVED_KEYS = ("expected_in_population", "expected_columns", "expected_events")
 
 
 class TestDataError(DefinitionError):
@@ -49,6 +58,31 @@ class ColumnCheck:
 
 
 @dataclasses.dataclass(frozen=True)
+class EventsCheck:
+    """The rows expected of an event table for one patient, and the rows it gave."""
+
+    table: str
+    expected: tuple
+    got: tuple
+
+    @property
+    def ok(self) -> bool:
+        return len(self.expected) == len(self.got) and all(
+            set(e) == set(g) and all(_same(e[k], g[k]) for k in e) for e, g in zip(self.expected, self.got)
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class BadTestValue:
+    """A value in the test data that its table column's constraints do not allow."""
+
+    table: str
+    column: str
+    value: object
+    rule: str
+
+
+@dataclasses.dataclass(frozen=True)
 class PatientCheck:
     """Everything checked for one test patient."""
 
@@ -56,10 +90,17 @@ class PatientCheck:
     expected_in_population: bool
     in_population: bool
     columns: tuple[ColumnCheck, ...]
+    events: tuple[EventsCheck, ...] = ()
+    bad_values: tuple[BadTestValue, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.expected_in_population == self.in_population and all(c.ok for c in self.columns)
+        return (
+            not self.bad_values
+            and self.expected_in_population == self.in_population
+            and all(c.ok for c in self.columns)
+            and all(e.ok for e in self.events)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,21 +112,27 @@ class AssuranceReport:
 
     @property
     def ok(self) -> bool:
-        return all(p.ok for p in self.patients)
+        return bool(self.patients) and all(p.ok for p in self.patients)
 
 
 def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
     """Run `dataset` on the records in `test_data` and compare with its expectations."""
     tables = {t.name: t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)}
-    rows, unused = _table_rows(test_data, tables)
-    results = InMemoryQueryEngine(InMemoryDatabase(rows)).get_results(dataset)
+    if isinstance(test_data, Mapping) and not test_data:
+        raise TestDataError("test_data holds no test patients: add at least one, or nothing is tested")
+    rows, unused = _table_rows(test_data, tables, dataset)
+    bad_values = _bad_values(rows, tables)
+    engine = InMemoryQueryEngine(InMemoryDatabase(rows))
+    results = engine.get_results(dataset)
     names = list(dataset.variables)
     by_patient = {row[0]: dict(zip(names, row[1:])) for row in results}
+    event_rows = _events_by_patient(engine, dataset) if dataset.events else {}
     checks = []
     for patient_id, record in test_data.items():
         expected_in = record.get("expected_in_population", True)
         got = by_patient.get(patient_id)
         columns = ()
+        events = ()
         if expected_in and got is not None:
             expected_columns = record.get("expected_columns", {})
             unknown = set(expected_columns) - set(names)
@@ -98,40 +145,178 @@ def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
                 ColumnCheck(name, _expected_value(expected, dataset.variables[name].type), got[name])
                 for name, expected in expected_columns.items()
             )
-        checks.append(PatientCheck(patient_id, bool(expected_in), got is not None, columns))
+            events = tuple(
+                EventsCheck(name, _expected_events(patient_id, name, expected, dataset), event_rows[name].get(patient_id, ()))
+                for name, expected in record.get("expected_events", {}).items()
+            )
+        checks.append(
+            PatientCheck(
+                patient_id, bool(expected_in), got is not None, columns, events, tuple(bad_values.get(patient_id, ()))
+            )
+        )
     return AssuranceReport(tuple(checks), tuple(sorted(unused)))
 
 
-def _table_rows(test_data: Mapping, tables: dict) -> tuple[dict, set]:
+def _events_by_patient(engine, dataset: qm.Dataset) -> dict[str, dict[int, tuple]]:
+    """For each event table, its rows (as dicts without patient_id) by patient."""
+    result = {}
+    for name, rows in engine.get_event_results(dataset).items():
+        columns = list(dataset.events[name])
+        by_patient: dict[int, list] = {}
+        for row in rows:
+            by_patient.setdefault(row[0], []).append(dict(zip(columns, row[1:])))
+        result[name] = {patient_id: tuple(found) for patient_id, found in by_patient.items()}
+    return result
+
+
+def _expected_events(patient_id, name: str, expected, dataset: qm.Dataset) -> tuple:
+    """Expected event rows with their values read as the columns' types, in the
+    order the engine gives rows (by every column), so that order does not matter."""
+    if name not in dataset.events:
+        raise TestDataError(
+            f"test patient {patient_id}: expected_events names an event table the dataset does not "
+            f"have: {name}" + _did_you_mean(name, dataset.events)
+        )
+    columns = dataset.events[name]
+    if isinstance(expected, Mapping) or not isinstance(expected, (list, tuple)):
+        raise TestDataError(f"test patient {patient_id}: expected_events['{name}'] must be a list of row dicts")
+    typed = []
+    for row in expected:
+        unknown = set(row) - set(columns)
+        if unknown:
+            raise TestDataError(
+                f"test patient {patient_id}: event table '{name}' has no column "
+                f"{', '.join(repr(c) for c in sorted(unknown))}; its columns are: {', '.join(columns)}"
+            )
+        typed.append({c: _expected_value(row.get(c), series.type) for c, series in columns.items()})
+    return tuple(sorted(typed, key=lambda r: tuple(_order_key(v) for v in r.values())))
+
+
+def _order_key(value):
+    # The in-memory engine's order for event rows: nulls first, then by value.
+    return (value is not None, value if value is not None else 0)
+
+
+def _bad_values(rows: dict, tables: dict) -> dict[int, list[BadTestValue]]:
+    """Per patient, the given values that break a column constraint, and patient
+    tables given more than one row."""
+    bad: dict[int, list[BadTestValue]] = {}
+    for table_name, table_rows in rows.items():
+        schema = tables[table_name].schema
+        counts: dict[int, int] = {}
+        for row in table_rows:
+            patient_id = row["patient_id"]
+            counts[patient_id] = counts.get(patient_id, 0) + 1
+            for name in row["__given__"]:
+                value = row[name]
+                for constraint in schema.get_column(name).constraints:
+                    if not _obeys(constraint, value):
+                        bad.setdefault(patient_id, []).append(
+                            BadTestValue(table_name, name, _plain(value), _rule(constraint))
+                        )
+        if isinstance(tables[table_name], qm.SelectPatientTable):
+            for patient_id, count in counts.items():
+                if count > 1:
+                    bad.setdefault(patient_id, []).append(
+                        BadTestValue(table_name, "", count, "at most one row per patient")
+                    )
+    for table_rows in rows.values():
+        for row in table_rows:
+            del row["__given__"]
+    return bad
+
+
+def _obeys(constraint, value) -> bool:
+    if value is None:
+        return not isinstance(constraint, NotNullConstraint)
+    try:
+        return bool(constraint.validate(_plain(value)))
+    except TypeError:
+        return False
+
+
+def _plain(value):
+    return value.value if hasattr(value, "value") and qm.is_code_type(type(value)) else value
+
+
+def _rule(constraint) -> str:
+    try:
+        return constraint.description
+    except NotImplementedError:
+        return type(constraint).__name__
+
+
+@functools.cache
+def _known_table_names() -> frozenset:
+    """The names of every table ehrQL's table modules define."""
+    names = set()
+    for module_name in ("core", "tpp", "emis", "emisv2", "raw.core", "raw.tpp", "raw.emis"):
+        try:
+            module = importlib.import_module(f"ehrql.tables.{module_name}")
+        except ImportError:
+            continue
+        for value in vars(module).values():
+            node = getattr(value, "_qm_node", None)
+            if isinstance(node, (qm.SelectTable, qm.SelectPatientTable)):
+                names.add(node.name)
+    return frozenset(names)
+
+
+def _did_you_mean(key: str, choices) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _check_key(patient_id, key, tables: dict, unused: set) -> bool:
+    """Whether `key` of a test patient is a table the dataset reads; an unknown key is an error."""
+    if key in tables:
+        return True
+    if key in _RESERVED_KEYS:
+        return False
+    valid = [*_RESERVED_KEYS, *tables]
+    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.8)
+    if isinstance(key, str) and key in _known_table_names() and not close:
+        # Rows for a real table this definition does not read: harmless, noted.
+        unused.add(key)
+        return False
+    raise TestDataError(
+        f"test patient {patient_id}: unknown key {key!r}"
+        + (f"; did you mean '{close[0]}'?" if close else _did_you_mean(str(key), valid))
+        + f" (the keys are: {', '.join(_RESERVED_KEYS)}, and the names of the tables the "
+        f"definition reads: {', '.join(sorted(tables)) or 'none'})"
+    )
+
+
+def _table_rows(test_data: Mapping, tables: dict, dataset: qm.Dataset) -> tuple[dict, set]:
     if not isinstance(test_data, Mapping):
         raise TestDataError("test_data must be a dict of patient_id -> that patient's records")
     rows: dict[str, list[dict]] = {name: [] for name in tables}
-    unused = set()
+    unused: set = set()
     for patient_id, record in test_data.items():
         if not isinstance(patient_id, int) or isinstance(patient_id, bool):
             raise TestDataError(f"test_data keys must be integer patient ids, got {patient_id!r}")
         if not isinstance(record, Mapping):
             raise TestDataError(f"test patient {patient_id}: records must be a dict of table name -> rows")
         for table_name, table_rows in record.items():
-            if table_name in _RESERVED_KEYS:
-                continue
-            if table_name not in tables:
-                unused.add(table_name)
+            if not _check_key(patient_id, table_name, tables, unused):
                 continue
             table = tables[table_name]
             if isinstance(table, qm.SelectPatientTable):
-                if not isinstance(table_rows, Mapping):
+                if isinstance(table_rows, Mapping):
+                    table_rows = [table_rows]
+                elif not isinstance(table_rows, (list, tuple)):
                     raise TestDataError(
                         f"test patient {patient_id}: '{table_name}' has one row per patient, "
                         "so give it a single dict"
                     )
-                table_rows = [table_rows]
             elif isinstance(table_rows, Mapping) or not isinstance(table_rows, (list, tuple)):
                 raise TestDataError(
                     f"test patient {patient_id}: '{table_name}' has many rows per patient, "
                     "so give it a list of dicts"
                 )
             for row in table_rows:
+                if not isinstance(row, Mapping):
+                    raise TestDataError(f"test patient {patient_id}: each row of '{table_name}' must be a dict")
                 rows[table_name].append(_typed_row(patient_id, table_name, table.schema, row))
     return rows, unused
 
@@ -143,7 +328,8 @@ def _typed_row(patient_id, table_name, schema, row) -> dict:
             f"test patient {patient_id}: table '{table_name}' has no column "
             f"{', '.join(repr(c) for c in sorted(unknown))}; its columns are: {', '.join(schema.column_names)}"
         )
-    typed = {"patient_id": patient_id}
+    # Which columns were given, for checking their constraints (removed before running).
+    typed = {"patient_id": patient_id, "__given__": tuple(name for name in schema.column_names if name in row)}
     for name, column in schema.columns:
         try:
             typed[name] = coerce_cell(row.get(name), column.type, name)
@@ -173,6 +359,14 @@ def present(report: AssuranceReport) -> str:
     for check in sorted(report.patients, key=lambda p: (p.ok, p.patient_id)):
         status = "PASS" if check.ok else "FAIL"
         lines.append(f"Patient {check.patient_id}: {status}")
+        for bad in check.bad_values:
+            if bad.column:
+                lines.append(
+                    f"  FAIL test data: table '{bad.table}', column '{bad.column}' has {bad.value!r}, "
+                    f"which breaks its constraint ({bad.rule})"
+                )
+            else:
+                lines.append(f"  FAIL test data: table '{bad.table}' has {bad.value} rows, but takes {bad.rule}")
         if check.expected_in_population != check.in_population:
             lines.append(
                 f"  in population: expected {check.expected_in_population}, got {check.in_population}"
@@ -180,6 +374,9 @@ def present(report: AssuranceReport) -> str:
         for column in check.columns:
             mark = "ok  " if column.ok else "FAIL"
             lines.append(f"  {mark} {column.column}: expected {column.expected!r}, got {column.got!r}")
+        for events in check.events:
+            mark = "ok  " if events.ok else "FAIL"
+            lines.append(f"  {mark} event table {events.table}: expected {list(events.expected)!r}, got {list(events.got)!r}")
     if report.unused_tables:
         lines.append(
             "Note: the test data gives rows for tables the definition does not use: "

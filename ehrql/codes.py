@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
 __all__ = [
@@ -24,11 +28,17 @@ __all__ = [
     "ReadV2Code",
     "SNOMEDCTCode",
     "CodelistError",
+    "CodeWarning",
+    "warn_about_suspicious_codes",
 ]
 
 
 class CodelistError(ValueError):
     """A code, or a codelist, that is not valid for its coding system."""
+
+
+class CodeWarning(UserWarning):
+    """A code that is accepted, as public ehrQL accepts it, but is probably mistyped."""
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -56,6 +66,15 @@ class BaseCode:
     @classmethod
     def extra_check(cls, value: str) -> str | None:
         """Return why `value` is invalid beyond its format, or None when it is valid."""
+        return None
+
+    @classmethod
+    def doubt(cls, value: str) -> str | None:
+        """Why a valid `value` is probably mistyped (a wrong check digit), or None.
+
+        Public ehrQL accepts such codes, so they are accepted here too; the
+        language warns about them where a definition uses them.
+        """
         return None
 
     def __str__(self):
@@ -110,19 +129,26 @@ def _verhoeff_problem(value: str) -> str | None:
 
 
 class SNOMEDCTCode(BaseCode):
-    """A SNOMED CT concept identifier: 6 to 18 digits, no leading zero, Verhoeff check digit."""
+    """A SNOMED CT concept identifier: 6 to 18 digits, no leading zero.
+
+    Its last digit is a Verhoeff check digit; a wrong one gives a warning, not
+    an error, as public ehrQL does not check it.
+    """
 
     regex = re.compile(r"[1-9][0-9]{5,17}")
     system_id = "snomedct"
-    extra_check = classmethod(lambda cls, value: _verhoeff_problem(value))
+    doubt = classmethod(lambda cls, value: _verhoeff_problem(value))
 
 
 class DMDCode(BaseCode):
-    """A dm+d (Dictionary of Medicines and Devices) identifier: a SNOMED-style number."""
+    """A dm+d (Dictionary of Medicines and Devices) identifier: a SNOMED-style number.
+
+    A wrong Verhoeff check digit gives a warning, not an error, as in public ehrQL.
+    """
 
     regex = re.compile(r"[1-9][0-9]{5,17}")
     system_id = "dmd"
-    extra_check = classmethod(lambda cls, value: _verhoeff_problem(value))
+    doubt = classmethod(lambda cls, value: _verhoeff_problem(value))
 
 
 class CTV3Code(BaseCode):
@@ -214,3 +240,63 @@ ALL_CODE_TYPES: dict[str, type[BaseCode]] = {
     ICD10MultiCodeString.system_id: ICD10MultiCodeString,
     OPCS4MultiCodeString.system_id: OPCS4MultiCodeString,
 }
+
+
+_EHRQL_DIRECTORY = Path(__file__).resolve().parent
+
+#: How many doubtful codes one warning names before it just counts the rest.
+_NAMED_IN_WARNING = 5
+
+
+def warn_about_suspicious_codes(codes: Iterable[BaseCode], origins: dict[str, str] | None = None) -> None:
+    """Warn, once for all of them, about codes that are valid but probably mistyped.
+
+    The warning points at the first line of the caller outside ehrql (the
+    definition's own line); `origins` says where each code was read, if known.
+    """
+    codes = sorted(codes, key=lambda c: c.value)
+    origins = origins or {}
+    doubts = []
+    systems = []
+    for code in codes:
+        reason = code.doubt(code.value)
+        if reason:
+            systems.append(code.system_id)
+            where = f" ({origins[code.value]})" if code.value in origins else ""
+            doubts.append(f"{code.value!r}{where}: {reason}")
+    if not doubts:
+        return
+    named = "; ".join(doubts[:_NAMED_IN_WARNING])
+    more = f"; and {len(doubts) - _NAMED_IN_WARNING} more" if len(doubts) > _NAMED_IN_WARNING else ""
+    system = "/".join(sorted(set(systems)))
+    message = f"{len(doubts)} {system} code(s) are probably mistyped: {named}{more}"
+    frame = sys._getframe(1)
+    while frame.f_back is not None and _is_ehrql_frame(frame):
+        frame = frame.f_back
+    warnings.warn_explicit(
+        message,
+        CodeWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=frame.f_globals.get("__name__", "definition"),
+        module_globals=frame.f_globals,
+    )
+
+
+def _is_ehrql_frame(frame) -> bool:
+    try:
+        Path(frame.f_code.co_filename).resolve().relative_to(_EHRQL_DIRECTORY)
+    except ValueError:
+        return False
+    return True
+
+
+def __getattr__(name):
+    # `ehrql.codes.codelist_from_csv` is where public ehrQL defines it; the
+    # reading lives in `ehrql.codelists`, which imports this module, so it is
+    # looked up lazily here rather than imported in a cycle.
+    if name in ("codelist_from_csv", "codelist_from_csv_lines"):
+        from ehrql import codelists
+
+        return getattr(codelists, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

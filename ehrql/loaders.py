@@ -38,6 +38,10 @@ class DefinitionFileError(EHRQLError):
     """A definition file could not be loaded; the message says where and why."""
 
 
+class MissingDefinitionError(DefinitionFileError):
+    """A definition file ran, but did not set the variable asked for (`dataset`, `measures`)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class LoadedDataset:
     """What a dataset definition file defines: the query model, and how to make dummy data."""
@@ -62,7 +66,7 @@ def load_dataset_definition(path: Path | str, user_args: UserArgs = None) -> Loa
 def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
     dataset = getattr(module, "dataset", None)
     if dataset is None:
-        raise DefinitionFileError(
+        raise MissingDefinitionError(
             f"{path}: no variable named `dataset` was defined; a dataset definition "
             "must end up with `dataset = create_dataset()` and a population"
         )
@@ -93,7 +97,7 @@ def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
     module = load_module(path, user_args)
     measures = getattr(module, "measures", None)
     if measures is None:
-        raise DefinitionFileError(
+        raise MissingDefinitionError(
             f"{path}: no variable named `measures` was defined; a measures definition "
             "must set `measures = create_measures()` and define at least one measure"
         )
@@ -211,7 +215,10 @@ def user_frames(tb: types.TracebackType | None, path: Path) -> list[traceback.Fr
     return [
         frame
         for frame in traceback.extract_tb(tb)
-        if any(_is_within(Path(frame.filename), d) for d in directories)
+        # Code made at run time (dataclasses' __init__, say) is named "<string>":
+        # never a file of the user's, though as a relative path it looks like one.
+        if not frame.filename.startswith("<")
+        and any(_is_within(Path(frame.filename), d) for d in directories)
         and not _is_ehrql_file(frame.filename)
         and "site-packages" not in Path(frame.filename).parts
     ]

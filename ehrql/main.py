@@ -18,16 +18,20 @@ from typing import TextIO
 
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import (
+    DATASET_TABLE_NAME,
     FILE_FORMATS,
-    dataset_column_specs,
+    OutputTable,
+    check_output_path,
+    dataset_table_specs,
+    read_input_tables,
     read_rows,
     table_column_specs,
-    write_rows,
+    write_output_tables,
     write_table,
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
-from ehrql.loaders import UserArgs, load_dataset_definition
+from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -147,8 +151,8 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
 
         if dsn is None:
             return engine_class(InMemoryDatabase({}))
-        tables = qm.get_table_nodes(query)
-        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), tables)))
+        used = qm.used_columns(query)
+        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
     if backend is not None:
         return engine_class(dsn, backend=backend)
     return engine_class(dsn)
@@ -171,8 +175,14 @@ def find_table_file(directory: Path, table_name: str) -> Path:
     return found[0]
 
 
-def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> dict[str, list[dict]]:
-    """The rows of each of `table_nodes`, from a directory of table files."""
+def read_table_directory(
+    directory: Path, table_nodes: Iterable[qm.Frame], used: Mapping[qm.Frame, Iterable[str]] | None = None
+) -> dict[str, list[dict]]:
+    """The rows of each of `table_nodes`, from a directory of table files.
+
+    With `used` (see `qm.used_columns`), a file need only have the columns
+    the query reads; the others are null.
+    """
     if not directory.is_dir():
         raise CommandError(f"{directory} is not a directory of table files")
     tables = {}
@@ -180,10 +190,14 @@ def read_table_directory(directory: Path, table_nodes: Iterable[qm.Frame]) -> di
         if isinstance(table, qm.InlinePatientTable):
             continue
         specs = table_column_specs(table.schema)
+        if used is not None:
+            needed = {"patient_id", *used[table]}
+            specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
+        empty = dict.fromkeys(table.schema.column_names)
         path = find_table_file(directory, table.name)
         rows = read_rows(path, specs, allow_extra_columns=True)
-        tables[table.name] = [dict(zip(names, row)) for row in rows]
+        tables[table.name] = [{**empty, **dict(zip(names, row))} for row in rows]
     return tables
 
 
@@ -219,32 +233,48 @@ def generate_dataset(
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, user_args)
     dataset = loaded.query_model
+    table_specs = dataset_table_specs(dataset, int)
+    if output_file is not None:
+        # Before anything runs: a dataset with event tables needs a directory.
+        check_output_path(output_file, len(table_specs))
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     backend_object = get_backend(backend)
     # Only rows read through a backend carry its ids; dummy data has integer ids.
     id_type = getattr(backend_object, "patient_id_type", int) if dsn is not None else int
-    specs = dataset_column_specs(dataset, id_type)
-    if dataset.events:
-        log(
-            "Warning: only the patient-level dataset is written; event tables ("
-            + ", ".join(dataset.events)
-            + ") are not output by this version of ehrql"
-        )
+    table_specs = dataset_table_specs(dataset, id_type)
 
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
             log("Running on the database given by --dsn: dummy data options are ignored")
-        rows = _engine_rows(query_engine, dsn, dataset, backend_object, log)
+        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
-        rows = read_rows(dummy_data_file, specs)
+        tables = _file_tables(dummy_data_file, table_specs)
     elif dummy_tables is not None:
-        rows = _engine_rows(query_engine, dummy_tables, dataset, None, log)
+        tables = _engine_tables(query_engine, dummy_tables, dataset, table_specs, None, log)
     else:
-        rows = _generated_dummy_rows(loaded, log, query_engine)
+        tables = _generated_dummy_tables(loaded, table_specs, log, query_engine)
 
-    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+    counts = _write_tables(output_file, tables, log, stdout or sys.stdout)
+    return counts[DATASET_TABLE_NAME]
+
+
+def _file_tables(path: Path, table_specs: Mapping[str, list[ColumnSpec]]) -> list[OutputTable]:
+    """Output tables read as they are from a file, or a directory of one file per table."""
+    readers = read_input_tables(path, table_specs)
+    return [OutputTable(name, tuple(specs), lambda name=name: readers[name]) for name, specs in table_specs.items()]
+
+
+def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[OutputTable]:
+    """The dataset's output tables, each run on `engine` only when it is written."""
+    ((dataset_name, specs), *events) = table_specs.items()
+    tables = [OutputTable(dataset_name, tuple(specs), lambda: _timed_rows(lambda: engine.get_results(dataset), log))]
+    for name, event_specs in events:
+        tables.append(
+            OutputTable(name, tuple(event_specs), lambda name=name: engine.get_event_table_results(dataset, name))
+        )
+    return tables
 
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
@@ -267,7 +297,7 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     log(f"All {len(report.patients)} test patients passed")
 
 
-def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tuple]:
+def _engine_tables(query_engine, dsn, dataset, table_specs, backend, log: Log) -> list[OutputTable]:
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
         engine = make_engine(name, dsn, dataset, backend)
@@ -276,7 +306,7 @@ def _engine_rows(query_engine, dsn, dataset, backend, log: Log) -> Iterator[tupl
         # Compiling up front reports a problem before any output is started.
         with _stage(log, "Compiling the dataset to SQL"):
             log(f"{len(get_queries(dataset))} SQL statements")
-    return _timed_rows(lambda: engine.get_results(dataset), log)
+    return _result_tables(engine, dataset, table_specs, log)
 
 
 def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[tuple]:
@@ -331,11 +361,11 @@ def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) ->
     raise CommandError(f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}")
 
 
-def _generated_dummy_rows(loaded, log: Log, query_engine: str | None = None) -> Iterator[tuple]:
-    """Rows from dummy tables generated for the definition, run on the chosen engine."""
+def _generated_dummy_tables(loaded, table_specs, log: Log, query_engine: str | None = None) -> list[OutputTable]:
+    """Output tables from dummy tables generated for the definition, run on the chosen engine."""
     tables = _generate_dummy_tables(loaded, log)
     engine = engine_over_tables(query_engine, tables)
-    return _timed_rows(lambda: engine.get_results(loaded.query_model), log)
+    return _result_tables(engine, loaded.query_model, table_specs, log)
 
 
 def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
@@ -363,15 +393,33 @@ def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
 
 
 def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
+    """Write one table of rows to `output_file` (or the console); the row count."""
+    return _write_tables(output_file, [OutputTable("output", tuple(specs), lambda: rows)], log, stdout)["output"]
+
+
+def _write_tables(output_file: Path | None, tables: list[OutputTable], log: Log, stdout: TextIO) -> dict[str, int]:
+    """Write tables to `output_file` (a file for one table, `DIR/:FORMAT` for any
+    number) or print them; each table's row count."""
     start = time.perf_counter()
     if output_file is None:
-        count = write_table(stdout, specs, rows)
+        counts = {}
+        for table in tables:
+            if len(tables) > 1:
+                # Several tables on the console: each under its name.
+                separator = "\n" if counts else ""
+                stdout.write(f"{separator}# {table.name}\n")
+            counts[table.name] = write_table(stdout, table.specs, table.rows())
+        where = "to the console"
     else:
         log(f"Writing {output_file} ...")
-        count = write_rows(output_file, specs, rows)
-    where = "to the console" if output_file is None else f"to {output_file}"
-    log(f"Wrote {count} rows {where} in {time.perf_counter() - start:.2f}s")
-    return count
+        counts = write_output_tables(output_file, tables)
+        where = f"to {output_file}"
+    if len(tables) == 1:
+        log(f"Wrote {sum(counts.values())} rows {where} in {time.perf_counter() - start:.2f}s")
+    else:
+        each = ", ".join(f"{name}: {count}" for name, count in counts.items())
+        log(f"Wrote {len(counts)} tables ({each} rows) {where} in {time.perf_counter() - start:.2f}s")
+    return counts
 
 
 def dump_dataset_sql(
@@ -410,26 +458,59 @@ def dump_dataset_sql(
 
 def create_dummy_tables(
     definition_file: Path,
-    directory: Path,
+    directory: Path | None,
     *,
     file_format: str = "csv",
     user_args: UserArgs = None,
     log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
 ) -> list[Path]:
-    """Generate dummy tables for a definition and write one file per table to `directory`.
+    """Generate dummy tables for a dataset or measures definition and write one file
+    per table to `directory`, or print them all when `directory` is None.
 
-    The directory can then be given to `generate-dataset --dummy-tables`, after
-    any editing. Returns the paths written.
+    The directory can then be given to `generate-dataset --dummy-tables` (or
+    `generate-measures --dummy-tables`), after any editing. Returns the paths written.
     """
-    with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, user_args)
+    loaded = _load_for_dummy_data(definition_file, user_args, log)
     tables = _generate_dummy_tables(loaded, log)
+    if directory is None:
+        stream = stdout or sys.stdout
+        shown = sorted(
+            ((t, rows) for t, rows in tables.items() if not isinstance(t, qm.InlinePatientTable)),
+            key=lambda item: item[0].name,
+        )
+        for position, (table, rows) in enumerate(shown):
+            specs = table_column_specs(table.schema)
+            separator = "\n" if position else ""
+            stream.write(f"{separator}# {table.name}\n")
+            write_table(stream, specs, ([row[spec.name] for spec in specs] for row in rows))
+        return []
     from ehrql.dummy.writer import write_dummy_tables
 
     with _stage(log, f"Writing dummy tables to {directory}"):
         paths = write_dummy_tables(tables, directory, file_format)
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDataset:
+    """A dataset definition as loaded; a measures definition as the dataset whose
+    dummy data covers its measures (what generate-measures would generate)."""
+    from ehrql.loaders import MissingDefinitionError, load_measure_definitions
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    with _stage(log, f"Loading definition {definition_file}"):
+        try:
+            return load_dataset_definition(definition_file, user_args)
+        except MissingDefinitionError as no_dataset:
+            try:
+                measures = load_measure_definitions(definition_file, user_args)
+            except MissingDefinitionError:
+                raise MissingDefinitionError(
+                    f"{definition_file}: neither `dataset` nor `measures` was defined; "
+                    "create-dummy-tables takes a dataset or a measures definition"
+                ) from no_dataset
+    return LoadedDataset(measures_dummy_dataset(measures), measures.dummy_data_config)
 
 
 # ---------------------------------------------------------------------------
@@ -459,16 +540,40 @@ def generate_measures(
     definitions.
     """
     from ehrql.loaders import load_measure_definitions
-    from ehrql.measures import get_measure_results, measure_output_columns
-    from ehrql.measures.dummy_data import measures_dummy_dataset
+    from ehrql.measures import measure_output_columns
+    from ehrql.measures.calculate import combine_measure_tables, measure_table_columns, split_by_measure
 
     with _stage(log, f"Loading measures definition {definition_file}"):
         measures = load_measure_definitions(definition_file, user_args)
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    # With a directory output (`DIR/:csv`), each measure gets a file of its own.
+    split = output_file is not None and check_output_path(output_file) is not None
+    table_specs = {
+        m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
+    }
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
-        return _write_output(output_file, specs, read_rows(dummy_data_file, specs), log, stdout or sys.stdout)
+        if Path(dummy_data_file).is_dir():
+            rows = list(combine_measure_tables(read_input_tables(dummy_data_file, table_specs), measures))
+        else:
+            rows = list(read_rows(dummy_data_file, specs))
+    else:
+        rows = _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, query_engine, log)
+    if not split:
+        return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+    per_measure = split_by_measure(rows, measures)
+    tables = [
+        OutputTable(name, tuple(table_specs[name]), lambda name=name: per_measure[name]) for name in table_specs
+    ]
+    return sum(_write_tables(output_file, tables, log, stdout or sys.stdout).values())
+
+
+def _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log) -> list:
+    """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data."""
+    from ehrql.measures import get_measure_results
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
     query = measures_dummy_dataset(measures)
@@ -490,8 +595,7 @@ def generate_measures(
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     with _stage(log, "Calculating measures"):
-        rows = list(get_measure_results(engine, measures))
-    return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+        return list(get_measure_results(engine, measures))
 
 
 def assure(
@@ -520,9 +624,11 @@ def debug_dataset(
     user_args: UserArgs = None,
     log: Log = log_to_stderr,
     stream: TextIO | None = None,
+    display_format: str = "ascii",
 ) -> None:
     """Run a definition with `show()` turned on, over `dummy_tables` (or generated
-    dummy data), printing each shown value to `stream` (default stderr)."""
+    dummy data), printing each shown value to `stream` (default stderr) as a
+    plain-text table (`display_format="ascii"`) or an HTML one ("html")."""
     from ehrql.debugger import activate_debug_context
     from ehrql.loaders import load_module
     from ehrql.query_engines.in_memory import InMemoryDatabase
@@ -544,7 +650,7 @@ def debug_dataset(
         def provider(tables):
             return database
 
-    with activate_debug_context(provider, stream or sys.stderr):
+    with activate_debug_context(provider, stream or sys.stderr, display_format):
         load_module(definition_file, user_args)
 
 
@@ -569,6 +675,23 @@ def serialize_definition(
             temporary.write_text(text, encoding="utf-8")
         log(f"Wrote the query model to {output_file}")
     return text
+
+
+def graph_query(
+    definition_file: Path,
+    output_file: Path,
+    *,
+    user_args: UserArgs = None,
+    log: Log = log_to_stderr,
+) -> None:
+    """Write a picture of a dataset definition's query model: Graphviz DOT text for a
+    `.dot` or `.gv` file, or (with Graphviz installed) an `.svg`, `.png` or `.pdf`."""
+    from ehrql.query_graph import write_query_graph
+
+    with _stage(log, f"Loading dataset definition {definition_file}"):
+        dataset = load_dataset_definition(definition_file, user_args).query_model
+    write_query_graph(dataset, Path(output_file), title=Path(definition_file).stem)
+    log(f"Wrote the query graph to {output_file}")
 
 
 #: The example database shipped with ehrql.

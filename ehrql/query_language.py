@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import difflib
 import functools
 import gzip
 import keyword
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ehrql import user_args
-from ehrql.codes import BaseCode, CodelistError, MultiCodeString
-from ehrql.errors import DefinitionError, ParameterError
+from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
+from ehrql.errors import DefinitionError, Error, ParameterError
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -75,7 +76,9 @@ def _coerce_constant(value, target_type):
     if target_type is datetime.date and isinstance(value, str):
         return _parse_date(value)
     if qm.is_code_type(target_type) and isinstance(value, str):
-        return target_type(value)
+        code = target_type(value)
+        warn_about_suspicious_codes([code])
+        return code
     if target_type is float and type(value) is int:
         return float(value)
     return value
@@ -100,17 +103,23 @@ def _to_node(value, target_type=None) -> qm.Series:
 
 def _to_set_node(values, element_type) -> qm.Value:
     """A constant set node for `is_in()` and friends."""
-    from ehrql.codelists import Codelist
+    from ehrql.codelists import CategorisedCodelist, Codelist
 
-    if isinstance(values, Codelist) and qm.is_code_type(element_type):
-        return qm.Value(values.codes_for(element_type))
+    if isinstance(values, (Codelist, CategorisedCodelist)) and qm.is_code_type(element_type):
+        codes = values.codes_for(element_type)
+        warn_about_suspicious_codes(codes, values.origins)
+        return qm.Value(codes)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise DefinitionError(
             f"is_in() needs a list, set, tuple or codelist, not {values!r}"
         )
     if isinstance(values, Mapping):
         values = values.keys()
-    converted = frozenset(_coerce_constant(v, element_type) for v in values)
+    if qm.is_code_type(element_type):
+        converted = frozenset(element_type(v) if isinstance(v, str) else v for v in values)
+        warn_about_suspicious_codes(c for c in converted if isinstance(c, BaseCode))
+    else:
+        converted = frozenset(_coerce_constant(v, element_type) for v in values)
     if None in converted:
         raise DefinitionError("is_in() cannot look for None: use is_null() instead")
     return qm.Value(converted)
@@ -169,11 +178,23 @@ class BaseSeries:
 
     def __eq__(self, other) -> BaseSeries:
         """True where the values are equal; null where either is null."""
+        if other is None:
+            raise Error("`== None` is always null in ehrQL: use `x.is_null()` to test for missing values")
         return self._binary(qm.Function.EQ, other)
 
     def __ne__(self, other) -> BaseSeries:
         """True where the values differ; null where either is null."""
+        if other is None:
+            raise Error("`!= None` is always null in ehrQL: use `x.is_not_null()` to test for present values")
         return self._binary(qm.Function.NE, other)
+
+    def __getattr__(self, name):
+        # Only reached for names that are not methods: say which method was meant.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{_describe(self)} has no method or property '{name}'; {_suggest(name, _public_names(type(self)))}"
+        )
 
     def is_null(self) -> BaseSeries:
         """True where the value is null, False otherwise (never null)."""
@@ -200,7 +221,25 @@ class BaseSeries:
         )
 
     def is_in(self, other) -> BaseSeries:
-        """True where the value is one of `other` (a list, set, tuple or codelist)."""
+        """True where the value is one of `other`: a list, set, tuple or codelist, or an event series.
+
+        With an event series, the value is looked for among the patient's own
+        non-null values of that series (e.g. the consultation ids of some
+        events); null where the value is null.
+        """
+        if isinstance(other, EventSeries):
+            if other._qm_node.type != self._qm_node.type:
+                raise qm.TypeValidationError(
+                    f"cannot look for {qm.a_type_name(self._qm_node.type)} series among the "
+                    f"values of {qm.a_type_name(other._qm_node.type)} series"
+                )
+            values = qm.AggregateByPatient.CombineAsSet(other._qm_node)
+            return _wrap(qm.Function.In(self._qm_node, values))
+        if isinstance(other, PatientSeries):
+            raise DefinitionError(
+                "is_in() takes an event series (many values per patient) or a list; for a "
+                "series with one value per patient, compare with == instead"
+            )
         return _wrap(qm.Function.In(self._qm_node, _to_set_node(other, self._qm_node.type)))
 
     def is_not_in(self, other) -> BaseSeries:
@@ -340,6 +379,24 @@ class NumericMixin(ComparableMixin):
     def __rfloordiv__(self, other):
         return self._binary(qm.Function.FloorDivide, other, swap=True)
 
+    def __pow__(self, other):
+        """This value raised to the power `other`, as a float.
+
+        Null where there is no real, finite answer: zero to a negative power, a
+        negative number to a fractional power, or a result too large for a float.
+        """
+        return self._binary(qm.Function.Power, other)
+
+    def __rpow__(self, other):
+        return self._binary(qm.Function.Power, other, swap=True)
+
+    def absolute(self):
+        """The absolute value: negative values made positive (e.g. for a gap in days either way)."""
+        return _wrap(qm.Function.Absolute(self._qm_node))
+
+    def __abs__(self):
+        raise Error("abs() cannot be used on a series: use `x.absolute()` instead of `abs(x)`")
+
     def __neg__(self):
         return _wrap(qm.Function.Negate(self._qm_node))
 
@@ -387,10 +444,18 @@ class CodeMixin(ComparableMixin):
         from ehrql.codelists import CategorisedCodelist
 
         code_type = self._qm_node.type
-        if isinstance(categorisation, CategorisedCodelist):
-            categorisation = categorisation.category_map_for(code_type)
         if not isinstance(categorisation, Mapping) or not categorisation:
             raise DefinitionError("to_category() needs a codelist with categories, or a dict of code -> category")
+        if isinstance(categorisation, CategorisedCodelist):
+            origins = categorisation.origins
+            categorisation = categorisation.category_map_for(code_type)
+        else:
+            origins = {}
+            categorisation = {
+                (code_type(code) if isinstance(code, str) else code): category
+                for code, category in categorisation.items()
+            }
+        warn_about_suspicious_codes((c for c in categorisation if isinstance(c, BaseCode)), origins)
         # One membership test per category keeps the query small for big codelists.
         codes_by_category: dict = {}
         for code, category in categorisation.items():
@@ -419,9 +484,9 @@ class MultiCodeStringMixin:
 
     def contains_any_of(self, codelist):
         """True where the string holds any code of `codelist` (codes or prefixes)."""
-        from ehrql.codelists import Codelist
+        from ehrql.codelists import CategorisedCodelist, Codelist
 
-        if isinstance(codelist, Codelist):
+        if isinstance(codelist, (Codelist, CategorisedCodelist)):
             codes = sorted(c.value for c in codelist.codes_for(self._qm_node.type.single_code_class))
         elif isinstance(codelist, (str, bytes)) or not isinstance(codelist, Iterable):
             raise DefinitionError("contains_any_of() needs a list of codes or a codelist")
@@ -535,7 +600,34 @@ class DateMixin(ComparableMixin):
         return DateDifference(other_node, self._qm_node)
 
 
+def _public_names(cls) -> list[str]:
+    return sorted(n for n in dir(cls) if not n.startswith("_"))
+
+
+def _suggest(name: str, candidates: list[str]) -> str:
+    """'did you mean ...?' with the candidates closest to `name`, or else the whole list."""
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    if not close:
+        # Case and word order are the usual slips (upper() for a method that
+        # does not exist at all, say): compare lower-cased words too.
+        close = difflib.get_close_matches(name.lower(), candidates, n=3, cutoff=0.4)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return "the ones there are: " + ", ".join(candidates)
+
+
 def _describe(value) -> str:
+    if isinstance(value, DateDifference):
+        return (
+            "the difference between two dates: choose its unit with .days, .weeks, "
+            ".months or .years, e.g. (end_date - start_date).days"
+        )
+    if isinstance(value, Duration):
+        return f"a duration ({value!r}): add it to a date, or use it in starting_on()/ending_on()"
+    if isinstance(value, When):
+        return "an unfinished when(...): add .then(value) and use it in case(...)"
+    if isinstance(value, WhenThen):
+        return "a when(...).then(...) without case(...) or .otherwise(...) around it"
     if isinstance(value, BaseSeries):
         return f"{qm.a_type_name(value._qm_node.type)} series"
     if isinstance(value, BaseFrame):
@@ -557,6 +649,27 @@ def _interval_bounds(interval):
     return interval
 
 
+class DateAggregations(ComparableAggregations):
+    """Aggregations of a date event series to one value per patient."""
+
+    def count_episodes_for_patient(self, maximum_gap: Duration):
+        """The number of episodes in each patient's dates (0 if they have none).
+
+        In date order, a date no more than `maximum_gap` (given in `days()` or
+        `weeks()`) after the previous one belongs to the same episode, so the
+        clock restarts at each date: with `days(3)`, dates on the 1st, 4th and
+        6th are one episode, and the 10th and 12th another. Null dates are ignored.
+        """
+        if not isinstance(maximum_gap, Duration) or maximum_gap.units not in ("days", "weeks"):
+            raise DefinitionError("count_episodes_for_patient() needs maximum_gap given in days() or weeks()")
+        if isinstance(maximum_gap.value, BaseSeries):
+            raise DefinitionError(
+                f"count_episodes_for_patient() needs a single, fixed number of {maximum_gap.units}, not a series"
+            )
+        gap_days = maximum_gap.value * (7 if maximum_gap.units == "weeks" else 1)
+        return _wrap(qm.AggregateByPatient.CountEpisodes(self._qm_node, gap_days))
+
+
 # Build the concrete series classes: one per (type family, domain), with the
 # names public ehrQL uses (IntPatientSeries, DateEventSeries, ...).
 _FAMILIES = {
@@ -564,7 +677,7 @@ _FAMILIES = {
     "int": ("Int", (NumericMixin,), (NumericAggregations,)),
     "float": ("Float", (NumericMixin,), (NumericAggregations,)),
     "str": ("Str", (StrMixin,), (ComparableAggregations,)),
-    "date": ("Date", (DateMixin,), (ComparableAggregations,)),
+    "date": ("Date", (DateMixin,), (DateAggregations,)),
     "code": ("Code", (CodeMixin,), (ComparableAggregations,)),
     "multi_code": ("MultiCodeString", (MultiCodeStringMixin,), ()),
     # The type of a bare None: it can only be compared and combined.
@@ -639,9 +752,13 @@ class Duration:
         return NotImplemented
 
     def __radd__(self, other):
-        # A date written as a constant plus a duration.
+        # A constant date plus a fixed duration is a constant date, as in
+        # public ehrQL (so it can be used for intervals); with a duration of
+        # an int series it is a date series.
         if isinstance(other, (str, datetime.date)):
-            return self._add_to(_to_node(other, datetime.date))
+            if isinstance(self.value, BaseSeries):
+                return self._add_to(_to_node(other, datetime.date))
+            return self._shift(self._constant_date(other), self.value)
         return NotImplemented
 
     def __rsub__(self, other):
@@ -662,11 +779,19 @@ class Duration:
         ]
 
     def ending_on(self, date) -> list[tuple[datetime.date, datetime.date]]:
-        """Consecutive intervals of one unit each, `value` of them, the last ending on `date`."""
-        after = self._constant_date(date) + _ONE_DAY
+        """Consecutive intervals of one unit each, `value` of them, the last ending on `date`.
+
+        As in public ehrQL, each interval's end is found by stepping back
+        whole units from `date`, and it starts the day after the previous
+        end. For months this is not always a calendar month:
+        `months(3).ending_on("2020-12-31")` gives (10-02, 10-31),
+        (11-01, 12-01) and (12-02, 12-31), since 31 November rolls forward to
+        1 December.
+        """
+        end = self._constant_date(date)
         return [
-            (self._shift(after, -i - 1), self._shift(after, -i) - _ONE_DAY)
-            for i in reversed(range(self._constant_count()))
+            (self._shift(end, steps - 1) + _ONE_DAY, self._shift(end, steps))
+            for steps in range(1 - self._constant_count(), 1)
         ]
 
     def _shift(self, date, steps):
@@ -688,7 +813,7 @@ class Duration:
             return _parse_date(date)
         if type(date) is datetime.date:
             return date
-        raise DefinitionError("starting_on() and ending_on() need a date such as '2020-01-01'")
+        raise DefinitionError(f"a fixed date such as '2020-01-01' is needed here, not {date!r}")
 
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
@@ -947,8 +1072,12 @@ class BaseFrame:
                 "already has one row per patient"
             )
         columns = ", ".join(self._qm_node.schema.column_names)
+        candidates = list(dict.fromkeys([*self._qm_node.schema.column_names, *_public_names(type(self))]))
+        # Short names differ by a larger share for one slip (sl for s1).
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5 if len(name) <= 3 else 0.6)
+        hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? ") if close else ""
         raise AttributeError(
-            f"table '{table_name}' has no column or method '{name}'; its columns are: {columns}"
+            f"table '{table_name}' has no column or method '{name}'; {hint}its columns are: {columns}"
         )
 
     def exists_for_patient(self) -> BaseSeries:
@@ -1149,21 +1278,65 @@ def coerce_cell(value, type_, column_name: str):
         ) from None
 
 
-def table_from_file(path: str | Path):
-    """A decorator making a patient table from a CSV (optionally gzipped) or Arrow file.
+def table_from_file(path: str | Path, *, columns: Mapping[str, type] | None = None):
+    """A patient table read from a CSV (optionally gzipped) or Arrow file.
 
-    The file needs a `patient_id` column and one column per declared column.
+    Give the columns to read, by name and type, as public ehrQL documents:
+
+        matched = table_from_file(
+            "output/matched.arrow",
+            columns={"age": int, "sex": str, "index_date": datetime.date},
+        )
+
+    The file needs a `patient_id` column (not listed in `columns`) and each
+    column named; other columns in it are ignored. Used without `columns`,
+    `@table_from_file(path)` decorates a `PatientFrame` class declaring the
+    columns instead.
     """
+    if columns is None:
+        return _TableFromFileDecorator(Path(path))
+    if not isinstance(columns, Mapping) or not columns:
+        raise DefinitionError(
+            "table_from_file() columns= must be a dict of column name -> type, "
+            "e.g. columns={'age': int, 'index_date': datetime.date}"
+        )
+    attributes = {}
+    for name, type_ in columns.items():
+        if name == "patient_id":
+            raise DefinitionError("table_from_file() reads patient_id itself: leave it out of columns=")
+        if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
+            raise DefinitionError(f"table_from_file(): {name!r} is not a valid column name")
+        if not qm.is_valid_series_type(type_):
+            raise DefinitionError(
+                f"table_from_file(): column '{name}' has type {type_!r}; use bool, int, float, str, "
+                "datetime.date or a code class from ehrql.codes"
+            )
+        attributes[name] = Series(type_)
+    cls = type("PatientFrameFromFile", (PatientFrame,), attributes)
+    return _TableFromFileDecorator(Path(path))(cls)
 
-    def decorator(cls):
-        if _frame_base(cls) != "patient":
+
+class _TableFromFileDecorator:
+    """`@table_from_file(path)`: reads the file into the decorated PatientFrame class."""
+
+    def __init__(self, path: Path):
+        self._path = path
+
+    def __call__(self, cls):
+        if not isinstance(cls, type) or _frame_base(cls) != "patient":
             raise DefinitionError("tables from files must be PatientFrame tables")
         schema = _schema_from_class(cls)
-        rows = _read_table_file(Path(path), schema)
+        rows = _read_table_file(self._path, schema)
         converted = tuple(_convert_row(row, schema) for row in rows)
         return cls(qm.InlinePatientTable(converted, schema))
 
-    return decorator
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"table_from_file({str(self._path)!r}) has no column '{name}': give its columns, as in "
+            f"table_from_file({str(self._path)!r}, columns={{'{name}': int}})"
+        )
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
@@ -1304,20 +1477,35 @@ class Dataset:
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
-        """Add an event-level output table `name` with the given event series as columns."""
+        """Add an event-level output table `name` whose columns are the given event series.
+
+        The columns must all be series of the same event frame (or patient-level
+        series, repeated on each row). The table has a row for each row of that
+        frame belonging to a patient in the population, with `patient_id` first.
+        `generate-dataset --output DIR/:FORMAT` writes it to `DIR/<name>.FORMAT`,
+        beside `DIR/dataset.FORMAT`.
+        """
         self._validate_column_name(name, what="event table")
+        if name == "dataset":
+            # The patient-level table is written as `dataset` beside the event tables.
+            raise DefinitionError("'dataset' is the name of the patient-level output table: choose another name")
         if not columns:
             raise DefinitionError(f"event table '{name}' needs at least one column")
-        frames = set()
         nodes = {}
         for column_name, series in columns.items():
             self._validate_column_name(column_name, what="column", check_existing=False)
-            if not isinstance(series, BaseSeries) or series._qm_node.domain.is_patient:
+            if not isinstance(series, BaseSeries):
                 raise DefinitionError(
-                    f"column '{column_name}' of event table '{name}' must be an event series"
+                    f"column '{column_name}' of event table '{name}' must be a series, "
+                    f"not {_describe(series)}"
                 )
-            frames |= series._qm_node.domain.sources
             nodes[column_name] = series._qm_node
+        if all(node.domain.is_patient for node in nodes.values()):
+            raise DefinitionError(
+                f"event table '{name}' needs at least one event series (such as "
+                "clinical_events.date) to give it its rows; its columns are all patient-level"
+            )
+        # Patient-level columns repeat on each row; the event columns must share one frame.
         qm.Domain.union(*(n.domain for n in nodes.values()))
         self._events[name] = qm.FrozenDict(nodes)
 

@@ -54,6 +54,7 @@ _CONSTRAINTS = {
         ts.FirstOfMonthConstraint,
         ts.RegexConstraint,
         ts.ClosedRangeConstraint,
+        ts.GeneralRangeConstraint,
         ts.DateAfterConstraint,
     )
 }

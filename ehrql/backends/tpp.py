@@ -781,6 +781,8 @@ class TPPBackend(Backend):
                 opa.c.First_Attendance.label("first_attendance"),
                 opa.c.HRG_Code.label("hrg_code"),
                 opa.c.Treatment_Function_Code.label("treatment_function_code"),
+                opa.c.Outcome_of_Attendance.label("outcome_of_attendance"),
+                opa.c.Referral_Request_Received_Date.label("referral_request_received_date"),
             ).where(keep(opa.c.Der_Activity_Month))
 
         return self._hes_union(build)

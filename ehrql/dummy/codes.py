@@ -87,7 +87,7 @@ def random_code(code_class: type[BaseCode], rng: random.Random) -> BaseCode:
     # against systems whose rules are stricter than their maker knows.
     for _ in range(100):
         value = maker(rng)
-        if code_class.is_valid(value):
+        if code_class.is_valid(value) and not code_class.doubt(value):
             return code_class(value)
     raise ValueError(f"could not make a valid {code_class.system_id} code")
 

@@ -21,7 +21,14 @@ import dataclasses
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.semantics import EMPTY_AGGREGATE, FUNCTIONS, UNKNOWN, function_arguments
+from ehrql.query_model.semantics import (
+    EMPTY_AGGREGATE,
+    FUNCTIONS,
+    UNKNOWN,
+    PatientValues,
+    aggregate_function,
+    function_arguments,
+)
 
 __all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
 
@@ -158,6 +165,7 @@ _AGGREGATES = {
     qm.AggregateByPatient.Sum: sum,
     qm.AggregateByPatient.Mean: lambda values: sum(values) / len(values),
     qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
+    qm.AggregateByPatient.CombineAsSet: PatientValues,
 }
 
 
@@ -177,7 +185,7 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
             return None if picked is None else picked[name]
 
         return picked_value
-    if type(node) in _AGGREGATES:
+    if type(node) in _AGGREGATES or isinstance(node, qm.AggregateByPatient.CountEpisodes):
         return _compile_aggregate(node, source, flags)
     if isinstance(node, (qm.AggregateByPatient.Exists, qm.AggregateByPatient.Count)):
         frame = node.source
@@ -288,7 +296,7 @@ def _compile_aggregate(node, source, flags):
     if rows_of is None:
         return None
     value = _nested(compile_row_expression(node.source, inner_source), flags)
-    combine = _AGGREGATES[type(node)]
+    combine = aggregate_function(node, _AGGREGATES)
     empty = EMPTY_AGGREGATE[type(node)]
 
     def aggregate(row, context):

@@ -23,6 +23,7 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import (
     CategoricalConstraint,
     ClosedRangeConstraint,
+    GeneralRangeConstraint,
     Column,
     FirstOfMonthConstraint,
     RegexConstraint,
@@ -210,7 +211,7 @@ def _has_value_constraints(column: Column) -> bool:
     # First-of-month dates are already built in; skipping the filter matters
     # because a date pool has tens of thousands of values.
     return any(
-        isinstance(c, (CategoricalConstraint, ClosedRangeConstraint, RegexConstraint))
+        isinstance(c, (CategoricalConstraint, ClosedRangeConstraint, GeneralRangeConstraint, RegexConstraint))
         for c in column.constraints
     )
 
@@ -229,7 +230,8 @@ def obeys_value_constraints(column: Column, value) -> bool:
             if not constraint.validate(str(value)):
                 return False
         elif isinstance(
-            constraint, (CategoricalConstraint, ClosedRangeConstraint, FirstOfMonthConstraint)
+            constraint,
+            (CategoricalConstraint, ClosedRangeConstraint, GeneralRangeConstraint, FirstOfMonthConstraint),
         ):
             if not constraint.validate(value):
                 return False
@@ -304,7 +306,16 @@ def _int_values(column: Column, mentioned: tuple, all_ints: tuple):
     else:
         low = int(min([0, *(n - 10 for n in numbers)]))
         high = int(max([120, *(n + 10 for n in numbers)]))
-        values = tuple(range(low, high + 1))
+        general = column.get_constraint(GeneralRangeConstraint)
+        if general is not None:
+            # Centre the default span on the allowed range, so that some values obey it.
+            if general.minimum is not None:
+                low = max(low, int(general.minimum)) if general.maximum is not None else int(general.minimum)
+                high = max(high, low + 120)
+            if general.maximum is not None:
+                high = min(high, int(general.maximum))
+                low = min(low, high - 120) if general.minimum is None else low
+        values = tuple(v for v in range(low, high + 1) if general is None or general.validate(v))
     near = {int(n) + d for n in numbers for d in (-1, 0, 1)}
     preferred = tuple(v for v in values if v in near)
     return values, preferred

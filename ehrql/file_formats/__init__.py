@@ -15,17 +15,34 @@ from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec, FileValidationError, patient_id_spec
 from ehrql.file_formats.console import write_table
 from ehrql.file_formats.csv_format import read_csv, write_csv, write_csv_gz
-from ehrql.file_formats.dataset_specs import dataset_column_specs
+from ehrql.file_formats.dataset_specs import (
+    DATASET_TABLE_NAME,
+    dataset_column_specs,
+    dataset_table_specs,
+)
+from ehrql.file_formats.tables import (
+    OutputTable,
+    read_tables,
+    split_directory_output,
+    table_file,
+    write_tables,
+)
 from ehrql.query_model.table_schema import CategoricalConstraint, TableSchema
 
 __all__ = [
     "FILE_FORMATS",
     "ColumnSpec",
     "FileValidationError",
+    "OutputTable",
+    "check_output_path",
+    "DATASET_TABLE_NAME",
     "dataset_column_specs",
+    "dataset_table_specs",
     "get_file_extension",
+    "read_input_tables",
     "read_rows",
     "table_column_specs",
+    "write_output_tables",
     "write_rows",
     "write_table",
 ]
@@ -92,3 +109,68 @@ def table_column_specs(schema: TableSchema) -> list[ColumnSpec]:
             )
         )
     return specs
+
+
+def _format_names() -> str:
+    return ", ".join(e.lstrip(".") for e in FILE_FORMATS)
+
+
+def check_output_path(path: Path | str, table_count: int = 1) -> tuple[Path, str] | None:
+    """Check that `path` can hold `table_count` tables; `(directory, extension)` for a directory.
+
+    A file (`out.csv`) holds one table; a directory and a format (`out/:csv`)
+    holds any number. Raises FileValidationError saying what to write instead.
+    """
+    split = split_directory_output(path)
+    if split is not None:
+        directory, extension = split
+        if extension not in FILE_FORMATS:
+            raise FileValidationError(
+                f"unknown file format '{extension.lstrip('.')}' in '{path}'; after the colon "
+                f"give one of: {_format_names()}"
+            )
+        return split
+    extension = get_file_extension(path)
+    if table_count > 1:
+        path = Path(path)
+        stem = path.name[: -len(extension)]
+        raise FileValidationError(
+            f"there are {table_count} tables to write, but {path} is a single file: give a "
+            f"directory and a format instead, such as {path.parent / stem}/:{extension.lstrip('.')}"
+        )
+    return None
+
+
+def write_output_tables(path: Path | str, tables: Sequence[OutputTable]) -> dict[str, int]:
+    """Write `tables` to `path`: one file per table in a directory output (`DIR/:csv`),
+    or the single table to a file. Returns each table's row count.
+
+    Each file is written by `write_rows`; in a directory all of them appear
+    together once written (see `ehrql.file_formats.tables`).
+    """
+    split = check_output_path(path, len(tables))
+    if split is None:
+        (table,) = tables
+        return {table.name: write_rows(path, table.specs, table.rows())}
+    directory, extension = split
+    return write_tables(directory, extension, tables, write_rows)
+
+
+def read_input_tables(
+    path: Path | str, table_specs: dict[str, Sequence[ColumnSpec]]
+) -> dict[str, Iterator[tuple]]:
+    """The rows of each table in `table_specs` (name -> specs), from `path`: a directory
+    holding one file per table (as `write_output_tables` writes it), or, for a
+    single table, a file."""
+    path = Path(path)
+    if path.is_dir():
+        return read_tables(path, table_specs, read_rows, FILE_FORMATS)
+    if len(table_specs) > 1:
+        extension = get_file_extension(path)
+        names = ", ".join(table_file(Path(""), n, extension).name for n in table_specs)
+        raise FileValidationError(
+            f"{path} is a single file, but {len(table_specs)} tables are needed: give a directory "
+            f"holding {names}"
+        )
+    ((name, specs),) = table_specs.items()
+    return {name: read_rows(path, specs)}

@@ -8,7 +8,7 @@ than guessed, because a wrong guess would make writing fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ehrql.file_formats.base import ColumnSpec, patient_id_spec, plain_value
 from ehrql.query_model import nodes as qm
@@ -24,6 +24,33 @@ def dataset_column_specs(dataset: qm.Dataset, patient_id_type: type = int) -> li
             for name, series in dataset.variables.items()
         ),
     ]
+
+
+def event_table_column_specs(columns: Mapping[str, qm.Series], patient_id_type: type = int) -> list[ColumnSpec]:
+    """`patient_id` then one spec per column of an event table, in definition order."""
+    return [
+        patient_id_spec(patient_id_type),
+        *(
+            ColumnSpec(name, series.type, nullable=True, categories=series_categories(series))
+            for name, series in columns.items()
+        ),
+    ]
+
+
+#: The name of the patient-level table among a dataset's output tables.
+DATASET_TABLE_NAME = "dataset"
+
+
+def dataset_table_specs(dataset: qm.Dataset, patient_id_type: type = int) -> dict[str, list[ColumnSpec]]:
+    """The column specs of every table a dataset outputs: `dataset` (one row per
+    patient), then each event table, in definition order."""
+    return {
+        DATASET_TABLE_NAME: dataset_column_specs(dataset, patient_id_type),
+        **{
+            name: event_table_column_specs(columns, patient_id_type)
+            for name, columns in dataset.events.items()
+        },
+    }
 
 
 def series_categories(series: qm.Series) -> tuple | None:

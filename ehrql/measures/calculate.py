@@ -144,3 +144,33 @@ def _as_int(node: qm.Series) -> qm.Series:
 
 def _as_bool(node: qm.Series) -> qm.Series:
     return node if node.type is bool else qm.Function.GT(node, qm.Value(0))
+
+
+def measure_table_columns(measure: Measure) -> list[tuple[str, type]]:
+    """The (name, type) of each column of one measure's own output table:
+    the combined output's columns without `measure`, and only its own groups."""
+    return [*FIXED_COLUMNS[1:], *((name, node.type) for name, node in measure.group_by.items())]
+
+
+def split_by_measure(rows: Iterable[tuple], measures: Measures) -> dict[str, list[tuple]]:
+    """Combined result rows (as `get_measure_results` gives them) as one list of rows per
+    measure, each shaped as `measure_table_columns` says."""
+    all_groups = list(group_by_columns(measures))
+    pickers = {
+        m.name: [all_groups.index(name) + len(FIXED_COLUMNS) for name in m.group_by] for m in measures
+    }
+    tables: dict[str, list[tuple]] = {m.name: [] for m in measures}
+    for row in rows:
+        tables[row[0]].append((*row[1 : len(FIXED_COLUMNS)], *(row[i] for i in pickers[row[0]])))
+    return tables
+
+
+def combine_measure_tables(tables: dict[str, Iterable[tuple]], measures: Measures) -> Iterator[tuple]:
+    """The inverse of `split_by_measure`: per-measure rows as combined result rows,
+    with null for the groups a measure does not use."""
+    all_groups = list(group_by_columns(measures))
+    for measure in measures:
+        own = list(measure.group_by)
+        for row in tables[measure.name]:
+            fixed, groups = row[: len(FIXED_COLUMNS) - 1], dict(zip(own, row[len(FIXED_COLUMNS) - 1 :]))
+            yield (measure.name, *fixed, *(groups.get(name) for name in all_groups))

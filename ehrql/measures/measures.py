@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ehrql.errors import DefinitionError
-from ehrql.query_language import BaseSeries, DummyDataConfig, _wrap
+from ehrql.query_language import BaseSeries, DummyDataConfig, _parse_date, _wrap
 from ehrql.query_model import nodes as qm
 
 
@@ -91,9 +91,11 @@ class Measures:
 
         `numerator` and `denominator` are boolean or integer patient series;
         patients whose denominator is False, 0 or null are left out.
-        `group_by` maps output column names to patient series; `intervals` is
-        a list of (start, end) date pairs, e.g. `months(12).starting_on(...)`.
-        Arguments not given come from `define_defaults`.
+        `group_by` maps output column names to patient series; without it
+        (and without a default) the measure is not grouped. `intervals` is a
+        list of (start, end) date pairs, e.g. `months(12).starting_on(...)`;
+        dates may be written as 'YYYY-MM-DD' strings. Arguments not given come
+        from `define_defaults`.
         """
         if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
             raise DefinitionError(
@@ -108,6 +110,9 @@ class Measures:
                 arguments[key] = _validate_argument(key, given[key])
             elif key in self._defaults:
                 arguments[key] = self._defaults[key]
+            elif key == "group_by":
+                # As in public ehrQL, a measure with no group_by is not grouped.
+                arguments[key] = qm.FrozenDict({})
             else:
                 raise DefinitionError(
                     f"measure '{name}' has no {key}, and no default was set with define_defaults()"
@@ -216,13 +221,22 @@ def _intervals(value) -> tuple:
             "intervals must be a non-empty list of (start, end) date pairs, "
             "e.g. months(12).starting_on('2022-01-01')"
         )
+    intervals = []
     for interval in value:
-        if (
-            not isinstance(interval, tuple)
-            or len(interval) != 2
-            or not all(type(d) is datetime.date for d in interval)
-        ):
+        if not isinstance(interval, (tuple, list)) or len(interval) != 2:
             raise DefinitionError(f"each interval must be a (start, end) pair of dates, got {interval!r}")
-        if interval[0] > interval[1]:
+        start, end = (_interval_date(d, interval) for d in interval)
+        if start > end:
             raise DefinitionError(f"interval {interval!r} starts after it ends")
-    return tuple(sorted(set(value)))
+        intervals.append((start, end))
+    return tuple(sorted(set(intervals)))
+
+
+def _interval_date(value, interval) -> datetime.date:
+    if type(value) is datetime.date:
+        return value
+    if isinstance(value, str):
+        return _parse_date(value)
+    raise DefinitionError(
+        f"each interval must be a (start, end) pair of dates or 'YYYY-MM-DD' strings, got {interval!r}"
+    )

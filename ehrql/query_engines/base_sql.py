@@ -142,6 +142,17 @@ def compile_interval_totals(
     return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile_totals(query)
 
 
+def event_table_dataset(dataset: qm.Dataset, name: str) -> qm.Dataset:
+    """The dataset's population with just its event table `name`, and no patient columns."""
+    if name not in dataset.events:
+        raise KeyError(f"the dataset has no event table named {name!r}")
+    return qm.Dataset(
+        population=dataset.population,
+        variables=qm.FrozenDict(),
+        events=qm.FrozenDict({name: dataset.events[name]}),
+    )
+
+
 def default_table(table: qm.Frame) -> FromClause:
     """A table node as a database table of the same name and columns."""
     return sa.table(table.name, *(sa.column(name) for name in ["patient_id", *table.schema.column_names]))
@@ -521,6 +532,8 @@ class _Compiler:
         return sa.case(*whens, else_=value(node.default))
 
     def _in(self, node: Function.In, frame) -> ColumnElement:
+        if isinstance(node.rhs, Aggregate.CombineAsSet):
+            return self._in_patient_values(node, frame)
         lhs = self._child(node.lhs, frame)
         if not isinstance(node.rhs, qm.Value):
             raise TypeError("is_in() needs a constant collection of values")
@@ -531,11 +544,54 @@ class _Compiler:
             key=lambda v: (str(type(v)), v),
         )
         if not values:
-            return sa.case((lhs.is_(None), sa.null()), else_=sa.false())
+            # Nothing is in an empty collection, not even a null (see semantics).
+            return sa.false()
         if len(values) <= self.dialect.max_in_list_size:
             return self.dialect.is_in(lhs, [self.dialect.literal(v) for v in values], node.lhs.type)
         table = self._value_set(node.rhs, values)
         return self.dialect.is_in(lhs, sa.select(table.c.value), node.lhs.type)
+
+    def _in_patient_values(self, node: Function.In, frame) -> ColumnElement:
+        """`x.is_in(event_series)`: whether x is one of the patient's non-null values of the series.
+
+        Null where x is null. A patient-level x is the existence of a row of
+        the series' frame holding x, which the compiler already knows how to
+        build; a row-level x looks its value up, per row, among the patient's
+        values (an EXISTS over them).
+        """
+        lhs = self._child(node.lhs, frame)
+        source = node.rhs.source
+        if frame is None:
+            matching = qm.Filter(source.domain.source, Function.EQ(source, node.lhs))
+            found = self.patient_series(Aggregate.Exists(matching))
+        else:
+            values = self._patient_values(source)
+            outer = self.rows(frame)
+            conditions = [
+                values.c.patient_id == outer.c.patient_id,
+                self.dialect.compare("=", values.c.value, lhs, source.type),
+            ]
+            if "interval_id" in values.c:
+                # The values differ by interval (a measure): reading the
+                # intervals table makes whatever reads this expression take
+                # a row per interval (see `_joined`), matched here.
+                conditions.append(values.c.interval_id == self._intervals.c.interval_id)
+            found = sa.exists().where(*conditions)
+        return sa.case((lhs.is_(None), sa.null()), else_=found)
+
+    def _patient_values(self, source: qm.Series) -> FromClause:
+        """(patient_id, value) for each non-null value of an event series."""
+
+        def build():
+            frame = source.domain.source
+            rows = self.rows(frame)
+            value = self.row_series(source, frame)
+            joined, key = self._joined(rows, [value])
+            keys = [] if key is None else [key.label("interval_id")]
+            query = sa.select(rows.c.patient_id, *keys, value.label("value")).select_from(joined)
+            return query.where(value.is_not(None)).cte(self._name("patient_values"))
+
+        return self._memoised(("patient_values", source), build)
 
     def _value_set(self, node: qm.Value, values) -> FromClause:
         def build():
@@ -549,6 +605,33 @@ class _Compiler:
         return _FUNCTIONS[type(node)](self.dialect, node, *args)
 
     # -- aggregations -------------------------------------------------------
+
+    def _count_episodes(self, node: Aggregate.CountEpisodes, frame) -> ColumnElement:
+        """Episodes per patient: dates more than the maximum gap after the previous one (by LAG) start one."""
+
+        def build():
+            source = node.source.domain.source
+            rows = self.rows(source)
+            date = self.row_series(node.source, source)
+            joined, key = self._joined(rows, [date])
+            partition = [rows.c.patient_id, *([] if key is None else [key])]
+            previous = sa.func.lag(date).over(partition_by=partition, order_by=date)
+            dated = (
+                sa.select(*(c.label(n) for c, n in zip(partition, ["patient_id", "interval_id"])),
+                          date.label("event_date"), previous.label("previous_date"))
+                .select_from(joined)
+                .where(date.is_not(None))
+                .subquery(self._name("dated"))
+            )
+            gap = self.dialect.date_difference_in_days(dated.c.event_date, dated.c.previous_date)
+            starts = sa.case((sa.or_(dated.c.previous_date.is_(None), gap > node.maximum_gap_days), 1), else_=0)
+            keys = [dated.c.patient_id, *([] if key is None else [dated.c.interval_id])]
+            query = sa.select(*keys, sa.func.sum(starts).label("episodes")).group_by(*keys)
+            relation = self._keyed(query.cte(self._name("episodes")), key)
+            return self._patient_relation(relation)
+
+        relation = self._memoised(("episodes", node), build)
+        return sa.func.coalesce(self.dialect.cast(relation.c.episodes, int), 0)
 
     def _aggregate(self, node, frame) -> ColumnElement:
         if isinstance(node, Aggregate.Exists) and isinstance(node.source, qm.OneRowPerPatientFrame):
@@ -763,6 +846,8 @@ _FUNCTIONS: dict[type, Callable[..., ColumnElement]] = {
     Function.Multiply: lambda d, node, lhs, rhs: lhs * rhs,
     Function.TrueDivide: lambda d, node, lhs, rhs: d.true_divide(lhs, rhs),
     Function.FloorDivide: lambda d, node, lhs, rhs: d.floor_divide(lhs, rhs, _operand_type(node)),
+    Function.Power: lambda d, node, lhs, rhs: d.power(lhs, rhs),
+    Function.Absolute: lambda d, node, value: sa.func.abs(value),
     Function.Negate: lambda d, node, value: -value,
     Function.CastToInt: lambda d, node, value: d.cast_to_int(value, node.source.type),
     Function.CastToFloat: lambda d, node, value: d.cast_to_float(value, node.source.type),
@@ -797,6 +882,7 @@ _HANDLERS: dict[type, Callable] = {
     qm.Parameter: _parameter,
     qm.Case: _Compiler._case,
     Function.In: _Compiler._in,
+    Aggregate.CountEpisodes: _Compiler._count_episodes,
     **{cls: _Compiler._function for cls in _FUNCTIONS},
     **{cls: _Compiler._aggregate for cls in _AGGREGATES},
 }
@@ -871,6 +957,17 @@ class BaseSQLQueryEngine:
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
         yield from self.run_compiled(dataset, self.compile(dataset))
+
+    def get_event_table_results(self, dataset: qm.Dataset, name: str) -> Iterator[tuple]:
+        """Rows of (patient_id, *columns) of the dataset's event table `name`, streamed.
+
+        Only what that table needs is computed: the population (with the
+        backend's patient filter, as for every result) and the table's rows.
+        """
+        only = event_table_dataset(dataset, name)
+        compiled = self.compile(only)
+        ((_, select),) = compiled.event_selects
+        yield from self.run_compiled(only, dataclasses.replace(compiled, select=select, event_selects=()))
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""

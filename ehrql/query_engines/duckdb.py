@@ -13,14 +13,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import datetime
 import gzip
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
 from sqlalchemy.sql.elements import Grouping
@@ -207,8 +210,9 @@ def csv_header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
-def _require_columns(table_name: str, where: str, present: Sequence[str], schema_columns: Sequence[str]):
-    missing = [c for c in ["patient_id", *schema_columns] if c not in present]
+def _require_columns(table_name: str, where: str, present: Sequence[str], needed_columns: Iterable[str]):
+    """Raise ColumnNotFoundError unless `present` has patient_id and every needed column."""
+    missing = [c for c in ["patient_id", *needed_columns] if c not in present]
     if missing:
         raise ColumnNotFoundError(
             f"table '{table_name}' in {where} has no column {', '.join(repr(c) for c in missing)}; "
@@ -216,14 +220,33 @@ def _require_columns(table_name: str, where: str, present: Sequence[str], schema
         )
 
 
-def _typed_select(table: qm.Frame, source_sql: str) -> str:
-    """SELECT of a table's columns from a file reader, cast to the schema's types."""
+def _typed_select(table: qm.Frame, source_sql: str, present: Collection[str]) -> str:
+    """SELECT of a table's columns from a file reader, cast to the schema's types.
+
+    A column the file lacks (the query never reads it) is a typed null.
+    """
     columns = [("patient_id", int), *table.schema.column_types]
-    casts = ", ".join(f"CAST({_quote(n)} AS {duckdb_type_name(t)}) AS {_quote(n)}" for n, t in columns)
+    casts = ", ".join(
+        f"CAST({_quote(n) if n in present else 'NULL'} AS {duckdb_type_name(t)}) AS {_quote(n)}"
+        for n, t in columns
+    )
     return f"SELECT {casts} FROM {source_sql}"
 
 
-def table_file_statement(table: qm.Frame, path: Path, relation_name: str) -> str:
+def _file_columns(path: Path) -> list[str]:
+    """The column names a table file holds."""
+    name = path.name
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        return csv_header(path)
+    if name.endswith(".parquet"):
+        return pq.read_schema(path).names
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).schema.names
+
+
+def table_file_statement(
+    table: qm.Frame, path: Path, relation_name: str, needed_columns: Iterable[str] | None = None
+) -> str:
     """The statement making a table file readable as `relation_name`.
 
     CSV is parsed once into a temporary table (parsing is the slow part and
@@ -231,9 +254,11 @@ def table_file_statement(table: qm.Frame, path: Path, relation_name: str) -> str
     a view, which lets DuckDB read only the columns a query uses.
     """
     name = path.name
+    present = _file_columns(path)
+    needed = table.schema.column_names if needed_columns is None else needed_columns
+    _require_columns(table.name, str(path), present, needed)
     if name.endswith(".csv") or name.endswith(".csv.gz"):
-        header = csv_header(path)
-        _require_columns(table.name, str(path), header, table.schema.column_names)
+        header = present
         types = dict([("patient_id", int), *table.schema.column_types])
         declared = ", ".join(
             f"{_sql_string(c)}: {_sql_string(duckdb_type_name(types[c]) if c in types else 'VARCHAR')}"
@@ -243,13 +268,14 @@ def table_file_statement(table: qm.Frame, path: Path, relation_name: str) -> str
             f"read_csv({_sql_string(str(path))}, header = true, columns = {{{declared}}}, "
             "nullstr = '', auto_detect = false, delim = ',', quote = '\"', escape = '\"')"
         )
-        return f"CREATE TEMPORARY TABLE {_quote(relation_name)} AS {_typed_select(table, reader)}"
+        return f"CREATE TEMPORARY TABLE {_quote(relation_name)} AS {_typed_select(table, reader, present)}"
     if name.endswith(".parquet"):
         reader = f"read_parquet({_sql_string(str(path))})"
-        return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, reader)}"
+        return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, reader, present)}"
     if name.endswith(".arrow"):
         # Registered from Python (see `_register_arrow`) under a raw name.
-        return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, _quote(relation_name + '_arrow'))}"
+        raw = _quote(relation_name + "_arrow")
+        return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, raw, present)}"
     raise TableNotFoundError(f"cannot read table file {path}: unknown file type")
 
 
@@ -308,12 +334,16 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             return compiled
         reads = []
         drops = []
+        used = qm.used_columns(dataset)
         for table, path in self._file_tables(dataset):
             name = self._file_relation_name(table)
-            reads.append(table_file_statement(table, path, name))
+            reads.append(table_file_statement(table, path, name, used[table]))
             kind = "TABLE" if ".csv" in path.name else "VIEW"
             drops.append(f"DROP {kind} IF EXISTS {_quote(name)}")
-        return CompiledDataset((*reads, *compiled.setup), compiled.select, (*compiled.cleanup, *drops))
+        # Keep the event tables' selects: they read the same table files.
+        return dataclasses.replace(
+            compiled, setup=(*reads, *compiled.setup), cleanup=(*compiled.cleanup, *drops)
+        )
 
     def _connect(self) -> tuple[duckdb.DuckDBPyConnection, bool]:
         if isinstance(self.dsn, duckdb.DuckDBPyConnection):
@@ -333,7 +363,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def _check_database_tables(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
         """Fail early, naming the table or column, when the database lacks one."""
-        tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
+        used = qm.used_columns(dataset)
+        tables = [t for t in used if not isinstance(t, qm.InlinePatientTable)]
         for table in sorted(tables, key=lambda t: t.name):
             rows = connection.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
@@ -341,7 +372,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             ).fetchall()
             if not rows:
                 raise TableNotFoundError(f"the database has no table '{table.name}'")
-            _require_columns(table.name, "the database", [r[0] for r in rows], table.schema.column_names)
+            _require_columns(table.name, "the database", [r[0] for r in rows], sorted(used[table]))
 
     def _register_arrow_files(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
         import pyarrow as pa

@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping
 from ehrql.codes import BaseCode
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
-from ehrql.query_model.semantics import EMPTY_AGGREGATE, apply_function, function_arguments
+from ehrql.query_model.semantics import (
+    EMPTY_AGGREGATE,
+    PatientValues,
+    aggregate_function,
+    apply_function,
+    function_arguments,
+)
 
 
 class InMemoryDatabase:
@@ -77,6 +83,11 @@ class InMemoryQueryEngine:
                 key=lambda r: tuple(_sort_value(v) for v in r),
             )
         return results
+
+
+    def get_event_table_results(self, dataset: qm.Dataset, name: str) -> list[tuple]:
+        """Rows of (patient_id, *columns) of the dataset's event table `name`."""
+        return self.get_event_results(dataset)[name]
 
 
 class _Evaluation:
@@ -209,7 +220,7 @@ class _Evaluation:
             if value is not None:
                 groups[row["patient_id"]].append(value)
         for pid, group in groups.items():
-            values[pid] = _AGGREGATE_FUNCTIONS[type(node)](group)
+            values[pid] = aggregate_function(node, _AGGREGATE_FUNCTIONS)(group)
         return values
 
 
@@ -223,4 +234,5 @@ _AGGREGATE_FUNCTIONS = {
     qm.AggregateByPatient.Min: min,
     qm.AggregateByPatient.Max: max,
     qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
+    qm.AggregateByPatient.CombineAsSet: PatientValues,
 }

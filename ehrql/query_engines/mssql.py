@@ -301,6 +301,10 @@ class MSSQLDialect(SQLDialect):
         """`#name`, a session table (named by the SQLAlchemy dialect, which renders reads of it)."""
         return self.sqlalchemy_dialect.temp_table_name(name)
 
+    def natural_log(self, expr: Expr) -> Expr:
+        """T-SQL's LOG, which with one argument is the natural logarithm."""
+        return sa.func.log(expr)
+
     # -- comparing and ordering ---------------------------------------------
 
     def comparable(self, expr: Expr, type_) -> Expr:

@@ -39,7 +39,7 @@ import dataclasses
 import datetime
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from urllib import parse
 
@@ -182,11 +182,17 @@ def find_spark_table_file(directory: str, table_name: str) -> str:
     raise TableNotFoundError(f"no file for table '{table_name}' in directory {directory} (looked for {expected})")
 
 
-def _typed_columns(table: qm.Frame, present: list[str], where: str, read_bool_text: bool) -> str:
-    """SELECT list casting a table's columns to the schema's types (booleans from T/F text for CSV)."""
+def _typed_columns(
+    table: qm.Frame, present: list[str], where: str, read_bool_text: bool, needed: Collection[str]
+) -> str:
+    """SELECT list casting a table's columns to the schema's types (booleans from T/F text for CSV).
+
+    Only the `needed` columns (those the query reads) must be present; any
+    other column the source lacks is a typed null.
+    """
     columns = [("patient_id", int), *table.schema.column_types]
     lowered = {c.lower() for c in present}
-    missing = [n for n, _ in columns if n.lower() not in lowered]
+    missing = [n for n, _ in columns if n.lower() not in lowered and (n == "patient_id" or n in needed)]
     if missing:
         raise ColumnNotFoundError(
             f"table '{table.name}' in {where} has no column {', '.join(repr(c) for c in missing)}; "
@@ -194,7 +200,9 @@ def _typed_columns(table: qm.Frame, present: list[str], where: str, read_bool_te
         )
     selected = []
     for name, type_ in columns:
-        if type_ is bool and read_bool_text:
+        if name.lower() not in lowered:
+            value = f"CAST(NULL AS {spark_type_name(type_)})"
+        elif type_ is bool and read_bool_text:
             value = (
                 f"CASE upper({_quote(name)}) WHEN 'T' THEN true WHEN 'TRUE' THEN true "
                 f"WHEN 'F' THEN false WHEN 'FALSE' THEN false END"
@@ -256,7 +264,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
         return sorted(tables, key=lambda t: t.name)
 
-    def _table_view_statements(self, session, table: qm.Frame) -> list[str]:
+    def _table_view_statements(self, session, table: qm.Frame, needed: Collection[str]) -> list[str]:
         """The statements making a table readable as its typed view."""
         view = _quote(self._view_name(table))
         if self.source.database is not None:
@@ -264,7 +272,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             if not session.catalog.tableExists(f"{self.source.database}.{table.name}"):
                 raise TableNotFoundError(f"database '{self.source.database}' has no table '{table.name}'")
             present = session.table(relation).columns
-            select = _typed_columns(table, present, f"database '{self.source.database}'", False)
+            select = _typed_columns(table, present, f"database '{self.source.database}'", False, needed)
             return [f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {relation}"]
         path = find_spark_table_file(self.source.tables, table.name)
         if ".csv" in Path(path).name:
@@ -272,13 +280,13 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raw = _quote(self._view_name(table) + "_csv")
             options = f"path {spark_string(path)}, header 'true', nullValue '', inferSchema 'false'"
             present = session.read.options(header="true").csv(path).columns
-            select = _typed_columns(table, present, path, True)
+            select = _typed_columns(table, present, path, True, needed)
             return [
                 f"CREATE OR REPLACE TEMPORARY VIEW {raw} USING csv OPTIONS ({options})",
                 f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {raw}",
             ]
         present = session.read.parquet(path).columns
-        select = _typed_columns(table, present, path, False)
+        select = _typed_columns(table, present, path, False, needed)
         return [f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM parquet.{_quote(path)}"]
 
     # -- running ------------------------------------------------------------
@@ -314,7 +322,8 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             # The backend's raw tables are named as they are in the database.
             return [f"USE {_quote(self.source.database)}"], []
         tables = self._source_tables(dataset)
-        views = [statement for t in tables for statement in self._table_view_statements(session, t)]
+        used = qm.used_columns(dataset)
+        views = [statement for t in tables for statement in self._table_view_statements(session, t, used[t])]
         drops = [
             f"DROP VIEW IF EXISTS {_quote(name)}"
             for t in tables

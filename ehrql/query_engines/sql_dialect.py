@@ -14,6 +14,8 @@ stay small and are tested through the compiler against the in-memory engine.
 from __future__ import annotations
 
 import datetime
+import math
+import sys
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -46,6 +48,10 @@ def comparison(operator: str, lhs: Expr, rhs: Expr) -> Expr:
     is true for nulls, where ehrQL's comparison with null is null.
     """
     return lhs.op(operator, precedence=_COMPARISON_PRECEDENCE, is_comparison=True)(rhs)
+
+
+#: The natural log of the largest finite float: a power whose log is above it overflows.
+_LARGEST_FLOAT_LOG = math.log(sys.float_info.max)
 
 
 class SQLDialect:
@@ -149,6 +155,28 @@ class SQLDialect:
         truncated = self.integer_divide_truncating(lhs, divisor)
         inexact = sa.and_(lhs % divisor != 0, (lhs < 0) != (divisor < 0))
         return truncated - sa.case((inexact, 1), else_=0)
+
+    def power(self, lhs: Expr, rhs: Expr) -> Expr:
+        """lhs ** rhs as a float; null where it has no real, finite value.
+
+        Databases differ on zero to a negative power, a negative number to a
+        fractional power and overflow (an error, NaN or infinity), so those
+        cases are caught before POWER is reached. Nested CASEs, as SQL does not
+        promise to evaluate the operands of AND in order.
+        """
+        base, exponent = sa.cast(lhs, sa.Double()), sa.cast(rhs, sa.Double())
+        result = sa.func.power(base, exponent)
+        too_large = exponent * self.natural_log(sa.func.abs(base)) > _LARGEST_FLOAT_LOG
+        return sa.case(
+            (sa.and_(base == 0, exponent < 0), sa.null()),
+            (sa.and_(base < 0, exponent != sa.func.floor(exponent)), sa.null()),
+            (base != 0, sa.case((too_large, sa.null()), else_=result)),
+            else_=result,
+        )
+
+    def natural_log(self, expr: Expr) -> Expr:
+        """The natural logarithm of a positive float."""
+        return sa.func.ln(expr)
 
     def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
         """Integer division rounding towards zero."""

@@ -645,6 +645,47 @@ class AggregateByPatient:
             return int
 
     @node
+    class CountEpisodes(_Base):
+        """The number of episodes in a patient's non-null dates; 0 when there are none.
+
+        Sorted, dates no more than `maximum_gap_days` after the previous one
+        belong to its episode (the clock restarts at each date).
+        """
+
+        source: Series
+        maximum_gap_days: int
+
+        def __post_init__(self):
+            _require_aggregable(self.source, "count episodes of")
+            _require_type(self.source, datetime.date, "count_episodes_for_patient()")
+            if type(self.maximum_gap_days) is not int or self.maximum_gap_days < 0:
+                raise ValidationError(
+                    f"the maximum gap between dates of an episode must be a whole number of days "
+                    f"(0 or more), not {self.maximum_gap_days!r}"
+                )
+
+        @property
+        def type(self):
+            return int
+
+    @node
+    class CombineAsSet(_Base):
+        """The set of a patient's non-null values (empty when there are none).
+
+        Only `In` reads it: `x.is_in(event_series)` tests each value against
+        the patient's own values of the other series.
+        """
+
+        source: Series
+
+        def __post_init__(self):
+            _require_aggregable(self.source, "combine into a set")
+
+        @property
+        def type(self):
+            return Set(self.source.type)
+
+    @node
     class Exists(_Base):
         """Whether the patient has any row; never null."""
 
@@ -851,6 +892,36 @@ class Function:
         @property
         def type(self):
             return int
+
+    @node
+    class Power(_Arithmetic):
+        """lhs ** rhs, computed in floats, as a float.
+
+        Null where Python's float power has no real, finite answer: zero to a
+        negative power, a negative number to a fractional power, or a result
+        too large for a float.
+        """
+
+        lhs: Series
+        rhs: Series
+        describe = "**"
+
+        @property
+        def type(self):
+            return float
+
+    @node
+    class Absolute(_Base):
+        """The absolute value of a number: negative values made positive."""
+
+        source: Series
+
+        def __post_init__(self):
+            _require_type(self.source, NUMERIC_TYPES, "absolute()")
+
+        @property
+        def type(self):
+            return self.source.type
 
     @node
     class Negate(_Base):
@@ -1261,3 +1332,18 @@ def get_table_nodes(*roots: Node) -> set[Frame]:
             if isinstance(n, (SelectTable, SelectPatientTable, InlinePatientTable)):
                 tables.add(n)
     return tables
+
+
+def used_columns(*roots: Node) -> dict[Frame, frozenset[str]]:
+    """For each table the given nodes read from, the names of the columns they use.
+
+    A table file (or database table) need only have these columns: public
+    ehrQL's dummy tables, for instance, leave out the columns a definition
+    never reads.
+    """
+    used: dict[Frame, set[str]] = {table: set() for table in get_table_nodes(*roots)}
+    for root in roots:
+        for n in all_nodes(root):
+            if isinstance(n, SelectColumn):
+                used.setdefault(root_table(n.source), set()).add(n.name)
+    return {table: frozenset(names) for table, names in used.items()}

@@ -59,6 +59,17 @@ def _floor_divide(lhs, rhs):
     return int(math.floor(lhs / rhs)) if isinstance(lhs, float) or isinstance(rhs, float) else lhs // rhs
 
 
+def _power(lhs, rhs):
+    # Python gives a complex number for a negative base and a fractional
+    # exponent, and raises for zero to a negative power or a huge result: in
+    # ehrQL each of those is null.
+    try:
+        result = float(lhs) ** float(rhs)
+    except (ZeroDivisionError, OverflowError):
+        return None
+    return result if isinstance(result, float) else None
+
+
 def _cast_to_int(value):
     if isinstance(value, str):
         try:
@@ -89,6 +100,36 @@ def _contains(lhs, rhs):
     return str(rhs) in str(lhs)
 
 
+def count_episodes(dates, maximum_gap_days: int) -> int:
+    """How many episodes non-null `dates` make: a date more than `maximum_gap_days`
+    after the previous one (in date order) starts a new episode."""
+    ordered = sorted(dates)
+    return sum(
+        1
+        for previous, date in zip([None, *ordered], ordered)
+        if previous is None or (date - previous).days > maximum_gap_days
+    )
+
+
+class PatientValues(frozenset):
+    """A patient's values of an event series, combined into a set (`CombineAsSet`).
+
+    Told apart from a constant set because the two differ for a null tested
+    against an empty set (see `_is_in`).
+    """
+
+
+def _is_in(lhs, rhs):
+    # Nothing is in an empty constant collection, not even an unknown (null)
+    # value: public ehrQL's spec makes `x.is_in([])` False for every row. A
+    # patient's own values are another matter: a null is null whatever they are.
+    if not rhs and not isinstance(rhs, PatientValues):
+        return False
+    if lhs is None:
+        return None
+    return lhs in rhs
+
+
 def _extremum(pick):
     def fn(*values):
         present = [v for v in values if v is not None]
@@ -114,12 +155,14 @@ FUNCTIONS: dict[type, Callable] = {
     qm.Function.Multiply: _null_safe(operator.mul),
     qm.Function.TrueDivide: _null_safe(_true_divide),
     qm.Function.FloorDivide: _null_safe(_floor_divide),
+    qm.Function.Power: _null_safe(_power),
+    qm.Function.Absolute: _null_safe(abs),
     qm.Function.Negate: _null_safe(operator.neg),
     qm.Function.CastToInt: _null_safe(_cast_to_int),
     qm.Function.CastToFloat: _null_safe(_cast_to_float),
     qm.Function.CastToStr: _null_safe(_cast_to_str),
     qm.Function.StringContains: _null_safe(_contains),
-    qm.Function.In: _null_safe(lambda lhs, rhs: lhs in rhs),
+    qm.Function.In: _is_in,
     qm.Function.YearFromDate: _null_safe(lambda d: d.year),
     qm.Function.MonthFromDate: _null_safe(lambda d: d.month),
     qm.Function.DayFromDate: _null_safe(lambda d: d.day),
@@ -159,6 +202,8 @@ EMPTY_AGGREGATE = {
     qm.AggregateByPatient.Min: None,
     qm.AggregateByPatient.Max: None,
     qm.AggregateByPatient.CountDistinct: 0,
+    qm.AggregateByPatient.CombineAsSet: PatientValues(),
+    qm.AggregateByPatient.CountEpisodes: 0,
     qm.AggregateByPatient.Count: 0,
     qm.AggregateByPatient.Exists: False,
 }
@@ -200,3 +245,14 @@ def value_for_patient_with_no_records(series: qm.Series):
         return result
 
     return evaluate(series)
+
+
+def aggregate_function(node, functions: dict) -> Callable:
+    """The function combining a patient's non-null values for an aggregation node.
+
+    `functions` maps the node classes whose function takes the values alone;
+    episode counting also needs the node's maximum gap.
+    """
+    if isinstance(node, qm.AggregateByPatient.CountEpisodes):
+        return lambda dates: count_episodes(dates, node.maximum_gap_days)
+    return functions[type(node)]

@@ -108,6 +108,42 @@ class ClosedRangeConstraint(Constraint):
 
 
 @dataclasses.dataclass(frozen=True)
+class GeneralRangeConstraint(Constraint):
+    """The value lies above `minimum` and below `maximum` (either may be left open).
+
+    Each bound is included unless `includes_minimum` / `includes_maximum` is
+    False. Works for any ordered type: numbers or dates.
+    """
+
+    minimum: Any = None
+    maximum: Any = None
+    includes_minimum: bool = True
+    includes_maximum: bool = True
+
+    def __post_init__(self):
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"GeneralRange: minimum {self.minimum!r} is above maximum {self.maximum!r}")
+
+    @property
+    def description(self):
+        parts = []
+        if self.minimum is not None:
+            parts.append(f"{'>=' if self.includes_minimum else '>'} {self.minimum}")
+        if self.maximum is not None:
+            parts.append(f"{'<=' if self.includes_maximum else '<'} {self.maximum}")
+        return "Always " + " and ".join(parts) if parts else "Any value"
+
+    def validate(self, value):
+        if self.minimum is not None:
+            if value < self.minimum or (value == self.minimum and not self.includes_minimum):
+                return False
+        if self.maximum is not None:
+            if value > self.maximum or (value == self.maximum and not self.includes_maximum):
+                return False
+        return True
+
+
+@dataclasses.dataclass(frozen=True)
 class DateAfterConstraint(Constraint):
     """The date is on or after the date in each of the named columns (where set)."""
 
@@ -128,6 +164,7 @@ Constraint.Unique = UniqueConstraint
 Constraint.FirstOfMonth = FirstOfMonthConstraint
 Constraint.Regex = RegexConstraint
 Constraint.ClosedRange = ClosedRangeConstraint
+Constraint.GeneralRange = GeneralRangeConstraint
 Constraint.DateAfter = DateAfterConstraint
 
 

@@ -118,14 +118,16 @@ class practice_registrations(EventFrame):
         return self.spanning(date, date).exists_for_patient()
 
     def spanning(self, start_date: DateLike, end_date: DateLike) -> EventFrame:
-        """The registrations covering the whole of `start_date` to `end_date`.
+        """The registrations covering the whole of `start_date` to `end_date`, both included.
 
         That is, registrations starting on or before `start_date` and either
-        still open or ending strictly after `end_date`.
+        still open or ending on or after `end_date`, as in public ehrQL. A
+        registration ending on a date is in force on it, as `for_patient_on()`
+        has it too.
         """
         return self.where(
             self.start_date.is_on_or_before(start_date)
-            & (self.end_date.is_after(end_date) | self.end_date.is_null())
+            & (self.end_date.is_on_or_after(end_date) | self.end_date.is_null())
         )
 
 

@@ -805,6 +805,18 @@ class opa(EventFrame):
         str,
         description="The code of the specialty under which the patient was seen.",
     )
+    outcome_of_attendance = Series(
+        str,
+        description=(
+            "The NHS 'outcome of attendance' code: what was decided at the appointment, "
+            "e.g. 1 discharged, 2 another appointment given, 3 an appointment to be made "
+            "later, and codes for moving to patient-initiated follow-up (4 and 5)."
+        ),
+    )
+    referral_request_received_date = Series(
+        datetime.date,
+        description="The date the provider received the referral that led to the appointment.",
+    )
 
 
 @table

@@ -488,7 +488,8 @@ def test_outpatient_tables(tpp_db):
         "OPA",
         dict(Patient_ID=1, OPA_Ident=4, Appointment_Date=d(2023, 2, 1), Der_Activity_Month="202302",
              Referral_Request_Received_Date=d(2023, 1, 1), Attendance_Status="5", First_Attendance="1",
-             Consultation_Medium_Used="01", HRG_Code="WF01A", Treatment_Function_Code="100"),
+             Consultation_Medium_Used="01", HRG_Code="WF01A", Treatment_Function_Code="100",
+             Outcome_of_Attendance="4"),
     )  # fmt: skip
     tpp_db.insert("OPA_Diag", dict(Patient_ID=1, OPA_Ident=4, Primary_Diagnosis_Code="K35"))
     tpp_db.insert("OPA_Proc", dict(Patient_ID=1, OPA_Ident=4, Primary_Procedure_Code="H01"))
@@ -496,7 +497,8 @@ def test_outpatient_tables(tpp_db):
     assert table(tpp_db, tpp.opa) == [
         dict(patient_id=1, opa_ident=4, appointment_date=d(2023, 2, 1), attendance_status="5",
              consultation_medium_used="01", first_attendance="1", hrg_code="WF01A",
-             treatment_function_code="100"),
+             treatment_function_code="100", outcome_of_attendance="4",
+             referral_request_received_date=d(2023, 1, 1)),
     ]  # fmt: skip
     [diag] = table(tpp_db, tpp.opa_diag)
     assert (diag["primary_diagnosis_code"], diag["appointment_date"]) == ("K35", d(2023, 2, 1))

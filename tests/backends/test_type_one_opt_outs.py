@@ -272,3 +272,23 @@ def test_server_engines_grant_what_the_backend_grants(engine_name):
     dataset = create_dataset()
     dataset.define_population(patients.exists_for_patient())
     assert "PatientsWithTypeOneDissent" not in "\n".join(engine.get_queries(dataset._compile()))
+
+
+def test_opted_out_patients_never_appear_in_written_event_tables(opted_out_db, tmp_path, capsys):
+    from ehrql.__main__ import entrypoint
+
+    definition = tmp_path / "definition.py"
+    definition.write_text(
+        "from ehrql import create_dataset\n"
+        "from ehrql.tables.core import clinical_events, patients\n"
+        "dataset = create_dataset()\n"
+        "dataset.define_population(patients.exists_for_patient())\n"
+        "dataset.add_event_table('coded', date=clinical_events.date, code=clinical_events.snomedct_code)\n"
+    )
+    output = tmp_path / "out"
+    code = entrypoint(
+        ["generate-dataset", str(definition), "--dsn", opted_out_db, "--backend", "tpp", "--output", f"{output}/:csv"]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert (output / "dataset.csv").read_text().splitlines() == ["patient_id", "1"]
+    assert (output / "coded.csv").read_text().splitlines() == ["patient_id,date,code", f"1,2020-01-05,{CODES[0]}"]

@@ -566,19 +566,6 @@ def test_console_script_module_exit_status_and_message_on_error(tmp_path):
     assert not output.parent.exists()
 
 
-def test_event_tables_are_not_written_and_the_user_is_told(tmp_path, capsys):
-    definition = write_definition(
-        tmp_path,
-        SMALL_DEFINITION + 'dataset.add_event_table("measurements", value=clinical_events.numeric_value)\n',
-    )
-    tables = write_tables(tmp_path / "tables")
-    output = tmp_path / "d.csv"
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
-    assert code == 0, err
-    assert "event tables (measurements) are not output" in err
-    assert output.read_text().splitlines()[0] == "patient_id,age,sex,bmi,has_events,died"
-
-
 # -- create-dummy-tables ----------------------------------------------------------------------
 
 
@@ -632,3 +619,39 @@ def test_emis_text_patient_ids_are_written_as_text(tmp_path, capsys):
     table = pyarrow.ipc.open_file(output).read_all()
     assert table.schema.field("patient_id").type == pa.string()
     assert table.to_pylist() == [{"patient_id": "10", "sex": "male"}, {"patient_id": "7", "sex": "female"}]
+
+
+# -- table files holding only the columns a definition reads ------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("extension", [".csv", ".parquet"])
+def test_table_files_need_only_the_columns_the_definition_reads(tmp_path, capsys, engine, extension):
+    # Public ehrQL's create-dummy-tables writes only the columns a definition uses.
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    rows = pa.table({"patient_id": [1, 2], "sex": ["female", "male"]})
+    if extension == ".csv":
+        (tables / "patients.csv").write_text("patient_id,sex\n1,female\n2,male\n")
+    else:
+        pyarrow.parquet.write_table(rows, tables / "patients.parquet")
+    definition = write_definition(
+        tmp_path,
+        """
+        dataset = create_dataset()
+        dataset.define_population(patients.exists_for_patient())
+        dataset.sex = patients.sex
+        """,
+    )
+    output = tmp_path / "out.csv"
+    code, _, err = run(
+        ["generate-dataset", definition, "--dsn", tables, "--query-engine", engine, "--output", output], capsys
+    )
+    assert code == 0, err
+    assert output.read_text() == "patient_id,sex\n1,female\n2,male\n"
+
+    # A column the definition does read must be there.
+    definition.write_text(definition.read_text() + "dataset.born = patients.date_of_birth\n")
+    code, _, err = run(["generate-dataset", definition, "--dsn", tables, "--query-engine", engine], capsys)
+    assert code != 0
+    assert "patients" in err and "column" in err and "date_of_birth" in err

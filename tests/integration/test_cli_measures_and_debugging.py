@@ -271,3 +271,27 @@ def test_test_connection_to_an_unreachable_server(capsys):
     assert code == 1
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("ehrql: error:")
+
+
+STRICT_ASSURE = """
+from ehrql import create_dataset
+from ehrql.tables.core import patients
+dataset = create_dataset()
+dataset.define_population(patients.exists_for_patient())
+dataset.sex = patients.sex
+test_data = TEST_DATA
+"""
+
+
+@pytest.mark.parametrize(
+    "test_data,message",
+    [
+        ('{1: {"patients": {"sex": "bogus"}, "expected_columns": {"sex": "bogus"}}}', "has 'bogus', which breaks"),
+        ('{1: {"patients": {"sex": "male"}, "expected_in_populaton": False}}', "did you mean 'expected_in_population'"),
+        ("{}", "test_data holds no test patients"),
+    ],
+)
+def test_assure_fails_bad_test_data(tmp_path, capsys, test_data, message):
+    code, out, err = run(["assure", write(tmp_path, STRICT_ASSURE.replace("TEST_DATA", test_data))], capsys)
+    assert code != 0
+    assert message in out + err

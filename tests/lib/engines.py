@@ -9,6 +9,7 @@ entry in ENGINES.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 
@@ -22,13 +23,23 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals
 
 TableData = Mapping[qm.Frame, list[dict]]
-Query = qm.Dataset | IntervalTotals
+Query = qm.Dataset | IntervalTotals  # or an EventTableQuery
+
+
+@dataclasses.dataclass(frozen=True)
+class EventTableQuery:
+    """One event table of a dataset, as a query: its rows are (patient_id, *columns)."""
+
+    dataset: qm.Dataset
+    name: str
 
 
 def run_query(engine, query: Query) -> list[tuple]:
-    """Run a dataset or a totals query on an engine object."""
+    """Run a dataset, a totals query or an event table query on an engine object."""
     if isinstance(query, IntervalTotals):
         return list(engine.get_interval_totals(query))
+    if isinstance(query, EventTableQuery):
+        return list(engine.get_event_table_results(query.dataset, query.name))
     return list(engine.get_results(query))
 
 

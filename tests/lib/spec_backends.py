@@ -35,6 +35,7 @@ from ehrql.backends.tpp import TPPBackend
 from ehrql.query_engines.duckdb import DuckDBQueryEngine
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import TableSchema
+from tests.lib.engines import run_query
 from tests.spec.tables import e, p
 
 #: The spec tables' schemas, by public name.
@@ -341,7 +342,7 @@ def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], l
 
     connections: list[duckdb.DuckDBPyConnection] = []
 
-    def run(table_data, dataset: qm.Dataset) -> list[tuple]:
+    def run(table_data, dataset) -> list[tuple]:
         # One connection for every case: opening a database costs more than
         # a case does. Each case replaces every raw table, and the engine
         # drops its own intermediate tables.
@@ -349,7 +350,7 @@ def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], l
             connections.append(duckdb.connect())
         connection = connections[0]
         backend = load_spec_data(connection, name, table_data)
-        rows = list(DuckDBQueryEngine(connection, backend=backend).get_results(dataset))
+        rows = run_query(DuckDBQueryEngine(connection, backend=backend), dataset)
         return [(spec_patient_id(row[0]), *row[1:]) for row in rows]
 
     return run

@@ -1,7 +1,7 @@
 import pytest
 
 from ehrql import codelist_from_csv, create_dataset
-from ehrql.codes import CodelistError, CTV3Code, SNOMEDCTCode
+from ehrql.codes import CodelistError, CodeWarning, CTV3Code, SNOMEDCTCode
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.tables import EventFrame, Series, table
 
@@ -70,3 +70,55 @@ def test_to_category_groups_codes_into_one_test_per_category(tmp_path):
     codelist = codelist_from_csv(write(tmp_path, "code,cat\n" + lines), column="code", category_column="cat")
     series = events.snomed.to_category(codelist)
     assert len(series._qm_node.cases) == 2
+
+
+def test_a_codelist_is_a_list_of_strings(tmp_path):
+    a = codelist_from_csv(write(tmp_path, "code\n22298006\n195967001\n", "a.csv"), column="code")
+    b = codelist_from_csv(write(tmp_path, "code\n233604007\n", "b.csv"), column="code")
+    assert isinstance(a, list)
+    assert a[0] == "22298006"
+    assert len(a) == 2
+    assert list(a) == ["22298006", "195967001"]
+    joined = a + b
+    assert joined == ["22298006", "195967001", "233604007"]
+    assert joined + ["73211009"] == [*joined, "73211009"]
+    assert ["73211009"] + a == ["73211009", *a]
+    # Joined codelists still say where a bad code was read.
+    bad = joined + codelist_from_csv(write(tmp_path, "code\nXaIkW\n", "c.csv"), column="code")
+    with pytest.raises(CodelistError, match=r"c.csv line 2: 'XaIkW'"):
+        events.snomed.is_in(bad)
+
+
+def test_a_categorised_codelist_is_a_dict(tmp_path):
+    path = write(tmp_path, "code,group\n22298006, cardiac \n195967001,resp\n22298006,cardiac2\n")
+    codelist = codelist_from_csv(path, column="code", category_column="group")
+    assert codelist == {"22298006": "cardiac2", "195967001": "resp"}
+    assert isinstance(codelist, dict)
+
+
+def test_codelist_from_csv_lines():
+    from ehrql.codes import codelist_from_csv as from_codes, codelist_from_csv_lines
+
+    assert from_codes is codelist_from_csv
+    lines = ["code,cat", "22298006,a", "", "195967001,b"]
+    assert codelist_from_csv_lines(lines, column="code") == ["22298006", "195967001"]
+    assert codelist_from_csv_lines(lines, column="code", category_column="cat") == {
+        "22298006": "a",
+        "195967001": "b",
+    }
+    with pytest.raises(CodelistError, match="no column 'x'"):
+        codelist_from_csv_lines(lines, column="x")
+
+
+def test_wrong_check_digit_is_a_warning_at_the_users_line(tmp_path):
+    codelist = codelist_from_csv(write(tmp_path, "code\n73211008\n22298006\n"), column="code")
+    with pytest.warns(CodeWarning, match=r"'73211008' \(.*codes.csv line 2\): its check digit is wrong") as record:
+        events.snomed.is_in(codelist)
+    assert record[0].filename == __file__
+
+
+def test_any_code_public_ehrql_accepts_is_accepted():
+    # ICD-10 codes padded with X, CTV3 codes with dots, SNOMED codes with any check digit.
+    with pytest.warns(CodeWarning):
+        events.snomed.is_in(["73211008"])
+    events.ctv3.is_in(["Xa1..", "XaIkW"])

@@ -32,10 +32,10 @@ DATABASE = InMemoryDatabase(
 )
 
 
-def shown(element, **kwargs):
+def shown(*elements, **kwargs):
     stream = io.StringIO()
     with activate_debug_context(DATABASE, stream):
-        show(element, **kwargs)
+        show(*elements, **kwargs)
     return stream.getvalue()
 
 
@@ -81,3 +81,34 @@ def test_show_dataset_and_aggregate():
 def test_show_rejects_other_things():
     with pytest.raises(TypeError, match="series, frame or dataset"):
         shown(42)
+
+
+def test_show_several_patient_series_side_by_side():
+    count = events.count_for_patient()
+    text = shown(patients.sex, count, label="both")
+    assert text.splitlines()[1:5] == [
+        "patient_id | series_1 | series_2",
+        "-----------+----------+---------",
+        "1          | female   | 2",
+        "2          |          | 1",
+    ]
+
+
+def test_show_event_series_with_a_patient_series_alongside():
+    text = shown(events.value, events.date, patients.sex)
+    assert text.splitlines()[1:6] == [
+        "patient_id | series_1 | series_2   | series_3",
+        "-----------+----------+------------+---------",
+        "1          | 5        | 2020-01-02 | female",
+        "1          | 7        | 2020-03-04 | female",
+        "2          |          | 2021-01-01 |",
+    ]
+
+
+def test_show_several_items_must_be_series_of_one_frame():
+    with pytest.raises(TypeError, match="only series; item 2 is"):
+        show(patients.sex, events)
+    big = events.where(events.value > 6)
+    small = events.where(events.value < 6)
+    with pytest.raises(TypeError, match="cannot put these series side by side"):
+        show(big.value, small.value)

@@ -245,6 +245,16 @@ def test_ehrql_error_raised_deep_inside_ehrql_shows_only_the_users_line(tmp_path
     assert_no_internal_frames(message)
 
 
+def test_a_type_error_run_from_the_definitions_own_folder_names_its_file_and_line(tmp_path, monkeypatch):
+    # Validation runs in generated dataclass code whose file is "<string>",
+    # which looked like a file in the working directory.
+    path = definition(tmp_path, "dataset = create_dataset()\ndataset.x = patients.sex > 3\n")
+    monkeypatch.chdir(tmp_path)
+    lines = load_error(path.name).splitlines()
+    assert lines[:2] == ["Error in dataset_definition.py, line 4:", "    dataset.x = patients.sex > 3"]
+    assert "cannot compare a string series with an integer series" in lines[2]
+
+
 def test_unknown_column(tmp_path):
     path = definition(
         tmp_path,

@@ -13,7 +13,7 @@ import pytest
 from ehrql import case, create_dataset, days, maximum_of, months, weeks, when, years
 from ehrql.codes import SNOMEDCTCode
 from ehrql.errors import DefinitionError, ParameterError
-from ehrql.query_language import get_parameter
+from ehrql.query_language import BaseSeries, get_parameter
 from ehrql.user_args import user_arguments
 from ehrql.query_model import nodes as qm
 from ehrql.tables import EventFrame, PatientFrame, Series, table
@@ -276,9 +276,25 @@ def test_starting_on(duration, start, expected):
             ],
         ),
         (
+            # Stepping back from the end, as public ehrQL does: 31 February
+            # rolls forward to 1 March, so the last interval starts on the 2nd.
             months(2),
             "2020-03-31",
-            [(date(2020, 2, 1), date(2020, 2, 29)), (date(2020, 3, 1), date(2020, 3, 31))],
+            [(date(2020, 2, 1), date(2020, 3, 1)), (date(2020, 3, 2), date(2020, 3, 31))],
+        ),
+        (
+            months(3),
+            "2020-12-31",
+            [
+                (date(2020, 10, 2), date(2020, 10, 31)),
+                (date(2020, 11, 1), date(2020, 12, 1)),
+                (date(2020, 12, 2), date(2020, 12, 31)),
+            ],
+        ),
+        (
+            months(2),
+            "2021-02-28",
+            [(date(2020, 12, 29), date(2021, 1, 28)), (date(2021, 1, 29), date(2021, 2, 28))],
         ),
         (
             years(2),
@@ -296,7 +312,7 @@ def test_intervals_need_a_fixed_positive_count_and_date():
         days(p.i1).starting_on("2020-01-01")
     with pytest.raises(DefinitionError, match="positive number"):
         days(0).starting_on("2020-01-01")
-    with pytest.raises(DefinitionError, match="need a date"):
+    with pytest.raises(DefinitionError, match="a fixed date such as .2020-01-01. is needed here"):
         days(1).ending_on(p.d1)
 
 
@@ -374,3 +390,133 @@ def test_get_parameter_of_the_wrong_type(parameters):
         get_parameter("n", type=datetime.date.fromisoformat)
     with pytest.raises(ParameterError, match="must be true or false"):
         get_parameter("flag", type=bool)
+
+
+def test_a_constant_date_moved_by_a_fixed_duration_is_a_constant_date():
+    # So that, as in public ehrQL, it can be used where a fixed date is needed.
+    assert "2018-10-01" - days(1) == date(2018, 9, 30)
+    assert date(2020, 1, 31) + months(1) == date(2020, 3, 1)
+    assert days(2).ending_on("2018-10-01" - days(1)) == [
+        (date(2018, 9, 29), date(2018, 9, 29)),
+        (date(2018, 9, 30), date(2018, 9, 30)),
+    ]
+    assert isinstance("2020-01-01" + days(p.i1), BaseSeries)
+
+
+# ---------------------------------------------------------------------------
+# Powers and absolute values
+# ---------------------------------------------------------------------------
+
+
+def test_abs_of_a_series_says_to_use_absolute():
+    from ehrql import Error
+
+    with pytest.raises(Error, match=r"use `x.absolute\(\)` instead of `abs\(x\)`"):
+        abs(p.i1)
+
+
+def test_power_is_a_float_series_and_mixes_ints_with_floats():
+    assert node(p.i1**2) == Fn.Power(node(p.i1), qm.Value(2))
+    assert node(2**p.i1) == Fn.Power(qm.Value(2), node(p.i1))
+    assert node(p.f1**2) == Fn.Power(node(p.f1), qm.Value(2.0))
+    assert type(p.i1**p.i2).__name__ == "FloatPatientSeries"
+    assert type(e.i1.absolute()).__name__ == "IntEventSeries"
+
+
+# ---------------------------------------------------------------------------
+# Mistakes get errors that say what to write instead
+# ---------------------------------------------------------------------------
+
+
+def test_comparing_with_none_says_to_use_is_null():
+    from ehrql import Error
+
+    with pytest.raises(Error, match=r"use `x.is_null\(\)`"):
+        p.i1 == None  # noqa: E711
+    with pytest.raises(Error, match=r"use `x.is_not_null\(\)`"):
+        p.i1 != None  # noqa: E711
+
+
+def test_a_date_difference_in_a_dataset_says_to_pick_a_unit():
+    dataset = create_dataset()
+    with pytest.raises(DefinitionError, match=r"difference between two dates: choose its unit with .days") as info:
+        dataset.gap = p.d1 - p.d2
+    assert "object at 0x" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "get, message",
+    [
+        (lambda: p.s1.contain("a"), r"string series has no method or property 'contain'; did you mean 'contains'\?"),
+        (lambda: p.d1.is_befor("2020-01-01"), r"did you mean 'is_before'"),
+        (lambda: p.s1.upper(), r"no method or property 'upper'; the ones there are: as_str, contains, is_in"),
+        (lambda: p.date_one, r"table 'p' has no column or method 'date_one'"),
+        (lambda: p.sl, r"did you mean 's2' or 's1'\?"),
+    ],
+)
+def test_unknown_attributes_suggest_the_nearest_real_one(get, message):
+    with pytest.raises(AttributeError, match=message):
+        get()
+
+
+# ---------------------------------------------------------------------------
+# table_from_file(path, columns=...)
+# ---------------------------------------------------------------------------
+
+
+def test_table_from_file_with_columns_reads_only_those(tmp_path):
+    from ehrql import table_from_file
+
+    path = tmp_path / "t.csv"
+    path.write_text("patient_id,age,ignored\n1,30,x\n2,,y\n")
+    matched = table_from_file(path, columns={"age": int})
+    frame = node(matched.age).source
+    assert frame.rows == ((1, 30), (2, None))
+    assert type(matched.age).__name__ == "IntPatientSeries"
+
+
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ({}, "must be a dict of column name -> type"),
+        ({"patient_id": int}, "leave it out of columns="),
+        ({"age": list}, "column 'age' has type"),
+        ({"bad name": int}, "not a valid column name"),
+    ],
+)
+def test_table_from_file_columns_are_checked(tmp_path, columns, message):
+    from ehrql import table_from_file
+
+    path = tmp_path / "t.csv"
+    path.write_text("patient_id,age\n1,30\n")
+    with pytest.raises(DefinitionError, match=message):
+        table_from_file(path, columns=columns)
+
+
+def test_table_from_file_without_columns_hints_at_them(tmp_path):
+    from ehrql import table_from_file
+
+    with pytest.raises(AttributeError, match=r"give its columns, as in table_from_file\(.*columns="):
+        table_from_file(tmp_path / "t.csv").age
+
+
+def test_is_in_an_event_series_combines_its_values_per_patient():
+    assert node(p.i1.is_in(e.i1)) == Fn.In(node(p.i1), qm.AggregateByPatient.CombineAsSet(node(e.i1)))
+    with pytest.raises(DefinitionError, match="takes an event series"):
+        p.i1.is_in(p.i2)
+    with pytest.raises(qm.TypeValidationError, match="cannot look for an integer series among"):
+        p.i1.is_in(e.s1)
+
+
+def test_count_episodes_takes_a_fixed_gap_in_days_or_weeks():
+    assert node(e.d1.count_episodes_for_patient(weeks(2))) == node(e.d1.count_episodes_for_patient(days(14)))
+    for gap, message in [
+        (10, "in days\\(\\) or weeks\\(\\)"),
+        (months(1), "in days\\(\\) or weeks\\(\\)"),
+        (days(p.i1), "single, fixed number of days"),
+    ]:
+        with pytest.raises(DefinitionError, match=message):
+            e.d1.count_episodes_for_patient(gap)
+    with pytest.raises(qm.ValidationError, match="0 or more"):
+        e.d1.count_episodes_for_patient(days(-1))
+    assert not hasattr(e.i1, "count_episodes_for_patient")

@@ -610,10 +610,28 @@ def test_reading_an_undefined_dataset_column():
         dataset.missing
 
 
-def test_event_table_column_not_event_level():
+def test_event_table_with_only_patient_level_columns():
     dataset = dataset_with_population()
-    with pytest.raises(DefinitionError, match="must be an event series"):
+    with pytest.raises(DefinitionError, match="needs at least one event series"):
         dataset.add_event_table("events", x=p.i1)
+
+
+def test_event_table_patient_level_columns_repeat_beside_event_columns():
+    dataset = dataset_with_population()
+    dataset.add_event_table("events", x=e.i1, y=p.i1)
+    assert list(dataset._compile().events["events"]) == ["x", "y"]
+
+
+def test_event_table_column_not_a_series():
+    dataset = dataset_with_population()
+    with pytest.raises(DefinitionError, match="must be a series, not"):
+        dataset.add_event_table("events", x=e.i1, y=3)
+
+
+def test_event_table_named_dataset():
+    dataset = dataset_with_population()
+    with pytest.raises(DefinitionError, match="'dataset' is the name of the patient-level output table"):
+        dataset.add_event_table("dataset", x=e.i1)
 
 
 def test_event_table_columns_from_unrelated_frames():

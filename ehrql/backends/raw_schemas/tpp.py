@@ -343,6 +343,7 @@ _hes_tables(
     ("Consultation_Medium_Used", String(2)),
     ("Referral_Request_Received_Date", Date()),
     ("HRG_Code", String(10)),
+    ("Outcome_of_Attendance", String(2)),
     _ACTIVITY_MONTH,
 )
 _hes_tables(

@@ -44,13 +44,13 @@ def test_is_in_with_a_set_or_tuple(spec_test):
 
 
 def test_is_in_an_empty_list(spec_test):
-    """Nothing is in an empty list; a null value still gives null."""
-    spec_test(table_data, p.i1.is_in([]), {1: False, 2: False, 3: False, 4: None})
+    """Nothing is in an empty list, not even a null value: the result is never null."""
+    spec_test(table_data, p.i1.is_in([]), {1: False, 2: False, 3: False, 4: False})
 
 
 def test_is_not_in_an_empty_list(spec_test):
-    """Everything is not in an empty list; a null value still gives null."""
-    spec_test(table_data, p.i1.is_not_in([]), {1: True, 2: True, 3: True, 4: None})
+    """Everything is not in an empty list, a null value too: the result is never null."""
+    spec_test(table_data, p.i1.is_not_in([]), {1: True, 2: True, 3: True, 4: True})
 
 
 def test_is_in_on_event_rows(spec_test):

@@ -49,10 +49,14 @@ WRITERS = {
 }
 
 
-@pytest.fixture(params=list(WRITERS))
+@pytest.fixture(params=[(name, form) for name in WRITERS for form in ("columns", "decorator")], ids=str)
 def from_file(request, tmp_path):
-    path = tmp_path / request.param
-    WRITERS[request.param](path)
+    """The file's table, read in either form public ehrQL accepts."""
+    name, form = request.param
+    path = tmp_path / name
+    WRITERS[name](path)
+    if form == "columns":
+        return table_from_file(path, columns={"n": int, "s": str, "d": date})
 
     @table_from_file(path)
     class from_file(PatientFrame):

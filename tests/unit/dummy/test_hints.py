@@ -16,12 +16,13 @@ def test_constants_are_credited_to_the_column_they_are_compared_with():
     assert hints.for_column("people", "region") == ()
 
 
-def test_all_dates_are_gathered_in_order_including_those_worked_out():
+def test_all_dates_are_gathered_in_order():
     late = case(when(people.died_on > "2019-03-01").then(1), otherwise=0)
+    # A constant date plus a fixed duration is worked out in the language, as a constant.
     early = people.birth_month < datetime.date(1950, 1, 1) + days(31)
     hints = collect_hints([late._qm_node, early._qm_node])
-    assert hints.dates == (datetime.date(1950, 1, 1), datetime.date(1950, 2, 1), datetime.date(2019, 3, 1))
-    assert 1 in hints.for_type(int) and 31 in hints.for_type(int)
+    assert hints.dates == (datetime.date(1950, 2, 1), datetime.date(2019, 3, 1))
+    assert 1 in hints.for_type(int)
 
 
 def test_codes_of_one_system_are_shared_by_type():

@@ -157,7 +157,9 @@ def test_control_count_rejects_negative_counts():
         ({"group_by": {"ratio": people.sex}}, "cannot be a group_by column name"),
         ({"group_by": {"sex": visits.cost}}, "must be a patient series"),
         ({"intervals": [(D(2020, 2, 1), D(2020, 1, 1))]}, "starts after it ends"),
-        ({"intervals": [("2020-01-01", "2020-02-01")]}, "pair of dates"),
+        ({"intervals": [("2020-01-01", 5)]}, "pair of dates or 'YYYY-MM-DD' strings"),
+        ({"intervals": [("2020-01-01",)]}, "pair of dates"),
+        ({"intervals": [("2020-01-01", "2020/02/01")]}, "not a date"),
         ({"intervals": []}, "non-empty list"),
     ],
 )
@@ -171,6 +173,32 @@ def test_define_measure_rejects_bad_arguments(kwargs, message):
     }
     with pytest.raises(DefinitionError, match=message):
         create_measures().define_measure("m", **arguments)
+
+
+def test_a_measure_without_group_by_is_not_grouped(engine):
+    # As in public ehrQL: no group_by and no default means one row per interval.
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "everyone",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        intervals=[("2020-01-01", "2020-01-31"), ["2020-02-01", D(2020, 2, 29)]],
+    )
+    assert list(get_measure_results(engine, measures)) == [
+        ("everyone", D(2020, 1, 1), D(2020, 1, 31), 1.5, 3, 2),
+        ("everyone", D(2020, 2, 1), D(2020, 2, 29), 1.0, 1, 1),
+    ]
+
+
+def test_measures_is_usable_as_a_class():
+    from ehrql import Measures
+
+    measures = Measures()
+    measures.define_measure(
+        "m", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=[("2020-01-01", "2020-01-31")]
+    )
+    assert [m.name for m in measures] == ["m"]
 
 
 def test_missing_argument_without_default_is_an_error():
@@ -271,3 +299,23 @@ def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
     (compiled,) = runs
     inserted = " ".join(s for s in compiled.setup if s.startswith("INSERT"))
     assert inserted.count("2023-12-25") == 1  # the last week's start is in the intervals table
+
+
+def test_event_values_in_a_series_that_depends_on_the_interval(engine):
+    # Visits whose cost matches the cost of some visit in the interval: the
+    # set of costs differs by interval, and so does the count.
+    in_interval = visits.where(visits.date.is_during(INTERVAL))
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "matching",
+        numerator=visits.where(visits.cost.is_in(in_interval.cost)).count_for_patient(),
+        denominator=people.exists_for_patient(),
+        intervals=months(3).starting_on("2020-01-01"),
+    )
+    rows = list(get_measure_results(engine, measures))
+    assert [(r[1], r[4], r[5]) for r in rows] == [
+        (D(2020, 1, 1), 3, 4),
+        (D(2020, 2, 1), 0, 4),
+        (D(2020, 3, 1), 1, 4),
+    ]

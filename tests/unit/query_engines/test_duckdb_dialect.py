@@ -181,3 +181,16 @@ def test_three_valued_logic_with_constants(lhs, rhs, check, run_on_duckdb):
     for node_class in (Fn.And, Fn.Or, Fn.EQ, Fn.NE):
         node = node_class(series(lhs), series(rhs))
         assert run_on_duckdb(node) == apply_function(node, lhs, rhs)
+
+
+@pytest.mark.parametrize(
+    "lhs, rhs",
+    [(2, 10), (2, -1), (-2, 3), (0, 0), (0, -1), (0, 2), (10, 400), (-2.0, 0.5), (4.0, 0.5), (0.5, 2.0), (-8.0, -1.0)],
+)
+def test_power(lhs, rhs, check):
+    check(Fn.Power, lhs, rhs)
+
+
+@pytest.mark.parametrize("value", [-3, 0, 3, -2.5, 2.5])
+def test_absolute(value, check):
+    check(Fn.Absolute, value)

@@ -418,3 +418,16 @@ def test_text_equality_and_membership_keep_their_meaning(lhs):
     node = Fn.In(constant(lhs, str), qm.Value(frozenset({"a", "b"})))
     assert run(node) == apply_function(node, lhs, frozenset({"a", "b"}))
     assert run(Fn.Not(node)) == apply_function(Fn.Not(node), apply_function(node, lhs, frozenset({"a", "b"})))
+
+
+@pytest.mark.parametrize(
+    "lhs, rhs",
+    [(2, 10), (2, -1), (-2, 3), (0, 0), (0, -1), (0, 2), (10, 400), (-2.0, 0.5), (4.0, 0.5), (0.5, 2.0), (-8.0, -1.0)],
+)
+def test_power(lhs, rhs):
+    check(Fn.Power, lhs, rhs)
+
+
+@pytest.mark.parametrize("value", [-3, 0, 3, -2.5, 2.5])
+def test_absolute(value):
+    check(Fn.Absolute, value)

@@ -250,3 +250,16 @@ def test_a_scratch_schema_without_create_rights_is_reported_with_what_to_do(duck
     assert "?ehrql_scratch_schema=catalog.schema" in message
     with pytest.raises(ScratchSchemaError):
         list(engine.get_results(series_dataset(qm.Value(1))))
+
+
+@pytest.mark.parametrize(
+    "lhs, rhs",
+    [(2, 10), (2, -1), (-2, 3), (0, 0), (0, -1), (0, 2), (10, 400), (-2.0, 0.5), (4.0, 0.5), (0.5, 2.0), (-8.0, -1.0)],
+)
+def test_power(lhs, rhs):
+    check(Fn.Power, lhs, rhs)
+
+
+@pytest.mark.parametrize("value", [-3, 0, 3, -2.5, 2.5])
+def test_absolute(value):
+    check(Fn.Absolute, value)

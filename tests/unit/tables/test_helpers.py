@@ -128,9 +128,26 @@ def test_for_patient_on_picks_one_registration_in_force():
 def test_exists_for_patient_on():
     registrations = core.practice_registrations
     results = run({registrations: REGISTRATIONS}, v=registrations.exists_for_patient_on("2020-01-01"))
-    # exists_for_patient_on() goes through spanning(), which needs the end
-    # to be strictly after the date: patient 5 ends on it.
-    assert results == {1: True, 2: True, 3: True, 4: True, 5: False, 6: False, 7: False}
+    # spanning() includes both ends, as public ehrQL does now, so it agrees
+    # with for_patient_on(): patient 5's registration ends on the date.
+    assert results == {1: True, 2: True, 3: True, 4: True, 5: True, 6: False, 7: False}
+
+
+def test_spanning_and_for_patient_on_agree_on_a_registration_ending_on_the_date():
+    registrations = core.practice_registrations
+    results = run(
+        {registrations: REGISTRATIONS},
+        spanning=registrations.spanning("2020-01-01", "2020-01-01").exists_for_patient(),
+        on=registrations.for_patient_on("2020-01-01").exists_for_patient(),
+    )
+    assert all(spanning == on for spanning, on in results.values())
+
+
+def test_spanning_includes_a_registration_ending_on_the_end_date():
+    registrations = core.practice_registrations
+    spanning = registrations.spanning("2019-06-01", "2020-01-01")
+    results = run({registrations: REGISTRATIONS}, v=spanning.exists_for_patient())
+    assert results[5] is True and results[7] is False
 
 
 def test_spanning_needs_the_whole_period():

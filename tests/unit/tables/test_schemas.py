@@ -154,6 +154,8 @@ TPP = {
         ("first_attendance", str),
         ("hrg_code", str),
         ("treatment_function_code", str),
+        ("outcome_of_attendance", str),
+        ("referral_request_received_date", date),
     ],
     "opa_cost": [
         ("opa_ident", int),

@@ -1,0 +1,10 @@
+from ehrql import codelist_from_csv
+
+# Code -> category, for labelling each patient's latest respiratory code.
+respiratory_categories = codelist_from_csv(
+    "codelists/respiratory-conditions.csv", column="code", category_column="category"
+)
+# Both categorised lists, read as plain lists of codes and joined.
+copd_codes = codelist_from_csv("codelists/respiratory-conditions.csv", column="code") + codelist_from_csv(
+    "codelists/copd-local-extra.csv", column="code"
+)
