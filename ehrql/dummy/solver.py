@@ -413,12 +413,15 @@ def _rows_read_by(requirements: list) -> list:
     """A row in each other table that required rows compare themselves with.
 
     A comparison with a missing row is null, never true, so the row that
-    `events.date > patients.date_of_birth` reads had better exist.
+    `events.date > patients.date_of_birth` reads had better exist. Not so for
+    a condition that turns nulls into answers (`ons_deaths.date.is_null()`,
+    a case, an or): there a missing row may be just what it needs.
     """
     tables = {
         table: None
         for requirement in requirements
         for condition in requirement.conditions
+        if not any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(condition.node))
         for table in condition.context_tables
     }
     return [RowRequirement(table, (), 1) for table in tables]
