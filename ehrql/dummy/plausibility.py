@@ -105,7 +105,8 @@ def _life_span(context: dict) -> tuple:
     for table_name, patient_row in context.items():
         # Only patient tables' rows (dicts) say when the patient lived; event
         # tables appear in the context as lists of rows.
-        if not isinstance(patient_row, dict):
+        # Inline tables' rows are keyed by their node, not by a name.
+        if not isinstance(patient_row, dict) or not isinstance(table_name, str):
             continue
         for name, value in patient_row.items():
             if not isinstance(value, datetime.date):

@@ -423,6 +423,8 @@ def _rows_read_by(requirements: list) -> list:
         for condition in requirement.conditions
         if not any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(condition.node))
         for table in condition.context_tables
+        # Inline tables are given, not generated.
+        if not isinstance(table, qm.InlinePatientTable)
     }
     return [RowRequirement(table, (), 1) for table in tables]
 
