@@ -700,7 +700,14 @@ def _calculated_measures(
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     with _stage(log, "Calculating measures"):
-        return list(get_measure_results(engine, measures))
+        rows = list(get_measure_results(engine, measures))
+    if dsn is None and dummy_tables is None and measures.disclosure_control_enabled:
+        from ehrql.dummy.report import suppressed_numerators
+
+        note = suppressed_numerators(rows, measures.dummy_data_config.population_size)
+        if note:
+            log(f"Dummy data: {note}")
+    return rows
 
 
 def assure(
