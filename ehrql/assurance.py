@@ -122,7 +122,7 @@ def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
         raise TestDataError("test_data holds no test patients: add at least one, or nothing is tested")
     rows, unused = _table_rows(test_data, tables, dataset)
     bad_values = _bad_values(rows, tables)
-    engine = InMemoryQueryEngine(InMemoryDatabase(rows))
+    engine = InMemoryQueryEngine(InMemoryDatabase(_first_row_per_patient(rows, tables)))
     results = engine.get_results(dataset)
     names = list(dataset.variables)
     by_patient = {row[0]: dict(zip(names, row[1:])) for row in results}
@@ -224,6 +224,23 @@ def _bad_values(rows: dict, tables: dict) -> dict[int, list[BadTestValue]]:
         for row in table_rows:
             del row["__given__"]
     return bad
+
+
+def _first_row_per_patient(rows: dict, tables: dict) -> dict:
+    """`rows` with each patient table cut to one row per patient.
+
+    A patient given more rows already fails (see `_bad_values`); the engine
+    refuses such a table outright, which would hide every other result.
+    """
+    kept = {}
+    for table_name, table_rows in rows.items():
+        if isinstance(tables[table_name], qm.SelectPatientTable):
+            first: dict = {}
+            for row in table_rows:
+                first.setdefault(row["patient_id"], row)
+            table_rows = list(first.values())
+        kept[table_name] = table_rows
+    return kept
 
 
 def _obeys(constraint, value) -> bool:
