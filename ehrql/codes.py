@@ -68,6 +68,14 @@ class BaseCode:
         """Return why `value` is invalid beyond its format, or None when it is valid."""
         return None
 
+    def _to_primitive_type(self) -> str:
+        """The code as a plain string.
+
+        Underscored, but public ehrQL has it and real studies call it to check a
+        code's format (`ICD10Code(code)._to_primitive_type()`), so it is kept.
+        """
+        return self.value
+
     @classmethod
     def doubt(cls, value: str) -> str | None:
         """Why a valid `value` is probably mistyped (a wrong check digit), or None.
