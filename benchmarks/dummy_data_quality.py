@@ -1,7 +1,10 @@
 """How good and how fast is the dummy data generator?
 
-For five example definitions of different kinds (date windows, codelists,
-aggregations, registrations, deaths) over the core tables, print:
+For example definitions of different kinds over the core tables (date
+windows, codelists, aggregations, registrations, deaths; then, in the style
+of real studies, a two-week window with registration and age band, sums and
+distinct counts, two frames of one table compared, deaths against GP
+records), print:
 
 * the share of requested patients generated that the in-memory engine puts in
   the population (target 100%);
