@@ -7,6 +7,7 @@ from ehrql.codelists import codelist_from_csv
 from ehrql.debugger import show
 from ehrql.errors import Error
 from ehrql.measures import INTERVAL, Measures, create_measures
+from ehrql.permissions import claim_permissions
 from ehrql.query_language import (
     Dataset,
     case,
@@ -31,6 +32,7 @@ __all__ = [
     "Error",
     "Measures",
     "case",
+    "claim_permissions",
     "codelist_from_csv",
     "create_dataset",
     "create_measures",

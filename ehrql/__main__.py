@@ -6,34 +6,74 @@ Arguments after a lone `--` are the user's own (`--name value` pairs), passed
 to the definition for `get_parameter`. The CLI reference in the docs is
 generated from `build_parser()`, so every option carries its help text.
 
-Exit codes: 0 success; 2 bad command line; 10 an error in the definition
-file; 11 a data file that does not match what is expected; 1 anything else.
+Exit codes are listed in `EXIT_CODES` (and so in the CLI reference); each
+means the same whatever the query engine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import ehrql
 from ehrql import main
 from ehrql.debugger import DISPLAY_FORMATS
-from ehrql.errors import EHRQLError
+from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.loaders import DefinitionFileError
-from ehrql.main import backend_registry, query_engine_names
+from ehrql.main import CommandError, backend_registry, query_engine_names
+from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DEFINITION_ERROR = 10
-EXIT_FILE_ERROR = 11
-#: As a shell reports a process ended by Ctrl-C.
+EXIT_DATA_ERROR = 11
+#: As a shell reports a process ended by Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+#: As a shell reports a process whose output pipe was closed (128 + SIGPIPE),
+#: as `yes | head` leaves `yes`.
+EXIT_OUTPUT_CLOSED = 141
+#: As a shell reports a process ended by SIGTERM (128 + SIGTERM), which job
+#: schedulers send to stop a job.
+EXIT_TERMINATED = 143
+
+#: Every exit code, with what it means, as the CLI reference lists them. The
+#: same problem gives the same code whatever the query engine.
+EXIT_CODES: tuple[tuple[str, str], ...] = (
+    (str(EXIT_OK), "Success."),
+    (
+        str(EXIT_ERROR),
+        "Any other error, explained in the message: an output that cannot be written, a "
+        "table file that is missing, a database that refuses the query, test patients "
+        "failing `ehrql assure`, or a bug in ehrql (run again with `--debug-traceback`).",
+    ),
+    (str(EXIT_USAGE), "A bad command line: an unknown option, a missing or wrong argument."),
+    ("3-6", "Reserved for failures of the database itself (connecting to it, and similar)."),
+    (
+        str(EXIT_DEFINITION_ERROR),
+        "The definition (or test data) file cannot be loaded: a Python error, an ehrQL error "
+        "such as comparing values of different types, a bad or unknown user argument; the "
+        "message gives the file, line and source line.",
+    ),
+    (
+        str(EXIT_DATA_ERROR),
+        "The data does not match its schema, or a value computed from it cannot be held: a "
+        "bad cell (file, line and column named), a missing column, a patient-level table "
+        "with more than one row for a patient, a file that is not UTF-8, an integer "
+        "calculation beyond 64 bits.",
+    ),
+    (str(EXIT_INTERRUPTED), "Interrupted (Ctrl-C, SIGINT); no output file is left behind."),
+    (str(EXIT_OUTPUT_CLOSED), "Whatever was reading the output stopped reading, as `head` does when the output is piped into it."),
+    (str(EXIT_TERMINATED), "Terminated (SIGTERM, as job schedulers send); no output file is left behind."),
+)
 
 _FORMATS = ", ".join(FILE_FORMATS)
 
@@ -54,8 +94,79 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
     if options.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    # Passed on as given: only the definition knows which arguments it takes.
-    return _run(options, user_arg_list)
+    try:
+        permissions = _apply_environment(options, os.environ)
+    except EHRQLError as error:
+        print(f"ehrql: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    # User arguments are passed on as given: only the definition knows which it takes.
+    with _signals_recorded() as received:
+        return _run(options, user_arg_list, permissions, received)
+
+
+#: Environment variables the OpenSAFELY platform runs ehrql with, by the option
+#: each is the default of. An option given on the command line wins.
+ENVIRONMENT_DEFAULTS = {"dsn": "DATABASE_URL", "url": "DATABASE_URL", "backend": "OPENSAFELY_BACKEND", "query_engine": "OPENSAFELY_QUERY_ENGINE"}
+
+#: Values of OPENSAFELY_BACKEND meaning "no backend" (the platform's local runs).
+NO_BACKEND_NAMES = ("expectations", "test")
+
+
+def _apply_environment(options: argparse.Namespace, environ: Mapping[str, str]) -> frozenset[str]:
+    """Fill options not given on the command line from the platform's environment
+    variables, checking the values as the options are checked; return the
+    permissions the job holds (`EHRQL_PERMISSIONS`)."""
+    for option, variable in ENVIRONMENT_DEFAULTS.items():
+        value = environ.get(variable)
+        if not hasattr(options, option) or getattr(options, option) is not None or not value:
+            continue
+        if option == "backend":
+            if value in NO_BACKEND_NAMES:
+                continue
+            value = _checked_environment_value(_backend_name, variable, value)
+        elif option == "query_engine":
+            value = _checked_environment_value(_query_engine_name, variable, value)
+        setattr(options, option, value)
+    if getattr(options, "command", None) == "test-connection" and options.url is None:
+        raise CommandError("test-connection needs a database: give --url, or set DATABASE_URL")
+    return parse_permissions(environ.get(PERMISSIONS_VARIABLE))
+
+
+def _checked_environment_value(check, variable: str, value: str) -> str:
+    try:
+        return check(value)
+    except argparse.ArgumentTypeError as error:
+        raise CommandError(f"{variable}: {error}") from None
+
+
+@contextlib.contextmanager
+def _signals_recorded() -> Iterator[list[int]]:
+    """While running, turn SIGINT and SIGTERM into KeyboardInterrupt, noting which arrived.
+
+    Both then unwind the same way: temporary output files are removed and
+    database sessions closed. The note says which to report, since a
+    database driver may turn the interrupt into an error of its own (DuckDB
+    raises `RuntimeError: Query interrupted`). A signal the caller set to be
+    ignored (as `nohup` does) stays ignored.
+    """
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield received
+    finally:
+        for signum, old_handler in previous.items():
+            signal.signal(signum, old_handler)
 
 
 def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -65,7 +176,12 @@ def _split_user_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _run(options: argparse.Namespace, user_args: list[str]) -> int:
+def _run(
+    options: argparse.Namespace,
+    user_args: list[str],
+    permissions: frozenset[str] = frozenset(),
+    received: Sequence[int] = (),
+) -> int:
     try:
         if options.command == "generate-dataset":
             main.generate_dataset(
@@ -78,6 +194,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 query_engine=options.query_engine,
                 test_data_file=options.test_data_file,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "dump-dataset-sql":
             main.dump_dataset_sql(
@@ -86,11 +203,16 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "create-dummy-tables":
             directory, file_format = options.dummy_tables_path or (None, "csv")
             main.create_dummy_tables(
-                options.definition_file, directory, file_format=file_format, user_args=user_args
+                options.definition_file,
+                directory,
+                file_format=file_format,
+                user_args=user_args,
+                force=options.force,
             )
         elif options.command == "generate-measures":
             main.generate_measures(
@@ -102,6 +224,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
                 backend=options.backend,
                 query_engine=options.query_engine,
                 user_args=user_args,
+                permissions=permissions,
             )
         elif options.command == "assure":
             if not main.assure(options.definition_file, user_args=user_args):
@@ -116,10 +239,7 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
         elif options.command == "serialize-definition":
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
         elif options.command == "test-connection":
-            url = options.url or os.environ.get("DATABASE_URL")
-            if not url:
-                return _usage_error("test-connection", "give the database with --url, or set DATABASE_URL")
-            main.test_connection(url, backend=options.backend, query_engine=options.query_engine)
+            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
         elif options.command == "graph-query":
             main.graph_query(options.definition_file, options.output, user_args=user_args)
         elif options.command == "dump-example-data":
@@ -129,11 +249,33 @@ def _run(options: argparse.Namespace, user_args: list[str]) -> int:
         else:  # pragma: no cover - argparse only accepts the verbs above
             raise AssertionError(options.command)
     except KeyboardInterrupt:
-        print("ehrql: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _stopped(received)
+    except BrokenPipeError:
+        return _output_closed()
     except Exception as error:
+        if received:
+            # Whatever the driver made of the signal, the signal is the cause.
+            return _stopped(received)
         return _report(error, options.debug_traceback)
     return EXIT_OK
+
+
+def _stopped(received: Sequence[int]) -> int:
+    if signal.SIGTERM in received:
+        print("ehrql: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    print("ehrql: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _output_closed() -> int:
+    """Stop quietly when whatever reads the output stops reading (`ehrql ... | head`)."""
+    # Python flushes stdout on exit, which would fail again with a message:
+    # point it at /dev/null instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OUTPUT_CLOSED
 
 
 def _usage_error(command: str, message: str) -> int:
@@ -149,9 +291,9 @@ def _report(error: Exception, show_traceback: bool) -> int:
     if isinstance(error, DefinitionFileError):
         print(str(error), file=sys.stderr)
         return EXIT_DEFINITION_ERROR
-    if isinstance(error, FileValidationError):
+    if isinstance(error, DataError):
         print(f"ehrql: error: {error}", file=sys.stderr)
-        return EXIT_FILE_ERROR
+        return EXIT_DATA_ERROR
     if isinstance(error, EHRQLError):
         print(f"ehrql: error: {error}", file=sys.stderr)
     elif isinstance(error, OSError) and error.filename:
@@ -215,6 +357,10 @@ def _input_data_file(value: str) -> Path:
 
 def _directory(value: str) -> Path:
     path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{value} is a file, not a directory: give the directory holding the table files"
+        )
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"directory not found: {value}")
     return path
@@ -260,7 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Arguments after a lone `--` are passed to the definition unchanged: "
         "`--name value` pairs are read there with get_parameter(\"name\"), and the "
-        "definition's `sys.argv` is its own path followed by these arguments.",
+        "definition's `sys.argv` is its own path followed by these arguments. "
+        "On the OpenSAFELY platform ehrql is configured by environment variables, which "
+        "are the defaults of options given on the command line: DATABASE_URL (--dsn, "
+        "--url), OPENSAFELY_BACKEND (--backend), OPENSAFELY_QUERY_ENGINE (--query-engine); "
+        "and EHRQL_PERMISSIONS, a JSON list of the permissions the job holds "
+        "(e.g. [\"include_t1oo\", \"appointments\"]), which a run against a database "
+        "needs for restricted tables and features and which can lift a backend's rules "
+        "on which patients are included.",
         allow_abbrev=False,
     )
     parser.add_argument(
@@ -300,7 +453,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="The data provider whose database the SQL is for; it decides how the "
         "public tables map onto the provider's own tables ("
         + (", ".join(sorted(backend_registry())) or "none available")
-        + "). Default: the public tables as they are.",
+        + "). Default: the OPENSAFELY_BACKEND environment variable (where `expectations` "
+        "and `test` mean no backend); without it, the public tables as they are.",
     )
     parser.add_argument(
         "--query-engine",
@@ -310,7 +464,8 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(query_engine_names())
         + ". Default: the engine a server DSN names (mssql:// or trino://); for SQL printed "
         "by dump-dataset-sql, the --backend's own (mssql for tpp, trino for emis); "
-        "otherwise duckdb (or in_memory where DuckDB is not installed).",
+        "otherwise duckdb (or in_memory where DuckDB is not installed). The "
+        "OPENSAFELY_QUERY_ENGINE environment variable, if set, comes before all of these.",
     )
     _traceback_argument(parser)
 
@@ -344,7 +499,8 @@ def _add_generate_dataset(verbs) -> None:
         help="The database to query: for duckdb, a DuckDB file or a directory of table "
         "files; for spark, a directory of Parquet or CSV table files, or "
         "spark://HOST:PORT?tables=URI or spark://HOST:PORT/DATABASE (a spark:// DSN "
-        "picks the spark engine). Takes precedence over the dummy data options.",
+        "picks the spark engine). Takes precedence over the dummy data options. "
+        "Default: the DATABASE_URL environment variable.",
     )
     parser.add_argument(
         "--dummy-tables",
@@ -419,6 +575,12 @@ def _add_create_dummy_tables(verbs) -> None:
         + ", ".join(f"DIRECTORY:{e.lstrip('.')}" for e in FILE_FORMATS)
         + ".",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="Replace files already in the directory for the definition's tables (in any "
+        "format). Without it, existing table files are left alone and nothing is written.",
+    )
     _traceback_argument(parser)
 
 
@@ -473,7 +635,8 @@ def _add_generate_measures(verbs) -> None:
         "--dsn",
         metavar="URL_OR_PATH",
         help="The database to query: for duckdb, a DuckDB file or a directory of table files; "
-        "for spark, a directory of table files or a spark:// DSN.",
+        "for spark, a directory of table files or a spark:// DSN. Default: the DATABASE_URL "
+        "environment variable.",
     )
     parser.add_argument(
         "--dummy-tables",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -111,8 +112,13 @@ def codelist_from_csv(
         if "\\" in str(filename):
             hint = ": write paths with forward slashes (/), not backslashes"
         raise CodelistError(f"codelist file not found: {path}{hint}")
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return _read(f, column, category_column, str(path))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            return _read(f, column, category_column, str(path))
+    except UnicodeDecodeError as e:
+        raise CodelistError(
+            f"{path} is not UTF-8 text ({e.reason} at byte {e.start}): save it as CSV UTF-8"
+        ) from None
 
 
 def codelist_from_csv_lines(
@@ -130,6 +136,8 @@ def codelist_from_csv_lines(
 def _read(lines: Iterable[str], column: str, category_column: str | None, source: str):
     reader = csv.DictReader(iter(lines), restval="")
     fieldnames = reader.fieldnames or []
+    if not fieldnames:
+        raise CodelistError(f"{source} is empty: a codelist file needs a header line naming its columns")
     for wanted in (column, category_column):
         if wanted is not None and wanted not in fieldnames:
             raise CodelistError(
@@ -141,8 +149,25 @@ def _read(lines: Iterable[str], column: str, category_column: str | None, source
         code = (row[column] or "").strip()
         if not code:
             continue
-        categories[code] = (row[category_column] or "").strip() if category_column else ""
+        category = (row[category_column] or "").strip() if category_column else ""
+        if code in categories and categories[code] != category:
+            # Taking either one would put the code's patients in a category silently.
+            raise CodelistError(
+                f"{source}: code {code!r} is in two categories: {categories[code]!r} "
+                f"({origins[code]}) and {category!r} (line {reader.line_num})"
+            )
+        categories[code] = category
         origins.setdefault(code, f"{source} line {reader.line_num}")
+    if not categories:
+        warnings.warn(
+            f"codelist {source} has no codes (only a header line): anything compared with it never matches",
+            CodelistWarning,
+            stacklevel=3,
+        )
     if category_column is None:
         return Codelist(categories, origins)
     return CategorisedCodelist(categories, origins)
+
+
+class CodelistWarning(UserWarning):
+    """A codelist that can be used but is probably not what was meant (it has no codes)."""

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import ehrql
 from ehrql.errors import EHRQLError
+from ehrql.permissions import collecting_claims
 from ehrql.query_language import Dataset, DummyDataConfig
 from ehrql.user_args import UserArguments, as_argument_list, user_arguments
 from ehrql.query_model import nodes as qm
@@ -50,6 +51,8 @@ class LoadedDataset:
     dummy_data_config: DummyDataConfig
     #: (file, line) where the population was defined, when known.
     population_defined_at: tuple | None = None
+    #: Permissions the file claimed with `claim_permissions` (dummy data only).
+    claimed_permissions: tuple[str, ...] = ()
 
 
 def load_dataset(path: Path | str, user_args: UserArgs = None) -> qm.Dataset:
@@ -80,7 +83,10 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
         )
     try:
         return LoadedDataset(
-            dataset._compile(), dataset.dummy_data_config, dataset.population_defined_at
+            dataset._compile(),
+            dataset.dummy_data_config,
+            dataset.population_defined_at,
+            claimed_permissions(module),
         )
     except EHRQLError as e:
         # Raised after the file has run, so no frame of it is on the stack:
@@ -113,6 +119,7 @@ def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
         raise DefinitionFileError(
             _located(path, _assignment_line(path, "measures"), "no measures were defined: call measures.define_measure(...)")
         )
+    measures.claimed_permissions = claimed_permissions(module)
     return measures
 
 
@@ -149,7 +156,7 @@ def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments
         raise DefinitionFileError(format_syntax_error(path, e)) from None
     module = types.ModuleType(_module_name(path))
     module.__file__ = str(path)
-    with _definition_context(path, as_argument_list(user_args)) as arguments:
+    with _definition_context(path, as_argument_list(user_args)) as arguments, collecting_claims() as claims:
         # The original error stays attached as the cause, for --debug-traceback.
         try:
             exec(code, module.__dict__)
@@ -160,7 +167,25 @@ def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments
             raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from e
         except Exception as e:
             raise DefinitionFileError(format_user_exception(path, e)) from e
+        except SystemExit as e:
+            # Ending the run from inside a definition would exit silently,
+            # with a code that means something else to ehrql's callers.
+            raise DefinitionFileError(
+                format_user_exception(path, e)
+                + f"\nThe definition called sys.exit({e.code!r}); a definition cannot end the run, "
+                "raise an exception to report a problem"
+            ) from e
+    # Set once the file has run, so its own code has nothing left to change it with.
+    setattr(module, _CLAIMS_ATTRIBUTE, tuple(claims))
     return module
+
+
+_CLAIMS_ATTRIBUTE = "__ehrql_claimed_permissions__"
+
+
+def claimed_permissions(module: types.ModuleType) -> tuple[str, ...]:
+    """The permissions a module run by `load_module` claimed, in the order claimed."""
+    return tuple(getattr(module, _CLAIMS_ATTRIBUTE, ()))
 
 
 def _module_name(path: Path) -> str:

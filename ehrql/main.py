@@ -7,6 +7,7 @@ Progress goes to a `log` function, one line per stage, with its duration.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import sys
@@ -16,11 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.file_formats import (
     DATASET_TABLE_NAME,
     FILE_FORMATS,
     OutputTable,
+    check_one_file_per_table,
     check_output_path,
     dataset_table_specs,
     read_input_tables,
@@ -32,6 +34,7 @@ from ehrql.file_formats import (
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
+from ehrql.permissions import check_held, unclaimed_warning
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -138,11 +141,15 @@ def redacted_dsn(dsn) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backend=None):
+def make_engine(
+    name: str | None, dsn: str | Path | None, query: qm.Node, backend=None, permissions: Iterable[str] = ()
+):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
     The in-memory engine has no database of its own, so for it `dsn` must be a
     directory of table files: the tables `query` reads are read into memory.
+    With a backend, the engine holds those of `permissions` (the job's) that
+    lift the backend's access rules, besides any the DSN grants.
     """
     name = engine_name_for(name, dsn)
     engine_class = _engine_class(name)
@@ -154,23 +161,21 @@ def make_engine(name: str | None, dsn: str | Path | None, query: qm.Node, backen
         used = qm.used_columns(query)
         return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
     if backend is not None:
-        return engine_class(dsn, backend=backend)
+        engine = engine_class(dsn, backend=backend)
+        engine.grant(frozenset(permissions) & backend.permissions)
+        return engine
     return engine_class(dsn)
 
 
 def find_table_file(directory: Path, table_name: str) -> Path:
     """The file holding `table_name` in a directory of table files."""
+    check_one_file_per_table(directory, table_name)
     candidates = [directory / f"{table_name}{extension}" for extension in FILE_FORMATS]
     found = [path for path in candidates if path.is_file()]
     if not found:
         raise CommandError(
             f"no file for table '{table_name}' in {directory} "
             f"(looked for {', '.join(p.name for p in candidates)})"
-        )
-    if len(found) > 1:
-        raise CommandError(
-            f"more than one file for table '{table_name}' in {directory}: "
-            f"{', '.join(p.name for p in found)}; keep only one"
         )
     return found[0]
 
@@ -194,11 +199,21 @@ def read_table_directory(
             needed = {"patient_id", *used[table]}
             specs = [spec for spec in specs if spec.name in needed]
         names = [spec.name for spec in specs]
-        empty = dict.fromkeys(table.schema.column_names)
+        # patient_id first, then the schema's order, whichever columns the file has.
+        empty = dict.fromkeys(["patient_id", *table.schema.column_names])
         path = find_table_file(directory, table.name)
-        rows = read_rows(path, specs, allow_extra_columns=True)
-        tables[table.name] = [{**empty, **dict(zip(names, row))} for row in rows]
+        rows = [{**empty, **dict(zip(names, row))} for row in read_rows(path, specs, allow_extra_columns=True)]
+        if isinstance(table, qm.SelectPatientTable):
+            _check_one_row_per_patient(table.name, path, rows)
+        tables[table.name] = rows
     return tables
+
+
+def _check_one_row_per_patient(table_name: str, path: Path, rows: list[dict]) -> None:
+    counts = collections.Counter(row["patient_id"] for row in rows)
+    repeated = sorted(patient_id for patient_id, count in counts.items() if count > 1)
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated[: DUPLICATES_SHOWN + 1])
 
 
 # ---------------------------------------------------------------------------
@@ -217,26 +232,36 @@ def generate_dataset(
     query_engine: str | None = None,
     test_data_file: Path | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
 
+    A dataset with event tables needs a directory output (`DIR/:csv`), which
+    gets `dataset.csv` and one file per event table.
+
+    Against a database, the job must hold (`permissions`, from
+    `EHRQL_PERMISSIONS`) every permission the definition needs; on dummy data
+    the definition must claim them (`claim_permissions`). Either way a run
+    that lacks one stops before anything runs.
+
     With `test_data_file` (a Python file setting `test_data`), the definition
     is first checked against those test patients, and nothing runs if any fail.
 
     The rows come from, in order of preference: the database at `dsn`; the
-    `dummy_data_file`, used as the output as it is once checked; the directory
-    of `dummy_tables`; dummy data generated from the definition. Returns the
-    number of rows written.
+    `dummy_data_file` (a file, or a directory of one file per table), used as
+    the output as it is once checked; the directory of `dummy_tables`; dummy
+    data generated from the definition. Returns the number of dataset rows
+    written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, user_args)
     dataset = loaded.query_model
-    table_specs = dataset_table_specs(dataset, int)
+    _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions, log)
     if output_file is not None:
         # Before anything runs: a dataset with event tables needs a directory.
-        check_output_path(output_file, len(table_specs))
+        check_output_path(output_file, 1 + len(dataset.events))
     if test_data_file is not None:
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     backend_object = get_backend(backend)
@@ -247,7 +272,7 @@ def generate_dataset(
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
             log("Running on the database given by --dsn: dummy data options are ignored")
-        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log)
+        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log, permissions)
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
         tables = _file_tables(dummy_data_file, table_specs)
@@ -277,6 +302,17 @@ def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[O
     return tables
 
 
+def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str], log: Log) -> None:
+    """Before anything runs: stop a run on a database lacking a permission the
+    job must hold; on dummy data, warn of permissions the definition has not claimed."""
+    if dsn is not None:
+        check_held(query, held)
+        return
+    warning = unclaimed_warning(query, claimed)
+    if warning is not None:
+        log(warning)
+
+
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
     from ehrql.assurance import present, run_assurance
     from ehrql.loaders import DefinitionFileError, load_module
@@ -297,10 +333,12 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
     log(f"All {len(report.patients)} test patients passed")
 
 
-def _engine_tables(query_engine, dsn, dataset, table_specs, backend, log: Log) -> list[OutputTable]:
+def _engine_tables(
+    query_engine, dsn, dataset, table_specs, backend, log: Log, permissions: Iterable[str] = ()
+) -> list[OutputTable]:
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
-        engine = make_engine(name, dsn, dataset, backend)
+        engine = make_engine(name, dsn, dataset, backend, permissions)
     get_queries = getattr(engine, "get_queries", None)
     if get_queries is not None:
         # Compiling up front reports a problem before any output is started.
@@ -326,7 +364,14 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
 
 
 def _generate_dummy_tables(loaded, log: Log) -> dict:
-    """Dummy tables (table node -> row dicts) for a definition, from `ehrql.dummy`."""
+    """Dummy tables (table node -> row dicts) for a dataset definition, from `ehrql.dummy`."""
+    return _generate_dummy_data(
+        loaded.query_model, loaded.dummy_data_config, log, "the population", loaded.population_defined_at
+    )
+
+
+def _generate_dummy_data(query: qm.Node, config, log: Log, what: str, defined_at: tuple | None) -> dict:
+    """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying once what happened."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
@@ -335,16 +380,20 @@ def _generate_dummy_tables(loaded, log: Log) -> dict:
             "DIRECTORY (a directory of table files such as ehrql/example-data), "
             "--dummy-data-file FILE, or --dsn"
         ) from None
-    config = loaded.dummy_data_config
+    if config.legacy:
+        log(
+            "configure_dummy_data(legacy=True): this ehrql has one dummy data generator, which "
+            "makes patients that satisfy the population; it is used instead of the legacy one"
+        )
     extra = config.additional_population_constraint
     with _stage(log, f"Generating dummy data for {config.population_size} patients"):
         data = dummy.generate_dummy_data(
-            loaded.query_model,
+            query,
             population_size=config.population_size,
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
         )
-    _say_what_happened(data.report, log, "the population", loaded.population_defined_at)
+    _say_what_happened(data.report, log, what, defined_at)
     return data.tables
 
 
@@ -429,16 +478,20 @@ def dump_dataset_sql(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[str]:
-    """Write the SQL a query engine would run for a definition; returns the statements."""
+    """Write the SQL a query engine would run for a definition; returns the statements.
+
+    The SQL is that of a job holding `permissions`, which can lift a
+    backend's access rules."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
         dataset = load_dataset_definition(definition_file, user_args).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
-    engine = make_engine(name, None, dataset, backend_object)
+    engine = make_engine(name, None, dataset, backend_object, permissions)
     if not hasattr(engine, "get_queries"):
         sql_engines = [n for n in query_engine_names() if n != "in_memory"]
         raise CommandError(
@@ -462,6 +515,7 @@ def create_dummy_tables(
     *,
     file_format: str = "csv",
     user_args: UserArgs = None,
+    force: bool = False,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> list[Path]:
@@ -469,9 +523,19 @@ def create_dummy_tables(
     per table to `directory`, or print them all when `directory` is None.
 
     The directory can then be given to `generate-dataset --dummy-tables` (or
-    `generate-measures --dummy-tables`), after any editing. Returns the paths written.
+    `generate-measures --dummy-tables`), after any editing. Existing files for
+    the definition's tables (in any format) are not overwritten unless `force`;
+    with it, they are replaced, so that each table is left with the one file
+    just written. Returns the paths written.
     """
     loaded = _load_for_dummy_data(definition_file, user_args, log)
+    existing = [] if directory is None else _existing_table_files(Path(directory), qm.get_table_nodes(loaded.query_model))
+    if existing and not force:
+        # Checked before generating: the user may have edited these files.
+        raise CommandError(
+            f"not overwriting existing table files in {directory}: "
+            f"{', '.join(p.name for p in existing)}; pass --force to replace them"
+        )
     tables = _generate_dummy_tables(loaded, log)
     if directory is None:
         stream = stdout or sys.stdout
@@ -489,8 +553,21 @@ def create_dummy_tables(
 
     with _stage(log, f"Writing dummy tables to {directory}"):
         paths = write_dummy_tables(tables, directory, file_format)
+    for stale in sorted(set(existing) - set(paths)):
+        stale.unlink()
+        log(f"Removed {stale.name}, replaced by the {file_format} file")
     log(f"Wrote {', '.join(p.name for p in paths)}")
     return paths
+
+
+def _existing_table_files(directory: Path, tables: Iterable[qm.Frame]) -> list[Path]:
+    names = sorted(t.name for t in tables if not isinstance(t, qm.InlinePatientTable))
+    return [
+        directory / f"{name}{extension}"
+        for name in names
+        for extension in FILE_FORMATS
+        if (directory / f"{name}{extension}").is_file()
+    ]
 
 
 def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDataset:
@@ -528,11 +605,14 @@ def generate_measures(
     backend: str | None = None,
     query_engine: str | None = None,
     user_args: UserArgs = None,
+    permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
 ) -> int:
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
+
+    Permissions are checked as for `generate_dataset`.
 
     The rows come from, in order of preference: the database at `dsn`; the
     `dummy_data_file`, output as it is once its columns are checked; the
@@ -542,6 +622,7 @@ def generate_measures(
     from ehrql.loaders import load_measure_definitions
     from ehrql.measures import measure_output_columns
     from ehrql.measures.calculate import combine_measure_tables, measure_table_columns, split_by_measure
+    from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
         measures = load_measure_definitions(definition_file, user_args)
@@ -552,6 +633,8 @@ def generate_measures(
     table_specs = {
         m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
     }
+    query = measures_dummy_dataset(measures)
+    _check_permissions(query, dsn, permissions, measures.claimed_permissions, log)
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
         if Path(dummy_data_file).is_dir():
@@ -559,7 +642,9 @@ def generate_measures(
         else:
             rows = list(read_rows(dummy_data_file, specs))
     else:
-        rows = _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, query_engine, log)
+        rows = _calculated_measures(
+            measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log, permissions
+        )
     if not split:
         return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
     per_measure = split_by_measure(rows, measures)
@@ -569,29 +654,23 @@ def generate_measures(
     return sum(_write_tables(output_file, tables, log, stdout or sys.stdout).values())
 
 
-def _calculated_measures(measures, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log) -> list:
-    """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data."""
+def _calculated_measures(
+    measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log, permissions
+) -> list:
+    """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data.
+
+    `query` is the dataset of every measure's variables (`measures_dummy_dataset`).
+    """
     from ehrql.measures import get_measure_results
-    from ehrql.measures.dummy_data import measures_dummy_dataset
 
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
-    query = measures_dummy_dataset(measures)
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None)
+        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None, permissions)
     else:
-        config = measures.dummy_data_config
-        extra = config.additional_population_constraint
-        with _stage(log, f"Generating dummy data for {config.population_size} patients"):
-            data = importlib.import_module("ehrql.dummy").generate_dummy_data(
-                query,
-                population_size=config.population_size,
-                additional_population_constraint=None if extra is None else extra._qm_node,
-                timeout=config.timeout,
-            )
-        _say_what_happened(data.report, log, "every measure's denominator", None)
-        engine = engine_over_tables(query_engine, data.tables)
+        tables = _generate_dummy_data(query, measures.dummy_data_config, log, "every measure's denominator", None)
+        engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     with _stage(log, "Calculating measures"):

@@ -23,7 +23,7 @@ from typing import Any
 
 from ehrql import user_args
 from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
-from ehrql.errors import DefinitionError, Error, ParameterError
+from ehrql.errors import DefinitionError, Error, ParameterError, duplicate_patient_id_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -818,8 +818,10 @@ class Duration:
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
             raise DefinitionError("intervals need a fixed number of periods, not a series")
-        if self.value < 1:
-            raise DefinitionError("intervals need a positive number of periods")
+        # None at all is allowed, as in public ehrQL: a study may work out a
+        # count of years that is 0 for a short run, and its measure is then empty.
+        if self.value < 0:
+            raise DefinitionError("intervals need a number of periods of 0 or more")
         return self.value
 
 
@@ -1327,6 +1329,7 @@ class _TableFromFileDecorator:
             raise DefinitionError("tables from files must be PatientFrame tables")
         schema = _schema_from_class(cls)
         rows = _read_table_file(self._path, schema)
+        _check_one_row_per_patient(self._path, cls.__name__, rows)
         converted = tuple(_convert_row(row, schema) for row in rows)
         return cls(qm.InlinePatientTable(converted, schema))
 
@@ -1337,6 +1340,17 @@ class _TableFromFileDecorator:
             f"table_from_file({str(self._path)!r}) has no column '{name}': give its columns, as in "
             f"table_from_file({str(self._path)!r}, columns={{'{name}': int}})"
         )
+
+
+def _check_one_row_per_patient(path: Path, table_name: str, rows: list[tuple]) -> None:
+    seen = set()
+    repeated = []
+    for row in rows:
+        if row[0] in seen and row[0] not in repeated:
+            repeated.append(row[0])
+        seen.add(row[0])
+    if repeated:
+        raise duplicate_patient_id_error(table_name, str(path), repeated)
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
@@ -1355,7 +1369,7 @@ def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
         return [tuple(row) for row in zip(*columns)]
     if suffixes.endswith(".csv.gz") or path.suffix == ".csv":
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", newline="") as f:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             missing = [n for n in names if n not in (reader.fieldnames or [])]
             if missing:
@@ -1397,14 +1411,8 @@ class DummyDataConfig:
         """A config from a definition's arguments, refusing values that cannot work."""
         if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
             raise DefinitionError("population_size must be a positive integer")
-        if legacy is not False:
-            # Accepting it and using the current generator anyway would
-            # silently give different data from what was asked for.
-            raise DefinitionError(
-                "configure_dummy_data(legacy=True) asks for the legacy dummy data generator, "
-                "which this version of ehrql does not have; remove legacy=True to use the "
-                "current generator"
-            )
+        if not isinstance(legacy, bool):
+            raise DefinitionError(f"legacy must be True or False, not {legacy!r}")
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
             raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
         constraint = additional_population_constraint
@@ -1454,6 +1462,7 @@ class Dataset:
                 f"got {_describe(population_condition)}"
             )
         node = population_condition._qm_node
+        _refuse_parameters(node, "the population")
         qm.validate_population(node)
         object.__setattr__(self, "_population", node)
         object.__setattr__(self, "population_defined_at", _caller_location())
@@ -1474,6 +1483,7 @@ class Dataset:
             )
         if node.type is None:
             raise DefinitionError(f"dataset.{column_name} cannot be a bare None")
+        _refuse_parameters(node, f"dataset.{column_name}")
         self._variables[column_name] = node
 
     def add_event_table(self, name: str, **columns) -> None:
@@ -1499,6 +1509,7 @@ class Dataset:
                     f"column '{column_name}' of event table '{name}' must be a series, "
                     f"not {_describe(series)}"
                 )
+            _refuse_parameters(series._qm_node, f"column '{column_name}' of event table '{name}'")
             nodes[column_name] = series._qm_node
         if all(node.domain.is_patient for node in nodes.values()):
             raise DefinitionError(
@@ -1526,9 +1537,9 @@ class Dataset:
         `additional_population_constraint`: a boolean patient series every
         dummy patient must satisfy as well as the population, to shape the data
         (for instance, only patients over 18). `legacy`: public ehrQL's switch
-        to its older generator; this version has only the current one, so
-        `legacy=True` is an error. The same definition always gives the same
-        dummy data.
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
         """
         object.__setattr__(
             self,
@@ -1572,6 +1583,17 @@ class Dataset:
             population=self._population,
             variables=qm.FrozenDict(self._variables),
             events=qm.FrozenDict(self._events),
+        )
+
+
+def _refuse_parameters(node: qm.Node, what: str) -> None:
+    """Refuse a series using INTERVAL (the only parameter) in a dataset, where it never
+    has a value: said here, at the user's line, rather than when the query runs."""
+    names = sorted({n.name for n in qm.all_nodes(node) if isinstance(n, qm.Parameter)})
+    if names:
+        raise DefinitionError(
+            f"{what} uses INTERVAL ({', '.join(names)}), which only has a value in a measure "
+            "(create_measures); in a dataset, give fixed dates (constants, or get_parameter() values)"
         )
 
 

@@ -10,8 +10,12 @@ mapping selects, the result has exactly `patient_id` and the public schema's
 columns, in schema order, so core and backend-specific versions of a table
 (say `core.clinical_events` and `tpp.clinical_events`) share one mapping.
 
-`patient_exclusions` lists the patients who must never appear in any result;
-the compiler removes them from every population.
+Data access rules live here too, applied whatever the definition says:
+`inclusion_condition` says which patients may appear in any result (the
+compiler adds it to every population), and `restricted_table` is the rows of a
+table a definition may read (`table_expression` less any rows a rule keeps
+back, such as a GP record after its cut-off). Both take the permissions the
+job holds, which can lift a rule.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import ClassVar
 from urllib import parse
 
 import sqlalchemy as sa
-from sqlalchemy.sql.selectable import Select, Subquery
+from sqlalchemy.sql.selectable import FromClause, Select, Subquery
 
 from ehrql.errors import EHRQLError
 from ehrql.query_model.table_schema import TableSchema
@@ -124,9 +128,18 @@ class Backend:
         # dialects with short identifiers, and the public names must survive.
         return sa.select(*(query.c[name].label(name) for name in wanted)).subquery(table_name)
 
-    def resolve_table(self, table) -> Subquery:
-        """`table_expression` for a query model table node (has `name` and `schema`)."""
-        return self.table_expression(table.name, table.schema)
+    def resolve_table(self, table, permissions: Iterable[str] = frozenset()) -> FromClause:
+        """The rows of a query model table node (has `name` and `schema`) that a
+        job holding `permissions` may read: `restricted_table`."""
+        return self.restricted_table(table.name, table.schema, permissions)
+
+    def restricted_table(
+        self, table_name: str, schema: TableSchema, permissions: Iterable[str] = frozenset()
+    ) -> FromClause:
+        """`table_expression`, less any rows the backend's access rules keep back
+        from a job holding `permissions`. By default nothing is kept back."""
+        self.check_permissions(permissions)
+        return self.table_expression(table_name, schema)
 
     # -- patients and permissions ----------------------------------------
 
@@ -154,8 +167,11 @@ class Backend:
     ) -> sa.ColumnElement | None:
         """A condition on a `patient_id` column that is false for every excluded patient.
 
-        None when nobody is excluded. It is written NOT EXISTS rather than
-        NOT IN so that a NULL in the exclusion list cannot exclude everyone.
+        None when nobody is excluded. By default that is everyone in
+        `patient_exclusions`; a backend with other rules (patients who must be
+        listed somewhere to be included) extends it. Exclusions are written
+        NOT EXISTS rather than NOT IN so that a NULL in the exclusion list
+        cannot exclude everyone.
         """
         exclusions = self.patient_exclusions(permissions)
         if exclusions is None:
@@ -171,16 +187,19 @@ DSN_PERMISSION_PREFIX = "opensafely_include_"
 def split_dsn_permissions(dsn: str) -> tuple[str, frozenset[str]]:
     """Separate permissions granted through the DSN from the DSN the database sees.
 
-    The job runner appends `opensafely_include_<permission>=true` to the
-    connection string of a job whose project holds a permission (for TPP,
-    `opensafely_include_t1oo`). The parameters are removed, since the database
-    driver would reject them; the permissions set to true are returned.
+    The job runner used to append `opensafely_include_<name>=true` to the
+    connection string of a job whose project holds the permission
+    `include_<name>` (for TPP, `opensafely_include_t1oo` grants
+    `include_t1oo`); `EHRQL_PERMISSIONS` has replaced it, but the form is
+    still read. The parameters are removed, since the database driver would
+    reject them; the permissions set to true are returned, by the names
+    `EHRQL_PERMISSIONS` uses.
     """
     parts = parse.urlsplit(dsn)
     kept, seen, granted = [], set(), set()
     for key, value in parse.parse_qsl(parts.query, keep_blank_values=True):
         if key.startswith(DSN_PERMISSION_PREFIX):
-            permission = key.removeprefix(DSN_PERMISSION_PREFIX)
+            permission = "include_" + key.removeprefix(DSN_PERMISSION_PREFIX)
             if permission in seen:
                 # Two values could disagree; refuse rather than pick one.
                 raise BackendError(f"the DSN gives '{key}' more than once")

@@ -1,17 +1,27 @@
 """The TPP backend: public tables over the raw SystmOne database, run on MS SQL Server.
 
 TPP hold the SystmOne primary care record with linked hospital (HES), death
-(ONS), testing (SGSS) and registry data. Patients who registered a type 1
-opt-out are left out of every result unless the job holds the `t1oo`
-permission.
+(ONS), testing (SGSS) and registry data. Three rules decide which patients
+and rows any job sees, applied by the compiler whatever the definition says
+(see `TPPBackend.inclusion_condition` and `TPPBackend.restricted_table`):
+
+* type 1 opt-out: patients in `PatientsWithTypeOneDissent` are left out,
+  unless the job holds `include_t1oo`;
+* national data opt-out: only patients in `PatientsWithoutNDOO` are
+  included, unless the job holds `include_ndoo`;
+* GP activation: only patients ever registered at a practice in
+  `DirectionsAcknowledged` are included, and their GP record stops at a
+  cut-off date when they later moved to a practice that has not acknowledged
+  the directions, unless the job holds `include_gp_unactivated`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import types
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.selectable import FromClause, Select
 
 import ehrql.tables.core
 import ehrql.tables.raw.core
@@ -27,6 +37,7 @@ from ehrql.backends.expressions import (
     mssql_collate,
     null_if,
     recode,
+    typed_literal,
     typed_null,
     yes_no,
 )
@@ -82,7 +93,33 @@ NO_POSTCODE_MSOA_CODES = ("NPC", "")
 UNUSABLE_DMD_IDS = ("", "MULTIPLE_DMD_MAPPING")
 
 #: The permission under which patients with a type 1 opt-out are included.
-T1OO_PERMISSION = "t1oo"
+T1OO_PERMISSION = "include_t1oo"
+#: The permission under which patients with a national data opt-out are included.
+NDOO_PERMISSION = "include_ndoo"
+#: The permission under which patients of practices that have not acknowledged
+#: the directions are included, with all of their GP record.
+GP_UNACTIVATED_PERMISSION = "include_gp_unactivated"
+
+#: Tables recorded by the GP practice, each with the column dating a row: a
+#: row dated after the patient's GP activation cut-off is kept back (see
+#: `TPPBackend.gp_record_cutoffs`). Registrations are kept to those at
+#: acknowledged practices (`ACKNOWLEDGED_PRACTICE_TABLES`).
+GP_RECORD_DATE_COLUMNS = types.MappingProxyType(
+    {
+        "appointments": "booked_date",
+        "clinical_events": "date",
+        "clinical_events_ranges": "date",
+        "decision_support_values": "calculation_date",
+        "medications": "date",
+        "medications_raw": "date",
+        "repeat_medications_raw": "date",
+        "vaccinations": "date",
+    }
+)
+
+#: Tables of registrations, by their practice column: only registrations at
+#: practices that have acknowledged the directions are read.
+ACKNOWLEDGED_PRACTICE_TABLES = types.MappingProxyType({"practice_registrations": "practice_pseudo_id"})
 
 #: ISARIC answers recorded as text dates, "NA" when not given.
 ISARIC_DATE_COLUMNS = (
@@ -119,18 +156,107 @@ class TPPBackend(Backend):
         ehrql.tables.smoketest,
     )
     raw_metadata = raw_schema.metadata
-    permissions = frozenset({T1OO_PERMISSION})
+    permissions = frozenset({T1OO_PERMISSION, NDOO_PERMISSION, GP_UNACTIVATED_PERMISSION})
+    #: The GP-recorded tables and their dating columns (see `GP_RECORD_DATE_COLUMNS`).
+    gp_record_date_columns: Mapping[str, str] = GP_RECORD_DATE_COLUMNS
+    #: The registration tables and their practice columns (see `ACKNOWLEDGED_PRACTICE_TABLES`).
+    acknowledged_practice_tables: Mapping[str, str] = ACKNOWLEDGED_PRACTICE_TABLES
+
+    # -- access rules -------------------------------------------------------
+    #
+    # TPP maintain the lists (opt-outs, acknowledged practices) themselves;
+    # ehrQL does not decide who has opted out, it only reads the lists.
 
     def patient_exclusions(self, permissions: Iterable[str] = frozenset()) -> Select | None:
-        """Patients with a type 1 opt-out, unless the `t1oo` permission is claimed.
-
-        TPP maintain the list of dissenting patients themselves; ehrQL does not
-        decide who has opted out, it only reads the list.
-        """
+        """Patients with a type 1 opt-out, unless the job holds `include_t1oo`."""
         if T1OO_PERMISSION in self.check_permissions(permissions):
             return None
         dissent = self.raw_table("PatientsWithTypeOneDissent")
         return sa.select(dissent.c.Patient_ID.label("patient_id"))
+
+    def inclusion_condition(
+        self, patient_id: sa.ColumnElement, permissions: Iterable[str] = frozenset()
+    ) -> sa.ColumnElement | None:
+        """True for a patient that a job holding `permissions` may see.
+
+        That is a patient without a type 1 opt-out (unless `include_t1oo`),
+        listed in `PatientsWithoutNDOO` (unless `include_ndoo`) and ever
+        registered at a practice in `DirectionsAcknowledged` (unless
+        `include_gp_unactivated`). None when no rule applies.
+        """
+        granted = self.check_permissions(permissions)
+        conditions = []
+        type_one = super().inclusion_condition(patient_id, granted)
+        if type_one is not None:
+            conditions.append(type_one)
+        if NDOO_PERMISSION not in granted:
+            listed = self.raw_table("PatientsWithoutNDOO")
+            conditions.append(sa.exists().where(listed.c.Patient_ID == patient_id))
+        if GP_UNACTIVATED_PERMISSION not in granted:
+            registration = self.raw_table("RegistrationHistory")
+            conditions.append(
+                sa.exists().where(
+                    registration.c.Patient_ID == patient_id,
+                    self._acknowledged(registration.c.Organisation_ID),
+                )
+            )
+        return sa.and_(*conditions) if conditions else None
+
+    def _acknowledged(self, organisation_id: sa.ColumnElement) -> sa.ColumnElement:
+        acknowledged = self.raw_table("DirectionsAcknowledged")
+        return sa.exists().where(acknowledged.c.Organisation_ID == organisation_id)
+
+    def gp_record_cutoffs(self) -> Select:
+        """(patient_id, cutoff_date) for each patient whose GP record stops at a cut-off.
+
+        A patient has a cut-off when a registration at a practice that has not
+        acknowledged the directions ends later than their latest registration
+        at one that has: the cut-off is the end of that acknowledged
+        registration. Everyone else has no cut-off and is not listed. An open
+        registration (no end, or SystmOne's 9999-12-31) ends after any other.
+        """
+        registration = self.raw_table("RegistrationHistory")
+        end = sa.func.coalesce(registration.c.EndDate, typed_literal(FAR_FUTURE, sa.DateTime()))
+        acknowledged = self._acknowledged(registration.c.Organisation_ID)
+
+        def latest_end(condition, name):
+            return (
+                sa.select(registration.c.Patient_ID.label("patient_id"), sa.func.max(end).label("end_date"))
+                .where(condition)
+                .group_by(registration.c.Patient_ID)
+                .subquery(name)
+            )
+
+        activated = latest_end(acknowledged, "activated_registrations")
+        other = latest_end(~acknowledged, "unactivated_registrations")
+        return sa.select(
+            activated.c.patient_id, as_date(activated.c.end_date).label("cutoff_date")
+        ).select_from(
+            activated.join(other, other.c.patient_id == activated.c.patient_id)
+        ).where(other.c.end_date > activated.c.end_date)
+
+    def restricted_table(
+        self, table_name: str, schema: TableSchema, permissions: Iterable[str] = frozenset()
+    ) -> FromClause:
+        """The table's rows, less what GP activation keeps back from a job
+        without `include_gp_unactivated`: rows of the GP record dated after the
+        patient's cut-off (or undated, for a patient with one), and
+        registrations at practices that have not acknowledged the directions."""
+        rows = self.table_expression(table_name, schema)
+        if GP_UNACTIVATED_PERMISSION in self.check_permissions(permissions):
+            return rows
+        if table_name in self.acknowledged_practice_tables:
+            practice = rows.c[self.acknowledged_practice_tables[table_name]]
+            return sa.select(rows).where(self._acknowledged(practice)).subquery(table_name)
+        if table_name in self.gp_record_date_columns:
+            dated = rows.c[self.gp_record_date_columns[table_name]]
+            cutoffs = self.gp_record_cutoffs().subquery("gp_record_cutoffs")
+            past_cutoff = sa.exists().where(
+                cutoffs.c.patient_id == rows.c.patient_id,
+                sa.or_(dated.is_(None), dated > cutoffs.c.cutoff_date),
+            )
+            return sa.select(rows).where(~past_cutoff).subquery(table_name)
+        return rows
 
     # -- helpers ------------------------------------------------------------
 

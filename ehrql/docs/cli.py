@@ -175,8 +175,11 @@ def render_command(prog: str, help_text: str, parser: argparse.ArgumentParser, l
 
 def cli_page(parser: argparse.ArgumentParser | None = None, missing_reason: str = "") -> str:
     """The command line reference page: from `parser`, or from the `ehrql` parser."""
+    # The exit codes are the real command line's, not those of a parser passed in.
+    exit_codes = ()
     if parser is None and not missing_reason:
         parser, missing_reason = load_parser()
+        exit_codes = getattr(importlib.import_module(CLI_MODULE), "EXIT_CODES", ()) if parser else ()
     if parser is None:
         return md.page(
             md.heading(1, "Command line"),
@@ -192,4 +195,17 @@ def cli_page(parser: argparse.ArgumentParser | None = None, missing_reason: str 
         "Everything the " + md.code(PROG) + " command does, read from its argument parser.",
         contents if verbs else None,
         render_command(PROG, "", parser, 2),
+        exit_codes_section(exit_codes),
+    )
+
+
+def exit_codes_section(exit_codes) -> str | None:
+    """The table of exit codes (code, meaning), if the command line lists them."""
+    if not exit_codes:
+        return None
+    return md.page(
+        md.heading(2, "Exit codes"),
+        "Every " + md.code(PROG) + " command exits with one of these codes, the same whatever "
+        "the query engine.",
+        md.table(("Code", "Meaning"), [(md.code(code), meaning) for code, meaning in exit_codes]),
     )

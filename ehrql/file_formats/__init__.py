@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.ipc
+import pyarrow.parquet
+
+from ehrql.errors import EHRQLError
 from ehrql.file_formats.arrow_format import read_arrow, read_parquet, write_arrow, write_parquet
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec, FileValidationError, patient_id_spec
 from ehrql.file_formats.console import write_table
-from ehrql.file_formats.csv_format import read_csv, write_csv, write_csv_gz
+from ehrql.file_formats.csv_format import csv_header, read_csv, write_csv, write_csv_gz
 from ehrql.file_formats.dataset_specs import (
     DATASET_TABLE_NAME,
     dataset_column_specs,
@@ -30,8 +35,11 @@ from ehrql.file_formats.tables import (
 from ehrql.query_model.table_schema import CategoricalConstraint, TableSchema
 
 __all__ = [
+    "AmbiguousTableFilesError",
     "FILE_FORMATS",
     "ColumnSpec",
+    "check_one_file_per_table",
+    "first_table_file_problem",
     "FileValidationError",
     "OutputTable",
     "check_output_path",
@@ -72,6 +80,24 @@ def get_file_extension(path: Path | str) -> str:
     )
 
 
+class AmbiguousTableFilesError(EHRQLError):
+    """A directory holds more than one file for the same table (`patients.csv` and `patients.parquet`)."""
+
+
+def check_one_file_per_table(directory: Path, table_name: str) -> None:
+    """Refuse a directory with more than one file for `table_name`, naming them all.
+
+    Choosing one silently would read different data depending on the engine
+    (or on the order formats are looked for), and the user cannot tell which.
+    """
+    found = [directory / f"{table_name}{e}" for e in FILE_FORMATS if (directory / f"{table_name}{e}").exists()]
+    if len(found) > 1:
+        raise AmbiguousTableFilesError(
+            f"more than one file for table '{table_name}' in {directory}: "
+            f"{', '.join(p.name for p in found)}; keep only one"
+        )
+
+
 def write_rows(path: Path | str, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
     """Write `rows` to `path` in the format its extension names; the row count.
 
@@ -93,6 +119,43 @@ def read_rows(
     if not path.is_file():
         raise FileValidationError(f"file not found: {path}")
     return reader(path, specs, allow_extra_columns=allow_extra_columns)
+
+
+def first_table_file_problem(tables: Iterable[tuple[TableSchema, Path]]) -> FileValidationError | None:
+    """The first problem (a bad cell, a missing column, a ragged row) in any of the
+    table files, read as the in-memory engine reads them; None if they are all fine.
+
+    The SQL engines call this once a database has refused a file, since their
+    messages name neither the file nor, always, the column: the in-memory
+    engine's message (file, line, column) is then given whatever the engine.
+    A path that is not a single file (a Spark Parquet directory) is skipped.
+    """
+    for schema, path in tables:
+        if not Path(path).is_file():
+            continue
+        try:
+            # Only the columns the file has: a column no query reads may be left out.
+            present = set(file_column_names(Path(path)))
+            specs = [s for s in table_column_specs(schema) if s.name in present or s.name == "patient_id"]
+            for _ in read_rows(path, specs, allow_extra_columns=True):
+                pass
+        except FileValidationError as problem:
+            return problem
+    return None
+
+
+def file_column_names(path: Path) -> list[str]:
+    """The names of the columns a table file holds, in order."""
+    extension = get_file_extension(path)
+    if extension in (".csv", ".csv.gz"):
+        return csv_header(path)
+    try:
+        if extension == ".parquet":
+            return pyarrow.parquet.read_schema(path).names
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).schema.names
+    except pa.ArrowInvalid as e:
+        raise FileValidationError(f"{path} is not a {extension.lstrip('.')} file: {e}") from None
 
 
 def table_column_specs(schema: TableSchema) -> list[ColumnSpec]:

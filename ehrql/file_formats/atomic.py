@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ehrql.errors import EHRQLError
+
 
 def _missing_directories(directory: Path) -> list[Path]:
     """The directories that would need creating for `directory` to exist, outermost first."""
@@ -33,6 +35,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     The parent directory is created if needed.
     """
     path = Path(path)
+    _check_parents_are_directories(path)
     created = _missing_directories(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -48,6 +51,19 @@ def atomic_output(path: Path) -> Iterator[Path]:
         for directory in reversed(created):
             _remove_if_empty(directory)
         raise
+
+
+class OutputPathError(EHRQLError):
+    """An output cannot be written where asked, for a reason the user can fix."""
+
+
+def _check_parents_are_directories(path: Path) -> None:
+    # Otherwise the error is mkdir's bare "File exists".
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputPathError(f"cannot write {path}: {parent} is a file, not a directory")
+            return
 
 
 def _remove_if_empty(directory: Path) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ehrql.codes import BaseCode
-from ehrql.errors import EHRQLError
+from ehrql.errors import DataError
 from ehrql.query_model.nodes import is_code_type, type_name
 
 
-class FileValidationError(EHRQLError):
+class FileValidationError(DataError):
     """A file's contents do not match the columns or types expected of it."""
 
 

@@ -120,8 +120,10 @@ def _typed_parser(type_) -> Callable[[str], Any]:
 @contextmanager
 def _open_text(path: Path, mode: str, compressed: bool):
     """Open a CSV file for text reading or writing, through gzip if `compressed`."""
+    # Reading skips a byte order mark, which Excel puts at the start of "CSV UTF-8".
+    encoding = "utf-8-sig" if mode == "r" else "utf-8"
     if not compressed:
-        with open(path, mode, newline="", encoding="utf-8") as f:
+        with open(path, mode, newline="", encoding=encoding) as f:
             yield f
         return
     # mtime=0 makes the same rows give a byte-identical file on every run.
@@ -129,7 +131,7 @@ def _open_text(path: Path, mode: str, compressed: bool):
     # for files a few percent bigger.
     with open(path, mode + "b") as raw, gzip.GzipFile(
         fileobj=raw, mode=mode + "b", mtime=0, filename="", compresslevel=6
-    ) as zipped, io.TextIOWrapper(zipped, encoding="utf-8", newline="") as text:
+    ) as zipped, io.TextIOWrapper(zipped, encoding=encoding, newline="") as text:
         yield text
 
 
@@ -162,6 +164,20 @@ def read_csv(
     """
     if compressed is None:
         compressed = path.name.endswith(".gz")
+    try:
+        yield from _read_csv(path, specs, allow_extra_columns, compressed)
+    except UnicodeDecodeError as e:
+        raise not_utf8_error(path, e) from None
+
+
+def not_utf8_error(path: Path, error: UnicodeDecodeError) -> FileValidationError:
+    """The error for a CSV file that is not UTF-8 text."""
+    return FileValidationError(
+        f"{path} is not UTF-8 text ({error.reason} at byte {error.start}): save it as CSV UTF-8"
+    )
+
+
+def _read_csv(path: Path, specs, allow_extra_columns: bool, compressed: bool) -> Iterator[tuple]:
     with _open_text(path, "r", compressed) as f:
         reader = csv.reader(f)
         header = next(reader, None)
@@ -190,6 +206,15 @@ def _cell_error(path: Path, line: int, row, columns, specs) -> FileValidationErr
         except ValueError as e:
             return FileValidationError(f"{path} line {line}, column '{spec.name}': {e}")
     raise AssertionError("a cell failed to parse, then parsed")  # pragma: no cover
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names in the first line of a CSV file (gzipped if its name ends `.gz`)."""
+    try:
+        with _open_text(path, "r", path.name.endswith(".gz")) as f:
+            return next(csv.reader(f), [])
+    except UnicodeDecodeError as e:
+        raise not_utf8_error(path, e) from None
 
 
 def write_csv_gz(path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:

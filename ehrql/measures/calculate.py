@@ -53,7 +53,9 @@ def get_measure_results(engine, measures: Measures) -> Iterator[tuple]:
     all_groups = list(group_by_columns(measures))
     batches = defaultdict(list)
     for measure in measures:
-        batches[(measure.denominator, measure.intervals)].append(measure)
+        # A measure with no intervals has no rows (and needs no query).
+        if measure.intervals:
+            batches[(measure.denominator, measure.intervals)].append(measure)
     rows = []
     for (denominator, intervals), batch in batches.items():
         rows.extend(_batch_results(engine, denominator, intervals, batch, all_groups))

@@ -17,7 +17,7 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
     """A dataset covering every measure, with INTERVAL set to each measure's full span."""
     population = None
     variables: dict[qm.Series, None] = {}
-    for measure in measures:
+    for measure in (m for m in measures if m.intervals):
         span = {
             "interval_start_date": measure.intervals[0][0],
             "interval_end_date": max(end for _, end in measure.intervals),
@@ -29,6 +29,9 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
         population = in_denominator if population is None else qm.Function.Or(population, in_denominator)
         for node in (measure.numerator, *measure.group_by.values()):
             variables.setdefault(substitute_parameters(node, **span))
+    if population is None:
+        # No measure has an interval: no patient is counted anywhere.
+        population = qm.Value(False)
     return qm.Dataset(
         population=population,
         variables=qm.FrozenDict({f"column_{i}": node for i, node in enumerate(variables)}),

@@ -65,6 +65,9 @@ class Measures:
         self._defaults: dict = {}
         self.dummy_data_config = DummyDataConfig()
         self.disclosure_control_enabled = True
+        #: Permissions the definition file claimed (`claim_permissions`), set
+        #: by the loader; they count on dummy data only.
+        self.claimed_permissions: tuple[str, ...] = ()
 
     def define_defaults(
         self,
@@ -137,9 +140,9 @@ class Measures:
         `additional_population_constraint`: a boolean patient series every
         dummy patient must satisfy as well as the population, to shape the data
         (for instance, only patients over 18). `legacy`: public ehrQL's switch
-        to its older generator; this version has only the current one, so
-        `legacy=True` is an error. The same definition always gives the same
-        dummy data.
+        to its older generator; this version has only the current one, which
+        it uses then, saying so in the log. The same definition always gives
+        the same dummy data.
         """
         self.dummy_data_config = DummyDataConfig.checked(
             population_size, legacy, timeout, additional_population_constraint
@@ -216,9 +219,10 @@ def _group_by(value) -> qm.FrozenDict:
 
 
 def _intervals(value) -> tuple:
-    if not isinstance(value, (list, tuple)) or not value:
+    # An empty list is allowed, as in public ehrQL: that measure has no rows.
+    if not isinstance(value, (list, tuple)):
         raise DefinitionError(
-            "intervals must be a non-empty list of (start, end) date pairs, "
+            "intervals must be a list of (start, end) date pairs, "
             "e.g. months(12).starting_on('2022-01-01')"
         )
     intervals = []

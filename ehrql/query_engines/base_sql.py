@@ -32,7 +32,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error, integer_overflow_error
 from ehrql.query_engines.scratch_tables import temp_table
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
@@ -888,6 +888,19 @@ _HANDLERS: dict[type, Callable] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class PatientTableCheck:
+    """A query giving the first repeated patient ids of a patient-level table (none: fine)."""
+
+    table_name: str
+    sql: str
+
+    def raise_for(self, rows, where: str) -> None:
+        """Raise DuplicatePatientIdError if the query gave any rows; `where` names the table's source."""
+        if rows:
+            raise duplicate_patient_id_error(self.table_name, where, [row[0] for row in rows])
+
+
 class BaseSQLQueryEngine:
     """What every SQL engine shares: compiling a dataset for its dialect.
 
@@ -905,6 +918,16 @@ class BaseSQLQueryEngine:
         """The relation holding a table's rows; by default the table of that name."""
         return default_table(table)
 
+    def grant(self, permissions) -> None:
+        """Add `permissions` (those the job holds, e.g. from `EHRQL_PERMISSIONS`)
+        to any the DSN granted; the backend refuses one it cannot grant.
+
+        They can only lift the backend's access rules: with no backend there
+        are none, and nothing is granted.
+        """
+        if self.backend is not None:
+            self.permissions = self.backend.check_permissions(self.permissions | frozenset(permissions))
+
     def patient_filter(self) -> PatientFilter | None:
         """The backend's condition on which patients may appear in results, if any."""
         if self.backend is None:
@@ -920,6 +943,28 @@ class BaseSQLQueryEngine:
 
     def _patient_id_type(self) -> type:
         return int if self.backend is None else self.backend.patient_id_type
+
+    def patient_table_checks(self, dataset: qm.Dataset) -> list[PatientTableCheck]:
+        """One query per patient-level table `dataset` reads, finding repeated patient ids.
+
+        A patient table with two rows for a patient would silently repeat that
+        patient's output rows (and double-count them in measures), so engines
+        run these after their setup and before the results. Each is one
+        grouping over `patient_id` alone, cheap next to the dataset's own query.
+        """
+        tables = [t for t in qm.get_table_nodes(dataset) if isinstance(t, qm.SelectPatientTable)]
+        checks = []
+        for table in sorted(tables, key=lambda t: t.name):
+            patient_id = self.resolve_table(table).c.patient_id
+            query = (
+                sa.select(patient_id)
+                .group_by(patient_id)
+                .having(sa.func.count() > 1)
+                .order_by(patient_id)
+                .limit(DUPLICATES_SHOWN + 1)
+            )
+            checks.append(PatientTableCheck(table.name, self.dialect.render(query)))
+        return checks
 
     def get_queries(self, dataset: qm.Dataset) -> list[str]:
         """The SQL text that would run for `dataset`, in order."""
@@ -956,7 +1001,34 @@ class BaseSQLQueryEngine:
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
-        yield from self.run_compiled(dataset, self.compile(dataset))
+        try:
+            yield from self.run_compiled(dataset, self.compile(dataset))
+        except Exception as error:
+            if not self.is_integer_overflow(error):
+                raise
+            raise integer_overflow_error(self._overflowing_part(dataset)) from error
+
+    def is_integer_overflow(self, error: Exception) -> bool:
+        """Whether `error` is the database refusing an integer beyond 64 bits."""
+        return False
+
+    def _overflowing_part(self, dataset: qm.Dataset) -> str:
+        """Which column (or the population) overflows, found by running each alone.
+
+        Databases do not say where; this only runs once a run has failed.
+        """
+        parts = [("the population", qm.FrozenDict({}))]
+        parts += [(f"column '{name}'", qm.FrozenDict({name: s})) for name, s in dataset.variables.items()]
+        for what, variables in parts:
+            alone = qm.Dataset(population=dataset.population, variables=variables, events=qm.FrozenDict({}))
+            try:
+                for _ in self.run_compiled(alone, self.compile(alone)):
+                    pass
+            except Exception as error:
+                if self.is_integer_overflow(error):
+                    return what
+                raise
+        return "a column"
 
     def get_event_table_results(self, dataset: qm.Dataset, name: str) -> Iterator[tuple]:
         """Rows of (patient_id, *columns) of the dataset's event table `name`, streamed.

@@ -14,10 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
-
-import csv
 import datetime
-import gzip
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -29,7 +26,9 @@ from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
 from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.errors import EHRQLError
+from ehrql.errors import DataError, EHRQLError
+from ehrql.file_formats import FileValidationError, check_one_file_per_table, first_table_file_problem
+from ehrql.file_formats.csv_format import csv_header as read_csv_header
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
@@ -45,7 +44,7 @@ class TableNotFoundError(EHRQLError):
     """A table the dataset reads is not in the database or directory."""
 
 
-class ColumnNotFoundError(EHRQLError):
+class ColumnNotFoundError(DataError):
     """A table exists but lacks a column its schema declares."""
 
 
@@ -183,6 +182,12 @@ def duckdb_type_name(type_) -> str:
     return _DUCKDB_TYPES[type_]
 
 
+def duckdb_message(error: duckdb.Error) -> str:
+    """DuckDB's message without its advice, some of which (turning off strict CSV parsing,
+    skipping bad rows) would make ehrql read data other than what the file says."""
+    return str(error).split("\nPossible fixes")[0].strip()
+
+
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -193,6 +198,7 @@ def _quote(name: str) -> str:
 
 def find_table_file(directory: Path, table_name: str) -> Path:
     """The file holding a table in a directory of table files, or a clear error."""
+    check_one_file_per_table(directory, table_name)
     for suffix in TABLE_FILE_SUFFIXES:
         path = directory / f"{table_name}{suffix}"
         if path.exists():
@@ -205,9 +211,7 @@ def find_table_file(directory: Path, table_name: str) -> Path:
 
 def csv_header(path: Path) -> list[str]:
     """The column names in the first line of a (possibly gzipped) CSV file."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", newline="", encoding="utf-8") as f:
-        return next(csv.reader(f), [])
+    return read_csv_header(path)
 
 
 def _require_columns(table_name: str, where: str, present: Sequence[str], needed_columns: Iterable[str]):
@@ -220,16 +224,29 @@ def _require_columns(table_name: str, where: str, present: Sequence[str], needed
         )
 
 
-def _typed_select(table: qm.Frame, source_sql: str, present: Collection[str]) -> str:
+def _typed_select(table: qm.Frame, source_sql: str, present: Collection[str], booleans_as_text: bool = False) -> str:
     """SELECT of a table's columns from a file reader, cast to the schema's types.
 
-    A column the file lacks (the query never reads it) is a typed null.
+    A column the file lacks (the query never reads it) is a typed null. With
+    `booleans_as_text`, boolean columns arrive as text and only `T` and `F`
+    are read, as every engine reads CSV; DuckDB's own cast would also take
+    `yes`, `1`, `true`...
     """
     columns = [("patient_id", int), *table.schema.column_types]
-    casts = ", ".join(
-        f"CAST({_quote(n) if n in present else 'NULL'} AS {duckdb_type_name(t)}) AS {_quote(n)}"
-        for n, t in columns
-    )
+
+    def typed(name, type_):
+        if name not in present:
+            return f"CAST(NULL AS {duckdb_type_name(type_)})"
+        if type_ is bool and booleans_as_text:
+            column = _quote(name)
+            bad = _sql_string(f"column '{name}' holds a value that is not T or F")
+            return (
+                f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} = 'T' THEN true "
+                f"WHEN {column} = 'F' THEN false ELSE CAST(error({bad}) AS BOOLEAN) END"
+            )
+        return f"CAST({_quote(name)} AS {duckdb_type_name(type_)})"
+
+    casts = ", ".join(f"{typed(n, t)} AS {_quote(n)}" for n, t in columns)
     return f"SELECT {casts} FROM {source_sql}"
 
 
@@ -261,14 +278,14 @@ def table_file_statement(
         header = present
         types = dict([("patient_id", int), *table.schema.column_types])
         declared = ", ".join(
-            f"{_sql_string(c)}: {_sql_string(duckdb_type_name(types[c]) if c in types else 'VARCHAR')}"
+            f"{_sql_string(c)}: {_sql_string('VARCHAR' if types.get(c, str) is bool else duckdb_type_name(types.get(c, str)))}"
             for c in header
         )
         reader = (
             f"read_csv({_sql_string(str(path))}, header = true, columns = {{{declared}}}, "
             "nullstr = '', auto_detect = false, delim = ',', quote = '\"', escape = '\"')"
         )
-        return f"CREATE TEMPORARY TABLE {_quote(relation_name)} AS {_typed_select(table, reader, present)}"
+        return f"CREATE TEMPORARY TABLE {_quote(relation_name)} AS {_typed_select(table, reader, present, True)}"
     if name.endswith(".parquet"):
         reader = f"read_parquet({_sql_string(str(path))})"
         return f"CREATE TEMPORARY VIEW {_quote(relation_name)} AS {_typed_select(table, reader, present)}"
@@ -314,7 +331,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """Tables from a directory are read through per-table relations made during setup."""
         if self.backend is not None:
-            return self.backend.resolve_table(table)
+            return self.backend.resolve_table(table, self.permissions)
         if self._directory is None:
             return default_table(table)
         columns = ["patient_id", *table.schema.column_names]
@@ -374,6 +391,28 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 raise TableNotFoundError(f"the database has no table '{table.name}'")
             _require_columns(table.name, "the database", [r[0] for r in rows], sorted(used[table]))
 
+    def _table_file_error(self, dataset: qm.Dataset, error: duckdb.Error) -> FileValidationError:
+        """The error for a table file DuckDB could not read: the first bad cell, as the in-memory
+        engine reports it (file, line, column), else DuckDB's own first lines.
+
+        DuckDB's message names neither the file nor the table, so the files are
+        read again in Python; this only happens once a run has already failed.
+        """
+        found = first_table_file_problem((table.schema, path) for table, path in self._file_tables(dataset))
+        return found or FileValidationError(f"cannot read the table files in {self._directory}: {duckdb_message(error)}")
+
+    def is_integer_overflow(self, error: Exception) -> bool:
+        """DuckDB refuses integer results beyond 64 bits with an OutOfRangeException."""
+        return isinstance(error, duckdb.OutOfRangeException) and "Overflow" in str(error)
+
+    def _table_source(self, table_name: str) -> str:
+        """Where a table's rows come from, for messages: its file, or the database."""
+        if self._directory is not None:
+            return str(find_table_file(self._directory, table_name))
+        if isinstance(self.dsn, (str, Path)):
+            return f"the database {self.dsn}"
+        return "the database"
+
     def _register_arrow_files(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
         import pyarrow as pa
         import pyarrow.ipc
@@ -417,11 +456,18 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 # A backend's tables are not named after ehrQL's, so only
                 # tables read by their own names can be checked up front.
                 self._check_database_tables(connection, dataset)
-            for statement in compiled.setup:
-                connection.execute(statement)
-            cursor = connection.execute(select)
-            while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
-                yield from batch
+            try:
+                for statement in compiled.setup:
+                    connection.execute(statement)
+                for check in self.patient_table_checks(dataset):
+                    check.raise_for(connection.execute(check.sql).fetchall(), self._table_source(check.table_name))
+                cursor = connection.execute(select)
+                while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
+                    yield from batch
+            except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
+                if self._directory is None:
+                    raise
+                raise self._table_file_error(dataset, error) from error
         finally:
             # Also when the caller stops reading early, so that a shared
             # connection is left as it was found.

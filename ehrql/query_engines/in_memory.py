@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from ehrql.codes import BaseCode
+from ehrql.errors import INT64_MAX, INT64_MIN, duplicate_patient_id_error, integer_overflow_error
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
 from ehrql.query_model.semantics import (
@@ -54,8 +55,11 @@ class InMemoryQueryEngine:
     def get_results(self, dataset: qm.Dataset) -> list[tuple]:
         """One (patient_id, *variables) tuple per patient in the population, by patient_id."""
         evaluation = _Evaluation(self.database, dataset)
-        population = evaluation.patient_series(dataset.population)
-        columns = [evaluation.patient_series(s) for s in dataset.variables.values()]
+        population = _checked_for_overflow("the population", evaluation.patient_series, dataset.population)
+        columns = [
+            _checked_for_overflow(f"column '{name}'", evaluation.patient_series, s)
+            for name, s in dataset.variables.items()
+        ]
         return [
             (patient_id, *(output_value(column.get(patient_id)) for column in columns))
             for patient_id in sorted(evaluation.patient_ids)
@@ -88,6 +92,23 @@ class InMemoryQueryEngine:
     def get_event_table_results(self, dataset: qm.Dataset, name: str) -> list[tuple]:
         """Rows of (patient_id, *columns) of the dataset's event table `name`."""
         return self.get_event_results(dataset)[name]
+
+
+class _IntegerOverflow(Exception):
+    """An integer value beyond 64 bits, where every SQL engine fails."""
+
+
+def _checked_int(value):
+    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        raise _IntegerOverflow
+    return value
+
+
+def _checked_for_overflow(what: str, evaluate, series):
+    try:
+        return evaluate(series)
+    except _IntegerOverflow:
+        raise integer_overflow_error(what) from None
 
 
 class _Evaluation:
@@ -136,7 +157,12 @@ class _Evaluation:
         if frame in self._rows_cache:
             return self._rows_cache[frame]
         if isinstance(frame, (qm.SelectPatientTable, qm.InlinePatientTable)):
-            rows = {row["patient_id"]: row for row in self._table_rows(frame)}
+            rows = {}
+            for row in self._table_rows(frame):
+                if row["patient_id"] in rows:
+                    # Keeping one of the rows would give an answer the SQL engines do not.
+                    raise duplicate_patient_id_error(getattr(frame, "name", "inline"), "the in-memory database", [row["patient_id"]])
+                rows[row["patient_id"]] = row
         elif isinstance(frame, qm.PickOneRowPerPatient):
             rows = self._pick(frame)
         else:
@@ -198,7 +224,7 @@ class _Evaluation:
                 if value_of(condition) is True:
                     return None if value is None else value_of(value)
             return None if series.default is None else value_of(series.default)
-        return apply_function(series, *(value_of(a) for a in function_arguments(series)))
+        return _checked_int(apply_function(series, *(value_of(a) for a in function_arguments(series))))
 
     def _aggregate(self, node) -> dict:
         empty = EMPTY_AGGREGATE[type(node)]
@@ -220,7 +246,7 @@ class _Evaluation:
             if value is not None:
                 groups[row["patient_id"]].append(value)
         for pid, group in groups.items():
-            values[pid] = aggregate_function(node, _AGGREGATE_FUNCTIONS)(group)
+            values[pid] = _checked_int(aggregate_function(node, _AGGREGATE_FUNCTIONS)(group))
         return values
 
 

@@ -562,11 +562,12 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table)
+        return backend_table(self.backend, table, self.permissions)
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""
-        yield from run_statements(server_engine(sqlalchemy_url(self.dsn)), compiled, compiled.select)
+        engine = server_engine(sqlalchemy_url(self.dsn))
+        yield from run_statements(engine, compiled, compiled.select, checks=self.patient_table_checks(dataset))
 
     def test_connection(self) -> None:
         """Connect and run a trivial query, raising if the database cannot be reached."""

@@ -8,14 +8,14 @@ results.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import CompiledDataset, default_table
+from ehrql.query_engines.base_sql import CompiledDataset, PatientTableCheck, default_table
 from ehrql.query_model import nodes as qm
 
 #: Rows fetched from the server at a time while streaming results.
@@ -38,15 +38,16 @@ def dsn_and_permissions(dsn: str | None, backend) -> tuple[str | None, frozenset
     return dsn, granted
 
 
-def backend_table(backend, table: qm.Frame) -> FromClause:
-    """A table as the backend maps it; with no backend, the table of the same name.
+def backend_table(backend, table: qm.Frame, permissions: frozenset[str] = frozenset()) -> FromClause:
+    """A table as the backend maps it, less any rows its access rules keep back
+    from a job holding `permissions`; with no backend, the table of the same name.
 
     Excluded patients are not filtered here: the compiler applies the
     backend's inclusion condition to the population (`BaseSQLQueryEngine.patient_filter`).
     """
     if backend is None:
         return default_table(table)
-    return backend.resolve_table(table)
+    return backend.resolve_table(table, permissions)
 
 
 #: Given a setup statement and the database's error running it, the error to raise instead.
@@ -58,10 +59,12 @@ def run_statements(
     compiled: CompiledDataset,
     select: str,
     explain_setup_error: SetupErrorExplainer | None = None,
+    checks: Sequence[PatientTableCheck] = (),
 ) -> Iterator[tuple]:
     """Run the setup on one connection (session tables live as long as it), stream `select`, clean up.
 
-    A database error in a setup statement is passed to `explain_setup_error`,
+    Each of `checks` runs after the setup, before `select` (see
+    `BaseSQLQueryEngine.patient_table_checks`). A database error in a setup statement is passed to `explain_setup_error`,
     if given, for an error that says what to do about it. When the run has
     failed, an error while cleaning up is not raised, so it cannot hide the
     error that matters.
@@ -75,6 +78,8 @@ def run_statements(
                     if explain_setup_error is None:
                         raise
                     raise explain_setup_error(statement, error) from error
+            for check in checks:
+                check.raise_for(connection.exec_driver_sql(check.sql).fetchall(), "the database")
             result = connection.execution_options(stream_results=True).exec_driver_sql(select)
             while batch := result.fetchmany(FETCH_BATCH_SIZE):
                 yield from (tuple(row) for row in batch)

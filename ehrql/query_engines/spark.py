@@ -49,6 +49,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
+from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
 from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
@@ -174,6 +175,7 @@ def find_spark_table_file(directory: str, table_name: str) -> str:
     local = Path(parts.path if parts.scheme == "file" else directory)
     if not local.is_dir():
         raise TableNotFoundError(f"{directory} is not a directory of table files")
+    check_one_file_per_table(local, table_name)
     for suffix in SPARK_TABLE_FILE_SUFFIXES:
         path = local / f"{table_name}{suffix}"
         if path.exists():
@@ -203,9 +205,13 @@ def _typed_columns(
         if name.lower() not in lowered:
             value = f"CAST(NULL AS {spark_type_name(type_)})"
         elif type_ is bool and read_bool_text:
+            # Only T and F, as every engine reads CSV; anything else is an
+            # error rather than a silent null.
+            column = _quote(name)
+            bad = spark_string(f"column '{name}' holds a value that is not T or F")
             value = (
-                f"CASE upper({_quote(name)}) WHEN 'T' THEN true WHEN 'TRUE' THEN true "
-                f"WHEN 'F' THEN false WHEN 'FALSE' THEN false END"
+                f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} = 'T' THEN true "
+                f"WHEN {column} = 'F' THEN false ELSE CAST(raise_error({bad}) AS BOOLEAN) END"
             )
         else:
             value = f"CAST({_quote(name)} AS {spark_type_name(type_)})"
@@ -221,7 +227,8 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         #: tables, read by their raw names from the DSN's catalog database.
         self.backend = backend
         if backend is not None and isinstance(dsn, str):
-            dsn, self.permissions = split_dsn_permissions(dsn)
+            dsn, granted = split_dsn_permissions(dsn)
+            self.permissions = backend.check_permissions(granted)
         prefix = table_prefix if table_prefix is not None else f"ehrql_{uuid.uuid4().hex[:12]}_"
         self.table_prefix = prefix
         self.dialect = SparkDialect(prefix)
@@ -254,7 +261,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         The compiler leaves out patients the backend excludes (type 1 opt-outs).
         """
         if self.backend is not None:
-            return self.backend.resolve_table(table)
+            return self.backend.resolve_table(table, self.permissions)
         columns = ["patient_id", *table.schema.column_names]
         if self.source is None:
             return sa.table(self.session_tables_prefix + table.name, *(sa.column(c) for c in columns))
@@ -278,7 +285,8 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         if ".csv" in Path(path).name:
             # A header row names the columns; every cell is read as text and cast.
             raw = _quote(self._view_name(table) + "_csv")
-            options = f"path {spark_string(path)}, header 'true', nullValue '', inferSchema 'false'"
+            # FAILFAST: a row with too few or too many cells is an error, not padded or cut.
+            options = f"path {spark_string(path)}, header 'true', nullValue '', inferSchema 'false', mode 'FAILFAST'"
             present = session.read.options(header="true").csv(path).columns
             select = _typed_columns(table, present, path, True, needed)
             return [
@@ -337,10 +345,37 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         try:
             for statement in [*views, *compiled.setup]:
                 self._sql(session, statement)
-            yield from arrow_rows(self._to_arrow(self._sql(session, select)))
+            try:
+                for check in self.patient_table_checks(dataset):
+                    rows = self._sql(session, check.sql).collect()
+                    check.raise_for(rows, self._table_source(check.table_name))
+                result = self._to_arrow(self._sql(session, select))
+            except SparkQueryError as error:
+                raise self._table_file_error(dataset, error) from error
+            yield from arrow_rows(result)
         finally:
             for statement in [*compiled.cleanup, *drops]:
                 self._sql(session, statement)
+
+    def _table_file_error(self, dataset: qm.Dataset, error: SparkQueryError) -> EHRQLError:
+        """For a run on local table files, the first bad cell of the files (as the in-memory
+        engine reports it), since Spark's message names neither file nor line; else `error`."""
+        if self.source is None or self.source.tables is None or "://" in self.source.tables:
+            return error
+        tables = [(t.schema, Path(self._table_source(t.name))) for t in self._source_tables(dataset)]
+        return first_table_file_problem(tables) or error
+
+    def is_integer_overflow(self, error: Exception) -> bool:
+        """Spark (in its default ANSI mode) fails a query whose integers overflow."""
+        return isinstance(error, SparkQueryError) and "ARITHMETIC_OVERFLOW" in str(error)
+
+    def _table_source(self, table_name: str) -> str:
+        """Where a table's rows come from, for messages: its file, or the database."""
+        if self.source is None:
+            return "the Spark session"
+        if self.source.database is not None:
+            return f"database '{self.source.database}'"
+        return find_spark_table_file(self.source.tables, table_name)
 
     def _sql(self, session, statement: str):
         from pyspark.errors import PySparkException
@@ -351,11 +386,13 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
 
     def _to_arrow(self, frame) -> pa.Table:
+        from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
         try:
             return frame.toArrow()
-        except PySparkException as error:
+        except (PySparkException, Py4JJavaError) as error:
+            # A failure while collecting as Arrow arrives as a bare Py4JJavaError.
             raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
 
 

@@ -267,15 +267,15 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table)
+        return backend_table(self.backend, table, self.permissions)
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the select's rows."""
-        yield from self._run(compiled, compiled.select)
+        yield from self._run(compiled, compiled.select, self.patient_table_checks(dataset))
 
-    def _run(self, compiled, select: str) -> Iterator[tuple]:
+    def _run(self, compiled, select: str, checks=()) -> Iterator[tuple]:
         engine = server_engine(sqlalchemy_url(self.dsn))
-        return run_statements(engine, compiled, select, _explain_setup_error(self.scratch_schema))
+        return run_statements(engine, compiled, select, _explain_setup_error(self.scratch_schema), checks)
 
     def test_connection(self) -> None:
         """Connect, run a trivial query, and create and drop a table in the scratch schema.

@@ -338,6 +338,16 @@ class appointments(EventFrame):
     practice switches from, another system (see
     `practice_registrations.spanning_with_systmone()`). Appointments link to
     consultations only by date.
+
+    Using this table needs the `appointments` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("appointments")`) to run
+    on dummy data.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `booked_date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
     """
 
     booked_date = Series(
@@ -388,6 +398,12 @@ class clinical_events(EventFrame):
     row having exactly one of the two code columns set; so a codelist in
     either system finds each event once. Codes are kept as entered, even if
     later retired. Referrals are only partly recorded here.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
     """
 
     date = Series(
@@ -418,6 +434,12 @@ class clinical_events_ranges(EventFrame):
 
     Querying it is much slower than `clinical_events`: use it only when the
     extra columns are needed.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
     """
 
     date = Series(
@@ -468,6 +490,10 @@ class covid_therapeutics(EventFrame):
     Medicine Delivery Units). An approved form does not prove the treatment
     was given; a patient may have several forms, and partial duplicates
     remain.
+
+    Using this table needs the `covid_therapeutics` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("covid_therapeutics")`) to run
+    on dummy data.
     """
 
     covid_indication = Series(
@@ -522,7 +548,14 @@ EFI_VERSION = "1.0"
 
 @table
 class decision_support_values(EventFrame):
-    """Scores computed by SystmOne's decision support algorithms, such as the electronic frailty index."""
+    """Scores computed by SystmOne's decision support algorithms, such as the electronic frailty index.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `calculation_date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
+    """
 
     calculation_date = Series(
         datetime.date,
@@ -704,6 +737,12 @@ class medications(core.medications.__class__):
     """Prescriptions issued in primary care, as in `core.medications`, with the consultation.
 
     One row per issue, coded with dm+d; the date is the issue date.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
     """
 
     consultation_id = Series(
@@ -718,6 +757,10 @@ class occupation_on_covid_vaccine_record(EventFrame):
 
     From the NHS England COVID-19 data store: the answer is taken at the point
     of vaccination.
+
+    Using this table needs the `occupation_on_covid_vaccine_record` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("occupation_on_covid_vaccine_record")`) to run
+    on dummy data.
     """
 
     is_healthcare_worker = Series(
@@ -932,6 +975,10 @@ class open_prompt(EventFrame):
     Where a question has a coded answer the codes are the answer's; otherwise
     they identify the question, and the answer is in `numeric_value` or
     `consultation_date`.
+
+    Using this table needs the `open_prompt` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("open_prompt")`) to run
+    on dummy data.
     """
 
     ctv3_code = Series(
@@ -985,6 +1032,10 @@ class practice_registrations(core.practice_registrations.__class__):
     """Practice registrations, as in `core.practice_registrations`, with practice details.
 
     Adds the practice's region and STP, and the date it moved to SystmOne.
+
+    On TPP, only registrations with activated GP practices (practices that have
+    acknowledged the non-COVID directions) are included, unless the job holds
+    `include_gp_unactivated`.
     """
 
     practice_stp = Series(
@@ -1032,6 +1083,10 @@ class sgss_covid_all_tests(EventFrame):
     """SARS-CoV-2 test results from SGSS, the Second Generation Surveillance System.
 
     One row per specimen tested, positive or negative.
+
+    Using this table needs the `sgss_covid_all_tests` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("sgss_covid_all_tests")`) to run
+    on dummy data.
     """
 
     specimen_taken_date = Series(
@@ -1084,6 +1139,10 @@ class ukrr(EventFrame):
 
     Covers advanced (stage 4 and 5) chronic kidney disease, dialysis and
     transplants; each row belongs to one of several cohort snapshots.
+
+    Using this table needs the `ukrr` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("ukrr")`) to run
+    on dummy data.
     """
 
     dataset = Series(
@@ -1133,6 +1192,12 @@ class vaccinations(EventFrame):
     """Vaccinations given, named by target disease and by product.
 
     Vaccines given at work or in a pharmacy may be missing.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
     """
 
     vaccination_id = Series(
@@ -1173,6 +1238,10 @@ class wl_clockstops(EventFrame):
     One row per pathway whose clock stopped (by treatment, a decision not to
     treat, or death) between May 2021 and May 2022. A pathway is identified by
     issuer, pathway, referral and clock start together.
+
+    Using this table needs the `wl_clockstops` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("wl_clockstops")`) to run
+    on dummy data.
     """
 
     activity_treatment_function_code = Series(
@@ -1230,6 +1299,10 @@ class wl_openpathways(EventFrame):
 
     Covers both referral-to-treatment and other pathways, with one row for
     every week the patient was still waiting.
+
+    Using this table needs the `wl_openpathways` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("wl_openpathways")`) to run
+    on dummy data.
     """
 
     activity_treatment_function_code = Series(

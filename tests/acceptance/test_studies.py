@@ -16,13 +16,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 STUDIES = Path(__file__).resolve().parent / "studies"
 
-NEEDS_UNGROUPED_MEASURES = pytest.mark.skip(
-    reason="needs ungrouped measures (define_measure with no group_by; issue 14, branch language)"
-)
-NEEDS_CODELIST_PLUS_AND_TABLE_FROM_FILE_COLUMNS = pytest.mark.skip(
-    reason="needs Codelist + Codelist and table_from_file(path, columns=...) (issue 14, branch language)"
-)
-
 
 @pytest.fixture
 def study(tmp_path):
@@ -121,7 +114,6 @@ def test_bp_runs_on_generated_dummy_data(study):
     assert {r[0] for r in found[1:]} <= {"bp_checked_by_sex", "bp_checked_by_age"}
 
 
-@NEEDS_UNGROUPED_MEASURES
 def test_bp_an_ungrouped_measure(study):
     root = study("bp_monitoring")
     ehrql(
@@ -205,26 +197,26 @@ def test_diabetes_on_generated_dummy_data(study):
 
 # -- copd_cohort: a cohort from an earlier action, joined codelists ---------------
 #
-# The cohort file lists patients 1-3 with their own index dates. Patient 1's latest
-# respiratory code by 2021-03-01 is asthma, and it had COPD coded in 2020; patient 2's
-# only code is after its index date; patient 3's code is on the local extra list only,
-# so it counts as COPD but has no category. Patient 4 is not in the cohort.
+# The cohort file lists patients 1-3 with their own index dates. By 2021-03-01 patient 1
+# has COPD (2020) then asthma (2021) coded, so its latest category is asthma; patient 2's
+# only code is after its index date; patient 3's code is on the local extra list only, so
+# it is a respiratory code with no category. Patient 4 is not in the cohort.
 
 
-@NEEDS_CODELIST_PLUS_AND_TABLE_FROM_FILE_COLUMNS
 def test_copd_cohort_from_an_earlier_action(study):
     root = study("copd_cohort")
     ehrql(root, "generate-dataset", "analysis/dataset_definition.py", "--dummy-tables", "dummy_tables",
           "--output", "output/copd/:csv")
     out = root / "output" / "copd"
     assert rows(out / "dataset.csv") == [
-        ("patient_id", "region", "index_date", "latest_respiratory", "has_copd"),
+        ("patient_id", "region", "index_date", "latest_category", "has_respiratory_code"),
         ("1", "North East", "2021-03-01", "asthma", "T"),
         ("2", "London", "2021-06-15", "", "F"),
         ("3", "London", "2021-09-01", "", "T"),
     ]
-    assert rows(out / "copd_records.csv") == [
+    assert rows(out / "respiratory_records.csv") == [
         ("patient_id", "date", "code"),
         ("1", "2020-01-01", "13645005"),
+        ("1", "2021-01-01", "195967001"),
         ("3", "2021-08-01", "230690007"),
     ]

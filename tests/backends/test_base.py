@@ -91,7 +91,7 @@ def test_registry():
 
 def test_backend_attributes():
     assert (TPPBackend.query_engine, EMISBackend.query_engine) == ("mssql", "trino")
-    assert TPPBackend.permissions == {"t1oo"}
+    assert TPPBackend.permissions == {"include_t1oo", "include_ndoo", "include_gp_unactivated"}
     assert EMISBackend.permissions == frozenset()
 
 
@@ -106,8 +106,8 @@ def test_every_table_a_backend_implements_is_mapped():
     [
         ("mssql://u:p@host/db", "mssql://u:p@host/db", set()),
         ("mssql://host/db?driver=ODBC%20Driver%2018", "mssql://host/db?driver=ODBC%20Driver%2018", set()),
-        ("mssql://host/db?opensafely_include_t1oo=true", "mssql://host/db", {"t1oo"}),
-        ("mssql://host/db?a=1&opensafely_include_t1oo=TRUE&b=2", "mssql://host/db?a=1&b=2", {"t1oo"}),
+        ("mssql://host/db?opensafely_include_t1oo=true", "mssql://host/db", {"include_t1oo"}),
+        ("mssql://host/db?a=1&opensafely_include_t1oo=TRUE&b=2", "mssql://host/db?a=1&b=2", {"include_t1oo"}),
         ("mssql://host/db?opensafely_include_t1oo=false", "mssql://host/db", set()),
     ],
 )

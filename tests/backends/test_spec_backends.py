@@ -8,6 +8,7 @@ spec cases passing means the exclusions worked.
 import datetime
 
 import duckdb
+import pytest
 import sqlalchemy as sa
 
 from ehrql.backends.emis import EMISBackend
@@ -17,7 +18,9 @@ from tests.lib.spec_backends import (
     EMIS_TWIN_SUFFIX,
     SPEC_BACKEND_RUNNERS,
     SPEC_SCHEMAS,
+    TPP_NDOO_TWIN_OFFSET,
     TPP_TWIN_OFFSET,
+    TPP_UNACTIVATED_TWIN_OFFSET,
     SpecEMISBackend,
     SpecTPPBackend,
     load_spec_data,
@@ -65,19 +68,25 @@ def test_spec_data_round_trips_through_each_backend():
         ], name  # fmt: skip
 
 
-def test_tpp_twins_are_opted_out_and_appear_only_with_the_t1oo_permission(tmp_path):
+@pytest.mark.parametrize(
+    "offset,permission",
+    [
+        (TPP_TWIN_OFFSET, "include_t1oo"),
+        (TPP_NDOO_TWIN_OFFSET, "include_ndoo"),
+        (TPP_UNACTIVATED_TWIN_OFFSET, "include_gp_unactivated"),
+    ],
+)
+def test_each_tpp_twin_appears_only_with_the_permission_lifting_its_rule(tmp_path, offset, permission):
     path = tmp_path / "spec_tpp.duckdb"
     with duckdb.connect(str(path)) as connection:
         load_spec_data(connection, "tpp_backend", typed(TABLE_DATA))
-        dissenters = {row[0] for row in connection.execute('SELECT "Patient_ID" FROM "PatientsWithTypeOneDissent"').fetchall()}
-    twins = {pid + TPP_TWIN_OFFSET for pid in (1, 2, 3)}
-    assert dissenters == twins
-
+    twins = [pid + offset for pid in (1, 2, 3)]
     dataset = build_spec_dataset(TABLE_DATA, p.i1)
     without = DuckDBQueryEngine(str(path), backend=SpecTPPBackend()).get_results(dataset)
     assert [row[0] for row in without] == [1, 2, 3]
-    granted = DuckDBQueryEngine(f"{path}?opensafely_include_t1oo=true", backend=SpecTPPBackend())
-    assert [row[0] for row in granted.get_results(dataset)] == [1, 2, 3, *sorted(twins)]
+    granted = DuckDBQueryEngine(str(path), backend=SpecTPPBackend())
+    granted.grant({permission})
+    assert [row[0] for row in granted.get_results(dataset)] == [1, 2, 3, *twins]
 
 
 def test_emis_twins_have_raw_rows_that_the_mappings_leave_out():

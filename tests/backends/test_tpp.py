@@ -542,7 +542,7 @@ def test_patient_exclusions_are_the_type_1_opt_outs(tpp_db):
 
 
 def test_t1oo_permission_includes_opted_out_patients(tpp_db):
-    assert tpp_db.backend.patient_exclusions({"t1oo"}) is None
+    assert tpp_db.backend.patient_exclusions({"include_t1oo"}) is None
 
 
 def test_unknown_permission_is_refused(tpp_db):
@@ -644,12 +644,14 @@ def test_smoketest_patients(tpp_db):
 
 
 def test_inclusion_condition_keeps_everyone_but_the_opted_out(tpp_db):
+    # Every patient passes the other rules, so only the type 1 rule decides.
     tpp_db.insert("Patient", *(dict(Patient_ID=i, DateOfBirth=d(1980, 1, 1), Sex="F") for i in (1, 2, 3)))
     tpp_db.insert("PatientsWithTypeOneDissent", dict(Patient_ID=2), dict(Patient_ID=None))
     patient = tpp_db.backend.raw_table("Patient")
-    condition = tpp_db.backend.inclusion_condition(patient.c.Patient_ID)
+    others = {"include_ndoo", "include_gp_unactivated"}
+    condition = tpp_db.backend.inclusion_condition(patient.c.Patient_ID, others)
     assert tpp_db.rows(sa.select(patient.c.Patient_ID).where(condition)) == [
         dict(Patient_ID=1),
         dict(Patient_ID=3),
     ]
-    assert tpp_db.backend.inclusion_condition(patient.c.Patient_ID, {"t1oo"}) is None
+    assert tpp_db.backend.inclusion_condition(patient.c.Patient_ID, {"include_t1oo", *others}) is None

@@ -68,7 +68,7 @@ def test_a_full_run_reports_the_count_once(tmp_path, capsys):
     assert err.count("made 10 of 10 dummy patients") == 1
 
 
-def test_legacy_dummy_data_is_refused_at_the_users_line(tmp_path, capsys):
+def test_legacy_dummy_data_uses_the_one_generator_and_says_so(tmp_path, capsys):
     path = definition(
         tmp_path,
         """
@@ -77,9 +77,16 @@ def test_legacy_dummy_data_is_refused_at_the_users_line(tmp_path, capsys):
         """,
     )
     code, _, err = run(["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys)
+    assert code == 0, err
+    assert err.count("configure_dummy_data(legacy=True): this ehrql has one dummy data generator") == 1
+    assert len((tmp_path / "o.csv").read_text().splitlines()) == 6
+
+
+def test_legacy_must_be_a_bool(tmp_path, capsys):
+    path = definition(tmp_path, "dataset.configure_dummy_data(legacy='yes')\n")
+    code, _, err = run(["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys)
     assert code == 10
-    assert "line 6" in err
-    assert "legacy" in err and "remove legacy=True" in err
+    assert "legacy must be True or False, not 'yes'" in err
 
 
 def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):

@@ -20,6 +20,8 @@ from tests.integration.test_cli import (
 d = datetime.date
 
 EVENT_DEFINITION = SMALL_DEFINITION + """
+from ehrql import claim_permissions
+claim_permissions("event_level_data")
 coded = clinical_events.where(clinical_events.snomedct_code == "60621009")
 dataset.add_event_table("bmi_readings", date=coded.date, value=coded.numeric_value, code=coded.snomedct_code)
 """
@@ -76,6 +78,8 @@ def test_every_format_can_be_a_directory_output(events, tmp_path, capsys, extens
 
 def test_only_patients_in_the_population_have_event_rows(tmp_path, capsys):
     definition = write_definition(tmp_path, """
+        from ehrql import claim_permissions
+        claim_permissions("event_level_data")
         dataset = create_dataset()
         dataset.define_population(patients.sex == "male")
         dataset.add_event_table("events", date=clinical_events.date)
@@ -204,6 +208,8 @@ def test_a_failure_part_way_leaves_no_directory_and_no_file(events, tmp_path, ca
 
 def test_an_event_table_may_not_be_called_dataset(tmp_path, capsys):
     definition = write_definition(tmp_path, """
+        from ehrql import claim_permissions
+        claim_permissions("event_level_data")
         dataset = create_dataset()
         dataset.define_population(patients.exists_for_patient())
         dataset.add_event_table("dataset", date=clinical_events.date)
@@ -229,6 +235,8 @@ def test_an_unknown_directory_format_is_a_usage_error(events, tmp_path, capsys, 
 @pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
 def test_patient_level_columns_repeat_on_each_event_row(tmp_path, capsys, engine):
     definition = write_definition(tmp_path, """
+        from ehrql import claim_permissions
+        claim_permissions("event_level_data")
         dataset = create_dataset()
         dataset.define_population(patients.exists_for_patient())
         dataset.add_event_table(

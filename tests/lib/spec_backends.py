@@ -10,9 +10,12 @@ ambiguous registrations left out). Running a spec case through one goes the
 whole way a real job goes: raw rows in DuckDB, the backend's `resolve_table`,
 the compiler's patient filter (TPP's type 1 opt-outs), the engine.
 
-Every spec patient gets a twin with the same rows whom the backend must leave
-out: an opted-out patient for TPP, a patient whose registration id is shared
-for EMIS. A twin is in the population exactly when its original is (patients
+Every spec patient gets twins with the same rows whom the backend must leave
+out: for TPP, one with a type 1 opt-out, one with a national data opt-out and
+one registered only at a practice that has not acknowledged the directions
+(every original is listed as without a national opt-out and registered at an
+acknowledged practice, so it passes every rule); for EMIS, a patient whose
+registration id is shared. A twin is in the population exactly when its original is (patients
 never affect each other's results), so a result holding any twin shows that
 the exclusion failed; the spec's expected rows stay as they are.
 """
@@ -46,6 +49,14 @@ RAW_TIME_OF_DAY = datetime.time(10, 30)
 
 #: Added to a spec patient id to make the id of its opted-out TPP twin.
 TPP_TWIN_OFFSET = 1_000_000
+#: Added to a spec patient id to make the id of its TPP twin with a national data opt-out.
+TPP_NDOO_TWIN_OFFSET = 2_000_000
+#: Added to a spec patient id to make the id of its TPP twin registered only at
+#: a practice that has not acknowledged the directions.
+TPP_UNACTIVATED_TWIN_OFFSET = 3_000_000
+#: The practices every TPP spec patient is registered at: one that has
+#: acknowledged the directions, and one that has not.
+TPP_ACTIVATED_PRACTICE, TPP_UNACTIVATED_PRACTICE = 1, 2
 
 #: Appended to a spec patient id to make the shared registration id of its EMIS twin.
 EMIS_TWIN_SUFFIX = "-shared"
@@ -66,15 +77,16 @@ def _spec_type(name: str):
 # -- shared by both backends -------------------------------------------------
 
 
-def _spec_metadata(copied: sa.Table, raw_tables: dict, id_columns, column_name, column_type) -> sa.MetaData:
-    """Raw tables for the spec tables, plus a copy of one of the backend's own raw tables.
+def _spec_metadata(copied: list[sa.Table], raw_tables: dict, id_columns, column_name, column_type) -> sa.MetaData:
+    """Raw tables for the spec tables, plus copies of some of the backend's own raw tables.
 
     `id_columns(public)` gives the key columns of a raw table; `column_name`
     names the raw column of a spec column; `column_type(kind, event_level)`
     types it.
     """
     metadata = sa.MetaData()
-    copied.to_metadata(metadata)
+    for table in copied:
+        table.to_metadata(metadata)
     for public, raw in raw_tables.items():
         sa.Table(
             raw,
@@ -168,7 +180,10 @@ class SpecTPPBackend(_SpecTableMappings, TPPBackend):
     """The TPP backend, also mapping the spec tables over TPP-style raw tables."""
 
     raw_metadata = _spec_metadata(
-        TPPBackend.raw_metadata.tables["PatientsWithTypeOneDissent"],
+        [
+            TPPBackend.raw_metadata.tables[name]
+            for name in ("PatientsWithTypeOneDissent", "PatientsWithoutNDOO", "RegistrationHistory", "DirectionsAcknowledged")
+        ],
         TPP_RAW_TABLES,
         _tpp_key_columns,
         tpp_column,
@@ -188,18 +203,36 @@ class SpecTPPBackend(_SpecTableMappings, TPPBackend):
         )
 
 
-def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]]) -> dict[str, list[dict]]:
-    """Raw TPP rows holding the spec rows, plus an opted-out twin of every patient."""
+def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) -> dict[str, list[dict]]:
+    """Raw TPP rows holding the spec rows, plus a twin of every patient for each
+    of TPP's rules, which that rule must leave out.
+
+    `other_patients` are patients the case names elsewhere (in an inline
+    table): they pass every rule, like the spec's own patients.
+    """
     event_ids = iter(range(1, 1_000_000))
 
     def key_columns(public, patient_id):
         return {"Patient_ID": patient_id, **({"CodedEvent_ID": next(event_ids)} if public == "e" else {})}
 
+    offsets = (TPP_TWIN_OFFSET, TPP_NDOO_TWIN_OFFSET, TPP_UNACTIVATED_TWIN_OFFSET)
     rows = _raw_rows(
-        table_data, TPP_RAW_TABLES, lambda pid: (pid, pid + TPP_TWIN_OFFSET), key_columns, tpp_column, _raw_value
+        table_data, TPP_RAW_TABLES, lambda pid: (pid, *(pid + o for o in offsets)), key_columns, tpp_column, _raw_value
     )
-    twins = {pid for raw in TPP_RAW_TABLES.values() for r in rows[raw] if (pid := r["Patient_ID"]) >= TPP_TWIN_OFFSET}
-    rows["PatientsWithTypeOneDissent"] = [{"Patient_ID": pid} for pid in sorted(twins)]
+    patients = sorted({r["Patient_ID"] for raw in TPP_RAW_TABLES.values() for r in rows[raw]} | set(other_patients))
+    twin_of = {pid: max((o for o in offsets if pid >= o), default=0) for pid in patients}
+    rows["PatientsWithTypeOneDissent"] = [{"Patient_ID": p} for p in patients if twin_of[p] == TPP_TWIN_OFFSET]
+    rows["PatientsWithoutNDOO"] = [{"Patient_ID": p} for p in patients if twin_of[p] != TPP_NDOO_TWIN_OFFSET]
+    rows["RegistrationHistory"] = [
+        {
+            "Patient_ID": p,
+            "Organisation_ID": TPP_UNACTIVATED_PRACTICE if twin_of[p] == TPP_UNACTIVATED_TWIN_OFFSET else TPP_ACTIVATED_PRACTICE,
+            "StartDate": datetime.datetime(2000, 1, 1),
+            "EndDate": datetime.datetime(9999, 12, 31),
+        }
+        for p in patients
+    ]
+    rows["DirectionsAcknowledged"] = [{"Organisation_ID": TPP_ACTIVATED_PRACTICE}]
     return rows
 
 
@@ -234,7 +267,7 @@ class SpecEMISBackend(_SpecTableMappings, EMISBackend):
     """The EMIS backend, also mapping the spec tables over EMIS-style raw tables."""
 
     raw_metadata = _spec_metadata(
-        EMISBackend.raw_metadata.tables["patient_all_orgs_v2"],
+        [EMISBackend.raw_metadata.tables["patient_all_orgs_v2"]],
         EMIS_RAW_TABLES,
         _emis_key_columns,
         emis_column,
@@ -254,7 +287,7 @@ class SpecEMISBackend(_SpecTableMappings, EMISBackend):
         ).where(self._is_unambiguous(raw.c.registration_id))
 
 
-def emis_raw_rows(table_data: Mapping[qm.Frame, list[dict]]) -> dict[str, list[dict]]:
+def emis_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) -> dict[str, list[dict]]:
     """Raw EMIS rows holding the spec rows, plus a twin of every patient under a shared id."""
 
     def ids(patient_id):
@@ -317,7 +350,8 @@ class SpecBackend(NamedTuple):
     """A backend serving the spec tables, and how spec data goes in and comes out."""
 
     backend: Backend
-    #: Spec table data -> raw rows by raw table name, twins included.
+    #: Spec table data, and ids of patients found only in inline tables ->
+    #: raw rows by raw table name, twins included.
     raw_rows: Callable[[Mapping[qm.Frame, list[dict]]], dict[str, list[dict]]]
     #: A patient id the backend returns -> the spec's patient id.
     spec_patient_id: Callable
@@ -328,11 +362,16 @@ SPEC_BACKENDS: dict[str, SpecBackend] = {
 }
 
 
-def load_spec_data(connection: duckdb.DuckDBPyConnection, name: str, table_data) -> Backend:
-    """Fill a DuckDB connection with the raw tables of spec backend `name`; return the backend."""
+def load_spec_data(connection: duckdb.DuckDBPyConnection, name: str, table_data, dataset=None) -> Backend:
+    """Fill a DuckDB connection with the raw tables of spec backend `name`; return the backend.
+
+    Patients of `dataset`'s inline tables, if given, are recorded as passing
+    the backend's access rules, as the spec's own patients do.
+    """
     backend, raw_rows, _ = SPEC_BACKENDS[name]
+    inline = [] if dataset is None else [t for t in qm.get_table_nodes(dataset) if isinstance(t, qm.InlinePatientTable)]
     create_raw_tables(connection, backend)
-    insert_raw_rows(connection, backend, raw_rows(table_data))
+    insert_raw_rows(connection, backend, raw_rows(table_data, sorted({row[0] for t in inline for row in t.rows})))
     return backend
 
 
@@ -349,7 +388,8 @@ def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], l
         if not connections:
             connections.append(duckdb.connect())
         connection = connections[0]
-        backend = load_spec_data(connection, name, table_data)
+        # An event table query runs its dataset's inline tables too.
+        backend = load_spec_data(connection, name, table_data, getattr(dataset, "dataset", dataset))
         rows = run_query(DuckDBQueryEngine(connection, backend=backend), dataset)
         return [(spec_patient_id(row[0]), *row[1:]) for row in rows]
 

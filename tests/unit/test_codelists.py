@@ -90,10 +90,11 @@ def test_a_codelist_is_a_list_of_strings(tmp_path):
 
 
 def test_a_categorised_codelist_is_a_dict(tmp_path):
-    path = write(tmp_path, "code,group\n22298006, cardiac \n195967001,resp\n22298006,cardiac2\n")
+    path = write(tmp_path, "code,group\n22298006, cardiac \n195967001,resp\n22298006,cardiac\n")
     codelist = codelist_from_csv(path, column="code", category_column="group")
-    assert codelist == {"22298006": "cardiac2", "195967001": "resp"}
+    assert codelist == {"22298006": "cardiac", "195967001": "resp"}
     assert isinstance(codelist, dict)
+    # A code in two categories is an error (see test_codelist_files), not the last one silently.
 
 
 def test_codelist_from_csv_lines():

@@ -307,11 +307,12 @@ def test_ending_on(duration, end, expected):
     assert duration.ending_on(end) == expected
 
 
-def test_intervals_need_a_fixed_positive_count_and_date():
+def test_intervals_need_a_fixed_count_and_date():
     with pytest.raises(DefinitionError, match="need a fixed number"):
         days(p.i1).starting_on("2020-01-01")
-    with pytest.raises(DefinitionError, match="positive number"):
-        days(0).starting_on("2020-01-01")
+    with pytest.raises(DefinitionError, match="0 or more"):
+        days(-1).starting_on("2020-01-01")
+    assert days(0).starting_on("2020-01-01") == days(0).ending_on("2020-01-01") == []
     with pytest.raises(DefinitionError, match="a fixed date such as .2020-01-01. is needed here"):
         days(1).ending_on(p.d1)
 

@@ -123,6 +123,12 @@ _table(
 )
 # Patients who registered a type 1 opt-out: TPP builds this list, ehrQL only reads it.
 _table("PatientsWithTypeOneDissent", _PATIENT)
+# Patients who have not registered a national data opt-out: TPP builds this
+# list; only the patients in it are included unless a job may include opt-outs.
+_table("PatientsWithoutNDOO", _PATIENT)
+# GP practices that have acknowledged the non-COVID directions ("activated"
+# practices); only their patients are included unless a job may include others.
+_table("DirectionsAcknowledged", ("Organisation_ID", BigInteger()))
 _table(
     "Appointment",
     _PATIENT,

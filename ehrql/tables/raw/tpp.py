@@ -55,6 +55,10 @@ class isaric_raw(EventFrame):
     A subset of the ISARIC columns, mostly kept as the strings the source
     holds, with far richer clinical detail than routine hospital data. ISARIC
     data may only be used with ISARIC researchers involved in the study.
+
+    Using this table needs the `isaric` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("isaric")`) to run
+    on dummy data.
     """
 
     # Demographics
@@ -158,6 +162,12 @@ class medications_raw(EventFrame):
     """Prescriptions issued in primary care, as in `tpp.medications`, with extra source columns.
 
     The extra columns are not yet well understood.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
     """
 
     date = Series(datetime.date, description="The date of the consultation the prescription was issued in.")
@@ -179,7 +189,14 @@ medications = table(medications_raw)
 
 
 class repeat_medications_raw(EventFrame):
-    """Repeat prescriptions set up in primary care; not yet understood well enough for research."""
+    """Repeat prescriptions set up in primary care; not yet understood well enough for research.
+
+    On TPP, a patient's GP record stops at their GP activation cut-off: rows with a
+    `date` after the end of the patient's last registration at an activated GP
+    practice (one that has acknowledged the non-COVID directions) are left out when the
+    patient later registered at a practice that has not, unless the job holds
+    `include_gp_unactivated`.
+    """
 
     date = Series(datetime.date, description="The date of the consultation the repeat was set up in.")
     dmd_code = Series(DMDCode, description="The dm+d code of the product prescribed.")
@@ -262,6 +279,10 @@ class wl_clockstops_raw(EventFrame):
     """Completed referral-to-treatment pathways, with every value as the source's text.
 
     See `ehrql.tables.tpp.wl_clockstops` for the typed, cleaned version.
+
+    Using this table needs the `wl_clockstops` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("wl_clockstops")`) to run
+    on dummy data.
     """
 
     activity_treatment_function_code = Series(str, description="The specialty code" + _AS_TEXT + ".")
@@ -286,6 +307,10 @@ class wl_openpathways_raw(EventFrame):
     """Pathways still waiting in May 2022, with every value as the source's text.
 
     See `ehrql.tables.tpp.wl_openpathways` for the typed, cleaned version.
+
+    Using this table needs the `wl_openpathways` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("wl_openpathways")`) to run
+    on dummy data.
     """
 
     activity_treatment_function_code = Series(str, description="The specialty code" + _AS_TEXT + ".")
@@ -361,6 +386,10 @@ class covid_therapeutics_raw(EventFrame):
     """COVID-19 treatment forms as received from NHS England, duplicates included.
 
     See `ehrql.tables.tpp.covid_therapeutics` for the cleaned version.
+
+    Using this table needs the `covid_therapeutics` permission: a job must hold it to run on
+    real data, and a definition must claim it (`claim_permissions("covid_therapeutics")`) to run
+    on dummy data.
     """
 
     current_status = Series(

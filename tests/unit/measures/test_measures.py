@@ -160,7 +160,7 @@ def test_control_count_rejects_negative_counts():
         ({"intervals": [("2020-01-01", 5)]}, "pair of dates or 'YYYY-MM-DD' strings"),
         ({"intervals": [("2020-01-01",)]}, "pair of dates"),
         ({"intervals": [("2020-01-01", "2020/02/01")]}, "not a date"),
-        ({"intervals": []}, "non-empty list"),
+        ({"intervals": "2020-01-01"}, "must be a list of"),
     ],
 )
 def test_define_measure_rejects_bad_arguments(kwargs, message):
@@ -189,6 +189,16 @@ def test_a_measure_without_group_by_is_not_grouped(engine):
         ("everyone", D(2020, 1, 1), D(2020, 1, 31), 1.5, 3, 2),
         ("everyone", D(2020, 2, 1), D(2020, 2, 29), 1.0, 1, 1),
     ]
+
+
+def test_a_measure_with_no_intervals_has_no_rows(engine):
+    # As in public ehrQL: `years(n).starting_on(d)` with n worked out as 0 is no interval.
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
+    measures.define_measure("never", intervals=years(0).starting_on("2020-01-01"), **arguments)
+    measures.define_measure("january", intervals=[("2020-01-01", "2020-01-31")], **arguments)
+    assert list(get_measure_results(engine, measures)) == [("january", D(2020, 1, 1), D(2020, 1, 31), 1.5, 3, 2)]
 
 
 def test_measures_is_usable_as_a_class():

@@ -171,4 +171,4 @@ def test_permissions_granted_through_the_dsn_reach_the_backend():
 
     engine = SparkQueryEngine("spark://local/tpp?opensafely_include_t1oo=true", backend=TPPBackend())
     assert engine.source.database == "tpp"
-    assert engine.permissions == frozenset({"t1oo"})
+    assert engine.permissions == frozenset({"include_t1oo"})

@@ -6,10 +6,13 @@ year before the index date, as event-level tables beside the patient-level datas
 
 from datetime import date
 
-from ehrql import create_dataset, days, get_parameter, years
+from ehrql import claim_permissions, create_dataset, days, get_parameter, years
 from ehrql.tables.core import clinical_events, medications, patients, practice_registrations
 
 from analysis.codelists import bmi_codes, diabetes_codes, metformin_codes
+
+# Event-level rows need this permission; claiming it lets the study run on dummy data.
+claim_permissions("event_level_data")
 
 index_date = date.fromisoformat(get_parameter("index-date", default="2022-01-01"))
 year_start = index_date - years(1)
@@ -24,6 +27,9 @@ bmi = clinical_events.where(clinical_events.snomedct_code.is_in(bmi_codes)).wher
 metformin = medications.where(medications.dmd_code.is_in(metformin_codes)).where(
     medications.date.is_on_or_between(year_start, year_end)
 )
+
+# Event-level rows need the event_level_data permission on real data.
+claim_permissions("event_level_data")
 
 dataset = create_dataset()
 dataset.configure_dummy_data(population_size=20)
