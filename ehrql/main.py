@@ -34,7 +34,7 @@ from ehrql.file_formats import (
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
-from ehrql.permissions import check_claimed, check_held
+from ehrql.permissions import check_held, unclaimed_warning
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -258,7 +258,7 @@ def generate_dataset(
     with _stage(log, f"Loading dataset definition {definition_file}"):
         loaded = load_dataset_definition(definition_file, user_args)
     dataset = loaded.query_model
-    _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions)
+    _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions, log)
     if output_file is not None:
         # Before anything runs: a dataset with event tables needs a directory.
         check_output_path(output_file, 1 + len(dataset.events))
@@ -302,13 +302,15 @@ def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[O
     return tables
 
 
-def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str]) -> None:
-    """Stop, before anything runs, a run lacking a permission the definition needs:
-    held by the job against a database, claimed by the definition on dummy data."""
+def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str], log: Log) -> None:
+    """Before anything runs: stop a run on a database lacking a permission the
+    job must hold; on dummy data, warn of permissions the definition has not claimed."""
     if dsn is not None:
         check_held(query, held)
-    else:
-        check_claimed(query, claimed)
+        return
+    warning = unclaimed_warning(query, claimed)
+    if warning is not None:
+        log(warning)
 
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
@@ -632,7 +634,7 @@ def generate_measures(
         m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
     }
     query = measures_dummy_dataset(measures)
-    _check_permissions(query, dsn, permissions, measures.claimed_permissions)
+    _check_permissions(query, dsn, permissions, measures.claimed_permissions, log)
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
         if Path(dummy_data_file).is_dir():

@@ -6,8 +6,9 @@ OpenSAFELY platform a job holds the permissions its project was granted, given
 to ehrql as the `EHRQL_PERMISSIONS` environment variable (a JSON list of
 names); a run against a database that needs one the job lacks stops before any
 query runs. On dummy data nothing is at stake, so a definition may *claim* the
-permissions it needs with `claim_permissions(...)`, and the run goes ahead;
-without the claim it stops, saying which line to add.
+permissions it needs with `claim_permissions(...)`; without the claim the run
+still goes ahead, with a warning saying which line to add (public ehrQL's
+rule while studies catch up).
 
 Other permissions lift a backend's access rules (`include_t1oo`,
 `include_ndoo`, `include_gp_unactivated`: see `ehrql.backends.tpp`).
@@ -172,21 +173,30 @@ def check_held(query: qm.Node, held: Iterable[str]) -> None:
         )
 
 
-def check_claimed(query: qm.Node, claimed: Iterable[str]) -> None:
-    """Before a run on dummy data: refuse a query needing permissions the definition has not claimed."""
+def unclaimed_warning(query: qm.Node, claimed: Iterable[str]) -> str | None:
+    """Before a run on dummy data: a warning naming the permissions the query
+    needs and the definition has not claimed, with the line to add; None if
+    there are none.
+
+    A warning, not an error, as in public ehrQL (its issue #2553 keeps local
+    runs going while studies catch up): definitions written before
+    `claim_permissions` existed must still run on dummy data. Against a
+    database, `check_held` refuses the run.
+    """
     claimed = list(dict.fromkeys(claimed))
     missing = _missing(query, claimed)
-    if missing:
-        names = ", ".join(f'"{name}"' for name in [*claimed, *(m for m in missing if m not in claimed)])
-        raise PermissionsError(
-            "the definition uses tables or features that need permissions to run on real data:\n"
-            f"{_listed(missing)}\n"
-            "To go on working with dummy data, claim them in the definition:\n"
-            "    from ehrql import claim_permissions\n"
-            f"    claim_permissions({names})\n"
-            "A claim does not give access to real data: for that, the project needs the "
-            "permissions granted by the OpenSAFELY team."
-        )
+    if not missing:
+        return None
+    names = ", ".join(f'"{name}"' for name in [*claimed, *(m for m in missing if m not in claimed)])
+    return (
+        "warning: the definition uses tables or features that need permissions to run on real data:\n"
+        f"{_listed(missing)}\n"
+        "Claim them in the definition (this run on dummy data goes ahead without):\n"
+        "    from ehrql import claim_permissions\n"
+        f"    claim_permissions({names})\n"
+        "A claim does not give access to real data: for that, the project needs the "
+        "permissions granted by the OpenSAFELY team."
+    )
 
 
 def _missing(query: qm.Node, available: Iterable[str]) -> dict[str, str]:

@@ -9,11 +9,11 @@ from ehrql.permissions import (
     KNOWN_PERMISSIONS,
     RESTRICTED_TABLES,
     PermissionsError,
-    check_claimed,
     check_held,
     collecting_claims,
     parse_permissions,
     required_permissions,
+    unclaimed_warning,
 )
 from ehrql.query_language import BaseFrame
 from ehrql.tables import core, tpp
@@ -107,14 +107,12 @@ def test_check_held_lists_each_missing_permission_and_what_needs_it():
     assert "ukrr:" not in message
 
 
-def test_check_claimed_shows_the_line_to_add_keeping_earlier_claims():
+def test_unclaimed_warning_shows_the_line_to_add_keeping_earlier_claims():
     query = dataset_reading(tpp.appointments, tpp.ukrr)
-    check_claimed(query, ["ukrr", "appointments"])
-    with pytest.raises(PermissionsError) as error:
-        check_claimed(query, ["open_prompt", "ukrr"])
-    assert '    from ehrql import claim_permissions\n    claim_permissions("open_prompt", "ukrr", "appointments")\n' in str(
-        error.value
-    )
+    assert unclaimed_warning(query, ["ukrr", "appointments"]) is None
+    warning = unclaimed_warning(query, ["open_prompt", "ukrr"])
+    assert warning.startswith("warning: ")
+    assert '    from ehrql import claim_permissions\n    claim_permissions("open_prompt", "ukrr", "appointments")\n' in warning
 
 
 def test_claims_are_collected_per_load_and_ignored_outside_one():
