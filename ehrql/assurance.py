@@ -122,7 +122,11 @@ def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
         raise TestDataError("test_data holds no test patients: add at least one, or nothing is tested")
     rows, unused = _table_rows(test_data, tables, dataset)
     bad_values = _bad_values(rows, tables)
-    engine = InMemoryQueryEngine(InMemoryDatabase(_first_row_per_patient(rows, tables)))
+    # A patient given two rows of a patient table has failed already (above); the
+    # engine, which refuses such a table, runs on the first row.
+    rows = {name: _first_row_per_patient(table_rows) if isinstance(tables[name], qm.SelectPatientTable) else table_rows
+            for name, table_rows in rows.items()}
+    engine = InMemoryQueryEngine(InMemoryDatabase(rows))
     results = engine.get_results(dataset)
     names = list(dataset.variables)
     by_patient = {row[0]: dict(zip(names, row[1:])) for row in results}
@@ -155,6 +159,13 @@ def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
             )
         )
     return AssuranceReport(tuple(checks), tuple(sorted(unused)))
+
+
+def _first_row_per_patient(rows: list[dict]) -> list[dict]:
+    first: dict = {}
+    for row in rows:
+        first.setdefault(row["patient_id"], row)
+    return list(first.values())
 
 
 def _events_by_patient(engine, dataset: qm.Dataset) -> dict[str, dict[int, tuple]]:
@@ -224,23 +235,6 @@ def _bad_values(rows: dict, tables: dict) -> dict[int, list[BadTestValue]]:
         for row in table_rows:
             del row["__given__"]
     return bad
-
-
-def _first_row_per_patient(rows: dict, tables: dict) -> dict:
-    """`rows` with each patient table cut to one row per patient.
-
-    A patient given more rows already fails (see `_bad_values`); the engine
-    refuses such a table outright, which would hide every other result.
-    """
-    kept = {}
-    for table_name, table_rows in rows.items():
-        if isinstance(tables[table_name], qm.SelectPatientTable):
-            first: dict = {}
-            for row in table_rows:
-                first.setdefault(row["patient_id"], row)
-            table_rows = list(first.values())
-        kept[table_name] = table_rows
-    return kept
 
 
 def _obeys(constraint, value) -> bool:
