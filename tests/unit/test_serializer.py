@@ -41,7 +41,9 @@ def build_dataset():
     dataset.later = maximum_of(last.date + months(2), events.date.maximum_for_patient() - days(3))
     dataset.band = case(when(dataset.age < 18).then("child"), when(dataset.age >= 65).then("older"), otherwise="adult")
     dataset.score = inline.score.when_null_then(0) / 3
-    dataset.in_interval = last.date.is_during(INTERVAL)
+    # INTERVAL is refused in a dataset (it only has a value in a measure, where
+    # the serializer still meets it), so it goes in below the language's checks.
+    dataset._variables["in_interval"] = last.date.is_during(INTERVAL)._qm_node
     dataset.heavy = patients.weight.as_int() // 10
     return dataset._compile()
 
