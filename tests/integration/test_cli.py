@@ -408,7 +408,7 @@ def test_unknown_backend_lists_the_valid_ones(small, capsys, verb):
     definition, _ = small
     code, _, err = run([verb, definition, "--backend", "nowhere"], capsys)
     assert code == 2
-    assert "unknown backend 'nowhere'; valid backends: emis, tpp" in err
+    assert "unknown backend 'nowhere'; valid backends: emis, emisv2, tpp" in err
 
 
 def test_output_that_cannot_be_written(small, tmp_path, capsys):

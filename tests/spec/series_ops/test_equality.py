@@ -37,4 +37,3 @@ def test_equal_booleans(spec_test):
 def test_equal_to_a_constant(spec_test):
     """The constant can be on either side."""
     spec_test(table_data, "a" == p.s1, {1: True, 2: True, 3: False, 4: None})
-
