@@ -315,7 +315,9 @@ def _report(error: Exception, show_traceback: bool) -> int:
             print(database_errors.redact(child_traceback), file=sys.stderr)
         text = "".join(traceback.format_exception(error))
         print(database_errors.redact(text), end="", file=sys.stderr)
-    database_failure = database_errors.classify(error)
+    # A data error is ehrql's own diagnosis of a bad input file (file, line and
+    # column), even where the database's failure led to it: that is the news.
+    database_failure = None if isinstance(error, DataError) else database_errors.classify(error)
     if database_failure is not None:
         print(f"ehrql: error: {database_failure.message}", file=sys.stderr)
         print(f"ehrql: note: {database_failure.note}", file=sys.stderr)
