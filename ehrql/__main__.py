@@ -7,7 +7,8 @@ to the definition for `get_parameter`. The CLI reference in the docs is
 generated from `build_parser()`, so every option carries its help text.
 
 Exit codes are listed in `EXIT_CODES` (and so in the CLI reference); each
-means the same whatever the query engine.
+means the same whatever the query engine. Nothing printed ever holds a
+password (`database_errors.redact`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import ehrql
-from ehrql import main
+from ehrql import database_errors, main
 from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
@@ -58,7 +59,20 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
         "failing `ehrql assure`, or a bug in ehrql (run again with `--debug-traceback`).",
     ),
     (str(EXIT_USAGE), "A bad command line: an unknown option, a missing or wrong argument."),
-    ("3-6", "Reserved for failures of the database itself (connecting to it, and similar)."),
+    (
+        str(database_errors.EXIT_DATABASE_TRANSIENT),
+        "The database connection failed in a way that is usually temporary (it dropped, or "
+        "the server could not be reached): run the job again later.",
+    ),
+    (
+        str(database_errors.EXIT_DATABASE_MAINTENANCE),
+        "A table the query reads is under maintenance: run the job again once it is over.",
+    ),
+    (str(database_errors.EXIT_DATABASE_ERROR), "Any other error the database reported running the query."),
+    (
+        str(database_errors.EXIT_QUERY_TOO_COMPLEX),
+        "The query is too complex for the database server: simplify the definition or split it.",
+    ),
     (
         str(EXIT_DEFINITION_ERROR),
         "The definition (or test data) file cannot be loaded: a Python error, an ehrQL error "
@@ -245,6 +259,11 @@ def _run(
             main.serialize_definition(options.definition_file, options.output, user_args=user_args)
         elif options.command == "test-connection":
             main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+        elif options.command == "isolation-report":
+            from ehrql.isolation.report import isolation_report
+
+            if not isolation_report(sys.stdout):
+                return EXIT_ERROR
         elif options.command == "graph-query":
             main.graph_query(options.definition_file, options.output, user_args=user_args)
         elif options.command == "dump-example-data":
@@ -290,24 +309,46 @@ def _usage_error(command: str, message: str) -> int:
 
 
 def _report(error: Exception, show_traceback: bool) -> int:
-    """Print `error` as one paragraph (with a traceback if asked) and pick the exit code."""
+    """Print `error` as one paragraph (with a traceback if asked) and pick the exit code.
+
+    A database failure gets its own code (3-6) and a one-line note.
+    """
     if show_traceback:
-        traceback.print_exception(error, file=sys.stderr)
+        child_traceback = getattr(error, "child_traceback", "")
+        if child_traceback:
+            print("In the definition's isolated process:", file=sys.stderr)
+            print(database_errors.redact(child_traceback), file=sys.stderr)
+        text = "".join(traceback.format_exception(error))
+        print(database_errors.redact(text), end="", file=sys.stderr)
+    # A data error is ehrql's own diagnosis of a bad input file (file, line and
+    # column), even where the database's failure led to it: that is the news.
+    database_failure = None if isinstance(error, DataError) else database_errors.classify(error)
+    if database_failure is not None:
+        print(f"ehrql: error: {database_failure.message}", file=sys.stderr)
+        print(f"ehrql: note: {database_failure.note}", file=sys.stderr)
+        return database_failure.exit_code
+    print(database_errors.redact(_message(error, show_traceback)), file=sys.stderr)
+    return _exit_code(error)
+
+
+def _exit_code(error: Exception) -> int:
     if isinstance(error, DefinitionFileError):
-        print(str(error), file=sys.stderr)
         return EXIT_DEFINITION_ERROR
     if isinstance(error, DataError):
-        print(f"ehrql: error: {error}", file=sys.stderr)
         return EXIT_DATA_ERROR
-    if isinstance(error, EHRQLError):
-        print(f"ehrql: error: {error}", file=sys.stderr)
-    elif isinstance(error, OSError) and error.filename:
-        print(f"ehrql: error: {error.strerror}: {error.filename}", file=sys.stderr)
-    else:
-        print(f"ehrql: error: {type(error).__name__}: {_first_paragraph(str(error))}", file=sys.stderr)
-        if not show_traceback:
-            print("(run again with --debug-traceback to see where it happened)", file=sys.stderr)
     return EXIT_ERROR
+
+
+def _message(error: Exception, show_traceback: bool) -> str:
+    """What to print for an error that is not a database failure."""
+    if isinstance(error, DefinitionFileError):
+        return str(error)
+    if isinstance(error, EHRQLError):
+        return f"ehrql: error: {error}"
+    if isinstance(error, OSError) and error.filename:
+        return f"ehrql: error: {error.strerror}: {error.filename}"
+    hint = "" if show_traceback else "\n(run again with --debug-traceback to see where it happened)"
+    return f"ehrql: error: {type(error).__name__}: {_first_paragraph(str(error))}{hint}"
 
 
 def _first_paragraph(message: str) -> str:
@@ -441,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dump_example_data(verbs)
     _add_test_connection(verbs)
     _add_graph_query(verbs)
+    _add_isolation_report(verbs)
     return parser
 
 
@@ -831,6 +873,24 @@ def _add_graph_query(verbs) -> None:
         required=True,
         help="Where to write the graph: Graphviz DOT text for a .dot or .gv file; an image "
         "for .svg, .png or .pdf, drawn by Graphviz's `dot` program, which must be installed.",
+    )
+    _traceback_argument(parser)
+
+
+def _add_isolation_report(verbs) -> None:
+    parser = verbs.add_parser(
+        "isolation-report",
+        help="Show what the sandbox around definitions blocks on this machine.",
+        description=(
+            "Run probes inside the isolated process every definition runs in (reading files "
+            "outside the study, /etc and ehrql's own /proc entries, writing files, network "
+            "connections, starting programs) and print which the operating system blocks. "
+            "Exits non-zero when anything that should be blocked is not. "
+            "EHRQL_ISOLATE_USER_CODE (auto, always or never) says what happens where the "
+            "sandbox is incomplete; EHRQL_USER_CODE_TIMEOUT limits, in seconds, how long a "
+            "definition may run (default 600)."
+        ),
+        allow_abbrev=False,
     )
     _traceback_argument(parser)
 

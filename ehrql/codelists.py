@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ehrql.codes import BaseCode, CodelistError
+from ehrql.utils.study_files import check_in_study
 
 __all__ = [
     "Codelist",
@@ -107,6 +108,7 @@ def codelist_from_csv(
     against the coding system of the series they are used with.
     """
     path = Path(filename)
+    check_in_study(path, "codelist file")
     if not path.is_file():
         hint = ""
         if "\\" in str(filename):

@@ -68,6 +68,14 @@ class BaseCode:
         """Return why `value` is invalid beyond its format, or None when it is valid."""
         return None
 
+    def _to_primitive_type(self) -> str:
+        """The code as a plain string.
+
+        Underscored, but public ehrQL has it and real studies call it to check a
+        code's format (`ICD10Code(code)._to_primitive_type()`), so it is kept.
+        """
+        return self.value
+
     @classmethod
     def doubt(cls, value: str) -> str | None:
         """Why a valid `value` is probably mistyped (a wrong check digit), or None.
@@ -78,6 +86,15 @@ class BaseCode:
         return None
 
     def __str__(self):
+        return self.value
+
+    # Public ehrQL's codes have these two, and real studies call them (to turn
+    # a checked code back into its string), so they are kept by name.
+    @classmethod
+    def _primitive_type(cls) -> type:
+        return str
+
+    def _to_primitive_type(self) -> str:
         return self.value
 
     @classmethod

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
+from ehrql.database_errors import redact
 from ehrql.file_formats import (
     DATASET_TABLE_NAME,
     FILE_FORMATS,
@@ -34,6 +35,7 @@ from ehrql.file_formats import (
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.file_formats.results import DeferredResults, write_results
+from ehrql.isolation import definitions as isolated
 from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
 from ehrql.permissions import check_held, unclaimed_warning
 from ehrql.progress import Progress
@@ -53,8 +55,8 @@ class CommandError(EHRQLError):
 
 
 def log_to_stderr(message: str) -> None:
-    """The default `log`: progress lines on standard error."""
-    print(f"[ehrql] {message}", file=sys.stderr, flush=True)
+    """The default `log`: progress lines on standard error, never holding a password."""
+    print(f"[ehrql] {redact(message)}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -135,12 +137,29 @@ def engine_for_dsn(dsn) -> str | None:
 def redacted_dsn(dsn) -> str:
     """A DSN fit for a log: any password replaced by `***`."""
     text = str(dsn)
-    parts = urllib.parse.urlsplit(text) if "://" in text else None
-    if parts is None or parts.password is None:
-        return text
+    try:
+        parts = urllib.parse.urlsplit(text) if "://" in text else None
+        password = None if parts is None else parts.password
+    except ValueError:
+        return redact(text)
+    if password is None:
+        return redact(text)
     user = parts.username or ""
     host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    return redact(parts._replace(netloc=f"{user}:***@{host}").geturl())
+
+
+def database_paths(dsn) -> list[Path]:
+    """The local files or directories a DSN reads, which user code must never open."""
+    if dsn is None:
+        return []
+    text = str(dsn)
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme.lower() not in ("file", "duckdb"):
+            return []
+        text = rest.split("?", 1)[0]
+    return [Path(text)] if text else []
 
 
 def make_engine(
@@ -263,7 +282,13 @@ def generate_dataset(
     written.
     """
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        loaded = load_dataset_definition(definition_file, user_args)
+        loaded = isolated.load_dataset_definition(
+            definition_file,
+            user_args,
+            against_database=dsn is not None,
+            protected=database_paths(dsn),
+            warn=log,
+        )
     dataset = loaded.query_model
     _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions, log)
     progress = progress or Progress()
@@ -380,14 +405,10 @@ def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterab
 
 def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
     from ehrql.assurance import present, run_assurance
-    from ehrql.loaders import DefinitionFileError, load_module
 
     with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
-        # The test file may not ask for the dataset's arguments itself.
-        module = load_module(test_data_file, user_args, check_arguments=False)
-        test_data = getattr(module, "test_data", None)
-        if test_data is None:
-            raise DefinitionFileError(f"{test_data_file}: no variable named `test_data` was defined")
+        # The test file may not ask for the dataset's arguments itself (see the child's job).
+        test_data = isolated.load_test_data_file(test_data_file, user_args, warn=log)
         report = run_assurance(dataset, test_data)
     if not report.ok:
         print(present(report), file=stdout)
@@ -568,7 +589,7 @@ def dump_dataset_sql(
     The SQL is that of a job holding `permissions`, which can lift a
     backend's access rules."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, user_args).query_model
+        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
     name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
@@ -655,15 +676,15 @@ def _existing_table_files(directory: Path, tables: Iterable[qm.Frame]) -> list[P
 def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDataset:
     """A dataset definition as loaded; a measures definition as the dataset whose
     dummy data covers its measures (what generate-measures would generate)."""
-    from ehrql.loaders import MissingDefinitionError, load_measure_definitions
+    from ehrql.loaders import MissingDefinitionError
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading definition {definition_file}"):
         try:
-            return load_dataset_definition(definition_file, user_args)
+            return isolated.load_dataset_definition(definition_file, user_args, warn=log)
         except MissingDefinitionError as no_dataset:
             try:
-                measures = load_measure_definitions(definition_file, user_args)
+                measures = isolated.load_measure_definitions(definition_file, user_args, warn=log)
             except MissingDefinitionError:
                 raise MissingDefinitionError(
                     f"{definition_file}: neither `dataset` nor `measures` was defined; "
@@ -702,13 +723,18 @@ def generate_measures(
     directory of `dummy_tables`; dummy data generated from the measures'
     definitions.
     """
-    from ehrql.loaders import load_measure_definitions
     from ehrql.measures import measure_output_columns
     from ehrql.measures.calculate import combine_measure_tables, measure_table_columns, split_by_measure
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
-        measures = load_measure_definitions(definition_file, user_args)
+        measures = isolated.load_measure_definitions(
+            definition_file,
+            user_args,
+            against_database=dsn is not None,
+            protected=database_paths(dsn),
+            warn=log,
+        )
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
     progress = progress or Progress()
@@ -760,7 +786,14 @@ def _calculated_measures(
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
     with _stage(log, "Calculating measures"), progress.phase("Measures", "intervals") as update:
-        return list(get_measure_results(engine, measures, progress=update))
+        rows = list(get_measure_results(engine, measures, progress=update))
+    if dsn is None and dummy_tables is None and measures.disclosure_control_enabled:
+        from ehrql.dummy.report import suppressed_numerators
+
+        note = suppressed_numerators(rows, measures.dummy_data_config.population_size)
+        if note:
+            log(f"Dummy data: {note}")
+    return rows
 
 
 def assure(
@@ -773,10 +806,9 @@ def assure(
     """Check a definition against the test patients in its `test_data`; print a
     report, and return whether every patient passed."""
     from ehrql.assurance import present, run_assurance
-    from ehrql.loaders import load_test_data
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset, test_data = load_test_data(definition_file, user_args)
+        dataset, test_data = isolated.load_test_data(definition_file, user_args, warn=log)
     report = run_assurance(dataset, test_data)
     print(present(report), file=stdout or sys.stdout)
     return report.ok
@@ -788,12 +820,30 @@ def debug_dataset(
     dummy_tables: Path | None = None,
     user_args: UserArgs = None,
     log: Log = log_to_stderr,
-    stream: TextIO | None = None,
     display_format: str = "ascii",
 ) -> None:
     """Run a definition with `show()` turned on, over `dummy_tables` (or generated
-    dummy data), printing each shown value to `stream` (default stderr) as a
-    plain-text table (`display_format="ascii"`) or an HTML one ("html")."""
+    dummy data), printing each shown value to stderr as a plain-text table
+    (`display_format="ascii"`) or an HTML one ("html").
+
+    The whole run happens in the definition's isolated process, as `show()`
+    evaluates values while the definition runs; it only ever sees dummy data.
+    """
+    isolated.run_debug(
+        definition_file, user_args, dummy_tables=dummy_tables, display_format=display_format, warn=log
+    )
+
+
+def debug_dataset_in_process(
+    definition_file: Path,
+    *,
+    dummy_tables: Path | None = None,
+    user_args: UserArgs = None,
+    log: Log = log_to_stderr,
+    stream: TextIO | None = None,
+    display_format: str = "ascii",
+) -> None:
+    """`debug_dataset` in this process: what the isolated process runs."""
     from ehrql.debugger import activate_debug_context
     from ehrql.loaders import load_module
     from ehrql.query_engines.in_memory import InMemoryDatabase
@@ -831,7 +881,7 @@ def serialize_definition(
     from ehrql.serializer import serialize
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, user_args).query_model
+        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
     text = serialize(dataset) + "\n"
     if output_file is None:
         (stdout or sys.stdout).write(text)
@@ -854,7 +904,7 @@ def graph_query(
     from ehrql.query_graph import write_query_graph
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = load_dataset_definition(definition_file, user_args).query_model
+        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
     write_query_graph(dataset, Path(output_file), title=Path(definition_file).stem)
     log(f"Wrote the query graph to {output_file}")
 

@@ -1354,6 +1354,9 @@ def _check_one_row_per_patient(path: Path, table_name: str, rows: list[tuple]) -
 
 
 def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
+    from ehrql.utils.study_files import check_in_study
+
+    check_in_study(path, "table file")
     if not path.exists():
         raise DefinitionError(f"table file not found: {path}")
     names = ["patient_id", *schema.column_names]

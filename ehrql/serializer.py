@@ -62,24 +62,76 @@ _CONSTRAINTS = {
 
 def serialize(root: qm.Node) -> str:
     """The JSON text for a query model tree (a Dataset or any node)."""
-    index: dict[qm.Node, int] = {}
-    records: list[dict] = []
+    encoder = _Encoder()
+    root_index = encoder.add(root)
+    return json.dumps({"version": FORMAT_VERSION, "nodes": encoder.records, "root": root_index}, indent=1)
 
-    def add(node: qm.Node) -> int:
-        if node in index:
-            return index[node]
+
+def serialize_document(value: Any) -> str:
+    """The JSON text for plain data holding query model nodes: dicts, lists,
+    tuples, dates, codes and numbers, with nodes anywhere inside.
+
+    Nodes shared between parts of the document are written once. This is how
+    a definition loaded in another process (its dataset, measures, test data
+    and settings) travels back to ehrql.
+    """
+    encoder = _Encoder()
+    encoded = encoder.encode(value)
+    return json.dumps({"version": FORMAT_VERSION, "nodes": encoder.records, "value": encoded})
+
+
+def deserialize(text: str) -> qm.Node:
+    """The query model tree a `serialize` call wrote."""
+    document = _load(text)
+    decoder = _Decoder(document)
+    if not isinstance(document.get("root"), int):
+        raise SerializationError("the document has no root node")
+    return decoder.node(document["root"])
+
+
+def deserialize_document(text: str) -> Any:
+    """The value a `serialize_document` call wrote; nodes are rebuilt, and so
+    validated, as the query model builds them."""
+    document = _load(text)
+    return _Decoder(document).decode(document.get("value"))
+
+
+def _load(text: str) -> dict:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SerializationError(f"not JSON: {e}") from None
+    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+        raise SerializationError(
+            f"unsupported query model format version {document.get('version') if isinstance(document, dict) else None!r}"
+        )
+    if not isinstance(document.get("nodes"), list):
+        raise SerializationError("the document has no list of nodes")
+    return document
+
+
+class _Encoder:
+    def __init__(self):
+        self.index: dict[qm.Node, int] = {}
+        self.records: list[dict] = []
+
+    def add(self, node: qm.Node) -> int:
+        if node in self.index:
+            return self.index[node]
+        if type(node) not in _NODE_NAMES:
+            raise SerializationError(f"cannot serialise node {type(node).__name__}")
         record = {"node": _NODE_NAMES[type(node)]}
         for field in dataclasses.fields(node):
-            record[field.name] = encode(getattr(node, field.name))
-        index[node] = len(records)
-        records.append(record)
-        return index[node]
+            record[field.name] = self.encode(getattr(node, field.name))
+        self.index[node] = len(self.records)
+        self.records.append(record)
+        return self.index[node]
 
-    def encode(value) -> Any:
+    def encode(self, value) -> Any:
         if isinstance(value, qm.Node):
-            return {"ref": add(value)}
+            return {"ref": self.add(value)}
         if isinstance(value, qm.FrozenDict):
-            return {"dict": [[encode(k), encode(v)] for k, v in value.items()]}
+            return {"dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
         if isinstance(value, ts.TableSchema):
             return {"schema": [[name, _encode_column(col)] for name, col in value.columns]}
         if isinstance(value, enum.Enum):
@@ -89,31 +141,52 @@ def serialize(root: qm.Node) -> str:
         if isinstance(value, type):
             return {"type": _encode_type(value)}
         if isinstance(value, tuple):
-            return {"tuple": [encode(v) for v in value]}
+            return {"tuple": [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return {"list": [self.encode(v) for v in value]}
+        if type(value) is dict:
+            return {"items": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
         return _encode_value(value)
 
-    root_index = add(root)
-    return json.dumps({"version": FORMAT_VERSION, "nodes": records, "root": root_index}, indent=1)
 
+class _Decoder:
+    def __init__(self, document: dict):
+        self.records = document["nodes"]
+        self.built: dict[int, qm.Node] = {}
 
-def deserialize(text: str) -> qm.Node:
-    """The query model tree a `serialize` call wrote."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SerializationError(f"not JSON: {e}") from None
-    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-        raise SerializationError(
-            f"unsupported query model format version {document.get('version') if isinstance(document, dict) else None!r}"
-        )
-    built: list[qm.Node] = []
+    def node(self, position) -> qm.Node:
+        # Records only refer to earlier ones, so a document cannot make a cycle.
+        if not isinstance(position, int) or not 0 <= position < len(self.records):
+            raise SerializationError(f"reference to a missing node {position!r}")
+        if position not in self.built:
+            record = self.records[position]
+            if not isinstance(record, dict):
+                raise SerializationError(f"node {position} is not a record")
+            cls = _NODE_CLASSES.get(record.get("node"))
+            if cls is None:
+                raise SerializationError(f"unknown node type {record.get('node')!r}")
+            names = {f.name for f in dataclasses.fields(cls)}
+            if set(record) - {"node"} != names:
+                raise SerializationError(f"node {record.get('node')} has fields {sorted(set(record) - {'node'})}")
+            fields = {k: self.decode(v, below=position) for k, v in record.items() if k != "node"}
+            try:
+                self.built[position] = cls(**fields)
+            except SerializationError:
+                raise
+            except Exception as e:
+                raise SerializationError(f"invalid {record.get('node')} node: {e}") from None
+        return self.built[position]
 
-    def decode(value) -> Any:
+    def decode(self, value, below: int | None = None) -> Any:
+        if isinstance(value, list):
+            raise SerializationError(f"unexpected list {value!r}")
         if isinstance(value, dict):
             if "ref" in value:
-                return built[value["ref"]]
+                if below is not None and not (isinstance(value["ref"], int) and value["ref"] < below):
+                    raise SerializationError(f"node {below} refers forward to node {value['ref']!r}")
+                return self.node(value["ref"])
             if "dict" in value:
-                return qm.FrozenDict((decode(k), decode(v)) for k, v in value["dict"])
+                return qm.FrozenDict((self.decode(k, below), self.decode(v, below)) for k, v in value["dict"])
             if "schema" in value:
                 return ts.TableSchema({name: _decode_column(col) for name, col in value["schema"]})
             if "enum" in value:
@@ -123,16 +196,12 @@ def deserialize(text: str) -> qm.Node:
             if "type" in value:
                 return _decode_type(value["type"])
             if "tuple" in value:
-                return tuple(decode(v) for v in value["tuple"])
+                return tuple(self.decode(v, below) for v in value["tuple"])
+            if "list" in value:
+                return [self.decode(v, below) for v in value["list"]]
+            if "items" in value:
+                return {self.decode(k, below): self.decode(v, below) for k, v in value["items"]}
         return _decode_value(value)
-
-    for record in document["nodes"]:
-        cls = _NODE_CLASSES.get(record.get("node"))
-        if cls is None:
-            raise SerializationError(f"unknown node type {record.get('node')!r}")
-        fields = {k: decode(v) for k, v in record.items() if k != "node"}
-        built.append(cls(**fields))
-    return built[document["root"]]
 
 
 # -- values ---------------------------------------------------------------
@@ -164,7 +233,12 @@ def _decode_value(value) -> Any:
     if "date" in value:
         return datetime.date.fromisoformat(value["date"])
     if "code" in value:
-        return codes.ALL_CODE_TYPES[value["code"]](value["value"])
+        if value["code"] not in codes.ALL_CODE_TYPES:
+            raise SerializationError(f"unknown coding system {value['code']!r}")
+        try:
+            return codes.ALL_CODE_TYPES[value["code"]](value["value"])
+        except codes.CodelistError as e:
+            raise SerializationError(str(e)) from None
     if "frozenset" in value:
         return frozenset(_decode_value(v) for v in value["frozenset"])
     raise SerializationError(f"cannot read value {value!r}")

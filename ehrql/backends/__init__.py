@@ -9,16 +9,17 @@ import types
 
 from ehrql.backends.base import Backend, BackendError
 from ehrql.backends.emis import EMISBackend
+from ehrql.backends.emisv2 import EMISv2Backend
 from ehrql.backends.tpp import TPPBackend
 
 #: Every backend, by the name a researcher or the job runner selects it with.
 BACKENDS: types.MappingProxyType = types.MappingProxyType(
-    {backend.name: backend for backend in (TPPBackend, EMISBackend)}
+    {backend.name: backend for backend in (TPPBackend, EMISBackend, EMISv2Backend)}
 )
 
 
 def get_backend(name: str) -> Backend:
-    """A new instance of the backend called `name` ("tpp" or "emis")."""
+    """A new instance of the backend called `name` ("tpp", "emis" or "emisv2")."""
     try:
         return BACKENDS[name]()
     except KeyError:

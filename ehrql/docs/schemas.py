@@ -17,6 +17,7 @@ SCHEMA_MODULES = (
     "ehrql.tables.core",
     "ehrql.tables.tpp",
     "ehrql.tables.emis",
+    "ehrql.tables.emisv2",
     "ehrql.tables.smoketest",
     "ehrql.tables.raw.core",
     "ehrql.tables.raw.tpp",

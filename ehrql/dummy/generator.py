@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 import math
 import random
@@ -21,7 +22,12 @@ import typing
 from collections.abc import Callable
 
 from ehrql.dummy.hints import collect_hints
-from ehrql.dummy.plausibility import plausibility_check
+from ehrql.dummy.plausibility import (
+    LIFE_SPAN_KEY,
+    life_bounded_columns,
+    life_span,
+    plausibility_check,
+)
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
@@ -187,6 +193,9 @@ def _search(
     """
     kept: dict = {table: [] for table in tables}
     uniques = UniqueValues(tables)
+    inline = _inline_rows(target)
+    waiting = sorted({patient_id for rows in inline.values() for patient_id in rows})
+    fresh = itertools.count(max(waiting, default=0) + 1)
     successes = [1] * len(prepared)
     attempts = [2] * len(prepared)
     generated = candidates = 0
@@ -199,10 +208,20 @@ def _search(
         batch_size = min(MAX_BATCH, max(10, math.ceil((wanted - generated) / rate)))
         weights = [s / a for s, a in zip(successes, attempts)]
         batch = []
-        for patient_id in range(candidates + 1, candidates + batch_size + 1):
+        # Patients of the inline tables the population reads come first (a
+        # cohort from table_from_file can only take its own patients), each
+        # tried again in later batches until it is in.
+        batch_ids = itertools.chain(waiting, fresh)
+        for n in range(max(batch_size, len(waiting))):
+            # A batch of hard-to-make patients can outlast the time limit.
+            if n % 64 == 63 and time.monotonic() > deadline:
+                break
+            patient_id = next(batch_ids)
             index = rng.choices(range(len(prepared)), weights)[0]
-            batch.append((patient_id, index, _make_patient(prepared[index], patient_id, rng, uniques)))
-        candidates += batch_size
+            given = {table: rows.get(patient_id) for table, rows in inline.items()}
+            rows = _make_patient(prepared[index], patient_id, rng, uniques, given)
+            batch.append((patient_id, index, rows))
+        candidates += len(batch)
         accepted = _in_population(target, tables, batch)
         for patient_id, index, rows in batch:
             attempts[index] += 1
@@ -212,9 +231,27 @@ def _search(
                     generated += 1
                     for table, table_rows in rows.items():
                         kept[table].extend(table_rows)
+        accepted_inline = accepted & set(waiting)
+        waiting = [i for i in waiting if i not in accepted_inline]
         if progress is not None:
             progress(generated, wanted)
     return _SearchResult(kept, generated, candidates, False)
+
+
+def _inline_rows(target: qm.Series) -> dict:
+    """Inline table node -> {patient id: row dict}, for the inline tables the
+    population reads (those with positive integer ids, as generated ids are)."""
+    found = {}
+    for table in qm.get_table_nodes(target):
+        if not isinstance(table, qm.InlinePatientTable):
+            continue
+        names = table.schema.column_names
+        found[table] = {
+            row[0]: dict(zip(names, row[1:]))
+            for row in table.rows
+            if isinstance(row[0], int) and not isinstance(row[0], bool) and row[0] > 0
+        }
+    return found
 
 
 def generate_dummy_tables(
@@ -292,7 +329,13 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _I
         bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
         plausible = plausibility_check(requirement.table)
         recipe = make_recipe(
-            requirement.table, requirement.conditions, bans, cache, (), (plausible,) if plausible else ()
+            requirement.table,
+            requirement.conditions,
+            bans,
+            cache,
+            (),
+            (plausible,) if plausible else (),
+            life_bounded_columns(requirement.table),
         )
         if not recipe.feasible:
             return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
@@ -301,7 +344,13 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _I
     for table in tables:
         plausible = plausibility_check(table)
         recipe = make_recipe(
-            table, (), tuple(bans_by_table.get(table, ())), cache, (plausible,) if plausible else ()
+            table,
+            (),
+            tuple(bans_by_table.get(table, ())),
+            cache,
+            (plausible,) if plausible else (),
+            (),
+            life_bounded_columns(table),
         )
         fillers[table] = recipe if recipe.feasible else None
     checks = tuple(
@@ -331,10 +380,14 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
     )
 
 
-def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques) -> dict:
+def _make_patient(
+    prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques, given: dict | None = None
+) -> dict:
     """One candidate patient: table -> rows, following one plan.
 
-    A required row may depend on the patient's other rows (an event after
+    `given` maps each inline table the population reads to the patient's
+    row of it (or None): conditions may read it. A required row may depend
+    on the patient's other rows (an event after
     their 60th birthday); when none can be found, or the rows tell an
     inconsistent story (`consistency`), the patient is drawn again, a few
     times, before settling for rows that may fail the final check.
@@ -343,7 +396,7 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
     attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks else PATIENT_ATTEMPTS
     for attempt in range(attempts):
         settle = attempt == attempts - 1
-        drawn = _draw_patient(prepared, rng, settle)
+        drawn = _draw_patient(prepared, rng, settle, given or {})
         if drawn is None:
             continue
         rows, filler_rows = drawn
@@ -353,7 +406,7 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
         repair(rows, filler_rows, prepared.free_columns, prepared.fillers, rng)
         if settle:
             break
-        if prepared.patient_checks and not _passes(prepared.patient_checks, rows):
+        if prepared.patient_checks and not _passes(prepared.patient_checks, rows, given or {}):
             continue
         if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
             continue
@@ -367,12 +420,12 @@ def _make_patient(prepared: _PreparedPlan, patient_id: int, rng: random.Random, 
     }
 
 
-def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> tuple | None:
+def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool, given: dict) -> tuple | None:
     """(table -> rows, ids of the filler rows) for one patient, or None if a
     required row failed and not `settle`."""
     rows: dict = {}
     filler_rows: set = set()
-    context: dict = {}
+    context: dict = dict(given)
     for table, filler in prepared.fillers.items():
         table_rows = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
@@ -397,6 +450,10 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool) -> 
                     filler_rows.add(id(row))
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
+        if is_patient_table:
+            # Patient tables come first: once they are drawn the life is known.
+            context.pop(LIFE_SPAN_KEY, None)
+            context[LIFE_SPAN_KEY] = life_span(context)
         rows[table] = table_rows
     return rows, filler_rows
 
@@ -414,14 +471,14 @@ def _draw_required(recipe, distinct, seen: set, rng, context: dict) -> dict | No
     return None
 
 
-def _passes(checks: tuple, rows: dict) -> bool:
+def _passes(checks: tuple, rows: dict, given: dict) -> bool:
     """Whether no check is known to fail on one patient's rows."""
-    context = {
-        table.name: (table_rows[0] if table_rows else None)
-        if isinstance(table, qm.OneRowPerPatientFrame)
-        else table_rows
-        for table, table_rows in rows.items()
-    }
+    context = dict(given)
+    for table, table_rows in rows.items():
+        if isinstance(table, qm.OneRowPerPatientFrame):
+            context[table.name] = table_rows[0] if table_rows else None
+        else:
+            context[table.name] = table_rows
     for check in checks:
         outcome = check.evaluate({}, context)
         if outcome is not True and outcome is not UNKNOWN:

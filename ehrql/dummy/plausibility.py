@@ -10,6 +10,7 @@ only shape filler rows: rows the population requires are never held to them.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
@@ -56,7 +57,7 @@ def plausibility_check(table: qm.Frame) -> RowCheck | None:
                 return False
         if not bounded:
             return True
-        born, died = _life_span(context)
+        born, died = life_span(context)
         for name in bounded:
             value = row[name]
             if value is None:
@@ -68,22 +69,51 @@ def plausibility_check(table: qm.Frame) -> RowCheck | None:
     return check
 
 
+@functools.lru_cache(maxsize=1024)
+def _life_role(table_name: str, column_name: str) -> str | None:
+    """What a patient table's date column says of the life: "birth", "death" or None."""
+    words = _tokens(column_name)
+    # Every date of a table about deaths (`ons_deaths.date`) is a death date.
+    if _tokens(table_name) & {"death", "deaths"}:
+        words = words | {"death"}
+    if "birth" in words:
+        return "birth"
+    if "death" in words:
+        return "death"
+    return None
+
+
+def life_bounded_columns(table: qm.Frame) -> tuple:
+    """The date columns of `table` that should fall within the patient's life."""
+    own_life = set(_date_columns(table, "birth", "death"))
+    return tuple(d for d in _date_columns(table) if d not in own_life)
+
+
+#: Where the generator may keep a patient's (birth, death) once known.
+LIFE_SPAN_KEY = ("life span",)
+
+
+def life_span(context: dict) -> tuple:
+    """(birth, death) of the patient whose rows `context` holds (either may be None)."""
+    known = context.get(LIFE_SPAN_KEY)
+    return known if known is not None else _life_span(context)
+
+
 def _life_span(context: dict) -> tuple:
     """(birth, death) dates found in the patient's rows of patient tables."""
     born = died = None
     for table_name, patient_row in context.items():
         # Only patient tables' rows (dicts) say when the patient lived; event
         # tables appear in the context as lists of rows.
-        if not isinstance(patient_row, dict):
+        # Inline tables' rows are keyed by their node, not by a name.
+        if not isinstance(patient_row, dict) or not isinstance(table_name, str):
             continue
-        # Every date of a table about deaths (`ons_deaths.date`) is a death date.
-        about_deaths = bool(_tokens(table_name) & {"death", "deaths"})
         for name, value in patient_row.items():
             if not isinstance(value, datetime.date):
                 continue
-            words = _tokens(name) | ({"death"} if about_deaths else set())
-            if "birth" in words:
+            role = _life_role(table_name, name)
+            if role == "birth":
                 born = value if born is None else max(born, value)
-            elif "death" in words:
+            elif role == "death":
                 died = value if died is None else min(died, value)
     return born, died

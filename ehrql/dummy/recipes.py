@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 
 from ehrql.dummy.describe import describe
+from ehrql.dummy.plausibility import life_span
 from ehrql.dummy.row_expressions import UNKNOWN, RowExpression
 from ehrql.dummy.solver import RowBan
 from ehrql.dummy.values import ValueChoice
@@ -48,11 +49,18 @@ class RowRecipe:
     #: Whether `infeasible_because` is a proof (False when a pool of values,
     #: a sample of an unbounded set such as floats, merely ran dry).
     infeasible_for_certain: bool = True
+    #: Date columns drawn within the patient's life where possible.
+    life_bounded: tuple = ()
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
+        born, died = life_span(context) if self.life_bounded else (None, None)
         for attempt in range(ROW_ATTEMPTS):
             row = {name: choice.sample(rng) for name, choice in self.choices}
+            if (born or died) and (not self.soft_checks or attempt < ROW_ATTEMPTS // 2):
+                choices = dict(self.choices)
+                for name in self.life_bounded:
+                    row[name] = choices[name].sample_within(rng, born, died)
             if attempt % 2 and self.linked_columns:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows.
@@ -134,6 +142,7 @@ def make_recipe(
     cache: ChoiceCache,
     extra_checks: tuple = (),
     soft_checks: tuple = (),
+    life_bounded: tuple = (),
 ) -> RowRecipe:
     """A recipe for rows of `table` meeting every condition, breaking no ban
     and passing `extra_checks` (and, where it can, `soft_checks`)."""
@@ -181,7 +190,15 @@ def make_recipe(
             because = f"no value of {table.name}.{name} meets {conditions_text}"
             certain = cache.base(table)[name].exhaustive
     return RowRecipe(
-        table, choices, tuple(checks), not because, tuple(linked), because, soft_checks, certain
+        table,
+        choices,
+        tuple(checks),
+        not because,
+        tuple(linked),
+        because,
+        soft_checks,
+        certain,
+        life_bounded,
     )
 
 

@@ -128,6 +128,19 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
             flags["context"][node.source] = None
             table = node.source.name
             return lambda row, context: _context_value(context, table, name)
+        if isinstance(node.source, qm.InlinePatientTable):
+            # The generator puts the candidate's row of each inline table in
+            # the context, under the table node, once it knows the patient id.
+            inline = node.source
+            flags["context"][inline] = None
+
+            def inline_value(row, context):
+                if inline not in context:
+                    return UNKNOWN
+                inline_row = context[inline]
+                return None if inline_row is None else inline_row[name]
+
+            return inline_value
     if (
         isinstance(node, ROW_STANDS_FOR)
         and flags["aggregates"]

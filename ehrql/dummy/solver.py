@@ -161,7 +161,12 @@ def _plan_for(literals: tuple) -> Plan | str:
     aggregated_requirements: list = []
     aggregated_bans: list = []
     distinct_counts: dict = {}  # aggregate -> (allowed, conditions)
+    count_pairs: list = []  # (frame a, frame b, (a, b) -> bool, condition)
     for literal, positive in literals:
+        paired = _two_counts(literal, positive)
+        if paired is not None:
+            count_pairs.append(paired)
+            continue
         aggregated = _aggregate_comparison(literal, positive)
         if isinstance(aggregated, _DistinctCount):
             allowed, conditions = distinct_counts.get(aggregated.aggregate, (_ANY_COUNT, []))
@@ -190,6 +195,11 @@ def _plan_for(literals: tuple) -> Plan | str:
         target = None if sources is None else _target_source(sources)
         if target is None:
             unsolved.append(condition)
+            # Still, a comparison with an empty frame's value is null, never
+            # true: the frames it reads must have rows.
+            for frame in _frames_needed_by(literal):
+                counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
+                counted_by.setdefault(frame, []).append(condition)
             continue
         value_conditions.setdefault(target, []).append(condition)
     for aggregate, (allowed, conditions) in distinct_counts.items():
@@ -198,6 +208,11 @@ def _plan_for(literals: tuple) -> Plan | str:
             return outcome
         aggregated_requirements.extend(outcome[0])
         aggregated_bans.extend(outcome[1])
+    if count_pairs:
+        chosen = _choose_pair_counts(count_pairs, counts)
+        if isinstance(chosen, str):
+            return chosen
+        counts.update(chosen)
     requirements: list[RowRequirement] = list(aggregated_requirements)
     bans: list[RowBan] = list(aggregated_bans)
     for frame, allowed in counts.items():
@@ -231,6 +246,91 @@ _MIRRORED = {
     qm.Function.GT: qm.Function.LT,
     qm.Function.GE: qm.Function.LE,
 }
+
+
+_NULL_TOLERANT = (
+    qm.Function.IsNull,
+    qm.Function.Or,
+    qm.Function.And,
+    qm.Function.MaximumOf,
+    qm.Function.MinimumOf,
+    qm.Case,
+    qm.AggregateByPatient.Count,
+    qm.AggregateByPatient.Exists,
+    qm.AggregateByPatient.CountDistinct,
+)
+
+
+def _frames_needed_by(literal) -> list:
+    """Event frames whose emptiness makes a comparison null (so never true,
+    nor its negation): those it reads through a pick or a sum, mean,
+    minimum or maximum, outside anything that turns nulls into values."""
+    if not isinstance(literal, _COMPARISONS):
+        return []
+    nodes = [n for side in (literal.lhs, literal.rhs) for n in qm.all_nodes(side)]
+    if any(isinstance(n, _NULL_TOLERANT) for n in nodes):
+        return []
+    frames = []
+    for n in nodes:
+        if isinstance(n, qm.PickOneRowPerPatient):
+            frames.append(n.source)
+        elif isinstance(n, qm.AggregateByPatient._Base):
+            frames.append(n.source.domain.source)
+    return [
+        _frame_key(f)
+        for f in frames
+        if isinstance(f, qm.ManyRowsPerPatientFrame) and isinstance(qm.root_table(f), qm.SelectTable)
+    ]
+
+
+def _two_counts(literal, positive: bool):
+    """(frame a, frame b, compare, condition) for `count(a) op count(b)`; None otherwise."""
+    if type(literal) not in _NEGATED:
+        return None
+    lhs, rhs = literal.lhs, literal.rhs
+    if not (
+        isinstance(lhs, qm.AggregateByPatient.Count) and isinstance(rhs, qm.AggregateByPatient.Count)
+    ):
+        return None
+    frames = []
+    for side in (lhs, rhs):
+        frame = side.source
+        if isinstance(qm.root_table(frame), qm.InlinePatientTable):
+            return None
+        frames.append(_frame_key(frame))
+    if frames[0] == frames[1]:
+        return None
+    op = type(literal) if positive else _NEGATED[type(literal)]
+    node = op(qm.Value(0), qm.Value(0))
+
+    def compare(a, b):
+        return apply_function(node, a, b) is True
+
+    return frames[0], frames[1], compare, literal if positive else qm.Function.Not(literal)
+
+
+#: Pairs of counts are searched up to this many rows each.
+_MAX_PAIR_COUNT = 6
+
+
+def _choose_pair_counts(pairs: list, counts: dict):
+    """Exact row counts for the frames compared count with count: the
+    smallest in total that meet every comparison and every other bound on
+    those frames. Each frame is then held to its count (no filler joins it)."""
+    frames = list(dict.fromkeys(f for a, b, _, _ in pairs for f in (a, b)))
+    options = [
+        sorted(k for k in counts.get(f, _ANY_COUNT) if k <= _MAX_PAIR_COUNT) for f in frames
+    ]
+    best = None
+    for combination in itertools.product(*options):
+        chosen = dict(zip(frames, combination))
+        if all(compare(chosen[a], chosen[b]) for a, b, compare, _ in pairs):
+            if best is None or sum(combination) < sum(best.values()):
+                best = chosen
+    if best is None:
+        together = " and ".join(describe(c) for *_, c in pairs)
+        return f"no numbers of rows make {together} true together"
+    return {frame: frozenset({k}) for frame, k in best.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,13 +413,18 @@ def _rows_read_by(requirements: list) -> list:
     """A row in each other table that required rows compare themselves with.
 
     A comparison with a missing row is null, never true, so the row that
-    `events.date > patients.date_of_birth` reads had better exist.
+    `events.date > patients.date_of_birth` reads had better exist. Not so for
+    a condition that turns nulls into answers (`ons_deaths.date.is_null()`,
+    a case, an or): there a missing row may be just what it needs.
     """
     tables = {
         table: None
         for requirement in requirements
         for condition in requirement.conditions
+        if not any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(condition.node))
         for table in condition.context_tables
+        # Inline tables are given, not generated.
+        if not isinstance(table, qm.InlinePatientTable)
     }
     return [RowRequirement(table, (), 1) for table in tables]
 

@@ -85,6 +85,25 @@ class ValueChoice:
             return rng.choice(self.preferred)
         return rng.choice(self.typical or self.values)
 
+    def sample_within(self, rng: random.Random, low, high):
+        """Draw one allowed value, keeping to [low, high] (None: unbounded)
+        where some allowed value lies there; otherwise as `sample`.
+
+        Ordered pools are cut by bisection, without copying them.
+        """
+        if not self.ordered or (low is None and high is None):
+            return self.sample(rng)
+        if self.null_allowed and (not self.values or rng.random() < self.null_share):
+            return None
+        for pool in (self.preferred if rng.random() < PREFERRED_SHARE else (), self.typical, self.values):
+            if not pool:
+                continue
+            start = 0 if low is None else bisect.bisect_left(pool, low)
+            end = len(pool) if high is None else bisect.bisect_right(pool, high)
+            if start < end:
+                return pool[rng.randrange(start, end)]
+        return self.sample(rng)
+
     def allows(self, value) -> bool:
         """Whether `value` (or null) is one of the allowed values."""
         if value is None:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ehrql.errors import DefinitionError
-from ehrql.query_language import BaseSeries, DummyDataConfig, _parse_date, _wrap
+from ehrql.query_language import BaseSeries, Dataset, DummyDataConfig, _parse_date, _wrap
 from ehrql.query_model import nodes as qm
 
 
@@ -68,6 +68,38 @@ class Measures:
         #: Permissions the definition file claimed (`claim_permissions`), set
         #: by the loader; they count on dummy data only.
         self.claimed_permissions: tuple[str, ...] = ()
+
+    @classmethod
+    def _rebuilt(
+        cls,
+        measures: list[Measure],
+        *,
+        dummy_data_config: DummyDataConfig,
+        disclosure_control_enabled: bool,
+        claimed_permissions: tuple[str, ...] = (),
+    ) -> Measures:
+        """Measures as a definition loaded in another process defined them.
+
+        Checked as `define_measure` checks them: unique names, and group_by
+        names that mean the same thing in every measure.
+        """
+        rebuilt = cls()
+        for given in measures:
+            if not _VALID_NAME.fullmatch(given.name) or given.name in rebuilt._measures:
+                raise DefinitionError(f"invalid or repeated measure name {given.name!r}")
+            measure = Measure(
+                name=given.name,
+                numerator=_count_series("numerator", _wrap(given.numerator)),
+                denominator=_count_series("denominator", _wrap(given.denominator)),
+                group_by=_group_by({name: _wrap(node) for name, node in given.group_by.items()}),
+                intervals=_intervals(list(given.intervals)),
+            )
+            rebuilt._check_group_by_consistent(measure.group_by)
+            rebuilt._measures[measure.name] = measure
+        rebuilt.dummy_data_config = dummy_data_config
+        rebuilt.disclosure_control_enabled = disclosure_control_enabled
+        rebuilt.claimed_permissions = tuple(claimed_permissions)
+        return rebuilt
 
     def define_defaults(
         self,
@@ -131,22 +163,12 @@ class Measures:
         timeout: int = 60,
         additional_population_constraint=None,
     ) -> None:
-        """Set how dummy data is generated when the definition runs without a database.
-
-        `population_size`: how many patients to make (default 10). Fewer are
-        made only when time runs out or no patient can satisfy the population;
-        the log then says how many were made and why, and a run that makes none
-        fails. `timeout`: the most seconds to spend generating (default 60).
-        `additional_population_constraint`: a boolean patient series every
-        dummy patient must satisfy as well as the population, to shape the data
-        (for instance, only patients over 18). `legacy`: public ehrQL's switch
-        to its older generator; this version has only the current one, which
-        it uses then, saying so in the log. The same definition always gives
-        the same dummy data.
-        """
         self.dummy_data_config = DummyDataConfig.checked(
             population_size, legacy, timeout, additional_population_constraint
         )
+
+    # One text for both: the options mean the same for measures as for a dataset.
+    configure_dummy_data.__doc__ = Dataset.configure_dummy_data.__doc__
 
     def configure_disclosure_control(self, *, enabled: bool = True) -> None:
         """Turn disclosure control on (the default) or off for these measures.

@@ -39,6 +39,7 @@ import contextlib
 import dataclasses
 import datetime
 import os
+import re
 import uuid
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -49,6 +50,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
+from ehrql.database_errors import redact, redacted_process_output
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
 from ehrql.file_formats.results import ArrowResults
@@ -154,12 +156,11 @@ def get_session(master: str = "local[*]", conf: Mapping[str, str] | None = None)
     for key, value in {**defaults, **dict(conf or {})}.items():
         builder = builder.config(key, value)
     try:
-        session = builder.getOrCreate()
+        # Java writes its own log lines (with the master URL) straight to stderr.
+        with redacted_process_output():
+            session = builder.getOrCreate()
     except Exception as error:
-        # Most often no Java, or too old a one: pyspark's message says which.
-        raise SparkQueryError(
-            f"could not start Spark (it needs Java 17 or later): {_first_line(error)}"
-        ) from error
+        raise SparkQueryError(f"could not start Spark: {_start_failure(error)}") from error
     # Failures reach the user as ehrql errors; Spark's own log of them is noise.
     session.sparkContext.setLogLevel("FATAL")
     return session
@@ -420,6 +421,43 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         except (PySparkException, Py4JJavaError) as error:
             # A failure while collecting as Arrow arrives as a bare Py4JJavaError.
             raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
+
+
+#: The oldest Java the Spark that pyspark 4 starts can run on.
+MINIMUM_JAVA = 17
+
+
+def java_version(java: str | None = None) -> int | None:
+    """The major version of the `java` Spark would start ($JAVA_HOME's, else the one on PATH); None if none runs."""
+    import shutil
+    import subprocess
+
+    if java is None:
+        home = os.environ.get("JAVA_HOME")
+        java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        return None
+    try:
+        result = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if match is None:
+        return None
+    major = int(match.group(1))
+    # Java 8 and older call themselves 1.8, 1.7, ...
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def _start_failure(error: Exception) -> str:
+    """Why Spark did not start, blaming Java only when Java is the problem."""
+    version = java_version()
+    reason = redact(_first_line(error))
+    if version is None:
+        return f"Spark needs Java {MINIMUM_JAVA} or later, and no working java was found (set JAVA_HOME or put java on PATH); {reason}"
+    if version < MINIMUM_JAVA:
+        return f"Spark needs Java {MINIMUM_JAVA} or later, but the java found is Java {version}; {reason}"
+    return f"{reason} (Java {version} is installed and fine: see Spark's own messages above)"
 
 
 def _first_line(error: Exception) -> str:

@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from ehrql.backends import BACKENDS, get_backend
+from ehrql.backends.emisv2 import EMISv2Backend
 from ehrql.backends.base import (
     Backend,
     BackendError,
@@ -83,9 +84,10 @@ def test_base_backend_excludes_nobody_but_checks_permissions():
 
 
 def test_registry():
-    assert dict(BACKENDS) == {"tpp": TPPBackend, "emis": EMISBackend}
+    assert dict(BACKENDS) == {"tpp": TPPBackend, "emis": EMISBackend, "emisv2": EMISv2Backend}
     assert isinstance(get_backend("emis"), EMISBackend)
-    with pytest.raises(BackendError, match="emis, tpp"):
+    assert isinstance(get_backend("emisv2"), EMISv2Backend)
+    with pytest.raises(BackendError, match="emis, emisv2, tpp"):
         get_backend("vision")
 
 

@@ -42,7 +42,8 @@ d = datetime.date
 
 
 def _sort_key(row: dict | tuple) -> tuple:
-    values = row.values() if isinstance(row, dict) else row
+    # By column name, so that the order the columns were read in does not matter.
+    values = [row[name] for name in sorted(row)] if isinstance(row, dict) else row
     return tuple((value is not None, str(value) if value is not None else "") for value in values)
 
 

@@ -318,6 +318,25 @@ def _count(draw, type_, scope):
     return Agg.Count(draw(event_frames(scope.deeper())))
 
 
+@_patient_level_only
+@st.composite
+def _count_episodes(draw, type_, scope):
+    frame = draw(event_frames(scope.deeper()))
+    dates = draw(series(datetime.date, scope.on(frame, need_event=True)))
+    return Agg.CountEpisodes(dates, draw(st.integers(0, 60)))
+
+
+@Builder
+@st.composite
+def _in_patients_values(draw, type_, scope):
+    # x.is_in(event_series): x against the set of the patient's own values.
+    element_type = draw(st.sampled_from(SERIES_TYPES))
+    lhs = draw(series(element_type, scope.deeper(scope.need_event)))
+    frame = draw(event_frames(scope.deeper().at_patient_level()))
+    values = draw(series(element_type, scope.at_patient_level().on(frame, need_event=True)))
+    return Fn.In(lhs, Agg.CombineAsSet(values))
+
+
 def _aggregate(node_class, source_types=None):
     """Builds `node_class` over a row-varying series on a fresh event frame, of
     one of `source_types` (the result type when None)."""
@@ -402,6 +421,7 @@ BUILDERS: dict[type, list] = {
         _unary(Fn.IsNull, SERIES_TYPES),
         _contains,
         _in,
+        _in_patients_values,
         _exists,
         *_GENERAL_BUILDERS,
     ],
@@ -414,6 +434,7 @@ BUILDERS: dict[type, list] = {
         _binary(Fn.Multiply, leaf_rhs=True),
         _binary(Fn.FloorDivide, NUMERIC),
         _unary(Fn.Negate, [int]),
+        _unary(Fn.Absolute, [int]),
         _unary(Fn.CastToInt, [bool, int, float, str]),
         _unary(Fn.YearFromDate, [datetime.date]),
         _unary(Fn.MonthFromDate, [datetime.date]),
@@ -425,6 +446,7 @@ BUILDERS: dict[type, list] = {
         _aggregate(Agg.Sum),
         _aggregate(Agg.CountDistinct, SERIES_TYPES),
         _count,
+        _count_episodes,
         *_ORDERED_BUILDERS,
         *_GENERAL_BUILDERS,
     ],
@@ -434,6 +456,9 @@ BUILDERS: dict[type, list] = {
         _binary(Fn.Multiply, leaf_rhs=True),
         _binary(Fn.TrueDivide, NUMERIC),
         _unary(Fn.Negate, [float]),
+        _unary(Fn.Absolute, [float]),
+        # Powers of a column or constant only, as for products (see Multiply).
+        _binary(Fn.Power, NUMERIC, leaf_rhs=True),
         _unary(Fn.CastToFloat, [bool, int, float, str]),
         _aggregate(Agg.Sum),
         _aggregate(Agg.Mean, NUMERIC),

@@ -112,3 +112,29 @@ def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):
     assert code == 1
     assert "no dummy patients were made" in err
     assert "denominator" in err or "population" in err
+
+
+def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(tmp_path, capsys):
+    path = tmp_path / "measures.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            from ehrql import INTERVAL, create_measures, months
+            from ehrql.tables.core import clinical_events, patients
+            measures = create_measures()
+            measures.configure_dummy_data(population_size=20)
+            measures.define_measure(
+                "m",
+                numerator=clinical_events.where(clinical_events.date.is_during(INTERVAL)).exists_for_patient(),
+                denominator=patients.exists_for_patient(),
+                group_by={"sex": patients.sex},
+                intervals=months(6).starting_on("2020-01-01"),
+            )
+            """
+        )
+    )
+    code, _, err = run(["generate-measures", path, "--output", tmp_path / "m.csv"], capsys)
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "disclosure control" in line]
+    assert len(lines) == 1
+    assert "20 dummy patients are too few" in lines[0]

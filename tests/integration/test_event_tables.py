@@ -255,10 +255,12 @@ def test_patient_level_columns_repeat_on_each_event_row(tmp_path, capsys, engine
     ]
 
 
-def test_spark_writes_event_tables(events, tmp_path, capsys):
+def test_spark_writes_event_tables(events, tmp_path, capsys, monkeypatch):
     from tests.lib.engines import spark_session
 
     spark_session()
+    # --dsn is a database as far as permissions go: the job must hold event_level_data.
+    monkeypatch.setenv("EHRQL_PERMISSIONS", '["event_level_data"]')
     definition, tables = events
     code, _, err = run(
         ["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables, "--output", tmp_path / "o/:csv"],

@@ -175,7 +175,7 @@ def results_through_backend_translation(spec_backend: str, read: str, engine, ta
     with duckdb.connect() as connection:
         for macro in DUCKDB_MACROS:
             connection.execute(macro)
-        load_spec_data(connection, spec_backend, typed)
+        load_spec_data(connection, spec_backend, typed, dataset)
         for statement in [*compiled.setup, compiled.select]:
             for translated in translate(statement, read, schema):
                 rows = connection.execute(translated).fetchall()

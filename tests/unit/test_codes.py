@@ -143,3 +143,15 @@ def test_verhoeff_catches_every_adjacent_swap():
         if a != b:
             swapped = code[:position] + b + a + code[position + 2 :]
             assert not verhoeff_valid(swapped), swapped
+
+
+def test_codes_give_their_string_as_public_ehrql_codes_do():
+    # Studies written for public ehrQL validate a code string this way.
+    assert ICD10Code("J45")._to_primitive_type() == "J45"
+    assert ICD10Code._primitive_type() is str
+
+
+def test_a_code_as_a_plain_string_as_studies_ask_for_it():
+    # Public ehrQL's name, used by real studies to check a code's format.
+    assert ICD10Code("J45")._to_primitive_type() == "J45"
+    assert type(ICD10Code("J45")._to_primitive_type()) is str

@@ -41,9 +41,11 @@ def build_dataset():
     dataset.later = maximum_of(last.date + months(2), events.date.maximum_for_patient() - days(3))
     dataset.band = case(when(dataset.age < 18).then("child"), when(dataset.age >= 65).then("older"), otherwise="adult")
     dataset.score = inline.score.when_null_then(0) / 3
-    dataset.in_interval = last.date.is_during(INTERVAL)
     dataset.heavy = patients.weight.as_int() // 10
-    return dataset._compile()
+    model = dataset._compile()
+    # INTERVAL has a value only in measures, so its Parameter nodes are added to the model directly.
+    in_interval = last.date.is_during(INTERVAL)._qm_node
+    return qm.Dataset(model.population, qm.FrozenDict({**model.variables, "in_interval": in_interval}))
 
 
 def test_round_trip_gives_an_equal_model():

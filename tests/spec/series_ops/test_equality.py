@@ -37,8 +37,3 @@ def test_equal_booleans(spec_test):
 def test_equal_to_a_constant(spec_test):
     """The constant can be on either side."""
     spec_test(table_data, "a" == p.s1, {1: True, 2: True, 3: False, 4: None})
-
-
-def test_equal_to_none_is_always_null(spec_test):
-    """Comparing with None gives null: use is_null() to test for null."""
-    spec_test(table_data, p.i1 == None, {1: None, 2: None, 3: None, 4: None})  # noqa: E711

@@ -422,3 +422,24 @@ def test_more_patients_never_gives_fewer_when_some_conditions_are_left_to_chance
     dataset = ds._compile()
     made = [generate_dummy_data(dataset, population_size=n, seed=1).report.generated for n in (8, 80)]
     assert made == [8, 80]
+
+
+def test_a_cohort_from_an_inline_table_is_solved_with_its_own_patients_and_dates():
+    # As a study does with table_from_file: patients come from an earlier
+    # step's output, with their own index dates; sparse ids.
+    @table_from_rows([(i * 1000, datetime.date(2015 + i % 7, 1 + i % 12, 1)) for i in range(1, 13)])
+    class cohort(PatientFrame):
+        index_date = Series(datetime.date)
+
+    current = spells.where(
+        (spells.began <= cohort.index_date) & (spells.ended.is_null() | (spells.ended >= cohort.index_date))
+    )
+    ds = create_dataset()
+    ds.define_population(cohort.exists_for_patient() & current.exists_for_patient())
+    ds.began = current.sort_by(spells.began).last_for_patient().began
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=12, timeout=20)
+    assert data.report.generated == 12
+    assert data.report.candidates <= 24
+    results = run(data.tables, dataset)
+    assert sorted(r[0] for r in results) == [i * 1000 for i in range(1, 13)]

@@ -87,13 +87,26 @@ def test_picks_and_extremes_hold_every_row_of_their_frame():
 
 
 def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
-    # Two frames of one table compared: left to the final check.
-    early = events.where(events.day < "2020-01-01").count_for_patient()
-    late = events.where(events.day >= "2020-01-01").count_for_patient()
-    (plan,) = plans((early > late) & spells.exists_for_patient())
-    assert len(plan.requirements) == 1
+    # Picks from two frames of one table compared: left to the final check,
+    # but both frames get a row, as a comparison with a missing value is never true.
+    early = events.where(events.day < "2020-01-01").sort_by(events.day).first_for_patient()
+    late = events.where(events.day >= "2020-01-01").sort_by(events.day).first_for_patient()
+    (plan,) = plans((early.reading > late.reading) & spells.exists_for_patient())
+    assert sorted(r.table.name for r in plan.requirements) == ["events", "events", "spells"]
     assert len(plan.unsolved) == 1
     assert not plan.solved_fully
+
+
+def test_counts_of_two_frames_compared_get_the_fewest_rows_that_satisfy_them():
+    early = events.where(events.day < "2020-01-01")
+    late = events.where(events.day >= "2020-01-01")
+    (plan,) = plans((early.count_for_patient() > late.count_for_patient()) & late.exists_for_patient())
+    counts = sorted((r.conditions[0].node.rhs.value.isoformat(), r.count) for r in plan.requirements)
+    assert counts == [("2020-01-01", 1), ("2020-01-01", 2)]
+    assert plan.solved_fully
+    # Both frames are held to their counts: no filler row joins them.
+    assert len(plan.bans) == 2 and not any(b.applies_to_required for b in plan.bans)
+    assert plans((early.count_for_patient() > late.count_for_patient()) & (early.count_for_patient() < late.count_for_patient())) == ()
 
 
 def test_a_sum_above_a_bound_is_one_row_above_it_and_nothing_negative():

@@ -7,6 +7,7 @@ from ehrql import INTERVAL, create_measures, months, weeks, years
 from ehrql.errors import DefinitionError
 from ehrql.measures import get_measure_results, measure_output_columns
 from ehrql.measures.disclosure_control import control_count
+from ehrql.query_model import nodes as qm
 from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
 from ehrql.tables import EventFrame, PatientFrame, Series, table
 from tests.lib.engines import ENGINES
@@ -366,3 +367,27 @@ def test_event_values_in_a_series_that_depends_on_the_interval(engine):
         (D(2020, 2, 1), 0, 4),
         (D(2020, 3, 1), 1, 4),
     ]
+
+
+def test_a_measure_with_no_intervals_has_no_rows(engine):
+    # years(0).starting_on(...) is an empty list, which public ehrQL accepts.
+    measures = create_measures()
+    measures.define_measure(
+        "none", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=years(0).starting_on("2020-01-01")
+    )
+    measures.define_measure(
+        "some", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=years(1).starting_on("2020-01-01")
+    )
+    assert [row[0] for row in get_measure_results(engine, measures)] == ["some"]
+
+
+def test_dummy_data_covers_only_measures_with_intervals():
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    measures = create_measures()
+    arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
+    measures.define_measure("none", intervals=years(0).starting_on("2020-01-01"), **arguments)
+    # No patient is counted anywhere.
+    assert measures_dummy_dataset(measures).population == qm.Value(False)
+    measures.define_measure("some", intervals=years(1).starting_on("2020-01-01"), **arguments)
+    assert len(measures_dummy_dataset(measures).variables) == 1

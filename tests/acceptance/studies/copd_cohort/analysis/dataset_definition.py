@@ -18,9 +18,6 @@ prior = clinical_events.where(clinical_events.date <= cohort.index_date)
 categorised = prior.where(prior.snomedct_code.is_in(respiratory_categories))
 respiratory = prior.where(prior.snomedct_code.is_in(respiratory_codes))
 
-# Event-level rows need the event_level_data permission on real data.
-claim_permissions("event_level_data")
-
 dataset = create_dataset()
 dataset.define_population(cohort.exists_for_patient())
 dataset.region = cohort.region

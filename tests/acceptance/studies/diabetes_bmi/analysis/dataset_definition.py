@@ -28,9 +28,6 @@ metformin = medications.where(medications.dmd_code.is_in(metformin_codes)).where
     medications.date.is_on_or_between(year_start, year_end)
 )
 
-# Event-level rows need the event_level_data permission on real data.
-claim_permissions("event_level_data")
-
 dataset = create_dataset()
 dataset.configure_dummy_data(population_size=20)
 dataset.define_population(
