@@ -1013,8 +1013,15 @@ class BaseSQLQueryEngine:
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
-        try:
+        with self.overflow_named(dataset):
             yield from self.run_compiled(dataset, self.compile(dataset))
+
+    @contextlib.contextmanager
+    def overflow_named(self, dataset: qm.Dataset) -> Iterator[None]:
+        """Turn the database refusing an integer beyond 64 bits, raised inside
+        the block, into the data error naming the column that overflows."""
+        try:
+            yield
         except Exception as error:
             if not self.is_integer_overflow(error):
                 raise
@@ -1070,6 +1077,15 @@ class BaseSQLQueryEngine:
         itself, gives those instead.
         """
         dataset, compiled = self.compiled_for(dataset, event_table, compiled)
+        # The results are read (or written by the database) inside the block,
+        # where a failure arises: it is reported as `get_results` reports it.
+        with self.overflow_named(dataset), self.results_of(dataset, compiled) as results:
+            yield results
+
+    @contextlib.contextmanager
+    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[object]:
+        """The results of `compiled` (made from `dataset`) for `open_results`:
+        by default the rows `run_compiled` streams."""
         with contextlib.closing(self.run_compiled(dataset, compiled)) as rows:
             yield rows
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import datetime
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -457,15 +456,9 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 yield from batch
 
     @contextlib.contextmanager
-    def open_results(
-        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
-    ) -> Iterator[DuckDBResults]:
-        """The dataset's select (or an event table's) on a connection where its
-        setup has run, for DuckDB itself to write out; cleaned up on exit.
-
-        `compiled` is `self.compile(dataset)`, if the caller already has it.
-        """
-        dataset, compiled = self.compiled_for(dataset, event_table, compiled)
+    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[DuckDBResults]:
+        """The select of `compiled` on a connection where its setup has run,
+        for DuckDB itself to write out; cleaned up on exit."""
         with self._session(dataset, compiled) as connection:
             yield DuckDBResults(connection, compiled.select)
 

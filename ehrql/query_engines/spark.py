@@ -353,15 +353,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise self._table_file_error(dataset, error) from error
 
     @contextlib.contextmanager
-    def open_results(
-        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
-    ) -> Iterator[ArrowResults]:
-        """The dataset's rows (or an event table's) as the Arrow record batches
-        Spark hands over, so that no Python object is made per row.
-
-        `compiled` is `self.compile(dataset)`, if the caller already has it.
-        """
-        dataset, compiled = self.compiled_for(dataset, event_table, compiled)
+    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[ArrowResults]:
+        """The rows of `compiled`'s select as the Arrow record batches Spark
+        hands over, so that no Python object is made per row."""
         with self._prepared(dataset, compiled) as session:
             yield ArrowResults(self._select_arrow(dataset, session, compiled.select).to_batches())
 
