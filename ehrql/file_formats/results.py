@@ -410,7 +410,8 @@ def _write_csv_file(path: Path, specs, results: Results, progress: Progress) -> 
 
 def _write_csv_gz_file(path: Path, specs, results: Results, progress: Progress) -> int:
     # DuckDB's gzip differs in its bytes from Python's; compressing DuckDB's
-    # plain file with the settings `csv_format` uses gives the same file.
+    # plain file with the settings `csv_format` uses gives the same file,
+    # with the zlib sync flush its text layer makes on closing (`flush()`).
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".ehrql-") as directory:
         plain = Path(directory) / "results.csv"
         count = _copy_csv(plain, specs, results, progress)
@@ -418,6 +419,7 @@ def _write_csv_gz_file(path: Path, specs, results: Results, progress: Progress) 
             fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6
         ) as zipped:
             shutil.copyfileobj(source, zipped, 1 << 20)
+            zipped.flush()
     return count
 
 
