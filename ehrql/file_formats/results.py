@@ -434,7 +434,8 @@ def _write_csv_stream(stdout: TextIO | None, specs, results: Results, progress: 
         with open(plain, "rb") as source:
             if binary is not None:
                 stream.flush()
-                shutil.copyfileobj(source, binary, 1 << 20)
+                while chunk := source.read(1 << 20):
+                    _write_all(binary, chunk)
                 binary.flush()
             else:
                 # Incrementally, as a chunk may end inside a character.
@@ -443,6 +444,15 @@ def _write_csv_stream(stdout: TextIO | None, specs, results: Results, progress: 
                     stream.write(decoder.decode(chunk))
                 stream.write(decoder.decode(b"", final=True))
     return count
+
+
+def _write_all(binary, data: bytes) -> None:
+    """Write all of `data`: a buffered writer may write only part of it and say
+    so (when the pipe's reader goes part way, say, as `head` does), with the
+    failure coming only from the next write."""
+    view = memoryview(data)
+    while view:
+        view = view[binary.write(view) :]
 
 
 # ---------------------------------------------------------------------------

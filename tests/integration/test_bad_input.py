@@ -428,8 +428,11 @@ def test_output_piped_into_head_closes_quietly(small):
     definition, tables = small
     rows = "".join(f"{i},1970-07-01,female,\n" for i in range(4, 20_000))
     (tables / "patients.csv").write_text((tables / "patients.csv").read_text() + rows)
+    # All the rows, as CSV on standard output: far more than a pipe holds, so
+    # the run is still writing when the reader goes (the console shows only
+    # the first rows, which could all be in the pipe before it closes).
     process = subprocess.Popen(
-        [sys.executable, "-m", "ehrql", "generate-dataset", definition, "--dummy-tables", tables],
+        [sys.executable, "-m", "ehrql", "generate-dataset", definition, "--dummy-tables", tables, "--output", "-"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert process.stdout.readline().startswith("patient_id")
