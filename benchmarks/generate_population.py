@@ -28,15 +28,16 @@ POOL_SIZE = 2_000
 def valid_codes(code_class, start: int, count: int) -> list[str]:
     """The first `count` valid codes of a system at or after `start`.
 
-    Both SNOMED CT and dm+d end in a check digit, so for each stem exactly one
-    final digit is valid.
+    Both SNOMED CT and dm+d end in a (Verhoeff) check digit, so for each stem
+    exactly one final digit is valid; codes with a wrong one would draw a
+    warning from ehrql.
     """
     codes = []
     stem = start
     while len(codes) < count:
         for digit in range(10):
             candidate = f"{stem}{digit}"
-            if code_class.is_valid(candidate):
+            if code_class.is_valid(candidate) and code_class.doubt(candidate) is None:
                 codes.append(candidate)
                 break
         stem += 1

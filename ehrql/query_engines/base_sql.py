@@ -29,11 +29,18 @@ import itertools
 from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error, integer_overflow_error
+from ehrql.errors import (
+    DUPLICATES_SHOWN,
+    EHRQLError,
+    duplicate_patient_id_error,
+    integer_overflow_error,
+)
+from ehrql.query_engines.scans import Scan, plan_scans
 from ehrql.query_engines.scratch_tables import temp_table
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model import nodes as qm
@@ -192,7 +199,7 @@ class _Compiler:
         self._names: Iterator[int] = itertools.count(1)
         self._shared: frozenset = frozenset()
         self._key_only_picks: frozenset = frozenset()
-        self._groups: dict = {}
+        self._scans: dict = {}
         # Measures: the intervals table, and the relations (and row sources)
         # with a row per patient and interval, mapped to their interval key.
         self._intervals: sa.TableClause | None = None
@@ -210,7 +217,7 @@ class _Compiler:
             )
         self._shared = _shared_relation_nodes(dataset)
         self._key_only_picks = _key_only_picks(dataset)
-        self._groups = _aggregation_groups(dataset, self._key_only_picks, self._varying)
+        self._scans = _aggregation_scans(dataset, self._key_only_picks, self._varying)
         population = self._population_table(dataset)
         columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
         query = (
@@ -237,7 +244,7 @@ class _Compiler:
         dataset = query.dataset
         self._varying = _parameter_dependent(dataset)
         self._key_only_picks = _key_only_picks(dataset)
-        self._groups = _aggregation_groups(dataset, self._key_only_picks, self._varying)
+        self._scans = _aggregation_scans(dataset, self._key_only_picks, self._varying)
         self._intervals = self._temp_table_from_rows(
             "intervals",
             [("interval_id", sa.BigInteger()), ("interval_start", sa.Date()), ("interval_end", sa.Date())],
@@ -639,6 +646,9 @@ class _Compiler:
             return self.patient_frame(node.source).c.patient_id.is_not(None)
         relation, name = self._aggregation_column(node)
         if isinstance(node, Aggregate.Exists):
+            if self._scan(node).conditions_of(node):
+                # The scan reads rows this aggregation does not count.
+                return sa.func.coalesce(relation.c[name], 0) > 0
             # A patient with no rows has no row in the relation, so its id is null.
             return relation.c.patient_id.is_not(None)
         if isinstance(node, (Aggregate.Count, Aggregate.CountDistinct)):
@@ -648,24 +658,50 @@ class _Compiler:
     def _aggregation_column(self, node) -> tuple[FromClause, str]:
         """The GROUP BY relation computing an aggregation (or a picked sort key), and its column.
 
-        Aggregations over the same rows that the pre-pass grouped together
-        share one relation, so the rows are read once for all of them.
+        Aggregations the planner (`scans.plan_scans`) put in one scan share
+        one relation, so the rows are read once for all of them.
         """
-        source = _aggregated_rows(node)
-        members = self._groups.get((source, node in self._varying), ())
-        if node not in members:
-            members = (node,)
-        relation, names = self._memoised(("aggregation", members), lambda: self._aggregation(source, members))
+        scan = self._scan(node)
+        relation, names = self._memoised(("aggregation", scan), lambda: self._aggregation(scan))
         return relation, names[node]
 
-    def _aggregation(self, source, members) -> tuple[FromClause, dict]:
+    def _scan(self, node) -> Scan:
+        return self._scans.get(node) or Scan(_aggregated_rows(node), (node,), ((),))
+
+    def _aggregation(self, scan: Scan) -> tuple[FromClause, dict]:
+        source, members = scan.rows, scan.members
         rows = self.rows(source)
         names = {n: f"value_{i}" for i, n in enumerate(members)}
-        values = [self._aggregate_expression(n, source).label(names[n]) for n in members]
+        adapt = None
+        conditions = list(dict.fromkeys(c for cs in scan.conditions for c in cs))
+        if not conditions or rows in self._interval_keys:
+            wheres = [sa.and_(*(self.row_series(c, source) for c in cs)) if cs else None for cs in scan.conditions]
+        else:
+            # Each member counts only the rows meeting its own filters'
+            # conditions. Each condition is worked out once per row, in a
+            # projection (where a database also turns a long IN list into a
+            # hash lookup), not in every aggregate that reads it.
+            joined, looked_up = self._code_lookups(source, rows, conditions, scan.conditions)
+            flags = [
+                (looked_up[c] if c in looked_up else self.row_series(c, source)).label(f"condition_{i}")
+                for i, c in enumerate(conditions)
+            ]
+            flagged = sa.select(*rows.c, *flags).select_from(joined).subquery(self._name("flagged"))
+            flag = dict(zip(conditions, (flagged.c[f.name] for f in flags)))
+            wheres = [sa.and_(*(flag[c] for c in cs)) if cs else None for cs in scan.conditions]
+            adapt = sql_util.ClauseAdapter(flagged).traverse
+            rows = flagged
+        values = [self._aggregate_expression(n, source, w) for n, w in zip(members, wheres)]
+        if adapt is not None:
+            values = [adapt(v) for v in values]
+        values = [v.label(names[n]) for n, v in zip(members, values)]
         joined, key = self._joined(rows, values)
         keys = [rows.c.patient_id] if key is None else [rows.c.patient_id, key]
         query = sa.select(*keys[:1], *(k.label("interval_id") for k in keys[1:]), *values)
         query = query.select_from(joined).group_by(*keys)
+        if all(w is not None for w in wheres):
+            # Rows no member counts need not be grouped at all.
+            query = query.where(sa.or_(*wheres))
         columns = [("patient_id", self.patient_id_type), *((names[n], _aggregation_type(n)) for n in members)]
         if key is not None:
             columns.append(("interval_id", int))
@@ -673,20 +709,71 @@ class _Compiler:
         relation = self._relation(materialise, "aggregated", query, columns)
         return self._patient_relation(self._keyed(relation, key)), names
 
-    def _aggregate_expression(self, node, source) -> ColumnElement:
+    def _code_lookups(self, source, rows: FromClause, conditions, member_conditions) -> tuple[FromClause, dict]:
+        """`rows` joined to a lookup table per column that several `is_in` conditions
+        test, and each such condition as a column of its lookup table.
+
+        A lookup table holds each value in any of the column's sets once, with
+        a 1 or 0 per set: one hash join finds which sets a row's value is in,
+        where IN lists would be compared value by value in every row. When
+        every member needs one of a column's sets, rows in none are dropped by
+        the join (an inner join) before they are grouped.
+        """
+        by_column: dict = {}
+        for condition in conditions:
+            values = _constant_set(condition)
+            if values is not None:
+                # The same column, whichever filter of the rows it was selected from.
+                by_column.setdefault(condition.lhs.name, []).append((condition, values))
+        joined, looked_up = rows, {}
+        for tests in by_column.values():
+            if len(tests) < 2:
+                continue
+            column = tests[0][0].lhs
+            everything = sorted(set().union(*(v for _, v in tests)), key=lambda v: (str(type(v)), v))
+            table = self._temp_table_from_rows(
+                "lookup",
+                [
+                    ("value", self.dialect.column_type(column.type)),
+                    *((f"in_{i}", self.dialect.column_type(int)) for i in range(len(tests))),
+                ],
+                [(v, *(int(v in values) for _, values in tests)) for v in everything],
+            )
+            on = self.dialect.compare("=", table.c.value, self.row_series(column, source), column.type)
+            needed = {c for c, _ in tests}
+            if all(needed & set(cs) for cs in member_conditions):
+                joined = joined.join(table, on)
+            else:
+                joined = joined.outerjoin(table, on)
+            for i, (condition, _) in enumerate(tests):
+                looked_up[condition] = table.c[f"in_{i}"] == 1
+        return joined, looked_up
+
+    def _aggregate_expression(self, node, source, where: ColumnElement | None = None) -> ColumnElement:
+        """The aggregate computing `node` over the rows of `source` (only those
+        where `where` is true, if given)."""
+
+        def only(value):
+            # CASE rather than FILTER (WHERE ...), which SQL Server lacks.
+            return value if where is None else sa.case((where, value))
+
+        if where is None:
+            rows = sa.func.count()
+        else:
+            rows = sa.func.count(only(sa.literal_column("1")))
         if isinstance(node, (Aggregate.Exists, Aggregate.Count)):
-            return sa.func.count()
+            return rows
         if isinstance(node, qm.PickOneRowPerPatient):
             # Sorted ascending with nulls first, the last row holds the largest
             # key (null only if all are), and the first row holds null if any
             # row does, else the smallest.
             primary = qm.sort_keys(node.source)[0]
-            key = self.rows(source).c[primary.name]
+            key = only(self.rows(source).c[primary.name])
             if node.position is qm.Position.LAST:
                 return self.dialect.maximum_aggregate(key, primary.type)
             smallest = self.dialect.minimum_aggregate(key, primary.type)
-            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest)
-        return self._aggregate_function(node, self.row_series(node.source, source))
+            return sa.case((rows > sa.func.count(key), sa.null()), else_=smallest)
+        return self._aggregate_function(node, only(self.row_series(node.source, source)))
 
     def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
         if isinstance(node, Aggregate.Sum):
@@ -758,8 +845,8 @@ def _aggregation_type(node) -> type:
     return node.type
 
 
-def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()) -> dict:
-    """(row source, varies by interval) -> the aggregations over it to compute in one GROUP BY.
+def _aggregation_scans(dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()) -> dict:
+    """Aggregation -> the scan (`scans.Scan`) computing it with others in one GROUP BY.
 
     Only aggregations whose values read nothing patient-level are grouped:
     a value read from another aggregation might come from the same group,
@@ -768,6 +855,10 @@ def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset, varying:
     otherwise be computed once per interval for nothing.
     """
     blocked = (qm.PickOneRowPerPatient, qm.SelectPatientTable, qm.InlinePatientTable, *_AGGREGATES)
+
+    def can_fold(frame: qm.Filter) -> bool:
+        return not any(isinstance(n, blocked) or n in varying for n in qm.all_nodes(frame.condition))
+
     groups: dict = {}
     for node in qm.all_nodes(dataset):
         if isinstance(node, (Aggregate.Count, Aggregate.Exists)):
@@ -779,7 +870,21 @@ def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset, varying:
         elif node not in key_only_picks:
             continue
         groups.setdefault((_aggregated_rows(node), node in varying), []).append(node)
-    return {source: tuple(nodes) for source, nodes in groups.items() if len(nodes) > 1}
+    return plan_scans(groups, can_fold)
+
+
+def _constant_set(condition: qm.Series) -> frozenset | None:
+    """The values of `column.is_in(constant values)` on a row frame's column (nulls
+    dropped, codes as their strings); None for any other condition."""
+    if not (
+        isinstance(condition, Function.In)
+        and isinstance(condition.rhs, qm.Value)
+        and isinstance(condition.lhs, qm.SelectColumn)
+        and isinstance(condition.lhs.source, qm.ManyRowsPerPatientFrame)
+    ):
+        return None
+    values = frozenset(getattr(v, "value", v) for v in condition.rhs.value if v is not None)
+    return values or None
 
 
 def _table_sort_key(table: qm.Frame):
