@@ -423,7 +423,18 @@ class SQLDialect:
 
     def literal_sql(self, value) -> str:
         """A constant as SQL text, typed as `literal` types it."""
-        return self.render(self.literal(value)) if not isinstance(value, str) else self._string_sql(value)
+        if isinstance(value, str):
+            return self._string_sql(value)
+        # Rendering through SQLAlchemy is slow, and a table of constants
+        # repeats the same few (flags, dates) thousands of times. Keyed on
+        # repr as well, since 0.0 == -0.0 and 1 == True.
+        cache = self.__dict__.setdefault("_literal_sql_cache", {})
+        key = (type(value), repr(value))
+        if key not in cache:
+            if len(cache) >= 10_000:
+                cache.clear()  # bounded, in a process compiling many datasets
+            cache[key] = self.render(self.literal(value))
+        return cache[key]
 
     def _string_sql(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
