@@ -307,7 +307,12 @@ class _Compiler:
         # already shown cannot make the condition true.
         tables = sorted(qm.get_table_nodes(dataset.population), key=_table_sort_key)
         selects = [sa.select(self._table_relation(t).c.patient_id) for t in tables]
-        if not selects:
+        required = self._required_relation(dataset.population)
+        if required is not None:
+            # Only patients in this relation can meet the condition, and it has
+            # a row per patient: no need to gather every table's patients.
+            ids = sa.select(required.c.patient_id)
+        elif not selects:
             # A population built from constants alone reads no table: no patients.
             ids = sa.select(self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")).where(sa.false())
         elif len(selects) == 1:
@@ -335,6 +340,23 @@ class _Compiler:
         # Measures: a patient is in the population of each interval in which
         # the condition holds. Read by one statement only, so a CTE will do.
         return self._keyed(query.add_columns(key.label("interval_id")).cte(self._name("population")), key)
+
+    def _required_relation(self, condition: qm.Series) -> FromClause | None:
+        """A relation with one row per patient that the condition itself reads
+        and that holds every patient meeting it: that of `exists_for_patient()`
+        ANDed into the condition, over a picked row or over event rows."""
+        if isinstance(condition, Function.And):
+            left = self._required_relation(condition.lhs)
+            return left if left is not None else self._required_relation(condition.rhs)
+        if not isinstance(condition, Aggregate.Exists):
+            return None
+        if isinstance(condition.source, qm.PickOneRowPerPatient):
+            relation = self.patient_frame(condition.source)
+        elif isinstance(condition.source, qm.ManyRowsPerPatientFrame):
+            relation = self._aggregation_column(condition)[0]
+        else:
+            return None
+        return None if relation in self._interval_keys else relation
 
     def _table_relation(self, table: qm.Frame) -> FromClause:
         """The relation of any table node, event-level or patient-level."""

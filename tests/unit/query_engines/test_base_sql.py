@@ -112,3 +112,25 @@ def test_an_aggregation_reading_another_is_not_grouped_with_it():
     gap = Agg.Sum(Fn.Subtract(maximum, qm.SelectColumn(EVENTS, "value")))
     compiled = compile_(dataset(maximum=maximum, gap=gap))
     assert compiled.select.count("GROUP BY") == 2
+
+
+def test_a_population_needing_a_picked_row_is_drawn_from_the_picked_rows():
+    from tests.lib.engines import ENGINES, run_in_memory
+
+    latest = qm.PickOneRowPerPatient(qm.Sort(EVENTS, qm.SelectColumn(EVENTS, "date")), qm.Position.LAST)
+    population = Fn.And(
+        Fn.Or(Agg.Exists(PATIENTS), Fn.GT(qm.SelectColumn(latest, "value"), qm.Value(2))),
+        Agg.Exists(latest),
+    )
+    ds = qm.Dataset(population=population, variables=qm.FrozenDict({"value": qm.SelectColumn(latest, "value")}))
+    setup = compile_(ds).setup
+    assert not any("UNION" in s for s in setup)
+    data = {
+        PATIENTS: [{"patient_id": 1, "sex": "F"}, {"patient_id": 2, "sex": "M"}],
+        EVENTS: [
+            {"patient_id": 2, "date": datetime.date(2020, 1, 1), "value": 1},
+            {"patient_id": 3, "date": datetime.date(2020, 1, 1), "value": 5},
+            {"patient_id": 4, "date": datetime.date(2020, 1, 1), "value": 1},
+        ],
+    }
+    assert ENGINES["duckdb"](data, ds) == run_in_memory(data, ds) == [(2, 1), (3, 5)]
