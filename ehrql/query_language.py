@@ -50,6 +50,23 @@ __all__ = [
     "weeks",
     "when",
     "years",
+    # The concrete series classes, in the order the reference documents them.
+    "BoolPatientSeries",
+    "BoolEventSeries",
+    "IntPatientSeries",
+    "IntEventSeries",
+    "FloatPatientSeries",
+    "FloatEventSeries",
+    "StrPatientSeries",
+    "StrEventSeries",
+    "DatePatientSeries",
+    "DateEventSeries",
+    "CodePatientSeries",
+    "CodeEventSeries",
+    "MultiCodeStringPatientSeries",
+    "MultiCodeStringEventSeries",
+    "NullPatientSeries",
+    "NullEventSeries",
 ]
 
 
@@ -792,36 +809,94 @@ class DateAggregations(ComparableAggregations):
         return _series(qm.AggregateByPatient.CountEpisodes, self._qm_node, gap_days)
 
 
-# Build the concrete series classes: one per (type family, domain), with the
-# names public ehrQL uses (IntPatientSeries, DateEventSeries, ...).
-_FAMILIES = {
-    "bool": ("Bool", (BoolMixin,), ()),
-    "int": ("Int", (NumericMixin,), (NumericAggregations,)),
-    "float": ("Float", (NumericMixin,), (NumericAggregations,)),
-    "str": ("Str", (StrMixin,), (ComparableAggregations,)),
-    "date": ("Date", (DateMixin,), (DateAggregations,)),
-    "code": ("Code", (CodeMixin,), (ComparableAggregations,)),
-    "multi_code": ("MultiCodeString", (MultiCodeStringMixin,), ()),
-    # The type of a bare None: it can only be compared and combined.
-    "null": ("Null", (), ()),
-}
+# The concrete series classes: one per (type family, domain), with the names
+# public ehrQL uses. They are written out, rather than made in a loop, so that
+# IDEs and type checkers see them (tests/unit/test_static_series_classes.py
+# checks that a static reading finds the same methods as Python does).
 
-_SERIES_CLASSES: dict[tuple[str, str], type] = {}
-for _family, (_prefix, _mixins, _aggregations) in _FAMILIES.items():
-    for _domain, _base, _extra in (
-        ("patient", PatientSeries, ()),
-        ("event", EventSeries, _aggregations),
-    ):
-        _name = f"{_prefix}{_domain.capitalize()}Series"
-        _cls = type(
-            _name,
-            (*_mixins, *_extra, _base),
-            {"__doc__": f"A {_family} series with one value per {'patient' if _domain == 'patient' else 'event row'}.",
-             "__module__": __name__},
-        )
-        _SERIES_CLASSES[(_family, _domain)] = _cls
-        globals()[_name] = _cls
-        __all__.append(_name)
+
+class BoolPatientSeries(BoolMixin, PatientSeries):
+    """A boolean series with one value per patient."""
+
+
+class BoolEventSeries(BoolMixin, EventSeries):
+    """A boolean series with one value per event row."""
+
+
+class IntPatientSeries(NumericMixin, PatientSeries):
+    """An integer series with one value per patient."""
+
+
+class IntEventSeries(NumericMixin, NumericAggregations, EventSeries):
+    """An integer series with one value per event row."""
+
+
+class FloatPatientSeries(NumericMixin, PatientSeries):
+    """A float series with one value per patient."""
+
+
+class FloatEventSeries(NumericMixin, NumericAggregations, EventSeries):
+    """A float series with one value per event row."""
+
+
+class StrPatientSeries(StrMixin, PatientSeries):
+    """A string series with one value per patient."""
+
+
+class StrEventSeries(StrMixin, ComparableAggregations, EventSeries):
+    """A string series with one value per event row."""
+
+
+class DatePatientSeries(DateMixin, PatientSeries):
+    """A date series with one value per patient."""
+
+
+class DateEventSeries(DateMixin, DateAggregations, EventSeries):
+    """A date series with one value per event row."""
+
+
+class CodePatientSeries(CodeMixin, PatientSeries):
+    """A clinical code series with one value per patient."""
+
+
+class CodeEventSeries(CodeMixin, ComparableAggregations, EventSeries):
+    """A clinical code series with one value per event row."""
+
+
+class MultiCodeStringPatientSeries(MultiCodeStringMixin, PatientSeries):
+    """A multi-code string series with one value per patient."""
+
+
+class MultiCodeStringEventSeries(MultiCodeStringMixin, EventSeries):
+    """A multi-code string series with one value per event row."""
+
+
+class NullPatientSeries(PatientSeries):
+    """A series of nulls (a bare None) with one value per patient: it can only be compared and combined."""
+
+
+class NullEventSeries(EventSeries):
+    """A series of nulls (a bare None) with one value per event row: it can only be compared and combined."""
+
+
+_SERIES_CLASSES: dict[tuple[str, str], type[BaseSeries]] = {
+    ("bool", "patient"): BoolPatientSeries,
+    ("bool", "event"): BoolEventSeries,
+    ("int", "patient"): IntPatientSeries,
+    ("int", "event"): IntEventSeries,
+    ("float", "patient"): FloatPatientSeries,
+    ("float", "event"): FloatEventSeries,
+    ("str", "patient"): StrPatientSeries,
+    ("str", "event"): StrEventSeries,
+    ("date", "patient"): DatePatientSeries,
+    ("date", "event"): DateEventSeries,
+    ("code", "patient"): CodePatientSeries,
+    ("code", "event"): CodeEventSeries,
+    ("multi_code", "patient"): MultiCodeStringPatientSeries,
+    ("multi_code", "event"): MultiCodeStringEventSeries,
+    ("null", "patient"): NullPatientSeries,
+    ("null", "event"): NullEventSeries,
+}
 
 
 # ---------------------------------------------------------------------------
