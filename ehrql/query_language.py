@@ -245,7 +245,9 @@ _COMPARISONS = {_F.EQ, _F.NE, _F.LT, _F.LE, _F.GT, _F.GE}
 
 #: What to do about a population the model refuses, by the rule it breaks.
 _POPULATION_HINTS = {
-    qm.PopulationValidationError.NOT_PATIENT_LEVEL: "use an aggregation such as .exists_for_patient() on an event frame",
+    qm.PopulationValidationError.NOT_PATIENT_LEVEL: (
+        "use an aggregation such as .exists_for_patient() on an event frame"
+    ),
     qm.PopulationValidationError.TRUE_WITHOUT_RECORDS: (
         "combine it with a condition that needs a record, such as practice_registrations.exists_for_patient()"
     ),
@@ -925,7 +927,8 @@ class Duration:
         """The date series `date_node` moved by this duration."""
         amount = _to_node(self.value, int)
         if self.units == "weeks":
-            return _series(qm.Function.DateAddDays, date_node, _new(qm.Function.Multiply, amount, qm.Value(7)))
+            amount = _new(qm.Function.Multiply, amount, qm.Value(7))
+            return _series(qm.Function.DateAddDays, date_node, amount)
         node_class = {
             "days": qm.Function.DateAddDays,
             "months": qm.Function.DateAddMonths,

@@ -33,7 +33,9 @@ def _node_classes() -> dict[str, type]:
     classes = {}
     for name in dir(qm):
         value = getattr(qm, name)
-        if not name.startswith("_") and isinstance(value, type) and issubclass(value, qm.Node) and dataclasses.is_dataclass(value):
+        if name.startswith("_") or not (isinstance(value, type) and issubclass(value, qm.Node)):
+            continue
+        if dataclasses.is_dataclass(value):
             classes[name] = value
     for namespace in (qm.Function, qm.AggregateByPatient):
         for name in dir(namespace):

@@ -383,7 +383,9 @@ def series_operands(node: Node, fields: Iterable[str] | None = None) -> Iterator
     names = [f.name for f in dataclasses.fields(node)] if fields is None else fields
     for name in names:
         value = getattr(node, name)
-        items = value.values() if isinstance(value, FrozenDict) else value if isinstance(value, tuple) else (value,)
+        if isinstance(value, FrozenDict):
+            value = tuple(value.values())
+        items = value if isinstance(value, tuple) else (value,)
         yield from ((name, item) for item in items if isinstance(item, Series))
 
 
@@ -392,7 +394,8 @@ def _check_fields(node: Node) -> None:
         value = getattr(node, name)
         if not _fits(value, hint):
             raise ValidationError(
-                f"{type(node).__qualname__}.{name} must be {_describe_hint(hint)}, not {type(value).__name__}",
+                f"{type(node).__qualname__}.{name} must be {_describe_hint(hint)}, "
+                f"not {type(value).__name__}",
                 node=type(node),
                 operand=name,
             )
@@ -1145,7 +1148,9 @@ class Function:
         def check(self):
             if len(self.sources) < 2:
                 raise ValidationError(
-                    f"{type(self).__qualname__} needs at least two sources", node=type(self), operand="sources"
+                    f"{type(self).__qualname__} needs at least two sources",
+                    node=type(self),
+                    operand="sources",
                 )
 
     @node
@@ -1172,14 +1177,19 @@ class Case(Series):
 
     def check(self):
         if not self.cases:
-            raise ValidationError("Case needs at least one case", node=type(self), operand="cases", reason="empty")
+            raise ValidationError(
+                "Case needs at least one case", node=type(self), operand="cases", reason="empty"
+            )
         for condition in self.cases:
             if not isinstance(condition, Series):
                 raise ValidationError("Case's conditions must be series", node=type(self), operand="cases")
             require_operand_type(self, "cases", condition, BOOL)
         if all(v is None for v in [*self.cases.values(), self.default]):
             raise ValidationError(
-                "Case needs at least one value that is not None", node=type(self), operand="cases", reason="all null"
+                "Case needs at least one value that is not None",
+                node=type(self),
+                operand="cases",
+                reason="all null",
             )
 
 
@@ -1205,7 +1215,9 @@ class Dataset(Node):
         for name, series in self.variables.items():
             if not isinstance(series, Series) or not series.domain.is_patient:
                 raise ValidationError(
-                    f"dataset column '{name}' must have one value per patient", node=type(self), operand="variables"
+                    f"dataset column '{name}' must have one value per patient",
+                    node=type(self),
+                    operand="variables",
                 )
 
 
@@ -1224,7 +1236,8 @@ def validate_population(population: Series):
         )
     if not population.domain.is_patient:
         raise PopulationValidationError(
-            "the population must have one value per patient", reason=PopulationValidationError.NOT_PATIENT_LEVEL
+            "the population must have one value per patient",
+            reason=PopulationValidationError.NOT_PATIENT_LEVEL,
         )
     if _value_with_no_records(population) is True:
         raise PopulationValidationError(

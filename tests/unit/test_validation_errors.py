@@ -5,6 +5,7 @@ exception a researcher can read. Each test names the rule, builds the smallest
 definition breaking it, and checks the exception type and a key phrase.
 """
 
+import dataclasses
 import datetime
 
 import pytest
@@ -760,3 +761,50 @@ def test_table_from_a_file_of_an_unknown_format(tmp_path):
 def test_missing_parameter():
     with pytest.raises(ParameterError, match="parameter 'nope' was not given"):
         get_parameter("nope")
+
+
+# ---------------------------------------------------------------------------
+# The model's errors, and the DSL's wording of them
+# ---------------------------------------------------------------------------
+
+
+def test_a_reworded_error_keeps_the_models_facts():
+    with pytest.raises(TypeValidationError) as caught:
+        p.i1 + "a"
+    error = caught.value
+    assert (error.node, error.operand, error.actual, error.other) == (qm.Function.Add, "rhs", int, str)
+    assert str(error) == "cannot combine an integer series with a string series (in +)"
+
+
+def test_the_model_names_nodes_and_fields_not_dsl_methods():
+    with pytest.raises(TypeValidationError) as caught:
+        qm.AggregateByPatient.Mean(e.s1._qm_node)
+    assert str(caught.value) == (
+        "AggregateByPatient.Mean needs an integer or float series as its source, not a string series"
+    )
+    assert caught.value.expected is qm.NUMERIC
+
+
+def test_except_where_with_a_non_boolean_condition():
+    with pytest.raises(TypeValidationError, match="the condition of a filter needs a boolean series, not an integer series"):
+        e.except_where(e.i1)
+
+
+def test_map_values_to_values_of_different_types_names_map_values():
+    with pytest.raises(TypeValidationError, match=r"cannot combine a string series with an integer series \(in map_values\(\)\)"):
+        p.i1.map_values({1: "a", 2: 3})
+
+
+def _declaring_operand_types():
+    for namespace in (qm.Function, qm.AggregateByPatient):
+        for name, cls in vars(namespace).items():
+            if not name.startswith("_") and cls.operand_types is not None:
+                yield cls
+
+
+@pytest.mark.parametrize("cls", list(_declaring_operand_types()), ids=lambda cls: cls.__qualname__)
+def test_the_dsl_has_words_for_every_operation_that_checks_its_operand_types(cls):
+    from ehrql.query_language import _OPERATION_NAMES
+
+    fields = [f.name for f in dataclasses.fields(cls)]
+    assert cls in _OPERATION_NAMES or all((cls, name) in _OPERATION_NAMES for name in fields)
