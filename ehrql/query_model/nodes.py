@@ -16,11 +16,25 @@ datetime.date, a code class, or `Set[...]`) and a `domain`: the set of
 event-level row sources it is evaluated over (empty for patient-level series).
 
 Nodes are declared rather than programmed: a node's fields are annotated (and
-checked against their annotations), and a series declares the types its
-operands may have and the type it gives (see `Series`). One validator applies
-those declarations when any node is built. Errors speak the model's language
-(node and field names) and carry the facts as attributes, so that the DSL can
-say the same thing in the researcher's words.
+checked against their annotations), and a node declares the types its
+operands may have and, for a series, the type it gives (see `Node`). One
+validator applies those declarations when any node is built. Errors speak the
+model's language (node and field names) and carry the facts as attributes, so
+that the DSL can say the same thing in the researcher's words.
+
+A new row-wise operation is, for example:
+
+    @node
+    class Absolute(_Unary):
+        "The absolute value of a number."
+
+        operand_types = NUMERIC
+        type = same_as("source")
+
+with its meaning in `semantics.FUNCTIONS`, its SQL in the compiler's table,
+a DSL method (and its name in `query_language._OPERATION_NAMES`, for
+messages), a spec test and a generative strategy (the strategy coverage and
+wording tests fail until the last two are there).
 """
 
 from __future__ import annotations
