@@ -286,7 +286,8 @@ def _reworded(error: qm.ValidationError, operation: str | None = None) -> qm.Val
     elif error.expected is qm.SORTABLE:
         message = f"cannot sort by {actual} series"
     elif error.expected is not None:
-        message = f"{name} needs {qm.with_article(error.expected.name)} series, not {actual} series"
+        given = "None" if error.actual is None else f"{actual} series"
+        message = f"{name} needs {qm.with_article(error.expected.name)} series, not {given}"
     else:
         return error
     return error.reworded(message)

@@ -522,7 +522,8 @@ class Domain:
         if len(sources) <= 1:
             return cls(sources)
         # Keep only the most derived source, provided all lie on one lineage.
-        ordered = sorted(sources, key=lambda s: len(_lineage(s)))
+        # Ties broken by name, so that a message names the frames in the same order every run.
+        ordered = sorted(sources, key=lambda s: (len(_lineage(s)), describe_frame(s)))
         deepest = ordered[-1]
         lineage = set(_lineage(deepest))
         for source in ordered[:-1]:

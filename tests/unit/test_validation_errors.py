@@ -808,3 +808,13 @@ def test_the_dsl_has_words_for_every_operation_that_checks_its_operand_types(cls
 
     fields = [f.name for f in dataclasses.fields(cls)]
     assert cls in _OPERATION_NAMES or all((cls, name) in _OPERATION_NAMES for name in fields)
+
+
+def test_logic_with_a_bare_none_says_none():
+    with pytest.raises(TypeValidationError, match="& needs a boolean series, not None$"):
+        p.b1 & None
+
+
+def test_series_from_unrelated_frames_are_named_in_a_fixed_order():
+    with pytest.raises(DomainMismatchError, match="the table 'e' and the table 'other'$"):
+        other.i1 + e.i1
