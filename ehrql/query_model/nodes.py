@@ -213,6 +213,8 @@ SORTABLE = TypeSet("sortable", (bool, *ORDERED.types), codes=True)
 def with_article(name: str) -> str:
     """ "an integer", "a date": `name` with its indefinite article."""
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
 # ---------------------------------------------------------------------------
 # Base classes and the one validator
 # ---------------------------------------------------------------------------
@@ -807,6 +809,8 @@ class AggregateByPatient:
     """Namespace of aggregations: each collapses many rows per patient into one value."""
 
     class _Base(Series):
+        """An aggregation: one value per patient from their rows."""
+
         aggregates = True
 
         @cached_property
@@ -815,6 +819,8 @@ class AggregateByPatient:
 
     @shared_fields
     class _OfSeries(_Base):
+        """An aggregation of the values of an event series."""
+
         source: Series
 
     @node
@@ -906,14 +912,18 @@ class Function:
     """Namespace of row-wise operations. Each takes series and gives a series."""
 
     class _Base(Series):
-        pass
+        """A row-wise operation: one value per row (or patient) of its operands."""
 
     @shared_fields
     class _Unary(_Base):
+        """An operation on one series."""
+
         source: Series
 
     @shared_fields
     class _Binary(_Base):
+        """An operation on two series."""
+
         lhs: Series
         rhs: Series
 
