@@ -22,19 +22,10 @@ validator applies those declarations when any node is built. Errors speak the
 model's language (node and field names) and carry the facts as attributes, so
 that the DSL can say the same thing in the researcher's words.
 
-A new row-wise operation is, for example:
-
-    @node
-    class Absolute(_Unary):
-        "The absolute value of a number."
-
-        operand_types = NUMERIC
-        type = same_as("source")
-
-with its meaning in `semantics.FUNCTIONS`, its SQL in the compiler's table,
-a DSL method (and its name in `query_language._OPERATION_NAMES`, for
-messages), a spec test and a generative strategy (the strategy coverage and
-wording tests fail until the last two are there).
+A new row-wise operation takes a few lines here (see `Function.Absolute`),
+its meaning in `semantics.FUNCTIONS`, its SQL in the compiler's table, a DSL
+method (with its name in `query_language._OPERATION_NAMES`, for messages), a
+spec test and a generative strategy.
 """
 
 from __future__ import annotations
@@ -251,6 +242,10 @@ class Node:
     def check(self) -> None:
         """Rules particular to this kind of node, beyond what it declares."""
 
+    def refused(self, message: str, operand: str, error: type = ValidationError, **facts) -> ValidationError:
+        """The error refusing this node: `message`, about its field `operand`, with other facts."""
+        return error(message, node=type(self), operand=operand, **facts)
+
     def children(self) -> Iterator[Node]:
         """The nodes this node is built directly from."""
         for field in dataclasses.fields(self):
@@ -409,11 +404,10 @@ def _check_fields(node: Node) -> None:
     for name, hint in _field_hints(type(node)).items():
         value = getattr(node, name)
         if not _fits(value, hint):
-            raise ValidationError(
+            raise node.refused(
                 f"{type(node).__qualname__}.{name} must be {_describe_hint(hint)}, "
                 f"not {type(value).__name__}",
-                node=type(node),
-                operand=name,
+                name,
             )
 
 
@@ -455,11 +449,10 @@ def _check_operands(node: Node) -> None:
     if cls.aggregates:
         for name, operand in operands:
             if operand.domain.is_patient:
-                raise ValidationError(
+                raise node.refused(
                     f"{cls.__qualname__} needs an event-level series as its {name}: "
                     "a patient-level series already has one value per patient",
-                    node=cls,
-                    operand=name,
+                    name,
                 )
     declared = cls.operand_types
     if cls.same_type:
@@ -468,11 +461,11 @@ def _check_operands(node: Node) -> None:
         typed = [(name, s) for name, s in operands if s.type is not None]
         for name, other in typed[1:]:
             if other.type != typed[0][1].type:
-                raise TypeValidationError(
+                raise node.refused(
                     f"{cls.__qualname__} needs operands of one type, not "
                     f"{a_type_name(typed[0][1].type)} series and {a_type_name(other.type)} series",
-                    node=cls,
-                    operand=name,
+                    name,
+                    error=TypeValidationError,
                     actual=typed[0][1].type,
                     other=other.type,
                 )
@@ -487,11 +480,11 @@ def require_operand_type(node: Node, name: str, operand: Series, allowed: TypeSe
     """Raise TypeValidationError unless `operand` (field `name` of `node`) has a type in `allowed`."""
     if operand.type not in allowed:
         cls = type(node)
-        raise TypeValidationError(
+        raise node.refused(
             f"{cls.__qualname__} needs {with_article(allowed.name)} series as its {name}, "
             f"not {a_type_name(operand.type)} series",
-            node=cls,
-            operand=name,
+            name,
+            error=TypeValidationError,
             expected=allowed,
             actual=operand.type,
         )
@@ -655,11 +648,11 @@ class _FromEventFrame(Node):
             for source in series.domain.sources:
                 if source not in _lineage(frame):
                     # The node's name is the verb: "cannot filter ...", "cannot sort ...".
-                    raise DomainMismatchError(
+                    raise self.refused(
                         f"cannot {type(self).__name__.lower()} {describe_frame(frame)} using a series "
                         f"drawn from {describe_frame(source)}",
-                        node=type(self),
-                        operand=name,
+                        name,
+                        error=DomainMismatchError,
                     )
 
 
@@ -716,11 +709,7 @@ class PickOneRowPerPatient(_FromEventFrame, OneRowPerPatientFrame):
 
     def check(self):
         if not sort_keys(self.source):
-            raise ValidationError(
-                "PickOneRowPerPatient needs a sorted frame: its source has no Sort",
-                node=type(self),
-                operand="source",
-            )
+            raise self.refused("PickOneRowPerPatient needs a sorted frame: its source has no Sort", "source")
 
 
 # ---------------------------------------------------------------------------
@@ -738,11 +727,10 @@ class SelectColumn(Series):
     def check(self):
         if self.name not in self.source.schema.column_names:
             table = root_table(self.source)
-            raise ValidationError(
+            raise self.refused(
                 f"table '{getattr(table, 'name', 'inline table')}' has no column "
                 f"'{self.name}'; its columns are: {', '.join(self.source.schema.column_names)}",
-                node=type(self),
-                operand="name",
+                "name",
             )
 
     @property
@@ -762,7 +750,7 @@ class Value(Series):
 
     def check(self):
         if isinstance(self.value, (list, set, tuple)):
-            raise TypeValidationError("use a frozenset for a set of values", node=type(self), operand="value")
+            raise self.refused("use a frozenset for a set of values", "value", error=TypeValidationError)
         # Worked out once: for a big codelist it means visiting every code.
         self.__dict__["type"] = type_of_value(self.value)
 
@@ -837,19 +825,17 @@ class AggregateByPatient:
         operand_types = NUMERIC
         type = float
 
+    class _Extreme(_OfSeries):
+        operand_types = ORDERED
+        type = same_as("source")
+
     @node
-    class Min(_OfSeries):
+    class Min(_Extreme):
         """The smallest non-null value; null when there are none."""
 
-        operand_types = ORDERED
-        type = same_as("source")
-
     @node
-    class Max(_OfSeries):
+    class Max(_Extreme):
         """The largest non-null value; null when there are none."""
-
-        operand_types = ORDERED
-        type = same_as("source")
 
     @node
     class CountDistinct(_OfSeries):
@@ -878,11 +864,10 @@ class AggregateByPatient:
 
         def check(self):
             if self.maximum_gap_days < 0:
-                raise ValidationError(
+                raise self.refused(
                     f"the maximum gap between dates of an episode must be a whole number of days "
                     f"(0 or more), not {self.maximum_gap_days!r}",
-                    node=type(self),
-                    operand="maximum_gap_days",
+                    "maximum_gap_days",
                 )
 
     @node
@@ -1029,32 +1014,31 @@ class Function:
 
         type = float
 
+    class _NumericUnary(_Unary):
+        operand_types = NUMERIC
+        type = same_as("source")
+
     @node
-    class Absolute(_Unary):
+    class Absolute(_NumericUnary):
         """The absolute value of a number: negative values made positive."""
 
-        operand_types = NUMERIC
-        type = same_as("source")
-
     @node
-    class Negate(_Unary):
+    class Negate(_NumericUnary):
         """-source."""
 
-        operand_types = NUMERIC
-        type = same_as("source")
+    class _Cast(_Unary):
+        operand_types = CASTABLE
 
     @node
-    class CastToInt(_Unary):
+    class CastToInt(_Cast):
         """An int from a bool, int, float (truncated towards zero) or string of digits."""
 
-        operand_types = CASTABLE
         type = int
 
     @node
-    class CastToFloat(_Unary):
+    class CastToFloat(_Cast):
         """A float from a bool, int, float or numeric string."""
 
-        operand_types = CASTABLE
         type = float
 
     @node
@@ -1082,19 +1066,19 @@ class Function:
 
         def check(self):
             if not isinstance(self.rhs.type, Set):
-                raise TypeValidationError(
+                raise self.refused(
                     f"Function.In needs a set of values as its rhs, not {a_type_name(self.rhs.type)} series",
-                    node=type(self),
-                    operand="rhs",
+                    "rhs",
+                    error=TypeValidationError,
                     actual=self.rhs.type,
                 )
             element = self.rhs.type.element_type
             if element is not None and element != self.lhs.type:
-                raise TypeValidationError(
+                raise self.refused(
                     f"Function.In cannot look for {a_type_name(self.lhs.type)} series in a set of "
                     f"{type_name(element)} values",
-                    node=type(self),
-                    operand="rhs",
+                    "rhs",
+                    error=TypeValidationError,
                     actual=self.lhs.type,
                     other=element,
                 )
@@ -1172,11 +1156,7 @@ class Function:
 
         def check(self):
             if len(self.sources) < 2:
-                raise ValidationError(
-                    f"{type(self).__qualname__} needs at least two sources",
-                    node=type(self),
-                    operand="sources",
-                )
+                raise self.refused(f"{type(self).__qualname__} needs at least two sources", "sources")
 
     @node
     class MaximumOf(_Extremum):
@@ -1202,20 +1182,13 @@ class Case(Series):
 
     def check(self):
         if not self.cases:
-            raise ValidationError(
-                "Case needs at least one case", node=type(self), operand="cases", reason="empty"
-            )
+            raise self.refused("Case needs at least one case", "cases", reason="empty")
         for condition in self.cases:
             if not isinstance(condition, Series):
-                raise ValidationError("Case's conditions must be series", node=type(self), operand="cases")
+                raise self.refused("Case's conditions must be series", "cases")
             require_operand_type(self, "cases", condition, BOOL)
         if all(v is None for v in [*self.cases.values(), self.default]):
-            raise ValidationError(
-                "Case needs at least one value that is not None",
-                node=type(self),
-                operand="cases",
-                reason="all null",
-            )
+            raise self.refused("Case needs at least one value that is not None", "cases", reason="all null")
 
 
 # ---------------------------------------------------------------------------
@@ -1239,11 +1212,7 @@ class Dataset(Node):
         validate_population(self.population)
         for name, series in self.variables.items():
             if not isinstance(series, Series) or not series.domain.is_patient:
-                raise ValidationError(
-                    f"dataset column '{name}' must have one value per patient",
-                    node=type(self),
-                    operand="variables",
-                )
+                raise self.refused(f"dataset column '{name}' must have one value per patient", "variables")
 
 
 def validate_population(population: Series):
