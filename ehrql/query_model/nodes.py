@@ -391,8 +391,7 @@ def series_operands(node: Node, fields: Iterable[str] | None = None) -> Iterator
     A field may hold a series, a tuple of series, or a mapping whose values
     are series (the outputs of `Case`); None stands for no value.
     """
-    names = [f.name for f in dataclasses.fields(node)] if fields is None else fields
-    for name in names:
+    for name in _field_names(type(node)) if fields is None else fields:
         value = getattr(node, name)
         if isinstance(value, FrozenDict):
             value = tuple(value.values())
@@ -409,6 +408,11 @@ def _check_fields(node: Node) -> None:
                 f"not {type(value).__name__}",
                 name,
             )
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @functools.cache
@@ -445,6 +449,8 @@ def _describe_hint(hint) -> str:
 def _check_operands(node: Node) -> None:
     """Apply what `node` declares about its series operands (see `Node`)."""
     cls = type(node)
+    if not (cls.aggregates or cls.same_type or cls.operand_types is not None):
+        return
     operands = list(series_operands(node))
     if cls.aggregates:
         for name, operand in operands:
