@@ -177,7 +177,7 @@ class TypeSet:
 
     `codes` admits every clinical code class as well as `types`. A null
     constant (type None) is in no set: an operation that takes one declares
-    `same_type` (see `Series`).
+    `same_type` (see `Node`).
     """
 
     name: str
