@@ -3,6 +3,9 @@
 Every object here is a thin wrapper around a query model node
 (`ehrql.query_model.nodes`); every method builds a new node. Validation lives in
 the nodes, so an error is raised on the line of the definition that wrote it.
+The model words its errors in its own terms (nodes and fields); every node is
+built here through `_new`, which says the same thing in the terms a researcher
+wrote (`sum_for_patient()`, `+`, `case()`).
 """
 
 from __future__ import annotations
