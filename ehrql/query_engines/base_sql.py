@@ -878,8 +878,12 @@ def _aggregation_scans(dataset: qm.Dataset, key_only_picks: frozenset, varying: 
     """
     blocked = (qm.PickOneRowPerPatient, qm.SelectPatientTable, qm.InlinePatientTable, *_AGGREGATES)
 
+    # A folded condition is worked out on the scanned rows alone, so it may
+    # read nothing computed per patient (not even a set of the patient's values).
+    unfoldable = (*blocked, Aggregate._Base)
+
     def can_fold(frame: qm.Filter) -> bool:
-        return not any(isinstance(n, blocked) or n in varying for n in qm.all_nodes(frame.condition))
+        return not any(isinstance(n, unfoldable) or n in varying for n in qm.all_nodes(frame.condition))
 
     groups: dict = {}
     for node in qm.all_nodes(dataset):
