@@ -19,6 +19,13 @@ decides the shape of the query:
 
 Each node compiles once per compilation (memoised by node), and each relation
 is a named CTE, so the database can share work between its uses.
+
+Each kind of node compiles in one `_Compiler` method, registered for its node
+classes with `@_compiles("series" | "frame" | "aggregate", ...)`: a new
+operation is one such method (or one entry in a spelling table such as
+`_DIALECT_FUNCTIONS`, if a dialect building block computes it). Measures
+compile every interval at once in `_IntervalCompiler`, which overrides the
+few methods where that differs.
 """
 
 from __future__ import annotations
