@@ -739,55 +739,58 @@ class _Compiler:
     def _aggregation(self, source, members) -> tuple[FromClause, dict]:
         rows = self.rows(source)
         names = {n: f"value_{i}" for i, n in enumerate(members)}
-        values = [self._handler("aggregate", n)(n, source).label(names[n]) for n in members]
+        compiled = {n: self._handler("aggregate", n)(n, source) for n in members}
+        values = [compiled[n][0].label(names[n]) for n in members]
         joined, keys = self._joined(rows, values)
         query = sa.select(rows.c.patient_id, *_interval_ids(keys), *values)
         query = query.select_from(joined).group_by(rows.c.patient_id, *keys)
         columns = [
             ("patient_id", self.patient_id_type),
-            *((names[n], _aggregation_type(n)) for n in members),
+            *((names[n], compiled[n][1]) for n in members),
             *(("interval_id", int) for _ in keys),
         ]
         materialise = any(n in self._shared for n in members)
         relation = self._relation(materialise, "aggregated", query, columns)
         return self._patient_relation(self._keyed(relation, keys)), names
 
+    # Each "aggregate" handler gives the aggregate function and the type of its value.
+
     @_compiles("aggregate", Aggregate.Exists, Aggregate.Count)
-    def _count_rows(self, node, source) -> ColumnElement:
-        return sa.func.count()
+    def _count_rows(self, node, source) -> tuple[ColumnElement, type]:
+        return sa.func.count(), int
 
     @_compiles("aggregate", qm.PickOneRowPerPatient)
-    def _picked_key_aggregate(self, node: qm.PickOneRowPerPatient, source) -> ColumnElement:
+    def _picked_key_aggregate(self, node: qm.PickOneRowPerPatient, source) -> tuple[ColumnElement, type]:
         # Sorted ascending with nulls first, the last row holds the largest
         # key (null only if all are), and the first row holds null if any
         # row does, else the smallest.
         primary = qm.sort_keys(node.source)[0]
         key = self.rows(source).c[primary.name]
         if node.position is qm.Position.LAST:
-            return self.dialect.maximum_aggregate(key, primary.type)
+            return self.dialect.maximum_aggregate(key, primary.type), primary.type
         smallest = self.dialect.minimum_aggregate(key, primary.type)
-        return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest)
+        return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest), primary.type
 
     @_compiles("aggregate", Aggregate.Sum)
-    def _sum(self, node: Aggregate.Sum, source) -> ColumnElement:
-        return self.dialect.cast(sa.func.sum(self.row_series(node.source, source)), node.type)
+    def _sum(self, node: Aggregate.Sum, source) -> tuple[ColumnElement, type]:
+        return self.dialect.cast(sa.func.sum(self.row_series(node.source, source)), node.type), node.type
 
     @_compiles("aggregate", Aggregate.Mean)
-    def _mean(self, node: Aggregate.Mean, source) -> ColumnElement:
-        return sa.func.avg(sa.cast(self.row_series(node.source, source), sa.Double()))
+    def _mean(self, node: Aggregate.Mean, source) -> tuple[ColumnElement, type]:
+        return sa.func.avg(sa.cast(self.row_series(node.source, source), sa.Double())), node.type
 
     @_compiles("aggregate", Aggregate.Min)
-    def _min(self, node: Aggregate.Min, source) -> ColumnElement:
-        return self.dialect.minimum_aggregate(self.row_series(node.source, source), node.type)
+    def _min(self, node: Aggregate.Min, source) -> tuple[ColumnElement, type]:
+        return self.dialect.minimum_aggregate(self.row_series(node.source, source), node.type), node.type
 
     @_compiles("aggregate", Aggregate.Max)
-    def _max(self, node: Aggregate.Max, source) -> ColumnElement:
-        return self.dialect.maximum_aggregate(self.row_series(node.source, source), node.type)
+    def _max(self, node: Aggregate.Max, source) -> tuple[ColumnElement, type]:
+        return self.dialect.maximum_aggregate(self.row_series(node.source, source), node.type), node.type
 
     @_compiles("aggregate", Aggregate.CountDistinct)
-    def _count_distinct(self, node: Aggregate.CountDistinct, source) -> ColumnElement:
+    def _count_distinct(self, node: Aggregate.CountDistinct, source) -> tuple[ColumnElement, type]:
         value = self.row_series(node.source, source)
-        return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type)))
+        return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type))), node.type
 
 
 class _IntervalCompiler(_Compiler):
@@ -959,18 +962,11 @@ def _key_only_picks(dataset: qm.Dataset) -> frozenset:
 
 
 def _aggregated_rows(node) -> qm.ManyRowsPerPatientFrame:
-    """The row source an aggregation (or a picked sort key) groups."""
-    if isinstance(node, (Aggregate.Count, Aggregate.Exists, qm.PickOneRowPerPatient)):
+    """The row source an aggregation (or a picked sort key) groups: that of
+    the frame it counts or picks from, or of the series it aggregates."""
+    if isinstance(node.source, qm.Frame):
         return qm.row_source(node.source)
     return node.source.domain.source
-
-
-def _aggregation_type(node) -> type:
-    if isinstance(node, (Aggregate.Count, Aggregate.Exists)):
-        return int
-    if isinstance(node, qm.PickOneRowPerPatient):
-        return qm.sort_keys(node.source)[0].type
-    return node.type
 
 
 def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()) -> dict:
