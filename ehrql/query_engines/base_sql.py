@@ -1043,4 +1043,14 @@ class BaseSQLQueryEngine:
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
-        raise NotImplementedError
+        return self.run_select(dataset, compiled, compiled.select)
+
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        """Run the setup of `compiled` and the patient table checks, yield the rows of
+        `select` (its select or one of its event selects), then clean up."""
+        raise NotImplementedError(f"{type(self).__name__} does not run SQL")
+
+    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
+        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
+        compiled = self.compile(dataset)
+        return {name: list(self.run_select(dataset, compiled, select)) for name, select in compiled.event_selects}

@@ -435,18 +435,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             if owned:
                 connection.close()
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Run the setup, stream the select's rows, then clean up."""
-        yield from self._run(dataset, compiled, compiled.select)
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        return {
-            name: list(self._run(dataset, compiled, select)) for name, select in compiled.event_selects
-        }
-
-    def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
         """Run the setup, stream the rows of `select`, then clean up."""
         connection, owned = self._connect()
         try:

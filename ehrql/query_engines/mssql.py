@@ -29,7 +29,7 @@ dataset can be printed with no server (`dump-dataset-sql`).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from urllib import parse
 
 import sqlalchemy as sa
@@ -38,17 +38,9 @@ from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import elements, operators
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.scratch_tables import TempTableNaming, is_temp_table, temp_table
-from ehrql.query_engines.server_sql import (
-    backend_table,
-    check_connection,
-    dsn_and_permissions,
-    run_statements,
-    server_engine,
-)
+from ehrql.query_engines.server_sql import ServerSQLQueryEngine
 from ehrql.query_engines.sql_dialect import (
     DIVISION_PRECEDENCE,
     MAX_DATE,
@@ -546,7 +538,7 @@ def sqlalchemy_url(dsn: str) -> sa.engine.URL:
     )
 
 
-class MSSQLQueryEngine(BaseSQLQueryEngine):
+class MSSQLQueryEngine(ServerSQLQueryEngine):
     """Runs datasets on MS SQL Server; `dsn` is `mssql://user:password@host:port/database`.
 
     Permissions granted through the DSN (`opensafely_include_<permission>=true`)
@@ -556,25 +548,6 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
 
     dialect = MSSQLDialect()
 
-    def __init__(self, dsn: str | None, backend=None):
-        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
-        self.backend = backend
-
-    def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table, self.permissions)
-
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Run the statements on one connection, streaming the select's rows."""
-        engine = server_engine(sqlalchemy_url(self.dsn))
-        yield from run_statements(engine, compiled, compiled.select, checks=self.patient_table_checks(dataset))
-
-    def test_connection(self) -> None:
-        """Connect and run a trivial query, raising if the database cannot be reached."""
-        check_connection(sqlalchemy_url(self.dsn))
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        engine = server_engine(sqlalchemy_url(self.dsn))
-        return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}
+    def sqlalchemy_url(self) -> sa.engine.URL:
+        """The pyodbc URL for the DSN (see the module's `sqlalchemy_url`)."""
+        return sqlalchemy_url(self.dsn)

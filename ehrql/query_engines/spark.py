@@ -313,15 +313,6 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise DatabaseOpenError("no Spark source given: pass a directory of table files or a spark:// DSN")
         self._sql(self.session(), "SELECT 1").collect()
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Make the dataset's tables readable, run the statements, and yield the select's rows."""
-        yield from self._run(dataset, compiled, compiled.select)
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        return {name: list(self._run(dataset, compiled, select)) for name, select in compiled.event_selects}
-
     def table_views(self, dataset: qm.Dataset) -> tuple[list[str], list[str]]:
         """Statements making the dataset's tables readable from the DSN's source, and dropping them."""
         if self.source is None:
@@ -340,7 +331,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         ]
         return views, drops
 
-    def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
         session = self.session()
         views, drops = self.table_views(dataset)
         try:

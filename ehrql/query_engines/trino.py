@@ -21,26 +21,18 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from urllib import parse
 
 import sqlalchemy as sa
-from sqlalchemy.sql.selectable import FromClause
 from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
+from ehrql.query_engines.base_sql import CompiledDataset
 from ehrql.query_engines.scratch_tables import TempTableNaming, temp_table
-from ehrql.query_engines.server_sql import (
-    backend_table,
-    check_connection,
-    dsn_and_permissions,
-    run_statements,
-    server_engine,
-)
+from ehrql.query_engines.server_sql import ServerSQLQueryEngine, run_statements
 from ehrql.query_engines.sql_dialect import DIVISION_PRECEDENCE, Expr, SQLDialect
-from ehrql.query_model import nodes as qm
 
 #: Python's int() accepts surrounding whitespace, a sign and digits grouped by single underscores.
 _PYTHON_INT = r"^\s*[+-]?[0-9]+(_[0-9]+)*\s*$"
@@ -248,7 +240,7 @@ def _explain_setup_error(scratch: str | None) -> Callable[[str, Exception], Exce
     return explain
 
 
-class TrinoQueryEngine(BaseSQLQueryEngine):
+class TrinoQueryEngine(ServerSQLQueryEngine):
     """Runs datasets on Trino; `dsn` is `trino://user@host:port/catalog/schema`.
 
     Intermediate tables go into the DSN's catalog and schema, or the one its
@@ -259,23 +251,18 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     """
 
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):
-        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
-        self.backend = backend
+        super().__init__(dsn, backend)
         self.dsn, self.scratch_schema = split_scratch_schema(self.dsn)
         prefix = table_prefix if table_prefix is not None else f"ehrql_tmp_{uuid.uuid4().hex[:12]}_"
         self.dialect = TrinoDialect(self.scratch_schema, prefix)
 
-    def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table, self.permissions)
+    def sqlalchemy_url(self) -> sa.engine.URL:
+        """The trino client's URL for the DSN (see the module's `sqlalchemy_url`)."""
+        return sqlalchemy_url(self.dsn)
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Run the statements on one connection, streaming the select's rows."""
-        yield from self._run(compiled, compiled.select, self.patient_table_checks(dataset))
-
-    def _run(self, compiled, select: str, checks=()) -> Iterator[tuple]:
-        engine = server_engine(sqlalchemy_url(self.dsn))
-        return run_statements(engine, compiled, select, _explain_setup_error(self.scratch_schema), checks)
+    def setup_error_explainer(self) -> Callable[[str, Exception], Exception]:
+        """A failure to create an intermediate table says where, and what rights are needed."""
+        return _explain_setup_error(self.scratch_schema)
 
     def test_connection(self) -> None:
         """Connect, run a trivial query, and create and drop a table in the scratch schema.
@@ -283,16 +270,11 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
         Raises if the database cannot be reached, or (`ScratchSchemaError`)
         if intermediate tables cannot be created where they would go.
         """
-        check_connection(sqlalchemy_url(self.dsn))
+        super().test_connection()
         table = temp_table("connection_check", [("ok", sa.Integer())])
         check = CompiledDataset(
             setup=tuple(self.dialect.create_temp_table(table, sa.select(sa.literal(1).label("ok")))),
             select=f"SELECT ok FROM {self.dialect.temp_table_name(table.name)}",
             cleanup=tuple(self.dialect.drop_temp_table(table)),
         )
-        list(self._run(check, check.select))
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        return {name: list(self._run(compiled, select)) for name, select in compiled.event_selects}
+        list(run_statements(self.connect(), check, check.select, self.setup_error_explainer()))
