@@ -36,7 +36,6 @@ schema's types, so Parquet written by any tool (INT32 ids, say) reads alike.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
 import re
 import uuid
@@ -49,6 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
+from ehrql.column_types import arrow_type
 from ehrql.database_errors import redact, redacted_process_output
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
@@ -67,8 +67,9 @@ DEFAULT_SESSION_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
 }
 
-#: Spark's name for each series type's column type.
-_SPARK_TYPES = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", str: "STRING", datetime.date: "DATE"}
+
+#: A dialect for naming types and quoting in the statements that read tables.
+_DIALECT = SparkDialect()
 
 
 class SparkQueryError(EHRQLError):
@@ -81,13 +82,11 @@ class SparkNotInstalledError(EHRQLError):
 
 def spark_type_name(type_) -> str:
     """The Spark SQL type holding values of a series type."""
-    if qm.is_code_type(type_):
-        return "STRING"
-    return _SPARK_TYPES[type_]
+    return _DIALECT.type_name(type_)
 
 
 def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+    return _DIALECT.quote_always(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -436,10 +435,6 @@ def arrow_rows(table: pa.Table) -> Iterator[tuple]:
         yield from zip(*columns)
 
 
-#: The Arrow type rows of each series type are loaded as (codes are strings).
-_ARROW_TYPES = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), datetime.date: pa.date32(), str: pa.string()}
-
-
 def load_tables(session, table_data, prefix: str = "") -> None:
     """Make one temporary view per table node in `session`, named `prefix` + the table's name.
 
@@ -461,7 +456,7 @@ def arrow_table(table: qm.Frame, rows, convert=lambda value: value) -> pa.Table:
         {
             name: pa.array(
                 [convert(row.get(name)) for row in rows],
-                type=_ARROW_TYPES.get(type_, pa.string()),
+                type=arrow_type(type_),
             )
             for name, type_ in columns
         }
