@@ -916,7 +916,15 @@ class BaseSQLQueryEngine:
     permissions: frozenset = frozenset()
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The relation holding a table's rows; by default the table of that name."""
+        """The relation holding a table's rows: the backend's mapping of it, less any
+        rows its access rules keep back from a job holding `permissions`; with no
+        backend, by default the table of that name.
+
+        Excluded patients are not filtered here: the compiler applies the
+        backend's inclusion condition to the population (`patient_filter`).
+        """
+        if self.backend is not None:
+            return self.backend.resolve_table(table, self.permissions)
         return default_table(table)
 
     def grant(self, permissions) -> None:

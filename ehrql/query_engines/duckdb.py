@@ -30,7 +30,7 @@ from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FileValidationError, check_one_file_per_table, first_table_file_problem
 from ehrql.file_formats.csv_format import csv_header as read_csv_header
 from ehrql.file_formats.results import DuckDBResults
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.backends.expressions import hex_text, hex_to_int
 from ehrql.query_engines.sql_dialect import EPOCH, PYTHON_INT_PATTERN, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
@@ -318,10 +318,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """Tables from a directory are read through per-table relations made during setup."""
-        if self.backend is not None:
-            return self.backend.resolve_table(table, self.permissions)
-        if self._directory is None:
-            return default_table(table)
+        if self.backend is not None or self._directory is None:
+            return super().resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
         return sa.table(self._file_relation_name(table), *(sa.column(c) for c in columns))
 

@@ -12,12 +12,11 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
 from ehrql.query_engines import DRIVER_EXTRAS
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, PatientTableCheck, default_table
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, PatientTableCheck
 from ehrql.query_model import nodes as qm
 
 #: Rows fetched from the server at a time while streaming results.
@@ -38,18 +37,6 @@ def dsn_and_permissions(dsn: str | None, backend) -> tuple[str | None, frozenset
     if backend is not None:
         granted = backend.check_permissions(granted)
     return dsn, granted
-
-
-def backend_table(backend, table: qm.Frame, permissions: frozenset[str] = frozenset()) -> FromClause:
-    """A table as the backend maps it, less any rows its access rules keep back
-    from a job holding `permissions`; with no backend, the table of the same name.
-
-    Excluded patients are not filtered here: the compiler applies the
-    backend's inclusion condition to the population (`BaseSQLQueryEngine.patient_filter`).
-    """
-    if backend is None:
-        return default_table(table)
-    return backend.resolve_table(table, permissions)
 
 
 #: Given a setup statement and the database's error running it, the error to raise instead.
@@ -146,10 +133,6 @@ class ServerSQLQueryEngine(BaseSQLQueryEngine):
         """What turns a database error in a setup statement into an error saying what to
         do about it (see `run_statements`); None: the database's own error is raised."""
         return None
-
-    def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table, self.permissions)
 
     def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the rows of `select`."""

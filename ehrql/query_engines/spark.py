@@ -263,7 +263,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         The compiler leaves out patients the backend excludes (type 1 opt-outs).
         """
         if self.backend is not None:
-            return self.backend.resolve_table(table, self.permissions)
+            return super().resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
         if self.source is None:
             return sa.table(self.session_tables_prefix + table.name, *(sa.column(c) for c in columns))
