@@ -1038,7 +1038,15 @@ class BaseSQLQueryEngine:
     permissions: frozenset = frozenset()
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The relation holding a table's rows; by default the table of that name."""
+        """The relation holding a table's rows: the backend's mapping of it, less any
+        rows its access rules keep back from a job holding `permissions`; with no
+        backend, by default the table of that name.
+
+        Excluded patients are not filtered here: the compiler applies the
+        backend's inclusion condition to the population (`patient_filter`).
+        """
+        if self.backend is not None:
+            return self.backend.resolve_table(table, self.permissions)
         return default_table(table)
 
     def grant(self, permissions) -> None:
@@ -1184,7 +1192,17 @@ class BaseSQLQueryEngine:
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
-        raise NotImplementedError
+        return self.run_select(dataset, compiled, compiled.select)
+
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        """Run the setup of `compiled` and the patient table checks, yield the rows of
+        `select` (its select or one of its event selects), then clean up."""
+        raise NotImplementedError(f"{type(self).__name__} does not run SQL")
+
+    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
+        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
+        compiled = self.compile(dataset)
+        return {name: list(self.run_select(dataset, compiled, select)) for name, select in compiled.event_selects}
 
     @contextlib.contextmanager
     def open_results(
