@@ -134,3 +134,36 @@ def test_a_population_needing_a_picked_row_is_drawn_from_the_picked_rows():
         ],
     }
     assert ENGINES["duckdb"](data, ds) == run_in_memory(data, ds) == [(2, 1), (3, 5)]
+
+
+def _public_series_classes(namespace) -> list[type]:
+    return [
+        value
+        for name, value in vars(namespace).items()
+        if not name.startswith("_") and isinstance(value, type) and issubclass(value, qm.Series)
+    ]
+
+
+def test_every_node_class_has_a_compiler_handler():
+    from ehrql.query_engines.base_sql import _HANDLERS
+
+    # CombineAsSet is only ever the right-hand side of is_in(), which compiles it.
+    series = [c for c in _public_series_classes(Fn) + _public_series_classes(Agg) if c is not Agg.CombineAsSet]
+    series += [qm.SelectColumn, qm.Value, qm.Parameter, qm.Case]
+    frames = [qm.SelectTable, qm.Filter, qm.SelectPatientTable, qm.InlinePatientTable, qm.PickOneRowPerPatient]
+    grouped = [Agg.Sum, Agg.Mean, Agg.Min, Agg.Max, Agg.CountDistinct, Agg.Count, Agg.Exists, qm.PickOneRowPerPatient]
+    expected = {("series", c) for c in series} | {("frame", c) for c in frames} | {("aggregate", c) for c in grouped}
+    assert set(_HANDLERS) == expected
+
+
+def test_a_node_with_no_handler_is_reported_by_name():
+    with pytest.raises(TypeError, match="cannot compile CombineAsSet nodes as a series"):
+        compile_(dataset(v=Agg.CombineAsSet(qm.SelectColumn(EVENTS, "value"))))
+
+
+def test_every_building_block_the_compiler_names_is_a_dialect_method():
+    from ehrql.query_engines.base_sql import _CASTS, _DIALECT_FUNCTIONS
+    from ehrql.query_engines.sql_dialect import SQLDialect
+
+    names = {*_DIALECT_FUNCTIONS.values(), *_CASTS.values()}
+    assert {n for n in names if not callable(getattr(SQLDialect, n, None))} == set()
