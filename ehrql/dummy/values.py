@@ -46,6 +46,10 @@ _LIFESPAN = 100
 # Dates within this many days of a date the definition mentions are favoured.
 _DATE_NEIGHBOURHOOD = 3 * 365
 _FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
+#: Pools at least this large are filtered lazily (`ValueChoice.restrict`).
+LAZY_POOL = 2000
+#: Draws tried against a lazy filter before the pool is filtered once and for all.
+LAZY_TRIES = 24
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,14 +73,61 @@ class ValueChoice:
     #: dates, categories, closed ranges), so an empty choice proves that no
     #: value exists; other pools are samples of an unbounded set.
     exhaustive: bool = True
+    #: Filters not yet applied to the pools (each value must pass all of them):
+    #: a date pool holds ~50,000 values and most filters pass most of them, so
+    #: drawing and checking is far cheaper than filtering up front.
+    pending: tuple = ()
 
-    @property
+    @functools.cached_property
     def empty(self) -> bool:
         """True when no value at all, not even null, is allowed."""
-        return not self.values and not self.null_allowed
+        if self.null_allowed:
+            return False
+        if not self.pending:
+            return not self.values
+        return not any(self._passes(v) for v in self.values)
+
+    def _passes(self, value) -> bool:
+        return all(accept(value) for accept in self.pending)
+
+    @functools.cached_property
+    def filtered(self) -> ValueChoice:
+        """This choice with the pending filters applied to its pools."""
+        values = tuple(v for v in self.values if self._passes(v))
+        # The other pools are subsets of `values`: membership is cheaper than the filters.
+        kept = frozenset(values)
+        return dataclasses.replace(
+            self,
+            values=values,
+            preferred=tuple(v for v in self.preferred if v in kept),
+            typical=tuple(v for v in self.typical if v in kept),
+            pending=(),
+        )
+
+    def _draw_lazily(self, rng: random.Random, draw: Callable):
+        """A value from `draw` (a draw from the unfiltered pools) that passes
+        the pending filters; else one drawn from the filtered pools."""
+        if self.null_allowed and rng.random() < self.null_share:
+            return None
+        # Once a filter has proved too rare to hit by chance, the filtered
+        # pools are kept (cached) and used from then on.
+        if "filtered" not in self.__dict__:
+            plain = dataclasses.replace(self, pending=(), null_allowed=False)
+            for _ in range(LAZY_TRIES):
+                value = draw(plain)
+                if self._passes(value):
+                    return value
+        filtered = self.filtered
+        if filtered.values:
+            filtered = dataclasses.replace(filtered, null_allowed=False)
+        return draw(filtered)
 
     def sample(self, rng: random.Random):
         """Draw one allowed value."""
+        if self.pending:
+            if not self.values:
+                return self.filtered.sample(rng)
+            return self._draw_lazily(rng, lambda choice: choice.sample(rng))
         if self.null_allowed and (not self.values or rng.random() < self.null_share):
             return None
         if not self.values:
@@ -93,6 +144,10 @@ class ValueChoice:
         """
         if not self.ordered or (low is None and high is None):
             return self.sample(rng)
+        if self.pending:
+            if not self.values:
+                return self.filtered.sample_within(rng, low, high)
+            return self._draw_lazily(rng, lambda choice: choice.sample_within(rng, low, high))
         if self.null_allowed and (not self.values or rng.random() < self.null_share):
             return None
         for pool in (self.preferred if rng.random() < PREFERRED_SHARE else (), self.typical, self.values):
@@ -108,7 +163,7 @@ class ValueChoice:
         """Whether `value` (or null) is one of the allowed values."""
         if value is None:
             return self.null_allowed
-        return value in self._value_set
+        return value in self._value_set and self._passes(value)
 
     @functools.cached_property
     def _value_set(self) -> frozenset:
@@ -122,6 +177,7 @@ class ValueChoice:
         """
         if not self.ordered:
             return self.restrict(lambda v: v is not None and _in_range(v, low, low_inclusive, high, high_inclusive))
+        # Cutting commutes with the pending filters, which stay pending.
         return dataclasses.replace(
             self,
             values=_cut(self.values, low, low_inclusive, high, high_inclusive),
@@ -131,7 +187,16 @@ class ValueChoice:
         )
 
     def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
-        """Only the values for which `accept` is true (null included)."""
+        """Only the values for which `accept` is true (null included).
+
+        A large pool is filtered lazily: values are checked as they are drawn.
+        """
+        if len(self.values) >= LAZY_POOL:
+            return dataclasses.replace(
+                self, pending=self.pending + (accept,), null_allowed=self.null_allowed and accept(None)
+            )
+        if self.pending:
+            return self.filtered.restrict(accept)
         return dataclasses.replace(
             self,
             values=tuple(v for v in self.values if accept(v)),
