@@ -11,7 +11,9 @@ this process, and print one line per case:
 * seconds: the time the generator took (loading and writing excluded);
 * s/1000: seconds per 1,000 patients (target: at most 10);
 * public: the seconds public ehrQL's generator took, for the same case;
-* non-null: the share of non-null values per column, lowest first.
+* filled: per column, the share of patients for whom it says something —
+  not null, and for a boolean column true (false is what a patient with no
+  records gets) — lowest first.
 
 Cases that do not load are listed with the error. Run from the repository
 root:
@@ -70,15 +72,15 @@ def _load(case: dict, cases_dir: pathlib.Path):
     return query, config.population_size, config.timeout, None if extra is None else extra._qm_node
 
 
-def _non_null_shares(query, tables) -> dict:
-    """Column name -> share of the output rows where it is not null."""
+def _filled_shares(query, tables) -> dict:
+    """Column name -> share of the output rows where it is neither null nor false."""
     engine = engine_over_tables(None, tables)
     rows = list(engine.get_results(query))
     names = list(query.variables)
     if not rows:
         return {name: 0.0 for name in names}
     return {
-        name: sum(row[i] is not None for row in rows) / len(rows)
+        name: sum(row[i] is not None and row[i] is not False for row in rows) / len(rows)
         for i, name in enumerate(names, start=1)
     }
 
@@ -95,7 +97,7 @@ def measure_case(case: dict, cases_dir: pathlib.Path, seed: int = 0) -> dict:
         query, population_size=asked, seed=seed, additional_population_constraint=extra, timeout=timeout
     )
     seconds = time.perf_counter() - started
-    shares = _non_null_shares(query, data.tables)
+    shares = _filled_shares(query, data.tables)
     return {
         **result,
         "asked": asked,
@@ -114,17 +116,23 @@ def _shares_text(shares: dict, limit: int = 6) -> str:
     return shown + more
 
 
+def _low_count(shares: dict, low: float) -> str:
+    """How many of the columns are filled for fewer than `low` of the patients."""
+    return f"[{sum(share < low for share in shares.values())}/{len(shares)} low]"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases-dir", type=pathlib.Path, required=True)
     parser.add_argument("-k", default="", help="only cases whose id contains this")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="print each column's share and the report")
+    parser.add_argument("--low", type=float, default=0.05, help="count columns filled for fewer than this share")
     args = parser.parse_args(argv)
     cases_dir = args.cases_dir.resolve()
     with (cases_dir / "cases.tsv").open(newline="") as f:
         cases = [c for c in csv.DictReader(f, delimiter="\t") if args.k in c["id"]]
-    print(f"{'case':<60} {'asked':>6} {'made':>6} {'seconds':>8} {'s/1000':>7} {'public':>7}  non-null (lowest)")
+    print(f"{'case':<60} {'asked':>6} {'made':>6} {'seconds':>8} {'s/1000':>7} {'public':>7}  filled (lowest)")
     for case in cases:
         m = measure_case(case, cases_dir, args.seed)
         name = m["id"][:60]
@@ -135,7 +143,7 @@ def main(argv=None) -> None:
         short = " SHORT" if m["made"] < m["asked"] else ""
         print(
             f"{name:<60} {m['asked']:>6} {m['made']:>6} {m['seconds']:>8.1f} {m['per_thousand']:>7.1f} "
-            f"{m['public']:>7}  {_shares_text(m['shares'])}{short}{slow}",
+            f"{m['public']:>7}  {_low_count(m['shares'], args.low)} {_shares_text(m['shares'])}{short}{slow}",
             flush=True,
         )
         if args.verbose:

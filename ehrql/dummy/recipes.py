@@ -10,6 +10,7 @@ times if it fails.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import random
 from collections.abc import Callable
 
@@ -51,16 +52,27 @@ class RowRecipe:
     infeasible_for_certain: bool = True
     #: Date columns drawn within the patient's life where possible.
     life_bounded: tuple = ()
+    #: (column, op, evaluator) for checks comparing a column with a value
+    #: read from the patient's other rows (`RowExpression.bound`).
+    context_bounds: tuple = ()
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
         born, died = life_span(context) if self.life_bounded else (None, None)
+        limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         for attempt in range(ROW_ATTEMPTS):
             row = {name: choice.sample(rng) for name, choice in self.choices}
             if (born or died) and (not self.soft_checks or attempt < ROW_ATTEMPTS // 2):
                 choices = dict(self.choices)
                 for name in self.life_bounded:
                     row[name] = choices[name].sample_within(rng, born, died)
+            if limits and attempt < ROW_ATTEMPTS - 2:
+                # Drawn inside the bounds the patient's other rows set (an
+                # event within 60 days after the first diagnosis); the last
+                # attempts draw freely, in case the bounds mislead.
+                choices = dict(self.choices)
+                for name, (low, high) in limits.items():
+                    row[name] = choices[name].sample_within(rng, low, high)
             if attempt % 2 and self.linked_columns:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows.
@@ -92,6 +104,40 @@ class RowRecipe:
             ]
             if candidates:
                 row[name] = rng.choice(candidates)
+
+
+def _limits(bounds: tuple, context: dict) -> dict:
+    """Column -> (low, high), both inclusive (None: unbounded), from the
+    comparisons of columns with values read from the patient's other rows."""
+    limits: dict = {}
+    for column, op, evaluate in bounds:
+        value = evaluate({}, context)
+        if value is None or value is UNKNOWN:
+            continue
+        low, high = limits.get(column, (None, None))
+        try:
+            if op in (qm.Function.GT, qm.Function.GE, qm.Function.EQ):
+                value_low = _step(value, 1) if op is qm.Function.GT else value
+                low = value_low if low is None else max(low, value_low)
+            if op in (qm.Function.LT, qm.Function.LE, qm.Function.EQ):
+                value_high = _step(value, -1) if op is qm.Function.LT else value
+                high = value_high if high is None else min(high, value_high)
+        except TypeError:
+            continue
+        limits[column] = (low, high)
+    return limits
+
+
+def _step(value, direction: int):
+    """The next value after (or before) `value`, for a strict bound; floats stay as they are."""
+    if isinstance(value, datetime.date):
+        try:
+            return value + datetime.timedelta(days=direction)
+        except OverflowError:
+            return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value + direction
+    return value
 
 
 def _context_rows(context: dict):
@@ -152,6 +198,7 @@ def make_recipe(
     checks: list[RowCheck] = []
     because = ""
     linked: dict = {}
+    bounds: list = []
     for condition in conditions:
         column = condition.single_column
         if column is not None:
@@ -159,11 +206,17 @@ def make_recipe(
             narrowed_by[column].append(describe(condition.node))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
+            if condition.bound is not None:
+                bounds.append(condition.bound)
             if condition.uses_context and len(condition.columns) == 1:
                 linked.update(dict.fromkeys(condition.columns))
         elif condition.evaluate({}, {}) is not True:
             because = because or f"{describe(condition.node)} is never true"
+    asked = {c.node for c in conditions}
     for ban in bans:
+        if ban.when and all(e.node in asked for e in ban.when):
+            # Every row drawn here falls under the ban: it must meet `unless`.
+            bounds.extend(e.bound for e in ban.unless if e.bound is not None)
         narrowed = _narrow_for_ban(ban)
         if narrowed is None:
             checks.append(_check_ban(ban))
@@ -199,6 +252,7 @@ def make_recipe(
         soft_checks,
         certain,
         life_bounded,
+        tuple(bounds),
     )
 
 

@@ -30,7 +30,7 @@ from ehrql.query_model.semantics import (
     function_arguments,
 )
 
-__all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
+__all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "drawn_so_far", "source_table"]
 
 Evaluator = Callable[[dict, dict], object]
 
@@ -57,6 +57,11 @@ class RowExpression:
     columns: frozenset
     context_tables: tuple
     opaque: bool
+    #: For `column op other` where `other` reads no column of the row:
+    #: (column, op as a query model class, with the column on the left,
+    #: evaluator of `other`). Lets a row be drawn inside bounds that depend on
+    #: the patient's other rows.
+    bound: tuple | None = None
 
     @property
     def uses_context(self) -> bool:
@@ -95,7 +100,33 @@ def compile_row_expression(
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
     context_tables = tuple(flags["context"])
-    return RowExpression(series, evaluate, frozenset(reads), context_tables, flags["opaque"])
+    bound = _bound(series, source, row_stands_for_aggregates) if context_tables else None
+    return RowExpression(series, evaluate, frozenset(reads), context_tables, flags["opaque"], bound)
+
+
+_MIRRORED = {
+    qm.Function.LT: qm.Function.GT,
+    qm.Function.LE: qm.Function.GE,
+    qm.Function.GT: qm.Function.LT,
+    qm.Function.GE: qm.Function.LE,
+    qm.Function.EQ: qm.Function.EQ,
+}
+
+
+def _bound(series: qm.Series, source: qm.Frame, aggregates: bool) -> tuple | None:
+    """(column, op, evaluator) when `series` compares a column of the row
+    with something that reads no column of it; None otherwise."""
+    if type(series) not in _MIRRORED:
+        return None
+    for column, other, op in ((series.lhs, series.rhs, type(series)), (series.rhs, series.lhs, _MIRRORED[type(series)])):
+        if not isinstance(column, qm.SelectColumn) or not _reads_row(column.source, source):
+            continue
+        reads: set = set()
+        flags = {"context": {}, "opaque": False, "aggregates": aggregates}
+        evaluate = _compile(other, source, reads, flags, {})
+        if not reads:
+            return column.name, op, evaluate
+    return None
 
 
 def _compile(node, source, reads, flags, memo) -> Evaluator:
@@ -225,15 +256,26 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     return None
 
 
+def drawn_so_far(table_name: str) -> tuple:
+    """The context key of the patient's rows of a table drawn so far, while
+    that table's rows are being drawn."""
+    return ("drawn so far", table_name)
+
+
 def _compile_rows(frame: qm.Frame, source, flags):
     """A function of the context giving the patient's rows of an event frame
-    of an earlier table; None when `frame` is not one."""
+    of an earlier table — or of another frame of the row's own table, from
+    the rows drawn before this one; None when `frame` is neither."""
     frame = qm.row_source(frame)
     table = qm.root_table(frame)
-    if not isinstance(table, qm.SelectTable) or (
-        isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source)
-    ):
+    if not isinstance(table, qm.SelectTable):
         return None
+    key = table.name
+    if isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source):
+        # An aggregate over the row's own frame cannot be known from one row.
+        if frame == qm.row_source(source):
+            return None
+        key = drawn_so_far(table.name)
     flags["context"][table] = None
     filters = []
     current = frame
@@ -241,10 +283,8 @@ def _compile_rows(frame: qm.Frame, source, flags):
         parent = qm.row_source(current.source)
         filters.append(_nested(compile_row_expression(current.condition, parent), flags))
         current = parent
-    name = table.name
-
     def rows_of(context):
-        rows = context.get(name, UNKNOWN)
+        rows = context.get(key, UNKNOWN)
         if rows is UNKNOWN:
             return UNKNOWN
         kept = []

@@ -87,14 +87,27 @@ def test_picks_and_extremes_hold_every_row_of_their_frame():
 
 
 def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
-    # Picks from two frames of one table compared: left to the final check,
-    # but both frames get a row, as a comparison with a missing value is never true.
+    # Two sums compared: left to the final check, but the frame summed gets a
+    # row, as a comparison with a missing sum is never true.
+    (plan,) = plans((events.reading.sum_for_patient() > spells.site.sum_for_patient()) & spells.exists_for_patient())
+    assert sorted(r.table.name for r in plan.requirements) == ["events", "spells"]
+    assert len(plan.unsolved) == 1
+    assert not plan.solved_fully
+
+
+def test_picks_from_two_frames_of_one_table_compared_are_solved_in_order():
+    # The later frame (by what it selects) is drawn after the other and
+    # every one of its rows is held to the comparison with it.
     early = events.where(events.day < "2020-01-01").sort_by(events.day).first_for_patient()
     late = events.where(events.day >= "2020-01-01").sort_by(events.day).first_for_patient()
     (plan,) = plans((early.reading > late.reading) & spells.exists_for_patient())
+    assert plan.solved_fully
     assert sorted(r.table.name for r in plan.requirements) == ["events", "events", "spells"]
-    assert len(plan.unsolved) == 1
-    assert not plan.solved_fully
+    (ban,) = [b for b in plan.bans if b.unless]
+    assert ban.unless[0].bound is not None
+    # The frame the ban holds to the comparison comes after the frame it reads.
+    events_rows = [r for r in plan.requirements if r.table.name == "events"]
+    assert events_rows[-1].conditions[0].node == ban.when[0].node
 
 
 def test_counts_of_two_frames_compared_get_the_fewest_rows_that_satisfy_them():
