@@ -492,3 +492,26 @@ def test_a_boolean_case_is_solved_branch_by_branch():
     assert data.report.acceptance_rate > 0.75
     assert_all_in_population(data.tables, dataset, 200)
     assert_variables_vary(data.tables, dataset)
+
+
+def test_every_interval_of_a_measure_gets_numerators_that_survive_disclosure_control():
+    from ehrql import INTERVAL, create_measures
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    in_interval = events.where(events.day.is_during(INTERVAL))
+    measures = create_measures()
+    measures.define_measure(
+        "wheeze",
+        numerator=in_interval.where(events.code.is_in(WHEEZE)).exists_for_patient(),
+        denominator=in_interval.exists_for_patient() & people.exists_for_patient(),
+        intervals=months(12).starting_on("2021-01-01"),
+    )
+    dataset = measures_dummy_dataset(measures)
+    # Left to chance, 100 patients give most months 7 or fewer.
+    data = generate_dummy_data(dataset, population_size=100, seed=2)
+    results = run(data.tables, dataset)
+    per_interval = list(dataset.variables)[1:]
+    assert len(per_interval) == 12
+    for i in range(2, 14):
+        # Disclosure control hides numerators of 7 or fewer.
+        assert sum(r[i] is True for r in results) > 7

@@ -353,4 +353,5 @@ def test_dummy_data_covers_only_measures_with_intervals():
     # No patient is counted anywhere.
     assert measures_dummy_dataset(measures).population == qm.Value(False)
     measures.define_measure("some", intervals=years(1).starting_on("2020-01-01"), **arguments)
-    assert len(measures_dummy_dataset(measures).variables) == 1
+    # The numerator over the whole span, and whether a patient counts in it in its one interval.
+    assert len(measures_dummy_dataset(measures).variables) == 2
