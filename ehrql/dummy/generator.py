@@ -62,8 +62,10 @@ MAX_BATCH = 5000
 GOAL_SHARE = 0.5
 #: How many columns' goals a patient is made for at once.
 GOAL_GROUP = 4
-#: Candidates a goal group gets before it is split for failing too often.
-GOAL_PATIENCE = 20
+#: Candidates a goal group gets before it is split for failing too often
+#: (fewer than `GOAL_PASS_RATE` of them in the population).
+GOAL_PATIENCE = 10
+GOAL_PASS_RATE = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +133,8 @@ def generate_dummy_data(
     if impossible:
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
     else:
-        goals = _Goals(_column_goals(dataset), target, tables, cache, rng)
+        known = {node for plan in prepared for node in plan.plan.unsolved}
+        goals = _Goals(_column_goals(dataset), target, tables, cache, rng, known)
         search = _search(prepared, goals, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
@@ -220,8 +223,11 @@ class _Goals:
     patients keep failing the population check are drawn less.
     """
 
-    def __init__(self, goals: list, target: qm.Series, tables: list, cache: ChoiceCache, rng: random.Random):
+    def __init__(
+        self, goals: list, target: qm.Series, tables: list, cache: ChoiceCache, rng: random.Random, known: set
+    ):
         self._goals = goals
+        self._known = known
         self._target = target
         self._tables = tables
         self._cache = cache
@@ -247,7 +253,14 @@ class _Goals:
             target = self._target
             for goal in self._groups[group]:
                 target = qm.Function.And(target, self._goals[goal])
-            plans = _plans_for(target, self._tables, self._cache)
+            # A plan leaving more than the population does to chance would
+            # cost many rejected candidates: the goal is only worth its plans
+            # that the solver solves.
+            plans = [
+                plan
+                for plan in _plans_for(target, self._tables, self._cache)
+                if set(plan.plan.unsolved) <= self._known
+            ]
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
             if not plans:
                 self._split(group)
@@ -265,7 +278,7 @@ class _Goals:
         if passed:
             tally[0] += 1
             self._passed[group] += 1
-        elif self._tried[group] >= GOAL_PATIENCE and self._passed[group] / self._tried[group] < 0.1:
+        elif self._tried[group] >= GOAL_PATIENCE and self._passed[group] / self._tried[group] < GOAL_PASS_RATE:
             self._split(group)
 
     def _split(self, group: int) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ehrql.dummy.describe import describe
 from ehrql.dummy.plausibility import life_span
-from ehrql.dummy.row_expressions import UNKNOWN, RowExpression
+from ehrql.dummy.row_expressions import UNKNOWN, RowExpression, compile_row_expression
 from ehrql.dummy.solver import RowBan
 from ehrql.dummy.values import ValueChoice
 from ehrql.query_model import nodes as qm
@@ -173,10 +173,12 @@ class ChoiceCache:
         if key not in self._narrowed:
             choice = self._base[table][column]
             for restriction in restrictions:
-                if restriction.interval is None:
+                if restriction.null_only:
+                    choice = choice.only_null()
+                elif restriction.interval is None:
                     choice = choice.restrict(restriction.accept)
                 else:
-                    choice = choice.within(*restriction.interval)
+                    choice = choice.within(*restriction.interval, keep_null=restriction.keep_null)
             self._narrowed[key] = choice
         return self._narrowed[key]
 
@@ -268,24 +270,54 @@ class Restriction:
     key: tuple
     accept: Callable
     interval: tuple | None = None
+    #: With `interval`: null passes too.
+    keep_null: bool = False
+    #: Only null passes (`column.is_null()`).
+    null_only: bool = False
 
 
 def _must_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
-    return Restriction(
-        ("true", expression.node),
-        lambda v: evaluate({column: v}, {}) is True,
-        _comparison_interval(expression.node),
-    )
+    node = expression.node
+    key = ("true", node)
+    accept = lambda v: evaluate({column: v}, {}) is True  # noqa: E731
+    if isinstance(node, qm.Function.IsNull) and isinstance(node.source, qm.SelectColumn):
+        return Restriction(key, accept, null_only=True)
+    # `~c | c.is_null()`: c is not true.
+    if (
+        isinstance(node, qm.Function.Or)
+        and isinstance(node.lhs, qm.Function.Not)
+        and isinstance(node.rhs, qm.Function.IsNull)
+        and node.lhs.source == node.rhs.source
+    ):
+        complement = _complement(_comparison_interval(node.lhs.source))
+        if complement is not None:
+            return Restriction(key, accept, complement, keep_null=True)
+    return Restriction(key, accept, _comparison_interval(node))
 
 
 def _must_not_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
     return Restriction(
-        ("not true", expression.node), lambda v: evaluate({column: v}, {}) is not True
+        ("not true", expression.node),
+        lambda v: evaluate({column: v}, {}) is not True,
+        _complement(_comparison_interval(expression.node)),
+        keep_null=True,
     )
+
+
+def _complement(interval: tuple | None) -> tuple | None:
+    """The values outside a one-sided interval (a two-sided one has no single complement)."""
+    if interval is None:
+        return None
+    low, low_inclusive, high, high_inclusive = interval
+    if low is None and high is not None:
+        return (high, not high_inclusive, None, False)
+    if high is None and low is not None:
+        return (None, False, low, not low_inclusive)
+    return None
 
 
 _FLIPPED = {
@@ -304,12 +336,12 @@ def _comparison_interval(node: qm.Series) -> tuple | None:
     if kind not in _FLIPPED:
         return None
     column, constant = node.lhs, node.rhs
-    if isinstance(column, qm.Value):
+    if not isinstance(column, qm.SelectColumn):
         column, constant, kind = constant, column, _FLIPPED[kind]
-    if not isinstance(column, qm.SelectColumn) or not isinstance(constant, qm.Value):
+    if not isinstance(column, qm.SelectColumn):
         return None
-    value = constant.value
-    if value is None or type(value) is not column.type:
+    value = _constant_value(constant)
+    if value is None or value is UNKNOWN or type(value) is not column.type:
         return None
     return {
         qm.Function.LT: (None, False, value, False),
@@ -318,6 +350,21 @@ def _comparison_interval(node: qm.Series) -> tuple | None:
         qm.Function.GE: (value, True, None, False),
         qm.Function.EQ: (value, True, value, True),
     }[kind]
+
+
+_NO_ROWS = qm.SelectPatientTable("__no_rows__", qm.TableSchema({}))
+
+
+def _constant_value(node: qm.Series):
+    """The value of a series computed from constants alone (`index + days(13)`), else UNKNOWN."""
+    if isinstance(node, qm.Value):
+        return node.value
+    if not all(isinstance(n, (qm.Value, qm.Function._Base)) for n in qm.all_nodes(node)):
+        return UNKNOWN
+    expression = compile_row_expression(node, _NO_ROWS)
+    if expression.columns or expression.uses_context or expression.opaque:
+        return UNKNOWN
+    return expression.evaluate({}, {})
 
 
 def _narrow_for_ban(ban: RowBan):

@@ -28,6 +28,7 @@ who miss it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 
 from ehrql.dummy.describe import describe, describe_in_full
@@ -641,7 +642,9 @@ def _target_source(sources: set) -> qm.Frame | None:
     return target
 
 
+@functools.lru_cache(maxsize=1024)
 def _source_order(source: qm.Frame) -> tuple:
+    # Cached: describing a frame sorts its codelists, thousands of codes.
     return (generation_key(qm.root_table(source)), describe_in_full(source))
 
 

@@ -50,6 +50,8 @@ _FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
 LAZY_POOL = 2000
 #: Draws tried against a lazy filter before the pool is filtered once and for all.
 LAZY_TRIES = 24
+#: Values drawn lazily from one choice before filtering it pays for itself.
+LAZY_DRAWS = 400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,9 +111,12 @@ class ValueChoice:
         the pending filters; else one drawn from the filtered pools."""
         if self.null_allowed and rng.random() < self.null_share:
             return None
-        # Once a filter has proved too rare to hit by chance, the filtered
-        # pools are kept (cached) and used from then on.
-        if "filtered" not in self.__dict__:
+        # Once a filter has proved too rare to hit by chance, or the choice
+        # is drawn from often, the filtered pools are kept (cached) and used
+        # from then on.
+        draws = self.__dict__.get("_lazy_draws", 0)
+        if "filtered" not in self.__dict__ and draws < LAZY_DRAWS:
+            self.__dict__["_lazy_draws"] = draws + 1
             plain = dataclasses.replace(self, pending=(), null_allowed=False)
             for _ in range(LAZY_TRIES):
                 value = draw(plain)
@@ -169,21 +174,30 @@ class ValueChoice:
     def _value_set(self) -> frozenset:
         return frozenset(self.values)
 
-    def within(self, low, low_inclusive: bool, high, high_inclusive: bool) -> ValueChoice:
-        """Only values between `low` and `high` (None for no bound); never null.
+    def only_null(self) -> ValueChoice:
+        """Only null (no value at all if null is not allowed)."""
+        return dataclasses.replace(self, values=(), preferred=(), typical=(), pending=())
+
+    def within(
+        self, low, low_inclusive: bool, high, high_inclusive: bool, keep_null: bool = False
+    ) -> ValueChoice:
+        """Only values between `low` and `high` (None for no bound); null only
+        with `keep_null` (and if allowed already).
 
         The same as `restrict` with a comparison, but by bisection when the
         values are ordered: a date pool holds tens of thousands of values.
         """
         if not self.ordered:
-            return self.restrict(lambda v: v is not None and _in_range(v, low, low_inclusive, high, high_inclusive))
+            return self.restrict(
+                lambda v: (keep_null if v is None else _in_range(v, low, low_inclusive, high, high_inclusive))
+            )
         # Cutting commutes with the pending filters, which stay pending.
         return dataclasses.replace(
             self,
             values=_cut(self.values, low, low_inclusive, high, high_inclusive),
             preferred=_cut(self.preferred, low, low_inclusive, high, high_inclusive),
             typical=_cut(self.typical, low, low_inclusive, high, high_inclusive),
-            null_allowed=False,
+            null_allowed=self.null_allowed and keep_null,
         )
 
     def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
