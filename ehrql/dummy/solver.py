@@ -135,6 +135,9 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
         return _alternatives(node.source, not positive)
     if isinstance(node, qm.Case) and node.type is bool:
         return _case_alternatives(node, positive)
+    compared = _case_compared(node)
+    if compared is not None:
+        return _case_alternatives(compared, positive)
     is_and = isinstance(node, qm.Function.And)
     is_or = isinstance(node, qm.Function.Or)
     if (is_and and positive) or (is_or and not positive):
@@ -146,6 +149,36 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
         either = _alternatives(node.lhs, positive) + _alternatives(node.rhs, positive)
         return either[:MAX_ALTERNATIVES]
     return [((node, positive),)]
+
+
+def _case_compared(node: qm.Series) -> qm.Case | None:
+    """`case(...) == "N"` (or another comparison of a case with a constant,
+    or `is_in`) as a boolean case over the same conditions; None for other nodes."""
+    if not isinstance(node, (*_COMPARISONS, qm.Function.In)):
+        return None
+    if isinstance(node.lhs, qm.Case) and isinstance(node.rhs, qm.Value):
+        case, constant, flipped = node.lhs, node.rhs, False
+    elif isinstance(node.rhs, qm.Case) and isinstance(node.lhs, qm.Value) and not isinstance(node, qm.Function.In):
+        case, constant, flipped = node.rhs, node.lhs, True
+    else:
+        return None
+
+    def compare(value):
+        if value is None:
+            return None
+        pair = (constant, value) if flipped else (value, constant)
+        if isinstance(value, qm.Value):
+            result = apply_function(node, *(p.value for p in pair))
+            return None if result is None else qm.Value(result)
+        return type(node)(*pair)
+
+    try:
+        return qm.Case(
+            qm.FrozenDict({condition: compare(value) for condition, value in case.cases.items()}),
+            compare(case.default),
+        )
+    except qm.ValidationError:  # no branch can give a value
+        return None
 
 
 def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:

@@ -166,3 +166,18 @@ def test_constant_literals_are_settled_at_once():
     assert plan_population(qm.Function.And(exists, never)) == ()
     (plan,) = plan_population(qm.Function.And(exists, always))
     assert len(plan.requirements) == 1 and plan.solved_fully
+
+
+def test_a_case_compared_with_a_constant_is_solved_branch_by_branch():
+    from ehrql import case, when
+
+    smoking = case(
+        when(events.where(events.code.is_in(["266919005"])).exists_for_patient()).then("N"),
+        when(events.where(events.code.is_in(["77176002"])).exists_for_patient()).then("S"),
+        otherwise="M",
+    )
+    alternatives = plans(smoking == "N")
+    assert alternatives and all(p.solved_fully for p in alternatives)
+    # "S" only from the second branch, with the first condition false.
+    (plan,) = plans(smoking.is_in(["S"]))
+    assert plan.solved_fully and plan.bans
