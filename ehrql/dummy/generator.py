@@ -504,17 +504,20 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
     nodes = [c.node for r in plan.requirements for c in r.conditions]
     nodes += [e.node for b in plan.bans for e in (*b.when, *b.unless)]
     nodes += list(plan.unsolved)
-    read = {
-        (qm.root_table(n.source), n.name)
-        for node in nodes
-        for n in qm.all_nodes(node)
-        if isinstance(n, qm.SelectColumn)
-    }
+    read = frozenset().union(*(_columns_read(node) for node in nodes))
     return frozenset(
         (table, column)
         for table in tables
         for column in table.schema.column_names
         if (table, column) not in read
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _columns_read(node: qm.Node) -> frozenset:
+    # Cached: the same conditions recur in every plan and goal.
+    return frozenset(
+        (qm.root_table(n.source), n.name) for n in qm.all_nodes(node) if isinstance(n, qm.SelectColumn)
     )
 
 

@@ -175,6 +175,8 @@ class ChoiceCache:
             for restriction in restrictions:
                 if restriction.null_only:
                     choice = choice.only_null()
+                elif restriction.members is not None:
+                    choice = choice.among(restriction.members)
                 elif restriction.interval is None:
                     choice = choice.restrict(restriction.accept)
                 else:
@@ -274,6 +276,8 @@ class Restriction:
     keep_null: bool = False
     #: Only null passes (`column.is_null()`).
     null_only: bool = False
+    #: Only these values pass (`column.is_in(codelist)`).
+    members: frozenset | None = None
 
 
 def _must_be_true(expression: RowExpression) -> Restriction:
@@ -284,6 +288,14 @@ def _must_be_true(expression: RowExpression) -> Restriction:
     accept = lambda v: evaluate({column: v}, {}) is True  # noqa: E731
     if isinstance(node, qm.Function.IsNull) and isinstance(node.source, qm.SelectColumn):
         return Restriction(key, accept, null_only=True)
+    if (
+        isinstance(node, qm.Function.In)
+        and isinstance(node.lhs, qm.SelectColumn)
+        and isinstance(node.rhs, qm.Value)
+        and isinstance(node.rhs.value, frozenset)
+    ):
+        # A codelist: membership is far cheaper than evaluating the condition per value.
+        return Restriction(key, accept, members=node.rhs.value)
     # `~c | c.is_null()`: c is not true.
     if (
         isinstance(node, qm.Function.Or)

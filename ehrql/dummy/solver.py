@@ -486,6 +486,11 @@ def _aggregate_comparison(literal, positive: bool):
     return [requirement], [RowBan(table, filters + (undo,), (), applies_to_required=False)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _null_tolerant(node: qm.Node) -> bool:
+    return any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(node))
+
+
 def _rows_read_by(requirements: list) -> list:
     """A row in each other table that required rows compare themselves with.
 
@@ -498,7 +503,7 @@ def _rows_read_by(requirements: list) -> list:
         table: None
         for requirement in requirements
         for condition in requirement.conditions
-        if not any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(condition.node))
+        if not _null_tolerant(condition.node)
         for table in condition.context_tables
         # Inline tables are given, not generated; rows of the requirement's
         # own table that it reads are required on their own.

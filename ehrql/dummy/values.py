@@ -174,6 +174,19 @@ class ValueChoice:
     def _value_set(self) -> frozenset:
         return frozenset(self.values)
 
+    def among(self, members: frozenset) -> ValueChoice:
+        """Only the values in `members`; never null."""
+        values = tuple(v for v in self.values if v in members and self._passes(v))
+        kept = frozenset(values)
+        return dataclasses.replace(
+            self,
+            values=values,
+            preferred=tuple(v for v in self.preferred if v in kept),
+            typical=tuple(v for v in self.typical if v in kept),
+            null_allowed=False,
+            pending=(),
+        )
+
     def only_null(self) -> ValueChoice:
         """Only null (no value at all if null is not allowed)."""
         return dataclasses.replace(self, values=(), preferred=(), typical=(), pending=())

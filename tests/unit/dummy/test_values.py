@@ -149,3 +149,12 @@ def test_a_large_pool_is_filtered_as_values_are_drawn():
         datetime.date(2024, 1, 1)
     }
     assert base.restrict(lambda v: False).empty
+
+
+def test_a_codelist_keeps_its_members_without_evaluating_each_value():
+    rng = random.Random(2)
+    codes = (SNOMEDCTCode("271807003"), SNOMEDCTCode("49727002"))
+    base = ValueChoice(codes + (SNOMEDCTCode("267036007"),), codes[:1], True)
+    kept = base.among(frozenset(codes))
+    assert set(kept.values) == set(codes) and kept.preferred == codes[:1] and not kept.null_allowed
+    assert {kept.sample(rng) for _ in range(50)} == set(codes)
