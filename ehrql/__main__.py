@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import ehrql
@@ -28,9 +28,11 @@ from ehrql import database_errors, main
 from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
+from ehrql.file_formats.results import CONSOLE_ROWS
 from ehrql.loaders import DefinitionFileError
 from ehrql.main import CommandError, backend_registry, query_engine_names
 from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
+from ehrql.progress import Progress
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -197,76 +199,7 @@ def _run(
     received: Sequence[int] = (),
 ) -> int:
     try:
-        if options.command == "generate-dataset":
-            main.generate_dataset(
-                options.definition_file,
-                options.output,
-                dsn=options.dsn,
-                dummy_tables=options.dummy_tables,
-                dummy_data_file=options.dummy_data_file,
-                backend=options.backend,
-                query_engine=options.query_engine,
-                test_data_file=options.test_data_file,
-                user_args=user_args,
-                permissions=permissions,
-            )
-        elif options.command == "dump-dataset-sql":
-            main.dump_dataset_sql(
-                options.definition_file,
-                options.output,
-                backend=options.backend,
-                query_engine=options.query_engine,
-                user_args=user_args,
-                permissions=permissions,
-            )
-        elif options.command == "create-dummy-tables":
-            directory, file_format = options.dummy_tables_path or (None, "csv")
-            main.create_dummy_tables(
-                options.definition_file,
-                directory,
-                file_format=file_format,
-                user_args=user_args,
-                force=options.force,
-            )
-        elif options.command == "generate-measures":
-            main.generate_measures(
-                options.definition_file,
-                options.output,
-                dsn=options.dsn,
-                dummy_tables=options.dummy_tables,
-                dummy_data_file=options.dummy_data_file,
-                backend=options.backend,
-                query_engine=options.query_engine,
-                user_args=user_args,
-                permissions=permissions,
-            )
-        elif options.command == "assure":
-            if not main.assure(options.definition_file, user_args=user_args):
-                return EXIT_ERROR
-        elif options.command == "debug":
-            main.debug_dataset(
-                options.definition_file,
-                dummy_tables=options.dummy_tables,
-                user_args=user_args,
-                display_format=options.display_format,
-            )
-        elif options.command == "serialize-definition":
-            main.serialize_definition(options.definition_file, options.output, user_args=user_args)
-        elif options.command == "test-connection":
-            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
-        elif options.command == "isolation-report":
-            from ehrql.isolation.report import isolation_report
-
-            if not isolation_report(sys.stdout):
-                return EXIT_ERROR
-        elif options.command == "graph-query":
-            main.graph_query(options.definition_file, options.output, user_args=user_args)
-        elif options.command == "dump-example-data":
-            if options.dst_dir is not None and options.directory is not None:
-                return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
-            main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
-        else:  # pragma: no cover - argparse only accepts the verbs above
-            raise AssertionError(options.command)
+        exit_code = _COMMANDS[options.command](options, user_args, permissions)
     except KeyboardInterrupt:
         return _stopped(received)
     except BrokenPipeError:
@@ -276,7 +209,118 @@ def _run(
             # Whatever the driver made of the signal, the signal is the cause.
             return _stopped(received)
         return _report(error, options.debug_traceback)
-    return EXIT_OK
+    return EXIT_OK if exit_code is None else exit_code
+
+
+def _data_source(options: argparse.Namespace) -> dict:
+    """Where a command that reads data takes it from: options shared by datasets and measures."""
+    return {
+        "dsn": options.dsn,
+        "dummy_tables": options.dummy_tables,
+        "dummy_data_file": options.dummy_data_file,
+        "backend": options.backend,
+        "query_engine": options.query_engine,
+    }
+
+
+def _generate_dataset(options, user_args, permissions):
+    main.generate_dataset(
+        options.definition_file,
+        options.output,
+        **_data_source(options),
+        test_data_file=options.test_data_file,
+        user_args=user_args,
+        permissions=permissions,
+        progress=_progress(options),
+    )
+
+
+def _generate_measures(options, user_args, permissions):
+    main.generate_measures(
+        options.definition_file,
+        options.output,
+        **_data_source(options),
+        user_args=user_args,
+        permissions=permissions,
+        progress=_progress(options),
+    )
+
+
+def _dump_dataset_sql(options, user_args, permissions):
+    main.dump_dataset_sql(
+        options.definition_file,
+        options.output,
+        backend=options.backend,
+        query_engine=options.query_engine,
+        user_args=user_args,
+        permissions=permissions,
+    )
+
+
+def _create_dummy_tables(options, user_args, _permissions):
+    directory, file_format = options.dummy_tables_path or (None, "csv")
+    main.create_dummy_tables(
+        options.definition_file,
+        directory,
+        file_format=file_format,
+        user_args=user_args,
+        force=options.force,
+        progress=_progress(options),
+    )
+
+
+def _debug(options, user_args, _permissions):
+    main.debug_dataset(
+        options.definition_file,
+        dummy_tables=options.dummy_tables,
+        user_args=user_args,
+        display_format=options.display_format,
+    )
+
+
+def _isolation_report(_options, _user_args, _permissions):
+    from ehrql.isolation.report import isolation_report
+
+    return None if isolation_report(sys.stdout) else EXIT_ERROR
+
+
+def _dump_example_data(options, _user_args, _permissions):
+    if options.dst_dir is not None and options.directory is not None:
+        return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
+    main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
+
+
+def _serialize_definition(options, user_args, _permissions):
+    main.serialize_definition(options.definition_file, options.output, user_args=user_args)
+
+
+def _graph_query(options, user_args, _permissions):
+    main.graph_query(options.definition_file, options.output, user_args=user_args)
+
+
+def _test_connection(options, _user_args, _permissions):
+    main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+
+
+def _assure(options, user_args, _permissions):
+    return None if main.assure(options.definition_file, user_args=user_args) else EXIT_ERROR
+
+
+#: Each verb's handler: (options, user arguments, permissions held) -> an exit
+#: code, or None when it ran to the end.
+_COMMANDS: dict[str, Callable[[argparse.Namespace, list[str], frozenset[str]], int | None]] = {
+    "generate-dataset": _generate_dataset,
+    "generate-measures": _generate_measures,
+    "dump-dataset-sql": _dump_dataset_sql,
+    "create-dummy-tables": _create_dummy_tables,
+    "assure": _assure,
+    "debug": _debug,
+    "serialize-definition": _serialize_definition,
+    "test-connection": _test_connection,
+    "isolation-report": _isolation_report,
+    "graph-query": _graph_query,
+    "dump-example-data": _dump_example_data,
+}
 
 
 def _stopped(received: Sequence[int]) -> int:
@@ -366,8 +410,11 @@ def _definition_file(value: str) -> Path:
     return path
 
 
-def _output_file(value: str) -> Path:
-    """A file (`out.csv`) or a directory and a format (`out/:csv`), checked but not created."""
+def _output_file(value: str) -> Path | str:
+    """A file (`out.csv`), a directory and a format (`out/:csv`), checked but not
+    created, or `-` for CSV on standard output."""
+    if value == "-":
+        return value
     try:
         split = check_output_path(value)
     except FileValidationError as e:
@@ -533,8 +580,11 @@ def _add_generate_dataset(verbs) -> None:
         "or a directory and a format (results/:csv, results/:arrow, ...), which gets "
         "dataset.FORMAT plus one file per event table (add_event_table()), each named after "
         "its table. A dataset with event tables needs a directory. Missing directories are "
-        "created, and the files appear only once all are written. Default: print to the console.",
+        "created, and the files appear only once all are written. `-` writes CSV to standard "
+        f"output. Default: print the first {CONSOLE_ROWS} rows of each table on the console, "
+        "and the row count.",
     )
+    _quiet_argument(parser)
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",
@@ -623,6 +673,7 @@ def _add_create_dummy_tables(verbs) -> None:
         help="Replace files already in the directory for the definition's tables (in any "
         "format). Without it, existing table files are left alone and nothing is written.",
     )
+    _quiet_argument(parser)
     _traceback_argument(parser)
 
 
@@ -634,6 +685,19 @@ def _text_output_argument(parser: argparse.ArgumentParser, what: str, short: str
         type=Path,
         help=f"Write the {what} to this file instead of the console.",
     )
+
+
+def _quiet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="Show no progress bars (nor, when standard error is not a terminal, the "
+        "periodic progress lines) while making dummy data, writing rows or calculating measures.",
+    )
+
+
+def _progress(options: argparse.Namespace) -> Progress | None:
+    return Progress.silent() if getattr(options, "quiet", False) else None
 
 
 def _traceback_argument(parser: argparse.ArgumentParser) -> None:
@@ -671,8 +735,10 @@ def _add_generate_measures(verbs) -> None:
         help=f"Where to write the measures: a file for all of them, whose extension picks the "
         f"format ({_FORMATS}), or a directory and a format (measures/:csv, ...) for one file "
         "per measure, named after it, without the measure column and with only that "
-        "measure's group columns. Default: print a table to the console.",
+        "measure's group columns. `-` writes CSV to standard output. Default: print the "
+        f"first {CONSOLE_ROWS} rows on the console, and the row count.",
     )
+    _quiet_argument(parser)
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",
