@@ -95,7 +95,11 @@ class ValueChoice:
     @functools.cached_property
     def filtered(self) -> ValueChoice:
         """This choice with the pending filters applied to its pools."""
-        values = tuple(v for v in self.values if self._passes(v))
+        return self._keeping(self._passes)
+
+    def _keeping(self, keep: Callable[[object], bool]) -> ValueChoice:
+        """Only the values `keep` accepts, with the pending filters applied."""
+        values = tuple(v for v in self.values if keep(v))
         # The other pools are subsets of `values`: membership is cheaper than the filters.
         kept = frozenset(values)
         return dataclasses.replace(
@@ -176,16 +180,8 @@ class ValueChoice:
 
     def among(self, members: frozenset) -> ValueChoice:
         """Only the values in `members`; never null."""
-        values = tuple(v for v in self.values if v in members and self._passes(v))
-        kept = frozenset(values)
-        return dataclasses.replace(
-            self,
-            values=values,
-            preferred=tuple(v for v in self.preferred if v in kept),
-            typical=tuple(v for v in self.typical if v in kept),
-            null_allowed=False,
-            pending=(),
-        )
+        choice = self._keeping(lambda v: v in members and self._passes(v))
+        return dataclasses.replace(choice, null_allowed=False)
 
     def only_null(self) -> ValueChoice:
         """Only null (no value at all if null is not allowed)."""
