@@ -33,6 +33,10 @@ from ehrql.query_model.table_schema import (
 NULL_SHARE = 0.1
 #: How often a value comes from those the definition mentions (when any are allowed).
 PREFERRED_SHARE = 0.5
+#: In a long list of mentioned codes (a codelist), half the draws come from
+#: its first few: real records favour a few codes, and measures grouped by
+#: code get groups large enough to survive disclosure control.
+FAVOURITES = 6
 #: Made-up codes per code column, to fall outside the definition's codelists.
 OTHER_CODES = 12
 #: Made-up strings per unconstrained string column.
@@ -142,6 +146,8 @@ class ValueChoice:
         if not self.values:
             raise ValueError("no value is allowed here")
         if self.preferred and rng.random() < PREFERRED_SHARE:
+            if not self.ordered and len(self.preferred) > FAVOURITES and rng.random() < 0.5:
+                return rng.choice(self.preferred[:FAVOURITES])
             return rng.choice(self.preferred)
         return rng.choice(self.typical or self.values)
 
