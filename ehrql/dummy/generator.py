@@ -66,6 +66,11 @@ GOAL_GROUP = 4
 #: (fewer than `GOAL_PASS_RATE` of them in the population).
 GOAL_PATIENCE = 10
 GOAL_PASS_RATE = 0.25
+#: How many goal groups are solved at most, plus one per so many patients
+#: asked: a small population is not held up by solving goals for a
+#: definition with many columns. A count, not a time, keeps runs deterministic.
+GOAL_GROUPS = 8
+PATIENTS_PER_GOAL_GROUP = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +139,8 @@ def generate_dummy_data(
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
-        goals = _Goals(_column_goals(dataset), target, tables, cache, rng, known)
+        budget = GOAL_GROUPS + population_size // PATIENTS_PER_GOAL_GROUP
+        goals = _Goals(_column_goals(dataset), target, tables, cache, rng, known, budget)
         search = _search(prepared, goals, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
@@ -224,10 +230,18 @@ class _Goals:
     """
 
     def __init__(
-        self, goals: list, target: qm.Series, tables: list, cache: ChoiceCache, rng: random.Random, known: set
+        self,
+        goals: list,
+        target: qm.Series,
+        tables: list,
+        cache: ChoiceCache,
+        rng: random.Random,
+        known: set,
+        budget: int,
     ):
         self._goals = goals
         self._known = known
+        self._budget = budget
         self._target = target
         self._tables = tables
         self._cache = cache
@@ -250,6 +264,9 @@ class _Goals:
             return None
         group = rng.choices(range(len(self._groups)), weights)[0]
         if group not in self._plans:
+            if self._budget <= 0:
+                return None
+            self._budget -= 1
             target = self._target
             for goal in self._groups[group]:
                 target = qm.Function.And(target, self._goals[goal])
