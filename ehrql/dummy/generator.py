@@ -66,11 +66,12 @@ GOAL_GROUP = 4
 #: (fewer than `GOAL_PASS_RATE` of them in the population).
 GOAL_PATIENCE = 10
 GOAL_PASS_RATE = 0.25
-#: How many goal groups are solved at most, plus one per so many patients
-#: asked: a small population is not held up by solving goals for a
-#: definition with many columns. A count, not a time, keeps runs deterministic.
-GOAL_GROUPS = 8
-PATIENTS_PER_GOAL_GROUP = 20
+#: How many alternatives of goal groups are solved at most, plus one per so
+#: many patients asked: a small population is not held up by solving goals
+#: for a definition with many columns or alternatives. A count, not a time,
+#: keeps runs deterministic.
+GOAL_ALTERNATIVES = 64
+PATIENTS_PER_GOAL_ALTERNATIVE = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +140,7 @@ def generate_dummy_data(
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
-        budget = GOAL_GROUPS + population_size // PATIENTS_PER_GOAL_GROUP
+        budget = GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE
         goals = _Goals(_column_goals(dataset), target, tables, cache, rng, known, budget)
         search = _search(prepared, goals, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
@@ -193,12 +194,6 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
         return [fallback], tuple(dict.fromkeys(unsure)), True, (), cache
     # Every alternative contradicts itself or the tables' constraints.
     return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",), cache
-
-
-def _plans_for(target: qm.Series, tables: list, cache: ChoiceCache) -> list:
-    """The prepared plans of `target`, leaving out those that cannot be met."""
-    plans, _ = plan_population_with_reasons(target)
-    return [p for p in (_prepare(plan, tables, cache) for plan in plans) if isinstance(p, _PreparedPlan)]
 
 
 def _column_goals(dataset: qm.Dataset) -> list:
@@ -266,17 +261,19 @@ class _Goals:
         if group not in self._plans:
             if self._budget <= 0:
                 return None
-            self._budget -= 1
             target = self._target
             for goal in self._groups[group]:
                 target = qm.Function.And(target, self._goals[goal])
             # A plan leaving more than the population does to chance would
             # cost many rejected candidates: the goal is only worth its plans
             # that the solver solves.
+            alternatives, reasons = plan_population_with_reasons(target)
+            self._budget -= max(1, len(alternatives) + len(reasons))
+            prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
             plans = [
                 plan
-                for plan in _plans_for(target, self._tables, self._cache)
-                if set(plan.plan.unsolved) <= self._known
+                for plan in prepared
+                if isinstance(plan, _PreparedPlan) and set(plan.plan.unsolved) <= self._known
             ]
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
             if not plans:

@@ -18,6 +18,7 @@ in-memory engine decides.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
@@ -81,6 +82,7 @@ def source_table(source: qm.Frame) -> qm.Frame:
     return qm.root_table(source)
 
 
+@functools.lru_cache(maxsize=16384)
 def compile_row_expression(
     series: qm.Series, source: qm.Frame, row_stands_for_aggregates: bool = False
 ) -> RowExpression:
@@ -94,6 +96,9 @@ def compile_row_expression(
     `source` is read from the row too: the solver uses this for conditions
     it holds every row of the frame to, so whatever row an aggregate lands on
     (or averages over) meets them. Elsewhere an aggregate is unknown.
+
+    Cached: the same conditions recur in every alternative and goal, and the
+    compiled functions hold no state.
     """
     reads: set[str] = set()
     flags = {"context": {}, "opaque": False, "aggregates": row_stands_for_aggregates}
