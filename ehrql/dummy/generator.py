@@ -261,9 +261,13 @@ class _Goals:
         if group not in self._plans:
             if self._budget <= 0:
                 return None
+            # Goals first: the solver keeps the first alternatives of a large
+            # product, and those then pair the goals with every alternative
+            # of the population rather than one population alternative with
+            # many of the goals.
             target = self._target
-            for goal in self._groups[group]:
-                target = qm.Function.And(target, self._goals[goal])
+            for goal in reversed(self._groups[group]):
+                target = qm.Function.And(self._goals[goal], target)
             # A plan leaving more than the population does to chance would
             # cost many rejected candidates: the goal is only worth its plans
             # that the solver solves.
@@ -554,7 +558,8 @@ def _make_patient(
     when `strict`, giving up (None) on a patient whose story stays inconsistent.
     """
     rows: dict = {}
-    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks else PATIENT_ATTEMPTS
+    # A goal is worth a few tries only: its patients are in the population anyway.
+    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks and not strict else PATIENT_ATTEMPTS
     for attempt in range(attempts):
         settle = attempt == attempts - 1
         drawn = _draw_patient(prepared, rng, settle, given or {})
