@@ -329,7 +329,21 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     tie_breakers = pick.schema.column_names
     choose = min if pick.position is qm.Position.FIRST else max
 
+    # The last answer, with the context it was for and the number of rows of
+    # each table then: a chain of picks ("the first dose after the one
+    # before") reads its predecessor once per row, which without this memo
+    # costs exponential time in the length of the chain.
+    last: list = [None, None, None]
+
     def picked(context):
+        signature = tuple(len(v) for v in context.values() if isinstance(v, list))
+        if last[0] is context and last[1] == signature:
+            return last[2]
+        answer = pick_from(context)
+        last[:] = [context, signature, answer]
+        return answer
+
+    def pick_from(context):
         rows = rows_of(context)
         if rows is UNKNOWN:
             return UNKNOWN
