@@ -51,7 +51,7 @@ _LIFESPAN = 100
 _DATE_NEIGHBOURHOOD = 3 * 365
 _FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
 #: Pools at least this large are filtered lazily (`ValueChoice.restrict`).
-LAZY_POOL = 2000
+LAZY_POOL = 500
 #: Draws tried against a lazy filter before the pool is filtered once and for all.
 LAZY_TRIES = 24
 #: Values drawn lazily from one choice before filtering it pays for itself.
