@@ -168,18 +168,17 @@ class DMDCode(BaseCode):
     doubt = classmethod(lambda cls, value: _verhoeff_problem(value))
 
 
+def _five_characters(system: str, value: str) -> str | None:
+    return None if len(value) == 5 else f"{system} are five characters long"
+
+
 class CTV3Code(BaseCode):
     """A Clinical Terms Version 3 (Read v3) code: five characters of letters, digits and dots."""
 
     # Dots may only pad the end of a code ("Xa1.." is valid, "X.a1." is not).
     regex = re.compile(r"[0-9A-Za-z]{1,5}|[0-9A-Za-z]{1,4}\.{1,4}(?<=^.{5})|\.{5}")
     system_id = "ctv3"
-
-    @classmethod
-    def extra_check(cls, value: str) -> str | None:
-        if len(value) != 5:
-            return "CTV3 codes are five characters long"
-        return None
+    extra_check = classmethod(lambda cls, value: _five_characters("CTV3 codes", value))
 
 
 class ReadV2Code(BaseCode):
@@ -187,12 +186,7 @@ class ReadV2Code(BaseCode):
 
     regex = re.compile(r"[0-9A-Za-z]{1,5}\.{0,4}")
     system_id = "readv2"
-
-    @classmethod
-    def extra_check(cls, value: str) -> str | None:
-        if len(value) != 5:
-            return "Read v2 codes are five characters long"
-        return None
+    extra_check = classmethod(lambda cls, value: _five_characters("Read v2 codes", value))
 
 
 class ICD10Code(BaseCode):

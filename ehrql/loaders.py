@@ -67,20 +67,13 @@ def load_dataset_definition(path: Path | str, user_args: UserArgs = None) -> Loa
 
 
 def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
-    dataset = getattr(module, "dataset", None)
-    if dataset is None:
-        raise MissingDefinitionError(
-            f"{path}: no variable named `dataset` was defined; a dataset definition "
-            "must end up with `dataset = create_dataset()` and a population"
-        )
-    if not isinstance(dataset, Dataset):
-        raise DefinitionFileError(
-            _located(
-                path,
-                _assignment_line(path, "dataset"),
-                f"`dataset` must be made by create_dataset(), but it is a {type(dataset).__name__}",
-            )
-        )
+    dataset = _required_variable(
+        path,
+        module,
+        "dataset",
+        Dataset,
+        "a dataset definition must end up with `dataset = create_dataset()` and a population",
+    )
     try:
         return LoadedDataset(
             dataset._compile(),
@@ -101,26 +94,35 @@ def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
 
     path = Path(path)
     module = load_module(path, user_args)
-    measures = getattr(module, "measures", None)
-    if measures is None:
-        raise MissingDefinitionError(
-            f"{path}: no variable named `measures` was defined; a measures definition "
-            "must set `measures = create_measures()` and define at least one measure"
-        )
-    if not isinstance(measures, Measures):
-        raise DefinitionFileError(
-            _located(
-                path,
-                _assignment_line(path, "measures"),
-                f"`measures` must be made by create_measures(), but it is a {type(measures).__name__}",
-            )
-        )
+    measures = _required_variable(
+        path,
+        module,
+        "measures",
+        Measures,
+        "a measures definition must set `measures = create_measures()` and define at least one measure",
+    )
     if not len(measures):
         raise DefinitionFileError(
             _located(path, _assignment_line(path, "measures"), "no measures were defined: call measures.define_measure(...)")
         )
     measures.claimed_permissions = claimed_permissions(module)
     return measures
+
+
+def _required_variable(path: Path, module: types.ModuleType, name: str, kind: type, hint: str):
+    """The module's variable `name`, which must exist and be made by create_<name>()."""
+    value = getattr(module, name, None)
+    if value is None:
+        raise MissingDefinitionError(f"{path}: no variable named `{name}` was defined; {hint}")
+    if not isinstance(value, kind):
+        raise DefinitionFileError(
+            _located(
+                path,
+                _assignment_line(path, name),
+                f"`{name}` must be made by create_{name}(), but it is a {type(value).__name__}",
+            )
+        )
+    return value
 
 
 def load_test_data(path: Path | str, user_args: UserArgs = None) -> tuple[qm.Dataset, dict]:
