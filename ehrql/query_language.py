@@ -691,11 +691,11 @@ for _family, (_prefix, _mixins, _aggregations) in _FAMILIES.items():
         ("event", EventSeries, _aggregations),
     ):
         _name = f"{_prefix}{_domain.capitalize()}Series"
+        _per = "patient" if _domain == "patient" else "event row"
         _cls = type(
             _name,
             (*_mixins, *_extra, _base),
-            {"__doc__": f"A {_family} series with one value per {'patient' if _domain == 'patient' else 'event row'}.",
-             "__module__": __name__},
+            {"__doc__": f"A {_family} series with one value per {_per}.", "__module__": __name__},
         )
         _SERIES_CLASSES[(_family, _domain)] = _cls
         globals()[_name] = _cls
