@@ -3,7 +3,7 @@
     python benchmarks/generate_population.py out.duckdb --patients 1000000
 
 The tables are the core ones (`patients`, `practice_registrations`,
-`clinical_events`, `medications`) with plausible shapes: one to three
+`clinical_events`, `medications`, `ons_deaths`) with plausible shapes: one to three
 registrations per patient, about 40 clinical events and 20 prescriptions each,
 drawn from pools of valid codes in which a few common codes dominate. All rows
 are made inside DuckDB (generate_series and random), so a million patients take
@@ -59,6 +59,12 @@ def _pool_table(connection, name: str, codes: list[str]) -> None:
 # Index into a pool skewed towards the start (square of a uniform number), so
 # that some codes are common and most are rare, as in real records.
 _SKEWED_INDEX = f"CAST(floor(pow(random(), 2) * {POOL_SIZE}) AS BIGINT)"
+
+# An ICD-10 code from a small pool, in which circulatory (I) causes are common.
+_ICD10_CODE = (
+    "(['I21', 'I219', 'I64', 'I489', 'I509', 'C349', 'J440', 'F03', 'G309', 'J189', 'N189', 'E119'])"
+    "[1 + CAST(floor(pow(random(), 2) * 12) AS INTEGER)]"
+)
 
 _STATEMENTS = [
     """
@@ -117,6 +123,21 @@ _STATEMENTS = [
     ) AS m
     JOIN dmd_pool AS pool ON pool.idx = m.code_idx
     """,
+    # A registered death for about one patient in twenty, from 2019 (when the
+    # ONS data starts), with an underlying cause and up to three mentioned.
+    f"""
+    CREATE TABLE ons_deaths AS
+    SELECT
+        patient_id,
+        DATE '2019-02-01' + CAST(floor(random() * 1800) AS INTEGER) AS date,
+        {_ICD10_CODE} AS underlying_cause_of_death,
+        {_ICD10_CODE} AS cause_of_death_01,
+        CASE WHEN random() < 0.5 THEN {_ICD10_CODE} END AS cause_of_death_02,
+        CASE WHEN random() < 0.2 THEN {_ICD10_CODE} END AS cause_of_death_03,
+        {", ".join(f"CAST(NULL AS VARCHAR) AS cause_of_death_{i:02}" for i in range(4, 16))}
+    FROM patients
+    WHERE random() < 0.05
+    """,
 ]
 
 
@@ -131,7 +152,7 @@ def generate(path: Path, patients: int, seed: float = 0.42) -> dict[str, int]:
         _pool_table(connection, "dmd_pool", pools["dmd"])
         for statement in _STATEMENTS:
             connection.execute(statement.replace("$patients", str(int(patients))))
-        tables = ("patients", "practice_registrations", "clinical_events", "medications")
+        tables = ("patients", "practice_registrations", "clinical_events", "medications", "ons_deaths")
         return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 

@@ -25,7 +25,7 @@ import duckdb
 
 from benchmarks.run_dataset_benchmark import build_dataset, codelists, result_checksum, run_module_side
 
-TABLES = ("patients", "practice_registrations", "clinical_events", "medications")
+TABLES = ("patients", "practice_registrations", "clinical_events", "medications", "ons_deaths")
 
 
 def export_parquet(database: Path, directory: Path) -> None:

@@ -28,9 +28,11 @@ from ehrql import database_errors, main
 from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
+from ehrql.file_formats.results import CONSOLE_ROWS
 from ehrql.loaders import DefinitionFileError
 from ehrql.main import CommandError, backend_registry, query_engine_names
 from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
+from ehrql.progress import Progress
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -209,6 +211,7 @@ def _run(
                 test_data_file=options.test_data_file,
                 user_args=user_args,
                 permissions=permissions,
+                progress=_progress(options),
             )
         elif options.command == "dump-dataset-sql":
             main.dump_dataset_sql(
@@ -227,6 +230,7 @@ def _run(
                 file_format=file_format,
                 user_args=user_args,
                 force=options.force,
+                progress=_progress(options),
             )
         elif options.command == "generate-measures":
             main.generate_measures(
@@ -239,6 +243,7 @@ def _run(
                 query_engine=options.query_engine,
                 user_args=user_args,
                 permissions=permissions,
+                progress=_progress(options),
             )
         elif options.command == "assure":
             if not main.assure(options.definition_file, user_args=user_args):
@@ -366,8 +371,11 @@ def _definition_file(value: str) -> Path:
     return path
 
 
-def _output_file(value: str) -> Path:
-    """A file (`out.csv`) or a directory and a format (`out/:csv`), checked but not created."""
+def _output_file(value: str) -> Path | str:
+    """A file (`out.csv`), a directory and a format (`out/:csv`), checked but not
+    created, or `-` for CSV on standard output."""
+    if value == "-":
+        return value
     try:
         split = check_output_path(value)
     except FileValidationError as e:
@@ -533,8 +541,11 @@ def _add_generate_dataset(verbs) -> None:
         "or a directory and a format (results/:csv, results/:arrow, ...), which gets "
         "dataset.FORMAT plus one file per event table (add_event_table()), each named after "
         "its table. A dataset with event tables needs a directory. Missing directories are "
-        "created, and the files appear only once all are written. Default: print to the console.",
+        "created, and the files appear only once all are written. `-` writes CSV to standard "
+        f"output. Default: print the first {CONSOLE_ROWS} rows of each table on the console, "
+        "and the row count.",
     )
+    _quiet_argument(parser)
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",
@@ -623,6 +634,7 @@ def _add_create_dummy_tables(verbs) -> None:
         help="Replace files already in the directory for the definition's tables (in any "
         "format). Without it, existing table files are left alone and nothing is written.",
     )
+    _quiet_argument(parser)
     _traceback_argument(parser)
 
 
@@ -634,6 +646,19 @@ def _text_output_argument(parser: argparse.ArgumentParser, what: str, short: str
         type=Path,
         help=f"Write the {what} to this file instead of the console.",
     )
+
+
+def _quiet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="Show no progress bars (nor, when standard error is not a terminal, the "
+        "periodic progress lines) while making dummy data, writing rows or calculating measures.",
+    )
+
+
+def _progress(options: argparse.Namespace) -> Progress | None:
+    return Progress.silent() if getattr(options, "quiet", False) else None
 
 
 def _traceback_argument(parser: argparse.ArgumentParser) -> None:
@@ -671,8 +696,10 @@ def _add_generate_measures(verbs) -> None:
         help=f"Where to write the measures: a file for all of them, whose extension picks the "
         f"format ({_FORMATS}), or a directory and a format (measures/:csv, ...) for one file "
         "per measure, named after it, without the measure column and with only that "
-        "measure's group columns. Default: print a table to the console.",
+        "measure's group columns. `-` writes CSV to standard output. Default: print the "
+        f"first {CONSOLE_ROWS} rows on the console, and the row count.",
     )
+    _quiet_argument(parser)
     parser.add_argument(
         "--dsn",
         metavar="URL_OR_PATH",

@@ -13,7 +13,7 @@ import importlib
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -34,9 +34,11 @@ from ehrql.file_formats import (
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
+from ehrql.file_formats.results import DeferredResults, write_results
 from ehrql.isolation import definitions as isolated
 from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
 from ehrql.permissions import check_held, unclaimed_warning
+from ehrql.progress import Progress
 from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
 from ehrql.query_model import nodes as qm
 
@@ -254,8 +256,13 @@ def generate_dataset(
     permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Run a dataset definition and write its rows to `output_file` (or print them).
+
+    `output_file` None prints the first rows and the row count; `"-"` writes
+    CSV to standard output. Long phases show on `progress` (default: on
+    stderr, as a bar on a terminal).
 
     A dataset with event tables needs a directory output (`DIR/:csv`), which
     gets `dataset.csv` and one file per event table.
@@ -284,7 +291,13 @@ def generate_dataset(
         )
     dataset = loaded.query_model
     _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions, log)
-    if output_file is not None:
+    progress = progress or Progress()
+    if str(output_file) == "-" and dataset.events:
+        raise CommandError(
+            "standard output (--output -) holds one table, but the dataset has event tables: "
+            "give a directory and a format instead, such as results/:csv"
+        )
+    if output_file is not None and str(output_file) != "-":
         # Before anything runs: a dataset with event tables needs a directory.
         check_output_path(output_file, 1 + len(dataset.events))
     if test_data_file is not None:
@@ -304,10 +317,44 @@ def generate_dataset(
     elif dummy_tables is not None:
         tables = _engine_tables(query_engine, dummy_tables, dataset, table_specs, None, log)
     else:
-        tables = _generated_dummy_tables(loaded, table_specs, log, query_engine)
+        tables = _generated_dummy_tables(loaded, table_specs, log, query_engine, progress)
 
-    counts = _write_tables(output_file, tables, log, stdout or sys.stdout)
+    counts = _write_tables(output_file, tables, log, stdout or sys.stdout, progress)
     return counts[DATASET_TABLE_NAME]
+
+
+def write_engine_output(
+    engine,
+    dataset: qm.Dataset,
+    output_file: Path | str | None,
+    specs: Sequence[ColumnSpec],
+    *,
+    event_table: str | None = None,
+    log: Log = log_to_stderr,
+    stdout: TextIO | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Run `dataset` (or one of its event tables) on `engine` and write the rows to
+    `output_file` (a file; `"-"` for CSV on standard output; None for the
+    console); the row count.
+
+    An engine that can hand its results to the writers as they are (DuckDB,
+    Spark) does; any other streams rows.
+    """
+    open_results = getattr(engine, "open_results", None)
+    if open_results is None:
+        if event_table is None:
+            rows = _timed_rows(lambda: engine.get_results(dataset), log)
+        else:
+            rows = engine.get_event_table_results(dataset, event_table)
+        return _write_output(output_file, specs, rows, log, stdout or sys.stdout, progress)
+    compiled = None
+    if event_table is None:
+        with _stage(log, "Compiling the dataset to SQL"):
+            compiled = engine.compile(dataset)
+            log(f"{len(compiled.all_statements())} SQL statements")
+    results = DeferredResults(lambda: open_results(dataset, event_table, compiled))
+    return _write_output(output_file, specs, results, log, stdout or sys.stdout, progress)
 
 
 def _file_tables(path: Path, table_specs: Mapping[str, list[ColumnSpec]]) -> list[OutputTable]:
@@ -319,6 +366,24 @@ def _file_tables(path: Path, table_specs: Mapping[str, list[ColumnSpec]]) -> lis
 def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[OutputTable]:
     """The dataset's output tables, each run on `engine` only when it is written."""
     ((dataset_name, specs), *events) = table_specs.items()
+    open_results = getattr(engine, "open_results", None)
+    if open_results is not None:
+        # The database hands its results to the writers itself (DuckDB writes
+        # CSV with COPY; Spark gives Arrow batches): each table's query runs
+        # while its file is written. The dataset compiles once, here, so that
+        # a problem shows before any output is started.
+        with _stage(log, "Compiling the dataset to SQL"):
+            compiled = engine.compile(dataset)
+            log(f"{len(compiled.all_statements())} SQL statements")
+        return [
+            OutputTable(dataset_name, tuple(specs), lambda: DeferredResults(lambda: open_results(dataset, None, compiled))),
+            *(
+                OutputTable(
+                    name, tuple(event_specs), lambda name=name: DeferredResults(lambda: open_results(dataset, name))
+                )
+                for name, event_specs in events
+            ),
+        ]
     tables = [OutputTable(dataset_name, tuple(specs), lambda: _timed_rows(lambda: engine.get_results(dataset), log))]
     for name, event_specs in events:
         tables.append(
@@ -361,7 +426,7 @@ def _engine_tables(
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
         engine = make_engine(name, dsn, dataset, backend, permissions)
     get_queries = getattr(engine, "get_queries", None)
-    if get_queries is not None:
+    if get_queries is not None and not hasattr(engine, "open_results"):
         # Compiling up front reports a problem before any output is started.
         with _stage(log, "Compiling the dataset to SQL"):
             log(f"{len(get_queries(dataset))} SQL statements")
@@ -384,14 +449,16 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
     yield from iterator
 
 
-def _generate_dummy_tables(loaded, log: Log) -> dict:
+def _generate_dummy_tables(loaded, log: Log, progress: Progress | None = None) -> dict:
     """Dummy tables (table node -> row dicts) for a dataset definition, from `ehrql.dummy`."""
     return _generate_dummy_data(
-        loaded.query_model, loaded.dummy_data_config, log, "the population", loaded.population_defined_at
+        loaded.query_model, loaded.dummy_data_config, log, "the population", loaded.population_defined_at, progress
     )
 
 
-def _generate_dummy_data(query: qm.Node, config, log: Log, what: str, defined_at: tuple | None) -> dict:
+def _generate_dummy_data(
+    query: qm.Node, config, log: Log, what: str, defined_at: tuple | None, progress: Progress | None = None
+) -> dict:
     """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying once what happened."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
@@ -407,12 +474,16 @@ def _generate_dummy_data(query: qm.Node, config, log: Log, what: str, defined_at
             "makes patients that satisfy the population; it is used instead of the legacy one"
         )
     extra = config.additional_population_constraint
-    with _stage(log, f"Generating dummy data for {config.population_size} patients"):
+    progress = progress or Progress()
+    with _stage(log, f"Generating dummy data for {config.population_size} patients"), progress.phase(
+        "Dummy data", "patients", config.population_size
+    ) as update:
         data = dummy.generate_dummy_data(
             query,
             population_size=config.population_size,
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
+            progress=update,
         )
     _say_what_happened(data.report, log, what, defined_at)
     return data.tables
@@ -431,9 +502,11 @@ def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) ->
     raise CommandError(f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}")
 
 
-def _generated_dummy_tables(loaded, table_specs, log: Log, query_engine: str | None = None) -> list[OutputTable]:
+def _generated_dummy_tables(
+    loaded, table_specs, log: Log, query_engine: str | None = None, progress: Progress | None = None
+) -> list[OutputTable]:
     """Output tables from dummy tables generated for the definition, run on the chosen engine."""
-    tables = _generate_dummy_tables(loaded, log)
+    tables = _generate_dummy_tables(loaded, log, progress)
     engine = engine_over_tables(query_engine, tables)
     return _result_tables(engine, loaded.query_model, table_specs, log)
 
@@ -462,27 +535,35 @@ def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
     return InMemoryQueryEngine(InMemoryDatabase({table.name: rows for table, rows in tables.items()}))
 
 
-def _write_output(output_file: Path | None, specs, rows, log: Log, stdout: TextIO) -> int:
+def _write_output(
+    output_file: Path | None, specs, rows, log: Log, stdout: TextIO, progress: Progress | None = None
+) -> int:
     """Write one table of rows to `output_file` (or the console); the row count."""
-    return _write_tables(output_file, [OutputTable("output", tuple(specs), lambda: rows)], log, stdout)["output"]
+    tables = [OutputTable("output", tuple(specs), lambda: rows)]
+    return _write_tables(output_file, tables, log, stdout, progress)["output"]
 
 
-def _write_tables(output_file: Path | None, tables: list[OutputTable], log: Log, stdout: TextIO) -> dict[str, int]:
+def _write_tables(
+    output_file: Path | str | None, tables: list[OutputTable], log: Log, stdout: TextIO, progress: Progress | None = None
+) -> dict[str, int]:
     """Write tables to `output_file` (a file for one table, `DIR/:FORMAT` for any
-    number) or print them; each table's row count."""
+    number, `-` for CSV on standard output) or print their first rows; each table's row count."""
     start = time.perf_counter()
-    if output_file is None:
+    progress = progress or Progress()
+    if output_file is None or str(output_file) == "-":
         counts = {}
-        for table in tables:
-            if len(tables) > 1:
-                # Several tables on the console: each under its name.
-                separator = "\n" if counts else ""
-                stdout.write(f"{separator}# {table.name}\n")
-            counts[table.name] = write_table(stdout, table.specs, table.rows())
-        where = "to the console"
+        with progress.phase("Writing rows", "rows") as update:
+            for table in tables:
+                if len(tables) > 1:
+                    # Several tables on the console: each under its name.
+                    separator = "\n" if counts else ""
+                    stdout.write(f"{separator}# {table.name}\n")
+                counts[table.name] = write_results(output_file, table.specs, table.rows(), stdout=stdout, progress=update)
+        where = "to the console" if output_file is None else "to standard output"
     else:
         log(f"Writing {output_file} ...")
-        counts = write_output_tables(output_file, tables)
+        with progress.phase("Writing rows", "rows") as update:
+            counts = write_output_tables(output_file, tables, progress=update)
         where = f"to {output_file}"
     if len(tables) == 1:
         log(f"Wrote {sum(counts.values())} rows {where} in {time.perf_counter() - start:.2f}s")
@@ -539,6 +620,7 @@ def create_dummy_tables(
     force: bool = False,
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Generate dummy tables for a dataset or measures definition and write one file
     per table to `directory`, or print them all when `directory` is None.
@@ -557,7 +639,7 @@ def create_dummy_tables(
             f"not overwriting existing table files in {directory}: "
             f"{', '.join(p.name for p in existing)}; pass --force to replace them"
         )
-    tables = _generate_dummy_tables(loaded, log)
+    tables = _generate_dummy_tables(loaded, log, progress)
     if directory is None:
         stream = stdout or sys.stdout
         shown = sorted(
@@ -629,6 +711,7 @@ def generate_measures(
     permissions: Iterable[str] = (),
     log: Log = log_to_stderr,
     stdout: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Calculate the measures a definition defines and write one row per measure,
     interval and group to `output_file` (or print them). Returns the row count.
@@ -654,8 +737,9 @@ def generate_measures(
         )
     log(f"{len(measures)} measures")
     specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    progress = progress or Progress()
     # With a directory output (`DIR/:csv`), each measure gets a file of its own.
-    split = output_file is not None and check_output_path(output_file) is not None
+    split = output_file is not None and str(output_file) != "-" and check_output_path(output_file) is not None
     table_specs = {
         m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
     }
@@ -669,19 +753,19 @@ def generate_measures(
             rows = list(read_rows(dummy_data_file, specs))
     else:
         rows = _calculated_measures(
-            measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log, permissions
+            measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log, permissions, progress
         )
     if not split:
-        return _write_output(output_file, specs, rows, log, stdout or sys.stdout)
+        return _write_output(output_file, specs, rows, log, stdout or sys.stdout, progress)
     per_measure = split_by_measure(rows, measures)
     tables = [
         OutputTable(name, tuple(table_specs[name]), lambda name=name: per_measure[name]) for name in table_specs
     ]
-    return sum(_write_tables(output_file, tables, log, stdout or sys.stdout).values())
+    return sum(_write_tables(output_file, tables, log, stdout or sys.stdout, progress).values())
 
 
 def _calculated_measures(
-    measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log, permissions
+    measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log, permissions, progress
 ) -> list:
     """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data.
 
@@ -695,12 +779,14 @@ def _calculated_measures(
         source = dsn if dsn is not None else dummy_tables
         engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None, permissions)
     else:
-        tables = _generate_dummy_data(query, measures.dummy_data_config, log, "every measure's denominator", None)
+        tables = _generate_dummy_data(
+            query, measures.dummy_data_config, log, "every measure's denominator", None, progress
+        )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
-    with _stage(log, "Calculating measures"):
-        rows = list(get_measure_results(engine, measures))
+    with _stage(log, "Calculating measures"), progress.phase("Measures", "intervals") as update:
+        rows = list(get_measure_results(engine, measures, progress=update))
     if dsn is None and dummy_tables is None and measures.disclosure_control_enabled:
         from ehrql.dummy.report import suppressed_numerators
 

@@ -204,19 +204,28 @@ def check_output_path(path: Path | str, table_count: int = 1) -> tuple[Path, str
     return None
 
 
-def write_output_tables(path: Path | str, tables: Sequence[OutputTable]) -> dict[str, int]:
+def write_output_tables(path: Path | str, tables: Sequence[OutputTable], progress=None) -> dict[str, int]:
     """Write `tables` to `path`: one file per table in a directory output (`DIR/:csv`),
     or the single table to a file. Returns each table's row count.
 
-    Each file is written by `write_rows`; in a directory all of them appear
-    together once written (see `ehrql.file_formats.tables`).
+    Each file is written by `write_results` (so a table's rows may also be
+    database results; see `ehrql.file_formats.results`), reporting to
+    `progress` if given; in a directory all of them appear together once
+    written (see `ehrql.file_formats.tables`).
     """
+    from ehrql.file_formats.results import write_results
+
+    def write(file_path: Path, specs: Sequence[ColumnSpec], results) -> int:
+        if progress is None:
+            return write_results(file_path, specs, results)
+        return write_results(file_path, specs, results, progress=progress)
+
     split = check_output_path(path, len(tables))
     if split is None:
         (table,) = tables
-        return {table.name: write_rows(path, table.specs, table.rows())}
+        return {table.name: write(path, table.specs, table.rows())}
     directory, extension = split
-    return write_tables(directory, extension, tables, write_rows)
+    return write_tables(directory, extension, tables, write)
 
 
 def read_input_tables(

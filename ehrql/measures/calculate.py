@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ehrql.measures.disclosure_control import control_count, ratio
 from ehrql.measures.measures import Measure, Measures
@@ -42,13 +42,19 @@ def measure_output_columns(measures: Measures) -> list[tuple[str, type]]:
     return [*FIXED_COLUMNS, *((name, node.type) for name, node in groups.items())]
 
 
-def get_measure_results(engine, measures: Measures) -> Iterator[tuple]:
+def get_measure_results(
+    engine, measures: Measures, progress: Callable[[int, int], None] | None = None
+) -> Iterator[tuple]:
     """Result rows: (measure, interval_start, interval_end, ratio, numerator,
     denominator, *group values), with disclosure control applied if enabled.
 
     `engine` is anything with `get_interval_totals(IntervalTotals)` (every
     interval in one query), or failing that `get_results(dataset)` yielding
     (patient_id, *variables) rows, which is then run once per interval.
+
+    `progress`, if given, is called with the intervals calculated so far and
+    the total (an interval counts once for each group of measures that
+    shares a denominator and intervals).
     """
     all_groups = list(group_by_columns(measures))
     batches = defaultdict(list)
@@ -57,8 +63,16 @@ def get_measure_results(engine, measures: Measures) -> Iterator[tuple]:
         if measure.intervals:
             batches[(measure.denominator, measure.intervals)].append(measure)
     rows = []
+    total = sum(len(intervals) for _, intervals in batches)
+    done = 0
     for (denominator, intervals), batch in batches.items():
-        rows.extend(_batch_results(engine, denominator, intervals, batch, all_groups))
+
+        def batch_progress(count: int, before: int = done) -> None:
+            if progress is not None:
+                progress(before + count, total)
+
+        rows.extend(_batch_results(engine, denominator, intervals, batch, all_groups, batch_progress))
+        done += len(intervals)
     order = {m.name: i for i, m in enumerate(measures)}
     rows.sort(key=lambda r: (order[r[0]], r[1], r[2], _group_sort_key(r[6:])))
     if measures.disclosure_control_enabled:
@@ -76,12 +90,16 @@ def _controlled(row: tuple) -> tuple:
     return (name, start, end, ratio(numerator, denominator), numerator, denominator, *groups)
 
 
-def _batch_results(engine, denominator, intervals, batch, all_groups) -> list[tuple]:
+def _batch_results(engine, denominator, intervals, batch, all_groups, progress) -> list[tuple]:
     query, plans = measure_totals_query(denominator, intervals, batch)
-    if hasattr(engine, "get_interval_totals"):
+    if getattr(engine, "reports_interval_progress", False):
+        # SQL engines say when each of their SELECTs (a run of intervals) is done.
+        totals = engine.get_interval_totals(query, progress=progress)
+    elif hasattr(engine, "get_interval_totals"):
         totals = engine.get_interval_totals(query)
     else:
         totals = totals_by_substitution(engine.get_results, query)
+    progress(len(intervals))
     positions = {name: i for i, name in enumerate(query.summed)}
     rows = []
     for grouping_index, interval_index, key, sums in totals:

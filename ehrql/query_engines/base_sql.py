@@ -23,6 +23,7 @@ is a named CTE, so the database can share work between its uses.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
@@ -982,14 +983,23 @@ class BaseSQLQueryEngine:
         statements = self.with_table_reads(query.dataset, compiled.statements)
         return dataclasses.replace(compiled, statements=statements)
 
+    #: `get_interval_totals` takes a `progress` function.
+    reports_interval_progress = True
+
     #: Intervals computed by one SELECT; None: all of them. Database servers
     #: spill large intermediate results to disk, so they take every interval
     #: at once; an embedded engine may need to bound its memory (see DuckDB's).
     max_intervals_per_query: int | None = None
 
-    def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
+    def get_interval_totals(
+        self, query: IntervalTotals, progress: Callable[[int], None] | None = None
+    ) -> list[TotalsRow]:
         """Totals per interval and group (see `IntervalTotals`): one SELECT for
-        all the intervals, or for every `max_intervals_per_query` of them."""
+        all the intervals, or for every `max_intervals_per_query` of them.
+
+        `progress`, if given, is called with the number of intervals done
+        after each SELECT.
+        """
         rows = []
         step = self.max_intervals_per_query or max(len(query.intervals), 1)
         for offset in range(0, len(query.intervals), step):
@@ -997,12 +1007,21 @@ class BaseSQLQueryEngine:
             compiled = self.compile_totals(part)
             for grouping, interval, key, sums in compiled.decode(self.run_compiled(part.dataset, compiled.statements)):
                 rows.append((grouping, interval + offset, key, sums))
+            if progress is not None:
+                progress(offset + len(part.intervals))
         return sorted_totals(rows)
 
     def get_results(self, dataset: qm.Dataset) -> Iterator[tuple]:
         """Rows of (patient_id, *variables) ordered by patient_id, streamed from the database."""
-        try:
+        with self.overflow_named(dataset):
             yield from self.run_compiled(dataset, self.compile(dataset))
+
+    @contextlib.contextmanager
+    def overflow_named(self, dataset: qm.Dataset) -> Iterator[None]:
+        """Turn the database refusing an integer beyond 64 bits, raised inside
+        the block, into the data error naming the column that overflows."""
+        try:
+            yield
         except Exception as error:
             if not self.is_integer_overflow(error):
                 raise
@@ -1044,3 +1063,45 @@ class BaseSQLQueryEngine:
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def open_results(
+        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
+    ) -> Iterator[object]:
+        """The rows of `dataset` (or of one of its event tables), as results for
+        `ehrql.file_formats.write_results`, valid until the context exits.
+
+        `compiled` is `self.compile(dataset)`, if the caller already has it.
+        By default the results are the rows `run_compiled` streams; an engine
+        whose database can hand over Arrow record batches, or write files
+        itself, gives those instead.
+        """
+        dataset, compiled = self.compiled_for(dataset, event_table, compiled)
+        # The results are read (or written by the database) inside the block,
+        # where a failure arises: it is reported as `get_results` reports it.
+        with self.overflow_named(dataset), self.results_of(dataset, compiled) as results:
+            yield results
+
+    @contextlib.contextmanager
+    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[object]:
+        """The results of `compiled` (made from `dataset`) for `open_results`:
+        by default the rows `run_compiled` streams."""
+        with contextlib.closing(self.run_compiled(dataset, compiled)) as rows:
+            yield rows
+
+    def compiled_for(
+        self, dataset: qm.Dataset, event_table: str | None, compiled: CompiledDataset | None = None
+    ) -> tuple[qm.Dataset, CompiledDataset]:
+        """What to run for the dataset's patient rows (event_table None; `compiled`
+        may be given) or for one event table: the dataset run, and its compilation
+        with the wanted rows as its select.
+
+        An event table is compiled on its own (see `get_event_table_results`),
+        so that only what it needs is computed.
+        """
+        if event_table is None:
+            return dataset, compiled or self.compile(dataset)
+        only = event_table_dataset(dataset, event_table)
+        compiled = self.compile(only)
+        ((_, select),) = compiled.event_selects
+        return only, dataclasses.replace(compiled, select=select, event_selects=())

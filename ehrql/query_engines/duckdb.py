@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from sqlalchemy.sql.selectable import FromClause
 from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FileValidationError, check_one_file_per_table, first_table_file_problem
 from ehrql.file_formats.csv_format import csv_header as read_csv_header
+from ehrql.file_formats.results import DuckDBResults
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
 from ehrql.query_engines.sql_dialect import Expr, SQLDialect
 from ehrql.query_model import nodes as qm
@@ -447,6 +449,21 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
         """Run the setup, stream the rows of `select`, then clean up."""
+        with self._session(dataset, compiled) as connection:
+            cursor = connection.execute(select)
+            while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
+                yield from batch
+
+    @contextlib.contextmanager
+    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[DuckDBResults]:
+        """The select of `compiled` on a connection where its setup has run,
+        for DuckDB itself to write out; cleaned up on exit."""
+        with self._session(dataset, compiled) as connection:
+            yield DuckDBResults(connection, compiled.select)
+
+    @contextlib.contextmanager
+    def _session(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection on which `compiled`'s setup has run; cleaned up on exit."""
         connection, owned = self._connect()
         try:
             if self._directory is not None:
@@ -460,9 +477,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                     connection.execute(statement)
                 for check in self.patient_table_checks(dataset):
                     check.raise_for(connection.execute(check.sql).fetchall(), self._table_source(check.table_name))
-                cursor = connection.execute(select)
-                while batch := cursor.fetchmany(FETCH_BATCH_SIZE):
-                    yield from batch
+                # Errors while the rows are read or written come back here too.
+                yield connection
             except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
                 if self._directory is None:
                     raise

@@ -35,6 +35,7 @@ schema's types, so Parquet written by any tool (INT32 ids, say) reads alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -52,6 +53,7 @@ from ehrql.backends.base import split_dsn_permissions
 from ehrql.database_errors import redact, redacted_process_output
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
+from ehrql.file_formats.results import ArrowResults
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
 from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
@@ -341,6 +343,25 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         return views, drops
 
     def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        with self._prepared(dataset, compiled) as session:
+            yield from arrow_rows(self._select_arrow(dataset, session, select))
+
+    def _select_arrow(self, dataset: qm.Dataset, session, select: str) -> pa.Table:
+        try:
+            return self._to_arrow(self._sql(session, select))
+        except SparkQueryError as error:
+            raise self._table_file_error(dataset, error) from error
+
+    @contextlib.contextmanager
+    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[ArrowResults]:
+        """The rows of `compiled`'s select as the Arrow record batches Spark
+        hands over, so that no Python object is made per row."""
+        with self._prepared(dataset, compiled) as session:
+            yield ArrowResults(self._select_arrow(dataset, session, compiled.select).to_batches())
+
+    @contextlib.contextmanager
+    def _prepared(self, dataset: qm.Dataset, compiled: CompiledDataset):
+        """The session, with the dataset's tables readable and `compiled`'s setup run; cleaned up on exit."""
         session = self.session()
         views, drops = self.table_views(dataset)
         try:
@@ -350,10 +371,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
                 for check in self.patient_table_checks(dataset):
                     rows = self._sql(session, check.sql).collect()
                     check.raise_for(rows, self._table_source(check.table_name))
-                result = self._to_arrow(self._sql(session, select))
             except SparkQueryError as error:
                 raise self._table_file_error(dataset, error) from error
-            yield from arrow_rows(result)
+            yield session
         finally:
             for statement in [*compiled.cleanup, *drops]:
                 self._sql(session, statement)

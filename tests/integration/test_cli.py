@@ -3,6 +3,7 @@
 import csv
 import datetime
 import gzip
+import io
 import os
 import subprocess
 import sys
@@ -622,6 +623,50 @@ def test_emis_text_patient_ids_are_written_as_text(tmp_path, capsys):
     table = pyarrow.ipc.open_file(output).read_all()
     assert table.schema.field("patient_id").type == pa.string()
     assert table.to_pylist() == [{"patient_id": "10", "sex": "male"}, {"patient_id": "7", "sex": "female"}]
+
+
+def test_progress_of_dummy_data_and_rows_written(tmp_path):
+    from ehrql.main import generate_dataset
+    from ehrql.progress import Progress
+
+    definition = write_definition(tmp_path, SMALL_DEFINITION)
+    stream = io.StringIO()
+    generate_dataset(
+        definition,
+        tmp_path / "out.csv",
+        log=lambda message: None,
+        progress=Progress(stream, bar=False, line_interval=0),
+    )
+    lines = stream.getvalue().splitlines()
+    assert any(line.startswith("[ehrql] Dummy data: ") and "patients" in line for line in lines)
+    assert any(line.startswith("[ehrql] Writing rows: ") for line in lines)
+
+
+def test_quiet_turns_progress_off(small, tmp_path, capsys, monkeypatch):
+    from ehrql import progress
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL", 0.0)
+    definition, tables = small
+    argv = ["generate-dataset", definition, "--dummy-tables", tables, "--output", tmp_path / "d.arrow"]
+    code, _, err = run(argv, capsys)
+    assert code == 0
+    assert "[ehrql] Writing rows: " in err
+    code, _, err = run([*argv, "--quiet"], capsys)
+    assert code == 0
+    assert "[ehrql] Writing rows: " not in err
+
+
+def test_output_dash_writes_csv_to_standard_output(small, tmp_path, capsys):
+    definition, tables = small
+    code, out, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", "-"], capsys)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "patient_id,age,sex,bmi,has_events,died",
+        "1,52,female,29.0,T,",
+        "2,22,male,,T,2022-05-06",
+        "3,82,unknown,,F,",
+    ]
+    assert "Wrote 3 rows to standard output" in err
 
 
 # -- table files holding only the columns a definition reads ------------------------------

@@ -1,6 +1,7 @@
 """Event-level output: `dataset.add_event_table(...)` written beside the dataset,
 one file per table in a `DIR/:FORMAT` output, and read back from such a directory."""
 
+import contextlib
 import datetime
 import os
 
@@ -186,11 +187,23 @@ def test_a_directory_output_adds_to_an_existing_directory(events, tmp_path, caps
 def test_a_failure_part_way_leaves_no_directory_and_no_file(events, tmp_path, capsys, monkeypatch):
     from ehrql.query_engines.duckdb import DuckDBQueryEngine
 
-    def fail(self, dataset, name):
+    results_of = DuckDBQueryEngine.results_of
+
+    def rows_then_failure():
         yield (1, d(2020, 1, 1), 1.0, "60621009")
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(DuckDBQueryEngine, "get_event_table_results", fail)
+    @contextlib.contextmanager
+    def fail(self, dataset, compiled):
+        # The event table (compiled alone, without the patient columns) fails
+        # after its first row; the dataset's own rows are written in full.
+        if dataset.variables:
+            with results_of(self, dataset, compiled) as results:
+                yield results
+        else:
+            yield rows_then_failure()
+
+    monkeypatch.setattr(DuckDBQueryEngine, "results_of", fail)
     definition, tables = events
     new = tmp_path / "new" / "deeper"
     code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", f"{new}/:csv"], capsys)

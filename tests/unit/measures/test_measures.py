@@ -312,6 +312,43 @@ def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
     assert inserted.count("2023-12-25") == 1  # the last week's start is in the intervals table
 
 
+def test_progress_counts_intervals_as_each_select_finishes():
+    measures = create_measures()
+    measures.define_measure(
+        "visits",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={},
+        intervals=months(5).starting_on("2019-12-01"),
+    )
+    # A second denominator makes a second batch of the same five intervals.
+    measures.define_measure(
+        "visits_any",
+        numerator=visits_in_interval(),
+        denominator=people.exists_for_patient(),
+        group_by={},
+        intervals=months(5).starting_on("2019-12-01"),
+    )
+    seen = []
+    with duckdb.connect() as connection:
+        load_tables(connection, TABLE_DATA)
+        engine = _CountingDuckDBEngine(connection, 2)
+        list(get_measure_results(engine, measures, progress=lambda done, total: seen.append((done, total))))
+    assert seen[-1] == (10, 10)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert (2, 10) in seen and (4, 10) in seen
+
+
+def test_progress_from_engines_without_interval_progress():
+    measures = create_measures()
+    measures.define_measure(
+        "visits", numerator=visits_in_interval(), denominator=registered_in_interval(), group_by={}, intervals=months(3).starting_on("2020-01-01")
+    )
+    seen = []
+    list(get_measure_results(_Engine(ENGINES["in_memory"]), measures, progress=lambda done, total: seen.append((done, total))))
+    assert seen == [(3, 3)]
+
+
 def test_event_values_in_a_series_that_depends_on_the_interval(engine):
     # Visits whose cost matches the cost of some visit in the interval: the
     # set of costs differs by interval, and so does the count.
