@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import ehrql
@@ -199,79 +199,7 @@ def _run(
     received: Sequence[int] = (),
 ) -> int:
     try:
-        if options.command == "generate-dataset":
-            main.generate_dataset(
-                options.definition_file,
-                options.output,
-                dsn=options.dsn,
-                dummy_tables=options.dummy_tables,
-                dummy_data_file=options.dummy_data_file,
-                backend=options.backend,
-                query_engine=options.query_engine,
-                test_data_file=options.test_data_file,
-                user_args=user_args,
-                permissions=permissions,
-                progress=_progress(options),
-            )
-        elif options.command == "dump-dataset-sql":
-            main.dump_dataset_sql(
-                options.definition_file,
-                options.output,
-                backend=options.backend,
-                query_engine=options.query_engine,
-                user_args=user_args,
-                permissions=permissions,
-            )
-        elif options.command == "create-dummy-tables":
-            directory, file_format = options.dummy_tables_path or (None, "csv")
-            main.create_dummy_tables(
-                options.definition_file,
-                directory,
-                file_format=file_format,
-                user_args=user_args,
-                force=options.force,
-                progress=_progress(options),
-            )
-        elif options.command == "generate-measures":
-            main.generate_measures(
-                options.definition_file,
-                options.output,
-                dsn=options.dsn,
-                dummy_tables=options.dummy_tables,
-                dummy_data_file=options.dummy_data_file,
-                backend=options.backend,
-                query_engine=options.query_engine,
-                user_args=user_args,
-                permissions=permissions,
-                progress=_progress(options),
-            )
-        elif options.command == "assure":
-            if not main.assure(options.definition_file, user_args=user_args):
-                return EXIT_ERROR
-        elif options.command == "debug":
-            main.debug_dataset(
-                options.definition_file,
-                dummy_tables=options.dummy_tables,
-                user_args=user_args,
-                display_format=options.display_format,
-            )
-        elif options.command == "serialize-definition":
-            main.serialize_definition(options.definition_file, options.output, user_args=user_args)
-        elif options.command == "test-connection":
-            main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
-        elif options.command == "isolation-report":
-            from ehrql.isolation.report import isolation_report
-
-            if not isolation_report(sys.stdout):
-                return EXIT_ERROR
-        elif options.command == "graph-query":
-            main.graph_query(options.definition_file, options.output, user_args=user_args)
-        elif options.command == "dump-example-data":
-            if options.dst_dir is not None and options.directory is not None:
-                return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
-            main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
-        else:  # pragma: no cover - argparse only accepts the verbs above
-            raise AssertionError(options.command)
+        exit_code = _COMMANDS[options.command](options, user_args, permissions)
     except KeyboardInterrupt:
         return _stopped(received)
     except BrokenPipeError:
@@ -281,7 +209,118 @@ def _run(
             # Whatever the driver made of the signal, the signal is the cause.
             return _stopped(received)
         return _report(error, options.debug_traceback)
-    return EXIT_OK
+    return EXIT_OK if exit_code is None else exit_code
+
+
+def _data_source(options: argparse.Namespace) -> dict:
+    """Where a command that reads data takes it from: options shared by datasets and measures."""
+    return {
+        "dsn": options.dsn,
+        "dummy_tables": options.dummy_tables,
+        "dummy_data_file": options.dummy_data_file,
+        "backend": options.backend,
+        "query_engine": options.query_engine,
+    }
+
+
+def _generate_dataset(options, user_args, permissions):
+    main.generate_dataset(
+        options.definition_file,
+        options.output,
+        **_data_source(options),
+        test_data_file=options.test_data_file,
+        user_args=user_args,
+        permissions=permissions,
+        progress=_progress(options),
+    )
+
+
+def _generate_measures(options, user_args, permissions):
+    main.generate_measures(
+        options.definition_file,
+        options.output,
+        **_data_source(options),
+        user_args=user_args,
+        permissions=permissions,
+        progress=_progress(options),
+    )
+
+
+def _dump_dataset_sql(options, user_args, permissions):
+    main.dump_dataset_sql(
+        options.definition_file,
+        options.output,
+        backend=options.backend,
+        query_engine=options.query_engine,
+        user_args=user_args,
+        permissions=permissions,
+    )
+
+
+def _create_dummy_tables(options, user_args, _permissions):
+    directory, file_format = options.dummy_tables_path or (None, "csv")
+    main.create_dummy_tables(
+        options.definition_file,
+        directory,
+        file_format=file_format,
+        user_args=user_args,
+        force=options.force,
+        progress=_progress(options),
+    )
+
+
+def _debug(options, user_args, _permissions):
+    main.debug_dataset(
+        options.definition_file,
+        dummy_tables=options.dummy_tables,
+        user_args=user_args,
+        display_format=options.display_format,
+    )
+
+
+def _isolation_report(_options, _user_args, _permissions):
+    from ehrql.isolation.report import isolation_report
+
+    return None if isolation_report(sys.stdout) else EXIT_ERROR
+
+
+def _dump_example_data(options, _user_args, _permissions):
+    if options.dst_dir is not None and options.directory is not None:
+        return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
+    main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
+
+
+def _serialize_definition(options, user_args, _permissions):
+    main.serialize_definition(options.definition_file, options.output, user_args=user_args)
+
+
+def _graph_query(options, user_args, _permissions):
+    main.graph_query(options.definition_file, options.output, user_args=user_args)
+
+
+def _test_connection(options, _user_args, _permissions):
+    main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+
+
+def _assure(options, user_args, _permissions):
+    return None if main.assure(options.definition_file, user_args=user_args) else EXIT_ERROR
+
+
+#: Each verb's handler: (options, user arguments, permissions held) -> an exit
+#: code, or None when it ran to the end.
+_COMMANDS: dict[str, Callable[[argparse.Namespace, list[str], frozenset[str]], int | None]] = {
+    "generate-dataset": _generate_dataset,
+    "generate-measures": _generate_measures,
+    "dump-dataset-sql": _dump_dataset_sql,
+    "create-dummy-tables": _create_dummy_tables,
+    "assure": _assure,
+    "debug": _debug,
+    "serialize-definition": _serialize_definition,
+    "test-connection": _test_connection,
+    "isolation-report": _isolation_report,
+    "graph-query": _graph_query,
+    "dump-example-data": _dump_example_data,
+}
 
 
 def _stopped(received: Sequence[int]) -> int:
