@@ -3,6 +3,9 @@
 Every object here is a thin wrapper around a query model node
 (`ehrql.query_model.nodes`); every method builds a new node. Validation lives in
 the nodes, so an error is raised on the line of the definition that wrote it.
+The model words its errors in its own terms (nodes and fields); every node is
+built here through `_new`, which says the same thing in the terms a researcher
+wrote (`sum_for_patient()`, `+`, `case()`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,23 @@ __all__ = [
     "weeks",
     "when",
     "years",
+    # The concrete series classes, in the order the reference documents them.
+    "BoolPatientSeries",
+    "BoolEventSeries",
+    "IntPatientSeries",
+    "IntEventSeries",
+    "FloatPatientSeries",
+    "FloatEventSeries",
+    "StrPatientSeries",
+    "StrEventSeries",
+    "DatePatientSeries",
+    "DateEventSeries",
+    "CodePatientSeries",
+    "CodeEventSeries",
+    "MultiCodeStringPatientSeries",
+    "MultiCodeStringEventSeries",
+    "NullPatientSeries",
+    "NullEventSeries",
 ]
 
 
@@ -148,6 +168,135 @@ def _wrap(node: qm.Series) -> BaseSeries:
 
 
 # ---------------------------------------------------------------------------
+# Building nodes, and saying why one cannot be built
+# ---------------------------------------------------------------------------
+
+
+def _new(node_class: type, *args, operation: str | None = None, **kwargs) -> qm.Node:
+    """A query model node, built here so that the model's objection to it is
+    reworded in the researcher's terms, naming `operation` if given (else the
+    operation `node_class` stands for), and raised at the user's line."""
+    try:
+        return node_class(*args, **kwargs)
+    except qm.ValidationError as error:
+        raise _reworded(error, operation) from None
+
+
+def _series(node_class: type, *args, operation: str | None = None, **kwargs) -> BaseSeries:
+    """The DSL series for a new series node (see `_new`)."""
+    return _wrap(_new(node_class, *args, operation=operation, **kwargs))
+
+
+_F = qm.Function
+_A = qm.AggregateByPatient
+_FILTER_CONDITION = "the condition of a filter"
+
+#: How a researcher writes each operation: for a node, or for one operand of it.
+_OPERATION_NAMES: dict[type | tuple[type, str], str] = {
+    _F.EQ: "==",
+    _F.NE: "!=",
+    _F.LT: "<",
+    _F.LE: "<=",
+    _F.GT: ">",
+    _F.GE: ">=",
+    _F.And: "&",
+    _F.Or: "|",
+    _F.Not: "~",
+    _F.Add: "+",
+    _F.Subtract: "-",
+    _F.Multiply: "*",
+    _F.TrueDivide: "/",
+    _F.FloorDivide: "//",
+    _F.Power: "**",
+    _F.Negate: "unary -",
+    _F.Absolute: "absolute()",
+    _F.CastToInt: "as_int()",
+    _F.CastToFloat: "as_float()",
+    _F.CastToStr: "as_str()",
+    _F.StringContains: "contains()",
+    _F.In: "is_in()",
+    _F.YearFromDate: "year",
+    _F.MonthFromDate: "month",
+    _F.DayFromDate: "day",
+    _F.ToFirstOfYear: "to_first_of_year()",
+    _F.ToFirstOfMonth: "to_first_of_month()",
+    (_F.DateAddYears, "lhs"): "adding years",
+    (_F.DateAddYears, "rhs"): "the number of years",
+    (_F.DateAddMonths, "lhs"): "adding months",
+    (_F.DateAddMonths, "rhs"): "the number of months",
+    (_F.DateAddDays, "lhs"): "adding days",
+    (_F.DateAddDays, "rhs"): "the number of days",
+    _F.DateDifferenceInYears: "date difference",
+    _F.DateDifferenceInMonths: "date difference",
+    _F.DateDifferenceInDays: "date difference",
+    _F.MaximumOf: "maximum_of()",
+    _F.MinimumOf: "minimum_of()",
+    _A.Sum: "sum_for_patient()",
+    _A.Mean: "mean_for_patient()",
+    _A.Min: "minimum_for_patient()",
+    _A.Max: "maximum_for_patient()",
+    _A.CountDistinct: "count_distinct_for_patient()",
+    _A.CountEpisodes: "count_episodes_for_patient()",
+    (qm.Filter, "condition"): _FILTER_CONDITION,
+    qm.Sort: "sort_by()",
+    (qm.Case, "cases"): "a when() condition",
+    qm.Case: "case()",
+}
+
+#: Operations whose operands, when of different types, are "compared", not "combined".
+_COMPARISONS = {_F.EQ, _F.NE, _F.LT, _F.LE, _F.GT, _F.GE}
+
+#: What to do about a population the model refuses, by the rule it breaks.
+_POPULATION_HINTS = {
+    qm.PopulationValidationError.NOT_PATIENT_LEVEL: (
+        "use an aggregation such as .exists_for_patient() on an event frame"
+    ),
+    qm.PopulationValidationError.TRUE_WITHOUT_RECORDS: (
+        "combine it with a condition that needs a record, such as practice_registrations.exists_for_patient()"
+    ),
+}
+
+
+def _reworded(error: qm.ValidationError, operation: str | None = None) -> qm.ValidationError:
+    """The model's `error` said as a researcher writes the definition.
+
+    Errors the model already words in terms a researcher knows (frames,
+    domains, inline tables) are returned as they are.
+    """
+    if isinstance(error, qm.PopulationValidationError):
+        hint = _POPULATION_HINTS.get(error.reason)
+        return error.reworded(f"{error}: {hint}") if hint else error
+    if error.node is qm.Case and error.reason == "all null":
+        return error.reworded(f"{operation or 'case()'} needs at least one value that is not None")
+    if not isinstance(error, qm.TypeValidationError) or error.node is None:
+        return error
+    mismatch = error.other is not None
+    name = (
+        operation
+        or (None if mismatch else _OPERATION_NAMES.get((error.node, error.operand)))
+        or _OPERATION_NAMES.get(error.node)
+    )
+    actual = qm.a_type_name(error.actual)
+    if name is None:
+        return error
+    if mismatch and error.node is _F.In:
+        message = f"cannot look for {actual} series in a collection of {type_name(error.other)} values"
+    elif mismatch:
+        verb = "compare" if error.node in _COMPARISONS else "combine"
+        message = f"cannot {verb} {actual} series with {qm.a_type_name(error.other)} series (in {name})"
+    elif error.expected is qm.ORDERED:
+        message = f"cannot use {name} on {actual} series: its values have no order"
+    elif error.expected is qm.SORTABLE:
+        message = f"cannot sort by {actual} series"
+    elif error.expected is not None:
+        given = "None" if error.actual is None else f"{actual} series"
+        message = f"{name} needs {qm.with_article(error.expected.name)} series, not {given}"
+    else:
+        return error
+    return error.reworded(message)
+
+
+# ---------------------------------------------------------------------------
 # Series
 # ---------------------------------------------------------------------------
 
@@ -198,11 +347,11 @@ class BaseSeries:
 
     def is_null(self) -> BaseSeries:
         """True where the value is null, False otherwise (never null)."""
-        return _wrap(qm.Function.IsNull(self._qm_node))
+        return _series(qm.Function.IsNull, self._qm_node)
 
     def is_not_null(self) -> BaseSeries:
         """True where the value is not null, False otherwise (never null)."""
-        return _wrap(qm.Function.Not(qm.Function.IsNull(self._qm_node)))
+        return _series(qm.Function.Not, _new(qm.Function.IsNull, self._qm_node))
 
     def when_null_then(self, other) -> BaseSeries:
         """This series, with nulls replaced by `other` (a value or a series)."""
@@ -213,12 +362,8 @@ class BaseSeries:
                 f"{qm.a_type_name(self._qm_node.type)} series with "
                 f"{qm.a_type_name(other_node.type)} value"
             )
-        return _wrap(
-            qm.Case(
-                qm.FrozenDict({qm.Function.Not(qm.Function.IsNull(self._qm_node)): self._qm_node}),
-                default=other_node,
-            )
-        )
+        present = _new(qm.Function.Not, _new(qm.Function.IsNull, self._qm_node))
+        return _series(qm.Case, qm.FrozenDict({present: self._qm_node}), default=other_node)
 
     def is_in(self, other) -> BaseSeries:
         """True where the value is one of `other`: a list, set, tuple or codelist, or an event series.
@@ -233,18 +378,18 @@ class BaseSeries:
                     f"cannot look for {qm.a_type_name(self._qm_node.type)} series among the "
                     f"values of {qm.a_type_name(other._qm_node.type)} series"
                 )
-            values = qm.AggregateByPatient.CombineAsSet(other._qm_node)
-            return _wrap(qm.Function.In(self._qm_node, values))
+            values = _new(qm.AggregateByPatient.CombineAsSet, other._qm_node)
+            return _series(qm.Function.In, self._qm_node, values)
         if isinstance(other, PatientSeries):
             raise DefinitionError(
                 "is_in() takes an event series (many values per patient) or a list; for a "
                 "series with one value per patient, compare with == instead"
             )
-        return _wrap(qm.Function.In(self._qm_node, _to_set_node(other, self._qm_node.type)))
+        return _series(qm.Function.In, self._qm_node, _to_set_node(other, self._qm_node.type))
 
     def is_not_in(self, other) -> BaseSeries:
         """True where the value is not one of `other`; null stays null."""
-        return _wrap(qm.Function.Not(self.is_in(other)._qm_node))
+        return _series(qm.Function.Not, self.is_in(other)._qm_node)
 
     def map_values(self, mapping: Mapping, default=None) -> BaseSeries:
         """Replace each value by its entry in `mapping`; values not in it become `default`."""
@@ -252,11 +397,11 @@ class BaseSeries:
             raise DefinitionError("map_values() needs a non-empty dict of value -> new value")
         cases = {}
         for key, new_value in mapping.items():
-            condition = qm.Function.EQ(self._qm_node, _to_node(key, self._qm_node.type))
+            condition = _new(qm.Function.EQ, self._qm_node, _to_node(key, self._qm_node.type))
             cases[condition] = None if new_value is None else qm.Value(new_value)
         default_node = None if default is None else qm.Value(default)
         _unify_case_types(cases, default_node)
-        return _wrap(qm.Case(qm.FrozenDict(cases), default=default_node))
+        return _series(qm.Case, qm.FrozenDict(cases), default=default_node, operation="map_values()")
 
     # -- helpers ------------------------------------------------------------
 
@@ -265,7 +410,7 @@ class BaseSeries:
         lhs, rhs = _unify_numeric(self._qm_node, other_node)
         if swap:
             lhs, rhs = rhs, lhs
-        return _wrap(node_class(lhs, rhs))
+        return _series(node_class, lhs, rhs)
 
 
 def _unify_numeric(lhs: qm.Series, rhs: qm.Series):
@@ -280,7 +425,7 @@ def _unify_numeric(lhs: qm.Series, rhs: qm.Series):
 def _as_float_node(node):
     if isinstance(node, qm.Value) and node.value is not None:
         return qm.Value(float(node.value))
-    return qm.Function.CastToFloat(node)
+    return _new(qm.Function.CastToFloat, node)
 
 
 class PatientSeries(BaseSeries):
@@ -292,7 +437,7 @@ class EventSeries(BaseSeries):
 
     def count_distinct_for_patient(self) -> BaseSeries:
         """The number of distinct non-null values for each patient (0 if none)."""
-        return _wrap(qm.AggregateByPatient.CountDistinct(self._qm_node))
+        return _series(qm.AggregateByPatient.CountDistinct, self._qm_node)
 
 
 class ComparableMixin:
@@ -316,11 +461,11 @@ class ComparableAggregations:
 
     def minimum_for_patient(self):
         """The smallest non-null value for each patient; null if there is none."""
-        return _wrap(qm.AggregateByPatient.Min(self._qm_node))
+        return _series(qm.AggregateByPatient.Min, self._qm_node)
 
     def maximum_for_patient(self):
         """The largest non-null value for each patient; null if there is none."""
-        return _wrap(qm.AggregateByPatient.Max(self._qm_node))
+        return _series(qm.AggregateByPatient.Max, self._qm_node)
 
 
 class BoolMixin:
@@ -339,11 +484,11 @@ class BoolMixin:
         return self._binary(qm.Function.Or, other, swap=True)
 
     def __invert__(self):
-        return _wrap(qm.Function.Not(self._qm_node))
+        return _series(qm.Function.Not, self._qm_node)
 
     def as_int(self):
         """1 for True, 0 for False, null for null."""
-        return _wrap(qm.Function.CastToInt(self._qm_node))
+        return _series(qm.Function.CastToInt, self._qm_node)
 
 
 class NumericMixin(ComparableMixin):
@@ -392,21 +537,21 @@ class NumericMixin(ComparableMixin):
 
     def absolute(self):
         """The absolute value: negative values made positive (e.g. for a gap in days either way)."""
-        return _wrap(qm.Function.Absolute(self._qm_node))
+        return _series(qm.Function.Absolute, self._qm_node)
 
     def __abs__(self):
         raise Error("abs() cannot be used on a series: use `x.absolute()` instead of `abs(x)`")
 
     def __neg__(self):
-        return _wrap(qm.Function.Negate(self._qm_node))
+        return _series(qm.Function.Negate, self._qm_node)
 
     def as_int(self):
         """The value as an integer; floats are truncated towards zero."""
-        return _wrap(qm.Function.CastToInt(self._qm_node))
+        return _series(qm.Function.CastToInt, self._qm_node)
 
     def as_float(self):
         """The value as a float."""
-        return _wrap(qm.Function.CastToFloat(self._qm_node))
+        return _series(qm.Function.CastToFloat, self._qm_node)
 
 
 class NumericAggregations(ComparableAggregations):
@@ -414,11 +559,11 @@ class NumericAggregations(ComparableAggregations):
 
     def sum_for_patient(self):
         """The sum of non-null values for each patient; null if there are none."""
-        return _wrap(qm.AggregateByPatient.Sum(self._qm_node))
+        return _series(qm.AggregateByPatient.Sum, self._qm_node)
 
     def mean_for_patient(self):
         """The mean of non-null values for each patient, as a float; null if none."""
-        return _wrap(qm.AggregateByPatient.Mean(self._qm_node))
+        return _series(qm.AggregateByPatient.Mean, self._qm_node)
 
 
 class StrMixin(ComparableMixin):
@@ -426,7 +571,7 @@ class StrMixin(ComparableMixin):
 
     def contains(self, other):
         """True where the string contains `other` (a string or string series)."""
-        return _wrap(qm.Function.StringContains(self._qm_node, _to_node(other, str)))
+        return _series(qm.Function.StringContains, self._qm_node, _to_node(other, str))
 
     def as_str(self):
         """The value itself (for symmetry with other series)."""
@@ -461,18 +606,18 @@ class CodeMixin(ComparableMixin):
         for code, category in categorisation.items():
             codes_by_category.setdefault(category, set()).add(_coerce_constant(code, code_type))
         cases = {
-            qm.Function.In(self._qm_node, qm.Value(frozenset(codes))): (
+            _new(qm.Function.In, self._qm_node, qm.Value(frozenset(codes))): (
                 None if category is None else qm.Value(category)
             )
             for category, codes in sorted(codes_by_category.items(), key=lambda item: repr(item[0]))
         }
         default_node = None if default is None else qm.Value(default)
         _unify_case_types(cases, default_node)
-        return _wrap(qm.Case(qm.FrozenDict(cases), default=default_node))
+        return _series(qm.Case, qm.FrozenDict(cases), default=default_node, operation="to_category()")
 
     def as_str(self):
         """The code as a string."""
-        return _wrap(qm.Function.CastToStr(self._qm_node))
+        return _series(qm.Function.CastToStr, self._qm_node)
 
 
 class MultiCodeStringMixin:
@@ -480,7 +625,7 @@ class MultiCodeStringMixin:
 
     def contains(self, code):
         """True where the string holds `code`, or a code starting with it (a prefix such as "N17")."""
-        return _wrap(qm.Function.StringContains(self._qm_node, qm.Value(self._checked_code(code))))
+        return _series(qm.Function.StringContains, self._qm_node, qm.Value(self._checked_code(code)))
 
     def contains_any_of(self, codelist):
         """True where the string holds any code of `codelist` (codes or prefixes)."""
@@ -494,10 +639,10 @@ class MultiCodeStringMixin:
             codes = sorted({self._checked_code(c) for c in codelist})
         if not codes:
             raise DefinitionError("contains_any_of() needs at least one code")
-        conditions = [qm.Function.StringContains(self._qm_node, qm.Value(c)) for c in codes]
+        conditions = [_new(qm.Function.StringContains, self._qm_node, qm.Value(c)) for c in codes]
         result = conditions[0]
         for condition in conditions[1:]:
-            result = qm.Function.Or(result, condition)
+            result = _new(qm.Function.Or, result, condition)
         return _wrap(result)
 
     def _checked_code(self, code) -> str:
@@ -518,29 +663,29 @@ class DateMixin(ComparableMixin):
     @property
     def year(self):
         """The year, as an integer."""
-        return _wrap(qm.Function.YearFromDate(self._qm_node))
+        return _series(qm.Function.YearFromDate, self._qm_node)
 
     @property
     def month(self):
         """The month (1 to 12), as an integer."""
-        return _wrap(qm.Function.MonthFromDate(self._qm_node))
+        return _series(qm.Function.MonthFromDate, self._qm_node)
 
     @property
     def day(self):
         """The day of the month (1 to 31), as an integer."""
-        return _wrap(qm.Function.DayFromDate(self._qm_node))
+        return _series(qm.Function.DayFromDate, self._qm_node)
 
     def to_first_of_year(self):
         """1 January of the same year."""
-        return _wrap(qm.Function.ToFirstOfYear(self._qm_node))
+        return _series(qm.Function.ToFirstOfYear, self._qm_node)
 
     def to_first_of_month(self):
         """The first day of the same month."""
-        return _wrap(qm.Function.ToFirstOfMonth(self._qm_node))
+        return _series(qm.Function.ToFirstOfMonth, self._qm_node)
 
     def as_str(self):
         """The date as 'YYYY-MM-DD'."""
-        return _wrap(qm.Function.CastToStr(self._qm_node))
+        return _series(qm.Function.CastToStr, self._qm_node)
 
     def is_before(self, other):
         """True where the date is strictly before `other`."""
@@ -667,39 +812,97 @@ class DateAggregations(ComparableAggregations):
                 f"count_episodes_for_patient() needs a single, fixed number of {maximum_gap.units}, not a series"
             )
         gap_days = maximum_gap.value * (7 if maximum_gap.units == "weeks" else 1)
-        return _wrap(qm.AggregateByPatient.CountEpisodes(self._qm_node, gap_days))
+        return _series(qm.AggregateByPatient.CountEpisodes, self._qm_node, gap_days)
 
 
-# Build the concrete series classes: one per (type family, domain), with the
-# names public ehrQL uses (IntPatientSeries, DateEventSeries, ...).
-_FAMILIES = {
-    "bool": ("Bool", (BoolMixin,), ()),
-    "int": ("Int", (NumericMixin,), (NumericAggregations,)),
-    "float": ("Float", (NumericMixin,), (NumericAggregations,)),
-    "str": ("Str", (StrMixin,), (ComparableAggregations,)),
-    "date": ("Date", (DateMixin,), (DateAggregations,)),
-    "code": ("Code", (CodeMixin,), (ComparableAggregations,)),
-    "multi_code": ("MultiCodeString", (MultiCodeStringMixin,), ()),
-    # The type of a bare None: it can only be compared and combined.
-    "null": ("Null", (), ()),
+# The concrete series classes: one per (type family, domain), with the names
+# public ehrQL uses. They are written out, rather than made in a loop, so that
+# IDEs and type checkers see them (tests/unit/test_static_series_classes.py
+# checks that a static reading finds the same methods as Python does).
+
+
+class BoolPatientSeries(BoolMixin, PatientSeries):
+    """A boolean series with one value per patient."""
+
+
+class BoolEventSeries(BoolMixin, EventSeries):
+    """A boolean series with one value per event row."""
+
+
+class IntPatientSeries(NumericMixin, PatientSeries):
+    """An integer series with one value per patient."""
+
+
+class IntEventSeries(NumericMixin, NumericAggregations, EventSeries):
+    """An integer series with one value per event row."""
+
+
+class FloatPatientSeries(NumericMixin, PatientSeries):
+    """A float series with one value per patient."""
+
+
+class FloatEventSeries(NumericMixin, NumericAggregations, EventSeries):
+    """A float series with one value per event row."""
+
+
+class StrPatientSeries(StrMixin, PatientSeries):
+    """A string series with one value per patient."""
+
+
+class StrEventSeries(StrMixin, ComparableAggregations, EventSeries):
+    """A string series with one value per event row."""
+
+
+class DatePatientSeries(DateMixin, PatientSeries):
+    """A date series with one value per patient."""
+
+
+class DateEventSeries(DateMixin, DateAggregations, EventSeries):
+    """A date series with one value per event row."""
+
+
+class CodePatientSeries(CodeMixin, PatientSeries):
+    """A clinical code series with one value per patient."""
+
+
+class CodeEventSeries(CodeMixin, ComparableAggregations, EventSeries):
+    """A clinical code series with one value per event row."""
+
+
+class MultiCodeStringPatientSeries(MultiCodeStringMixin, PatientSeries):
+    """A multi-code string series with one value per patient."""
+
+
+class MultiCodeStringEventSeries(MultiCodeStringMixin, EventSeries):
+    """A multi-code string series with one value per event row."""
+
+
+class NullPatientSeries(PatientSeries):
+    """A series of nulls (a bare None) with one value per patient: it can only be compared and combined."""
+
+
+class NullEventSeries(EventSeries):
+    """A series of nulls (a bare None) with one value per event row: it can only be compared and combined."""
+
+
+_SERIES_CLASSES: dict[tuple[str, str], type[BaseSeries]] = {
+    ("bool", "patient"): BoolPatientSeries,
+    ("bool", "event"): BoolEventSeries,
+    ("int", "patient"): IntPatientSeries,
+    ("int", "event"): IntEventSeries,
+    ("float", "patient"): FloatPatientSeries,
+    ("float", "event"): FloatEventSeries,
+    ("str", "patient"): StrPatientSeries,
+    ("str", "event"): StrEventSeries,
+    ("date", "patient"): DatePatientSeries,
+    ("date", "event"): DateEventSeries,
+    ("code", "patient"): CodePatientSeries,
+    ("code", "event"): CodeEventSeries,
+    ("multi_code", "patient"): MultiCodeStringPatientSeries,
+    ("multi_code", "event"): MultiCodeStringEventSeries,
+    ("null", "patient"): NullPatientSeries,
+    ("null", "event"): NullEventSeries,
 }
-
-_SERIES_CLASSES: dict[tuple[str, str], type] = {}
-for _family, (_prefix, _mixins, _aggregations) in _FAMILIES.items():
-    for _domain, _base, _extra in (
-        ("patient", PatientSeries, ()),
-        ("event", EventSeries, _aggregations),
-    ):
-        _name = f"{_prefix}{_domain.capitalize()}Series"
-        _per = "patient" if _domain == "patient" else "event row"
-        _cls = type(
-            _name,
-            (*_mixins, *_extra, _base),
-            {"__doc__": f"A {_family} series with one value per {_per}.", "__module__": __name__},
-        )
-        _SERIES_CLASSES[(_family, _domain)] = _cls
-        globals()[_name] = _cls
-        __all__.append(_name)
 
 
 # ---------------------------------------------------------------------------
@@ -728,13 +931,14 @@ class Duration:
         """The date series `date_node` moved by this duration."""
         amount = _to_node(self.value, int)
         if self.units == "weeks":
-            return _wrap(qm.Function.DateAddDays(date_node, qm.Function.Multiply(amount, qm.Value(7))))
+            amount = _new(qm.Function.Multiply, amount, qm.Value(7))
+            return _series(qm.Function.DateAddDays, date_node, amount)
         node_class = {
             "days": qm.Function.DateAddDays,
             "months": qm.Function.DateAddMonths,
             "years": qm.Function.DateAddYears,
         }[self.units]
-        return _wrap(node_class(date_node, amount))
+        return _series(node_class, date_node, amount)
 
     def __neg__(self):
         return Duration(-self.value, self.units)
@@ -858,22 +1062,22 @@ class DateDifference:
     @property
     def days(self):
         """Days from the second date to the first (negative if it is earlier)."""
-        return _wrap(qm.Function.DateDifferenceInDays(self._end, self._start))
+        return _series(qm.Function.DateDifferenceInDays, self._end, self._start)
 
     @property
     def weeks(self):
         """Whole weeks from the second date to the first."""
-        return _wrap(qm.Function.FloorDivide(self.days._qm_node, qm.Value(7)))
+        return _series(qm.Function.FloorDivide, self.days._qm_node, qm.Value(7))
 
     @property
     def months(self):
         """Whole calendar months from the second date to the first."""
-        return _wrap(qm.Function.DateDifferenceInMonths(self._end, self._start))
+        return _series(qm.Function.DateDifferenceInMonths, self._end, self._start)
 
     @property
     def years(self):
         """Whole years from the second date to the first (as an age is counted)."""
-        return _wrap(qm.Function.DateDifferenceInYears(self._end, self._start))
+        return _series(qm.Function.DateDifferenceInYears, self._end, self._start)
 
     def __bool__(self):
         raise TypeError("a date difference has no True/False value: use .days, .months or .years")
@@ -920,7 +1124,7 @@ def _extremum(node_class, values):
         nodes.append(n)
     if len(nodes) == 1:
         return _wrap(nodes[0])
-    return _wrap(node_class(tuple(nodes)))
+    return _series(node_class, tuple(nodes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -980,7 +1184,7 @@ def case(*when_thens: WhenThen, otherwise=None):
         cases[condition] = None if item.value is None else _to_node(item.value, target)
     default = None if otherwise is None else _to_node(otherwise, target)
     _unify_case_types(cases, default)
-    return _wrap(qm.Case(qm.FrozenDict(cases), default=default))
+    return _series(qm.Case, qm.FrozenDict(cases), default=default)
 
 
 def _unify_case_types(cases: dict, default):
@@ -1056,7 +1260,7 @@ class BaseFrame:
         return f"{type(self).__name__}({self._qm_node!r})"
 
     def _select_column(self, name: str) -> BaseSeries:
-        return _wrap(qm.SelectColumn(self._qm_node, name))
+        return _series(qm.SelectColumn, self._qm_node, name)
 
     def __getattr__(self, name):
         # Only reached for names that are not columns or methods.
@@ -1084,13 +1288,13 @@ class BaseFrame:
 
     def exists_for_patient(self) -> BaseSeries:
         """True for each patient who has at least one row, False otherwise."""
-        return _wrap(qm.AggregateByPatient.Exists(self._qm_node))
+        return _series(qm.AggregateByPatient.Exists, self._qm_node)
 
     def count_for_patient(self) -> BaseSeries:
         """The number of rows for each patient (0 if none)."""
         if not isinstance(self._qm_node, qm.ManyRowsPerPatientFrame):
             return self.exists_for_patient().as_int()
-        return _wrap(qm.AggregateByPatient.Count(self._qm_node))
+        return _series(qm.AggregateByPatient.Count, self._qm_node)
 
 
 # Methods people reach for on frames that lack them, named in the error they get.
@@ -1108,15 +1312,17 @@ class EventFrame(BaseFrame):
     def where(self, condition) -> EventFrame:
         """The rows for which `condition` is true (rows where it is null are dropped)."""
         node = _to_node(condition, bool)
-        return self._derive(qm.Filter(self._qm_node, node))
+        return self._derive(_new(qm.Filter, self._qm_node, node))
 
     def except_where(self, condition) -> EventFrame:
         """The rows for which `condition` is false or null."""
         node = _to_node(condition, bool)
-        keep = qm.Function.Or(
-            qm.Function.Not(node), qm.Function.IsNull(node)
+        keep = _new(
+            qm.Function.Or,
+            _new(qm.Function.Not, node, operation=_FILTER_CONDITION),
+            _new(qm.Function.IsNull, node),
         )
-        return self._derive(qm.Filter(self._qm_node, keep))
+        return self._derive(_new(qm.Filter, self._qm_node, keep))
 
     def sort_by(self, *sort_values) -> SortedEventFrame:
         """The rows sorted by each of `sort_values` in turn, ascending, nulls first.
@@ -1129,7 +1335,7 @@ class EventFrame(BaseFrame):
         node = self._qm_node
         # The first key is the most significant, so it is applied last.
         for value in reversed(sort_values):
-            node = qm.Sort(node, _to_node(value))
+            node = _new(qm.Sort, node, _to_node(value))
         return self._derive(node, sorted_=True)
 
     def _derive(self, node, sorted_=False):
@@ -1148,7 +1354,7 @@ class SortedEventFrame(EventFrame):
         return self._pick(qm.Position.LAST)
 
     def _pick(self, position):
-        node = qm.PickOneRowPerPatient(self._qm_node, position)
+        node = _new(qm.PickOneRowPerPatient, self._qm_node, position)
         return _patient_class(type(self))(node)
 
 
@@ -1466,7 +1672,10 @@ class Dataset:
             )
         node = population_condition._qm_node
         _refuse_parameters(node, "the population")
-        qm.validate_population(node)
+        try:
+            qm.validate_population(node)
+        except qm.PopulationValidationError as error:
+            raise _reworded(error) from None
         object.__setattr__(self, "_population", node)
         object.__setattr__(self, "population_defined_at", _caller_location())
 

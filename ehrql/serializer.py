@@ -28,15 +28,19 @@ class SerializationError(ValueError):
 
 
 def _node_classes() -> dict[str, type]:
+    # Names starting with "_" are abstract bases that declare shared fields:
+    # never nodes a document may ask for.
     classes = {}
     for name in dir(qm):
         value = getattr(qm, name)
-        if isinstance(value, type) and issubclass(value, qm.Node) and dataclasses.is_dataclass(value):
+        if name.startswith("_") or not (isinstance(value, type) and issubclass(value, qm.Node)):
+            continue
+        if dataclasses.is_dataclass(value):
             classes[name] = value
     for namespace in (qm.Function, qm.AggregateByPatient):
         for name in dir(namespace):
             value = getattr(namespace, name)
-            if isinstance(value, type) and dataclasses.is_dataclass(value):
+            if not name.startswith("_") and isinstance(value, type) and dataclasses.is_dataclass(value):
                 classes[f"{namespace.__name__}.{name}"] = value
     return classes
 

@@ -14,15 +14,30 @@ Two kinds of node:
 Every series has a `type` (a Python class: bool, int, float, str,
 datetime.date, a code class, or `Set[...]`) and a `domain`: the set of
 event-level row sources it is evaluated over (empty for patient-level series).
+
+Nodes are declared rather than programmed: a node's fields are annotated (and
+checked against their annotations), and a node declares the types its
+operands may have and, for a series, the type it gives (see `Node`). One
+validator applies those declarations when any node is built. Errors speak the
+model's language (node and field names) and carry the facts as attributes, so
+that the DSL can say the same thing in the researcher's words.
+
+A new row-wise operation takes a few lines here (see `Function.Absolute`),
+its meaning in `semantics.FUNCTIONS`, its SQL in the compiler's table, a DSL
+method (with its name in `query_language._OPERATION_NAMES`, for messages), a
+spec test and a generative strategy.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import enum
+import functools
+import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -32,11 +47,40 @@ from ehrql.query_model.table_schema import TableSchema
 
 
 class ValidationError(EHRQLError):
-    """A query model node was built from inputs that do not make sense together."""
+    """A query model node was built from inputs that do not make sense together.
+
+    `node` is the class of the node refused, `operand` the name of the field
+    at fault and `reason` a short name for the rule broken, where there are.
+    """
+
+    def __init__(
+        self, message: str, *, node: type | None = None, operand: str | None = None, reason: str | None = None
+    ):
+        super().__init__(message)
+        self.node = node
+        self.operand = operand
+        self.reason = reason
+
+    def reworded(self, message: str) -> ValidationError:
+        """The same error, of the same class and with the same facts, saying `message`."""
+        new = copy.copy(self)
+        new.args = (message,)
+        return new
 
 
 class TypeValidationError(ValidationError, TypeError):
-    """An operation was given a series of the wrong type."""
+    """An operation was given a series of the wrong type.
+
+    Either `actual` (the type given) is not in `expected` (a `TypeSet`), or,
+    for operands that must share a type, `actual` is the type they have and
+    `other` the type of the operand that differs.
+    """
+
+    def __init__(self, message: str, *, expected: TypeSet | None = None, actual=None, other=None, **where):
+        super().__init__(message, **where)
+        self.expected = expected
+        self.actual = actual
+        self.other = other
 
 
 class DomainMismatchError(ValidationError):
@@ -44,7 +88,11 @@ class DomainMismatchError(ValidationError):
 
 
 class PopulationValidationError(ValidationError):
-    """The population definition is not acceptable."""
+    """The population definition is not acceptable; `reason` is the rule it breaks."""
+
+    NOT_BOOLEAN = "not boolean"
+    NOT_PATIENT_LEVEL = "not patient-level"
+    TRUE_WITHOUT_RECORDS = "true without records"
 
 
 # ---------------------------------------------------------------------------
@@ -62,10 +110,8 @@ class Set:
         return f"Set[{type_name(self.element_type)}]"
 
 
-#: Types a series may have.
+#: Types a series may have (besides the code classes).
 SCALAR_TYPES = (bool, int, float, str, datetime.date)
-NUMERIC_TYPES = (int, float)
-ORDERED_TYPES = (int, float, str, datetime.date)
 
 
 def is_code_type(type_) -> bool:
@@ -98,8 +144,7 @@ def type_name(type_) -> str:
 
 def a_type_name(type_) -> str:
     """`type_name` with its indefinite article: "an integer", "a date"."""
-    name = type_name(type_)
-    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+    return with_article(type_name(type_))
 
 
 def type_of_value(value) -> Any:
@@ -124,21 +169,87 @@ def type_of_value(value) -> Any:
     raise TypeValidationError(f"{value!r} is not a value ehrQL can use")
 
 
+
+
+@dataclasses.dataclass(frozen=True)
+class TypeSet:
+    """The series types an operand may have, with a name for messages.
+
+    `codes` admits every clinical code class as well as `types`. A null
+    constant (type None) is in no set: an operation that takes one declares
+    `same_type` (see `Node`).
+    """
+
+    name: str
+    types: tuple
+    codes: bool = False
+
+    def __contains__(self, type_) -> bool:
+        return type_ in self.types or (self.codes and is_code_type(type_))
+
+
+BOOL = TypeSet("boolean", (bool,))
+INT = TypeSet("integer", (int,))
+DATE = TypeSet("date", (datetime.date,))
+STR = TypeSet("string", (str,))
+#: Strings, and codes (whose values are strings).
+TEXT = TypeSet("string", (str,), codes=True)
+NUMERIC = TypeSet("integer or float", (int, float))
+CASTABLE = TypeSet("boolean or integer or float or string", (bool, int, float, str))
+#: Types whose values have an order (minimum, maximum, <).
+ORDERED = TypeSet("ordered", (int, float, str, datetime.date), codes=True)
+SORTABLE = TypeSet("sortable", (bool, *ORDERED.types), codes=True)
+
+
+def with_article(name: str) -> str:
+    """ "an integer", "a date": `name` with its indefinite article."""
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
 # ---------------------------------------------------------------------------
-# Base classes
+# Base classes and the one validator
 # ---------------------------------------------------------------------------
 
 
 class Node:
-    """Base of every query model node: a frozen, hashable dataclass."""
+    """Base of every query model node: a frozen, hashable dataclass.
+
+    A kind of node is declared, and `__post_init__` checks each node built
+    against the declarations, in this order:
+
+    * its fields are annotated, and each value must fit its annotation;
+    * `aggregates`: its series operands are event-level series, which it
+      collapses to one value per patient;
+    * `operand_types`: the types its series operands may have, as one
+      `TypeSet` for them all or a dict from field name to `TypeSet`;
+    * `same_type`: its series operands share one type: the first must be in
+      `operand_types`, and each other has its type or is a null constant;
+    * `check()`: any rule particular to the kind of node.
+
+    A series also declares `type`, the type of its values: a type
+    (`type = bool`) or worked out from its operands (`type = same_as("lhs")`).
+    """
+
+    operand_types: typing.ClassVar[TypeSet | Mapping[str, TypeSet] | None] = None
+    same_type: typing.ClassVar[bool] = False
+    aggregates: typing.ClassVar[bool] = False
+
+    def __post_init__(self):
+        _check_fields(self)
+        _check_operands(self)
+        self.check()
+
+    def check(self) -> None:
+        """Rules particular to this kind of node, beyond what it declares."""
+
+    def refused(self, message: str, operand: str, error: type = ValidationError, **facts) -> ValidationError:
+        """The error refusing this node: `message`, about its field `operand`, with other facts."""
+        return error(message, node=type(self), operand=operand, **facts)
 
     def children(self) -> Iterator[Node]:
         """The nodes this node is built directly from."""
         for field in dataclasses.fields(self):
             yield from _nodes_in(getattr(self, field.name))
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
 
 
 def _nodes_in(value) -> Iterator[Node]:
@@ -188,23 +299,11 @@ class FrozenDict(Mapping):
 
 
 def node(cls):
-    """Make `cls` a frozen dataclass with a cached hash.
+    """Make `cls` a node that can be built: a frozen dataclass with a cached hash.
 
     Nodes are used as dict keys all through the engines, and a deep tree's
     dataclass hash is recomputed from every field each time, so we cache it.
-
-    A series also works out its domain when it is built, so that series drawn
-    from unrelated frames fail where they are combined, not later in an engine.
     """
-    if issubclass(cls, Series):
-        checks = getattr(cls, "__post_init__", None)
-
-        def __post_init__(self):
-            if checks is not None:
-                checks(self)
-            self.domain  # noqa: B018 (computed for its check)
-
-        cls.__post_init__ = __post_init__
     cls = dataclasses.dataclass(frozen=True, eq=True, repr=True)(cls)
     field_hash = cls.__hash__
 
@@ -218,6 +317,15 @@ def node(cls):
 
     cls.__hash__ = __hash__
     return cls
+
+
+def shared_fields(cls):
+    """Declare fields on an abstract base, for the nodes built on it to inherit.
+
+    Such a base is never built itself (its name starts with `_`, and the
+    serializer skips it).
+    """
+    return dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
 
 
 class Frame(Node):
@@ -235,11 +343,157 @@ class OneRowPerPatientFrame(Frame):
 
 
 class Series(Node):
-    """One value per row of a frame, or one value per patient. Each has a `type`."""
+    """One value per row of a frame, or one value per patient; each has a `type`.
+
+    Its domain is worked out when it is built, so that series drawn from
+    unrelated frames fail where they are combined, not later in an engine.
+    """
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.domain  # noqa: B018 (computed for its check)
 
     @cached_property
     def domain(self) -> Domain:
         return Domain.union(*(get_domain(c) for c in self.children()))
+
+
+class _DerivedType:
+    """A series' `type` worked out from its operands, once per node."""
+
+    def __init__(self, derive):
+        self.derive = derive
+
+    def __get__(self, series, owner=None):
+        if series is None:
+            return self
+        value = self.derive(series)
+        # Not a data descriptor: the value stored on the node is found first from now on.
+        series.__dict__["type"] = value
+        return value
+
+
+def same_as(*fields: str) -> _DerivedType:
+    """The type of the first operand in `fields` that has one (a null constant has none)."""
+    return _DerivedType(
+        lambda series: next((s.type for _, s in series_operands(series, fields) if s.type is not None), None)
+    )
+
+
+def set_of(field: str) -> _DerivedType:
+    """The type of a set of the values of the operand in `field`."""
+    return _DerivedType(lambda series: Set(getattr(series, field).type))
+
+
+def series_operands(node: Node, fields: Iterable[str] | None = None) -> Iterator[tuple[str, Series]]:
+    """(field name, series) for each series operand of `node`, in field order.
+
+    A field may hold a series, a tuple of series, or a mapping whose values
+    are series (the outputs of `Case`); None stands for no value.
+    """
+    for name in _field_names(type(node)) if fields is None else fields:
+        value = getattr(node, name)
+        if isinstance(value, FrozenDict):
+            value = tuple(value.values())
+        items = value if isinstance(value, tuple) else (value,)
+        yield from ((name, item) for item in items if isinstance(item, Series))
+
+
+def _check_fields(node: Node) -> None:
+    for name, hint in _field_hints(type(node)).items():
+        value = getattr(node, name)
+        if not _fits(value, hint):
+            raise node.refused(
+                f"{type(node).__qualname__}.{name} must be {_describe_hint(hint)}, "
+                f"not {type(value).__name__}",
+                name,
+            )
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _fits(value, hint) -> bool:
+    if hint is Any:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    if isinstance(hint, types.UnionType):
+        return any(_fits(value, arm) for arm in typing.get_args(hint))
+    if isinstance(hint, types.GenericAlias):
+        # Only `tuple[X, ...]` is used.
+        (element, _) = typing.get_args(hint)
+        return isinstance(value, tuple) and all(_fits(item, element) for item in value)
+    # bool is a subclass of int in Python, but not a whole number of anything.
+    return isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+
+
+def _describe_hint(hint) -> str:
+    if isinstance(hint, types.UnionType):
+        return " or ".join(_describe_hint(arm) for arm in typing.get_args(hint))
+    if isinstance(hint, types.GenericAlias):
+        return f"a tuple of {typing.get_args(hint)[0].__name__}"
+    if hint is type(None):
+        return "None"
+    return with_article(hint.__name__)
+
+
+def _check_operands(node: Node) -> None:
+    """Apply what `node` declares about its series operands (see `Node`)."""
+    cls = type(node)
+    if not (cls.aggregates or cls.same_type or cls.operand_types is not None):
+        return
+    operands = list(series_operands(node))
+    if cls.aggregates:
+        for name, operand in operands:
+            if operand.domain.is_patient:
+                raise node.refused(
+                    f"{cls.__qualname__} needs an event-level series as its {name}: "
+                    "a patient-level series already has one value per patient",
+                    name,
+                )
+    declared = cls.operand_types
+    if cls.same_type:
+        if operands and declared is not None:
+            require_operand_type(node, *operands[0], declared)
+        typed = [(name, s) for name, s in operands if s.type is not None]
+        for name, other in typed[1:]:
+            if other.type != typed[0][1].type:
+                raise node.refused(
+                    f"{cls.__qualname__} needs operands of one type, not "
+                    f"{a_type_name(typed[0][1].type)} series and {a_type_name(other.type)} series",
+                    name,
+                    error=TypeValidationError,
+                    actual=typed[0][1].type,
+                    other=other.type,
+                )
+    elif declared is not None:
+        for name, operand in operands:
+            allowed = declared.get(name) if isinstance(declared, Mapping) else declared
+            if allowed is not None:
+                require_operand_type(node, name, operand, allowed)
+
+
+def require_operand_type(node: Node, name: str, operand: Series, allowed: TypeSet) -> None:
+    """Raise TypeValidationError unless `operand` (field `name` of `node`) has a type in `allowed`."""
+    if operand.type not in allowed:
+        cls = type(node)
+        raise node.refused(
+            f"{cls.__qualname__} needs {with_article(allowed.name)} series as its {name}, "
+            f"not {a_type_name(operand.type)} series",
+            name,
+            error=TypeValidationError,
+            expected=allowed,
+            actual=operand.type,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -269,7 +523,8 @@ class Domain:
         if len(sources) <= 1:
             return cls(sources)
         # Keep only the most derived source, provided all lie on one lineage.
-        ordered = sorted(sources, key=lambda s: len(_lineage(s)))
+        # Ties broken by name, so that a message names the frames in the same order every run.
+        ordered = sorted(sources, key=lambda s: (len(_lineage(s)), describe_frame(s)))
         deepest = ordered[-1]
         lineage = set(_lineage(deepest))
         for source in ordered[:-1]:
@@ -366,7 +621,7 @@ class InlinePatientTable(OneRowPerPatientFrame):
     rows: tuple
     schema: TableSchema
 
-    def __post_init__(self):
+    def check(self):
         seen = set()
         width = len(self.schema.column_names) + 1
         for row in self.rows:
@@ -382,47 +637,49 @@ class InlinePatientTable(OneRowPerPatientFrame):
             seen.add(row[0])
 
 
-@node
-class Filter(ManyRowsPerPatientFrame):
-    """The rows of `source` for which `condition` is true (not false, not null)."""
+@shared_fields
+class _FromEventFrame(Node):
+    """A frame made from the rows of an event frame; its series operands must be
+    evaluable on those rows."""
 
     source: ManyRowsPerPatientFrame
-    condition: Series
-
-    def __post_init__(self):
-        _require_frame(self.source, ManyRowsPerPatientFrame, "filter")
-        _require_type(self.condition, bool, "the condition of a filter")
-        _require_usable_on(self.condition, self.source, "filter")
 
     @property
     def schema(self):
         return self.source.schema
 
+    def check(self):
+        frame = row_source(self.source)
+        for name, series in series_operands(self):
+            for source in series.domain.sources:
+                if source not in _lineage(frame):
+                    # The node's name is the verb: "cannot filter ...", "cannot sort ...".
+                    raise self.refused(
+                        f"cannot {type(self).__name__.lower()} {describe_frame(frame)} using a series "
+                        f"drawn from {describe_frame(source)}",
+                        name,
+                        error=DomainMismatchError,
+                    )
+
 
 @node
-class Sort(ManyRowsPerPatientFrame):
+class Filter(_FromEventFrame, ManyRowsPerPatientFrame):
+    """The rows of `source` for which `condition` is true (not false, not null)."""
+
+    condition: Series
+    operand_types = {"condition": BOOL}
+
+
+@node
+class Sort(_FromEventFrame, ManyRowsPerPatientFrame):
     """The rows of `source` ordered by `sort_by` (ascending, nulls first).
 
     Sorts nest like a stable sort: in `Sort(Sort(t, b), a)` the outer key `a`
     is the most significant and `b` breaks its ties. `sort_keys` lists them.
     """
 
-    source: ManyRowsPerPatientFrame
     sort_by: Series
-
-    def __post_init__(self):
-        _require_frame(self.source, ManyRowsPerPatientFrame, "sort")
-        if self.sort_by.type not in ORDERED_TYPES + (bool,) and not is_code_type(
-            self.sort_by.type
-        ):
-            raise TypeValidationError(
-                f"cannot sort by {a_type_name(self.sort_by.type)} series"
-            )
-        _require_usable_on(self.sort_by, self.source, "sort")
-
-    @property
-    def schema(self):
-        return self.source.schema
+    operand_types = {"sort_by": SORTABLE}
 
 
 def sort_keys(frame: ManyRowsPerPatientFrame) -> tuple[Series, ...]:
@@ -447,27 +704,18 @@ class Position(enum.Enum):
 
 
 @node
-class PickOneRowPerPatient(OneRowPerPatientFrame):
+class PickOneRowPerPatient(_FromEventFrame, OneRowPerPatientFrame):
     """The first or last row of a sorted frame, for each patient.
 
     Ties in the sort keys are broken by every column of the table, in schema
     order, so the row picked never depends on the engine.
     """
 
-    source: ManyRowsPerPatientFrame
     position: Position
 
-    def __post_init__(self):
-        _require_frame(self.source, ManyRowsPerPatientFrame, "pick one row per patient from")
+    def check(self):
         if not sort_keys(self.source):
-            raise ValidationError(
-                "cannot pick the first or last row of a frame that has not been sorted: "
-                "use .sort_by(...) first"
-            )
-
-    @property
-    def schema(self):
-        return self.source.schema
+            raise self.refused("PickOneRowPerPatient needs a sorted frame: its source has no Sort", "source")
 
 
 # ---------------------------------------------------------------------------
@@ -482,12 +730,13 @@ class SelectColumn(Series):
     source: Frame
     name: str
 
-    def __post_init__(self):
+    def check(self):
         if self.name not in self.source.schema.column_names:
             table = root_table(self.source)
-            raise ValidationError(
+            raise self.refused(
                 f"table '{getattr(table, 'name', 'inline table')}' has no column "
-                f"'{self.name}'; its columns are: {', '.join(self.source.schema.column_names)}"
+                f"'{self.name}'; its columns are: {', '.join(self.source.schema.column_names)}",
+                "name",
             )
 
     @property
@@ -505,11 +754,11 @@ class Value(Series):
 
     value: Any
 
-    def __post_init__(self):
+    def check(self):
         if isinstance(self.value, (list, set, tuple)):
-            raise TypeValidationError("use a frozenset for a set of values")
+            raise self.refused("use a frozenset for a set of values", "value", error=TypeValidationError)
         # Worked out once: for a big codelist it means visiting every code.
-        object.__setattr__(self, "_value_type", type_of_value(self.value))
+        self.__dict__["type"] = type_of_value(self.value)
 
     # Python has 1 == 1.0 == True (and equal hashes), but in ehrQL they are
     # values of different types: engines key results by node, so two constants
@@ -519,14 +768,10 @@ class Value(Series):
             return True
         if type(other) is not Value:
             return NotImplemented
-        return self._value_type == other._value_type and self.value == other.value
+        return self.type == other.type and self.value == other.value
 
     def __hash__(self):
-        return hash((self._value_type, self.value))
-
-    @property
-    def type(self):
-        return self._value_type
+        return hash((self.type, self.value))
 
     @cached_property
     def domain(self):
@@ -558,149 +803,95 @@ class AggregateByPatient:
     """Namespace of aggregations: each collapses many rows per patient into one value."""
 
     class _Base(Series):
+        """An aggregation: one value per patient from their rows."""
+
+        aggregates = True
+
         @cached_property
         def domain(self):
             return Domain.PATIENT
 
+    @shared_fields
+    class _OfSeries(_Base):
+        """An aggregation of the values of an event series."""
+
+        source: Series
+
     @node
-    class Sum(_Base):
+    class Sum(_OfSeries):
         """The sum of non-null values; null when there are none."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_aggregable(self.source, "sum")
-            _require_type(self.source, NUMERIC_TYPES, "sum_for_patient()")
-
-        @property
-        def type(self):
-            return self.source.type
+        operand_types = NUMERIC
+        type = same_as("source")
 
     @node
-    class Mean(_Base):
+    class Mean(_OfSeries):
         """The mean of non-null values, as a float; null when there are none."""
 
-        source: Series
+        operand_types = NUMERIC
+        type = float
 
-        def __post_init__(self):
-            _require_aggregable(self.source, "mean")
-            _require_type(self.source, NUMERIC_TYPES, "mean_for_patient()")
-
-        @property
-        def type(self):
-            return float
+    class _Extreme(_OfSeries):
+        operand_types = ORDERED
+        type = same_as("source")
 
     @node
-    class Min(_Base):
+    class Min(_Extreme):
         """The smallest non-null value; null when there are none."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_aggregable(self.source, "minimum")
-            _require_ordered(self.source, "minimum_for_patient()")
-
-        @property
-        def type(self):
-            return self.source.type
-
     @node
-    class Max(_Base):
+    class Max(_Extreme):
         """The largest non-null value; null when there are none."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_aggregable(self.source, "maximum")
-            _require_ordered(self.source, "maximum_for_patient()")
-
-        @property
-        def type(self):
-            return self.source.type
-
     @node
-    class CountDistinct(_Base):
+    class CountDistinct(_OfSeries):
         """The number of distinct non-null values; 0 when there are none."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_aggregable(self.source, "count distinct values of")
-
-        @property
-        def type(self):
-            return int
+        type = int
 
     @node
     class Count(_Base):
         """The number of rows per patient; 0 when there are none."""
 
         source: ManyRowsPerPatientFrame
-
-        def __post_init__(self):
-            _require_frame(self.source, ManyRowsPerPatientFrame, "count rows of")
-
-        @property
-        def type(self):
-            return int
+        type = int
 
     @node
-    class CountEpisodes(_Base):
+    class CountEpisodes(_OfSeries):
         """The number of episodes in a patient's non-null dates; 0 when there are none.
 
         Sorted, dates no more than `maximum_gap_days` after the previous one
         belong to its episode (the clock restarts at each date).
         """
 
-        source: Series
         maximum_gap_days: int
+        operand_types = DATE
+        type = int
 
-        def __post_init__(self):
-            _require_aggregable(self.source, "count episodes of")
-            _require_type(self.source, datetime.date, "count_episodes_for_patient()")
-            if type(self.maximum_gap_days) is not int or self.maximum_gap_days < 0:
-                raise ValidationError(
+        def check(self):
+            if self.maximum_gap_days < 0:
+                raise self.refused(
                     f"the maximum gap between dates of an episode must be a whole number of days "
-                    f"(0 or more), not {self.maximum_gap_days!r}"
+                    f"(0 or more), not {self.maximum_gap_days!r}",
+                    "maximum_gap_days",
                 )
 
-        @property
-        def type(self):
-            return int
-
     @node
-    class CombineAsSet(_Base):
+    class CombineAsSet(_OfSeries):
         """The set of a patient's non-null values (empty when there are none).
 
         Only `In` reads it: `x.is_in(event_series)` tests each value against
         the patient's own values of the other series.
         """
 
-        source: Series
-
-        def __post_init__(self):
-            _require_aggregable(self.source, "combine into a set")
-
-        @property
-        def type(self):
-            return Set(self.source.type)
+        type = set_of("source")
 
     @node
     class Exists(_Base):
         """Whether the patient has any row; never null."""
 
         source: Frame
-
-        @property
-        def type(self):
-            return bool
-
-
-def _require_aggregable(series: Series, verb: str):
-    if series.domain.is_patient:
-        raise ValidationError(
-            f"cannot {verb} a patient-level series: it already has one value per patient"
-        )
+        type = bool
 
 
 # ---------------------------------------------------------------------------
@@ -712,186 +903,111 @@ class Function:
     """Namespace of row-wise operations. Each takes series and gives a series."""
 
     class _Base(Series):
-        #: Human description used in type errors.
-        describe: typing.ClassVar[str] = ""
+        """A row-wise operation: one value per row (or patient) of its operands."""
+
+    @shared_fields
+    class _Unary(_Base):
+        """An operation on one series."""
+
+        source: Series
+
+    @shared_fields
+    class _Binary(_Base):
+        """An operation on two series."""
+
+        lhs: Series
+        rhs: Series
 
     # -- comparisons --------------------------------------------------------
 
-    class _Comparison(_Base):
-        ordered: typing.ClassVar[bool] = True
+    class _Comparison(_Binary):
+        same_type = True
+        type = bool
 
-        def __post_init__(self):
-            _require_same_type(self.lhs, self.rhs, f"compare ({self.describe})")
-            if self.ordered:
-                _require_ordered(self.lhs, self.describe)
-
-        @property
-        def type(self):
-            return bool
+    class _OrderComparison(_Comparison):
+        operand_types = ORDERED
 
     @node
     class EQ(_Comparison):
         """Equal; null if either side is null."""
 
-        lhs: Series
-        rhs: Series
-        describe = "=="
-        ordered = False
-
     @node
     class NE(_Comparison):
         """Not equal; null if either side is null."""
 
-        lhs: Series
-        rhs: Series
-        describe = "!="
-        ordered = False
-
     @node
-    class LT(_Comparison):
+    class LT(_OrderComparison):
         """Less than."""
 
-        lhs: Series
-        rhs: Series
-        describe = "<"
-
     @node
-    class LE(_Comparison):
+    class LE(_OrderComparison):
         """Less than or equal."""
 
-        lhs: Series
-        rhs: Series
-        describe = "<="
-
     @node
-    class GT(_Comparison):
+    class GT(_OrderComparison):
         """Greater than."""
 
-        lhs: Series
-        rhs: Series
-        describe = ">"
-
     @node
-    class GE(_Comparison):
+    class GE(_OrderComparison):
         """Greater than or equal."""
-
-        lhs: Series
-        rhs: Series
-        describe = ">="
 
     # -- logic (three-valued, as SQL) ---------------------------------------
 
+    class _Logic(_Binary):
+        operand_types = BOOL
+        type = bool
+
     @node
-    class And(_Base):
+    class And(_Logic):
         """Logical and, with SQL's three-valued logic: False & null is False."""
 
-        lhs: Series
-        rhs: Series
-
-        def __post_init__(self):
-            _require_type(self.lhs, bool, "&")
-            _require_type(self.rhs, bool, "&")
-
-        @property
-        def type(self):
-            return bool
-
     @node
-    class Or(_Base):
+    class Or(_Logic):
         """Logical or, with SQL's three-valued logic: True | null is True."""
 
-        lhs: Series
-        rhs: Series
-
-        def __post_init__(self):
-            _require_type(self.lhs, bool, "|")
-            _require_type(self.rhs, bool, "|")
-
-        @property
-        def type(self):
-            return bool
-
     @node
-    class Not(_Base):
+    class Not(_Unary):
         """Logical not; null stays null."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_type(self.source, bool, "~")
-
-        @property
-        def type(self):
-            return bool
+        operand_types = BOOL
+        type = bool
 
     @node
-    class IsNull(_Base):
+    class IsNull(_Unary):
         """Whether the value is null; never null itself."""
 
-        source: Series
-
-        @property
-        def type(self):
-            return bool
+        type = bool
 
     # -- arithmetic ---------------------------------------------------------
 
-    class _Arithmetic(_Base):
-        def __post_init__(self):
-            _require_type(self.lhs, NUMERIC_TYPES, self.describe)
-            _require_same_type(self.lhs, self.rhs, self.describe)
-
-        @property
-        def type(self):
-            return self.lhs.type
+    class _Arithmetic(_Binary):
+        operand_types = NUMERIC
+        same_type = True
+        type = same_as("lhs")
 
     @node
     class Add(_Arithmetic):
         """lhs + rhs."""
 
-        lhs: Series
-        rhs: Series
-        describe = "+"
-
     @node
     class Subtract(_Arithmetic):
         """lhs - rhs."""
-
-        lhs: Series
-        rhs: Series
-        describe = "-"
 
     @node
     class Multiply(_Arithmetic):
         """lhs * rhs."""
 
-        lhs: Series
-        rhs: Series
-        describe = "*"
-
     @node
     class TrueDivide(_Arithmetic):
         """lhs / rhs as a float; null when rhs is zero."""
 
-        lhs: Series
-        rhs: Series
-        describe = "/"
-
-        @property
-        def type(self):
-            return float
+        type = float
 
     @node
     class FloorDivide(_Arithmetic):
         """lhs // rhs, rounded towards minus infinity, as an int; null when rhs is zero."""
 
-        lhs: Series
-        rhs: Series
-        describe = "//"
-
-        @property
-        def type(self):
-            return int
+        type = int
 
     @node
     class Power(_Arithmetic):
@@ -902,263 +1018,159 @@ class Function:
         too large for a float.
         """
 
-        lhs: Series
-        rhs: Series
-        describe = "**"
+        type = float
 
-        @property
-        def type(self):
-            return float
+    class _NumericUnary(_Unary):
+        operand_types = NUMERIC
+        type = same_as("source")
 
     @node
-    class Absolute(_Base):
+    class Absolute(_NumericUnary):
         """The absolute value of a number: negative values made positive."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_type(self.source, NUMERIC_TYPES, "absolute()")
-
-        @property
-        def type(self):
-            return self.source.type
-
     @node
-    class Negate(_Base):
+    class Negate(_NumericUnary):
         """-source."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_type(self.source, NUMERIC_TYPES, "unary -")
-
-        @property
-        def type(self):
-            return self.source.type
+    class _Cast(_Unary):
+        operand_types = CASTABLE
 
     @node
-    class CastToInt(_Base):
+    class CastToInt(_Cast):
         """An int from a bool, int, float (truncated towards zero) or string of digits."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_type(self.source, (bool, int, float, str), "as_int()")
-
-        @property
-        def type(self):
-            return int
+        type = int
 
     @node
-    class CastToFloat(_Base):
+    class CastToFloat(_Cast):
         """A float from a bool, int, float or numeric string."""
 
-        source: Series
-
-        def __post_init__(self):
-            _require_type(self.source, (bool, int, float, str), "as_float()")
-
-        @property
-        def type(self):
-            return float
+        type = float
 
     @node
-    class CastToStr(_Base):
+    class CastToStr(_Unary):
         """The string form of a value (ISO format for dates, the code for codes)."""
 
-        source: Series
-
-        @property
-        def type(self):
-            return str
+        type = str
 
     # -- strings ------------------------------------------------------------
 
     @node
-    class StringContains(_Base):
+    class StringContains(_Binary):
         """Whether `lhs` contains `rhs` as a substring (case-sensitive)."""
 
-        lhs: Series
-        rhs: Series
-
-        def __post_init__(self):
-            if not (self.lhs.type is str or is_code_type(self.lhs.type)):
-                raise TypeValidationError(
-                    f"contains() needs a string series, not {a_type_name(self.lhs.type)} series"
-                )
-            _require_type(self.rhs, str, "contains()")
-
-        @property
-        def type(self):
-            return bool
+        operand_types = {"lhs": TEXT, "rhs": STR}
+        type = bool
 
     # -- membership ---------------------------------------------------------
 
     @node
-    class In(_Base):
+    class In(_Binary):
         """Whether `lhs` is one of the values in the constant set `rhs`."""
 
-        lhs: Series
-        rhs: Series
+        type = bool
 
-        def __post_init__(self):
+        def check(self):
             if not isinstance(self.rhs.type, Set):
-                raise TypeValidationError("is_in() needs a collection of values")
+                raise self.refused(
+                    f"Function.In needs a set of values as its rhs, not {a_type_name(self.rhs.type)} series",
+                    "rhs",
+                    error=TypeValidationError,
+                    actual=self.rhs.type,
+                )
             element = self.rhs.type.element_type
             if element is not None and element != self.lhs.type:
-                raise TypeValidationError(
-                    f"cannot look for {a_type_name(self.lhs.type)} series in a "
-                    f"collection of {type_name(element)} values"
+                raise self.refused(
+                    f"Function.In cannot look for {a_type_name(self.lhs.type)} series in a set of "
+                    f"{type_name(element)} values",
+                    "rhs",
+                    error=TypeValidationError,
+                    actual=self.lhs.type,
+                    other=element,
                 )
-
-        @property
-        def type(self):
-            return bool
 
     # -- dates --------------------------------------------------------------
 
-    class _DatePart(_Base):
-        def __post_init__(self):
-            _require_type(self.source, datetime.date, self.describe)
-
-        @property
-        def type(self):
-            return int
+    class _DatePart(_Unary):
+        operand_types = DATE
+        type = int
 
     @node
     class YearFromDate(_DatePart):
         """The year of a date."""
 
-        source: Series
-        describe = "year"
-
     @node
     class MonthFromDate(_DatePart):
         """The month (1-12) of a date."""
-
-        source: Series
-        describe = "month"
 
     @node
     class DayFromDate(_DatePart):
         """The day of the month (1-31) of a date."""
 
-        source: Series
-        describe = "day"
-
-    class _DateTruncate(_Base):
-        def __post_init__(self):
-            _require_type(self.source, datetime.date, self.describe)
-
-        @property
-        def type(self):
-            return datetime.date
+    class _DateTruncate(_Unary):
+        operand_types = DATE
+        type = datetime.date
 
     @node
     class ToFirstOfYear(_DateTruncate):
         """1 January of the date's year."""
 
-        source: Series
-        describe = "to_first_of_year()"
-
     @node
     class ToFirstOfMonth(_DateTruncate):
         """The first day of the date's month."""
 
-        source: Series
-        describe = "to_first_of_month()"
-
-    class _DateAdd(_Base):
-        def __post_init__(self):
-            _require_type(self.lhs, datetime.date, f"adding {self.describe}")
-            _require_type(self.rhs, int, f"the number of {self.describe}")
-
-        @property
-        def type(self):
-            return datetime.date
+    class _DateAdd(_Binary):
+        operand_types = {"lhs": DATE, "rhs": INT}
+        type = datetime.date
 
     @node
     class DateAddYears(_DateAdd):
         """A date plus a number of years. 29 February onto a non-leap year gives 1 March."""
 
-        lhs: Series
-        rhs: Series
-        describe = "years"
-
     @node
     class DateAddMonths(_DateAdd):
         """A date plus a number of months. A day past the month's end rolls into the next month's first."""
-
-        lhs: Series
-        rhs: Series
-        describe = "months"
 
     @node
     class DateAddDays(_DateAdd):
         """A date plus a number of days."""
 
-        lhs: Series
-        rhs: Series
-        describe = "days"
-
-    class _DateDifference(_Base):
-        def __post_init__(self):
-            _require_type(self.lhs, datetime.date, "date difference")
-            _require_type(self.rhs, datetime.date, "date difference")
-
-        @property
-        def type(self):
-            return int
+    class _DateDifference(_Binary):
+        operand_types = DATE
+        type = int
 
     @node
     class DateDifferenceInYears(_DateDifference):
         """Whole years from `rhs` to `lhs` (an age when lhs is today and rhs a birth date)."""
 
-        lhs: Series
-        rhs: Series
-
     @node
     class DateDifferenceInMonths(_DateDifference):
         """Whole months from `rhs` to `lhs`."""
-
-        lhs: Series
-        rhs: Series
 
     @node
     class DateDifferenceInDays(_DateDifference):
         """Days from `rhs` to `lhs`."""
 
-        lhs: Series
-        rhs: Series
-
     # -- across series ------------------------------------------------------
 
+    @shared_fields
     class _Extremum(_Base):
-        def __post_init__(self):
-            if len(self.sources) < 2:
-                raise ValidationError(f"{self.describe} needs at least two values")
-            first = self.sources[0]
-            for other in self.sources[1:]:
-                _require_same_type(first, other, self.describe)
-            _require_ordered(first, self.describe)
+        sources: tuple[Series, ...]
+        operand_types = ORDERED
+        same_type = True
+        type = same_as("sources")
 
-        @property
-        def type(self):
-            return self.sources[0].type
+        def check(self):
+            if len(self.sources) < 2:
+                raise self.refused(f"{type(self).__qualname__} needs at least two sources", "sources")
 
     @node
     class MaximumOf(_Extremum):
         """The largest non-null value across several series; null if all are null."""
 
-        sources: tuple
-        describe = "maximum_of()"
-
     @node
     class MinimumOf(_Extremum):
         """The smallest non-null value across several series; null if all are null."""
-
-        sources: tuple
-        describe = "minimum_of()"
 
 
 @node
@@ -1171,23 +1183,18 @@ class Case(Series):
 
     cases: FrozenDict
     default: Series | None = None
+    same_type = True
+    type = same_as("cases", "default")
 
-    def __post_init__(self):
+    def check(self):
         if not self.cases:
-            raise ValidationError("case() needs at least one when(...).then(...)")
+            raise self.refused("Case needs at least one case", "cases", reason="empty")
         for condition in self.cases:
-            _require_type(condition, bool, "a when() condition")
-        outputs = [v for v in [*self.cases.values(), self.default] if v is not None]
-        if not outputs:
-            raise ValidationError("case() needs at least one value that is not None")
-        for other in outputs[1:]:
-            _require_same_type(outputs[0], other, "case()")
-
-    @property
-    def type(self):
-        for value in [*self.cases.values(), self.default]:
-            if value is not None:
-                return value.type
+            if not isinstance(condition, Series):
+                raise self.refused("Case's conditions must be series", "cases")
+            require_operand_type(self, "cases", condition, BOOL)
+        if all(v is None for v in [*self.cases.values(), self.default]):
+            raise self.refused("Case needs at least one value that is not None", "cases", reason="all null")
 
 
 # ---------------------------------------------------------------------------
@@ -1207,13 +1214,11 @@ class Dataset(Node):
     variables: FrozenDict
     events: FrozenDict = dataclasses.field(default_factory=FrozenDict)
 
-    def __post_init__(self):
+    def check(self):
         validate_population(self.population)
         for name, series in self.variables.items():
             if not isinstance(series, Series) or not series.domain.is_patient:
-                raise ValidationError(
-                    f"dataset column '{name}' must have one value per patient"
-                )
+                raise self.refused(f"dataset column '{name}' must have one value per patient", "variables")
 
 
 def validate_population(population: Series):
@@ -1221,21 +1226,23 @@ def validate_population(population: Series):
     true for a patient with no records at all (which would include every
     patient who ever existed)."""
     if not isinstance(population, Series):
-        raise PopulationValidationError("the population must be a boolean series")
+        raise PopulationValidationError(
+            "the population must be a boolean series", reason=PopulationValidationError.NOT_BOOLEAN
+        )
     if population.type is not bool:
         raise PopulationValidationError(
-            f"the population must be a boolean series, not {a_type_name(population.type)} series"
+            f"the population must be a boolean series, not {a_type_name(population.type)} series",
+            reason=PopulationValidationError.NOT_BOOLEAN,
         )
     if not population.domain.is_patient:
         raise PopulationValidationError(
-            "the population must have one value per patient: use an aggregation "
-            "such as .exists_for_patient() on an event frame"
+            "the population must have one value per patient",
+            reason=PopulationValidationError.NOT_PATIENT_LEVEL,
         )
     if _value_with_no_records(population) is True:
         raise PopulationValidationError(
-            "the population would include patients who have no records at all: "
-            "combine it with a condition that needs a record, such as "
-            "practice_registrations.exists_for_patient()"
+            "the population would include patients who have no records at all",
+            reason=PopulationValidationError.TRUE_WITHOUT_RECORDS,
         )
 
 
@@ -1247,56 +1254,6 @@ def _value_with_no_records(series: Series):
     from ehrql.query_model.semantics import value_for_patient_with_no_records
 
     return value_for_patient_with_no_records(series)
-
-
-# ---------------------------------------------------------------------------
-# Validation helpers
-# ---------------------------------------------------------------------------
-
-
-def _require_frame(frame, kind, verb):
-    if not isinstance(frame, kind):
-        what = "an event frame" if kind is ManyRowsPerPatientFrame else "a frame"
-        raise ValidationError(f"can only {verb} {what}")
-
-
-def _require_type(series: Series, types, context: str):
-    allowed = types if isinstance(types, tuple) else (types,)
-    if series.type not in allowed:
-        names = " or ".join(type_name(t) for t in allowed)
-        raise TypeValidationError(
-            f"{context} needs {'an' if names[0] in 'aeiou' else 'a'} {names} series, "
-            f"not {a_type_name(series.type)} series"
-        )
-
-
-def _require_ordered(series: Series, context: str):
-    if series.type not in ORDERED_TYPES and not is_code_type(series.type):
-        raise TypeValidationError(
-            f"cannot use {context} on {a_type_name(series.type)} series: its values have no order"
-        )
-
-
-def _require_same_type(lhs: Series, rhs: Series, context: str):
-    # A null constant has no type of its own and fits anywhere.
-    if lhs.type is None or rhs.type is None or lhs.type == rhs.type:
-        return
-    raise TypeValidationError(
-        f"cannot {context.split(' ')[0] if context.startswith('compare') else 'combine'} "
-        f"{a_type_name(lhs.type)} series with {a_type_name(rhs.type)} series"
-        f" (in {context.removeprefix('compare ').strip('()') if context.startswith('compare') else context})"
-    )
-
-
-def _require_usable_on(series: Series, frame: ManyRowsPerPatientFrame, verb: str):
-    """A filter condition or sort key must be evaluable on the frame's rows."""
-    frame_source = row_source(frame)
-    for source in series.domain.sources:
-        if source not in _lineage(frame_source):
-            raise DomainMismatchError(
-                f"cannot {verb} {describe_frame(frame_source)} using a series "
-                f"drawn from {describe_frame(source)}"
-            )
 
 
 # ---------------------------------------------------------------------------

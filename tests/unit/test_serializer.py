@@ -71,6 +71,15 @@ def test_special_float_values_survive():
         ("not json", "not JSON"),
         ('{"version": 99, "nodes": [], "root": 0}', "version"),
         ('{"version": 1, "nodes": [{"node": "Nope"}], "root": 0}', "unknown node type"),
+        # Abstract bases that only declare shared fields are not nodes.
+        ('{"version": 1, "nodes": [{"node": "Function._Binary"}], "root": 0}', "unknown node type"),
+        ('{"version": 1, "nodes": [{"node": "_FromEventFrame"}], "root": 0}', "unknown node type"),
+        # A field of the wrong kind is refused by the node's own validation.
+        (
+            '{"version": 1, "nodes": [{"node": "Value", "value": 1}, '
+            '{"node": "Function.Not", "source": 1}], "root": 1}',
+            "invalid Function.Not node: Function.Not.source must be a Series, not int",
+        ),
     ],
 )
 def test_bad_input_is_rejected_clearly(text, message):
