@@ -30,7 +30,7 @@ from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
 from ehrql.file_formats.results import CONSOLE_ROWS
 from ehrql.loaders import DefinitionFileError
-from ehrql.main import CommandError, backend_registry, query_engine_names
+from ehrql.main import CommandError, backend_names, query_engine_names
 from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 from ehrql.progress import Progress
 
@@ -477,7 +477,7 @@ def _query_engine_name(value: str) -> str:
 
 
 def _backend_name(value: str) -> str:
-    names = sorted(backend_registry())
+    names = backend_names()
     if value not in names:
         known = ", ".join(names) or "none are available in this version of ehrql"
         raise argparse.ArgumentTypeError(f"unknown backend '{value}'; valid backends: {known}")
@@ -541,7 +541,7 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
         type=_backend_name,
         help="The data provider whose database the SQL is for; it decides how the "
         "public tables map onto the provider's own tables ("
-        + (", ".join(sorted(backend_registry())) or "none available")
+        + (", ".join(backend_names()) or "none available")
         + "). Default: the OPENSAFELY_BACKEND environment variable (where `expectations` "
         "and `test` mean no backend); without it, the public tables as they are.",
     )
@@ -881,7 +881,7 @@ def _add_test_connection(verbs) -> None:
         metavar="NAME",
         type=_backend_name,
         help="The backend whose query engine to connect with ("
-        + (", ".join(sorted(backend_registry())) or "none available")
+        + (", ".join(backend_names()) or "none available")
         + "). Default: DuckDB.",
     )
     parser.add_argument(

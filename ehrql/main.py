@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ehrql import backends
+from ehrql.backends import BACKENDS, Backend, BackendError
 from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.database_errors import redact
 from ehrql.file_formats import (
@@ -39,7 +41,7 @@ from ehrql.isolation import definitions as isolated
 from ehrql.loaders import LoadedDataset, UserArgs, load_dataset_definition
 from ehrql.permissions import check_held, unclaimed_warning
 from ehrql.progress import Progress
-from ehrql.query_engines import ENGINE_CLASSES, get_engine_class
+from ehrql.query_engines import DSN_SCHEME_ENGINES, ENGINES, get_engine_class
 from ehrql.query_model import nodes as qm
 
 #: Where progress messages go: one call per line.
@@ -73,8 +75,8 @@ def _stage(log: Log, description: str) -> Iterator[None]:
 
 
 def query_engine_names() -> list[str]:
-    """The names `--query-engine` accepts."""
-    return sorted(ENGINE_CLASSES)
+    """The names `--query-engine` accepts: every engine in the registry."""
+    return sorted(ENGINES)
 
 
 def default_query_engine() -> str:
@@ -86,28 +88,19 @@ def default_query_engine() -> str:
     return DEFAULT_QUERY_ENGINE
 
 
-def backend_registry() -> Mapping[str, object]:
-    """Backend name -> backend (or "module:Class" string), from `ehrql.backends.BACKENDS`."""
-    try:
-        backends = importlib.import_module("ehrql.backends")
-    except ImportError:
-        return {}
-    return getattr(backends, "BACKENDS", {})
+def backend_names() -> list[str]:
+    """The names `--backend` and `OPENSAFELY_BACKEND` accept."""
+    return sorted(BACKENDS)
 
 
-def get_backend(name: str | None):
-    """The backend registered under `name` (an instance), or None when no name is given."""
+def get_backend(name: str | None) -> Backend | None:
+    """A new instance of the backend called `name`, or None when no name is given."""
     if name is None:
         return None
-    registry = backend_registry()
-    if name not in registry:
-        known = ", ".join(sorted(registry)) or "none are available in this version of ehrql"
-        raise CommandError(f"unknown backend '{name}'; valid backends: {known}")
-    backend = registry[name]
-    if isinstance(backend, str):
-        module_name, class_name = backend.split(":")
-        backend = getattr(importlib.import_module(module_name), class_name)
-    return backend() if isinstance(backend, type) else backend
+    try:
+        return backends.get_backend(name)
+    except BackendError as error:
+        raise CommandError(str(error)) from None
 
 
 def engine_name_for(name: str | None, dsn) -> str:
@@ -116,15 +109,11 @@ def engine_name_for(name: str | None, dsn) -> str:
 
 
 def _engine_class(name: str) -> type:
-    if name not in ENGINE_CLASSES:
+    if name not in ENGINES:
         raise CommandError(
             f"unknown query engine '{name}'; valid query engines: {', '.join(query_engine_names())}"
         )
     return get_engine_class(name)
-
-
-#: URL scheme -> the only engine that can run a DSN of that scheme.
-DSN_SCHEME_ENGINES = {"mssql": "mssql", "mssql+pyodbc": "mssql", "trino": "trino", "spark": "spark"}
 
 
 def engine_for_dsn(dsn) -> str | None:
@@ -953,7 +942,7 @@ def test_connection(
         except ImportError as error:
             raise CommandError(
                 f"the {name} query engine needs the {error.name} package: "
-                f"install it with pip install 'ehrql[{name}]'"
+                f"install it with pip install 'ehrql[{ENGINES[name].extra or name}]'"
             ) from error
         except Exception as error:
             raise CommandError(f"cannot connect with the {name} query engine: {error}") from error

@@ -1,6 +1,7 @@
 """Backends: how each data provider's raw tables become the public ehrQL tables.
 
-`BACKENDS` names every backend; `get_backend` builds one by name.
+`BACKENDS` names every backend; `get_backend` builds one by name. These are
+the only lookup of backends: the command line takes its choices from here.
 """
 
 from __future__ import annotations
@@ -24,4 +25,4 @@ def get_backend(name: str) -> Backend:
         return BACKENDS[name]()
     except KeyError:
         known = ", ".join(sorted(BACKENDS))
-        raise BackendError(f"no backend called '{name}'; the backends are: {known}") from None
+        raise BackendError(f"unknown backend '{name}'; valid backends: {known}") from None

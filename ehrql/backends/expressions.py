@@ -2,8 +2,9 @@
 
 Most are plain SQLAlchemy Core. Two conversions have no spelling common to MS
 SQL Server, Trino and DuckDB (binary to hexadecimal text, hexadecimal text to
-integer), so they are small SQL constructs compiled separately per dialect; a
-dialect not listed gets a clear compile error rather than wrong SQL.
+integer), so they are small SQL constructs that each SQL dialect spells in its
+`construct_spellings` (see `ehrql.query_engines.sql_dialect`); a dialect that
+does not spell one gets a clear compile error rather than wrong SQL.
 """
 
 from __future__ import annotations
@@ -77,24 +78,22 @@ def text(column: ColumnElement) -> ColumnElement:
     return sa.cast(column, sa.String())
 
 
-def _spelled_per_dialect(element_class: type, spellings: dict[str, str]) -> None:
-    """Compile `element_class` by looking its dialect up in `spellings`.
+def _unspelled(element_class: type) -> type:
+    """Make `element_class` a compile error on any dialect that has not given it a spelling.
 
-    Each spelling is a format string taking the argument's SQL. A dialect not
-    listed refuses with a compile error rather than writing SQL that might
-    mean something else.
+    Each SQL dialect spells the constructs it supports in its
+    `construct_spellings` (see `ehrql.query_engines.sql_dialect`); elsewhere
+    a compile error is better than SQL that might mean something else.
     """
 
     @compiles(element_class)
     def _compile(element, compiler, **kw):
-        spelling = spellings.get(compiler.dialect.name)
-        if spelling is None:
-            raise sa.exc.CompileError(
-                f"{element_class.name} has no spelling for the {compiler.dialect.name} dialect"
-            )
-        return spelling.format(compiler.process(element.clauses, **kw))
+        raise sa.exc.CompileError(f"{element_class.name} has no spelling for the {compiler.dialect.name} dialect")
+
+    return element_class
 
 
+@_unspelled
 class hex_text(FunctionElement):
     """Binary data as upper-case hexadecimal text, without a `0x` prefix."""
 
@@ -103,37 +102,13 @@ class hex_text(FunctionElement):
     name = "hex_text"
 
 
-_spelled_per_dialect(
-    hex_text,
-    {
-        # Style 2 writes the bytes as hex digits with no 0x prefix.
-        "mssql": "CONVERT(VARCHAR(MAX), {}, 2)",
-        "trino": "to_hex({})",
-        "duckdb": "upper(hex({}))",
-        # Spark's hex() of binary data is upper case already.
-        "spark": "hex({})",
-    },
-)
-
-
+@_unspelled
 class hex_to_int(FunctionElement):
     """Hexadecimal text (no `0x` prefix) as a BIGINT."""
 
     type = sa.BigInteger()
     inherit_cache = True
     name = "hex_to_int"
-
-
-_spelled_per_dialect(
-    hex_to_int,
-    {
-        # Style 2 reads hex digits without a 0x prefix into bytes, read as a number.
-        "mssql": "CAST(CONVERT(VARBINARY(8), {}, 2) AS BIGINT)",
-        "trino": "from_base({}, 16)",
-        "duckdb": "CAST('0x' || {} AS BIGINT)",
-        "spark": "CAST(conv({}, 16, 10) AS BIGINT)",
-    },
-)
 
 
 #: MS SQL Server collation that compares codes byte for byte, so case matters.

@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import (
+    AGGREGATE_FUNCTIONS,
     EMPTY_AGGREGATE,
     FUNCTIONS,
     UNKNOWN,
-    PatientValues,
     aggregate_function,
     function_arguments,
 )
@@ -172,16 +172,6 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
 # checked row by row. Where a table is not in the context yet, the answer is
 # UNKNOWN.
 
-_AGGREGATES = {
-    qm.AggregateByPatient.Min: min,
-    qm.AggregateByPatient.Max: max,
-    qm.AggregateByPatient.Sum: sum,
-    qm.AggregateByPatient.Mean: lambda values: sum(values) / len(values),
-    qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
-    qm.AggregateByPatient.CombineAsSet: PatientValues,
-}
-
-
 def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     """A patient-level node evaluated from the context, or None if it is not
     one this can do."""
@@ -198,7 +188,7 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
             return None if picked is None else picked[name]
 
         return picked_value
-    if type(node) in _AGGREGATES or isinstance(node, qm.AggregateByPatient.CountEpisodes):
+    if type(node) in AGGREGATE_FUNCTIONS or isinstance(node, qm.AggregateByPatient.CountEpisodes):
         return _compile_aggregate(node, source, flags)
     if isinstance(node, (qm.AggregateByPatient.Exists, qm.AggregateByPatient.Count)):
         frame = node.source
@@ -309,7 +299,7 @@ def _compile_aggregate(node, source, flags):
     if rows_of is None:
         return None
     value = _nested(compile_row_expression(node.source, inner_source), flags)
-    combine = aggregate_function(node, _AGGREGATES)
+    combine = aggregate_function(node)
     empty = EMPTY_AGGREGATE[type(node)]
 
     def aggregate(row, context):

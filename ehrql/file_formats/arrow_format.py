@@ -11,7 +11,6 @@ held in memory all at once.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -26,22 +25,14 @@ from ehrql.file_formats.base import (
     check_column_names,
     plain_value,
 )
+from ehrql import column_types
 from ehrql.query_model.nodes import is_code_type
 
 #: Rows per record batch when writing.
 BATCH_SIZE = 64_000
 
-_PLAIN_TYPES = {
-    bool: pa.bool_(),
-    int: pa.int64(),
-    float: pa.float64(),
-    str: pa.string(),
-    datetime.date: pa.date32(),
-}
-
-
 def _value_type(spec: ColumnSpec) -> pa.DataType:
-    return pa.string() if is_code_type(spec.type) else _PLAIN_TYPES[spec.type]
+    return column_types.arrow_type(spec.type)
 
 
 def _is_dictionary_encoded(spec: ColumnSpec) -> bool:

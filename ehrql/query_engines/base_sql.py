@@ -19,6 +19,13 @@ decides the shape of the query:
 
 Each node compiles once per compilation (memoised by node), and each relation
 is a named CTE, so the database can share work between its uses.
+
+Each kind of node compiles in one `_Compiler` method, registered for its node
+classes with `@_compiles("series" | "frame" | "aggregate", ...)`: a new
+operation is one such method (or one entry in a spelling table such as
+`_DIALECT_FUNCTIONS`, if a dialect building block computes it). Measures
+compile every interval at once in `_IntervalCompiler`, which overrides the
+few methods where that differs.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import operator
 from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
@@ -44,6 +52,7 @@ from ehrql.query_model.interval_totals import (
     TotalsRow,
     sorted_totals,
 )
+from ehrql.query_model.semantics import EMPTY_AGGREGATE, function_arguments
 
 Function = qm.Function
 Aggregate = qm.AggregateByPatient
@@ -140,7 +149,7 @@ def compile_interval_totals(
 ) -> CompiledIntervalTotals:
     """Compile every interval of `query` into one SELECT, aggregated in the
     database (`patient_id_type` as for `compile_dataset`)."""
-    return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile_totals(query)
+    return _IntervalCompiler(dialect, resolve_table, patient_filter, patient_id_type).compile_totals(query)
 
 
 def event_table_dataset(dataset: qm.Dataset, name: str) -> qm.Dataset:
@@ -170,8 +179,94 @@ def _referenced_relations(expressions, candidates) -> list[FromClause]:
     return list(found)
 
 
+#: (what is compiled, node class) -> the name of the compiler method that
+#: compiles it; filled in by `_compiles`. What is compiled is one of:
+#: "series" (an expression, given the row source it is read on, or None for
+#: patient level), "frame" (the relation holding a frame's rows) or "aggregate"
+#: (the aggregate function computing a node over a group of rows).
+_HANDLERS: dict[tuple[str, type], str] = {}
+
+
+def _compiles(what: str, *classes: type) -> Callable:
+    """Register the decorated `_Compiler` method as compiling `what` for nodes of `classes`.
+
+    Handlers are looked up by method name, so that a subclass (such as the
+    measures compiler) changes how a node compiles by overriding one method.
+    """
+
+    def register(method: Callable) -> Callable:
+        for cls in classes:
+            _HANDLERS[what, cls] = method.__name__
+        return method
+
+    return register
+
+
+_AGGREGATES = (
+    Aggregate.Sum,
+    Aggregate.Mean,
+    Aggregate.Min,
+    Aggregate.Max,
+    Aggregate.CountDistinct,
+    Aggregate.Count,
+    Aggregate.Exists,
+)
+
+#: Comparison node class -> its SQL operator.
+_COMPARISONS = {
+    Function.EQ: "=",
+    Function.NE: "<>",
+    Function.LT: "<",
+    Function.LE: "<=",
+    Function.GT: ">",
+    Function.GE: ">=",
+}
+
+#: Binary function node class -> the SQLAlchemy operator spelling it.
+_OPERATORS = {
+    Function.And: sa.and_,
+    Function.Or: sa.or_,
+    Function.Add: operator.add,
+    Function.Subtract: operator.sub,
+    Function.Multiply: operator.mul,
+}
+
+#: Function node class -> the `SQLDialect` building block that computes it
+#: from the node's compiled arguments (in `function_arguments` order).
+_DIALECT_FUNCTIONS = {
+    Function.TrueDivide: "true_divide",
+    Function.Power: "power",
+    Function.StringContains: "string_contains",
+    Function.ToFirstOfYear: "to_first_of_year",
+    Function.ToFirstOfMonth: "to_first_of_month",
+    Function.DateAddDays: "date_add_days",
+    Function.DateAddMonths: "date_add_months",
+    Function.DateAddYears: "date_add_years",
+    Function.DateDifferenceInDays: "date_difference_in_days",
+    Function.DateDifferenceInMonths: "date_difference_in_months",
+    Function.DateDifferenceInYears: "date_difference_in_years",
+}
+
+#: Cast node class -> the `SQLDialect` building block given the value and its type.
+_CASTS = {Function.CastToInt: "cast_to_int", Function.CastToFloat: "cast_to_float", Function.CastToStr: "cast_to_str"}
+
+#: Date part node class -> the part, as the dialect's `date_part` names it.
+_DATE_PARTS = {Function.YearFromDate: "year", Function.MonthFromDate: "month", Function.DayFromDate: "day"}
+
+
+def _interval_ids(keys) -> list[ColumnElement]:
+    """The interval keys of some rows (see `_Compiler._joined`) as output columns."""
+    return [key.label("interval_id") for key in keys]
+
+
 class _Compiler:
-    """One compilation of one dataset; holds the memo tables and temp tables."""
+    """One compilation of one dataset; holds the memo tables and temp tables.
+
+    Each node kind compiles in one method, registered with `_compiles`. This
+    class compiles a dataset, one row per patient; `_IntervalCompiler`
+    overrides the few methods that differ when every interval of a measure is
+    computed at once.
+    """
 
     def __init__(
         self,
@@ -193,10 +288,8 @@ class _Compiler:
         self._shared: frozenset = frozenset()
         self._key_only_picks: frozenset = frozenset()
         self._groups: dict = {}
-        # Measures: the intervals table, and the relations (and row sources)
-        # with a row per patient and interval, mapped to their interval key.
-        self._intervals: sa.TableClause | None = None
-        self._interval_keys: dict = {}
+        # Nodes whose value differs between a patient's rows of one relation
+        # (none here: see `_IntervalCompiler`).
         self._varying: frozenset = frozenset()
 
     # -- entry point --------------------------------------------------------
@@ -226,56 +319,6 @@ class _Compiler:
             tuple(self.setup), self.dialect.render(query), tuple(reversed(self.cleanup)), events
         )
 
-    def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
-        """All the statements for `query`; call once per compiler.
-
-        Every interval is computed at once: the intervals are a table, and
-        whatever reads the interval's bounds has a row per patient and
-        interval (see `_joined`), while everything else keeps one row per
-        patient and is computed once for all intervals.
-        """
-        dataset = query.dataset
-        self._varying = _parameter_dependent(dataset)
-        self._key_only_picks = _key_only_picks(dataset)
-        self._groups = _aggregation_groups(dataset, self._key_only_picks, self._varying)
-        self._intervals = self._temp_table_from_rows(
-            "intervals",
-            [("interval_id", sa.BigInteger()), ("interval_start", sa.Date()), ("interval_end", sa.Date())],
-            [(i, start, end) for i, (start, end) in enumerate(query.intervals)],
-        )
-        population = self._population_table(dataset)
-        group_columns = tuple(dict.fromkeys(n for grouping in query.groupings for n in grouping))
-        names = [*group_columns, *query.summed]
-        # Group values are told apart as ehrQL does (text exactly, whatever the collation).
-        values = [
-            self.dialect.comparable(self.patient_series(dataset.variables[n]), dataset.variables[n].type).label(
-                f"value_{i}"
-            )
-            for i, n in enumerate(names)
-        ]
-        joined, key = self._joined(population, values)
-        per_patient = sa.select(key.label("interval_id"), *values).select_from(joined).subquery("per_patient")
-        groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
-        sums = [
-            sa.func.coalesce(sa.func.sum(per_patient.c[f"value_{i}"]), 0)
-            for i in range(len(group_columns), len(names))
-        ]
-        interval_id = per_patient.c.interval_id
-        if len({frozenset(g) for g in query.groupings}) == 1:
-            select = sa.select(interval_id, *groups, *sums).group_by(interval_id, *groups)
-        else:
-            positions = dict(zip(group_columns, groups))
-            column_sets = dict.fromkeys(frozenset(g) for g in query.groupings)
-            sets = [
-                sa.tuple_(interval_id, *(positions[n] for n in group_columns if n in g)) for g in column_sets
-            ]
-            flags = [sa.func.grouping(g) for g in groups]
-            select = sa.select(interval_id, *groups, *flags, *sums).group_by(sa.func.grouping_sets(*sets))
-        statements = CompiledDataset(
-            tuple(self.setup), self.dialect.render(select), tuple(reversed(self.cleanup))
-        )
-        return CompiledIntervalTotals(statements, group_columns, query.groupings)
-
     def _event_table(self, population: FromClause, columns) -> sa.Select:
         """The rows of an event table for patients in the population, in a fixed order."""
         domain = qm.Domain.union(*(c.domain for c in columns.values()))
@@ -292,6 +335,10 @@ class _Compiler:
         return sa.select(rows.c.patient_id, *values).select_from(in_population).order_by(*order)
 
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
+        patient_id = self.dialect.column_type(self.patient_id_type)
+        return self._temp_table("population", [("patient_id", patient_id)], self._population_query(dataset))
+
+    def _population_query(self, dataset: qm.Dataset) -> sa.Select:
         # The population is every patient with a row in any table the dataset
         # reads for whom the condition is true. Only the tables the condition
         # itself reads need listing: for a patient with no row in any of them,
@@ -310,24 +357,20 @@ class _Compiler:
             ids = sa.union(*selects)
         all_ids = ids.subquery("all_patients")
         condition = self.patient_series(dataset.population)
-        joined, key = self._joined(all_ids, [condition])
-        if self._intervals is not None and key is None:
-            # Measures: a condition that reads nothing of the interval holds
-            # (or not) in every interval alike.
-            joined = joined.join(self._intervals, sa.true())
-            key = self._intervals.c.interval_id
-        query = sa.select(all_ids.c.patient_id).select_from(joined).where(condition)
+        joined, keys = self._population_rows(all_ids, condition)
+        query = (
+            sa.select(all_ids.c.patient_id, *_interval_ids(keys)).select_from(joined).where(condition)
+        )
         # Every result (dataset rows, event tables, measures) is joined to this
         # population, so a patient filtered out here can appear nowhere.
         allowed = self.patient_filter(all_ids.c.patient_id) if self.patient_filter else None
         if allowed is not None:
             query = query.where(allowed)
-        if self._intervals is None:
-            patient_id = self.dialect.column_type(self.patient_id_type)
-            return self._temp_table("population", [("patient_id", patient_id)], query)
-        # Measures: a patient is in the population of each interval in which
-        # the condition holds. Read by one statement only, so a CTE will do.
-        return self._keyed(query.add_columns(key.label("interval_id")).cte(self._name("population")), key)
+        return query
+
+    def _population_rows(self, all_ids: FromClause, condition: ColumnElement) -> tuple[FromClause, tuple]:
+        """The rows the population condition is evaluated on, and their keys (see `_joined`)."""
+        return self._joined(all_ids, [condition])
 
     def _table_relation(self, table: qm.Frame) -> FromClause:
         """The relation of any table node, event-level or patient-level."""
@@ -345,45 +388,26 @@ class _Compiler:
             self._memo[key] = build()
         return self._memo[key]
 
-    def _joined(self, base: FromClause, expressions) -> tuple[FromClause, ColumnElement | None]:
+    def _handler(self, what: str, node: qm.Node) -> Callable:
+        """The method compiling `what` for `node` (see `_compiles`)."""
+        name = _HANDLERS.get((what, type(node)))
+        if name is None:
+            raise TypeError(f"the SQL compiler cannot compile {type(node).__name__} nodes as a {what}")
+        return getattr(self, name)
+
+    def _joined(self, base: FromClause, expressions) -> tuple[FromClause, tuple]:
         """`base` with every patient-level relation the expressions read LEFT JOINed by patient.
 
-        Also returns the interval key of the joined rows: None when nothing
-        read varies by interval. When something does but `base` does not,
-        each row of `base` is repeated for every interval (a join with the
-        intervals table) before the per-interval relations are joined on
-        patient and interval.
+        Also returns the keys, besides `patient_id`, that tell the joined rows
+        of a patient apart: none here (see `_IntervalCompiler`).
         """
-        candidates = self._patient_relations - {base}
-        if self._intervals is not None:
-            candidates = candidates | {self._intervals}
-        joined, key = base, self._interval_keys.get(base)
-        intervals_joined = False
+        joined = base
+        for relation in _referenced_relations(expressions, self._patient_relations - {base}):
+            joined = joined.outerjoin(relation, relation.c.patient_id == base.c.patient_id)
+        return joined, ()
 
-        def join_intervals():
-            nonlocal joined, key, intervals_joined
-            if not intervals_joined:
-                on = sa.true() if key is None else self._intervals.c.interval_id == key
-                joined = joined.join(self._intervals, on)
-                key = self._intervals.c.interval_id if key is None else key
-                intervals_joined = True
-
-        for relation in _referenced_relations(expressions, candidates):
-            if relation is self._intervals:
-                join_intervals()
-                continue
-            on = relation.c.patient_id == base.c.patient_id
-            if relation in self._interval_keys:
-                if key is None:
-                    join_intervals()
-                on = sa.and_(on, self._interval_keys[relation] == key)
-            joined = joined.outerjoin(relation, on)
-        return joined, key
-
-    def _keyed(self, relation: FromClause, key: ColumnElement | None) -> FromClause:
-        """Record that `relation` has a row per patient and interval, if it has an interval key."""
-        if key is not None:
-            self._interval_keys[relation] = relation.c.interval_id
+    def _keyed(self, relation: FromClause, keys: tuple) -> FromClause:
+        """Record that `relation` has a row per patient and `keys` (see `_joined`)."""
         return relation
 
     def _patient_relation(self, relation: FromClause) -> FromClause:
@@ -407,35 +431,28 @@ class _Compiler:
     def rows(self, frame: qm.ManyRowsPerPatientFrame) -> FromClause:
         """The relation holding an event frame's rows: patient_id and every schema column."""
         source = qm.row_source(frame)
-        return self._memoised(("rows", source), lambda: self._build_rows(source))
-
-    def _build_rows(self, source) -> FromClause:
-        if isinstance(source, qm.SelectTable):
-            return self.resolve_table(source)
-        if isinstance(source, qm.Filter):
-            parent = self.rows(source.source)
-            condition = self.row_series(source.condition, source.source)
-            joined, key = self._joined(parent, [condition])
-            columns = [parent.c[n] for n in ["patient_id", *source.schema.column_names]]
-            if key is not None:
-                columns.append(key.label("interval_id"))
-            query = sa.select(*columns).select_from(joined).where(condition)
-            return self._keyed(self.dialect.inline_cte(query.cte(self._name("filtered"))), key)
-        raise TypeError(f"not an event frame: {type(source).__name__}")
+        return self._memoised(("rows", source), lambda: self._handler("frame", source)(source))
 
     def patient_frame(self, frame: qm.OneRowPerPatientFrame) -> FromClause:
         """The relation holding a patient frame: patient_id and every schema column."""
-        return self._memoised(("patient", frame), lambda: self._patient_relation(self._build_patient(frame)))
+        return self._memoised(
+            ("patient", frame), lambda: self._patient_relation(self._handler("frame", frame)(frame))
+        )
 
-    def _build_patient(self, frame) -> FromClause:
-        if isinstance(frame, qm.SelectPatientTable):
-            return self.resolve_table(frame)
-        if isinstance(frame, qm.InlinePatientTable):
-            return self._inline_table(frame)
-        if isinstance(frame, qm.PickOneRowPerPatient):
-            return self._pick(frame)
-        raise TypeError(f"not a patient frame: {type(frame).__name__}")
+    @_compiles("frame", qm.SelectTable, qm.SelectPatientTable)
+    def _table(self, frame: qm.SelectTable | qm.SelectPatientTable) -> FromClause:
+        return self.resolve_table(frame)
 
+    @_compiles("frame", qm.Filter)
+    def _filter(self, frame: qm.Filter) -> FromClause:
+        parent = self.rows(frame.source)
+        condition = self.row_series(frame.condition, frame.source)
+        joined, keys = self._joined(parent, [condition])
+        columns = [parent.c[n] for n in ["patient_id", *frame.schema.column_names]]
+        query = sa.select(*columns, *_interval_ids(keys)).select_from(joined).where(condition)
+        return self._keyed(self.dialect.inline_cte(query.cte(self._name("filtered"))), keys)
+
+    @_compiles("frame", qm.InlinePatientTable)
     def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
         names = ["patient_id", *frame.schema.column_names]
         types = [self.patient_id_type, *(t for _, t in frame.schema.column_types)]
@@ -445,32 +462,31 @@ class _Compiler:
         rows = frame.rows if self.patient_id_type is int else [(str(r[0]), *r[1:]) for r in frame.rows]
         return self._temp_table_from_rows("inline", columns, rows)
 
+    @_compiles("frame", qm.PickOneRowPerPatient)
     def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
         parent = self.rows(frame.source)
-        keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
+        sort_keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
         # Ties are broken by every column, so the row picked is fully determined.
         order = [
-            *(self.dialect.comparable(e, k.type) for e, k in zip(keys, qm.sort_keys(frame.source))),
+            *(self.dialect.comparable(e, k.type) for e, k in zip(sort_keys, qm.sort_keys(frame.source))),
             *(self.dialect.comparable(parent.c[n], t) for n, t in frame.schema.column_types),
         ]
-        columns = [(n, parent.c[n]) for n in frame.schema.column_names]
-        names = ["patient_id", *frame.schema.column_names]
-        types = [self.patient_id_type, *(t for _, t in frame.schema.column_types)]
-        joined, key = self._joined(parent, keys)
-        if key is not None:
-            columns.append(("interval_id", key))
-            names.append("interval_id")
-            types.append(int)
+        joined, keys = self._joined(parent, sort_keys)
+        columns = [*((n, parent.c[n]) for n in frame.schema.column_names), *(("interval_id", k) for k in keys)]
+        types = [
+            ("patient_id", self.patient_id_type),
+            *frame.schema.column_types,
+            *(("interval_id", int) for _ in keys),
+        ]
         query = self.dialect.pick_one_row_per_patient(
             joined,
             parent.c.patient_id,
             columns,
             order,
             last=frame.position is qm.Position.LAST,
-            partition=() if key is None else (key,),
+            partition=keys,
         )
-        relation = self._relation(frame in self._shared, "picked", query, list(zip(names, types)))
-        return self._keyed(relation, key)
+        return self._keyed(self._relation(frame in self._shared, "picked", query, types), keys)
 
     def _relation(self, materialise: bool, prefix: str, query, columns) -> FromClause:
         """A one-row-per-patient result as a CTE, or as a temporary table when
@@ -485,24 +501,23 @@ class _Compiler:
 
     def patient_series(self, series: qm.Series) -> ColumnElement:
         """A patient-level series as an expression over patient-level relations."""
-        return self._memoised(("series", series, None), lambda: self._series(series, None))
+        return self._memoised(("series", series, None), lambda: self._handler("series", series)(series, None))
 
     def row_series(self, series: qm.Series, frame: qm.ManyRowsPerPatientFrame) -> ColumnElement:
         """A series evaluated on each row of an event frame."""
         if series.domain.is_patient:
             return self.patient_series(series)
         source = qm.row_source(frame)
-        return self._memoised(("series", series, source), lambda: self._series(series, source))
-
-    def _series(self, series: qm.Series, frame) -> ColumnElement:
-        handler = _HANDLERS.get(type(series))
-        if handler is None:
-            raise TypeError(f"the SQL compiler cannot handle {type(series).__name__} nodes")
-        return handler(self, series, frame)
+        return self._memoised(("series", series, source), lambda: self._handler("series", series)(series, source))
 
     def _child(self, series: qm.Series, frame) -> ColumnElement:
         return self.patient_series(series) if frame is None else self.row_series(series, frame)
 
+    def _arguments(self, node: qm.Series, frame) -> list[ColumnElement]:
+        """A function node's arguments, compiled in the order its semantics take them."""
+        return [self._child(a, frame) for a in function_arguments(node)]
+
+    @_compiles("series", qm.SelectColumn)
     def _select_column(self, node: qm.SelectColumn, frame) -> ColumnElement:
         if isinstance(node.source, qm.ManyRowsPerPatientFrame):
             return self.rows(frame).c[node.name]
@@ -520,11 +535,17 @@ class _Compiler:
         relation, name = self._aggregation_column(node.source)
         return relation.c[name]
 
+    @_compiles("series", qm.Value)
     def _value(self, node: qm.Value, frame) -> ColumnElement:
         if isinstance(node.value, frozenset):
             raise TypeError("a set of values can only be used with is_in()")
         return self.dialect.literal(node.value)
 
+    @_compiles("series", qm.Parameter)
+    def _parameter(self, node: qm.Parameter, frame) -> ColumnElement:
+        raise UnfilledParameterError(f"parameter '{node.name}' has no value")
+
+    @_compiles("series", qm.Case)
     def _case(self, node: qm.Case, frame) -> ColumnElement:
         def value(v):
             return sa.null() if v is None else self._child(v, frame)
@@ -532,6 +553,7 @@ class _Compiler:
         whens = [(self._child(c, frame), value(v)) for c, v in node.cases.items()]
         return sa.case(*whens, else_=value(node.default))
 
+    @_compiles("series", Function.In)
     def _in(self, node: Function.In, frame) -> ColumnElement:
         if isinstance(node.rhs, Aggregate.CombineAsSet):
             return self._in_patient_values(node, frame)
@@ -571,14 +593,15 @@ class _Compiler:
             conditions = [
                 values.c.patient_id == outer.c.patient_id,
                 self.dialect.compare("=", values.c.value, lhs, source.type),
+                *self._same_keys(values),
             ]
-            if "interval_id" in values.c:
-                # The values differ by interval (a measure): reading the
-                # intervals table makes whatever reads this expression take
-                # a row per interval (see `_joined`), matched here.
-                conditions.append(values.c.interval_id == self._intervals.c.interval_id)
             found = sa.exists().where(*conditions)
         return sa.case((lhs.is_(None), sa.null()), else_=found)
+
+    def _same_keys(self, values: FromClause) -> list[ColumnElement]:
+        """Conditions matching `_patient_values` rows to the rows reading them,
+        beyond the patient: none here (see `_IntervalCompiler`)."""
+        return []
 
     def _patient_values(self, source: qm.Series) -> FromClause:
         """(patient_id, value) for each non-null value of an event series."""
@@ -587,9 +610,8 @@ class _Compiler:
             frame = source.domain.source
             rows = self.rows(frame)
             value = self.row_series(source, frame)
-            joined, key = self._joined(rows, [value])
-            keys = [] if key is None else [key.label("interval_id")]
-            query = sa.select(rows.c.patient_id, *keys, value.label("value")).select_from(joined)
+            joined, keys = self._joined(rows, [value])
+            query = sa.select(rows.c.patient_id, *_interval_ids(keys), value.label("value")).select_from(joined)
             return query.where(value.is_not(None)).cte(self._name("patient_values"))
 
         return self._memoised(("patient_values", source), build)
@@ -601,12 +623,63 @@ class _Compiler:
 
         return self._memoised(("value_set", node), build)
 
-    def _function(self, node, frame) -> ColumnElement:
-        args = [self._child(a, frame) for a in _arguments(node)]
-        return _FUNCTIONS[type(node)](self.dialect, node, *args)
+    # -- functions: SQL for each function node, over its compiled arguments --
+
+    @_compiles("series", *_COMPARISONS)
+    def _comparison(self, node, frame) -> ColumnElement:
+        lhs, rhs = self._arguments(node, frame)
+        # Either side may be a null constant, which has no type of its own.
+        return self.dialect.compare(_COMPARISONS[type(node)], lhs, rhs, node.lhs.type or node.rhs.type)
+
+    @_compiles("series", *_OPERATORS)
+    def _operator(self, node, frame) -> ColumnElement:
+        return _OPERATORS[type(node)](*self._arguments(node, frame))
+
+    @_compiles("series", Function.Not)
+    def _not(self, node: Function.Not, frame) -> ColumnElement:
+        return sa.not_(self._child(node.source, frame))
+
+    @_compiles("series", Function.IsNull)
+    def _is_null(self, node: Function.IsNull, frame) -> ColumnElement:
+        return self._child(node.source, frame).is_(None)
+
+    @_compiles("series", Function.FloorDivide)
+    def _floor_divide(self, node: Function.FloorDivide, frame) -> ColumnElement:
+        # Arithmetic is done in float if either side is a float.
+        operand_type = float if float in {node.lhs.type, node.rhs.type} else int
+        return self.dialect.floor_divide(*self._arguments(node, frame), operand_type)
+
+    @_compiles("series", Function.Absolute)
+    def _absolute(self, node: Function.Absolute, frame) -> ColumnElement:
+        return sa.func.abs(self._child(node.source, frame))
+
+    @_compiles("series", Function.Negate)
+    def _negate(self, node: Function.Negate, frame) -> ColumnElement:
+        return -self._child(node.source, frame)
+
+    @_compiles("series", *_DIALECT_FUNCTIONS)
+    def _dialect_function(self, node, frame) -> ColumnElement:
+        return getattr(self.dialect, _DIALECT_FUNCTIONS[type(node)])(*self._arguments(node, frame))
+
+    @_compiles("series", *_CASTS)
+    def _cast(self, node, frame) -> ColumnElement:
+        return getattr(self.dialect, _CASTS[type(node)])(self._child(node.source, frame), node.source.type)
+
+    @_compiles("series", *_DATE_PARTS)
+    def _date_part(self, node, frame) -> ColumnElement:
+        return self.dialect.date_part(_DATE_PARTS[type(node)], self._child(node.source, frame))
+
+    @_compiles("series", Function.MaximumOf)
+    def _maximum_of(self, node: Function.MaximumOf, frame) -> ColumnElement:
+        return self.dialect.greatest_ignoring_nulls(self._arguments(node, frame))
+
+    @_compiles("series", Function.MinimumOf)
+    def _minimum_of(self, node: Function.MinimumOf, frame) -> ColumnElement:
+        return self.dialect.least_ignoring_nulls(self._arguments(node, frame))
 
     # -- aggregations -------------------------------------------------------
 
+    @_compiles("series", Aggregate.CountEpisodes)
     def _count_episodes(self, node: Aggregate.CountEpisodes, frame) -> ColumnElement:
         """Episodes per patient: dates more than the maximum gap after the previous one (by LAG) start one."""
 
@@ -614,8 +687,8 @@ class _Compiler:
             source = node.source.domain.source
             rows = self.rows(source)
             date = self.row_series(node.source, source)
-            joined, key = self._joined(rows, [date])
-            partition = [rows.c.patient_id, *([] if key is None else [key])]
+            joined, keys = self._joined(rows, [date])
+            partition = [rows.c.patient_id, *keys]
             previous = sa.func.lag(date).over(partition_by=partition, order_by=date)
             dated = (
                 sa.select(*(c.label(n) for c, n in zip(partition, ["patient_id", "interval_id"])),
@@ -626,24 +699,30 @@ class _Compiler:
             )
             gap = self.dialect.date_difference_in_days(dated.c.event_date, dated.c.previous_date)
             starts = sa.case((sa.or_(dated.c.previous_date.is_(None), gap > node.maximum_gap_days), 1), else_=0)
-            keys = [dated.c.patient_id, *([] if key is None else [dated.c.interval_id])]
-            query = sa.select(*keys, sa.func.sum(starts).label("episodes")).group_by(*keys)
-            relation = self._keyed(query.cte(self._name("episodes")), key)
+            group = list(dated.c)[: len(partition)]
+            query = sa.select(*group, sa.func.sum(starts).label("episodes")).group_by(*group)
+            relation = self._keyed(query.cte(self._name("episodes")), keys)
             return self._patient_relation(relation)
 
         relation = self._memoised(("episodes", node), build)
-        return sa.func.coalesce(self.dialect.cast(relation.c.episodes, int), 0)
+        return sa.func.coalesce(self.dialect.cast(relation.c.episodes, int), EMPTY_AGGREGATE[type(node)])
 
-    def _aggregate(self, node, frame) -> ColumnElement:
-        if isinstance(node, Aggregate.Exists) and isinstance(node.source, qm.OneRowPerPatientFrame):
+    @_compiles("series", Aggregate.Exists)
+    def _exists(self, node: Aggregate.Exists, frame) -> ColumnElement:
+        # A patient with no rows has no row in the relation, so its id is
+        # null: false, as an empty aggregation means (semantics.EMPTY_AGGREGATE).
+        if isinstance(node.source, qm.OneRowPerPatientFrame):
             return self.patient_frame(node.source).c.patient_id.is_not(None)
+        relation, _ = self._aggregation_column(node)
+        return relation.c.patient_id.is_not(None)
+
+    @_compiles("series", *(a for a in _AGGREGATES if a is not Aggregate.Exists))
+    def _aggregate(self, node, frame) -> ColumnElement:
         relation, name = self._aggregation_column(node)
-        if isinstance(node, Aggregate.Exists):
-            # A patient with no rows has no row in the relation, so its id is null.
-            return relation.c.patient_id.is_not(None)
-        if isinstance(node, (Aggregate.Count, Aggregate.CountDistinct)):
-            return sa.func.coalesce(relation.c[name], 0)
-        return relation.c[name]
+        # A patient with no rows has no row in the relation: what an empty
+        # aggregation means stands in for the null that would give.
+        empty = EMPTY_AGGREGATE[type(node)]
+        return relation.c[name] if empty is None else sa.func.coalesce(relation.c[name], empty)
 
     def _aggregation_column(self, node) -> tuple[FromClause, str]:
         """The GROUP BY relation computing an aggregation (or a picked sort key), and its column.
@@ -661,45 +740,185 @@ class _Compiler:
     def _aggregation(self, source, members) -> tuple[FromClause, dict]:
         rows = self.rows(source)
         names = {n: f"value_{i}" for i, n in enumerate(members)}
-        values = [self._aggregate_expression(n, source).label(names[n]) for n in members]
-        joined, key = self._joined(rows, values)
-        keys = [rows.c.patient_id] if key is None else [rows.c.patient_id, key]
-        query = sa.select(*keys[:1], *(k.label("interval_id") for k in keys[1:]), *values)
-        query = query.select_from(joined).group_by(*keys)
-        columns = [("patient_id", self.patient_id_type), *((names[n], _aggregation_type(n)) for n in members)]
-        if key is not None:
-            columns.append(("interval_id", int))
+        compiled = {n: self._handler("aggregate", n)(n, source) for n in members}
+        values = [compiled[n][0].label(names[n]) for n in members]
+        joined, keys = self._joined(rows, values)
+        query = sa.select(rows.c.patient_id, *_interval_ids(keys), *values)
+        query = query.select_from(joined).group_by(rows.c.patient_id, *keys)
+        columns = [
+            ("patient_id", self.patient_id_type),
+            *((names[n], compiled[n][1]) for n in members),
+            *(("interval_id", int) for _ in keys),
+        ]
         materialise = any(n in self._shared for n in members)
         relation = self._relation(materialise, "aggregated", query, columns)
-        return self._patient_relation(self._keyed(relation, key)), names
+        return self._patient_relation(self._keyed(relation, keys)), names
 
-    def _aggregate_expression(self, node, source) -> ColumnElement:
-        if isinstance(node, (Aggregate.Exists, Aggregate.Count)):
-            return sa.func.count()
-        if isinstance(node, qm.PickOneRowPerPatient):
-            # Sorted ascending with nulls first, the last row holds the largest
-            # key (null only if all are), and the first row holds null if any
-            # row does, else the smallest.
-            primary = qm.sort_keys(node.source)[0]
-            key = self.rows(source).c[primary.name]
-            if node.position is qm.Position.LAST:
-                return self.dialect.maximum_aggregate(key, primary.type)
-            smallest = self.dialect.minimum_aggregate(key, primary.type)
-            return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest)
-        return self._aggregate_function(node, self.row_series(node.source, source))
+    # Each "aggregate" handler gives the aggregate function and the type of its value.
 
-    def _aggregate_function(self, node, value: ColumnElement) -> ColumnElement:
-        if isinstance(node, Aggregate.Sum):
-            return self.dialect.cast(sa.func.sum(value), node.type)
-        if isinstance(node, Aggregate.Mean):
-            return sa.func.avg(sa.cast(value, sa.Double()))
-        if isinstance(node, Aggregate.Min):
-            return self.dialect.minimum_aggregate(value, node.type)
-        if isinstance(node, Aggregate.Max):
-            return self.dialect.maximum_aggregate(value, node.type)
-        if isinstance(node, Aggregate.CountDistinct):
-            return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type)))
-        raise TypeError(f"unknown aggregation {type(node).__name__}")
+    @_compiles("aggregate", Aggregate.Exists, Aggregate.Count)
+    def _count_rows(self, node, source) -> tuple[ColumnElement, type]:
+        return sa.func.count(), int
+
+    @_compiles("aggregate", qm.PickOneRowPerPatient)
+    def _picked_key_aggregate(self, node: qm.PickOneRowPerPatient, source) -> tuple[ColumnElement, type]:
+        # Sorted ascending with nulls first, the last row holds the largest
+        # key (null only if all are), and the first row holds null if any
+        # row does, else the smallest.
+        primary = qm.sort_keys(node.source)[0]
+        key = self.rows(source).c[primary.name]
+        if node.position is qm.Position.LAST:
+            return self.dialect.maximum_aggregate(key, primary.type), primary.type
+        smallest = self.dialect.minimum_aggregate(key, primary.type)
+        return sa.case((sa.func.count() > sa.func.count(key), sa.null()), else_=smallest), primary.type
+
+    @_compiles("aggregate", Aggregate.Sum)
+    def _sum(self, node: Aggregate.Sum, source) -> tuple[ColumnElement, type]:
+        return self.dialect.cast(sa.func.sum(self.row_series(node.source, source)), node.type), node.type
+
+    @_compiles("aggregate", Aggregate.Mean)
+    def _mean(self, node: Aggregate.Mean, source) -> tuple[ColumnElement, type]:
+        return sa.func.avg(sa.cast(self.row_series(node.source, source), sa.Double())), node.type
+
+    @_compiles("aggregate", Aggregate.Min)
+    def _min(self, node: Aggregate.Min, source) -> tuple[ColumnElement, type]:
+        return self.dialect.minimum_aggregate(self.row_series(node.source, source), node.type), node.type
+
+    @_compiles("aggregate", Aggregate.Max)
+    def _max(self, node: Aggregate.Max, source) -> tuple[ColumnElement, type]:
+        return self.dialect.maximum_aggregate(self.row_series(node.source, source), node.type), node.type
+
+    @_compiles("aggregate", Aggregate.CountDistinct)
+    def _count_distinct(self, node: Aggregate.CountDistinct, source) -> tuple[ColumnElement, type]:
+        value = self.row_series(node.source, source)
+        return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type))), node.type
+
+
+class _IntervalCompiler(_Compiler):
+    """Compiles every interval of a measures query at once.
+
+    The intervals are a table. Whatever reads an interval's bounds has a row
+    per patient and interval, keyed by `interval_id` (see `_joined`), while
+    everything else keeps one row per patient and is computed once for all
+    intervals. Only the methods below differ from a dataset's compilation.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The intervals table (made by `compile_totals`), and the relations
+        # (and row sources) with a row per patient and interval, mapped to
+        # their interval key.
+        self._intervals: sa.TableClause | None = None
+        self._interval_keys: dict = {}
+
+    def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
+        """All the statements for `query`; call once per compiler."""
+        dataset = query.dataset
+        self._varying = _parameter_dependent(dataset)
+        self._key_only_picks = _key_only_picks(dataset)
+        self._groups = _aggregation_groups(dataset, self._key_only_picks, self._varying)
+        self._intervals = self._temp_table_from_rows(
+            "intervals",
+            [("interval_id", sa.BigInteger()), ("interval_start", sa.Date()), ("interval_end", sa.Date())],
+            [(i, start, end) for i, (start, end) in enumerate(query.intervals)],
+        )
+        population = self._population_table(dataset)
+        group_columns = tuple(dict.fromkeys(n for grouping in query.groupings for n in grouping))
+        names = [*group_columns, *query.summed]
+        # Group values are told apart as ehrQL does (text exactly, whatever the collation).
+        values = [
+            self.dialect.comparable(self.patient_series(dataset.variables[n]), dataset.variables[n].type).label(
+                f"value_{i}"
+            )
+            for i, n in enumerate(names)
+        ]
+        # The population has a row per patient and interval, so its rows have an interval key.
+        joined, (key,) = self._joined(population, values)
+        per_patient = sa.select(key.label("interval_id"), *values).select_from(joined).subquery("per_patient")
+        groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
+        sums = [
+            sa.func.coalesce(sa.func.sum(per_patient.c[f"value_{i}"]), 0)
+            for i in range(len(group_columns), len(names))
+        ]
+        interval_id = per_patient.c.interval_id
+        if len({frozenset(g) for g in query.groupings}) == 1:
+            select = sa.select(interval_id, *groups, *sums).group_by(interval_id, *groups)
+        else:
+            positions = dict(zip(group_columns, groups))
+            column_sets = dict.fromkeys(frozenset(g) for g in query.groupings)
+            sets = [
+                sa.tuple_(interval_id, *(positions[n] for n in group_columns if n in g)) for g in column_sets
+            ]
+            flags = [sa.func.grouping(g) for g in groups]
+            select = sa.select(interval_id, *groups, *flags, *sums).group_by(sa.func.grouping_sets(*sets))
+        statements = CompiledDataset(
+            tuple(self.setup), self.dialect.render(select), tuple(reversed(self.cleanup))
+        )
+        return CompiledIntervalTotals(statements, group_columns, query.groupings)
+
+    def _population_table(self, dataset: qm.Dataset) -> FromClause:
+        # A patient is in the population of each interval in which the
+        # condition holds. Read by one statement only, so a CTE will do.
+        relation = self._population_query(dataset).cte(self._name("population"))
+        self._interval_keys[relation] = relation.c.interval_id
+        return relation
+
+    def _population_rows(self, all_ids: FromClause, condition: ColumnElement) -> tuple[FromClause, tuple]:
+        joined, keys = self._joined(all_ids, [condition])
+        if keys:
+            return joined, keys
+        # A condition that reads nothing of the interval holds (or not) in
+        # every interval alike.
+        return joined.join(self._intervals, sa.true()), (self._intervals.c.interval_id,)
+
+    def _joined(self, base: FromClause, expressions) -> tuple[FromClause, tuple]:
+        """As for a dataset, with the joined rows' interval key: none when
+        nothing read varies by interval. When something does but `base` does
+        not, each row of `base` is repeated for every interval (a join with
+        the intervals table) before the per-interval relations are joined on
+        patient and interval.
+        """
+        candidates = (self._patient_relations - {base}) | {self._intervals}
+        joined, key = base, self._interval_keys.get(base)
+        intervals_joined = False
+
+        def join_intervals():
+            nonlocal joined, key, intervals_joined
+            if not intervals_joined:
+                on = sa.true() if key is None else self._intervals.c.interval_id == key
+                joined = joined.join(self._intervals, on)
+                key = self._intervals.c.interval_id if key is None else key
+                intervals_joined = True
+
+        for relation in _referenced_relations(expressions, candidates):
+            if relation is self._intervals:
+                join_intervals()
+                continue
+            on = relation.c.patient_id == base.c.patient_id
+            if relation in self._interval_keys:
+                if key is None:
+                    join_intervals()
+                on = sa.and_(on, self._interval_keys[relation] == key)
+            joined = joined.outerjoin(relation, on)
+        return joined, () if key is None else (key,)
+
+    def _keyed(self, relation: FromClause, keys: tuple) -> FromClause:
+        if keys:
+            self._interval_keys[relation] = relation.c.interval_id
+        return relation
+
+    def _parameter(self, node: qm.Parameter, frame) -> ColumnElement:
+        if node.name in _INTERVAL_COLUMNS:
+            return self._intervals.c[_INTERVAL_COLUMNS[node.name]]
+        return super()._parameter(node, frame)
+
+    def _same_keys(self, values: FromClause) -> list[ColumnElement]:
+        # Values that differ by interval: reading the intervals table makes
+        # whatever reads this expression take a row per interval (see
+        # `_joined`), matched here.
+        if "interval_id" in values.c:
+            return [values.c.interval_id == self._intervals.c.interval_id]
+        return []
 
 
 def _shared_relation_nodes(dataset: qm.Dataset) -> frozenset:
@@ -744,18 +963,11 @@ def _key_only_picks(dataset: qm.Dataset) -> frozenset:
 
 
 def _aggregated_rows(node) -> qm.ManyRowsPerPatientFrame:
-    """The row source an aggregation (or a picked sort key) groups."""
-    if isinstance(node, (Aggregate.Count, Aggregate.Exists, qm.PickOneRowPerPatient)):
+    """The row source an aggregation (or a picked sort key) groups: that of
+    the frame it counts or picks from, or of the series it aggregates."""
+    if isinstance(node.source, qm.Frame):
         return qm.row_source(node.source)
     return node.source.domain.source
-
-
-def _aggregation_type(node) -> type:
-    if isinstance(node, (Aggregate.Count, Aggregate.Exists)):
-        return int
-    if isinstance(node, qm.PickOneRowPerPatient):
-        return qm.sort_keys(node.source)[0].type
-    return node.type
 
 
 def _aggregation_groups(dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()) -> dict:
@@ -786,12 +998,6 @@ def _table_sort_key(table: qm.Frame):
     return (getattr(table, "name", ""), repr(table))
 
 
-def _arguments(node) -> tuple:
-    if isinstance(node, (Function.MaximumOf, Function.MinimumOf)):
-        return node.sources
-    return tuple(getattr(node, f.name) for f in dataclasses.fields(node))
-
-
 def _parameter_dependent(root: qm.Node) -> frozenset:
     """The nodes under `root` whose values depend on a parameter (the measure's interval)."""
     dependent: set = set()
@@ -803,90 +1009,6 @@ def _parameter_dependent(root: qm.Node) -> frozenset:
 
 #: Interval parameter -> its column in the compiler's intervals table.
 _INTERVAL_COLUMNS = {INTERVAL_START: "interval_start", INTERVAL_END: "interval_end"}
-
-
-def _parameter(compiler, node: qm.Parameter, frame):
-    if compiler._intervals is not None and node.name in _INTERVAL_COLUMNS:
-        return compiler._intervals.c[_INTERVAL_COLUMNS[node.name]]
-    raise UnfilledParameterError(f"parameter '{node.name}' has no value")
-
-
-def _comparison(operator: str):
-    # Either side may be a null constant, which has no type of its own.
-    return lambda d, node, lhs, rhs: d.compare(operator, lhs, rhs, node.lhs.type or node.rhs.type)
-
-
-def _date_part(part):
-    return lambda d, node, date: d.date_part(part, date)
-
-
-_AGGREGATES = (
-    Aggregate.Sum,
-    Aggregate.Mean,
-    Aggregate.Min,
-    Aggregate.Max,
-    Aggregate.CountDistinct,
-    Aggregate.Count,
-    Aggregate.Exists,
-)
-
-#: Function node class -> its SQL, given the dialect, the node and compiled arguments.
-_FUNCTIONS: dict[type, Callable[..., ColumnElement]] = {
-    Function.EQ: _comparison("="),
-    Function.NE: _comparison("<>"),
-    Function.LT: _comparison("<"),
-    Function.LE: _comparison("<="),
-    Function.GT: _comparison(">"),
-    Function.GE: _comparison(">="),
-    Function.And: lambda d, node, lhs, rhs: sa.and_(lhs, rhs),
-    Function.Or: lambda d, node, lhs, rhs: sa.or_(lhs, rhs),
-    Function.Not: lambda d, node, value: sa.not_(value),
-    Function.IsNull: lambda d, node, value: value.is_(None),
-    Function.Add: lambda d, node, lhs, rhs: lhs + rhs,
-    Function.Subtract: lambda d, node, lhs, rhs: lhs - rhs,
-    Function.Multiply: lambda d, node, lhs, rhs: lhs * rhs,
-    Function.TrueDivide: lambda d, node, lhs, rhs: d.true_divide(lhs, rhs),
-    Function.FloorDivide: lambda d, node, lhs, rhs: d.floor_divide(lhs, rhs, _operand_type(node)),
-    Function.Power: lambda d, node, lhs, rhs: d.power(lhs, rhs),
-    Function.Absolute: lambda d, node, value: sa.func.abs(value),
-    Function.Negate: lambda d, node, value: -value,
-    Function.CastToInt: lambda d, node, value: d.cast_to_int(value, node.source.type),
-    Function.CastToFloat: lambda d, node, value: d.cast_to_float(value, node.source.type),
-    Function.CastToStr: lambda d, node, value: d.cast_to_str(value, node.source.type),
-    Function.StringContains: lambda d, node, lhs, rhs: d.string_contains(lhs, rhs),
-    Function.YearFromDate: _date_part("year"),
-    Function.MonthFromDate: _date_part("month"),
-    Function.DayFromDate: _date_part("day"),
-    Function.ToFirstOfYear: lambda d, node, date: d.to_first_of_year(date),
-    Function.ToFirstOfMonth: lambda d, node, date: d.to_first_of_month(date),
-    Function.DateAddDays: lambda d, node, date, n: d.date_add_days(date, n),
-    Function.DateAddMonths: lambda d, node, date, n: d.date_add_months(date, n),
-    Function.DateAddYears: lambda d, node, date, n: d.date_add_years(date, n),
-    Function.DateDifferenceInDays: lambda d, node, end, start: d.date_difference_in_days(end, start),
-    Function.DateDifferenceInMonths: lambda d, node, end, start: d.date_difference_in_months(end, start),
-    Function.DateDifferenceInYears: lambda d, node, end, start: d.date_difference_in_years(end, start),
-    Function.MaximumOf: lambda d, node, *values: d.greatest_ignoring_nulls(values),
-    Function.MinimumOf: lambda d, node, *values: d.least_ignoring_nulls(values),
-}
-
-
-def _operand_type(node) -> type:
-    """The numeric type arithmetic is done in: float if either side is a float."""
-    types = {node.lhs.type, node.rhs.type}
-    return float if float in types else int
-
-
-#: Node class -> compiler method building its expression.
-_HANDLERS: dict[type, Callable] = {
-    qm.SelectColumn: _Compiler._select_column,
-    qm.Value: _Compiler._value,
-    qm.Parameter: _parameter,
-    qm.Case: _Compiler._case,
-    Function.In: _Compiler._in,
-    Aggregate.CountEpisodes: _Compiler._count_episodes,
-    **{cls: _Compiler._function for cls in _FUNCTIONS},
-    **{cls: _Compiler._aggregate for cls in _AGGREGATES},
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -916,7 +1038,15 @@ class BaseSQLQueryEngine:
     permissions: frozenset = frozenset()
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The relation holding a table's rows; by default the table of that name."""
+        """The relation holding a table's rows: the backend's mapping of it, less any
+        rows its access rules keep back from a job holding `permissions`; with no
+        backend, by default the table of that name.
+
+        Excluded patients are not filtered here: the compiler applies the
+        backend's inclusion condition to the population (`patient_filter`).
+        """
+        if self.backend is not None:
+            return self.backend.resolve_table(table, self.permissions)
         return default_table(table)
 
     def grant(self, permissions) -> None:
@@ -1062,7 +1192,17 @@ class BaseSQLQueryEngine:
 
     def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
-        raise NotImplementedError
+        return self.run_select(dataset, compiled, compiled.select)
+
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        """Run the setup of `compiled` and the patient table checks, yield the rows of
+        `select` (its select or one of its event selects), then clean up."""
+        raise NotImplementedError(f"{type(self).__name__} does not run SQL")
+
+    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
+        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
+        compiled = self.compile(dataset)
+        return {name: list(self.run_select(dataset, compiled, select)) for name, select in compiled.event_selects}
 
     @contextlib.contextmanager
     def open_results(

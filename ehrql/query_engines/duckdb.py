@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -24,15 +23,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
-from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.selectable import FromClause
 
+from ehrql.column_types import arrow_type
 from ehrql.errors import DataError, EHRQLError
 from ehrql.file_formats import FileValidationError, check_one_file_per_table, first_table_file_problem
 from ehrql.file_formats.csv_format import csv_header as read_csv_header
 from ehrql.file_formats.results import DuckDBResults
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, default_table
-from ehrql.query_engines.sql_dialect import Expr, SQLDialect
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
+from ehrql.backends.expressions import hex_text, hex_to_int
+from ehrql.query_engines.sql_dialect import EPOCH, PYTHON_INT_PATTERN, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
 #: Table file suffixes the directory reader understands, in the order looked for.
@@ -69,11 +69,16 @@ class DuckDBDialect(SQLDialect):
 
     # qmark, because the default (pyformat) doubles every % in string constants.
     sqlalchemy_dialect = _DuckDBSQLAlchemyDialect(paramstyle="qmark")
+    sqlalchemy_name = "duckdb"
 
-    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
-        # DuckDB's / on integers gives a float; // is integer division. The
-        # groupings are explicit because SQLAlchemy does not know //'s precedence.
-        return Grouping(lhs).op("//")(Grouping(rhs))
+    construct_spellings = {
+        hex_text: "upper(hex({}))",
+        hex_to_int: "CAST('0x' || {} AS BIGINT)",
+    }
+
+    # DuckDB's / on integers gives a float; // is integer division.
+    integer_division_operator = "//"
+    has_contains_function = True
 
     def date_part(self, part: str, date: Expr) -> Expr:
         # year(), month() and day() already give BIGINT.
@@ -81,30 +86,27 @@ class DuckDBDialect(SQLDialect):
 
     def parse_int(self, expr: Expr) -> Expr:
         # TRY_CAST would round "1.5" to 2, where Python's int() refuses it.
-        digits = sa.func.regexp_full_match(expr, r"\s*[+-]?[0-9]+(_[0-9]+)*\s*")
+        digits = sa.func.regexp_full_match(expr, PYTHON_INT_PATTERN)
         return sa.case((digits, sa.func.try_cast(expr.op("AS")(sa.literal_column("BIGINT")))), else_=sa.null())
 
     def parse_float(self, expr: Expr) -> Expr:
         return sa.func.try_cast(expr.op("AS")(sa.literal_column("DOUBLE")))
 
-    def string_contains(self, haystack: Expr, needle: Expr) -> Expr:
-        return sa.func.contains(haystack, needle)
-
     def make_date(self, year, month, day) -> Expr:
         return sa.func.make_date(year, month, day)
 
     def days_since_epoch(self, date: Expr) -> Expr:
-        return sa.func.date_diff("day", self.literal(_EPOCH), date)
+        return sa.func.date_diff("day", self.literal(EPOCH), date)
 
     def date_from_days_since_epoch(self, days: Expr) -> Expr:
-        return self.literal(_EPOCH) + sa.cast(days, sa.Integer())
+        return self.literal(EPOCH) + sa.cast(days, sa.Integer())
 
     def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
         # Adding an interval gives a timestamp; DuckDB clamps the day.
         return sa.cast(date + sa.func.to_months(sa.cast(months, sa.Integer())), sa.Date())
 
     def add_days_unchecked(self, date: Expr, days) -> Expr:
-        return date + sa.cast(days, sa.Integer()) if not isinstance(days, int) else date + days
+        return date + self.as_int32(days)
 
     def pick_one_row_per_patient(
         self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
@@ -134,18 +136,9 @@ class DuckDBDialect(SQLDialect):
         # DuckDB stores a CTE that is used more than once, unless told not to.
         return cte.prefix_with("NOT MATERIALIZED")
 
-    def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        # DuckDB's GREATEST and LEAST already skip nulls.
-        return sa.func.greatest(*values)
 
-    def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        return sa.func.least(*values)
-
-
-_EPOCH = datetime.date(1970, 1, 1)
-
-#: DuckDB's name for each series type's column type.
-_DUCKDB_TYPES = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", str: "VARCHAR", datetime.date: "DATE"}
+#: The one DuckDB dialect: it holds no state.
+DIALECT = DuckDBDialect()
 
 
 def load_tables(connection: duckdb.DuckDBPyConnection, table_data) -> None:
@@ -162,7 +155,7 @@ def load_tables(connection: duckdb.DuckDBPyConnection, table_data) -> None:
         arrays = {
             name: pa.array(
                 [output_value(row.get(name)) for row in rows],
-                type=_ARROW_TYPES.get(type_, pa.string()),
+                type=arrow_type(type_),
             )
             for name, type_ in columns
         }
@@ -173,15 +166,9 @@ def load_tables(connection: duckdb.DuckDBPyConnection, table_data) -> None:
         connection.unregister(staged)
 
 
-#: The Arrow type rows of each series type are staged as (codes are strings).
-_ARROW_TYPES = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), datetime.date: pa.date32(), str: pa.string()}
-
-
 def duckdb_type_name(type_) -> str:
     """The DuckDB type holding values of a series type."""
-    if qm.is_code_type(type_):
-        return "VARCHAR"
-    return _DUCKDB_TYPES[type_]
+    return DIALECT.type_name(type_)
 
 
 def duckdb_message(error: duckdb.Error) -> str:
@@ -190,12 +177,11 @@ def duckdb_message(error: duckdb.Error) -> str:
     return str(error).split("\nPossible fixes")[0].strip()
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+_sql_string = DuckDBDialect.string_literal_sql
 
 
 def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return DIALECT.quote_always(name)
 
 
 def find_table_file(directory: Path, table_name: str) -> Path:
@@ -300,7 +286,7 @@ def table_file_statement(
 class DuckDBQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on DuckDB; see the module docstring for what `dsn` may be."""
 
-    dialect = DuckDBDialect()
+    dialect = DIALECT
 
     #: The database holds a row per patient and interval while it works, and
     #: DuckDB runs in the user's own memory: a year of weekly intervals over a
@@ -331,10 +317,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     def resolve_table(self, table: qm.Frame) -> FromClause:
         """Tables from a directory are read through per-table relations made during setup."""
-        if self.backend is not None:
-            return self.backend.resolve_table(table, self.permissions)
-        if self._directory is None:
-            return default_table(table)
+        if self.backend is not None or self._directory is None:
+            return super().resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
         return sa.table(self._file_relation_name(table), *(sa.column(c) for c in columns))
 
@@ -436,18 +420,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             if owned:
                 connection.close()
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Run the setup, stream the select's rows, then clean up."""
-        yield from self._run(dataset, compiled, compiled.select)
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        return {
-            name: list(self._run(dataset, compiled, select)) for name, select in compiled.event_selects
-        }
-
-    def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
         """Run the setup, stream the rows of `select`, then clean up."""
         with self._session(dataset, compiled) as connection:
             cursor = connection.execute(select)

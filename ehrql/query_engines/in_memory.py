@@ -16,7 +16,6 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
 from ehrql.query_model.semantics import (
     EMPTY_AGGREGATE,
-    PatientValues,
     aggregate_function,
     apply_function,
     function_arguments,
@@ -246,19 +245,5 @@ class _Evaluation:
             if value is not None:
                 groups[row["patient_id"]].append(value)
         for pid, group in groups.items():
-            values[pid] = _checked_int(aggregate_function(node, _AGGREGATE_FUNCTIONS)(group))
+            values[pid] = _checked_int(aggregate_function(node)(group))
         return values
-
-
-def _mean(values):
-    return sum(values) / len(values)
-
-
-_AGGREGATE_FUNCTIONS = {
-    qm.AggregateByPatient.Sum: sum,
-    qm.AggregateByPatient.Mean: _mean,
-    qm.AggregateByPatient.Min: min,
-    qm.AggregateByPatient.Max: max,
-    qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
-    qm.AggregateByPatient.CombineAsSet: PatientValues,
-}

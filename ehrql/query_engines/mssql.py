@@ -29,7 +29,7 @@ dataset can be printed with no server (`dump-dataset-sql`).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from urllib import parse
 
 import sqlalchemy as sa
@@ -38,19 +38,12 @@ from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import elements, operators
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.sql.selectable import FromClause
 
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
 from ehrql.query_engines.scratch_tables import TempTableNaming, is_temp_table, temp_table
-from ehrql.query_engines.server_sql import (
-    backend_table,
-    check_connection,
-    dsn_and_permissions,
-    run_statements,
-    server_engine,
-)
+from ehrql.query_engines.server_sql import ServerSQLQueryEngine
+from ehrql.backends.expressions import hex_text, hex_to_int
 from ehrql.query_engines.sql_dialect import (
-    DIVISION_PRECEDENCE,
+    EPOCH,
     MAX_DATE,
     MAX_MONTHS_SHIFT,
     MIN_DATE,
@@ -266,16 +259,25 @@ def _datepart(part: str):
     return sa.literal_column(part)
 
 
-def _sql_string(value: str) -> str:
-    escaped = value.replace("'", "''")
-    # Without N, text outside the database's code page would be mangled.
-    return f"'{escaped}'" if value.isascii() else f"N'{escaped}'"
-
-
 class MSSQLDialect(SQLDialect):
     """T-SQL spellings, where they differ from standard SQL (see the module docstring)."""
 
     sqlalchemy_dialect = _EhrqlMSDialect()
+    sqlalchemy_name = "mssql"
+
+    construct_spellings = {
+        # Style 2 writes the bytes as hex digits with no 0x prefix.
+        hex_text: "CONVERT(VARCHAR(MAX), {}, 2)",
+        # Style 2 reads hex digits without a 0x prefix into bytes, read as a number.
+        hex_to_int: "CAST(CONVERT(VARBINARY(8), {}, 2) AS BIGINT)",
+    }
+
+    #: CAST to BIGINT truncates a FLOAT towards zero, as Python's int() does.
+    cast_to_int_truncates = True
+    #: T-SQL's own null ordering is the one ehrQL asks for (see the module docstring).
+    supports_nulls_ordering = False
+    #: Without N, text outside the database's code page would be mangled.
+    unicode_string_prefix = "N"
 
     # -- types and constants ---------------------------------------------
 
@@ -285,21 +287,6 @@ class MSSQLDialect(SQLDialect):
             # SQLAlchemy spells the generic Date as DATETIME until it has met a server.
             return sa.DATE()
         return super().column_type(type_)
-
-    def literal(self, value, type_=None) -> Expr:
-        """Constants as `SQLDialect.literal` writes them, with T-SQL's DATE and N'' text."""
-        if isinstance(value, datetime.date):
-            return sa.cast(sa.literal(value.isoformat(), sa.String()), sa.DATE())
-        if isinstance(value, str):
-            return sa.literal_column(_sql_string(value), sa.String())
-        return super().literal(value, type_)
-
-    def _string_sql(self, value: str) -> str:
-        return _sql_string(value)
-
-    def temp_table_name(self, name: str) -> str:
-        """`#name`, a session table (named by the SQLAlchemy dialect, which renders reads of it)."""
-        return self.sqlalchemy_dialect.temp_table_name(name)
 
     def natural_log(self, expr: Expr) -> Expr:
         """T-SQL's LOG, which with one argument is the natural logarithm."""
@@ -355,19 +342,7 @@ class MSSQLDialect(SQLDialect):
             return function(self.comparable(expr, type_))
         return sa.cast(function(sa.cast(expr, stand_in)), self.column_type(type_))
 
-    # -- arithmetic -------------------------------------------------------
-
-    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
-        """`/` on two integers truncates in T-SQL (SQLAlchemy's `/` would make it a float division)."""
-        return lhs.op("/", precedence=DIVISION_PRECEDENCE)(rhs)
-
     # -- casts --------------------------------------------------------------
-
-    def cast_to_int(self, expr: Expr, source_type) -> Expr:
-        """CAST to BIGINT truncates a FLOAT towards zero, as Python's int() does."""
-        if source_type is str:
-            return self.parse_int(expr)
-        return sa.cast(expr, sa.BigInteger())
 
     def parse_int(self, expr: Expr) -> Expr:
         """TRY_CAST, except for blank text, which T-SQL would read as 0.
@@ -407,15 +382,15 @@ class MSSQLDialect(SQLDialect):
 
     def days_since_epoch(self, date: Expr) -> Expr:
         """DATEDIFF in days from 1970-01-01, as BIGINT so that adding a large number cannot overflow INT."""
-        return sa.cast(sa.func.datediff(_datepart("day"), self.literal(_EPOCH), date), sa.BigInteger())
+        return sa.cast(sa.func.datediff(_datepart("day"), self.literal(EPOCH), date), sa.BigInteger())
 
     def date_from_days_since_epoch(self, days: Expr) -> Expr:
         """DATEADD counts in INT; the caller has checked the result is a valid date."""
-        return sa.func.dateadd(_datepart("day"), sa.cast(days, sa.Integer()), self.literal(_EPOCH))
+        return sa.func.dateadd(_datepart("day"), sa.cast(days, sa.Integer()), self.literal(EPOCH))
 
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         """DATEADD in days."""
-        return sa.func.dateadd(_datepart("day"), days if isinstance(days, int) else sa.cast(days, sa.Integer()), date)
+        return sa.func.dateadd(_datepart("day"), self.as_int32(days), date)
 
     def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
         """DATEADD in months, which clamps a missing day to the month's last."""
@@ -440,15 +415,6 @@ class MSSQLDialect(SQLDialect):
             else_=shifted,
         )
 
-    def date_add_years(self, date: Expr, years: Expr) -> Expr:
-        """Whole years as 12 months each; years beyond any valid date give null before multiplying.
-
-        Multiplying an enormous BIGINT by 12 would raise an overflow error.
-        """
-        limit = MAX_DATE.year
-        months = sa.case((years.between(-limit, limit), years * 12), else_=sa.null())
-        return self.date_add_months(date, months)
-
     def date_difference_in_days(self, end: Expr, start: Expr) -> Expr:
         """DATEDIFF in days counts midnights crossed, which for DATEs is the exact difference."""
         return sa.cast(sa.func.datediff(_datepart("day"), start, end), sa.BigInteger())
@@ -462,15 +428,6 @@ class MSSQLDialect(SQLDialect):
     def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
         """MIN over a VALUES row, which skips nulls; LEAST needs SQL Server 2022."""
         return _min_of_values(*values)
-
-    # -- picking rows -------------------------------------------------------
-
-    def row_ordering(self, order: Sequence[Expr], last: bool) -> list:
-        """T-SQL's own null ordering, which is the one ehrQL asks for (it has no NULLS FIRST).
-
-        Ascending puts nulls first; descending, for the last row, puts them last.
-        """
-        return [as_value(e).desc() if last else as_value(e).asc() for e in order]
 
     # -- statements ---------------------------------------------------------
 
@@ -505,20 +462,12 @@ class MSSQLDialect(SQLDialect):
             self.render(insert),
         ]
 
-    def drop_temp_table(self, table: sa.Table) -> list[str]:
-        """DROP TABLE IF EXISTS (SQL Server 2016 on)."""
-        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
-
-
 def _is_text(type_) -> bool:
     return type_ is str or qm.is_code_type(type_)
 
 
 def _collate(expr: Expr) -> Expr:
     return expr.collate(BINARY_COLLATION)
-
-
-_EPOCH = datetime.date(1970, 1, 1)
 
 
 
@@ -546,7 +495,7 @@ def sqlalchemy_url(dsn: str) -> sa.engine.URL:
     )
 
 
-class MSSQLQueryEngine(BaseSQLQueryEngine):
+class MSSQLQueryEngine(ServerSQLQueryEngine):
     """Runs datasets on MS SQL Server; `dsn` is `mssql://user:password@host:port/database`.
 
     Permissions granted through the DSN (`opensafely_include_<permission>=true`)
@@ -556,25 +505,6 @@ class MSSQLQueryEngine(BaseSQLQueryEngine):
 
     dialect = MSSQLDialect()
 
-    def __init__(self, dsn: str | None, backend=None):
-        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
-        self.backend = backend
-
-    def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table, self.permissions)
-
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Run the statements on one connection, streaming the select's rows."""
-        engine = server_engine(sqlalchemy_url(self.dsn))
-        yield from run_statements(engine, compiled, compiled.select, checks=self.patient_table_checks(dataset))
-
-    def test_connection(self) -> None:
-        """Connect and run a trivial query, raising if the database cannot be reached."""
-        check_connection(sqlalchemy_url(self.dsn))
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        engine = server_engine(sqlalchemy_url(self.dsn))
-        return {name: list(run_statements(engine, compiled, select)) for name, select in compiled.event_selects}
+    def sqlalchemy_url(self) -> sa.engine.URL:
+        """The pyodbc URL for the DSN (see the module's `sqlalchemy_url`)."""
+        return sqlalchemy_url(self.dsn)

@@ -1,8 +1,9 @@
-"""What the engines for database servers (MS SQL Server, Trino) share: tables and running.
+"""What the engines for database servers (MS SQL Server, Trino) share: `ServerSQLQueryEngine`.
 
-Both read tables through a backend, and both run
-a compiled dataset's statements on one SQLAlchemy connection, streaming the
-results.
+A server engine reads tables through a backend, takes permissions off its
+DSN, and runs a compiled dataset's statements on one SQLAlchemy connection,
+streaming the results. A new server database is a subclass giving its
+dialect and how its DSN becomes a SQLAlchemy URL.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import CompiledDataset, PatientTableCheck, default_table
+from ehrql.query_engines import DRIVER_EXTRAS
+from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, PatientTableCheck
 from ehrql.query_model import nodes as qm
 
 #: Rows fetched from the server at a time while streaming results.
@@ -36,18 +37,6 @@ def dsn_and_permissions(dsn: str | None, backend) -> tuple[str | None, frozenset
     if backend is not None:
         granted = backend.check_permissions(granted)
     return dsn, granted
-
-
-def backend_table(backend, table: qm.Frame, permissions: frozenset[str] = frozenset()) -> FromClause:
-    """A table as the backend maps it, less any rows its access rules keep back
-    from a job holding `permissions`; with no backend, the table of the same name.
-
-    Excluded patients are not filtered here: the compiler applies the
-    backend's inclusion condition to the population (`BaseSQLQueryEngine.patient_filter`).
-    """
-    if backend is None:
-        return default_table(table)
-    return backend.resolve_table(table, permissions)
 
 
 #: Given a setup statement and the database's error running it, the error to raise instead.
@@ -100,10 +89,6 @@ class DriverMissingError(EHRQLError):
     """The database driver an engine connects with is not installed."""
 
 
-#: SQLAlchemy driver name -> the ehrql extra that installs its package.
-_DRIVER_EXTRAS = {"mssql+pyodbc": "mssql", "trino": "trino"}
-
-
 def server_engine(url: sa.engine.URL | str) -> sa.Engine:
     """A SQLAlchemy engine for `url`, or a clear error naming the package its driver needs.
 
@@ -113,18 +98,53 @@ def server_engine(url: sa.engine.URL | str) -> sa.Engine:
         return sa.create_engine(url)
     except ImportError as error:
         drivername = sa.engine.make_url(url).drivername
-        extra = _DRIVER_EXTRAS.get(drivername, drivername)
+        extra = DRIVER_EXTRAS.get(drivername, drivername)
         raise DriverMissingError(
             f"connecting to {drivername.split('+')[0]} needs the {error.name} package: "
             f"install it with pip install 'ehrql[{extra}]'"
         ) from error
 
 
-def check_connection(url: str) -> None:
-    """Connect to the server at the SQLAlchemy `url` and run `SELECT 1`; raise if that fails."""
-    engine = server_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1")).fetchall()
-    finally:
-        engine.dispose()
+class ServerSQLQueryEngine(BaseSQLQueryEngine):
+    """Runs datasets on a database server through SQLAlchemy.
+
+    Permissions granted through the DSN (`opensafely_include_<permission>=true`)
+    are taken off it, checked against the backend (one it cannot grant is
+    refused before connecting) and passed to its patient exclusions. No
+    connection is made until results are asked for, so the SQL of a dataset
+    can be printed with no server (`dump-dataset-sql`).
+
+    Subclasses set `dialect` and `sqlalchemy_url`.
+    """
+
+    def __init__(self, dsn: str | None, backend=None):
+        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
+        self.backend = backend
+
+    def sqlalchemy_url(self) -> sa.engine.URL:
+        """The SQLAlchemy URL of the server the DSN names."""
+        raise NotImplementedError(f"{type(self).__name__} must say how its DSN becomes a SQLAlchemy URL")
+
+    def connect(self) -> sa.Engine:
+        """A SQLAlchemy engine for the server (no connection is made yet)."""
+        return server_engine(self.sqlalchemy_url())
+
+    def setup_error_explainer(self) -> SetupErrorExplainer | None:
+        """What turns a database error in a setup statement into an error saying what to
+        do about it (see `run_statements`); None: the database's own error is raised."""
+        return None
+
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        """Run the statements on one connection, streaming the rows of `select`."""
+        return run_statements(
+            self.connect(), compiled, select, self.setup_error_explainer(), self.patient_table_checks(dataset)
+        )
+
+    def test_connection(self) -> None:
+        """Connect and run `SELECT 1`, raising if the database cannot be reached."""
+        engine = self.connect()
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1")).fetchall()
+        finally:
+            engine.dispose()

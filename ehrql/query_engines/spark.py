@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import os
 import re
 import uuid
@@ -50,6 +49,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.selectable import FromClause
 
 from ehrql.backends.base import split_dsn_permissions
+from ehrql.column_types import arrow_type
 from ehrql.database_errors import redact, redacted_process_output
 from ehrql.errors import EHRQLError
 from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
@@ -69,8 +69,9 @@ DEFAULT_SESSION_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
 }
 
-#: Spark's name for each series type's column type.
-_SPARK_TYPES = {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", str: "STRING", datetime.date: "DATE"}
+
+#: A dialect for naming types and quoting in the statements that read tables.
+_DIALECT = SparkDialect()
 
 
 class SparkQueryError(EHRQLError):
@@ -83,13 +84,11 @@ class SparkNotInstalledError(EHRQLError):
 
 def spark_type_name(type_) -> str:
     """The Spark SQL type holding values of a series type."""
-    if qm.is_code_type(type_):
-        return "STRING"
-    return _SPARK_TYPES[type_]
+    return _DIALECT.type_name(type_)
 
 
 def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+    return _DIALECT.quote_always(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +263,7 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         The compiler leaves out patients the backend excludes (type 1 opt-outs).
         """
         if self.backend is not None:
-            return self.backend.resolve_table(table, self.permissions)
+            return super().resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
         if self.source is None:
             return sa.table(self.session_tables_prefix + table.name, *(sa.column(c) for c in columns))
@@ -315,15 +314,6 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise DatabaseOpenError("no Spark source given: pass a directory of table files or a spark:// DSN")
         self._sql(self.session(), "SELECT 1").collect()
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Make the dataset's tables readable, run the statements, and yield the select's rows."""
-        yield from self._run(dataset, compiled, compiled.select)
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        return {name: list(self._run(dataset, compiled, select)) for name, select in compiled.event_selects}
-
     def table_views(self, dataset: qm.Dataset) -> tuple[list[str], list[str]]:
         """Statements making the dataset's tables readable from the DSN's source, and dropping them."""
         if self.source is None:
@@ -342,7 +332,8 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         ]
         return views, drops
 
-    def _run(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+        """Make the dataset's tables readable, run the setup and checks, and yield the rows of `select`."""
         with self._prepared(dataset, compiled) as session:
             yield from arrow_rows(self._select_arrow(dataset, session, select))
 
@@ -468,10 +459,6 @@ def arrow_rows(table: pa.Table) -> Iterator[tuple]:
         yield from zip(*columns)
 
 
-#: The Arrow type rows of each series type are loaded as (codes are strings).
-_ARROW_TYPES = {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), datetime.date: pa.date32(), str: pa.string()}
-
-
 def load_tables(session, table_data, prefix: str = "") -> None:
     """Make one temporary view per table node in `session`, named `prefix` + the table's name.
 
@@ -493,7 +480,7 @@ def arrow_table(table: qm.Frame, rows, convert=lambda value: value) -> pa.Table:
         {
             name: pa.array(
                 [convert(row.get(name)) for row in rows],
-                type=_ARROW_TYPES.get(type_, pa.string()),
+                type=arrow_type(type_),
             )
             for name, type_ in columns
         }

@@ -24,16 +24,15 @@ reads it, so that setup statements start no Spark job of their own.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import default
 from sqlalchemy.sql import compiler, sqltypes
-from sqlalchemy.sql.elements import Grouping
 
 from ehrql.query_engines.scratch_tables import TempTableNaming
-from ehrql.query_engines.sql_dialect import MAX_MONTHS_SHIFT, Expr, SQLDialect
+from ehrql.backends.expressions import hex_text, hex_to_int
+from ehrql.query_engines.sql_dialect import PYTHON_INT_PATTERN, Expr, SQLDialect
 
 #: SQLAlchemy type class -> Spark's name for it.
 SPARK_TYPE_NAMES: dict[type, str] = {
@@ -46,11 +45,6 @@ SPARK_TYPE_NAMES: dict[type, str] = {
     sqltypes.String: "STRING",
 }
 
-#: Characters escaped inside a Spark string constant, and their escapes.
-STRING_ESCAPES: dict[str, str] = {"\\": "\\\\", "'": "\\'"}
-
-#: Text Python's int() reads: surrounding whitespace, a sign, digits grouped by single underscores.
-PYTHON_INT_PATTERN = r"^\s*[+-]?[0-9]+(_[0-9]+)*\s*$"
 
 _DIGITS = r"[0-9](_?[0-9])*"
 #: Text Python's float() reads (infinities and NaN included, in any case).
@@ -59,16 +53,8 @@ PYTHON_FLOAT_PATTERN = (
     r"|^(?i)\s*[+-]?(inf|infinity|nan)\s*$"
 )
 
-_EPOCH = datetime.date(1970, 1, 1)
-
-
-def spark_string(value: str) -> str:
-    """A Python string as a Spark SQL string constant."""
-    return "'" + "".join(STRING_ESCAPES.get(c, c) for c in value) + "'"
-
-
 class _SparkString(sqltypes.String):
-    """Strings written as Spark reads them (see `spark_string`)."""
+    """Strings written as Spark reads them (see `SparkDialect.string_escapes`)."""
 
     def literal_processor(self, dialect):
         return spark_string
@@ -129,26 +115,31 @@ class SparkSQLAlchemyDialect(default.DefaultDialect):
 class SparkDialect(SQLDialect):
     """Spark SQL's spellings, where they differ from standard SQL (see the module docstring)."""
 
+    sqlalchemy_name = "spark"
+
+    construct_spellings = {
+        # Spark's hex() of binary data is upper case already.
+        hex_text: "hex({})",
+        hex_to_int: "CAST(conv({}, 16, 10) AS BIGINT)",
+    }
+
+    #: Spark's `div` truncates towards zero (its `/` always gives a float).
+    integer_division_operator = "div"
+    #: CAST from DOUBLE to BIGINT truncates towards zero, as Python's int() does.
+    cast_to_int_truncates = True
+    #: contains() is case-sensitive and takes no wildcards.
+    has_contains_function = True
+    #: Spark reads a backslash in a string constant as an escape.
+    string_escapes = {"\\": "\\\\", "'": "\\'"}
+    #: Intermediate tables are lazily cached temporary views, each column cast
+    #: to its declared type (Spark would type a column null throughout as VOID).
+    create_table_keywords = "CACHE LAZY TABLE"
+    cast_created_columns = True
+
     def __init__(self, table_prefix: str = "ehrql_tmp_"):
         self.sqlalchemy_dialect = SparkSQLAlchemyDialect(table_prefix)
 
-    def temp_table_name(self, name: str) -> str:
-        """The intermediate table's per-run name (prefixed, so that runs sharing a session never meet)."""
-        return self.sqlalchemy_dialect.temp_table_name(name)
-
-    # -- arithmetic ---------------------------------------------------------
-
-    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
-        """Spark's `div` truncates towards zero (its `/` always gives a float)."""
-        return Grouping(lhs).op("div")(Grouping(rhs))
-
     # -- casts --------------------------------------------------------------
-
-    def cast_to_int(self, expr: Expr, source_type) -> Expr:
-        """CAST from DOUBLE to BIGINT truncates towards zero, as Python's int() does."""
-        if source_type is float:
-            return sa.cast(expr, sa.BigInteger())
-        return super().cast_to_int(expr, source_type)
 
     def parse_int(self, expr: Expr) -> Expr:
         """The integer Python's int() reads from the text, else null."""
@@ -169,12 +160,6 @@ class SparkDialect(SQLDialect):
         if source_type is float:
             return python_float_text(expr)
         return super().cast_to_str(expr, source_type)
-
-    # -- strings --------------------------------------------------------------
-
-    def string_contains(self, haystack: Expr, needle: Expr) -> Expr:
-        """contains(), which is case-sensitive and takes no wildcards."""
-        return sa.func.contains(haystack, needle)
 
     # -- dates --------------------------------------------------------------
 
@@ -208,34 +193,9 @@ class SparkDialect(SQLDialect):
 
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         """date_add(), which takes an INT."""
-        return sa.func.date_add(date, days if isinstance(days, int) else sa.cast(days, sa.Integer()), type_=sa.Date())
-
-    def date_add_years(self, date: Expr, years: Expr) -> Expr:
-        """Whole years as 12 months each, giving null (not an overflow) for enormous year counts."""
-        limit = MAX_MONTHS_SHIFT // 12
-        months = sa.case((years.between(-limit, limit), years * 12), else_=sa.null())
-        return self.date_add_months(date, months)
-
-    # -- across series ------------------------------------------------------
-
-    def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        """Spark's greatest() already skips nulls."""
-        return sa.func.greatest(*values)
-
-    def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        """Spark's least() already skips nulls."""
-        return sa.func.least(*values)
+        return sa.func.date_add(date, self.as_int32(days), type_=sa.Date())
 
     # -- statements ---------------------------------------------------------
-
-    def create_temp_table(self, table: sa.Table, query) -> list[str]:
-        """A lazily cached temporary view, each column cast to its declared type.
-
-        The casts type columns that are null throughout, which Spark would
-        otherwise type as VOID.
-        """
-        name = self.temp_table_name(table.name)
-        return [f"CACHE LAZY TABLE {name} AS {self.render(self.typed_select(table, query))}"]
 
     def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
         """A cached temporary view over the constant rows, each column cast to its type."""
@@ -252,13 +212,14 @@ class SparkDialect(SQLDialect):
         aliases = ", ".join(f"column_{i}" for i in range(1, len(table.columns) + 1))
         return [f"CACHE LAZY TABLE {name} AS SELECT {casts} FROM VALUES {values} AS rows({aliases})"]
 
-    def _string_sql(self, value: str) -> str:
-        return spark_string(value)
-
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Release the cache and the view."""
         name = self.temp_table_name(table.name)
         return [f"UNCACHE TABLE IF EXISTS {name}", f"DROP VIEW IF EXISTS {name}"]
+
+
+#: A Python string as a Spark SQL string constant.
+spark_string = SparkDialect.string_literal_sql
 
 
 def python_float_text(value: Expr) -> Expr:

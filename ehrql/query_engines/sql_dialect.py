@@ -9,21 +9,33 @@ overrides only what that database does differently.
 
 Every method here takes and returns SQLAlchemy column expressions, so dialects
 stay small and are tested through the compiler against the in-memory engine.
+
+A new database is one subclass (see `ehrql.query_engines.duckdb` for a small
+one): the building blocks with no standard spelling are abstract methods, so
+a dialect lacking one cannot even be instantiated; where databases differ in
+a known, small way, a class flag says which way (as sqlglot's dialects do),
+rather than a method being copied; and the spellings of the dialect-neutral
+constructs backends build their mappings from (`ehrql.backends.expressions`)
+are a table on the dialect (`construct_spellings`).
 """
 
 from __future__ import annotations
 
+import abc
 import datetime
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 from ehrql.codes import BaseCode
+from ehrql.column_types import column_type
 from ehrql.query_model import nodes as qm
 
 Expr = ColumnElement
@@ -33,6 +45,10 @@ MIN_DATE = datetime.date(1, 1, 1)
 MAX_DATE = datetime.date(9999, 12, 31)
 #: No whole-month shift larger than this keeps a date within years 1 to 9999.
 MAX_MONTHS_SHIFT = 12 * 10_000
+#: Day 0 of the day numbers dates are shifted and compared by.
+EPOCH = datetime.date(1970, 1, 1)
+#: Text Python's int() reads: surrounding whitespace, a sign, digits grouped by single underscores.
+PYTHON_INT_PATTERN = r"^\s*[+-]?[0-9]+(_[0-9]+)*\s*$"
 
 #: SQLAlchemy's precedence for its own comparison operators, so that operands
 #: are parenthesised as they would be for `==`.
@@ -54,33 +70,74 @@ def comparison(operator: str, lhs: Expr, rhs: Expr) -> Expr:
 _LARGEST_FLOAT_LOG = math.log(sys.float_info.max)
 
 
-class SQLDialect:
+def _spelled_as(construct: type, dialect_name: str, spelling: str) -> None:
+    """Compile `construct` on the SQLAlchemy dialect `dialect_name` as `spelling`,
+    a format string taking the SQL of the construct's arguments."""
+
+    @compiles(construct, dialect_name)
+    def _compile(element, compiler, **kw):
+        return spelling.format(compiler.process(element.clauses, **kw))
+
+
+class SQLDialect(abc.ABC):
     """Standard SQL spellings; subclasses override what their database does differently."""
 
     #: The SQLAlchemy dialect statements are rendered with.
     sqlalchemy_dialect: Dialect
 
+    #: The name of that SQLAlchemy dialect (`Dialect.name`), under which the
+    #: construct spellings below are registered.
+    sqlalchemy_name: ClassVar[str]
+
+    #: How this database spells the dialect-neutral constructs backends map
+    #: raw columns with (`ehrql.backends.expressions`): construct class ->
+    #: format string taking the SQL of its arguments. A construct a dialect
+    #: does not spell is a compile error on that dialect, never other SQL.
+    construct_spellings: ClassVar[Mapping[type, str]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for construct, spelling in cls.__dict__.get("construct_spellings", {}).items():
+            _spelled_as(construct, cls.sqlalchemy_name, spelling)
+
     #: Sets with more values than this are matched through a temporary table
     #: rather than a literal IN list, which databases parse slowly.
     max_in_list_size: int = 500
 
+    # -- flags: where databases differ in a known way ------------------------
+
+    #: The operator dividing two integers with a result truncated towards
+    #: zero. Any but `/` is one SQLAlchemy cannot rank (PostgreSQL-like
+    #: parsers rank an unknown operator below `+`), so its operands are
+    #: grouped explicitly.
+    integer_division_operator: ClassVar[str] = "/"
+    #: Whether CAST of a float to an integer truncates towards zero (rather than rounding).
+    cast_to_int_truncates: ClassVar[bool] = False
+    #: The function truncating a float towards zero, where a CAST would round.
+    truncate_function: ClassVar[str] = "trunc"
+    #: Whether GREATEST and LEAST skip nulls (rather than being null when any argument is).
+    greatest_ignores_nulls: ClassVar[bool] = True
+    #: Whether ORDER BY takes NULLS FIRST / NULLS LAST. A database without
+    #: them must sort nulls first ascending and last descending, as SQL
+    #: Server does, which are the orders ehrQL asks for.
+    supports_nulls_ordering: ClassVar[bool] = True
+    #: Whether the database has contains(haystack, needle) for substring tests (else strpos).
+    has_contains_function: ClassVar[bool] = False
+    #: Characters escaped inside a string constant, and their escapes.
+    string_escapes: ClassVar[Mapping[str, str]] = {"'": "''"}
+    #: Written before a string constant holding text outside ASCII (T-SQL's N).
+    unicode_string_prefix: ClassVar[str] = ""
+    #: Whether a table created from a query is given each column's declared
+    #: type by a CAST (for databases that give a column null throughout no type).
+    cast_created_columns: ClassVar[bool] = False
+
     # -- types --------------------------------------------------------------
 
     def column_type(self, type_) -> sa.types.TypeEngine:
-        """The SQL type holding values of a series type."""
-        if type_ is bool:
-            return sa.Boolean()
-        if type_ is int:
-            return sa.BigInteger()
-        if type_ is float:
-            return sa.Double()
-        if type_ is datetime.date:
-            return sa.Date()
-        if type_ is str or qm.is_code_type(type_):
-            return sa.String()
-        raise TypeError(f"no SQL type for series type {qm.type_name(type_)}")
+        """The SQL type holding values of a series type (see `ehrql.column_types`)."""
+        return column_type(type_).sql()
 
-    def literal(self, value, type_=None) -> Expr:
+    def literal(self, value) -> Expr:
         """A constant, typed explicitly so that the database never guesses.
 
         Integers are cast to 64 bits (a bare literal may be a 32-bit integer that
@@ -98,10 +155,24 @@ class SQLDialect:
         if isinstance(value, float):
             return sa.cast(sa.literal(repr(value), sa.String()), sa.Double())
         if isinstance(value, datetime.date):
-            return sa.cast(sa.literal(value.isoformat(), sa.String()), sa.Date())
+            return sa.cast(sa.literal(value.isoformat(), sa.String()), self.column_type(datetime.date))
         if isinstance(value, str):
+            if self.unicode_string_prefix:
+                # Written here, as SQLAlchemy does not write the prefix.
+                return sa.literal_column(self.string_literal_sql(value), sa.String())
             return sa.literal(value, sa.String())
         raise TypeError(f"cannot write {value!r} as an SQL constant")
+
+    @classmethod
+    def string_literal_sql(cls, value: str) -> str:
+        """A string constant as SQL text, escaped as `string_escapes` says."""
+        escaped = value.translate(str.maketrans(dict(cls.string_escapes)))
+        prefix = "" if value.isascii() else cls.unicode_string_prefix
+        return f"{prefix}'{escaped}'"
+
+    def type_name(self, type_) -> str:
+        """The database's name for the SQL type holding values of a series type."""
+        return self.column_type(type_).compile(dialect=self.sqlalchemy_dialect)
 
     def cast(self, expr: Expr, type_) -> Expr:
         """`expr` converted to the SQL type of a series type."""
@@ -179,22 +250,28 @@ class SQLDialect:
         return sa.func.ln(expr)
 
     def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
-        """Integer division rounding towards zero."""
-        return lhs / rhs
+        """Integer division rounding towards zero, with `integer_division_operator`.
+
+        A plain operator: SQLAlchemy's own `/` would cast (to a decimal, a float).
+        """
+        operator = self.integer_division_operator
+        if operator == "/":
+            return lhs.op("/", precedence=DIVISION_PRECEDENCE)(rhs)
+        return Grouping(lhs).op(operator)(Grouping(rhs))
 
     # -- casts --------------------------------------------------------------
 
     def cast_to_int(self, expr: Expr, source_type) -> Expr:
         """An integer from a bool, int, float (truncated towards zero) or string."""
-        if source_type is float:
-            return sa.cast(sa.func.trunc(expr), sa.BigInteger())
+        if source_type is float and not self.cast_to_int_truncates:
+            expr = getattr(sa.func, self.truncate_function)(expr)
         if source_type is str:
             return self.parse_int(expr)
         return sa.cast(expr, sa.BigInteger())
 
+    @abc.abstractmethod
     def parse_int(self, expr: Expr) -> Expr:
-        """An integer from a string of digits, null when it is not one."""
-        raise NotImplementedError(f"{type(self).__name__} cannot parse integers from strings")
+        """An integer from text Python's int() reads, null when it is not one."""
 
     def cast_to_float(self, expr: Expr, source_type) -> Expr:
         """A float from a bool, int, float or numeric string."""
@@ -202,9 +279,9 @@ class SQLDialect:
             return self.parse_float(expr)
         return sa.cast(expr, sa.Double())
 
+    @abc.abstractmethod
     def parse_float(self, expr: Expr) -> Expr:
         """A float from a numeric string, null when it is not one."""
-        raise NotImplementedError(f"{type(self).__name__} cannot parse floats from strings")
 
     def cast_to_str(self, expr: Expr, source_type) -> Expr:
         """The string form of a value, spelt as Python spells it."""
@@ -218,6 +295,8 @@ class SQLDialect:
 
     def string_contains(self, haystack: Expr, needle: Expr) -> Expr:
         """Whether `needle` occurs in `haystack`, case-sensitively, with no wildcards."""
+        if self.has_contains_function:
+            return sa.func.contains(haystack, needle)
         return sa.func.strpos(haystack, needle) > 0
 
     # -- dates --------------------------------------------------------------
@@ -227,8 +306,12 @@ class SQLDialect:
         return sa.cast(sa.extract(part, date), sa.BigInteger())
 
     def make_date(self, year: Expr, month: Expr, day: Expr) -> Expr:
-        """The date with these parts (which must exist)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot build dates")
+        """The date with these parts (which must exist), counted on from the epoch.
+
+        Databases with a function for this override it.
+        """
+        months = (year - EPOCH.year) * 12 + (month - 1)
+        return self.add_days_unchecked(self.add_months_clamping(self.literal(EPOCH), months), day - 1)
 
     def to_first_of_year(self, date: Expr) -> Expr:
         """1 January of the date's year."""
@@ -238,13 +321,13 @@ class SQLDialect:
         """The first of the date's month."""
         return self.make_date(self.date_part("year", date), self.date_part("month", date), 1)
 
+    @abc.abstractmethod
     def days_since_epoch(self, date: Expr) -> Expr:
-        """Days from 1 January 1970 to `date`."""
-        raise NotImplementedError
+        """Days from `EPOCH` (1 January 1970) to `date`."""
 
+    @abc.abstractmethod
     def date_from_days_since_epoch(self, days: Expr) -> Expr:
-        """The date `days` after 1 January 1970 (the days must give a valid date)."""
-        raise NotImplementedError
+        """The date `days` after `EPOCH` (the days must give a valid date)."""
 
     def date_add_days(self, date: Expr, days: Expr) -> Expr:
         """`date` moved by `days`; null outside the years 1 to 9999.
@@ -253,10 +336,7 @@ class SQLDialect:
         that the database never raises an out-of-range error.
         """
         total = self.days_since_epoch(date) + days
-        in_range = total.between(
-            (MIN_DATE - datetime.date(1970, 1, 1)).days,
-            (MAX_DATE - datetime.date(1970, 1, 1)).days,
-        )
+        in_range = total.between((MIN_DATE - EPOCH).days, (MAX_DATE - EPOCH).days)
         return sa.case((in_range, self.date_from_days_since_epoch(total)), else_=sa.null())
 
     def date_add_months(self, date: Expr, months: Expr) -> Expr:
@@ -279,17 +359,28 @@ class SQLDialect:
             else_=sa.null(),
         )
 
+    @abc.abstractmethod
     def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
         """`date` moved by months, a missing day becoming the month's last day."""
-        raise NotImplementedError(f"{type(self).__name__} cannot add months to dates")
 
-    def add_days_unchecked(self, date: Expr, days) -> Expr:
-        """`date` moved by days, trusting the result to be a valid date."""
-        raise NotImplementedError(f"{type(self).__name__} cannot add days to dates")
+    @abc.abstractmethod
+    def add_days_unchecked(self, date: Expr, days: Expr | int) -> Expr:
+        """`date` moved by days (an expression or a Python int), trusting the result to be a valid date."""
+
+    @staticmethod
+    def as_int32(days: Expr | int) -> Expr | int:
+        """A day or month count as a 32-bit INT, as most databases' date functions take it."""
+        return days if isinstance(days, int) else sa.cast(days, sa.Integer())
 
     def date_add_years(self, date: Expr, years: Expr) -> Expr:
-        """`date` moved by whole years; 29 February onto a non-leap year gives 1 March."""
-        return self.date_add_months(date, years * 12)
+        """`date` moved by whole years; 29 February onto a non-leap year gives 1 March.
+
+        Years beyond any valid date give null before multiplying, which for an
+        enormous count would overflow.
+        """
+        limit = MAX_DATE.year
+        months = sa.case((years.between(-limit, limit), years * 12), else_=sa.null())
+        return self.date_add_months(date, months)
 
     def date_difference_in_days(self, end: Expr, start: Expr) -> Expr:
         """Days from `start` to `end`."""
@@ -315,18 +406,27 @@ class SQLDialect:
     # -- across series ------------------------------------------------------
 
     def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        """The largest non-null value; null when all are null."""
-        raise NotImplementedError
+        """The largest non-null value; null when all are null (see `greatest_ignores_nulls`)."""
+        return sa.func.greatest(*self._nulls_skipped(values))
 
     def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        """The smallest non-null value; null when all are null."""
-        raise NotImplementedError
+        """The smallest non-null value; null when all are null (see `greatest_ignores_nulls`)."""
+        return sa.func.least(*self._nulls_skipped(values))
+
+    def _nulls_skipped(self, values: Sequence[Expr]) -> Sequence[Expr]:
+        if self.greatest_ignores_nulls:
+            return values
+        # Each null replaced by some present value, which cannot change the
+        # extremum; null only when every value is.
+        return [sa.func.coalesce(v, *values) for v in values]
 
     # -- picking rows -------------------------------------------------------
 
     def row_ordering(self, order: Sequence[Expr], last: bool) -> list:
         """ORDER BY terms putting the row to pick first: ascending with nulls
         first, or for the last row the reverse."""
+        if not self.supports_nulls_ordering:
+            return [e.desc() if last else e.asc() for e in order]
         if last:
             return [e.desc().nulls_last() for e in order]
         return [e.asc().nulls_first() for e in order]
@@ -363,7 +463,6 @@ class SQLDialect:
         """
         return cte
 
-
     def render(self, statement) -> str:
         """SQL text for a statement, every constant written inline."""
         return str(
@@ -373,17 +472,20 @@ class SQLDialect:
     def temp_table_name(self, name: str) -> str:
         """The name (as SQL) a temporary table the compiler calls `name` is created and read under.
 
-        By default the name itself; see `ehrql.query_engines.scratch_tables`.
+        The SQLAlchemy dialect's `temp_table_name` where it has one (it must
+        render reads of the table under the same name), else the name itself;
+        see `ehrql.query_engines.scratch_tables`.
         """
-        return self.quote(name)
+        naming = getattr(self.sqlalchemy_dialect, "temp_table_name", None)
+        return self.quote(name) if naming is None else naming(name)
 
     def create_temp_table(self, table: sa.Table, query) -> list[str]:
         """Statements filling a new temporary table with the rows of `query`."""
+        name = self.temp_table_name(table.name)
+        if self.cast_created_columns:
+            return [f"{self.create_table_keywords} {name} AS {self.render(self.typed_select(table, query))}"]
         columns = ", ".join(f"{self.quote(c.name)}" for c in table.columns)
-        return [
-            f"CREATE TEMPORARY TABLE {self.temp_table_name(table.name)} AS "
-            f"SELECT {columns} FROM ({self.render(query)}) AS source"
-        ]
+        return [f"{self.create_table_keywords} {name} AS SELECT {columns} FROM ({self.render(query)}) AS source"]
 
     def typed_select(self, table: sa.Table, query) -> sa.Select:
         """The rows of `query` with each column cast to `table`'s type for it.
@@ -423,10 +525,7 @@ class SQLDialect:
 
     def literal_sql(self, value) -> str:
         """A constant as SQL text, typed as `literal` types it."""
-        return self.render(self.literal(value)) if not isinstance(value, str) else self._string_sql(value)
-
-    def _string_sql(self, value: str) -> str:
-        return "'" + value.replace("'", "''") + "'"
+        return self.render(self.literal(value)) if not isinstance(value, str) else self.string_literal_sql(value)
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Statements removing a temporary table."""
@@ -435,3 +534,7 @@ class SQLDialect:
     def quote(self, name: str) -> str:
         """An identifier quoted when it needs to be."""
         return self.sqlalchemy_dialect.identifier_preparer.quote(name)
+
+    def quote_always(self, name: str) -> str:
+        """An identifier quoted whether or not it needs to be."""
+        return self.sqlalchemy_dialect.identifier_preparer.quote_identifier(name)

@@ -19,33 +19,20 @@ Python does, and GREATEST/LEAST that return null if any argument is null.
 
 from __future__ import annotations
 
-import datetime
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from urllib import parse
 
 import sqlalchemy as sa
-from sqlalchemy.sql.selectable import FromClause
 from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
 from ehrql.errors import EHRQLError
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
+from ehrql.query_engines.base_sql import CompiledDataset
 from ehrql.query_engines.scratch_tables import TempTableNaming, temp_table
-from ehrql.query_engines.server_sql import (
-    backend_table,
-    check_connection,
-    dsn_and_permissions,
-    run_statements,
-    server_engine,
-)
-from ehrql.query_engines.sql_dialect import DIVISION_PRECEDENCE, Expr, SQLDialect
-from ehrql.query_model import nodes as qm
-
-#: Python's int() accepts surrounding whitespace, a sign and digits grouped by single underscores.
-_PYTHON_INT = r"^\s*[+-]?[0-9]+(_[0-9]+)*\s*$"
-
-_EPOCH = datetime.date(1970, 1, 1)
+from ehrql.query_engines.server_sql import ServerSQLQueryEngine, run_statements
+from ehrql.backends.expressions import hex_text, hex_to_int
+from ehrql.query_engines.sql_dialect import EPOCH, PYTHON_INT_PATTERN, Expr, SQLDialect
 
 
 class _ScratchTableCompiler(TempTableNaming, TrinoSQLCompiler):
@@ -78,35 +65,26 @@ class TrinoDialect(SQLDialect):
     `table_prefix` starts every intermediate table's name.
     """
 
+    sqlalchemy_name = "trino"
+
+    construct_spellings = {hex_text: "to_hex({})", hex_to_int: "from_base({}, 16)"}
+
     #: Trino has no temporary tables: intermediate tables are ordinary ones
-    #: in the scratch schema, dropped at cleanup.
+    #: in the scratch schema (CREATE TABLE ... AS, each column cast to its
+    #: declared type: an all-null column has none), dropped at cleanup.
     create_table_keywords = "CREATE TABLE"
+    cast_created_columns = True
+    #: CAST of a DOUBLE to BIGINT rounds, so truncate towards zero first.
+    truncate_function = "truncate"
+    greatest_ignores_nulls = False
 
     def __init__(self, scratch_schema: str | None = None, table_prefix: str = "ehrql_tmp_"):
         self.sqlalchemy_dialect = _EhrqlTrinoSQLAlchemyDialect(scratch_schema, table_prefix)
 
-    def temp_table_name(self, name: str) -> str:
-        """The scratch table's name: prefixed, and qualified by the scratch schema if there is one."""
-        return self.sqlalchemy_dialect.temp_table_name(name)
-
-    # -- arithmetic -------------------------------------------------------
-
-    def integer_divide_truncating(self, lhs: Expr, rhs: Expr) -> Expr:
-        """`/` on two BIGINTs truncates in Trino (SQLAlchemy's `/` would cast to a decimal)."""
-        return lhs.op("/", precedence=DIVISION_PRECEDENCE)(rhs)
-
-    # -- casts --------------------------------------------------------------
-
-    def cast_to_int(self, expr: Expr, source_type) -> Expr:
-        """Trino's CAST of a DOUBLE to BIGINT rounds, so truncate towards zero first."""
-        if source_type is float:
-            return sa.cast(sa.func.truncate(expr), sa.BigInteger())
-        return super().cast_to_int(expr, source_type)
-
     def parse_int(self, expr: Expr) -> Expr:
         """An integer where the text is one Python's int() reads, else null."""
         digits = sa.func.regexp_replace(sa.func.regexp_replace(expr, r"^\s+|\s+$", ""), "_", "")
-        return sa.case((sa.func.regexp_like(expr, _PYTHON_INT), sa.try_cast(digits, sa.BigInteger())), else_=sa.null())
+        return sa.case((sa.func.regexp_like(expr, PYTHON_INT_PATTERN), sa.try_cast(digits, sa.BigInteger())), else_=sa.null())
 
     def parse_float(self, expr: Expr) -> Expr:
         """TRY_CAST to DOUBLE of the text without surrounding whitespace (Python ignores it)."""
@@ -124,11 +102,11 @@ class TrinoDialect(SQLDialect):
 
     def days_since_epoch(self, date: Expr) -> Expr:
         """date_diff in days from 1970-01-01."""
-        return sa.func.date_diff("day", self.literal(_EPOCH), date)
+        return sa.func.date_diff("day", self.literal(EPOCH), date)
 
     def date_from_days_since_epoch(self, days: Expr) -> Expr:
         """date_add in days from 1970-01-01."""
-        return sa.func.date_add("day", days, self.literal(_EPOCH))
+        return sa.func.date_add("day", days, self.literal(EPOCH))
 
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         """date_add in days."""
@@ -138,47 +116,9 @@ class TrinoDialect(SQLDialect):
         """date_add in months, which clamps a missing day to the month's last."""
         return sa.func.date_add("month", months, date)
 
-    def date_add_years(self, date: Expr, years: Expr) -> Expr:
-        """Whole years as 12 months each, giving null (not an overflow) for enormous year counts."""
-        limit = 9999
-        months = sa.case((years.between(-limit, limit), years * 12), else_=sa.null())
-        return self.date_add_months(date, months)
-
     def date_difference_in_days(self, end: Expr, start: Expr) -> Expr:
         """date_diff in days."""
         return sa.func.date_diff("day", start, end)
-
-    # -- across series ------------------------------------------------------
-
-    def greatest_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        """greatest() with each null replaced by some present value, which cannot change the maximum.
-
-        Trino's greatest() is null when any argument is; replaced this way it
-        is null only when every argument is.
-        """
-        return sa.func.greatest(*_nulls_filled(values))
-
-    def least_ignoring_nulls(self, values: Sequence[Expr]) -> Expr:
-        """least() with nulls filled as for `greatest_ignoring_nulls`."""
-        return sa.func.least(*_nulls_filled(values))
-
-    # -- statements ---------------------------------------------------------
-
-    def create_temp_table(self, table: sa.Table, query) -> list[str]:
-        """CREATE TABLE ... AS, each column cast to its declared type (an all-null column has none)."""
-        name = self.temp_table_name(table.name)
-        return [f"CREATE TABLE {name} AS {self.render(self.typed_select(table, query))}"]
-
-    def drop_temp_table(self, table: sa.Table) -> list[str]:
-        """DROP TABLE IF EXISTS on the scratch table."""
-        return [f"DROP TABLE IF EXISTS {self.temp_table_name(table.name)}"]
-
-
-def _nulls_filled(values: Sequence[Expr]) -> list[Expr]:
-    return [sa.func.coalesce(v, *values) for v in values]
-
-
-
 
 def sqlalchemy_url(dsn: str) -> sa.engine.URL:
     """The SQLAlchemy URL for an ehrQL Trino DSN: `trino://user[:password]@host:port/catalog/schema`.
@@ -248,7 +188,7 @@ def _explain_setup_error(scratch: str | None) -> Callable[[str, Exception], Exce
     return explain
 
 
-class TrinoQueryEngine(BaseSQLQueryEngine):
+class TrinoQueryEngine(ServerSQLQueryEngine):
     """Runs datasets on Trino; `dsn` is `trino://user@host:port/catalog/schema`.
 
     Intermediate tables go into the DSN's catalog and schema, or the one its
@@ -259,23 +199,18 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
     """
 
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):
-        self.dsn, self.permissions = dsn_and_permissions(dsn, backend)
-        self.backend = backend
+        super().__init__(dsn, backend)
         self.dsn, self.scratch_schema = split_scratch_schema(self.dsn)
         prefix = table_prefix if table_prefix is not None else f"ehrql_tmp_{uuid.uuid4().hex[:12]}_"
         self.dialect = TrinoDialect(self.scratch_schema, prefix)
 
-    def resolve_table(self, table: qm.Frame) -> FromClause:
-        """The backend's mapping of the table (the compiler leaves out excluded patients)."""
-        return backend_table(self.backend, table, self.permissions)
+    def sqlalchemy_url(self) -> sa.engine.URL:
+        """The trino client's URL for the DSN (see the module's `sqlalchemy_url`)."""
+        return sqlalchemy_url(self.dsn)
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
-        """Run the statements on one connection, streaming the select's rows."""
-        yield from self._run(compiled, compiled.select, self.patient_table_checks(dataset))
-
-    def _run(self, compiled, select: str, checks=()) -> Iterator[tuple]:
-        engine = server_engine(sqlalchemy_url(self.dsn))
-        return run_statements(engine, compiled, select, _explain_setup_error(self.scratch_schema), checks)
+    def setup_error_explainer(self) -> Callable[[str, Exception], Exception]:
+        """A failure to create an intermediate table says where, and what rights are needed."""
+        return _explain_setup_error(self.scratch_schema)
 
     def test_connection(self) -> None:
         """Connect, run a trivial query, and create and drop a table in the scratch schema.
@@ -283,16 +218,11 @@ class TrinoQueryEngine(BaseSQLQueryEngine):
         Raises if the database cannot be reached, or (`ScratchSchemaError`)
         if intermediate tables cannot be created where they would go.
         """
-        check_connection(sqlalchemy_url(self.dsn))
+        super().test_connection()
         table = temp_table("connection_check", [("ok", sa.Integer())])
         check = CompiledDataset(
             setup=tuple(self.dialect.create_temp_table(table, sa.select(sa.literal(1).label("ok")))),
             select=f"SELECT ok FROM {self.dialect.temp_table_name(table.name)}",
             cleanup=tuple(self.dialect.drop_temp_table(table)),
         )
-        list(self._run(check, check.select))
-
-    def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
-        """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
-        compiled = self.compile(dataset)
-        return {name: list(self._run(compiled, select)) for name, select in compiled.event_selects}
+        list(run_statements(self.connect(), check, check.select, self.setup_error_explainer()))

@@ -247,12 +247,27 @@ def value_for_patient_with_no_records(series: qm.Series):
     return evaluate(series)
 
 
-def aggregate_function(node, functions: dict) -> Callable:
-    """The function combining a patient's non-null values for an aggregation node.
+def _mean(values):
+    return sum(values) / len(values)
 
-    `functions` maps the node classes whose function takes the values alone;
-    episode counting also needs the node's maximum gap.
-    """
+
+#: How an aggregation combines a patient's non-null values, when there is at
+#: least one (with none, it gives `EMPTY_AGGREGATE`). Exists and Count count
+#: rows, not values, and episode counting also needs the node's maximum gap
+#: (see `aggregate_function`).
+AGGREGATE_FUNCTIONS: dict[type, Callable] = {
+    qm.AggregateByPatient.Sum: sum,
+    qm.AggregateByPatient.Mean: _mean,
+    qm.AggregateByPatient.Min: min,
+    qm.AggregateByPatient.Max: max,
+    qm.AggregateByPatient.CountDistinct: lambda values: len(set(values)),
+    qm.AggregateByPatient.CombineAsSet: PatientValues,
+}
+
+
+def aggregate_function(node) -> Callable:
+    """The function combining a patient's non-null values for an aggregation
+    node of `AGGREGATE_FUNCTIONS`, or for episode counting."""
     if isinstance(node, qm.AggregateByPatient.CountEpisodes):
         return lambda dates: count_episodes(dates, node.maximum_gap_days)
-    return functions[type(node)]
+    return AGGREGATE_FUNCTIONS[type(node)]

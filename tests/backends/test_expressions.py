@@ -8,6 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, sqlite
 from trino.sqlalchemy.dialect import TrinoDialect
 
+# The SQL dialects spell the backends' per-dialect constructs (`construct_spellings`).
+import ehrql.query_engines.duckdb  # noqa: F401
+import ehrql.query_engines.mssql  # noqa: F401
+import ehrql.query_engines.trino  # noqa: F401
 from ehrql.backends.expressions import (
     as_date,
     flag,

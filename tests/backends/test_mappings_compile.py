@@ -9,6 +9,10 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from trino.sqlalchemy.dialect import TrinoDialect
 
+# The SQL dialects spell the backends' per-dialect constructs (`construct_spellings`).
+import ehrql.query_engines.duckdb  # noqa: F401
+import ehrql.query_engines.mssql  # noqa: F401
+import ehrql.query_engines.trino  # noqa: F401
 from ehrql.backends import BACKENDS
 from ehrql.query_model.nodes import is_code_type
 

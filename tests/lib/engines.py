@@ -4,18 +4,22 @@ An engine fixture takes table data ({table node: [row dicts]}) and a query:
 a query model dataset, for which it returns result rows (patient_id, *values)
 sorted by patient_id, codes as plain strings; or an `IntervalTotals`, for which
 it returns the engine's totals rows. Adding an engine to the test suite is one
-entry in ENGINES.
+entry in ENGINES; a dialect that exists only in the tests is one file,
+`tests/lib/dialect_<name>.py`, that calls `register_test_engine`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pathlib
 import uuid
 from collections.abc import Callable, Mapping
 
 import duckdb
 import pytest
 
+from ehrql import query_engines
 from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
 from ehrql.query_engines.duckdb import load_tables as load_duckdb_tables  # noqa: F401 (used by tests)
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -96,9 +100,37 @@ def run_spark(table_data: TableData, query: Query) -> list[tuple]:
             session.catalog.dropTempView(prefix + table.name)
 
 
-#: Engine name -> function running a query over table data.
-ENGINES: dict[str, Callable[[TableData, Query], list[tuple]]] = {
+Runner = Callable[[TableData, Query], list[tuple]]
+
+#: Engine name (as `ehrql.query_engines.ENGINES` registers it) -> function
+#: running a query over table data: each engine that runs with no server.
+ENGINES: dict[str, Runner] = {
     "in_memory": run_in_memory,
     "duckdb": run_duckdb,
     "spark": run_spark,
 }
+assert set(ENGINES) <= set(query_engines.ENGINES), "a test engine must be a registered engine"
+
+#: Engines that exist only in the tests (see `register_test_engine`), and
+#: every engine the spec tests run on.
+TEST_ENGINES: dict[str, Runner] = {}
+SPEC_ENGINES: dict[str, Runner] = dict(ENGINES)
+#: Engine name -> {spec test: why that engine cannot pass it}.
+KNOWN_GAPS: dict[str, Mapping[str, str]] = {}
+
+
+def register_test_engine(name: str, runner: Runner, known_gaps: Mapping[str, str]) -> None:
+    """Add a test-only engine (a dialect shown to work, say) to the spec tests.
+
+    `known_gaps` names the spec tests it cannot pass (`file.py::test_name`,
+    under tests/spec), with the reason; they run as strict xfails.
+    """
+    assert name not in SPEC_ENGINES and name not in query_engines.ENGINES, name
+    TEST_ENGINES[name] = SPEC_ENGINES[name] = runner
+    KNOWN_GAPS[name] = known_gaps
+
+
+# Each tests/lib/dialect_*.py module registers itself: a dialect added in the
+# tests is that one file.
+for _module in sorted(pathlib.Path(__file__).parent.glob("dialect_*.py")):
+    importlib.import_module(f"{__package__}.{_module.stem}")

@@ -112,3 +112,28 @@ def test_an_aggregation_reading_another_is_not_grouped_with_it():
     gap = Agg.Sum(Fn.Subtract(maximum, qm.SelectColumn(EVENTS, "value")))
     compiled = compile_(dataset(maximum=maximum, gap=gap))
     assert compiled.select.count("GROUP BY") == 2
+
+
+def _public_series_classes(namespace) -> list[type]:
+    return [
+        value
+        for name, value in vars(namespace).items()
+        if not name.startswith("_") and isinstance(value, type) and issubclass(value, qm.Series)
+    ]
+
+
+def test_every_node_class_has_a_compiler_handler():
+    from ehrql.query_engines.base_sql import _HANDLERS
+
+    # CombineAsSet is only ever the right-hand side of is_in(), which compiles it.
+    series = [c for c in _public_series_classes(Fn) + _public_series_classes(Agg) if c is not Agg.CombineAsSet]
+    series += [qm.SelectColumn, qm.Value, qm.Parameter, qm.Case]
+    frames = [qm.SelectTable, qm.Filter, qm.SelectPatientTable, qm.InlinePatientTable, qm.PickOneRowPerPatient]
+    grouped = [Agg.Sum, Agg.Mean, Agg.Min, Agg.Max, Agg.CountDistinct, Agg.Count, Agg.Exists, qm.PickOneRowPerPatient]
+    expected = {("series", c) for c in series} | {("frame", c) for c in frames} | {("aggregate", c) for c in grouped}
+    assert set(_HANDLERS) == expected
+
+
+def test_a_node_with_no_handler_is_reported_by_name():
+    with pytest.raises(TypeError, match="cannot compile CombineAsSet nodes as a series"):
+        compile_(dataset(v=Agg.CombineAsSet(qm.SelectColumn(EVENTS, "value"))))

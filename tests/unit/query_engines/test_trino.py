@@ -225,10 +225,8 @@ def test_an_unusable_scratch_schema_is_refused_before_connecting(dsn, message):
 def duckdb_for_trino(tmp_path, monkeypatch):
     """Trino statements sent to a DuckDB database instead: a stand-in server for what is tried."""
     import ehrql.query_engines.server_sql
-    import ehrql.query_engines.trino
 
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'server.duckdb'}")
-    monkeypatch.setattr(ehrql.query_engines.trino, "server_engine", lambda url: engine)
     monkeypatch.setattr(ehrql.query_engines.server_sql, "server_engine", lambda url: engine)
     yield engine
     engine.dispose()
