@@ -137,3 +137,11 @@ def test_every_node_class_has_a_compiler_handler():
 def test_a_node_with_no_handler_is_reported_by_name():
     with pytest.raises(TypeError, match="cannot compile CombineAsSet nodes as a series"):
         compile_(dataset(v=Agg.CombineAsSet(qm.SelectColumn(EVENTS, "value"))))
+
+
+def test_every_building_block_the_compiler_names_is_a_dialect_method():
+    from ehrql.query_engines.base_sql import _CASTS, _DIALECT_FUNCTIONS
+    from ehrql.query_engines.sql_dialect import SQLDialect
+
+    names = {*_DIALECT_FUNCTIONS.values(), *_CASTS.values()}
+    assert {n for n in names if not callable(getattr(SQLDialect, n, None))} == set()
