@@ -131,12 +131,13 @@ class mssql_collate(FunctionElement):
         self.collation = collation
         super().__init__(column)
 
+    @property
+    def spelling_arguments(self) -> dict[str, str]:
+        """What a dialect's spelling of it may name besides the column (see `construct_spellings`)."""
+        return {"collation": self.collation}
+
 
 @compiles(mssql_collate)
 def _mssql_collate_elsewhere(element, compiler, **kw):
+    # MS SQL Server's dialect spells it (`MSSQLDialect.construct_spellings`).
     return compiler.process(element.clauses, **kw)
-
-
-@compiles(mssql_collate, "mssql")
-def _mssql_collate_mssql(element, compiler, **kw):
-    return f"{compiler.process(element.clauses, **kw)} COLLATE {element.collation}"

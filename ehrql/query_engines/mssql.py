@@ -41,7 +41,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from ehrql.query_engines.scratch_tables import TempTableNaming, is_temp_table, temp_table
 from ehrql.query_engines.server_sql import ServerSQLQueryEngine
-from ehrql.backends.expressions import hex_text, hex_to_int
+from ehrql.backends.expressions import hex_text, hex_to_int, mssql_collate
 from ehrql.query_engines.sql_dialect import (
     EPOCH,
     MAX_DATE,
@@ -270,6 +270,7 @@ class MSSQLDialect(SQLDialect):
         hex_text: "CONVERT(VARCHAR(MAX), {}, 2)",
         # Style 2 reads hex digits without a 0x prefix into bytes, read as a number.
         hex_to_int: "CAST(CONVERT(VARBINARY(8), {}, 2) AS BIGINT)",
+        mssql_collate: "{} COLLATE {collation}",
     }
 
     #: CAST to BIGINT truncates a FLOAT towards zero, as Python's int() does.

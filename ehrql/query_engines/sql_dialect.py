@@ -72,11 +72,13 @@ _LARGEST_FLOAT_LOG = math.log(sys.float_info.max)
 
 def _spelled_as(construct: type, dialect_name: str, spelling: str) -> None:
     """Compile `construct` on the SQLAlchemy dialect `dialect_name` as `spelling`,
-    a format string taking the SQL of the construct's arguments."""
+    a format string taking the SQL of the construct's arguments, and by name
+    any `spelling_arguments` the construct has."""
 
     @compiles(construct, dialect_name)
     def _compile(element, compiler, **kw):
-        return spelling.format(compiler.process(element.clauses, **kw))
+        named = getattr(element, "spelling_arguments", {})
+        return spelling.format(compiler.process(element.clauses, **kw), **named)
 
 
 class SQLDialect(abc.ABC):
@@ -91,8 +93,9 @@ class SQLDialect(abc.ABC):
 
     #: How this database spells the dialect-neutral constructs backends map
     #: raw columns with (`ehrql.backends.expressions`): construct class ->
-    #: format string taking the SQL of its arguments. A construct a dialect
-    #: does not spell is a compile error on that dialect, never other SQL.
+    #: format string taking the SQL of its arguments (and by name its
+    #: `spelling_arguments`, if any). A construct a dialect does not spell is
+    #: a compile error on that dialect, never other SQL.
     construct_spellings: ClassVar[Mapping[type, str]] = {}
 
     def __init_subclass__(cls, **kwargs):

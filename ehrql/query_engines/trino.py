@@ -170,7 +170,8 @@ def split_scratch_schema(dsn: str | None) -> tuple[str | None, str | None]:
                 "the Trino DSN names no schema for ehrQL's intermediate tables: give one as "
                 f"trino://user@host:port/catalog/schema, or add ?{SCRATCH_SCHEMA_PARAMETER}=catalog.schema"
             )
-    return dsn, ".".join('"' + p.replace('"', '""') + '"' for p in path)
+    quote = _TrinoSQLAlchemyDialect().identifier_preparer.quote_identifier
+    return dsn, ".".join(quote(p) for p in path)
 
 
 def _explain_setup_error(scratch: str | None) -> Callable[[str, Exception], Exception]:
