@@ -465,7 +465,6 @@ def _aggregate_comparison(literal, positive: bool):
     table, filters = _frame_conditions(frame)
     source = qm.row_source(frame)
     value = aggregate.source
-    present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
     if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
         allowed = frozenset(k for k in _ANY_COUNT if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value))
         return _DistinctCount(aggregate, allowed, literal if positive else qm.Function.Not(literal))

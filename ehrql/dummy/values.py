@@ -469,7 +469,7 @@ def _multi_code_values(code_class: type, mentioned: tuple, rng: random.Random):
     searched = tuple(v for v in mentioned if isinstance(v, str))
     others = tuple(c.value for c in random_codes(code_class.single_code_class, OTHER_CODES, rng))
     listings = [(code,) for code in searched]
-    listings += [pair for pair in zip(searched, searched[1:])]
+    listings += list(zip(searched, searched[1:]))
     listings += [(code, rng.choice(others)) for code in searched]
     listings += [tuple(rng.sample(others, rng.randint(1, 4))) for _ in range(OTHER_STRINGS)]
     values = tuple(dict.fromkeys(code_class(_join_codes(codes)) for codes in listings))

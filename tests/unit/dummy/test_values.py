@@ -110,7 +110,8 @@ def test_cutting_an_ordered_pool_by_bisection_matches_filtering():
         low_inclusive, high_inclusive = rng.random() < 0.5, rng.random() < 0.5
         cut = base.within(low, low_inclusive, high, high_inclusive)
 
-        def accept(v):
+        # Defaults bind this iteration's bounds (restrict() calls it at once anyway).
+        def accept(v, low=low, low_inclusive=low_inclusive, high=high, high_inclusive=high_inclusive):
             return (
                 v is not None
                 and (low < v or (low_inclusive and v == low))
