@@ -176,7 +176,8 @@ def hand_written_sql(lists: dict[str, list[str]]) -> str:
     dmd_lists(code, list) AS (VALUES {dmd}),
     registration AS (
         SELECT patient_id,
-               arg_max_null(practice_pseudo_id, (start_date, end_date IS NOT NULL, end_date, practice_pseudo_id)) AS practice,
+               arg_max_null(practice_pseudo_id,
+                            (start_date, end_date IS NOT NULL, end_date, practice_pseudo_id)) AS practice,
                max(start_date) AS registered_since
         FROM practice_registrations
         WHERE start_date <= DATE '2023-01-01' AND (end_date IS NULL OR end_date >= DATE '2023-01-01')
@@ -194,14 +195,16 @@ def hand_written_sql(lists: dict[str, list[str]]) -> str:
         SELECT e.patient_id,
           bool_or(l.list = 'diabetes') AS has_diabetes,
           min(e.date) FILTER (l.list = 'diabetes') AS diabetes_first,
-          arg_max_null(e.numeric_value, (e.date, e.snomedct_code, e.numeric_value IS NOT NULL, e.numeric_value)) FILTER (l.list = 'hba1c') AS hba1c_last,
+          arg_max_null(e.numeric_value, (e.date, e.snomedct_code, e.numeric_value IS NOT NULL, e.numeric_value))
+            FILTER (l.list = 'hba1c') AS hba1c_last,
           max(e.date) FILTER (l.list = 'hba1c') AS hba1c_last_date,
           count(*) FILTER (l.list = 'hba1c' AND e.date > DATE '2022-01-01') AS hba1c_count_1y,
           avg(e.numeric_value) FILTER (l.list = 'hba1c' AND e.date > DATE '2021-01-01') AS hba1c_mean_2y,
           max(e.numeric_value) FILTER (l.list = 'bmi' AND e.date > DATE '2018-01-01') AS bmi_max_5y,
           count(*) FILTER (l.list = 'asthma') AS asthma_count,
           bool_or(l.list = 'hypertension') AS has_hypertension,
-          arg_max_null(e.numeric_value, (e.date, e.snomedct_code, e.numeric_value IS NOT NULL, e.numeric_value)) FILTER (l.list = 'blood_pressure') AS bp_last,
+          arg_max_null(e.numeric_value, (e.date, e.snomedct_code, e.numeric_value IS NOT NULL, e.numeric_value))
+            FILTER (l.list = 'blood_pressure') AS bp_last,
           count(*) FILTER (l.list = 'cardiovascular') AS cardiovascular_count
         FROM clinical_events e JOIN snomed_lists l ON l.code = e.snomedct_code
         WHERE e.date <= DATE '2023-01-01'

@@ -30,10 +30,16 @@ EXIT_DATABASE_ERROR = 5
 EXIT_QUERY_TOO_COMPLEX = 6
 
 NOTES = {
-    EXIT_DATABASE_TRANSIENT: "the database connection failed in a way that is usually temporary: run the job again later",
-    EXIT_DATABASE_MAINTENANCE: "a table the query reads is under maintenance: run the job again once maintenance is over",
+    EXIT_DATABASE_TRANSIENT: (
+        "the database connection failed in a way that is usually temporary: run the job again later"
+    ),
+    EXIT_DATABASE_MAINTENANCE: (
+        "a table the query reads is under maintenance: run the job again once maintenance is over"
+    ),
     EXIT_DATABASE_ERROR: "the database reported an error running the query (message above)",
-    EXIT_QUERY_TOO_COMPLEX: "the query is too complex for the database server: simplify the definition or split it into several",
+    EXIT_QUERY_TOO_COMPLEX: (
+        "the query is too complex for the database server: simplify the definition or split it into several"
+    ),
 }
 
 _MASK = "***"
@@ -90,7 +96,8 @@ _TOO_COMPLEX = re.compile(
 )
 _MAINTENANCE = re.compile(r"under maintenance|maintenance mode|being rebuilt|table is being (?:built|loaded)", re.IGNORECASE)
 _TRANSIENT = re.compile(
-    r"\b08S01\b|\b08001\b|\b08003\b|\b08004\b|\b08007\b|communication link failure|connection (?:was )?(?:reset|refused|closed|lost|timed out)"
+    r"\b08S01\b|\b08001\b|\b08003\b|\b08004\b|\b08007\b|communication link failure"
+    r"|connection (?:was )?(?:reset|refused|closed|lost|timed out)"
     r"|broken pipe|TCP Provider|server closed the connection|could not connect|unable to connect"
     r"|Py4JNetworkError|Answer from Java side is empty|Max retries exceeded|Name or service not known"
     r"|temporary failure in name resolution|Login timeout expired|deadlock victim|\b1205\b|SERVER_STARTING_UP"

@@ -180,7 +180,10 @@ def render_table(headers: list[str], rows: list[tuple]) -> str:
     """A plain-text table with aligned columns; nulls are shown as blanks."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    line = lambda values: " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+    def line(values):
+        return " | ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
     rule = "-+-".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in cells)])
 

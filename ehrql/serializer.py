@@ -106,9 +106,8 @@ def _load(text: str) -> dict:
     except json.JSONDecodeError as e:
         raise SerializationError(f"not JSON: {e}") from None
     if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-        raise SerializationError(
-            f"unsupported query model format version {document.get('version') if isinstance(document, dict) else None!r}"
-        )
+        version = document.get("version") if isinstance(document, dict) else None
+        raise SerializationError(f"unsupported query model format version {version!r}")
     if not isinstance(document.get("nodes"), list):
         raise SerializationError("the document has no list of nodes")
     return document

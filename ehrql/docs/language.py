@@ -64,6 +64,10 @@ def constraint_kinds() -> list[tuple[str, type]]:
     ]
 
 
+def _constructor_signature(cls: type) -> str:
+    return introspect.signature(cls.__init__, name="", drop_self=True, show_return=False)
+
+
 def declaring_tables_section() -> str:
     """How to declare a table of one's own: `ehrql.tables` and the constraint kinds."""
     blocks = []
@@ -74,7 +78,7 @@ def declaring_tables_section() -> str:
             continue
         if name == "Constraint":
             kinds = [
-                f"- {md.code(f'Constraint.{kind}' + introspect.signature(cls.__init__, name='', drop_self=True, show_return=False))}: "
+                f"- {md.code(f'Constraint.{kind}' + _constructor_signature(cls))}: "
                 f"{introspect.summary(introspect.docstring(cls))}"
                 for kind, cls in constraint_kinds()
             ]

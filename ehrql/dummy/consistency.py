@@ -132,6 +132,8 @@ def inconsistencies(rows: dict) -> list[str]:
         early = [f"{t.name}.{c}" for t, r, c in _all_dates(rows) if r[c] < born]
         if early:
             problems.append(f"dated before birth: {', '.join(sorted(set(early)))}")
+    if len({r[c] for t, rs in rows.items() for c in death_columns(t) for r in rs if r[c] is not None}) > 1:
+        problems.append("death dates disagree")
     if died is not None:
         late = [f"{t.name}.{c}" for t, r, c in _activity(rows) if r[c] > died]
         if late:

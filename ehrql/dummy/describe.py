@@ -61,6 +61,11 @@ _DURATIONS = {
 }
 
 
+def describe_in_full(node: qm.Node) -> str:
+    """The description of `describe`, however long: a stable key for ordering nodes."""
+    return _describe(node)
+
+
 def describe(node: qm.Node) -> str:
     """A one-line, ehrQL-like description of a series or frame, cut to `MAX_LENGTH`."""
     text = _describe(node)

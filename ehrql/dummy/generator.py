@@ -33,7 +33,7 @@ from ehrql.dummy.report import DummyDataReport
 from ehrql.query_model.transforms import share_equal_subtrees
 from ehrql.dummy.consistency import inconsistencies, repair
 from ehrql.dummy.describe import describe
-from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression
+from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression, drawn_so_far
 from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
@@ -57,6 +57,21 @@ PATIENT_LEVEL = qm.SelectPatientTable("__patient__", qm.TableSchema({}))
 DISTINCT_ATTEMPTS = 30
 #: Candidates checked at once with the in-memory engine.
 MAX_BATCH = 5000
+#: The share of candidates made to also give one output column a value
+#: (`_Goals`), so that columns the population leaves free still vary.
+GOAL_SHARE = 0.5
+#: How many columns' goals a patient is made for at once.
+GOAL_GROUP = 4
+#: Candidates a goal group gets before it is split for failing too often
+#: (fewer than `GOAL_PASS_RATE` of them in the population).
+GOAL_PATIENCE = 10
+GOAL_PASS_RATE = 0.25
+#: How many alternatives of goal groups are solved at most, plus one per so
+#: many patients asked: a small population is not held up by solving goals
+#: for a definition with many columns or alternatives. A count, not a time,
+#: keeps runs deterministic.
+GOAL_ALTERNATIVES = 64
+PATIENTS_PER_GOAL_ALTERNATIVE = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +133,16 @@ def generate_dummy_data(
     roots = [dataset] + ([extra] if extra is not None else [])
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
-    prepared, unsolved, fallback, impossible = _prepare_plans(target, tables, collect_hints(roots), rng)
+    prepared, unsolved, fallback, impossible, cache = _prepare_plans(
+        target, tables, collect_hints(roots), rng
+    )
     if impossible:
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
     else:
-        search = _search(prepared, target, tables, population_size, rng, started + timeout, progress)
+        known = {node for plan in prepared for node in plan.plan.unsolved}
+        budget = GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE
+        goals = _Goals(_column_goals(dataset), target, tables, cache, rng, known, budget)
+        search = _search(prepared, goals, target, tables, population_size, rng, started + timeout, progress)
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
         kept = _renumber(kept)
@@ -144,7 +164,8 @@ def generate_dummy_data(
 
 def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
     """(prepared plans, descriptions of unsolved parts, whether rejection
-    sampling is needed, why no patient can exist — empty unless none can)."""
+    sampling is needed, why no patient can exist — empty unless none can,
+    the cache of value choices)."""
     cache = ChoiceCache(
         {
             table: {
@@ -166,13 +187,128 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             prepared.append(outcome)
     unsolved = tuple(dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved))
     if prepared:
-        return prepared, unsolved, bool(unsolved), ()
+        return prepared, unsolved, bool(unsolved), (), cache
     if unsure:
         # Not proven impossible: draw patients freely and keep those that pass.
         fallback = _prepare(Plan((), (), (target,)), tables, cache)
-        return [fallback], tuple(dict.fromkeys(unsure)), True, ()
+        return [fallback], tuple(dict.fromkeys(unsure)), True, (), cache
     # Every alternative contradicts itself or the tables' constraints.
-    return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",)
+    return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",), cache
+
+
+def _column_goals(dataset: qm.Dataset) -> list:
+    """What would make each output column informative for one patient: a
+    boolean column true (false is what missing records give anyway), any
+    other column not null. Constant columns have no goal."""
+    goals = {}
+    for series in dataset.variables.values():
+        if not series.domain.is_patient or not qm.get_table_nodes(series):
+            continue
+        goal = series if series.type is bool else qm.Function.Not(qm.Function.IsNull(series))
+        goals.setdefault(goal, None)
+    return list(goals)
+
+
+class _Goals:
+    """Plans under which a patient is in the population and also gives a few
+    output columns a value.
+
+    The population alone leaves most columns to chance: a medication linked
+    to a consultation, a date inside a window the population does not ask
+    about. Solving `population and column is not null` makes patients for
+    whom the column has a value (where the definition allows one), and each
+    of them is still in the population. Goals are asked for `GOAL_GROUP` at a
+    time, so that every column gets its share even when there are many; a
+    group that cannot be met together (two age bands, say) is split in two.
+    Each group's plans are solved the first time it is drawn; groups whose
+    patients keep failing the population check are drawn less.
+    """
+
+    def __init__(
+        self,
+        goals: list,
+        target: qm.Series,
+        tables: list,
+        cache: ChoiceCache,
+        rng: random.Random,
+        known: set,
+        budget: int,
+    ):
+        self._goals = goals
+        self._known = known
+        self._budget = budget
+        self._target = target
+        self._tables = tables
+        self._cache = cache
+        order = list(range(len(goals)))
+        # Neighbouring columns are often alternatives to each other (age
+        # bands, categories): mixing them makes groups that can be met.
+        rng.shuffle(order)
+        self._groups = [tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)]
+        self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
+        self._tried = [2] * len(self._groups)
+        self._passed = [1] * len(self._groups)
+
+    def __bool__(self) -> bool:
+        return bool(self._goals)
+
+    def choose(self, rng: random.Random):
+        """((group index, plan index), prepared plan), or None when the chosen group has no plan."""
+        weights = [p / t for p, t in zip(self._passed, self._tried)]
+        if not any(weights):
+            return None
+        group = rng.choices(range(len(self._groups)), weights)[0]
+        if group not in self._plans:
+            if self._budget <= 0:
+                return None
+            # Goals first: the solver keeps the first alternatives of a large
+            # product, and those then pair the goals with every alternative
+            # of the population rather than one population alternative with
+            # many of the goals.
+            target = self._target
+            for goal in reversed(self._groups[group]):
+                target = qm.Function.And(self._goals[goal], target)
+            # A plan leaving more than the population does to chance would
+            # cost many rejected candidates: the goal is only worth its plans
+            # that the solver solves.
+            alternatives, reasons = plan_population_with_reasons(target)
+            self._budget -= max(1, len(alternatives) + len(reasons))
+            prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
+            plans = [
+                plan
+                for plan in prepared
+                if isinstance(plan, _PreparedPlan) and set(plan.plan.unsolved) <= self._known
+            ]
+            self._plans[group] = [(plan, [1, 2]) for plan in plans]
+            if not plans:
+                self._split(group)
+        plans = self._plans[group]
+        self._tried[group] += 1
+        if not plans:
+            return None
+        index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
+        return (group, index), plans[index][0]
+
+    def record(self, group: int, index: int, passed: bool) -> None:
+        """Count one checked candidate made for `group` with its plan `index`."""
+        tally = self._plans[group][index][1]
+        tally[1] += 1
+        if passed:
+            tally[0] += 1
+            self._passed[group] += 1
+        elif self._tried[group] >= GOAL_PATIENCE and self._passed[group] / self._tried[group] < GOAL_PASS_RATE:
+            self._split(group)
+
+    def _split(self, group: int) -> None:
+        """Stop drawing `group`; draw its halves instead (none for a single goal)."""
+        goals = self._groups[group]
+        self._passed[group] = 0
+        if len(goals) > 1:
+            half = len(goals) // 2
+            for part in (goals[:half], goals[half:]):
+                self._groups.append(part)
+                self._tried.append(2)
+                self._passed.append(1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,12 +320,20 @@ class _SearchResult:
 
 
 def _search(
-    prepared: list, target, tables: list, wanted: int, rng, deadline: float, progress: Progress | None
+    prepared: list,
+    goals: _Goals,
+    target,
+    tables: list,
+    wanted: int,
+    rng,
+    deadline: float,
+    progress: Progress | None,
 ) -> _SearchResult:
     """Make and check candidates in batches until `wanted` pass or time runs out.
 
     Each candidate follows one plan, chosen in proportion to how often that
-    plan's candidates have passed so far.
+    plan's candidates have passed so far: a plan of the population or, for a
+    share of them, one of a column's goal (`_Goals`).
     """
     kept: dict = {table: [] for table in tables}
     uniques = UniqueValues(tables)
@@ -217,16 +361,28 @@ def _search(
             if n % 64 == 63 and time.monotonic() > deadline:
                 break
             patient_id = next(batch_ids)
-            index = rng.choices(range(len(prepared)), weights)[0]
+            chosen = goals.choose(rng) if goals and rng.random() < GOAL_SHARE else None
+            if chosen is None:
+                index = rng.choices(range(len(prepared)), weights)[0]
+                plan = prepared[index]
+            else:
+                index, plan = chosen
             given = {table: rows.get(patient_id) for table, rows in inline.items()}
-            rows = _make_patient(prepared[index], patient_id, rng, uniques, given)
+            # A column's goal is not worth an inconsistent patient.
+            rows = _make_patient(plan, patient_id, rng, uniques, given, strict=chosen is not None)
+            if rows is None:
+                goals.record(*index, False)
+                continue
             batch.append((patient_id, index, rows))
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
         for patient_id, index, rows in batch:
-            attempts[index] += 1
+            if isinstance(index, tuple):
+                goals.record(*index, patient_id in accepted)
+            else:
+                attempts[index] += 1
+                successes[index] += patient_id in accepted
             if patient_id in accepted:
-                successes[index] += 1
                 if generated < wanted:
                     generated += 1
                     for table, table_rows in rows.items():
@@ -366,12 +522,7 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
     nodes = [c.node for r in plan.requirements for c in r.conditions]
     nodes += [e.node for b in plan.bans for e in (*b.when, *b.unless)]
     nodes += list(plan.unsolved)
-    read = {
-        (qm.root_table(n.source), n.name)
-        for node in nodes
-        for n in qm.all_nodes(node)
-        if isinstance(n, qm.SelectColumn)
-    }
+    read = frozenset().union(*(_columns_read(node) for node in nodes))
     return frozenset(
         (table, column)
         for table in tables
@@ -380,9 +531,22 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _columns_read(node: qm.Node) -> frozenset:
+    # Cached: the same conditions recur in every plan and goal.
+    return frozenset(
+        (qm.root_table(n.source), n.name) for n in qm.all_nodes(node) if isinstance(n, qm.SelectColumn)
+    )
+
+
 def _make_patient(
-    prepared: _PreparedPlan, patient_id: int, rng: random.Random, uniques, given: dict | None = None
-) -> dict:
+    prepared: _PreparedPlan,
+    patient_id: int,
+    rng: random.Random,
+    uniques,
+    given: dict | None = None,
+    strict: bool = False,
+) -> dict | None:
     """One candidate patient: table -> rows, following one plan.
 
     `given` maps each inline table the population reads to the patient's
@@ -390,10 +554,12 @@ def _make_patient(
     on the patient's other rows (an event after
     their 60th birthday); when none can be found, or the rows tell an
     inconsistent story (`consistency`), the patient is drawn again, a few
-    times, before settling for rows that may fail the final check.
+    times, before settling for rows that may fail the final check — or,
+    when `strict`, giving up (None) on a patient whose story stays inconsistent.
     """
     rows: dict = {}
-    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks else PATIENT_ATTEMPTS
+    # A goal is worth a few tries only: its patients are in the population anyway.
+    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks and not strict else PATIENT_ATTEMPTS
     for attempt in range(attempts):
         settle = attempt == attempts - 1
         drawn = _draw_patient(prepared, rng, settle, given or {})
@@ -411,6 +577,8 @@ def _make_patient(
         if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
             continue
         break
+    if strict and inconsistencies(rows):
+        return None
     return {
         table: [
             {"patient_id": patient_id, **uniques.make_unique(table, row, prepared.fillers[table], rng)}
@@ -427,8 +595,10 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool, giv
     filler_rows: set = set()
     context: dict = dict(given)
     for table, filler in prepared.fillers.items():
-        table_rows = []
+        table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
+        # A row compared with another frame of its own table reads the rows drawn before it.
+        context[drawn_so_far(table.name)] = table_rows
         for recipe, count, distinct in prepared.required_by_table.get(table, ()):
             seen: set = set()
             for _ in range(count):

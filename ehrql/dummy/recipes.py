@@ -10,12 +10,13 @@ times if it fails.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import random
 from collections.abc import Callable
 
 from ehrql.dummy.describe import describe
 from ehrql.dummy.plausibility import life_span
-from ehrql.dummy.row_expressions import UNKNOWN, RowExpression
+from ehrql.dummy.row_expressions import UNKNOWN, RowExpression, compile_row_expression
 from ehrql.dummy.solver import RowBan
 from ehrql.dummy.values import ValueChoice
 from ehrql.query_model import nodes as qm
@@ -51,16 +52,27 @@ class RowRecipe:
     infeasible_for_certain: bool = True
     #: Date columns drawn within the patient's life where possible.
     life_bounded: tuple = ()
+    #: (column, op, evaluator) for checks comparing a column with a value
+    #: read from the patient's other rows (`RowExpression.bound`).
+    context_bounds: tuple = ()
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
         born, died = life_span(context) if self.life_bounded else (None, None)
+        limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         for attempt in range(ROW_ATTEMPTS):
             row = {name: choice.sample(rng) for name, choice in self.choices}
             if (born or died) and (not self.soft_checks or attempt < ROW_ATTEMPTS // 2):
                 choices = dict(self.choices)
                 for name in self.life_bounded:
                     row[name] = choices[name].sample_within(rng, born, died)
+            if limits and attempt < ROW_ATTEMPTS - 2:
+                # Drawn inside the bounds the patient's other rows set (an
+                # event within 60 days after the first diagnosis); the last
+                # attempts draw freely, in case the bounds mislead.
+                choices = dict(self.choices)
+                for name, (low, high) in limits.items():
+                    row[name] = choices[name].sample_within(rng, low, high)
             if attempt % 2 and self.linked_columns:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows.
@@ -92,6 +104,40 @@ class RowRecipe:
             ]
             if candidates:
                 row[name] = rng.choice(candidates)
+
+
+def _limits(bounds: tuple, context: dict) -> dict:
+    """Column -> (low, high), both inclusive (None: unbounded), from the
+    comparisons of columns with values read from the patient's other rows."""
+    limits: dict = {}
+    for column, op, evaluate in bounds:
+        value = evaluate({}, context)
+        if value is None or value is UNKNOWN:
+            continue
+        low, high = limits.get(column, (None, None))
+        try:
+            if op in (qm.Function.GT, qm.Function.GE, qm.Function.EQ):
+                value_low = _step(value, 1) if op is qm.Function.GT else value
+                low = value_low if low is None else max(low, value_low)
+            if op in (qm.Function.LT, qm.Function.LE, qm.Function.EQ):
+                value_high = _step(value, -1) if op is qm.Function.LT else value
+                high = value_high if high is None else min(high, value_high)
+        except TypeError:
+            continue
+        limits[column] = (low, high)
+    return limits
+
+
+def _step(value, direction: int):
+    """The next value after (or before) `value`, for a strict bound; floats stay as they are."""
+    if isinstance(value, datetime.date):
+        try:
+            return value + datetime.timedelta(days=direction)
+        except OverflowError:
+            return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value + direction
+    return value
 
 
 def _context_rows(context: dict):
@@ -127,10 +173,14 @@ class ChoiceCache:
         if key not in self._narrowed:
             choice = self._base[table][column]
             for restriction in restrictions:
-                if restriction.interval is None:
+                if restriction.null_only:
+                    choice = choice.only_null()
+                elif restriction.members is not None:
+                    choice = choice.among(restriction.members)
+                elif restriction.interval is None:
                     choice = choice.restrict(restriction.accept)
                 else:
-                    choice = choice.within(*restriction.interval)
+                    choice = choice.within(*restriction.interval, keep_null=restriction.keep_null)
             self._narrowed[key] = choice
         return self._narrowed[key]
 
@@ -152,6 +202,7 @@ def make_recipe(
     checks: list[RowCheck] = []
     because = ""
     linked: dict = {}
+    bounds: list = []
     for condition in conditions:
         column = condition.single_column
         if column is not None:
@@ -159,11 +210,17 @@ def make_recipe(
             narrowed_by[column].append(describe(condition.node))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
+            if condition.bound is not None:
+                bounds.append(condition.bound)
             if condition.uses_context and len(condition.columns) == 1:
                 linked.update(dict.fromkeys(condition.columns))
         elif condition.evaluate({}, {}) is not True:
             because = because or f"{describe(condition.node)} is never true"
+    asked = {c.node for c in conditions}
     for ban in bans:
+        if ban.when and all(e.node in asked for e in ban.when):
+            # Every row drawn here falls under the ban: it must meet `unless`.
+            bounds.extend(e.bound for e in ban.unless if e.bound is not None)
         narrowed = _narrow_for_ban(ban)
         if narrowed is None:
             checks.append(_check_ban(ban))
@@ -199,6 +256,7 @@ def make_recipe(
         soft_checks,
         certain,
         life_bounded,
+        tuple(bounds),
     )
 
 
@@ -214,24 +272,64 @@ class Restriction:
     key: tuple
     accept: Callable
     interval: tuple | None = None
+    #: With `interval`: null passes too.
+    keep_null: bool = False
+    #: Only null passes (`column.is_null()`).
+    null_only: bool = False
+    #: Only these values pass (`column.is_in(codelist)`).
+    members: frozenset | None = None
 
 
 def _must_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
-    return Restriction(
-        ("true", expression.node),
-        lambda v: evaluate({column: v}, {}) is True,
-        _comparison_interval(expression.node),
-    )
+    node = expression.node
+    key = ("true", node)
+    accept = lambda v: evaluate({column: v}, {}) is True  # noqa: E731
+    if isinstance(node, qm.Function.IsNull) and isinstance(node.source, qm.SelectColumn):
+        return Restriction(key, accept, null_only=True)
+    if (
+        isinstance(node, qm.Function.In)
+        and isinstance(node.lhs, qm.SelectColumn)
+        and isinstance(node.rhs, qm.Value)
+        and isinstance(node.rhs.value, frozenset)
+    ):
+        # A codelist: membership is far cheaper than evaluating the condition per value.
+        return Restriction(key, accept, members=node.rhs.value)
+    # `~c | c.is_null()`: c is not true.
+    if (
+        isinstance(node, qm.Function.Or)
+        and isinstance(node.lhs, qm.Function.Not)
+        and isinstance(node.rhs, qm.Function.IsNull)
+        and node.lhs.source == node.rhs.source
+    ):
+        complement = _complement(_comparison_interval(node.lhs.source))
+        if complement is not None:
+            return Restriction(key, accept, complement, keep_null=True)
+    return Restriction(key, accept, _comparison_interval(node))
 
 
 def _must_not_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
     return Restriction(
-        ("not true", expression.node), lambda v: evaluate({column: v}, {}) is not True
+        ("not true", expression.node),
+        lambda v: evaluate({column: v}, {}) is not True,
+        _complement(_comparison_interval(expression.node)),
+        keep_null=True,
     )
+
+
+def _complement(interval: tuple | None) -> tuple | None:
+    """The values outside a one-sided interval (a two-sided one has no single complement)."""
+    if interval is None:
+        return None
+    low, low_inclusive, high, high_inclusive = interval
+    if low is None and high is not None:
+        return (high, not high_inclusive, None, False)
+    if high is None and low is not None:
+        return (None, False, low, not low_inclusive)
+    return None
 
 
 _FLIPPED = {
@@ -250,12 +348,12 @@ def _comparison_interval(node: qm.Series) -> tuple | None:
     if kind not in _FLIPPED:
         return None
     column, constant = node.lhs, node.rhs
-    if isinstance(column, qm.Value):
+    if not isinstance(column, qm.SelectColumn):
         column, constant, kind = constant, column, _FLIPPED[kind]
-    if not isinstance(column, qm.SelectColumn) or not isinstance(constant, qm.Value):
+    if not isinstance(column, qm.SelectColumn):
         return None
-    value = constant.value
-    if value is None or type(value) is not column.type:
+    value = _constant_value(constant)
+    if value is None or value is UNKNOWN or type(value) is not column.type:
         return None
     return {
         qm.Function.LT: (None, False, value, False),
@@ -264,6 +362,21 @@ def _comparison_interval(node: qm.Series) -> tuple | None:
         qm.Function.GE: (value, True, None, False),
         qm.Function.EQ: (value, True, value, True),
     }[kind]
+
+
+_NO_ROWS = qm.SelectPatientTable("__no_rows__", qm.TableSchema({}))
+
+
+def _constant_value(node: qm.Series):
+    """The value of a series computed from constants alone (`index + days(13)`), else UNKNOWN."""
+    if isinstance(node, qm.Value):
+        return node.value
+    if not all(isinstance(n, (qm.Value, qm.Function._Base)) for n in qm.all_nodes(node)):
+        return UNKNOWN
+    expression = compile_row_expression(node, _NO_ROWS)
+    if expression.columns or expression.uses_context or expression.opaque:
+        return UNKNOWN
+    return expression.evaluate({}, {})
 
 
 def _narrow_for_ban(ban: RowBan):

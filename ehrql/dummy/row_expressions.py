@@ -18,6 +18,7 @@ in-memory engine decides.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
@@ -30,7 +31,7 @@ from ehrql.query_model.semantics import (
     function_arguments,
 )
 
-__all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "source_table"]
+__all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "drawn_so_far", "source_table"]
 
 Evaluator = Callable[[dict, dict], object]
 
@@ -57,6 +58,11 @@ class RowExpression:
     columns: frozenset
     context_tables: tuple
     opaque: bool
+    #: For `column op other` where `other` reads no column of the row:
+    #: (column, op as a query model class, with the column on the left,
+    #: evaluator of `other`). Lets a row be drawn inside bounds that depend on
+    #: the patient's other rows.
+    bound: tuple | None = None
 
     @property
     def uses_context(self) -> bool:
@@ -76,6 +82,7 @@ def source_table(source: qm.Frame) -> qm.Frame:
     return qm.root_table(source)
 
 
+@functools.lru_cache(maxsize=16384)
 def compile_row_expression(
     series: qm.Series, source: qm.Frame, row_stands_for_aggregates: bool = False
 ) -> RowExpression:
@@ -89,13 +96,42 @@ def compile_row_expression(
     `source` is read from the row too: the solver uses this for conditions
     it holds every row of the frame to, so whatever row an aggregate lands on
     (or averages over) meets them. Elsewhere an aggregate is unknown.
+
+    Cached: the same conditions recur in every alternative and goal, and the
+    compiled functions hold no state.
     """
     reads: set[str] = set()
     flags = {"context": {}, "opaque": False, "aggregates": row_stands_for_aggregates}
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
     context_tables = tuple(flags["context"])
-    return RowExpression(series, evaluate, frozenset(reads), context_tables, flags["opaque"])
+    bound = _bound(series, source, row_stands_for_aggregates) if context_tables else None
+    return RowExpression(series, evaluate, frozenset(reads), context_tables, flags["opaque"], bound)
+
+
+_MIRRORED = {
+    qm.Function.LT: qm.Function.GT,
+    qm.Function.LE: qm.Function.GE,
+    qm.Function.GT: qm.Function.LT,
+    qm.Function.GE: qm.Function.LE,
+    qm.Function.EQ: qm.Function.EQ,
+}
+
+
+def _bound(series: qm.Series, source: qm.Frame, aggregates: bool) -> tuple | None:
+    """(column, op, evaluator) when `series` compares a column of the row
+    with something that reads no column of it; None otherwise."""
+    if type(series) not in _MIRRORED:
+        return None
+    for column, other, op in ((series.lhs, series.rhs, type(series)), (series.rhs, series.lhs, _MIRRORED[type(series)])):
+        if not isinstance(column, qm.SelectColumn) or not _reads_row(column.source, source):
+            continue
+        reads: set = set()
+        flags = {"context": {}, "opaque": False, "aggregates": aggregates}
+        evaluate = _compile(other, source, reads, flags, {})
+        if not reads:
+            return column.name, op, evaluate
+    return None
 
 
 def _compile(node, source, reads, flags, memo) -> Evaluator:
@@ -215,15 +251,26 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     return None
 
 
+def drawn_so_far(table_name: str) -> tuple:
+    """The context key of the patient's rows of a table drawn so far, while
+    that table's rows are being drawn."""
+    return ("drawn so far", table_name)
+
+
 def _compile_rows(frame: qm.Frame, source, flags):
     """A function of the context giving the patient's rows of an event frame
-    of an earlier table; None when `frame` is not one."""
+    of an earlier table — or of another frame of the row's own table, from
+    the rows drawn before this one; None when `frame` is neither."""
     frame = qm.row_source(frame)
     table = qm.root_table(frame)
-    if not isinstance(table, qm.SelectTable) or (
-        isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source)
-    ):
+    if not isinstance(table, qm.SelectTable):
         return None
+    key = table.name
+    if isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source):
+        # An aggregate over the row's own frame cannot be known from one row.
+        if frame == qm.row_source(source):
+            return None
+        key = drawn_so_far(table.name)
     flags["context"][table] = None
     filters = []
     current = frame
@@ -231,10 +278,8 @@ def _compile_rows(frame: qm.Frame, source, flags):
         parent = qm.row_source(current.source)
         filters.append(_nested(compile_row_expression(current.condition, parent), flags))
         current = parent
-    name = table.name
-
     def rows_of(context):
-        rows = context.get(name, UNKNOWN)
+        rows = context.get(key, UNKNOWN)
         if rows is UNKNOWN:
             return UNKNOWN
         kept = []
@@ -274,7 +319,21 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     tie_breakers = pick.schema.column_names
     choose = min if pick.position is qm.Position.FIRST else max
 
+    # The last answer, with the context it was for and the number of rows of
+    # each table then: a chain of picks ("the first dose after the one
+    # before") reads its predecessor once per row, which without this memo
+    # costs exponential time in the length of the chain.
+    last: list = [None, None, None]
+
     def picked(context):
+        signature = tuple(len(v) for v in context.values() if isinstance(v, list))
+        if last[0] is context and last[1] == signature:
+            return last[2]
+        answer = pick_from(context)
+        last[:] = [context, signature, answer]
+        return answer
+
+    def pick_from(context):
         rows = rows_of(context)
         if rows is UNKNOWN:
             return UNKNOWN

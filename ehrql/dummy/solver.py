@@ -28,9 +28,10 @@ who miss it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 
-from ehrql.dummy.describe import describe
+from ehrql.dummy.describe import describe, describe_in_full
 from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
@@ -132,6 +133,11 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
     true when `positive`, false otherwise."""
     if isinstance(node, qm.Function.Not):
         return _alternatives(node.source, not positive)
+    if isinstance(node, qm.Case) and node.type is bool:
+        return _case_alternatives(node, positive)
+    compared = _case_compared(node)
+    if compared is not None:
+        return _case_alternatives(compared, positive)
     is_and = isinstance(node, qm.Function.And)
     is_or = isinstance(node, qm.Function.Or)
     if (is_and and positive) or (is_or and not positive):
@@ -143,6 +149,63 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
         either = _alternatives(node.lhs, positive) + _alternatives(node.rhs, positive)
         return either[:MAX_ALTERNATIVES]
     return [((node, positive),)]
+
+
+def _case_compared(node: qm.Series) -> qm.Case | None:
+    """`case(...) == "N"` (or another comparison of a case with a constant,
+    or `is_in`) as a boolean case over the same conditions; None for other nodes."""
+    if not isinstance(node, (*_COMPARISONS, qm.Function.In)):
+        return None
+    if isinstance(node.lhs, qm.Case) and isinstance(node.rhs, qm.Value):
+        case, constant, flipped = node.lhs, node.rhs, False
+    elif isinstance(node.rhs, qm.Case) and isinstance(node.lhs, qm.Value) and not isinstance(node, qm.Function.In):
+        case, constant, flipped = node.rhs, node.lhs, True
+    else:
+        return None
+
+    def compare(value):
+        if value is None:
+            return None
+        pair = (constant, value) if flipped else (value, constant)
+        if isinstance(value, qm.Value):
+            result = apply_function(node, *(p.value for p in pair))
+            return None if result is None else qm.Value(result)
+        return type(node)(*pair)
+
+    try:
+        return qm.Case(
+            qm.FrozenDict({condition: compare(value) for condition, value in case.cases.items()}),
+            compare(case.default),
+        )
+    except qm.ValidationError:  # no branch can give a value
+        return None
+
+
+def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:
+    """Alternatives making a boolean case true (or false when not `positive`).
+
+    A branch gives the case's value when its condition is true and every
+    earlier condition is false (asking for false, not merely not true, is
+    stricter than needed, so each alternative is still enough); the default
+    when every condition is false. A branch whose value is a constant of the
+    other truth, or null, can never give the wanted value.
+    """
+    found: list = []
+    earlier: list = []
+    for condition, value in [*node.cases.items(), (None, node.default)]:
+        if value is not None and not (isinstance(value, qm.Value) and value.value is not positive):
+            parts = [_alternatives(c, False) for c in earlier]
+            if condition is not None:
+                parts.append(_alternatives(condition, True))
+            if not isinstance(value, qm.Value):
+                parts.append(_alternatives(value, positive))
+            combined: list = [()]
+            for part in parts:
+                combined = [a + b for a, b in itertools.islice(itertools.product(combined, part), MAX_ALTERNATIVES)]
+            found.extend(combined)
+        if condition is not None:
+            earlier.append(condition)
+    return found[:MAX_ALTERNATIVES]
 
 
 # ---------------------------------------------------------------------------
@@ -162,6 +225,7 @@ def _plan_for(literals: tuple) -> Plan | str:
     aggregated_bans: list = []
     distinct_counts: dict = {}  # aggregate -> (allowed, conditions)
     count_pairs: list = []  # (frame a, frame b, (a, b) -> bool, condition)
+    readers: set = set()  # frames compared with rows of other frames of their table
     for literal, positive in literals:
         paired = _two_counts(literal, positive)
         if paired is not None:
@@ -193,6 +257,15 @@ def _plan_for(literals: tuple) -> Plan | str:
                 return f"{describe(condition)} is never true"
             continue
         target = None if sources is None else _target_source(sources)
+        if target is not None:
+            # Frames of the target's own table that it is compared with must
+            # have rows, drawn before the target's, or the comparison is null.
+            others = [o for o in sources if o != target and _same_event_table(o, target)]
+            if others:
+                readers.add(target)
+            for frame in others + [target] * bool(others):
+                counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
+                counted_by.setdefault(frame, []).append(condition)
         if target is None:
             unsolved.append(condition)
             # Still, a comparison with an empty frame's value is null, never
@@ -215,7 +288,8 @@ def _plan_for(literals: tuple) -> Plan | str:
         counts.update(chosen)
     requirements: list[RowRequirement] = list(aggregated_requirements)
     bans: list[RowBan] = list(aggregated_bans)
-    for frame, allowed in counts.items():
+    # Rows of frames that read other frames of their table come after those.
+    for frame, allowed in sorted(counts.items(), key=lambda item: item[0] in readers):
         if not allowed:
             together = " and ".join(describe(c) for c in counted_by[frame])
             return f"no number of rows makes {together} true together"
@@ -224,7 +298,10 @@ def _plan_for(literals: tuple) -> Plan | str:
         bans.extend(new_bans)
     for source, conditions in value_conditions.items():
         new_requirements, new_bans = _value_requirements(source, conditions)
-        requirements.extend(new_requirements)
+        # A reader's rows are already asked for by its count, and the ban
+        # holds every one of them to the conditions.
+        if source not in readers:
+            requirements.extend(new_requirements)
         bans.extend(new_bans)
     requirements.extend(_rows_read_by(requirements))
     return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
@@ -388,7 +465,6 @@ def _aggregate_comparison(literal, positive: bool):
     table, filters = _frame_conditions(frame)
     source = qm.row_source(frame)
     value = aggregate.source
-    present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
     if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
         allowed = frozenset(k for k in _ANY_COUNT if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value))
         return _DistinctCount(aggregate, allowed, literal if positive else qm.Function.Not(literal))
@@ -409,6 +485,11 @@ def _aggregate_comparison(literal, positive: bool):
     return [requirement], [RowBan(table, filters + (undo,), (), applies_to_required=False)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _null_tolerant(node: qm.Node) -> bool:
+    return any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(node))
+
+
 def _rows_read_by(requirements: list) -> list:
     """A row in each other table that required rows compare themselves with.
 
@@ -421,10 +502,11 @@ def _rows_read_by(requirements: list) -> list:
         table: None
         for requirement in requirements
         for condition in requirement.conditions
-        if not any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(condition.node))
+        if not _null_tolerant(condition.node)
         for table in condition.context_tables
-        # Inline tables are given, not generated.
-        if not isinstance(table, qm.InlinePatientTable)
+        # Inline tables are given, not generated; rows of the requirement's
+        # own table that it reads are required on their own.
+        if not isinstance(table, qm.InlinePatientTable) and table != requirement.table
     }
     return [RowRequirement(table, (), 1) for table in tables]
 
@@ -577,13 +659,40 @@ def generation_key(table: qm.Frame) -> tuple:
 def _target_source(sources: set) -> qm.Frame | None:
     """The one source whose rows a condition can be solved on: the one
     generated last, provided every other source comes from a table generated
-    before it (its rows are then known when the target's rows are drawn)."""
-    target = max(sources, key=lambda s: generation_key(qm.root_table(s)))
-    target_key = generation_key(qm.root_table(target))
+    before it (its rows are then known when the target's rows are drawn).
+
+    Two frames of one event table (the first asthma code, the first inhaler)
+    are put in a fixed order, by what they select: the later one's rows are
+    drawn after the earlier one's required rows, and read them
+    (`row_expressions` gives a condition the rows of its own table drawn so
+    far).
+    """
+    keyed = {source: _source_order(source) for source in sources}
+    target = max(sources, key=keyed.__getitem__)
     for other in sources:
-        if other is not target and generation_key(qm.root_table(other)) >= target_key:
+        if other is target:
+            continue
+        if keyed[other][0] < keyed[target][0]:
+            continue
+        if not _same_event_table(other, target) or keyed[other] == keyed[target]:
             return None
     return target
+
+
+@functools.lru_cache(maxsize=1024)
+def _source_order(source: qm.Frame) -> tuple:
+    # Cached: describing a frame sorts its codelists, thousands of codes.
+    return (generation_key(qm.root_table(source)), describe_in_full(source))
+
+
+def _same_event_table(a: qm.Frame, b: qm.Frame) -> bool:
+    table = qm.root_table(a)
+    return (
+        table == qm.root_table(b)
+        and isinstance(table, qm.SelectTable)
+        and isinstance(a, qm.ManyRowsPerPatientFrame)
+        and isinstance(b, qm.ManyRowsPerPatientFrame)
+    )
 
 
 def _value_requirements(source: qm.Frame, conditions: list):

@@ -33,6 +33,10 @@ from ehrql.query_model.table_schema import (
 NULL_SHARE = 0.1
 #: How often a value comes from those the definition mentions (when any are allowed).
 PREFERRED_SHARE = 0.5
+#: In a long list of mentioned codes (a codelist), half the draws come from
+#: its first few: real records favour a few codes, and measures grouped by
+#: code get groups large enough to survive disclosure control.
+FAVOURITES = 6
 #: Made-up codes per code column, to fall outside the definition's codelists.
 OTHER_CODES = 12
 #: Made-up strings per unconstrained string column.
@@ -46,6 +50,12 @@ _LIFESPAN = 100
 # Dates within this many days of a date the definition mentions are favoured.
 _DATE_NEIGHBOURHOOD = 3 * 365
 _FLOAT_GRID = tuple(x / 2 for x in range(0, 401))
+#: Pools at least this large are filtered lazily (`ValueChoice.restrict`).
+LAZY_POOL = 500
+#: Draws tried against a lazy filter before the pool is filtered once and for all.
+LAZY_TRIES = 24
+#: Values drawn lazily from one choice before filtering it pays for itself.
+LAZY_DRAWS = 400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,19 +79,75 @@ class ValueChoice:
     #: dates, categories, closed ranges), so an empty choice proves that no
     #: value exists; other pools are samples of an unbounded set.
     exhaustive: bool = True
+    #: Filters not yet applied to the pools (each value must pass all of them):
+    #: a date pool holds ~50,000 values and most filters pass most of them, so
+    #: drawing and checking is far cheaper than filtering up front.
+    pending: tuple = ()
 
-    @property
+    @functools.cached_property
     def empty(self) -> bool:
         """True when no value at all, not even null, is allowed."""
-        return not self.values and not self.null_allowed
+        if self.null_allowed:
+            return False
+        if not self.pending:
+            return not self.values
+        return not any(self._passes(v) for v in self.values)
+
+    def _passes(self, value) -> bool:
+        return all(accept(value) for accept in self.pending)
+
+    @functools.cached_property
+    def filtered(self) -> ValueChoice:
+        """This choice with the pending filters applied to its pools."""
+        return self._keeping(self._passes)
+
+    def _keeping(self, keep: Callable[[object], bool]) -> ValueChoice:
+        """Only the values `keep` accepts, with the pending filters applied."""
+        values = tuple(v for v in self.values if keep(v))
+        # The other pools are subsets of `values`: membership is cheaper than the filters.
+        kept = frozenset(values)
+        return dataclasses.replace(
+            self,
+            values=values,
+            preferred=tuple(v for v in self.preferred if v in kept),
+            typical=tuple(v for v in self.typical if v in kept),
+            pending=(),
+        )
+
+    def _draw_lazily(self, rng: random.Random, draw: Callable):
+        """A value from `draw` (a draw from the unfiltered pools) that passes
+        the pending filters; else one drawn from the filtered pools."""
+        if self.null_allowed and rng.random() < self.null_share:
+            return None
+        # Once a filter has proved too rare to hit by chance, or the choice
+        # is drawn from often, the filtered pools are kept (cached) and used
+        # from then on.
+        draws = self.__dict__.get("_lazy_draws", 0)
+        if "filtered" not in self.__dict__ and draws < LAZY_DRAWS:
+            self.__dict__["_lazy_draws"] = draws + 1
+            plain = dataclasses.replace(self, pending=(), null_allowed=False)
+            for _ in range(LAZY_TRIES):
+                value = draw(plain)
+                if self._passes(value):
+                    return value
+        filtered = self.filtered
+        if filtered.values:
+            filtered = dataclasses.replace(filtered, null_allowed=False)
+        return draw(filtered)
 
     def sample(self, rng: random.Random):
         """Draw one allowed value."""
+        if self.pending:
+            if not self.values:
+                return self.filtered.sample(rng)
+            return self._draw_lazily(rng, lambda choice: choice.sample(rng))
         if self.null_allowed and (not self.values or rng.random() < self.null_share):
             return None
         if not self.values:
             raise ValueError("no value is allowed here")
         if self.preferred and rng.random() < PREFERRED_SHARE:
+            if not self.ordered and len(self.preferred) > FAVOURITES and rng.random() < 0.5:
+                return rng.choice(self.preferred[:FAVOURITES])
             return rng.choice(self.preferred)
         return rng.choice(self.typical or self.values)
 
@@ -93,6 +159,10 @@ class ValueChoice:
         """
         if not self.ordered or (low is None and high is None):
             return self.sample(rng)
+        if self.pending:
+            if not self.values:
+                return self.filtered.sample_within(rng, low, high)
+            return self._draw_lazily(rng, lambda choice: choice.sample_within(rng, low, high))
         if self.null_allowed and (not self.values or rng.random() < self.null_share):
             return None
         for pool in (self.preferred if rng.random() < PREFERRED_SHARE else (), self.typical, self.values):
@@ -108,30 +178,54 @@ class ValueChoice:
         """Whether `value` (or null) is one of the allowed values."""
         if value is None:
             return self.null_allowed
-        return value in self._value_set
+        return value in self._value_set and self._passes(value)
 
     @functools.cached_property
     def _value_set(self) -> frozenset:
         return frozenset(self.values)
 
-    def within(self, low, low_inclusive: bool, high, high_inclusive: bool) -> ValueChoice:
-        """Only values between `low` and `high` (None for no bound); never null.
+    def among(self, members: frozenset) -> ValueChoice:
+        """Only the values in `members`; never null."""
+        choice = self._keeping(lambda v: v in members and self._passes(v))
+        return dataclasses.replace(choice, null_allowed=False)
+
+    def only_null(self) -> ValueChoice:
+        """Only null (no value at all if null is not allowed)."""
+        return dataclasses.replace(self, values=(), preferred=(), typical=(), pending=())
+
+    def within(
+        self, low, low_inclusive: bool, high, high_inclusive: bool, keep_null: bool = False
+    ) -> ValueChoice:
+        """Only values between `low` and `high` (None for no bound); null only
+        with `keep_null` (and if allowed already).
 
         The same as `restrict` with a comparison, but by bisection when the
         values are ordered: a date pool holds tens of thousands of values.
         """
         if not self.ordered:
-            return self.restrict(lambda v: v is not None and _in_range(v, low, low_inclusive, high, high_inclusive))
+            return self.restrict(
+                lambda v: (keep_null if v is None else _in_range(v, low, low_inclusive, high, high_inclusive))
+            )
+        # Cutting commutes with the pending filters, which stay pending.
         return dataclasses.replace(
             self,
             values=_cut(self.values, low, low_inclusive, high, high_inclusive),
             preferred=_cut(self.preferred, low, low_inclusive, high, high_inclusive),
             typical=_cut(self.typical, low, low_inclusive, high, high_inclusive),
-            null_allowed=False,
+            null_allowed=self.null_allowed and keep_null,
         )
 
     def restrict(self, accept: Callable[[object], bool]) -> ValueChoice:
-        """Only the values for which `accept` is true (null included)."""
+        """Only the values for which `accept` is true (null included).
+
+        A large pool is filtered lazily: values are checked as they are drawn.
+        """
+        if len(self.values) >= LAZY_POOL:
+            return dataclasses.replace(
+                self, pending=self.pending + (accept,), null_allowed=self.null_allowed and accept(None)
+            )
+        if self.pending:
+            return self.filtered.restrict(accept)
         return dataclasses.replace(
             self,
             values=tuple(v for v in self.values if accept(v)),
@@ -375,7 +469,7 @@ def _multi_code_values(code_class: type, mentioned: tuple, rng: random.Random):
     searched = tuple(v for v in mentioned if isinstance(v, str))
     others = tuple(c.value for c in random_codes(code_class.single_code_class, OTHER_CODES, rng))
     listings = [(code,) for code in searched]
-    listings += [pair for pair in zip(searched, searched[1:])]
+    listings += list(zip(searched, searched[1:]))
     listings += [(code, rng.choice(others)) for code in searched]
     listings += [tuple(rng.sample(others, rng.randint(1, 4))) for _ in range(OTHER_STRINGS)]
     values = tuple(dict.fromkeys(code_class(_join_codes(codes)) for codes in listings))

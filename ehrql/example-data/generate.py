@@ -192,7 +192,9 @@ def make_events(rng: random.Random, patient: Patient) -> tuple[list[dict], list[
     if rng.random() < 0.25:
         issues(PARACETAMOL, random_date(rng, start, end), rng.randint(1, 3), 30)
 
-    key = lambda row: (row["date"], *(str(v) for v in row.values()))
+    def key(row):
+        return (row["date"], *(str(v) for v in row.values()))
+
     return sorted(events, key=key), sorted(medications, key=key), conditions
 
 

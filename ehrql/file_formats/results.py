@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TextIO, Union
+from typing import TextIO
 
 import duckdb
 import pyarrow as pa
@@ -102,7 +102,7 @@ class DeferredResults:
     open: Callable[[], AbstractContextManager]
 
 
-Results = Union[DuckDBResults, ArrowResults, DeferredResults, Iterable[Sequence]]
+Results = DuckDBResults | ArrowResults | DeferredResults | Iterable[Sequence]
 
 
 def write_results(
@@ -337,7 +337,8 @@ def _copy_csv(path: Path, specs: Sequence[ColumnSpec], results: Results, progres
     reader = pa.RecordBatchReader.from_batches(arrow_schema(specs), batches)
     with duckdb.connect() as connection:
         connection.register("ehrql_arrow_results", reader)
-        statement = f"COPY ({csv_select(specs, 'SELECT * FROM ehrql_arrow_results')}) TO {_sql_string(str(path))} ({_COPY_OPTIONS})"
+        select = csv_select(specs, "SELECT * FROM ehrql_arrow_results")
+        statement = f"COPY ({select}) TO {_sql_string(str(path))} ({_COPY_OPTIONS})"
         try:
             return connection.execute(statement).fetchone()[0]
         except duckdb.Error:

@@ -265,10 +265,9 @@ def table_file_statement(
     if name.endswith(".csv") or name.endswith(".csv.gz"):
         header = present
         types = dict([("patient_id", int), *table.schema.column_types])
-        declared = ", ".join(
-            f"{_sql_string(c)}: {_sql_string('VARCHAR' if types.get(c, str) is bool else duckdb_type_name(types.get(c, str)))}"
-            for c in header
-        )
+        # Booleans are read as text (T/F) and converted afterwards.
+        type_names = {c: "VARCHAR" if types.get(c, str) is bool else duckdb_type_name(types.get(c, str)) for c in header}
+        declared = ", ".join(f"{_sql_string(c)}: {_sql_string(type_names[c])}" for c in header)
         reader = (
             f"read_csv({_sql_string(str(path))}, header = true, columns = {{{declared}}}, "
             "nullstr = '', auto_detect = false, delim = ',', quote = '\"', escape = '\"')"

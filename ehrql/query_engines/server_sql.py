@@ -53,10 +53,10 @@ def run_statements(
     """Run the setup on one connection (session tables live as long as it), stream `select`, clean up.
 
     Each of `checks` runs after the setup, before `select` (see
-    `BaseSQLQueryEngine.patient_table_checks`). A database error in a setup statement is passed to `explain_setup_error`,
-    if given, for an error that says what to do about it. When the run has
-    failed, an error while cleaning up is not raised, so it cannot hide the
-    error that matters.
+    `BaseSQLQueryEngine.patient_table_checks`). A database error in a setup
+    statement is passed to `explain_setup_error`, if given, for an error that
+    says what to do about it. When the run has failed, an error while
+    cleaning up is not raised, so it cannot hide the error that matters.
     """
     with engine.connect() as connection:
         try:

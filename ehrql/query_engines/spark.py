@@ -439,7 +439,10 @@ def _start_failure(error: Exception) -> str:
     version = java_version()
     reason = redact(_first_line(error))
     if version is None:
-        return f"Spark needs Java {MINIMUM_JAVA} or later, and no working java was found (set JAVA_HOME or put java on PATH); {reason}"
+        return (
+            f"Spark needs Java {MINIMUM_JAVA} or later, and no working java was found"
+            f" (set JAVA_HOME or put java on PATH); {reason}"
+        )
     if version < MINIMUM_JAVA:
         return f"Spark needs Java {MINIMUM_JAVA} or later, but the java found is Java {version}; {reason}"
     return f"{reason} (Java {version} is installed and fine: see Spark's own messages above)"

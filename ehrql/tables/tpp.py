@@ -252,7 +252,9 @@ class apcs(EventFrame):
     )
     spell_core_hrg_sus = Series(
         str,
-        description="The core Healthcare Resource Group of the spell, as derived by NHS Digital, which sets its tariff.",
+        description=(
+            "The core Healthcare Resource Group of the spell, as derived by NHS Digital, which sets its tariff."
+        ),
     )
     admission_method = Series(
         str,

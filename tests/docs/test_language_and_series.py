@@ -78,7 +78,7 @@ def test_every_documented_series_member_appears():
 
 def test_declaring_tables_section_lists_every_constraint_kind():
     section = language.declaring_tables_section()
-    for kind, cls in language.constraint_kinds():
+    for kind, _cls in language.constraint_kinds():
         assert f"`Constraint.{kind}(" in section
     assert "`Constraint.ClosedRange(minimum: Any, maximum: Any, step: Any = 1)`" in section
     assert "### `table(cls: type)" in section

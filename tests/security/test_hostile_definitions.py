@@ -343,7 +343,8 @@ def test_the_platforms_environment_never_reaches_the_definition(study):
     OPENSAFELY_BACKEND and EHRQL_PERMISSIONS: none of them reach user code."""
     definition = hostile(
         study,
-        "result = {k: v for k, v in os.environ.items() if k in ('DATABASE_URL', 'OPENSAFELY_BACKEND', 'EHRQL_PERMISSIONS')}\n"
+        "names = ('DATABASE_URL', 'OPENSAFELY_BACKEND', 'EHRQL_PERMISSIONS')\n"
+        "result = {k: v for k, v in os.environ.items() if k in names}\n"
         "assert result, 'nothing to see'",
     )
     code, out, err = run_process(

@@ -42,6 +42,12 @@ def _static_members(definitions: dict[str, ast.ClassDef], name: str) -> set[str]
     return members
 
 
+#: What Python itself puts on every class; 3.13 added the last two.
+_CLASS_BOOKKEEPING = frozenset(
+    {"__doc__", "__module__", "__dict__", "__weakref__", "__qualname__", "__firstlineno__", "__static_attributes__"}
+)
+
+
 def _runtime_members(cls: type) -> set[str]:
     """The names the language's own classes give `cls` at runtime."""
     return {
@@ -49,7 +55,7 @@ def _runtime_members(cls: type) -> set[str]:
         for klass in cls.__mro__
         if klass.__module__ == ql.__name__
         for name in vars(klass)
-        if name not in ("__doc__", "__module__", "__dict__", "__weakref__", "__qualname__")
+        if name not in _CLASS_BOOKKEEPING
     }
 
 

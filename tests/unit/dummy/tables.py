@@ -37,3 +37,17 @@ class spells(EventFrame):
 class death_records(PatientFrame):
     died = Series(datetime.date, constraints=[Constraint.NotNull()])
     cause = Series(ICD10Code)
+
+
+@table
+class appointments(EventFrame):
+    day = Series(datetime.date)
+    code = Series(SNOMEDCTCode)
+    consultation = Series(int)
+
+
+@table
+class prescriptions(EventFrame):
+    day = Series(datetime.date)
+    drug = Series(SNOMEDCTCode)
+    consultation = Series(int)

@@ -120,3 +120,15 @@ def test_inconsistencies_are_named(rows, problem):
     }
     (found,) = inconsistencies(tables)
     assert problem in found
+
+
+def test_gp_and_ons_death_dates_that_disagree_are_named():
+    tables = {
+        patients._qm_node: [
+            {"date_of_birth": datetime.date(2000, 1, 1), "sex": "male", "date_of_death": datetime.date(2020, 1, 1)}
+        ],
+        ons_deaths._qm_node: [{"date": datetime.date(2020, 2, 1), "underlying_cause_of_death": None}],
+    }
+    assert inconsistencies(tables) == ["death dates disagree"]
+    tables[ons_deaths._qm_node][0]["date"] = datetime.date(2020, 1, 1)
+    assert inconsistencies(tables) == []

@@ -16,7 +16,7 @@ from tests.unit.dummy.checks import (
     patient_ids,
     run,
 )
-from tests.unit.dummy.tables import death_records, events, people, spells
+from tests.unit.dummy.tables import appointments, death_records, events, people, prescriptions, spells
 
 WHEEZE = ["271807003", "49727002"]  # two SNOMED CT concept ids
 BREATHLESS = ["267036007"]
@@ -443,3 +443,75 @@ def test_a_cohort_from_an_inline_table_is_solved_with_its_own_patients_and_dates
     assert data.report.candidates <= 24
     results = run(data.tables, dataset)
     assert sorted(r[0] for r in results) == [i * 1000 for i in range(1, 13)]
+
+
+def filled_share(tables: dict, dataset, name: str) -> float:
+    results = run(tables, dataset)
+    i = list(dataset.variables).index(name) + 1
+    return sum(r[i] is not None and r[i] is not False for r in results) / len(results)
+
+
+def test_columns_the_population_leaves_free_still_get_values():
+    # Nothing in the population asks for a wheeze appointment in the window, nor a
+    # prescription made at such a visit (ids matched across tables): blind
+    # draws would almost never give one. Each column is made to say
+    # something for a share of the patients, all of them in the population.
+    # (Appointments are generated before prescriptions, which read them.)
+    in_window = appointments.where(appointments.code.is_in(WHEEZE) & appointments.day.is_on_or_between(START, END))
+    at_wheeze_visit = prescriptions.where(prescriptions.consultation.is_in(in_window.consultation))
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.wheeze_in_window = in_window.exists_for_patient()
+    ds.drug_at_wheeze_visit = at_wheeze_visit.sort_by(prescriptions.day).first_for_patient().drug
+    ds.late_death = people.died_on.is_after("2030-06-01")
+    ds.score = people.score
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=300, seed=4)
+    assert_all_in_population(data.tables, dataset, 300)
+    for name in ["wheeze_in_window", "drug_at_wheeze_visit", "late_death"]:
+        assert filled_share(data.tables, dataset, name) >= 0.05, name
+
+
+def test_a_boolean_case_is_solved_branch_by_branch():
+    # Neither "removed before implanted" (two frames of one table compared)
+    # nor the case around it was solvable as a whole; each branch is.
+    implanted = events.where(events.code.is_in(WHEEZE)).sort_by(events.day).last_for_patient().day
+    removed = events.where(events.code.is_in(BREATHLESS)).sort_by(events.day).last_for_patient().day
+    has_implant = case(
+        when(removed < implanted).then(True),
+        when(implanted.is_not_null() & removed.is_null()).then(True),
+        otherwise=False,
+    )
+    ds = create_dataset()
+    ds.define_population(has_implant & people.exists_for_patient())
+    ds.implanted = implanted
+    ds.removed = removed
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=1)
+    assert not data.report.used_rejection_sampling
+    assert data.report.acceptance_rate > 0.75
+    assert_all_in_population(data.tables, dataset, 200)
+    assert_variables_vary(data.tables, dataset)
+
+
+def test_every_interval_of_a_measure_gets_numerators_that_survive_disclosure_control():
+    from ehrql import INTERVAL, create_measures
+    from ehrql.measures.dummy_data import measures_dummy_dataset
+
+    in_interval = events.where(events.day.is_during(INTERVAL))
+    measures = create_measures()
+    measures.define_measure(
+        "wheeze",
+        numerator=in_interval.where(events.code.is_in(WHEEZE)).exists_for_patient(),
+        denominator=in_interval.exists_for_patient() & people.exists_for_patient(),
+        intervals=months(12).starting_on("2021-01-01"),
+    )
+    dataset = measures_dummy_dataset(measures)
+    # Left to chance, 100 patients give most months 7 or fewer.
+    data = generate_dummy_data(dataset, population_size=100, seed=2)
+    results = run(data.tables, dataset)
+    per_interval = list(dataset.variables)[1:]
+    assert len(per_interval) == 12
+    for i in range(2, 14):
+        # Disclosure control hides numerators of 7 or fewer.
+        assert sum(r[i] is True for r in results) > 7

@@ -1,6 +1,7 @@
 import datetime
 import random
 
+from ehrql import days
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.row_expressions import compile_row_expression
@@ -83,3 +84,33 @@ def test_a_row_drawn_without_checks_still_keeps_to_date_after():
     for _ in range(30):
         row = recipe.draw_unchecked(rng)
         assert row["ended"] is None or row["ended"] >= row["began"]
+
+
+def test_null_checks_and_negated_comparisons_narrow_by_bisection():
+    cache = cache_for(EVENTS)
+    recipe = make_recipe(EVENTS, (expression(events.day.is_null()),), (), cache)
+    assert dict(recipe.choices)["day"].values == ()
+    assert all(r["day"] is None for r in draw_many(recipe, 20))
+    not_before = ~(events.day < "2021-01-01") | (events.day < "2021-01-01").is_null()
+    choice = dict(make_recipe(EVENTS, (expression(not_before),), (), cache).choices)["day"]
+    assert not choice.pending and choice.null_allowed
+    assert choice.values[0] == datetime.date(2021, 1, 1)
+    banned_early = RowBan(EVENTS, (expression(events.day < "2021-01-01"),), ())
+    choice = dict(make_recipe(EVENTS, (), (banned_early,), cache).choices)["day"]
+    assert not choice.pending and choice.null_allowed and choice.values[0] == datetime.date(2021, 1, 1)
+
+
+def test_rows_are_drawn_inside_bounds_read_from_the_patients_other_rows():
+    # Two weeks after the latest spell began: a window no blind draw finds.
+    began = spells.sort_by(spells.began).last_for_patient().began
+    window = (
+        expression(events.day > began),
+        expression(events.day <= began + days(14)),
+    )
+    recipe = make_recipe(EVENTS, window, (), cache_for(EVENTS))
+    assert len(recipe.context_bounds) == 2
+    context = {"spells": [{"began": datetime.date(2015, 3, 1), "ended": None, "site": 1}]}
+    rng = random.Random(3)
+    rows = [recipe.draw(rng, context) for _ in range(50)]
+    assert all(r is not None for r in rows)
+    assert all(datetime.date(2015, 3, 2) <= r["day"] <= datetime.date(2015, 3, 15) for r in rows)

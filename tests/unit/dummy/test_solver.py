@@ -87,14 +87,27 @@ def test_picks_and_extremes_hold_every_row_of_their_frame():
 
 
 def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
-    # Picks from two frames of one table compared: left to the final check,
-    # but both frames get a row, as a comparison with a missing value is never true.
+    # Two sums compared: left to the final check, but the frame summed gets a
+    # row, as a comparison with a missing sum is never true.
+    (plan,) = plans((events.reading.sum_for_patient() > spells.site.sum_for_patient()) & spells.exists_for_patient())
+    assert sorted(r.table.name for r in plan.requirements) == ["events", "spells"]
+    assert len(plan.unsolved) == 1
+    assert not plan.solved_fully
+
+
+def test_picks_from_two_frames_of_one_table_compared_are_solved_in_order():
+    # The later frame (by what it selects) is drawn after the other and
+    # every one of its rows is held to the comparison with it.
     early = events.where(events.day < "2020-01-01").sort_by(events.day).first_for_patient()
     late = events.where(events.day >= "2020-01-01").sort_by(events.day).first_for_patient()
     (plan,) = plans((early.reading > late.reading) & spells.exists_for_patient())
+    assert plan.solved_fully
     assert sorted(r.table.name for r in plan.requirements) == ["events", "events", "spells"]
-    assert len(plan.unsolved) == 1
-    assert not plan.solved_fully
+    (ban,) = [b for b in plan.bans if b.unless]
+    assert ban.unless[0].bound is not None
+    # The frame the ban holds to the comparison comes after the frame it reads.
+    events_rows = [r for r in plan.requirements if r.table.name == "events"]
+    assert events_rows[-1].conditions[0].node == ban.when[0].node
 
 
 def test_counts_of_two_frames_compared_get_the_fewest_rows_that_satisfy_them():
@@ -153,3 +166,18 @@ def test_constant_literals_are_settled_at_once():
     assert plan_population(qm.Function.And(exists, never)) == ()
     (plan,) = plan_population(qm.Function.And(exists, always))
     assert len(plan.requirements) == 1 and plan.solved_fully
+
+
+def test_a_case_compared_with_a_constant_is_solved_branch_by_branch():
+    from ehrql import case, when
+
+    smoking = case(
+        when(events.where(events.code.is_in(["266919005"])).exists_for_patient()).then("N"),
+        when(events.where(events.code.is_in(["77176002"])).exists_for_patient()).then("S"),
+        otherwise="M",
+    )
+    alternatives = plans(smoking == "N")
+    assert alternatives and all(p.solved_fully for p in alternatives)
+    # "S" only from the second branch, with the first condition false.
+    (plan,) = plans(smoking.is_in(["S"]))
+    assert plan.solved_fully and plan.bans

@@ -4,7 +4,7 @@ import random
 from ehrql import years
 from ehrql.codes import ICD10MultiCodeString, SNOMEDCTCode
 from ehrql.dummy.hints import collect_hints
-from ehrql.dummy.values import ValueChoice, column_choice, obeys_value_constraints
+from ehrql.dummy.values import LAZY_POOL, ValueChoice, column_choice, obeys_value_constraints
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import Column, Constraint
 from tests.unit.dummy.tables import events, people
@@ -110,14 +110,15 @@ def test_cutting_an_ordered_pool_by_bisection_matches_filtering():
         low_inclusive, high_inclusive = rng.random() < 0.5, rng.random() < 0.5
         cut = base.within(low, low_inclusive, high, high_inclusive)
 
-        def accept(v):
+        # Defaults bind this iteration's bounds (restrict() calls it at once anyway).
+        def accept(v, low=low, low_inclusive=low_inclusive, high=high, high_inclusive=high_inclusive):
             return (
                 v is not None
                 and (low < v or (low_inclusive and v == low))
                 and (v < high or (high_inclusive and v == high))
             )
 
-        assert cut == base.restrict(accept)
+        assert cut == base.restrict(accept).filtered
     assert base.within(None, False, base.values[3], False).values == base.values[:3]
 
 
@@ -131,3 +132,30 @@ def test_dummy_data_constraints_are_obeyed_too():
     assert None not in values
     assert all(10.0 <= v <= 20.0 for v in values)
     assert len(set(values)) > 5
+
+
+def test_a_large_pool_is_filtered_as_values_are_drawn():
+    rng = random.Random(3)
+    base = choice_for(Column(datetime.date), collect_hints([(people.died_on > "2001-02-03")._qm_node]))
+    assert len(base.values) >= LAZY_POOL
+    mondays = base.restrict(lambda v: v is None or v.weekday() == 0)
+    assert mondays.pending and mondays.values == base.values
+    drawn = [mondays.sample(rng) for _ in range(300)]
+    assert all(d is None or d.weekday() == 0 for d in drawn)
+    assert any(d is not None for d in drawn)
+    assert mondays.allows(datetime.date(2024, 1, 1)) and not mondays.allows(datetime.date(2024, 1, 2))
+    assert not mondays.empty
+    rare = mondays.restrict(lambda v: v == datetime.date(2024, 1, 1))
+    assert {rare.sample_within(rng, datetime.date(2000, 1, 1), None) for _ in range(20)} == {
+        datetime.date(2024, 1, 1)
+    }
+    assert base.restrict(lambda v: False).empty
+
+
+def test_a_codelist_keeps_its_members_without_evaluating_each_value():
+    rng = random.Random(2)
+    codes = (SNOMEDCTCode("271807003"), SNOMEDCTCode("49727002"))
+    base = ValueChoice(codes + (SNOMEDCTCode("267036007"),), codes[:1], True)
+    kept = base.among(frozenset(codes))
+    assert set(kept.values) == set(codes) and kept.preferred == codes[:1] and not kept.null_allowed
+    assert {kept.sample(rng) for _ in range(50)} == set(codes)

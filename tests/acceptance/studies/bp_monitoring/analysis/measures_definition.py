@@ -1,7 +1,7 @@
 """Monthly blood pressure checks in people with hypertension, by sex and age band.
 
 Run as, for example:
-    ehrql generate-measures analysis/measures_definition.py --output output/bp/:csv -- --start-date 2021-01-01 --months 2
+    ehrql generate-measures analysis/measures_definition.py --output output/bp:csv -- --start-date 2021-01-01 --months 2
 """
 
 import argparse
