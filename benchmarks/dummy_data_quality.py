@@ -55,7 +55,9 @@ def date_windows():
     ds.first_recent = recent.sort_by(events.date).first_for_patient().date
     ds.last_ever = events.sort_by(events.date).last_for_patient().date
     ds.weeks_since = (INDEX - recent.sort_by(events.date).last_for_patient().date).weeks
-    ds.events_last_year = events.where(events.date.is_after(INDEX - years(1))).count_for_patient()
+    ds.events_last_year = events.where(
+        events.date.is_after(INDEX - years(1))
+    ).count_for_patient()
     return ds._compile()
 
 
@@ -64,10 +66,15 @@ def codelists():
     copd = events.where(events.snomedct_code.is_in(COPD))
     inhaler = medications.where(medications.dmd_code.is_in(INHALERS))
     ds = create_dataset()
-    ds.define_population(copd.exists_for_patient() & ~events.where(events.snomedct_code.is_in(CHEST_PAIN)).exists_for_patient())
+    ds.define_population(
+        copd.exists_for_patient()
+        & ~events.where(events.snomedct_code.is_in(CHEST_PAIN)).exists_for_patient()
+    )
     ds.first_copd_code = copd.sort_by(events.date).first_for_patient().snomedct_code
-    ds.copd_kind = copd.sort_by(events.date).first_for_patient().snomedct_code.to_category(
-        {COPD[0]: "chronic", COPD[1]: "exacerbation"}
+    ds.copd_kind = (
+        copd.sort_by(events.date)
+        .first_for_patient()
+        .snomedct_code.to_category({COPD[0]: "chronic", COPD[1]: "exacerbation"})
     )
     ds.on_inhaler = inhaler.exists_for_patient()
     ds.last_inhaler = inhaler.sort_by(medications.date).last_for_patient().dmd_code
@@ -76,9 +83,14 @@ def codelists():
 
 def aggregations():
     events = clinical_events
-    readings = events.where(events.numeric_value.is_not_null() & events.date.is_on_or_before(INDEX))
+    readings = events.where(
+        events.numeric_value.is_not_null() & events.date.is_on_or_before(INDEX)
+    )
     ds = create_dataset()
-    ds.define_population((readings.count_for_patient() >= 2) & (readings.numeric_value.maximum_for_patient() < 150.0))
+    ds.define_population(
+        (readings.count_for_patient() >= 2)
+        & (readings.numeric_value.maximum_for_patient() < 150.0)
+    )
     ds.n_readings = readings.count_for_patient()
     ds.mean_reading = readings.numeric_value.mean_for_patient()
     ds.total = readings.numeric_value.sum_for_patient()
@@ -93,7 +105,9 @@ def registrations():
     age = patients.age_on(INDEX)
     ds.define_population(
         regs.spanning(INDEX - months(12), INDEX).exists_for_patient()
-        & (age >= 16) & (age < 100) & patients.is_alive_on(INDEX)
+        & (age >= 16)
+        & (age < 100)
+        & patients.is_alive_on(INDEX)
     )
     ds.practice = regs.for_patient_on(INDEX).practice_pseudo_id
     ds.registered_since = regs.for_patient_on(INDEX).start_date
@@ -190,11 +204,15 @@ def deaths_and_gp_records():
     ds = create_dataset()
     ds.define_population(
         died.is_on_or_between("2021-01-01", "2022-12-31")
-        & clinical_events.where(clinical_events.date.is_before(died)).exists_for_patient()
+        & clinical_events.where(
+            clinical_events.date.is_before(died)
+        ).exists_for_patient()
         & practice_registrations.for_patient_on("2020-12-31").exists_for_patient()
     )
     ds.died = died
-    ds.last_event = clinical_events.sort_by(clinical_events.date).last_for_patient().date
+    ds.last_event = (
+        clinical_events.sort_by(clinical_events.date).last_for_patient().date
+    )
     ds.gp_death = patients.date_of_death
     ds.cause = ons_deaths.underlying_cause_of_death
     return ds._compile()
@@ -216,7 +234,9 @@ DEFINITIONS = [
 def measure(definition, size: int, seed: int, timeout: float = 60.0) -> dict:
     dataset = definition()
     started = time.perf_counter()
-    data = generate_dummy_data(dataset, population_size=size, seed=seed, timeout=timeout)
+    data = generate_dummy_data(
+        dataset, population_size=size, seed=seed, timeout=timeout
+    )
     seconds = time.perf_counter() - started
     database = InMemoryDatabase({t.name: rows for t, rows in data.tables.items()})
     results = InMemoryQueryEngine(database).get_results(dataset)
@@ -259,7 +279,9 @@ def main(argv=None):
             f"{m['seconds']:>8.2f} {m['candidates']:>11} {m['fallback']}"
         )
         if args.scale:
-            small = measure(definition, max(args.size // 10, 1), args.seed, args.timeout)
+            small = measure(
+                definition, max(args.size // 10, 1), args.seed, args.timeout
+            )
             line += f"  {m['seconds'] / small['seconds']:.1f}x (made {small['made']} of {max(args.size // 10, 1)})"
         print(line, flush=True)
 

@@ -39,8 +39,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from ehrql.dummy import generate_dummy_data  # noqa: E402
 from ehrql.loaders import load_dataset_definition, load_measure_definitions  # noqa: E402
 from ehrql.main import engine_over_tables  # noqa: E402
-from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine  # noqa: E402
 from ehrql.measures.dummy_data import measures_dummy_dataset  # noqa: E402
+from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine  # noqa: E402
 
 #: Target: at most this many seconds per 1,000 patients.
 TARGET_SECONDS_PER_THOUSAND = 10.0
@@ -70,35 +70,54 @@ def _load(case: dict, cases_dir: pathlib.Path):
             config = loaded.dummy_data_config
             query = loaded.query_model
     extra = config.additional_population_constraint
-    return query, config.population_size, config.timeout, None if extra is None else extra._qm_node
+    return (
+        query,
+        config.population_size,
+        config.timeout,
+        None if extra is None else extra._qm_node,
+    )
 
 
 def _filled_shares(query, tables) -> dict:
     """Column name -> share of the output rows where it is neither null nor false."""
     try:
         rows = list(engine_over_tables(None, tables).get_results(query))
-    except Exception:  # e.g. DuckDB's expression depth limit on a measures' dummy dataset
-        database = InMemoryDatabase({table.name: rows for table, rows in tables.items()})
+    except (
+        Exception
+    ):  # e.g. DuckDB's expression depth limit on a measures' dummy dataset
+        database = InMemoryDatabase(
+            {table.name: rows for table, rows in tables.items()}
+        )
         rows = list(InMemoryQueryEngine(database).get_results(query))
     names = list(query.variables)
     if not rows:
-        return {name: 0.0 for name in names}
+        return dict.fromkeys(names, 0.0)
     return {
-        name: sum(row[i] is not None and row[i] is not False for row in rows) / len(rows)
+        name: sum(row[i] is not None and row[i] is not False for row in rows)
+        / len(rows)
         for i, name in enumerate(names, start=1)
     }
 
 
-def measure_case(case: dict, cases_dir: pathlib.Path, seed: int = 0, clock=time.perf_counter) -> dict:
+def measure_case(
+    case: dict, cases_dir: pathlib.Path, seed: int = 0, clock=time.perf_counter
+) -> dict:
     """The figures for one case; `error` set when it cannot be loaded or generated."""
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
         query, asked, timeout, extra = _load(case, cases_dir)
     except BaseException as e:  # a study may call sys.exit, or fail in any way
-        return {**result, "error": f"does not load: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
+        return {
+            **result,
+            "error": f"does not load: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+        }
     started = clock()
     data = generate_dummy_data(
-        query, population_size=asked, seed=seed, additional_population_constraint=extra, timeout=timeout
+        query,
+        population_size=asked,
+        seed=seed,
+        additional_population_constraint=extra,
+        timeout=timeout,
     )
     seconds = clock() - started
     shares = _filled_shares(query, data.tables)
@@ -130,25 +149,45 @@ def main(argv=None) -> None:
     parser.add_argument("--cases-dir", type=pathlib.Path, required=True)
     parser.add_argument("-k", default="", help="only cases whose id contains this")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", action="store_true", help="print each column's share and the report")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print each column's share and the report",
+    )
     parser.add_argument(
         "--cpu",
         action="store_true",
         help="report this process's CPU seconds rather than elapsed seconds (steadier on a busy machine)",
     )
-    parser.add_argument("--low", type=float, default=0.05, help="count columns filled for fewer than this share")
+    parser.add_argument(
+        "--low",
+        type=float,
+        default=0.05,
+        help="count columns filled for fewer than this share",
+    )
     args = parser.parse_args(argv)
     cases_dir = args.cases_dir.resolve()
     with (cases_dir / "cases.tsv").open(newline="") as f:
         cases = [c for c in csv.DictReader(f, delimiter="\t") if args.k in c["id"]]
-    print(f"{'case':<60} {'asked':>6} {'made':>6} {'seconds':>8} {'s/1000':>7} {'public':>7}  filled (lowest)")
+    print(
+        f"{'case':<60} {'asked':>6} {'made':>6} {'seconds':>8} {'s/1000':>7} {'public':>7}  filled (lowest)"
+    )
     for case in cases:
-        m = measure_case(case, cases_dir, args.seed, time.process_time if args.cpu else time.perf_counter)
+        m = measure_case(
+            case,
+            cases_dir,
+            args.seed,
+            time.process_time if args.cpu else time.perf_counter,
+        )
         name = m["id"][:60]
         if "error" in m:
             print(f"{name:<60} {m['error'][:120]}")
             continue
-        slow = " SLOW" if m["per_thousand"] > TARGET_SECONDS_PER_THOUSAND and m["seconds"] > 1 else ""
+        slow = (
+            " SLOW"
+            if m["per_thousand"] > TARGET_SECONDS_PER_THOUSAND and m["seconds"] > 1
+            else ""
+        )
         short = " SHORT" if m["made"] < m["asked"] else ""
         print(
             f"{name:<60} {m['asked']:>6} {m['made']:>6} {m['seconds']:>8.1f} {m['per_thousand']:>7.1f} "

@@ -145,7 +145,9 @@ _STATEMENTS = [
 def generate(path: Path, patients: int, seed: float = 0.42) -> dict[str, int]:
     """Write the tables to a new DuckDB file; return each table's row count."""
     if path.exists():
-        raise FileExistsError(f"{path} already exists; remove it or choose another path")
+        raise FileExistsError(
+            f"{path} already exists; remove it or choose another path"
+        )
     pools = code_pools()
     with duckdb.connect(str(path)) as connection:
         connection.execute("SELECT setseed(?)", [seed])
@@ -153,8 +155,17 @@ def generate(path: Path, patients: int, seed: float = 0.42) -> dict[str, int]:
         _pool_table(connection, "dmd_pool", pools["dmd"])
         for statement in _STATEMENTS:
             connection.execute(statement.replace("$patients", str(int(patients))))
-        tables = ("patients", "practice_registrations", "clinical_events", "medications", "ons_deaths")
-        return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        tables = (
+            "patients",
+            "practice_registrations",
+            "clinical_events",
+            "medications",
+            "ons_deaths",
+        )
+        return {
+            t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in tables
+        }
 
 
 def main(argv=None) -> None:
@@ -162,7 +173,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("path", type=Path, help="the DuckDB file to create")
     parser.add_argument("--patients", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=float, default=0.42, help="DuckDB random seed, between 0 and 1")
+    parser.add_argument(
+        "--seed", type=float, default=0.42, help="DuckDB random seed, between 0 and 1"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     counts = generate(args.path, args.patients, args.seed)

@@ -39,7 +39,16 @@ def child_cpu_ms(action, repeat: int) -> float:
     for _ in range(repeat):
         action()
     after = os.times()
-    return (after.children_user + after.children_system - before.children_user - before.children_system) * 1000 / repeat
+    return (
+        (
+            after.children_user
+            + after.children_system
+            - before.children_user
+            - before.children_system
+        )
+        * 1000
+        / repeat
+    )
 
 
 def report(name: str, times: list[float]) -> float:
@@ -69,7 +78,9 @@ def main() -> None:
     base = report("in-process load", timed(in_process, args.repeat))
     child = report("isolated load (sandboxed child)", timed(isolated, args.repeat))
     print(f"{'isolation cost per load':<36} {child - base:7.1f} ms")
-    print(f"{'child CPU time per load':<36} {child_cpu_ms(isolated, args.repeat):7.1f} ms")
+    print(
+        f"{'child CPU time per load':<36} {child_cpu_ms(isolated, args.repeat):7.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -139,7 +139,9 @@ dataset.died_of_cvd = ons_deaths.cause_of_death_is_in(CVD_DEATH_CODES)
 
 def definition_source(lists: dict[str, list[str]]) -> str:
     """The text of the benchmark's dataset definition file."""
-    return DEFINITION.format(lists=lists, cvd_death_codes=CVD_DEATH_CODES, index=INDEX_DATE.isoformat())
+    return DEFINITION.format(
+        lists=lists, cvd_death_codes=CVD_DEATH_CODES, index=INDEX_DATE.isoformat()
+    )
 
 
 def build_dataset(lists: dict[str, list[str]]):
@@ -149,7 +151,15 @@ def build_dataset(lists: dict[str, list[str]]):
     return namespace["dataset"]._compile()
 
 
-SNOMED_LISTS = ("diabetes", "hba1c", "bmi", "asthma", "hypertension", "blood_pressure", "cardiovascular")
+SNOMED_LISTS = (
+    "diabetes",
+    "hba1c",
+    "bmi",
+    "asthma",
+    "hypertension",
+    "blood_pressure",
+    "cardiovascular",
+)
 DMD_LISTS = ("statins", "metformin")
 
 
@@ -167,7 +177,10 @@ def hand_written_sql(lists: dict[str, list[str]]) -> str:
     snomed = _category_values(lists, SNOMED_LISTS)
     dmd = _category_values(lists, DMD_LISTS)
     causes = ", ".join(f"'{code}'" for code in CVD_DEATH_CODES)
-    cause_columns = ["underlying_cause_of_death", *(f"cause_of_death_{i:02}" for i in range(1, 16))]
+    cause_columns = [
+        "underlying_cause_of_death",
+        *(f"cause_of_death_{i:02}" for i in range(1, 16)),
+    ]
     cvd_any = " OR ".join(f"{column} IN ({causes})" for column in cause_columns)
     # Ties on date are broken on the remaining columns, as ehrQL does; a
     # struct orders its nulls last, so the value is keyed on being present first.
@@ -264,7 +277,9 @@ def write_hand_written(database: Path, output: Path) -> None:
     """The hand-written side: one COPY of the hand-written query to a CSV file."""
     query = hand_written_sql(codelists())
     with duckdb.connect(str(database), read_only=True) as connection:
-        connection.execute(f"COPY ({query}) TO '{output}' (FORMAT csv, HEADER true, NULLSTR '')")
+        connection.execute(
+            f"COPY ({query}) TO '{output}' (FORMAT csv, HEADER true, NULLSTR '')"
+        )
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -278,7 +293,9 @@ def run_timed(command: list[str]) -> dict:
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=errors)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=errors
+        )
         # wait4 gives this child's own resource use (RUSAGE_CHILDREN is a maximum over all of them).
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
@@ -286,7 +303,11 @@ def run_timed(command: list[str]) -> dict:
         if process.returncode != 0:
             errors.seek(0)
             raise RuntimeError(f"{' '.join(command)} failed:\n{errors.read().decode()}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mb": usage.ru_maxrss / 1024,
+    }
 
 
 def compile_time(database: Path, dataset) -> tuple[float, float]:
@@ -309,7 +330,9 @@ def compare_csv(left: Path, right: Path) -> str | None:
     with open(left, newline="") as a, open(right, newline="") as b:
         reader_a, reader_b = csv.reader(a), csv.reader(b)
         for line, (row_a, row_b) in enumerate(zip(reader_a, reader_b), start=1):
-            if row_a != row_b and [_cell(c) for c in row_a] != [_cell(c) for c in row_b]:
+            if row_a != row_b and [_cell(c) for c in row_a] != [
+                _cell(c) for c in row_b
+            ]:
                 return f"line {line}: {row_a} != {row_b}"
         if next(reader_a, None) is not None or next(reader_b, None) is not None:
             return "the files have different numbers of lines"
@@ -333,7 +356,9 @@ def result_checksum(rows) -> str:
     # Rounded: a parallel mean may differ between runs in its last bits.
     # sha256, not hash(): string hashes differ between processes.
     return hashlib.sha256(
-        repr([tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]).encode()
+        repr(
+            [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+        ).encode()
     ).hexdigest()
 
 
@@ -341,7 +366,10 @@ def run_module_side(module: str, *args: str) -> dict:
     """Run `python -m module *args` in a fresh process (so that its peak memory
     is its own) and return the JSON object its last line of output prints."""
     output = subprocess.run(
-        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
+        [sys.executable, "-m", module, *args],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -349,9 +377,17 @@ def run_module_side(module: str, *args: str) -> dict:
 def main(argv=None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("path", type=Path, help="a DuckDB file made by generate_population.py")
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; medians are reported")
-    parser.add_argument("--measures", action="store_true", help="also time generate-measures (five years of weeks)")
+    parser.add_argument(
+        "path", type=Path, help="a DuckDB file made by generate_population.py"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="interleaved rounds; medians are reported"
+    )
+    parser.add_argument(
+        "--measures",
+        action="store_true",
+        help="also time generate-measures (five years of weeks)",
+    )
     parser.add_argument("--side", choices=["hand"], help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -371,14 +407,38 @@ def main(argv=None) -> None:
         measures_definition.write_text(measures_definition_source(MEASURES_WEEKS))
         ehrql = [sys.executable, "-m", "ehrql"]
         commands = {
-            "ehrql": [*ehrql, "generate-dataset", str(definition), "--dsn", str(database),
-                      "--output", str(directory / "ehrql.csv"), "--quiet"],
-            "hand-written": [sys.executable, "-m", "benchmarks.run_dataset_benchmark", str(database),
-                             "--side", "hand", "--output", str(directory / "hand.csv")],
+            "ehrql": [
+                *ehrql,
+                "generate-dataset",
+                str(definition),
+                "--dsn",
+                str(database),
+                "--output",
+                str(directory / "ehrql.csv"),
+                "--quiet",
+            ],
+            "hand-written": [
+                sys.executable,
+                "-m",
+                "benchmarks.run_dataset_benchmark",
+                str(database),
+                "--side",
+                "hand",
+                "--output",
+                str(directory / "hand.csv"),
+            ],
         }
         if args.measures:
-            commands["measures"] = [*ehrql, "generate-measures", str(measures_definition), "--dsn", str(database),
-                                    "--output", str(directory / "measures.csv"), "--quiet"]
+            commands["measures"] = [
+                *ehrql,
+                "generate-measures",
+                str(measures_definition),
+                "--dsn",
+                str(database),
+                "--output",
+                str(directory / "measures.csv"),
+                "--quiet",
+            ]
         runs: dict[str, list[dict]] = {name: [] for name in commands}
         for round_ in range(args.repeat):
             # Alternate which side goes first, so that neither always follows the other.
@@ -386,23 +446,43 @@ def main(argv=None) -> None:
             for name in order:
                 runs[name].append(run_timed(commands[name]))
                 last = runs[name][-1]
-                print(f"round {round_ + 1} {name}: {last['wall']:.2f} s, peak {last['peak_mb']:.0f} MB", file=sys.stderr)
+                print(
+                    f"round {round_ + 1} {name}: {last['wall']:.2f} s, peak {last['peak_mb']:.0f} MB",
+                    file=sys.stderr,
+                )
         difference = compare_csv(directory / "ehrql.csv", directory / "hand.csv")
         rows = _count_rows(directory / "ehrql.csv")
     compile_wall, compile_cpu = compile_time(database, dataset)
-    wall = {name: statistics.median(r["wall"] for r in side) for name, side in runs.items()}
-    peak = {name: statistics.median(r["peak_mb"] for r in side) for name, side in runs.items()}
-    cpu = {name: statistics.median(r["cpu"] for r in side) for name, side in runs.items()}
+    wall = {
+        name: statistics.median(r["wall"] for r in side) for name, side in runs.items()
+    }
+    peak = {
+        name: statistics.median(r["peak_mb"] for r in side)
+        for name, side in runs.items()
+    }
+    cpu = {
+        name: statistics.median(r["cpu"] for r in side) for name, side in runs.items()
+    }
     print(f"database: {database}: {rows:,} rows of {len(dataset.variables)} variables")
     print(f"rounds: {args.repeat}, interleaved; cores: {os.cpu_count()}")
     print(f"same output: {'yes' if difference is None else 'NO: ' + difference}")
-    print(f"{'':14} {'median wall':>12} {'median CPU':>11} {'peak memory':>12}   every wall (s)")
+    print(
+        f"{'':14} {'median wall':>12} {'median CPU':>11} {'peak memory':>12}   every wall (s)"
+    )
     for name in runs:
         walls = ", ".join(f"{r['wall']:.2f}" for r in runs[name])
-        print(f"{name:14} {wall[name]:>10.2f} s {cpu[name]:>9.2f} s {peak[name]:>9.0f} MB   {walls}")
-    print(f"ehrql / hand-written, wall:   {wall['ehrql'] / wall['hand-written']:.2f}x (target <= 1.1x)")
-    print(f"ehrql / hand-written, CPU:    {cpu['ehrql'] / cpu['hand-written']:.2f}x (steadier on a shared machine)")
-    print(f"ehrql / hand-written, memory: {peak['ehrql'] / peak['hand-written']:.2f}x (target <= 1x)")
+        print(
+            f"{name:14} {wall[name]:>10.2f} s {cpu[name]:>9.2f} s {peak[name]:>9.0f} MB   {walls}"
+        )
+    print(
+        f"ehrql / hand-written, wall:   {wall['ehrql'] / wall['hand-written']:.2f}x (target <= 1.1x)"
+    )
+    print(
+        f"ehrql / hand-written, CPU:    {cpu['ehrql'] / cpu['hand-written']:.2f}x (steadier on a shared machine)"
+    )
+    print(
+        f"ehrql / hand-written, memory: {peak['ehrql'] / peak['hand-written']:.2f}x (target <= 1x)"
+    )
     print(
         f"compile time (median of 20): {compile_wall * 1000:.1f} ms wall, "
         f"{compile_cpu * 1000:.1f} ms CPU (target < 100 ms)"

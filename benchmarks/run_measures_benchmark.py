@@ -19,7 +19,6 @@ from benchmarks.generate_population import code_pools
 from ehrql.measures import get_measure_results
 from ehrql.query_engines.duckdb import DuckDBQueryEngine
 
-
 #: The measures definition: two measures, each grouped by sex and, separately,
 #: by age band (two groupings), sharing one denominator.
 MEASURES_DEFINITION = """
@@ -53,13 +52,20 @@ for name, group_by in groupings.items():
 
 def measures_definition_source(weeks_count: int) -> str:
     """The text of the benchmark's measures definition file."""
-    return MEASURES_DEFINITION.format(codes=code_pools()["snomedct"][:20], weeks=weeks_count)
+    return MEASURES_DEFINITION.format(
+        codes=code_pools()["snomedct"][:20], weeks=weeks_count
+    )
 
 
 def build_measures(weeks_count: int):
     """The benchmark's measures."""
     namespace: dict = {}
-    exec(compile(measures_definition_source(weeks_count), "<benchmark measures>", "exec"), namespace)
+    exec(
+        compile(
+            measures_definition_source(weeks_count), "<benchmark measures>", "exec"
+        ),
+        namespace,
+    )
     return namespace["measures"]
 
 
@@ -75,8 +81,15 @@ class CountingEngine(DuckDBQueryEngine):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("path", type=Path, help="a DuckDB file made by generate_population.py")
-    parser.add_argument("--weeks", type=int, default=260, help="intervals (default: five years of weeks)")
+    parser.add_argument(
+        "path", type=Path, help="a DuckDB file made by generate_population.py"
+    )
+    parser.add_argument(
+        "--weeks",
+        type=int,
+        default=260,
+        help="intervals (default: five years of weeks)",
+    )
     args = parser.parse_args(argv)
     measures = build_measures(args.weeks)
     engine = CountingEngine(str(args.path))
@@ -87,7 +100,9 @@ def main(argv=None) -> None:
     print(f"measures:             {len(measures)}")
     print(f"result rows:          {len(rows)}")
     print(f"SQL statements run:   {CountingEngine.statements}")
-    print(f"wall time:            {elapsed:.1f} s ({elapsed / args.weeks:.2f} s per interval)")
+    print(
+        f"wall time:            {elapsed:.1f} s ({elapsed / args.weeks:.2f} s per interval)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,20 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.run_dataset_benchmark import build_dataset, codelists, result_checksum, run_module_side
+from benchmarks.run_dataset_benchmark import (
+    build_dataset,
+    codelists,
+    result_checksum,
+    run_module_side,
+)
 
-TABLES = ("patients", "practice_registrations", "clinical_events", "medications", "ons_deaths")
+TABLES = (
+    "patients",
+    "practice_registrations",
+    "clinical_events",
+    "medications",
+    "ons_deaths",
+)
 
 
 def export_parquet(database: Path, directory: Path) -> None:
@@ -61,27 +72,52 @@ def run_side(side: str, source: Path, repeat: int, driver_memory: str) -> dict:
         started = time.perf_counter()
         rows = list(engine.get_results(dataset))
         walls.append(time.perf_counter() - started)
-    return {"walls": walls, "startup": startup, "rows": len(rows), "checksum": result_checksum(rows)}
+    return {
+        "walls": walls,
+        "startup": startup,
+        "rows": len(rows),
+        "checksum": result_checksum(rows),
+    }
 
 
 def run_in_subprocess(side: str, source: Path, repeat: int, driver_memory: str) -> dict:
     return run_module_side(
-        "benchmarks.run_spark_benchmark", str(source),
-        "--side", side, "--repeat", str(repeat), "--driver-memory", driver_memory,
+        "benchmarks.run_spark_benchmark",
+        str(source),
+        "--side",
+        side,
+        "--repeat",
+        str(repeat),
+        "--driver-memory",
+        driver_memory,
     )
 
 
 def main(argv=None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("path", type=Path, help="a DuckDB file made by generate_population.py")
-    parser.add_argument("--parquet", type=Path, help="where the Parquet export goes (default: next to the file)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per engine; the best is reported")
-    parser.add_argument("--driver-memory", default="8g", help="memory for Spark's driver (local mode runs in it)")
+    parser.add_argument(
+        "path", type=Path, help="a DuckDB file made by generate_population.py"
+    )
+    parser.add_argument(
+        "--parquet",
+        type=Path,
+        help="where the Parquet export goes (default: next to the file)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="runs per engine; the best is reported"
+    )
+    parser.add_argument(
+        "--driver-memory",
+        default="8g",
+        help="memory for Spark's driver (local mode runs in it)",
+    )
     parser.add_argument("--side", choices=["duckdb", "spark"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.side:
-        print(json.dumps(run_side(args.side, args.path, args.repeat, args.driver_memory)))
+        print(
+            json.dumps(run_side(args.side, args.path, args.repeat, args.driver_memory))
+        )
         return
     parquet = args.parquet or args.path.with_name(args.path.stem + "_parquet")
     started = time.perf_counter()
@@ -92,7 +128,9 @@ def main(argv=None) -> None:
     on_parquet = run_in_subprocess("duckdb", parquet, args.repeat, args.driver_memory)
     spark = run_in_subprocess("spark", parquet, args.repeat, args.driver_memory)
     print(f"rows: DuckDB {on_parquet['rows']:,}, Spark {spark['rows']:,}")
-    print(f"results identical: {len({on_file['checksum'], on_parquet['checksum'], spark['checksum']}) == 1}")
+    print(
+        f"results identical: {len({on_file['checksum'], on_parquet['checksum'], spark['checksum']}) == 1}"
+    )
     print(f"DuckDB, database file:     {min(on_file['walls']):.2f} s")
     print(f"DuckDB, Parquet files:     {min(on_parquet['walls']):.2f} s")
     print(

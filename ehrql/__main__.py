@@ -27,7 +27,12 @@ import ehrql
 from ehrql import database_errors, main
 from ehrql.debugger import DISPLAY_FORMATS
 from ehrql.errors import DataError, EHRQLError
-from ehrql.file_formats import FILE_FORMATS, FileValidationError, check_output_path, get_file_extension
+from ehrql.file_formats import (
+    FILE_FORMATS,
+    FileValidationError,
+    check_output_path,
+    get_file_extension,
+)
 from ehrql.file_formats.results import CONSOLE_ROWS
 from ehrql.loaders import DefinitionFileError
 from ehrql.main import CommandError, backend_names, query_engine_names
@@ -58,7 +63,10 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
         "table file that is missing, a database that refuses the query, test patients "
         "failing `ehrql assure`, or a bug in ehrql (run again with `--debug-traceback`).",
     ),
-    (str(EXIT_USAGE), "A bad command line: an unknown option, a missing or wrong argument."),
+    (
+        str(EXIT_USAGE),
+        "A bad command line: an unknown option, a missing or wrong argument.",
+    ),
     (
         str(database_errors.EXIT_DATABASE_TRANSIENT),
         "The database connection failed in a way that is usually temporary (it dropped, or "
@@ -68,7 +76,10 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
         str(database_errors.EXIT_DATABASE_MAINTENANCE),
         "A table the query reads is under maintenance: run the job again once it is over.",
     ),
-    (str(database_errors.EXIT_DATABASE_ERROR), "Any other error the database reported running the query."),
+    (
+        str(database_errors.EXIT_DATABASE_ERROR),
+        "Any other error the database reported running the query.",
+    ),
     (
         str(database_errors.EXIT_QUERY_TOO_COMPLEX),
         "The query is too complex for the database server: simplify the definition or split it.",
@@ -86,9 +97,18 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
         "with more than one row for a patient, a file that is not UTF-8, an integer "
         "calculation beyond 64 bits.",
     ),
-    (str(EXIT_INTERRUPTED), "Interrupted (Ctrl-C, SIGINT); no output file is left behind."),
-    (str(EXIT_OUTPUT_CLOSED), "Whatever was reading the output stopped reading, as `head` does when the output is piped into it."),
-    (str(EXIT_TERMINATED), "Terminated (SIGTERM, as job schedulers send); no output file is left behind."),
+    (
+        str(EXIT_INTERRUPTED),
+        "Interrupted (Ctrl-C, SIGINT); no output file is left behind.",
+    ),
+    (
+        str(EXIT_OUTPUT_CLOSED),
+        "Whatever was reading the output stopped reading, as `head` does when the output is piped into it.",
+    ),
+    (
+        str(EXIT_TERMINATED),
+        "Terminated (SIGTERM, as job schedulers send); no output file is left behind.",
+    ),
 )
 
 _FORMATS = ", ".join(FILE_FORMATS)
@@ -122,19 +142,30 @@ def entrypoint(argv: Sequence[str] | None = None) -> int:
 
 #: Environment variables the OpenSAFELY platform runs ehrql with, by the option
 #: each is the default of. An option given on the command line wins.
-ENVIRONMENT_DEFAULTS = {"dsn": "DATABASE_URL", "url": "DATABASE_URL", "backend": "OPENSAFELY_BACKEND", "query_engine": "OPENSAFELY_QUERY_ENGINE"}
+ENVIRONMENT_DEFAULTS = {
+    "dsn": "DATABASE_URL",
+    "url": "DATABASE_URL",
+    "backend": "OPENSAFELY_BACKEND",
+    "query_engine": "OPENSAFELY_QUERY_ENGINE",
+}
 
 #: Values of OPENSAFELY_BACKEND meaning "no backend" (the platform's local runs).
 NO_BACKEND_NAMES = ("expectations", "test")
 
 
-def _apply_environment(options: argparse.Namespace, environ: Mapping[str, str]) -> frozenset[str]:
+def _apply_environment(
+    options: argparse.Namespace, environ: Mapping[str, str]
+) -> frozenset[str]:
     """Fill options not given on the command line from the platform's environment
     variables, checking the values as the options are checked; return the
     permissions the job holds (`EHRQL_PERMISSIONS`)."""
     for option, variable in ENVIRONMENT_DEFAULTS.items():
         value = environ.get(variable)
-        if not hasattr(options, option) or getattr(options, option) is not None or not value:
+        if (
+            not hasattr(options, option)
+            or getattr(options, option) is not None
+            or not value
+        ):
             continue
         if option == "backend":
             if value in NO_BACKEND_NAMES:
@@ -144,7 +175,9 @@ def _apply_environment(options: argparse.Namespace, environ: Mapping[str, str]) 
             value = _checked_environment_value(_query_engine_name, variable, value)
         setattr(options, option, value)
     if getattr(options, "command", None) == "test-connection" and options.url is None:
-        raise CommandError("test-connection needs a database: give --url, or set DATABASE_URL")
+        raise CommandError(
+            "test-connection needs a database: give --url, or set DATABASE_URL"
+        )
     return parse_permissions(environ.get(PERMISSIONS_VARIABLE))
 
 
@@ -286,12 +319,17 @@ def _isolation_report(_options, _user_args, _permissions):
 
 def _dump_example_data(options, _user_args, _permissions):
     if options.dst_dir is not None and options.directory is not None:
-        return _usage_error("dump-example-data", "give the directory once: either DIRECTORY or --dst-dir")
+        return _usage_error(
+            "dump-example-data",
+            "give the directory once: either DIRECTORY or --dst-dir",
+        )
     main.dump_example_data(options.dst_dir or options.directory or Path("example-data"))
 
 
 def _serialize_definition(options, user_args, _permissions):
-    main.serialize_definition(options.definition_file, options.output, user_args=user_args)
+    main.serialize_definition(
+        options.definition_file, options.output, user_args=user_args
+    )
 
 
 def _graph_query(options, user_args, _permissions):
@@ -299,16 +337,24 @@ def _graph_query(options, user_args, _permissions):
 
 
 def _test_connection(options, _user_args, _permissions):
-    main.test_connection(options.url, backend=options.backend, query_engine=options.query_engine)
+    main.test_connection(
+        options.url, backend=options.backend, query_engine=options.query_engine
+    )
 
 
 def _assure(options, user_args, _permissions):
-    return None if main.assure(options.definition_file, user_args=user_args) else EXIT_ERROR
+    return (
+        None
+        if main.assure(options.definition_file, user_args=user_args)
+        else EXIT_ERROR
+    )
 
 
 #: Each verb's handler: (options, user arguments, permissions held) -> an exit
 #: code, or None when it ran to the end.
-_COMMANDS: dict[str, Callable[[argparse.Namespace, list[str], frozenset[str]], int | None]] = {
+_COMMANDS: dict[
+    str, Callable[[argparse.Namespace, list[str], frozenset[str]], int | None]
+] = {
     "generate-dataset": _generate_dataset,
     "generate-measures": _generate_measures,
     "dump-dataset-sql": _dump_dataset_sql,
@@ -361,7 +407,9 @@ def _report(error: Exception, show_traceback: bool) -> int:
         print(database_errors.redact(text), end="", file=sys.stderr)
     # A data error is ehrql's own diagnosis of a bad input file (file, line and
     # column), even where the database's failure led to it: that is the news.
-    database_failure = None if isinstance(error, DataError) else database_errors.classify(error)
+    database_failure = (
+        None if isinstance(error, DataError) else database_errors.classify(error)
+    )
     if database_failure is not None:
         print(f"ehrql: error: {database_failure.message}", file=sys.stderr)
         print(f"ehrql: note: {database_failure.note}", file=sys.stderr)
@@ -386,7 +434,11 @@ def _message(error: Exception, show_traceback: bool) -> str:
         return f"ehrql: error: {error}"
     if isinstance(error, OSError) and error.filename:
         return f"ehrql: error: {error.strerror}: {error.filename}"
-    hint = "" if show_traceback else "\n(run again with --debug-traceback to see where it happened)"
+    hint = (
+        ""
+        if show_traceback
+        else "\n(run again with --debug-traceback to see where it happened)"
+    )
     return f"ehrql: error: {type(error).__name__}: {_first_paragraph(str(error))}{hint}"
 
 
@@ -406,7 +458,9 @@ def _definition_file(value: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"definition file not found: {value}")
     if path.suffix != ".py":
-        raise argparse.ArgumentTypeError(f"the definition file must be a Python (.py) file: {value}")
+        raise argparse.ArgumentTypeError(
+            f"the definition file must be a Python (.py) file: {value}"
+        )
     return path
 
 
@@ -456,10 +510,14 @@ def _directory(value: str) -> Path:
 
 def _directory_and_format(value: str) -> tuple[Path, str]:
     """`DIR` or `DIR:FORMAT` (e.g. `dummy_tables:arrow`); the format defaults to csv."""
-    directory, _, file_format = value.rpartition(":") if ":" in value else (value, "", "csv")
+    directory, _, file_format = (
+        value.rpartition(":") if ":" in value else (value, "", "csv")
+    )
     if "." + file_format not in FILE_FORMATS:
         known = ", ".join(e.lstrip(".") for e in FILE_FORMATS)
-        raise argparse.ArgumentTypeError(f"unknown file format '{file_format}'; choose one of: {known}")
+        raise argparse.ArgumentTypeError(
+            f"unknown file format '{file_format}'; choose one of: {known}"
+        )
     if not directory:
         raise argparse.ArgumentTypeError("give a directory before the ':FORMAT'")
     path = Path(directory)
@@ -480,7 +538,9 @@ def _backend_name(value: str) -> str:
     names = backend_names()
     if value not in names:
         known = ", ".join(names) or "none are available in this version of ehrql"
-        raise argparse.ArgumentTypeError(f"unknown backend '{value}'; valid backends: {known}")
+        raise argparse.ArgumentTypeError(
+            f"unknown backend '{value}'; valid backends: {known}"
+        )
     return value
 
 
@@ -493,13 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
             "on a database, on a directory of table files, or on dummy data."
         ),
         epilog="Arguments after a lone `--` are passed to the definition unchanged: "
-        "`--name value` pairs are read there with get_parameter(\"name\"), and the "
+        '`--name value` pairs are read there with get_parameter("name"), and the '
         "definition's `sys.argv` is its own path followed by these arguments. "
         "On the OpenSAFELY platform ehrql is configured by environment variables, which "
         "are the defaults of options given on the command line: DATABASE_URL (--dsn, "
         "--url), OPENSAFELY_BACKEND (--backend), OPENSAFELY_QUERY_ENGINE (--query-engine); "
         "and EHRQL_PERMISSIONS, a JSON list of the permissions the job holds "
-        "(e.g. [\"include_t1oo\", \"appointments\"]), which a run against a database "
+        '(e.g. ["include_t1oo", "appointments"]), which a run against a database '
         "needs for restricted tables and features and which can lift a backend's rules "
         "on which patients are included.",
         allow_abbrev=False,
@@ -677,7 +737,9 @@ def _add_create_dummy_tables(verbs) -> None:
     _traceback_argument(parser)
 
 
-def _text_output_argument(parser: argparse.ArgumentParser, what: str, short: str | None = None) -> None:
+def _text_output_argument(
+    parser: argparse.ArgumentParser, what: str, short: str | None = None
+) -> None:
     parser.add_argument(
         *([short] if short else []),
         "--output",

@@ -68,7 +68,8 @@ class EventsCheck:
     @property
     def ok(self) -> bool:
         return len(self.expected) == len(self.got) and all(
-            set(e) == set(g) and all(_same(e[k], g[k]) for k in e) for e, g in zip(self.expected, self.got)
+            set(e) == set(g) and all(_same(e[k], g[k]) for k in e)
+            for e, g in zip(self.expected, self.got)
         )
 
 
@@ -117,15 +118,25 @@ class AssuranceReport:
 
 def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
     """Run `dataset` on the records in `test_data` and compare with its expectations."""
-    tables = {t.name: t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)}
+    tables = {
+        t.name: t
+        for t in qm.get_table_nodes(dataset)
+        if not isinstance(t, qm.InlinePatientTable)
+    }
     if isinstance(test_data, Mapping) and not test_data:
-        raise TestDataError("test_data holds no test patients: add at least one, or nothing is tested")
+        raise TestDataError(
+            "test_data holds no test patients: add at least one, or nothing is tested"
+        )
     rows, unused = _table_rows(test_data, tables, dataset)
     bad_values = _bad_values(rows, tables)
     # A patient given two rows of a patient table has failed already (above); the
     # engine, which refuses such a table, runs on the first row.
-    rows = {name: _first_row_per_patient(table_rows) if isinstance(tables[name], qm.SelectPatientTable) else table_rows
-            for name, table_rows in rows.items()}
+    rows = {
+        name: _first_row_per_patient(table_rows)
+        if isinstance(tables[name], qm.SelectPatientTable)
+        else table_rows
+        for name, table_rows in rows.items()
+    }
     engine = InMemoryQueryEngine(InMemoryDatabase(rows))
     results = engine.get_results(dataset)
     names = list(dataset.variables)
@@ -146,16 +157,29 @@ def run_assurance(dataset: qm.Dataset, test_data: Mapping) -> AssuranceReport:
                     f"does not have: {', '.join(sorted(unknown))}; its columns are: {', '.join(names)}"
                 )
             columns = tuple(
-                ColumnCheck(name, _expected_value(expected, dataset.variables[name].type), got[name])
+                ColumnCheck(
+                    name,
+                    _expected_value(expected, dataset.variables[name].type),
+                    got[name],
+                )
                 for name, expected in expected_columns.items()
             )
             events = tuple(
-                EventsCheck(name, _expected_events(patient_id, name, expected, dataset), event_rows[name].get(patient_id, ()))
+                EventsCheck(
+                    name,
+                    _expected_events(patient_id, name, expected, dataset),
+                    event_rows[name].get(patient_id, ()),
+                )
                 for name, expected in record.get("expected_events", {}).items()
             )
         checks.append(
             PatientCheck(
-                patient_id, bool(expected_in), got is not None, columns, events, tuple(bad_values.get(patient_id, ()))
+                patient_id,
+                bool(expected_in),
+                got is not None,
+                columns,
+                events,
+                tuple(bad_values.get(patient_id, ())),
             )
         )
     return AssuranceReport(tuple(checks), tuple(sorted(unused)))
@@ -176,7 +200,9 @@ def _events_by_patient(engine, dataset: qm.Dataset) -> dict[str, dict[int, tuple
         by_patient: dict[int, list] = {}
         for row in rows:
             by_patient.setdefault(row[0], []).append(dict(zip(columns, row[1:])))
-        result[name] = {patient_id: tuple(found) for patient_id, found in by_patient.items()}
+        result[name] = {
+            patient_id: tuple(found) for patient_id, found in by_patient.items()
+        }
     return result
 
 
@@ -190,7 +216,9 @@ def _expected_events(patient_id, name: str, expected, dataset: qm.Dataset) -> tu
         )
     columns = dataset.events[name]
     if isinstance(expected, Mapping) or not isinstance(expected, (list, tuple)):
-        raise TestDataError(f"test patient {patient_id}: expected_events['{name}'] must be a list of row dicts")
+        raise TestDataError(
+            f"test patient {patient_id}: expected_events['{name}'] must be a list of row dicts"
+        )
     typed = []
     for row in expected:
         unknown = set(row) - set(columns)
@@ -199,7 +227,12 @@ def _expected_events(patient_id, name: str, expected, dataset: qm.Dataset) -> tu
                 f"test patient {patient_id}: event table '{name}' has no column "
                 f"{', '.join(repr(c) for c in sorted(unknown))}; its columns are: {', '.join(columns)}"
             )
-        typed.append({c: _expected_value(row.get(c), series.type) for c, series in columns.items()})
+        typed.append(
+            {
+                c: _expected_value(row.get(c), series.type)
+                for c, series in columns.items()
+            }
+        )
     return tuple(sorted(typed, key=lambda r: tuple(_order_key(v) for v in r.values())))
 
 
@@ -223,13 +256,17 @@ def _bad_values(rows: dict, tables: dict) -> dict[int, list[BadTestValue]]:
                 for constraint in schema.get_column(name).constraints:
                     if not _obeys(constraint, value):
                         bad.setdefault(patient_id, []).append(
-                            BadTestValue(table_name, name, _plain(value), _rule(constraint))
+                            BadTestValue(
+                                table_name, name, _plain(value), _rule(constraint)
+                            )
                         )
         if isinstance(tables[table_name], qm.SelectPatientTable):
             for patient_id, count in counts.items():
                 if count > 1:
                     bad.setdefault(patient_id, []).append(
-                        BadTestValue(table_name, "", count, "at most one row per patient")
+                        BadTestValue(
+                            table_name, "", count, "at most one row per patient"
+                        )
                     )
     for table_rows in rows.values():
         for row in table_rows:
@@ -247,7 +284,11 @@ def _obeys(constraint, value) -> bool:
 
 
 def _plain(value):
-    return value.value if hasattr(value, "value") and qm.is_code_type(type(value)) else value
+    return (
+        value.value
+        if hasattr(value, "value") and qm.is_code_type(type(value))
+        else value
+    )
 
 
 def _rule(constraint) -> str:
@@ -261,7 +302,15 @@ def _rule(constraint) -> str:
 def _known_table_names() -> frozenset:
     """The names of every table ehrQL's table modules define."""
     names = set()
-    for module_name in ("core", "tpp", "emis", "emisv2", "raw.core", "raw.tpp", "raw.emis"):
+    for module_name in (
+        "core",
+        "tpp",
+        "emis",
+        "emisv2",
+        "raw.core",
+        "raw.tpp",
+        "raw.emis",
+    ):
         try:
             module = importlib.import_module(f"ehrql.tables.{module_name}")
         except ImportError:
@@ -298,16 +347,24 @@ def _check_key(patient_id, key, tables: dict, unused: set) -> bool:
     )
 
 
-def _table_rows(test_data: Mapping, tables: dict, dataset: qm.Dataset) -> tuple[dict, set]:
+def _table_rows(
+    test_data: Mapping, tables: dict, dataset: qm.Dataset
+) -> tuple[dict, set]:
     if not isinstance(test_data, Mapping):
-        raise TestDataError("test_data must be a dict of patient_id -> that patient's records")
+        raise TestDataError(
+            "test_data must be a dict of patient_id -> that patient's records"
+        )
     rows: dict[str, list[dict]] = {name: [] for name in tables}
     unused: set = set()
     for patient_id, record in test_data.items():
         if not isinstance(patient_id, int) or isinstance(patient_id, bool):
-            raise TestDataError(f"test_data keys must be integer patient ids, got {patient_id!r}")
+            raise TestDataError(
+                f"test_data keys must be integer patient ids, got {patient_id!r}"
+            )
         if not isinstance(record, Mapping):
-            raise TestDataError(f"test patient {patient_id}: records must be a dict of table name -> rows")
+            raise TestDataError(
+                f"test patient {patient_id}: records must be a dict of table name -> rows"
+            )
         for table_name, table_rows in record.items():
             if not _check_key(patient_id, table_name, tables, unused):
                 continue
@@ -320,15 +377,21 @@ def _table_rows(test_data: Mapping, tables: dict, dataset: qm.Dataset) -> tuple[
                         f"test patient {patient_id}: '{table_name}' has one row per patient, "
                         "so give it a single dict"
                     )
-            elif isinstance(table_rows, Mapping) or not isinstance(table_rows, (list, tuple)):
+            elif isinstance(table_rows, Mapping) or not isinstance(
+                table_rows, (list, tuple)
+            ):
                 raise TestDataError(
                     f"test patient {patient_id}: '{table_name}' has many rows per patient, "
                     "so give it a list of dicts"
                 )
             for row in table_rows:
                 if not isinstance(row, Mapping):
-                    raise TestDataError(f"test patient {patient_id}: each row of '{table_name}' must be a dict")
-                rows[table_name].append(_typed_row(patient_id, table_name, table.schema, row))
+                    raise TestDataError(
+                        f"test patient {patient_id}: each row of '{table_name}' must be a dict"
+                    )
+                rows[table_name].append(
+                    _typed_row(patient_id, table_name, table.schema, row)
+                )
     return rows, unused
 
 
@@ -340,12 +403,17 @@ def _typed_row(patient_id, table_name, schema, row) -> dict:
             f"{', '.join(repr(c) for c in sorted(unknown))}; its columns are: {', '.join(schema.column_names)}"
         )
     # Which columns were given, for checking their constraints (removed before running).
-    typed = {"patient_id": patient_id, "__given__": tuple(name for name in schema.column_names if name in row)}
+    typed = {
+        "patient_id": patient_id,
+        "__given__": tuple(name for name in schema.column_names if name in row),
+    }
     for name, column in schema.columns:
         try:
             typed[name] = coerce_cell(row.get(name), column.type, name)
         except DefinitionError as e:
-            raise TestDataError(f"test patient {patient_id}, table '{table_name}': {e}") from None
+            raise TestDataError(
+                f"test patient {patient_id}, table '{table_name}': {e}"
+            ) from None
     return typed
 
 
@@ -360,7 +428,11 @@ def _expected_value(value, type_):
 def _same(expected, got) -> bool:
     if isinstance(expected, float) and isinstance(got, float):
         return abs(expected - got) <= 1e-9 * max(1.0, abs(expected), abs(got))
-    return expected == got and type(expected) is type(got) or (expected is None and got is None)
+    return (
+        expected == got
+        and type(expected) is type(got)
+        or (expected is None and got is None)
+    )
 
 
 def present(report: AssuranceReport) -> str:
@@ -377,17 +449,23 @@ def present(report: AssuranceReport) -> str:
                     f"which breaks its constraint ({bad.rule})"
                 )
             else:
-                lines.append(f"  FAIL test data: table '{bad.table}' has {bad.value} rows, but takes {bad.rule}")
+                lines.append(
+                    f"  FAIL test data: table '{bad.table}' has {bad.value} rows, but takes {bad.rule}"
+                )
         if check.expected_in_population != check.in_population:
             lines.append(
                 f"  in population: expected {check.expected_in_population}, got {check.in_population}"
             )
         for column in check.columns:
             mark = "ok  " if column.ok else "FAIL"
-            lines.append(f"  {mark} {column.column}: expected {column.expected!r}, got {column.got!r}")
+            lines.append(
+                f"  {mark} {column.column}: expected {column.expected!r}, got {column.got!r}"
+            )
         for events in check.events:
             mark = "ok  " if events.ok else "FAIL"
-            lines.append(f"  {mark} event table {events.table}: expected {list(events.expected)!r}, got {list(events.got)!r}")
+            lines.append(
+                f"  {mark} event table {events.table}: expected {list(events.expected)!r}, got {list(events.got)!r}"
+            )
     if report.unused_tables:
         lines.append(
             "Note: the test data gives rows for tables the definition does not use: "

@@ -36,7 +36,9 @@ def _describe_origin(origins: Mapping[str, str], code: str) -> str:
     return f"{origin}: " if origin else ""
 
 
-def _convert(code: str, code_class: type[BaseCode], origins: Mapping[str, str]) -> BaseCode:
+def _convert(
+    code: str, code_class: type[BaseCode], origins: Mapping[str, str]
+) -> BaseCode:
     try:
         return code_class(code)
     except CodelistError as e:
@@ -51,7 +53,9 @@ class Codelist(list):
     that an invalid code is reported with its file and line.
     """
 
-    def __init__(self, codes: Iterable[str] = (), origins: Mapping[str, str] | None = None):
+    def __init__(
+        self, codes: Iterable[str] = (), origins: Mapping[str, str] | None = None
+    ):
         super().__init__(codes)
         #: Where each code was read, as "FILE line N".
         self.origins: dict[str, str] = dict(origins or {})
@@ -78,7 +82,9 @@ class CategorisedCodelist(dict):
     `is_in()` uses its codes. It remembers where each code was read.
     """
 
-    def __init__(self, mapping: Mapping[str, str] = (), origins: Mapping[str, str] | None = None):
+    def __init__(
+        self, mapping: Mapping[str, str] = (), origins: Mapping[str, str] | None = None
+    ):
         super().__init__(mapping)
         #: Where each code was read, as "FILE line N".
         self.origins: dict[str, str] = dict(origins or {})
@@ -89,7 +95,9 @@ class CategorisedCodelist(dict):
 
     def category_map_for(self, code_class: type[BaseCode]) -> dict[BaseCode, str]:
         """Code (as `code_class`) -> category, each code checked against its system."""
-        return {_convert(code, code_class, self.origins): cat for code, cat in self.items()}
+        return {
+            _convert(code, code_class, self.origins): cat for code, cat in self.items()
+        }
 
 
 def _origins_of(value) -> dict[str, str]:
@@ -139,7 +147,9 @@ def _read(lines: Iterable[str], column: str, category_column: str | None, source
     reader = csv.DictReader(iter(lines), restval="")
     fieldnames = reader.fieldnames or []
     if not fieldnames:
-        raise CodelistError(f"{source} is empty: a codelist file needs a header line naming its columns")
+        raise CodelistError(
+            f"{source} is empty: a codelist file needs a header line naming its columns"
+        )
     for wanted in (column, category_column):
         if wanted is not None and wanted not in fieldnames:
             raise CodelistError(

@@ -61,7 +61,9 @@ class BaseCode:
             raise CodelistError(f"{self.value!r} is not a valid {self.system_id} code")
         extra = self.extra_check(self.value)
         if extra:
-            raise CodelistError(f"{self.value!r} is not a valid {self.system_id} code: {extra}")
+            raise CodelistError(
+                f"{self.value!r} is not a valid {self.system_id} code: {extra}"
+            )
 
     @classmethod
     def extra_check(cls, value: str) -> str | None:
@@ -186,7 +188,9 @@ class ReadV2Code(BaseCode):
 
     regex = re.compile(r"[0-9A-Za-z]{1,5}\.{0,4}")
     system_id = "readv2"
-    extra_check = classmethod(lambda cls, value: _five_characters("Read v2 codes", value))
+    extra_check = classmethod(
+        lambda cls, value: _five_characters("Read v2 codes", value)
+    )
 
 
 class ICD10Code(BaseCode):
@@ -242,7 +246,15 @@ class OPCS4MultiCodeString(MultiCodeString):
 #: Every coding system, by its identifier.
 CODE_SYSTEMS: dict[str, type[BaseCode]] = {
     cls.system_id: cls
-    for cls in (SNOMEDCTCode, DMDCode, CTV3Code, ReadV2Code, ICD10Code, OPCS4Code, BNFCode)
+    for cls in (
+        SNOMEDCTCode,
+        DMDCode,
+        CTV3Code,
+        ReadV2Code,
+        ICD10Code,
+        OPCS4Code,
+        BNFCode,
+    )
 }
 
 #: Every code type, including multi-code strings, by its identifier.
@@ -259,7 +271,9 @@ _EHRQL_DIRECTORY = Path(__file__).resolve().parent
 _NAMED_IN_WARNING = 5
 
 
-def warn_about_suspicious_codes(codes: Iterable[BaseCode], origins: dict[str, str] | None = None) -> None:
+def warn_about_suspicious_codes(
+    codes: Iterable[BaseCode], origins: dict[str, str] | None = None
+) -> None:
     """Warn, once for all of them, about codes that are valid but probably mistyped.
 
     The warning points at the first line of the caller outside ehrql (the
@@ -278,7 +292,11 @@ def warn_about_suspicious_codes(codes: Iterable[BaseCode], origins: dict[str, st
     if not doubts:
         return
     named = "; ".join(doubts[:_NAMED_IN_WARNING])
-    more = f"; and {len(doubts) - _NAMED_IN_WARNING} more" if len(doubts) > _NAMED_IN_WARNING else ""
+    more = (
+        f"; and {len(doubts) - _NAMED_IN_WARNING} more"
+        if len(doubts) > _NAMED_IN_WARNING
+        else ""
+    )
     system = "/".join(sorted(set(systems)))
     message = f"{len(doubts)} {system} code(s) are probably mistyped: {named}{more}"
     frame = sys._getframe(1)

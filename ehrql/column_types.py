@@ -44,7 +44,9 @@ def column_type(series_type) -> ColumnType:
     try:
         return COLUMN_TYPES[str if is_code_type(series_type) else series_type]
     except KeyError:
-        raise TypeError(f"no column type for series type {type_name(series_type)}") from None
+        raise TypeError(
+            f"no column type for series type {type_name(series_type)}"
+        ) from None
 
 
 def arrow_type(series_type) -> pa.DataType:

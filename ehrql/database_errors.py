@@ -46,16 +46,33 @@ _MASK = "***"
 _SECRET_KEY = r"[\w.\-]*(?:password|passwd|pwd|secret|token|credential)s?"
 _PATTERNS = (
     # scheme://user:password@host, whatever the scheme (mssql, trino, spark, jdbc:...).
-    (re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@'\"]*:)[^\s'\"]*(?=@)"), r"\g<head>" + _MASK),
+    (
+        re.compile(
+            r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@'\"]*:)[^\s'\"]*(?=@)"
+        ),
+        r"\g<head>" + _MASK,
+    ),
     # PWD={p;w}, ODBC style, braces allowing any character.
-    (re.compile(r"(?i)(?P<head>\b" + _SECRET_KEY + r"\s*=\s*)\{[^}]*\}"), r"\g<head>" + _MASK),
+    (
+        re.compile(r"(?i)(?P<head>\b" + _SECRET_KEY + r"\s*=\s*)\{[^}]*\}"),
+        r"\g<head>" + _MASK,
+    ),
     # 'password': 'x' (a dict or JSON), and key="x".
     (
-        re.compile(r"(?i)(?P<head>['\"]?\b" + _SECRET_KEY + r"['\"]?\s*[:=]\s*)(?P<q>['\"])(?:(?!(?P=q)).)*(?P=q)"),
+        re.compile(
+            r"(?i)(?P<head>['\"]?\b"
+            + _SECRET_KEY
+            + r"['\"]?\s*[:=]\s*)(?P<q>['\"])(?:(?!(?P=q)).)*(?P=q)"
+        ),
         r"\g<head>\g<q>" + _MASK + r"\g<q>",
     ),
     # password=x in a query string, connection string, Java property or log line.
-    (re.compile(r"(?i)(?P<head>\b" + _SECRET_KEY + r"\s*[=:]\s*)(?![\s'\"{*])[^\s;&,'\"]+"), r"\g<head>" + _MASK),
+    (
+        re.compile(
+            r"(?i)(?P<head>\b" + _SECRET_KEY + r"\s*[=:]\s*)(?![\s'\"{*])[^\s;&,'\"]+"
+        ),
+        r"\g<head>" + _MASK,
+    ),
 )
 
 
@@ -94,7 +111,10 @@ _TOO_COMPLEX = re.compile(
     r"|StackOverflowError|grows beyond 64 KB|Maximum recursion depth|stack depth",
     re.IGNORECASE,
 )
-_MAINTENANCE = re.compile(r"under maintenance|maintenance mode|being rebuilt|table is being (?:built|loaded)", re.IGNORECASE)
+_MAINTENANCE = re.compile(
+    r"under maintenance|maintenance mode|being rebuilt|table is being (?:built|loaded)",
+    re.IGNORECASE,
+)
 _TRANSIENT = re.compile(
     r"\b08S01\b|\b08001\b|\b08003\b|\b08004\b|\b08007\b|communication link failure"
     r"|connection (?:was )?(?:reset|refused|closed|lost|timed out)"
@@ -119,9 +139,24 @@ def _is_database_error(error: BaseException) -> bool:
     if isinstance(error, (DatabaseMaintenanceError, QueryTooComplexError)):
         return True
     names = {cls.__name__ for cls in type(error).__mro__}
-    if names & {"DBAPIError", "SparkQueryError", "DatabaseOpenError", "Py4JError", "PySparkException"}:
+    if names & {
+        "DBAPIError",
+        "SparkQueryError",
+        "DatabaseOpenError",
+        "Py4JError",
+        "PySparkException",
+    }:
         return True
-    return module.split(".")[0] in ("sqlalchemy", "duckdb", "pyodbc", "trino", "py4j", "pyspark", "requests", "urllib3")
+    return module.split(".")[0] in (
+        "sqlalchemy",
+        "duckdb",
+        "pyodbc",
+        "trino",
+        "py4j",
+        "pyspark",
+        "requests",
+        "urllib3",
+    )
 
 
 def classify(error: BaseException) -> Classified | None:
@@ -131,12 +166,20 @@ def classify(error: BaseException) -> Classified | None:
         return None
     text = " | ".join(f"{type(e).__name__}: {e}" for e in chain)
     message = redact(_first_paragraph(str(error)) or type(error).__name__)
-    if any(isinstance(e, QueryTooComplexError) for e in chain) or _TOO_COMPLEX.search(text):
+    if any(isinstance(e, QueryTooComplexError) for e in chain) or _TOO_COMPLEX.search(
+        text
+    ):
         return Classified(EXIT_QUERY_TOO_COMPLEX, message)
-    if any(isinstance(e, DatabaseMaintenanceError) for e in chain) or _MAINTENANCE.search(text):
+    if any(
+        isinstance(e, DatabaseMaintenanceError) for e in chain
+    ) or _MAINTENANCE.search(text):
         return Classified(EXIT_DATABASE_MAINTENANCE, message)
     invalidated = any(getattr(e, "connection_invalidated", False) for e in chain)
-    if invalidated or any(isinstance(e, ConnectionError) for e in chain) or _TRANSIENT.search(text):
+    if (
+        invalidated
+        or any(isinstance(e, ConnectionError) for e in chain)
+        or _TRANSIENT.search(text)
+    ):
         return Classified(EXIT_DATABASE_TRANSIENT, message)
     return Classified(EXIT_DATABASE_ERROR, message)
 
@@ -167,6 +210,9 @@ def redacted_process_output() -> Iterator[None]:
 
 
 def _relay(read_end: int, target: int) -> None:
-    with os.fdopen(read_end, "rb") as source, os.fdopen(target, "wb", buffering=0) as sink:
+    with (
+        os.fdopen(read_end, "rb") as source,
+        os.fdopen(target, "wb", buffering=0) as sink,
+    ):
         for line in source:
             sink.write(redact(line.decode("utf-8", "replace")).encode())

@@ -19,8 +19,12 @@ from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_language import BaseFrame, BaseSeries, Dataset
 from ehrql.query_model import nodes as qm
 
-_DEBUG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("ehrql_debug", default=None)
-_DISPLAY_FORMAT: contextvars.ContextVar = contextvars.ContextVar("ehrql_display_format", default="ascii")
+_DEBUG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar(
+    "ehrql_debug", default=None
+)
+_DISPLAY_FORMAT: contextvars.ContextVar = contextvars.ContextVar(
+    "ehrql_display_format", default="ascii"
+)
 
 #: How `show()` can print its tables: plain text for a terminal, or HTML for a viewer.
 DISPLAY_FORMATS = ("ascii", "html")
@@ -43,7 +47,9 @@ def activate_debug_context(
     call reads to a database holding them, so that tables are read only when shown.
     """
     if display_format not in DISPLAY_FORMATS:
-        raise ValueError(f"unknown display format {display_format!r}; choose one of: {', '.join(DISPLAY_FORMATS)}")
+        raise ValueError(
+            f"unknown display format {display_format!r}; choose one of: {', '.join(DISPLAY_FORMATS)}"
+        )
     provider = database if callable(database) else (lambda tables: database)
     token = _DEBUG_CONTEXT.set((provider, stream))
     format_token = _DISPLAY_FORMAT.set(display_format)
@@ -55,7 +61,11 @@ def activate_debug_context(
 
 
 def show(
-    element, *other_elements, label: str | None = None, head: int | None = None, tail: int | None = None
+    element,
+    *other_elements,
+    label: str | None = None,
+    head: int | None = None,
+    tail: int | None = None,
 ) -> None:
     """Print the value of a series, frame or dataset when running `ehrql debug`.
 
@@ -104,10 +114,15 @@ class _SideBySide:
         try:
             self.domain = qm.Domain.union(*(n.domain for n in self.columns.values()))
         except qm.DomainMismatchError as e:
-            raise TypeError(f"show() cannot put these series side by side: {e}") from None
+            raise TypeError(
+                f"show() cannot put these series side by side: {e}"
+            ) from None
 
     def root(self) -> qm.Node:
-        return qm.Dataset(population=_everyone_reading(self.columns.values()), variables=qm.FrozenDict())
+        return qm.Dataset(
+            population=_everyone_reading(self.columns.values()),
+            variables=qm.FrozenDict(),
+        )
 
 
 def _everyone_reading(nodes) -> qm.Series:
@@ -115,7 +130,9 @@ def _everyone_reading(nodes) -> qm.Series:
     population = None
     for table in sorted(tables, key=repr):
         exists = qm.AggregateByPatient.Exists(table)
-        population = exists if population is None else qm.Function.Or(population, exists)
+        population = (
+            exists if population is None else qm.Function.Or(population, exists)
+        )
     return population
 
 
@@ -126,7 +143,9 @@ def _node_of(element) -> qm.Node:
         return element._compile()
     if isinstance(element, (BaseSeries, BaseFrame)):
         return element._qm_node
-    raise TypeError(f"show() takes a series, frame or dataset, not {type(element).__name__}")
+    raise TypeError(
+        f"show() takes a series, frame or dataset, not {type(element).__name__}"
+    )
 
 
 def _evaluate(element, database: InMemoryDatabase) -> tuple[list[str], list[tuple]]:
@@ -137,7 +156,9 @@ def _evaluate(element, database: InMemoryDatabase) -> tuple[list[str], list[tupl
             model = qm.Dataset(population=population, variables=element.columns)
             return ["patient_id", *element.columns], engine.get_results(model)
         model = qm.Dataset(
-            population=population, variables=qm.FrozenDict(), events=qm.FrozenDict({"rows": element.columns})
+            population=population,
+            variables=qm.FrozenDict(),
+            events=qm.FrozenDict({"rows": element.columns}),
         )
         return ["patient_id", *element.columns], engine.get_event_results(model)["rows"]
     if isinstance(element, Dataset):
@@ -146,23 +167,31 @@ def _evaluate(element, database: InMemoryDatabase) -> tuple[list[str], list[tupl
     if isinstance(element, BaseSeries):
         node = element._qm_node
         if node.domain.is_patient:
-            model = qm.Dataset(population=_everyone(node), variables=qm.FrozenDict({"value": node}))
+            model = qm.Dataset(
+                population=_everyone(node), variables=qm.FrozenDict({"value": node})
+            )
             return ["patient_id", "value"], engine.get_results(model)
         columns = qm.FrozenDict({"value": node})
         return _event_rows(engine, node, columns)
     if isinstance(element, BaseFrame):
         frame = element._qm_node
-        columns = qm.FrozenDict({name: qm.SelectColumn(frame, name) for name in frame.schema.column_names})
+        columns = qm.FrozenDict(
+            {name: qm.SelectColumn(frame, name) for name in frame.schema.column_names}
+        )
         if isinstance(frame, qm.ManyRowsPerPatientFrame):
             return _event_rows(engine, frame, columns)
         model = qm.Dataset(population=_everyone(frame), variables=columns)
         return ["patient_id", *columns], engine.get_results(model)
-    raise TypeError(f"show() takes a series, frame or dataset, not {type(element).__name__}")
+    raise TypeError(
+        f"show() takes a series, frame or dataset, not {type(element).__name__}"
+    )
 
 
 def _event_rows(engine, root, columns) -> tuple[list[str], list[tuple]]:
     model = qm.Dataset(
-        population=_everyone(root), variables=qm.FrozenDict(), events=qm.FrozenDict({"rows": columns})
+        population=_everyone(root),
+        variables=qm.FrozenDict(),
+        events=qm.FrozenDict({"rows": columns}),
     )
     return ["patient_id", *columns], engine.get_event_results(model)["rows"]
 
@@ -172,7 +201,9 @@ def _everyone(root: qm.Node) -> qm.Series:
     population = None
     for table in sorted(qm.get_table_nodes(root), key=repr):
         exists = qm.AggregateByPatient.Exists(table)
-        population = exists if population is None else qm.Function.Or(population, exists)
+        population = (
+            exists if population is None else qm.Function.Or(population, exists)
+        )
     return population
 
 
@@ -200,6 +231,7 @@ def render_html_table(title: str, headers: list[str], rows: list[tuple]) -> str:
     """A titled HTML table; cells are escaped, nulls are empty cells."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in rows
     )
     return f"<h4>{html.escape(title)}</h4>\n<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"

@@ -29,7 +29,9 @@ class DuplicatePatientIdError(DataError):
 DUPLICATES_SHOWN = 3
 
 
-def duplicate_patient_id_error(table_name: str, where: str, patient_ids) -> DuplicatePatientIdError:
+def duplicate_patient_id_error(
+    table_name: str, where: str, patient_ids
+) -> DuplicatePatientIdError:
     """The error for a patient-level table with repeated ids.
 
     `patient_ids` are the first repeated ids in order, up to one more than

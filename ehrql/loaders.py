@@ -25,8 +25,8 @@ import ehrql
 from ehrql.errors import EHRQLError
 from ehrql.permissions import collecting_claims
 from ehrql.query_language import Dataset, DummyDataConfig
-from ehrql.user_args import UserArguments, as_argument_list, user_arguments
 from ehrql.query_model import nodes as qm
+from ehrql.user_args import UserArguments, as_argument_list, user_arguments
 
 #: User arguments: the list given after `--` (a name-to-value mapping is also accepted).
 UserArgs = Sequence[str] | Mapping[str, str] | None
@@ -60,7 +60,9 @@ def load_dataset(path: Path | str, user_args: UserArgs = None) -> qm.Dataset:
     return load_dataset_definition(path, user_args).query_model
 
 
-def load_dataset_definition(path: Path | str, user_args: UserArgs = None) -> LoadedDataset:
+def load_dataset_definition(
+    path: Path | str, user_args: UserArgs = None
+) -> LoadedDataset:
     """Run a dataset definition file and return what its `dataset` defines."""
     path = Path(path)
     return _dataset_from_module(path, load_module(path, user_args))
@@ -85,7 +87,9 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
         # Raised after the file has run, so no frame of it is on the stack:
         # point at where `dataset` was made instead.
         message = f"{type(e).__name__}: {e}"
-        raise DefinitionFileError(_located(path, _assignment_line(path, "dataset"), message)) from e
+        raise DefinitionFileError(
+            _located(path, _assignment_line(path, "dataset"), message)
+        ) from e
 
 
 def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
@@ -103,17 +107,25 @@ def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
     )
     if not len(measures):
         raise DefinitionFileError(
-            _located(path, _assignment_line(path, "measures"), "no measures were defined: call measures.define_measure(...)")
+            _located(
+                path,
+                _assignment_line(path, "measures"),
+                "no measures were defined: call measures.define_measure(...)",
+            )
         )
     measures.claimed_permissions = claimed_permissions(module)
     return measures
 
 
-def _required_variable(path: Path, module: types.ModuleType, name: str, kind: type, hint: str):
+def _required_variable(
+    path: Path, module: types.ModuleType, name: str, kind: type, hint: str
+):
     """The module's variable `name`, which must exist and be made by create_<name>()."""
     value = getattr(module, name, None)
     if value is None:
-        raise MissingDefinitionError(f"{path}: no variable named `{name}` was defined; {hint}")
+        raise MissingDefinitionError(
+            f"{path}: no variable named `{name}` was defined; {hint}"
+        )
     if not isinstance(value, kind):
         raise DefinitionFileError(
             _located(
@@ -125,7 +137,9 @@ def _required_variable(path: Path, module: types.ModuleType, name: str, kind: ty
     return value
 
 
-def load_test_data(path: Path | str, user_args: UserArgs = None) -> tuple[qm.Dataset, dict]:
+def load_test_data(
+    path: Path | str, user_args: UserArgs = None
+) -> tuple[qm.Dataset, dict]:
     """Run a dataset definition file and return its dataset's query model and its `test_data`."""
     path = Path(path)
     module = load_module(path, user_args)
@@ -139,7 +153,9 @@ def load_test_data(path: Path | str, user_args: UserArgs = None) -> tuple[qm.Dat
     return _dataset_from_module(path, module).query_model, test_data
 
 
-def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments: bool = True) -> types.ModuleType:
+def load_module(
+    path: Path | str, user_args: UserArgs = None, *, check_arguments: bool = True
+) -> types.ModuleType:
     """Run a definition file as a new module and return it, or raise DefinitionFileError.
 
     With `check_arguments`, a user argument the file never asked for is an
@@ -149,7 +165,9 @@ def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise DefinitionFileError(f"cannot read definition file {path}: {e.strerror}") from None
+        raise DefinitionFileError(
+            f"cannot read definition file {path}: {e.strerror}"
+        ) from None
     except UnicodeDecodeError:
         raise DefinitionFileError(f"definition file {path} is not UTF-8 text") from None
     try:
@@ -158,7 +176,10 @@ def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments
         raise DefinitionFileError(format_syntax_error(path, e)) from None
     module = types.ModuleType(_module_name(path))
     module.__file__ = str(path)
-    with _definition_context(path, as_argument_list(user_args)) as arguments, collecting_claims() as claims:
+    with (
+        _definition_context(path, as_argument_list(user_args)) as arguments,
+        collecting_claims() as claims,
+    ):
         # The original error stays attached as the cause, for --debug-traceback.
         try:
             exec(code, module.__dict__)
@@ -166,7 +187,9 @@ def load_module(path: Path | str, user_args: UserArgs = None, *, check_arguments
                 arguments.check_all_used()
         except SyntaxError as e:
             # A syntax error in a module the definition imports.
-            raise DefinitionFileError(format_syntax_error(Path(e.filename or path), e)) from e
+            raise DefinitionFileError(
+                format_syntax_error(Path(e.filename or path), e)
+            ) from e
         except Exception as e:
             raise DefinitionFileError(format_user_exception(path, e)) from e
         except SystemExit as e:
@@ -202,7 +225,9 @@ def _definition_context(path: Path, args: Sequence[str]) -> Iterator[UserArgumen
     Afterwards, forget any modules it imported from those directories, so
     that loading another definition with helpers of the same name works.
     """
-    directories = list(dict.fromkeys([str(path.resolve().parent), str(Path.cwd().resolve())]))
+    directories = list(
+        dict.fromkeys([str(path.resolve().parent), str(Path.cwd().resolve())])
+    )
     modules_before = set(sys.modules)
     sys.path[:0] = directories
     try:
@@ -214,7 +239,9 @@ def _definition_context(path: Path, args: Sequence[str]) -> Iterator[UserArgumen
                 sys.path.remove(directory)
         for name in set(sys.modules) - modules_before:
             module_file = getattr(sys.modules[name], "__file__", None) or ""
-            if any(_is_within(Path(module_file), Path(d)) for d in directories) and not _is_ehrql_file(module_file):
+            if any(
+                _is_within(Path(module_file), Path(d)) for d in directories
+            ) and not _is_ehrql_file(module_file):
                 del sys.modules[name]
 
 
@@ -230,7 +257,9 @@ def _is_ehrql_file(filename: str) -> bool:
     return _is_within(Path(filename), _EHRQL_DIRECTORY)
 
 
-def user_frames(tb: types.TracebackType | None, path: Path) -> list[traceback.FrameSummary]:
+def user_frames(
+    tb: types.TracebackType | None, path: Path
+) -> list[traceback.FrameSummary]:
     """The frames of a traceback that run the user's own code.
 
     That is code in the definition file, next to it or under the study's
@@ -262,7 +291,9 @@ def format_user_exception(path: Path, error: BaseException) -> str:
     return _located(Path(last.filename), last.lineno, message, callers)
 
 
-def _located(path: Path, line: int | None, message: str, callers: Sequence[str] = ()) -> str:
+def _located(
+    path: Path, line: int | None, message: str, callers: Sequence[str] = ()
+) -> str:
     """An error message headed by the file and line it is about, and that line's source."""
     if line is None:
         return f"Error in {_display(str(path))}:\n{message}"

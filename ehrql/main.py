@@ -19,8 +19,8 @@ from typing import TextIO
 
 from ehrql import backends
 from ehrql.backends import BACKENDS, Backend, BackendError
-from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.database_errors import redact
+from ehrql.errors import DUPLICATES_SHOWN, EHRQLError, duplicate_patient_id_error
 from ehrql.file_formats import (
     DATASET_TABLE_NAME,
     FILE_FORMATS,
@@ -152,7 +152,11 @@ def database_paths(dsn) -> list[Path]:
 
 
 def make_engine(
-    name: str | None, dsn: str | Path | None, query: qm.Node, backend=None, permissions: Iterable[str] = ()
+    name: str | None,
+    dsn: str | Path | None,
+    query: qm.Node,
+    backend=None,
+    permissions: Iterable[str] = (),
 ):
     """An engine of the named kind (default: `default_query_engine()`) reading `dsn`.
 
@@ -169,7 +173,9 @@ def make_engine(
         if dsn is None:
             return engine_class(InMemoryDatabase({}))
         used = qm.used_columns(query)
-        return engine_class(InMemoryDatabase(read_table_directory(Path(dsn), used, used)))
+        return engine_class(
+            InMemoryDatabase(read_table_directory(Path(dsn), used, used))
+        )
     if backend is not None:
         engine = engine_class(dsn, backend=backend)
         engine.grant(frozenset(permissions) & backend.permissions)
@@ -191,7 +197,9 @@ def find_table_file(directory: Path, table_name: str) -> Path:
 
 
 def read_table_directory(
-    directory: Path, table_nodes: Iterable[qm.Frame], used: Mapping[qm.Frame, Iterable[str]] | None = None
+    directory: Path,
+    table_nodes: Iterable[qm.Frame],
+    used: Mapping[qm.Frame, Iterable[str]] | None = None,
 ) -> dict[str, list[dict]]:
     """The rows of each of `table_nodes`, from a directory of table files.
 
@@ -212,7 +220,10 @@ def read_table_directory(
         # patient_id first, then the schema's order, whichever columns the file has.
         empty = dict.fromkeys(["patient_id", *table.schema.column_names])
         path = find_table_file(directory, table.name)
-        rows = [{**empty, **dict(zip(names, row))} for row in read_rows(path, specs, allow_extra_columns=True)]
+        rows = [
+            {**empty, **dict(zip(names, row))}
+            for row in read_rows(path, specs, allow_extra_columns=True)
+        ]
         if isinstance(table, qm.SelectPatientTable):
             _check_one_row_per_patient(table.name, path, rows)
         tables[table.name] = rows
@@ -223,7 +234,9 @@ def _check_one_row_per_patient(table_name: str, path: Path, rows: list[dict]) ->
     counts = collections.Counter(row["patient_id"] for row in rows)
     repeated = sorted(patient_id for patient_id, count in counts.items() if count > 1)
     if repeated:
-        raise duplicate_patient_id_error(table_name, str(path), repeated[: DUPLICATES_SHOWN + 1])
+        raise duplicate_patient_id_error(
+            table_name, str(path), repeated[: DUPLICATES_SHOWN + 1]
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -293,20 +306,30 @@ def generate_dataset(
         _check_test_data(dataset, test_data_file, user_args, log, stdout or sys.stdout)
     backend_object = get_backend(backend)
     # Only rows read through a backend carry its ids; dummy data has integer ids.
-    id_type = getattr(backend_object, "patient_id_type", int) if dsn is not None else int
+    id_type = (
+        getattr(backend_object, "patient_id_type", int) if dsn is not None else int
+    )
     table_specs = dataset_table_specs(dataset, id_type)
 
     if dsn is not None:
         if dummy_tables is not None or dummy_data_file is not None:
-            log("Running on the database given by --dsn: dummy data options are ignored")
-        tables = _engine_tables(query_engine, dsn, dataset, table_specs, backend_object, log, permissions)
+            log(
+                "Running on the database given by --dsn: dummy data options are ignored"
+            )
+        tables = _engine_tables(
+            query_engine, dsn, dataset, table_specs, backend_object, log, permissions
+        )
     elif dummy_data_file is not None:
         log(f"Using the dummy dataset {dummy_data_file} as the output")
         tables = _file_tables(dummy_data_file, table_specs)
     elif dummy_tables is not None:
-        tables = _engine_tables(query_engine, dummy_tables, dataset, table_specs, None, log)
+        tables = _engine_tables(
+            query_engine, dummy_tables, dataset, table_specs, None, log
+        )
     else:
-        tables = _generated_dummy_tables(loaded, table_specs, log, query_engine, progress)
+        tables = _generated_dummy_tables(
+            loaded, table_specs, log, query_engine, progress
+        )
 
     counts = _write_tables(output_file, tables, log, stdout or sys.stdout, progress)
     return counts[DATASET_TABLE_NAME]
@@ -336,23 +359,34 @@ def write_engine_output(
             rows = _timed_rows(lambda: engine.get_results(dataset), log)
         else:
             rows = engine.get_event_table_results(dataset, event_table)
-        return _write_output(output_file, specs, rows, log, stdout or sys.stdout, progress)
+        return _write_output(
+            output_file, specs, rows, log, stdout or sys.stdout, progress
+        )
     compiled = None
     if event_table is None:
         with _stage(log, "Compiling the dataset to SQL"):
             compiled = engine.compile(dataset)
             log(f"{len(compiled.all_statements())} SQL statements")
     results = DeferredResults(lambda: open_results(dataset, event_table, compiled))
-    return _write_output(output_file, specs, results, log, stdout or sys.stdout, progress)
+    return _write_output(
+        output_file, specs, results, log, stdout or sys.stdout, progress
+    )
 
 
-def _file_tables(path: Path, table_specs: Mapping[str, list[ColumnSpec]]) -> list[OutputTable]:
+def _file_tables(
+    path: Path, table_specs: Mapping[str, list[ColumnSpec]]
+) -> list[OutputTable]:
     """Output tables read as they are from a file, or a directory of one file per table."""
     readers = read_input_tables(path, table_specs)
-    return [OutputTable(name, tuple(specs), lambda name=name: readers[name]) for name, specs in table_specs.items()]
+    return [
+        OutputTable(name, tuple(specs), lambda name=name: readers[name])
+        for name, specs in table_specs.items()
+    ]
 
 
-def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[OutputTable]:
+def _result_tables(
+    engine, dataset: qm.Dataset, table_specs, log: Log
+) -> list[OutputTable]:
     """The dataset's output tables, each run on `engine` only when it is written."""
     ((dataset_name, specs), *events) = table_specs.items()
     open_results = getattr(engine, "open_results", None)
@@ -365,23 +399,43 @@ def _result_tables(engine, dataset: qm.Dataset, table_specs, log: Log) -> list[O
             compiled = engine.compile(dataset)
             log(f"{len(compiled.all_statements())} SQL statements")
         return [
-            OutputTable(dataset_name, tuple(specs), lambda: DeferredResults(lambda: open_results(dataset, None, compiled))),
+            OutputTable(
+                dataset_name,
+                tuple(specs),
+                lambda: DeferredResults(lambda: open_results(dataset, None, compiled)),
+            ),
             *(
                 OutputTable(
-                    name, tuple(event_specs), lambda name=name: DeferredResults(lambda: open_results(dataset, name))
+                    name,
+                    tuple(event_specs),
+                    lambda name=name: DeferredResults(
+                        lambda: open_results(dataset, name)
+                    ),
                 )
                 for name, event_specs in events
             ),
         ]
-    tables = [OutputTable(dataset_name, tuple(specs), lambda: _timed_rows(lambda: engine.get_results(dataset), log))]
+    tables = [
+        OutputTable(
+            dataset_name,
+            tuple(specs),
+            lambda: _timed_rows(lambda: engine.get_results(dataset), log),
+        )
+    ]
     for name, event_specs in events:
         tables.append(
-            OutputTable(name, tuple(event_specs), lambda name=name: engine.get_event_table_results(dataset, name))
+            OutputTable(
+                name,
+                tuple(event_specs),
+                lambda name=name: engine.get_event_table_results(dataset, name),
+            )
         )
     return tables
 
 
-def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str], log: Log) -> None:
+def _check_permissions(
+    query: qm.Node, dsn, held: Iterable[str], claimed: Iterable[str], log: Log
+) -> None:
     """Before anything runs: stop a run on a database lacking a permission the
     job must hold; on dummy data, warn of permissions the definition has not claimed."""
     if dsn is not None:
@@ -392,10 +446,14 @@ def _check_permissions(query: qm.Node, dsn, held: Iterable[str], claimed: Iterab
         log(warning)
 
 
-def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO) -> None:
+def _check_test_data(
+    dataset, test_data_file: Path, user_args, log: Log, stdout: TextIO
+) -> None:
     from ehrql.assurance import present, run_assurance
 
-    with _stage(log, f"Checking the definition against the test data in {test_data_file}"):
+    with _stage(
+        log, f"Checking the definition against the test data in {test_data_file}"
+    ):
         # The test file may not ask for the dataset's arguments itself (see the child's job).
         test_data = isolated.load_test_data_file(test_data_file, user_args, warn=log)
         report = run_assurance(dataset, test_data)
@@ -409,7 +467,13 @@ def _check_test_data(dataset, test_data_file: Path, user_args, log: Log, stdout:
 
 
 def _engine_tables(
-    query_engine, dsn, dataset, table_specs, backend, log: Log, permissions: Iterable[str] = ()
+    query_engine,
+    dsn,
+    dataset,
+    table_specs,
+    backend,
+    log: Log,
+    permissions: Iterable[str] = (),
 ) -> list[OutputTable]:
     name = engine_name_for(query_engine, dsn)
     with _stage(log, f"Connecting the {name} query engine to {redacted_dsn(dsn)}"):
@@ -441,12 +505,22 @@ def _timed_rows(get_rows: Callable[[], Iterable[tuple]], log: Log) -> Iterator[t
 def _generate_dummy_tables(loaded, log: Log, progress: Progress | None = None) -> dict:
     """Dummy tables (table node -> row dicts) for a dataset definition, from `ehrql.dummy`."""
     return _generate_dummy_data(
-        loaded.query_model, loaded.dummy_data_config, log, "the population", loaded.population_defined_at, progress
+        loaded.query_model,
+        loaded.dummy_data_config,
+        log,
+        "the population",
+        loaded.population_defined_at,
+        progress,
     )
 
 
 def _generate_dummy_data(
-    query: qm.Node, config, log: Log, what: str, defined_at: tuple | None, progress: Progress | None = None
+    query: qm.Node,
+    config,
+    log: Log,
+    what: str,
+    defined_at: tuple | None,
+    progress: Progress | None = None,
 ) -> dict:
     """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying once what happened."""
     try:
@@ -464,9 +538,10 @@ def _generate_dummy_data(
         )
     extra = config.additional_population_constraint
     progress = progress or Progress()
-    with _stage(log, f"Generating dummy data for {config.population_size} patients"), progress.phase(
-        "Dummy data", "patients", config.population_size
-    ) as update:
+    with (
+        _stage(log, f"Generating dummy data for {config.population_size} patients"),
+        progress.phase("Dummy data", "patients", config.population_size) as update,
+    ):
         data = dummy.generate_dummy_data(
             query,
             population_size=config.population_size,
@@ -488,11 +563,17 @@ def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) ->
     if defined_at is not None:
         filename, line = defined_at
         where = f" ({what} is defined in {filename}, line {line})"
-    raise CommandError(f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}")
+    raise CommandError(
+        f"no dummy patients were made (0 of {report.requested} asked): {report.reason}{where}"
+    )
 
 
 def _generated_dummy_tables(
-    loaded, table_specs, log: Log, query_engine: str | None = None, progress: Progress | None = None
+    loaded,
+    table_specs,
+    log: Log,
+    query_engine: str | None = None,
+    progress: Progress | None = None,
 ) -> list[OutputTable]:
     """Output tables from dummy tables generated for the definition, run on the chosen engine."""
     tables = _generate_dummy_tables(loaded, log, progress)
@@ -518,14 +599,23 @@ def engine_over_tables(query_engine: str | None, tables: Mapping) -> object:
         load_tables(engine.session(), tables)
         return engine
     if name != "in_memory":
-        raise CommandError(f"dummy data can only be run on duckdb, spark or in_memory, not {name}")
+        raise CommandError(
+            f"dummy data can only be run on duckdb, spark or in_memory, not {name}"
+        )
     from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 
-    return InMemoryQueryEngine(InMemoryDatabase({table.name: rows for table, rows in tables.items()}))
+    return InMemoryQueryEngine(
+        InMemoryDatabase({table.name: rows for table, rows in tables.items()})
+    )
 
 
 def _write_output(
-    output_file: Path | None, specs, rows, log: Log, stdout: TextIO, progress: Progress | None = None
+    output_file: Path | None,
+    specs,
+    rows,
+    log: Log,
+    stdout: TextIO,
+    progress: Progress | None = None,
 ) -> int:
     """Write one table of rows to `output_file` (or the console); the row count."""
     tables = [OutputTable("output", tuple(specs), lambda: rows)]
@@ -533,7 +623,11 @@ def _write_output(
 
 
 def _write_tables(
-    output_file: Path | str | None, tables: list[OutputTable], log: Log, stdout: TextIO, progress: Progress | None = None
+    output_file: Path | str | None,
+    tables: list[OutputTable],
+    log: Log,
+    stdout: TextIO,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write tables to `output_file` (a file for one table, `DIR/:FORMAT` for any
     number, `-` for CSV on standard output) or print their first rows; each table's row count."""
@@ -547,7 +641,13 @@ def _write_tables(
                     # Several tables on the console: each under its name.
                     separator = "\n" if counts else ""
                     stdout.write(f"{separator}# {table.name}\n")
-                counts[table.name] = write_results(output_file, table.specs, table.rows(), stdout=stdout, progress=update)
+                counts[table.name] = write_results(
+                    output_file,
+                    table.specs,
+                    table.rows(),
+                    stdout=stdout,
+                    progress=update,
+                )
         where = "to the console" if output_file is None else "to standard output"
     else:
         log(f"Writing {output_file} ...")
@@ -555,10 +655,14 @@ def _write_tables(
             counts = write_output_tables(output_file, tables, progress=update)
         where = f"to {output_file}"
     if len(tables) == 1:
-        log(f"Wrote {sum(counts.values())} rows {where} in {time.perf_counter() - start:.2f}s")
+        log(
+            f"Wrote {sum(counts.values())} rows {where} in {time.perf_counter() - start:.2f}s"
+        )
     else:
         each = ", ".join(f"{name}: {count}" for name, count in counts.items())
-        log(f"Wrote {len(counts)} tables ({each} rows) {where} in {time.perf_counter() - start:.2f}s")
+        log(
+            f"Wrote {len(counts)} tables ({each} rows) {where} in {time.perf_counter() - start:.2f}s"
+        )
     return counts
 
 
@@ -578,10 +682,16 @@ def dump_dataset_sql(
     The SQL is that of a job holding `permissions`, which can lift a
     backend's access rules."""
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
+        dataset = isolated.load_dataset_definition(
+            definition_file, user_args, warn=log
+        ).query_model
     backend_object = get_backend(backend)
     # With a backend, the SQL is that of the engine it runs on at the provider.
-    name = query_engine or getattr(backend_object, "query_engine", None) or default_query_engine()
+    name = (
+        query_engine
+        or getattr(backend_object, "query_engine", None)
+        or default_query_engine()
+    )
     engine = make_engine(name, None, dataset, backend_object, permissions)
     if not hasattr(engine, "get_queries"):
         sql_engines = [n for n in query_engine_names() if n != "in_memory"]
@@ -621,7 +731,13 @@ def create_dummy_tables(
     just written. Returns the paths written.
     """
     loaded = _load_for_dummy_data(definition_file, user_args, log)
-    existing = [] if directory is None else _existing_table_files(Path(directory), qm.get_table_nodes(loaded.query_model))
+    existing = (
+        []
+        if directory is None
+        else _existing_table_files(
+            Path(directory), qm.get_table_nodes(loaded.query_model)
+        )
+    )
     if existing and not force:
         # Checked before generating: the user may have edited these files.
         raise CommandError(
@@ -632,14 +748,20 @@ def create_dummy_tables(
     if directory is None:
         stream = stdout or sys.stdout
         shown = sorted(
-            ((t, rows) for t, rows in tables.items() if not isinstance(t, qm.InlinePatientTable)),
+            (
+                (t, rows)
+                for t, rows in tables.items()
+                if not isinstance(t, qm.InlinePatientTable)
+            ),
             key=lambda item: item[0].name,
         )
         for position, (table, rows) in enumerate(shown):
             specs = table_column_specs(table.schema)
             separator = "\n" if position else ""
             stream.write(f"{separator}# {table.name}\n")
-            write_table(stream, specs, ([row[spec.name] for spec in specs] for row in rows))
+            write_table(
+                stream, specs, ([row[spec.name] for spec in specs] for row in rows)
+            )
         return []
     from ehrql.dummy.writer import write_dummy_tables
 
@@ -670,10 +792,14 @@ def _load_for_dummy_data(definition_file: Path, user_args, log: Log) -> LoadedDa
 
     with _stage(log, f"Loading definition {definition_file}"):
         try:
-            return isolated.load_dataset_definition(definition_file, user_args, warn=log)
+            return isolated.load_dataset_definition(
+                definition_file, user_args, warn=log
+            )
         except MissingDefinitionError as no_dataset:
             try:
-                measures = isolated.load_measure_definitions(definition_file, user_args, warn=log)
+                measures = isolated.load_measure_definitions(
+                    definition_file, user_args, warn=log
+                )
             except MissingDefinitionError:
                 raise MissingDefinitionError(
                     f"{definition_file}: neither `dataset` nor `measures` was defined; "
@@ -713,7 +839,11 @@ def generate_measures(
     definitions.
     """
     from ehrql.measures import measure_output_columns
-    from ehrql.measures.calculate import combine_measure_tables, measure_table_columns, split_by_measure
+    from ehrql.measures.calculate import (
+        combine_measure_tables,
+        measure_table_columns,
+        split_by_measure,
+    )
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     with _stage(log, f"Loading measures definition {definition_file}"):
@@ -725,36 +855,70 @@ def generate_measures(
             warn=log,
         )
     log(f"{len(measures)} measures")
-    specs = [ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)]
+    specs = [
+        ColumnSpec(name, type_) for name, type_ in measure_output_columns(measures)
+    ]
     progress = progress or Progress()
     # With a directory output (`DIR/:csv`), each measure gets a file of its own.
-    split = output_file is not None and str(output_file) != "-" and check_output_path(output_file) is not None
+    split = (
+        output_file is not None
+        and str(output_file) != "-"
+        and check_output_path(output_file) is not None
+    )
     table_specs = {
-        m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)] for m in measures
+        m.name: [ColumnSpec(name, type_) for name, type_ in measure_table_columns(m)]
+        for m in measures
     }
     query = measures_dummy_dataset(measures)
     _check_permissions(query, dsn, permissions, measures.claimed_permissions, log)
     if dsn is None and dummy_data_file is not None:
         log(f"Using the dummy measures {dummy_data_file} as the output")
         if Path(dummy_data_file).is_dir():
-            rows = list(combine_measure_tables(read_input_tables(dummy_data_file, table_specs), measures))
+            rows = list(
+                combine_measure_tables(
+                    read_input_tables(dummy_data_file, table_specs), measures
+                )
+            )
         else:
             rows = list(read_rows(dummy_data_file, specs))
     else:
         rows = _calculated_measures(
-            measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log, permissions, progress
+            measures,
+            query,
+            dsn,
+            dummy_tables,
+            dummy_data_file,
+            backend,
+            query_engine,
+            log,
+            permissions,
+            progress,
         )
     if not split:
-        return _write_output(output_file, specs, rows, log, stdout or sys.stdout, progress)
+        return _write_output(
+            output_file, specs, rows, log, stdout or sys.stdout, progress
+        )
     per_measure = split_by_measure(rows, measures)
     tables = [
-        OutputTable(name, tuple(table_specs[name]), lambda name=name: per_measure[name]) for name in table_specs
+        OutputTable(name, tuple(table_specs[name]), lambda name=name: per_measure[name])
+        for name in table_specs
     ]
-    return sum(_write_tables(output_file, tables, log, stdout or sys.stdout, progress).values())
+    return sum(
+        _write_tables(output_file, tables, log, stdout or sys.stdout, progress).values()
+    )
 
 
 def _calculated_measures(
-    measures, query, dsn, dummy_tables, dummy_data_file, backend, query_engine, log: Log, permissions, progress
+    measures,
+    query,
+    dsn,
+    dummy_tables,
+    dummy_data_file,
+    backend,
+    query_engine,
+    log: Log,
+    permissions,
+    progress,
 ) -> list:
     """Measure result rows from the database at `dsn`, the `dummy_tables` or generated dummy data.
 
@@ -766,15 +930,29 @@ def _calculated_measures(
         log("Running on the database given by --dsn: dummy data options are ignored")
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
-        engine = make_engine(query_engine, source, query, get_backend(backend) if dsn else None, permissions)
+        engine = make_engine(
+            query_engine,
+            source,
+            query,
+            get_backend(backend) if dsn else None,
+            permissions,
+        )
     else:
         tables = _generate_dummy_data(
-            query, measures.dummy_data_config, log, "every measure's denominator", None, progress
+            query,
+            measures.dummy_data_config,
+            log,
+            "every measure's denominator",
+            None,
+            progress,
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:
         log("Disclosure control is turned off: counts are not rounded or suppressed")
-    with _stage(log, "Calculating measures"), progress.phase("Measures", "intervals") as update:
+    with (
+        _stage(log, "Calculating measures"),
+        progress.phase("Measures", "intervals") as update,
+    ):
         rows = list(get_measure_results(engine, measures, progress=update))
     if dsn is None and dummy_tables is None and measures.disclosure_control_enabled:
         from ehrql.dummy.report import suppressed_numerators
@@ -797,7 +975,9 @@ def assure(
     from ehrql.assurance import present, run_assurance
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset, test_data = isolated.load_test_data(definition_file, user_args, warn=log)
+        dataset, test_data = isolated.load_test_data(
+            definition_file, user_args, warn=log
+        )
     report = run_assurance(dataset, test_data)
     print(present(report), file=stdout or sys.stdout)
     return report.ok
@@ -819,7 +999,11 @@ def debug_dataset(
     evaluates values while the definition runs; it only ever sees dummy data.
     """
     isolated.run_debug(
-        definition_file, user_args, dummy_tables=dummy_tables, display_format=display_format, warn=log
+        definition_file,
+        user_args,
+        dummy_tables=dummy_tables,
+        display_format=display_format,
+        warn=log,
     )
 
 
@@ -841,7 +1025,11 @@ def debug_dataset_in_process(
         cache: dict[str, list[dict]] = {}
 
         def provider(tables):
-            missing = [t for t in tables if t.name not in cache and not isinstance(t, qm.InlinePatientTable)]
+            missing = [
+                t
+                for t in tables
+                if t.name not in cache and not isinstance(t, qm.InlinePatientTable)
+            ]
             cache.update(read_table_directory(dummy_tables, missing))
             return InMemoryDatabase(cache)
 
@@ -870,7 +1058,9 @@ def serialize_definition(
     from ehrql.serializer import serialize
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
+        dataset = isolated.load_dataset_definition(
+            definition_file, user_args, warn=log
+        ).query_model
     text = serialize(dataset) + "\n"
     if output_file is None:
         (stdout or sys.stdout).write(text)
@@ -893,7 +1083,9 @@ def graph_query(
     from ehrql.query_graph import write_query_graph
 
     with _stage(log, f"Loading dataset definition {definition_file}"):
-        dataset = isolated.load_dataset_definition(definition_file, user_args, warn=log).query_model
+        dataset = isolated.load_dataset_definition(
+            definition_file, user_args, warn=log
+        ).query_model
     write_query_graph(dataset, Path(output_file), title=Path(definition_file).stem)
     log(f"Wrote the query graph to {output_file}")
 
@@ -922,7 +1114,11 @@ def dump_example_data(directory: Path, *, log: Log = log_to_stderr) -> list[Path
 
 
 def test_connection(
-    url: str, *, backend: str | None = None, query_engine: str | None = None, log: Log = log_to_stderr
+    url: str,
+    *,
+    backend: str | None = None,
+    query_engine: str | None = None,
+    log: Log = log_to_stderr,
 ) -> None:
     """Check that the database at `url` can be reached, with the engine the backend uses.
 
@@ -930,7 +1126,11 @@ def test_connection(
     TPP, trino for EMIS), else DuckDB. Raises CommandError saying why if not.
     """
     backend_object = get_backend(backend)
-    name = query_engine or getattr(backend_object, "query_engine", None) or engine_name_for(None, url)
+    name = (
+        query_engine
+        or getattr(backend_object, "query_engine", None)
+        or engine_name_for(None, url)
+    )
     engine_class = _engine_class(name)
     if not hasattr(engine_class, "test_connection"):
         raise CommandError(f"the {name} query engine has no database to connect to")
@@ -945,5 +1145,7 @@ def test_connection(
                 f"install it with pip install 'ehrql[{ENGINES[name].extra or name}]'"
             ) from error
         except Exception as error:
-            raise CommandError(f"cannot connect with the {name} query engine: {error}") from error
+            raise CommandError(
+                f"cannot connect with the {name} query engine: {error}"
+            ) from error
     log("Connection OK")

@@ -43,7 +43,10 @@ RESTRICTED_TABLES: Mapping[str, tuple[str, str]] = types.MappingProxyType(
         "appointments": ("appointments", "tpp.appointments"),
         "covid_therapeutics": ("covid_therapeutics", "tpp.covid_therapeutics"),
         # The raw version holds the same data as the restricted table.
-        "covid_therapeutics_raw": ("covid_therapeutics", "raw.tpp.covid_therapeutics_raw"),
+        "covid_therapeutics_raw": (
+            "covid_therapeutics",
+            "raw.tpp.covid_therapeutics_raw",
+        ),
         "occupation_on_covid_vaccine_record": (
             "occupation_on_covid_vaccine_record",
             "tpp.occupation_on_covid_vaccine_record",
@@ -61,7 +64,11 @@ RESTRICTED_TABLES: Mapping[str, tuple[str, str]] = types.MappingProxyType(
 
 #: Every permission name ehrql knows.
 KNOWN_PERMISSIONS = frozenset(
-    {EVENT_LEVEL_DATA, *POPULATION_PERMISSIONS, *(permission for permission, _ in RESTRICTED_TABLES.values())}
+    {
+        EVENT_LEVEL_DATA,
+        *POPULATION_PERMISSIONS,
+        *(permission for permission, _ in RESTRICTED_TABLES.values()),
+    }
 )
 
 #: The environment variable holding the permissions a job holds.
@@ -87,7 +94,9 @@ def claim_permissions(*permissions: str) -> None:
                 f'claim_permissions("appointments"); got {permission!r}'
             )
         if permission not in KNOWN_PERMISSIONS:
-            raise ValueError(f"unknown permission {permission!r}; the permissions are: {_names(KNOWN_PERMISSIONS)}")
+            raise ValueError(
+                f"unknown permission {permission!r}; the permissions are: {_names(KNOWN_PERMISSIONS)}"
+            )
     claims = _CLAIMS.get()
     if claims is not None:
         claims.extend(p for p in permissions if p not in claims)
@@ -95,7 +104,9 @@ def claim_permissions(*permissions: str) -> None:
 
 #: The claims of the definition being loaded; None outside a load, where a
 #: claim has no run to affect.
-_CLAIMS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("ehrql_claims", default=None)
+_CLAIMS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "ehrql_claims", default=None
+)
 
 
 @contextlib.contextmanager
@@ -116,7 +127,9 @@ def collecting_claims() -> Iterator[list[str]]:
 def required_permissions(query: qm.Node) -> dict[str, str]:
     """What a query model needs: permission -> what needs it, in a stable order."""
     tables: dict[str, list[str]] = {}
-    for table in sorted(qm.get_table_nodes(query), key=lambda t: getattr(t, "name", "")):
+    for table in sorted(
+        qm.get_table_nodes(query), key=lambda t: getattr(t, "name", "")
+    ):
         restriction = RESTRICTED_TABLES.get(getattr(table, "name", None))
         if restriction is not None:
             permission, public_name = restriction
@@ -129,11 +142,15 @@ def required_permissions(query: qm.Node) -> dict[str, str]:
     }
     datasets = [node for node in qm.all_nodes(query) if isinstance(node, qm.Dataset)]
     if any(dataset.events for dataset in datasets):
-        needed[EVENT_LEVEL_DATA] = "writing event-level rows with `dataset.add_event_table()`"
+        needed[EVENT_LEVEL_DATA] = (
+            "writing event-level rows with `dataset.add_event_table()`"
+        )
     return needed
 
 
-def parse_permissions(text: str | None, source: str = PERMISSIONS_VARIABLE) -> frozenset[str]:
+def parse_permissions(
+    text: str | None, source: str = PERMISSIONS_VARIABLE
+) -> frozenset[str]:
     """The permission names in a JSON list (as `EHRQL_PERMISSIONS` holds them).
 
     Unset or empty means none. Anything but a JSON list of known names is an
@@ -187,7 +204,9 @@ def unclaimed_warning(query: qm.Node, claimed: Iterable[str]) -> str | None:
     missing = _missing(query, claimed)
     if not missing:
         return None
-    names = ", ".join(f'"{name}"' for name in [*claimed, *(m for m in missing if m not in claimed)])
+    names = ", ".join(
+        f'"{name}"' for name in [*claimed, *(m for m in missing if m not in claimed)]
+    )
     return (
         "warning: the definition uses tables or features that need permissions to run on real data:\n"
         f"{_listed(missing)}\n"
@@ -201,7 +220,11 @@ def unclaimed_warning(query: qm.Node, claimed: Iterable[str]) -> str | None:
 
 def _missing(query: qm.Node, available: Iterable[str]) -> dict[str, str]:
     available = frozenset(available)
-    return {name: why for name, why in required_permissions(query).items() if name not in available}
+    return {
+        name: why
+        for name, why in required_permissions(query).items()
+        if name not in available
+    }
 
 
 def _listed(missing: Mapping[str, str]) -> str:

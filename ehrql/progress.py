@@ -72,7 +72,9 @@ class Progress:
         return bool(isatty and isatty())
 
     @contextlib.contextmanager
-    def phase(self, description: str, unit: str, total: int | None = None) -> Iterator[Update]:
+    def phase(
+        self, description: str, unit: str, total: int | None = None
+    ) -> Iterator[Update]:
         """A phase of `total` (if known) `unit`s; the update function it yields takes
         the count done so far and the total (which may change, or become known)."""
         if not self.enabled:
@@ -84,12 +86,23 @@ class Progress:
             yield self._line_phase(description, unit)
 
     @contextlib.contextmanager
-    def _bar_phase(self, description: str, unit: str, total: int | None) -> Iterator[Update]:
+    def _bar_phase(
+        self, description: str, unit: str, total: int | None
+    ) -> Iterator[Update]:
         from tqdm import tqdm
 
-        with tqdm(total=total, desc=description, unit=f" {unit}", file=self.stream, leave=False, dynamic_ncols=True) as bar:
+        with tqdm(
+            total=total,
+            desc=description,
+            unit=f" {unit}",
+            file=self.stream,
+            leave=False,
+            dynamic_ncols=True,
+        ) as bar:
 
-            def update(done: int, new_total: int | None, unit: str | None = None) -> None:
+            def update(
+                done: int, new_total: int | None, unit: str | None = None
+            ) -> None:
                 if unit is not None and bar.unit != unit:
                     bar.unit = unit
                 if new_total is not None and new_total != bar.total:
@@ -110,7 +123,9 @@ class Progress:
             if counted == PERCENT:
                 text = f"{done}% done"
             elif total:
-                text = f"{done:,} of {total:,} {counted or unit} ({100 * done // total}%)"
+                text = (
+                    f"{done:,} of {total:,} {counted or unit} ({100 * done // total}%)"
+                )
             else:
                 text = f"{done:,} {counted or unit}"
             print(f"[ehrql] {description}: {text}", file=self.stream, flush=True)

@@ -65,7 +65,9 @@ def write_query_graph(root: qm.Node, path: Path, title: str = "query") -> None:
         return
     if suffix not in RENDERED_FORMATS:
         known = ", ".join([*TEXT_FORMATS, *RENDERED_FORMATS])
-        raise GraphRenderingError(f"cannot tell the graph format of '{path}': end its name in one of {known}")
+        raise GraphRenderingError(
+            f"cannot tell the graph format of '{path}': end its name in one of {known}"
+        )
     program = shutil.which("dot")
     if program is None:
         raise GraphRenderingError(
@@ -80,7 +82,9 @@ def write_query_graph(root: qm.Node, path: Path, title: str = "query") -> None:
             check=False,
         )
         if result.returncode != 0:
-            raise GraphRenderingError(f"Graphviz could not draw the graph: {result.stderr.decode(errors='replace').strip()}")
+            raise GraphRenderingError(
+                f"Graphviz could not draw the graph: {result.stderr.decode(errors='replace').strip()}"
+            )
 
 
 def _child_fields(node: qm.Node):
@@ -114,7 +118,9 @@ def _label(node: qm.Node) -> str:
         if isinstance(value, (tuple, list, frozenset)):
             if any(isinstance(item, qm.Node) for item in value):
                 continue
-            value = ", ".join(sorted(str(getattr(item, "value", item)) for item in value))
+            value = ", ".join(
+                sorted(str(getattr(item, "value", item)) for item in value)
+            )
         details.append(f"{field.name}: {_short(value)}")
     return "\n".join([name, *details])
 
@@ -125,7 +131,11 @@ def _class_name(node: qm.Node) -> str:
 
 
 def _short(value, limit: int = 40) -> str:
-    text = getattr(value, "value", value) if not isinstance(value, (str, int, float)) else value
+    text = (
+        getattr(value, "value", value)
+        if not isinstance(value, (str, int, float))
+        else value
+    )
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -25,8 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from ehrql import user_args
-from ehrql.codes import BaseCode, CodelistError, MultiCodeString, warn_about_suspicious_codes
-from ehrql.errors import DefinitionError, Error, ParameterError, duplicate_patient_id_error
+from ehrql.codes import (
+    BaseCode,
+    CodelistError,
+    MultiCodeString,
+    warn_about_suspicious_codes,
+)
+from ehrql.errors import (
+    DefinitionError,
+    Error,
+    ParameterError,
+    duplicate_patient_id_error,
+)
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.nodes import type_name
 from ehrql.query_model.table_schema import Column, Constraint, TableSchema
@@ -125,7 +135,9 @@ def _to_set_node(values, element_type) -> qm.Value:
     """A constant set node for `is_in()` and friends."""
     from ehrql.codelists import CategorisedCodelist, Codelist
 
-    if isinstance(values, (Codelist, CategorisedCodelist)) and qm.is_code_type(element_type):
+    if isinstance(values, (Codelist, CategorisedCodelist)) and qm.is_code_type(
+        element_type
+    ):
         codes = values.codes_for(element_type)
         warn_about_suspicious_codes(codes, values.origins)
         return qm.Value(codes)
@@ -136,7 +148,9 @@ def _to_set_node(values, element_type) -> qm.Value:
     if isinstance(values, Mapping):
         values = values.keys()
     if qm.is_code_type(element_type):
-        converted = frozenset(element_type(v) if isinstance(v, str) else v for v in values)
+        converted = frozenset(
+            element_type(v) if isinstance(v, str) else v for v in values
+        )
         warn_about_suspicious_codes(c for c in converted if isinstance(c, BaseCode))
     else:
         converted = frozenset(_coerce_constant(v, element_type) for v in values)
@@ -182,7 +196,9 @@ def _new(node_class: type, *args, operation: str | None = None, **kwargs) -> qm.
         raise _reworded(error, operation) from None
 
 
-def _series(node_class: type, *args, operation: str | None = None, **kwargs) -> BaseSeries:
+def _series(
+    node_class: type, *args, operation: str | None = None, **kwargs
+) -> BaseSeries:
     """The DSL series for a new series node (see `_new`)."""
     return _wrap(_new(node_class, *args, operation=operation, **kwargs))
 
@@ -257,7 +273,9 @@ _POPULATION_HINTS = {
 }
 
 
-def _reworded(error: qm.ValidationError, operation: str | None = None) -> qm.ValidationError:
+def _reworded(
+    error: qm.ValidationError, operation: str | None = None
+) -> qm.ValidationError:
     """The model's `error` said as a researcher writes the definition.
 
     Errors the model already words in terms a researcher knows (frames,
@@ -267,7 +285,9 @@ def _reworded(error: qm.ValidationError, operation: str | None = None) -> qm.Val
         hint = _POPULATION_HINTS.get(error.reason)
         return error.reworded(f"{error}: {hint}") if hint else error
     if error.node is qm.Case and error.reason == "all null":
-        return error.reworded(f"{operation or 'case()'} needs at least one value that is not None")
+        return error.reworded(
+            f"{operation or 'case()'} needs at least one value that is not None"
+        )
     if not isinstance(error, qm.TypeValidationError) or error.node is None:
         return error
     mismatch = error.other is not None
@@ -290,7 +310,9 @@ def _reworded(error: qm.ValidationError, operation: str | None = None) -> qm.Val
         message = f"cannot sort by {actual} series"
     elif error.expected is not None:
         given = "None" if error.actual is None else f"{actual} series"
-        message = f"{name} needs {qm.with_article(error.expected.name)} series, not {given}"
+        message = (
+            f"{name} needs {qm.with_article(error.expected.name)} series, not {given}"
+        )
     else:
         return error
     return error.reworded(message)
@@ -321,20 +343,26 @@ class BaseSeries:
         )
 
     def __iter__(self):
-        raise TypeError("a series cannot be looped over: it holds one value per patient or row")
+        raise TypeError(
+            "a series cannot be looped over: it holds one value per patient or row"
+        )
 
     # -- equality and nulls -------------------------------------------------
 
     def __eq__(self, other) -> BaseSeries:
         """True where the values are equal; null where either is null."""
         if other is None:
-            raise Error("`== None` is always null in ehrQL: use `x.is_null()` to test for missing values")
+            raise Error(
+                "`== None` is always null in ehrQL: use `x.is_null()` to test for missing values"
+            )
         return self._binary(qm.Function.EQ, other)
 
     def __ne__(self, other) -> BaseSeries:
         """True where the values differ; null where either is null."""
         if other is None:
-            raise Error("`!= None` is always null in ehrQL: use `x.is_not_null()` to test for present values")
+            raise Error(
+                "`!= None` is always null in ehrQL: use `x.is_not_null()` to test for present values"
+            )
         return self._binary(qm.Function.NE, other)
 
     def __getattr__(self, name):
@@ -363,7 +391,9 @@ class BaseSeries:
                 f"{qm.a_type_name(other_node.type)} value"
             )
         present = _new(qm.Function.Not, _new(qm.Function.IsNull, self._qm_node))
-        return _series(qm.Case, qm.FrozenDict({present: self._qm_node}), default=other_node)
+        return _series(
+            qm.Case, qm.FrozenDict({present: self._qm_node}), default=other_node
+        )
 
     def is_in(self, other) -> BaseSeries:
         """True where the value is one of `other`: a list, set, tuple or codelist, or an event series.
@@ -385,7 +415,9 @@ class BaseSeries:
                 "is_in() takes an event series (many values per patient) or a list; for a "
                 "series with one value per patient, compare with == instead"
             )
-        return _series(qm.Function.In, self._qm_node, _to_set_node(other, self._qm_node.type))
+        return _series(
+            qm.Function.In, self._qm_node, _to_set_node(other, self._qm_node.type)
+        )
 
     def is_not_in(self, other) -> BaseSeries:
         """True where the value is not one of `other`; null stays null."""
@@ -394,14 +426,23 @@ class BaseSeries:
     def map_values(self, mapping: Mapping, default=None) -> BaseSeries:
         """Replace each value by its entry in `mapping`; values not in it become `default`."""
         if not isinstance(mapping, Mapping) or not mapping:
-            raise DefinitionError("map_values() needs a non-empty dict of value -> new value")
+            raise DefinitionError(
+                "map_values() needs a non-empty dict of value -> new value"
+            )
         cases = {}
         for key, new_value in mapping.items():
-            condition = _new(qm.Function.EQ, self._qm_node, _to_node(key, self._qm_node.type))
+            condition = _new(
+                qm.Function.EQ, self._qm_node, _to_node(key, self._qm_node.type)
+            )
             cases[condition] = None if new_value is None else qm.Value(new_value)
         default_node = None if default is None else qm.Value(default)
         _unify_case_types(cases, default_node)
-        return _series(qm.Case, qm.FrozenDict(cases), default=default_node, operation="map_values()")
+        return _series(
+            qm.Case,
+            qm.FrozenDict(cases),
+            default=default_node,
+            operation="map_values()",
+        )
 
     # -- helpers ------------------------------------------------------------
 
@@ -540,7 +581,9 @@ class NumericMixin(ComparableMixin):
         return _series(qm.Function.Absolute, self._qm_node)
 
     def __abs__(self):
-        raise Error("abs() cannot be used on a series: use `x.absolute()` instead of `abs(x)`")
+        raise Error(
+            "abs() cannot be used on a series: use `x.absolute()` instead of `abs(x)`"
+        )
 
     def __neg__(self):
         return _series(qm.Function.Negate, self._qm_node)
@@ -590,7 +633,9 @@ class CodeMixin(ComparableMixin):
 
         code_type = self._qm_node.type
         if not isinstance(categorisation, Mapping) or not categorisation:
-            raise DefinitionError("to_category() needs a codelist with categories, or a dict of code -> category")
+            raise DefinitionError(
+                "to_category() needs a codelist with categories, or a dict of code -> category"
+            )
         if isinstance(categorisation, CategorisedCodelist):
             origins = categorisation.origins
             categorisation = categorisation.category_map_for(code_type)
@@ -600,20 +645,31 @@ class CodeMixin(ComparableMixin):
                 (code_type(code) if isinstance(code, str) else code): category
                 for code, category in categorisation.items()
             }
-        warn_about_suspicious_codes((c for c in categorisation if isinstance(c, BaseCode)), origins)
+        warn_about_suspicious_codes(
+            (c for c in categorisation if isinstance(c, BaseCode)), origins
+        )
         # One membership test per category keeps the query small for big codelists.
         codes_by_category: dict = {}
         for code, category in categorisation.items():
-            codes_by_category.setdefault(category, set()).add(_coerce_constant(code, code_type))
+            codes_by_category.setdefault(category, set()).add(
+                _coerce_constant(code, code_type)
+            )
         cases = {
             _new(qm.Function.In, self._qm_node, qm.Value(frozenset(codes))): (
                 None if category is None else qm.Value(category)
             )
-            for category, codes in sorted(codes_by_category.items(), key=lambda item: repr(item[0]))
+            for category, codes in sorted(
+                codes_by_category.items(), key=lambda item: repr(item[0])
+            )
         }
         default_node = None if default is None else qm.Value(default)
         _unify_case_types(cases, default_node)
-        return _series(qm.Case, qm.FrozenDict(cases), default=default_node, operation="to_category()")
+        return _series(
+            qm.Case,
+            qm.FrozenDict(cases),
+            default=default_node,
+            operation="to_category()",
+        )
 
     def as_str(self):
         """The code as a string."""
@@ -625,21 +681,32 @@ class MultiCodeStringMixin:
 
     def contains(self, code):
         """True where the string holds `code`, or a code starting with it (a prefix such as "N17")."""
-        return _series(qm.Function.StringContains, self._qm_node, qm.Value(self._checked_code(code)))
+        return _series(
+            qm.Function.StringContains,
+            self._qm_node,
+            qm.Value(self._checked_code(code)),
+        )
 
     def contains_any_of(self, codelist):
         """True where the string holds any code of `codelist` (codes or prefixes)."""
         from ehrql.codelists import CategorisedCodelist, Codelist
 
         if isinstance(codelist, (Codelist, CategorisedCodelist)):
-            codes = sorted(c.value for c in codelist.codes_for(self._qm_node.type.single_code_class))
+            codes = sorted(
+                c.value
+                for c in codelist.codes_for(self._qm_node.type.single_code_class)
+            )
         elif isinstance(codelist, (str, bytes)) or not isinstance(codelist, Iterable):
-            raise DefinitionError("contains_any_of() needs a list of codes or a codelist")
+            raise DefinitionError(
+                "contains_any_of() needs a list of codes or a codelist"
+            )
         else:
             codes = sorted({self._checked_code(c) for c in codelist})
         if not codes:
             raise DefinitionError("contains_any_of() needs at least one code")
-        conditions = [_new(qm.Function.StringContains, self._qm_node, qm.Value(c)) for c in codes]
+        conditions = [
+            _new(qm.Function.StringContains, self._qm_node, qm.Value(c)) for c in codes
+        ]
         result = conditions[0]
         for condition in conditions[1:]:
             result = _new(qm.Function.Or, result, condition)
@@ -653,7 +720,9 @@ class MultiCodeStringMixin:
             if not isinstance(value, str) or not any(
                 code_class.regex.fullmatch(value + "0" * n) for n in range(1, 4)
             ):
-                raise CodelistError(f"{code!r} is not a valid {code_class.system_id} code or prefix")
+                raise CodelistError(
+                    f"{code!r} is not a valid {code_class.system_id} code or prefix"
+                )
         return value
 
 
@@ -805,8 +874,13 @@ class DateAggregations(ComparableAggregations):
         clock restarts at each date: with `days(3)`, dates on the 1st, 4th and
         6th are one episode, and the 10th and 12th another. Null dates are ignored.
         """
-        if not isinstance(maximum_gap, Duration) or maximum_gap.units not in ("days", "weeks"):
-            raise DefinitionError("count_episodes_for_patient() needs maximum_gap given in days() or weeks()")
+        if not isinstance(maximum_gap, Duration) or maximum_gap.units not in (
+            "days",
+            "weeks",
+        ):
+            raise DefinitionError(
+                "count_episodes_for_patient() needs maximum_gap given in days() or weeks()"
+            )
         if isinstance(maximum_gap.value, BaseSeries):
             raise DefinitionError(
                 f"count_episodes_for_patient() needs a single, fixed number of {maximum_gap.units}, not a series"
@@ -923,9 +997,13 @@ class Duration:
         assert self.units in _UNITS
         if isinstance(self.value, BaseSeries):
             if self.value._qm_node.type is not int:
-                raise DefinitionError(f"{self.units}() needs an integer or an integer series")
+                raise DefinitionError(
+                    f"{self.units}() needs an integer or an integer series"
+                )
         elif type(self.value) is not int:
-            raise DefinitionError(f"{self.units}() needs an integer, not {self.value!r}")
+            raise DefinitionError(
+                f"{self.units}() needs an integer, not {self.value!r}"
+            )
 
     def _add_to(self, date_node: qm.Series):
         """The date series `date_node` moved by this duration."""
@@ -1017,11 +1095,15 @@ class Duration:
             return _parse_date(date)
         if type(date) is datetime.date:
             return date
-        raise DefinitionError(f"a fixed date such as '2020-01-01' is needed here, not {date!r}")
+        raise DefinitionError(
+            f"a fixed date such as '2020-01-01' is needed here, not {date!r}"
+        )
 
     def _constant_count(self):
         if isinstance(self.value, BaseSeries):
-            raise DefinitionError("intervals need a fixed number of periods, not a series")
+            raise DefinitionError(
+                "intervals need a fixed number of periods, not a series"
+            )
         # None at all is allowed, as in public ehrQL: a study may work out a
         # count of years that is 0 for a short run, and its measure is then empty.
         if self.value < 0:
@@ -1080,7 +1162,9 @@ class DateDifference:
         return _series(qm.Function.DateDifferenceInYears, self._end, self._start)
 
     def __bool__(self):
-        raise TypeError("a date difference has no True/False value: use .days, .months or .years")
+        raise TypeError(
+            "a date difference has no True/False value: use .days, .months or .years"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -1169,8 +1253,7 @@ def case(*when_thens: WhenThen, otherwise=None):
     for item in when_thens:
         if not isinstance(item, WhenThen):
             raise DefinitionError(
-                "case() takes when(condition).then(value) pairs; "
-                f"got {_describe(item)}"
+                f"case() takes when(condition).then(value) pairs; got {_describe(item)}"
             )
     if not when_thens:
         raise DefinitionError("case() needs at least one when(...).then(...)")
@@ -1267,21 +1350,35 @@ class BaseFrame:
         if name.startswith("_"):
             raise AttributeError(name)
         table_name = getattr(qm.root_table(self._qm_node), "name", type(self).__name__)
-        if name in _PICK_METHODS and isinstance(self._qm_node, qm.ManyRowsPerPatientFrame):
+        if name in _PICK_METHODS and isinstance(
+            self._qm_node, qm.ManyRowsPerPatientFrame
+        ):
             raise AttributeError(
                 f"{name}() needs sorted rows: sort them first, as in "
                 f"frame.sort_by(frame.date).{name}()"
             )
-        if name in _EVENT_FRAME_METHODS and isinstance(self._qm_node, qm.OneRowPerPatientFrame):
+        if name in _EVENT_FRAME_METHODS and isinstance(
+            self._qm_node, qm.OneRowPerPatientFrame
+        ):
             raise AttributeError(
                 f"{name}() works on event frames; this frame (from '{table_name}') "
                 "already has one row per patient"
             )
         columns = ", ".join(self._qm_node.schema.column_names)
-        candidates = list(dict.fromkeys([*self._qm_node.schema.column_names, *_public_names(type(self))]))
+        candidates = list(
+            dict.fromkeys(
+                [*self._qm_node.schema.column_names, *_public_names(type(self))]
+            )
+        )
         # Short names differ by a larger share for one slip (sl for s1).
-        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5 if len(name) <= 3 else 0.6)
-        hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? ") if close else ""
+        close = difflib.get_close_matches(
+            name, candidates, n=3, cutoff=0.5 if len(name) <= 3 else 0.6
+        )
+        hint = (
+            ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? ")
+            if close
+            else ""
+        )
         raise AttributeError(
             f"table '{table_name}' has no column or method '{name}'; {hint}its columns are: {columns}"
         )
@@ -1380,7 +1477,9 @@ def _patient_class(cls):
         if klass.__module__ == __name__ or klass is object:
             continue
         namespace.update(
-            (name, value) for name, value in vars(klass).items() if not name.startswith("__")
+            (name, value)
+            for name, value in vars(klass).items()
+            if not name.startswith("__")
         )
     derived = type(cls.__name__, (PatientFrame,), namespace)
     derived.__module__ = cls.__module__
@@ -1393,7 +1492,9 @@ def _schema_from_class(cls) -> TableSchema:
         for name, value in vars(klass).items():
             if isinstance(value, Series):
                 if name == "patient_id":
-                    raise DefinitionError("'patient_id' is present in every table; do not declare it")
+                    raise DefinitionError(
+                        "'patient_id' is present in every table; do not declare it"
+                    )
                 columns[name] = value._column()
     if not columns:
         raise DefinitionError(f"table '{cls.__name__}' declares no columns")
@@ -1444,11 +1545,13 @@ def table_from_rows(rows: Iterable[Iterable]):
 
 def _convert_row(row, schema: TableSchema):
     if not row or not isinstance(row[0], int) or isinstance(row[0], bool):
-        raise DefinitionError(f"each row must start with an integer patient_id, got {row!r}")
+        raise DefinitionError(
+            f"each row must start with an integer patient_id, got {row!r}"
+        )
     values = [row[0]]
     for (name, column), value in zip(schema.columns, row[1:]):
         values.append(coerce_cell(value, column.type, name))
-    values.extend(row[len(values):])
+    values.extend(row[len(values) :])
     return tuple(values)
 
 
@@ -1511,9 +1614,13 @@ def table_from_file(path: str | Path, *, columns: Mapping[str, type] | None = No
     attributes = {}
     for name, type_ in columns.items():
         if name == "patient_id":
-            raise DefinitionError("table_from_file() reads patient_id itself: leave it out of columns=")
+            raise DefinitionError(
+                "table_from_file() reads patient_id itself: leave it out of columns="
+            )
         if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
-            raise DefinitionError(f"table_from_file(): {name!r} is not a valid column name")
+            raise DefinitionError(
+                f"table_from_file(): {name!r} is not a valid column name"
+            )
         if not qm.is_valid_series_type(type_):
             raise DefinitionError(
                 f"table_from_file(): column '{name}' has type {type_!r}; use bool, int, float, str, "
@@ -1582,7 +1689,9 @@ def _read_table_file(path: Path, schema: TableSchema) -> list[tuple]:
             reader = csv.DictReader(f)
             missing = [n for n in names if n not in (reader.fieldnames or [])]
             if missing:
-                raise DefinitionError(f"{path} is missing columns: {', '.join(missing)}")
+                raise DefinitionError(
+                    f"{path} is missing columns: {', '.join(missing)}"
+                )
             rows = []
             for line in reader:
                 try:
@@ -1616,21 +1725,35 @@ class DummyDataConfig:
     additional_population_constraint: Any = None
 
     @classmethod
-    def checked(cls, population_size, legacy, timeout, additional_population_constraint) -> DummyDataConfig:
+    def checked(
+        cls, population_size, legacy, timeout, additional_population_constraint
+    ) -> DummyDataConfig:
         """A config from a definition's arguments, refusing values that cannot work."""
-        if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 1:
+        if (
+            not isinstance(population_size, int)
+            or isinstance(population_size, bool)
+            or population_size < 1
+        ):
             raise DefinitionError("population_size must be a positive integer")
         if not isinstance(legacy, bool):
             raise DefinitionError(f"legacy must be True or False, not {legacy!r}")
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
-            raise DefinitionError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if (
+            not isinstance(timeout, (int, float))
+            or isinstance(timeout, bool)
+            or not timeout > 0
+        ):
+            raise DefinitionError(
+                f"timeout must be a positive number of seconds, not {timeout!r}"
+            )
         constraint = additional_population_constraint
         if constraint is not None and not (
             isinstance(constraint, BaseSeries)
             and constraint._qm_node.type is bool
             and constraint._qm_node.domain.is_patient
         ):
-            raise DefinitionError("additional_population_constraint must be a boolean patient series")
+            raise DefinitionError(
+                "additional_population_constraint must be a boolean patient series"
+            )
         return cls(population_size, legacy, timeout, constraint)
 
 
@@ -1710,7 +1833,9 @@ class Dataset:
         self._validate_column_name(name, what="event table")
         if name == "dataset":
             # The patient-level table is written as `dataset` beside the event tables.
-            raise DefinitionError("'dataset' is the name of the patient-level output table: choose another name")
+            raise DefinitionError(
+                "'dataset' is the name of the patient-level output table: choose another name"
+            )
         if not columns:
             raise DefinitionError(f"event table '{name}' needs at least one column")
         nodes = {}
@@ -1721,7 +1846,9 @@ class Dataset:
                     f"column '{column_name}' of event table '{name}' must be a series, "
                     f"not {_describe(series)}"
                 )
-            _refuse_parameters(series._qm_node, f"column '{column_name}' of event table '{name}'")
+            _refuse_parameters(
+                series._qm_node, f"column '{column_name}' of event table '{name}'"
+            )
             nodes[column_name] = series._qm_node
         if all(node.domain.is_patient for node in nodes.values()):
             raise DefinitionError(
@@ -1756,7 +1883,9 @@ class Dataset:
         object.__setattr__(
             self,
             "dummy_data_config",
-            DummyDataConfig.checked(population_size, legacy, timeout, additional_population_constraint),
+            DummyDataConfig.checked(
+                population_size, legacy, timeout, additional_population_constraint
+            ),
         )
 
     def __setattr__(self, name, value):
@@ -1777,11 +1906,17 @@ class Dataset:
                 "underscores, starting with a letter"
             )
         if len(name) > _MAX_NAME_LENGTH:
-            raise DefinitionError(f"{what} name '{name}' is longer than {_MAX_NAME_LENGTH} characters")
+            raise DefinitionError(
+                f"{what} name '{name}' is longer than {_MAX_NAME_LENGTH} characters"
+            )
         if name in _RESERVED_NAMES or keyword.iskeyword(name):
-            raise DefinitionError(f"'{name}' is a reserved name and cannot be a {what} name")
+            raise DefinitionError(
+                f"'{name}' is a reserved name and cannot be a {what} name"
+            )
         if name in dir(type(self)):
-            raise DefinitionError(f"'{name}' is a Dataset method and cannot be a {what} name")
+            raise DefinitionError(
+                f"'{name}' is a Dataset method and cannot be a {what} name"
+            )
         if check_existing and (name in self._variables or name in self._events):
             raise DefinitionError(f"dataset.{name} has already been defined")
 
@@ -1861,4 +1996,6 @@ def _convert_parameter(name: str, raw: str, type):
         wanted = {int: "an integer", float: "a number"}.get(
             type, f"readable by {getattr(type, '__name__', type)}()"
         )
-        raise ParameterError(f"parameter '{name}' must be {wanted}, got {raw!r}") from None
+        raise ParameterError(
+            f"parameter '{name}' must be {wanted}, got {raw!r}"
+        ) from None

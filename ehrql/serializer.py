@@ -33,21 +33,33 @@ def _node_classes() -> dict[str, type]:
     classes = {}
     for name in dir(qm):
         value = getattr(qm, name)
-        if name.startswith("_") or not (isinstance(value, type) and issubclass(value, qm.Node)):
+        if name.startswith("_") or not (
+            isinstance(value, type) and issubclass(value, qm.Node)
+        ):
             continue
         if dataclasses.is_dataclass(value):
             classes[name] = value
     for namespace in (qm.Function, qm.AggregateByPatient):
         for name in dir(namespace):
             value = getattr(namespace, name)
-            if not name.startswith("_") and isinstance(value, type) and dataclasses.is_dataclass(value):
+            if (
+                not name.startswith("_")
+                and isinstance(value, type)
+                and dataclasses.is_dataclass(value)
+            ):
                 classes[f"{namespace.__name__}.{name}"] = value
     return classes
 
 
 _NODE_CLASSES = _node_classes()
 _NODE_NAMES = {cls: name for name, cls in _NODE_CLASSES.items()}
-_SCALAR_TYPES = {"bool": bool, "int": int, "float": float, "str": str, "date": datetime.date}
+_SCALAR_TYPES = {
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "str": str,
+    "date": datetime.date,
+}
 _TYPE_NAMES = {v: k for k, v in _SCALAR_TYPES.items()}
 _CONSTRAINTS = {
     cls.__name__: cls
@@ -68,7 +80,10 @@ def serialize(root: qm.Node) -> str:
     """The JSON text for a query model tree (a Dataset or any node)."""
     encoder = _Encoder()
     root_index = encoder.add(root)
-    return json.dumps({"version": FORMAT_VERSION, "nodes": encoder.records, "root": root_index}, indent=1)
+    return json.dumps(
+        {"version": FORMAT_VERSION, "nodes": encoder.records, "root": root_index},
+        indent=1,
+    )
 
 
 def serialize_document(value: Any) -> str:
@@ -81,7 +96,9 @@ def serialize_document(value: Any) -> str:
     """
     encoder = _Encoder()
     encoded = encoder.encode(value)
-    return json.dumps({"version": FORMAT_VERSION, "nodes": encoder.records, "value": encoded})
+    return json.dumps(
+        {"version": FORMAT_VERSION, "nodes": encoder.records, "value": encoded}
+    )
 
 
 def deserialize(text: str) -> qm.Node:
@@ -134,9 +151,13 @@ class _Encoder:
         if isinstance(value, qm.Node):
             return {"ref": self.add(value)}
         if isinstance(value, qm.FrozenDict):
-            return {"dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+            return {
+                "dict": [[self.encode(k), self.encode(v)] for k, v in value.items()]
+            }
         if isinstance(value, ts.TableSchema):
-            return {"schema": [[name, _encode_column(col)] for name, col in value.columns]}
+            return {
+                "schema": [[name, _encode_column(col)] for name, col in value.columns]
+            }
         if isinstance(value, enum.Enum):
             return {"enum": type(value).__name__, "value": value.value}
         if isinstance(value, qm.Set):
@@ -148,7 +169,9 @@ class _Encoder:
         if isinstance(value, list):
             return {"list": [self.encode(v) for v in value]}
         if type(value) is dict:
-            return {"items": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+            return {
+                "items": [[self.encode(k), self.encode(v)] for k, v in value.items()]
+            }
         return _encode_value(value)
 
 
@@ -170,14 +193,22 @@ class _Decoder:
                 raise SerializationError(f"unknown node type {record.get('node')!r}")
             names = {f.name for f in dataclasses.fields(cls)}
             if set(record) - {"node"} != names:
-                raise SerializationError(f"node {record.get('node')} has fields {sorted(set(record) - {'node'})}")
-            fields = {k: self.decode(v, below=position) for k, v in record.items() if k != "node"}
+                raise SerializationError(
+                    f"node {record.get('node')} has fields {sorted(set(record) - {'node'})}"
+                )
+            fields = {
+                k: self.decode(v, below=position)
+                for k, v in record.items()
+                if k != "node"
+            }
             try:
                 self.built[position] = cls(**fields)
             except SerializationError:
                 raise
             except Exception as e:
-                raise SerializationError(f"invalid {record.get('node')} node: {e}") from None
+                raise SerializationError(
+                    f"invalid {record.get('node')} node: {e}"
+                ) from None
         return self.built[position]
 
     def decode(self, value, below: int | None = None) -> Any:
@@ -185,13 +216,22 @@ class _Decoder:
             raise SerializationError(f"unexpected list {value!r}")
         if isinstance(value, dict):
             if "ref" in value:
-                if below is not None and not (isinstance(value["ref"], int) and value["ref"] < below):
-                    raise SerializationError(f"node {below} refers forward to node {value['ref']!r}")
+                if below is not None and not (
+                    isinstance(value["ref"], int) and value["ref"] < below
+                ):
+                    raise SerializationError(
+                        f"node {below} refers forward to node {value['ref']!r}"
+                    )
                 return self.node(value["ref"])
             if "dict" in value:
-                return qm.FrozenDict((self.decode(k, below), self.decode(v, below)) for k, v in value["dict"])
+                return qm.FrozenDict(
+                    (self.decode(k, below), self.decode(v, below))
+                    for k, v in value["dict"]
+                )
             if "schema" in value:
-                return ts.TableSchema({name: _decode_column(col) for name, col in value["schema"]})
+                return ts.TableSchema(
+                    {name: _decode_column(col) for name, col in value["schema"]}
+                )
             if "enum" in value:
                 return qm.Position(value["value"])
             if "set_type" in value:
@@ -203,7 +243,10 @@ class _Decoder:
             if "list" in value:
                 return [self.decode(v, below) for v in value["list"]]
             if "items" in value:
-                return {self.decode(k, below): self.decode(v, below) for k, v in value["items"]}
+                return {
+                    self.decode(k, below): self.decode(v, below)
+                    for k, v in value["items"]
+                }
         return _decode_value(value)
 
 
@@ -274,7 +317,10 @@ def _encode_column(column: ts.Column) -> dict:
         "constraints": [
             {
                 "kind": type(c).__name__,
-                "fields": {f.name: _encode_constraint_field(getattr(c, f.name)) for f in dataclasses.fields(c)},
+                "fields": {
+                    f.name: _encode_constraint_field(getattr(c, f.name))
+                    for f in dataclasses.fields(c)
+                },
             }
             for c in column.constraints
         ],
@@ -302,4 +348,6 @@ def _decode_column(record: dict) -> ts.Column:
         for name, value in fields.items():
             object.__setattr__(constraint, name, value)
         constraints.append(constraint)
-    return ts.Column(_decode_type(record["type"]), record["description"], tuple(constraints))
+    return ts.Column(
+        _decode_type(record["type"]), record["description"], tuple(constraints)
+    )

@@ -56,7 +56,9 @@ def positional_arguments(args: Sequence[str]) -> tuple[str, ...]:
     return tuple(args)
 
 
-def as_argument_list(user_args: Sequence[str] | Mapping[str, str] | None) -> tuple[str, ...]:
+def as_argument_list(
+    user_args: Sequence[str] | Mapping[str, str] | None,
+) -> tuple[str, ...]:
     """User arguments as the list given on the command line.
 
     A mapping `{"name": "value"}` (the form library callers may find handier)
@@ -65,7 +67,11 @@ def as_argument_list(user_args: Sequence[str] | Mapping[str, str] | None) -> tup
     if user_args is None:
         return ()
     if isinstance(user_args, Mapping):
-        return tuple(item for name, value in user_args.items() for item in (f"--{name}", str(value)))
+        return tuple(
+            item
+            for name, value in user_args.items()
+            for item in (f"--{name}", str(value))
+        )
     if isinstance(user_args, str):
         raise TypeError("user arguments must be a list of strings, not one string")
     return tuple(str(arg) for arg in user_args)
@@ -92,8 +98,20 @@ def _noting_read(name: str):
 
 # Every way of looking at the list counts as reading it (argparse slices it).
 for _name in (
-    "__getitem__", "__iter__", "__len__", "__contains__", "__reversed__", "__eq__",
-    "__ne__", "__repr__", "__str__", "__add__", "__mul__", "copy", "count", "index",
+    "__getitem__",
+    "__iter__",
+    "__len__",
+    "__contains__",
+    "__reversed__",
+    "__eq__",
+    "__ne__",
+    "__repr__",
+    "__str__",
+    "__add__",
+    "__mul__",
+    "copy",
+    "count",
+    "index",
 ):
     setattr(_WatchedArgv, _name, _noting_read(_name))
 del _name
@@ -137,21 +155,29 @@ class UserArguments:
             wanted = ", ".join(f"--{name}" for name in self.asked)
             accepted = f"the definition asks for: {wanted}"
         else:
-            accepted = "the definition takes no user arguments (it never calls get_parameter)"
+            accepted = (
+                "the definition takes no user arguments (it never calls get_parameter)"
+            )
         if stray:
             raise ParameterError(f"unexpected user argument {stray[0]!r}; {accepted}")
         name = unknown[0]
         close = difflib.get_close_matches(name, list(self.asked), n=1)
         hint = f" (did you mean --{close[0]}?)" if close else ""
-        raise ParameterError(f"user argument '--{name}' is not used by the definition{hint}; {accepted}")
+        raise ParameterError(
+            f"user argument '--{name}' is not used by the definition{hint}; {accepted}"
+        )
 
 
 #: The user arguments of the definition being loaded now (None outside a load).
-CURRENT: contextvars.ContextVar[UserArguments | None] = contextvars.ContextVar("ehrql_user_args", default=None)
+CURRENT: contextvars.ContextVar[UserArguments | None] = contextvars.ContextVar(
+    "ehrql_user_args", default=None
+)
 
 
 @contextlib.contextmanager
-def user_arguments(definition_path: str, args: Sequence[str]) -> Iterator[UserArguments]:
+def user_arguments(
+    definition_path: str, args: Sequence[str]
+) -> Iterator[UserArguments]:
     """Make `args` the user arguments, and `[definition_path, *args]` the
     `sys.argv`, while a definition loads; restore both afterwards."""
     state = UserArguments(tuple(args))

@@ -14,7 +14,13 @@ The index date can be changed on the command line, after `--`:
 from pathlib import Path
 
 from ehrql import case, codelist_from_csv, create_dataset, get_parameter, when, years
-from ehrql.tables.core import clinical_events, medications, ons_deaths, patients, practice_registrations
+from ehrql.tables.core import (
+    clinical_events,
+    medications,
+    ons_deaths,
+    patients,
+    practice_registrations,
+)
 
 CODELISTS = Path(__file__).parent / "codelists"
 
@@ -28,7 +34,9 @@ cvd_codes = codelist_from_csv(
 smoking_codes = codelist_from_csv(
     CODELISTS / "smoking_status.csv", column="code", category_column="category"
 )
-asthma_inhaler_codes = codelist_from_csv(CODELISTS / "asthma_inhalers.csv", column="code")
+asthma_inhaler_codes = codelist_from_csv(
+    CODELISTS / "asthma_inhalers.csv", column="code"
+)
 
 BMI_CODE = "60621009"
 
@@ -71,15 +79,21 @@ dataset.has_asthma = has_ever(asthma_codes)
 dataset.has_copd = has_ever(copd_codes)
 
 latest_cvd = (
-    history.where(history.snomedct_code.is_in(cvd_codes)).sort_by(history.date).last_for_patient()
+    history.where(history.snomedct_code.is_in(cvd_codes))
+    .sort_by(history.date)
+    .last_for_patient()
 )
 dataset.latest_cvd_event = latest_cvd.snomedct_code.to_category(cvd_codes)
 dataset.latest_cvd_event_date = latest_cvd.date
 
 latest_smoking = (
-    history.where(history.snomedct_code.is_in(smoking_codes)).sort_by(history.date).last_for_patient()
+    history.where(history.snomedct_code.is_in(smoking_codes))
+    .sort_by(history.date)
+    .last_for_patient()
 )
-dataset.smoking_status = latest_smoking.snomedct_code.to_category(smoking_codes, default="unknown")
+dataset.smoking_status = latest_smoking.snomedct_code.to_category(
+    smoking_codes, default="unknown"
+)
 
 # BMI recorded in the five years before the index date; implausible values are ignored.
 bmi_records = history.where(
@@ -104,7 +118,9 @@ inhalers = medications.where(
 dataset.asthma_inhalers_in_last_year = inhalers.count_for_patient()
 
 dataset.date_of_death = ons_deaths.date
-dataset.died_of_cvd = ons_deaths.cause_of_death_is_in(["I21", "I219", "I64", "I489", "I509"])
+dataset.died_of_cvd = ons_deaths.cause_of_death_is_in(
+    ["I21", "I219", "I64", "I489", "I509"]
+)
 
 # Test patients, checked with `ehrql assure examples/dataset_definition.py`
 # (dates are for the default index date, 2023-04-01).
@@ -112,7 +128,9 @@ test_data = {
     # Registered, 60 on the index date, with type 2 diabetes and a recent heart attack.
     1: {
         "patients": {"date_of_birth": "1963-01-01", "sex": "female"},
-        "practice_registrations": [{"start_date": "2010-05-01", "practice_pseudo_id": 7}],
+        "practice_registrations": [
+            {"start_date": "2010-05-01", "practice_pseudo_id": 7}
+        ],
         "clinical_events": [
             {"date": "2015-06-01", "snomedct_code": "44054006"},
             {"date": "2022-11-20", "snomedct_code": "22298006"},
@@ -139,14 +157,20 @@ test_data = {
     2: {
         "patients": {"date_of_birth": "1970-01-01", "sex": "male"},
         "practice_registrations": [
-            {"start_date": "2000-01-01", "end_date": "2020-01-01", "practice_pseudo_id": 3}
+            {
+                "start_date": "2000-01-01",
+                "end_date": "2020-01-01",
+                "practice_pseudo_id": 3,
+            }
         ],
         "expected_in_population": False,
     },
     # Registered but only 17 on the index date: not in the population.
     3: {
         "patients": {"date_of_birth": "2006-01-01", "sex": "male"},
-        "practice_registrations": [{"start_date": "2006-02-01", "practice_pseudo_id": 3}],
+        "practice_registrations": [
+            {"start_date": "2006-02-01", "practice_pseudo_id": 3}
+        ],
         "expected_in_population": False,
     },
 }

@@ -22,7 +22,9 @@ in_interval = clinical_events.where(clinical_events.date.is_during(INTERVAL))
 
 def coded_in_interval(codelist):
     """True for patients with an event from `codelist` in the interval."""
-    return in_interval.where(in_interval.snomedct_code.is_in(codelist)).exists_for_patient()
+    return in_interval.where(
+        in_interval.snomedct_code.is_in(codelist)
+    ).exists_for_patient()
 
 
 measures = create_measures()
@@ -33,7 +35,9 @@ measures.define_defaults(
     & patients.is_alive_on(INTERVAL.start_date),
     group_by={
         "sex": patients.sex,
-        "age_band": case(when(age < 40).then("18-39"), when(age < 65).then("40-64"), otherwise="65+"),
+        "age_band": case(
+            when(age < 40).then("18-39"), when(age < 65).then("40-64"), otherwise="65+"
+        ),
     },
     intervals=months(12).starting_on("2022-01-01"),
 )

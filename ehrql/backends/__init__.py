@@ -25,4 +25,6 @@ def get_backend(name: str) -> Backend:
         return BACKENDS[name]()
     except KeyError:
         known = ", ".join(sorted(BACKENDS))
-        raise BackendError(f"unknown backend '{name}'; valid backends: {known}") from None
+        raise BackendError(
+            f"unknown backend '{name}'; valid backends: {known}"
+        ) from None

@@ -31,6 +31,7 @@ from sqlalchemy.sql.selectable import FromClause, Select, Subquery
 from ehrql.errors import EHRQLError
 from ehrql.query_model.table_schema import TableSchema
 
+
 class BackendError(EHRQLError):
     """A backend was asked for something it cannot provide."""
 
@@ -126,15 +127,22 @@ class Backend:
             )
         # Explicit labels: SQLAlchemy shortens long derived column names on
         # dialects with short identifiers, and the public names must survive.
-        return sa.select(*(query.c[name].label(name) for name in wanted)).subquery(table_name)
+        return sa.select(*(query.c[name].label(name) for name in wanted)).subquery(
+            table_name
+        )
 
-    def resolve_table(self, table, permissions: Iterable[str] = frozenset()) -> FromClause:
+    def resolve_table(
+        self, table, permissions: Iterable[str] = frozenset()
+    ) -> FromClause:
         """The rows of a query model table node (has `name` and `schema`) that a
         job holding `permissions` may read: `restricted_table`."""
         return self.restricted_table(table.name, table.schema, permissions)
 
     def restricted_table(
-        self, table_name: str, schema: TableSchema, permissions: Iterable[str] = frozenset()
+        self,
+        table_name: str,
+        schema: TableSchema,
+        permissions: Iterable[str] = frozenset(),
     ) -> FromClause:
         """`table_expression`, less any rows the backend's access rules keep back
         from a job holding `permissions`. By default nothing is kept back."""
@@ -154,7 +162,9 @@ class Backend:
             )
         return claimed
 
-    def patient_exclusions(self, permissions: Iterable[str] = frozenset()) -> Select | None:
+    def patient_exclusions(
+        self, permissions: Iterable[str] = frozenset()
+    ) -> Select | None:
         """A one-column (`patient_id`) SELECT of patients to leave out of every result.
 
         None when no patient needs excluding, given the claimed `permissions`.

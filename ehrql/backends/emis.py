@@ -79,7 +79,10 @@ class EMISBackend(Backend):
     def _patients(self, schema: TableSchema) -> Select:
         patient = self._unambiguous_patients().subquery("patient")
         sex = sa.case(
-            *((patient.c.gender == code, label) for code, label in EMIS_GENDERS.items()),
+            *(
+                (patient.c.gender == code, label)
+                for code, label in EMIS_GENDERS.items()
+            ),
             else_="unknown",
         )
         return sa.select(
@@ -90,7 +93,9 @@ class EMISBackend(Backend):
             patient.c.registered_date.label("registration_start_date"),
             patient.c.registration_end_date.label("registration_end_date"),
             patient.c.hashed_organisation.label("practice_pseudo_id"),
-            sa.cast(patient.c.rural_urban, sa.Integer()).label("rural_urban_classification"),
+            sa.cast(patient.c.rural_urban, sa.Integer()).label(
+                "rural_urban_classification"
+            ),
             sa.cast(patient.c.imd_rank, sa.Integer()).label("imd_rounded"),
         )
 
@@ -108,7 +113,9 @@ class EMISBackend(Backend):
     @mapping("clinical_events")
     def _clinical_events(self, schema: TableSchema) -> Select:
         observation = self.raw_table("observation_all_orgs_v2")
-        return self._coded_records("observation_all_orgs_v2", "snomedct_code").add_columns(
+        return self._coded_records(
+            "observation_all_orgs_v2", "snomedct_code"
+        ).add_columns(
             sa.cast(observation.c.value_pq_1, sa.Double()).label("numeric_value")
         )
 
@@ -141,7 +148,10 @@ class EMISBackend(Backend):
                 patient.c.registration_id.label("patient_id"),
                 date_of_death.label("date"),
                 ons.c.icd10u.label("underlying_cause_of_death"),
-                *(ons.c[f"icd100{i:02d}"].label(f"cause_of_death_{i:02d}") for i in range(1, 16)),
+                *(
+                    ons.c[f"icd100{i:02d}"].label(f"cause_of_death_{i:02d}")
+                    for i in range(1, 16)
+                ),
                 sa.func.row_number()
                 .over(
                     partition_by=patient.c.registration_id,

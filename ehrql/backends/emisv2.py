@@ -52,5 +52,8 @@ class EMISv2Backend(EMISBackend):
             patient.c.registered_date.label("start_date"),
             patient.c.registration_end_date.label("end_date"),
             sa.cast(patient.c.imd_rank, sa.Integer()).label("imd_rounded_2019"),
-            *(sa.cast(sa.null(), type_).label(name) for name, type_ in _ADDRESS_COLUMNS_WITHOUT_SOURCE.items()),
+            *(
+                sa.cast(sa.null(), type_).label(name)
+                for name, type_ in _ADDRESS_COLUMNS_WITHOUT_SOURCE.items()
+            ),
         )

@@ -20,7 +20,9 @@ from sqlalchemy.sql.expression import FunctionElement
 FAR_FUTURE = datetime.date(9999, 12, 31)
 
 
-def typed_literal(value: datetime.date | str, type_: sa.types.TypeEngine) -> ColumnElement:
+def typed_literal(
+    value: datetime.date | str, type_: sa.types.TypeEngine
+) -> ColumnElement:
     """A constant of a raw column's type, written as a CAST of ISO text.
 
     Trino will not compare a timestamp with bare text, and a CAST reads the
@@ -43,7 +45,9 @@ def null_if(column: ColumnElement, sentinel) -> ColumnElement:
     return sa.func.nullif(column, sentinel, type_=column.type)
 
 
-def as_date(column: ColumnElement, sentinel: datetime.date | None = None) -> ColumnElement:
+def as_date(
+    column: ColumnElement, sentinel: datetime.date | None = None
+) -> ColumnElement:
     """A datetime or ISO text column as a DATE, NULL where it holds `sentinel`."""
     if sentinel is not None:
         column = null_if(column, sentinel)
@@ -60,12 +64,16 @@ def flag(condition: ColumnElement) -> ColumnElement:
 
 def yes_no(column: ColumnElement, yes="Y", no="N") -> ColumnElement:
     """True for `yes`, false for `no`, NULL for anything else."""
-    return sa.case((column == yes, sa.true()), (column == no, sa.false())).cast(sa.Boolean())
+    return sa.case((column == yes, sa.true()), (column == no, sa.false())).cast(
+        sa.Boolean()
+    )
 
 
 def recode(column: ColumnElement, values: dict) -> ColumnElement:
     """`column`'s raw values translated through `values`; NULL for any other value."""
-    return sa.case(*((column == raw, sa.literal(public)) for raw, public in values.items()))
+    return sa.case(
+        *((column == raw, sa.literal(public)) for raw, public in values.items())
+    )
 
 
 def typed_null(type_: sa.types.TypeEngine) -> ColumnElement:
@@ -88,7 +96,9 @@ def _unspelled(element_class: type) -> type:
 
     @compiles(element_class)
     def _compile(element, compiler, **kw):
-        raise sa.exc.CompileError(f"{element_class.name} has no spelling for the {compiler.dialect.name} dialect")
+        raise sa.exc.CompileError(
+            f"{element_class.name} has no spelling for the {compiler.dialect.name} dialect"
+        )
 
     return element_class
 

@@ -119,7 +119,9 @@ GP_RECORD_DATE_COLUMNS = types.MappingProxyType(
 
 #: Tables of registrations, by their practice column: only registrations at
 #: practices that have acknowledged the directions are read.
-ACKNOWLEDGED_PRACTICE_TABLES = types.MappingProxyType({"practice_registrations": "practice_pseudo_id"})
+ACKNOWLEDGED_PRACTICE_TABLES = types.MappingProxyType(
+    {"practice_registrations": "practice_pseudo_id"}
+)
 
 #: ISARIC answers recorded as text dates, "NA" when not given.
 ISARIC_DATE_COLUMNS = (
@@ -156,7 +158,9 @@ class TPPBackend(Backend):
         ehrql.tables.smoketest,
     )
     raw_metadata = raw_schema.metadata
-    permissions = frozenset({T1OO_PERMISSION, NDOO_PERMISSION, GP_UNACTIVATED_PERMISSION})
+    permissions = frozenset(
+        {T1OO_PERMISSION, NDOO_PERMISSION, GP_UNACTIVATED_PERMISSION}
+    )
     #: The GP-recorded tables and their dating columns (see `GP_RECORD_DATE_COLUMNS`).
     gp_record_date_columns: Mapping[str, str] = GP_RECORD_DATE_COLUMNS
     #: The registration tables and their practice columns (see `ACKNOWLEDGED_PRACTICE_TABLES`).
@@ -167,7 +171,9 @@ class TPPBackend(Backend):
     # TPP maintain the lists (opt-outs, acknowledged practices) themselves;
     # ehrQL does not decide who has opted out, it only reads the lists.
 
-    def patient_exclusions(self, permissions: Iterable[str] = frozenset()) -> Select | None:
+    def patient_exclusions(
+        self, permissions: Iterable[str] = frozenset()
+    ) -> Select | None:
         """Patients with a type 1 opt-out, unless the job holds `include_t1oo`."""
         if T1OO_PERMISSION in self.check_permissions(permissions):
             return None
@@ -216,12 +222,17 @@ class TPPBackend(Backend):
         registration (no end, or SystmOne's 9999-12-31) ends after any other.
         """
         registration = self.raw_table("RegistrationHistory")
-        end = sa.func.coalesce(registration.c.EndDate, typed_literal(FAR_FUTURE, sa.DateTime()))
+        end = sa.func.coalesce(
+            registration.c.EndDate, typed_literal(FAR_FUTURE, sa.DateTime())
+        )
         acknowledged = self._acknowledged(registration.c.Organisation_ID)
 
         def latest_end(condition, name):
             return (
-                sa.select(registration.c.Patient_ID.label("patient_id"), sa.func.max(end).label("end_date"))
+                sa.select(
+                    registration.c.Patient_ID.label("patient_id"),
+                    sa.func.max(end).label("end_date"),
+                )
                 .where(condition)
                 .group_by(registration.c.Patient_ID)
                 .subquery(name)
@@ -229,14 +240,22 @@ class TPPBackend(Backend):
 
         activated = latest_end(acknowledged, "activated_registrations")
         other = latest_end(~acknowledged, "unactivated_registrations")
-        return sa.select(
-            activated.c.patient_id, as_date(activated.c.end_date).label("cutoff_date")
-        ).select_from(
-            activated.join(other, other.c.patient_id == activated.c.patient_id)
-        ).where(other.c.end_date > activated.c.end_date)
+        return (
+            sa.select(
+                activated.c.patient_id,
+                as_date(activated.c.end_date).label("cutoff_date"),
+            )
+            .select_from(
+                activated.join(other, other.c.patient_id == activated.c.patient_id)
+            )
+            .where(other.c.end_date > activated.c.end_date)
+        )
 
     def restricted_table(
-        self, table_name: str, schema: TableSchema, permissions: Iterable[str] = frozenset()
+        self,
+        table_name: str,
+        schema: TableSchema,
+        permissions: Iterable[str] = frozenset(),
     ) -> FromClause:
         """The table's rows, less what GP activation keeps back from a job
         without `include_gp_unactivated`: rows of the GP record dated after the
@@ -247,7 +266,9 @@ class TPPBackend(Backend):
             return rows
         if table_name in self.acknowledged_practice_tables:
             practice = rows.c[self.acknowledged_practice_tables[table_name]]
-            return sa.select(rows).where(self._acknowledged(practice)).subquery(table_name)
+            return (
+                sa.select(rows).where(self._acknowledged(practice)).subquery(table_name)
+            )
         if table_name in self.gp_record_date_columns:
             dated = rows.c[self.gp_record_date_columns[table_name]]
             cutoffs = self.gp_record_cutoffs().subquery("gp_record_cutoffs")
@@ -268,7 +289,9 @@ class TPPBackend(Backend):
         side's months.
         """
         current = build("", lambda month: month >= HES_ARCHIVE_CUTOFF)
-        archived = build(raw_schema.ARCHIVE_SUFFIX, lambda month: month < HES_ARCHIVE_CUTOFF)
+        archived = build(
+            raw_schema.ARCHIVE_SUFFIX, lambda month: month < HES_ARCHIVE_CUTOFF
+        )
         return sa.union_all(current, archived).subquery().select()
 
     def _coded_events(self) -> Select:
@@ -288,10 +311,14 @@ class TPPBackend(Backend):
             )
 
         no_code = typed_null(sa.String())
-        return sa.union_all(
-            select(ctv3, no_code, ctv3.c.CTV3Code),
-            select(snomed, snomed.c.ConceptId, no_code),
-        ).subquery().select()
+        return (
+            sa.union_all(
+                select(ctv3, no_code, ctv3.c.CTV3Code),
+                select(snomed, snomed.c.ConceptId, no_code),
+            )
+            .subquery()
+            .select()
+        )
 
     def _medication_dictionary(self):
         """TPP's drug dictionary, topped up with OpenSAFELY's entries for drugs it leaves unmapped.
@@ -344,7 +371,8 @@ class TPPBackend(Backend):
             as_date(organisation.c.GoLiveDate).label("practice_systmone_go_live_date"),
         ).select_from(
             registration.outerjoin(
-                organisation, registration.c.Organisation_ID == organisation.c.Organisation_ID
+                organisation,
+                registration.c.Organisation_ID == organisation.c.Organisation_ID,
             )
         )
 
@@ -373,7 +401,9 @@ class TPPBackend(Backend):
             dictionary.c.DMD_ID.label("dmd_code"),
             *(raw_columns[name].label(name) for name in columns),
         ).select_from(
-            table.outerjoin(dictionary, table.c.MultilexDrug_ID == dictionary.c.MultilexDrug_ID)
+            table.outerjoin(
+                dictionary, table.c.MultilexDrug_ID == dictionary.c.MultilexDrug_ID
+            )
         )
 
     @mapping("medications")
@@ -409,7 +439,10 @@ class TPPBackend(Backend):
             deaths.c.dod.label("date"),
             deaths.c.Place_of_occurrence.label("place"),
             deaths.c.icd10u.label("underlying_cause_of_death"),
-            *(deaths.c[f"ICD100{i:02d}"].label(f"cause_of_death_{i:02d}") for i in range(1, 16)),
+            *(
+                deaths.c[f"ICD100{i:02d}"].label(f"cause_of_death_{i:02d}")
+                for i in range(1, 16)
+            ),
         ]
 
     @mapping("ons_deaths")
@@ -419,7 +452,10 @@ class TPPBackend(Backend):
         ranked = sa.select(
             *columns,
             sa.func.row_number()
-            .over(partition_by=deaths.c.Patient_ID, order_by=(deaths.c.dod, deaths.c.icd10u))
+            .over(
+                partition_by=deaths.c.Patient_ID,
+                order_by=(deaths.c.dod, deaths.c.icd10u),
+            )
             .label("death_rank"),
         ).subquery()
         return sa.select(ranked).where(ranked.c.death_rank == 1)
@@ -442,12 +478,18 @@ class TPPBackend(Backend):
             as_date(address.c.StartDate, FAR_FUTURE).label("start_date"),
             as_date(address.c.EndDate, FAR_FUTURE).label("end_date"),
             address.c.AddressType.label("address_type"),
-            null_if(address.c.RuralUrbanClassificationCode, -1).label("rural_urban_classification"),
+            null_if(address.c.RuralUrbanClassificationCode, -1).label(
+                "rural_urban_classification"
+            ),
             null_if(address.c.ImdRankRounded, -1).label("imd_rounded"),
             sa.case((has_postcode, address.c.MSOACode)).label("msoa_code"),
             flag(has_postcode).label("has_postcode"),
-            flag(care_home.c.PatientAddress_ID.is_not(None)).label("care_home_is_potential_match"),
-            yes_no(care_home.c.LocationRequiresNursing).label("care_home_requires_nursing"),
+            flag(care_home.c.PatientAddress_ID.is_not(None)).label(
+                "care_home_is_potential_match"
+            ),
+            yes_no(care_home.c.LocationRequiresNursing).label(
+                "care_home_requires_nursing"
+            ),
             yes_no(care_home.c.LocationDoesNotRequireNursing).label(
                 "care_home_does_not_require_nursing"
             ),
@@ -496,7 +538,9 @@ class TPPBackend(Backend):
             reference.c.AlgorithmDescription.label("algorithm_description"),
             reference.c.AlgorithmVersion.label("algorithm_version"),
         ).select_from(
-            value.outerjoin(reference, value.c.AlgorithmType == reference.c.AlgorithmType)
+            value.outerjoin(
+                reference, value.c.AlgorithmType == reference.c.AlgorithmType
+            )
         )
 
     @mapping("household_memberships_2020")
@@ -509,7 +553,9 @@ class TPPBackend(Backend):
             null_if(household.c.Household_ID, 0).label("household_pseudo_id"),
             null_if(household.c.HouseholdSize, 0).label("household_size"),
         ).select_from(
-            member.outerjoin(household, member.c.Household_ID == household.c.Household_ID)
+            member.outerjoin(
+                household, member.c.Household_ID == household.c.Household_ID
+            )
         )
 
     @mapping("occupation_on_covid_vaccine_record")
@@ -527,7 +573,9 @@ class TPPBackend(Backend):
         return sa.select(
             prompt.c.Patient_ID.label("patient_id"),
             prompt.c.CTV3Code.label("ctv3_code"),
-            sa.case((prompt.c.CodeSystemId == 0, prompt.c.ConceptId)).label("snomedct_code"),
+            sa.case((prompt.c.CodeSystemId == 0, prompt.c.ConceptId)).label(
+                "snomedct_code"
+            ),
             as_date(prompt.c.CreationDate).label("creation_date"),
             as_date(prompt.c.ConsultationDate).label("consultation_date"),
             prompt.c.Consultation_ID.label("consultation_id"),
@@ -556,7 +604,9 @@ class TPPBackend(Backend):
                 ).label("parent_id"),
             )
             .where(
-                relationship.c.Type_of_Relationship.in_(("Mother", "Child", "Son", "Daughter")),
+                relationship.c.Type_of_Relationship.in_(
+                    ("Mother", "Child", "Son", "Daughter")
+                ),
                 relationship.c.RelationshipEndDate.is_(None),
             )
             .subquery("pairs")
@@ -565,7 +615,8 @@ class TPPBackend(Backend):
         parent = self.raw_table("Patient").alias("parent")
         mothers = (
             sa.select(
-                child.c.Patient_ID.label("patient_id"), parent.c.Patient_ID.label("mother_id")
+                child.c.Patient_ID.label("patient_id"),
+                parent.c.Patient_ID.label("mother_id"),
             )
             .select_from(
                 pairs.join(child, pairs.c.child_id == child.c.Patient_ID).join(
@@ -598,7 +649,8 @@ class TPPBackend(Backend):
             vaccination.c.VaccinationName.label("product_name"),
         ).select_from(
             vaccination.outerjoin(
-                reference, vaccination.c.VaccinationName_ID == reference.c.VaccinationName_ID
+                reference,
+                vaccination.c.VaccinationName_ID == reference.c.VaccinationName_ID,
             )
         )
 
@@ -607,8 +659,14 @@ class TPPBackend(Backend):
     @mapping("covid_therapeutics")
     def _covid_therapeutics(self, schema: TableSchema) -> Select:
         therapeutics = self.raw_table("Therapeutics")
-        cohort_columns = ("CASIM05_risk_cohort", "MOL1_high_risk_cohort", "SOT02_risk_cohorts")
-        risk_cohort = _comma_list(*(_risk_groups(therapeutics.c[c]) for c in cohort_columns))
+        cohort_columns = (
+            "CASIM05_risk_cohort",
+            "MOL1_high_risk_cohort",
+            "SOT02_risk_cohorts",
+        )
+        risk_cohort = _comma_list(
+            *(_risk_groups(therapeutics.c[c]) for c in cohort_columns)
+        )
         # The raw table repeats rows; the extra raw columns keep distinct
         # treatment records apart while DISTINCT drops exact copies.
         return sa.select(
@@ -643,7 +701,9 @@ class TPPBackend(Backend):
             yes_no(positive.c.Symptomatic).label("was_symptomatic"),
             sa.cast(null_if(positive.c.SGTF, ""), sa.Integer()).label("sgtf_status"),
             null_if(positive.c.Variant, "").label("variant"),
-            null_if(positive.c.VariantDetectionMethod, "").label("variant_detection_method"),
+            null_if(positive.c.VariantDetectionMethod, "").label(
+                "variant_detection_method"
+            ),
         )
         negatives = sa.select(
             negative.c.Patient_ID.label("patient_id"),
@@ -699,9 +759,9 @@ class TPPBackend(Backend):
             as_date(pathways.c.REFERRAL_REQUEST_RECEIVED_DATE).label(
                 "referral_request_received_date"
             ),
-            as_date(null_if(pathways.c.REFERRAL_TO_TREATMENT_PERIOD_END_DATE, "9999-12-31")).label(
-                "referral_to_treatment_period_end_date"
-            ),
+            as_date(
+                null_if(pathways.c.REFERRAL_TO_TREATMENT_PERIOD_END_DATE, "9999-12-31")
+            ).label("referral_to_treatment_period_end_date"),
             pathways.c.SOURCE_OF_REFERRAL.label("source_of_referral"),
         )
 
@@ -711,18 +771,22 @@ class TPPBackend(Backend):
         known_types = _categories(schema, "waiting_list_type")
         return [
             table.c.Patient_ID.label("patient_id"),
-            table.c.ACTIVITY_TREATMENT_FUNCTION_CODE.label("activity_treatment_function_code"),
+            table.c.ACTIVITY_TREATMENT_FUNCTION_CODE.label(
+                "activity_treatment_function_code"
+            ),
             recode(table.c.PRIORITY_TYPE_CODE, WAITING_LIST_PRIORITIES).label(
                 "priority_type_code"
             ),
             # The pseudonyms are digests stored as bytes; researchers get hex text.
-            hex_text(table.c.PSEUDO_ORGANISATION_CODE_PATIENT_PATHWAY_IDENTIFIER_ISSUER).label(
-                "pseudo_organisation_code_patient_pathway_identifier_issuer"
-            ),
+            hex_text(
+                table.c.PSEUDO_ORGANISATION_CODE_PATIENT_PATHWAY_IDENTIFIER_ISSUER
+            ).label("pseudo_organisation_code_patient_pathway_identifier_issuer"),
             hex_text(table.c.PSEUDO_PATIENT_PATHWAY_IDENTIFIER).label(
                 "pseudo_patient_pathway_identifier"
             ),
-            hex_text(table.c.Pseudo_Referral_Identifier).label("pseudo_referral_identifier"),
+            hex_text(table.c.Pseudo_Referral_Identifier).label(
+                "pseudo_referral_identifier"
+            ),
             as_date(table.c.REFERRAL_TO_TREATMENT_PERIOD_START_DATE).label(
                 "referral_to_treatment_period_start_date"
             ),
@@ -759,7 +823,9 @@ class TPPBackend(Backend):
                     ),
                     apcs.c.Patient_Classification.label("patient_classification"),
                 )
-                .select_from(apcs.outerjoin(derived, apcs.c.APCS_Ident == derived.c.APCS_Ident))
+                .select_from(
+                    apcs.outerjoin(derived, apcs.c.APCS_Ident == derived.c.APCS_Ident)
+                )
                 .where(keep(apcs.c.Der_Activity_Month))
             )
 
@@ -780,11 +846,15 @@ class TPPBackend(Backend):
                     sa.cast(cost.c.Tariff_Initial_Amount, sa.Double()).label(
                         "tariff_initial_amount"
                     ),
-                    sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
+                    sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label(
+                        "tariff_total_payment"
+                    ),
                     apcs.c.Admission_Date.label("admission_date"),
                     apcs.c.Discharge_Date.label("discharge_date"),
                 )
-                .select_from(cost.outerjoin(apcs, cost.c.APCS_Ident == apcs.c.APCS_Ident))
+                .select_from(
+                    cost.outerjoin(apcs, cost.c.APCS_Ident == apcs.c.APCS_Ident)
+                )
                 .where(keep(apcs.c.Der_Activity_Month))
             )
 
@@ -815,7 +885,9 @@ class TPPBackend(Backend):
                     sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label(
                         "grand_total_payment_mff"
                     ),
-                    sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
+                    sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label(
+                        "tariff_total_payment"
+                    ),
                     ec.c.Arrival_Date.label("arrival_date"),
                     ec.c.EC_Decision_To_Admit_Date.label("ec_decision_to_admit_date"),
                     ec.c.EC_Injury_Date.label("ec_injury_date"),
@@ -847,7 +919,9 @@ class TPPBackend(Backend):
                         for i in range(1, 25)
                     ),
                 )
-                .select_from(ec.outerjoin(diagnosis, ec.c.EC_Ident == diagnosis.c.EC_Ident))
+                .select_from(
+                    ec.outerjoin(diagnosis, ec.c.EC_Ident == diagnosis.c.EC_Ident)
+                )
                 .where(keep(ec.c.Der_Activity_Month))
             )
 
@@ -881,7 +955,10 @@ class TPPBackend(Backend):
                 sa.func.row_number()
                 .over(
                     partition_by=all_codes.c.patient_id,
-                    order_by=(sa.func.count(all_codes.c.code).desc(), all_codes.c.code.desc()),
+                    order_by=(
+                        sa.func.count(all_codes.c.code).desc(),
+                        all_codes.c.code.desc(),
+                    ),
                 )
                 .label("code_rank"),
             )
@@ -892,7 +969,9 @@ class TPPBackend(Backend):
             .group_by(all_codes.c.patient_id, all_codes.c.code)
             .subquery("ranked")
         )
-        return sa.select(ranked.c.patient_id, ranked.c.code).where(ranked.c.code_rank == 1)
+        return sa.select(ranked.c.patient_id, ranked.c.code).where(
+            ranked.c.code_rank == 1
+        )
 
     @mapping("opa")
     def _opa(self, schema: TableSchema) -> Select:
@@ -908,7 +987,9 @@ class TPPBackend(Backend):
                 opa.c.HRG_Code.label("hrg_code"),
                 opa.c.Treatment_Function_Code.label("treatment_function_code"),
                 opa.c.Outcome_of_Attendance.label("outcome_of_attendance"),
-                opa.c.Referral_Request_Received_Date.label("referral_request_received_date"),
+                opa.c.Referral_Request_Received_Date.label(
+                    "referral_request_received_date"
+                ),
             ).where(keep(opa.c.Der_Activity_Month))
 
         return self._hes_union(build)
@@ -925,7 +1006,9 @@ class TPPBackend(Backend):
                 sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label(
                     "grand_total_payment_mff"
                 ),
-                sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
+                sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label(
+                    "tariff_total_payment"
+                ),
             )
 
         return self._hes_union(build)
@@ -963,7 +1046,9 @@ class TPPBackend(Backend):
                     "primary_procedure_code_read"
                 ),
                 proc.c.Procedure_Code_2.label("procedure_code_2"),
-                mssql_collate(proc.c.Procedure_Code_2_Read).label("procedure_code_2_read"),
+                mssql_collate(proc.c.Procedure_Code_2_Read).label(
+                    "procedure_code_2_read"
+                ),
             )
 
         return self._hes_union(build)
@@ -977,12 +1062,13 @@ class TPPBackend(Backend):
                 table.c.OPA_Ident.label("opa_ident"),
                 *columns,
                 opa.c.Appointment_Date.label("appointment_date"),
-                opa.c.Referral_Request_Received_Date.label("referral_request_received_date"),
+                opa.c.Referral_Request_Received_Date.label(
+                    "referral_request_received_date"
+                ),
             )
             .select_from(table.outerjoin(opa, table.c.OPA_Ident == opa.c.OPA_Ident))
             .where(keep(opa.c.Der_Activity_Month))
         )
-
 
     # -- TPP raw tables -----------------------------------------------------------
 
@@ -1004,9 +1090,15 @@ class TPPBackend(Backend):
         return sa.select(
             cost.c.Patient_ID.label("patient_id"),
             cost.c.APCS_Ident.label("apcs_ident"),
-            sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label("grand_total_payment_mff"),
-            sa.cast(cost.c.Tariff_Initial_Amount, sa.Double()).label("tariff_initial_amount"),
-            sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label("tariff_total_payment"),
+            sa.cast(cost.c.Grand_Total_Payment_MFF, sa.Double()).label(
+                "grand_total_payment_mff"
+            ),
+            sa.cast(cost.c.Tariff_Initial_Amount, sa.Double()).label(
+                "tariff_initial_amount"
+            ),
+            sa.cast(cost.c.Tariff_Total_Payment, sa.Double()).label(
+                "tariff_total_payment"
+            ),
             apcs.c.Admission_Date.label("admission_date"),
             apcs.c.Discharge_Date.label("discharge_date"),
         ).select_from(cost.outerjoin(apcs, cost.c.APCS_Ident == apcs.c.APCS_Ident))
@@ -1027,7 +1119,9 @@ class TPPBackend(Backend):
             therapeutics.c.FormName.label("form_name"),
             as_date(therapeutics.c.Received).label("received"),
             sa.cast(therapeutics.c.Count, sa.Integer()).label("count"),
-            sa.cast(therapeutics.c.AgeAtReceivedDate, sa.Integer()).label("age_at_received_date"),
+            sa.cast(therapeutics.c.AgeAtReceivedDate, sa.Integer()).label(
+                "age_at_received_date"
+            ),
             therapeutics.c.Region.label("region"),
             as_date(therapeutics.c.Der_LoadDate).label("load_date"),
         )
@@ -1041,7 +1135,9 @@ class TPPBackend(Backend):
             if raw_name in ISARIC_DATE_COLUMNS:
                 return sa.case((raw != "NA", as_date(raw)))
             if raw_name in ISARIC_YES_NO_COLUMNS:
-                return sa.case((raw.in_(("YES", "NO", "Unknown")), raw), (raw == "NA", "NO"))
+                return sa.case(
+                    (raw.in_(("YES", "NO", "Unknown")), raw), (raw == "NA", "NO")
+                )
             return raw
 
         return sa.select(
@@ -1057,7 +1153,9 @@ class TPPBackend(Backend):
         clockstops = self.raw_table("WL_ClockStops")
         return sa.select(
             *self._waiting_list_raw_columns(clockstops),
-            clockstops.c.Referral_Request_Received_Date.label("referral_request_received_date"),
+            clockstops.c.Referral_Request_Received_Date.label(
+                "referral_request_received_date"
+            ),
             clockstops.c.SOURCE_OF_REFERRAL_FOR_OUTPATIENTS.label(
                 "source_of_referral_for_outpatients"
             ),
@@ -1068,8 +1166,12 @@ class TPPBackend(Backend):
         pathways = self.raw_table("WL_OpenPathways")
         return sa.select(
             *self._waiting_list_raw_columns(pathways),
-            pathways.c.Current_Pathway_Period_Start_Date.label("current_pathway_period_start_date"),
-            pathways.c.REFERRAL_REQUEST_RECEIVED_DATE.label("referral_request_received_date"),
+            pathways.c.Current_Pathway_Period_Start_Date.label(
+                "current_pathway_period_start_date"
+            ),
+            pathways.c.REFERRAL_REQUEST_RECEIVED_DATE.label(
+                "referral_request_received_date"
+            ),
             pathways.c.SOURCE_OF_REFERRAL.label("source_of_referral"),
         )
 
@@ -1077,15 +1179,19 @@ class TPPBackend(Backend):
         """The columns both raw waiting list tables share, as stored (pseudonyms as hex text)."""
         return [
             table.c.Patient_ID.label("patient_id"),
-            table.c.ACTIVITY_TREATMENT_FUNCTION_CODE.label("activity_treatment_function_code"),
-            table.c.PRIORITY_TYPE_CODE.label("priority_type_code"),
-            hex_text(table.c.PSEUDO_ORGANISATION_CODE_PATIENT_PATHWAY_IDENTIFIER_ISSUER).label(
-                "pseudo_organisation_code_patient_pathway_identifier_issuer"
+            table.c.ACTIVITY_TREATMENT_FUNCTION_CODE.label(
+                "activity_treatment_function_code"
             ),
+            table.c.PRIORITY_TYPE_CODE.label("priority_type_code"),
+            hex_text(
+                table.c.PSEUDO_ORGANISATION_CODE_PATIENT_PATHWAY_IDENTIFIER_ISSUER
+            ).label("pseudo_organisation_code_patient_pathway_identifier_issuer"),
             hex_text(table.c.PSEUDO_PATIENT_PATHWAY_IDENTIFIER).label(
                 "pseudo_patient_pathway_identifier"
             ),
-            hex_text(table.c.Pseudo_Referral_Identifier).label("pseudo_referral_identifier"),
+            hex_text(table.c.Pseudo_Referral_Identifier).label(
+                "pseudo_referral_identifier"
+            ),
             table.c.REFERRAL_TO_TREATMENT_PERIOD_END_DATE.label(
                 "referral_to_treatment_period_end_date"
             ),
@@ -1099,7 +1205,11 @@ class TPPBackend(Backend):
 
 def _risk_groups(column) -> sa.ColumnElement:
     """A therapeutics risk cohort field as a comma-separated list of short group names."""
-    for wordy, short in (("Patients with a ", ""), ("Patients with ", ""), (" and ", ",")):
+    for wordy, short in (
+        ("Patients with a ", ""),
+        ("Patients with ", ""),
+        (" and ", ","),
+    ):
         column = sa.func.replace(column, wordy, short, type_=sa.String())
     return column
 
@@ -1108,7 +1218,9 @@ def _comma_list(*parts) -> sa.ColumnElement:
     """The non-empty `parts` joined with commas; NULL when all are empty or null."""
     # Each present part is prefixed with a comma and the first comma is then
     # cut off, which needs no string-aggregation function.
-    prefixed = [sa.func.coalesce(sa.literal(",") + null_if(part, ""), "") for part in parts]
+    prefixed = [
+        sa.func.coalesce(sa.literal(",") + null_if(part, ""), "") for part in parts
+    ]
     joined = prefixed[0]
     for part in prefixed[1:]:
         joined = joined + part

@@ -25,7 +25,9 @@ PARSER_BUILDER_NAMES = ("build_parser", "create_parser", "make_parser", "get_par
 PROG = "ehrql"
 
 
-def find_parser_builder(module: ModuleType) -> Callable[[], argparse.ArgumentParser] | None:
+def find_parser_builder(
+    module: ModuleType,
+) -> Callable[[], argparse.ArgumentParser] | None:
     """The function in `module` that builds its argument parser, if there is one."""
     for name in PARSER_BUILDER_NAMES:
         builder = getattr(module, name, None)
@@ -45,11 +47,16 @@ def load_parser() -> tuple[argparse.ArgumentParser | None, str]:
     builder = find_parser_builder(module)
     if builder is None:
         names = ", ".join(md.code(n) for n in PARSER_BUILDER_NAMES)
-        return None, f"{md.code(CLI_MODULE)} has no parser-building function (looked for {names})."
+        return (
+            None,
+            f"{md.code(CLI_MODULE)} has no parser-building function (looked for {names}).",
+        )
     return builder(), ""
 
 
-def subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, str, argparse.ArgumentParser]]:
+def subcommands(
+    parser: argparse.ArgumentParser,
+) -> list[tuple[str, str, argparse.ArgumentParser]]:
     """(name, one-line help, parser) for each verb of `parser`, in declared order."""
     found = []
     for action in parser._actions:
@@ -90,7 +97,11 @@ def expand_help(action: argparse.Action, prog: str) -> str:
 def metavar(action: argparse.Action) -> str:
     """What the user types as the argument's value."""
     if action.metavar is not None:
-        return action.metavar if isinstance(action.metavar, str) else " ".join(action.metavar)
+        return (
+            action.metavar
+            if isinstance(action.metavar, str)
+            else " ".join(action.metavar)
+        )
     if action.option_strings:
         return action.dest.upper()
     return action.dest
@@ -150,13 +161,23 @@ def render_arguments(parser: argparse.ArgumentParser, prog: str) -> list[str]:
             text = expand_help(a, prog)
             if a.choices is not None:
                 choices = ", ".join(md.code(str(c)) for c in a.choices)
-                text = f"{text.rstrip().rstrip('.')}. One of: {choices}." if text else f"One of: {choices}."
-            rows.append((flags, value, text, "yes" if a.required else "", describe_default(a)))
-        blocks.append(md.table(("Option", "Value", "Description", "Required", "Default"), rows))
+                text = (
+                    f"{text.rstrip().rstrip('.')}. One of: {choices}."
+                    if text
+                    else f"One of: {choices}."
+                )
+            rows.append(
+                (flags, value, text, "yes" if a.required else "", describe_default(a))
+            )
+        blocks.append(
+            md.table(("Option", "Value", "Description", "Required", "Default"), rows)
+        )
     return blocks
 
 
-def render_command(prog: str, help_text: str, parser: argparse.ArgumentParser, level: int) -> str:
+def render_command(
+    prog: str, help_text: str, parser: argparse.ArgumentParser, level: int
+) -> str:
     """The section for one command, and then its own subcommands."""
     description = parser.description or ""
     return md.page(
@@ -173,13 +194,19 @@ def render_command(prog: str, help_text: str, parser: argparse.ArgumentParser, l
     )
 
 
-def cli_page(parser: argparse.ArgumentParser | None = None, missing_reason: str = "") -> str:
+def cli_page(
+    parser: argparse.ArgumentParser | None = None, missing_reason: str = ""
+) -> str:
     """The command line reference page: from `parser`, or from the `ehrql` parser."""
     # The exit codes are the real command line's, not those of a parser passed in.
     exit_codes = ()
     if parser is None and not missing_reason:
         parser, missing_reason = load_parser()
-        exit_codes = getattr(importlib.import_module(CLI_MODULE), "EXIT_CODES", ()) if parser else ()
+        exit_codes = (
+            getattr(importlib.import_module(CLI_MODULE), "EXIT_CODES", ())
+            if parser
+            else ()
+        )
     if parser is None:
         return md.page(
             md.heading(1, "Command line"),
@@ -192,7 +219,9 @@ def cli_page(parser: argparse.ArgumentParser | None = None, missing_reason: str 
     )
     return md.page(
         md.heading(1, "Command line"),
-        "Everything the " + md.code(PROG) + " command does, read from its argument parser.",
+        "Everything the "
+        + md.code(PROG)
+        + " command does, read from its argument parser.",
         contents if verbs else None,
         render_command(PROG, "", parser, 2),
         exit_codes_section(exit_codes),
@@ -205,7 +234,12 @@ def exit_codes_section(exit_codes) -> str | None:
         return None
     return md.page(
         md.heading(2, "Exit codes"),
-        "Every " + md.code(PROG) + " command exits with one of these codes, the same whatever "
+        "Every "
+        + md.code(PROG)
+        + " command exits with one of these codes, the same whatever "
         "the query engine.",
-        md.table(("Code", "Meaning"), [(md.code(code), meaning) for code, meaning in exit_codes]),
+        md.table(
+            ("Code", "Meaning"),
+            [(md.code(code), meaning) for code, meaning in exit_codes],
+        ),
     )

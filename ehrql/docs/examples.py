@@ -110,11 +110,16 @@ def module_examples(source: str) -> list[Example]:
     """Every spec_test call in the test functions of a module's source, in source order."""
     examples = []
     for function in ast.parse(source).body:
-        if not isinstance(function, ast.FunctionDef) or not function.name.startswith("test"):
+        if not isinstance(function, ast.FunctionDef) or not function.name.startswith(
+            "test"
+        ):
             continue
         description = describe_test(function)
         for node in ast.walk(function):
-            if isinstance(node, ast.Call) and _called_name(node).split(".")[-1] == SPEC_FUNCTION:
+            if (
+                isinstance(node, ast.Call)
+                and _called_name(node).split(".")[-1] == SPEC_FUNCTION
+            ):
                 example = parse_call(source, node, description)
                 if example is not None:
                     examples.append(example)
@@ -158,7 +163,9 @@ def render_tables(table_data: object) -> str:
     return md.page(*blocks)
 
 
-def render_example(example: Example, module: ModuleType, shown_tables: str | None) -> str:
+def render_example(
+    example: Example, module: ModuleType, shown_tables: str | None
+) -> str:
     """One example: its description, inputs if they differ from the module's, expression, result."""
     inputs = None
     if example.tables_name != shown_tables:

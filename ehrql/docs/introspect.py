@@ -96,7 +96,9 @@ def is_documented_member(name: str, value: Any) -> bool:
     """True for a public method or property that belongs in the reference."""
     if name.startswith("_"):
         return False
-    return inspect.isfunction(value) or isinstance(value, (property, staticmethod, classmethod))
+    return inspect.isfunction(value) or isinstance(
+        value, (property, staticmethod, classmethod)
+    )
 
 
 def member_function(value: Any) -> Callable:

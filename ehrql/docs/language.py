@@ -65,7 +65,9 @@ def constraint_kinds() -> list[tuple[str, type]]:
 
 
 def _constructor_signature(cls: type) -> str:
-    return introspect.signature(cls.__init__, name="", drop_self=True, show_return=False)
+    return introspect.signature(
+        cls.__init__, name="", drop_self=True, show_return=False
+    )
 
 
 def declaring_tables_section() -> str:
@@ -91,12 +93,25 @@ def declaring_tables_section() -> str:
             )
         elif inspect.isclass(value) and issubclass(value, ql.BaseFrame):
             blocks.append(
-                md.page(md.heading(3, md.code(name)), f"See [frames](frames.md#{name.lower()}).")
+                md.page(
+                    md.heading(3, md.code(name)),
+                    f"See [frames](frames.md#{name.lower()}).",
+                )
             )
         elif inspect.isclass(value):
             blocks.append(
                 md.page(
-                    md.heading(3, md.code(introspect.signature(value.__init__, name=name, drop_self=True, show_return=False))),
+                    md.heading(
+                        3,
+                        md.code(
+                            introspect.signature(
+                                value.__init__,
+                                name=name,
+                                drop_self=True,
+                                show_return=False,
+                            )
+                        ),
+                    ),
                     introspect.docstring(value) or introspect.NO_DOCSTRING,
                 )
             )

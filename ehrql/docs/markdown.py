@@ -69,7 +69,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     ]
     for row in rows:
         if len(row) != len(headers):
-            raise ValueError(f"row {row!r} has {len(row)} cells, expected {len(headers)}")
+            raise ValueError(
+                f"row {row!r} has {len(row)} cells, expected {len(headers)}"
+            )
         lines.append("| " + " | ".join(cell(c) for c in row) + " |")
     return "\n".join(lines)
 
@@ -77,4 +79,3 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def page(*blocks: str | None) -> str:
     """Join the non-empty blocks with blank lines into a page ending in one newline."""
     return "\n\n".join(b.strip("\n") for b in blocks if b and b.strip()) + "\n"
-

@@ -29,7 +29,9 @@ _PACKAGE_PREFIX = "ehrql.tables."
 
 def page_path(module_name: str) -> str:
     """Where a schema module's page goes: `ehrql.tables.raw.core` -> `schemas/raw/core.md`."""
-    return "schemas/" + module_name.removeprefix(_PACKAGE_PREFIX).replace(".", "/") + ".md"
+    return (
+        "schemas/" + module_name.removeprefix(_PACKAGE_PREFIX).replace(".", "/") + ".md"
+    )
 
 
 def import_schema_module(name: str) -> ModuleType | None:
@@ -54,7 +56,11 @@ def is_table(value: object) -> bool:
 def module_tables(module: ModuleType) -> list[tuple[str, ql.BaseFrame]]:
     """The tables a module exports, in `__all__` order (else definition order)."""
     names = getattr(module, "__all__", None) or list(vars(module))
-    return [(name, getattr(module, name)) for name in names if is_table(getattr(module, name, None))]
+    return [
+        (name, getattr(module, name))
+        for name in names
+        if is_table(getattr(module, name, None))
+    ]
 
 
 def table_helpers(frame: ql.BaseFrame) -> list[tuple[str, object]]:
@@ -104,7 +110,9 @@ def render_helper(name: str, value: object) -> str:
         title = md.code(name)
     else:
         title = md.code(introspect.signature(function, name=name, drop_self=True))
-    return md.page(md.heading(4, title), introspect.docstring(function) or introspect.NO_DOCSTRING)
+    return md.page(
+        md.heading(4, title), introspect.docstring(function) or introspect.NO_DOCSTRING
+    )
 
 
 def render_table(module: ModuleType, name: str, frame: ql.BaseFrame) -> str:
@@ -132,7 +140,11 @@ def render_schema_page(module: ModuleType) -> str:
     contents = md.table(
         ("Table", "Rows", "Description"),
         [
-            (md.code(name), row_description(frame), introspect.summary(introspect.docstring(type(frame))))
+            (
+                md.code(name),
+                row_description(frame),
+                introspect.summary(introspect.docstring(type(frame))),
+            )
             for name, frame in tables
         ],
     )

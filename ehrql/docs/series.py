@@ -57,7 +57,9 @@ def defining_classes(concrete: list[type]) -> list[type]:
         klass
         for cls in concrete
         for klass in cls.__mro__
-        if klass.__module__ == ql.__name__ and klass not in concrete and klass is not object
+        if klass.__module__ == ql.__name__
+        and klass not in concrete
+        and klass is not object
     }
     documented = [k for k in found if own_members(k) or operators_of(k)]
     return sorted(documented, key=lambda k: inspect.getsourcelines(k)[1])
@@ -73,7 +75,7 @@ def operators_of(cls: type) -> list[tuple[str, str]]:
 
 
 def one_value_per(cls: type) -> str:
-    """"patient" or "event row"."""
+    """ "patient" or "event row"."""
     return "patient" if issubclass(cls, ql.PatientSeries) else "event row"
 
 
@@ -116,7 +118,10 @@ def series_page() -> str:
     concrete = concrete_series_classes()
     overview = md.table(
         ("Class", "One value per", "Description"),
-        [(md.code(c.__name__), one_value_per(c), introspect.docstring(c)) for c in concrete],
+        [
+            (md.code(c.__name__), one_value_per(c), introspect.docstring(c))
+            for c in concrete
+        ],
     )
     return md.page(
         md.heading(1, "Series"),

@@ -19,7 +19,7 @@ _CODING_SYSTEMS = {
 
 
 def researcher_type_name(type_: Any) -> str:
-    """"integer", "date", "SNOMED CT code"... for a column type."""
+    """ "integer", "date", "SNOMED CT code"... for a column type."""
     if qm.is_code_type(type_):
         system = getattr(type_, "system_id", type_.__name__)
         return f"{_CODING_SYSTEMS.get(system, system)} code"

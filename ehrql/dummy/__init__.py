@@ -9,4 +9,9 @@ confirms are in the population.
 from ehrql.dummy.generator import DummyData, generate_dummy_data, generate_dummy_tables
 from ehrql.dummy.report import DummyDataReport
 
-__all__ = ["DummyData", "DummyDataReport", "generate_dummy_data", "generate_dummy_tables"]
+__all__ = [
+    "DummyData",
+    "DummyDataReport",
+    "generate_dummy_data",
+    "generate_dummy_tables",
+]

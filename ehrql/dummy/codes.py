@@ -11,6 +11,8 @@ import random
 import string
 
 from ehrql.codes import (
+    _VERHOEFF_D,
+    _VERHOEFF_P,
     BaseCode,
     BNFCode,
     CTV3Code,
@@ -19,8 +21,6 @@ from ehrql.codes import (
     OPCS4Code,
     ReadV2Code,
     SNOMEDCTCode,
-    _VERHOEFF_D,
-    _VERHOEFF_P,
 )
 
 _ALNUM = string.ascii_uppercase + string.digits
@@ -39,7 +39,9 @@ def verhoeff_check_digit(digits: str) -> str:
 def _snomed_like(rng: random.Random) -> str:
     # Real concept ids are mostly 6 to 9 digits before the check digit.
     length = rng.randint(6, 9)
-    payload = str(rng.randint(1, 9)) + "".join(rng.choice(string.digits) for _ in range(length - 1))
+    payload = str(rng.randint(1, 9)) + "".join(
+        rng.choice(string.digits) for _ in range(length - 1)
+    )
     return payload + verhoeff_check_digit(payload)
 
 
@@ -62,7 +64,9 @@ def _opcs4(rng: random.Random) -> str:
 
 
 def _bnf(rng: random.Random) -> str:
-    chapters = f"{rng.randint(1, 15):02d}{rng.randint(1, 12):02d}{rng.randint(1, 9):02d}"
+    chapters = (
+        f"{rng.randint(1, 15):02d}{rng.randint(1, 12):02d}{rng.randint(1, 9):02d}"
+    )
     return chapters + "".join(rng.choice(_ALNUM) for _ in range(9))
 
 
@@ -92,7 +96,9 @@ def random_code(code_class: type[BaseCode], rng: random.Random) -> BaseCode:
     raise ValueError(f"could not make a valid {code_class.system_id} code")
 
 
-def random_codes(code_class: type[BaseCode], count: int, rng: random.Random) -> tuple[BaseCode, ...]:
+def random_codes(
+    code_class: type[BaseCode], count: int, rng: random.Random
+) -> tuple[BaseCode, ...]:
     """`count` distinct random codes of `code_class`, in a stable order."""
     codes: dict[BaseCode, None] = {}
     while len(codes) < count:

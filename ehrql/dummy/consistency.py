@@ -26,7 +26,9 @@ import random
 from ehrql.query_model import nodes as qm
 
 #: Tables written by the GP practice: their events happen while the patient is registered.
-GP_RECORD_TABLES = frozenset({"clinical_events", "clinical_events_ranges", "medications"})
+GP_RECORD_TABLES = frozenset(
+    {"clinical_events", "clinical_events_ranges", "medications"}
+)
 REGISTRATIONS = "practice_registrations"
 #: How long after the last recorded activity a moved death date falls, at most.
 _DEATH_AFTER_ACTIVITY_DAYS = 90
@@ -70,12 +72,24 @@ def activity_columns(table: qm.Frame) -> list[str]:
 
 
 def _born(rows: dict):
-    values = [r[c] for t, rs in rows.items() for c in birth_columns(t) for r in rs if r[c] is not None]
+    values = [
+        r[c]
+        for t, rs in rows.items()
+        for c in birth_columns(t)
+        for r in rs
+        if r[c] is not None
+    ]
     return max(values) if values else None
 
 
 def _died(rows: dict):
-    values = [r[c] for t, rs in rows.items() for c in death_columns(t) for r in rs if r[c] is not None]
+    values = [
+        r[c]
+        for t, rs in rows.items()
+        for c in death_columns(t)
+        for r in rs
+        if r[c] is not None
+    ]
     return min(values) if values else None
 
 
@@ -110,7 +124,8 @@ def _periods(rows: dict) -> list:
 
 def _covered(date, periods) -> bool:
     return any(
-        (start is None or start <= date) and (end is None or date <= end) for start, end in periods
+        (start is None or start <= date) and (end is None or date <= end)
+        for start, end in periods
     )
 
 
@@ -132,7 +147,18 @@ def inconsistencies(rows: dict) -> list[str]:
         early = [f"{t.name}.{c}" for t, r, c in _all_dates(rows) if r[c] < born]
         if early:
             problems.append(f"dated before birth: {', '.join(sorted(set(early)))}")
-    if len({r[c] for t, rs in rows.items() for c in death_columns(t) for r in rs if r[c] is not None}) > 1:
+    if (
+        len(
+            {
+                r[c]
+                for t, rs in rows.items()
+                for c in death_columns(t)
+                for r in rs
+                if r[c] is not None
+            }
+        )
+        > 1
+    ):
         problems.append("death dates disagree")
     if died is not None:
         late = [f"{t.name}.{c}" for t, r, c in _activity(rows) if r[c] > died]
@@ -145,7 +171,9 @@ def inconsistencies(rows: dict) -> list[str]:
     return problems
 
 
-def repair(rows: dict, filler_rows: set, free: set, fillers: dict, rng: random.Random) -> dict:
+def repair(
+    rows: dict, filler_rows: set, free: set, fillers: dict, rng: random.Random
+) -> dict:
     """`rows` (table -> rows, changed in place) made consistent where that
     cannot change the population.
 
@@ -176,10 +204,14 @@ def _repair_deaths(rows: dict, changeable, rng: random.Random) -> None:
     if latest is not None:
         for table, row, column in deaths:
             if row[column] < latest and changeable(table, row, column):
-                row[column] = latest + datetime.timedelta(days=rng.randint(0, _DEATH_AFTER_ACTIVITY_DAYS))
+                row[column] = latest + datetime.timedelta(
+                    days=rng.randint(0, _DEATH_AFTER_ACTIVITY_DAYS)
+                )
     # The GP record and the death register agree on the date, where one may follow the other.
     fixed = [row[c] for t, row, c in deaths if not changeable(t, row, c)]
-    target = min(fixed) if fixed else min((row[c] for _, row, c in deaths), default=None)
+    target = (
+        min(fixed) if fixed else min((row[c] for _, row, c in deaths), default=None)
+    )
     if target is None:
         return
     for table, row, column in deaths:
@@ -187,7 +219,9 @@ def _repair_deaths(rows: dict, changeable, rng: random.Random) -> None:
             row[column] = target
 
 
-def _repair_registrations(rows: dict, filler_rows: set, free: set, fillers: dict, rng) -> None:
+def _repair_registrations(
+    rows: dict, filler_rows: set, free: set, fillers: dict, rng
+) -> None:
     table = next((t for t in rows if t.name == REGISTRATIONS), None)
     if table is None:
         return
@@ -204,7 +238,10 @@ def _repair_registrations(rows: dict, filler_rows: set, free: set, fillers: dict
         if not (start_free and end_free):
             continue
         stretched = dict(row)
-        if stretched["start_date"] is not None and stretched["start_date"] > uncovered[0]:
+        if (
+            stretched["start_date"] is not None
+            and stretched["start_date"] > uncovered[0]
+        ):
             stretched["start_date"] = uncovered[0]
         if stretched["end_date"] is not None and stretched["end_date"] < uncovered[-1]:
             stretched["end_date"] = uncovered[-1]
@@ -216,7 +253,9 @@ def _repair_registrations(rows: dict, filler_rows: set, free: set, fillers: dict
     added = recipe.draw(rng, _context(rows))
     if added is None:
         return
-    start = uncovered[0] - datetime.timedelta(days=rng.randint(0, _REGISTERED_BEFORE_DAYS))
+    start = uncovered[0] - datetime.timedelta(
+        days=rng.randint(0, _REGISTERED_BEFORE_DAYS)
+    )
     if born is not None:
         start = max(start, born)
     added["start_date"] = start
@@ -238,7 +277,9 @@ def _recipe_allows(recipe, row: dict, rows: dict) -> bool:
     if recipe is None:
         return False
     choices = dict(recipe.choices)
-    if not all(choices[name].allows(value) for name, value in row.items() if name in choices):
+    if not all(
+        choices[name].allows(value) for name, value in row.items() if name in choices
+    ):
         return False
     context = _context(rows)
     return all(check(row, context) for check in recipe.checks)

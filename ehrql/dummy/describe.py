@@ -110,9 +110,13 @@ def _describe(node) -> str:
     if isinstance(node, qm.Function.StringContains):
         return f"{_describe(node.lhs)}.contains({_describe(node.rhs)})"
     if isinstance(node, qm.Function._DateAdd):
-        return f"({_describe(node.lhs)} + {_DURATIONS[type(node)]}({_describe(node.rhs)}))"
+        return (
+            f"({_describe(node.lhs)} + {_DURATIONS[type(node)]}({_describe(node.rhs)}))"
+        )
     if isinstance(node, qm.Function._DateDifference):
-        return f"({_describe(node.lhs)} - {_describe(node.rhs)}).{_DURATIONS[type(node)]}"
+        return (
+            f"({_describe(node.lhs)} - {_describe(node.rhs)}).{_DURATIONS[type(node)]}"
+        )
     if isinstance(node, qm.Function._Extremum):
         name = "maximum_of" if isinstance(node, qm.Function.MaximumOf) else "minimum_of"
         return f"{name}({', '.join(_describe(s) for s in node.sources)})"
@@ -131,7 +135,7 @@ def _value(value) -> str:
         return f'"{value.isoformat()}"'
     if isinstance(value, str):
         return repr(value)
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+    if hasattr(value, "value") and isinstance(value.value, str):
         # A code: shown as its string, as a codelist lists it.
         return repr(value.value)
     return repr(value)

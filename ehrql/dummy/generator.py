@@ -21,6 +21,8 @@ import time
 import typing
 from collections.abc import Callable
 
+from ehrql.dummy.consistency import inconsistencies, repair
+from ehrql.dummy.describe import describe
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import (
     LIFE_SPAN_KEY,
@@ -30,15 +32,13 @@ from ehrql.dummy.plausibility import (
 )
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
-from ehrql.query_model.transforms import share_equal_subtrees
-from ehrql.dummy.consistency import inconsistencies, repair
-from ehrql.dummy.describe import describe
 from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression, drawn_so_far
 from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.transforms import share_equal_subtrees
 
 log = logging.getLogger("ehrql.dummy")
 
@@ -125,8 +125,14 @@ def generate_dummy_data(
     it once. `progress`, when given, is called as `progress(made, asked)` after
     each batch of candidates.
     """
-    if not isinstance(population_size, int) or isinstance(population_size, bool) or population_size < 0:
-        raise ValueError(f"population_size must be a non-negative integer, got {population_size!r}")
+    if (
+        not isinstance(population_size, int)
+        or isinstance(population_size, bool)
+        or population_size < 0
+    ):
+        raise ValueError(
+            f"population_size must be a non-negative integer, got {population_size!r}"
+        )
     started = time.monotonic()
     extra = _query_model_series(additional_population_constraint)
     target = share_equal_subtrees(_target_population(dataset, extra))
@@ -141,8 +147,19 @@ def generate_dummy_data(
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
         budget = GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE
-        goals = _Goals(_column_goals(dataset), target, tables, cache, rng, known, budget)
-        search = _search(prepared, goals, target, tables, population_size, rng, started + timeout, progress)
+        goals = _Goals(
+            _column_goals(dataset), target, tables, cache, rng, known, budget
+        )
+        search = _search(
+            prepared,
+            goals,
+            target,
+            tables,
+            population_size,
+            rng,
+            started + timeout,
+            progress,
+        )
     kept = search.kept
     if not any(isinstance(t, qm.InlinePatientTable) for t in _all_tables(roots)):
         kept = _renumber(kept)
@@ -185,7 +202,9 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             (reasons if outcome.certain else unsure).append(outcome.reason)
         else:
             prepared.append(outcome)
-    unsolved = tuple(dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved))
+    unsolved = tuple(
+        dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved)
+    )
     if prepared:
         return prepared, unsolved, bool(unsolved), (), cache
     if unsure:
@@ -193,7 +212,13 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
         fallback = _prepare(Plan((), (), (target,)), tables, cache)
         return [fallback], tuple(dict.fromkeys(unsure)), True, (), cache
     # Every alternative contradicts itself or the tables' constraints.
-    return [], (), False, tuple(dict.fromkeys(reasons)) or ("the population is never true",), cache
+    return (
+        [],
+        (),
+        False,
+        tuple(dict.fromkeys(reasons)) or ("the population is never true",),
+        cache,
+    )
 
 
 def _column_goals(dataset: qm.Dataset) -> list:
@@ -204,7 +229,11 @@ def _column_goals(dataset: qm.Dataset) -> list:
     for series in dataset.variables.values():
         if not series.domain.is_patient or not qm.get_table_nodes(series):
             continue
-        goal = series if series.type is bool else qm.Function.Not(qm.Function.IsNull(series))
+        goal = (
+            series
+            if series.type is bool
+            else qm.Function.Not(qm.Function.IsNull(series))
+        )
         goals.setdefault(goal, None)
     return list(goals)
 
@@ -244,7 +273,9 @@ class _Goals:
         # Neighbouring columns are often alternatives to each other (age
         # bands, categories): mixing them makes groups that can be met.
         rng.shuffle(order)
-        self._groups = [tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)]
+        self._groups = [
+            tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
+        ]
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
         self._tried = [2] * len(self._groups)
         self._passed = [1] * len(self._groups)
@@ -273,11 +304,14 @@ class _Goals:
             # that the solver solves.
             alternatives, reasons = plan_population_with_reasons(target)
             self._budget -= max(1, len(alternatives) + len(reasons))
-            prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
+            prepared = (
+                _prepare(plan, self._tables, self._cache) for plan in alternatives
+            )
             plans = [
                 plan
                 for plan in prepared
-                if isinstance(plan, _PreparedPlan) and set(plan.plan.unsolved) <= self._known
+                if isinstance(plan, _PreparedPlan)
+                and set(plan.plan.unsolved) <= self._known
             ]
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
             if not plans:
@@ -296,7 +330,10 @@ class _Goals:
         if passed:
             tally[0] += 1
             self._passed[group] += 1
-        elif self._tried[group] >= GOAL_PATIENCE and self._passed[group] / self._tried[group] < GOAL_PASS_RATE:
+        elif (
+            self._tried[group] >= GOAL_PATIENCE
+            and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
+        ):
             self._split(group)
 
     def _split(self, group: int) -> None:
@@ -369,7 +406,9 @@ def _search(
                 index, plan = chosen
             given = {table: rows.get(patient_id) for table, rows in inline.items()}
             # A column's goal is not worth an inconsistent patient.
-            rows = _make_patient(plan, patient_id, rng, uniques, given, strict=chosen is not None)
+            rows = _make_patient(
+                plan, patient_id, rng, uniques, given, strict=chosen is not None
+            )
             if rows is None:
                 goals.record(*index, False)
                 continue
@@ -424,7 +463,12 @@ def generate_dummy_tables(
     column of the table. See `generate_dummy_data` for the report.
     """
     return generate_dummy_data(
-        dataset, population_size, seed, additional_population_constraint, timeout, progress
+        dataset,
+        population_size,
+        seed,
+        additional_population_constraint,
+        timeout,
+        progress,
     ).tables
 
 
@@ -448,7 +492,9 @@ def _target_population(dataset: qm.Dataset, extra: qm.Series | None) -> qm.Serie
                 "additional_population_constraint must be a boolean patient series"
             )
         target = qm.Function.And(target, extra)
-    parameters = sorted({n.name for n in qm.all_nodes(target) if isinstance(n, qm.Parameter)})
+    parameters = sorted(
+        {n.name for n in qm.all_nodes(target) if isinstance(n, qm.Parameter)}
+    )
     if parameters:
         raise ValueError(
             "cannot generate dummy data for a population that depends on the "
@@ -473,7 +519,9 @@ class _Infeasible(typing.NamedTuple):
     certain: bool
 
 
-def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _Infeasible:
+def _prepare(
+    plan: Plan, tables: list, cache: ChoiceCache
+) -> _PreparedPlan | _Infeasible:
     """Recipes for one plan, or why some required row cannot exist."""
     bans_by_table: dict = {}
     for ban in plan.bans:
@@ -481,8 +529,13 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _I
     required = []
     for requirement in plan.requirements:
         if requirement.table not in tables:
-            return _Infeasible(f"it needs rows of {requirement.table.name}, which is not generated", True)
-        bans = tuple(b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required)
+            return _Infeasible(
+                f"it needs rows of {requirement.table.name}, which is not generated",
+                True,
+            )
+        bans = tuple(
+            b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required
+        )
         plausible = plausibility_check(requirement.table)
         recipe = make_recipe(
             requirement.table,
@@ -511,10 +564,14 @@ def _prepare(plan: Plan, tables: list, cache: ChoiceCache) -> _PreparedPlan | _I
         fillers[table] = recipe if recipe.feasible else None
     checks = tuple(
         expression
-        for expression in (compile_row_expression(c, PATIENT_LEVEL) for c in plan.unsolved)
+        for expression in (
+            compile_row_expression(c, PATIENT_LEVEL) for c in plan.unsolved
+        )
         if not expression.opaque
     )
-    return _PreparedPlan(plan, tuple(required), fillers, _free_columns(plan, tables), checks)
+    return _PreparedPlan(
+        plan, tuple(required), fillers, _free_columns(plan, tables), checks
+    )
 
 
 def _free_columns(plan: Plan, tables: list) -> frozenset:
@@ -535,7 +592,9 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
 def _columns_read(node: qm.Node) -> frozenset:
     # Cached: the same conditions recur in every plan and goal.
     return frozenset(
-        (qm.root_table(n.source), n.name) for n in qm.all_nodes(node) if isinstance(n, qm.SelectColumn)
+        (qm.root_table(n.source), n.name)
+        for n in qm.all_nodes(node)
+        if isinstance(n, qm.SelectColumn)
     )
 
 
@@ -559,7 +618,11 @@ def _make_patient(
     """
     rows: dict = {}
     # A goal is worth a few tries only: its patients are in the population anyway.
-    attempts = CHECKED_PATIENT_ATTEMPTS if prepared.patient_checks and not strict else PATIENT_ATTEMPTS
+    attempts = (
+        CHECKED_PATIENT_ATTEMPTS
+        if prepared.patient_checks and not strict
+        else PATIENT_ATTEMPTS
+    )
     for attempt in range(attempts):
         settle = attempt == attempts - 1
         drawn = _draw_patient(prepared, rng, settle, given or {})
@@ -572,7 +635,9 @@ def _make_patient(
         repair(rows, filler_rows, prepared.free_columns, prepared.fillers, rng)
         if settle:
             break
-        if prepared.patient_checks and not _passes(prepared.patient_checks, rows, given or {}):
+        if prepared.patient_checks and not _passes(
+            prepared.patient_checks, rows, given or {}
+        ):
             continue
         if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
             continue
@@ -581,14 +646,19 @@ def _make_patient(
         return None
     return {
         table: [
-            {"patient_id": patient_id, **uniques.make_unique(table, row, prepared.fillers[table], rng)}
+            {
+                "patient_id": patient_id,
+                **uniques.make_unique(table, row, prepared.fillers[table], rng),
+            }
             for row in table_rows
         ]
         for table, table_rows in rows.items()
     }
 
 
-def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool, given: dict) -> tuple | None:
+def _draw_patient(
+    prepared: _PreparedPlan, rng: random.Random, settle: bool, given: dict
+) -> tuple | None:
     """(table -> rows, ids of the filler rows) for one patient, or None if a
     required row failed and not `settle`."""
     rows: dict = {}
@@ -619,7 +689,9 @@ def _draw_patient(prepared: _PreparedPlan, rng: random.Random, settle: bool, giv
                     table_rows.append(row)
                     filler_rows.add(id(row))
         # Later tables' conditions may read this patient's rows of this one.
-        context[table.name] = (table_rows[0] if table_rows else None) if is_patient_table else table_rows
+        context[table.name] = (
+            (table_rows[0] if table_rows else None) if is_patient_table else table_rows
+        )
         if is_patient_table:
             # Patient tables come first: once they are drawn the life is known.
             context.pop(LIFE_SPAN_KEY, None)

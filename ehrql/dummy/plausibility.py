@@ -53,7 +53,11 @@ def plausibility_check(table: qm.Frame) -> RowCheck | None:
 
     def check(row: dict, context: dict) -> bool:
         for early, late in ordered_pairs:
-            if row[early] is not None and row[late] is not None and row[late] < row[early]:
+            if (
+                row[early] is not None
+                and row[late] is not None
+                and row[late] < row[early]
+            ):
                 return False
         if not bounded:
             return True
@@ -62,7 +66,9 @@ def plausibility_check(table: qm.Frame) -> RowCheck | None:
             value = row[name]
             if value is None:
                 continue
-            if (born is not None and value < born) or (died is not None and value > died):
+            if (born is not None and value < born) or (
+                died is not None and value > died
+            ):
                 return False
         return True
 

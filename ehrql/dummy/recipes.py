@@ -77,7 +77,9 @@ class RowRecipe:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows.
                 self._borrow_from_context(row, context, rng)
-            if attempt < ROW_ATTEMPTS // 2 and not all(c(row, context) for c in self.soft_checks):
+            if attempt < ROW_ATTEMPTS // 2 and not all(
+                c(row, context) for c in self.soft_checks
+            ):
                 continue
             if all(check(row, context) for check in self.checks):
                 return row
@@ -92,7 +94,9 @@ class RowRecipe:
         row = {name: choice.sample(rng) for name, choice in self.choices}
         return enforce_date_after(self.table, row)
 
-    def _borrow_from_context(self, row: dict, context: dict, rng: random.Random) -> None:
+    def _borrow_from_context(
+        self, row: dict, context: dict, rng: random.Random
+    ) -> None:
         choices = dict(self.choices)
         for name in self.linked_columns:
             column_type = self.table.schema.get_column_type(name)
@@ -164,7 +168,9 @@ class ChoiceCache:
         """Column name -> the column's unrestricted ValueChoice."""
         return self._base[table]
 
-    def narrowed(self, table: qm.Frame, column: str, restrictions: tuple) -> ValueChoice:
+    def narrowed(
+        self, table: qm.Frame, column: str, restrictions: tuple
+    ) -> ValueChoice:
         """The column's choice with every restriction applied.
 
         The key of each `Restriction` identifies it for caching.
@@ -180,7 +186,9 @@ class ChoiceCache:
                 elif restriction.interval is None:
                     choice = choice.restrict(restriction.accept)
                 else:
-                    choice = choice.within(*restriction.interval, keep_null=restriction.keep_null)
+                    choice = choice.within(
+                        *restriction.interval, keep_null=restriction.keep_null
+                    )
             self._narrowed[key] = choice
         return self._narrowed[key]
 
@@ -243,7 +251,9 @@ def make_recipe(
     certain = True
     for name, choice in choices:
         if choice.empty and not because:
-            conditions_text = " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
+            conditions_text = (
+                " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
+            )
             because = f"no value of {table.name}.{name} meets {conditions_text}"
             certain = cache.base(table)[name].exhaustive
     return RowRecipe(
@@ -286,7 +296,9 @@ def _must_be_true(expression: RowExpression) -> Restriction:
     node = expression.node
     key = ("true", node)
     accept = lambda v: evaluate({column: v}, {}) is True  # noqa: E731
-    if isinstance(node, qm.Function.IsNull) and isinstance(node.source, qm.SelectColumn):
+    if isinstance(node, qm.Function.IsNull) and isinstance(
+        node.source, qm.SelectColumn
+    ):
         return Restriction(key, accept, null_only=True)
     if (
         isinstance(node, qm.Function.In)
@@ -371,7 +383,9 @@ def _constant_value(node: qm.Series):
     """The value of a series computed from constants alone (`index + days(13)`), else UNKNOWN."""
     if isinstance(node, qm.Value):
         return node.value
-    if not all(isinstance(n, (qm.Value, qm.Function._Base)) for n in qm.all_nodes(node)):
+    if not all(
+        isinstance(n, (qm.Value, qm.Function._Base)) for n in qm.all_nodes(node)
+    ):
         return UNKNOWN
     expression = compile_row_expression(node, _NO_ROWS)
     if expression.columns or expression.uses_context or expression.opaque:

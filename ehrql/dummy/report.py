@@ -45,7 +45,9 @@ class DummyDataReport:
         if self.complete:
             return None
         if self.impossible:
-            return "no patient can satisfy the population: " + "; ".join(self.impossible)
+            return "no patient can satisfy the population: " + "; ".join(
+                self.impossible
+            )
         if self.timed_out:
             limit = "" if self.timeout is None else f" of {self.timeout:g} s"
             text = (
@@ -63,7 +65,9 @@ class DummyDataReport:
         text = f"made {self.generated} of {self.requested} dummy patients in {self.seconds:.1f}s"
         reason = self.reason
         if reason is None:
-            text += f" ({self.candidates} candidates, {self.acceptance_rate:.0%} accepted)"
+            text += (
+                f" ({self.candidates} candidates, {self.acceptance_rate:.0%} accepted)"
+            )
         else:
             text += f": {reason}"
         if self.used_rejection_sampling and not self.impossible:

@@ -31,7 +31,13 @@ from ehrql.query_model.semantics import (
     function_arguments,
 )
 
-__all__ = ["UNKNOWN", "RowExpression", "compile_row_expression", "drawn_so_far", "source_table"]
+__all__ = [
+    "UNKNOWN",
+    "RowExpression",
+    "compile_row_expression",
+    "drawn_so_far",
+    "source_table",
+]
 
 Evaluator = Callable[[dict, dict], object]
 
@@ -105,8 +111,12 @@ def compile_row_expression(
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
     context_tables = tuple(flags["context"])
-    bound = _bound(series, source, row_stands_for_aggregates) if context_tables else None
-    return RowExpression(series, evaluate, frozenset(reads), context_tables, flags["opaque"], bound)
+    bound = (
+        _bound(series, source, row_stands_for_aggregates) if context_tables else None
+    )
+    return RowExpression(
+        series, evaluate, frozenset(reads), context_tables, flags["opaque"], bound
+    )
 
 
 _MIRRORED = {
@@ -123,8 +133,13 @@ def _bound(series: qm.Series, source: qm.Frame, aggregates: bool) -> tuple | Non
     with something that reads no column of it; None otherwise."""
     if type(series) not in _MIRRORED:
         return None
-    for column, other, op in ((series.lhs, series.rhs, type(series)), (series.rhs, series.lhs, _MIRRORED[type(series)])):
-        if not isinstance(column, qm.SelectColumn) or not _reads_row(column.source, source):
+    for column, other, op in (
+        (series.lhs, series.rhs, type(series)),
+        (series.rhs, series.lhs, _MIRRORED[type(series)]),
+    ):
+        if not isinstance(column, qm.SelectColumn) or not _reads_row(
+            column.source, source
+        ):
             continue
         reads: set = set()
         flags = {"context": {}, "opaque": False, "aggregates": aggregates}
@@ -145,7 +160,9 @@ def _compile(node, source, reads, flags, memo) -> Evaluator:
 def _reads_row(frame: qm.Frame, source: qm.Frame) -> bool:
     """Whether a column of `frame` is, on a row of `source`, that row's own column."""
     if isinstance(frame, qm.ManyRowsPerPatientFrame):
-        return isinstance(source, qm.ManyRowsPerPatientFrame) and qm.root_table(frame) == source_table(source)
+        return isinstance(source, qm.ManyRowsPerPatientFrame) and qm.root_table(
+            frame
+        ) == source_table(source)
     if isinstance(frame, qm.PickOneRowPerPatient):
         return qm.row_source(frame.source) == source
     return frame == source
@@ -186,7 +203,9 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
     if isinstance(node, qm.Case):
         return _compile_case(node, source, reads, flags, memo)
     if isinstance(node, qm.Function._Base):
-        args = [_compile(a, source, reads, flags, memo) for a in function_arguments(node)]
+        args = [
+            _compile(a, source, reads, flags, memo) for a in function_arguments(node)
+        ]
         return _compile_function(node, args)
     from_other_tables = _compile_from_other_tables(node, source, flags)
     if from_other_tables is not None:
@@ -208,10 +227,13 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
 # checked row by row. Where a table is not in the context yet, the answer is
 # UNKNOWN.
 
+
 def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     """A patient-level node evaluated from the context, or None if it is not
     one this can do."""
-    if isinstance(node, qm.SelectColumn) and isinstance(node.source, qm.PickOneRowPerPatient):
+    if isinstance(node, qm.SelectColumn) and isinstance(
+        node.source, qm.PickOneRowPerPatient
+    ):
         pick = _compile_pick(node.source, source, flags)
         if pick is None:
             return None
@@ -224,7 +246,9 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
             return None if picked is None else picked[name]
 
         return picked_value
-    if type(node) in AGGREGATE_FUNCTIONS or isinstance(node, qm.AggregateByPatient.CountEpisodes):
+    if type(node) in AGGREGATE_FUNCTIONS or isinstance(
+        node, qm.AggregateByPatient.CountEpisodes
+    ):
         return _compile_aggregate(node, source, flags)
     if isinstance(node, (qm.AggregateByPatient.Exists, qm.AggregateByPatient.Count)):
         frame = node.source
@@ -276,8 +300,11 @@ def _compile_rows(frame: qm.Frame, source, flags):
     current = frame
     while isinstance(current, qm.Filter):
         parent = qm.row_source(current.source)
-        filters.append(_nested(compile_row_expression(current.condition, parent), flags))
+        filters.append(
+            _nested(compile_row_expression(current.condition, parent), flags)
+        )
         current = parent
+
     def rows_of(context):
         rows = context.get(key, UNKNOWN)
         if rows is UNKNOWN:
@@ -315,7 +342,10 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     if rows_of is None:
         return None
     row_source = qm.row_source(pick.source)
-    keys = [_nested(compile_row_expression(k, row_source), flags) for k in qm.sort_keys(pick.source)]
+    keys = [
+        _nested(compile_row_expression(k, row_source), flags)
+        for k in qm.sort_keys(pick.source)
+    ]
     tie_breakers = pick.schema.column_names
     choose = min if pick.position is qm.Position.FIRST else max
 
@@ -345,7 +375,10 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
             if any(v is UNKNOWN for v in values):
                 return UNKNOWN
             # Ties after the sort keys are broken by every column, in order.
-            order = (tuple(map(_sort_value, values)), tuple(_sort_value(row[c]) for c in tie_breakers))
+            order = (
+                tuple(map(_sort_value, values)),
+                tuple(_sort_value(row[c]) for c in tie_breakers),
+            )
             orders.append((order, row))
         return choose(orders, key=lambda pair: pair[0])[1]
 
@@ -389,7 +422,11 @@ def _compile_case(node: qm.Case, source, reads, flags, memo) -> Evaluator:
         )
         for condition, value in node.cases.items()
     ]
-    default = None if node.default is None else _compile(node.default, source, reads, flags, memo)
+    default = (
+        None
+        if node.default is None
+        else _compile(node.default, source, reads, flags, memo)
+    )
 
     def evaluate(row, context):
         for condition, value in branches:
@@ -456,4 +493,3 @@ def _or(lhs, rhs):
     if lhs is UNKNOWN or rhs is UNKNOWN:
         return UNKNOWN
     return None if lhs is None or rhs is None else False
-

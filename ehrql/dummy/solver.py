@@ -110,7 +110,9 @@ def plan_population(population: qm.Series) -> tuple[Plan, ...]:
     return plan_population_with_reasons(population)[0]
 
 
-def plan_population_with_reasons(population: qm.Series) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
+def plan_population_with_reasons(
+    population: qm.Series,
+) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
     """(the plans of `plan_population`, why each dropped alternative can never hold)."""
     plans = []
     reasons = []
@@ -144,7 +146,12 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
         # Both sides must hold: every pairing of their alternatives.
         left = _alternatives(node.lhs, positive)
         right = _alternatives(node.rhs, positive)
-        return [a + b for a, b in itertools.islice(itertools.product(left, right), MAX_ALTERNATIVES)]
+        return [
+            a + b
+            for a, b in itertools.islice(
+                itertools.product(left, right), MAX_ALTERNATIVES
+            )
+        ]
     if is_and or is_or:
         either = _alternatives(node.lhs, positive) + _alternatives(node.rhs, positive)
         return either[:MAX_ALTERNATIVES]
@@ -158,7 +165,11 @@ def _case_compared(node: qm.Series) -> qm.Case | None:
         return None
     if isinstance(node.lhs, qm.Case) and isinstance(node.rhs, qm.Value):
         case, constant, flipped = node.lhs, node.rhs, False
-    elif isinstance(node.rhs, qm.Case) and isinstance(node.lhs, qm.Value) and not isinstance(node, qm.Function.In):
+    elif (
+        isinstance(node.rhs, qm.Case)
+        and isinstance(node.lhs, qm.Value)
+        and not isinstance(node, qm.Function.In)
+    ):
         case, constant, flipped = node.rhs, node.lhs, True
     else:
         return None
@@ -174,7 +185,9 @@ def _case_compared(node: qm.Series) -> qm.Case | None:
 
     try:
         return qm.Case(
-            qm.FrozenDict({condition: compare(value) for condition, value in case.cases.items()}),
+            qm.FrozenDict(
+                {condition: compare(value) for condition, value in case.cases.items()}
+            ),
             compare(case.default),
         )
     except qm.ValidationError:  # no branch can give a value
@@ -193,7 +206,9 @@ def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:
     found: list = []
     earlier: list = []
     for condition, value in [*node.cases.items(), (None, node.default)]:
-        if value is not None and not (isinstance(value, qm.Value) and value.value is not positive):
+        if value is not None and not (
+            isinstance(value, qm.Value) and value.value is not positive
+        ):
             parts = [_alternatives(c, False) for c in earlier]
             if condition is not None:
                 parts.append(_alternatives(condition, True))
@@ -201,7 +216,12 @@ def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:
                 parts.append(_alternatives(value, positive))
             combined: list = [()]
             for part in parts:
-                combined = [a + b for a, b in itertools.islice(itertools.product(combined, part), MAX_ALTERNATIVES)]
+                combined = [
+                    a + b
+                    for a, b in itertools.islice(
+                        itertools.product(combined, part), MAX_ALTERNATIVES
+                    )
+                ]
             found.extend(combined)
         if condition is not None:
             earlier.append(condition)
@@ -233,7 +253,9 @@ def _plan_for(literals: tuple) -> Plan | str:
             continue
         aggregated = _aggregate_comparison(literal, positive)
         if isinstance(aggregated, _DistinctCount):
-            allowed, conditions = distinct_counts.get(aggregated.aggregate, (_ANY_COUNT, []))
+            allowed, conditions = distinct_counts.get(
+                aggregated.aggregate, (_ANY_COUNT, [])
+            )
             distinct_counts[aggregated.aggregate] = (
                 allowed & aggregated.allowed,
                 conditions + [aggregated.condition],
@@ -247,7 +269,9 @@ def _plan_for(literals: tuple) -> Plan | str:
         if counted is not None:
             frame, allowed = counted
             counts[frame] = counts.get(frame, _ANY_COUNT) & allowed
-            counted_by.setdefault(frame, []).append(literal if positive else qm.Function.Not(literal))
+            counted_by.setdefault(frame, []).append(
+                literal if positive else qm.Function.Not(literal)
+            )
             continue
         condition = literal if positive else qm.Function.Not(literal)
         sources = _value_sources(literal)
@@ -260,7 +284,9 @@ def _plan_for(literals: tuple) -> Plan | str:
         if target is not None:
             # Frames of the target's own table that it is compared with must
             # have rows, drawn before the target's, or the comparison is null.
-            others = [o for o in sources if o != target and _same_event_table(o, target)]
+            others = [
+                o for o in sources if o != target and _same_event_table(o, target)
+            ]
             if others:
                 readers.add(target)
             for frame in others + [target] * bool(others):
@@ -304,7 +330,9 @@ def _plan_for(literals: tuple) -> Plan | str:
             requirements.extend(new_requirements)
         bans.extend(new_bans)
     requirements.extend(_rows_read_by(requirements))
-    return Plan(tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved))
+    return Plan(
+        tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved)
+    )
 
 
 _NEGATED = {
@@ -356,7 +384,8 @@ def _frames_needed_by(literal) -> list:
     return [
         _frame_key(f)
         for f in frames
-        if isinstance(f, qm.ManyRowsPerPatientFrame) and isinstance(qm.root_table(f), qm.SelectTable)
+        if isinstance(f, qm.ManyRowsPerPatientFrame)
+        and isinstance(qm.root_table(f), qm.SelectTable)
     ]
 
 
@@ -366,7 +395,8 @@ def _two_counts(literal, positive: bool):
         return None
     lhs, rhs = literal.lhs, literal.rhs
     if not (
-        isinstance(lhs, qm.AggregateByPatient.Count) and isinstance(rhs, qm.AggregateByPatient.Count)
+        isinstance(lhs, qm.AggregateByPatient.Count)
+        and isinstance(rhs, qm.AggregateByPatient.Count)
     ):
         return None
     frames = []
@@ -383,7 +413,12 @@ def _two_counts(literal, positive: bool):
     def compare(a, b):
         return apply_function(node, a, b) is True
 
-    return frames[0], frames[1], compare, literal if positive else qm.Function.Not(literal)
+    return (
+        frames[0],
+        frames[1],
+        compare,
+        literal if positive else qm.Function.Not(literal),
+    )
 
 
 #: Pairs of counts are searched up to this many rows each.
@@ -396,7 +431,8 @@ def _choose_pair_counts(pairs: list, counts: dict):
     those frames. Each frame is then held to its count (no filler joins it)."""
     frames = list(dict.fromkeys(f for a, b, _, _ in pairs for f in (a, b)))
     options = [
-        sorted(k for k in counts.get(f, _ANY_COUNT) if k <= _MAX_PAIR_COUNT) for f in frames
+        sorted(k for k in counts.get(f, _ANY_COUNT) if k <= _MAX_PAIR_COUNT)
+        for f in frames
     ]
     best = None
     for combination in itertools.product(*options):
@@ -431,10 +467,14 @@ def _distinct_requirements(aggregate, allowed: frozenset, conditions: list):
     present = compile_row_expression(qm.Function.Not(qm.Function.IsNull(value)), source)
     least = min(allowed)
     distinct = compile_row_expression(value, source)
-    requirements = [RowRequirement(table, filters + (present,), least, distinct)] if least else []
+    requirements = (
+        [RowRequirement(table, filters + (present,), least, distinct)] if least else []
+    )
     if allowed == _ANY_COUNT - set(range(least)):
         return requirements, []
-    return requirements, [RowBan(table, filters + (present,), (), applies_to_required=not least)]
+    return requirements, [
+        RowBan(table, filters + (present,), (), applies_to_required=not least)
+    ]
 
 
 def _aggregate_comparison(literal, positive: bool):
@@ -453,12 +493,17 @@ def _aggregate_comparison(literal, positive: bool):
     aggregate, constant = literal.lhs, literal.rhs
     if isinstance(aggregate, qm.Value):
         aggregate, constant, op = constant, aggregate, _MIRRORED[op]
-    if not isinstance(aggregate, (qm.AggregateByPatient.Sum, qm.AggregateByPatient.CountDistinct)):
+    if not isinstance(
+        aggregate, (qm.AggregateByPatient.Sum, qm.AggregateByPatient.CountDistinct)
+    ):
         return None
     if not isinstance(constant, qm.Value) or constant.value is None:
         return None
     frame = aggregate.source.domain.source
-    if not isinstance(qm.root_table(frame), qm.SelectTable) or _value_sources(aggregate.source) is None:
+    if (
+        not isinstance(qm.root_table(frame), qm.SelectTable)
+        or _value_sources(aggregate.source) is None
+    ):
         return None
     if not positive:
         op = _NEGATED[op]
@@ -466,8 +511,14 @@ def _aggregate_comparison(literal, positive: bool):
     source = qm.row_source(frame)
     value = aggregate.source
     if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
-        allowed = frozenset(k for k in _ANY_COUNT if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value))
-        return _DistinctCount(aggregate, allowed, literal if positive else qm.Function.Not(literal))
+        allowed = frozenset(
+            k
+            for k in _ANY_COUNT
+            if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value)
+        )
+        return _DistinctCount(
+            aggregate, allowed, literal if positive else qm.Function.Not(literal)
+        )
     if value.type not in (int, float):
         return None
     zero = qm.Value(value.type(0))
@@ -482,7 +533,9 @@ def _aggregate_comparison(literal, positive: bool):
     }[op]
     undo = compile_row_expression(others_must_not(value, zero), source)
     requirement = RowRequirement(table, filters + (meets,), 1)
-    return [requirement], [RowBan(table, filters + (undo,), (), applies_to_required=False)]
+    return [requirement], [
+        RowBan(table, filters + (undo,), (), applies_to_required=False)
+    ]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -533,12 +586,16 @@ def _counted_frame(literal, positive: bool):
         if counted is None:
             return None
         frame, compare = counted
-        return _frame_key(frame), frozenset(k for k in _ANY_COUNT if compare(k) is positive)
+        return _frame_key(frame), frozenset(
+            k for k in _ANY_COUNT if compare(k) is positive
+        )
     return None
 
 
 def _frame_key(frame: qm.Frame) -> qm.Frame:
-    return frame if isinstance(frame, qm.OneRowPerPatientFrame) else qm.row_source(frame)
+    return (
+        frame if isinstance(frame, qm.OneRowPerPatientFrame) else qm.row_source(frame)
+    )
 
 
 def _count_requirements(frame: qm.Frame, allowed: frozenset):
@@ -559,7 +616,9 @@ def _count_comparison(literal):
         (literal.lhs, literal.rhs, False),
         (literal.rhs, literal.lhs, True),
     ):
-        if isinstance(count_side, qm.AggregateByPatient.Count) and isinstance(constant_side, qm.Value):
+        if isinstance(count_side, qm.AggregateByPatient.Count) and isinstance(
+            constant_side, qm.Value
+        ):
             constant = constant_side.value
             if constant is None:
                 return None
@@ -585,7 +644,9 @@ def _frame_conditions(frame: qm.Frame) -> tuple[qm.Frame, tuple]:
     return current, tuple(reversed(conditions))
 
 
-def _conjuncts(condition: qm.Series, source: qm.Frame, for_every_row: bool = False) -> list[RowExpression]:
+def _conjuncts(
+    condition: qm.Series, source: qm.Frame, for_every_row: bool = False
+) -> list[RowExpression]:
     """A condition split at its top-level &s, so each part can be solved on its own.
 
     `for_every_row` marks conditions every row of the frame will be held to,
@@ -618,7 +679,11 @@ def _value_sources(series: qm.Series) -> set | None:
         return _aggregate_sources(series)
     if _is_mean_against_constant(series):
         # Values all within a bound have their mean within it too.
-        mean = series.lhs if isinstance(series.lhs, qm.AggregateByPatient.Mean) else series.rhs
+        mean = (
+            series.lhs
+            if isinstance(series.lhs, qm.AggregateByPatient.Mean)
+            else series.rhs
+        )
         return _aggregate_sources(mean)
     if isinstance(series, (qm.Function._Base, qm.Case)):
         sources: set = set()

@@ -13,12 +13,16 @@ class UniqueValues:
 
     def __init__(self, tables: list):
         self._columns = {
-            table: [n for n, c in table.schema.columns if c.get_constraint(UniqueConstraint)]
+            table: [
+                n for n, c in table.schema.columns if c.get_constraint(UniqueConstraint)
+            ]
             for table in tables
         }
         self._seen: dict = {}
 
-    def make_unique(self, table, row: dict, recipe: RowRecipe | None, rng: random.Random) -> dict:
+    def make_unique(
+        self, table, row: dict, recipe: RowRecipe | None, rng: random.Random
+    ) -> dict:
         """`row`, with any repeated unique value replaced by a fresh one (or null)."""
         columns = self._columns.get(table, ())
         if not columns:

@@ -23,9 +23,9 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import (
     CategoricalConstraint,
     ClosedRangeConstraint,
-    GeneralRangeConstraint,
     Column,
     FirstOfMonthConstraint,
+    GeneralRangeConstraint,
     RegexConstraint,
 )
 
@@ -146,7 +146,11 @@ class ValueChoice:
         if not self.values:
             raise ValueError("no value is allowed here")
         if self.preferred and rng.random() < PREFERRED_SHARE:
-            if not self.ordered and len(self.preferred) > FAVOURITES and rng.random() < 0.5:
+            if (
+                not self.ordered
+                and len(self.preferred) > FAVOURITES
+                and rng.random() < 0.5
+            ):
                 return rng.choice(self.preferred[:FAVOURITES])
             return rng.choice(self.preferred)
         return rng.choice(self.typical or self.values)
@@ -162,10 +166,16 @@ class ValueChoice:
         if self.pending:
             if not self.values:
                 return self.filtered.sample_within(rng, low, high)
-            return self._draw_lazily(rng, lambda choice: choice.sample_within(rng, low, high))
+            return self._draw_lazily(
+                rng, lambda choice: choice.sample_within(rng, low, high)
+            )
         if self.null_allowed and (not self.values or rng.random() < self.null_share):
             return None
-        for pool in (self.preferred if rng.random() < PREFERRED_SHARE else (), self.typical, self.values):
+        for pool in (
+            self.preferred if rng.random() < PREFERRED_SHARE else (),
+            self.typical,
+            self.values,
+        ):
             if not pool:
                 continue
             start = 0 if low is None else bisect.bisect_left(pool, low)
@@ -191,10 +201,17 @@ class ValueChoice:
 
     def only_null(self) -> ValueChoice:
         """Only null (no value at all if null is not allowed)."""
-        return dataclasses.replace(self, values=(), preferred=(), typical=(), pending=())
+        return dataclasses.replace(
+            self, values=(), preferred=(), typical=(), pending=()
+        )
 
     def within(
-        self, low, low_inclusive: bool, high, high_inclusive: bool, keep_null: bool = False
+        self,
+        low,
+        low_inclusive: bool,
+        high,
+        high_inclusive: bool,
+        keep_null: bool = False,
     ) -> ValueChoice:
         """Only values between `low` and `high` (None for no bound); null only
         with `keep_null` (and if allowed already).
@@ -204,7 +221,11 @@ class ValueChoice:
         """
         if not self.ordered:
             return self.restrict(
-                lambda v: (keep_null if v is None else _in_range(v, low, low_inclusive, high, high_inclusive))
+                lambda v: (
+                    keep_null
+                    if v is None
+                    else _in_range(v, low, low_inclusive, high, high_inclusive)
+                )
             )
         # Cutting commutes with the pending filters, which stay pending.
         return dataclasses.replace(
@@ -222,7 +243,9 @@ class ValueChoice:
         """
         if len(self.values) >= LAZY_POOL:
             return dataclasses.replace(
-                self, pending=self.pending + (accept,), null_allowed=self.null_allowed and accept(None)
+                self,
+                pending=self.pending + (accept,),
+                null_allowed=self.null_allowed and accept(None),
             )
         if self.pending:
             return self.filtered.restrict(accept)
@@ -246,10 +269,14 @@ def _in_range(value, low, low_inclusive, high, high_inclusive) -> bool:
 def _cut(values: tuple, low, low_inclusive, high, high_inclusive) -> tuple:
     start = 0
     if low is not None:
-        start = (bisect.bisect_left if low_inclusive else bisect.bisect_right)(values, low)
+        start = (bisect.bisect_left if low_inclusive else bisect.bisect_right)(
+            values, low
+        )
     end = len(values)
     if high is not None:
-        end = (bisect.bisect_right if high_inclusive else bisect.bisect_left)(values, high)
+        end = (bisect.bisect_right if high_inclusive else bisect.bisect_left)(
+            values, high
+        )
     return values[start:end]
 
 
@@ -286,7 +313,9 @@ def column_choice(
     elif qm.is_code_type(type_):
         values, preferred = _code_values(column, mentioned, hints.for_type(type_), rng)
     else:
-        raise ValueError(f"cannot make dummy values for column '{column_name}' of type {type_!r}")
+        raise ValueError(
+            f"cannot make dummy values for column '{column_name}' of type {type_!r}"
+        )
     ordered = type_ in (datetime.date, int, float) and _categories(column) is None
     exhaustive = (
         type_ in (bool, datetime.date)
@@ -294,7 +323,13 @@ def column_choice(
         or column.get_constraint(ClosedRangeConstraint) is not None
     )
     choice = ValueChoice(
-        values, preferred, column.nullable, typical, _null_share(column_name), ordered, exhaustive
+        values,
+        preferred,
+        column.nullable,
+        typical,
+        _null_share(column_name),
+        ordered,
+        exhaustive,
     )
     if not _has_value_constraints(column):
         return choice
@@ -305,7 +340,15 @@ def _has_value_constraints(column: Column) -> bool:
     # First-of-month dates are already built in; skipping the filter matters
     # because a date pool has tens of thousands of values.
     return any(
-        isinstance(c, (CategoricalConstraint, ClosedRangeConstraint, GeneralRangeConstraint, RegexConstraint))
+        isinstance(
+            c,
+            (
+                CategoricalConstraint,
+                ClosedRangeConstraint,
+                GeneralRangeConstraint,
+                RegexConstraint,
+            ),
+        )
         for c in column.constraints
     )
 
@@ -317,7 +360,9 @@ def obeys_value_constraints(column: Column, value) -> bool:
     also compared by its string.
     """
     for constraint in column.constraints:
-        if isinstance(constraint, CategoricalConstraint) and qm.is_code_type(column.type):
+        if isinstance(constraint, CategoricalConstraint) and qm.is_code_type(
+            column.type
+        ):
             if value not in constraint.values and str(value) not in constraint.values:
                 return False
         elif isinstance(constraint, RegexConstraint):
@@ -325,7 +370,12 @@ def obeys_value_constraints(column: Column, value) -> bool:
                 return False
         elif isinstance(
             constraint,
-            (CategoricalConstraint, ClosedRangeConstraint, GeneralRangeConstraint, FirstOfMonthConstraint),
+            (
+                CategoricalConstraint,
+                ClosedRangeConstraint,
+                GeneralRangeConstraint,
+                FirstOfMonthConstraint,
+            ),
         ):
             if not constraint.validate(value):
                 return False
@@ -346,7 +396,9 @@ def _null_share(column_name: str) -> float:
 
 
 @functools.lru_cache(maxsize=4)
-def _date_pool(mentioned: tuple, first_of_month: bool, birth: bool) -> tuple[tuple, tuple, tuple]:
+def _date_pool(
+    mentioned: tuple, first_of_month: bool, birth: bool
+) -> tuple[tuple, tuple, tuple]:
     """(values, preferred, typical) for a date column.
 
     Values run from 1900 (or well before the earliest date mentioned) to 2030
@@ -360,7 +412,9 @@ def _date_pool(mentioned: tuple, first_of_month: bool, birth: bool) -> tuple[tup
         earliest = min(earliest, _shift_years(mentioned[0], -10))
         latest = max(latest, _shift_years(mentioned[-1], 10))
     start = earliest.toordinal()
-    values = tuple(datetime.date.fromordinal(o) for o in range(start, latest.toordinal() + 1))
+    values = tuple(
+        datetime.date.fromordinal(o) for o in range(start, latest.toordinal() + 1)
+    )
     if first_of_month:
         values = tuple(d for d in values if d.day == 1)
     last_mentioned = mentioned[-1] if mentioned else _RECENT_END
@@ -394,7 +448,9 @@ def _int_values(column: Column, mentioned: tuple, all_ints: tuple):
     if categories is not None:
         return categories, tuple(v for v in mentioned if v in categories)
     closed = column.get_constraint(ClosedRangeConstraint)
-    numbers = [v for v in mentioned if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    numbers = [
+        v for v in mentioned if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     if closed is not None:
         values = tuple(range(closed.minimum, closed.maximum + 1, closed.step))
     else:
@@ -404,12 +460,18 @@ def _int_values(column: Column, mentioned: tuple, all_ints: tuple):
         if general is not None:
             # Centre the default span on the allowed range, so that some values obey it.
             if general.minimum is not None:
-                low = max(low, int(general.minimum)) if general.maximum is not None else int(general.minimum)
+                low = (
+                    max(low, int(general.minimum))
+                    if general.maximum is not None
+                    else int(general.minimum)
+                )
                 high = max(high, low + 120)
             if general.maximum is not None:
                 high = min(high, int(general.maximum))
                 low = min(low, high - 120) if general.minimum is None else low
-        values = tuple(v for v in range(low, high + 1) if general is None or general.validate(v))
+        values = tuple(
+            v for v in range(low, high + 1) if general is None or general.validate(v)
+        )
     near = {int(n) + d for n in numbers for d in (-1, 0, 1)}
     preferred = tuple(v for v in values if v in near)
     return values, preferred
@@ -421,41 +483,56 @@ def _float_values(column: Column, mentioned: tuple):
         return categories, tuple(v for v in mentioned if v in categories)
     closed = column.get_constraint(ClosedRangeConstraint)
     numbers = sorted(
-        {float(v) for v in mentioned if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        {
+            float(v)
+            for v in mentioned
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
     )
     if closed is not None:
         count = int((closed.maximum - closed.minimum) / closed.step) + 1
         stride = max(1, count // 400)
-        values = tuple(closed.minimum + i * closed.step for i in range(0, count, stride))
+        values = tuple(
+            closed.minimum + i * closed.step for i in range(0, count, stride)
+        )
         return values, ()
     near = sorted({n + d for n in numbers for d in (-1.0, -0.5, 0.0, 0.5, 1.0)})
     values = tuple(sorted(set(_FLOAT_GRID) | set(near)))
     return values, tuple(near)
 
 
-def _string_values(column: Column, mentioned: tuple, any_strings: tuple, rng: random.Random):
+def _string_values(
+    column: Column, mentioned: tuple, any_strings: tuple, rng: random.Random
+):
     categories = _categories(column)
     if categories is not None:
         return categories, tuple(v for v in mentioned if v in categories)
     strings = tuple(v for v in mentioned if isinstance(v, str))
     regex = column.get_constraint(RegexConstraint)
     if regex is not None:
-        made = tuple(random_matching_string(regex.regex, rng) for _ in range(OTHER_STRINGS))
+        made = tuple(
+            random_matching_string(regex.regex, rng) for _ in range(OTHER_STRINGS)
+        )
     else:
         # Strings the definition uses elsewhere, and short strings of all
         # sorts, so comparisons and substring searches can go either way.
         made = tuple(v for v in any_strings if isinstance(v, str)) + tuple(
-            random_matching_string(r"[A-Za-z0-9 _]{1,8}", rng) for _ in range(OTHER_STRINGS)
+            random_matching_string(r"[A-Za-z0-9 _]{1,8}", rng)
+            for _ in range(OTHER_STRINGS)
         )
     return tuple(dict.fromkeys(strings + made)), strings
 
 
-def _code_values(column: Column, mentioned: tuple, same_type: tuple, rng: random.Random):
+def _code_values(
+    column: Column, mentioned: tuple, same_type: tuple, rng: random.Random
+):
     categories = _categories(column)
     if categories is not None:
         codes = tuple(column.type(v) if isinstance(v, str) else v for v in categories)
         return codes, tuple(v for v in mentioned if v in codes)
-    used = tuple(dict.fromkeys(v for v in mentioned + same_type if isinstance(v, column.type)))
+    used = tuple(
+        dict.fromkeys(v for v in mentioned + same_type if isinstance(v, column.type))
+    )
     made = random_codes(column.type, OTHER_CODES, rng)
     return tuple(dict.fromkeys(used + made)), used
 
@@ -467,11 +544,15 @@ def _multi_code_values(code_class: type, mentioned: tuple, rng: random.Random):
     in pairs and among made-up codes, so that `contains()` is sometimes true.
     """
     searched = tuple(v for v in mentioned if isinstance(v, str))
-    others = tuple(c.value for c in random_codes(code_class.single_code_class, OTHER_CODES, rng))
+    others = tuple(
+        c.value for c in random_codes(code_class.single_code_class, OTHER_CODES, rng)
+    )
     listings = [(code,) for code in searched]
     listings += list(zip(searched, searched[1:]))
     listings += [(code, rng.choice(others)) for code in searched]
-    listings += [tuple(rng.sample(others, rng.randint(1, 4))) for _ in range(OTHER_STRINGS)]
+    listings += [
+        tuple(rng.sample(others, rng.randint(1, 4))) for _ in range(OTHER_STRINGS)
+    ]
     values = tuple(dict.fromkeys(code_class(_join_codes(codes)) for codes in listings))
     preferred = tuple(v for v in values if any(code in v.value for code in searched))
     return values, preferred

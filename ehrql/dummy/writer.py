@@ -8,7 +8,9 @@ from ehrql.file_formats import FILE_FORMATS, table_column_specs, write_rows
 from ehrql.query_model import nodes as qm
 
 
-def write_dummy_tables(tables: dict, directory: Path | str, format: str = "csv") -> list[Path]:
+def write_dummy_tables(
+    tables: dict, directory: Path | str, format: str = "csv"
+) -> list[Path]:
     """Write each table's rows to `directory/<table name>.<format>`; the paths written.
 
     `format` is one of the file formats ehrql writes ("csv", "csv.gz",
@@ -18,7 +20,9 @@ def write_dummy_tables(tables: dict, directory: Path | str, format: str = "csv")
     extension = "." + format.lstrip(".")
     if extension not in FILE_FORMATS:
         known = ", ".join(e.lstrip(".") for e in FILE_FORMATS)
-        raise ValueError(f"unknown dummy table format '{format}': choose one of {known}")
+        raise ValueError(
+            f"unknown dummy table format '{format}': choose one of {known}"
+        )
     names = [table.name for table in tables]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

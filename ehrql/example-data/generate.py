@@ -42,12 +42,16 @@ class Condition:
 
 
 CONDITIONS = {
-    "type_2_diabetes": Condition("44054006", "E119", (0.02, 0.09, 0.18), ("325278007",)),
+    "type_2_diabetes": Condition(
+        "44054006", "E119", (0.02, 0.09, 0.18), ("325278007",)
+    ),
     "hypertension": Condition("38341003", "I10", (0.03, 0.2, 0.45), ("319773006",)),
     "asthma": Condition("195967001", "J459", (0.12, 0.1, 0.08), ("39113611000001102",)),
     "copd": Condition("13645005", "J449", (0.0, 0.03, 0.09), ("39113611000001102",)),
     "atrial_fibrillation": Condition("49436004", "I489", (0.0, 0.02, 0.1)),
-    "myocardial_infarction": Condition("22298006", "I219", (0.0, 0.02, 0.07), ("320000009",)),
+    "myocardial_infarction": Condition(
+        "22298006", "I219", (0.0, 0.02, 0.07), ("320000009",)
+    ),
     "stroke": Condition("230690007", "I64", (0.0, 0.01, 0.05), ("320000009",)),
     "chronic_kidney_disease": Condition("709044004", "N189", (0.0, 0.03, 0.12)),
     "heart_failure": Condition("84114007", "I509", (0.0, 0.01, 0.06)),
@@ -81,7 +85,9 @@ class Patient:
     date_of_death: datetime.date | None
 
 
-def random_date(rng: random.Random, start: datetime.date, end: datetime.date) -> datetime.date:
+def random_date(
+    rng: random.Random, start: datetime.date, end: datetime.date
+) -> datetime.date:
     """A uniformly chosen date from start to end inclusive."""
     return start + datetime.timedelta(days=rng.randint(0, max((end - start).days, 0)))
 
@@ -89,7 +95,10 @@ def random_date(rng: random.Random, start: datetime.date, end: datetime.date) ->
 def age_on(patient: Patient, date: datetime.date) -> int:
     """Whole years from birth to `date`."""
     years = date.year - patient.date_of_birth.year
-    return years - ((date.month, date.day) < (patient.date_of_birth.month, patient.date_of_birth.day))
+    return years - (
+        (date.month, date.day)
+        < (patient.date_of_birth.month, patient.date_of_birth.day)
+    )
 
 
 def age_band(age: int) -> int:
@@ -110,7 +119,11 @@ def make_patient(rng: random.Random, patient_id: int) -> Patient:
     death_chance = 0.02 if age < 65 else 0.12 if age < 85 else 0.35
     death = None
     if age > 1 and rng.random() < death_chance:
-        death = random_date(rng, max(birth + datetime.timedelta(days=400), datetime.date(2012, 1, 1)), DATA_END)
+        death = random_date(
+            rng,
+            max(birth + datetime.timedelta(days=400), datetime.date(2012, 1, 1)),
+            DATA_END,
+        )
     return Patient(patient_id, birth, sex, death)
 
 
@@ -119,7 +132,10 @@ def make_registrations(rng: random.Random, patient: Patient) -> list[dict]:
     if rng.random() < 0.03:
         return []
     count = rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]
-    start = max(patient.date_of_birth + datetime.timedelta(days=rng.randint(7, 90)), datetime.date(1990, 1, 1))
+    start = max(
+        patient.date_of_birth + datetime.timedelta(days=rng.randint(7, 90)),
+        datetime.date(1990, 1, 1),
+    )
     end_of_data = last_alive_date(patient)
     rows = []
     for index in range(count):
@@ -152,43 +168,76 @@ def record_start(patient: Patient) -> datetime.date:
     return max(patient.date_of_birth, datetime.date(2000, 1, 1))
 
 
-def make_events(rng: random.Random, patient: Patient) -> tuple[list[dict], list[dict], list[str]]:
+def make_events(
+    rng: random.Random, patient: Patient
+) -> tuple[list[dict], list[dict], list[str]]:
     """Clinical events and medication issues for a patient, and the conditions they have."""
     start, end = record_start(patient), last_alive_date(patient)
     band = age_band(age_on(patient, end))
     events: list[dict] = []
     medications: list[dict] = []
-    conditions = [name for name, c in CONDITIONS.items() if rng.random() < c.chance[band]]
+    conditions = [
+        name for name, c in CONDITIONS.items() if rng.random() < c.chance[band]
+    ]
 
     def event(date, code, value=None):
-        events.append({"patient_id": patient.patient_id, "date": date, "snomedct_code": code, "numeric_value": value})
+        events.append(
+            {
+                "patient_id": patient.patient_id,
+                "date": date,
+                "snomedct_code": code,
+                "numeric_value": value,
+            }
+        )
 
     def issues(code, first, count, interval_days):
         for i in range(count):
-            date = first + datetime.timedelta(days=i * interval_days + rng.randint(-3, 3))
+            date = first + datetime.timedelta(
+                days=i * interval_days + rng.randint(-3, 3)
+            )
             if start <= date <= end:
-                medications.append({"patient_id": patient.patient_id, "date": date, "dmd_code": code})
+                medications.append(
+                    {"patient_id": patient.patient_id, "date": date, "dmd_code": code}
+                )
 
     for name in conditions:
         condition = CONDITIONS[name]
         diagnosed = random_date(rng, start, end)
         event(diagnosed, condition.snomedct)
         for medicine in condition.medicines:
-            issues(medicine, diagnosed + datetime.timedelta(days=rng.randint(0, 30)), rng.randint(2, 14), 56)
+            issues(
+                medicine,
+                diagnosed + datetime.timedelta(days=rng.randint(0, 30)),
+                rng.randint(2, 14),
+                56,
+            )
         if name == "type_2_diabetes":
             code, low, high = HBA1C
             for _ in range(rng.randint(1, 5)):
-                event(random_date(rng, diagnosed, end), code, round(rng.uniform(low, high)))
+                event(
+                    random_date(rng, diagnosed, end),
+                    code,
+                    round(rng.uniform(low, high)),
+                )
 
     if age_on(patient, end) >= 16:
         for code, low, high in MEASUREMENTS.values():
             for _ in range(rng.choices((0, 1, 2, 4), (0.2, 0.35, 0.3, 0.15))[0]):
-                event(random_date(rng, max(start, datetime.date(2010, 1, 1)), end), code, round(rng.uniform(low, high), 1))
+                event(
+                    random_date(rng, max(start, datetime.date(2010, 1, 1)), end),
+                    code,
+                    round(rng.uniform(low, high), 1),
+                )
         status = rng.choices(tuple(SMOKING_CODES), (0.55, 0.28, 0.17))[0]
         event(random_date(rng, start, end), SMOKING_CODES[status])
 
     if end >= datetime.date(2020, 3, 1) and rng.random() < 0.15:
-        event(random_date(rng, datetime.date(2020, 3, 1), min(end, datetime.date(2022, 12, 31))), COVID_CODE)
+        event(
+            random_date(
+                rng, datetime.date(2020, 3, 1), min(end, datetime.date(2022, 12, 31))
+            ),
+            COVID_CODE,
+        )
     if rng.random() < 0.25:
         issues(PARACETAMOL, random_date(rng, start, end), rng.randint(1, 3), 30)
 
@@ -198,16 +247,21 @@ def make_events(rng: random.Random, patient: Patient) -> tuple[list[dict], list[
     return sorted(events, key=key), sorted(medications, key=key), conditions
 
 
-def make_ons_death(rng: random.Random, patient: Patient, conditions: list[str]) -> dict | None:
+def make_ons_death(
+    rng: random.Random, patient: Patient, conditions: list[str]
+) -> dict | None:
     """The ONS death registration, for deaths registered from ONS_START."""
     if patient.date_of_death is None or patient.date_of_death < ONS_START:
         return None
-    causes = [CONDITIONS[name].icd10 for name in conditions] or [rng.choice(OTHER_CAUSES)]
+    causes = [CONDITIONS[name].icd10 for name in conditions] or [
+        rng.choice(OTHER_CAUSES)
+    ]
     rng.shuffle(causes)
     row = {
         "patient_id": patient.patient_id,
         # ONS and the practice occasionally disagree by a day or two.
-        "date": patient.date_of_death + datetime.timedelta(days=rng.choice((0, 0, 0, 0, 1, -1, 2))),
+        "date": patient.date_of_death
+        + datetime.timedelta(days=rng.choice((0, 0, 0, 0, 1, -1, 2))),
         "underlying_cause_of_death": causes[0],
     }
     for i in range(1, 16):

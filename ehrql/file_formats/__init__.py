@@ -15,7 +15,12 @@ import pyarrow.ipc
 import pyarrow.parquet
 
 from ehrql.errors import EHRQLError
-from ehrql.file_formats.arrow_format import read_arrow, read_parquet, write_arrow, write_parquet
+from ehrql.file_formats.arrow_format import (
+    read_arrow,
+    read_parquet,
+    write_arrow,
+    write_parquet,
+)
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec, FileValidationError, patient_id_spec
 from ehrql.file_formats.console import write_table
@@ -90,7 +95,11 @@ def check_one_file_per_table(directory: Path, table_name: str) -> None:
     Choosing one silently would read different data depending on the engine
     (or on the order formats are looked for), and the user cannot tell which.
     """
-    found = [directory / f"{table_name}{e}" for e in FILE_FORMATS if (directory / f"{table_name}{e}").exists()]
+    found = [
+        directory / f"{table_name}{e}"
+        for e in FILE_FORMATS
+        if (directory / f"{table_name}{e}").exists()
+    ]
     if len(found) > 1:
         raise AmbiguousTableFilesError(
             f"more than one file for table '{table_name}' in {directory}: "
@@ -98,7 +107,9 @@ def check_one_file_per_table(directory: Path, table_name: str) -> None:
         )
 
 
-def write_rows(path: Path | str, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+def write_rows(
+    path: Path | str, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
+) -> int:
     """Write `rows` to `path` in the format its extension names; the row count.
 
     The file appears only once complete: if writing fails, nothing is left
@@ -121,7 +132,9 @@ def read_rows(
     return reader(path, specs, allow_extra_columns=allow_extra_columns)
 
 
-def first_table_file_problem(tables: Iterable[tuple[TableSchema, Path]]) -> FileValidationError | None:
+def first_table_file_problem(
+    tables: Iterable[tuple[TableSchema, Path]],
+) -> FileValidationError | None:
     """The first problem (a bad cell, a missing column, a ragged row) in any of the
     table files, read as the in-memory engine reads them; None if they are all fine.
 
@@ -136,7 +149,11 @@ def first_table_file_problem(tables: Iterable[tuple[TableSchema, Path]]) -> File
         try:
             # Only the columns the file has: a column no query reads may be left out.
             present = set(file_column_names(Path(path)))
-            specs = [s for s in table_column_specs(schema) if s.name in present or s.name == "patient_id"]
+            specs = [
+                s
+                for s in table_column_specs(schema)
+                if s.name in present or s.name == "patient_id"
+            ]
             for _ in read_rows(path, specs, allow_extra_columns=True):
                 pass
         except FileValidationError as problem:
@@ -155,7 +172,9 @@ def file_column_names(path: Path) -> list[str]:
         with pa.memory_map(str(path)) as source:
             return pa.ipc.open_file(source).schema.names
     except pa.ArrowInvalid as e:
-        raise FileValidationError(f"{path} is not a {extension.lstrip('.')} file: {e}") from None
+        raise FileValidationError(
+            f"{path} is not a {extension.lstrip('.')} file: {e}"
+        ) from None
 
 
 def table_column_specs(schema: TableSchema) -> list[ColumnSpec]:
@@ -178,7 +197,9 @@ def _format_names() -> str:
     return ", ".join(e.lstrip(".") for e in FILE_FORMATS)
 
 
-def check_output_path(path: Path | str, table_count: int = 1) -> tuple[Path, str] | None:
+def check_output_path(
+    path: Path | str, table_count: int = 1
+) -> tuple[Path, str] | None:
     """Check that `path` can hold `table_count` tables; `(directory, extension)` for a directory.
 
     A file (`out.csv`) holds one table; a directory and a format (`out/:csv`)
@@ -204,7 +225,9 @@ def check_output_path(path: Path | str, table_count: int = 1) -> tuple[Path, str
     return None
 
 
-def write_output_tables(path: Path | str, tables: Sequence[OutputTable], progress=None) -> dict[str, int]:
+def write_output_tables(
+    path: Path | str, tables: Sequence[OutputTable], progress=None
+) -> dict[str, int]:
     """Write `tables` to `path`: one file per table in a directory output (`DIR/:csv`),
     or the single table to a file. Returns each table's row count.
 

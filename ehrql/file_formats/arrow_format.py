@@ -19,17 +19,18 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet
 
+from ehrql import column_types
 from ehrql.file_formats.base import (
     ColumnSpec,
     FileValidationError,
     check_column_names,
     plain_value,
 )
-from ehrql import column_types
 from ehrql.query_model.nodes import is_code_type
 
 #: Rows per record batch when writing.
 BATCH_SIZE = 64_000
+
 
 def _value_type(spec: ColumnSpec) -> pa.DataType:
     return column_types.arrow_type(spec.type)
@@ -55,7 +56,9 @@ def arrow_type(spec: ColumnSpec) -> pa.DataType:
 
 def arrow_schema(specs: Sequence[ColumnSpec]) -> pa.Schema:
     """The Arrow schema of a file holding `specs`."""
-    return pa.schema([pa.field(s.name, arrow_type(s), nullable=s.nullable) for s in specs])
+    return pa.schema(
+        [pa.field(s.name, arrow_type(s), nullable=s.nullable) for s in specs]
+    )
 
 
 def _column_array(spec: ColumnSpec, values: list) -> pa.Array:
@@ -85,21 +88,30 @@ def record_batches(
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, batch_size)):
         columns = list(zip(*chunk))
-        arrays = [_column_array(spec, list(column)) for spec, column in zip(specs, columns)]
+        arrays = [
+            _column_array(spec, list(column)) for spec, column in zip(specs, columns)
+        ]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def write_arrow(path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+def write_arrow(
+    path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
+) -> int:
     """Write `rows` to an Arrow IPC file; the row count."""
     count = 0
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow_schema(specs)) as writer:
+    with (
+        pa.OSFile(str(path), "wb") as sink,
+        pa.ipc.new_file(sink, arrow_schema(specs)) as writer,
+    ):
         for batch in record_batches(specs, rows):
             writer.write_batch(batch)
             count += batch.num_rows
     return count
 
 
-def write_parquet(path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+def write_parquet(
+    path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
+) -> int:
     """Write `rows` to a Parquet file, one row group per batch; the row count."""
     count = 0
     with pyarrow.parquet.ParquetWriter(str(path), arrow_schema(specs)) as writer:
@@ -139,7 +151,9 @@ def read_parquet(
         yield from _batch_rows(path, batch, specs)
 
 
-def _check_schema(path: Path, schema: pa.Schema, specs, allow_extra_columns: bool) -> None:
+def _check_schema(
+    path: Path, schema: pa.Schema, specs, allow_extra_columns: bool
+) -> None:
     check_column_names(str(path), schema.names, specs, allow_extra=allow_extra_columns)
     for spec in specs:
         found = schema.field(spec.name).type
@@ -167,7 +181,9 @@ def _batch_rows(path: Path, batch: pa.RecordBatch, specs) -> Iterator[tuple]:
 def _checked(path: Path, spec: ColumnSpec, value):
     if value is None:
         if not spec.nullable:
-            raise FileValidationError(f"{path}: column '{spec.name}' has a null, but cannot be null")
+            raise FileValidationError(
+                f"{path}: column '{spec.name}' has a null, but cannot be null"
+            )
         return None
     if spec.categories is not None and value not in spec.categories:
         allowed = ", ".join(repr(c) for c in spec.categories)

@@ -38,7 +38,9 @@ def atomic_output(path: Path) -> Iterator[Path]:
     _check_parents_are_directories(path)
     created = _missing_directories(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     os.close(descriptor)
     temporary = Path(temporary_name)
     # mkstemp makes the file private; an output should be readable like any other.
@@ -62,7 +64,9 @@ def _check_parents_are_directories(path: Path) -> None:
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise OutputPathError(f"cannot write {path}: {parent} is a file, not a directory")
+                raise OutputPathError(
+                    f"cannot write {path}: {parent} is a file, not a directory"
+                )
             return
 
 

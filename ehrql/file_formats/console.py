@@ -23,7 +23,9 @@ def _is_numeric(spec: ColumnSpec) -> bool:
     return spec.type in (int, float)
 
 
-def _line(cells: Sequence[str], widths: Sequence[int], right_align: Sequence[bool]) -> str:
+def _line(
+    cells: Sequence[str], widths: Sequence[int], right_align: Sequence[bool]
+) -> str:
     padded = (
         cell.rjust(width) if right else cell.ljust(width)
         for cell, width, right in zip(cells, widths, right_align)
@@ -31,17 +33,27 @@ def _line(cells: Sequence[str], widths: Sequence[int], right_align: Sequence[boo
     return " | ".join(padded).rstrip()
 
 
-def write_table(stream: TextIO, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+def write_table(
+    stream: TextIO, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
+) -> int:
     """Print `rows` under a header of column names to `stream`; the row count."""
     iterator = iter(rows)
-    sample = [[format_value(v) for v in row] for row in itertools.islice(iterator, SAMPLE_ROWS)]
+    sample = [
+        [format_value(v) for v in row]
+        for row in itertools.islice(iterator, SAMPLE_ROWS)
+    ]
     header = [spec.name for spec in specs]
-    widths = [max([len(name), *(len(row[i]) for row in sample)]) for i, name in enumerate(header)]
+    widths = [
+        max([len(name), *(len(row[i]) for row in sample)])
+        for i, name in enumerate(header)
+    ]
     right_align = [_is_numeric(spec) for spec in specs]
     stream.write(_line(header, widths, [False] * len(specs)) + "\n")
     stream.write("-+-".join("-" * width for width in widths) + "\n")
     count = 0
-    for cells in itertools.chain(sample, ([format_value(v) for v in row] for row in iterator)):
+    for cells in itertools.chain(
+        sample, ([format_value(v) for v in row] for row in iterator)
+    ):
         stream.write(_line(cells, widths, right_align) + "\n")
         count += 1
     return count

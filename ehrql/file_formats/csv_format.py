@@ -66,7 +66,9 @@ def value_parser(spec: ColumnSpec) -> Callable[[str], Any]:
             value = parse_typed(text)
         except ValueError as e:
             hint = f" ({e})" if str(e) else ""
-            raise ValueError(f"{text!r} is not a valid {spec.type_name}{hint}") from None
+            raise ValueError(
+                f"{text!r} is not a valid {spec.type_name}{hint}"
+            ) from None
         if categories is not None and plain_value(value) not in categories:
             allowed = ", ".join(repr(c) for c in spec.categories)
             raise ValueError(f"{text!r} is not one of the allowed values ({allowed})")
@@ -129,14 +131,22 @@ def _open_text(path: Path, mode: str, compressed: bool):
     # mtime=0 makes the same rows give a byte-identical file on every run.
     # Level 6 (gzip's own default) is several times faster than Python's 9,
     # for files a few percent bigger.
-    with open(path, mode + "b") as raw, gzip.GzipFile(
-        fileobj=raw, mode=mode + "b", mtime=0, filename="", compresslevel=6
-    ) as zipped, io.TextIOWrapper(zipped, encoding=encoding, newline="") as text:
+    with (
+        open(path, mode + "b") as raw,
+        gzip.GzipFile(
+            fileobj=raw, mode=mode + "b", mtime=0, filename="", compresslevel=6
+        ) as zipped,
+        io.TextIOWrapper(zipped, encoding=encoding, newline="") as text,
+    ):
         yield text
 
 
 def write_csv(
-    path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence], *, compress: bool = False
+    path: Path,
+    specs: Sequence[ColumnSpec],
+    rows: Iterable[Sequence],
+    *,
+    compress: bool = False,
 ) -> int:
     """Write a header and `rows` to `path`, gzipped if `compress`; the row count."""
     count = 0
@@ -177,12 +187,16 @@ def not_utf8_error(path: Path, error: UnicodeDecodeError) -> FileValidationError
     )
 
 
-def _read_csv(path: Path, specs, allow_extra_columns: bool, compressed: bool) -> Iterator[tuple]:
+def _read_csv(
+    path: Path, specs, allow_extra_columns: bool, compressed: bool
+) -> Iterator[tuple]:
     with _open_text(path, "r", compressed) as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:
-            raise FileValidationError(f"{path}: the file is empty (it needs a header line)")
+            raise FileValidationError(
+                f"{path}: the file is empty (it needs a header line)"
+            )
         check_column_names(str(path), header, specs, allow_extra=allow_extra_columns)
         columns = [(header.index(spec.name), value_parser(spec)) for spec in specs]
         for row in reader:
@@ -217,6 +231,8 @@ def csv_header(path: Path) -> list[str]:
         raise not_utf8_error(path, e) from None
 
 
-def write_csv_gz(path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]) -> int:
+def write_csv_gz(
+    path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
+) -> int:
     """`write_csv` with gzip compression."""
     return write_csv(path, specs, rows, compress=True)

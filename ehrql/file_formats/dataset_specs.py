@@ -15,23 +15,31 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import CategoricalConstraint
 
 
-def dataset_column_specs(dataset: qm.Dataset, patient_id_type: type = int) -> list[ColumnSpec]:
+def dataset_column_specs(
+    dataset: qm.Dataset, patient_id_type: type = int
+) -> list[ColumnSpec]:
     """`patient_id` (of `patient_id_type`) then one spec per dataset variable, in definition order."""
     return [
         patient_id_spec(patient_id_type),
         *(
-            ColumnSpec(name, series.type, nullable=True, categories=series_categories(series))
+            ColumnSpec(
+                name, series.type, nullable=True, categories=series_categories(series)
+            )
             for name, series in dataset.variables.items()
         ),
     ]
 
 
-def event_table_column_specs(columns: Mapping[str, qm.Series], patient_id_type: type = int) -> list[ColumnSpec]:
+def event_table_column_specs(
+    columns: Mapping[str, qm.Series], patient_id_type: type = int
+) -> list[ColumnSpec]:
     """`patient_id` then one spec per column of an event table, in definition order."""
     return [
         patient_id_spec(patient_id_type),
         *(
-            ColumnSpec(name, series.type, nullable=True, categories=series_categories(series))
+            ColumnSpec(
+                name, series.type, nullable=True, categories=series_categories(series)
+            )
             for name, series in columns.items()
         ),
     ]
@@ -41,7 +49,9 @@ def event_table_column_specs(columns: Mapping[str, qm.Series], patient_id_type: 
 DATASET_TABLE_NAME = "dataset"
 
 
-def dataset_table_specs(dataset: qm.Dataset, patient_id_type: type = int) -> dict[str, list[ColumnSpec]]:
+def dataset_table_specs(
+    dataset: qm.Dataset, patient_id_type: type = int
+) -> dict[str, list[ColumnSpec]]:
     """The column specs of every table a dataset outputs: `dataset` (one row per
     patient), then each event table, in definition order."""
     return {

@@ -53,8 +53,8 @@ from ehrql.file_formats.arrow_format import (
 )
 from ehrql.file_formats.atomic import atomic_output
 from ehrql.file_formats.base import ColumnSpec
-from ehrql.progress import PERCENT
 from ehrql.file_formats.console import write_table
+from ehrql.progress import PERCENT
 from ehrql.query_model.nodes import is_code_type
 
 #: Rows shown when a table is printed to the console instead of written to a file.
@@ -125,7 +125,9 @@ def write_results(
 
     if isinstance(results, DeferredResults):
         with results.open() as opened:
-            return write_results(destination, specs, opened, stdout=stdout, progress=progress)
+            return write_results(
+                destination, specs, opened, stdout=stdout, progress=progress
+            )
     if destination is None:
         return _write_console(stdout, specs, results)
     if str(destination) == "-":
@@ -137,7 +139,9 @@ def write_results(
             return _write_csv_file(temporary, specs, results, progress)
         if extension == ".csv.gz":
             return _write_csv_gz_file(temporary, specs, results, progress)
-        return _write_arrow_file(temporary, specs, _arrow_batches(specs, results), extension, progress)
+        return _write_arrow_file(
+            temporary, specs, _arrow_batches(specs, results), extension, progress
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -145,20 +149,28 @@ def write_results(
 # ---------------------------------------------------------------------------
 
 
-def _arrow_batches(specs: Sequence[ColumnSpec], results: Results) -> Iterator[pa.RecordBatch]:
+def _arrow_batches(
+    specs: Sequence[ColumnSpec], results: Results
+) -> Iterator[pa.RecordBatch]:
     """`results` as record batches of exactly `BATCH_SIZE` rows (the last may be
     shorter) in the specs' schema, null slots zeroed, as the row writers make them."""
     if isinstance(results, DuckDBResults):
-        source: Iterable[pa.RecordBatch] = duckdb_record_batches(results.connection, results.select)
+        source: Iterable[pa.RecordBatch] = duckdb_record_batches(
+            results.connection, results.select
+        )
     elif isinstance(results, ArrowResults):
         source = results.batches
     else:
         return record_batches(specs, results)
     schema = arrow_schema(specs)
-    return (_conformed(specs, schema, batch) for batch in _rebatched(source, BATCH_SIZE))
+    return (
+        _conformed(specs, schema, batch) for batch in _rebatched(source, BATCH_SIZE)
+    )
 
 
-def duckdb_record_batches(connection: duckdb.DuckDBPyConnection, select: str) -> pa.RecordBatchReader:
+def duckdb_record_batches(
+    connection: duckdb.DuckDBPyConnection, select: str
+) -> pa.RecordBatchReader:
     """The rows of `select` as a stream of Arrow record batches."""
     relation = connection.sql(select)
     # DuckDB 2 renamed fetch_arrow_reader.
@@ -166,7 +178,9 @@ def duckdb_record_batches(connection: duckdb.DuckDBPyConnection, select: str) ->
     return fetch(BATCH_SIZE)
 
 
-def _rebatched(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:
+def _rebatched(
+    batches: Iterable[pa.RecordBatch], size: int
+) -> Iterator[pa.RecordBatch]:
     pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
@@ -183,13 +197,20 @@ def _rebatched(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Reco
 
 
 def _concatenated(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    columns = [pa.concat_arrays([b.column(i) for b in batches]) for i in range(batches[0].num_columns)]
+    columns = [
+        pa.concat_arrays([b.column(i) for b in batches])
+        for i in range(batches[0].num_columns)
+    ]
     return pa.RecordBatch.from_arrays(columns, names=batches[0].schema.names)
 
 
-def _conformed(specs: Sequence[ColumnSpec], schema: pa.Schema, batch: pa.RecordBatch) -> pa.RecordBatch:
+def _conformed(
+    specs: Sequence[ColumnSpec], schema: pa.Schema, batch: pa.RecordBatch
+) -> pa.RecordBatch:
     if batch.num_columns != len(specs):
-        raise ValueError(f"results have {batch.num_columns} columns, but {len(specs)} were expected")
+        raise ValueError(
+            f"results have {batch.num_columns} columns, but {len(specs)} were expected"
+        )
     arrays = [_conformed_array(spec, batch.column(i)) for i, spec in enumerate(specs)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
@@ -217,7 +238,10 @@ def _zeroed_nulls(array: pa.Array) -> pa.Array:
     filled = pc.fill_null(array, zero)
     validity = pc.is_valid(array)
     return pa.Array.from_buffers(
-        array.type, len(array), [_bitmap(validity), filled.buffers()[1]], null_count=array.null_count
+        array.type,
+        len(array),
+        [_bitmap(validity), filled.buffers()[1]],
+        null_count=array.null_count,
     )
 
 
@@ -235,7 +259,9 @@ def _rebuilt_strings(array: pa.StringArray) -> pa.StringArray:
     if filled.offset:
         filled = pa.concat_arrays([filled])
     _, offsets, data = filled.buffers()
-    return pa.Array.from_buffers(array.type, len(array), [validity, offsets, data], null_count=array.null_count)
+    return pa.Array.from_buffers(
+        array.type, len(array), [validity, offsets, data], null_count=array.null_count
+    )
 
 
 def _dictionary_encoded(spec: ColumnSpec, array: pa.Array) -> pa.DictionaryArray:
@@ -244,13 +270,19 @@ def _dictionary_encoded(spec: ColumnSpec, array: pa.Array) -> pa.DictionaryArray
     unknown = pc.and_(pc.is_null(indices), pc.is_valid(array))
     if pc.any(unknown).as_py():
         value = array.filter(unknown)[0].as_py()
-        raise ValueError(f"column '{spec.name}' got {value!r}, which is not one of its categories")
+        raise ValueError(
+            f"column '{spec.name}' got {value!r}, which is not one of its categories"
+        )
     indices = _zeroed_nulls(indices.cast(_index_type(len(spec.categories))))
     return pa.DictionaryArray.from_arrays(indices, categories)
 
 
 def _write_arrow_file(
-    path: Path, specs: Sequence[ColumnSpec], batches: Iterable[pa.RecordBatch], extension: str, progress: Progress
+    path: Path,
+    specs: Sequence[ColumnSpec],
+    batches: Iterable[pa.RecordBatch],
+    extension: str,
+    progress: Progress,
 ) -> int:
     count = 0
     schema = arrow_schema(specs)
@@ -328,10 +360,14 @@ def csv_select(specs: Sequence[ColumnSpec], select: str) -> str:
 _COPY_OPTIONS = "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '', ESCAPE '', NULLSTR '', NEW_LINE '\\n'"
 
 
-def _copy_csv(path: Path, specs: Sequence[ColumnSpec], results: Results, progress: Progress) -> int:
+def _copy_csv(
+    path: Path, specs: Sequence[ColumnSpec], results: Results, progress: Progress
+) -> int:
     """Write `results` as CSV to `path` with DuckDB's COPY; the row count."""
     if isinstance(results, DuckDBResults):
-        return _copy_with_progress(results.connection, specs, results.select, path, progress)
+        return _copy_with_progress(
+            results.connection, specs, results.select, path, progress
+        )
     failures: list[BaseException] = []
     batches = _counting(_arrow_batches(specs, results), progress, failures)
     reader = pa.RecordBatchReader.from_batches(arrow_schema(specs), batches)
@@ -369,7 +405,11 @@ PROGRESS_INTERVAL = 0.5
 
 
 def _copy_with_progress(
-    connection: duckdb.DuckDBPyConnection, specs, select: str, path: Path, progress: Progress
+    connection: duckdb.DuckDBPyConnection,
+    specs,
+    select: str,
+    path: Path,
+    progress: Progress,
 ) -> int:
     """Run the COPY on a thread, reporting DuckDB's own progress (percent) meanwhile."""
     statement = f"COPY ({csv_select(specs, select)}) TO {_sql_string(str(path))} ({_COPY_OPTIONS})"
@@ -416,15 +456,21 @@ def _write_csv_gz_file(path: Path, specs, results: Results, progress: Progress) 
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".ehrql-") as directory:
         plain = Path(directory) / "results.csv"
         count = _copy_csv(plain, specs, results, progress)
-        with open(plain, "rb") as source, open(path, "wb") as raw, gzip.GzipFile(
-            fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6
-        ) as zipped:
+        with (
+            open(plain, "rb") as source,
+            open(path, "wb") as raw,
+            gzip.GzipFile(
+                fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6
+            ) as zipped,
+        ):
             shutil.copyfileobj(source, zipped, 1 << 20)
             zipped.flush()
     return count
 
 
-def _write_csv_stream(stdout: TextIO | None, specs, results: Results, progress: Progress) -> int:
+def _write_csv_stream(
+    stdout: TextIO | None, specs, results: Results, progress: Progress
+) -> int:
     import sys
 
     stream = stdout or sys.stdout
@@ -473,7 +519,10 @@ def _write_console(stdout: TextIO | None, specs, results: Results) -> int:
         for batch in batches:
             if len(first) < CONSOLE_ROWS:
                 head = batch.slice(0, CONSOLE_ROWS - len(first))
-                columns = [_console_values(spec, head.column(i)) for i, spec in enumerate(specs)]
+                columns = [
+                    _console_values(spec, head.column(i))
+                    for i, spec in enumerate(specs)
+                ]
                 first.extend(zip(*columns))
             count += batch.num_rows
     else:
@@ -496,4 +545,3 @@ def _console_values(spec: ColumnSpec, array: pa.Array) -> list:
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     return array.to_pylist()
-

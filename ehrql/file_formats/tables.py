@@ -63,7 +63,10 @@ def table_file(directory: Path, table_name: str, extension: str) -> Path:
 
 
 def write_tables(
-    directory: Path, extension: str, tables: Sequence[OutputTable], write_one: TableWriter
+    directory: Path,
+    extension: str,
+    tables: Sequence[OutputTable],
+    write_one: TableWriter,
 ) -> dict[str, int]:
     """Write each table to `directory/<name><extension>`; the row count of each.
 
@@ -74,11 +77,15 @@ def write_tables(
     names = [table.name for table in tables]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise FileValidationError(f"two output tables are both named {', '.join(repeated)}")
+        raise FileValidationError(
+            f"two output tables are both named {', '.join(repeated)}"
+        )
     counts = {}
     with _staging_directory(Path(directory)) as staging:
         for table in tables:
-            counts[table.name] = write_one(table_file(staging, table.name, extension), table.specs, table.rows())
+            counts[table.name] = write_one(
+                table_file(staging, table.name, extension), table.specs, table.rows()
+            )
     return counts
 
 
@@ -91,11 +98,15 @@ def _staging_directory(directory: Path) -> Iterator[Path]:
     """
     exists = directory.is_dir()
     if directory.exists() and not exists:
-        raise FileValidationError(f"cannot write tables to {directory}: it exists and is not a directory")
+        raise FileValidationError(
+            f"cannot write tables to {directory}: it exists and is not a directory"
+        )
     created = [] if exists else _missing_directories(directory.parent)
     parent = directory if exists else directory.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{directory.name}.", suffix=".tmp"))
+    staging = Path(
+        tempfile.mkdtemp(dir=parent, prefix=f".{directory.name}.", suffix=".tmp")
+    )
     try:
         yield staging
         if exists:
@@ -126,7 +137,14 @@ def find_directory_format(directory: Path, known_extensions: Iterable[str]) -> s
     for path in directory.iterdir():
         if path.name.startswith("."):
             continue
-        match = next((e for e in extensions if path.name.endswith(e) and len(path.name) > len(e)), None)
+        match = next(
+            (
+                e
+                for e in extensions
+                if path.name.endswith(e) and len(path.name) > len(e)
+            ),
+            None,
+        )
         if match is not None:
             found.add(match)
     if not found:
@@ -155,5 +173,7 @@ def read_tables(
     paths = {name: table_file(directory, name, extension) for name in table_specs}
     missing = [path.name for path in paths.values() if not path.is_file()]
     if missing:
-        raise FileValidationError(f"{directory}: missing {', '.join(missing)} (one file is needed per table)")
+        raise FileValidationError(
+            f"{directory}: missing {', '.join(missing)} (one file is needed per table)"
+        )
     return {name: read_one(paths[name], specs) for name, specs in table_specs.items()}

@@ -140,7 +140,9 @@ def _test_data_file(definition: Path, user_args, options: dict) -> dict:
     module = load_module(definition, user_args, check_arguments=False)
     test_data = getattr(module, "test_data", None)
     if test_data is None:
-        raise DefinitionFileError(f"{definition}: no variable named `test_data` was defined")
+        raise DefinitionFileError(
+            f"{definition}: no variable named `test_data` was defined"
+        )
     return {"test_data": _sendable_test_data(definition, test_data)}
 
 

@@ -24,7 +24,12 @@ def load_dataset_definition(
 ) -> LoadedDataset:
     """A dataset definition's query model, dummy-data settings and claimed permissions."""
     value = run_definition(
-        "dataset", path, user_args, against_database=against_database, protected=protected, warn=warn
+        "dataset",
+        path,
+        user_args,
+        against_database=against_database,
+        protected=protected,
+        warn=warn,
     )
     dataset = _expect(value, "dataset", qm.Dataset, path)
     return LoadedDataset(
@@ -47,7 +52,12 @@ def load_measure_definitions(
     from ehrql.measures.measures import Measure, Measures
 
     value = run_definition(
-        "measures", path, user_args, against_database=against_database, protected=protected, warn=warn
+        "measures",
+        path,
+        user_args,
+        against_database=against_database,
+        protected=protected,
+        warn=warn,
     )
     records = value.get("measures") if isinstance(value, dict) else None
     if not isinstance(records, list):
@@ -64,8 +74,13 @@ def load_measure_definitions(
             )
         except (KeyError, TypeError) as e:
             raise _bad(path, f"a malformed measure ({e})") from None
-        if not isinstance(measure.numerator, qm.Series) or not isinstance(measure.denominator, qm.Series):
-            raise _bad(path, f"measure {measure.name!r} without numerator and denominator series")
+        if not isinstance(measure.numerator, qm.Series) or not isinstance(
+            measure.denominator, qm.Series
+        ):
+            raise _bad(
+                path,
+                f"measure {measure.name!r} without numerator and denominator series",
+            )
         if not isinstance(measure.group_by, qm.FrozenDict):
             raise _bad(path, f"measure {measure.name!r} with a malformed group_by")
         built.append(measure)
@@ -81,15 +96,23 @@ def load_measure_definitions(
 
 
 def load_test_data(
-    path: Path | str, user_args: Any = None, *, warn: Callable[[str], None] | None = None
+    path: Path | str,
+    user_args: Any = None,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[qm.Dataset, dict]:
     """A definition's dataset query model and its `test_data`, for `assure`."""
     value = run_definition("test_data", path, user_args, warn=warn)
-    return _expect(value, "dataset", qm.Dataset, path), _expect(value, "test_data", dict, path)
+    return _expect(value, "dataset", qm.Dataset, path), _expect(
+        value, "test_data", dict, path
+    )
 
 
 def load_test_data_file(
-    path: Path | str, user_args: Any = None, *, warn: Callable[[str], None] | None = None
+    path: Path | str,
+    user_args: Any = None,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> dict:
     """The `test_data` a Python file sets (for `generate-dataset --test-data-file`)."""
     value = run_definition("test_data_file", path, user_args, warn=warn)
@@ -111,7 +134,9 @@ def run_debug(
         user_args,
         extra_readable=[] if dummy_tables is None else [Path(dummy_tables)],
         options={
-            "dummy_tables": None if dummy_tables is None else str(Path(dummy_tables).resolve()),
+            "dummy_tables": None
+            if dummy_tables is None
+            else str(Path(dummy_tables).resolve()),
             "display_format": display_format,
         },
         warn=warn,
@@ -129,9 +154,14 @@ def _dummy_data_config(value: dict, path) -> DummyDataConfig:
     settings = _expect(value, "dummy_data", dict, path)
     constraint = settings.get("additional_population_constraint")
     if constraint is not None and not (
-        isinstance(constraint, qm.Series) and constraint.type is bool and constraint.domain.is_patient
+        isinstance(constraint, qm.Series)
+        and constraint.type is bool
+        and constraint.domain.is_patient
     ):
-        raise _bad(path, "an additional_population_constraint that is not a boolean patient series")
+        raise _bad(
+            path,
+            "an additional_population_constraint that is not a boolean patient series",
+        )
     try:
         return DummyDataConfig.checked(
             settings["population_size"],
@@ -146,7 +176,9 @@ def _dummy_data_config(value: dict, path) -> DummyDataConfig:
 def _permissions(value: dict, path) -> tuple[str, ...]:
     """The permissions the definition claimed with `claim_permissions`, in order."""
     names = value.get("claimed_permissions", ())
-    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, (list, tuple)) or not all(
+        isinstance(n, str) for n in names
+    ):
         raise _bad(path, "a malformed list of claimed permissions")
     return tuple(names)
 

@@ -55,7 +55,14 @@ FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL
 READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
 #: Ordinary files and directories only: no links (which could point ehrql at
 #: other files when it reads the result), devices, FIFOs or sockets.
-WRITE = FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_TRUNCATE
+WRITE = (
+    FS_WRITE_FILE
+    | FS_REMOVE_DIR
+    | FS_REMOVE_FILE
+    | FS_MAKE_DIR
+    | FS_MAKE_REG
+    | FS_TRUNCATE
+)
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -92,7 +99,9 @@ def _call(number: int, *args) -> int:
 def _numbers() -> tuple[int, int, int]:
     machine = platform.machine()
     if machine not in _SYSCALLS:
-        raise LandlockError(errno.ENOSYS, f"Landlock system calls are not known on {machine}")
+        raise LandlockError(
+            errno.ENOSYS, f"Landlock system calls are not known on {machine}"
+        )
     return _SYSCALLS[machine]
 
 
@@ -100,7 +109,9 @@ def abi_version() -> int:
     """The Landlock ABI the running kernel offers; 0 when it has none or it is disabled."""
     try:
         create, _, _ = _numbers()
-        return _call(create, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
+        return _call(
+            create, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION)
+        )
     except LandlockError:
         return 0
 
@@ -141,7 +152,9 @@ def restrict_self(rules: list[Rule]) -> Restriction:
     kernel has no Landlock."""
     abi = abi_version()
     if abi < 1:
-        raise LandlockError(errno.EOPNOTSUPP, "the kernel does not offer Landlock (or it is disabled)")
+        raise LandlockError(
+            errno.EOPNOTSUPP, "the kernel does not offer Landlock (or it is disabled)"
+        )
     create, add_rule, restrict = _numbers()
     handled = fs_rights(abi)
     attr = _RulesetAttr(handled_access_fs=handled)
@@ -152,13 +165,17 @@ def restrict_self(rules: list[Rule]) -> Restriction:
     if abi >= 6:
         attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
         size = 24
-    ruleset = _call(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    ruleset = _call(
+        create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
+    )
     try:
         for rule in rules:
             _add_path_rule(add_rule, ruleset, rule, handled)
         if _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             code = ctypes.get_errno()
-            raise LandlockError(code, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(code)}")
+            raise LandlockError(
+                code, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(code)}"
+            )
         _call(restrict, ctypes.c_int(ruleset), ctypes.c_uint32(0))
     finally:
         os.close(ruleset)
@@ -177,6 +194,12 @@ def _add_path_rule(add_rule: int, ruleset: int, rule: Rule, handled: int) -> Non
         if not rights:
             return
         beneath = _PathBeneathAttr(allowed_access=rights, parent_fd=fd)
-        _call(add_rule, ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH), ctypes.byref(beneath), ctypes.c_uint32(0))
+        _call(
+            add_rule,
+            ctypes.c_int(ruleset),
+            ctypes.c_int(RULE_PATH_BENEATH),
+            ctypes.byref(beneath),
+            ctypes.c_uint32(0),
+        )
     finally:
         os.close(fd)

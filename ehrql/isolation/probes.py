@@ -72,15 +72,39 @@ def run_probes(options: dict) -> list[dict]:
     ppid = os.getppid()
     probes: list[tuple[str, str, Callable[[], object]]] = [
         ("read a file in the study directory", "allowed", _read(options["study_file"])),
-        ("read the database file inside the study directory", "blocked", _read(options["database_file"])),
-        ("read a file outside the study directory", "blocked", _read(options["outside_file"])),
+        (
+            "read the database file inside the study directory",
+            "blocked",
+            _read(options["database_file"]),
+        ),
+        (
+            "read a file outside the study directory",
+            "blocked",
+            _read(options["outside_file"]),
+        ),
         ("read /etc/hostname", "blocked", _read("/etc/hostname")),
         ("read /proc/self/cmdline", "blocked", _read("/proc/self/cmdline")),
-        (f"read /proc/{ppid}/cmdline (ehrql's command line)", "blocked", _read(f"/proc/{ppid}/cmdline")),
-        (f"read /proc/{ppid}/environ (ehrql's environment)", "blocked", _read(f"/proc/{ppid}/environ")),
-        ("write into the study directory", "blocked", _write(options["study_new_file"])),
+        (
+            f"read /proc/{ppid}/cmdline (ehrql's command line)",
+            "blocked",
+            _read(f"/proc/{ppid}/cmdline"),
+        ),
+        (
+            f"read /proc/{ppid}/environ (ehrql's environment)",
+            "blocked",
+            _read(f"/proc/{ppid}/environ"),
+        ),
+        (
+            "write into the study directory",
+            "blocked",
+            _write(options["study_new_file"]),
+        ),
         ("write into /tmp", "blocked", _write(options["shared_tmp_file"])),
-        ("write into its private temporary directory", "allowed", _write(os.path.join(os.environ["TMPDIR"], "probe"))),
+        (
+            "write into its private temporary directory",
+            "allowed",
+            _write(os.path.join(os.environ["TMPDIR"], "probe")),
+        ),
         ("connect to 127.0.0.1 over TCP", "blocked", lambda: _connect(options["port"])),
         ("listen on a TCP port", "blocked", _bind),
         ("send a UDP packet", "blocked", _udp),
@@ -94,16 +118,23 @@ def run_probes(options: dict) -> list[dict]:
         try:
             attempt()
         except BaseException as error:  # noqa: BLE001 - any failure means it was stopped
-            happened, detail = "blocked", f"{type(error).__name__}: {getattr(error, 'strerror', None) or error}"
+            happened, detail = (
+                "blocked",
+                f"{type(error).__name__}: {getattr(error, 'strerror', None) or error}",
+            )
         else:
             happened, detail = "allowed", ""
-        results.append({"name": name, "expected": expected, "happened": happened, "detail": detail})
+        results.append(
+            {"name": name, "expected": expected, "happened": happened, "detail": detail}
+        )
     scrubbed = sorted(os.environ)
     results.append(
         {
             "name": "environment variables seen",
             "expected": "scrubbed",
-            "happened": "scrubbed" if set(scrubbed) <= {"LANG", "LC_ALL", "HOME", "TMPDIR"} else "leaked",
+            "happened": "scrubbed"
+            if set(scrubbed) <= {"LANG", "LC_ALL", "HOME", "TMPDIR"}
+            else "leaked",
             "detail": ", ".join(scrubbed),
         }
     )

@@ -15,17 +15,29 @@ from pathlib import Path
 from typing import TextIO
 
 from ehrql.isolation import landlock, seccomp
-from ehrql.isolation.run import MODE_VARIABLE, TIMEOUT_VARIABLE, isolation_mode, run_definition, time_limit
+from ehrql.isolation.run import (
+    MODE_VARIABLE,
+    TIMEOUT_VARIABLE,
+    isolation_mode,
+    run_definition,
+    time_limit,
+)
 
 
 def isolation_report(stdout: TextIO) -> bool:
     """Print what the sandbox blocks here; return whether every probe was blocked as it should be."""
     abi = landlock.abi_version()
     print(f"Landlock ABI: {abi or 'not available'}", file=stdout)
-    print(f"seccomp (libseccomp): {'available' if seccomp.available() else 'not available'}", file=stdout)
+    print(
+        f"seccomp (libseccomp): {'available' if seccomp.available() else 'not available'}",
+        file=stdout,
+    )
     print(f"{MODE_VARIABLE}: {isolation_mode()}", file=stdout)
     print(f"{TIMEOUT_VARIABLE}: {time_limit():g} seconds", file=stdout)
-    with tempfile.TemporaryDirectory(prefix="ehrql-isolation-report-") as scratch, _listener() as port:
+    with (
+        tempfile.TemporaryDirectory(prefix="ehrql-isolation-report-") as scratch,
+        _listener() as port,
+    ):
         root = Path(scratch)
         study = root / "study"
         study.mkdir()
@@ -45,7 +57,9 @@ def isolation_report(stdout: TextIO) -> bool:
             "definition": str(definition),
         }
         with _working_directory(study):
-            value = run_definition("probe", definition, None, protected=[database], options=options)
+            value = run_definition(
+                "probe", definition, None, protected=[database], options=options
+            )
     status = value["sandbox"]
     print(
         "Sandbox: files "
@@ -65,9 +79,13 @@ def isolation_report(stdout: TextIO) -> bool:
         ok = ok and good
         mark = "ok  " if good else "FAIL"
         detail = f"  ({probe['detail']})" if probe["detail"] else ""
-        print(f"{mark} {probe['name']:<{width}}  {probe['happened']}{detail}", file=stdout)
+        print(
+            f"{mark} {probe['name']:<{width}}  {probe['happened']}{detail}", file=stdout
+        )
     print(
-        "All user code is isolated as it should be." if ok else "User code is NOT fully isolated on this machine.",
+        "All user code is isolated as it should be."
+        if ok
+        else "User code is NOT fully isolated on this machine.",
         file=stdout,
     )
     return ok

@@ -58,7 +58,9 @@ def isolation_mode(environ: Mapping[str, str] = os.environ) -> str:
     """The `EHRQL_ISOLATE_USER_CODE` setting (default `auto`), checked."""
     mode = environ.get(MODE_VARIABLE, "auto").strip().lower() or "auto"
     if mode not in MODES:
-        raise IsolationError(f"{MODE_VARIABLE}={mode!r} is not one of: {', '.join(MODES)}")
+        raise IsolationError(
+            f"{MODE_VARIABLE}={mode!r} is not one of: {', '.join(MODES)}"
+        )
     return mode
 
 
@@ -72,7 +74,9 @@ def time_limit(environ: Mapping[str, str] = os.environ) -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise IsolationError(f"{TIMEOUT_VARIABLE}={text!r} must be a positive number of seconds")
+        raise IsolationError(
+            f"{TIMEOUT_VARIABLE}={text!r} must be a positive number of seconds"
+        )
     return value
 
 
@@ -203,7 +207,11 @@ def _read_response(path: Path, definition: Path, returncode: int) -> dict:
     except (OSError, ValueError):
         response = None
     if not isinstance(response, dict) or not isinstance(response.get("sandbox"), dict):
-        how = f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+        how = (
+            f"killed by signal {-returncode}"
+            if returncode < 0
+            else f"exit status {returncode}"
+        )
         raise DefinitionFileError(
             f"Error in {_display(definition)}:\nthe definition's process ended ({how}) "
             "without sending back a dataset; a definition must not exit or kill its process"
@@ -252,7 +260,9 @@ def _rebuilt_error(error: dict, definition: Path) -> Exception:
     elif kind == "KeyboardInterrupt":
         return KeyboardInterrupt()
     else:
-        rebuilt = DefinitionFileError(f"Error in {_display(definition)}:\n{kind}: {message}")
+        rebuilt = DefinitionFileError(
+            f"Error in {_display(definition)}:\n{kind}: {message}"
+        )
     rebuilt.child_traceback = str(error.get("traceback", ""))
     return rebuilt
 

@@ -19,7 +19,13 @@ from pathlib import Path
 from ehrql.isolation import landlock, seccomp
 
 #: Shared libraries that extension modules load; read and map, never write.
-SYSTEM_LIBRARY_DIRECTORIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
+SYSTEM_LIBRARY_DIRECTORIES = (
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+)
 EHRQL_DIRECTORY = Path(__file__).resolve().parents[1]
 
 
@@ -34,7 +40,9 @@ class Policy:
 
     @classmethod
     def from_json(cls, value: list) -> Policy:
-        return cls(tuple(landlock.Rule(str(path), int(rights)) for path, rights in value))
+        return cls(
+            tuple(landlock.Rule(str(path), int(rights)) for path, rights in value)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +81,11 @@ def python_directories() -> list[Path]:
     candidates.update(site.getsitepackages())
     directories = sorted({Path(c).resolve() for c in candidates if Path(c).exists()})
     # Keep only the outermost: a rule on a directory covers what lies beneath.
-    return [d for d in directories if not any(o != d and o in d.parents for o in directories)]
+    return [
+        d
+        for d in directories
+        if not any(o != d and o in d.parents for o in directories)
+    ]
 
 
 def policy(
@@ -89,13 +101,23 @@ def policy(
     the study directory."""
     protected = [Path(p).resolve() for p in protected]
     rules: list[landlock.Rule] = []
-    for directory in [*python_directories(), EHRQL_DIRECTORY, *map(Path, SYSTEM_LIBRARY_DIRECTORIES)]:
+    for directory in [
+        *python_directories(),
+        EHRQL_DIRECTORY,
+        *map(Path, SYSTEM_LIBRARY_DIRECTORIES),
+    ]:
         if directory.exists() and not any(_overlaps(directory, p) for p in protected):
             rules.append(landlock.Rule(str(directory), landlock.READ))
-    rules.append(landlock.Rule("/dev/null", landlock.FS_READ_FILE | landlock.FS_WRITE_FILE))
+    rules.append(
+        landlock.Rule("/dev/null", landlock.FS_READ_FILE | landlock.FS_WRITE_FILE)
+    )
     for directory in [*study_directories, *extra_readable]:
         rules.extend(_readable_tree(Path(directory).resolve(), protected))
-    rules.append(landlock.Rule(str(Path(temporary_directory).resolve()), landlock.READ | landlock.WRITE))
+    rules.append(
+        landlock.Rule(
+            str(Path(temporary_directory).resolve()), landlock.READ | landlock.WRITE
+        )
+    )
     return Policy(tuple(rules))
 
 
@@ -133,7 +155,9 @@ def _readable_tree(root: Path, protected: list[Path]) -> list[landlock.Rule]:
 def _is_protected_name(entry: Path, protected: list[Path]) -> bool:
     # A DuckDB file comes with its write-ahead log and temporary files beside it.
     for path in protected:
-        if entry == path or (entry.parent == path.parent and entry.name.startswith(path.name + ".")):
+        if entry == path or (
+            entry.parent == path.parent and entry.name.startswith(path.name + ".")
+        ):
             return True
     return False
 

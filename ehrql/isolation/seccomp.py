@@ -89,7 +89,9 @@ def _library() -> ctypes.CDLL:
     try:
         lib = ctypes.CDLL(name, use_errno=True)
     except OSError as error:
-        raise SeccompError(errno.ENOENT, f"libseccomp is not installed ({error})") from None
+        raise SeccompError(
+            errno.ENOENT, f"libseccomp is not installed ({error})"
+        ) from None
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
@@ -133,14 +135,24 @@ def load_filter(denied: tuple[Deny, ...] = DENIED) -> list[str]:
             if deny.unless_flag is None:
                 arguments, count = None, 0
             else:
-                arguments, count = (_ArgCmp * 1)(_ArgCmp(0, _CMP_MASKED_EQ, deny.unless_flag, 0)), 1
-            result = lib.seccomp_rule_add_array(context, act_errno(deny.error), number, count, arguments)
+                arguments, count = (
+                    (_ArgCmp * 1)(_ArgCmp(0, _CMP_MASKED_EQ, deny.unless_flag, 0)),
+                    1,
+                )
+            result = lib.seccomp_rule_add_array(
+                context, act_errno(deny.error), number, count, arguments
+            )
             if result < 0:
-                raise SeccompError(-result, f"seccomp rule for {deny.syscall}: {errno.errorcode.get(-result, result)}")
+                raise SeccompError(
+                    -result,
+                    f"seccomp rule for {deny.syscall}: {errno.errorcode.get(-result, result)}",
+                )
             names.append(deny.syscall)
         result = lib.seccomp_load(context)
         if result < 0:
-            raise SeccompError(-result, f"seccomp_load: {errno.errorcode.get(-result, result)}")
+            raise SeccompError(
+                -result, f"seccomp_load: {errno.errorcode.get(-result, result)}"
+            )
     finally:
         lib.seccomp_release(context)
     return names

@@ -71,7 +71,11 @@ def get_measure_results(
             if progress is not None:
                 progress(before + count, total)
 
-        rows.extend(_batch_results(engine, denominator, intervals, batch, all_groups, batch_progress))
+        rows.extend(
+            _batch_results(
+                engine, denominator, intervals, batch, all_groups, batch_progress
+            )
+        )
         done += len(intervals)
     order = {m.name: i for i, m in enumerate(measures)}
     rows.sort(key=lambda r: (order[r[0]], r[1], r[2], _group_sort_key(r[6:])))
@@ -87,10 +91,20 @@ def _group_sort_key(values):
 def _controlled(row: tuple) -> tuple:
     name, start, end, _ratio, numerator, denominator, *groups = row
     numerator, denominator = control_count(numerator), control_count(denominator)
-    return (name, start, end, ratio(numerator, denominator), numerator, denominator, *groups)
+    return (
+        name,
+        start,
+        end,
+        ratio(numerator, denominator),
+        numerator,
+        denominator,
+        *groups,
+    )
 
 
-def _batch_results(engine, denominator, intervals, batch, all_groups, progress) -> list[tuple]:
+def _batch_results(
+    engine, denominator, intervals, batch, all_groups, progress
+) -> list[tuple]:
     query, plans = measure_totals_query(denominator, intervals, batch)
     if getattr(engine, "reports_interval_progress", False):
         # SQL engines say when each of their SELECTs (a run of intervals) is done.
@@ -107,7 +121,10 @@ def _batch_results(engine, denominator, intervals, batch, all_groups, progress) 
         for measure, numerator, denominator_column, grouping in plans:
             if grouping != grouping_index:
                 continue
-            numerator_total, denominator_total = sums[positions[numerator]], sums[positions[denominator_column]]
+            numerator_total, denominator_total = (
+                sums[positions[numerator]],
+                sums[positions[denominator_column]],
+            )
             group_values = dict(zip(measure.group_by, key))
             rows.append(
                 (
@@ -123,7 +140,9 @@ def _batch_results(engine, denominator, intervals, batch, all_groups, progress) 
     return rows
 
 
-def measure_totals_query(denominator: qm.Series, intervals, batch) -> tuple[IntervalTotals, list]:
+def measure_totals_query(
+    denominator: qm.Series, intervals, batch
+) -> tuple[IntervalTotals, list]:
     """The totals query for measures sharing a denominator and intervals, and
     for each measure: (measure, numerator column, denominator column, grouping index)."""
     variables: dict[qm.Series, str] = {}
@@ -137,7 +156,14 @@ def measure_totals_query(denominator: qm.Series, intervals, batch) -> tuple[Inte
         numerator_column = column_for(_as_int(measure.numerator))
         denominator_column = column_for(_counted(measure.denominator))
         grouping = tuple(column_for(node) for node in measure.group_by.values())
-        plans.append((measure, numerator_column, denominator_column, groupings.setdefault(grouping, len(groupings))))
+        plans.append(
+            (
+                measure,
+                numerator_column,
+                denominator_column,
+                groupings.setdefault(grouping, len(groupings)),
+            )
+        )
     summed = tuple(dict.fromkeys(c for _, n, d, _ in plans for c in (n, d)))
     query = IntervalTotals(
         dataset=qm.Dataset(
@@ -169,28 +195,41 @@ def _as_bool(node: qm.Series) -> qm.Series:
 def measure_table_columns(measure: Measure) -> list[tuple[str, type]]:
     """The (name, type) of each column of one measure's own output table:
     the combined output's columns without `measure`, and only its own groups."""
-    return [*FIXED_COLUMNS[1:], *((name, node.type) for name, node in measure.group_by.items())]
+    return [
+        *FIXED_COLUMNS[1:],
+        *((name, node.type) for name, node in measure.group_by.items()),
+    ]
 
 
-def split_by_measure(rows: Iterable[tuple], measures: Measures) -> dict[str, list[tuple]]:
+def split_by_measure(
+    rows: Iterable[tuple], measures: Measures
+) -> dict[str, list[tuple]]:
     """Combined result rows (as `get_measure_results` gives them) as one list of rows per
     measure, each shaped as `measure_table_columns` says."""
     all_groups = list(group_by_columns(measures))
     pickers = {
-        m.name: [all_groups.index(name) + len(FIXED_COLUMNS) for name in m.group_by] for m in measures
+        m.name: [all_groups.index(name) + len(FIXED_COLUMNS) for name in m.group_by]
+        for m in measures
     }
     tables: dict[str, list[tuple]] = {m.name: [] for m in measures}
     for row in rows:
-        tables[row[0]].append((*row[1 : len(FIXED_COLUMNS)], *(row[i] for i in pickers[row[0]])))
+        tables[row[0]].append(
+            (*row[1 : len(FIXED_COLUMNS)], *(row[i] for i in pickers[row[0]]))
+        )
     return tables
 
 
-def combine_measure_tables(tables: dict[str, Iterable[tuple]], measures: Measures) -> Iterator[tuple]:
+def combine_measure_tables(
+    tables: dict[str, Iterable[tuple]], measures: Measures
+) -> Iterator[tuple]:
     """The inverse of `split_by_measure`: per-measure rows as combined result rows,
     with null for the groups a measure does not use."""
     all_groups = list(group_by_columns(measures))
     for measure in measures:
         own = list(measure.group_by)
         for row in tables[measure.name]:
-            fixed, groups = row[: len(FIXED_COLUMNS) - 1], dict(zip(own, row[len(FIXED_COLUMNS) - 1 :]))
+            fixed, groups = (
+                row[: len(FIXED_COLUMNS) - 1],
+                dict(zip(own, row[len(FIXED_COLUMNS) - 1 :])),
+            )
             yield (measure.name, *fixed, *(groups.get(name) for name in all_groups))

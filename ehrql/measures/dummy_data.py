@@ -30,7 +30,11 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
             "interval_end_date": max(end for _, end in measure.intervals),
         }
         in_denominator = _as_bool(substitute_parameters(measure.denominator, **span))
-        population = in_denominator if population is None else qm.Function.Or(population, in_denominator)
+        population = (
+            in_denominator
+            if population is None
+            else qm.Function.Or(population, in_denominator)
+        )
         for node in (measure.numerator, *measure.group_by.values()):
             variables.setdefault(substitute_parameters(node, **span))
         for start, end in measure.intervals:
@@ -45,7 +49,9 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
         population = qm.Value(False)
     return qm.Dataset(
         population=population,
-        variables=qm.FrozenDict({f"column_{i}": node for i, node in enumerate(variables)}),
+        variables=qm.FrozenDict(
+            {f"column_{i}": node for i, node in enumerate(variables)}
+        ),
     )
 
 

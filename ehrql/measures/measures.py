@@ -22,7 +22,13 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ehrql.errors import DefinitionError
-from ehrql.query_language import BaseSeries, Dataset, DummyDataConfig, _parse_date, _wrap
+from ehrql.query_language import (
+    BaseSeries,
+    Dataset,
+    DummyDataConfig,
+    _parse_date,
+    _wrap,
+)
 from ehrql.query_model import nodes as qm
 
 
@@ -86,12 +92,16 @@ class Measures:
         rebuilt = cls()
         for given in measures:
             if not _VALID_NAME.fullmatch(given.name) or given.name in rebuilt._measures:
-                raise DefinitionError(f"invalid or repeated measure name {given.name!r}")
+                raise DefinitionError(
+                    f"invalid or repeated measure name {given.name!r}"
+                )
             measure = Measure(
                 name=given.name,
                 numerator=_count_series("numerator", _wrap(given.numerator)),
                 denominator=_count_series("denominator", _wrap(given.denominator)),
-                group_by=_group_by({name: _wrap(node) for name, node in given.group_by.items()}),
+                group_by=_group_by(
+                    {name: _wrap(node) for name, node in given.group_by.items()}
+                ),
                 intervals=_intervals(list(given.intervals)),
             )
             rebuilt._check_group_by_consistent(measure.group_by)
@@ -112,7 +122,9 @@ class Measures:
         if self._defaults:
             raise DefinitionError("define_defaults() can only be called once")
         given = dict(zip(_ARGUMENTS, (numerator, denominator, group_by, intervals)))
-        self._defaults = {k: _validate_argument(k, v) for k, v in given.items() if v is not None}
+        self._defaults = {
+            k: _validate_argument(k, v) for k, v in given.items() if v is not None
+        }
 
     def define_measure(
         self,
@@ -211,7 +223,9 @@ def _validate_argument(key: str, value):
 
 def _count_series(key: str, value) -> qm.Series:
     if not isinstance(value, BaseSeries):
-        raise DefinitionError(f"{key} must be a boolean or integer patient series, got {value!r}")
+        raise DefinitionError(
+            f"{key} must be a boolean or integer patient series, got {value!r}"
+        )
     node = value._qm_node
     if not node.domain.is_patient:
         raise DefinitionError(f"{key} must have one value per patient")
@@ -224,7 +238,9 @@ def _count_series(key: str, value) -> qm.Series:
 
 def _group_by(value) -> qm.FrozenDict:
     if not isinstance(value, Mapping):
-        raise DefinitionError("group_by must be a dict of column name -> patient series")
+        raise DefinitionError(
+            "group_by must be a dict of column name -> patient series"
+        )
     columns = {}
     for name, series in value.items():
         if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
@@ -250,7 +266,9 @@ def _intervals(value) -> tuple:
     intervals = []
     for interval in value:
         if not isinstance(interval, (tuple, list)) or len(interval) != 2:
-            raise DefinitionError(f"each interval must be a (start, end) pair of dates, got {interval!r}")
+            raise DefinitionError(
+                f"each interval must be a (start, end) pair of dates, got {interval!r}"
+            )
         start, end = (_interval_date(d, interval) for d in interval)
         if start > end:
             raise DefinitionError(f"interval {interval!r} starts after it ends")

@@ -44,10 +44,23 @@ ENGINES: types.MappingProxyType = _by_name(
     EngineRecord("in_memory", "ehrql.query_engines.in_memory:InMemoryQueryEngine"),
     EngineRecord("duckdb", "ehrql.query_engines.duckdb:DuckDBQueryEngine"),
     EngineRecord(
-        "mssql", "ehrql.query_engines.mssql:MSSQLQueryEngine", dsn_schemes=("mssql", "mssql+pyodbc"), extra="mssql"
+        "mssql",
+        "ehrql.query_engines.mssql:MSSQLQueryEngine",
+        dsn_schemes=("mssql", "mssql+pyodbc"),
+        extra="mssql",
     ),
-    EngineRecord("trino", "ehrql.query_engines.trino:TrinoQueryEngine", dsn_schemes=("trino",), extra="trino"),
-    EngineRecord("spark", "ehrql.query_engines.spark:SparkQueryEngine", dsn_schemes=("spark",), extra="spark"),
+    EngineRecord(
+        "trino",
+        "ehrql.query_engines.trino:TrinoQueryEngine",
+        dsn_schemes=("trino",),
+        extra="trino",
+    ),
+    EngineRecord(
+        "spark",
+        "ehrql.query_engines.spark:SparkQueryEngine",
+        dsn_schemes=("spark",),
+        extra="spark",
+    ),
 )
 
 #: Engine name -> "module:Class".
@@ -57,12 +70,21 @@ ENGINE_CLASSES: types.MappingProxyType = types.MappingProxyType(
 
 #: URL scheme -> the only engine that can run a DSN of that scheme.
 DSN_SCHEME_ENGINES: types.MappingProxyType = types.MappingProxyType(
-    {scheme: record.name for record in ENGINES.values() for scheme in record.dsn_schemes}
+    {
+        scheme: record.name
+        for record in ENGINES.values()
+        for scheme in record.dsn_schemes
+    }
 )
 
 #: URL scheme (SQLAlchemy driver name) -> the ehrql extra that installs its driver's package.
 DRIVER_EXTRAS: types.MappingProxyType = types.MappingProxyType(
-    {scheme: record.extra for record in ENGINES.values() for scheme in record.dsn_schemes if record.extra}
+    {
+        scheme: record.extra
+        for record in ENGINES.values()
+        for scheme in record.dsn_schemes
+        if record.extra
+    }
 )
 
 
@@ -72,5 +94,7 @@ def get_engine_class(name: str) -> type:
         record = ENGINES[name]
     except KeyError:
         known = ", ".join(sorted(ENGINES))
-        raise ValueError(f"unknown query engine '{name}'; known engines: {known}") from None
+        raise ValueError(
+            f"unknown query engine '{name}'; known engines: {known}"
+        ) from None
     return record.load_class()

@@ -90,7 +90,12 @@ class CompiledDataset:
 
     def all_statements(self) -> list[str]:
         """Every statement, setup first and cleanup last."""
-        return [*self.setup, self.select, *(q for _, q in self.event_selects), *self.cleanup]
+        return [
+            *self.setup,
+            self.select,
+            *(q for _, q in self.event_selects),
+            *self.cleanup,
+        ]
 
 
 def compile_dataset(
@@ -106,7 +111,9 @@ def compile_dataset(
     or `str` where a backend keys patients by text), which every intermediate
     table's `patient_id` column is declared with.
     """
-    return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile(dataset)
+    return _Compiler(dialect, resolve_table, patient_filter, patient_id_type).compile(
+        dataset
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +136,12 @@ class CompiledIntervalTotals:
         if len({frozenset(g) for g in self.groupings}) == 1:
             # One set of group columns is a plain GROUP BY, with no flags.
             return sorted_totals(
-                (index, row[0], tuple(row[1 + positions[n]] for n in grouping), tuple(row[1 + width :]))
+                (
+                    index,
+                    row[0],
+                    tuple(row[1 + positions[n]] for n in grouping),
+                    tuple(row[1 + width :]),
+                )
                 for row in rows
                 for index, grouping in enumerate(self.groupings)
             )
@@ -140,7 +152,11 @@ class CompiledIntervalTotals:
             by_flags.setdefault(flags, []).append(index)
         decoded = []
         for row in rows:
-            values, flags, sums = row[1 : 1 + width], row[1 + width : 1 + 2 * width], row[1 + 2 * width :]
+            values, flags, sums = (
+                row[1 : 1 + width],
+                row[1 + width : 1 + 2 * width],
+                row[1 + 2 * width :],
+            )
             for index in by_flags[tuple(flags)]:
                 group = tuple(values[positions[n]] for n in self.groupings[index])
                 decoded.append((index, row[0], group, tuple(sums)))
@@ -156,7 +172,9 @@ def compile_interval_totals(
 ) -> CompiledIntervalTotals:
     """Compile every interval of `query` into one SELECT, aggregated in the
     database (`patient_id_type` as for `compile_dataset`)."""
-    return _IntervalCompiler(dialect, resolve_table, patient_filter, patient_id_type).compile_totals(query)
+    return _IntervalCompiler(
+        dialect, resolve_table, patient_filter, patient_id_type
+    ).compile_totals(query)
 
 
 def event_table_dataset(dataset: qm.Dataset, name: str) -> qm.Dataset:
@@ -172,7 +190,10 @@ def event_table_dataset(dataset: qm.Dataset, name: str) -> qm.Dataset:
 
 def default_table(table: qm.Frame) -> FromClause:
     """A table node as a database table of the same name and columns."""
-    return sa.table(table.name, *(sa.column(name) for name in ["patient_id", *table.schema.column_names]))
+    return sa.table(
+        table.name,
+        *(sa.column(name) for name in ["patient_id", *table.schema.column_names]),
+    )
 
 
 def _referenced_relations(expressions, candidates) -> list[FromClause]:
@@ -255,10 +276,18 @@ _DIALECT_FUNCTIONS = {
 }
 
 #: Cast node class -> the `SQLDialect` building block given the value and its type.
-_CASTS = {Function.CastToInt: "cast_to_int", Function.CastToFloat: "cast_to_float", Function.CastToStr: "cast_to_str"}
+_CASTS = {
+    Function.CastToInt: "cast_to_int",
+    Function.CastToFloat: "cast_to_float",
+    Function.CastToStr: "cast_to_str",
+}
 
 #: Date part node class -> the part, as the dialect's `date_part` names it.
-_DATE_PARTS = {Function.YearFromDate: "year", Function.MonthFromDate: "month", Function.DayFromDate: "day"}
+_DATE_PARTS = {
+    Function.YearFromDate: "year",
+    Function.MonthFromDate: "month",
+    Function.DayFromDate: "day",
+}
 
 
 def _only(where: ColumnElement | None, value: ColumnElement) -> ColumnElement:
@@ -269,7 +298,11 @@ def _only(where: ColumnElement | None, value: ColumnElement) -> ColumnElement:
 
 def _row_count(where: ColumnElement | None) -> ColumnElement:
     """COUNT(*) of the rows where `where` is true (all rows if None)."""
-    return sa.func.count() if where is None else sa.func.count(_only(where, sa.literal_column("1")))
+    return (
+        sa.func.count()
+        if where is None
+        else sa.func.count(_only(where, sa.literal_column("1")))
+    )
 
 
 def _interval_ids(keys) -> list[ColumnElement]:
@@ -314,7 +347,9 @@ class _Compiler:
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """All the statements for `dataset`; call once per compiler."""
-        parameters = sorted(n.name for n in qm.all_nodes(dataset) if isinstance(n, qm.Parameter))
+        parameters = sorted(
+            n.name for n in qm.all_nodes(dataset) if isinstance(n, qm.Parameter)
+        )
         if parameters:
             raise UnfilledParameterError(
                 f"the dataset uses parameters with no value: {', '.join(parameters)}"
@@ -323,7 +358,9 @@ class _Compiler:
         self._key_only_picks = _key_only_picks(dataset)
         self._scans = _aggregation_scans(dataset, self._key_only_picks, self._varying)
         population = self._population_table(dataset)
-        columns = [self.patient_series(s).label(name) for name, s in dataset.variables.items()]
+        columns = [
+            self.patient_series(s).label(name) for name, s in dataset.variables.items()
+        ]
         query = (
             sa.select(population.c.patient_id, *columns)
             .select_from(self._joined(population, columns)[0])
@@ -334,7 +371,10 @@ class _Compiler:
             for name, columns in dataset.events.items()
         )
         return CompiledDataset(
-            tuple(self.setup), self.dialect.render(query), tuple(reversed(self.cleanup)), events
+            tuple(self.setup),
+            self.dialect.render(query),
+            tuple(reversed(self.cleanup)),
+            events,
         )
 
     def _event_table(self, population: FromClause, columns) -> sa.Select:
@@ -343,18 +383,29 @@ class _Compiler:
         if domain.is_patient:
             raise TypeError("an event table needs at least one event-level column")
         rows = self.rows(domain.source)
-        values = [self.row_series(c, domain.source).label(n) for n, c in columns.items()]
+        values = [
+            self.row_series(c, domain.source).label(n) for n, c in columns.items()
+        ]
         in_population = self._joined(rows, values)[0].join(
             population, population.c.patient_id == rows.c.patient_id
         )
         # Every column sorts, so that the order never depends on the database.
-        sortable = [self.dialect.comparable(v.element, c.type) for v, c in zip(values, columns.values())]
+        sortable = [
+            self.dialect.comparable(v.element, c.type)
+            for v, c in zip(values, columns.values())
+        ]
         order = [e.asc().nulls_first() for e in [rows.c.patient_id, *sortable]]
-        return sa.select(rows.c.patient_id, *values).select_from(in_population).order_by(*order)
+        return (
+            sa.select(rows.c.patient_id, *values)
+            .select_from(in_population)
+            .order_by(*order)
+        )
 
     def _population_table(self, dataset: qm.Dataset) -> FromClause:
         patient_id = self.dialect.column_type(self.patient_id_type)
-        return self._temp_table("population", [("patient_id", patient_id)], self._population_query(dataset))
+        return self._temp_table(
+            "population", [("patient_id", patient_id)], self._population_query(dataset)
+        )
 
     def _population_query(self, dataset: qm.Dataset) -> sa.Select:
         # The population is every patient with a row in any table the dataset
@@ -372,7 +423,9 @@ class _Compiler:
             ids = sa.select(required.c.patient_id)
         elif not selects:
             # A population built from constants alone reads no table: no patients.
-            ids = sa.select(self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")).where(sa.false())
+            ids = sa.select(
+                self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")
+            ).where(sa.false())
         elif len(selects) == 1:
             # UNION removes duplicates; a single table needs DISTINCT to do the same.
             ids = selects[0].distinct()
@@ -382,16 +435,22 @@ class _Compiler:
         condition = self.patient_series(dataset.population)
         joined, keys = self._population_rows(all_ids, condition)
         query = (
-            sa.select(all_ids.c.patient_id, *_interval_ids(keys)).select_from(joined).where(condition)
+            sa.select(all_ids.c.patient_id, *_interval_ids(keys))
+            .select_from(joined)
+            .where(condition)
         )
         # Every result (dataset rows, event tables, measures) is joined to this
         # population, so a patient filtered out here can appear nowhere.
-        allowed = self.patient_filter(all_ids.c.patient_id) if self.patient_filter else None
+        allowed = (
+            self.patient_filter(all_ids.c.patient_id) if self.patient_filter else None
+        )
         if allowed is not None:
             query = query.where(allowed)
         return query
 
-    def _population_rows(self, all_ids: FromClause, condition: ColumnElement) -> tuple[FromClause, tuple]:
+    def _population_rows(
+        self, all_ids: FromClause, condition: ColumnElement
+    ) -> tuple[FromClause, tuple]:
         """The rows the population condition is evaluated on, and their keys (see `_joined`)."""
         return self._joined(all_ids, [condition])
 
@@ -432,7 +491,9 @@ class _Compiler:
         """The method compiling `what` for `node` (see `_compiles`)."""
         name = _HANDLERS.get((what, type(node)))
         if name is None:
-            raise TypeError(f"the SQL compiler cannot compile {type(node).__name__} nodes as a {what}")
+            raise TypeError(
+                f"the SQL compiler cannot compile {type(node).__name__} nodes as a {what}"
+            )
         return getattr(self, name)
 
     def _joined(self, base: FromClause, expressions) -> tuple[FromClause, tuple]:
@@ -442,8 +503,12 @@ class _Compiler:
         of a patient apart: none here (see `_IntervalCompiler`).
         """
         joined = base
-        for relation in _referenced_relations(expressions, self._patient_relations - {base}):
-            joined = joined.outerjoin(relation, relation.c.patient_id == base.c.patient_id)
+        for relation in _referenced_relations(
+            expressions, self._patient_relations - {base}
+        ):
+            joined = joined.outerjoin(
+                relation, relation.c.patient_id == base.c.patient_id
+            )
         return joined, ()
 
     def _keyed(self, relation: FromClause, keys: tuple) -> FromClause:
@@ -471,12 +536,15 @@ class _Compiler:
     def rows(self, frame: qm.ManyRowsPerPatientFrame) -> FromClause:
         """The relation holding an event frame's rows: patient_id and every schema column."""
         source = qm.row_source(frame)
-        return self._memoised(("rows", source), lambda: self._handler("frame", source)(source))
+        return self._memoised(
+            ("rows", source), lambda: self._handler("frame", source)(source)
+        )
 
     def patient_frame(self, frame: qm.OneRowPerPatientFrame) -> FromClause:
         """The relation holding a patient frame: patient_id and every schema column."""
         return self._memoised(
-            ("patient", frame), lambda: self._patient_relation(self._handler("frame", frame)(frame))
+            ("patient", frame),
+            lambda: self._patient_relation(self._handler("frame", frame)(frame)),
         )
 
     @_compiles("frame", qm.SelectTable, qm.SelectPatientTable)
@@ -489,8 +557,14 @@ class _Compiler:
         condition = self.row_series(frame.condition, frame.source)
         joined, keys = self._joined(parent, [condition])
         columns = [parent.c[n] for n in ["patient_id", *frame.schema.column_names]]
-        query = sa.select(*columns, *_interval_ids(keys)).select_from(joined).where(condition)
-        return self._keyed(self.dialect.inline_cte(query.cte(self._name("filtered"))), keys)
+        query = (
+            sa.select(*columns, *_interval_ids(keys))
+            .select_from(joined)
+            .where(condition)
+        )
+        return self._keyed(
+            self.dialect.inline_cte(query.cte(self._name("filtered"))), keys
+        )
 
     @_compiles("frame", qm.InlinePatientTable)
     def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
@@ -499,20 +573,35 @@ class _Compiler:
         columns = [(n, self.dialect.column_type(t)) for n, t in zip(names, types)]
         # A definition writes patient ids as integers; a backend keying
         # patients by text holds the same id as its decimal digits.
-        rows = frame.rows if self.patient_id_type is int else [(str(r[0]), *r[1:]) for r in frame.rows]
+        rows = (
+            frame.rows
+            if self.patient_id_type is int
+            else [(str(r[0]), *r[1:]) for r in frame.rows]
+        )
         return self._temp_table_from_rows("inline", columns, rows)
 
     @_compiles("frame", qm.PickOneRowPerPatient)
     def _pick(self, frame: qm.PickOneRowPerPatient) -> FromClause:
         parent = self.rows(frame.source)
-        sort_keys = [self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)]
+        sort_keys = [
+            self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)
+        ]
         # Ties are broken by every column, so the row picked is fully determined.
         order = [
-            *(self.dialect.comparable(e, k.type) for e, k in zip(sort_keys, qm.sort_keys(frame.source))),
-            *(self.dialect.comparable(parent.c[n], t) for n, t in frame.schema.column_types),
+            *(
+                self.dialect.comparable(e, k.type)
+                for e, k in zip(sort_keys, qm.sort_keys(frame.source))
+            ),
+            *(
+                self.dialect.comparable(parent.c[n], t)
+                for n, t in frame.schema.column_types
+            ),
         ]
         joined, keys = self._joined(parent, sort_keys)
-        columns = [*((n, parent.c[n]) for n in frame.schema.column_names), *(("interval_id", k) for k in keys)]
+        columns = [
+            *((n, parent.c[n]) for n in frame.schema.column_names),
+            *(("interval_id", k) for k in keys),
+        ]
         types = [
             ("patient_id", self.patient_id_type),
             *frame.schema.column_types,
@@ -526,7 +615,9 @@ class _Compiler:
             last=frame.position is qm.Position.LAST,
             partition=keys,
         )
-        return self._keyed(self._relation(frame in self._shared, "picked", query, types), keys)
+        return self._keyed(
+            self._relation(frame in self._shared, "picked", query, types), keys
+        )
 
     def _relation(self, materialise: bool, prefix: str, query, columns) -> FromClause:
         """A one-row-per-patient result as a CTE, or as a temporary table when
@@ -541,17 +632,29 @@ class _Compiler:
 
     def patient_series(self, series: qm.Series) -> ColumnElement:
         """A patient-level series as an expression over patient-level relations."""
-        return self._memoised(("series", series, None), lambda: self._handler("series", series)(series, None))
+        return self._memoised(
+            ("series", series, None),
+            lambda: self._handler("series", series)(series, None),
+        )
 
-    def row_series(self, series: qm.Series, frame: qm.ManyRowsPerPatientFrame) -> ColumnElement:
+    def row_series(
+        self, series: qm.Series, frame: qm.ManyRowsPerPatientFrame
+    ) -> ColumnElement:
         """A series evaluated on each row of an event frame."""
         if series.domain.is_patient:
             return self.patient_series(series)
         source = qm.row_source(frame)
-        return self._memoised(("series", series, source), lambda: self._handler("series", series)(series, source))
+        return self._memoised(
+            ("series", series, source),
+            lambda: self._handler("series", series)(series, source),
+        )
 
     def _child(self, series: qm.Series, frame) -> ColumnElement:
-        return self.patient_series(series) if frame is None else self.row_series(series, frame)
+        return (
+            self.patient_series(series)
+            if frame is None
+            else self.row_series(series, frame)
+        )
 
     def _arguments(self, node: qm.Series, frame) -> list[ColumnElement]:
         """A function node's arguments, compiled in the order its semantics take them."""
@@ -610,7 +713,9 @@ class _Compiler:
             # Nothing is in an empty collection, not even a null (see semantics).
             return sa.false()
         if len(values) <= self.dialect.max_in_list_size:
-            return self.dialect.is_in(lhs, [self.dialect.literal(v) for v in values], node.lhs.type)
+            return self.dialect.is_in(
+                lhs, [self.dialect.literal(v) for v in values], node.lhs.type
+            )
         table = self._value_set(node.rhs, values)
         return self.dialect.is_in(lhs, sa.select(table.c.value), node.lhs.type)
 
@@ -651,7 +756,9 @@ class _Compiler:
             rows = self.rows(frame)
             value = self.row_series(source, frame)
             joined, keys = self._joined(rows, [value])
-            query = sa.select(rows.c.patient_id, *_interval_ids(keys), value.label("value")).select_from(joined)
+            query = sa.select(
+                rows.c.patient_id, *_interval_ids(keys), value.label("value")
+            ).select_from(joined)
             return query.where(value.is_not(None)).cte(self._name("patient_values"))
 
         return self._memoised(("patient_values", source), build)
@@ -659,7 +766,9 @@ class _Compiler:
     def _value_set(self, node: qm.Value, values) -> FromClause:
         def build():
             column_type = self.dialect.column_type(node.type.element_type)
-            return self._temp_table_from_rows("values", [("value", column_type)], [(v,) for v in values])
+            return self._temp_table_from_rows(
+                "values", [("value", column_type)], [(v,) for v in values]
+            )
 
         return self._memoised(("value_set", node), build)
 
@@ -669,7 +778,9 @@ class _Compiler:
     def _comparison(self, node, frame) -> ColumnElement:
         lhs, rhs = self._arguments(node, frame)
         # Either side may be a null constant, which has no type of its own.
-        return self.dialect.compare(_COMPARISONS[type(node)], lhs, rhs, node.lhs.type or node.rhs.type)
+        return self.dialect.compare(
+            _COMPARISONS[type(node)], lhs, rhs, node.lhs.type or node.rhs.type
+        )
 
     @_compiles("series", *_OPERATORS)
     def _operator(self, node, frame) -> ColumnElement:
@@ -699,15 +810,21 @@ class _Compiler:
 
     @_compiles("series", *_DIALECT_FUNCTIONS)
     def _dialect_function(self, node, frame) -> ColumnElement:
-        return getattr(self.dialect, _DIALECT_FUNCTIONS[type(node)])(*self._arguments(node, frame))
+        return getattr(self.dialect, _DIALECT_FUNCTIONS[type(node)])(
+            *self._arguments(node, frame)
+        )
 
     @_compiles("series", *_CASTS)
     def _cast(self, node, frame) -> ColumnElement:
-        return getattr(self.dialect, _CASTS[type(node)])(self._child(node.source, frame), node.source.type)
+        return getattr(self.dialect, _CASTS[type(node)])(
+            self._child(node.source, frame), node.source.type
+        )
 
     @_compiles("series", *_DATE_PARTS)
     def _date_part(self, node, frame) -> ColumnElement:
-        return self.dialect.date_part(_DATE_PARTS[type(node)], self._child(node.source, frame))
+        return self.dialect.date_part(
+            _DATE_PARTS[type(node)], self._child(node.source, frame)
+        )
 
     @_compiles("series", Function.MaximumOf)
     def _maximum_of(self, node: Function.MaximumOf, frame) -> ColumnElement:
@@ -731,21 +848,41 @@ class _Compiler:
             partition = [rows.c.patient_id, *keys]
             previous = sa.func.lag(date).over(partition_by=partition, order_by=date)
             dated = (
-                sa.select(*(c.label(n) for c, n in zip(partition, ["patient_id", "interval_id"])),
-                          date.label("event_date"), previous.label("previous_date"))
+                sa.select(
+                    *(
+                        c.label(n)
+                        for c, n in zip(partition, ["patient_id", "interval_id"])
+                    ),
+                    date.label("event_date"),
+                    previous.label("previous_date"),
+                )
                 .select_from(joined)
                 .where(date.is_not(None))
                 .subquery(self._name("dated"))
             )
-            gap = self.dialect.date_difference_in_days(dated.c.event_date, dated.c.previous_date)
-            starts = sa.case((sa.or_(dated.c.previous_date.is_(None), gap > node.maximum_gap_days), 1), else_=0)
+            gap = self.dialect.date_difference_in_days(
+                dated.c.event_date, dated.c.previous_date
+            )
+            starts = sa.case(
+                (
+                    sa.or_(
+                        dated.c.previous_date.is_(None), gap > node.maximum_gap_days
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
             group = list(dated.c)[: len(partition)]
-            query = sa.select(*group, sa.func.sum(starts).label("episodes")).group_by(*group)
+            query = sa.select(*group, sa.func.sum(starts).label("episodes")).group_by(
+                *group
+            )
             relation = self._keyed(query.cte(self._name("episodes")), keys)
             return self._patient_relation(relation)
 
         relation = self._memoised(("episodes", node), build)
-        return sa.func.coalesce(self.dialect.cast(relation.c.episodes, int), EMPTY_AGGREGATE[type(node)])
+        return sa.func.coalesce(
+            self.dialect.cast(relation.c.episodes, int), EMPTY_AGGREGATE[type(node)]
+        )
 
     @_compiles("series", Aggregate.Exists)
     def _exists(self, node: Aggregate.Exists, frame) -> ColumnElement:
@@ -765,7 +902,11 @@ class _Compiler:
         # A patient with no rows has no row in the relation: what an empty
         # aggregation means stands in for the null that would give.
         empty = EMPTY_AGGREGATE[type(node)]
-        return relation.c[name] if empty is None else sa.func.coalesce(relation.c[name], empty)
+        return (
+            relation.c[name]
+            if empty is None
+            else sa.func.coalesce(relation.c[name], empty)
+        )
 
     def _aggregation_column(self, node) -> tuple[FromClause, str]:
         """The GROUP BY relation computing an aggregation (or a picked sort key), and its column.
@@ -774,7 +915,9 @@ class _Compiler:
         one relation, so the rows are read once for all of them.
         """
         scan = self._scan(node)
-        relation, names = self._memoised(("aggregation", scan), lambda: self._aggregation(scan))
+        relation, names = self._memoised(
+            ("aggregation", scan), lambda: self._aggregation(scan)
+        )
         return relation, names[node]
 
     def _scan(self, node) -> Scan:
@@ -787,23 +930,40 @@ class _Compiler:
         adapt = None
         conditions = list(dict.fromkeys(c for cs in scan.conditions for c in cs))
         if not conditions or self._joined(rows, ())[1]:
-            wheres = [sa.and_(*(self.row_series(c, source) for c in cs)) if cs else None for cs in scan.conditions]
+            wheres = [
+                sa.and_(*(self.row_series(c, source) for c in cs)) if cs else None
+                for cs in scan.conditions
+            ]
         else:
             # Each member counts only the rows meeting its own filters'
             # conditions. Each condition is worked out once per row, in a
             # projection (where a database also turns a long IN list into a
             # hash lookup), not in every aggregate that reads it.
-            joined, looked_up = self._code_lookups(source, rows, conditions, scan.conditions)
+            joined, looked_up = self._code_lookups(
+                source, rows, conditions, scan.conditions
+            )
             flags = [
-                (looked_up[c] if c in looked_up else self.row_series(c, source)).label(f"condition_{i}")
+                (looked_up[c] if c in looked_up else self.row_series(c, source)).label(
+                    f"condition_{i}"
+                )
                 for i, c in enumerate(conditions)
             ]
-            flagged = sa.select(*rows.c, *flags).select_from(joined).subquery(self._name("flagged"))
+            flagged = (
+                sa.select(*rows.c, *flags)
+                .select_from(joined)
+                .subquery(self._name("flagged"))
+            )
             flag = dict(zip(conditions, (flagged.c[f.name] for f in flags)))
-            wheres = [sa.and_(*(flag[c] for c in cs)) if cs else None for cs in scan.conditions]
+            wheres = [
+                sa.and_(*(flag[c] for c in cs)) if cs else None
+                for cs in scan.conditions
+            ]
             adapt = sql_util.ClauseAdapter(flagged).traverse
             rows = flagged
-        compiled = {n: self._handler("aggregate", n)(n, source, w) for n, w in zip(members, wheres)}
+        compiled = {
+            n: self._handler("aggregate", n)(n, source, w)
+            for n, w in zip(members, wheres)
+        }
         values = [compiled[n][0] for n in members]
         if adapt is not None:
             values = [adapt(v) for v in values]
@@ -823,7 +983,9 @@ class _Compiler:
         relation = self._relation(materialise, "aggregated", query, columns)
         return self._patient_relation(self._keyed(relation, keys)), names
 
-    def _code_lookups(self, source, rows: FromClause, conditions, member_conditions) -> tuple[FromClause, dict]:
+    def _code_lookups(
+        self, source, rows: FromClause, conditions, member_conditions
+    ) -> tuple[FromClause, dict]:
         """`rows` joined to a lookup table per column that several `is_in` conditions
         test, and each such condition as a column of its lookup table.
 
@@ -844,16 +1006,23 @@ class _Compiler:
             if len(tests) < 2:
                 continue
             column = tests[0][0].lhs
-            everything = sorted(set().union(*(v for _, v in tests)), key=lambda v: (str(type(v)), v))
+            everything = sorted(
+                set().union(*(v for _, v in tests)), key=lambda v: (str(type(v)), v)
+            )
             table = self._temp_table_from_rows(
                 "lookup",
                 [
                     ("value", self.dialect.column_type(column.type)),
-                    *((f"in_{i}", self.dialect.column_type(int)) for i in range(len(tests))),
+                    *(
+                        (f"in_{i}", self.dialect.column_type(int))
+                        for i in range(len(tests))
+                    ),
                 ],
                 [(v, *(int(v in values) for _, values in tests)) for v in everything],
             )
-            on = self.dialect.compare("=", table.c.value, self.row_series(column, source), column.type)
+            on = self.dialect.compare(
+                "=", table.c.value, self.row_series(column, source), column.type
+            )
             needed = {c for c, _ in tests}
             if all(needed & set(cs) for cs in member_conditions):
                 joined = joined.join(table, on)
@@ -871,7 +1040,9 @@ class _Compiler:
         return _row_count(where), int
 
     @_compiles("aggregate", qm.PickOneRowPerPatient)
-    def _picked_key_aggregate(self, node: qm.PickOneRowPerPatient, source, where=None) -> tuple[ColumnElement, type]:
+    def _picked_key_aggregate(
+        self, node: qm.PickOneRowPerPatient, source, where=None
+    ) -> tuple[ColumnElement, type]:
         # Sorted ascending with nulls first, the last row holds the largest
         # key (null only if all are), and the first row holds null if any
         # row does, else the smallest.
@@ -880,29 +1051,49 @@ class _Compiler:
         if node.position is qm.Position.LAST:
             return self.dialect.maximum_aggregate(key, primary.type), primary.type
         smallest = self.dialect.minimum_aggregate(key, primary.type)
-        return sa.case((_row_count(where) > sa.func.count(key), sa.null()), else_=smallest), primary.type
+        return sa.case(
+            (_row_count(where) > sa.func.count(key), sa.null()), else_=smallest
+        ), primary.type
 
     @_compiles("aggregate", Aggregate.Sum)
-    def _sum(self, node: Aggregate.Sum, source, where=None) -> tuple[ColumnElement, type]:
+    def _sum(
+        self, node: Aggregate.Sum, source, where=None
+    ) -> tuple[ColumnElement, type]:
         value = _only(where, self.row_series(node.source, source))
         return self.dialect.cast(sa.func.sum(value), node.type), node.type
 
     @_compiles("aggregate", Aggregate.Mean)
-    def _mean(self, node: Aggregate.Mean, source, where=None) -> tuple[ColumnElement, type]:
-        return sa.func.avg(sa.cast(_only(where, self.row_series(node.source, source)), sa.Double())), node.type
+    def _mean(
+        self, node: Aggregate.Mean, source, where=None
+    ) -> tuple[ColumnElement, type]:
+        return sa.func.avg(
+            sa.cast(_only(where, self.row_series(node.source, source)), sa.Double())
+        ), node.type
 
     @_compiles("aggregate", Aggregate.Min)
-    def _min(self, node: Aggregate.Min, source, where=None) -> tuple[ColumnElement, type]:
-        return self.dialect.minimum_aggregate(_only(where, self.row_series(node.source, source)), node.type), node.type
+    def _min(
+        self, node: Aggregate.Min, source, where=None
+    ) -> tuple[ColumnElement, type]:
+        return self.dialect.minimum_aggregate(
+            _only(where, self.row_series(node.source, source)), node.type
+        ), node.type
 
     @_compiles("aggregate", Aggregate.Max)
-    def _max(self, node: Aggregate.Max, source, where=None) -> tuple[ColumnElement, type]:
-        return self.dialect.maximum_aggregate(_only(where, self.row_series(node.source, source)), node.type), node.type
+    def _max(
+        self, node: Aggregate.Max, source, where=None
+    ) -> tuple[ColumnElement, type]:
+        return self.dialect.maximum_aggregate(
+            _only(where, self.row_series(node.source, source)), node.type
+        ), node.type
 
     @_compiles("aggregate", Aggregate.CountDistinct)
-    def _count_distinct(self, node: Aggregate.CountDistinct, source, where=None) -> tuple[ColumnElement, type]:
+    def _count_distinct(
+        self, node: Aggregate.CountDistinct, source, where=None
+    ) -> tuple[ColumnElement, type]:
         value = _only(where, self.row_series(node.source, source))
-        return sa.func.count(sa.distinct(self.dialect.comparable(value, node.source.type))), node.type
+        return sa.func.count(
+            sa.distinct(self.dialect.comparable(value, node.source.type))
+        ), node.type
 
 
 class _IntervalCompiler(_Compiler):
@@ -930,22 +1121,32 @@ class _IntervalCompiler(_Compiler):
         self._scans = _aggregation_scans(dataset, self._key_only_picks, self._varying)
         self._intervals = self._temp_table_from_rows(
             "intervals",
-            [("interval_id", sa.BigInteger()), ("interval_start", sa.Date()), ("interval_end", sa.Date())],
+            [
+                ("interval_id", sa.BigInteger()),
+                ("interval_start", sa.Date()),
+                ("interval_end", sa.Date()),
+            ],
             [(i, start, end) for i, (start, end) in enumerate(query.intervals)],
         )
         population = self._population_table(dataset)
-        group_columns = tuple(dict.fromkeys(n for grouping in query.groupings for n in grouping))
+        group_columns = tuple(
+            dict.fromkeys(n for grouping in query.groupings for n in grouping)
+        )
         names = [*group_columns, *query.summed]
         # Group values are told apart as ehrQL does (text exactly, whatever the collation).
         values = [
-            self.dialect.comparable(self.patient_series(dataset.variables[n]), dataset.variables[n].type).label(
-                f"value_{i}"
-            )
+            self.dialect.comparable(
+                self.patient_series(dataset.variables[n]), dataset.variables[n].type
+            ).label(f"value_{i}")
             for i, n in enumerate(names)
         ]
         # The population has a row per patient and interval, so its rows have an interval key.
         joined, (key,) = self._joined(population, values)
-        per_patient = sa.select(key.label("interval_id"), *values).select_from(joined).subquery("per_patient")
+        per_patient = (
+            sa.select(key.label("interval_id"), *values)
+            .select_from(joined)
+            .subquery("per_patient")
+        )
         groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
         sums = [
             sa.func.coalesce(sa.func.sum(per_patient.c[f"value_{i}"]), 0)
@@ -953,17 +1154,24 @@ class _IntervalCompiler(_Compiler):
         ]
         interval_id = per_patient.c.interval_id
         if len({frozenset(g) for g in query.groupings}) == 1:
-            select = sa.select(interval_id, *groups, *sums).group_by(interval_id, *groups)
+            select = sa.select(interval_id, *groups, *sums).group_by(
+                interval_id, *groups
+            )
         else:
             positions = dict(zip(group_columns, groups))
             column_sets = dict.fromkeys(frozenset(g) for g in query.groupings)
             sets = [
-                sa.tuple_(interval_id, *(positions[n] for n in group_columns if n in g)) for g in column_sets
+                sa.tuple_(interval_id, *(positions[n] for n in group_columns if n in g))
+                for g in column_sets
             ]
             flags = [sa.func.grouping(g) for g in groups]
-            select = sa.select(interval_id, *groups, *flags, *sums).group_by(sa.func.grouping_sets(*sets))
+            select = sa.select(interval_id, *groups, *flags, *sums).group_by(
+                sa.func.grouping_sets(*sets)
+            )
         statements = CompiledDataset(
-            tuple(self.setup), self.dialect.render(select), tuple(reversed(self.cleanup))
+            tuple(self.setup),
+            self.dialect.render(select),
+            tuple(reversed(self.cleanup)),
         )
         return CompiledIntervalTotals(statements, group_columns, query.groupings)
 
@@ -974,7 +1182,9 @@ class _IntervalCompiler(_Compiler):
         self._interval_keys[relation] = relation.c.interval_id
         return relation
 
-    def _population_rows(self, all_ids: FromClause, condition: ColumnElement) -> tuple[FromClause, tuple]:
+    def _population_rows(
+        self, all_ids: FromClause, condition: ColumnElement
+    ) -> tuple[FromClause, tuple]:
         joined, keys = self._joined(all_ids, [condition])
         if keys:
             return joined, keys
@@ -1043,7 +1253,10 @@ def _shared_relation_nodes(dataset: qm.Dataset) -> frozenset:
             if isinstance(n, (qm.PickOneRowPerPatient, *_AGGREGATES))
         }
 
-    outputs = [*dataset.variables.values(), *(c for cs in dataset.events.values() for c in cs.values())]
+    outputs = [
+        *dataset.variables.values(),
+        *(c for cs in dataset.events.values() for c in cs.values()),
+    ]
     return frozenset(relation_nodes(dataset.population) & relation_nodes(*outputs))
 
 
@@ -1081,7 +1294,9 @@ def _aggregated_rows(node) -> qm.ManyRowsPerPatientFrame:
     return node.source.domain.source
 
 
-def _aggregation_scans(dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()) -> dict:
+def _aggregation_scans(
+    dataset: qm.Dataset, key_only_picks: frozenset, varying: frozenset = frozenset()
+) -> dict:
     """Aggregation -> the scan (`scans.Scan`) computing it with others in one GROUP BY.
 
     Only aggregations whose values read nothing patient-level are grouped:
@@ -1090,14 +1305,22 @@ def _aggregation_scans(dataset: qm.Dataset, key_only_picks: frozenset, varying: 
     vary by interval are kept apart from those that don't, which would
     otherwise be computed once per interval for nothing.
     """
-    blocked = (qm.PickOneRowPerPatient, qm.SelectPatientTable, qm.InlinePatientTable, *_AGGREGATES)
+    blocked = (
+        qm.PickOneRowPerPatient,
+        qm.SelectPatientTable,
+        qm.InlinePatientTable,
+        *_AGGREGATES,
+    )
 
     # A folded condition is worked out on the scanned rows alone, so it may
     # read nothing computed per patient (not even a set of the patient's values).
     unfoldable = (*blocked, Aggregate._Base)
 
     def can_fold(frame: qm.Filter) -> bool:
-        return not any(isinstance(n, unfoldable) or n in varying for n in qm.all_nodes(frame.condition))
+        return not any(
+            isinstance(n, unfoldable) or n in varying
+            for n in qm.all_nodes(frame.condition)
+        )
 
     groups: dict = {}
     for node in qm.all_nodes(dataset):
@@ -1123,7 +1346,9 @@ def _constant_set(condition: qm.Series) -> frozenset | None:
         and isinstance(condition.lhs.source, qm.ManyRowsPerPatientFrame)
     ):
         return None
-    values = frozenset(getattr(v, "value", v) for v in condition.rhs.value if v is not None)
+    values = frozenset(
+        getattr(v, "value", v) for v in condition.rhs.value if v is not None
+    )
     return values or None
 
 
@@ -1135,7 +1360,9 @@ def _parameter_dependent(root: qm.Node) -> frozenset:
     """The nodes under `root` whose values depend on a parameter (the measure's interval)."""
     dependent: set = set()
     for node in qm.all_nodes(root):  # children come before their parents
-        if isinstance(node, qm.Parameter) or any(c in dependent for c in node.children()):
+        if isinstance(node, qm.Parameter) or any(
+            c in dependent for c in node.children()
+        ):
             dependent.add(node)
     return frozenset(dependent)
 
@@ -1154,7 +1381,9 @@ class PatientTableCheck:
     def raise_for(self, rows, where: str) -> None:
         """Raise DuplicatePatientIdError if the query gave any rows; `where` names the table's source."""
         if rows:
-            raise duplicate_patient_id_error(self.table_name, where, [row[0] for row in rows])
+            raise duplicate_patient_id_error(
+                self.table_name, where, [row[0] for row in rows]
+            )
 
 
 class BaseSQLQueryEngine:
@@ -1190,7 +1419,9 @@ class BaseSQLQueryEngine:
         are none, and nothing is granted.
         """
         if self.backend is not None:
-            self.permissions = self.backend.check_permissions(self.permissions | frozenset(permissions))
+            self.permissions = self.backend.check_permissions(
+                self.permissions | frozenset(permissions)
+            )
 
     def patient_filter(self) -> PatientFilter | None:
         """The backend's condition on which patients may appear in results, if any."""
@@ -1202,7 +1433,11 @@ class BaseSQLQueryEngine:
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset` on this engine's database."""
         return compile_dataset(
-            dataset, self.dialect, self.resolve_table, self.patient_filter(), self._patient_id_type()
+            dataset,
+            self.dialect,
+            self.resolve_table,
+            self.patient_filter(),
+            self._patient_id_type(),
         )
 
     def _patient_id_type(self) -> type:
@@ -1216,7 +1451,11 @@ class BaseSQLQueryEngine:
         run these after their setup and before the results. Each is one
         grouping over `patient_id` alone, cheap next to the dataset's own query.
         """
-        tables = [t for t in qm.get_table_nodes(dataset) if isinstance(t, qm.SelectPatientTable)]
+        tables = [
+            t
+            for t in qm.get_table_nodes(dataset)
+            if isinstance(t, qm.SelectPatientTable)
+        ]
         checks = []
         for table in sorted(tables, key=lambda t: t.name):
             patient_id = self.resolve_table(table).c.patient_id
@@ -1234,14 +1473,20 @@ class BaseSQLQueryEngine:
         """The SQL text that would run for `dataset`, in order."""
         return self.compile(dataset).all_statements()
 
-    def with_table_reads(self, dataset: qm.Dataset, compiled: CompiledDataset) -> CompiledDataset:
+    def with_table_reads(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> CompiledDataset:
         """`compiled` with any statements the engine needs to make `dataset`'s tables readable."""
         return compiled
 
     def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
         """The statements computing `query` on this engine's database."""
         compiled = compile_interval_totals(
-            query, self.dialect, self.resolve_table, self.patient_filter(), self._patient_id_type()
+            query,
+            self.dialect,
+            self.resolve_table,
+            self.patient_filter(),
+            self._patient_id_type(),
         )
         statements = self.with_table_reads(query.dataset, compiled.statements)
         return dataclasses.replace(compiled, statements=statements)
@@ -1266,9 +1511,13 @@ class BaseSQLQueryEngine:
         rows = []
         step = self.max_intervals_per_query or max(len(query.intervals), 1)
         for offset in range(0, len(query.intervals), step):
-            part = dataclasses.replace(query, intervals=query.intervals[offset : offset + step])
+            part = dataclasses.replace(
+                query, intervals=query.intervals[offset : offset + step]
+            )
             compiled = self.compile_totals(part)
-            for grouping, interval, key, sums in compiled.decode(self.run_compiled(part.dataset, compiled.statements)):
+            for grouping, interval, key, sums in compiled.decode(
+                self.run_compiled(part.dataset, compiled.statements)
+            ):
                 rows.append((grouping, interval + offset, key, sums))
             if progress is not None:
                 progress(offset + len(part.intervals))
@@ -1300,9 +1549,16 @@ class BaseSQLQueryEngine:
         Databases do not say where; this only runs once a run has failed.
         """
         parts = [("the population", qm.FrozenDict({}))]
-        parts += [(f"column '{name}'", qm.FrozenDict({name: s})) for name, s in dataset.variables.items()]
+        parts += [
+            (f"column '{name}'", qm.FrozenDict({name: s}))
+            for name, s in dataset.variables.items()
+        ]
         for what, variables in parts:
-            alone = qm.Dataset(population=dataset.population, variables=variables, events=qm.FrozenDict({}))
+            alone = qm.Dataset(
+                population=dataset.population,
+                variables=variables,
+                events=qm.FrozenDict({}),
+            )
             try:
                 for _ in self.run_compiled(alone, self.compile(alone)):
                     pass
@@ -1312,7 +1568,9 @@ class BaseSQLQueryEngine:
                 raise
         return "a column"
 
-    def get_event_table_results(self, dataset: qm.Dataset, name: str) -> Iterator[tuple]:
+    def get_event_table_results(
+        self, dataset: qm.Dataset, name: str
+    ) -> Iterator[tuple]:
         """Rows of (patient_id, *columns) of the dataset's event table `name`, streamed.
 
         Only what that table needs is computed: the population (with the
@@ -1321,13 +1579,19 @@ class BaseSQLQueryEngine:
         only = event_table_dataset(dataset, name)
         compiled = self.compile(only)
         ((_, select),) = compiled.event_selects
-        yield from self.run_compiled(only, dataclasses.replace(compiled, select=select, event_selects=()))
+        yield from self.run_compiled(
+            only, dataclasses.replace(compiled, select=select, event_selects=())
+        )
 
-    def run_compiled(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[tuple]:
+    def run_compiled(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> Iterator[tuple]:
         """Run the statements of `compiled` (made from `dataset`) and yield its select's rows."""
         return self.run_select(dataset, compiled, compiled.select)
 
-    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(
+        self, dataset: qm.Dataset, compiled: CompiledDataset, select: str
+    ) -> Iterator[tuple]:
         """Run the setup of `compiled` and the patient table checks, yield the rows of
         `select` (its select or one of its event selects), then clean up."""
         raise NotImplementedError(f"{type(self).__name__} does not run SQL")
@@ -1335,11 +1599,17 @@ class BaseSQLQueryEngine:
     def get_event_results(self, dataset: qm.Dataset) -> dict[str, list[tuple]]:
         """For each event table of the dataset, its (patient_id, *columns) rows, sorted."""
         compiled = self.compile(dataset)
-        return {name: list(self.run_select(dataset, compiled, select)) for name, select in compiled.event_selects}
+        return {
+            name: list(self.run_select(dataset, compiled, select))
+            for name, select in compiled.event_selects
+        }
 
     @contextlib.contextmanager
     def open_results(
-        self, dataset: qm.Dataset, event_table: str | None = None, compiled: CompiledDataset | None = None
+        self,
+        dataset: qm.Dataset,
+        event_table: str | None = None,
+        compiled: CompiledDataset | None = None,
     ) -> Iterator[object]:
         """The rows of `dataset` (or of one of its event tables), as results for
         `ehrql.file_formats.write_results`, valid until the context exits.
@@ -1352,18 +1622,26 @@ class BaseSQLQueryEngine:
         dataset, compiled = self.compiled_for(dataset, event_table, compiled)
         # The results are read (or written by the database) inside the block,
         # where a failure arises: it is reported as `get_results` reports it.
-        with self.overflow_named(dataset), self.results_of(dataset, compiled) as results:
+        with (
+            self.overflow_named(dataset),
+            self.results_of(dataset, compiled) as results,
+        ):
             yield results
 
     @contextlib.contextmanager
-    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[object]:
+    def results_of(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> Iterator[object]:
         """The results of `compiled` (made from `dataset`) for `open_results`:
         by default the rows `run_compiled` streams."""
         with contextlib.closing(self.run_compiled(dataset, compiled)) as rows:
             yield rows
 
     def compiled_for(
-        self, dataset: qm.Dataset, event_table: str | None, compiled: CompiledDataset | None = None
+        self,
+        dataset: qm.Dataset,
+        event_table: str | None,
+        compiled: CompiledDataset | None = None,
     ) -> tuple[qm.Dataset, CompiledDataset]:
         """What to run for the dataset's patient rows (event_table None; `compiled`
         may be given) or for one event table: the dataset run, and its compilation

@@ -25,13 +25,17 @@ import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBSQLAlchemyDialect
 from sqlalchemy.sql.selectable import FromClause
 
+from ehrql.backends.expressions import hex_text, hex_to_int
 from ehrql.column_types import arrow_type
 from ehrql.errors import DataError, EHRQLError
-from ehrql.file_formats import FileValidationError, check_one_file_per_table, first_table_file_problem
+from ehrql.file_formats import (
+    FileValidationError,
+    check_one_file_per_table,
+    first_table_file_problem,
+)
 from ehrql.file_formats.csv_format import csv_header as read_csv_header
 from ehrql.file_formats.results import DuckDBResults
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
-from ehrql.backends.expressions import hex_text, hex_to_int
 from ehrql.query_engines.sql_dialect import EPOCH, PYTHON_INT_PATTERN, Expr, SQLDialect
 from ehrql.query_model import nodes as qm
 
@@ -87,7 +91,10 @@ class DuckDBDialect(SQLDialect):
     def parse_int(self, expr: Expr) -> Expr:
         # TRY_CAST would round "1.5" to 2, where Python's int() refuses it.
         digits = sa.func.regexp_full_match(expr, PYTHON_INT_PATTERN)
-        return sa.case((digits, sa.func.try_cast(expr.op("AS")(sa.literal_column("BIGINT")))), else_=sa.null())
+        return sa.case(
+            (digits, sa.func.try_cast(expr.op("AS")(sa.literal_column("BIGINT")))),
+            else_=sa.null(),
+        )
 
     def parse_float(self, expr: Expr) -> Expr:
         return sa.func.try_cast(expr.op("AS")(sa.literal_column("DOUBLE")))
@@ -103,20 +110,30 @@ class DuckDBDialect(SQLDialect):
 
     def add_months_clamping(self, date: Expr, months: Expr) -> Expr:
         # Adding an interval gives a timestamp; DuckDB clamps the day.
-        return sa.cast(date + sa.func.to_months(sa.cast(months, sa.Integer())), sa.Date())
+        return sa.cast(
+            date + sa.func.to_months(sa.cast(months, sa.Integer())), sa.Date()
+        )
 
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         return date + self.as_int32(days)
 
     def pick_one_row_per_patient(
-        self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
+        self,
+        source,
+        patient_id: Expr,
+        columns,
+        order,
+        last: bool,
+        partition: Sequence[Expr] = (),
     ):
         # arg_min/arg_max over a struct of the sort keys is a hash aggregation,
         # several times faster than the window sort of ROW_NUMBER(). Structs
         # compare field by field; each key is preceded by whether it is
         # present, so that nulls come first as ehrQL orders them.
         if not columns:
-            return super().pick_one_row_per_patient(source, patient_id, columns, order, last, partition)
+            return super().pick_one_row_per_patient(
+                source, patient_id, columns, order, last, partition
+            )
         key = sa.func.row(*(part for e in order for part in (e.is_not(None), e)))
         choose = sa.func.arg_max if last else sa.func.arg_min
         row = choose(sa.func.row(*(e for _, e in columns)), key)
@@ -161,8 +178,13 @@ def load_tables(connection: duckdb.DuckDBPyConnection, table_data) -> None:
         }
         staged = f"ehrql_load_{table.name}"
         connection.register(staged, pa.table(arrays))
-        casts = ", ".join(f"CAST({_quote(n)} AS {duckdb_type_name(t)}) AS {_quote(n)}" for n, t in columns)
-        connection.execute(f"CREATE TABLE {_quote(table.name)} AS SELECT {casts} FROM {_quote(staged)}")
+        casts = ", ".join(
+            f"CAST({_quote(n)} AS {duckdb_type_name(t)}) AS {_quote(n)}"
+            for n, t in columns
+        )
+        connection.execute(
+            f"CREATE TABLE {_quote(table.name)} AS SELECT {casts} FROM {_quote(staged)}"
+        )
         connection.unregister(staged)
 
 
@@ -202,7 +224,9 @@ def csv_header(path: Path) -> list[str]:
     return read_csv_header(path)
 
 
-def _require_columns(table_name: str, where: str, present: Sequence[str], needed_columns: Iterable[str]):
+def _require_columns(
+    table_name: str, where: str, present: Sequence[str], needed_columns: Iterable[str]
+):
     """Raise ColumnNotFoundError unless `present` has patient_id and every needed column."""
     missing = [c for c in ["patient_id", *needed_columns] if c not in present]
     if missing:
@@ -212,7 +236,12 @@ def _require_columns(table_name: str, where: str, present: Sequence[str], needed
         )
 
 
-def _typed_select(table: qm.Frame, source_sql: str, present: Collection[str], booleans_as_text: bool = False) -> str:
+def _typed_select(
+    table: qm.Frame,
+    source_sql: str,
+    present: Collection[str],
+    booleans_as_text: bool = False,
+) -> str:
     """SELECT of a table's columns from a file reader, cast to the schema's types.
 
     A column the file lacks (the query never reads it) is a typed null. With
@@ -250,7 +279,10 @@ def _file_columns(path: Path) -> list[str]:
 
 
 def table_file_statement(
-    table: qm.Frame, path: Path, relation_name: str, needed_columns: Iterable[str] | None = None
+    table: qm.Frame,
+    path: Path,
+    relation_name: str,
+    needed_columns: Iterable[str] | None = None,
 ) -> str:
     """The statement making a table file readable as `relation_name`.
 
@@ -266,8 +298,15 @@ def table_file_statement(
         header = present
         types = dict([("patient_id", int), *table.schema.column_types])
         # Booleans are read as text (T/F) and converted afterwards.
-        type_names = {c: "VARCHAR" if types.get(c, str) is bool else duckdb_type_name(types.get(c, str)) for c in header}
-        declared = ", ".join(f"{_sql_string(c)}: {_sql_string(type_names[c])}" for c in header)
+        type_names = {
+            c: "VARCHAR"
+            if types.get(c, str) is bool
+            else duckdb_type_name(types.get(c, str))
+            for c in header
+        }
+        declared = ", ".join(
+            f"{_sql_string(c)}: {_sql_string(type_names[c])}" for c in header
+        )
         reader = (
             f"read_csv({_sql_string(str(path))}, header = true, columns = {{{declared}}}, "
             "nullstr = '', auto_detect = false, delim = ',', quote = '\"', escape = '\"')"
@@ -294,7 +333,9 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     #: ran out of memory on a 23 GB machine. Longer runs are split.
     max_intervals_per_query = 52
 
-    def __init__(self, dsn: str | Path | duckdb.DuckDBPyConnection | None, backend=None):
+    def __init__(
+        self, dsn: str | Path | duckdb.DuckDBPyConnection | None, backend=None
+    ):
         #: A backend (see `ehrql.backends`) maps ehrQL's tables onto a database's
         #: own tables through its `resolve_table`; without one, tables are read
         #: by their ehrQL names.
@@ -308,7 +349,11 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
 
     @property
     def _directory(self) -> Path | None:
-        if self.backend is None and isinstance(self.dsn, (str, Path)) and Path(self.dsn).is_dir():
+        if (
+            self.backend is None
+            and isinstance(self.dsn, (str, Path))
+            and Path(self.dsn).is_dir()
+        ):
             return Path(self.dsn)
         return None
 
@@ -320,17 +365,28 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         if self.backend is not None or self._directory is None:
             return super().resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
-        return sa.table(self._file_relation_name(table), *(sa.column(c) for c in columns))
+        return sa.table(
+            self._file_relation_name(table), *(sa.column(c) for c in columns)
+        )
 
     def _file_tables(self, dataset: qm.Dataset) -> list[tuple[qm.Frame, Path]]:
-        tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
-        return [(t, find_table_file(self._directory, t.name)) for t in sorted(tables, key=lambda t: t.name)]
+        tables = [
+            t
+            for t in qm.get_table_nodes(dataset)
+            if not isinstance(t, qm.InlinePatientTable)
+        ]
+        return [
+            (t, find_table_file(self._directory, t.name))
+            for t in sorted(tables, key=lambda t: t.name)
+        ]
 
     def compile(self, dataset: qm.Dataset) -> CompiledDataset:
         """The statements computing `dataset`, including reading any table files."""
         return self.with_table_reads(dataset, super().compile(dataset))
 
-    def with_table_reads(self, dataset: qm.Dataset, compiled: CompiledDataset) -> CompiledDataset:
+    def with_table_reads(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> CompiledDataset:
         """`compiled` with statements reading the dataset's table files first, if tables are files."""
         if self._directory is None or self.backend is not None:
             return compiled
@@ -344,7 +400,9 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             drops.append(f"DROP {kind} IF EXISTS {_quote(name)}")
         # Keep the event tables' selects: they read the same table files.
         return dataclasses.replace(
-            compiled, setup=(*reads, *compiled.setup), cleanup=(*compiled.cleanup, *drops)
+            compiled,
+            setup=(*reads, *compiled.setup),
+            cleanup=(*compiled.cleanup, *drops),
         )
 
     def _connect(self) -> tuple[duckdb.DuckDBPyConnection, bool]:
@@ -361,9 +419,13 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         try:
             return duckdb.connect(str(path), read_only=True), True
         except duckdb.Error as error:
-            raise DatabaseOpenError(f"cannot open {path} as a DuckDB database: {error}") from error
+            raise DatabaseOpenError(
+                f"cannot open {path} as a DuckDB database: {error}"
+            ) from error
 
-    def _check_database_tables(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
+    def _check_database_tables(
+        self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset
+    ):
         """Fail early, naming the table or column, when the database lacks one."""
         used = qm.used_columns(dataset)
         tables = [t for t in used if not isinstance(t, qm.InlinePatientTable)]
@@ -374,21 +436,31 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             ).fetchall()
             if not rows:
                 raise TableNotFoundError(f"the database has no table '{table.name}'")
-            _require_columns(table.name, "the database", [r[0] for r in rows], sorted(used[table]))
+            _require_columns(
+                table.name, "the database", [r[0] for r in rows], sorted(used[table])
+            )
 
-    def _table_file_error(self, dataset: qm.Dataset, error: duckdb.Error) -> FileValidationError:
+    def _table_file_error(
+        self, dataset: qm.Dataset, error: duckdb.Error
+    ) -> FileValidationError:
         """The error for a table file DuckDB could not read: the first bad cell, as the in-memory
         engine reports it (file, line, column), else DuckDB's own first lines.
 
         DuckDB's message names neither the file nor the table, so the files are
         read again in Python; this only happens once a run has already failed.
         """
-        found = first_table_file_problem((table.schema, path) for table, path in self._file_tables(dataset))
-        return found or FileValidationError(f"cannot read the table files in {self._directory}: {duckdb_message(error)}")
+        found = first_table_file_problem(
+            (table.schema, path) for table, path in self._file_tables(dataset)
+        )
+        return found or FileValidationError(
+            f"cannot read the table files in {self._directory}: {duckdb_message(error)}"
+        )
 
     def is_integer_overflow(self, error: Exception) -> bool:
         """DuckDB refuses integer results beyond 64 bits with an OutOfRangeException."""
-        return isinstance(error, duckdb.OutOfRangeException) and "Overflow" in str(error)
+        return isinstance(error, duckdb.OutOfRangeException) and "Overflow" in str(
+            error
+        )
 
     def _table_source(self, table_name: str) -> str:
         """Where a table's rows come from, for messages: its file, or the database."""
@@ -398,7 +470,9 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             return f"the database {self.dsn}"
         return "the database"
 
-    def _register_arrow_files(self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset):
+    def _register_arrow_files(
+        self, connection: duckdb.DuckDBPyConnection, dataset: qm.Dataset
+    ):
         import pyarrow as pa
         import pyarrow.ipc
 
@@ -406,13 +480,17 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             if path.name.endswith(".arrow"):
                 # Memory-mapped, so the file is not copied into memory.
                 data = pyarrow.ipc.open_file(pa.memory_map(str(path))).read_all()
-                _require_columns(table.name, str(path), data.column_names, table.schema.column_names)
+                _require_columns(
+                    table.name, str(path), data.column_names, table.schema.column_names
+                )
                 connection.register(self._file_relation_name(table) + "_arrow", data)
 
     def test_connection(self) -> None:
         """Open the database (or table directory) and run a trivial query; raise if that fails."""
         if self._directory is None and self.dsn is None:
-            raise DatabaseOpenError("no database given: pass a DuckDB file or a directory of table files")
+            raise DatabaseOpenError(
+                "no database given: pass a DuckDB file or a directory of table files"
+            )
         connection, owned = self._connect()
         try:
             connection.execute("SELECT 1").fetchall()
@@ -420,7 +498,9 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
             if owned:
                 connection.close()
 
-    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(
+        self, dataset: qm.Dataset, compiled: CompiledDataset, select: str
+    ) -> Iterator[tuple]:
         """Run the setup, stream the rows of `select`, then clean up."""
         with self._session(dataset, compiled) as connection:
             cursor = connection.execute(select)
@@ -428,14 +508,18 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 yield from batch
 
     @contextlib.contextmanager
-    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[DuckDBResults]:
+    def results_of(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> Iterator[DuckDBResults]:
         """The select of `compiled` on a connection where its setup has run,
         for DuckDB itself to write out; cleaned up on exit."""
         with self._session(dataset, compiled) as connection:
             yield DuckDBResults(connection, compiled.select)
 
     @contextlib.contextmanager
-    def _session(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _session(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection on which `compiled`'s setup has run; cleaned up on exit."""
         connection, owned = self._connect()
         try:
@@ -449,7 +533,10 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 for statement in compiled.setup:
                     connection.execute(statement)
                 for check in self.patient_table_checks(dataset):
-                    check.raise_for(connection.execute(check.sql).fetchall(), self._table_source(check.table_name))
+                    check.raise_for(
+                        connection.execute(check.sql).fetchall(),
+                        self._table_source(check.table_name),
+                    )
                 # Errors while the rows are read or written come back here too.
                 yield connection
             except (duckdb.ConversionException, duckdb.InvalidInputException) as error:

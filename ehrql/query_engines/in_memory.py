@@ -11,9 +11,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from ehrql.codes import BaseCode
-from ehrql.errors import INT64_MAX, INT64_MIN, duplicate_patient_id_error, integer_overflow_error
+from ehrql.errors import (
+    INT64_MAX,
+    INT64_MIN,
+    duplicate_patient_id_error,
+    integer_overflow_error,
+)
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.interval_totals import IntervalTotals, TotalsRow, totals_by_substitution
+from ehrql.query_model.interval_totals import (
+    IntervalTotals,
+    TotalsRow,
+    totals_by_substitution,
+)
 from ehrql.query_model.semantics import (
     EMPTY_AGGREGATE,
     aggregate_function,
@@ -54,7 +63,9 @@ class InMemoryQueryEngine:
     def get_results(self, dataset: qm.Dataset) -> list[tuple]:
         """One (patient_id, *variables) tuple per patient in the population, by patient_id."""
         evaluation = _Evaluation(self.database, dataset)
-        population = _checked_for_overflow("the population", evaluation.patient_series, dataset.population)
+        population = _checked_for_overflow(
+            "the population", evaluation.patient_series, dataset.population
+        )
         columns = [
             _checked_for_overflow(f"column '{name}'", evaluation.patient_series, s)
             for name, s in dataset.variables.items()
@@ -79,14 +90,19 @@ class InMemoryQueryEngine:
             rows = evaluation.event_rows(domain.source)
             results[name] = sorted(
                 (
-                    (row["patient_id"], *(output_value(evaluation.row_value(c, row)) for c in columns.values()))
+                    (
+                        row["patient_id"],
+                        *(
+                            output_value(evaluation.row_value(c, row))
+                            for c in columns.values()
+                        ),
+                    )
                     for row in rows
                     if population.get(row["patient_id"]) is True
                 ),
                 key=lambda r: tuple(_sort_value(v) for v in r),
             )
         return results
-
 
     def get_event_table_results(self, dataset: qm.Dataset, name: str) -> list[tuple]:
         """Rows of (patient_id, *columns) of the dataset's event table `name`."""
@@ -118,7 +134,9 @@ class _Evaluation:
         self.tables = qm.get_table_nodes(dataset)
         self.patient_ids = set()
         for table in self.tables:
-            self.patient_ids.update(row["patient_id"] for row in self._table_rows(table))
+            self.patient_ids.update(
+                row["patient_id"] for row in self._table_rows(table)
+            )
         self._patient_cache: dict = {}
         self._rows_cache: dict = {}
 
@@ -160,7 +178,11 @@ class _Evaluation:
             for row in self._table_rows(frame):
                 if row["patient_id"] in rows:
                     # Keeping one of the rows would give an answer the SQL engines do not.
-                    raise duplicate_patient_id_error(getattr(frame, "name", "inline"), "the in-memory database", [row["patient_id"]])
+                    raise duplicate_patient_id_error(
+                        getattr(frame, "name", "inline"),
+                        "the in-memory database",
+                        [row["patient_id"]],
+                    )
                 rows[row["patient_id"]] = row
         elif isinstance(frame, qm.PickOneRowPerPatient):
             rows = self._pick(frame)
@@ -198,7 +220,9 @@ class _Evaluation:
             values = self._aggregate(series)
         else:
             values = {
-                pid: self._combine(series, lambda child, pid=pid: self.patient_series(child).get(pid))
+                pid: self._combine(
+                    series, lambda child, pid=pid: self.patient_series(child).get(pid)
+                )
                 for pid in self.patient_ids
             }
         self._patient_cache[series] = values
@@ -223,12 +247,16 @@ class _Evaluation:
                 if value_of(condition) is True:
                     return None if value is None else value_of(value)
             return None if series.default is None else value_of(series.default)
-        return _checked_int(apply_function(series, *(value_of(a) for a in function_arguments(series))))
+        return _checked_int(
+            apply_function(series, *(value_of(a) for a in function_arguments(series)))
+        )
 
     def _aggregate(self, node) -> dict:
         empty = EMPTY_AGGREGATE[type(node)]
-        values = {pid: empty for pid in self.patient_ids}
-        if isinstance(node, (qm.AggregateByPatient.Exists, qm.AggregateByPatient.Count)):
+        values = dict.fromkeys(self.patient_ids, empty)
+        if isinstance(
+            node, (qm.AggregateByPatient.Exists, qm.AggregateByPatient.Count)
+        ):
             if isinstance(node.source, qm.OneRowPerPatientFrame):
                 for pid in self.patient_rows(node.source):
                     values[pid] = True
@@ -237,7 +265,9 @@ class _Evaluation:
             for row in self.event_rows(node.source):
                 counts[row["patient_id"]] += 1
             for pid, count in counts.items():
-                values[pid] = True if isinstance(node, qm.AggregateByPatient.Exists) else count
+                values[pid] = (
+                    True if isinstance(node, qm.AggregateByPatient.Exists) else count
+                )
             return values
         groups = defaultdict(list)
         for row in self.event_rows(node.source.domain.source):

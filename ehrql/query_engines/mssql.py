@@ -39,9 +39,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import elements, operators
 from sqlalchemy.sql.expression import FunctionElement
 
-from ehrql.query_engines.scratch_tables import TempTableNaming, is_temp_table, temp_table
-from ehrql.query_engines.server_sql import ServerSQLQueryEngine
 from ehrql.backends.expressions import hex_text, hex_to_int, mssql_collate
+from ehrql.query_engines.scratch_tables import (
+    TempTableNaming,
+    is_temp_table,
+    temp_table,
+)
+from ehrql.query_engines.server_sql import ServerSQLQueryEngine
 from ehrql.query_engines.sql_dialect import (
     EPOCH,
     MAX_DATE,
@@ -138,16 +142,23 @@ class _TSQLCompiler(TempTableNaming, MSSQLCompiler):
         # AND and OR of conditions; BETWEEN's bounds are also an and_ list, of values.
         if isinstance(clauselist, elements.BooleanClauseList):
             separator = " AND " if clauselist.operator is operators.and_ else " OR "
-            return separator.join(self.process(as_predicate(c).self_group(), **kw) for c in clauselist.clauses)
+            return separator.join(
+                self.process(as_predicate(c).self_group(), **kw)
+                for c in clauselist.clauses
+            )
         return super().visit_expression_clauselist(clauselist, **kw)
 
     def _generate_delimited_and_list(self, clauses, **kw):
         # WHERE and HAVING criteria.
-        return super()._generate_delimited_and_list([as_predicate(c) for c in clauses], **kw)
+        return super()._generate_delimited_and_list(
+            [as_predicate(c) for c in clauses], **kw
+        )
 
     def visit_unary(self, unary, **kw):
         if unary.operator is operators.inv:
-            return "NOT " + self.process(as_predicate(unary.element).self_group(against=operators.inv), **kw)
+            return "NOT " + self.process(
+                as_predicate(unary.element).self_group(against=operators.inv), **kw
+            )
         if unary.operator is operators.distinct_op:
             return "DISTINCT " + self.process(as_value(unary.element), **kw)
         if unary.modifier in (operators.nulls_first_op, operators.nulls_last_op):
@@ -165,8 +176,15 @@ class _TSQLCompiler(TempTableNaming, MSSQLCompiler):
         if nulls_first != descending:
             # Ascending puts nulls first and descending puts them last already.
             return self.process(inner, **kw)
-        key = inner.element if getattr(inner, "modifier", None) in (operators.asc_op, operators.desc_op) else inner
-        flag = sa.case((as_value(key).is_(None), 0 if nulls_first else 1), else_=1 if nulls_first else 0)
+        key = (
+            inner.element
+            if getattr(inner, "modifier", None) in (operators.asc_op, operators.desc_op)
+            else inner
+        )
+        flag = sa.case(
+            (as_value(key).is_(None), 0 if nulls_first else 1),
+            else_=1 if nulls_first else 0,
+        )
         return self.process(flag, **kw) + ", " + self.process(inner, **kw)
 
     def visit_case(self, clause, **kw):
@@ -250,7 +268,9 @@ class _min_of_values(_extremum_of_values):
 @compiles(_max_of_values, "mssql")
 @compiles(_min_of_values, "mssql")
 def _extremum_of_values_mssql(element, compiler, **kw):
-    rows = ", ".join(f"({compiler.process(as_value(v), **kw)})" for v in element.clauses)
+    rows = ", ".join(
+        f"({compiler.process(as_value(v), **kw)})" for v in element.clauses
+    )
     return f"(SELECT {element.aggregate}(v) FROM (VALUES {rows}) AS extremum_values(v))"
 
 
@@ -351,7 +371,9 @@ class MSSQLDialect(SQLDialect):
         Python also accepts digits grouped with underscores ("1_000"); T-SQL
         does not, so such text gives null here.
         """
-        return sa.case((expr == "", sa.null()), else_=sa.try_cast(expr, sa.BigInteger()))
+        return sa.case(
+            (expr == "", sa.null()), else_=sa.try_cast(expr, sa.BigInteger())
+        )
 
     def parse_float(self, expr: Expr) -> Expr:
         """TRY_CAST to FLOAT, except for blank text, which T-SQL would read as 0."""
@@ -360,7 +382,9 @@ class MSSQLDialect(SQLDialect):
     def cast_to_str(self, expr: Expr, source_type) -> Expr:
         """Text as VARCHAR(MAX); dates as ISO text (style 23 is yyyy-mm-dd)."""
         if source_type is datetime.date:
-            return sa.func.convert(sa.literal_column("VARCHAR(10)"), expr, sa.literal_column("23"))
+            return sa.func.convert(
+                sa.literal_column("VARCHAR(10)"), expr, sa.literal_column("23")
+            )
         return super().cast_to_str(expr, source_type)
 
     # -- strings ------------------------------------------------------------
@@ -383,11 +407,16 @@ class MSSQLDialect(SQLDialect):
 
     def days_since_epoch(self, date: Expr) -> Expr:
         """DATEDIFF in days from 1970-01-01, as BIGINT so that adding a large number cannot overflow INT."""
-        return sa.cast(sa.func.datediff(_datepart("day"), self.literal(EPOCH), date), sa.BigInteger())
+        return sa.cast(
+            sa.func.datediff(_datepart("day"), self.literal(EPOCH), date),
+            sa.BigInteger(),
+        )
 
     def date_from_days_since_epoch(self, days: Expr) -> Expr:
         """DATEADD counts in INT; the caller has checked the result is a valid date."""
-        return sa.func.dateadd(_datepart("day"), sa.cast(days, sa.Integer()), self.literal(EPOCH))
+        return sa.func.dateadd(
+            _datepart("day"), sa.cast(days, sa.Integer()), self.literal(EPOCH)
+        )
 
     def add_days_unchecked(self, date: Expr, days) -> Expr:
         """DATEADD in days."""
@@ -406,13 +435,21 @@ class MSSQLDialect(SQLDialect):
         The roll forward never leaves the range: a day is only missing in a
         month shorter than December.
         """
-        month_index = self.date_part("year", date) * 12 + self.date_part("month", date) - 1
+        month_index = (
+            self.date_part("year", date) * 12 + self.date_part("month", date) - 1
+        )
         target = month_index + months
         shifted = self.add_months_clamping(date, months)
         return sa.case(
             (sa.not_(months.between(-MAX_MONTHS_SHIFT, MAX_MONTHS_SHIFT)), sa.null()),
-            (sa.not_(target.between(MIN_DATE.year * 12, MAX_DATE.year * 12 + 11)), sa.null()),
-            (self.date_part("day", shifted) < self.date_part("day", date), self.add_days_unchecked(shifted, 1)),
+            (
+                sa.not_(target.between(MIN_DATE.year * 12, MAX_DATE.year * 12 + 11)),
+                sa.null(),
+            ),
+            (
+                self.date_part("day", shifted) < self.date_part("day", date),
+                self.add_days_unchecked(shifted, 1),
+            ),
             else_=shifted,
         )
 
@@ -457,11 +494,14 @@ class MSSQLDialect(SQLDialect):
         names = [c.name for c in table.columns]
         source = query.subquery("source")
         target = temp_table(table.name, [(c.name, c.type) for c in table.columns])
-        insert = sa.insert(target).from_select(names, sa.select(*(source.c[n] for n in names)))
+        insert = sa.insert(target).from_select(
+            names, sa.select(*(source.c[n] for n in names))
+        )
         return [
             f"{self.create_table_keywords} {self.temp_table_name(table.name)} ({self.column_definitions(table)})",
             self.render(insert),
         ]
+
 
 def _is_text(type_) -> bool:
     return type_ is str or qm.is_code_type(type_)
@@ -469,7 +509,6 @@ def _is_text(type_) -> bool:
 
 def _collate(expr: Expr) -> Expr:
     return expr.collate(BINARY_COLLATION)
-
 
 
 def sqlalchemy_url(dsn: str) -> sa.engine.URL:

@@ -23,7 +23,9 @@ import sqlalchemy as sa
 _TEMP_TABLE_MARK = "ehrql_temp_table"
 
 
-def temp_table(name: str, columns: Iterable[tuple[str, sa.types.TypeEngine]]) -> sa.Table:
+def temp_table(
+    name: str, columns: Iterable[tuple[str, sa.types.TypeEngine]]
+) -> sa.Table:
     """An intermediate table called `name` (letters, digits and underscores) with typed columns."""
     return sa.Table(
         name,

@@ -16,7 +16,11 @@ import sqlalchemy as sa
 from ehrql.backends.base import split_dsn_permissions
 from ehrql.errors import EHRQLError
 from ehrql.query_engines import DRIVER_EXTRAS
-from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset, PatientTableCheck
+from ehrql.query_engines.base_sql import (
+    BaseSQLQueryEngine,
+    CompiledDataset,
+    PatientTableCheck,
+)
 from ehrql.query_model import nodes as qm
 
 #: Rows fetched from the server at a time while streaming results.
@@ -68,8 +72,12 @@ def run_statements(
                         raise
                     raise explain_setup_error(statement, error) from error
             for check in checks:
-                check.raise_for(connection.exec_driver_sql(check.sql).fetchall(), "the database")
-            result = connection.execution_options(stream_results=True).exec_driver_sql(select)
+                check.raise_for(
+                    connection.exec_driver_sql(check.sql).fetchall(), "the database"
+                )
+            result = connection.execution_options(stream_results=True).exec_driver_sql(
+                select
+            )
             while batch := result.fetchmany(FETCH_BATCH_SIZE):
                 yield from (tuple(row) for row in batch)
         except BaseException:
@@ -123,7 +131,9 @@ class ServerSQLQueryEngine(BaseSQLQueryEngine):
 
     def sqlalchemy_url(self) -> sa.engine.URL:
         """The SQLAlchemy URL of the server the DSN names."""
-        raise NotImplementedError(f"{type(self).__name__} must say how its DSN becomes a SQLAlchemy URL")
+        raise NotImplementedError(
+            f"{type(self).__name__} must say how its DSN becomes a SQLAlchemy URL"
+        )
 
     def connect(self) -> sa.Engine:
         """A SQLAlchemy engine for the server (no connection is made yet)."""
@@ -134,10 +144,16 @@ class ServerSQLQueryEngine(BaseSQLQueryEngine):
         do about it (see `run_statements`); None: the database's own error is raised."""
         return None
 
-    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(
+        self, dataset: qm.Dataset, compiled: CompiledDataset, select: str
+    ) -> Iterator[tuple]:
         """Run the statements on one connection, streaming the rows of `select`."""
         return run_statements(
-            self.connect(), compiled, select, self.setup_error_explainer(), self.patient_table_checks(dataset)
+            self.connect(),
+            compiled,
+            select,
+            self.setup_error_explainer(),
+            self.patient_table_checks(dataset),
         )
 
     def test_connection(self) -> None:

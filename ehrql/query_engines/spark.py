@@ -55,7 +55,11 @@ from ehrql.errors import EHRQLError
 from ehrql.file_formats import check_one_file_per_table, first_table_file_problem
 from ehrql.file_formats.results import ArrowResults
 from ehrql.query_engines.base_sql import BaseSQLQueryEngine, CompiledDataset
-from ehrql.query_engines.duckdb import ColumnNotFoundError, DatabaseOpenError, TableNotFoundError
+from ehrql.query_engines.duckdb import (
+    ColumnNotFoundError,
+    DatabaseOpenError,
+    TableNotFoundError,
+)
 from ehrql.query_engines.spark_dialect import SparkDialect, spark_string
 from ehrql.query_model import nodes as qm
 
@@ -112,7 +116,9 @@ class SparkSource:
             return cls(master="local[*]", tables=text)
         parts = parse.urlsplit(text)
         if not parts.netloc:
-            raise ValueError(f"a Spark DSN names a master: spark://HOST:PORT or spark://local, not {text}")
+            raise ValueError(
+                f"a Spark DSN names a master: spark://HOST:PORT or spark://local, not {text}"
+            )
         master = "local[*]" if parts.hostname == "local" else f"spark://{parts.netloc}"
         query = parse.parse_qsl(parts.query, keep_blank_values=True)
         unknown = [k for k, _ in query if k != "tables" and not k.startswith("conf.")]
@@ -127,7 +133,9 @@ class SparkSource:
                 "a Spark DSN reads either table files (spark://HOST:PORT?tables=URI) "
                 f"or a catalog database (spark://HOST:PORT/DATABASE), not {text}"
             )
-        conf = tuple((k.removeprefix("conf."), v) for k, v in query if k.startswith("conf."))
+        conf = tuple(
+            (k.removeprefix("conf."), v) for k, v in query if k.startswith("conf.")
+        )
         return cls(master=master, tables=tables, database=database, conf=conf)
 
 
@@ -159,7 +167,9 @@ def get_session(master: str = "local[*]", conf: Mapping[str, str] | None = None)
         with redacted_process_output():
             session = builder.getOrCreate()
     except Exception as error:
-        raise SparkQueryError(f"could not start Spark: {_start_failure(error)}") from error
+        raise SparkQueryError(
+            f"could not start Spark: {_start_failure(error)}"
+        ) from error
     # Failures reach the user as ehrql errors; Spark's own log of them is noise.
     session.sparkContext.setLogLevel("FATAL")
     return session
@@ -183,11 +193,17 @@ def find_spark_table_file(directory: str, table_name: str) -> str:
         if path.exists():
             return str(path.resolve())
     expected = ", ".join(f"{table_name}{s}" for s in SPARK_TABLE_FILE_SUFFIXES)
-    raise TableNotFoundError(f"no file for table '{table_name}' in directory {directory} (looked for {expected})")
+    raise TableNotFoundError(
+        f"no file for table '{table_name}' in directory {directory} (looked for {expected})"
+    )
 
 
 def _typed_columns(
-    table: qm.Frame, present: list[str], where: str, read_bool_text: bool, needed: Collection[str]
+    table: qm.Frame,
+    present: list[str],
+    where: str,
+    read_bool_text: bool,
+    needed: Collection[str],
 ) -> str:
     """SELECT list casting a table's columns to the schema's types (booleans from T/F text for CSV).
 
@@ -196,7 +212,11 @@ def _typed_columns(
     """
     columns = [("patient_id", int), *table.schema.column_types]
     lowered = {c.lower() for c in present}
-    missing = [n for n, _ in columns if n.lower() not in lowered and (n == "patient_id" or n in needed)]
+    missing = [
+        n
+        for n, _ in columns
+        if n.lower() not in lowered and (n == "patient_id" or n in needed)
+    ]
     if missing:
         raise ColumnNotFoundError(
             f"table '{table.name}' in {where} has no column {', '.join(repr(c) for c in missing)}; "
@@ -224,14 +244,24 @@ def _typed_columns(
 class SparkQueryEngine(BaseSQLQueryEngine):
     """Runs datasets on Spark SQL; see the module docstring for what `dsn` may be."""
 
-    def __init__(self, dsn, backend=None, table_prefix: str | None = None, session_tables_prefix: str = ""):
+    def __init__(
+        self,
+        dsn,
+        backend=None,
+        table_prefix: str | None = None,
+        session_tables_prefix: str = "",
+    ):
         #: A backend (see `ehrql.backends`) maps ehrQL's tables onto its raw
         #: tables, read by their raw names from the DSN's catalog database.
         self.backend = backend
         if backend is not None and isinstance(dsn, str):
             dsn, granted = split_dsn_permissions(dsn)
             self.permissions = backend.check_permissions(granted)
-        prefix = table_prefix if table_prefix is not None else f"ehrql_{uuid.uuid4().hex[:12]}_"
+        prefix = (
+            table_prefix
+            if table_prefix is not None
+            else f"ehrql_{uuid.uuid4().hex[:12]}_"
+        )
         self.table_prefix = prefix
         self.dialect = SparkDialect(prefix)
         #: With an open session, tables are read by their names with this prefix.
@@ -246,7 +276,11 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             # An open SparkSession reading tables by name.
             self._session = dsn
             self.source = None
-        if backend is not None and self.source is not None and self.source.database is None:
+        if (
+            backend is not None
+            and self.source is not None
+            and self.source.database is None
+        ):
             raise DatabaseOpenError(
                 "a backend's raw tables are read from a catalog database: "
                 "use --dsn spark://HOST:PORT/DATABASE (or spark://local/DATABASE)"
@@ -266,23 +300,38 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             return super().resolve_table(table)
         columns = ["patient_id", *table.schema.column_names]
         if self.source is None:
-            return sa.table(self.session_tables_prefix + table.name, *(sa.column(c) for c in columns))
+            return sa.table(
+                self.session_tables_prefix + table.name,
+                *(sa.column(c) for c in columns),
+            )
         return sa.table(self._view_name(table), *(sa.column(c) for c in columns))
 
     def _source_tables(self, dataset: qm.Dataset) -> list[qm.Frame]:
-        tables = [t for t in qm.get_table_nodes(dataset) if not isinstance(t, qm.InlinePatientTable)]
+        tables = [
+            t
+            for t in qm.get_table_nodes(dataset)
+            if not isinstance(t, qm.InlinePatientTable)
+        ]
         return sorted(tables, key=lambda t: t.name)
 
-    def _table_view_statements(self, session, table: qm.Frame, needed: Collection[str]) -> list[str]:
+    def _table_view_statements(
+        self, session, table: qm.Frame, needed: Collection[str]
+    ) -> list[str]:
         """The statements making a table readable as its typed view."""
         view = _quote(self._view_name(table))
         if self.source.database is not None:
             relation = f"{_quote(self.source.database)}.{_quote(table.name)}"
             if not session.catalog.tableExists(f"{self.source.database}.{table.name}"):
-                raise TableNotFoundError(f"database '{self.source.database}' has no table '{table.name}'")
+                raise TableNotFoundError(
+                    f"database '{self.source.database}' has no table '{table.name}'"
+                )
             present = session.table(relation).columns
-            select = _typed_columns(table, present, f"database '{self.source.database}'", False, needed)
-            return [f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {relation}"]
+            select = _typed_columns(
+                table, present, f"database '{self.source.database}'", False, needed
+            )
+            return [
+                f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM {relation}"
+            ]
         path = find_spark_table_file(self.source.tables, table.name)
         if ".csv" in Path(path).name:
             # A header row names the columns; every cell is read as text and cast.
@@ -297,7 +346,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             ]
         present = session.read.parquet(path).columns
         select = _typed_columns(table, present, path, False, needed)
-        return [f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM parquet.{_quote(path)}"]
+        return [
+            f"CREATE OR REPLACE TEMPORARY VIEW {view} AS SELECT {select} FROM parquet.{_quote(path)}"
+        ]
 
     # -- running ------------------------------------------------------------
 
@@ -311,7 +362,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
     def test_connection(self) -> None:
         """Start (or reach) Spark and run a trivial query; raise if that fails."""
         if self.source is None and self._session is None:
-            raise DatabaseOpenError("no Spark source given: pass a directory of table files or a spark:// DSN")
+            raise DatabaseOpenError(
+                "no Spark source given: pass a directory of table files or a spark:// DSN"
+            )
         self._sql(self.session(), "SELECT 1").collect()
 
     def table_views(self, dataset: qm.Dataset) -> tuple[list[str], list[str]]:
@@ -324,7 +377,11 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             return [f"USE {_quote(self.source.database)}"], []
         tables = self._source_tables(dataset)
         used = qm.used_columns(dataset)
-        views = [statement for t in tables for statement in self._table_view_statements(session, t, used[t])]
+        views = [
+            statement
+            for t in tables
+            for statement in self._table_view_statements(session, t, used[t])
+        ]
         drops = [
             f"DROP VIEW IF EXISTS {_quote(name)}"
             for t in tables
@@ -332,7 +389,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         ]
         return views, drops
 
-    def run_select(self, dataset: qm.Dataset, compiled: CompiledDataset, select: str) -> Iterator[tuple]:
+    def run_select(
+        self, dataset: qm.Dataset, compiled: CompiledDataset, select: str
+    ) -> Iterator[tuple]:
         """Make the dataset's tables readable, run the setup and checks, and yield the rows of `select`."""
         with self._prepared(dataset, compiled) as session:
             yield from arrow_rows(self._select_arrow(dataset, session, select))
@@ -344,11 +403,15 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             raise self._table_file_error(dataset, error) from error
 
     @contextlib.contextmanager
-    def results_of(self, dataset: qm.Dataset, compiled: CompiledDataset) -> Iterator[ArrowResults]:
+    def results_of(
+        self, dataset: qm.Dataset, compiled: CompiledDataset
+    ) -> Iterator[ArrowResults]:
         """The rows of `compiled`'s select as the Arrow record batches Spark
         hands over, so that no Python object is made per row."""
         with self._prepared(dataset, compiled) as session:
-            yield ArrowResults(self._select_arrow(dataset, session, compiled.select).to_batches())
+            yield ArrowResults(
+                self._select_arrow(dataset, session, compiled.select).to_batches()
+            )
 
     @contextlib.contextmanager
     def _prepared(self, dataset: qm.Dataset, compiled: CompiledDataset):
@@ -369,17 +432,28 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             for statement in [*compiled.cleanup, *drops]:
                 self._sql(session, statement)
 
-    def _table_file_error(self, dataset: qm.Dataset, error: SparkQueryError) -> EHRQLError:
+    def _table_file_error(
+        self, dataset: qm.Dataset, error: SparkQueryError
+    ) -> EHRQLError:
         """For a run on local table files, the first bad cell of the files (as the in-memory
         engine reports it), since Spark's message names neither file nor line; else `error`."""
-        if self.source is None or self.source.tables is None or "://" in self.source.tables:
+        if (
+            self.source is None
+            or self.source.tables is None
+            or "://" in self.source.tables
+        ):
             return error
-        tables = [(t.schema, Path(self._table_source(t.name))) for t in self._source_tables(dataset)]
+        tables = [
+            (t.schema, Path(self._table_source(t.name)))
+            for t in self._source_tables(dataset)
+        ]
         return first_table_file_problem(tables) or error
 
     def is_integer_overflow(self, error: Exception) -> bool:
         """Spark (in its default ANSI mode) fails a query whose integers overflow."""
-        return isinstance(error, SparkQueryError) and "ARITHMETIC_OVERFLOW" in str(error)
+        return isinstance(error, SparkQueryError) and "ARITHMETIC_OVERFLOW" in str(
+            error
+        )
 
     def _table_source(self, table_name: str) -> str:
         """Where a table's rows come from, for messages: its file, or the database."""
@@ -395,7 +469,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         try:
             return session.sql(statement)
         except PySparkException as error:
-            raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
+            raise SparkQueryError(
+                f"Spark could not run the query: {_first_line(error)}"
+            ) from error
 
     def _to_arrow(self, frame) -> pa.Table:
         from py4j.protocol import Py4JJavaError
@@ -405,7 +481,9 @@ class SparkQueryEngine(BaseSQLQueryEngine):
             return frame.toArrow()
         except (PySparkException, Py4JJavaError) as error:
             # A failure while collecting as Arrow arrives as a bare Py4JJavaError.
-            raise SparkQueryError(f"Spark could not run the query: {_first_line(error)}") from error
+            raise SparkQueryError(
+                f"Spark could not run the query: {_first_line(error)}"
+            ) from error
 
 
 #: The oldest Java the Spark that pyspark 4 starts can run on.
@@ -423,7 +501,9 @@ def java_version(java: str | None = None) -> int | None:
     if not java or not os.path.exists(java):
         return None
     try:
-        result = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
@@ -449,7 +529,11 @@ def _start_failure(error: Exception) -> str:
 
 
 def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        str(error).strip().splitlines()[0]
+        if str(error).strip()
+        else type(error).__name__
+    )
 
 
 def arrow_rows(table: pa.Table) -> Iterator[tuple]:
@@ -468,9 +552,9 @@ def load_tables(session, table_data, prefix: str = "") -> None:
     from ehrql.query_engines.in_memory import output_value
 
     for table, rows in table_data.items():
-        session.createDataFrame(arrow_table(table, rows, output_value)).createOrReplaceTempView(
-            prefix + table.name
-        )
+        session.createDataFrame(
+            arrow_table(table, rows, output_value)
+        ).createOrReplaceTempView(prefix + table.name)
 
 
 def arrow_table(table: qm.Frame, rows, convert=lambda value: value) -> pa.Table:
@@ -485,4 +569,3 @@ def arrow_table(table: qm.Frame, rows, convert=lambda value: value) -> pa.Table:
             for name, type_ in columns
         }
     )
-

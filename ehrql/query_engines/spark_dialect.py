@@ -30,8 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import default
 from sqlalchemy.sql import compiler, sqltypes
 
-from ehrql.query_engines.scratch_tables import TempTableNaming
 from ehrql.backends.expressions import hex_text, hex_to_int
+from ehrql.query_engines.scratch_tables import TempTableNaming
 from ehrql.query_engines.sql_dialect import PYTHON_INT_PATTERN, Expr, SQLDialect
 
 #: SQLAlchemy type class -> Spark's name for it.
@@ -52,6 +52,7 @@ PYTHON_FLOAT_PATTERN = (
     rf"^\s*[+-]?(({_DIGITS})?\.{_DIGITS}|{_DIGITS}\.?)([eE][+-]?{_DIGITS})?\s*$"
     r"|^(?i)\s*[+-]?(inf|infinity|nan)\s*$"
 )
+
 
 class _SparkString(sqltypes.String):
     """Strings written as Spark reads them (see `SparkDialect.string_escapes`)."""
@@ -144,7 +145,13 @@ class SparkDialect(SQLDialect):
     def parse_int(self, expr: Expr) -> Expr:
         """The integer Python's int() reads from the text, else null."""
         digits = sa.func.replace(sa.func.trim(expr), "_", "")
-        return sa.case((sa.func.rlike(expr, PYTHON_INT_PATTERN), sa.try_cast(digits, sa.BigInteger())), else_=sa.null())
+        return sa.case(
+            (
+                sa.func.rlike(expr, PYTHON_INT_PATTERN),
+                sa.try_cast(digits, sa.BigInteger()),
+            ),
+            else_=sa.null(),
+        )
 
     def parse_float(self, expr: Expr) -> Expr:
         """The float Python's float() reads from the text, else null.
@@ -153,7 +160,13 @@ class SparkDialect(SQLDialect):
         is first checked against Python's syntax.
         """
         digits = sa.func.replace(sa.func.trim(expr), "_", "")
-        return sa.case((sa.func.rlike(expr, PYTHON_FLOAT_PATTERN), sa.try_cast(digits, sa.Double())), else_=sa.null())
+        return sa.case(
+            (
+                sa.func.rlike(expr, PYTHON_FLOAT_PATTERN),
+                sa.try_cast(digits, sa.Double()),
+            ),
+            else_=sa.null(),
+        )
 
     def cast_to_str(self, expr: Expr, source_type) -> Expr:
         """As the base class does, but floats written as Python writes them."""
@@ -197,7 +210,9 @@ class SparkDialect(SQLDialect):
 
     # -- statements ---------------------------------------------------------
 
-    def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
+    def create_temp_table_from_rows(
+        self, table: sa.Table, rows: Sequence[tuple]
+    ) -> list[str]:
         """A cached temporary view over the constant rows, each column cast to its type."""
         name = self.temp_table_name(table.name)
         types = [c.type.compile(dialect=self.sqlalchemy_dialect) for c in table.columns]
@@ -206,11 +221,18 @@ class SparkDialect(SQLDialect):
             for i, (c, t) in enumerate(zip(table.columns, types), start=1)
         )
         if not rows:
-            nulls = ", ".join(f"CAST(NULL AS {t}) AS {self.quote(c.name)}" for c, t in zip(table.columns, types))
+            nulls = ", ".join(
+                f"CAST(NULL AS {t}) AS {self.quote(c.name)}"
+                for c, t in zip(table.columns, types)
+            )
             return [f"CACHE LAZY TABLE {name} AS SELECT {nulls} WHERE false"]
-        values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in rows)
+        values = ", ".join(
+            "(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in rows
+        )
         aliases = ", ".join(f"column_{i}" for i in range(1, len(table.columns) + 1))
-        return [f"CACHE LAZY TABLE {name} AS SELECT {casts} FROM VALUES {values} AS rows({aliases})"]
+        return [
+            f"CACHE LAZY TABLE {name} AS SELECT {casts} FROM VALUES {values} AS rows({aliases})"
+        ]
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Release the cache and the view."""
@@ -237,15 +259,21 @@ def python_float_text(value: Expr) -> Expr:
     sign = sa.func.regexp_extract(text, java_scientific, 1)
     first = sa.func.regexp_extract(text, java_scientific, 2)
     # Java writes "1.0E7": a fraction of just "0" means no fraction digits.
-    rest = sa.func.regexp_replace(sa.func.regexp_extract(text, java_scientific, 3), "^0$", "")
+    rest = sa.func.regexp_replace(
+        sa.func.regexp_extract(text, java_scientific, 3), "^0$", ""
+    )
     # TRY_CAST: under ANSI mode a CAST of the empty text (no match) would raise.
-    exponent = sa.try_cast(sa.func.regexp_extract(text, java_scientific, 4), sa.Integer())
+    exponent = sa.try_cast(
+        sa.func.regexp_extract(text, java_scientific, 4), sa.Integer()
+    )
     digits = sa.func.concat(first, rest)
     # Fixed notation for 10**-4 <= |x| < 10**-3 (Java's range ends at 10**-3).
     small = sa.func.concat(sign, "0.", sa.func.repeat("0", -exponent - 1), digits)
     # Fixed notation for 10**7 <= |x| < 10**16, with at least one digit after the point.
     whole = exponent + 1
-    padded = sa.func.rpad(digits, sa.func.greatest(whole + 1, sa.func.length(digits)), "0")
+    padded = sa.func.rpad(
+        digits, sa.func.greatest(whole + 1, sa.func.length(digits)), "0"
+    )
     large = sa.func.concat(
         sign, sa.func.substr(padded, 1, whole), ".", sa.func.substr(padded, whole + 1)
     )
@@ -253,7 +281,9 @@ def python_float_text(value: Expr) -> Expr:
     # At least two exponent digits (Spark's lpad would cut a third one off).
     size = sa.func.abs(exponent)
     exponent_text = sa.func.concat(
-        sa.case((exponent < 0, "-"), else_="+"), sa.case((size < 10, "0"), else_=""), sa.cast(size, sa.String())
+        sa.case((exponent < 0, "-"), else_="+"),
+        sa.case((size < 10, "0"), else_=""),
+        sa.cast(size, sa.String()),
     )
     scientific = sa.func.concat(sign, mantissa, "e", exponent_text)
     special = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}

@@ -158,7 +158,10 @@ class SQLDialect(abc.ABC):
         if isinstance(value, float):
             return sa.cast(sa.literal(repr(value), sa.String()), sa.Double())
         if isinstance(value, datetime.date):
-            return sa.cast(sa.literal(value.isoformat(), sa.String()), self.column_type(datetime.date))
+            return sa.cast(
+                sa.literal(value.isoformat(), sa.String()),
+                self.column_type(datetime.date),
+            )
         if isinstance(value, str):
             if self.unicode_string_prefix:
                 # Written here, as SQLAlchemy does not write the prefix.
@@ -194,7 +197,9 @@ class SQLDialect(abc.ABC):
 
     def compare(self, operator: str, lhs: Expr, rhs: Expr, type_) -> Expr:
         """`lhs <operator> rhs` (=, <>, <, <=, >, >=) on values of series type `type_`; null if either is."""
-        return comparison(operator, self.comparable(lhs, type_), self.comparable(rhs, type_))
+        return comparison(
+            operator, self.comparable(lhs, type_), self.comparable(rhs, type_)
+        )
 
     def is_in(self, lhs: Expr, candidates, type_) -> Expr:
         """Whether `lhs` (of series type `type_`) is among `candidates`: constants, or a one-column SELECT."""
@@ -217,7 +222,9 @@ class SQLDialect(abc.ABC):
         decimal on Trino, for one).
         """
         divisor = sa.func.nullif(sa.cast(rhs, sa.Double()), 0)
-        return sa.cast(lhs, sa.Double()).op("/", precedence=DIVISION_PRECEDENCE)(divisor)
+        return sa.cast(lhs, sa.Double()).op("/", precedence=DIVISION_PRECEDENCE)(
+            divisor
+        )
 
     def floor_divide(self, lhs: Expr, rhs: Expr, operand_type) -> Expr:
         """lhs // rhs rounded towards minus infinity, as an int; null when rhs is zero."""
@@ -314,7 +321,9 @@ class SQLDialect(abc.ABC):
         Databases with a function for this override it.
         """
         months = (year - EPOCH.year) * 12 + (month - 1)
-        return self.add_days_unchecked(self.add_months_clamping(self.literal(EPOCH), months), day - 1)
+        return self.add_days_unchecked(
+            self.add_months_clamping(self.literal(EPOCH), months), day - 1
+        )
 
     def to_first_of_year(self, date: Expr) -> Expr:
         """1 January of the date's year."""
@@ -322,7 +331,9 @@ class SQLDialect(abc.ABC):
 
     def to_first_of_month(self, date: Expr) -> Expr:
         """The first of the date's month."""
-        return self.make_date(self.date_part("year", date), self.date_part("month", date), 1)
+        return self.make_date(
+            self.date_part("year", date), self.date_part("month", date), 1
+        )
 
     @abc.abstractmethod
     def days_since_epoch(self, date: Expr) -> Expr:
@@ -340,7 +351,9 @@ class SQLDialect(abc.ABC):
         """
         total = self.days_since_epoch(date) + days
         in_range = total.between((MIN_DATE - EPOCH).days, (MAX_DATE - EPOCH).days)
-        return sa.case((in_range, self.date_from_days_since_epoch(total)), else_=sa.null())
+        return sa.case(
+            (in_range, self.date_from_days_since_epoch(total)), else_=sa.null()
+        )
 
     def date_add_months(self, date: Expr, months: Expr) -> Expr:
         """`date` moved by whole months, a missing day rolling to the next month's first.
@@ -352,13 +365,19 @@ class SQLDialect(abc.ABC):
         """
         shifted = self.add_months_clamping(date, months)
         rolled = sa.case(
-            (self.date_part("day", shifted) < self.date_part("day", date), self.add_days_unchecked(shifted, 1)),
+            (
+                self.date_part("day", shifted) < self.date_part("day", date),
+                self.add_days_unchecked(shifted, 1),
+            ),
             else_=shifted,
         )
         return sa.case(
             # Beyond this no result can be in range, and the database might overflow.
             (sa.not_(months.between(-MAX_MONTHS_SHIFT, MAX_MONTHS_SHIFT)), sa.null()),
-            (self.date_part("year", rolled).between(MIN_DATE.year, MAX_DATE.year), rolled),
+            (
+                self.date_part("year", rolled).between(MIN_DATE.year, MAX_DATE.year),
+                rolled,
+            ),
             else_=sa.null(),
         )
 
@@ -435,7 +454,13 @@ class SQLDialect(abc.ABC):
         return [e.asc().nulls_first() for e in order]
 
     def pick_one_row_per_patient(
-        self, source, patient_id: Expr, columns, order, last: bool, partition: Sequence[Expr] = ()
+        self,
+        source,
+        patient_id: Expr,
+        columns,
+        order,
+        last: bool,
+        partition: Sequence[Expr] = (),
     ):
         """A query giving patient_id and `columns` from one row per patient of `source`.
 
@@ -445,14 +470,22 @@ class SQLDialect(abc.ABC):
         (measures pick one row per patient and interval).
         """
         ordering = self.row_ordering(order, last)
-        row_number = sa.func.row_number().over(partition_by=[patient_id, *partition], order_by=ordering)
+        row_number = sa.func.row_number().over(
+            partition_by=[patient_id, *partition], order_by=ordering
+        )
         numbered = (
-            sa.select(patient_id.label("patient_id"), *(e.label(n) for n, e in columns), row_number.label("row_number"))
+            sa.select(
+                patient_id.label("patient_id"),
+                *(e.label(n) for n, e in columns),
+                row_number.label("row_number"),
+            )
             .select_from(source)
             .subquery()
         )
         names = ["patient_id", *(n for n, _ in columns)]
-        return sa.select(*(numbered.c[n] for n in names)).where(numbered.c.row_number == 1)
+        return sa.select(*(numbered.c[n] for n in names)).where(
+            numbered.c.row_number == 1
+        )
 
     # -- statements ---------------------------------------------------------
 
@@ -469,7 +502,9 @@ class SQLDialect(abc.ABC):
     def render(self, statement) -> str:
         """SQL text for a statement, every constant written inline."""
         return str(
-            statement.compile(dialect=self.sqlalchemy_dialect, compile_kwargs={"literal_binds": True})
+            statement.compile(
+                dialect=self.sqlalchemy_dialect, compile_kwargs={"literal_binds": True}
+            )
         )
 
     def temp_table_name(self, name: str) -> str:
@@ -486,9 +521,13 @@ class SQLDialect(abc.ABC):
         """Statements filling a new temporary table with the rows of `query`."""
         name = self.temp_table_name(table.name)
         if self.cast_created_columns:
-            return [f"{self.create_table_keywords} {name} AS {self.render(self.typed_select(table, query))}"]
+            return [
+                f"{self.create_table_keywords} {name} AS {self.render(self.typed_select(table, query))}"
+            ]
         columns = ", ".join(f"{self.quote(c.name)}" for c in table.columns)
-        return [f"{self.create_table_keywords} {name} AS SELECT {columns} FROM ({self.render(query)}) AS source"]
+        return [
+            f"{self.create_table_keywords} {name} AS SELECT {columns} FROM ({self.render(query)}) AS source"
+        ]
 
     def typed_select(self, table: sa.Table, query) -> sa.Select:
         """The rows of `query` with each column cast to `table`'s type for it.
@@ -497,7 +536,9 @@ class SQLDialect(abc.ABC):
         column that is null throughout would have none.
         """
         source = query.subquery("source")
-        return sa.select(*(sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns))
+        return sa.select(
+            *(sa.cast(source.c[c.name], c.type).label(c.name) for c in table.columns)
+        )
 
     #: How a statement declaring an intermediate table begins.
     create_table_keywords: str = "CREATE TEMPORARY TABLE"
@@ -505,10 +546,13 @@ class SQLDialect(abc.ABC):
     def column_definitions(self, table: sa.Table) -> str:
         """The column list declaring `table`'s columns: name and SQL type of each."""
         return ", ".join(
-            f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}" for c in table.columns
+            f"{self.quote(c.name)} {c.type.compile(dialect=self.sqlalchemy_dialect)}"
+            for c in table.columns
         )
 
-    def create_temp_table_from_rows(self, table: sa.Table, rows: Sequence[tuple]) -> list[str]:
+    def create_temp_table_from_rows(
+        self, table: sa.Table, rows: Sequence[tuple]
+    ) -> list[str]:
         """Statements declaring a new temporary table, then filling it with
         constant rows by INSERT ... VALUES in batches of `insert_batch_size`.
 
@@ -516,10 +560,14 @@ class SQLDialect(abc.ABC):
         thousands of values, and building an expression per value is slow.
         """
         name = self.temp_table_name(table.name)
-        statements = [f"{self.create_table_keywords} {name} ({self.column_definitions(table)})"]
+        statements = [
+            f"{self.create_table_keywords} {name} ({self.column_definitions(table)})"
+        ]
         for start in range(0, len(rows), self.insert_batch_size):
             batch = rows[start : start + self.insert_batch_size]
-            values = ", ".join("(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch)
+            values = ", ".join(
+                "(" + ", ".join(self.literal_sql(v) for v in row) + ")" for row in batch
+            )
             statements.append(f"INSERT INTO {name} VALUES {values}")
         return statements
 

@@ -27,11 +27,11 @@ import sqlalchemy as sa
 from trino.sqlalchemy.compiler import TrinoSQLCompiler
 from trino.sqlalchemy.dialect import TrinoDialect as _TrinoSQLAlchemyDialect
 
+from ehrql.backends.expressions import hex_text, hex_to_int
 from ehrql.errors import EHRQLError
 from ehrql.query_engines.base_sql import CompiledDataset
 from ehrql.query_engines.scratch_tables import TempTableNaming, temp_table
 from ehrql.query_engines.server_sql import ServerSQLQueryEngine, run_statements
-from ehrql.backends.expressions import hex_text, hex_to_int
 from ehrql.query_engines.sql_dialect import EPOCH, PYTHON_INT_PATTERN, Expr, SQLDialect
 
 
@@ -78,13 +78,25 @@ class TrinoDialect(SQLDialect):
     truncate_function = "truncate"
     greatest_ignores_nulls = False
 
-    def __init__(self, scratch_schema: str | None = None, table_prefix: str = "ehrql_tmp_"):
-        self.sqlalchemy_dialect = _EhrqlTrinoSQLAlchemyDialect(scratch_schema, table_prefix)
+    def __init__(
+        self, scratch_schema: str | None = None, table_prefix: str = "ehrql_tmp_"
+    ):
+        self.sqlalchemy_dialect = _EhrqlTrinoSQLAlchemyDialect(
+            scratch_schema, table_prefix
+        )
 
     def parse_int(self, expr: Expr) -> Expr:
         """An integer where the text is one Python's int() reads, else null."""
-        digits = sa.func.regexp_replace(sa.func.regexp_replace(expr, r"^\s+|\s+$", ""), "_", "")
-        return sa.case((sa.func.regexp_like(expr, PYTHON_INT_PATTERN), sa.try_cast(digits, sa.BigInteger())), else_=sa.null())
+        digits = sa.func.regexp_replace(
+            sa.func.regexp_replace(expr, r"^\s+|\s+$", ""), "_", ""
+        )
+        return sa.case(
+            (
+                sa.func.regexp_like(expr, PYTHON_INT_PATTERN),
+                sa.try_cast(digits, sa.BigInteger()),
+            ),
+            else_=sa.null(),
+        )
 
     def parse_float(self, expr: Expr) -> Expr:
         """TRY_CAST to DOUBLE of the text without surrounding whitespace (Python ignores it)."""
@@ -120,6 +132,7 @@ class TrinoDialect(SQLDialect):
         """date_diff in days."""
         return sa.func.date_diff("day", start, end)
 
+
 def sqlalchemy_url(dsn: str) -> sa.engine.URL:
     """The SQLAlchemy URL for an ehrQL Trino DSN: `trino://user[:password]@host:port/catalog/schema`.
 
@@ -154,7 +167,9 @@ def split_scratch_schema(dsn: str | None) -> tuple[str | None, str | None]:
     query = parse.parse_qsl(parts.query, keep_blank_values=True)
     named = [value for key, value in query if key == SCRATCH_SCHEMA_PARAMETER]
     if len(named) > 1:
-        raise ScratchSchemaError(f"the DSN gives '{SCRATCH_SCHEMA_PARAMETER}' more than once")
+        raise ScratchSchemaError(
+            f"the DSN gives '{SCRATCH_SCHEMA_PARAMETER}' more than once"
+        )
     if named:
         path = named[0].split(".")
         if len(path) != 2 or not all(path):
@@ -202,7 +217,11 @@ class TrinoQueryEngine(ServerSQLQueryEngine):
     def __init__(self, dsn: str | None, backend=None, table_prefix: str | None = None):
         super().__init__(dsn, backend)
         self.dsn, self.scratch_schema = split_scratch_schema(self.dsn)
-        prefix = table_prefix if table_prefix is not None else f"ehrql_tmp_{uuid.uuid4().hex[:12]}_"
+        prefix = (
+            table_prefix
+            if table_prefix is not None
+            else f"ehrql_tmp_{uuid.uuid4().hex[:12]}_"
+        )
         self.dialect = TrinoDialect(self.scratch_schema, prefix)
 
     def sqlalchemy_url(self) -> sa.engine.URL:
@@ -222,8 +241,16 @@ class TrinoQueryEngine(ServerSQLQueryEngine):
         super().test_connection()
         table = temp_table("connection_check", [("ok", sa.Integer())])
         check = CompiledDataset(
-            setup=tuple(self.dialect.create_temp_table(table, sa.select(sa.literal(1).label("ok")))),
+            setup=tuple(
+                self.dialect.create_temp_table(
+                    table, sa.select(sa.literal(1).label("ok"))
+                )
+            ),
             select=f"SELECT ok FROM {self.dialect.temp_table_name(table.name)}",
             cleanup=tuple(self.dialect.drop_temp_table(table)),
         )
-        list(run_statements(self.connect(), check, check.select, self.setup_error_explainer()))
+        list(
+            run_statements(
+                self.connect(), check, check.select, self.setup_error_explainer()
+            )
+        )

@@ -47,7 +47,9 @@ class IntervalTotals:
         names = set(self.dataset.variables)
         used = {n for g in self.groupings for n in g} | set(self.summed)
         if not used <= names:
-            raise ValueError(f"not variables of the dataset: {', '.join(sorted(used - names))}")
+            raise ValueError(
+                f"not variables of the dataset: {', '.join(sorted(used - names))}"
+            )
         if len(set(self.groupings)) != len(self.groupings):
             raise ValueError("each grouping may be given only once")
         for name in self.summed:
@@ -57,7 +59,9 @@ class IntervalTotals:
             n.name for n in qm.all_nodes(self.dataset) if isinstance(n, qm.Parameter)
         } - set(INTERVAL_PARAMETERS)
         if unknown:
-            raise ValueError(f"parameters other than the interval's: {', '.join(sorted(unknown))}")
+            raise ValueError(
+                f"parameters other than the interval's: {', '.join(sorted(unknown))}"
+            )
 
 
 #: One result row: (grouping index, interval index, the grouping's values, the sums).
@@ -75,7 +79,9 @@ def totals_by_substitution(
     positions = {name: i + 1 for i, name in enumerate(query.dataset.variables)}
     rows = []
     for interval_index, (start, end) in enumerate(query.intervals):
-        dataset = substitute_parameters(query.dataset, **{INTERVAL_START: start, INTERVAL_END: end})
+        dataset = substitute_parameters(
+            query.dataset, **{INTERVAL_START: start, INTERVAL_END: end}
+        )
         sums = [defaultdict(lambda: [0] * len(query.summed)) for _ in query.groupings]
         for result in get_results(dataset):
             values = [result[positions[s]] or 0 for s in query.summed]
@@ -91,4 +97,6 @@ def totals_by_substitution(
 
 def sorted_totals(rows: Iterable[TotalsRow]) -> list[TotalsRow]:
     """Rows in a fixed order: by grouping, interval, then group values (nulls first)."""
-    return sorted(rows, key=lambda r: (r[0], r[1], tuple((v is not None, v) for v in r[2])))
+    return sorted(
+        rows, key=lambda r: (r[0], r[1], tuple((v is not None, v) for v in r[2]))
+    )

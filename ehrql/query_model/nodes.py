@@ -54,7 +54,12 @@ class ValidationError(EHRQLError):
     """
 
     def __init__(
-        self, message: str, *, node: type | None = None, operand: str | None = None, reason: str | None = None
+        self,
+        message: str,
+        *,
+        node: type | None = None,
+        operand: str | None = None,
+        reason: str | None = None,
     ):
         super().__init__(message)
         self.node = node
@@ -76,7 +81,15 @@ class TypeValidationError(ValidationError, TypeError):
     `other` the type of the operand that differs.
     """
 
-    def __init__(self, message: str, *, expected: TypeSet | None = None, actual=None, other=None, **where):
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: TypeSet | None = None,
+        actual=None,
+        other=None,
+        **where,
+    ):
         super().__init__(message, **where)
         self.expected = expected
         self.actual = actual
@@ -163,12 +176,12 @@ def type_of_value(value) -> Any:
         element_types = {type_of_value(v) for v in value} - {None}
         if len(element_types) > 1:
             names = ", ".join(sorted(type_name(t) for t in element_types))
-            raise TypeValidationError(f"a set of values must all be of one type, got {names}")
+            raise TypeValidationError(
+                f"a set of values must all be of one type, got {names}"
+            )
         element = element_types.pop() if element_types else None
         return Set(element)
     raise TypeValidationError(f"{value!r} is not a value ehrQL can use")
-
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,7 +255,9 @@ class Node:
     def check(self) -> None:
         """Rules particular to this kind of node, beyond what it declares."""
 
-    def refused(self, message: str, operand: str, error: type = ValidationError, **facts) -> ValidationError:
+    def refused(
+        self, message: str, operand: str, error: type = ValidationError, **facts
+    ) -> ValidationError:
         """The error refusing this node: `message`, about its field `operand`, with other facts."""
         return error(message, node=type(self), operand=operand, **facts)
 
@@ -376,7 +391,10 @@ class _DerivedType:
 def same_as(*fields: str) -> _DerivedType:
     """The type of the first operand in `fields` that has one (a null constant has none)."""
     return _DerivedType(
-        lambda series: next((s.type for _, s in series_operands(series, fields) if s.type is not None), None)
+        lambda series: next(
+            (s.type for _, s in series_operands(series, fields) if s.type is not None),
+            None,
+        )
     )
 
 
@@ -385,7 +403,9 @@ def set_of(field: str) -> _DerivedType:
     return _DerivedType(lambda series: Set(getattr(series, field).type))
 
 
-def series_operands(node: Node, fields: Iterable[str] | None = None) -> Iterator[tuple[str, Series]]:
+def series_operands(
+    node: Node, fields: Iterable[str] | None = None
+) -> Iterator[tuple[str, Series]]:
     """(field name, series) for each series operand of `node`, in field order.
 
     A field may hold a series, a tuple of series, or a mapping whose values
@@ -482,7 +502,9 @@ def _check_operands(node: Node) -> None:
                 require_operand_type(node, name, operand, allowed)
 
 
-def require_operand_type(node: Node, name: str, operand: Series, allowed: TypeSet) -> None:
+def require_operand_type(
+    node: Node, name: str, operand: Series, allowed: TypeSet
+) -> None:
     """Raise TypeValidationError unless `operand` (field `name` of `node`) has a type in `allowed`."""
     if operand.type not in allowed:
         cls = type(node)
@@ -715,7 +737,10 @@ class PickOneRowPerPatient(_FromEventFrame, OneRowPerPatientFrame):
 
     def check(self):
         if not sort_keys(self.source):
-            raise self.refused("PickOneRowPerPatient needs a sorted frame: its source has no Sort", "source")
+            raise self.refused(
+                "PickOneRowPerPatient needs a sorted frame: its source has no Sort",
+                "source",
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -756,7 +781,11 @@ class Value(Series):
 
     def check(self):
         if isinstance(self.value, (list, set, tuple)):
-            raise self.refused("use a frozenset for a set of values", "value", error=TypeValidationError)
+            raise self.refused(
+                "use a frozenset for a set of values",
+                "value",
+                error=TypeValidationError,
+            )
         # Worked out once: for a big codelist it means visiting every code.
         self.__dict__["type"] = type_of_value(self.value)
 
@@ -1162,7 +1191,9 @@ class Function:
 
         def check(self):
             if len(self.sources) < 2:
-                raise self.refused(f"{type(self).__qualname__} needs at least two sources", "sources")
+                raise self.refused(
+                    f"{type(self).__qualname__} needs at least two sources", "sources"
+                )
 
     @node
     class MaximumOf(_Extremum):
@@ -1194,7 +1225,11 @@ class Case(Series):
                 raise self.refused("Case's conditions must be series", "cases")
             require_operand_type(self, "cases", condition, BOOL)
         if all(v is None for v in [*self.cases.values(), self.default]):
-            raise self.refused("Case needs at least one value that is not None", "cases", reason="all null")
+            raise self.refused(
+                "Case needs at least one value that is not None",
+                "cases",
+                reason="all null",
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -1218,7 +1253,10 @@ class Dataset(Node):
         validate_population(self.population)
         for name, series in self.variables.items():
             if not isinstance(series, Series) or not series.domain.is_patient:
-                raise self.refused(f"dataset column '{name}' must have one value per patient", "variables")
+                raise self.refused(
+                    f"dataset column '{name}' must have one value per patient",
+                    "variables",
+                )
 
 
 def validate_population(population: Series):
@@ -1227,7 +1265,8 @@ def validate_population(population: Series):
     patient who ever existed)."""
     if not isinstance(population, Series):
         raise PopulationValidationError(
-            "the population must be a boolean series", reason=PopulationValidationError.NOT_BOOLEAN
+            "the population must be a boolean series",
+            reason=PopulationValidationError.NOT_BOOLEAN,
         )
     if population.type is not bool:
         raise PopulationValidationError(

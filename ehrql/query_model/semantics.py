@@ -56,7 +56,11 @@ def _true_divide(lhs, rhs):
 def _floor_divide(lhs, rhs):
     if rhs == 0:
         return None
-    return int(math.floor(lhs / rhs)) if isinstance(lhs, float) or isinstance(rhs, float) else lhs // rhs
+    return (
+        int(math.floor(lhs / rhs))
+        if isinstance(lhs, float) or isinstance(rhs, float)
+        else lhs // rhs
+    )
 
 
 def _power(lhs, rhs):
@@ -240,7 +244,11 @@ def value_for_patient_with_no_records(series: qm.Series):
                     break
         else:
             args = [evaluate(a) for a in function_arguments(node)]
-            result = UNKNOWN if any(a is UNKNOWN for a in args) else apply_function(node, *args)
+            result = (
+                UNKNOWN
+                if any(a is UNKNOWN for a in args)
+                else apply_function(node, *args)
+            )
         memo[node] = result
         return result
 

@@ -104,7 +104,10 @@ class ClosedRangeConstraint(Constraint):
         return f"Always between {self.minimum} and {self.maximum}{step}"
 
     def validate(self, value):
-        return self.minimum <= value <= self.maximum and (value - self.minimum) % self.step == 0
+        return (
+            self.minimum <= value <= self.maximum
+            and (value - self.minimum) % self.step == 0
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +124,14 @@ class GeneralRangeConstraint(Constraint):
     includes_maximum: bool = True
 
     def __post_init__(self):
-        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise ValueError(f"GeneralRange: minimum {self.minimum!r} is above maximum {self.maximum!r}")
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and self.minimum > self.maximum
+        ):
+            raise ValueError(
+                f"GeneralRange: minimum {self.minimum!r} is above maximum {self.maximum!r}"
+            )
 
     @property
     def description(self):
@@ -135,10 +144,14 @@ class GeneralRangeConstraint(Constraint):
 
     def validate(self, value):
         if self.minimum is not None:
-            if value < self.minimum or (value == self.minimum and not self.includes_minimum):
+            if value < self.minimum or (
+                value == self.minimum and not self.includes_minimum
+            ):
                 return False
         if self.maximum is not None:
-            if value > self.maximum or (value == self.maximum and not self.includes_maximum):
+            if value > self.maximum or (
+                value == self.maximum and not self.includes_maximum
+            ):
                 return False
         return True
 
@@ -180,7 +193,9 @@ class Column:
 
     def __post_init__(self):
         object.__setattr__(self, "constraints", tuple(self.constraints))
-        object.__setattr__(self, "dummy_data_constraints", tuple(self.dummy_data_constraints))
+        object.__setattr__(
+            self, "dummy_data_constraints", tuple(self.dummy_data_constraints)
+        )
 
     def get_constraint(self, kind: type) -> Constraint | None:
         """The constraint of the given class, if the column has one."""
@@ -201,7 +216,9 @@ class TableSchema:
         items = dict(columns)
         items.update(kwargs)
         if "patient_id" in items:
-            raise ValueError("'patient_id' is implicit in every table; do not declare it")
+            raise ValueError(
+                "'patient_id' is implicit in every table; do not declare it"
+            )
         object.__setattr__(self, "columns", tuple(items.items()))
 
     @property

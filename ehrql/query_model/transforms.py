@@ -8,7 +8,9 @@ from collections.abc import Callable
 from ehrql.query_model import nodes as qm
 
 
-def rewrite_tree(root: qm.Node, replace: Callable[[qm.Node], qm.Node | None]) -> qm.Node:
+def rewrite_tree(
+    root: qm.Node, replace: Callable[[qm.Node], qm.Node | None]
+) -> qm.Node:
     """`root` with each node for which `replace` gives a node swapped for it.
 
     Nodes `replace` leaves alone (returns None for) are rebuilt only if a

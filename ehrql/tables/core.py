@@ -181,7 +181,9 @@ class ons_deaths(PatientFrame):
         Columns that are null do not count as a match, so a patient whose
         causes are all outside the codelist or null gets False or null.
         """
-        matches = [getattr(self, name).is_in(codelist) for name in CAUSE_OF_DEATH_COLUMNS]
+        matches = [
+            getattr(self, name).is_in(codelist) for name in CAUSE_OF_DEATH_COLUMNS
+        ]
         return functools.reduce(operator.or_, matches)
 
 

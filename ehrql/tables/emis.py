@@ -43,7 +43,10 @@ class patients(PatientFrame):
     sex = Series(
         str,
         description="The patient's sex as recorded by the practice.",
-        constraints=[Constraint.Categorical("female", "male", "unknown"), Constraint.NotNull()],
+        constraints=[
+            Constraint.Categorical("female", "male", "unknown"),
+            Constraint.NotNull(),
+        ],
     )
     date_of_death = Series(
         datetime.date,

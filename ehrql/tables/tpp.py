@@ -389,7 +389,9 @@ class appointments(EventFrame):
     )
 
 
-_CONSULTATION_ID_DESCRIPTION = "The identifier of the SystmOne consultation the record was made in."
+_CONSULTATION_ID_DESCRIPTION = (
+    "The identifier of the SystmOne consultation the record was made in."
+)
 
 
 @table
@@ -502,7 +504,9 @@ class covid_therapeutics(EventFrame):
         str,
         description="The setting and reason for treatment.",
         constraints=[
-            Constraint.Categorical("non_hospitalised", "hospitalised_with", "hospital_onset")
+            Constraint.Categorical(
+                "non_hospitalised", "hospitalised_with", "hospital_onset"
+            )
         ],
     )
     current_status = Series(
@@ -1070,7 +1074,9 @@ class practice_registrations(core.practice_registrations.__class__):
         ),
     )
 
-    def spanning_with_systmone(self, start_date: DateLike, end_date: DateLike) -> EventFrame:
+    def spanning_with_systmone(
+        self, start_date: DateLike, end_date: DateLike
+    ) -> EventFrame:
         """The registrations covering the whole of `start_date` to `end_date` at practices on SystmOne throughout.
 
         As `spanning()`, keeping only practices that went live on SystmOne
@@ -1287,7 +1293,9 @@ class wl_clockstops(EventFrame):
     waiting_list_type = Series(
         str,
         description="The waiting list the pathway was on when it ended; other values are null here.",
-        constraints=[Constraint.Categorical("ORTT", "IRTT", "PTLO", "PTLI", "RTTO", "RTTI")],
+        constraints=[
+            Constraint.Categorical("ORTT", "IRTT", "PTLO", "PTLI", "RTTO", "RTTI")
+        ],
     )
     week_ending_date = Series(
         datetime.date,
@@ -1354,7 +1362,9 @@ class wl_openpathways(EventFrame):
         str,
         description="The waiting list the pathway is on; other values are null here.",
         constraints=[
-            Constraint.Categorical("ORTT", "IRTT", "ONON", "INON", "PTLO", "PTLI", "RTTO", "RTTI")
+            Constraint.Categorical(
+                "ORTT", "IRTT", "ONON", "INON", "PTLO", "PTLI", "RTTO", "RTTI"
+            )
         ],
     )
     week_ending_date = Series(

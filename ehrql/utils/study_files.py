@@ -16,8 +16,8 @@ from pathlib import Path
 from ehrql.errors import DefinitionError
 
 #: The study directories, while a definition is loaded for a run; None means no check.
-STUDY_DIRECTORIES: contextvars.ContextVar[tuple[Path, ...] | None] = contextvars.ContextVar(
-    "STUDY_DIRECTORIES", default=None
+STUDY_DIRECTORIES: contextvars.ContextVar[tuple[Path, ...] | None] = (
+    contextvars.ContextVar("STUDY_DIRECTORIES", default=None)
 )
 
 

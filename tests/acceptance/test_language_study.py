@@ -102,7 +102,9 @@ def study(tmp_path, monkeypatch):
     tables.mkdir()
     for name, text in TABLES.items():
         (tables / name).write_text(text)
-    (tmp_path / "cohort.csv").write_text("patient_id,index_date\n1,2020-01-10\n2,2020-02-01\n")
+    (tmp_path / "cohort.csv").write_text(
+        "patient_id,index_date\n1,2020-01-10\n2,2020-02-01\n"
+    )
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -115,7 +117,14 @@ def read(path):
 def test_dataset_uses_the_public_language_together(study):
     (study / "dataset_definition.py").write_text(textwrap.dedent(DATASET))
     code = entrypoint(
-        ["generate-dataset", "dataset_definition.py", "--dummy-tables", "tables", "--output", "out.csv"]
+        [
+            "generate-dataset",
+            "dataset_definition.py",
+            "--dummy-tables",
+            "tables",
+            "--output",
+            "out.csv",
+        ]
     )
     assert code == 0
     assert read(study / "out.csv") == [
@@ -129,10 +138,26 @@ def test_dataset_uses_the_public_language_together(study):
 def test_measures_as_a_class_ungrouped_with_iso_intervals(study):
     (study / "measure_definition.py").write_text(textwrap.dedent(MEASURES))
     code = entrypoint(
-        ["generate-measures", "measure_definition.py", "--dummy-tables", "tables", "--output", "out.csv"]
+        [
+            "generate-measures",
+            "measure_definition.py",
+            "--dummy-tables",
+            "tables",
+            "--output",
+            "out.csv",
+        ]
     )
     assert code == 0
-    rows = [(r["measure"], r["interval_start"], r["interval_end"], r["numerator"], r["denominator"]) for r in read(study / "out.csv")]
+    rows = [
+        (
+            r["measure"],
+            r["interval_start"],
+            r["interval_end"],
+            r["numerator"],
+            r["denominator"],
+        )
+        for r in read(study / "out.csv")
+    ]
     assert rows == [
         ("respiratory", "2020-01-01", "2020-01-31", "1", "3"),
         ("respiratory", "2020-02-01", "2020-02-29", "1", "3"),
@@ -145,7 +170,10 @@ def test_measures_as_a_class_ungrouped_with_iso_intervals(study):
 
 @pytest.mark.parametrize(
     "command, name, body",
-    [("generate-dataset", "dataset_definition.py", DATASET), ("generate-measures", "measure_definition.py", MEASURES)],
+    [
+        ("generate-dataset", "dataset_definition.py", DATASET),
+        ("generate-measures", "measure_definition.py", MEASURES),
+    ],
 )
 def test_the_study_runs_on_generated_dummy_data(study, command, name, body):
     (study / name).write_text(textwrap.dedent(body))

@@ -55,7 +55,16 @@ def rows(path):
 # in January). A BP reading in January: 1 and 3; in February: 1 and 2.
 # Ages on 2021-01-01: 1 is 70 (65+), 2 is 45 and 4 is 60 (40-64), 3 is 31 (0-39).
 
-BP_HEADER = ("measure", "interval_start", "interval_end", "ratio", "numerator", "denominator", "sex", "age_band")
+BP_HEADER = (
+    "measure",
+    "interval_start",
+    "interval_end",
+    "ratio",
+    "numerator",
+    "denominator",
+    "sex",
+    "age_band",
+)
 JAN = ("2021-01-01", "2021-01-31")
 FEB = ("2021-02-01", "2021-02-28")
 BP_BY_SEX = [
@@ -76,8 +85,18 @@ BP_BY_AGE = [
 def test_bp_measures_read_their_own_arguments(study):
     root = study("bp_monitoring")
     ehrql(
-        root, "generate-measures", "analysis/measures_definition.py", "--dummy-tables", "dummy_tables",
-        "--output", "output/measures.csv", "--", "--start-date", "2021-01-01", "--months", "2",
+        root,
+        "generate-measures",
+        "analysis/measures_definition.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/measures.csv",
+        "--",
+        "--start-date",
+        "2021-01-01",
+        "--months",
+        "2",
     )
     assert rows(root / "output" / "measures.csv") == [BP_HEADER, *BP_BY_SEX, *BP_BY_AGE]
 
@@ -85,30 +104,64 @@ def test_bp_measures_read_their_own_arguments(study):
 def test_bp_a_flag_without_a_value_reaches_the_study_parser(study):
     root = study("bp_monitoring")
     ehrql(
-        root, "generate-measures", "analysis/measures_definition.py", "--dummy-tables", "dummy_tables",
-        "--output", "output/light.csv", "--", "--months", "1", "--light",
+        root,
+        "generate-measures",
+        "analysis/measures_definition.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/light.csv",
+        "--",
+        "--months",
+        "1",
+        "--light",
     )
-    assert rows(root / "output" / "light.csv") == [BP_HEADER[:7], *(r[:7] for r in BP_BY_SEX[:2])]
+    assert rows(root / "output" / "light.csv") == [
+        BP_HEADER[:7],
+        *(r[:7] for r in BP_BY_SEX[:2]),
+    ]
 
 
 def test_bp_one_file_per_measure(study):
     root = study("bp_monitoring")
     ehrql(
-        root, "generate-measures", "analysis/measures_definition.py", "--dummy-tables", "dummy_tables",
-        "--output", "output/measures/:csv", "--", "--months", "2",
+        root,
+        "generate-measures",
+        "analysis/measures_definition.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/measures/:csv",
+        "--",
+        "--months",
+        "2",
     )
     directory = root / "output" / "measures"
-    assert sorted(p.name for p in directory.iterdir()) == ["bp_checked_by_age.csv", "bp_checked_by_sex.csv"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "bp_checked_by_age.csv",
+        "bp_checked_by_sex.csv",
+    ]
     assert rows(directory / "bp_checked_by_sex.csv") == [
         ("interval_start", "interval_end", "ratio", "numerator", "denominator", "sex"),
         *(r[1:7] for r in BP_BY_SEX),
     ]
-    assert rows(directory / "bp_checked_by_age.csv")[1:] == [(*r[1:6], r[7]) for r in BP_BY_AGE]
+    assert rows(directory / "bp_checked_by_age.csv")[1:] == [
+        (*r[1:6], r[7]) for r in BP_BY_AGE
+    ]
 
 
 def test_bp_runs_on_generated_dummy_data(study):
     root = study("bp_monitoring")
-    ehrql(root, "generate-measures", "analysis/measures_definition.py", "--output", "output/m.csv", "--", "--months", "2")
+    ehrql(
+        root,
+        "generate-measures",
+        "analysis/measures_definition.py",
+        "--output",
+        "output/m.csv",
+        "--",
+        "--months",
+        "2",
+    )
     found = rows(root / "output" / "m.csv")
     assert found[0] == BP_HEADER
     assert {r[0] for r in found[1:]} <= {"bp_checked_by_sex", "bp_checked_by_age"}
@@ -117,8 +170,16 @@ def test_bp_runs_on_generated_dummy_data(study):
 def test_bp_an_ungrouped_measure(study):
     root = study("bp_monitoring")
     ehrql(
-        root, "generate-measures", "analysis/measures_overall.py", "--dummy-tables", "dummy_tables",
-        "--output", "output/overall.csv", "--", "--months", "2",
+        root,
+        "generate-measures",
+        "analysis/measures_overall.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/overall.csv",
+        "--",
+        "--months",
+        "2",
     )
     # Overall: 2 of 4 in January, 2 of 2 in February; no group, so the sex column is empty.
     assert rows(root / "output" / "overall.csv") == [
@@ -140,10 +201,21 @@ def test_bp_an_ungrouped_measure(study):
 
 def test_diabetes_dataset_and_its_event_tables(study):
     root = study("diabetes_bmi")
-    ehrql(root, "generate-dataset", "analysis/dataset_definition.py", "--dummy-tables", "dummy_tables",
-          "--output", "output/diabetes/:csv")
+    ehrql(
+        root,
+        "generate-dataset",
+        "analysis/dataset_definition.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/diabetes/:csv",
+    )
     out = root / "output" / "diabetes"
-    assert sorted(p.name for p in out.iterdir()) == ["bmi_readings.csv", "dataset.csv", "metformin_issues.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bmi_readings.csv",
+        "dataset.csv",
+        "metformin_issues.csv",
+    ]
     assert rows(out / "dataset.csv") == [
         ("patient_id", "sex", "age", "diabetes_date", "latest_bmi", "metformin_count"),
         ("1", "female", "62", "2010-05-05", "30.0", "2"),
@@ -165,17 +237,37 @@ def test_diabetes_with_another_index_date(study):
     # From 2020-06-30 to 2021-06-29: patient 1's March reading and January issue, and
     # patient 2's issue of 2020-12-31. Patient 1 is 61 on 2021-06-30.
     root = study("diabetes_bmi")
-    ehrql(root, "generate-dataset", "analysis/dataset_definition.py", "--dummy-tables", "dummy_tables",
-          "--output", "output/d:arrow", "--", "--index-date", "2021-06-30")
-    ehrql(root, "generate-dataset", "analysis/dataset_definition.py", "--dummy-data-file", "output/d",
-          "--output", "output/again/:csv")
+    ehrql(
+        root,
+        "generate-dataset",
+        "analysis/dataset_definition.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/d:arrow",
+        "--",
+        "--index-date",
+        "2021-06-30",
+    )
+    ehrql(
+        root,
+        "generate-dataset",
+        "analysis/dataset_definition.py",
+        "--dummy-data-file",
+        "output/d",
+        "--output",
+        "output/again/:csv",
+    )
     out = root / "output" / "again"
     assert rows(out / "dataset.csv")[1:] == [
         ("1", "female", "61", "2010-05-05", "31.5", "1"),
         ("2", "male", "36", "2018-02-02", "", "1"),
     ]
     assert rows(out / "bmi_readings.csv")[1:] == [("1", "2021-03-01", "31.5")]
-    assert rows(out / "metformin_issues.csv")[1:] == [("1", "2021-01-15", "325278007"), ("2", "2020-12-31", "325278007")]
+    assert rows(out / "metformin_issues.csv")[1:] == [
+        ("1", "2021-01-15", "325278007"),
+        ("2", "2020-12-31", "325278007"),
+    ]
 
 
 def test_diabetes_passes_its_own_test_data(study):
@@ -187,7 +279,13 @@ def test_diabetes_passes_its_own_test_data(study):
 
 def test_diabetes_on_generated_dummy_data(study):
     root = study("diabetes_bmi")
-    ehrql(root, "generate-dataset", "analysis/dataset_definition.py", "--output", "output/dummy/:csv")
+    ehrql(
+        root,
+        "generate-dataset",
+        "analysis/dataset_definition.py",
+        "--output",
+        "output/dummy/:csv",
+    )
     out = root / "output" / "dummy"
     ids = {r[0] for r in rows(out / "dataset.csv")[1:]}
     assert len(ids) == 20
@@ -205,11 +303,24 @@ def test_diabetes_on_generated_dummy_data(study):
 
 def test_copd_cohort_from_an_earlier_action(study):
     root = study("copd_cohort")
-    ehrql(root, "generate-dataset", "analysis/dataset_definition.py", "--dummy-tables", "dummy_tables",
-          "--output", "output/copd/:csv")
+    ehrql(
+        root,
+        "generate-dataset",
+        "analysis/dataset_definition.py",
+        "--dummy-tables",
+        "dummy_tables",
+        "--output",
+        "output/copd/:csv",
+    )
     out = root / "output" / "copd"
     assert rows(out / "dataset.csv") == [
-        ("patient_id", "region", "index_date", "latest_category", "has_respiratory_code"),
+        (
+            "patient_id",
+            "region",
+            "index_date",
+            "latest_category",
+            "has_respiratory_code",
+        ),
         ("1", "North East", "2021-03-01", "asthma", "T"),
         ("2", "London", "2021-06-15", "", "F"),
         ("3", "London", "2021-09-01", "", "T"),

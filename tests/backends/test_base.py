@@ -4,7 +4,6 @@ import pytest
 import sqlalchemy as sa
 
 from ehrql.backends import BACKENDS, get_backend
-from ehrql.backends.emisv2 import EMISv2Backend
 from ehrql.backends.base import (
     Backend,
     BackendError,
@@ -15,11 +14,14 @@ from ehrql.backends.base import (
     split_dsn_permissions,
 )
 from ehrql.backends.emis import EMISBackend
+from ehrql.backends.emisv2 import EMISv2Backend
 from ehrql.backends.tpp import TPPBackend
 from ehrql.query_model.table_schema import Column, TableSchema
 
 metadata = sa.MetaData()
-raw_things = sa.Table("Things", metadata, sa.Column("pid", sa.Integer()), sa.Column("v", sa.String()))
+raw_things = sa.Table(
+    "Things", metadata, sa.Column("pid", sa.Integer()), sa.Column("v", sa.String())
+)
 
 
 class ToyBackend(Backend):
@@ -45,7 +47,9 @@ class ToyBackend(Backend):
 class ToyOverride(ToyBackend):
     @mapping("things")
     def _other_things(self, schema):
-        return sa.select(raw_things.c.pid.label("patient_id"), sa.literal("x").label("value"))
+        return sa.select(
+            raw_things.c.pid.label("patient_id"), sa.literal("x").label("value")
+        )
 
 
 SCHEMA = TableSchema(value=Column(str))
@@ -58,7 +62,9 @@ def test_table_expression_projects_patient_id_and_schema_columns_in_order():
 
 
 def test_unknown_table_names_the_backend():
-    with pytest.raises(UnknownTableError, match="Toy backend does not provide the table 'nope'"):
+    with pytest.raises(
+        UnknownTableError, match="Toy backend does not provide the table 'nope'"
+    ):
         ToyBackend().table_expression("nope", SCHEMA)
 
 
@@ -84,7 +90,11 @@ def test_base_backend_excludes_nobody_but_checks_permissions():
 
 
 def test_registry():
-    assert dict(BACKENDS) == {"tpp": TPPBackend, "emis": EMISBackend, "emisv2": EMISv2Backend}
+    assert dict(BACKENDS) == {
+        "tpp": TPPBackend,
+        "emis": EMISBackend,
+        "emisv2": EMISv2Backend,
+    }
     assert isinstance(get_backend("emis"), EMISBackend)
     assert isinstance(get_backend("emisv2"), EMISv2Backend)
     with pytest.raises(BackendError, match="emis, emisv2, tpp"):
@@ -93,13 +103,19 @@ def test_registry():
 
 def test_backend_attributes():
     assert (TPPBackend.query_engine, EMISBackend.query_engine) == ("mssql", "trino")
-    assert TPPBackend.permissions == {"include_t1oo", "include_ndoo", "include_gp_unactivated"}
+    assert TPPBackend.permissions == {
+        "include_t1oo",
+        "include_ndoo",
+        "include_gp_unactivated",
+    }
     assert EMISBackend.permissions == frozenset()
 
 
 def test_every_table_a_backend_implements_is_mapped():
     for backend in BACKENDS.values():
-        names = {getattr(m, a)._qm_node.name for m in backend.implements for a in m.__all__}
+        names = {
+            getattr(m, a)._qm_node.name for m in backend.implements for a in m.__all__
+        }
         assert names <= backend().implemented_table_names(), backend.name
 
 
@@ -107,9 +123,21 @@ def test_every_table_a_backend_implements_is_mapped():
     "dsn,clean,granted",
     [
         ("mssql://u:p@host/db", "mssql://u:p@host/db", set()),
-        ("mssql://host/db?driver=ODBC%20Driver%2018", "mssql://host/db?driver=ODBC%20Driver%2018", set()),
-        ("mssql://host/db?opensafely_include_t1oo=true", "mssql://host/db", {"include_t1oo"}),
-        ("mssql://host/db?a=1&opensafely_include_t1oo=TRUE&b=2", "mssql://host/db?a=1&b=2", {"include_t1oo"}),
+        (
+            "mssql://host/db?driver=ODBC%20Driver%2018",
+            "mssql://host/db?driver=ODBC%20Driver%2018",
+            set(),
+        ),
+        (
+            "mssql://host/db?opensafely_include_t1oo=true",
+            "mssql://host/db",
+            {"include_t1oo"},
+        ),
+        (
+            "mssql://host/db?a=1&opensafely_include_t1oo=TRUE&b=2",
+            "mssql://host/db?a=1&b=2",
+            {"include_t1oo"},
+        ),
         ("mssql://host/db?opensafely_include_t1oo=false", "mssql://host/db", set()),
     ],
 )
@@ -119,4 +147,6 @@ def test_split_dsn_permissions(dsn, clean, granted):
 
 def test_split_dsn_permissions_refuses_a_repeated_permission():
     with pytest.raises(BackendError, match="more than once"):
-        split_dsn_permissions("mssql://h/db?opensafely_include_t1oo=false&opensafely_include_t1oo=true")
+        split_dsn_permissions(
+            "mssql://h/db?opensafely_include_t1oo=false&opensafely_include_t1oo=true"
+        )

@@ -40,26 +40,53 @@ def test_patients_leave_out_registration_ids_shared_by_two_rows(emis_db):
              registration_start_date=d(2012, 1, 1), registration_end_date=None, practice_pseudo_id="0a1f",
              rural_urban_classification=None, imd_rounded=None),
     ]  # fmt: skip
-    assert [row["sex"] for row in table(emis_db, core.patients)] == ["male", "female", "unknown"]
+    assert [row["sex"] for row in table(emis_db, core.patients)] == [
+        "male",
+        "female",
+        "unknown",
+    ]
 
 
 def test_practice_registrations_read_the_practice_digest_as_a_number(emis_db):
     emis_db.insert(
         "patient_all_orgs_v2",
-        patient("r1", registered_date=d(2010, 1, 1), registration_end_date=d(2020, 1, 1)),
+        patient(
+            "r1", registered_date=d(2010, 1, 1), registration_end_date=d(2020, 1, 1)
+        ),
     )
     assert table(emis_db, emis.practice_registrations) == [
-        dict(patient_id="r1", start_date=d(2010, 1, 1), end_date=d(2020, 1, 1), practice_pseudo_id=0x0A1F)
+        dict(
+            patient_id="r1",
+            start_date=d(2010, 1, 1),
+            end_date=d(2020, 1, 1),
+            practice_pseudo_id=0x0A1F,
+        )
     ]
 
 
 def test_clinical_events_medications_and_vaccinations(emis_db):
-    record = dict(registration_id="r1", hashed_organisation="0a1f", effective_date=dt(2020, 2, 3, 14, 5))
-    emis_db.insert("observation_all_orgs_v2", dict(record, snomed_concept_id=271649006, value_pq_1=123456.78))
-    emis_db.insert("medication_all_orgs_v2", dict(record, snomed_concept_id=39113611000001102))
-    emis_db.insert("immunisation_all_orgs_v2", dict(record, snomed_concept_id=1324681000000101))
+    record = dict(
+        registration_id="r1",
+        hashed_organisation="0a1f",
+        effective_date=dt(2020, 2, 3, 14, 5),
+    )
+    emis_db.insert(
+        "observation_all_orgs_v2",
+        dict(record, snomed_concept_id=271649006, value_pq_1=123456.78),
+    )
+    emis_db.insert(
+        "medication_all_orgs_v2", dict(record, snomed_concept_id=39113611000001102)
+    )
+    emis_db.insert(
+        "immunisation_all_orgs_v2", dict(record, snomed_concept_id=1324681000000101)
+    )
     assert table(emis_db, emis.clinical_events) == [
-        dict(patient_id="r1", date=d(2020, 2, 3), snomedct_code="271649006", numeric_value=123456.78)
+        dict(
+            patient_id="r1",
+            date=d(2020, 2, 3),
+            snomedct_code="271649006",
+            numeric_value=123456.78,
+        )
     ]
     assert table(emis_db, emis.medications) == [
         dict(patient_id="r1", date=d(2020, 2, 3), dmd_code="39113611000001102")
@@ -87,7 +114,9 @@ def test_ons_deaths_latest_upload_linked_by_nhs_number_earliest_death(emis_db):
         dict(pseudonhsnumber="unknown", reg_stat_dod="20221130", icd10u="C34", upload_date="20240101"),
     )  # fmt: skip
     rows = table(emis_db, emis.ons_deaths)
-    assert [(r["patient_id"], r["date"], r["underlying_cause_of_death"]) for r in rows] == [
+    assert [
+        (r["patient_id"], r["date"], r["underlying_cause_of_death"]) for r in rows
+    ] == [
         ("r1", d(2021, 3, 15), "I21"),
         ("r2", d(2022, 11, 30), "U071"),
     ]
@@ -104,12 +133,31 @@ def test_raw_core_tables(emis_db):
     emis_db.insert("patient_all_orgs_v2", patient("r1", nhs_no="n1"))
     emis_db.insert(
         "ons_view",
-        dict(pseudonhsnumber="n1", reg_stat_dod="20210315", icd10u="I21", upload_date="20240101"),
-        dict(pseudonhsnumber="n1", reg_stat_dod="20210101", icd10u="J18", upload_date="20240101"),
+        dict(
+            pseudonhsnumber="n1",
+            reg_stat_dod="20210315",
+            icd10u="I21",
+            upload_date="20240101",
+        ),
+        dict(
+            pseudonhsnumber="n1",
+            reg_stat_dod="20210101",
+            icd10u="J18",
+            upload_date="20240101",
+        ),
     )
     emis_db.insert(
         "medication_all_orgs_v2",
-        dict(registration_id="r1", snomed_concept_id=123, effective_date=dt(2020, 1, 1, 9)),
+        dict(
+            registration_id="r1",
+            snomed_concept_id=123,
+            effective_date=dt(2020, 1, 1, 9),
+        ),
     )
-    assert [r["date"] for r in table(emis_db, raw_core.ons_deaths)] == [d(2021, 1, 1), d(2021, 3, 15)]
-    assert table(emis_db, raw_core.medications) == [dict(patient_id="r1", date=d(2020, 1, 1), dmd_code="123")]
+    assert [r["date"] for r in table(emis_db, raw_core.ons_deaths)] == [
+        d(2021, 1, 1),
+        d(2021, 3, 15),
+    ]
+    assert table(emis_db, raw_core.medications) == [
+        dict(patient_id="r1", date=d(2020, 1, 1), dmd_code="123")
+    ]

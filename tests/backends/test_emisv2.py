@@ -29,7 +29,9 @@ def test_registrations_and_addresses_come_from_the_patient_table(emisv2_db):
     emisv2_db.insert(
         "patient_all_orgs_v2",
         patient("r1", registered_date=d(2010, 1, 1), imd_rank=1200),
-        patient("r2", registered_date=d(2011, 1, 1), registration_end_date=d(2021, 1, 1)),
+        patient(
+            "r2", registered_date=d(2011, 1, 1), registration_end_date=d(2021, 1, 1)
+        ),
         patient("dup", registered_date=d(2000, 1, 1)),
         patient("dup", registered_date=d(2001, 1, 1)),
     )
@@ -38,8 +40,16 @@ def test_registrations_and_addresses_come_from_the_patient_table(emisv2_db):
         dict(patient_id="r2", start_date=d(2011, 1, 1), end_date=d(2021, 1, 1)),
     ]
     [r1, r2] = emisv2_db.table(*public_schema(emisv2.addresses))
-    assert (r1["patient_id"], r1["start_date"], r1["imd_rounded_2019"]) == ("r1", d(2010, 1, 1), 1200)
-    assert (r2["end_date"], r2["imd_rounded_2019"], r2["msoa_code_2011"]) == (d(2021, 1, 1), None, None)
+    assert (r1["patient_id"], r1["start_date"], r1["imd_rounded_2019"]) == (
+        "r1",
+        d(2010, 1, 1),
+        1200,
+    )
+    assert (r2["end_date"], r2["imd_rounded_2019"], r2["msoa_code_2011"]) == (
+        d(2021, 1, 1),
+        None,
+        None,
+    )
 
 
 def test_core_tables_are_the_emisv2_ones():
@@ -54,8 +64,16 @@ def test_registration_on_a_date_includes_its_last_day():
     database = InMemoryDatabase(
         {
             "practice_registrations": [
-                {"patient_id": 1, "start_date": d(2010, 1, 1), "end_date": d(2020, 1, 1)},
-                {"patient_id": 2, "start_date": d(2010, 1, 1), "end_date": d(2019, 12, 31)},
+                {
+                    "patient_id": 1,
+                    "start_date": d(2010, 1, 1),
+                    "end_date": d(2020, 1, 1),
+                },
+                {
+                    "patient_id": 2,
+                    "start_date": d(2010, 1, 1),
+                    "end_date": d(2019, 12, 31),
+                },
                 {"patient_id": 3, "start_date": d(2020, 1, 2), "end_date": None},
             ],
         }
@@ -71,4 +89,8 @@ def test_registration_on_a_date_includes_its_last_day():
         ),
     )
     results = InMemoryQueryEngine(database).get_results(dataset)
-    assert list(results) == [(1, True, d(2010, 1, 1)), (2, False, None), (3, False, None)]
+    assert list(results) == [
+        (1, True, d(2010, 1, 1)),
+        (2, False, None),
+        (3, False, None),
+    ]

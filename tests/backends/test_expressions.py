@@ -28,7 +28,9 @@ column = sa.column("x", sa.String())
 
 
 def sql(expression, dialect):
-    return str(expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return str(
+        expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    )
 
 
 def duckdb_value(expression):
@@ -61,17 +63,19 @@ def test_hex_to_int_on_duckdb():
 
 def test_mssql_collate_only_on_mssql():
     assert sql(mssql_collate(column), mssql.dialect()) == "x COLLATE Latin1_General_BIN"
-    assert sql(mssql_collate(column, "Latin1_General_CI_AS"), mssql.dialect()).endswith("CI_AS")
+    assert sql(mssql_collate(column, "Latin1_General_CI_AS"), mssql.dialect()).endswith(
+        "CI_AS"
+    )
     assert sql(mssql_collate(column), TrinoDialect()) == "x"
 
 
 def test_typed_literal_is_a_cast_of_iso_text():
-    assert sql(typed_literal(datetime.date(9999, 12, 31), sa.DateTime()), TrinoDialect()) == (
-        "CAST('9999-12-31' AS TIMESTAMP)"
-    )
-    assert sql(typed_literal(datetime.date(9999, 12, 31), sa.Date()), mssql.dialect()) == (
-        "CAST('9999-12-31' AS DATE)"
-    )
+    assert sql(
+        typed_literal(datetime.date(9999, 12, 31), sa.DateTime()), TrinoDialect()
+    ) == ("CAST('9999-12-31' AS TIMESTAMP)")
+    assert sql(
+        typed_literal(datetime.date(9999, 12, 31), sa.Date()), mssql.dialect()
+    ) == ("CAST('9999-12-31' AS DATE)")
 
 
 def test_null_if_and_as_date_on_duckdb():
@@ -86,6 +90,10 @@ def test_null_if_and_as_date_on_duckdb():
 def test_flag_yes_no_and_recode_on_duckdb():
     assert duckdb_value(flag(sa.literal(1) == 1)) is True
     assert duckdb_value(flag(sa.literal(1) == 2)) is False
-    assert [duckdb_value(yes_no(sa.literal(v))) for v in ("Y", "N", "?")] == [True, False, None]
+    assert [duckdb_value(yes_no(sa.literal(v))) for v in ("Y", "N", "?")] == [
+        True,
+        False,
+        None,
+    ]
     assert duckdb_value(recode(sa.literal(2), {1: "one", 2: "two"})) == "two"
     assert duckdb_value(recode(sa.literal(3), {1: "one", 2: "two"})) is None

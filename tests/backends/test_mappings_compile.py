@@ -49,7 +49,11 @@ TABLES = list(claimed_tables())
 
 
 def compile_sql(selectable, dialect) -> str:
-    return str(sa.select(selectable).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return str(
+        sa.select(selectable).compile(
+            dialect=dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
 
 
 @pytest.mark.parametrize("backend_class,table", TABLES)
@@ -63,14 +67,19 @@ def test_mapping_column_types_match_the_public_schema(backend_class, table):
     expression = backend_class().table_expression(table.name, table.schema)
     for name, type_ in table.schema.column_types:
         expected = sa.String if is_code_type(type_) else SQL_TYPES[type_]
-        assert isinstance(expression.c[name].type, expected), (name, expression.c[name].type)
+        assert isinstance(expression.c[name].type, expected), (
+            name,
+            expression.c[name].type,
+        )
 
 
 @pytest.mark.parametrize("dialect_name", DIALECTS)
 @pytest.mark.parametrize("backend_class,table", TABLES)
 def test_mapping_compiles_and_parses(backend_class, table, dialect_name):
     dialect, reader = DIALECTS[dialect_name]
-    sql = compile_sql(backend_class().table_expression(table.name, table.schema), dialect)
+    sql = compile_sql(
+        backend_class().table_expression(table.name, table.schema), dialect
+    )
     parsed = sqlglot.parse_one(sql, read=reader)
     assert isinstance(parsed, sqlglot.exp.Select)
 
@@ -79,14 +88,21 @@ def test_mapping_compiles_and_parses(backend_class, table, dialect_name):
 def test_tpp_patient_exclusions_compile_and_parse(dialect_name):
     exclusions = BACKENDS["tpp"]().patient_exclusions()
     dialect, reader = DIALECTS[dialect_name]
-    sql = str(exclusions.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    sql = str(
+        exclusions.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    )
     assert isinstance(sqlglot.parse_one(sql, read=reader), sqlglot.exp.Select)
 
 
 def test_dates_are_cast_to_date_on_mssql_without_a_server_version():
     # SQLAlchemy would render a generic Date cast as DATETIME here, keeping the time.
-    table = next(p.values[1] for p in TABLES if p.id == "tpp-tpp.practice_registrations")
-    sql = compile_sql(BACKENDS["tpp"]().table_expression(table.name, table.schema), DIALECTS["mssql"][0])
+    table = next(
+        p.values[1] for p in TABLES if p.id == "tpp-tpp.practice_registrations"
+    )
+    sql = compile_sql(
+        BACKENDS["tpp"]().table_expression(table.name, table.schema),
+        DIALECTS["mssql"][0],
+    )
     assert "AS DATE)" in sql
     assert "AS DATETIME)" not in sql.replace("CAST('9999-12-31' AS DATETIME)", "")
 
@@ -99,8 +115,15 @@ def test_dates_are_cast_to_date_on_mssql_without_a_server_version():
         ("duckdb", '"EC_Diagnosis_01" AS diagnosis_01'),
     ],
 )
-def test_case_insensitive_raw_codes_compare_exactly_on_mssql_only(dialect_name, expected):
-    table = next(p.values[1] for p in TABLES if p.id == "tpp-tpp.emergency_care_attendances")
-    sql = compile_sql(BACKENDS["tpp"]().table_expression(table.name, table.schema), DIALECTS[dialect_name][0])
+def test_case_insensitive_raw_codes_compare_exactly_on_mssql_only(
+    dialect_name, expected
+):
+    table = next(
+        p.values[1] for p in TABLES if p.id == "tpp-tpp.emergency_care_attendances"
+    )
+    sql = compile_sql(
+        BACKENDS["tpp"]().table_expression(table.name, table.schema),
+        DIALECTS[dialect_name][0],
+    )
     assert expected in sql
     assert ("COLLATE" in sql) == (dialect_name == "mssql")

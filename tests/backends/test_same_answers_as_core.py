@@ -44,7 +44,9 @@ d = datetime.date
 def _sort_key(row: dict | tuple) -> tuple:
     # By column name, so that the order the columns were read in does not matter.
     values = [row[name] for name in sorted(row)] if isinstance(row, dict) else row
-    return tuple((value is not None, str(value) if value is not None else "") for value in values)
+    return tuple(
+        (value is not None, str(value) if value is not None else "") for value in values
+    )
 
 
 def _public_form(row: dict) -> dict:
@@ -61,7 +63,10 @@ def load_public(path: Path, public: dict[str, list[dict]]) -> Path:
     """A DuckDB database at `path` holding the public core tables under their own names."""
     connection = duckdb.connect(str(path))
     try:
-        load_tables(connection, {CORE_TABLES[name]: public.get(name, []) for name in CORE_TABLES})
+        load_tables(
+            connection,
+            {CORE_TABLES[name]: public.get(name, []) for name in CORE_TABLES},
+        )
     finally:
         connection.close()
     return path
@@ -103,7 +108,9 @@ def tpp_example(example_data, tmp_path_factory):
     """The example data TPP can hold, and the raw TPP database holding it."""
     public = inverse.tpp_representable(example_data)
     path = tmp_path_factory.mktemp("tpp") / "raw.duckdb"
-    return public, inverse.load_raw_database(TPPBackend(), path, inverse.tpp_raw_tables(public))
+    return public, inverse.load_raw_database(
+        TPPBackend(), path, inverse.tpp_raw_tables(public)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +118,9 @@ def emis_example(example_data, tmp_path_factory):
     """The example data EMIS can hold, and the raw EMIS database holding it."""
     public = inverse.emis_representable(example_data)
     path = tmp_path_factory.mktemp("emis") / "raw.duckdb"
-    return public, inverse.load_raw_database(EMISBackend(), path, inverse.emis_raw_tables(public))
+    return public, inverse.load_raw_database(
+        EMISBackend(), path, inverse.emis_raw_tables(public)
+    )
 
 
 def mapped_rows(backend, path: Path, table_name: str) -> list[dict]:
@@ -134,22 +143,46 @@ def test_the_example_data_covers_what_the_inverses_convert(example_data):
     assert any(row["date_of_death"] is None for row in example_data["patients"])
     patient_ids = [row["patient_id"] for row in example_data["practice_registrations"]]
     assert len(set(patient_ids)) < len(patient_ids)
-    assert any(row["end_date"] is None for row in example_data["practice_registrations"])
-    assert {row["sex"] for row in example_data["patients"]} == {"male", "female", "intersex", "unknown"}
-    assert any(row["numeric_value"] is not None for row in example_data["clinical_events"])
+    assert any(
+        row["end_date"] is None for row in example_data["practice_registrations"]
+    )
+    assert {row["sex"] for row in example_data["patients"]} == {
+        "male",
+        "female",
+        "intersex",
+        "unknown",
+    }
+    assert any(
+        row["numeric_value"] is not None for row in example_data["clinical_events"]
+    )
 
 
 def test_tpp_cannot_hold_its_own_sentinel_or_non_float32_values():
     with pytest.raises(inverse.UnrepresentableError):
-        inverse.tpp_patients([dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=d(9999, 12, 31))])
+        inverse.tpp_patients(
+            [
+                dict(
+                    patient_id=1,
+                    date_of_birth=d(1980, 1, 1),
+                    sex="male",
+                    date_of_death=d(9999, 12, 31),
+                )
+            ]
+        )
     for value in (0.1, 1e300):
         with pytest.raises(inverse.UnrepresentableError):
-            inverse.tpp_clinical_events([dict(patient_id=1, date=None, snomedct_code=None, numeric_value=value)])
+            inverse.tpp_clinical_events(
+                [dict(patient_id=1, date=None, snomedct_code=None, numeric_value=value)]
+            )
 
 
 def test_emis_cannot_hold_what_its_tables_lack():
-    patient = dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None)
-    registration = dict(patient_id=1, start_date=d(2000, 1, 1), end_date=None, practice_pseudo_id=3)
+    patient = dict(
+        patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None
+    )
+    registration = dict(
+        patient_id=1, start_date=d(2000, 1, 1), end_date=None, practice_pseudo_id=3
+    )
     with pytest.raises(inverse.UnrepresentableError):
         inverse.emis_patients([patient], [registration, registration])
     with pytest.raises(inverse.UnrepresentableError):
@@ -159,17 +192,35 @@ def test_emis_cannot_hold_what_its_tables_lack():
     with pytest.raises(inverse.UnrepresentableError):
         inverse.emis_ons_deaths([dict(patient_id=2, date=None)], patient_ids=[1])
     with pytest.raises(inverse.UnrepresentableError):
-        inverse.emis_clinical_events([dict(patient_id=1, date=None, snomedct_code=None, numeric_value=0.125)])
-    assert inverse.emis_patients([patient], [registration])["patient_all_orgs_v2"][0]["gender"] == 1
+        inverse.emis_clinical_events(
+            [dict(patient_id=1, date=None, snomedct_code=None, numeric_value=0.125)]
+        )
+    assert (
+        inverse.emis_patients([patient], [registration])["patient_all_orgs_v2"][0][
+            "gender"
+        ]
+        == 1
+    )
 
 
 def test_emis_representable_keeps_the_latest_registration():
     registrations = [
-        dict(patient_id=1, start_date=d(2000, 1, 1), end_date=d(2010, 1, 1), practice_pseudo_id=3),
-        dict(patient_id=1, start_date=d(2010, 1, 2), end_date=None, practice_pseudo_id=4),
+        dict(
+            patient_id=1,
+            start_date=d(2000, 1, 1),
+            end_date=d(2010, 1, 1),
+            practice_pseudo_id=3,
+        ),
+        dict(
+            patient_id=1, start_date=d(2010, 1, 2), end_date=None, practice_pseudo_id=4
+        ),
     ]
-    patient = dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="female", date_of_death=None)
-    reduced = inverse.emis_representable({"patients": [patient], "practice_registrations": registrations})
+    patient = dict(
+        patient_id=1, date_of_birth=d(1980, 1, 1), sex="female", date_of_death=None
+    )
+    reduced = inverse.emis_representable(
+        {"patients": [patient], "practice_registrations": registrations}
+    )
     assert reduced["practice_registrations"] == [registrations[1]]
 
 
@@ -199,16 +250,38 @@ def _boundary_data() -> dict[str, list[dict]]:
     return {
         "patients": [
             dict(patient_id=1, date_of_birth=first, sex="unknown", date_of_death=last),
-            dict(patient_id=big_id, date_of_birth=d(9999, 12, 1), sex="female", date_of_death=first),
+            dict(
+                patient_id=big_id,
+                date_of_birth=d(9999, 12, 1),
+                sex="female",
+                date_of_death=first,
+            ),
         ],
         "practice_registrations": [
-            dict(patient_id=1, start_date=first, end_date=last, practice_pseudo_id=largest_practice),
-            dict(patient_id=big_id, start_date=last, end_date=first, practice_pseudo_id=0),
+            dict(
+                patient_id=1,
+                start_date=first,
+                end_date=last,
+                practice_pseudo_id=largest_practice,
+            ),
+            dict(
+                patient_id=big_id, start_date=last, end_date=first, practice_pseudo_id=0
+            ),
         ],
         "clinical_events": [
-            dict(patient_id=1, date=first, snomedct_code=longest_code, numeric_value=2.0**40),
+            dict(
+                patient_id=1,
+                date=first,
+                snomedct_code=longest_code,
+                numeric_value=2.0**40,
+            ),
             dict(patient_id=1, date=last, snomedct_code=None, numeric_value=-0.5),
-            dict(patient_id=big_id, date=None, snomedct_code="100000000000000008", numeric_value=None),
+            dict(
+                patient_id=big_id,
+                date=None,
+                snomedct_code="100000000000000008",
+                numeric_value=None,
+            ),
         ],
         "medications": [
             dict(patient_id=1, date=first, dmd_code=longest_code),
@@ -216,8 +289,15 @@ def _boundary_data() -> dict[str, list[dict]]:
             dict(patient_id=big_id, date=None, dmd_code="22298006"),
         ],
         "ons_deaths": [
-            dict(patient_id=1, date=first, underlying_cause_of_death="I21", **{**causes, "cause_of_death_15": "Z9999"}),
-            dict(patient_id=big_id, date=None, underlying_cause_of_death=None, **causes),
+            dict(
+                patient_id=1,
+                date=first,
+                underlying_cause_of_death="I21",
+                **{**causes, "cause_of_death_15": "Z9999"},
+            ),
+            dict(
+                patient_id=big_id, date=None, underlying_cause_of_death=None, **causes
+            ),
         ],
     }
 
@@ -243,7 +323,9 @@ def test_round_trip_of_boundary_values(tmp_path, backend, to_raw, expected_form)
 # -- (b) the example study ---------------------------------------------------
 
 
-def test_example_study_on_tpp_matches_the_example_data(tpp_example, example_study, tmp_path):
+def test_example_study_on_tpp_matches_the_example_data(
+    tpp_example, example_study, tmp_path
+):
     public, path = tpp_example
     expected = results(load_public(tmp_path / "public.duckdb", public), example_study)
     assert len(expected) > 100
@@ -257,27 +339,42 @@ def test_tpp_float32_rounding_changes_only_the_studys_bmi(tpp_example, example_s
     original = results(EXAMPLE_DATA, example_study)
     on_tpp = results(path, example_study, TPPBackend())
     bmi = list(example_study.variables).index("bmi") + 1
-    assert [row[:bmi] + row[bmi + 1 :] for row in on_tpp] == [row[:bmi] + row[bmi + 1 :] for row in original]
+    assert [row[:bmi] + row[bmi + 1 :] for row in on_tpp] == [
+        row[:bmi] + row[bmi + 1 :] for row in original
+    ]
     assert [row[bmi] for row in on_tpp] == [
         None if row[bmi] is None else inverse.float32(row[bmi]) for row in original
     ]
-    assert any(row[bmi] != inverse.float32(row[bmi]) for row in original if row[bmi] is not None)
+    assert any(
+        row[bmi] != inverse.float32(row[bmi])
+        for row in original
+        if row[bmi] is not None
+    )
 
 
-def test_tpp_opt_outs_remove_exactly_those_patients(tpp_example, example_study, tmp_path):
+def test_tpp_opt_outs_remove_exactly_those_patients(
+    tpp_example, example_study, tmp_path
+):
     public, _ = tpp_example
     everyone = results(load_public(tmp_path / "public.duckdb", public), example_study)
     opted_out = {int(row[0]) for row in everyone[::7]}
     raw = inverse.tpp_raw_tables(public)
-    raw["PatientsWithTypeOneDissent"] = [{"Patient_ID": pid} for pid in sorted(opted_out)]
+    raw["PatientsWithTypeOneDissent"] = [
+        {"Patient_ID": pid} for pid in sorted(opted_out)
+    ]
     path = inverse.load_raw_database(TPPBackend(), tmp_path / "tpp.duckdb", raw)
     assert results(path, example_study, TPPBackend()) == [
         row for row in everyone if int(row[0]) not in opted_out
     ]
-    assert results(f"{path}?opensafely_include_t1oo=true", example_study, TPPBackend()) == everyone
+    assert (
+        results(f"{path}?opensafely_include_t1oo=true", example_study, TPPBackend())
+        == everyone
+    )
 
 
-def test_example_study_on_emis_matches_the_example_data(emis_example, example_study, tmp_path):
+def test_example_study_on_emis_matches_the_example_data(
+    emis_example, example_study, tmp_path
+):
     # EMIS holds only each patient's latest registration, so both sides run on
     # the example data reduced to that (see `emis_representable`).
     public, path = emis_example
@@ -300,7 +397,9 @@ INDEX_DATE = "2020-01-01"
 maybe_date = st.sampled_from([None, *DATES])
 public_patient = st.fixed_dictionaries(
     {
-        "date_of_birth": st.sampled_from([d(1940, 1, 1), d(1985, 6, 1), d(2019, 12, 1)]),
+        "date_of_birth": st.sampled_from(
+            [d(1940, 1, 1), d(1985, 6, 1), d(2019, 12, 1)]
+        ),
         "sex": st.sampled_from(["female", "male", "intersex", "unknown"]),
         "date_of_death": maybe_date,
     }
@@ -327,7 +426,10 @@ public_death = st.fixed_dictionaries(
     {
         "date": maybe_date,
         "underlying_cause_of_death": maybe_icd10,
-        **{f"cause_of_death_{i:02d}": (maybe_icd10 if i <= 2 else st.none()) for i in range(1, 16)},
+        **{
+            f"cause_of_death_{i:02d}": (maybe_icd10 if i <= 2 else st.none())
+            for i in range(1, 16)
+        },
     }
 )
 
@@ -350,7 +452,9 @@ def public_data(draw):
             ("clinical_events", public_event),
             ("medications", public_medication),
         ):
-            tables[name].extend({"patient_id": pid, **row} for row in draw(st.lists(rows, max_size=3)))
+            tables[name].extend(
+                {"patient_id": pid, **row} for row in draw(st.lists(rows, max_size=3))
+            )
     return tables
 
 
@@ -375,7 +479,9 @@ def add_patients_and_registrations(dataset):
     dataset.practice = registered.practice_pseudo_id
     dataset.registered_since = registered.start_date
     dataset.registered = registrations.exists_for_patient_on(INDEX_DATE)
-    dataset.spanning = registrations.spanning("2019-12-31", "2020-01-01").count_for_patient()
+    dataset.spanning = registrations.spanning(
+        "2019-12-31", "2020-01-01"
+    ).count_for_patient()
     dataset.registrations = registrations.count_for_patient()
     dataset.latest_end = registrations.end_date.maximum_for_patient()
 
@@ -387,7 +493,9 @@ def add_events(dataset):
     ordered = events.sort_by(events.date, events.snomedct_code, events.numeric_value)
     dataset.events = events.count_for_patient()
     dataset.coded = in_codelist.count_for_patient()
-    dataset.has_bmi = events.where(events.snomedct_code == SNOMED_CODES[2]).exists_for_patient()
+    dataset.has_bmi = events.where(
+        events.snomedct_code == SNOMED_CODES[2]
+    ).exists_for_patient()
     dataset.distinct_codes = events.snomedct_code.count_distinct_for_patient()
     dataset.lowest = events.numeric_value.minimum_for_patient()
     dataset.highest = events.numeric_value.maximum_for_patient()
@@ -396,9 +504,13 @@ def add_events(dataset):
     dataset.first_date = ordered.first_for_patient().date
     dataset.first_code = ordered.first_for_patient().snomedct_code
     dataset.last_value = ordered.last_for_patient().numeric_value
-    dataset.before_index = events.where(events.date.is_before(INDEX_DATE)).count_for_patient()
+    dataset.before_index = events.where(
+        events.date.is_before(INDEX_DATE)
+    ).count_for_patient()
     ordered_medications = medications.sort_by(medications.date, medications.dmd_code)
-    dataset.medications = medications.where(medications.dmd_code.is_in(DMD_CODES[:2])).count_for_patient()
+    dataset.medications = medications.where(
+        medications.dmd_code.is_in(DMD_CODES[:2])
+    ).count_for_patient()
     dataset.last_medication = ordered_medications.last_for_patient().dmd_code
     dataset.first_medication_date = ordered_medications.first_for_patient().date
 
@@ -425,9 +537,12 @@ def varied_datasets() -> list:
         add(everything)
     registered = create_dataset()
     registered.define_population(
-        core.practice_registrations.exists_for_patient_on(INDEX_DATE) & core.patients.is_alive_on(INDEX_DATE)
+        core.practice_registrations.exists_for_patient_on(INDEX_DATE)
+        & core.patients.is_alive_on(INDEX_DATE)
     )
-    registered.practice = core.practice_registrations.for_patient_on(INDEX_DATE).practice_pseudo_id
+    registered.practice = core.practice_registrations.for_patient_on(
+        INDEX_DATE
+    ).practice_pseudo_id
     registered.events = core.clinical_events.count_for_patient()
     registered.died = core.ons_deaths.exists_for_patient()
     return [everything._compile(), registered._compile()]
@@ -442,7 +557,9 @@ def scratch():
     with tempfile.TemporaryDirectory() as directory:
         directory = Path(directory)
         for backend in (TPPBackend(), EMISBackend()):
-            RawDatabase.create(backend, directory / f"empty_{backend.name}.duckdb").dispose()
+            RawDatabase.create(
+                backend, directory / f"empty_{backend.name}.duckdb"
+            ).dispose()
         yield directory
 
 
@@ -491,16 +608,26 @@ def _same_answers(scratch: Path, public: dict, backend, raw_tables: dict) -> Non
     public_path = load_public(_fresh(scratch / "public.duckdb"), public)
     raw_path = load_raw_copy(scratch, backend, raw_tables)
     for dataset in VARIED_DATASETS:
-        assert _quick_results(raw_path, dataset, backend) == _quick_results(public_path, dataset)
+        assert _quick_results(raw_path, dataset, backend) == _quick_results(
+            public_path, dataset
+        )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(public=public_data())
 def test_tpp_gives_the_same_answers_on_random_data(scratch, public):
     _same_answers(scratch, public, TPPBackend(), inverse.tpp_raw_tables(public))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(public=public_data())
 def test_emis_gives_the_same_answers_on_random_data(scratch, public):
     public = inverse.emis_representable(public)
@@ -512,9 +639,30 @@ def test_emis_gives_the_same_answers_on_random_data(scratch, public):
 
 def test_emis_leaves_ambiguous_registration_ids_out_of_every_core_table(emis_db):
     public = {
-        "patients": [dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None)],
-        "practice_registrations": [dict(patient_id=1, start_date=d(2000, 1, 1), end_date=None, practice_pseudo_id=5)],
-        "clinical_events": [dict(patient_id=1, date=d(2020, 1, 1), snomedct_code="22298006", numeric_value=None)],
+        "patients": [
+            dict(
+                patient_id=1,
+                date_of_birth=d(1980, 1, 1),
+                sex="male",
+                date_of_death=None,
+            )
+        ],
+        "practice_registrations": [
+            dict(
+                patient_id=1,
+                start_date=d(2000, 1, 1),
+                end_date=None,
+                practice_pseudo_id=5,
+            )
+        ],
+        "clinical_events": [
+            dict(
+                patient_id=1,
+                date=d(2020, 1, 1),
+                snomedct_code="22298006",
+                numeric_value=None,
+            )
+        ],
         "medications": [dict(patient_id=1, date=d(2020, 1, 1), dmd_code="325278007")],
     }
     raw = inverse.emis_raw_tables(public)
@@ -526,4 +674,6 @@ def test_emis_leaves_ambiguous_registration_ids_out_of_every_core_table(emis_db)
             emis_db.insert(name, *rows)
     assert emis_db.table("patients", CORE_TABLES["patients"].schema) == []
     for table_name in ("practice_registrations", "clinical_events", "medications"):
-        assert emis_db.table(table_name, CORE_TABLES[table_name].schema) == [], table_name
+        assert emis_db.table(table_name, CORE_TABLES[table_name].schema) == [], (
+            table_name
+        )

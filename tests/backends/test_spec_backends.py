@@ -47,18 +47,29 @@ TABLE_DATA = {
 
 
 def typed(table_data):
-    return {frame._qm_node: parse_table(text, frame._qm_node.schema) for frame, text in table_data.items()}
+    return {
+        frame._qm_node: parse_table(text, frame._qm_node.schema)
+        for frame, text in table_data.items()
+    }
 
 
 def test_spec_backends_map_the_spec_tables_and_every_real_table():
-    for spec_backend, real in [(SpecTPPBackend(), TPPBackend()), (SpecEMISBackend(), EMISBackend())]:
-        assert spec_backend.implemented_table_names() == real.implemented_table_names() | {"p", "e"}
+    for spec_backend, real in [
+        (SpecTPPBackend(), TPPBackend()),
+        (SpecEMISBackend(), EMISBackend()),
+    ]:
+        assert (
+            spec_backend.implemented_table_names()
+            == real.implemented_table_names() | {"p", "e"}
+        )
         assert spec_backend.patient_id_type is real.patient_id_type
 
 
 def test_spec_data_round_trips_through_each_backend():
     dataset = build_spec_dataset(TABLE_DATA, p.d1)
-    dataset_events = build_spec_dataset(TABLE_DATA, e.sort_by(e.i1).last_for_patient().d1)
+    dataset_events = build_spec_dataset(
+        TABLE_DATA, e.sort_by(e.i1).last_for_patient().d1
+    )
     for name, run in SPEC_BACKEND_RUNNERS.items():
         assert run(typed(TABLE_DATA), dataset) == [
             (1, datetime.date(2020, 1, 1)), (2, None), (3, None)
@@ -76,13 +87,17 @@ def test_spec_data_round_trips_through_each_backend():
         (TPP_UNACTIVATED_TWIN_OFFSET, "include_gp_unactivated"),
     ],
 )
-def test_each_tpp_twin_appears_only_with_the_permission_lifting_its_rule(tmp_path, offset, permission):
+def test_each_tpp_twin_appears_only_with_the_permission_lifting_its_rule(
+    tmp_path, offset, permission
+):
     path = tmp_path / "spec_tpp.duckdb"
     with duckdb.connect(str(path)) as connection:
         load_spec_data(connection, "tpp_backend", typed(TABLE_DATA))
     twins = [pid + offset for pid in (1, 2, 3)]
     dataset = build_spec_dataset(TABLE_DATA, p.i1)
-    without = DuckDBQueryEngine(str(path), backend=SpecTPPBackend()).get_results(dataset)
+    without = DuckDBQueryEngine(str(path), backend=SpecTPPBackend()).get_results(
+        dataset
+    )
     assert [row[0] for row in without] == [1, 2, 3]
     granted = DuckDBQueryEngine(str(path), backend=SpecTPPBackend())
     granted.grant({permission})
@@ -92,9 +107,19 @@ def test_each_tpp_twin_appears_only_with_the_permission_lifting_its_rule(tmp_pat
 def test_emis_twins_have_raw_rows_that_the_mappings_leave_out():
     with duckdb.connect() as connection:
         backend = load_spec_data(connection, "emis_backend", typed(TABLE_DATA))
-        raw = {row[0] for row in connection.execute("SELECT registration_id FROM spec_observation_all_orgs_v2").fetchall()}
+        raw = {
+            row[0]
+            for row in connection.execute(
+                "SELECT registration_id FROM spec_observation_all_orgs_v2"
+            ).fetchall()
+        }
         query = sa.select(backend.table_expression("e", SPEC_SCHEMAS["e"]).c.patient_id)
-        sql = str(query.compile(dialect=DuckDBQueryEngine.dialect.sqlalchemy_dialect, compile_kwargs={"literal_binds": True}))
+        sql = str(
+            query.compile(
+                dialect=DuckDBQueryEngine.dialect.sqlalchemy_dialect,
+                compile_kwargs={"literal_binds": True},
+            )
+        )
         mapped = {row[0] for row in connection.execute(sql).fetchall()}
     twins = {f"1{EMIS_TWIN_SUFFIX}", f"3{EMIS_TWIN_SUFFIX}"}
     assert raw == {"1", "3"} | twins

@@ -27,29 +27,63 @@ def table(db, frame):
 def test_patients(tpp_db):
     tpp_db.insert(
         "Patient",
-        dict(Patient_ID=1, DateOfBirth=d(1980, 1, 1), Sex="M", DateOfDeath=d(9999, 12, 31)),
-        dict(Patient_ID=2, DateOfBirth=d(1990, 6, 1), Sex="F", DateOfDeath=d(2020, 3, 4)),
+        dict(
+            Patient_ID=1,
+            DateOfBirth=d(1980, 1, 1),
+            Sex="M",
+            DateOfDeath=d(9999, 12, 31),
+        ),
+        dict(
+            Patient_ID=2, DateOfBirth=d(1990, 6, 1), Sex="F", DateOfDeath=d(2020, 3, 4)
+        ),
         dict(Patient_ID=3, DateOfBirth=d(2000, 2, 1), Sex="I"),
         dict(Patient_ID=4, DateOfBirth=d(2010, 2, 1), Sex="U"),
     )
     assert table(tpp_db, core.patients) == [
         dict(patient_id=1, date_of_birth=d(1980, 1, 1), sex="male", date_of_death=None),
-        dict(patient_id=2, date_of_birth=d(1990, 6, 1), sex="female", date_of_death=d(2020, 3, 4)),
-        dict(patient_id=3, date_of_birth=d(2000, 2, 1), sex="intersex", date_of_death=None),
-        dict(patient_id=4, date_of_birth=d(2010, 2, 1), sex="unknown", date_of_death=None),
+        dict(
+            patient_id=2,
+            date_of_birth=d(1990, 6, 1),
+            sex="female",
+            date_of_death=d(2020, 3, 4),
+        ),
+        dict(
+            patient_id=3,
+            date_of_birth=d(2000, 2, 1),
+            sex="intersex",
+            date_of_death=None,
+        ),
+        dict(
+            patient_id=4, date_of_birth=d(2010, 2, 1), sex="unknown", date_of_death=None
+        ),
     ]
 
 
 def test_practice_registrations(tpp_db):
     tpp_db.insert(
         "Organisation",
-        dict(Organisation_ID=10, GoLiveDate=dt(2005, 1, 2, 9, 30), STPCode="E5401", Region="London"),
+        dict(
+            Organisation_ID=10,
+            GoLiveDate=dt(2005, 1, 2, 9, 30),
+            STPCode="E5401",
+            Region="London",
+        ),
         dict(Organisation_ID=20, GoLiveDate=dt(2006, 1, 1), STPCode="", Region=""),
     )
     tpp_db.insert(
         "RegistrationHistory",
-        dict(Patient_ID=1, Organisation_ID=10, StartDate=dt(2010, 1, 1, 12), EndDate=FAR_FUTURE),
-        dict(Patient_ID=1, Organisation_ID=20, StartDate=dt(2001, 1, 1), EndDate=dt(2009, 12, 31, 8)),
+        dict(
+            Patient_ID=1,
+            Organisation_ID=10,
+            StartDate=dt(2010, 1, 1, 12),
+            EndDate=FAR_FUTURE,
+        ),
+        dict(
+            Patient_ID=1,
+            Organisation_ID=20,
+            StartDate=dt(2001, 1, 1),
+            EndDate=dt(2009, 12, 31, 8),
+        ),
     )
     assert table(tpp_db, tpp.practice_registrations) == [
         dict(
@@ -111,11 +145,21 @@ def test_clinical_events_ranges(tpp_db):
     insert_coded_events(tpp_db)
     tpp_db.insert(
         "CodedEventRange",
-        dict(Patient_ID=1, CodedEvent_ID=1, LowerBound=1.0, UpperBound=2.0, Comparator=5),
-        dict(Patient_ID=2, CodedEvent_ID=3, LowerBound=0.0, UpperBound=9.0, Comparator=99),
+        dict(
+            Patient_ID=1, CodedEvent_ID=1, LowerBound=1.0, UpperBound=2.0, Comparator=5
+        ),
+        dict(
+            Patient_ID=2, CodedEvent_ID=3, LowerBound=0.0, UpperBound=9.0, Comparator=99
+        ),
     )
-    rows = {row["consultation_id"]: row for row in table(tpp_db, tpp.clinical_events_ranges)}
-    assert (rows[7]["lower_bound"], rows[7]["upper_bound"], rows[7]["comparator"]) == (1.0, 2.0, ">=")
+    rows = {
+        row["consultation_id"]: row for row in table(tpp_db, tpp.clinical_events_ranges)
+    }
+    assert (rows[7]["lower_bound"], rows[7]["upper_bound"], rows[7]["comparator"]) == (
+        1.0,
+        2.0,
+        ">=",
+    )
     assert (rows[8]["lower_bound"], rows[8]["comparator"]) == (None, None)
     assert (rows[9]["upper_bound"], rows[9]["comparator"]) == (9.0, None)
 
@@ -135,7 +179,12 @@ def test_medications_use_tpp_dictionary_then_custom_entries(tpp_db):
     tpp_db.insert(
         "MedicationIssue",
         *(
-            dict(Patient_ID=1, Consultation_ID=i, MultilexDrug_ID=drug, ConsultationDate=dt(2020, 1, i, 9))
+            dict(
+                Patient_ID=1,
+                Consultation_ID=i,
+                MultilexDrug_ID=drug,
+                ConsultationDate=dt(2020, 1, i, 9),
+            )
             for i, drug in enumerate(["A", "B", "C", "D"], start=1)
         ),
     )
@@ -150,12 +199,26 @@ def test_medications_use_tpp_dictionary_then_custom_entries(tpp_db):
 def test_ons_deaths_keep_each_patients_earliest_death(tpp_db):
     tpp_db.insert(
         "ONS_Deaths",
-        dict(Patient_ID=1, dod=d(2021, 2, 3), icd10u="I21", ICD10001="I21", Place_of_occurrence="Home"),
-        dict(Patient_ID=1, dod=d(2021, 1, 1), icd10u="J18", ICD10015="U071", Place_of_occurrence="Hospital"),
+        dict(
+            Patient_ID=1,
+            dod=d(2021, 2, 3),
+            icd10u="I21",
+            ICD10001="I21",
+            Place_of_occurrence="Home",
+        ),
+        dict(
+            Patient_ID=1,
+            dod=d(2021, 1, 1),
+            icd10u="J18",
+            ICD10015="U071",
+            Place_of_occurrence="Hospital",
+        ),
         dict(Patient_ID=2, dod=d(2022, 1, 1), icd10u="C34"),
     )
     rows = table(tpp_db, tpp.ons_deaths)
-    assert [(r["patient_id"], r["date"], r["underlying_cause_of_death"]) for r in rows] == [
+    assert [
+        (r["patient_id"], r["date"], r["underlying_cause_of_death"]) for r in rows
+    ] == [
         (1, d(2021, 1, 1), "J18"),
         (2, d(2022, 1, 1), "C34"),
     ]
@@ -178,7 +241,11 @@ def test_addresses(tpp_db):
     )  # fmt: skip
     tpp_db.insert(
         "PotentialCareHomeAddress",
-        dict(PatientAddress_ID=12, LocationRequiresNursing="Y", LocationDoesNotRequireNursing="N"),
+        dict(
+            PatientAddress_ID=12,
+            LocationRequiresNursing="Y",
+            LocationDoesNotRequireNursing="N",
+        ),
     )
     assert table(tpp_db, tpp.addresses) == [
         dict(patient_id=1, address_id=11, start_date=d(2000, 1, 1), end_date=None, address_type=3,
@@ -193,7 +260,12 @@ def test_addresses(tpp_db):
 
 
 def test_appointments_drop_repeated_rows_but_keep_distinct_appointments(tpp_db):
-    same = dict(Patient_ID=1, BookedDate=dt(2020, 1, 1, 8), StartDate=dt(2020, 1, 2, 9), SeenDate=FAR_FUTURE)
+    same = dict(
+        Patient_ID=1,
+        BookedDate=dt(2020, 1, 1, 8),
+        StartDate=dt(2020, 1, 2, 9),
+        SeenDate=FAR_FUTURE,
+    )
     tpp_db.insert(
         "Appointment",
         dict(same, Appointment_ID=1, Status=2),
@@ -227,15 +299,41 @@ def test_vaccinations_one_row_per_target_disease(tpp_db):
              VaccinationName_ID=6),
     )  # fmt: skip
     assert table(tpp_db, tpp.vaccinations) == [
-        dict(patient_id=1, vaccination_id=8, date=d(2019, 4, 5), target_disease="MEASLES", product_name="MMR"),
-        dict(patient_id=1, vaccination_id=8, date=d(2019, 4, 5), target_disease="MUMPS", product_name="MMR"),
-        dict(patient_id=2, vaccination_id=9, date=d(2019, 4, 6), target_disease=None, product_name="Other"),
+        dict(
+            patient_id=1,
+            vaccination_id=8,
+            date=d(2019, 4, 5),
+            target_disease="MEASLES",
+            product_name="MMR",
+        ),
+        dict(
+            patient_id=1,
+            vaccination_id=8,
+            date=d(2019, 4, 5),
+            target_disease="MUMPS",
+            product_name="MMR",
+        ),
+        dict(
+            patient_id=2,
+            vaccination_id=9,
+            date=d(2019, 4, 6),
+            target_disease=None,
+            product_name="Other",
+        ),
     ]
 
 
 def test_household_memberships_treat_zero_as_unknown(tpp_db):
-    tpp_db.insert("Household", dict(Household_ID=5, HouseholdSize=3), dict(Household_ID=0, HouseholdSize=0))
-    tpp_db.insert("HouseholdMember", dict(Patient_ID=1, Household_ID=5), dict(Patient_ID=2, Household_ID=0))
+    tpp_db.insert(
+        "Household",
+        dict(Household_ID=5, HouseholdSize=3),
+        dict(Household_ID=0, HouseholdSize=0),
+    )
+    tpp_db.insert(
+        "HouseholdMember",
+        dict(Patient_ID=1, Household_ID=5),
+        dict(Patient_ID=2, Household_ID=0),
+    )
     assert table(tpp_db, tpp.household_memberships_2020) == [
         dict(patient_id=1, household_pseudo_id=5, household_size=3),
         dict(patient_id=2, household_pseudo_id=None, household_size=None),
@@ -268,12 +366,26 @@ def test_open_prompt_keeps_only_snomed_concepts_and_real_numbers(tpp_db):
 def test_decision_support_values(tpp_db):
     tpp_db.insert(
         "DecisionSupportValueReference",
-        dict(AlgorithmType=1, AlgorithmDescription="Electronic Frailty Index", AlgorithmVersion="1.0"),
+        dict(
+            AlgorithmType=1,
+            AlgorithmDescription="Electronic Frailty Index",
+            AlgorithmVersion="1.0",
+        ),
     )
     tpp_db.insert(
         "DecisionSupportValue",
-        dict(Patient_ID=1, AlgorithmType=1, CalculationDateTime=dt(2022, 3, 4, 5), NumericValue=0.25),
-        dict(Patient_ID=2, AlgorithmType=1, CalculationDateTime=FAR_FUTURE, NumericValue=0.5),
+        dict(
+            Patient_ID=1,
+            AlgorithmType=1,
+            CalculationDateTime=dt(2022, 3, 4, 5),
+            NumericValue=0.25,
+        ),
+        dict(
+            Patient_ID=2,
+            AlgorithmType=1,
+            CalculationDateTime=FAR_FUTURE,
+            NumericValue=0.5,
+        ),
     )
     assert table(tpp_db, tpp.decision_support_values) == [
         dict(patient_id=1, calculation_date=d(2022, 3, 4), numeric_value=0.25,
@@ -289,9 +401,15 @@ def test_parents_link_children_to_one_plausible_mother(tpp_db):
         dict(Patient_ID=1, DateOfBirth=d(1970, 1, 1), Sex="F"),  # mother of 2 and 3
         dict(Patient_ID=2, DateOfBirth=d(2000, 1, 1), Sex="M"),
         dict(Patient_ID=3, DateOfBirth=d(2002, 1, 1), Sex="F"),
-        dict(Patient_ID=4, DateOfBirth=d(1960, 1, 1), Sex="M"),  # father: never a mother
-        dict(Patient_ID=5, DateOfBirth=d(2010, 1, 1), Sex="F"),  # younger than her "child"
-        dict(Patient_ID=6, DateOfBirth=d(2005, 1, 1), Sex="F"),  # has two candidate mothers
+        dict(
+            Patient_ID=4, DateOfBirth=d(1960, 1, 1), Sex="M"
+        ),  # father: never a mother
+        dict(
+            Patient_ID=5, DateOfBirth=d(2010, 1, 1), Sex="F"
+        ),  # younger than her "child"
+        dict(
+            Patient_ID=6, DateOfBirth=d(2005, 1, 1), Sex="F"
+        ),  # has two candidate mothers
         dict(Patient_ID=7, DateOfBirth=d(1975, 1, 1), Sex="F"),
     )
     tpp_db.insert(
@@ -327,7 +445,12 @@ def test_sgss_covid_all_tests_combine_positive_and_negative_results(tpp_db):
     )  # fmt: skip
     tpp_db.insert(
         "SGSS_AllTests_Negative",
-        dict(Patient_ID=1, Specimen_Date=d(2020, 12, 1), Lab_Report_Date=d(2020, 12, 3), Symptomatic="false"),
+        dict(
+            Patient_ID=1,
+            Specimen_Date=d(2020, 12, 1),
+            Lab_Report_Date=d(2020, 12, 3),
+            Symptomatic="false",
+        ),
         dict(Patient_ID=2, Specimen_Date=d(2020, 12, 5), Symptomatic="true"),
     )
     assert table(tpp_db, tpp.sgss_covid_all_tests) == [
@@ -367,7 +490,9 @@ def test_covid_therapeutics_risk_cohort_and_repeated_rows(tpp_db):
         "Therapeutics",
         row,
         row,
-        dict(row, Received="2022-03-01", CASIM05_risk_cohort=None, SOT02_risk_cohorts=""),
+        dict(
+            row, Received="2022-03-01", CASIM05_risk_cohort=None, SOT02_risk_cohorts=""
+        ),
     )
     assert table(tpp_db, tpp.covid_therapeutics) == [
         dict(patient_id=1, covid_indication="non_hospitalised", current_status="Approved",
@@ -425,7 +550,10 @@ def test_wl_openpathways_open_end_date_is_null(tpp_db):
 
 
 def test_apcs_reads_each_month_from_either_current_or_archived_tables(tpp_db):
-    for suffix, months in (("", ("202203", "202204")), ("_ARCHIVED", ("202203", "202204"))):
+    for suffix, months in (
+        ("", ("202203", "202204")),
+        ("_ARCHIVED", ("202203", "202204")),
+    ):
         tpp_db.insert(
             "APCS" + suffix,
             *(
@@ -444,8 +572,14 @@ def test_apcs_reads_each_month_from_either_current_or_archived_tables(tpp_db):
         (2022039, d(2022, 3, 1)),
         (2022040, d(2022, 4, 1)),
     ]
-    assert (rows[1]["primary_diagnosis"], rows[1]["days_in_critical_care"]) == ("I21", 3)
-    assert (rows[0]["primary_diagnosis"], rows[0]["days_in_critical_care"]) == (None, None)
+    assert (rows[1]["primary_diagnosis"], rows[1]["days_in_critical_care"]) == (
+        "I21",
+        3,
+    )
+    assert (rows[0]["primary_diagnosis"], rows[0]["days_in_critical_care"]) == (
+        None,
+        None,
+    )
     assert rows[1]["all_diagnoses"] == "||I21 ,I10"
 
 
@@ -467,8 +601,13 @@ def test_emergency_care_attendances_and_ec_tables(tpp_db):
              Discharge_Destination_SNOMED_CT="306689006", SUS_HRG_Code="VB09Z",
              EC_Decision_To_Admit_Date=d(2021, 6, 2)),
     )  # fmt: skip
-    tpp_db.insert("EC_Diagnosis_ARCHIVED", dict(EC_Ident=3, EC_Diagnosis_01="123", EC_Diagnosis_24="456"))
-    tpp_db.insert("EC_Cost_ARCHIVED", dict(Patient_ID=1, EC_Ident=3, Tariff_Total_Payment=10.0))
+    tpp_db.insert(
+        "EC_Diagnosis_ARCHIVED",
+        dict(EC_Ident=3, EC_Diagnosis_01="123", EC_Diagnosis_24="456"),
+    )
+    tpp_db.insert(
+        "EC_Cost_ARCHIVED", dict(Patient_ID=1, EC_Ident=3, Tariff_Total_Payment=10.0)
+    )
     [attendance] = table(tpp_db, tpp.emergency_care_attendances)
     assert (attendance["id"], attendance["arrival_date"], attendance["discharge_destination"]) == (
         3, d(2021, 6, 1), "306689006",
@@ -480,7 +619,10 @@ def test_emergency_care_attendances_and_ec_tables(tpp_db):
         dict(patient_id=1, ec_ident=3, arrival_date=d(2021, 6, 1), sus_hrg_code="VB09Z")
     ]
     [cost] = table(tpp_db, tpp.ec_cost)
-    assert (cost["tariff_total_payment"], cost["ec_decision_to_admit_date"]) == (10.0, d(2021, 6, 2))
+    assert (cost["tariff_total_payment"], cost["ec_decision_to_admit_date"]) == (
+        10.0,
+        d(2021, 6, 2),
+    )
 
 
 def test_outpatient_tables(tpp_db):
@@ -491,8 +633,12 @@ def test_outpatient_tables(tpp_db):
              Consultation_Medium_Used="01", HRG_Code="WF01A", Treatment_Function_Code="100",
              Outcome_of_Attendance="4"),
     )  # fmt: skip
-    tpp_db.insert("OPA_Diag", dict(Patient_ID=1, OPA_Ident=4, Primary_Diagnosis_Code="K35"))
-    tpp_db.insert("OPA_Proc", dict(Patient_ID=1, OPA_Ident=4, Primary_Procedure_Code="H01"))
+    tpp_db.insert(
+        "OPA_Diag", dict(Patient_ID=1, OPA_Ident=4, Primary_Diagnosis_Code="K35")
+    )
+    tpp_db.insert(
+        "OPA_Proc", dict(Patient_ID=1, OPA_Ident=4, Primary_Procedure_Code="H01")
+    )
     tpp_db.insert("OPA_Cost", dict(Patient_ID=1, OPA_Ident=4, Tariff_OPP=50.0))
     assert table(tpp_db, tpp.opa) == [
         dict(patient_id=1, opa_ident=4, appointment_date=d(2023, 2, 1), attendance_status="5",
@@ -501,7 +647,10 @@ def test_outpatient_tables(tpp_db):
              referral_request_received_date=d(2023, 1, 1)),
     ]  # fmt: skip
     [diag] = table(tpp_db, tpp.opa_diag)
-    assert (diag["primary_diagnosis_code"], diag["appointment_date"]) == ("K35", d(2023, 2, 1))
+    assert (diag["primary_diagnosis_code"], diag["appointment_date"]) == (
+        "K35",
+        d(2023, 2, 1),
+    )
     assert diag["referral_request_received_date"] == d(2023, 1, 1)
     [proc] = table(tpp_db, tpp.opa_proc)
     assert (proc["primary_procedure_code"], proc["procedure_code_2"]) == ("H01", None)
@@ -525,7 +674,9 @@ def test_ethnicity_from_sus_most_frequent_informative_code(tpp_db):
         # Archived rows from after the cut-off are read from the current table only.
         dict(Patient_ID=3, Ethnic_Category="A", Der_Activity_Month="202301"),
     )
-    tpp_db.insert("OPA", dict(Patient_ID=1, Ethnic_Category="A9", Der_Activity_Month="202302"))
+    tpp_db.insert(
+        "OPA", dict(Patient_ID=1, Ethnic_Category="A9", Der_Activity_Month="202302")
+    )
     assert table(tpp_db, tpp.ethnicity_from_sus) == [
         dict(patient_id=1, code="A"),  # A twice beats B once; 9 and Z say nothing
         dict(patient_id=2, code="D"),  # a tie goes to the greater code
@@ -582,8 +733,13 @@ def test_ons_deaths_raw_keeps_every_registered_death(tpp_db):
         dict(Patient_ID=1, dod=d(2021, 2, 3), icd10u="I21", Place_of_occurrence="Home"),
         dict(Patient_ID=1, dod=d(2021, 1, 1), icd10u="J18"),
     )
-    assert [r["date"] for r in table(tpp_db, raw_tpp.ons_deaths)] == [d(2021, 1, 1), d(2021, 2, 3)]
-    assert [r["underlying_cause_of_death"] for r in table(tpp_db, raw_core.ons_deaths)] == ["J18", "I21"]
+    assert [r["date"] for r in table(tpp_db, raw_tpp.ons_deaths)] == [
+        d(2021, 1, 1),
+        d(2021, 2, 3),
+    ]
+    assert [
+        r["underlying_cause_of_death"] for r in table(tpp_db, raw_core.ons_deaths)
+    ] == ["J18", "I21"]
 
 
 def test_isaric_raw_reads_na_as_missing_dates_and_unticked_conditions(tpp_db):
@@ -593,8 +749,17 @@ def test_isaric_raw_reads_na_as_missing_dates_and_unticked_conditions(tpp_db):
          "chrincard": "NA", "asthma_mhyn": "YES", "renal_mhyn": "maybe", "smoking_mhyn": "NA"},
     )  # fmt: skip
     [row] = table(tpp_db, raw_tpp.isaric)
-    assert (row["age"], row["age_factor"], row["hostdat"], row["cestdat"]) == ("54", "50-59", d(2020, 4, 1), None)
-    assert (row["chrincard"], row["asthma_mhyn"], row["renal_mhyn"]) == ("NO", "YES", None)
+    assert (row["age"], row["age_factor"], row["hostdat"], row["cestdat"]) == (
+        "54",
+        "50-59",
+        d(2020, 4, 1),
+        None,
+    )
+    assert (row["chrincard"], row["asthma_mhyn"], row["renal_mhyn"]) == (
+        "NO",
+        "YES",
+        None,
+    )
     assert row["smoking_mhyn"] == "NA"  # not a yes/no question: passed on as stored
 
 
@@ -608,26 +773,39 @@ def test_covid_therapeutics_raw(tpp_db):
     assert (row["count"], row["age_at_received_date"], row["received"], row["load_date"]) == (
         2, 70, d(2022, 2, 1), d(2022, 3, 4),
     )  # fmt: skip
-    assert (row["CASIM05_risk_cohort"], row["form_name"]) == ("Patients with a solid cancer", "form")
+    assert (row["CASIM05_risk_cohort"], row["form_name"]) == (
+        "Patients with a solid cancer",
+        "form",
+    )
 
 
 def test_historical_apcs_tables(tpp_db):
     tpp_db.insert("APCS" + HISTORICAL_COST_SUFFIX, dict(Patient_ID=1, APCS_Ident=2, Admission_Date=d(2019, 1, 1),
                                                          Spell_Core_HRG_SUS="AA22C"))  # fmt: skip
-    tpp_db.insert("APCS_Cost" + HISTORICAL_COST_SUFFIX, dict(Patient_ID=1, APCS_Ident=2, Tariff_Total_Payment=7.5))
+    tpp_db.insert(
+        "APCS_Cost" + HISTORICAL_COST_SUFFIX,
+        dict(Patient_ID=1, APCS_Ident=2, Tariff_Total_Payment=7.5),
+    )
     assert table(tpp_db, raw_tpp.apcs_historical) == [
         dict(patient_id=1, apcs_ident=2, admission_date=d(2019, 1, 1), discharge_date=None,
              spell_core_hrg_sus="AA22C"),
     ]  # fmt: skip
     [cost] = table(tpp_db, raw_tpp.apcs_cost_historical)
-    assert (cost["tariff_total_payment"], cost["admission_date"]) == (7.5, d(2019, 1, 1))
+    assert (cost["tariff_total_payment"], cost["admission_date"]) == (
+        7.5,
+        d(2019, 1, 1),
+    )
 
 
 def test_waiting_list_raw_tables_keep_stored_values(tpp_db):
     common = dict(Patient_ID=1, PRIORITY_TYPE_CODE="2", PSEUDO_PATIENT_PATHWAY_IDENTIFIER=b"\xab",
                   REFERRAL_TO_TREATMENT_PERIOD_END_DATE="9999-12-31", Waiting_List_Type="XYZ")  # fmt: skip
-    tpp_db.insert("WL_ClockStops", dict(common, Referral_Request_Received_Date="2023-01-02"))
-    tpp_db.insert("WL_OpenPathways", dict(common, Current_Pathway_Period_Start_Date="2023-02-01"))
+    tpp_db.insert(
+        "WL_ClockStops", dict(common, Referral_Request_Received_Date="2023-01-02")
+    )
+    tpp_db.insert(
+        "WL_OpenPathways", dict(common, Current_Pathway_Period_Start_Date="2023-02-01")
+    )
     [stop] = table(tpp_db, raw_tpp.wl_clockstops)
     [pathway] = table(tpp_db, raw_tpp.wl_openpathways)
     for row in (stop, pathway):
@@ -640,13 +818,20 @@ def test_waiting_list_raw_tables_keep_stored_values(tpp_db):
 
 def test_smoketest_patients(tpp_db):
     tpp_db.insert("Patient", dict(Patient_ID=1, DateOfBirth=d(1980, 1, 1), Sex="F"))
-    assert table(tpp_db, smoketest.patients) == [dict(patient_id=1, date_of_birth=d(1980, 1, 1))]
+    assert table(tpp_db, smoketest.patients) == [
+        dict(patient_id=1, date_of_birth=d(1980, 1, 1))
+    ]
 
 
 def test_inclusion_condition_keeps_everyone_but_the_opted_out(tpp_db):
     # Every patient passes the other rules, so only the type 1 rule decides.
-    tpp_db.insert("Patient", *(dict(Patient_ID=i, DateOfBirth=d(1980, 1, 1), Sex="F") for i in (1, 2, 3)))
-    tpp_db.insert("PatientsWithTypeOneDissent", dict(Patient_ID=2), dict(Patient_ID=None))
+    tpp_db.insert(
+        "Patient",
+        *(dict(Patient_ID=i, DateOfBirth=d(1980, 1, 1), Sex="F") for i in (1, 2, 3)),
+    )
+    tpp_db.insert(
+        "PatientsWithTypeOneDissent", dict(Patient_ID=2), dict(Patient_ID=None)
+    )
     patient = tpp_db.backend.raw_table("Patient")
     others = {"include_ndoo", "include_gp_unactivated"}
     condition = tpp_db.backend.inclusion_condition(patient.c.Patient_ID, others)
@@ -654,4 +839,9 @@ def test_inclusion_condition_keeps_everyone_but_the_opted_out(tpp_db):
         dict(Patient_ID=1),
         dict(Patient_ID=3),
     ]
-    assert tpp_db.backend.inclusion_condition(patient.c.Patient_ID, {"include_t1oo", *others}) is None
+    assert (
+        tpp_db.backend.inclusion_condition(
+            patient.c.Patient_ID, {"include_t1oo", *others}
+        )
+        is None
+    )

@@ -13,7 +13,12 @@ def sample_parser():
         "generate-dataset", help="Make a dataset.", description="Runs a definition."
     )
     generate.add_argument("definition", help="the dataset definition file")
-    generate.add_argument("--output", metavar="FILE", default="out.csv", help="where (default %(default)s)")
+    generate.add_argument(
+        "--output",
+        metavar="FILE",
+        default="out.csv",
+        help="where (default %(default)s)",
+    )
     generate.add_argument("--format", choices=["csv", "arrow"], help="file format")
     generate.add_argument("--verbose", action="store_true", help="say more")
     generate.add_argument("--secret", help=argparse.SUPPRESS)
@@ -29,7 +34,9 @@ def test_cli_page_has_every_verb_argument_and_option():
     assert "Runs a definition." in page
     assert "| `definition` | the dataset definition file |" in page
     assert "| `--output` | `FILE` | where (default out.csv) |  | `out.csv` |" in page
-    assert "| `--format` | `FORMAT` | file format. One of: `csv`, `arrow`. |  |  |" in page
+    assert (
+        "| `--format` | `FORMAT` | file format. One of: `csv`, `arrow`. |  |  |" in page
+    )
     assert "| `--verbose` |  | say more |  |  |" in page
     assert "--secret" not in page
     assert "whatever" not in page

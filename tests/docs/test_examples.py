@@ -107,7 +107,10 @@ def test_examples_page_renders_each_spec_module(tmp_path, monkeypatch):
     assert "## Picking things" in page
     assert "*From `fake_docs_spec/topic/test_picking.py`.*" in page
     assert "Table `e` (many rows per patient):" in page
-    assert "| patient_id | i1 | b1 |\n| --- | --- | --- |\n| 1 | 7 | T |\n| 1 |  | F |\n| 2 | 5 |  |" in page
+    assert (
+        "| patient_id | i1 | b1 |\n| --- | --- | --- |\n| 1 | 7 | T |\n| 1 |  | F |\n| 2 | 5 |  |"
+        in page
+    )
     assert "### The first value, nulls first." in page
     assert "```python\ne.sort_by(e.i1)\n .first_for_patient()\n .i1\n```" in page
     assert "| patient_id | result |\n| --- | --- |\n| 1 | *null* |\n| 2 | 5 |" in page

@@ -56,13 +56,23 @@ def test_site_builds_strictly(tmp_path):
     # Strict mode turns warnings into errors: broken links, missing pages and
     # pages left out of the navigation all fail the build.
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
         cwd=SOURCE_ROOT,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "site" / "reference" / "schemas" / "core" / "index.html").exists()
+    assert (
+        tmp_path / "site" / "reference" / "schemas" / "core" / "index.html"
+    ).exists()
 
 
 @pytest.mark.parametrize("hash_seed", ["1", "2"])

@@ -7,7 +7,9 @@ from ehrql.docs import introspect
 _SENTINEL = object()
 
 
-def sample(name: str, kind=str, default=_SENTINEL, *rest, flag: bool = False, **extra) -> int:
+def sample(
+    name: str, kind=str, default=_SENTINEL, *rest, flag: bool = False, **extra
+) -> int:
     """First line.
 
     More detail.
@@ -52,7 +54,9 @@ def test_docstring_is_cleaned_and_summary_is_first_paragraph():
 
 
 def test_documented_members_are_public_functions_and_properties():
-    members = {n for n, v in vars(Sample).items() if introspect.is_documented_member(n, v)}
+    members = {
+        n for n, v in vars(Sample).items() if introspect.is_documented_member(n, v)
+    }
     assert members == {"method", "value"}
     assert introspect.member_function(vars(Sample)["value"]).__doc__ == "The value."
 
@@ -66,5 +70,7 @@ def test_attribute_comment_reads_the_comment_above_a_constant():
 
 
 def test_signature_can_leave_out_the_name_and_the_return_annotation():
-    assert introspect.signature(sample, name="", show_return=False).startswith("(name: str,")
+    assert introspect.signature(sample, name="", show_return=False).startswith(
+        "(name: str,"
+    )
     assert not introspect.signature(sample, show_return=False).endswith("-> int")

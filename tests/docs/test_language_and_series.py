@@ -35,7 +35,12 @@ def test_frames_page_documents_picking_filtering_and_aggregating():
 def test_every_concrete_series_class_is_listed():
     concrete = series.concrete_series_classes()
     names = {c.__name__ for c in concrete}
-    assert {"BoolPatientSeries", "IntEventSeries", "DateEventSeries", "CodePatientSeries"} <= names
+    assert {
+        "BoolPatientSeries",
+        "IntEventSeries",
+        "DateEventSeries",
+        "CodePatientSeries",
+    } <= names
     page = series.series_page()
     for name in names:
         assert f"| `{name}` |" in page
@@ -63,7 +68,10 @@ def test_each_family_section_lists_exactly_the_classes_that_have_its_methods():
 
 def test_operators_are_listed_in_the_form_researchers_write_them():
     page = series.series_page()
-    assert "- `a == b`: True where the values are equal; null where either is null." in page
+    assert (
+        "- `a == b`: True where the values are equal; null where either is null."
+        in page
+    )
     assert "- `a // b`" in page
     assert "__add__" not in page
 
@@ -80,5 +88,7 @@ def test_declaring_tables_section_lists_every_constraint_kind():
     section = language.declaring_tables_section()
     for kind, _cls in language.constraint_kinds():
         assert f"`Constraint.{kind}(" in section
-    assert "`Constraint.ClosedRange(minimum: Any, maximum: Any, step: Any = 1)`" in section
+    assert (
+        "`Constraint.ClosedRange(minimum: Any, maximum: Any, step: Any = 1)`" in section
+    )
     assert "### `table(cls: type)" in section

@@ -11,7 +11,9 @@ from ehrql.tables import EventFrame, PatientFrame, Series, table
 
 
 def existing_schema_modules():
-    return [name for name in schemas.SCHEMA_MODULES if schemas.import_schema_module(name)]
+    return [
+        name for name in schemas.SCHEMA_MODULES if schemas.import_schema_module(name)
+    ]
 
 
 def test_there_is_a_page_per_existing_schema_module():
@@ -41,7 +43,9 @@ def test_each_schema_page_documents_every_table_and_column(module_name):
 def test_missing_schema_modules_are_skipped_but_broken_ones_fail(tmp_path, monkeypatch):
     assert schemas.import_schema_module("ehrql.tables.no_such_backend") is None
     assert schemas.import_schema_module("ehrql.tables.no_such_package.core") is None
-    (tmp_path / "fake_broken_schema.py").write_text("import no_such_dependency_for_docs\n")
+    (tmp_path / "fake_broken_schema.py").write_text(
+        "import no_such_dependency_for_docs\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ModuleNotFoundError):
         schemas.import_schema_module("fake_broken_schema")
@@ -94,7 +98,9 @@ def test_schema_page_renders_rows_types_constraints_and_helpers():
         in page
     )
     assert "| `code` | SNOMED CT code | What \\| happened. |  |" in page
-    assert "#### `born_before(date: str) -> bool`\n\nTrue when born before `date`." in page
+    assert (
+        "#### `born_before(date: str) -> bool`\n\nTrue when born before `date`." in page
+    )
     # Frame methods belong to the language reference, not to each table.
     assert "where(" not in page
     assert page.index("## `people`") < page.index("## `events`")

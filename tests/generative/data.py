@@ -61,4 +61,6 @@ def table_data(
     are often at the ends of the date range.
     """
     patient_ids = PATIENT_IDS
-    return {table: draw(table_rows(table, patient_ids, extreme_dates)) for table in tables}
+    return {
+        table: draw(table_rows(table, patient_ids, extreme_dates)) for table in tables
+    }

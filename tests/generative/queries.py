@@ -109,7 +109,9 @@ def constants(type_) -> st.SearchStrategy[qm.Value]:
 def column_of(draw, frame: qm.Frame, type_) -> qm.SelectColumn:
     """A column of `type_` read from `frame` or from a frame it was derived from."""
     source = draw(st.sampled_from(frame_chain(frame)))
-    return qm.SelectColumn(source, draw(st.sampled_from(columns_of_type(source, type_))))
+    return qm.SelectColumn(
+        source, draw(st.sampled_from(columns_of_type(source, type_)))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -118,7 +120,9 @@ def column_of(draw, frame: qm.Frame, type_) -> qm.SelectColumn:
 
 
 @st.composite
-def event_frames(draw, scope: Scope, sorted_: bool = False) -> qm.ManyRowsPerPatientFrame:
+def event_frames(
+    draw, scope: Scope, sorted_: bool = False
+) -> qm.ManyRowsPerPatientFrame:
     """An event table or shared frame with up to `scope.depth` filters and
     sorts applied in any order (conditions and keys one level deeper).
 
@@ -158,7 +162,10 @@ def inline_tables(draw) -> qm.InlinePatientTable:
     """A patient-level table given in the query itself, for some of the patients."""
     patient_ids = draw(st.lists(st.sampled_from(PATIENT_IDS), unique=True, max_size=4))
     rows = tuple(
-        (patient_id, *(draw(cells_of(type_)) for _, type_ in INLINE_SCHEMA.column_types))
+        (
+            patient_id,
+            *(draw(cells_of(type_)) for _, type_ in INLINE_SCHEMA.column_types),
+        )
         for patient_id in sorted(patient_ids)
     )
     return qm.InlinePatientTable(rows, INLINE_SCHEMA)
@@ -170,7 +177,9 @@ def patient_frames(draw, scope: Scope) -> qm.OneRowPerPatientFrame:
     picked from an event frame."""
     if scope.depth <= 0:
         return draw(st.one_of(st.just(patients), inline_tables()))
-    return draw(st.one_of(st.just(patients), inline_tables(), picked_rows(scope.deeper())))
+    return draw(
+        st.one_of(st.just(patients), inline_tables(), picked_rows(scope.deeper()))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -182,11 +191,15 @@ def patient_frames(draw, scope: Scope) -> qm.OneRowPerPatientFrame:
 def series(draw, type_, scope: Scope) -> qm.Series:
     """A series of `type_` usable in `scope`."""
     if scope.need_event and scope.is_patient:
-        raise ValueError("only a series on an event frame can be required to vary by row")
+        raise ValueError(
+            "only a series on an event frame can be required to vary by row"
+        )
     # Integer 0 is where hypothesis shrinks to: a leaf, for small counterexamples.
     if scope.depth <= 0 or draw(st.integers(0, 3)) == 0:
         return draw(_leaf(type_, scope))
-    builders = [b for b in BUILDERS[type_] if not (scope.need_event and b.patient_level)]
+    builders = [
+        b for b in BUILDERS[type_] if not (scope.need_event and b.patient_level)
+    ]
     builder = draw(st.sampled_from(builders))
     return draw(builder.build(type_, scope))
 
@@ -272,8 +285,12 @@ def _binary(node_class, operand_types=None, null_rhs=True, leaf_rhs=False):
 
     @st.composite
     def build(draw, type_, scope):
-        operand_type = type_ if operand_types is None else draw(st.sampled_from(operand_types))
-        return draw(_binary_same_type(node_class, operand_type, scope, null_rhs, leaf_rhs))
+        operand_type = (
+            type_ if operand_types is None else draw(st.sampled_from(operand_types))
+        )
+        return draw(
+            _binary_same_type(node_class, operand_type, scope, null_rhs, leaf_rhs)
+        )
 
     return Builder(build)
 
@@ -308,7 +325,9 @@ def _in(draw, type_, scope):
 @_patient_level_only
 @st.composite
 def _exists(draw, type_, scope):
-    frame = draw(st.one_of(event_frames(scope.deeper()), patient_frames(scope.deeper())))
+    frame = draw(
+        st.one_of(event_frames(scope.deeper()), patient_frames(scope.deeper()))
+    )
     return Agg.Exists(frame)
 
 
@@ -333,7 +352,9 @@ def _in_patients_values(draw, type_, scope):
     element_type = draw(st.sampled_from(SERIES_TYPES))
     lhs = draw(series(element_type, scope.deeper(scope.need_event)))
     frame = draw(event_frames(scope.deeper().at_patient_level()))
-    values = draw(series(element_type, scope.at_patient_level().on(frame, need_event=True)))
+    values = draw(
+        series(element_type, scope.at_patient_level().on(frame, need_event=True))
+    )
     return Fn.In(lhs, Agg.CombineAsSet(values))
 
 
@@ -344,7 +365,9 @@ def _aggregate(node_class, source_types=None):
     @_patient_level_only
     @st.composite
     def build(draw, type_, scope):
-        source_type = type_ if source_types is None else draw(st.sampled_from(source_types))
+        source_type = (
+            type_ if source_types is None else draw(st.sampled_from(source_types))
+        )
         frame = draw(event_frames(scope.deeper()))
         source = draw(series(source_type, scope.on(frame, need_event=True)))
         return node_class(source)
@@ -387,7 +410,9 @@ def _case(draw, type_, scope):
     conditions = [draw(series(bool, scope.deeper(scope.need_event)))]
     conditions += [draw(series(bool, scope.deeper())) for _ in range(count - 1)]
     values = [draw(series(type_, scope.deeper()))]
-    values += [draw(st.none() | series(type_, scope.deeper())) for _ in range(count - 1)]
+    values += [
+        draw(st.none() | series(type_, scope.deeper())) for _ in range(count - 1)
+    ]
     default = draw(st.none() | series(type_, scope.deeper()))
     cases = {}
     for condition, value in zip(conditions, values):
@@ -541,7 +566,9 @@ def datasets(draw, depth: int = DEFAULT_DEPTH) -> qm.Dataset:
     )
     population = draw(populations(depth, shared))
     variables = draw(
-        st.lists(patient_series(None, depth, shared), min_size=2, max_size=MAX_VARIABLES)
+        st.lists(
+            patient_series(None, depth, shared), min_size=2, max_size=MAX_VARIABLES
+        )
     )
     return qm.Dataset(
         population=population,

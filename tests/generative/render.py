@@ -20,14 +20,18 @@ _TABLE_NAMES = {table: table.name.removeprefix("gen_") for table in ALL_TABLES}
 
 def node_source(node) -> str:
     """A Python expression that rebuilds `node`."""
-    if node in _TABLE_NAMES and isinstance(node, (qm.SelectTable, qm.SelectPatientTable)):
+    if node in _TABLE_NAMES and isinstance(
+        node, (qm.SelectTable, qm.SelectPatientTable)
+    ):
         return _TABLE_NAMES[node]
     if node == INLINE_SCHEMA:
         return "INLINE_SCHEMA"
     if isinstance(node, qm.Value):
         return f"qm.Value({node.value!r})"
     if isinstance(node, qm.FrozenDict):
-        items = ", ".join(f"{node_source(k)}: {node_source(v)}" for k, v in node.items())
+        items = ", ".join(
+            f"{node_source(k)}: {node_source(v)}" for k, v in node.items()
+        )
         return f"qm.FrozenDict({{{items}}})"
     if isinstance(node, tuple):
         return "(" + "".join(f"{node_source(item)}, " for item in node) + ")"

@@ -32,15 +32,19 @@ def _schema(**types) -> TableSchema:
 patients = qm.SelectPatientTable(
     "gen_patients",
     _schema(
-        i1=int, f1=float, b1=bool, s1=str, d1=datetime.date, d2=datetime.date, c1=CODE_TYPE
+        i1=int,
+        f1=float,
+        b1=bool,
+        s1=str,
+        d1=datetime.date,
+        d2=datetime.date,
+        c1=CODE_TYPE,
     ),
 )
 
 events = qm.SelectTable(
     "gen_events",
-    _schema(
-        i1=int, i2=int, f1=float, b1=bool, s1=str, d1=datetime.date, c1=CODE_TYPE
-    ),
+    _schema(i1=int, i2=int, f1=float, b1=bool, s1=str, d1=datetime.date, c1=CODE_TYPE),
 )
 
 others = qm.SelectTable(

@@ -36,14 +36,24 @@ from tests.lib.spec_backends import create_raw_tables, insert_raw_rows
 
 T1OO, NDOO, GP = "include_t1oo", "include_ndoo", "include_gp_unactivated"
 EVERY_PERMISSION = frozenset({T1OO, NDOO, GP})
-PERMISSION_SETS = [frozenset(c) for n in range(4) for c in itertools.combinations(sorted(EVERY_PERMISSION), n)]
+PERMISSION_SETS = [
+    frozenset(c)
+    for n in range(4)
+    for c in itertools.combinations(sorted(EVERY_PERMISSION), n)
+]
 PRACTICES = (1, 2)
 FAR_FUTURE = datetime.datetime(9999, 12, 31)
 
 #: Raw table holding each generative table.
 RAW_NAMES = {table.name: "Raw_" + table.name for table in ALL_TABLES}
 
-_RAW_TYPES = {int: sa.BigInteger(), float: sa.Double(), bool: sa.Boolean(), str: sa.String(), datetime.date: sa.Date()}
+_RAW_TYPES = {
+    int: sa.BigInteger(),
+    float: sa.Double(),
+    bool: sa.Boolean(),
+    str: sa.String(),
+    datetime.date: sa.Date(),
+}
 
 
 def _raw_type(type_):
@@ -52,14 +62,22 @@ def _raw_type(type_):
 
 def _metadata() -> sa.MetaData:
     metadata = sa.MetaData()
-    for name in ("PatientsWithTypeOneDissent", "PatientsWithoutNDOO", "RegistrationHistory", "DirectionsAcknowledged"):
+    for name in (
+        "PatientsWithTypeOneDissent",
+        "PatientsWithoutNDOO",
+        "RegistrationHistory",
+        "DirectionsAcknowledged",
+    ):
         TPPBackend.raw_metadata.tables[name].to_metadata(metadata)
     for table in ALL_TABLES:
         sa.Table(
             RAW_NAMES[table.name],
             metadata,
             sa.Column("Patient_ID", sa.BigInteger()),
-            *(sa.Column(name, _raw_type(type_)) for name, type_ in table.schema.column_types),
+            *(
+                sa.Column(name, _raw_type(type_))
+                for name, type_ in table.schema.column_types
+            ),
         )
     return metadata
 
@@ -72,7 +90,10 @@ class GenerativeTPPBackend(TPPBackend):
 
     def _generative(self, name: str, schema: TableSchema) -> Select:
         raw = self.raw_table(RAW_NAMES[name])
-        return sa.select(raw.c.Patient_ID.label("patient_id"), *(raw.c[n] for n in schema.column_names))
+        return sa.select(
+            raw.c.Patient_ID.label("patient_id"),
+            *(raw.c[n] for n in schema.column_names),
+        )
 
     @mapping("gen_patients")
     def _gen_patients(self, schema):
@@ -92,7 +113,14 @@ BACKEND = GenerativeTPPBackend()
 registrations = st.lists(
     st.tuples(
         st.sampled_from(PRACTICES),
-        st.sampled_from([FAR_FUTURE, None, datetime.datetime(2010, 6, 1, 9), datetime.datetime(2020, 3, 1)]),
+        st.sampled_from(
+            [
+                FAR_FUTURE,
+                None,
+                datetime.datetime(2010, 6, 1, 9),
+                datetime.datetime(2020, 3, 1),
+            ]
+        ),
     ),
     max_size=2,
 )
@@ -114,7 +142,10 @@ def is_excluded(patient_id, lists, permissions) -> bool:
     return (
         (T1OO not in permissions and patient_id in lists["opted_out"])
         or (NDOO not in permissions and patient_id not in lists["without_ndoo"])
-        or (GP not in permissions and not any(org in lists["acknowledged"] for org, _ in registered))
+        or (
+            GP not in permissions
+            and not any(org in lists["acknowledged"] for org, _ in registered)
+        )
     )
 
 
@@ -132,14 +163,30 @@ def raw_rows(data, lists) -> dict:
     rows = {}
     for table, table_rows in data.items():
         rows[RAW_NAMES[table.name]] = [
-            {"Patient_ID": r["patient_id"], **{k: getattr(v, "value", v) for k, v in r.items() if k != "patient_id"}}
+            {
+                "Patient_ID": r["patient_id"],
+                **{
+                    k: getattr(v, "value", v) for k, v in r.items() if k != "patient_id"
+                },
+            }
             for r in table_rows
         ]
-    rows["PatientsWithTypeOneDissent"] = [{"Patient_ID": p} for p in sorted(lists["opted_out"])]
-    rows["PatientsWithoutNDOO"] = [{"Patient_ID": p} for p in sorted(lists["without_ndoo"])]
-    rows["DirectionsAcknowledged"] = [{"Organisation_ID": o} for o in sorted(lists["acknowledged"])]
+    rows["PatientsWithTypeOneDissent"] = [
+        {"Patient_ID": p} for p in sorted(lists["opted_out"])
+    ]
+    rows["PatientsWithoutNDOO"] = [
+        {"Patient_ID": p} for p in sorted(lists["without_ndoo"])
+    ]
+    rows["DirectionsAcknowledged"] = [
+        {"Organisation_ID": o} for o in sorted(lists["acknowledged"])
+    ]
     rows["RegistrationHistory"] = [
-        {"Patient_ID": p, "Organisation_ID": org, "StartDate": datetime.datetime(2000, 1, 1), "EndDate": end}
+        {
+            "Patient_ID": p,
+            "Organisation_ID": org,
+            "StartDate": datetime.datetime(2000, 1, 1),
+            "EndDate": end,
+        }
         for p, held in lists["registrations"].items()
         for org, end in held
     ]
@@ -164,10 +211,18 @@ def run(data, lists, dataset, permissions) -> list[tuple]:
 
 
 @generative_settings(15)
-@given(example=examples(), lists=access_lists(), permissions=st.sampled_from(PERMISSION_SETS))
-def test_each_rule_is_as_good_as_deleting_what_it_keeps_back(example, lists, permissions):
+@given(
+    example=examples(),
+    lists=access_lists(),
+    permissions=st.sampled_from(PERMISSION_SETS),
+)
+def test_each_rule_is_as_good_as_deleting_what_it_keeps_back(
+    example, lists, permissions
+):
     assume(not hits_known_issue(example.dataset))
-    dataset = qm.Dataset(population=example.dataset.population, variables=example.dataset.variables)
+    dataset = qm.Dataset(
+        population=example.dataset.population, variables=example.dataset.variables
+    )
 
     actual = run(example.data, lists, dataset, permissions)
     assert not [row[0] for row in actual if is_excluded(row[0], lists, permissions)]
@@ -175,8 +230,12 @@ def test_each_rule_is_as_good_as_deleting_what_it_keeps_back(example, lists, per
     deleted = dict(example.data)
     if GP not in permissions:
         events = next(t for t in example.data if t.name == "gen_events")
-        deleted[events] = [row for row in example.data[events] if not past_cutoff(row, lists)]
+        deleted[events] = [
+            row for row in example.data[events] if not past_cutoff(row, lists)
+        ]
     expected = [
-        row for row in run(deleted, lists, dataset, EVERY_PERMISSION) if not is_excluded(row[0], lists, permissions)
+        row
+        for row in run(deleted, lists, dataset, EVERY_PERMISSION)
+        if not is_excluded(row[0], lists, permissions)
     ]
     assert rows_match(expected, actual), describe_difference(expected, actual)

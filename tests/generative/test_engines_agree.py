@@ -19,7 +19,9 @@ from tests.generative.known_issues import hits_known_issue
 from tests.lib.engines import ENGINES, run_in_memory
 
 #: Engines run example by example (Spark runs in batches, in test_spark_batches.py).
-OTHER_ENGINES = {name: run for name, run in ENGINES.items() if name not in ("in_memory", "spark")}
+OTHER_ENGINES = {
+    name: run for name, run in ENGINES.items() if name not in ("in_memory", "spark")
+}
 
 needs_another_engine = pytest.mark.skipif(
     not OTHER_ENGINES, reason="no engine besides in_memory is registered"

@@ -15,7 +15,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.interval_totals import INTERVAL_END, INTERVAL_START, IntervalTotals
+from ehrql.query_model.interval_totals import (
+    INTERVAL_END,
+    INTERVAL_START,
+    IntervalTotals,
+)
 from ehrql.query_model.transforms import rewrite_tree, substitute_parameters
 from tests.generative.budget import generative_settings
 from tests.generative.compare import describe_difference
@@ -40,7 +44,9 @@ def interval_datasets(draw) -> qm.Dataset:
         {
             n
             for n in qm.all_nodes(dataset)
-            if isinstance(n, (qm.Value, qm.SelectColumn)) and n.type is datetime.date and n != qm.Value(None)
+            if isinstance(n, (qm.Value, qm.SelectColumn))
+            and n.type is datetime.date
+            and n != qm.Value(None)
         },
         key=repr,
     )
@@ -64,12 +70,17 @@ _CLAMPS = (qm.Function.MaximumOf, qm.Function.MinimumOf)
 def counts_in_interval() -> dict[str, qm.Series]:
     """For each event table, the number of a patient's rows dated within the
     interval, and a value from the latest row up to the interval's end."""
-    start, end = qm.Parameter(INTERVAL_START, datetime.date), qm.Parameter(INTERVAL_END, datetime.date)
+    start, end = (
+        qm.Parameter(INTERVAL_START, datetime.date),
+        qm.Parameter(INTERVAL_END, datetime.date),
+    )
     counts = {}
     for table in EVENT_TABLES:
         date = qm.SelectColumn(table, "d1")
         during = qm.Function.And(qm.Function.GE(date, start), qm.Function.LE(date, end))
-        counts[f"{table.name}_in_interval"] = qm.AggregateByPatient.Count(qm.Filter(table, during))
+        counts[f"{table.name}_in_interval"] = qm.AggregateByPatient.Count(
+            qm.Filter(table, during)
+        )
         # The latest row up to the interval's end: one row per patient and interval.
         up_to_end = qm.Sort(qm.Filter(table, qm.Function.LE(date, end)), date)
         latest = qm.PickOneRowPerPatient(up_to_end, qm.Position.LAST)
@@ -85,7 +96,9 @@ def intervals(draw) -> tuple:
     result = []
     for _ in range(draw(st.integers(1, 3))):
         start = base + datetime.timedelta(days=draw(days))
-        result.append((start, start + datetime.timedelta(days=draw(st.integers(0, 400)))))
+        result.append(
+            (start, start + datetime.timedelta(days=draw(st.integers(0, 400))))
+        )
     return tuple(result)
 
 
@@ -98,10 +111,14 @@ def totals_queries(draw) -> IntervalTotals:
     variables["patients"] = qm.Value(1)
     variables.update(counts_in_interval())
     summed = tuple(name for name, node in variables.items() if node.type is int)
-    groupable = sorted(name for name, node in variables.items() if node.type not in (int, float))
+    groupable = sorted(
+        name for name, node in variables.items() if node.type not in (int, float)
+    )
     groupings = draw(
         st.lists(
-            st.lists(st.sampled_from(groupable), unique=True, max_size=2).map(tuple) if groupable else st.just(()),
+            st.lists(st.sampled_from(groupable), unique=True, max_size=2).map(tuple)
+            if groupable
+            else st.just(()),
             min_size=1,
             max_size=3,
             unique=True,
@@ -109,7 +126,10 @@ def totals_queries(draw) -> IntervalTotals:
     )
     chosen = draw(intervals())
     return IntervalTotals(
-        dataset=qm.Dataset(population=_valid_in_every(dataset.population, chosen), variables=qm.FrozenDict(variables)),
+        dataset=qm.Dataset(
+            population=_valid_in_every(dataset.population, chosen),
+            variables=qm.FrozenDict(variables),
+        ),
         intervals=chosen,
         groupings=tuple(groupings),
         summed=summed,
@@ -122,10 +142,14 @@ def _valid_in_every(population: qm.Series, chosen: tuple) -> qm.Series:
     try:
         for start, end in chosen:
             qm.validate_population(
-                substitute_parameters(population, **{INTERVAL_START: start, INTERVAL_END: end})
+                substitute_parameters(
+                    population, **{INTERVAL_START: start, INTERVAL_END: end}
+                )
             )
     except qm.PopulationValidationError:
-        return qm.Function.And(qm.AggregateByPatient.Exists(EVENT_TABLES[0]), population)
+        return qm.Function.And(
+            qm.AggregateByPatient.Exists(EVENT_TABLES[0]), population
+        )
     return population
 
 
@@ -137,4 +161,6 @@ def test_one_query_for_all_intervals_matches_one_per_interval(query, data):
     expected = run_in_memory(data, query)
     for name, run in OTHER_ENGINES.items():
         actual = run(data, query)
-        assert actual == expected, f"engine {name!r} disagrees: " + describe_difference(expected, actual)
+        assert actual == expected, f"engine {name!r} disagrees: " + describe_difference(
+            expected, actual
+        )

@@ -19,9 +19,10 @@ from tests.generative.examples import examples
 from tests.generative.known_issues import hits_known_issue
 from tests.lib.engines import ENGINES
 
-
 #: Spark checks these properties on batches of examples, in test_spark_batches.py.
-every_engine = pytest.mark.parametrize("engine_name", [name for name in ENGINES if name != "spark"])
+every_engine = pytest.mark.parametrize(
+    "engine_name", [name for name in ENGINES if name != "spark"]
+)
 
 
 def rows_in_other_order(data, reorder) -> dict:
@@ -37,7 +38,9 @@ def test_row_order_does_not_matter(engine_name, example, seed):
     # picked must not depend on the order rows were stored in.
     assume(not hits_known_issue(example.dataset))
     run = ENGINES[engine_name]
-    shuffled = rows_in_other_order(example.data, lambda rows: seed.sample(rows, len(rows)))
+    shuffled = rows_in_other_order(
+        example.data, lambda rows: seed.sample(rows, len(rows))
+    )
 
     expected = run(example.data, example.dataset)
     actual = run(shuffled, example.dataset)

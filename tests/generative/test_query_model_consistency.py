@@ -70,7 +70,9 @@ def test_engine_agrees_with_value_for_patient_with_no_records(example):
         population=qm.Function.Or(
             dataset.population, qm.AggregateByPatient.Exists(ONLY_PATIENT_ZERO)
         ),
-        variables=qm.FrozenDict({"population": dataset.population, **dataset.variables}),
+        variables=qm.FrozenDict(
+            {"population": dataset.population, **dataset.variables}
+        ),
     )
     rows = run_in_memory({**data, ONLY_PATIENT_ZERO: [{"patient_id": 0}]}, probe)
 

@@ -40,7 +40,9 @@ def check(engine_name, data, dataset, expected):
 
 def patient_dataset(**variables) -> qm.Dataset:
     """Variables for every patient in the patients table."""
-    return qm.Dataset(population=Agg.Exists(patients), variables=qm.FrozenDict(variables))
+    return qm.Dataset(
+        population=Agg.Exists(patients), variables=qm.FrozenDict(variables)
+    )
 
 
 def column(name: str) -> qm.SelectColumn:
@@ -58,7 +60,9 @@ def test_constants_of_different_types_are_different_nodes(engine_name):
         ratio=qm.Value(1.0),
         total=Fn.Add(qm.Value(1), qm.Value(1)),
     )
-    check(engine_name, {patients: [{"patient_id": 4}]}, dataset, [(4, False, 0, 1.0, 2)])
+    check(
+        engine_name, {patients: [{"patient_id": 4}]}, dataset, [(4, False, 0, 1.0, 2)]
+    )
 
 
 # Found with DuckDB's compiler writing `b1 = s1 IS NULL`, which SQL reads as
@@ -76,4 +80,9 @@ def test_comparing_with_is_null_keeps_its_operands_together(engine_name):
             {"patient_id": 3, "b1": True},
         ]
     }
-    check(engine_name, data, dataset, [(1, None, None), (2, False, True), (3, True, False)])
+    check(
+        engine_name,
+        data,
+        dataset,
+        [(1, None, None), (2, False, True), (3, True, False)],
+    )

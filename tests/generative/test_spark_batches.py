@@ -34,8 +34,12 @@ BATCH_SIZE = 8
 
 def batches(extreme_dates: bool = False) -> st.SearchStrategy[list]:
     """Lists of examples, without those that would hit a known issue."""
-    return st.lists(examples(extreme_dates=extreme_dates), min_size=1, max_size=BATCH_SIZE).map(
-        lambda batch: [example for example in batch if not hits_known_issue(example.dataset)]
+    return st.lists(
+        examples(extreme_dates=extreme_dates), min_size=1, max_size=BATCH_SIZE
+    ).map(
+        lambda batch: [
+            example for example in batch if not hits_known_issue(example.dataset)
+        ]
     )
 
 
@@ -54,16 +58,20 @@ def batch_settings(fast_examples: int) -> settings:
 def assert_spark_agrees(batch) -> None:
     if not batch:
         return
-    results = run_cases(spark_session(), [Case(example.data, example.dataset) for example in batch])
+    results = run_cases(
+        spark_session(), [Case(example.data, example.dataset) for example in batch]
+    )
     for example, actual in zip(batch, results):
         expected = run_in_memory(example.data, example.dataset)
         assert rows_match(expected, actual), (
-            f"spark disagrees with in_memory on {example!r}" + describe_difference(expected, actual)
+            f"spark disagrees with in_memory on {example!r}"
+            + describe_difference(expected, actual)
         )
     first = batch[0]
     direct = run_spark(first.data, first.dataset)
-    assert rows_match(results[0], direct), "batched and direct Spark runs differ: " + describe_difference(
-        results[0], direct
+    assert rows_match(results[0], direct), (
+        "batched and direct Spark runs differ: "
+        + describe_difference(results[0], direct)
     )
 
 
@@ -80,23 +88,38 @@ def test_spark_agrees_on_dates_at_the_ends_of_the_range(batch):
 
 
 @batch_settings(4)
-@given(batch=batches(), seed=st.randoms(use_true_random=False), kept=st.frozensets(st.sampled_from(PATIENT_IDS)))
+@given(
+    batch=batches(),
+    seed=st.randoms(use_true_random=False),
+    kept=st.frozensets(st.sampled_from(PATIENT_IDS)),
+)
 def test_spark_results_ignore_row_order_and_other_patients(batch, seed, kept):
     if not batch:
         return
     cases = []
     for example in batch:
-        shuffled = {table: seed.sample(rows, len(rows)) for table, rows in example.data.items()}
-        fewer = {table: [r for r in rows if r["patient_id"] in kept] for table, rows in example.data.items()}
-        cases += [Case(example.data, example.dataset), Case(shuffled, example.dataset), Case(fewer, example.dataset)]
+        shuffled = {
+            table: seed.sample(rows, len(rows)) for table, rows in example.data.items()
+        }
+        fewer = {
+            table: [r for r in rows if r["patient_id"] in kept]
+            for table, rows in example.data.items()
+        }
+        cases += [
+            Case(example.data, example.dataset),
+            Case(shuffled, example.dataset),
+            Case(fewer, example.dataset),
+        ]
     results = run_cases(spark_session(), cases)
     for number, example in enumerate(batch):
         original, reordered, narrowed = results[3 * number : 3 * number + 3]
-        assert rows_match(original, reordered), f"row order changed results of {example!r}" + describe_difference(
-            original, reordered
+        assert rows_match(original, reordered), (
+            f"row order changed results of {example!r}"
+            + describe_difference(original, reordered)
         )
         kept_rows = [row for row in original if row[0] in kept]
         narrowed_rows = [row for row in narrowed if row[0] in kept]
         assert rows_match(kept_rows, narrowed_rows), (
-            f"other patients changed results of {example!r}" + describe_difference(kept_rows, narrowed_rows)
+            f"other patients changed results of {example!r}"
+            + describe_difference(kept_rows, narrowed_rows)
         )

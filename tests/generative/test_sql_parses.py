@@ -23,11 +23,15 @@ DIALECTS = {"tsql": MSSQLDialect(), "trino": TrinoDialect(table_prefix="ehrql_tm
 
 def assert_parses(dataset, read: str) -> None:
     """Every statement compiled for the dialect parses in its grammar."""
-    for statement in compile_dataset(dataset, DIALECTS[read], default_table).all_statements():
+    for statement in compile_dataset(
+        dataset, DIALECTS[read], default_table
+    ).all_statements():
         try:
             sqlglot.parse_one(statement, read=read)
         except sqlglot.errors.ParseError as error:
-            raise AssertionError(f"{read} did not parse: {error}\n{statement}") from None
+            raise AssertionError(
+                f"{read} did not parse: {error}\n{statement}"
+            ) from None
 
 
 @generative_settings(100)

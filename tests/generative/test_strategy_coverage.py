@@ -16,7 +16,9 @@ def _node_classes(namespace) -> list[type]:
     return [
         value
         for name, value in vars(namespace).items()
-        if not name.startswith("_") and isinstance(value, type) and issubclass(value, qm.Series)
+        if not name.startswith("_")
+        and isinstance(value, type)
+        and issubclass(value, qm.Series)
     ]
 
 

@@ -72,13 +72,33 @@ EXTREME_DATES = tuple(
 EDGE_INTS = (0, 1, -1, 2, -2, 3, 7, 12, -12, 29, 31, 100, 365, -365, 1000, -1000)
 EDGE_FLOATS = (0.0, 1.0, -1.0, 0.5, -0.25, 2.5, 3.75, 100.0, -1000.0, 1000.0)
 STRINGS = (
-    "", "a", "b", "ab", "ba", "A", "Z", "abc", "a b", "x", "12", "-3", "0", "007", "1.5",
+    "",
+    "a",
+    "b",
+    "ab",
+    "ba",
+    "A",
+    "Z",
+    "abc",
+    "a b",
+    "x",
+    "12",
+    "-3",
+    "0",
+    "007",
+    "1.5",
     # The same letters in other cases, for case-sensitive comparison and search.
-    "AB", "aB", "Abc",
+    "AB",
+    "aB",
+    "Abc",
     # Characters special to SQL: LIKE wildcards and the string quote.
-    "%", "a_c", "it's",
+    "%",
+    "a_c",
+    "it's",
     # Number formats Python's int() and float() read, that SQL casts may not.
-    " 12", "+5", "1e3",
+    " 12",
+    "+5",
+    "1e3",
     # Beyond ASCII, for sorting and comparison.
     "é",
 )

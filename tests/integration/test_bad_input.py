@@ -12,14 +12,22 @@ import duckdb
 import pytest
 
 from ehrql.__main__ import EXIT_DATA_ERROR
-from tests.integration.test_cli import REPO, SMALL_DEFINITION, run, write_definition, write_tables
+from tests.integration.test_cli import (
+    REPO,
+    SMALL_DEFINITION,
+    run,
+    write_definition,
+    write_tables,
+)
 
 ENGINES = ["duckdb", "in_memory", "spark"]
 
 
 @pytest.fixture
 def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(tmp_path / "tables")
+    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
+        tmp_path / "tables"
+    )
 
 
 def needs_engine(engine):
@@ -49,11 +57,23 @@ def test_duplicate_patient_id_in_a_table_file(small, tmp_path, capsys, engine):
     (tables / "patients.csv").write_text(DUPLICATED_PATIENTS)
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+            "--output",
+            output,
+        ],
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
-    assert f"table 'patients' in {tables / 'patients.csv'} has more than one row for patient_id 1, 3" in err
+    assert (
+        f"table 'patients' in {tables / 'patients.csv'} has more than one row for patient_id 1, 3"
+        in err
+    )
     assert not output.parent.exists()
 
 
@@ -80,7 +100,15 @@ def test_duplicate_patient_id_double_counts_no_measure(small, tmp_path, capsys, 
         )
     )
     code, _, err = run(
-        ["generate-measures", definition, "--dummy-tables", tables, "--query-engine", engine], capsys
+        [
+            "generate-measures",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+        ],
+        capsys,
     )
     assert code == EXIT_DATA_ERROR, err
     assert "more than one row for patient_id 1, 3" in err
@@ -90,22 +118,33 @@ def test_duplicate_patient_id_in_a_duckdb_database(small, tmp_path, capsys):
     definition, _ = small
     database = tmp_path / "records.duckdb"
     connection = duckdb.connect(str(database))
-    connection.execute("CREATE TABLE patients (patient_id BIGINT, date_of_birth DATE, sex VARCHAR, date_of_death DATE)")
-    connection.execute("INSERT INTO patients VALUES (4, NULL, 'female', NULL), (4, NULL, 'male', NULL)")
+    connection.execute(
+        "CREATE TABLE patients (patient_id BIGINT, date_of_birth DATE, sex VARCHAR, date_of_death DATE)"
+    )
+    connection.execute(
+        "INSERT INTO patients VALUES (4, NULL, 'female', NULL), (4, NULL, 'male', NULL)"
+    )
     connection.execute(
         "CREATE TABLE clinical_events (patient_id BIGINT, date DATE, snomedct_code VARCHAR, numeric_value DOUBLE)"
     )
     connection.close()
     code, _, err = run(["generate-dataset", definition, "--dsn", database], capsys)
     assert code == EXIT_DATA_ERROR, err
-    assert f"table 'patients' in the database {database} has more than one row for patient_id 4" in err
+    assert (
+        f"table 'patients' in the database {database} has more than one row for patient_id 4"
+        in err
+    )
 
 
 def test_more_duplicates_than_are_listed(small, capsys):
     definition, tables = small
     rows = "".join(f"{i},,male,\n{i},,male,\n" for i in range(10, 20))
-    (tables / "patients.csv").write_text("patient_id,date_of_birth,sex,date_of_death\n" + rows)
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables], capsys)
+    (tables / "patients.csv").write_text(
+        "patient_id,date_of_birth,sex,date_of_death\n" + rows
+    )
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables], capsys
+    )
     assert code == EXIT_DATA_ERROR
     assert "patient_id 10, 11, 12 and more;" in err
 
@@ -127,7 +166,10 @@ def test_duplicate_patient_id_in_table_from_file(tmp_path, capsys, monkeypatch):
             """
         )
     )
-    code, _, err = run(["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    code, _, err = run(
+        ["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")],
+        capsys,
+    )
     assert code != 0
     assert "table 'things' in things.csv has more than one row for patient_id 1" in err
 
@@ -143,14 +185,21 @@ def test_server_engines_check_patient_tables_before_the_results():
 
     engine = sa.create_engine("sqlite://")
     compiled = CompiledDataset(
-        ("CREATE TABLE patients (patient_id INTEGER)", "INSERT INTO patients VALUES (7), (7), (8)"),
+        (
+            "CREATE TABLE patients (patient_id INTEGER)",
+            "INSERT INTO patients VALUES (7), (7), (8)",
+        ),
         "SELECT patient_id FROM patients",
         (),
     )
     check = PatientTableCheck(
-        "patients", "SELECT patient_id FROM patients GROUP BY patient_id HAVING count(*) > 1 ORDER BY 1 LIMIT 4"
+        "patients",
+        "SELECT patient_id FROM patients GROUP BY patient_id HAVING count(*) > 1 ORDER BY 1 LIMIT 4",
     )
-    with pytest.raises(DuplicatePatientIdError, match="table 'patients' in the database .* patient_id 7;"):
+    with pytest.raises(
+        DuplicatePatientIdError,
+        match="table 'patients' in the database .* patient_id 7;",
+    ):
         list(run_statements(engine, compiled, compiled.select, checks=[check]))
 
 
@@ -164,7 +213,9 @@ def test_server_engines_compile_a_check_for_each_patient_table(small, engine_nam
     definition, _ = small
     dataset = load_dataset_definition(Path(definition), {}).query_model
     backend = get_backend({"mssql": "tpp", "trino": "emis"}[engine_name])
-    dsn = {"mssql": "mssql://u:p@nowhere:1/db", "trino": "trino://u@nowhere:1/c/s"}[engine_name]
+    dsn = {"mssql": "mssql://u:p@nowhere:1/db", "trino": "trino://u@nowhere:1/c/s"}[
+        engine_name
+    ]
     engine = make_engine(engine_name, dsn, dataset, backend)
     checks = engine.patient_table_checks(dataset)
     assert [c.table_name for c in checks] == ["patients"]
@@ -181,10 +232,25 @@ def test_two_files_for_one_table_are_refused(small, tmp_path, capsys, engine):
     pyarrow_csv = pytest.importorskip("pyarrow.csv")
     import pyarrow.parquet
 
-    pyarrow.parquet.write_table(pyarrow_csv.read_csv(tables / "patients.csv"), tables / "patients.parquet")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    pyarrow.parquet.write_table(
+        pyarrow_csv.read_csv(tables / "patients.csv"), tables / "patients.parquet"
+    )
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+        ],
+        capsys,
+    )
     assert code == 1, err
-    assert f"more than one file for table 'patients' in {tables}: patients.csv, patients.parquet" in err
+    assert (
+        f"more than one file for table 'patients' in {tables}: patients.csv, patients.parquet"
+        in err
+    )
 
 
 def test_create_dummy_tables_does_not_overwrite_without_force(small, tmp_path, capsys):
@@ -192,35 +258,70 @@ def test_create_dummy_tables_does_not_overwrite_without_force(small, tmp_path, c
     directory = tmp_path / "dummy"
     directory.mkdir()
     edited = directory / "patients.csv"
-    edited.write_text("patient_id,date_of_birth,sex,date_of_death\n1,1970-07-01,female,\n")
+    edited.write_text(
+        "patient_id,date_of_birth,sex,date_of_death\n1,1970-07-01,female,\n"
+    )
     code, _, err = run(["create-dummy-tables", definition, directory], capsys)
     assert code == 1
-    assert "not overwriting existing table files" in err and "patients.csv" in err and "--force" in err
+    assert (
+        "not overwriting existing table files" in err
+        and "patients.csv" in err
+        and "--force" in err
+    )
     assert edited.read_text().count("\n") == 2
     assert not (directory / "clinical_events.csv").exists()
 
 
-def test_create_dummy_tables_with_force_leaves_one_file_per_table(small, tmp_path, capsys):
+def test_create_dummy_tables_with_force_leaves_one_file_per_table(
+    small, tmp_path, capsys
+):
     definition, _ = small
     directory = tmp_path / "dummy"
     directory.mkdir()
-    (directory / "patients.csv").write_text("patient_id,date_of_birth,sex,date_of_death\n")
-    code, _, err = run(["create-dummy-tables", definition, f"{directory}:parquet", "--force"], capsys)
+    (directory / "patients.csv").write_text(
+        "patient_id,date_of_birth,sex,date_of_death\n"
+    )
+    code, _, err = run(
+        ["create-dummy-tables", definition, f"{directory}:parquet", "--force"], capsys
+    )
     assert code == 0, err
-    assert sorted(p.name for p in directory.iterdir()) == ["clinical_events.parquet", "patients.parquet"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "clinical_events.parquet",
+        "patients.parquet",
+    ]
 
 
 # -- 8. bad cells ---------------------------------------------------------------------------------
 
-EVENTS_HEADER = "patient_id,date,snomedct_code,numeric_value\n1,2019-03-01,60621009,27.5\n"
+EVENTS_HEADER = (
+    "patient_id,date,snomedct_code,numeric_value\n1,2019-03-01,60621009,27.5\n"
+)
 
 BAD_CELLS = {
-    "text_in_int": ("x,2019-03-01,60621009,27.5", "line 3, column 'patient_id': 'x' is not a valid integer"),
-    "text_in_float": ("1,2019-03-01,60621009,abc", "line 3, column 'numeric_value': 'abc' is not a valid float"),
-    "text_in_date": ("1,yesterday,60621009,1", "line 3, column 'date': 'yesterday' is not a valid date"),
-    "no_such_day": ("1,2021-02-30,60621009,1", "line 3, column 'date': '2021-02-30' is not a valid date"),
-    "not_iso": ("1,01/02/2021,60621009,1", "line 3, column 'date': '01/02/2021' is not a valid date"),
-    "null_text": ("NULL,2021-02-03,60621009,1", "line 3, column 'patient_id': 'NULL' is not a valid integer"),
+    "text_in_int": (
+        "x,2019-03-01,60621009,27.5",
+        "line 3, column 'patient_id': 'x' is not a valid integer",
+    ),
+    "text_in_float": (
+        "1,2019-03-01,60621009,abc",
+        "line 3, column 'numeric_value': 'abc' is not a valid float",
+    ),
+    "text_in_date": (
+        "1,yesterday,60621009,1",
+        "line 3, column 'date': 'yesterday' is not a valid date",
+    ),
+    "no_such_day": (
+        "1,2021-02-30,60621009,1",
+        "line 3, column 'date': '2021-02-30' is not a valid date",
+    ),
+    "not_iso": (
+        "1,01/02/2021,60621009,1",
+        "line 3, column 'date': '01/02/2021' is not a valid date",
+    ),
+    "null_text": (
+        "NULL,2021-02-03,60621009,1",
+        "line 3, column 'patient_id': 'NULL' is not a valid integer",
+    ),
     "ragged": ("1,2021-02-03,60621009", "line 3: expected 4 cells, found 3"),
 }
 
@@ -244,7 +345,16 @@ def test_bad_cell_names_file_line_and_column(small, tmp_path, capsys, engine, ca
     (tables / "clinical_events.csv").write_text(EVENTS_HEADER + line + "\n")
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+            "--output",
+            output,
+        ],
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -259,7 +369,17 @@ def test_bad_cell_on_spark(small, capsys, case):
     definition, tables = small
     line, message = BAD_CELLS[case]
     (tables / "clinical_events.csv").write_text(EVENTS_HEADER + line + "\n")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", "spark"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            "spark",
+        ],
+        capsys,
+    )
     assert code == EXIT_DATA_ERROR, err
     assert f"{tables / 'clinical_events.csv'} {message}" in err
 
@@ -273,9 +393,22 @@ def test_booleans_are_t_or_f_on_every_engine(tmp_path, capsys, engine, value):
     tables = tmp_path / "t"
     tables.mkdir()
     (tables / "flags.csv").write_text(f"patient_id,f\n1,T\n2,\n3,{value}\n")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+        ],
+        capsys,
+    )
     assert code == EXIT_DATA_ERROR, err
-    assert f"flags.csv line 4, column 'f': '{value}' is not a valid boolean (write booleans as T or F)" in err
+    assert (
+        f"flags.csv line 4, column 'f': '{value}' is not a valid boolean (write booleans as T or F)"
+        in err
+    )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -288,7 +421,17 @@ def test_booleans_t_f_and_empty_read_alike(tmp_path, capsys, engine):
     (tables / "flags.csv").write_text("patient_id,f\n1,T\n2,\n3,F\n")
     output = tmp_path / "o.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output], capsys
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+            "--output",
+            output,
+        ],
+        capsys,
     )
     assert code == 0, err
     assert output.read_text() == "patient_id,f\n1,T\n2,\n3,F\n"
@@ -298,7 +441,9 @@ def test_booleans_t_f_and_empty_read_alike(tmp_path, capsys, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_byte_order_mark_at_the_start_of_a_table_file_is_accepted(small, tmp_path, capsys, engine):
+def test_byte_order_mark_at_the_start_of_a_table_file_is_accepted(
+    small, tmp_path, capsys, engine
+):
     needs_engine(engine)
     definition, tables = small
     for name in ["patients.csv", "clinical_events.csv"]:
@@ -306,17 +451,43 @@ def test_byte_order_mark_at_the_start_of_a_table_file_is_accepted(small, tmp_pat
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     output = tmp_path / "d.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine, "--output", output], capsys
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+            "--output",
+            output,
+        ],
+        capsys,
     )
     assert code == 0, err
-    assert output.read_text().splitlines()[1:] == ["1,52,female,29.0,T,", "2,22,male,,T,2022-05-06", "3,82,unknown,,F,"]
+    assert output.read_text().splitlines()[1:] == [
+        "1,52,female,29.0,T,",
+        "2,22,male,,T,2022-05-06",
+        "3,82,unknown,,F,",
+    ]
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
 def test_table_file_that_is_not_utf8_is_named(small, capsys, engine):
     definition, tables = small
-    (tables / "patients.csv").write_bytes("patient_id,date_of_birth,sex,date_of_death\n1,,caf\xe9,\n".encode("latin-1"))
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    (tables / "patients.csv").write_bytes(
+        "patient_id,date_of_birth,sex,date_of_death\n1,,caf\xe9,\n".encode("latin-1")
+    )
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+        ],
+        capsys,
+    )
     assert code == EXIT_DATA_ERROR, err
     assert f"{tables / 'patients.csv'} is not UTF-8 text" in err
 
@@ -338,7 +509,10 @@ def test_table_from_file_accepts_a_byte_order_mark(tmp_path, capsys, monkeypatch
             """
         )
     )
-    code, out, err = run(["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    code, out, err = run(
+        ["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")],
+        capsys,
+    )
     assert code == 0, err
     assert "1 | a" in out
 
@@ -385,7 +559,16 @@ def test_signal_while_writing_leaves_no_file_and_exits_as_the_shell_would(
     before = signal.getsignal(signum)
     # The in-memory engine streams its rows through _timed_rows; DuckDB writes
     # the file itself (see test_output_writers for an interrupted COPY).
-    argv = ["generate-dataset", definition, "--dummy-tables", tables, "--output", output, "--query-engine", "in_memory"]
+    argv = [
+        "generate-dataset",
+        definition,
+        "--dummy-tables",
+        tables,
+        "--output",
+        output,
+        "--query-engine",
+        "in_memory",
+    ]
     result, _, err = run(argv, capsys)
     assert result == code, err
     assert err.rstrip().endswith(message)
@@ -401,14 +584,31 @@ def test_sigterm_to_a_running_process(small, tmp_path):
     (tables / "patients.csv").write_text((tables / "patients.csv").read_text() + rows)
     output = tmp_path / "out" / "dataset.csv"
     process = subprocess.Popen(
-        [sys.executable, "-m", "ehrql", "generate-dataset", definition, "--dummy-tables", tables,
-         "--output", output, "--query-engine", "in_memory"],
-        cwd=REPO, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ehrql",
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            output,
+            "--query-engine",
+            "in_memory",
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     # Signalled once the output has begun (or, on a fast machine, as it ends).
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
-        if any(output.parent.glob(".dataset.csv.*.tmp")) if output.parent.exists() else False:
+        if (
+            any(output.parent.glob(".dataset.csv.*.tmp"))
+            if output.parent.exists()
+            else False
+        ):
             break
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)
@@ -432,14 +632,31 @@ def test_output_piped_into_head_closes_quietly(small):
     # the run is still writing when the reader goes (the console shows only
     # the first rows, which could all be in the pipe before it closes).
     process = subprocess.Popen(
-        [sys.executable, "-m", "ehrql", "generate-dataset", definition, "--dummy-tables", tables, "--output", "-"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ehrql",
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            "-",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout.readline().startswith("patient_id")
     process.stdout.close()  # as `head -1` does once it has its line
     err = process.stderr.read()
     assert process.wait(timeout=120) == 141, err
-    assert "BrokenPipe" not in err and "Traceback" not in err and "Exception ignored" not in err
+    assert (
+        "BrokenPipe" not in err
+        and "Traceback" not in err
+        and "Exception ignored" not in err
+    )
 
 
 # -- 11. small ones -------------------------------------------------------------------------------
@@ -447,7 +664,9 @@ def test_output_piped_into_head_closes_quietly(small):
 
 def test_dummy_tables_given_a_file_says_it_is_a_file(small, capsys):
     definition, _ = small
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", definition], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", definition], capsys
+    )
     assert code == 2
     assert f"{definition} is a file, not a directory" in err
 
@@ -457,9 +676,15 @@ def test_output_whose_parent_is_a_file_says_so(small, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     output = blocker / "sub" / "dataset.csv"
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        capsys,
+    )
     assert code == 1
-    assert f"ehrql: error: cannot write {output}: {blocker} is a file, not a directory" in err
+    assert (
+        f"ehrql: error: cannot write {output}: {blocker} is a file, not a directory"
+        in err
+    )
     assert "File exists" not in err
 
 
@@ -479,7 +704,15 @@ def test_interval_in_a_dataset_is_an_error_at_its_line(tmp_path, capsys, line):
         {line}
         """,
     )
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            write_tables(tmp_path / "t"),
+        ],
+        capsys,
+    )
     assert code == 10
     assert f"Error in {definition}, line 6:" in err
     assert "INTERVAL" in err and "only has a value in a measure" in err
@@ -494,7 +727,15 @@ def test_sys_exit_in_a_definition_is_reported(tmp_path, capsys):
         sys.exit(3)
         """,
     )
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t")], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            write_tables(tmp_path / "t"),
+        ],
+        capsys,
+    )
     assert code == 10
     assert f"Error in {definition}, line 6:" in err
     assert "sys.exit(3)" in err and "cannot end the run" in err
@@ -517,12 +758,23 @@ def test_integer_overflow_is_the_same_error_on_every_engine(tmp_path, capsys, en
     definition = write_definition(tmp_path, OVERFLOW_DEFINITION)
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t"),
-         "--query-engine", engine, "--output", output],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            write_tables(tmp_path / "t"),
+            "--query-engine",
+            engine,
+            "--output",
+            output,
+        ],
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
-    assert "ehrql: error: column 'big' overflows: an integer calculation gave a value beyond the 64-bit range" in err
+    assert (
+        "ehrql: error: column 'big' overflows: an integer calculation gave a value beyond the 64-bit range"
+        in err
+    )
     assert not output.parent.exists()
 
 
@@ -537,7 +789,14 @@ def test_integers_up_to_64_bits_are_fine(tmp_path, capsys, engine):
         """,
     )
     code, out, err = run(
-        ["generate-dataset", definition, "--dummy-tables", write_tables(tmp_path / "t"), "--query-engine", engine],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            write_tables(tmp_path / "t"),
+            "--query-engine",
+            engine,
+        ],
         capsys,
     )
     assert code == 0, err
@@ -551,8 +810,20 @@ def test_integers_up_to_64_bits_are_fine(tmp_path, capsys, engine):
 def test_a_missing_column_is_a_data_error_on_every_engine(small, capsys, engine):
     needs_engine(engine)
     definition, tables = small
-    (tables / "clinical_events.csv").write_text("patient_id,date,snomedct_code\n1,2019-03-01,60621009\n")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--query-engine", engine], capsys)
+    (tables / "clinical_events.csv").write_text(
+        "patient_id,date,snomedct_code\n1,2019-03-01,60621009\n"
+    )
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--query-engine",
+            engine,
+        ],
+        capsys,
+    )
     assert code == EXIT_DATA_ERROR, err
     assert "numeric_value" in err
 
@@ -562,7 +833,11 @@ def test_every_exit_code_is_in_the_cli_reference():
     from ehrql.docs.cli import cli_page
 
     page = cli_page()
-    codes = {value for name, value in vars(cli).items() if name.startswith("EXIT_") and isinstance(value, int)}
+    codes = {
+        value
+        for name, value in vars(cli).items()
+        if name.startswith("EXIT_") and isinstance(value, int)
+    }
     listed = {code for code, _ in cli.EXIT_CODES}
     assert {str(c) for c in codes} <= listed
     assert "## Exit codes" in page

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ehrql.__main__ import entrypoint
 from ehrql.file_formats import ColumnSpec, read_rows
 from ehrql.measures.calculate import FIXED_COLUMNS
 from ehrql.serializer import deserialize
@@ -42,16 +41,34 @@ def write(directory, text, name="definition.py"):
 def test_generate_measures_on_example_data(tmp_path, capsys, engine):
     output = tmp_path / "measures.csv"
     code, _, err = run(
-        ["generate-measures", write(tmp_path, MEASURES), "--dummy-tables", EXAMPLE_DATA,
-         "--query-engine", engine, "--output", output],
+        [
+            "generate-measures",
+            write(tmp_path, MEASURES),
+            "--dummy-tables",
+            EXAMPLE_DATA,
+            "--query-engine",
+            engine,
+            "--output",
+            output,
+        ],
         capsys,
     )
     assert code == 0, err
     rows = list(csv.DictReader(output.open()))
     assert list(rows[0]) == [
-        "measure", "interval_start", "interval_end", "ratio", "numerator", "denominator", "sex",
+        "measure",
+        "interval_start",
+        "interval_end",
+        "ratio",
+        "numerator",
+        "denominator",
+        "sex",
     ]
-    assert {r["interval_start"] for r in rows} == {"2021-01-01", "2021-02-01", "2021-03-01"}
+    assert {r["interval_start"] for r in rows} == {
+        "2021-01-01",
+        "2021-02-01",
+        "2021-03-01",
+    }
     for row in rows:
         # Disclosure control: every count is 0 or a multiple of 5 above 7.
         for column in ("numerator", "denominator"):
@@ -64,8 +81,22 @@ def test_both_engines_give_the_same_measures(tmp_path, capsys):
     outputs = []
     for engine in ("duckdb", "in_memory"):
         output = tmp_path / f"{engine}.csv"
-        assert run(["generate-measures", definition, "--dummy-tables", EXAMPLE_DATA,
-                    "--query-engine", engine, "--output", output], capsys)[0] == 0
+        assert (
+            run(
+                [
+                    "generate-measures",
+                    definition,
+                    "--dummy-tables",
+                    EXAMPLE_DATA,
+                    "--query-engine",
+                    engine,
+                    "--output",
+                    output,
+                ],
+                capsys,
+            )[0]
+            == 0
+        )
         outputs.append(output.read_text())
     assert outputs[0] == outputs[1]
 
@@ -84,28 +115,51 @@ def test_generate_measures_outputs_a_checked_dummy_data_file(tmp_path, capsys):
     )
     output = tmp_path / "measures.arrow"
     code, _, err = run(
-        ["generate-measures", write(tmp_path, MEASURES), "--dummy-data-file", dummy, "--output", output], capsys
+        [
+            "generate-measures",
+            write(tmp_path, MEASURES),
+            "--dummy-data-file",
+            dummy,
+            "--output",
+            output,
+        ],
+        capsys,
     )
     assert code == 0, err
     assert "Using the dummy measures" in err
     specs = [ColumnSpec(n, t) for n, t in [*FIXED_COLUMNS, ("sex", str)]]
     assert list(read_rows(output, specs)) == [
-        ("events_per_patient", datetime.date(2021, 1, 1), datetime.date(2021, 1, 31), 0.5, 10, 20, "female")
+        (
+            "events_per_patient",
+            datetime.date(2021, 1, 1),
+            datetime.date(2021, 1, 31),
+            0.5,
+            10,
+            20,
+            "female",
+        )
     ]
 
 
-def test_generate_measures_refuses_a_dummy_data_file_with_other_columns(tmp_path, capsys):
+def test_generate_measures_refuses_a_dummy_data_file_with_other_columns(
+    tmp_path, capsys
+):
     dummy = tmp_path / "dummy.csv"
-    dummy.write_text("measure,interval_start,interval_end,ratio,numerator,denominator,region\n")
+    dummy.write_text(
+        "measure,interval_start,interval_end,ratio,numerator,denominator,region\n"
+    )
     code, _, err = run(
-        ["generate-measures", write(tmp_path, MEASURES), "--dummy-data-file", dummy], capsys
+        ["generate-measures", write(tmp_path, MEASURES), "--dummy-data-file", dummy],
+        capsys,
     )
     assert code != 0
     assert "sex" in err and "region" in err
 
 
 def test_generate_measures_without_measures_is_a_clear_error(tmp_path, capsys):
-    definition = write(tmp_path, "from ehrql import create_measures\nmeasures = create_measures()\n")
+    definition = write(
+        tmp_path, "from ehrql import create_measures\nmeasures = create_measures()\n"
+    )
     code, _, err = run(["generate-measures", definition], capsys)
     assert code == 10
     assert "no measures were defined" in err
@@ -133,19 +187,25 @@ test_data = {
 
 
 def test_assure_passes(tmp_path, capsys):
-    code, out, _ = run(["assure", write(tmp_path, ASSURED.replace("EXPECTED", "2"))], capsys)
+    code, out, _ = run(
+        ["assure", write(tmp_path, ASSURED.replace("EXPECTED", "2"))], capsys
+    )
     assert code == 0
     assert "2 of 2 test patients passed" in out
 
 
 def test_assure_fails_with_a_report(tmp_path, capsys):
-    code, out, _ = run(["assure", write(tmp_path, ASSURED.replace("EXPECTED", "3"))], capsys)
+    code, out, _ = run(
+        ["assure", write(tmp_path, ASSURED.replace("EXPECTED", "3"))], capsys
+    )
     assert code == 1
     assert "FAIL events: expected 3, got 2" in out
 
 
 def test_assure_without_test_data(tmp_path, capsys):
-    code, _, err = run(["assure", write(tmp_path, ASSURED.split("test_data =")[0])], capsys)
+    code, _, err = run(
+        ["assure", write(tmp_path, ASSURED.split("test_data =")[0])], capsys
+    )
     assert code == 10
     assert "no variable named `test_data`" in err
 
@@ -167,10 +227,14 @@ show(patients.sex, label="sexes", head=3)
 
 
 def test_debug_prints_shown_values(tmp_path, capsys):
-    code, _, err = run(["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys)
+    code, _, err = run(
+        ["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys
+    )
     assert code == 0, err
     lines = err.splitlines()
-    title = next(i for i, line in enumerate(lines) if line.startswith("Show line 7: sexes"))
+    title = next(
+        i for i, line in enumerate(lines) if line.startswith("Show line 7: sexes")
+    )
     assert lines[title + 1].split() == ["patient_id", "|", "value"]
     assert len([line for line in lines[title + 3 :] if "|" in line][:4]) == 3
 
@@ -183,7 +247,8 @@ def test_debug_on_generated_data(tmp_path, capsys):
 
 def test_show_is_silent_in_generate_dataset(tmp_path, capsys):
     code, out, err = run(
-        ["generate-dataset", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys
+        ["generate-dataset", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA],
+        capsys,
     )
     assert code == 0
     assert "Show line" not in out + err
@@ -193,7 +258,9 @@ def test_serialize_definition_round_trips(tmp_path, capsys):
     from ehrql.loaders import load_dataset
 
     output = tmp_path / "model.json"
-    code, _, err = run(["serialize-definition", EXAMPLE_DEFINITION, "--output", output], capsys)
+    code, _, err = run(
+        ["serialize-definition", EXAMPLE_DEFINITION, "--output", output], capsys
+    )
     assert code == 0, err
     assert json.loads(output.read_text())["version"] == 1
     assert deserialize(output.read_text()) == load_dataset(EXAMPLE_DEFINITION)
@@ -204,7 +271,9 @@ def test_dump_example_data(tmp_path, capsys):
     assert run(["dump-example-data", target], capsys)[0] == 0
     names = sorted(p.name for p in target.iterdir())
     assert names == sorted(p.name for p in Path(EXAMPLE_DATA).glob("*.csv"))
-    assert (target / "patients.csv").read_bytes() == (Path(EXAMPLE_DATA) / "patients.csv").read_bytes()
+    assert (target / "patients.csv").read_bytes() == (
+        Path(EXAMPLE_DATA) / "patients.csv"
+    ).read_bytes()
     code, _, err = run(["dump-example-data", target], capsys)
     assert code == 1
     assert "not overwriting existing files" in err
@@ -229,16 +298,32 @@ def test_generate_dataset_checks_test_data_file_first(tmp_path, capsys):
     bad = write(tmp_path, TEST_DATA_FILE.replace("EXPECTED", "5"), "bad_tests.py")
     output = tmp_path / "out.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", EXAMPLE_DATA, "--test-data-file", good,
-         "--output", output],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            EXAMPLE_DATA,
+            "--test-data-file",
+            good,
+            "--output",
+            output,
+        ],
         capsys,
     )
     assert code == 0, err
     assert "All 1 test patients passed" in err
     output.unlink()
     code, out, err = run(
-        ["generate-dataset", definition, "--dummy-tables", EXAMPLE_DATA, "--test-data-file", bad,
-         "--output", output],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            EXAMPLE_DATA,
+            "--test-data-file",
+            bad,
+            "--output",
+            output,
+        ],
         capsys,
     )
     assert code == 1
@@ -266,7 +351,14 @@ def test_test_connection_to_a_missing_file(tmp_path, capsys):
 def test_test_connection_to_an_unreachable_server(capsys):
     # No SQL Server runs here: the failure must be one clear line, not a traceback.
     code, _, err = run(
-        ["test-connection", "--backend", "tpp", "--url", "mssql://user:pass@127.0.0.1:1/db"], capsys
+        [
+            "test-connection",
+            "--backend",
+            "tpp",
+            "--url",
+            "mssql://user:pass@127.0.0.1:1/db",
+        ],
+        capsys,
     )
     assert code == 1
     assert "Traceback" not in err
@@ -286,12 +378,21 @@ test_data = TEST_DATA
 @pytest.mark.parametrize(
     "test_data,message",
     [
-        ('{1: {"patients": {"sex": "bogus"}, "expected_columns": {"sex": "bogus"}}}', "has 'bogus', which breaks"),
-        ('{1: {"patients": {"sex": "male"}, "expected_in_populaton": False}}', "did you mean 'expected_in_population'"),
+        (
+            '{1: {"patients": {"sex": "bogus"}, "expected_columns": {"sex": "bogus"}}}',
+            "has 'bogus', which breaks",
+        ),
+        (
+            '{1: {"patients": {"sex": "male"}, "expected_in_populaton": False}}',
+            "did you mean 'expected_in_population'",
+        ),
         ("{}", "test_data holds no test patients"),
     ],
 )
 def test_assure_fails_bad_test_data(tmp_path, capsys, test_data, message):
-    code, out, err = run(["assure", write(tmp_path, STRICT_ASSURE.replace("TEST_DATA", test_data))], capsys)
+    code, out, err = run(
+        ["assure", write(tmp_path, STRICT_ASSURE.replace("TEST_DATA", test_data))],
+        capsys,
+    )
     assert code != 0
     assert message in out + err

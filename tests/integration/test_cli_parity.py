@@ -5,13 +5,21 @@ import shutil
 
 import pytest
 
-from tests.integration.test_cli import EXAMPLE_DATA, SMALL_DEFINITION, run, write_definition, write_tables
+from tests.integration.test_cli import (
+    EXAMPLE_DATA,
+    SMALL_DEFINITION,
+    run,
+    write_definition,
+    write_tables,
+)
 from tests.integration.test_cli_measures_and_debugging import MEASURES, write
 
 
 @pytest.fixture
 def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(tmp_path / "tables")
+    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
+        tmp_path / "tables"
+    )
 
 
 # -- create-dummy-tables --------------------------------------------------------
@@ -34,10 +42,14 @@ def test_create_dummy_tables_for_a_measures_definition(tmp_path, capsys):
     code, _, err = run(["create-dummy-tables", definition, directory], capsys)
     assert code == 0, err
     assert sorted(p.name for p in directory.iterdir()) == [
-        "clinical_events.csv", "patients.csv", "practice_registrations.csv",
+        "clinical_events.csv",
+        "patients.csv",
+        "practice_registrations.csv",
     ]
     # ... and generate-measures runs on them.
-    code, out, err = run(["generate-measures", definition, "--dummy-tables", directory], capsys)
+    code, out, err = run(
+        ["generate-measures", definition, "--dummy-tables", directory], capsys
+    )
     assert code == 0, err
     assert "events_per_patient" in out
 
@@ -56,11 +68,15 @@ def test_create_dummy_tables_for_a_file_defining_neither(tmp_path, capsys):
 def test_dump_example_data_dst_dir(tmp_path, capsys, option):
     code, _, err = run(["dump-example-data", option, tmp_path / "data"], capsys)
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == sorted(p.name for p in EXAMPLE_DATA.glob("*.csv"))
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == sorted(
+        p.name for p in EXAMPLE_DATA.glob("*.csv")
+    )
 
 
 def test_dump_example_data_refuses_two_directories(tmp_path, capsys):
-    code, _, err = run(["dump-example-data", tmp_path / "a", "-d", tmp_path / "b"], capsys)
+    code, _, err = run(
+        ["dump-example-data", tmp_path / "a", "-d", tmp_path / "b"], capsys
+    )
     assert code == 2
     assert "give the directory once" in err
     assert list(tmp_path.iterdir()) == []
@@ -78,7 +94,9 @@ dataset.define_population(patients.exists_for_patient())
 
 
 def test_debug_ascii_is_the_default(tmp_path, capsys):
-    code, _, err = run(["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys)
+    code, _, err = run(
+        ["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys
+    )
     assert code == 0, err
     assert "Show line 4: sex <of> patients" in err
     assert "patient_id | value" in err
@@ -86,7 +104,15 @@ def test_debug_ascii_is_the_default(tmp_path, capsys):
 
 def test_debug_html(tmp_path, capsys):
     code, _, err = run(
-        ["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA, "--display-format", "html"], capsys
+        [
+            "debug",
+            write(tmp_path, SHOWN),
+            "--dummy-tables",
+            EXAMPLE_DATA,
+            "--display-format",
+            "html",
+        ],
+        capsys,
     )
     assert code == 0, err
     assert "<h4>Show line 4: sex &lt;of&gt; patients</h4>" in err
@@ -95,7 +121,9 @@ def test_debug_html(tmp_path, capsys):
 
 
 def test_debug_unknown_display_format(tmp_path, capsys):
-    code, _, err = run(["debug", write(tmp_path, SHOWN), "--display-format", "xml"], capsys)
+    code, _, err = run(
+        ["debug", write(tmp_path, SHOWN), "--display-format", "xml"], capsys
+    )
     assert code == 2
     assert "invalid choice: 'xml'" in err
 
@@ -145,12 +173,15 @@ def test_graph_query_writes_dot(small, tmp_path, capsys):
 
 
 def test_graph_query_shares_subtrees(tmp_path, capsys):
-    definition = write_definition(tmp_path, """
+    definition = write_definition(
+        tmp_path,
+        """
         dataset = create_dataset()
         dataset.define_population(patients.exists_for_patient())
         dataset.a = patients.sex
         dataset.b = patients.sex
-    """)
+    """,
+    )
     output = tmp_path / "q.gv"
     assert run(["graph-query", definition, "--output", output], capsys)[0] == 0
     dot = output.read_text()
@@ -161,22 +192,30 @@ def test_graph_query_shares_subtrees(tmp_path, capsys):
 def test_graph_query_image_needs_graphviz(small, tmp_path, capsys, monkeypatch):
     definition, _ = small
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    code, _, err = run(["graph-query", definition, "--output", tmp_path / "q.svg"], capsys)
+    code, _, err = run(
+        ["graph-query", definition, "--output", tmp_path / "q.svg"], capsys
+    )
     assert code == 1
     assert "needs Graphviz's `dot` program" in err
     assert not (tmp_path / "q.svg").exists()
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot program is not installed"
+)
 def test_graph_query_svg(small, tmp_path, capsys):
     definition, _ = small
-    code, _, err = run(["graph-query", definition, "--output", tmp_path / "q.svg"], capsys)
+    code, _, err = run(
+        ["graph-query", definition, "--output", tmp_path / "q.svg"], capsys
+    )
     assert code == 0, err
     assert "<svg" in (tmp_path / "q.svg").read_text()
 
 
 def test_graph_query_unknown_format(small, tmp_path, capsys):
     definition, _ = small
-    code, _, err = run(["graph-query", definition, "--output", tmp_path / "q.txt"], capsys)
+    code, _, err = run(
+        ["graph-query", definition, "--output", tmp_path / "q.txt"], capsys
+    )
     assert code == 1
     assert "end its name in one of .dot, .gv, .svg, .png, .pdf" in err

@@ -24,16 +24,21 @@ INDEX = datetime.date(2023, 4, 1)
 
 
 def definition(codelist_dir):
-    (codelist_dir / "diabetes.csv").write_text("code,term\n44054006,Type 2\n46635009,Type 1\n")
+    (codelist_dir / "diabetes.csv").write_text(
+        "code,term\n44054006,Type 2\n46635009,Type 1\n"
+    )
     (codelist_dir / "metformin.csv").write_text("dmd_id\n325278007\n")
     diabetes = codelist_from_csv(codelist_dir / "diabetes.csv", column="code")
     metformin = codelist_from_csv(codelist_dir / "metformin.csv", column="dmd_id")
 
     ds = create_dataset()
     age = patients.age_on(INDEX)
-    registered = practice_registrations.spanning(INDEX - years(1), INDEX).exists_for_patient()
+    registered = practice_registrations.spanning(
+        INDEX - years(1), INDEX
+    ).exists_for_patient()
     diagnosed = clinical_events.where(
-        clinical_events.snomedct_code.is_in(diabetes) & clinical_events.date.is_on_or_before(INDEX)
+        clinical_events.snomedct_code.is_in(diabetes)
+        & clinical_events.date.is_on_or_before(INDEX)
     )
     ds.define_population(
         registered
@@ -45,7 +50,9 @@ def definition(codelist_dir):
     )
     ds.age = age
     ds.sex = patients.sex
-    ds.age_band = case(when(age < 40).then("18-39"), when(age < 65).then("40-64"), otherwise="65+")
+    ds.age_band = case(
+        when(age < 40).then("18-39"), when(age < 65).then("40-64"), otherwise="65+"
+    )
     ds.practice = practice_registrations.for_patient_on(INDEX).practice_pseudo_id
     ds.diagnosed_on = diagnosed.sort_by(clinical_events.date).first_for_patient().date
     ds.latest_hba1c = (
@@ -55,7 +62,8 @@ def definition(codelist_dir):
         .numeric_value
     )
     ds.metformin_issues = medications.where(
-        medications.dmd_code.is_in(metformin) & medications.date.is_on_or_between(INDEX - years(1), INDEX)
+        medications.dmd_code.is_in(metformin)
+        & medications.date.is_on_or_between(INDEX - years(1), INDEX)
     ).count_for_patient()
     ds.died_later = ons_deaths.date.is_after(INDEX)
     return ds._compile()
@@ -85,7 +93,9 @@ def _public_tables():
         module = importlib.import_module(module_name)
         for name, value in sorted(vars(module).items()):
             if isinstance(value, BaseFrame) and not name.startswith("_"):
-                found.append(pytest.param(value, id=f"{module_name.rsplit('.', 1)[1]}.{name}"))
+                found.append(
+                    pytest.param(value, id=f"{module_name.rsplit('.', 1)[1]}.{name}")
+                )
     return found
 
 

@@ -22,7 +22,9 @@ def definition(tmp_path, body, name="dataset_definition.py"):
     return path
 
 
-def test_an_impossible_population_exits_non_zero_naming_the_condition_and_line(tmp_path, capsys):
+def test_an_impossible_population_exits_non_zero_naming_the_condition_and_line(
+    tmp_path, capsys
+):
     path = definition(
         tmp_path,
         """
@@ -62,8 +64,12 @@ def test_a_run_cut_short_by_the_time_limit_says_so_once_and_succeeds(tmp_path, c
 
 
 def test_a_full_run_reports_the_count_once(tmp_path, capsys):
-    path = definition(tmp_path, "dataset.define_population(patients.exists_for_patient())\n")
-    code, _, err = run(["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys)
+    path = definition(
+        tmp_path, "dataset.define_population(patients.exists_for_patient())\n"
+    )
+    code, _, err = run(
+        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+    )
     assert code == 0, err
     assert err.count("made 10 of 10 dummy patients") == 1
 
@@ -76,15 +82,24 @@ def test_legacy_dummy_data_uses_the_one_generator_and_says_so(tmp_path, capsys):
         dataset.configure_dummy_data(population_size=5, legacy=True)
         """,
     )
-    code, _, err = run(["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys)
+    code, _, err = run(
+        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+    )
     assert code == 0, err
-    assert err.count("configure_dummy_data(legacy=True): this ehrql has one dummy data generator") == 1
+    assert (
+        err.count(
+            "configure_dummy_data(legacy=True): this ehrql has one dummy data generator"
+        )
+        == 1
+    )
     assert len((tmp_path / "o.csv").read_text().splitlines()) == 6
 
 
 def test_legacy_must_be_a_bool(tmp_path, capsys):
     path = definition(tmp_path, "dataset.configure_dummy_data(legacy='yes')\n")
-    code, _, err = run(["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys)
+    code, _, err = run(
+        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+    )
     assert code == 10
     assert "legacy must be True or False, not 'yes'" in err
 
@@ -108,13 +123,17 @@ def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):
             """
         )
     )
-    code, _, err = run(["generate-measures", path, "--output", tmp_path / "m.csv"], capsys)
+    code, _, err = run(
+        ["generate-measures", path, "--output", tmp_path / "m.csv"], capsys
+    )
     assert code == 1
     assert "no dummy patients were made" in err
     assert "denominator" in err or "population" in err
 
 
-def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(tmp_path, capsys):
+def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(
+    tmp_path, capsys
+):
     path = tmp_path / "measures.py"
     path.write_text(
         textwrap.dedent(
@@ -133,7 +152,9 @@ def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(
             """
         )
     )
-    code, _, err = run(["generate-measures", path, "--output", tmp_path / "m.csv"], capsys)
+    code, _, err = run(
+        ["generate-measures", path, "--output", tmp_path / "m.csv"], capsys
+    )
     assert code == 0, err
     lines = [line for line in err.splitlines() if "disclosure control" in line]
     assert len(lines) == 1

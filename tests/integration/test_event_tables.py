@@ -20,12 +20,15 @@ from tests.integration.test_cli import (
 
 d = datetime.date
 
-EVENT_DEFINITION = SMALL_DEFINITION + """
+EVENT_DEFINITION = (
+    SMALL_DEFINITION
+    + """
 from ehrql import claim_permissions
 claim_permissions("event_level_data")
 coded = clinical_events.where(clinical_events.snomedct_code == "60621009")
 dataset.add_event_table("bmi_readings", date=coded.date, value=coded.numeric_value, code=coded.snomedct_code)
 """
+)
 
 DATASET_HEADER = "patient_id,age,sex,bmi,has_events,died"
 BMI_ROWS = [(1, d(2019, 3, 1), 27.5, "60621009"), (1, d(2021, 8, 15), 29.0, "60621009")]
@@ -33,7 +36,9 @@ BMI_ROWS = [(1, d(2019, 3, 1), 27.5, "60621009"), (1, d(2021, 8, 15), 29.0, "606
 
 @pytest.fixture
 def events(tmp_path):
-    return write_definition(tmp_path, EVENT_DEFINITION), write_tables(tmp_path / "tables")
+    return write_definition(tmp_path, EVENT_DEFINITION), write_tables(
+        tmp_path / "tables"
+    )
 
 
 def csv_lines(path):
@@ -42,11 +47,21 @@ def csv_lines(path):
 
 @pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
 @pytest.mark.parametrize("spelling", ["out/:csv", "out:csv"])
-def test_a_directory_output_holds_the_dataset_and_each_event_table(events, tmp_path, capsys, engine, spelling):
+def test_a_directory_output_holds_the_dataset_and_each_event_table(
+    events, tmp_path, capsys, engine, spelling
+):
     definition, tables = events
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--output", tmp_path / spelling,
-         "--query-engine", engine],
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            tmp_path / spelling,
+            "--query-engine",
+            engine,
+        ],
         capsys,
     )
     assert code == 0, err
@@ -66,58 +81,107 @@ def test_a_directory_output_holds_the_dataset_and_each_event_table(events, tmp_p
 def test_every_format_can_be_a_directory_output(events, tmp_path, capsys, extension):
     definition, tables = events
     output = f"{tmp_path / 'out'}/:{extension.lstrip('.')}"
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        capsys,
+    )
     assert code == 0, err
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == [f"bmi_readings{extension}", f"dataset{extension}"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"bmi_readings{extension}",
+        f"dataset{extension}",
+    ]
     if extension == ".arrow":
         assert as_rows(read_arrow(out / "bmi_readings.arrow")) == BMI_ROWS
-    specs = [ColumnSpec("patient_id", int, nullable=False), ColumnSpec("date", datetime.date),
-             ColumnSpec("value", float), ColumnSpec("code", str)]
+    specs = [
+        ColumnSpec("patient_id", int, nullable=False),
+        ColumnSpec("date", datetime.date),
+        ColumnSpec("value", float),
+        ColumnSpec("code", str),
+    ]
     assert list(read_rows(out / f"bmi_readings{extension}", specs)) == BMI_ROWS
 
 
 def test_only_patients_in_the_population_have_event_rows(tmp_path, capsys):
-    definition = write_definition(tmp_path, """
+    definition = write_definition(
+        tmp_path,
+        """
         from ehrql import claim_permissions
         claim_permissions("event_level_data")
         dataset = create_dataset()
         dataset.define_population(patients.sex == "male")
         dataset.add_event_table("events", date=clinical_events.date)
-    """)
+    """,
+    )
     tables = write_tables(tmp_path / "tables")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", tmp_path / "o/:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            tmp_path / "o/:csv",
+        ],
+        capsys,
+    )
     assert code == 0, err
-    assert csv_lines(tmp_path / "o" / "events.csv") == ["patient_id,date", "2,2020-01-02"]
+    assert csv_lines(tmp_path / "o" / "events.csv") == [
+        "patient_id,date",
+        "2,2020-01-02",
+    ]
     assert csv_lines(tmp_path / "o" / "dataset.csv") == ["patient_id", "2"]
 
 
-def test_a_single_file_cannot_hold_event_tables_and_nothing_runs(events, tmp_path, capsys):
+def test_a_single_file_cannot_hold_event_tables_and_nothing_runs(
+    events, tmp_path, capsys
+):
     definition, tables = events
     output = tmp_path / "results" / "dataset.csv"
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", output], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        capsys,
+    )
     assert code == 11
-    assert f"give a directory and a format instead, such as {tmp_path / 'results' / 'dataset'}/:csv" in err
+    assert (
+        f"give a directory and a format instead, such as {tmp_path / 'results' / 'dataset'}/:csv"
+        in err
+    )
     assert "Executing" not in err
     assert not (tmp_path / "results").exists()
 
 
 def test_event_tables_on_the_console_each_under_its_name(events, capsys):
     definition, tables = events
-    code, out, err = run(["generate-dataset", definition, "--dummy-tables", tables], capsys)
+    code, out, err = run(
+        ["generate-dataset", definition, "--dummy-tables", tables], capsys
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "# dataset"
     assert "# bmi_readings" in lines
-    assert lines[lines.index("# bmi_readings") + 1].split() == ["patient_id", "|", "date", "|", "value", "|", "code"]
+    assert lines[lines.index("# bmi_readings") + 1].split() == [
+        "patient_id",
+        "|",
+        "date",
+        "|",
+        "value",
+        "|",
+        "code",
+    ]
 
 
 def test_generated_dummy_data_fills_event_tables(events, tmp_path, capsys):
     definition, _ = events
-    code, _, err = run(["generate-dataset", definition, "--output", tmp_path / "o/:csv"], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--output", tmp_path / "o/:csv"], capsys
+    )
     assert code == 0, err
     ids = {line.split(",")[0] for line in csv_lines(tmp_path / "o" / "dataset.csv")[1:]}
-    event_ids = {line.split(",")[0] for line in csv_lines(tmp_path / "o" / "bmi_readings.csv")[1:]}
+    event_ids = {
+        line.split(",")[0]
+        for line in csv_lines(tmp_path / "o" / "bmi_readings.csv")[1:]
+    }
     assert len(ids) == 10
     assert event_ids <= ids
 
@@ -127,12 +191,28 @@ def test_a_dummy_data_directory_is_output_as_it_is(events, tmp_path, capsys):
     dummy = tmp_path / "dummy"
     dummy.mkdir()
     (dummy / "dataset.csv").write_text(DATASET_HEADER + "\n7,40,male,22.5,T,\n")
-    (dummy / "bmi_readings.csv").write_text("patient_id,date,value,code\n7,2020-02-02,22.5,60621009\n")
+    (dummy / "bmi_readings.csv").write_text(
+        "patient_id,date,value,code\n7,2020-02-02,22.5,60621009\n"
+    )
     (dummy / "README.md").write_text("notes are ignored\n")
-    code, _, err = run(["generate-dataset", definition, "--dummy-data-file", dummy, "--output", tmp_path / "o/:arrow"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-data-file",
+            dummy,
+            "--output",
+            tmp_path / "o/:arrow",
+        ],
+        capsys,
+    )
     assert code == 0, err
-    assert as_rows(read_arrow(tmp_path / "o" / "bmi_readings.arrow")) == [(7, d(2020, 2, 2), 22.5, "60621009")]
-    assert as_rows(read_arrow(tmp_path / "o" / "dataset.arrow")) == [(7, 40, "male", 22.5, True, None)]
+    assert as_rows(read_arrow(tmp_path / "o" / "bmi_readings.arrow")) == [
+        (7, d(2020, 2, 2), 22.5, "60621009")
+    ]
+    assert as_rows(read_arrow(tmp_path / "o" / "dataset.arrow")) == [
+        (7, 40, "male", 22.5, True, None)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,7 +224,10 @@ def test_a_dummy_data_directory_is_output_as_it_is(events, tmp_path, capsys):
             "more than one format (.arrow, .csv)",
         ),
         (
-            {"dataset.csv": DATASET_HEADER + "\n", "bmi_readings.csv": "patient_id,date,value\n"},
+            {
+                "dataset.csv": DATASET_HEADER + "\n",
+                "bmi_readings.csv": "patient_id,date,value\n",
+            },
             "missing columns: code",
         ),
         ({}, "holds no table files"),
@@ -156,17 +239,31 @@ def test_a_bad_dummy_data_directory_is_named(events, tmp_path, capsys, files, me
     dummy.mkdir()
     for name, text in files.items():
         (dummy / name).write_text(text)
-    code, _, err = run(["generate-dataset", definition, "--dummy-data-file", dummy, "--output", tmp_path / "o/:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-data-file",
+            dummy,
+            "--output",
+            tmp_path / "o/:csv",
+        ],
+        capsys,
+    )
     assert code == 11
     assert message in err
     assert not (tmp_path / "o").exists()
 
 
-def test_a_single_dummy_data_file_for_event_tables_says_what_to_give(events, tmp_path, capsys):
+def test_a_single_dummy_data_file_for_event_tables_says_what_to_give(
+    events, tmp_path, capsys
+):
     definition, _ = events
     dummy = tmp_path / "dataset.csv"
     dummy.write_text(DATASET_HEADER + "\n")
-    code, _, err = run(["generate-dataset", definition, "--dummy-data-file", dummy], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--dummy-data-file", dummy], capsys
+    )
     assert code == 11
     assert "give a directory holding dataset.csv, bmi_readings.csv" in err
 
@@ -177,14 +274,30 @@ def test_a_directory_output_adds_to_an_existing_directory(events, tmp_path, caps
     out.mkdir()
     (out / "other_action.csv").write_text("kept\n")
     (out / "dataset.csv").write_text("stale\n")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", f"{out}/:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            f"{out}/:csv",
+        ],
+        capsys,
+    )
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["bmi_readings.csv", "dataset.csv", "other_action.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bmi_readings.csv",
+        "dataset.csv",
+        "other_action.csv",
+    ]
     assert (out / "other_action.csv").read_text() == "kept\n"
     assert csv_lines(out / "dataset.csv")[0] == DATASET_HEADER
 
 
-def test_a_failure_part_way_leaves_no_directory_and_no_file(events, tmp_path, capsys, monkeypatch):
+def test_a_failure_part_way_leaves_no_directory_and_no_file(
+    events, tmp_path, capsys, monkeypatch
+):
     from ehrql.query_engines.duckdb import DuckDBQueryEngine
 
     results_of = DuckDBQueryEngine.results_of
@@ -206,29 +319,62 @@ def test_a_failure_part_way_leaves_no_directory_and_no_file(events, tmp_path, ca
     monkeypatch.setattr(DuckDBQueryEngine, "results_of", fail)
     definition, tables = events
     new = tmp_path / "new" / "deeper"
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", f"{new}/:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            f"{new}/:csv",
+        ],
+        capsys,
+    )
     assert code == 1
     assert "the database went away" in err
     assert not (tmp_path / "new").exists()
 
     existing = tmp_path / "existing"
     existing.mkdir()
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", f"{existing}/:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            f"{existing}/:csv",
+        ],
+        capsys,
+    )
     assert code == 1
     # Not even the dataset, which was written in full before the failure.
     assert os.listdir(existing) == []
 
 
 def test_an_event_table_may_not_be_called_dataset(tmp_path, capsys):
-    definition = write_definition(tmp_path, """
+    definition = write_definition(
+        tmp_path,
+        """
         from ehrql import claim_permissions
         claim_permissions("event_level_data")
         dataset = create_dataset()
         dataset.define_population(patients.exists_for_patient())
         dataset.add_event_table("dataset", date=clinical_events.date)
-    """)
+    """,
+    )
     tables = write_tables(tmp_path / "tables")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", tmp_path / "o/:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            tmp_path / "o/:csv",
+        ],
+        capsys,
+    )
     assert code != 0
     assert "dataset" in err
     assert not (tmp_path / "o").exists()
@@ -237,7 +383,9 @@ def test_an_event_table_may_not_be_called_dataset(tmp_path, capsys):
 @pytest.mark.parametrize("output", ["o/:xlsx", "o:xlsx"])
 def test_an_unknown_directory_format_is_a_usage_error(events, tmp_path, capsys, output):
     definition, tables = events
-    code, _, err = run(["generate-dataset", definition, "--output", tmp_path / output], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--output", tmp_path / output], capsys
+    )
     assert code == 2
     assert "unknown file format 'xlsx'" in err
 
@@ -247,7 +395,9 @@ def test_an_unknown_directory_format_is_a_usage_error(events, tmp_path, capsys, 
 
 @pytest.mark.parametrize("engine", ["duckdb", "in_memory"])
 def test_patient_level_columns_repeat_on_each_event_row(tmp_path, capsys, engine):
-    definition = write_definition(tmp_path, """
+    definition = write_definition(
+        tmp_path,
+        """
         from ehrql import claim_permissions
         claim_permissions("event_level_data")
         dataset = create_dataset()
@@ -255,10 +405,22 @@ def test_patient_level_columns_repeat_on_each_event_row(tmp_path, capsys, engine
         dataset.add_event_table(
             "events", date=clinical_events.date, sex=patients.sex, age=patients.age_on(clinical_events.date)
         )
-    """)
+    """,
+    )
     tables = write_tables(tmp_path / "tables")
-    code, _, err = run(["generate-dataset", definition, "--dummy-tables", tables, "--output", tmp_path / "o/:csv",
-                        "--query-engine", engine], capsys)
+    code, _, err = run(
+        [
+            "generate-dataset",
+            definition,
+            "--dummy-tables",
+            tables,
+            "--output",
+            tmp_path / "o/:csv",
+            "--query-engine",
+            engine,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert csv_lines(tmp_path / "o" / "events.csv") == [
         "patient_id,date,sex,age",
@@ -276,7 +438,16 @@ def test_spark_writes_event_tables(events, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("EHRQL_PERMISSIONS", '["event_level_data"]')
     definition, tables = events
     code, _, err = run(
-        ["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables, "--output", tmp_path / "o/:csv"],
+        [
+            "generate-dataset",
+            definition,
+            "--query-engine",
+            "spark",
+            "--dsn",
+            tables,
+            "--output",
+            tmp_path / "o/:csv",
+        ],
         capsys,
     )
     assert code == 0, err
@@ -298,7 +469,9 @@ def test_event_tables_compile_for_server_engines_through_a_backend(engine_name):
 
     dataset = create_dataset()
     dataset.define_population(patients.exists_for_patient())
-    dataset.add_event_table("events", date=clinical_events.date, code=clinical_events.snomedct_code)
+    dataset.add_event_table(
+        "events", date=clinical_events.date, code=clinical_events.snomedct_code
+    )
     engine = get_engine_class(engine_name)(None, backend=TPPBackend())
     compiled = engine.compile(event_table_dataset(dataset._compile(), "events"))
     ((name, select),) = compiled.event_selects

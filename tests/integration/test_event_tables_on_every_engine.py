@@ -39,11 +39,16 @@ TABLE_DATA = {
 
 
 def typed(table_data):
-    return {frame._qm_node: parse_table(text, frame._qm_node.schema) for frame, text in table_data.items()}
+    return {
+        frame._qm_node: parse_table(text, frame._qm_node.schema)
+        for frame, text in table_data.items()
+    }
 
 
 def event_rows(engine_name, dataset, name="events"):
-    rows = RUNNERS[engine_name](typed(TABLE_DATA), EventTableQuery(dataset._compile(), name))
+    rows = RUNNERS[engine_name](
+        typed(TABLE_DATA), EventTableQuery(dataset._compile(), name)
+    )
     # Backends may order patients by their own ids; the rows of each are in column order.
     return sorted(rows, key=lambda row: tuple((v is not None, v) for v in row))
 
@@ -69,7 +74,9 @@ def test_filtered_rows_with_expressions(engine_name):
     dataset = create_dataset()
     dataset.define_population(p.exists_for_patient() | e.exists_for_patient())
     kept = e.where(e.i1 > 101)
-    dataset.add_event_table("events", later=kept.d1 + days(1), big=kept.i1 >= 300, s=kept.s1)
+    dataset.add_event_table(
+        "events", later=kept.d1 + days(1), big=kept.i1 >= 300, s=kept.s1
+    )
     assert event_rows(engine_name, dataset) == [
         (1, d(2020, 2, 2), False, "b"),
         (2, d(2021, 1, 2), False, "c"),
@@ -81,7 +88,9 @@ def test_filtered_rows_with_expressions(engine_name):
 def test_patient_series_repeat_on_each_row(engine_name):
     dataset = create_dataset()
     dataset.define_population(p.i1 < 25)
-    dataset.add_event_table("events", value=e.i1, patient_value=p.i1, total=e.i1.sum_for_patient())
+    dataset.add_event_table(
+        "events", value=e.i1, patient_value=p.i1, total=e.i1.sum_for_patient()
+    )
     assert event_rows(engine_name, dataset) == [
         (1, None, 10, 203),
         (1, 101, 10, 203),
@@ -95,7 +104,13 @@ def test_sorting_does_not_change_the_rows(engine_name):
     dataset.define_population(p.exists_for_patient())
     ordered = e.sort_by(e.d1)
     dataset.add_event_table("events", value=ordered.i1)
-    assert event_rows(engine_name, dataset) == [(1, None), (1, 101), (1, 102), (2, 201), (3, 301)]
+    assert event_rows(engine_name, dataset) == [
+        (1, None),
+        (1, 101),
+        (1, 102),
+        (2, 201),
+        (3, 301),
+    ]
 
 
 def test_two_event_tables_of_one_dataset(engine_name):
@@ -103,7 +118,10 @@ def test_two_event_tables_of_one_dataset(engine_name):
     dataset.define_population(p.b1)
     dataset.add_event_table("events", value=e.i1)
     dataset.add_event_table("dates", date=e.where(e.d1 > d(2020, 1, 15)).d1)
-    assert event_rows(engine_name, dataset, "dates") == [(1, d(2020, 2, 1)), (1, d(2020, 3, 1))]
+    assert event_rows(engine_name, dataset, "dates") == [
+        (1, d(2020, 2, 1)),
+        (1, d(2020, 3, 1)),
+    ]
     assert len(event_rows(engine_name, dataset, "events")) == 4
 
 

@@ -36,10 +36,35 @@ def lines(path):
 def test_one_file_per_measure(tmp_path, capsys, engine):
     definition = write(tmp_path, TWO_MEASURES)
     combined = tmp_path / "all.csv"
-    assert run(["generate-measures", definition, "--dummy-tables", EXAMPLE_DATA, "--output", combined,
-                "--query-engine", engine], capsys)[0] == 0
-    code, _, err = run(["generate-measures", definition, "--dummy-tables", EXAMPLE_DATA,
-                        "--output", f"{tmp_path / 'measures'}/:csv", "--query-engine", engine], capsys)
+    assert (
+        run(
+            [
+                "generate-measures",
+                definition,
+                "--dummy-tables",
+                EXAMPLE_DATA,
+                "--output",
+                combined,
+                "--query-engine",
+                engine,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    code, _, err = run(
+        [
+            "generate-measures",
+            definition,
+            "--dummy-tables",
+            EXAMPLE_DATA,
+            "--output",
+            f"{tmp_path / 'measures'}/:csv",
+            "--query-engine",
+            engine,
+        ],
+        capsys,
+    )
     assert code == 0, err
     directory = tmp_path / "measures"
     assert sorted(p.name for p in directory.iterdir()) == ["by_age.csv", "by_sex.csv"]
@@ -50,7 +75,9 @@ def test_one_file_per_measure(tmp_path, capsys, engine):
     # The same rows as the combined file, less the measure column and other measures' groups.
     combined_rows = [line.split(",") for line in lines(combined)[1:]]
     assert by_sex[1:] == [",".join(r[1:7]) for r in combined_rows if r[0] == "by_sex"]
-    assert by_age[1:] == [",".join(r[1:6] + r[7:8]) for r in combined_rows if r[0] == "by_age"]
+    assert by_age[1:] == [
+        ",".join(r[1:6] + r[7:8]) for r in combined_rows if r[0] == "by_age"
+    ]
 
 
 def test_a_directory_of_dummy_measures_is_output_combined(tmp_path, capsys):
@@ -64,7 +91,17 @@ def test_a_directory_of_dummy_measures_is_output_combined(tmp_path, capsys):
         "interval_start,interval_end,ratio,numerator,denominator,old\n2021-01-01,2021-01-31,1.0,3,3,T\n"
     )
     output = tmp_path / "out.csv"
-    code, _, err = run(["generate-measures", definition, "--dummy-data-file", dummy, "--output", output], capsys)
+    code, _, err = run(
+        [
+            "generate-measures",
+            definition,
+            "--dummy-data-file",
+            dummy,
+            "--output",
+            output,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert lines(output) == [
         "measure,interval_start,interval_end,ratio,numerator,denominator,sex,old",
@@ -72,8 +109,17 @@ def test_a_directory_of_dummy_measures_is_output_combined(tmp_path, capsys):
         "by_age,2021-01-01,2021-01-31,1.0,3,3,,T",
     ]
     # And split again into a directory.
-    code, _, err = run(["generate-measures", definition, "--dummy-data-file", dummy,
-                        "--output", f"{tmp_path / 'again'}:csv"], capsys)
+    code, _, err = run(
+        [
+            "generate-measures",
+            definition,
+            "--dummy-data-file",
+            dummy,
+            "--output",
+            f"{tmp_path / 'again'}:csv",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert lines(tmp_path / "again" / "by_sex.csv") == lines(dummy / "by_sex.csv")
 
@@ -82,7 +128,11 @@ def test_a_dummy_measures_directory_missing_a_measure_is_named(tmp_path, capsys)
     definition = write(tmp_path, TWO_MEASURES)
     dummy = tmp_path / "dummy"
     dummy.mkdir()
-    (dummy / "by_sex.csv").write_text("interval_start,interval_end,ratio,numerator,denominator,sex\n")
-    code, _, err = run(["generate-measures", definition, "--dummy-data-file", dummy], capsys)
+    (dummy / "by_sex.csv").write_text(
+        "interval_start,interval_end,ratio,numerator,denominator,sex\n"
+    )
+    code, _, err = run(
+        ["generate-measures", definition, "--dummy-data-file", dummy], capsys
+    )
     assert code == 11
     assert "missing by_age.csv" in err

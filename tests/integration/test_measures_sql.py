@@ -61,10 +61,16 @@ TABLE_DATA = {
 
 def totals_query():
     in_interval = visits.where(visits.date.is_during(INTERVAL))
-    latest_so_far = visits.where(visits.date.is_on_or_before(INTERVAL.end_date)).sort_by(visits.date).last_for_patient()
+    latest_so_far = (
+        visits.where(visits.date.is_on_or_before(INTERVAL.end_date))
+        .sort_by(visits.date)
+        .last_for_patient()
+    )
     measures = create_measures()
     measures.define_defaults(
-        denominator=visits.where(visits.date.is_on_or_before(INTERVAL.end_date)).exists_for_patient(),
+        denominator=visits.where(
+            visits.date.is_on_or_before(INTERVAL.end_date)
+        ).exists_for_patient(),
         intervals=months(3).starting_on("2020-01-01"),
     )
     measures.define_measure(
@@ -75,7 +81,11 @@ def totals_query():
     measures.define_measure(
         "urgent_last_by_age",
         numerator=latest_so_far.urgent,
-        group_by={"over_50": (people.date_of_birth.is_before(INTERVAL.start_date - months(600)))},
+        group_by={
+            "over_50": (
+                people.date_of_birth.is_before(INTERVAL.start_date - months(600))
+            )
+        },
     )
     batch = list(measures)
     query, _ = measure_totals_query(batch[0].denominator, batch[0].intervals, batch)

@@ -22,7 +22,13 @@ from ehrql.file_formats import arrow_format, dataset_column_specs, write_rows
 from ehrql.file_formats import results as results_module
 from ehrql.file_formats.arrow_format import record_batches
 from ehrql.file_formats.base import ColumnSpec, patient_id_spec
-from ehrql.file_formats.results import CONSOLE_ROWS, ArrowResults, DuckDBResults, csv_select, write_results
+from ehrql.file_formats.results import (
+    CONSOLE_ROWS,
+    ArrowResults,
+    DuckDBResults,
+    csv_select,
+    write_results,
+)
 from ehrql.loaders import load_dataset_definition
 from ehrql.main import write_engine_output
 from ehrql.progress import Progress
@@ -54,23 +60,67 @@ def test_example_data_through_the_duckdb_engine(tmp_path, extension):
     old = tmp_path / f"old{extension}"
     new = tmp_path / f"new{extension}"
     old_count = write_rows(old, specs, engine.get_results(dataset))
-    new_count = write_engine_output(engine, dataset, new, specs, log=quiet_log, progress=Progress.silent())
+    new_count = write_engine_output(
+        engine, dataset, new, specs, log=quiet_log, progress=Progress.silent()
+    )
     assert new_count == old_count > 0
     assert_same_file(old, new)
 
 
 AWKWARD_STRINGS = [
-    "plain", "", None, "a,b", 'say "hi"', "two\nlines", "carriage\rreturn", "crlf\r\nend",
-    " leading", "trailing ", "semi;colon", "it's", "\t", "é ü ß 日本", '"', '""', ",",
-    "NULL", "null", "\\", "#comment", "N/A", "=1+1", "x" * 300,
+    "plain",
+    "",
+    None,
+    "a,b",
+    'say "hi"',
+    "two\nlines",
+    "carriage\rreturn",
+    "crlf\r\nend",
+    " leading",
+    "trailing ",
+    "semi;colon",
+    "it's",
+    "\t",
+    "é ü ß 日本",
+    '"',
+    '""',
+    ",",
+    "NULL",
+    "null",
+    "\\",
+    "#comment",
+    "N/A",
+    "=1+1",
+    "x" * 300,
 ]
 AWKWARD_FLOATS = [
-    0.1, 0.2 + 0.1, 1e20, 1e16, 1e15, 123456789.125, -0.0, 0.0, 1.0, 100.0, 1e-5, 1.5e-7,
-    5e-324, 1.7976931348623157e308, -2.5, 1 / 3, float("inf"), float("-inf"), None,
+    0.1,
+    0.2 + 0.1,
+    1e20,
+    1e16,
+    1e15,
+    123456789.125,
+    -0.0,
+    0.0,
+    1.0,
+    100.0,
+    1e-5,
+    1.5e-7,
+    5e-324,
+    1.7976931348623157e308,
+    -2.5,
+    1 / 3,
+    float("inf"),
+    float("-inf"),
+    None,
 ]
 AWKWARD_DATES = [
-    datetime.date(1, 1, 1), datetime.date(9999, 12, 31), datetime.date(1900, 2, 28),
-    datetime.date(2000, 2, 29), datetime.date(1970, 1, 1), None,
+    datetime.date(1, 1, 1),
+    datetime.date(9999, 12, 31),
+    datetime.date(1900, 2, 28),
+    datetime.date(2000, 2, 29),
+    datetime.date(1970, 1, 1),
+    None,
 ]
 AWKWARD_INTS = [0, -1, 2**63 - 1, -(2**63), 10**15, None]
 
@@ -96,7 +146,9 @@ def awkward_rows(count: int, seed: int = 1) -> list[tuple]:
             (
                 patient_id,
                 rng.choice(AWKWARD_STRINGS),
-                rng.choice([*AWKWARD_FLOATS, rng.random() * 10 ** rng.randint(-30, 30)]),
+                rng.choice(
+                    [*AWKWARD_FLOATS, rng.random() * 10 ** rng.randint(-30, 30)]
+                ),
                 rng.choice([True, False, None]),
                 rng.choice(AWKWARD_DATES),
                 rng.choice([*AWKWARD_INTS, rng.randint(-(2**40), 2**40)]),
@@ -123,7 +175,10 @@ def awkward():
     plain = table.cast(
         pa.schema(
             [
-                pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+                pa.field(
+                    f.name,
+                    f.type.value_type if pa.types.is_dictionary(f.type) else f.type,
+                )
                 for f in table.schema
             ]
         )
@@ -139,7 +194,9 @@ def awkward():
 def sources(awkward):
     rows, plain, connection = awkward
     return {
-        "duckdb": lambda: DuckDBResults(connection, "SELECT * FROM awkward ORDER BY patient_id"),
+        "duckdb": lambda: DuckDBResults(
+            connection, "SELECT * FROM awkward ORDER BY patient_id"
+        ),
         # Odd batch sizes, so that batches must be cut and joined to match.
         "arrow": lambda: ArrowResults(plain.to_batches(max_chunksize=777)),
         "rows": lambda: iter(rows),
@@ -162,7 +219,9 @@ def test_csv_to_standard_output(tmp_path, awkward):
     old = tmp_path / "old.csv"
     write_rows(old, AWKWARD_SPECS, rows)
     stdout = io.StringIO()
-    count = write_results("-", AWKWARD_SPECS, sources(awkward)["duckdb"](), stdout=stdout)
+    count = write_results(
+        "-", AWKWARD_SPECS, sources(awkward)["duckdb"](), stdout=stdout
+    )
     assert count == len(rows)
     assert stdout.getvalue().encode() == old.read_bytes()
 
@@ -170,21 +229,31 @@ def test_csv_to_standard_output(tmp_path, awkward):
 @pytest.mark.parametrize("source", ["duckdb", "arrow", "rows"])
 def test_console_shows_the_first_rows_and_the_count(awkward, source):
     stdout = io.StringIO()
-    count = write_results(None, AWKWARD_SPECS[:1] + AWKWARD_SPECS[3:6], _columns(awkward, source, [0, 3, 4, 5]), stdout=stdout)
+    count = write_results(
+        None,
+        AWKWARD_SPECS[:1] + AWKWARD_SPECS[3:6],
+        _columns(awkward, source, [0, 3, 4, 5]),
+        stdout=stdout,
+    )
     lines = stdout.getvalue().splitlines()
     assert count == len(awkward[0])
     # Header, rule, the first rows, and the count.
     assert len(lines) == 2 + CONSOLE_ROWS + 1
     assert lines[0].split(" | ")[0].strip() == "patient_id"
     assert lines[2].split("|")[0].strip() == "1"
-    assert lines[-1] == f"... {count - CONSOLE_ROWS:,} more rows not shown ({count:,} in all); write them all with --output FILE"
+    assert (
+        lines[-1]
+        == f"... {count - CONSOLE_ROWS:,} more rows not shown ({count:,} in all); write them all with --output FILE"
+    )
 
 
 def _columns(awkward, source, positions):
     rows, plain, connection = awkward
     names = [plain.column_names[i] for i in positions]
     if source == "duckdb":
-        return DuckDBResults(connection, f"SELECT {', '.join(names)} FROM awkward ORDER BY patient_id")
+        return DuckDBResults(
+            connection, f"SELECT {', '.join(names)} FROM awkward ORDER BY patient_id"
+        )
     if source == "arrow":
         return ArrowResults(plain.select(names).to_batches(max_chunksize=999))
     return (tuple(row[i] for i in positions) for row in rows)
@@ -199,11 +268,15 @@ def test_console_with_few_rows_has_no_count_line():
 @pytest.mark.parametrize("extension", EXTENSIONS)
 def test_empty_results_give_the_same_file(tmp_path, extension):
     connection = duckdb.connect()
-    connection.execute("CREATE TABLE empty (patient_id BIGINT, text VARCHAR, flag BOOLEAN)")
+    connection.execute(
+        "CREATE TABLE empty (patient_id BIGINT, text VARCHAR, flag BOOLEAN)"
+    )
     specs = [patient_id_spec(), ColumnSpec("text", str), ColumnSpec("flag", bool)]
     old, new = tmp_path / f"old{extension}", tmp_path / f"new{extension}"
     write_rows(old, specs, [])
-    assert write_results(new, specs, DuckDBResults(connection, "SELECT * FROM empty")) == 0
+    assert (
+        write_results(new, specs, DuckDBResults(connection, "SELECT * FROM empty")) == 0
+    )
     assert_same_file(old, new)
 
 
@@ -218,7 +291,9 @@ def test_a_value_outside_the_categories_leaves_no_file(tmp_path, extension):
         write_results(path, specs, results)
         assert path.exists()
     else:
-        with pytest.raises(ValueError, match="'other', which is not one of its categories"):
+        with pytest.raises(
+            ValueError, match="'other', which is not one of its categories"
+        ):
             write_results(path, specs, results)
         assert not path.exists()
         assert not (tmp_path / "out").exists()
@@ -229,7 +304,9 @@ def test_a_failing_query_leaves_no_file(tmp_path):
     specs = [patient_id_spec()]
     path = tmp_path / "dataset.csv"
     with pytest.raises(duckdb.Error):
-        write_results(path, specs, DuckDBResults(connection, "SELECT error('boom') AS patient_id"))
+        write_results(
+            path, specs, DuckDBResults(connection, "SELECT error('boom') AS patient_id")
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -242,14 +319,22 @@ def test_csv_header_names_are_quoted_as_pythons_csv_would():
 def test_copy_reports_progress(tmp_path, awkward):
     seen = []
     write_results(
-        tmp_path / "out.csv", AWKWARD_SPECS, sources(awkward)["duckdb"](), progress=lambda done, total, unit=None: seen.append((done, total, unit))
+        tmp_path / "out.csv",
+        AWKWARD_SPECS,
+        sources(awkward)["duckdb"](),
+        progress=lambda done, total, unit=None: seen.append((done, total, unit)),
     )
     assert seen[0] == (0, 100, "%") and seen[-1] == (100, 100, "%")
 
 
 def test_arrow_writer_reports_rows(tmp_path, awkward):
     seen = []
-    write_results(tmp_path / "out.parquet", AWKWARD_SPECS, sources(awkward)["arrow"](), progress=lambda done, total: seen.append(done))
+    write_results(
+        tmp_path / "out.parquet",
+        AWKWARD_SPECS,
+        sources(awkward)["arrow"](),
+        progress=lambda done, total: seen.append(done),
+    )
     assert seen[-1] == len(awkward[0])
     assert seen == sorted(seen)
 
@@ -260,5 +345,7 @@ def test_an_interrupted_copy_stops_and_leaves_no_file(tmp_path, awkward):
 
     path = tmp_path / "out.csv"
     with pytest.raises(KeyboardInterrupt):
-        write_results(path, AWKWARD_SPECS, sources(awkward)["duckdb"](), progress=interrupt)
+        write_results(
+            path, AWKWARD_SPECS, sources(awkward)["duckdb"](), progress=interrupt
+        )
     assert list(tmp_path.iterdir()) == []

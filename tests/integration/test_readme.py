@@ -23,12 +23,17 @@ def test_first_command_installs_and_runs_the_example_on_generated_dummy_data(tmp
     output = tmp_path / argv[argv.index("--output") + 1]
     argv[argv.index("--output") + 1] = str(output)
     result = subprocess.run(
-        [sys.executable, "-m", "ehrql", *argv[1:]], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "ehrql", *argv[1:]],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     lines = output.read_text().splitlines()
     assert lines[0].startswith("patient_id,age,")
-    assert len(lines) == 301  # the population size the example asks for, plus the header
+    assert (
+        len(lines) == 301
+    )  # the population size the example asks for, plus the header
 
 
 def test_second_command_is_what_ci_runs():

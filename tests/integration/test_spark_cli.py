@@ -4,7 +4,14 @@ import pyarrow.csv
 import pyarrow.parquet
 import pytest
 
-from tests.integration.test_cli import EXAMPLE_DATA, EXAMPLE_DEFINITION, SMALL_DEFINITION, run, write_definition, write_tables
+from tests.integration.test_cli import (
+    EXAMPLE_DATA,
+    EXAMPLE_DEFINITION,
+    SMALL_DEFINITION,
+    run,
+    write_definition,
+    write_tables,
+)
 from tests.lib.engines import spark_session
 
 SMALL_CSV = [
@@ -23,7 +30,9 @@ def spark():
 
 @pytest.fixture
 def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(tmp_path / "tables")
+    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
+        tmp_path / "tables"
+    )
 
 
 def as_parquet(csv_directory, parquet_directory):
@@ -31,12 +40,16 @@ def as_parquet(csv_directory, parquet_directory):
     parquet_directory.mkdir()
     for path in csv_directory.glob("*.csv"):
         table = pyarrow.csv.read_csv(path)
-        pyarrow.parquet.write_table(table, parquet_directory / (path.name.removesuffix(".csv") + ".parquet"))
+        pyarrow.parquet.write_table(
+            table, parquet_directory / (path.name.removesuffix(".csv") + ".parquet")
+        )
     return parquet_directory
 
 
 def generate(capsys, definition, output, *options):
-    code, _, err = run(["generate-dataset", definition, "--output", output, *options], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--output", output, *options], capsys
+    )
     assert code == 0, err
     return output.read_text().splitlines()
 
@@ -44,41 +57,86 @@ def generate(capsys, definition, output, *options):
 def test_a_directory_of_parquet_files(spark, small, tmp_path, capsys):
     definition, tables = small
     parquet = as_parquet(tables, tmp_path / "parquet")
-    lines = generate(capsys, definition, tmp_path / "out.csv", "--query-engine", "spark", "--dsn", parquet)
+    lines = generate(
+        capsys,
+        definition,
+        tmp_path / "out.csv",
+        "--query-engine",
+        "spark",
+        "--dsn",
+        parquet,
+    )
     assert lines == SMALL_CSV
 
 
 def test_a_directory_of_csv_files(spark, small, tmp_path, capsys):
     definition, tables = small
-    assert generate(capsys, definition, tmp_path / "out.csv", "--query-engine", "spark", "--dsn", tables) == SMALL_CSV
+    assert (
+        generate(
+            capsys,
+            definition,
+            tmp_path / "out.csv",
+            "--query-engine",
+            "spark",
+            "--dsn",
+            tables,
+        )
+        == SMALL_CSV
+    )
 
 
 def test_a_spark_dsn_picks_the_spark_engine(spark, small, tmp_path, capsys):
     definition, tables = small
     parquet = as_parquet(tables, tmp_path / "parquet")
-    lines = generate(capsys, definition, tmp_path / "out.csv", "--dsn", f"spark://local?tables={parquet}")
+    lines = generate(
+        capsys,
+        definition,
+        tmp_path / "out.csv",
+        "--dsn",
+        f"spark://local?tables={parquet}",
+    )
     assert lines == SMALL_CSV
 
 
 def test_tables_in_a_catalog_database(spark, small, tmp_path, capsys):
     definition, tables = small
     parquet = as_parquet(tables, tmp_path / "parquet")
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS ehrql_cli_test LOCATION '{tmp_path / 'warehouse'}'")
+    spark.sql(
+        f"CREATE DATABASE IF NOT EXISTS ehrql_cli_test LOCATION '{tmp_path / 'warehouse'}'"
+    )
     try:
         for name in ["patients", "clinical_events"]:
             spark.sql(
                 f"CREATE TABLE ehrql_cli_test.{name} USING parquet LOCATION '{parquet / (name + '.parquet')}'"
             )
-        lines = generate(capsys, definition, tmp_path / "out.csv", "--dsn", "spark://local/ehrql_cli_test")
+        lines = generate(
+            capsys,
+            definition,
+            tmp_path / "out.csv",
+            "--dsn",
+            "spark://local/ehrql_cli_test",
+        )
         assert lines == SMALL_CSV
     finally:
         spark.sql("DROP DATABASE IF EXISTS ehrql_cli_test CASCADE")
 
 
 def test_the_example_study_gives_duckdbs_answers(spark, tmp_path, capsys):
-    on_duckdb = generate(capsys, EXAMPLE_DEFINITION, tmp_path / "duckdb.csv", "--dummy-tables", EXAMPLE_DATA)
+    on_duckdb = generate(
+        capsys,
+        EXAMPLE_DEFINITION,
+        tmp_path / "duckdb.csv",
+        "--dummy-tables",
+        EXAMPLE_DATA,
+    )
     on_spark = generate(
-        capsys, EXAMPLE_DEFINITION, tmp_path / "spark.csv", "--query-engine", "spark", "--dsn", EXAMPLE_DATA
+        capsys,
+        EXAMPLE_DEFINITION,
+        tmp_path / "spark.csv",
+        "--query-engine",
+        "spark",
+        "--dsn",
+        EXAMPLE_DATA,
     )
     assert on_spark == on_duckdb
     assert len(on_spark) > 100
@@ -86,7 +144,9 @@ def test_the_example_study_gives_duckdbs_answers(spark, tmp_path, capsys):
 
 def test_generated_dummy_data_on_spark(spark, small, tmp_path, capsys):
     definition, _ = small
-    lines = generate(capsys, definition, tmp_path / "out.csv", "--query-engine", "spark")
+    lines = generate(
+        capsys, definition, tmp_path / "out.csv", "--query-engine", "spark"
+    )
     assert lines[0] == SMALL_CSV[0]
     assert len(lines) > 1
 
@@ -106,7 +166,16 @@ def test_measures_on_spark(spark, tmp_path, capsys):
     for engine in ["duckdb", "spark"]:
         output = tmp_path / f"{engine}.csv"
         code, _, err = run(
-            ["generate-measures", definition, "--dsn", EXAMPLE_DATA, "--query-engine", engine, "--output", output],
+            [
+                "generate-measures",
+                definition,
+                "--dsn",
+                EXAMPLE_DATA,
+                "--query-engine",
+                engine,
+                "--output",
+                output,
+            ],
             capsys,
         )
         assert code == 0, err
@@ -133,7 +202,10 @@ def test_a_bad_spark_dsn_is_named(small, tmp_path, capsys, dsn, message):
 def test_a_missing_table_file_is_named(spark, small, tmp_path, capsys):
     definition, tables = small
     (tables / "clinical_events.csv").unlink()
-    code, _, err = run(["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables],
+        capsys,
+    )
     assert code != 0
     assert "no file for table 'clinical_events'" in err
     assert "Traceback" not in err
@@ -142,7 +214,10 @@ def test_a_missing_table_file_is_named(spark, small, tmp_path, capsys):
 def test_a_missing_column_is_named(spark, small, tmp_path, capsys):
     definition, tables = small
     (tables / "patients.csv").write_text("patient_id,date_of_birth\n1,1970-07-01\n")
-    code, _, err = run(["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables], capsys)
+    code, _, err = run(
+        ["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables],
+        capsys,
+    )
     assert code != 0
     assert "has no column 'sex'" in err
     assert not list(tmp_path.glob("*.csv"))
@@ -150,7 +225,9 @@ def test_a_missing_column_is_named(spark, small, tmp_path, capsys):
 
 def test_dump_dataset_sql_for_spark(small, capsys):
     definition, _ = small
-    code, out, err = run(["dump-dataset-sql", definition, "--query-engine", "spark"], capsys)
+    code, out, err = run(
+        ["dump-dataset-sql", definition, "--query-engine", "spark"], capsys
+    )
     assert code == 0, err
     assert "CACHE LAZY TABLE" in out
     assert "`" in out

@@ -46,14 +46,19 @@ def _spec_tests():
     """(id, function) for each spec test function that needs only PROVIDED fixtures."""
     found = []
     for info in pkgutil.walk_packages(tests.spec.__path__, "tests.spec."):
-        if not info.name.rsplit(".", 1)[-1].startswith("test_") or info.name == __name__:
+        if (
+            not info.name.rsplit(".", 1)[-1].startswith("test_")
+            or info.name == __name__
+        ):
             continue
         module = importlib.import_module(info.name)
         for name, function in vars(module).items():
             if name.startswith("test_") and inspect.isfunction(function):
                 parameters = set(inspect.signature(function).parameters)
                 if "spec_test" in parameters and parameters <= PROVIDED:
-                    found.append((f"{info.name.removeprefix('tests.spec.')}.{name}", function))
+                    found.append(
+                        (f"{info.name.removeprefix('tests.spec.')}.{name}", function)
+                    )
     return found
 
 
@@ -68,10 +73,14 @@ def recorded_cases(function, tmp_path: Path) -> list[tuple]:
     cases = []
 
     def record(table_data, series, expected, population=None):
-        cases.append((table_data, build_spec_dataset(table_data, series, population), expected))
+        cases.append(
+            (table_data, build_spec_dataset(table_data, series, population), expected)
+        )
 
     arguments = {"spec_test": record, "tmp_path": tmp_path}
-    function(**{name: arguments[name] for name in inspect.signature(function).parameters})
+    function(
+        **{name: arguments[name] for name in inspect.signature(function).parameters}
+    )
     return cases
 
 
@@ -82,7 +91,10 @@ def recorded_datasets(function, tmp_path: Path) -> list:
 
 def results_through_translation(dialect, read: str, table_data, dataset) -> dict:
     """{patient_id: value} from running the dataset's SQL, translated to DuckDB."""
-    typed = {frame._qm_node: parse_table(text, frame._qm_node.schema) for frame, text in table_data.items()}
+    typed = {
+        frame._qm_node: parse_table(text, frame._qm_node.schema)
+        for frame, text in table_data.items()
+    }
     schema = sqlglot_schema(typed)
     compiled = compile_dataset(dataset, dialect, default_table)
     with duckdb.connect() as connection:
@@ -93,7 +105,10 @@ def results_through_translation(dialect, read: str, table_data, dataset) -> dict
             for translated in translate(statement, read, schema):
                 rows = connection.execute(translated).fetchall()
     # Translated date arithmetic gives DuckDB timestamps (see transpiled.py).
-    return {row[0]: row[1].date() if isinstance(row[1], datetime.datetime) else row[1] for row in rows}
+    return {
+        row[0]: row[1].date() if isinstance(row[1], datetime.datetime) else row[1]
+        for row in rows
+    }
 
 
 def test_nearly_every_spec_test_is_covered():
@@ -101,13 +116,17 @@ def test_nearly_every_spec_test_is_covered():
     assert len(SPEC_TESTS) >= 250
 
 
-@pytest.mark.parametrize("function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS])
+@pytest.mark.parametrize(
+    "function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS]
+)
 def test_spec_dataset_sql_parses(function, tmp_path):
     datasets = recorded_datasets(function, tmp_path)
     assert datasets, "the spec test built no dataset"
     for dataset in datasets:
         for read, dialect in DIALECTS.items():
-            for statement in compile_dataset(dataset, dialect, default_table).all_statements():
+            for statement in compile_dataset(
+                dataset, dialect, default_table
+            ).all_statements():
                 try:
                     sqlglot.parse_one(statement, read=read)
                 except sqlglot.errors.ParseError as error:
@@ -138,7 +157,9 @@ def _backend_engines():
 BACKEND_ENGINES = _backend_engines()
 
 
-@pytest.mark.parametrize("function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS])
+@pytest.mark.parametrize(
+    "function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS]
+)
 def test_spec_dataset_sql_through_each_backend_parses(function, tmp_path):
     for dataset in recorded_datasets(function, tmp_path):
         for name, read, engine in BACKEND_ENGINES:
@@ -158,18 +179,28 @@ def raw_sqlglot_schema(backend) -> dict:
     from tests.lib.spec_backends import duckdb_type_sql
 
     return {
-        table.name: {c.name: sqlglot.exp.DataType.build(duckdb_type_sql(c.type), dialect="duckdb") for c in table.columns}
+        table.name: {
+            c.name: sqlglot.exp.DataType.build(
+                duckdb_type_sql(c.type), dialect="duckdb"
+            )
+            for c in table.columns
+        }
         for table in backend.raw_metadata.sorted_tables
     }
 
 
-def results_through_backend_translation(spec_backend: str, read: str, engine, table_data, dataset) -> dict:
+def results_through_backend_translation(
+    spec_backend: str, read: str, engine, table_data, dataset
+) -> dict:
     """{spec patient_id: value} from the dataset's SQL for a spec backend, translated to DuckDB
     and run over the backend's raw tables."""
     from tests.lib.spec_backends import SPEC_BACKENDS, load_spec_data
 
     backend, _, spec_patient_id = SPEC_BACKENDS[spec_backend]
-    typed = {frame._qm_node: parse_table(text, frame._qm_node.schema) for frame, text in table_data.items()}
+    typed = {
+        frame._qm_node: parse_table(text, frame._qm_node.schema)
+        for frame, text in table_data.items()
+    }
     compiled = engine.compile(dataset)
     schema = raw_sqlglot_schema(backend)
     with duckdb.connect() as connection:
@@ -180,7 +211,9 @@ def results_through_backend_translation(spec_backend: str, read: str, engine, ta
             for translated in translate(statement, read, schema):
                 rows = connection.execute(translated).fetchall()
     return {
-        spec_patient_id(row[0]): row[1].date() if isinstance(row[1], datetime.datetime) else row[1]
+        spec_patient_id(row[0]): row[1].date()
+        if isinstance(row[1], datetime.datetime)
+        else row[1]
         for row in rows
     }
 
@@ -188,17 +221,29 @@ def results_through_backend_translation(spec_backend: str, read: str, engine, ta
 @pytest.mark.parametrize(
     "spec_backend,read,engine",
     [
-        ("tpp_backend", *[(r, e) for n, r, e in BACKEND_ENGINES if n == "tpp_on_mssql"][0]),
-        ("emis_backend", *[(r, e) for n, r, e in BACKEND_ENGINES if n == "emis_on_trino"][0]),
+        (
+            "tpp_backend",
+            *[(r, e) for n, r, e in BACKEND_ENGINES if n == "tpp_on_mssql"][0],
+        ),
+        (
+            "emis_backend",
+            *[(r, e) for n, r, e in BACKEND_ENGINES if n == "emis_on_trino"][0],
+        ),
     ],
     ids=["tpp_on_mssql", "emis_on_trino"],
 )
-@pytest.mark.parametrize("function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS])
-def test_spec_results_through_each_backend_translated_to_duckdb(function, spec_backend, read, engine, tmp_path):
+@pytest.mark.parametrize(
+    "function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS]
+)
+def test_spec_results_through_each_backend_translated_to_duckdb(
+    function, spec_backend, read, engine, tmp_path
+):
     # The backend's SQL for its own engine, opt-out exclusion and twins
     # included (see tests/lib/spec_backends.py), means what the spec says.
     for table_data, dataset, expected in recorded_cases(function, tmp_path):
-        results = results_through_backend_translation(spec_backend, read, engine, table_data, dataset)
+        results = results_through_backend_translation(
+            spec_backend, read, engine, table_data, dataset
+        )
         if dataset.variables["v"].type is float:
             assert results == approx_floats(expected)
         else:
@@ -206,7 +251,9 @@ def test_spec_results_through_each_backend_translated_to_duckdb(function, spec_b
 
 
 @pytest.mark.parametrize("read", list(DIALECTS))
-@pytest.mark.parametrize("function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS])
+@pytest.mark.parametrize(
+    "function", [f for _, f in SPEC_TESTS], ids=[i for i, _ in SPEC_TESTS]
+)
 def test_spec_results_through_translation_to_duckdb(function, read, tmp_path):
     for table_data, dataset, expected in recorded_cases(function, tmp_path):
         results = results_through_translation(DIALECTS[read], read, table_data, dataset)
@@ -220,14 +267,18 @@ def test_spec_results_through_translation_to_duckdb(function, read, tmp_path):
 def example_dataset():
     from ehrql.loaders import load_dataset
 
-    return load_dataset(Path(__file__).parents[2] / "examples" / "dataset_definition.py")
+    return load_dataset(
+        Path(__file__).parents[2] / "examples" / "dataset_definition.py"
+    )
 
 
 @pytest.mark.parametrize(
     "engine_name,backend_name,read",
     [("mssql", "tpp", "tsql"), ("trino", "emis", "trino")],
 )
-def test_example_study_compiles_through_its_backend_and_parses(example_dataset, engine_name, backend_name, read):
+def test_example_study_compiles_through_its_backend_and_parses(
+    example_dataset, engine_name, backend_name, read
+):
     from ehrql.backends import get_backend
     from ehrql.query_engines.mssql import MSSQLQueryEngine
     from ehrql.query_engines.trino import TrinoQueryEngine

@@ -14,6 +14,8 @@ def approx_floats(expected: Mapping) -> dict:
     """`expected` with each float compared approximately and everything else
     (nulls included, which `pytest.approx` refuses in some versions) exactly."""
     return {
-        key: pytest.approx(value, rel=FLOAT_REL_TOL) if isinstance(value, float) else value
+        key: pytest.approx(value, rel=FLOAT_REL_TOL)
+        if isinstance(value, float)
+        else value
         for key, value in expected.items()
     }

@@ -37,7 +37,9 @@ from tests.lib.engines import TableData, register_test_engine, run_query
 
 #: Text Python's float() reads, apart from infinities and NaN (see `_SPECIAL_FLOAT_PATTERN`).
 _DIGITS = r"[0-9](_?[0-9])*"
-_FLOAT_PATTERN = rf"^\s*[+-]?(({_DIGITS})?\.{_DIGITS}|{_DIGITS}\.?)([eE][+-]?{_DIGITS})?\s*$"
+_FLOAT_PATTERN = (
+    rf"^\s*[+-]?(({_DIGITS})?\.{_DIGITS}|{_DIGITS}\.?)([eE][+-]?{_DIGITS})?\s*$"
+)
 #: Infinities and NaN as Python's float() reads them, matched on lower-cased text.
 _SPECIAL_FLOAT_PATTERN = r"^\s*[+-]?(inf|infinity|nan)\s*$"
 
@@ -55,17 +57,25 @@ class PostgreSQLDialect(SQLDialect):
     def parse_int(self, expr: Expr) -> Expr:
         """The integer Python's int() reads from the text, else null."""
         digits = sa.func.regexp_replace(expr, r"\s+|_", "", "g")
-        return sa.case((expr.regexp_match(PYTHON_INT_PATTERN), sa.cast(digits, sa.BigInteger())), else_=sa.null())
+        return sa.case(
+            (expr.regexp_match(PYTHON_INT_PATTERN), sa.cast(digits, sa.BigInteger())),
+            else_=sa.null(),
+        )
 
     def parse_float(self, expr: Expr) -> Expr:
         """The float Python's float() reads from the text, else null (PostgreSQL has no TRY_CAST)."""
         digits = sa.func.regexp_replace(expr, r"\s+|_", "", "g")
-        readable = sa.or_(expr.regexp_match(_FLOAT_PATTERN), sa.func.lower(expr).regexp_match(_SPECIAL_FLOAT_PATTERN))
+        readable = sa.or_(
+            expr.regexp_match(_FLOAT_PATTERN),
+            sa.func.lower(expr).regexp_match(_SPECIAL_FLOAT_PATTERN),
+        )
         return sa.case((readable, sa.cast(digits, sa.Double())), else_=sa.null())
 
     def make_date(self, year: Expr, month: Expr, day: Expr) -> Expr:
         """make_date(), which takes INTs."""
-        return sa.func.make_date(*(sa.cast(part, sa.Integer()) for part in (year, month, day)))
+        return sa.func.make_date(
+            *(sa.cast(part, sa.Integer()) for part in (year, month, day))
+        )
 
     def days_since_epoch(self, date: Expr) -> Expr:
         """A DATE minus a DATE is the days between them."""
@@ -120,10 +130,14 @@ class _PostgreSQLOnDuckDB(PostgreSQLQueryEngine):
     def connect(self) -> sa.Engine:
         return self._engine
 
-    def _translate(self, connection, cursor, statement, parameters, context, executemany):
+    def _translate(
+        self, connection, cursor, statement, parameters, context, executemany
+    ):
         # Type annotation lets sqlglot see that `/` on two integers is
         # PostgreSQL's integer division (a float division in DuckDB).
-        parsed = annotate_types(sqlglot.parse_one(statement, read="postgres"), schema=self._schema)
+        parsed = annotate_types(
+            sqlglot.parse_one(statement, read="postgres"), schema=self._schema
+        )
         return parsed.sql("duckdb"), parameters
 
     def is_integer_overflow(self, error: Exception) -> bool:

@@ -48,7 +48,9 @@ def run_query(engine, query: Query) -> list[tuple]:
 
 
 def run_in_memory(table_data: TableData, query: Query) -> list[tuple]:
-    database = InMemoryDatabase({table.name: rows for table, rows in table_data.items()})
+    database = InMemoryDatabase(
+        {table.name: rows for table, rows in table_data.items()}
+    )
     return run_query(InMemoryQueryEngine(database), query)
 
 
@@ -80,7 +82,9 @@ SPARK_TEST_CONF = {
 
 def spark_session():
     """The test run's one SparkSession (started on first use); skips the test without pyspark."""
-    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install -e '.[spark]'")
+    pytest.importorskip(
+        "pyspark", reason="pyspark is not installed: pip install -e '.[spark]'"
+    )
     from ehrql.query_engines.spark import get_session
 
     return get_session("local[2]", SPARK_TEST_CONF)
@@ -109,7 +113,9 @@ ENGINES: dict[str, Runner] = {
     "duckdb": run_duckdb,
     "spark": run_spark,
 }
-assert set(ENGINES) <= set(query_engines.ENGINES), "a test engine must be a registered engine"
+assert set(ENGINES) <= set(query_engines.ENGINES), (
+    "a test engine must be a registered engine"
+)
 
 #: Engines that exist only in the tests (see `register_test_engine`), and
 #: every engine the spec tests run on.
@@ -119,7 +125,9 @@ SPEC_ENGINES: dict[str, Runner] = dict(ENGINES)
 KNOWN_GAPS: dict[str, Mapping[str, str]] = {}
 
 
-def register_test_engine(name: str, runner: Runner, known_gaps: Mapping[str, str]) -> None:
+def register_test_engine(
+    name: str, runner: Runner, known_gaps: Mapping[str, str]
+) -> None:
     """Add a test-only engine (a dialect shown to work, say) to the spec tests.
 
     `known_gaps` names the spec tests it cannot pass (`file.py::test_name`,

@@ -39,13 +39,16 @@ class RawDatabase:
             raise KeyError(f"{table_name} has no column(s) {sorted(unknown)}")
         with self.engine.begin() as connection:
             connection.execute(
-                table.insert(), [{c: row.get(c) for c in table.c.keys()} for row in rows]
+                table.insert(),
+                [{c: row.get(c) for c in table.c.keys()} for row in rows],
             )
         return self
 
     def rows(self, selectable) -> list[dict]:
         """The rows of a SELECT or FROM clause, as dicts, in patient then column order."""
-        query = selectable if isinstance(selectable, sa.Select) else sa.select(selectable)
+        query = (
+            selectable if isinstance(selectable, sa.Select) else sa.select(selectable)
+        )
         with self.engine.connect() as connection:
             result = [dict(row._mapping) for row in connection.execute(query)]
         return sorted(result, key=_sort_key)
@@ -61,7 +64,9 @@ class RawDatabase:
 
 def _sort_key(row: dict) -> tuple:
     # NULL sorts first; values are only compared with values of the same column.
-    return tuple((value is not None, value if value is not None else 0) for value in row.values())
+    return tuple(
+        (value is not None, value if value is not None else 0) for value in row.values()
+    )
 
 
 def public_schema(frame) -> tuple[str, object]:

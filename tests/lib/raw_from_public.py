@@ -47,7 +47,13 @@ from ehrql.tables.core import CAUSE_OF_DEATH_COLUMNS
 from tests.lib.raw_databases import RawDatabase
 
 #: The core tables, by name, that the inverses read.
-CORE_TABLE_NAMES = ("patients", "practice_registrations", "clinical_events", "medications", "ons_deaths")
+CORE_TABLE_NAMES = (
+    "patients",
+    "practice_registrations",
+    "clinical_events",
+    "medications",
+    "ons_deaths",
+)
 
 #: Time of day given to raw DATETIME values, to show the mappings drop it.
 RAW_TIME_OF_DAY = datetime.time(10, 30)
@@ -119,7 +125,11 @@ def _tpp_date_or_sentinel(date, what: str):
 def _tpp_datetime_or_sentinel(date, what: str):
     date = _tpp_date_or_sentinel(date, what)
     # The mapping compares with the sentinel at midnight.
-    return datetime.datetime.combine(FAR_FUTURE, datetime.time()) if date == FAR_FUTURE else raw_datetime(date)
+    return (
+        datetime.datetime.combine(FAR_FUTURE, datetime.time())
+        if date == FAR_FUTURE
+        else raw_datetime(date)
+    )
 
 
 def _merge(*groups: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
@@ -141,7 +151,9 @@ def tpp_patients(patients: Iterable[dict]) -> dict[str, list[dict]]:
                 "Patient_ID": row["patient_id"],
                 "DateOfBirth": row["date_of_birth"],
                 "Sex": TPP_SEX_LETTERS[row["sex"]],
-                "DateOfDeath": _tpp_date_or_sentinel(row["date_of_death"], "date of death"),
+                "DateOfDeath": _tpp_date_or_sentinel(
+                    row["date_of_death"], "date of death"
+                ),
             }
             for row in patients
         ]
@@ -177,7 +189,9 @@ def tpp_clinical_events(events: Iterable[dict]) -> dict[str, list[dict]]:
     snomed, ctv3 = [], []
     for index, row in enumerate(events, start=1):
         if not is_float32(row["numeric_value"]):
-            raise UnrepresentableError(f"TPP's REAL NumericValue cannot hold {row['numeric_value']!r}")
+            raise UnrepresentableError(
+                f"TPP's REAL NumericValue cannot hold {row['numeric_value']!r}"
+            )
         raw = {
             "Patient_ID": row["patient_id"],
             "Consultation_ID": index,
@@ -211,7 +225,9 @@ def tpp_medications(medications: Iterable[dict]) -> dict[str, list[dict]]:
             "Patient_ID": row["patient_id"],
             "Consultation_ID": index,
             "MedicationIssue_ID": index,
-            "MultilexDrug_ID": None if row["dmd_code"] is None else multilex_id(code_text(row["dmd_code"])),
+            "MultilexDrug_ID": None
+            if row["dmd_code"] is None
+            else multilex_id(code_text(row["dmd_code"])),
             "ConsultationDate": raw_datetime(row["date"]),
         }
         for index, row in enumerate(medications, start=1)
@@ -225,7 +241,11 @@ def tpp_medications(medications: Iterable[dict]) -> dict[str, list[dict]]:
             custom.append({"MultilexDrug_ID": drug, "DMD_ID": code})
         else:
             tpp.append({"MultilexDrug_ID": drug, "DMD_ID": code})
-    return {"MedicationIssue": issues, "MedicationDictionary": tpp, "CustomMedicationDictionary": custom}
+    return {
+        "MedicationIssue": issues,
+        "MedicationDictionary": tpp,
+        "CustomMedicationDictionary": custom,
+    }
 
 
 def _causes(row: dict) -> dict[str, str | None]:
@@ -242,7 +262,10 @@ def tpp_ons_deaths(deaths: Iterable[dict]) -> dict[str, list[dict]]:
                 "Patient_ID": row["patient_id"],
                 "dod": row["date"],
                 "icd10u": causes["underlying_cause_of_death"],
-                **{f"ICD100{i:02d}": causes[f"cause_of_death_{i:02d}"] for i in range(1, 16)},
+                **{
+                    f"ICD100{i:02d}": causes[f"cause_of_death_{i:02d}"]
+                    for i in range(1, 16)
+                },
             }
         )
     return {"ONS_Deaths": rows}
@@ -263,7 +286,12 @@ def tpp_representable(public: Mapping[str, list[dict]]) -> dict[str, list[dict]]
     """Public data TPP can hold: event numeric values rounded to 32-bit floats."""
     reduced = dict(public)
     reduced["clinical_events"] = [
-        {**row, "numeric_value": None if row["numeric_value"] is None else float32(row["numeric_value"])}
+        {
+            **row,
+            "numeric_value": None
+            if row["numeric_value"] is None
+            else float32(row["numeric_value"]),
+        }
         for row in public.get("clinical_events", [])
     ]
     return reduced
@@ -285,11 +313,15 @@ def emis_nhs_number(patient_id: int) -> str:
 def emis_practice_hash(practice_pseudo_id: int) -> str:
     """A practice id as the hexadecimal digits EMIS's mapping reads back."""
     if practice_pseudo_id < 0:
-        raise UnrepresentableError("EMIS practice ids are hexadecimal digits, never negative")
+        raise UnrepresentableError(
+            "EMIS practice ids are hexadecimal digits, never negative"
+        )
     return f"{practice_pseudo_id:016x}"
 
 
-def emis_patients(patients: Iterable[dict], registrations: Iterable[dict]) -> dict[str, list[dict]]:
+def emis_patients(
+    patients: Iterable[dict], registrations: Iterable[dict]
+) -> dict[str, list[dict]]:
     """`patient_all_orgs_v2` rows: each patient with their one registration."""
     by_patient = defaultdict(list)
     for row in registrations:
@@ -299,9 +331,13 @@ def emis_patients(patients: Iterable[dict], registrations: Iterable[dict]) -> di
         pid = patient["patient_id"]
         held = by_patient.pop(pid, [])
         if len(held) != 1:
-            raise UnrepresentableError(f"EMIS holds one registration per patient; patient {pid} has {len(held)}")
+            raise UnrepresentableError(
+                f"EMIS holds one registration per patient; patient {pid} has {len(held)}"
+            )
         if patient["sex"] not in EMIS_GENDER_CODES:
-            raise UnrepresentableError(f"EMIS has no gender code for {patient['sex']!r}")
+            raise UnrepresentableError(
+                f"EMIS has no gender code for {patient['sex']!r}"
+            )
         registration = held[0]
         rows.append(
             {
@@ -310,13 +346,17 @@ def emis_patients(patients: Iterable[dict], registrations: Iterable[dict]) -> di
                 "gender": EMIS_GENDER_CODES[patient["sex"]],
                 "date_of_birth": patient["date_of_birth"],
                 "date_of_death": patient["date_of_death"],
-                "hashed_organisation": emis_practice_hash(registration["practice_pseudo_id"]),
+                "hashed_organisation": emis_practice_hash(
+                    registration["practice_pseudo_id"]
+                ),
                 "registered_date": registration["start_date"],
                 "registration_end_date": registration["end_date"],
             }
         )
     if by_patient:
-        raise UnrepresentableError(f"EMIS registrations need a patient row: {sorted(by_patient)}")
+        raise UnrepresentableError(
+            f"EMIS registrations need a patient row: {sorted(by_patient)}"
+        )
     return {"patient_all_orgs_v2": rows}
 
 
@@ -324,7 +364,9 @@ def _emis_coded(rows: Iterable[dict], code_column: str) -> list[dict]:
     return [
         {
             "registration_id": emis_registration_id(row["patient_id"]),
-            "snomed_concept_id": None if row[code_column] is None else int(code_text(row[code_column])),
+            "snomed_concept_id": None
+            if row[code_column] is None
+            else int(code_text(row[code_column])),
             "effective_date": raw_datetime(row["date"]),
         }
         for row in rows
@@ -336,11 +378,18 @@ def emis_clinical_events(events: Iterable[dict]) -> dict[str, list[dict]]:
     events = list(events)
     for row in events:
         if not has_two_decimals(row["numeric_value"]):
-            raise UnrepresentableError(f"EMIS's DECIMAL(20, 2) cannot hold {row['numeric_value']!r}")
+            raise UnrepresentableError(
+                f"EMIS's DECIMAL(20, 2) cannot hold {row['numeric_value']!r}"
+            )
     coded = _emis_coded(events, "snomedct_code")
     return {
         "observation_all_orgs_v2": [
-            {**raw, "value_pq_1": None if row["numeric_value"] is None else Decimal(repr(row["numeric_value"]))}
+            {
+                **raw,
+                "value_pq_1": None
+                if row["numeric_value"] is None
+                else Decimal(repr(row["numeric_value"])),
+            }
             for raw, row in zip(coded, events)
         ]
     }
@@ -351,7 +400,9 @@ def emis_medications(medications: Iterable[dict]) -> dict[str, list[dict]]:
     return {"medication_all_orgs_v2": _emis_coded(medications, "dmd_code")}
 
 
-def emis_ons_deaths(deaths: Iterable[dict], patient_ids: Iterable[int], stale_upload=True) -> dict[str, list[dict]]:
+def emis_ons_deaths(
+    deaths: Iterable[dict], patient_ids: Iterable[int], stale_upload=True
+) -> dict[str, list[dict]]:
     """`ons_view` rows keyed by NHS number, dates as YYYYMMDD text, in the latest upload.
 
     With `stale_upload`, each death also appears in an earlier upload a day
@@ -361,18 +412,31 @@ def emis_ons_deaths(deaths: Iterable[dict], patient_ids: Iterable[int], stale_up
     rows = []
     for row in deaths:
         if row["patient_id"] not in known:
-            raise UnrepresentableError(f"EMIS links deaths through the patient table: {row['patient_id']}")
+            raise UnrepresentableError(
+                f"EMIS links deaths through the patient table: {row['patient_id']}"
+            )
         causes = _causes(row)
         raw = {
             "pseudonhsnumber": emis_nhs_number(row["patient_id"]),
             "icd10u": causes["underlying_cause_of_death"],
-            **{f"icd100{i:02d}": causes[f"cause_of_death_{i:02d}"] for i in range(1, 16)},
+            **{
+                f"icd100{i:02d}": causes[f"cause_of_death_{i:02d}"]
+                for i in range(1, 16)
+            },
         }
         date = row["date"]
-        rows.append({**raw, "reg_stat_dod": _yyyymmdd(date), "upload_date": EMIS_LATEST_UPLOAD})
+        rows.append(
+            {**raw, "reg_stat_dod": _yyyymmdd(date), "upload_date": EMIS_LATEST_UPLOAD}
+        )
         if stale_upload and date is not None and date > datetime.date.min:
             earlier = date - datetime.timedelta(days=1)
-            rows.append({**raw, "reg_stat_dod": _yyyymmdd(earlier), "upload_date": EMIS_STALE_UPLOAD})
+            rows.append(
+                {
+                    **raw,
+                    "reg_stat_dod": _yyyymmdd(earlier),
+                    "upload_date": EMIS_STALE_UPLOAD,
+                }
+            )
     return {"ons_view": rows}
 
 
@@ -388,7 +452,9 @@ def emis_raw_tables(public: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
         emis_patients(patients, public.get("practice_registrations", [])),
         emis_clinical_events(public.get("clinical_events", [])),
         emis_medications(public.get("medications", [])),
-        emis_ons_deaths(public.get("ons_deaths", []), (row["patient_id"] for row in patients)),
+        emis_ons_deaths(
+            public.get("ons_deaths", []), (row["patient_id"] for row in patients)
+        ),
     )
 
 
@@ -396,7 +462,12 @@ def latest_registration(registrations: Iterable[dict]) -> dict:
     """The registration that started last (then ended last, open counting as latest)."""
     return max(
         registrations,
-        key=lambda r: (r["start_date"], r["end_date"] is None, r["end_date"] or r["start_date"], r["practice_pseudo_id"]),
+        key=lambda r: (
+            r["start_date"],
+            r["end_date"] is None,
+            r["end_date"] or r["start_date"],
+            r["practice_pseudo_id"],
+        ),
     )
 
 
@@ -411,21 +482,30 @@ def emis_representable(public: Mapping[str, list[dict]]) -> dict[str, list[dict]
     for row in public.get("practice_registrations", []):
         by_patient[row["patient_id"]].append(row)
     patients = [
-        row for row in public.get("patients", []) if row["sex"] in EMIS_GENDER_CODES and by_patient[row["patient_id"]]
+        row
+        for row in public.get("patients", [])
+        if row["sex"] in EMIS_GENDER_CODES and by_patient[row["patient_id"]]
     ]
     kept = {row["patient_id"] for row in patients}
     return {
         **public,
         "patients": patients,
-        "practice_registrations": [latest_registration(by_patient[pid]) for pid in sorted(kept)],
-        "ons_deaths": [row for row in public.get("ons_deaths", []) if row["patient_id"] in kept],
+        "practice_registrations": [
+            latest_registration(by_patient[pid]) for pid in sorted(kept)
+        ],
+        "ons_deaths": [
+            row for row in public.get("ons_deaths", []) if row["patient_id"] in kept
+        ],
     }
 
 
 def public_with_text_ids(public: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
     """Public rows with patient ids as EMIS gives them back (text)."""
     return {
-        name: [{**row, "patient_id": emis_registration_id(row["patient_id"])} for row in rows]
+        name: [
+            {**row, "patient_id": emis_registration_id(row["patient_id"])}
+            for row in rows
+        ]
         for name, rows in public.items()
     }
 
@@ -433,7 +513,9 @@ def public_with_text_ids(public: Mapping[str, list[dict]]) -> dict[str, list[dic
 # -- loading -----------------------------------------------------------------
 
 
-def load_raw_database(backend: Backend, path: Path, raw_tables: Mapping[str, list[dict]]) -> Path:
+def load_raw_database(
+    backend: Backend, path: Path, raw_tables: Mapping[str, list[dict]]
+) -> Path:
     """A new raw DuckDB database at `path` holding `raw_tables`; returns `path`."""
     database = RawDatabase.create(backend, path)
     try:

@@ -73,7 +73,9 @@ def _run_chunk(session, cases: Sequence[Case]) -> list[list[tuple]]:
         for number, case in enumerate(cases):
             tables = f"b{batch}_c{number}_"
             load_tables(session, case.table_data, prefix=tables)
-            engine = SparkQueryEngine(session, table_prefix=f"{tables}tmp_", session_tables_prefix=tables)
+            engine = SparkQueryEngine(
+                session, table_prefix=f"{tables}tmp_", session_tables_prefix=tables
+            )
             compiled = engine.compile(case.dataset)
             prepared.append((case, tables, compiled))
             for statement in compiled.setup:
@@ -84,7 +86,9 @@ def _run_chunk(session, cases: Sequence[Case]) -> list[list[tuple]]:
         )
         results: list[list[tuple]] = [[] for _ in cases]
         for number, patient_id, cells in session.sql(union).collect():
-            values = tuple(decode(cells[i], cells[i + 1]) for i in range(0, len(cells), 2))
+            values = tuple(
+                decode(cells[i], cells[i + 1]) for i in range(0, len(cells), 2)
+            )
             results[number].append((patient_id, *values))
         return [sorted(rows, key=lambda row: row[0]) for rows in results]
     finally:

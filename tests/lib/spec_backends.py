@@ -66,7 +66,13 @@ def _kind(type_) -> str:
     """The kind of a spec column's type: int, float, bool, date, str or code."""
     if qm.is_code_type(type_):
         return "code"
-    return {int: "int", float: "float", bool: "bool", datetime.date: "date", str: "str"}[type_]
+    return {
+        int: "int",
+        float: "float",
+        bool: "bool",
+        datetime.date: "date",
+        str: "str",
+    }[type_]
 
 
 def _spec_type(name: str):
@@ -77,7 +83,9 @@ def _spec_type(name: str):
 # -- shared by both backends -------------------------------------------------
 
 
-def _spec_metadata(copied: list[sa.Table], raw_tables: dict, id_columns, column_name, column_type) -> sa.MetaData:
+def _spec_metadata(
+    copied: list[sa.Table], raw_tables: dict, id_columns, column_name, column_type
+) -> sa.MetaData:
     """Raw tables for the spec tables, plus copies of some of the backend's own raw tables.
 
     `id_columns(public)` gives the key columns of a raw table; `column_name`
@@ -112,7 +120,9 @@ class _SpecTableMappings:
         return self._spec_table("e", schema)
 
 
-def _raw_rows(table_data, raw_tables: dict, ids, key_columns, column_name, raw_value) -> dict[str, list[dict]]:
+def _raw_rows(
+    table_data, raw_tables: dict, ids, key_columns, column_name, raw_value
+) -> dict[str, list[dict]]:
     """Raw rows holding the spec rows, each row written again for the patient's twin.
 
     `ids(patient_id)` gives the raw ids of a patient and of its twin;
@@ -126,7 +136,9 @@ def _raw_rows(table_data, raw_tables: dict, ids, key_columns, column_name, raw_v
                 raw = key_columns(frame.name, raw_id)
                 for name, value in row.items():
                     if name != "patient_id":
-                        raw[column_name(name)] = raw_value(value, _kind(_spec_type(name)), frame.name == "e")
+                        raw[column_name(name)] = raw_value(
+                            value, _kind(_spec_type(name)), frame.name == "e"
+                        )
                 rows[raw_tables[frame.name]].append(raw)
     return rows
 
@@ -149,7 +161,14 @@ def _raw_value(value, kind: str, event_level: bool, code=_code_text):
 # -- TPP ---------------------------------------------------------------------
 
 #: TPP-style raw column name stem for each kind of spec column.
-_TPP_STEMS = {"int": "Integer", "float": "Float", "bool": "Flag", "date": "Date", "str": "Text", "code": "ConceptId"}
+_TPP_STEMS = {
+    "int": "Integer",
+    "float": "Float",
+    "bool": "Flag",
+    "date": "Date",
+    "str": "Text",
+    "code": "ConceptId",
+}
 #: TPP's raw tables holding the spec tables.
 TPP_RAW_TABLES = {"p": "SpecPatient", "e": "SpecCodedEvent"}
 
@@ -182,7 +201,12 @@ class SpecTPPBackend(_SpecTableMappings, TPPBackend):
     raw_metadata = _spec_metadata(
         [
             TPPBackend.raw_metadata.tables[name]
-            for name in ("PatientsWithTypeOneDissent", "PatientsWithoutNDOO", "RegistrationHistory", "DirectionsAcknowledged")
+            for name in (
+                "PatientsWithTypeOneDissent",
+                "PatientsWithoutNDOO",
+                "RegistrationHistory",
+                "DirectionsAcknowledged",
+            )
         ],
         TPP_RAW_TABLES,
         _tpp_key_columns,
@@ -203,7 +227,9 @@ class SpecTPPBackend(_SpecTableMappings, TPPBackend):
         )
 
 
-def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) -> dict[str, list[dict]]:
+def tpp_raw_rows(
+    table_data: Mapping[qm.Frame, list[dict]], other_patients=()
+) -> dict[str, list[dict]]:
     """Raw TPP rows holding the spec rows, plus a twin of every patient for each
     of TPP's rules, which that rule must leave out.
 
@@ -213,20 +239,39 @@ def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) -
     event_ids = iter(range(1, 1_000_000))
 
     def key_columns(public, patient_id):
-        return {"Patient_ID": patient_id, **({"CodedEvent_ID": next(event_ids)} if public == "e" else {})}
+        return {
+            "Patient_ID": patient_id,
+            **({"CodedEvent_ID": next(event_ids)} if public == "e" else {}),
+        }
 
     offsets = (TPP_TWIN_OFFSET, TPP_NDOO_TWIN_OFFSET, TPP_UNACTIVATED_TWIN_OFFSET)
     rows = _raw_rows(
-        table_data, TPP_RAW_TABLES, lambda pid: (pid, *(pid + o for o in offsets)), key_columns, tpp_column, _raw_value
+        table_data,
+        TPP_RAW_TABLES,
+        lambda pid: (pid, *(pid + o for o in offsets)),
+        key_columns,
+        tpp_column,
+        _raw_value,
     )
-    patients = sorted({r["Patient_ID"] for raw in TPP_RAW_TABLES.values() for r in rows[raw]} | set(other_patients))
-    twin_of = {pid: max((o for o in offsets if pid >= o), default=0) for pid in patients}
-    rows["PatientsWithTypeOneDissent"] = [{"Patient_ID": p} for p in patients if twin_of[p] == TPP_TWIN_OFFSET]
-    rows["PatientsWithoutNDOO"] = [{"Patient_ID": p} for p in patients if twin_of[p] != TPP_NDOO_TWIN_OFFSET]
+    patients = sorted(
+        {r["Patient_ID"] for raw in TPP_RAW_TABLES.values() for r in rows[raw]}
+        | set(other_patients)
+    )
+    twin_of = {
+        pid: max((o for o in offsets if pid >= o), default=0) for pid in patients
+    }
+    rows["PatientsWithTypeOneDissent"] = [
+        {"Patient_ID": p} for p in patients if twin_of[p] == TPP_TWIN_OFFSET
+    ]
+    rows["PatientsWithoutNDOO"] = [
+        {"Patient_ID": p} for p in patients if twin_of[p] != TPP_NDOO_TWIN_OFFSET
+    ]
     rows["RegistrationHistory"] = [
         {
             "Patient_ID": p,
-            "Organisation_ID": TPP_UNACTIVATED_PRACTICE if twin_of[p] == TPP_UNACTIVATED_TWIN_OFFSET else TPP_ACTIVATED_PRACTICE,
+            "Organisation_ID": TPP_UNACTIVATED_PRACTICE
+            if twin_of[p] == TPP_UNACTIVATED_TWIN_OFFSET
+            else TPP_ACTIVATED_PRACTICE,
             "StartDate": datetime.datetime(2000, 1, 1),
             "EndDate": datetime.datetime(9999, 12, 31),
         }
@@ -239,7 +284,14 @@ def tpp_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) -
 # -- EMIS --------------------------------------------------------------------
 
 #: EMIS-style raw column name stem for each kind of spec column.
-_EMIS_STEMS = {"int": "integer", "float": "float", "bool": "flag", "date": "date", "str": "text", "code": "snomed_concept_id"}
+_EMIS_STEMS = {
+    "int": "integer",
+    "float": "float",
+    "bool": "flag",
+    "date": "date",
+    "str": "text",
+    "code": "snomed_concept_id",
+}
 #: EMIS's raw tables holding the spec tables.
 EMIS_RAW_TABLES = {"p": "spec_patient_all_orgs_v2", "e": "spec_observation_all_orgs_v2"}
 
@@ -260,7 +312,10 @@ def _emis_type(kind: str, event_level: bool) -> sa.types.TypeEngine:
 
 
 def _emis_key_columns(public: str) -> list[sa.Column]:
-    return [sa.Column("registration_id", sa.VARCHAR(128)), sa.Column("hashed_organisation", sa.VARCHAR())]
+    return [
+        sa.Column("registration_id", sa.VARCHAR(128)),
+        sa.Column("hashed_organisation", sa.VARCHAR()),
+    ]
 
 
 class SpecEMISBackend(_SpecTableMappings, EMISBackend):
@@ -279,7 +334,9 @@ class SpecEMISBackend(_SpecTableMappings, EMISBackend):
         readers = {"date": as_date, "code": text}
 
         def column(name, type_):
-            return readers.get(_kind(type_), lambda value: value)(raw.c[emis_column(name)])
+            return readers.get(_kind(type_), lambda value: value)(
+                raw.c[emis_column(name)]
+            )
 
         return sa.select(
             raw.c.registration_id.label("patient_id"),
@@ -287,7 +344,9 @@ class SpecEMISBackend(_SpecTableMappings, EMISBackend):
         ).where(self._is_unambiguous(raw.c.registration_id))
 
 
-def emis_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) -> dict[str, list[dict]]:
+def emis_raw_rows(
+    table_data: Mapping[qm.Frame, list[dict]], other_patients=()
+) -> dict[str, list[dict]]:
     """Raw EMIS rows holding the spec rows, plus a twin of every patient under a shared id."""
 
     def ids(patient_id):
@@ -299,12 +358,22 @@ def emis_raw_rows(table_data: Mapping[qm.Frame, list[dict]], other_patients=()) 
     def raw_value(value, kind, event_level):
         return _raw_value(value, kind, event_level, code=lambda c: int(_code_text(c)))
 
-    rows = _raw_rows(table_data, EMIS_RAW_TABLES, ids, key_columns, emis_column, raw_value)
-    shared = {r["registration_id"] for raw in EMIS_RAW_TABLES.values() for r in rows[raw]}
-    shared = {registration_id for registration_id in shared if registration_id.endswith(EMIS_TWIN_SUFFIX)}
+    rows = _raw_rows(
+        table_data, EMIS_RAW_TABLES, ids, key_columns, emis_column, raw_value
+    )
+    shared = {
+        r["registration_id"] for raw in EMIS_RAW_TABLES.values() for r in rows[raw]
+    }
+    shared = {
+        registration_id
+        for registration_id in shared
+        if registration_id.endswith(EMIS_TWIN_SUFFIX)
+    }
     # Two patient rows under one registration id make it ambiguous.
     rows["patient_all_orgs_v2"] = [
-        {"registration_id": twin, "gender": gender} for twin in sorted(shared) for gender in (1, 2)
+        {"registration_id": twin, "gender": gender}
+        for twin in sorted(shared)
+        for gender in (1, 2)
     ]
     return rows
 
@@ -332,7 +401,9 @@ def create_raw_tables(connection: duckdb.DuckDBPyConnection, backend: Backend) -
         connection.execute(create.replace("CREATE TABLE", "CREATE OR REPLACE TABLE", 1))
 
 
-def insert_raw_rows(connection: duckdb.DuckDBPyConnection, backend: Backend, rows: dict[str, list[dict]]) -> None:
+def insert_raw_rows(
+    connection: duckdb.DuckDBPyConnection, backend: Backend, rows: dict[str, list[dict]]
+) -> None:
     """Add raw rows (a column a row leaves out is NULL) to the backend's raw tables."""
     for table_name, table_rows in rows.items():
         if not table_rows:
@@ -341,7 +412,8 @@ def insert_raw_rows(connection: duckdb.DuckDBPyConnection, backend: Backend, row
         row_placeholder = "(" + ", ".join("?" for _ in columns) + ")"
         # One statement for all rows: DuckDB's executemany is slow for small batches.
         connection.execute(
-            f'INSERT INTO "{table_name}" VALUES ' + ", ".join(row_placeholder for _ in table_rows),
+            f'INSERT INTO "{table_name}" VALUES '
+            + ", ".join(row_placeholder for _ in table_rows),
             [row.get(c) for row in table_rows for c in columns],
         )
 
@@ -356,26 +428,43 @@ class SpecBackend(NamedTuple):
     #: A patient id the backend returns -> the spec's patient id.
     spec_patient_id: Callable
 
+
 SPEC_BACKENDS: dict[str, SpecBackend] = {
     "tpp_backend": SpecBackend(SpecTPPBackend(), tpp_raw_rows, int),
     "emis_backend": SpecBackend(SpecEMISBackend(), emis_raw_rows, emis_spec_patient_id),
 }
 
 
-def load_spec_data(connection: duckdb.DuckDBPyConnection, name: str, table_data, dataset=None) -> Backend:
+def load_spec_data(
+    connection: duckdb.DuckDBPyConnection, name: str, table_data, dataset=None
+) -> Backend:
     """Fill a DuckDB connection with the raw tables of spec backend `name`; return the backend.
 
     Patients of `dataset`'s inline tables, if given, are recorded as passing
     the backend's access rules, as the spec's own patients do.
     """
     backend, raw_rows, _ = SPEC_BACKENDS[name]
-    inline = [] if dataset is None else [t for t in qm.get_table_nodes(dataset) if isinstance(t, qm.InlinePatientTable)]
+    inline = (
+        []
+        if dataset is None
+        else [
+            t
+            for t in qm.get_table_nodes(dataset)
+            if isinstance(t, qm.InlinePatientTable)
+        ]
+    )
     create_raw_tables(connection, backend)
-    insert_raw_rows(connection, backend, raw_rows(table_data, sorted({row[0] for t in inline for row in t.rows})))
+    insert_raw_rows(
+        connection,
+        backend,
+        raw_rows(table_data, sorted({row[0] for t in inline for row in t.rows})),
+    )
     return backend
 
 
-def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], list[tuple]]:
+def runner(
+    name: str,
+) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], list[tuple]]:
     """A function running a spec dataset through spec backend `name`, as the engines in ENGINES do."""
     _, _, spec_patient_id = SPEC_BACKENDS[name]
 
@@ -389,7 +478,9 @@ def runner(name: str) -> Callable[[Mapping[qm.Frame, list[dict]], qm.Dataset], l
             connections.append(duckdb.connect())
         connection = connections[0]
         # An event table query runs its dataset's inline tables too.
-        backend = load_spec_data(connection, name, table_data, getattr(dataset, "dataset", dataset))
+        backend = load_spec_data(
+            connection, name, table_data, getattr(dataset, "dataset", dataset)
+        )
         rows = run_query(DuckDBQueryEngine(connection, backend=backend), dataset)
         return [(spec_patient_id(row[0]), *row[1:]) for row in rows]
 

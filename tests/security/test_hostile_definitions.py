@@ -51,7 +51,10 @@ def study(tmp_path, monkeypatch):
     database = RawDatabase.create(TPPBackend(), directory / "tpp.duckdb")
     database.insert(
         "Patient",
-        *(dict(Patient_ID=i, DateOfBirth=datetime.datetime(1980, 1, 1), Sex="F") for i in (1, 2, 3)),
+        *(
+            dict(Patient_ID=i, DateOfBirth=datetime.datetime(1980, 1, 1), Sex="F")
+            for i in (1, 2, 3)
+        ),
     )
     # Every patient passes the other access rules (national data opt-outs, GP
     # activation), so patient 2 is left out by the type-1 opt-out alone.
@@ -101,7 +104,9 @@ def run_here(argv, capsys):
 
 def run_process(argv, directory: Path, **env):
     """Run `python -m ehrql` as its own process, as the platform does, with a secret in its environment."""
-    environment = dict(os.environ, PYTHONPATH=str(REPO), EHRQL_TEST_SECRET=SECRET, **env)
+    environment = dict(
+        os.environ, PYTHONPATH=str(REPO), EHRQL_TEST_SECRET=SECRET, **env
+    )
     result = subprocess.run(
         [sys.executable, "-m", "ehrql", *map(str, argv)],
         cwd=directory,
@@ -122,7 +127,16 @@ def generate(study: Path, definition: Path, capsys, output_name="out.csv"):
     """Run the definition on the raw TPP database inside the study; the output goes outside the study."""
     output = study.parent / output_name
     code, out, err = run_here(
-        ["generate-dataset", definition, "--dsn", study / "tpp.duckdb", "--backend", "tpp", "--output", output],
+        [
+            "generate-dataset",
+            definition,
+            "--dsn",
+            study / "tpp.duckdb",
+            "--backend",
+            "tpp",
+            "--output",
+            output,
+        ],
         capsys,
     )
     return code, out, err, output
@@ -143,7 +157,8 @@ def test_monkeypatching_the_backend_has_no_effect(study, capsys):
     definition = study / "dataset_definition.py"
     definition.write_text(
         "import ehrql.backends.tpp\n"
-        "ehrql.backends.tpp.TPPBackend.patient_exclusions = lambda self, *a, **k: None\n" + NORMAL_DATASET
+        "ehrql.backends.tpp.TPPBackend.patient_exclusions = lambda self, *a, **k: None\n"
+        + NORMAL_DATASET
     )
     code, _, err, output = generate(study, definition, capsys)
     assert code == 0, err
@@ -170,9 +185,21 @@ def test_monkeypatching_any_part_of_ehrql_has_no_effect(study, capsys):
 
 
 def test_the_environment_holds_nothing_of_ehrqls(study):
-    definition = hostile(study, "result = dict(os.environ)\nassert 'EHRQL_TEST_SECRET' in result")
+    definition = hostile(
+        study, "result = dict(os.environ)\nassert 'EHRQL_TEST_SECRET' in result"
+    )
     code, out, err = run_process(
-        ["generate-dataset", definition, "--dsn", "tpp.duckdb", "--backend", "tpp", "--output", "../out.csv"], study
+        [
+            "generate-dataset",
+            definition,
+            "--dsn",
+            "tpp.duckdb",
+            "--backend",
+            "tpp",
+            "--output",
+            "../out.csv",
+        ],
+        study,
     )
     assert code == 0, err
     assert "ATTEMPT-DENIED AssertionError" in out
@@ -185,21 +212,50 @@ def test_the_command_line_holds_none_of_ehrqls_options(study):
         "result = sys.argv\nassert not any('dsn' in a or 'tpp' in a or 'backend' in a for a in sys.argv[1:]), sys.argv",
     )
     code, out, err = run_process(
-        ["generate-dataset", definition, "--dsn", "tpp.duckdb", "--backend", "tpp", "--output", "../out.csv"], study
+        [
+            "generate-dataset",
+            definition,
+            "--dsn",
+            "tpp.duckdb",
+            "--backend",
+            "tpp",
+            "--output",
+            "../out.csv",
+        ],
+        study,
     )
     assert code == 0, err
-    assert "ATTEMPT-SUCCEEDED ['" in out  # the definition sees only its own path (and user arguments)
+    assert (
+        "ATTEMPT-SUCCEEDED ['" in out
+    )  # the definition sees only its own path (and user arguments)
     assert "--dsn" not in out
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/proc/self/cmdline", "/proc/self/environ", "/proc/{ppid}/cmdline", "/proc/{ppid}/environ"],
+    [
+        "/proc/self/cmdline",
+        "/proc/self/environ",
+        "/proc/{ppid}/cmdline",
+        "/proc/{ppid}/environ",
+    ],
 )
 def test_proc_entries_are_unreadable(study, path):
-    definition = hostile(study, f"result = open({path!r}.format(ppid=os.getppid()), 'rb').read()")
+    definition = hostile(
+        study, f"result = open({path!r}.format(ppid=os.getppid()), 'rb').read()"
+    )
     code, out, err = run_process(
-        ["generate-dataset", definition, "--dsn", "tpp.duckdb", "--backend", "tpp", "--output", "../out.csv"], study
+        [
+            "generate-dataset",
+            definition,
+            "--dsn",
+            "tpp.duckdb",
+            "--backend",
+            "tpp",
+            "--output",
+            "../out.csv",
+        ],
+        study,
     )
     assert code == 0, err
     assert "ATTEMPT-DENIED PermissionError" in out
@@ -254,8 +310,14 @@ def test_files_outside_the_study_are_unreadable(study, capsys, path):
 
 
 @pytest.mark.parametrize("where", ["study", "parent", "tmp"])
-def test_nothing_can_be_written_outside_the_private_temporary_directory(study, capsys, where):
-    target = {"study": study / "evil.txt", "parent": study.parent / "evil.txt", "tmp": Path("/tmp/ehrql-evil.txt")}[where]
+def test_nothing_can_be_written_outside_the_private_temporary_directory(
+    study, capsys, where
+):
+    target = {
+        "study": study / "evil.txt",
+        "parent": study.parent / "evil.txt",
+        "tmp": Path("/tmp/ehrql-evil.txt"),
+    }[where]
     target.unlink(missing_ok=True)
     definition = hostile(study, f"result = open({str(target)!r}, 'w').write('pwned')")
     assert_denied_and_harmless(*generate(study, definition, capsys))
@@ -316,14 +378,18 @@ def test_no_new_processes(study, capsys, attack, tmp_path):
 
 
 def test_ehrqls_process_cannot_be_signalled(study, capsys):
-    definition = hostile(study, "import signal\nresult = os.kill(os.getppid(), signal.SIGSTOP)")
+    definition = hostile(
+        study, "import signal\nresult = os.kill(os.getppid(), signal.SIGSTOP)"
+    )
     assert_denied_and_harmless(*generate(study, definition, capsys))
 
 
 def test_a_definition_that_never_finishes_is_stopped(study, capsys, monkeypatch):
     monkeypatch.setenv(isolation_run.TIMEOUT_VARIABLE, "2")
     definition = study / "dataset_definition.py"
-    definition.write_text("import time\nwhile True:\n    time.sleep(60)\n" + NORMAL_DATASET)
+    definition.write_text(
+        "import time\nwhile True:\n    time.sleep(60)\n" + NORMAL_DATASET
+    )
     code, _, err, output = generate(study, definition, capsys)
     assert code == 10
     assert "did not finish loading within 2 seconds" in err

@@ -44,7 +44,9 @@ def build_spec_dataset(tables, series, population=None) -> qm.Dataset:
     if population is None:
         for frame in tables:
             exists = qm.AggregateByPatient.Exists(frame._qm_node)
-            population = exists if population is None else qm.Function.Or(population, exists)
+            population = (
+                exists if population is None else qm.Function.Or(population, exists)
+            )
     elif isinstance(population, BaseSeries):
         population = population._qm_node
     node = series._qm_node if isinstance(series, BaseSeries) else series
@@ -84,7 +86,9 @@ def pytest_collection_modifyitems(items):
     """Mark the spec tests a test-only engine lists as beyond it (see
     `tests.lib.engines.register_test_engine`) as strict xfails."""
     for item in items:
-        engine = getattr(item, "callspec", None) and item.callspec.params.get("engine_name")
+        engine = getattr(item, "callspec", None) and item.callspec.params.get(
+            "engine_name"
+        )
         gaps = KNOWN_GAPS.get(engine, {})
         if not gaps:
             continue
@@ -123,7 +127,9 @@ def spark_spec_results(request) -> dict[str, list]:
     for item in request.session.items:
         if _batchable(item):
 
-            def record(table_data, series, expected, population=None, nodeid=item.nodeid):
+            def record(
+                table_data, series, expected, population=None, nodeid=item.nodeid
+            ):
                 recorded.append((nodeid, spec_case(table_data, series, population)))
 
             item.function(spec_test=record)
@@ -143,7 +149,9 @@ def spark_spec_results(request) -> dict[str, list]:
 def spec_test(engine_name, request):
     run = RUNNERS[engine_name]
     if _batchable(request.node):
-        batched = iter(request.getfixturevalue("spark_spec_results").get(request.node.nodeid, []))
+        batched = iter(
+            request.getfixturevalue("spark_spec_results").get(request.node.nodeid, [])
+        )
         run_directly = run
 
         def run(table_data, dataset):

@@ -23,7 +23,9 @@ class events(EventFrame):
 
 def make_dataset():
     dataset = create_dataset()
-    dataset.define_population(patients.exists_for_patient() & (patients.sex == "female"))
+    dataset.define_population(
+        patients.exists_for_patient() & (patients.sex == "female")
+    )
     dataset.age = (datetime.date(2020, 1, 1) - patients.date_of_birth).years
     dataset.had_code = events.where(events.code == "22298006").exists_for_patient()
     dataset.mean_value = events.value.mean_for_patient()
@@ -38,7 +40,12 @@ GOOD_DATA = {
             {"date": datetime.date(2019, 1, 1), "code": "22298006", "value": 1.5},
             {"date": "2019-02-01", "code": "195967001", "value": 2},
         ],
-        "expected_columns": {"age": 69, "had_code": True, "mean_value": 1.75, "last_code": "195967001"},
+        "expected_columns": {
+            "age": 69,
+            "had_code": True,
+            "mean_value": 1.75,
+            "last_code": "195967001",
+        },
     },
     2: {
         "patients": {"date_of_birth": "1980-01-01", "sex": "male"},
@@ -83,7 +90,10 @@ def test_unused_tables_are_noted_not_rejected():
         ({1: {"events": {"value": 1.0}}}, "list of dicts"),
         ({1: {"events": [{"date": "yesterday"}]}}, "not a valid date"),
         ({"one": {}}, "integer patient ids"),
-        ({1: {"patients": {"sex": "female"}, "expected_columns": {"nope": 1}}}, "does not have: nope"),
+        (
+            {1: {"patients": {"sex": "female"}, "expected_columns": {"nope": 1}}},
+            "does not have: nope",
+        ),
     ],
 )
 def test_malformed_test_data_is_a_clear_error(data, message):
@@ -107,11 +117,19 @@ def core_dataset():
 
 
 def test_a_value_the_column_constraints_forbid_fails():
-    data = {1: {"patients": {"date_of_birth": "1950-06-01", "sex": "bogus"}, "expected_columns": {"sex": "bogus"}}}
+    data = {
+        1: {
+            "patients": {"date_of_birth": "1950-06-01", "sex": "bogus"},
+            "expected_columns": {"sex": "bogus"},
+        }
+    }
     report = run_assurance(core_dataset(), data)
     assert not report.ok
     text = present(report)
-    assert "table 'patients', column 'sex' has 'bogus', which breaks its constraint" in text
+    assert (
+        "table 'patients', column 'sex' has 'bogus', which breaks its constraint"
+        in text
+    )
     assert "female" in text  # the allowed values are listed
 
 
@@ -126,7 +144,10 @@ def test_a_patient_table_takes_at_most_one_row():
     data = {1: {"patients": [{"sex": "female"}, {"sex": "male"}]}}
     report = run_assurance(core_dataset(), data)
     assert not report.ok
-    assert "table 'patients' has 2 rows, but takes at most one row per patient" in present(report)
+    assert (
+        "table 'patients' has 2 rows, but takes at most one row per patient"
+        in present(report)
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,12 +161,16 @@ def test_a_patient_table_takes_at_most_one_row():
 )
 def test_a_misspelt_key_is_an_error_suggesting_the_right_one(key, suggestion):
     data = {1: {"patients": {"sex": "female"}, key: False}}
-    with pytest.raises(TestDataError, match=f"unknown key '{key}'; did you mean '{suggestion}'"):
+    with pytest.raises(
+        TestDataError, match=f"unknown key '{key}'; did you mean '{suggestion}'"
+    ):
         run_assurance(core_dataset(), data)
 
 
 def test_an_unknown_key_with_nothing_close_is_an_error_too():
-    with pytest.raises(TestDataError, match="unknown key 'zzz'.*the keys are: expected_in_population"):
+    with pytest.raises(
+        TestDataError, match="unknown key 'zzz'.*the keys are: expected_in_population"
+    ):
         run_assurance(core_dataset(), {1: {"patients": {"sex": "female"}, "zzz": 1}})
 
 
@@ -155,11 +180,19 @@ def test_empty_test_data_is_a_failure_not_a_pass():
 
 
 def test_expected_events_are_checked_whatever_their_order():
-    events = [{"date": "2020-01-01", "snomedct_code": "60621009", "numeric_value": 2.0},
-              {"date": "2019-01-01", "snomedct_code": "60621009", "numeric_value": 3.5},
-              {"date": "2018-01-01", "snomedct_code": "60621009", "numeric_value": 0.0}]
+    events = [
+        {"date": "2020-01-01", "snomedct_code": "60621009", "numeric_value": 2.0},
+        {"date": "2019-01-01", "snomedct_code": "60621009", "numeric_value": 3.5},
+        {"date": "2018-01-01", "snomedct_code": "60621009", "numeric_value": 0.0},
+    ]
     good = [{"date": "2020-01-01", "value": 2.0}, {"date": "2019-01-01", "value": 3.5}]
-    data = {1: {"patients": {"sex": "female"}, "clinical_events": events, "expected_events": {"readings": good}}}
+    data = {
+        1: {
+            "patients": {"sex": "female"},
+            "clinical_events": events,
+            "expected_events": {"readings": good},
+        }
+    }
     assert run_assurance(core_dataset(), data).ok
     data[1]["expected_events"] = {"readings": good[:1]}
     report = run_assurance(core_dataset(), data)

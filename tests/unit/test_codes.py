@@ -7,13 +7,13 @@ from ehrql.codes import (
     BaseCode,
     BNFCode,
     CodelistError,
+    CodeWarning,
     CTV3Code,
     DMDCode,
     ICD10Code,
     OPCS4Code,
     ReadV2Code,
     SNOMEDCTCode,
-    CodeWarning,
     verhoeff_valid,
     warn_about_suspicious_codes,
 )
@@ -67,11 +67,15 @@ def test_valid_codes(code_class, value):
 )
 def test_invalid_codes(code_class, value):
     assert not code_class.is_valid(value)
-    with pytest.raises(CodelistError, match=f"is not a valid {code_class.system_id} code"):
+    with pytest.raises(
+        CodelistError, match=f"is not a valid {code_class.system_id} code"
+    ):
         code_class(value)
 
 
-@pytest.mark.parametrize("code_class, value", [(SNOMEDCTCode, "73211008"), (DMDCode, "39113611000001103")])
+@pytest.mark.parametrize(
+    "code_class, value", [(SNOMEDCTCode, "73211008"), (DMDCode, "39113611000001103")]
+)
 def test_wrong_check_digit_is_accepted_but_doubted(code_class, value):
     # Public ehrQL does not check the Verhoeff digit, so neither may we refuse it.
     assert code_class(value).value == value
@@ -81,7 +85,10 @@ def test_wrong_check_digit_is_accepted_but_doubted(code_class, value):
 
 def test_suspicious_codes_give_one_warning_naming_them():
     codes = [SNOMEDCTCode(v) for v in ("73211008", "73211009", "38341004")]
-    with pytest.warns(CodeWarning, match=r"2 snomedct code\(s\) are probably mistyped: '38341004'.*'73211008' \(f.csv line 3\)"):
+    with pytest.warns(
+        CodeWarning,
+        match=r"2 snomedct code\(s\) are probably mistyped: '38341004'.*'73211008' \(f.csv line 3\)",
+    ):
         warn_about_suspicious_codes(codes, {"73211008": "f.csv line 3"})
 
 
@@ -109,7 +116,15 @@ def test_codes_of_different_systems_are_different():
 def test_code_systems_are_registered_by_their_identifier():
     assert CODE_SYSTEMS["snomedct"] is SNOMEDCTCode
     assert CODE_SYSTEMS["ctv3"] is CTV3Code
-    assert set(CODE_SYSTEMS) == {"snomedct", "dmd", "ctv3", "readv2", "icd10", "opcs4", "bnf"}
+    assert set(CODE_SYSTEMS) == {
+        "snomedct",
+        "dmd",
+        "ctv3",
+        "readv2",
+        "icd10",
+        "opcs4",
+        "bnf",
+    }
     assert all(issubclass(cls, BaseCode) for cls in CODE_SYSTEMS.values())
 
 
@@ -117,7 +132,9 @@ def test_code_systems_are_registered_by_their_identifier():
 # every swap of adjacent digits.
 
 
-@pytest.mark.parametrize("digits", ["2363", "1428570", "84736430954837284567892", "0", "73211009"])
+@pytest.mark.parametrize(
+    "digits", ["2363", "1428570", "84736430954837284567892", "0", "73211009"]
+)
 def test_verhoeff_accepts_correct_check_digits(digits):
     assert verhoeff_valid(digits)
 

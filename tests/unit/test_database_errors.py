@@ -23,12 +23,21 @@ from ehrql.errors import EHRQLError
         ("spark://bob:topsecret@10.0.0.1:7077", "topsecret"),
         ("jdbc:sqlserver://u:jdbcpw@h", "jdbcpw"),
         ("https://h/api?user=x&password=qs-secret&x=1", "qs-secret"),
-        ("DRIVER={ODBC Driver 18};SERVER=h;UID=u;PWD=odbc-secret;DATABASE=d", "odbc-secret"),
+        (
+            "DRIVER={ODBC Driver 18};SERVER=h;UID=u;PWD=odbc-secret;DATABASE=d",
+            "odbc-secret",
+        ),
         ("Server=h;Uid=u;Pwd={br;aced};", "br;aced"),
         ("{'user': 'u', 'password': 'dict-secret'}", "dict-secret"),
         ('{"password": "json-secret"}', "json-secret"),
-        ("25/11/29 INFO SparkContext: spark.ssl.keyStorePassword=javasecret", "javasecret"),
-        ("Exception in thread main: master spark://svc:jvm-secret@master:7077 unreachable", "jvm-secret"),
+        (
+            "25/11/29 INFO SparkContext: spark.ssl.keyStorePassword=javasecret",
+            "javasecret",
+        ),
+        (
+            "Exception in thread main: master spark://svc:jvm-secret@master:7077 unreachable",
+            "jvm-secret",
+        ),
         ("token: tok-secret", "tok-secret"),
     ],
 )
@@ -40,14 +49,21 @@ def test_redact_hides_every_password(text, secret):
 
 @pytest.mark.parametrize(
     "text",
-    ["mssql://user@host/db", "a password is required", "duckdb file /data/tpp.duckdb", "2024-01-01T10:00:00"],
+    [
+        "mssql://user@host/db",
+        "a password is required",
+        "duckdb file /data/tpp.duckdb",
+        "2024-01-01T10:00:00",
+    ],
 )
 def test_redact_leaves_text_without_passwords_alone(text):
     assert redact(text) == text
 
 
 def dbapi_error(message, invalidated=False):
-    return sa.exc.OperationalError("SELECT 1", {}, Exception(message), connection_invalidated=invalidated)
+    return sa.exc.OperationalError(
+        "SELECT 1", {}, Exception(message), connection_invalidated=invalidated
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,11 +72,25 @@ def dbapi_error(message, invalidated=False):
         (dbapi_error("[08S01] Communication link failure"), EXIT_DATABASE_TRANSIENT),
         (dbapi_error("whatever", invalidated=True), EXIT_DATABASE_TRANSIENT),
         (dbapi_error("Connection refused"), EXIT_DATABASE_TRANSIENT),
-        (dbapi_error("(8623) The query processor ran out of internal resources"), EXIT_QUERY_TOO_COMPLEX),
-        (dbapi_error("Internal error: An expression services limit has been reached"), EXIT_QUERY_TOO_COMPLEX),
-        (dbapi_error("table CodedEvent is under maintenance"), EXIT_DATABASE_MAINTENANCE),
+        (
+            dbapi_error("(8623) The query processor ran out of internal resources"),
+            EXIT_QUERY_TOO_COMPLEX,
+        ),
+        (
+            dbapi_error(
+                "Internal error: An expression services limit has been reached"
+            ),
+            EXIT_QUERY_TOO_COMPLEX,
+        ),
+        (
+            dbapi_error("table CodedEvent is under maintenance"),
+            EXIT_DATABASE_MAINTENANCE,
+        ),
         (dbapi_error("Invalid column name 'x'"), EXIT_DATABASE_ERROR),
-        (DatabaseMaintenanceError("Appointment is being rebuilt"), EXIT_DATABASE_MAINTENANCE),
+        (
+            DatabaseMaintenanceError("Appointment is being rebuilt"),
+            EXIT_DATABASE_MAINTENANCE,
+        ),
         (QueryTooComplexError("too many joins"), EXIT_QUERY_TOO_COMPLEX),
     ],
 )
@@ -80,7 +110,10 @@ def test_a_wrapped_database_error_is_classified_by_its_cause():
     assert classified.message == "cannot connect with the mssql query engine"
 
 
-@pytest.mark.parametrize("error", [ValueError("x"), BrokenPipeError(), EHRQLError("bad option"), KeyError("k")])
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("x"), BrokenPipeError(), EHRQLError("bad option"), KeyError("k")],
+)
 def test_other_errors_are_not_database_failures(error):
     assert classify(error) is None
 
@@ -99,7 +132,11 @@ def test_output_of_programs_started_while_redacting_is_redacted(capfd):
 
     with redacted_process_output():
         process = subprocess.Popen(
-            [sys.executable, "-c", "import sys, time; time.sleep(0.2); print('INFO master spark://u:jvm-pw@h:7077', file=sys.stderr)"]
+            [
+                sys.executable,
+                "-c",
+                "import sys, time; time.sleep(0.2); print('INFO master spark://u:jvm-pw@h:7077', file=sys.stderr)",
+            ]
         )
     # The program goes on writing after the context has ended, as Spark's JVM does.
     process.wait()

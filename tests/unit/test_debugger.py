@@ -22,7 +22,10 @@ class events(EventFrame):
 
 DATABASE = InMemoryDatabase(
     {
-        "patients": [{"patient_id": 1, "sex": "female"}, {"patient_id": 2, "sex": None}],
+        "patients": [
+            {"patient_id": 1, "sex": "female"},
+            {"patient_id": 2, "sex": None},
+        ],
         "events": [
             {"patient_id": 1, "date": datetime.date(2020, 1, 2), "value": 5},
             {"patient_id": 1, "date": datetime.date(2020, 3, 4), "value": 7},

@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from ehrql.file_formats import FileValidationError, check_output_path, write_output_tables
+from ehrql.file_formats import (
+    FileValidationError,
+    check_output_path,
+    write_output_tables,
+)
 from ehrql.file_formats.base import ColumnSpec
 from ehrql.file_formats.tables import OutputTable, split_directory_output, table_file
 
@@ -43,7 +47,10 @@ def test_nothing_is_left_when_a_table_fails(tmp_path):
         yield (1, 1)
         raise RuntimeError("boom")
 
-    tables = [OutputTable("good", SPECS, lambda: [(1, 2)]), OutputTable("bad", SPECS, failing)]
+    tables = [
+        OutputTable("good", SPECS, lambda: [(1, 2)]),
+        OutputTable("bad", SPECS, failing),
+    ]
     with pytest.raises(RuntimeError):
         write_output_tables(f"{tmp_path}/new/:csv", tables)
     assert list(tmp_path.iterdir()) == []

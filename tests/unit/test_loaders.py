@@ -11,8 +11,8 @@ from ehrql.loaders import (
     load_module,
     user_frames,
 )
-from ehrql.user_args import CURRENT, parse_options
 from ehrql.query_model import nodes as qm
+from ehrql.user_args import CURRENT, parse_options
 
 HEADER = """\
 from ehrql import create_dataset, get_parameter
@@ -70,7 +70,10 @@ def test_the_definition_sees_its_arguments_in_sys_argv(tmp_path):
     )
     saved = list(sys.argv)
     dataset = load_dataset(path, ["female", "--light"])
-    assert {n.value for n in qm.all_nodes(dataset) if isinstance(n, qm.Value)} >= {"female", True}
+    assert {n.value for n in qm.all_nodes(dataset) if isinstance(n, qm.Value)} >= {
+        "female",
+        True,
+    }
     assert sys.argv == saved
 
 
@@ -84,13 +87,19 @@ def test_an_argument_nobody_asked_for_is_an_error(tmp_path):
         """,
     )
     message = load_error(path, ["--index_date", "2021-01-01"])
-    assert "user argument '--index_date' is not used by the definition (did you mean --index-date?)" in message
+    assert (
+        "user argument '--index_date' is not used by the definition (did you mean --index-date?)"
+        in message
+    )
     assert "the definition asks for: --index-date" in message
     assert "unexpected user argument 'x'" in load_error(path, ["x"])
 
 
 def test_arguments_to_a_definition_that_takes_none_are_an_error(tmp_path):
-    path = definition(tmp_path, "dataset = create_dataset()\ndataset.define_population(patients.exists_for_patient())\n")
+    path = definition(
+        tmp_path,
+        "dataset = create_dataset()\ndataset.define_population(patients.exists_for_patient())\n",
+    )
     assert "the definition takes no user arguments" in load_error(path, ["--x", "1"])
 
 
@@ -106,7 +115,9 @@ def test_the_study_root_is_importable(tmp_path, monkeypatch):
         """,
     )
     monkeypatch.chdir(tmp_path)
-    assert 18 in {n.value for n in qm.all_nodes(load_dataset(path)) if isinstance(n, qm.Value)}
+    assert 18 in {
+        n.value for n in qm.all_nodes(load_dataset(path)) if isinstance(n, qm.Value)
+    }
     assert "analysis.codelists" not in sys.modules
 
 
@@ -179,7 +190,9 @@ def test_definition_can_import_helpers_from_its_own_directory(tmp_path):
     years = [
         next(
             n.value
-            for n in qm.all_nodes(load_dataset(tmp_path / f"study{i}" / "dataset_definition.py"))
+            for n in qm.all_nodes(
+                load_dataset(tmp_path / f"study{i}" / "dataset_definition.py")
+            )
             if isinstance(n, qm.Value) and isinstance(n.value, int)
         )
         for i in (1, 2)
@@ -240,18 +253,28 @@ def test_ehrql_error_raised_deep_inside_ehrql_shows_only_the_users_line(tmp_path
     )
     message = load_error(path)
     lines = message.splitlines()
-    assert lines[:2] == [f"Error in {path}, line 6:", "    dataset.bad = patients.sex + 1"]
+    assert lines[:2] == [
+        f"Error in {path}, line 6:",
+        "    dataset.bad = patients.sex + 1",
+    ]
     assert len(lines) == 3
     assert_no_internal_frames(message)
 
 
-def test_a_type_error_run_from_the_definitions_own_folder_names_its_file_and_line(tmp_path, monkeypatch):
+def test_a_type_error_run_from_the_definitions_own_folder_names_its_file_and_line(
+    tmp_path, monkeypatch
+):
     # Validation runs in generated dataclass code whose file is "<string>",
     # which looked like a file in the working directory.
-    path = definition(tmp_path, "dataset = create_dataset()\ndataset.x = patients.sex > 3\n")
+    path = definition(
+        tmp_path, "dataset = create_dataset()\ndataset.x = patients.sex > 3\n"
+    )
     monkeypatch.chdir(tmp_path)
     lines = load_error(path.name).splitlines()
-    assert lines[:2] == ["Error in dataset_definition.py, line 4:", "    dataset.x = patients.sex > 3"]
+    assert lines[:2] == [
+        "Error in dataset_definition.py, line 4:",
+        "    dataset.x = patients.sex > 3",
+    ]
     assert "cannot compare a string series with an integer series" in lines[2]
 
 
@@ -280,8 +303,13 @@ def test_validation_error_from_the_query_model(tmp_path):
         """,
     )
     message = load_error(path)
-    assert message.startswith(f"Error in {path}, line 5:\n    dataset.define_population(")
-    assert "PopulationValidationError: the population would include patients who have no records" in message
+    assert message.startswith(
+        f"Error in {path}, line 5:\n    dataset.define_population("
+    )
+    assert (
+        "PopulationValidationError: the population would include patients who have no records"
+        in message
+    )
     assert_no_internal_frames(message)
 
 
@@ -321,7 +349,10 @@ def test_error_in_an_imported_helper_module(tmp_path):
 def test_missing_parameter(tmp_path):
     path = definition(tmp_path, 'index = get_parameter("index_date")\n')
     message = load_error(path)
-    assert message.splitlines()[:2] == [f"Error in {path}, line 3:", '    index = get_parameter("index_date")']
+    assert message.splitlines()[:2] == [
+        f"Error in {path}, line 3:",
+        '    index = get_parameter("index_date")',
+    ]
     assert "parameter 'index_date' was not given" in message
 
 
@@ -358,7 +389,9 @@ def test_no_population_points_at_where_the_dataset_was_made(tmp_path):
 
 
 def test_unreadable_definition(tmp_path):
-    with pytest.raises(DefinitionFileError, match="cannot read definition file .*nope.py"):
+    with pytest.raises(
+        DefinitionFileError, match="cannot read definition file .*nope.py"
+    ):
         load_dataset(tmp_path / "nope.py")
     (tmp_path / "latin1.py").write_bytes(b"# caf\xe9\n")
     with pytest.raises(DefinitionFileError, match="is not UTF-8 text"):

@@ -15,7 +15,10 @@ class spells(EventFrame):
 DATABASE = InMemoryDatabase(
     {
         "spells": [
-            {"patient_id": 1, "all_diagnoses": ICD10MultiCodeString("||E119 ,J849 ,N170")},
+            {
+                "patient_id": 1,
+                "all_diagnoses": ICD10MultiCodeString("||E119 ,J849 ,N170"),
+            },
             {"patient_id": 2, "all_diagnoses": ICD10MultiCodeString("||I10 ,J45X")},
             {"patient_id": 3, "all_diagnoses": None},
         ]
@@ -27,7 +30,10 @@ def run(condition):
     dataset = create_dataset()
     dataset.define_population(spells.exists_for_patient())
     dataset.v = spells.where(condition).exists_for_patient()
-    return {row[0]: row[1] for row in InMemoryQueryEngine(DATABASE).get_results(dataset._compile())}
+    return {
+        row[0]: row[1]
+        for row in InMemoryQueryEngine(DATABASE).get_results(dataset._compile())
+    }
 
 
 def test_contains_matches_a_code_or_prefix():
@@ -36,11 +42,19 @@ def test_contains_matches_a_code_or_prefix():
 
 
 def test_contains_any_of_a_list_or_codelist(tmp_path):
-    assert run(spells.all_diagnoses.contains_any_of(["J45", "N17"])) == {1: True, 2: True, 3: False}
+    assert run(spells.all_diagnoses.contains_any_of(["J45", "N17"])) == {
+        1: True,
+        2: True,
+        3: False,
+    }
     path = tmp_path / "codes.csv"
     path.write_text("code\nE11\nK86\n")
     codelist = codelist_from_csv(path, column="code")
-    assert run(spells.all_diagnoses.contains_any_of(codelist)) == {1: True, 2: False, 3: False}
+    assert run(spells.all_diagnoses.contains_any_of(codelist)) == {
+        1: True,
+        2: False,
+        3: False,
+    }
 
 
 @pytest.mark.parametrize("bad", ["N17.0", "17", "", "n17"])

@@ -37,7 +37,13 @@ def test_plain_definitions_need_nothing():
 
 def test_restricted_tables_and_event_tables_are_required_by_public_name():
     needed = required_permissions(
-        dataset_reading(tpp.appointments, raw_tpp.isaric, tpp.wl_clockstops, raw_tpp.wl_clockstops, events=True)
+        dataset_reading(
+            tpp.appointments,
+            raw_tpp.isaric,
+            tpp.wl_clockstops,
+            raw_tpp.wl_clockstops,
+            events=True,
+        )
     )
     assert needed == {
         "appointments": "reading `tpp.appointments`",
@@ -76,7 +82,12 @@ def test_every_restricted_table_in_the_tpp_modules_is_listed():
 
 @pytest.mark.parametrize(
     "text,expected",
-    [(None, set()), ("", set()), ("[]", set()), ('["include_t1oo", "appointments"]', {"include_t1oo", "appointments"})],
+    [
+        (None, set()),
+        ("", set()),
+        ("[]", set()),
+        ('["include_t1oo", "appointments"]', {"include_t1oo", "appointments"}),
+    ],
 )
 def test_parse_permissions(text, expected):
     assert parse_permissions(text) == expected
@@ -92,7 +103,9 @@ def test_parse_permissions(text, expected):
     ],
 )
 def test_parse_permissions_refuses_bad_values(text, message):
-    with pytest.raises(PermissionsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        PermissionsError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
         parse_permissions(text)
 
 
@@ -112,7 +125,10 @@ def test_unclaimed_warning_shows_the_line_to_add_keeping_earlier_claims():
     assert unclaimed_warning(query, ["ukrr", "appointments"]) is None
     warning = unclaimed_warning(query, ["open_prompt", "ukrr"])
     assert warning.startswith("warning: ")
-    assert '    from ehrql import claim_permissions\n    claim_permissions("open_prompt", "ukrr", "appointments")\n' in warning
+    assert (
+        '    from ehrql import claim_permissions\n    claim_permissions("open_prompt", "ukrr", "appointments")\n'
+        in warning
+    )
 
 
 def test_claims_are_collected_per_load_and_ignored_outside_one():
@@ -133,7 +149,12 @@ def test_claiming_a_non_string_or_unknown_name_fails(bad, error):
 
 
 def test_known_permissions_include_the_population_permissions():
-    assert {"include_t1oo", "include_ndoo", "include_gp_unactivated", "event_level_data"} <= KNOWN_PERMISSIONS
+    assert {
+        "include_t1oo",
+        "include_ndoo",
+        "include_gp_unactivated",
+        "event_level_data",
+    } <= KNOWN_PERMISSIONS
 
 
 def test_loaded_definitions_carry_their_claims_as_data(tmp_path):

@@ -23,7 +23,9 @@ def test_plain_lines_once_an_interval_has_passed():
 
 def test_plain_lines_wait_for_the_interval():
     stream = io.StringIO()
-    with Progress(stream, bar=False, line_interval=3600).phase("Writing rows", "rows") as update:
+    with Progress(stream, bar=False, line_interval=3600).phase(
+        "Writing rows", "rows"
+    ) as update:
         update(1, None)
         update(2, None)
     assert stream.getvalue() == ""

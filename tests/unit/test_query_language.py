@@ -14,9 +14,9 @@ from ehrql import case, create_dataset, days, maximum_of, months, weeks, when, y
 from ehrql.codes import SNOMEDCTCode
 from ehrql.errors import DefinitionError, ParameterError
 from ehrql.query_language import BaseSeries, get_parameter
-from ehrql.user_args import user_arguments
 from ehrql.query_model import nodes as qm
 from ehrql.tables import EventFrame, PatientFrame, Series, table
+from ehrql.user_args import user_arguments
 from tests.spec.tables import e, p
 
 Fn = qm.Function
@@ -73,7 +73,9 @@ def test_date_strings_become_dates():
 
 
 def test_code_strings_become_codes_of_the_series_system():
-    assert node(p.c1 == "73211009") == Fn.EQ(node(p.c1), qm.Value(SNOMEDCTCode("73211009")))
+    assert node(p.c1 == "73211009") == Fn.EQ(
+        node(p.c1), qm.Value(SNOMEDCTCode("73211009"))
+    )
 
 
 def test_int_constants_become_floats_next_to_float_series():
@@ -126,7 +128,9 @@ def test_sort_by_several_values_nests_sorts_with_the_first_outermost():
 
 
 def test_count_for_patient_of_a_patient_frame_counts_zero_or_one():
-    assert node(p.count_for_patient()) == Fn.CastToInt(qm.AggregateByPatient.Exists(node(p)))
+    assert node(p.count_for_patient()) == Fn.CastToInt(
+        qm.AggregateByPatient.Exists(node(p))
+    )
 
 
 @table
@@ -198,7 +202,9 @@ def test_map_values_compares_with_each_key():
 
 
 def test_maximum_of_promotes_ints_to_floats():
-    assert node(maximum_of(p.i1, p.f1)) == Fn.MaximumOf((Fn.CastToFloat(node(p.i1)), node(p.f1)))
+    assert node(maximum_of(p.i1, p.f1)) == Fn.MaximumOf(
+        (Fn.CastToFloat(node(p.i1)), node(p.f1))
+    )
     assert node(maximum_of(p.f1, 1)) == Fn.MaximumOf((node(p.f1), qm.Value(1.0)))
 
 
@@ -209,12 +215,16 @@ def test_maximum_of_promotes_ints_to_floats():
 
 def test_adding_durations_builds_date_arithmetic():
     assert node(p.d1 + days(3)) == Fn.DateAddDays(node(p.d1), qm.Value(3))
-    assert node(p.d1 - months(p.i1)) == Fn.DateAddMonths(node(p.d1), Fn.Negate(node(p.i1)))
+    assert node(p.d1 - months(p.i1)) == Fn.DateAddMonths(
+        node(p.d1), Fn.Negate(node(p.i1))
+    )
     assert node(p.d1 + years(1)) == Fn.DateAddYears(node(p.d1), qm.Value(1))
 
 
 def test_weeks_are_seven_days():
-    assert node(p.d1 + weeks(2)) == Fn.DateAddDays(node(p.d1), Fn.Multiply(qm.Value(2), qm.Value(7)))
+    assert node(p.d1 + weeks(2)) == Fn.DateAddDays(
+        node(p.d1), Fn.Multiply(qm.Value(2), qm.Value(7))
+    )
 
 
 def test_date_differences():
@@ -240,7 +250,10 @@ def test_durations_of_one_unit_add_up():
         (
             weeks(2),
             "2020-02-20",
-            [(date(2020, 2, 20), date(2020, 2, 26)), (date(2020, 2, 27), date(2020, 3, 4))],
+            [
+                (date(2020, 2, 20), date(2020, 2, 26)),
+                (date(2020, 2, 27), date(2020, 3, 4)),
+            ],
         ),
         (
             months(3),
@@ -254,7 +267,10 @@ def test_durations_of_one_unit_add_up():
         (
             years(2),
             date(2020, 3, 1),
-            [(date(2020, 3, 1), date(2021, 2, 28)), (date(2021, 3, 1), date(2022, 2, 28))],
+            [
+                (date(2020, 3, 1), date(2021, 2, 28)),
+                (date(2021, 3, 1), date(2022, 2, 28)),
+            ],
         ),
         (days(2), "2020-02-28", [(date(2020, 2, 28),) * 2, (date(2020, 2, 29),) * 2]),
     ],
@@ -280,7 +296,10 @@ def test_starting_on(duration, start, expected):
             # rolls forward to 1 March, so the last interval starts on the 2nd.
             months(2),
             "2020-03-31",
-            [(date(2020, 2, 1), date(2020, 3, 1)), (date(2020, 3, 2), date(2020, 3, 31))],
+            [
+                (date(2020, 2, 1), date(2020, 3, 1)),
+                (date(2020, 3, 2), date(2020, 3, 31)),
+            ],
         ),
         (
             months(3),
@@ -294,12 +313,18 @@ def test_starting_on(duration, start, expected):
         (
             months(2),
             "2021-02-28",
-            [(date(2020, 12, 29), date(2021, 1, 28)), (date(2021, 1, 29), date(2021, 2, 28))],
+            [
+                (date(2020, 12, 29), date(2021, 1, 28)),
+                (date(2021, 1, 29), date(2021, 2, 28)),
+            ],
         ),
         (
             years(2),
             "2020-12-31",
-            [(date(2019, 1, 1), date(2019, 12, 31)), (date(2020, 1, 1), date(2020, 12, 31))],
+            [
+                (date(2019, 1, 1), date(2019, 12, 31)),
+                (date(2020, 1, 1), date(2020, 12, 31)),
+            ],
         ),
     ],
 )
@@ -313,7 +338,9 @@ def test_intervals_need_a_fixed_count_and_date():
     with pytest.raises(DefinitionError, match="0 or more"):
         days(-1).starting_on("2020-01-01")
     assert days(0).starting_on("2020-01-01") == days(0).ending_on("2020-01-01") == []
-    with pytest.raises(DefinitionError, match="a fixed date such as .2020-01-01. is needed here"):
+    with pytest.raises(
+        DefinitionError, match="a fixed date such as .2020-01-01. is needed here"
+    ):
         days(1).ending_on(p.d1)
 
 
@@ -349,7 +376,9 @@ def parameters():
     with contextlib.ExitStack() as stack:
 
         def set_parameters(*args, **values):
-            pairs = [item for name, value in values.items() for item in (f"--{name}", value)]
+            pairs = [
+                item for name, value in values.items() for item in (f"--{name}", value)
+            ]
             stack.enter_context(user_arguments("definition.py", [*args, *pairs]))
 
         yield set_parameters
@@ -383,7 +412,9 @@ def test_get_parameter_with_several_values_gives_a_list(parameters):
 
 def test_get_parameter_of_the_wrong_type(parameters):
     parameters(n="x", flag="maybe")
-    with pytest.raises(ParameterError, match="parameter 'n' must be an integer, got 'x'"):
+    with pytest.raises(
+        ParameterError, match="parameter 'n' must be an integer, got 'x'"
+    ):
         get_parameter("n", type=int)
     with pytest.raises(ParameterError, match="must be a number"):
         get_parameter("n", type=float)
@@ -440,7 +471,10 @@ def test_comparing_with_none_says_to_use_is_null():
 
 def test_a_date_difference_in_a_dataset_says_to_pick_a_unit():
     dataset = create_dataset()
-    with pytest.raises(DefinitionError, match=r"difference between two dates: choose its unit with .days") as info:
+    with pytest.raises(
+        DefinitionError,
+        match=r"difference between two dates: choose its unit with .days",
+    ) as info:
         dataset.gap = p.d1 - p.d2
     assert "object at 0x" not in str(info.value)
 
@@ -448,9 +482,15 @@ def test_a_date_difference_in_a_dataset_says_to_pick_a_unit():
 @pytest.mark.parametrize(
     "get, message",
     [
-        (lambda: p.s1.contain("a"), r"string series has no method or property 'contain'; did you mean 'contains'\?"),
+        (
+            lambda: p.s1.contain("a"),
+            r"string series has no method or property 'contain'; did you mean 'contains'\?",
+        ),
         (lambda: p.d1.is_befor("2020-01-01"), r"did you mean 'is_before'"),
-        (lambda: p.s1.upper(), r"no method or property 'upper'; the ones there are: as_str, contains, is_in"),
+        (
+            lambda: p.s1.upper(),
+            r"no method or property 'upper'; the ones there are: as_str, contains, is_in",
+        ),
         (lambda: p.date_one, r"table 'p' has no column or method 'date_one'"),
         (lambda: p.sl, r"did you mean 's2' or 's1'\?"),
     ],
@@ -497,20 +537,28 @@ def test_table_from_file_columns_are_checked(tmp_path, columns, message):
 def test_table_from_file_without_columns_hints_at_them(tmp_path):
     from ehrql import table_from_file
 
-    with pytest.raises(AttributeError, match=r"give its columns, as in table_from_file\(.*columns="):
+    with pytest.raises(
+        AttributeError, match=r"give its columns, as in table_from_file\(.*columns="
+    ):
         table_from_file(tmp_path / "t.csv").age
 
 
 def test_is_in_an_event_series_combines_its_values_per_patient():
-    assert node(p.i1.is_in(e.i1)) == Fn.In(node(p.i1), qm.AggregateByPatient.CombineAsSet(node(e.i1)))
+    assert node(p.i1.is_in(e.i1)) == Fn.In(
+        node(p.i1), qm.AggregateByPatient.CombineAsSet(node(e.i1))
+    )
     with pytest.raises(DefinitionError, match="takes an event series"):
         p.i1.is_in(p.i2)
-    with pytest.raises(qm.TypeValidationError, match="cannot look for an integer series among"):
+    with pytest.raises(
+        qm.TypeValidationError, match="cannot look for an integer series among"
+    ):
         p.i1.is_in(e.s1)
 
 
 def test_count_episodes_takes_a_fixed_gap_in_days_or_weeks():
-    assert node(e.d1.count_episodes_for_patient(weeks(2))) == node(e.d1.count_episodes_for_patient(days(14)))
+    assert node(e.d1.count_episodes_for_patient(weeks(2))) == node(
+        e.d1.count_episodes_for_patient(days(14))
+    )
     for gap, message in [
         (10, "in days\\(\\) or weeks\\(\\)"),
         (months(1), "in days\\(\\) or weeks\\(\\)"),

@@ -11,7 +11,6 @@ from ehrql.codes import CTV3Code, SNOMEDCTCode
 from ehrql.query_model import nodes as qm
 from tests.spec.tables import e, p
 
-
 # ---------------------------------------------------------------------------
 # Constants
 # ---------------------------------------------------------------------------

@@ -2,7 +2,16 @@ import datetime
 
 import pytest
 
-from ehrql import INTERVAL, case, create_dataset, days, maximum_of, months, table_from_rows, when
+from ehrql import (
+    INTERVAL,
+    case,
+    create_dataset,
+    days,
+    maximum_of,
+    months,
+    table_from_rows,
+    when,
+)
 from ehrql.codes import SNOMEDCTCode
 from ehrql.query_model import nodes as qm
 from ehrql.serializer import SerializationError, deserialize, serialize
@@ -14,7 +23,10 @@ class patients(PatientFrame):
     date_of_birth = Series(
         datetime.date, description="Birth date", constraints=[Constraint.FirstOfMonth()]
     )
-    sex = Series(str, constraints=[Constraint.Categorical("female", "male"), Constraint.NotNull()])
+    sex = Series(
+        str,
+        constraints=[Constraint.Categorical("female", "male"), Constraint.NotNull()],
+    )
     weight = Series(float, constraints=[Constraint.ClosedRange(0, 500, 1)])
 
 
@@ -33,19 +45,29 @@ class inline(PatientFrame):
 
 def build_dataset():
     dataset = create_dataset()
-    recent = events.where(events.date.is_on_or_after("2020-01-01") & events.code.is_in(["22298006"]))
+    recent = events.where(
+        events.date.is_on_or_after("2020-01-01") & events.code.is_in(["22298006"])
+    )
     dataset.define_population(recent.exists_for_patient() & (patients.sex == "female"))
     last = recent.sort_by(events.date, events.value).last_for_patient()
     dataset.last_value = last.value
     dataset.age = (last.date - patients.date_of_birth).years
-    dataset.later = maximum_of(last.date + months(2), events.date.maximum_for_patient() - days(3))
-    dataset.band = case(when(dataset.age < 18).then("child"), when(dataset.age >= 65).then("older"), otherwise="adult")
+    dataset.later = maximum_of(
+        last.date + months(2), events.date.maximum_for_patient() - days(3)
+    )
+    dataset.band = case(
+        when(dataset.age < 18).then("child"),
+        when(dataset.age >= 65).then("older"),
+        otherwise="adult",
+    )
     dataset.score = inline.score.when_null_then(0) / 3
     dataset.heavy = patients.weight.as_int() // 10
     model = dataset._compile()
     # INTERVAL has a value only in measures, so its Parameter nodes are added to the model directly.
     in_interval = last.date.is_during(INTERVAL)._qm_node
-    return qm.Dataset(model.population, qm.FrozenDict({**model.variables, "in_interval": in_interval}))
+    return qm.Dataset(
+        model.population, qm.FrozenDict({**model.variables, "in_interval": in_interval})
+    )
 
 
 def test_round_trip_gives_an_equal_model():
@@ -72,8 +94,14 @@ def test_special_float_values_survive():
         ('{"version": 99, "nodes": [], "root": 0}', "version"),
         ('{"version": 1, "nodes": [{"node": "Nope"}], "root": 0}', "unknown node type"),
         # Abstract bases that only declare shared fields are not nodes.
-        ('{"version": 1, "nodes": [{"node": "Function._Binary"}], "root": 0}', "unknown node type"),
-        ('{"version": 1, "nodes": [{"node": "_FromEventFrame"}], "root": 0}', "unknown node type"),
+        (
+            '{"version": 1, "nodes": [{"node": "Function._Binary"}], "root": 0}',
+            "unknown node type",
+        ),
+        (
+            '{"version": 1, "nodes": [{"node": "_FromEventFrame"}], "root": 0}',
+            "unknown node type",
+        ),
         # A field of the wrong kind is refused by the node's own validation.
         (
             '{"version": 1, "nodes": [{"node": "Value", "value": 1}, '

@@ -37,14 +37,26 @@ def _static_members(definitions: dict[str, ast.ClassDef], name: str) -> set[str]
             if isinstance(item, ast.FunctionDef):
                 members.add(item.name)
             elif isinstance(item, ast.Assign):
-                members.update(target.id for target in item.targets if isinstance(target, ast.Name))
-        pending.extend(base.id for base in definitions[current].bases if isinstance(base, ast.Name))
+                members.update(
+                    target.id for target in item.targets if isinstance(target, ast.Name)
+                )
+        pending.extend(
+            base.id for base in definitions[current].bases if isinstance(base, ast.Name)
+        )
     return members
 
 
 #: What Python itself puts on every class; 3.13 added the last two.
 _CLASS_BOOKKEEPING = frozenset(
-    {"__doc__", "__module__", "__dict__", "__weakref__", "__qualname__", "__firstlineno__", "__static_attributes__"}
+    {
+        "__doc__",
+        "__module__",
+        "__dict__",
+        "__weakref__",
+        "__qualname__",
+        "__firstlineno__",
+        "__static_attributes__",
+    }
 )
 
 
@@ -86,6 +98,8 @@ def test_ide_completion_offers_the_runtime_methods(cls, jedi_project):
     # What an editor using jedi (as IPython, VS Code's Jedi mode and others
     # do) offers after `series.`.
     line = f"{cls.__name__}(None)."
-    script = jedi.Script(f"from ehrql.query_language import {cls.__name__}\n{line}", project=jedi_project)
+    script = jedi.Script(
+        f"from ehrql.query_language import {cls.__name__}\n{line}", project=jedi_project
+    )
     offered = {completion.name for completion in script.complete(2, len(line))}
     assert _public(offered) == _public(dir(cls))

@@ -11,14 +11,22 @@ from ehrql.tables import PatientFrame, Series, table
     [
         (Constraint.Categorical("a", "b"), "a", "c"),
         (Constraint.Categorical(["a", "b"]), "b", "c"),
-        (Constraint.FirstOfMonth(), datetime.date(2020, 3, 1), datetime.date(2020, 3, 2)),
+        (
+            Constraint.FirstOfMonth(),
+            datetime.date(2020, 3, 1),
+            datetime.date(2020, 3, 2),
+        ),
         (Constraint.Regex("E[0-9]{8}"), "E00000001", "W00000001"),
         (Constraint.ClosedRange(0, 10, 2), 4, 5),
         (Constraint.ClosedRange(0, 10), 10, 11),
         (Constraint.GeneralRange(minimum=0), 0, -1),
         (Constraint.GeneralRange(minimum=0, includes_minimum=False), 0.5, 0),
         (Constraint.GeneralRange(maximum=10.0, includes_maximum=False), 9.9, 10.0),
-        (Constraint.GeneralRange(minimum=datetime.date(2020, 1, 1)), datetime.date(2020, 1, 1), datetime.date(2019, 12, 31)),
+        (
+            Constraint.GeneralRange(minimum=datetime.date(2020, 1, 1)),
+            datetime.date(2020, 1, 1),
+            datetime.date(2019, 12, 31),
+        ),
     ],
 )
 def test_constraints_validate_values(constraint, good, bad):
@@ -44,7 +52,12 @@ def test_dummy_data_constraints_reach_the_schema():
 
 
 def test_general_range_describes_its_bounds_and_checks_their_order():
-    assert Constraint.GeneralRange(minimum=0, maximum=10, includes_maximum=False).description == "Always >= 0 and < 10"
+    assert (
+        Constraint.GeneralRange(
+            minimum=0, maximum=10, includes_maximum=False
+        ).description
+        == "Always >= 0 and < 10"
+    )
     assert Constraint.GeneralRange().description == "Any value"
     with pytest.raises(ValueError, match="above maximum"):
         Constraint.GeneralRange(minimum=2, maximum=1)
@@ -56,7 +69,10 @@ def test_general_range_survives_serialization():
 
     @table
     class t(PatientFrame):
-        x = Series(float, constraints=[Constraint.GeneralRange(minimum=0.0, includes_minimum=False)])
+        x = Series(
+            float,
+            constraints=[Constraint.GeneralRange(minimum=0.0, includes_minimum=False)],
+        )
 
     node = t.x._qm_node
     assert deserialize(serialize(node)) == node

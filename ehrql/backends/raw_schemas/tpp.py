@@ -8,7 +8,16 @@ and some linked datasets keep dates as ISO text.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import REAL, BigInteger, Date, DateTime, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy import (
+    REAL,
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+)
 
 #: The raw TPP tables.
 metadata = sa.MetaData()
@@ -31,7 +40,13 @@ _PATIENT = ("Patient_ID", BigInteger())
 
 # -- SystmOne primary care ------------------------------------------------
 
-_table("Patient", _PATIENT, ("DateOfBirth", Date()), ("DateOfDeath", Date()), ("Sex", String(1)))
+_table(
+    "Patient",
+    _PATIENT,
+    ("DateOfBirth", Date()),
+    ("DateOfDeath", Date()),
+    ("Sex", String(1)),
+)
 _table(
     "RegistrationHistory",
     ("Registration_ID", BigInteger()),
@@ -103,7 +118,11 @@ _table(
 _table("MedicationDictionary", ("MultilexDrug_ID", String(767)), ("DMD_ID", String(50)))
 # OpenSAFELY's own additions to the dictionary, for drugs TPP's leaves unmapped.
 # At TPP it lives in the temporary database; here it is declared alongside.
-_table("CustomMedicationDictionary", ("MultilexDrug_ID", String(767)), ("DMD_ID", String(50)))
+_table(
+    "CustomMedicationDictionary",
+    ("MultilexDrug_ID", String(767)),
+    ("DMD_ID", String(50)),
+)
 _table(
     "PatientAddress",
     _PATIENT,

@@ -63,7 +63,9 @@ class isaric_raw(EventFrame):
 
     # Demographics
     age = Series(str, description="The patient's age as entered.")
-    age_factor = Series(str, description="The unit the age was entered in (years or months).")
+    age_factor = Series(
+        str, description="The unit the age was entered in (years or months)."
+    )
     calc_age = Series(
         str,
         description="The age computed from date of birth and enrolment date; can be off for 29 February births.",
@@ -81,16 +83,26 @@ class isaric_raw(EventFrame):
     ethnic___10 = _ethnic_group("N/A")
 
     # Vaccination
-    covid19_vaccine = Series(str, description="Whether the patient had been given a licensed COVID-19 vaccine.")
-    covid19_vaccined = Series(datetime.date, description="The date of the first COVID-19 vaccine dose, if known.")
-    covid19_vaccine2d = Series(datetime.date, description="The date of the second COVID-19 vaccine dose, if known.")
+    covid19_vaccine = Series(
+        str,
+        description="Whether the patient had been given a licensed COVID-19 vaccine.",
+    )
+    covid19_vaccined = Series(
+        datetime.date,
+        description="The date of the first COVID-19 vaccine dose, if known.",
+    )
+    covid19_vaccine2d = Series(
+        datetime.date,
+        description="The date of the second COVID-19 vaccine dose, if known.",
+    )
     covid19_vaccined_nk = Series(
         str, description="Set when a first COVID-19 dose was given on an unknown date."
     )
 
     # Infection
     corona_ieorres = Series(
-        str, description="Whether infection with a pathogen of public health interest was suspected or proven."
+        str,
+        description="Whether infection with a pathogen of public health interest was suspected or proven.",
     )
     # "coriona" is the source's spelling, in both the table and its data dictionary.
     coriona_ieorres2 = Series(
@@ -104,7 +116,9 @@ class isaric_raw(EventFrame):
     cestdat = Series(datetime.date, description="The date the first symptom began.")
 
     # Medical history
-    chrincard = _history_of("chronic heart disease, congenital included but not hypertension")
+    chrincard = _history_of(
+        "chronic heart disease, congenital included but not hypertension"
+    )
     hypertension_mhyn = _history_of("hypertension diagnosed by a doctor")
     chronicpul_mhyn = _history_of("chronic lung disease other than asthma")
     asthma_mhyn = _history_of("asthma diagnosed by a doctor")
@@ -129,19 +143,35 @@ class isaric_raw(EventFrame):
     smoking_mhyn = Series(
         str,
         description="The patient's smoking status.",
-        constraints=[Constraint.Categorical("Yes", "Never Smoked", "Former Smoker", "N/K")],
+        constraints=[
+            Constraint.Categorical("Yes", "Never Smoked", "Former Smoker", "N/K")
+        ],
     )
 
     # Admission
-    hostdat = Series(datetime.date, description="The date of admission to this hospital.")
-    hooccur = Series(str, description="Whether the patient was transferred from another hospital.")
-    hostdat_transfer = Series(datetime.date, description="The date of admission to the previous hospital.")
-    hostdat_transfernk = Series(
-        str, description="Set when the date of admission to the previous hospital is not known."
+    hostdat = Series(
+        datetime.date, description="The date of admission to this hospital."
     )
-    readm_cov19 = Series(str, description="Whether this is a readmission with COVID-19.")
-    dsstdat = Series(datetime.date, description="The date the patient was enrolled in the study.")
-    dsstdtc = Series(datetime.date, description="The date of the outcome (such as discharge or death).")
+    hooccur = Series(
+        str, description="Whether the patient was transferred from another hospital."
+    )
+    hostdat_transfer = Series(
+        datetime.date, description="The date of admission to the previous hospital."
+    )
+    hostdat_transfernk = Series(
+        str,
+        description="Set when the date of admission to the previous hospital is not known.",
+    )
+    readm_cov19 = Series(
+        str, description="Whether this is a readmission with COVID-19."
+    )
+    dsstdat = Series(
+        datetime.date, description="The date the patient was enrolled in the study."
+    )
+    dsstdtc = Series(
+        datetime.date,
+        description="The date of the outcome (such as discharge or death).",
+    )
 
 
 isaric = table(isaric_raw)
@@ -170,9 +200,14 @@ class medications_raw(EventFrame):
     `include_gp_unactivated`.
     """
 
-    date = Series(datetime.date, description="The date of the consultation the prescription was issued in.")
+    date = Series(
+        datetime.date,
+        description="The date of the consultation the prescription was issued in.",
+    )
     dmd_code = Series(DMDCode, description="The dm+d code of the product prescribed.")
-    consultation_id = Series(int, description="The identifier of the consultation the record was made in.")
+    consultation_id = Series(
+        int, description="The identifier of the consultation the record was made in."
+    )
     medication_status = Series(
         int,
         description=_MEDICATION_STATUS,
@@ -198,18 +233,29 @@ class repeat_medications_raw(EventFrame):
     `include_gp_unactivated`.
     """
 
-    date = Series(datetime.date, description="The date of the consultation the repeat was set up in.")
+    date = Series(
+        datetime.date,
+        description="The date of the consultation the repeat was set up in.",
+    )
     dmd_code = Series(DMDCode, description="The dm+d code of the product prescribed.")
-    consultation_id = Series(int, description="The identifier of the consultation the record was made in.")
-    repeat_medication_id = Series(int, description="The identifier of the repeat prescription.")
+    consultation_id = Series(
+        int, description="The identifier of the consultation the record was made in."
+    )
+    repeat_medication_id = Series(
+        int, description="The identifier of the repeat prescription."
+    )
     medication_status = Series(
         int,
         description=_MEDICATION_STATUS,
         constraints=[Constraint.ClosedRange(0, 28)],
     )
     quantity = Series(str, description=_QUANTITY)
-    start_date = Series(datetime.date, description="The date the repeat prescription starts.")
-    end_date = Series(datetime.date, description="The date the repeat prescription ends.")
+    start_date = Series(
+        datetime.date, description="The date the repeat prescription starts."
+    )
+    end_date = Series(
+        datetime.date, description="The date the repeat prescription ends."
+    )
 
 
 repeat_medications = table(repeat_medications_raw)
@@ -285,19 +331,40 @@ class wl_clockstops_raw(EventFrame):
     on dummy data.
     """
 
-    activity_treatment_function_code = Series(str, description="The specialty code" + _AS_TEXT + ".")
-    priority_type_code = Series(str, description="The referral's priority" + _AS_TEXT + ".")
-    pseudo_organisation_code_patient_pathway_identifier_issuer = Series(
-        str, description="A pseudonymous code of the organisation that issued the pathway identifier."
+    activity_treatment_function_code = Series(
+        str, description="The specialty code" + _AS_TEXT + "."
     )
-    pseudo_patient_pathway_identifier = Series(str, description="A pseudonymous identifier of the pathway.")
-    pseudo_referral_identifier = Series(str, description="A pseudonymous identifier of the referral.")
-    referral_request_received_date = Series(str, description="The date the referral was received" + _AS_TEXT + ".")
-    referral_to_treatment_period_end_date = Series(str, description="The clock stop date" + _AS_TEXT + ".")
-    referral_to_treatment_period_start_date = Series(str, description="The clock start date" + _AS_TEXT + ".")
-    source_of_referral_for_outpatients = Series(str, description="Who made the referral" + _AS_TEXT + ".")
-    waiting_list_type = Series(str, description="The waiting list type" + _AS_TEXT + ".")
-    week_ending_date = Series(str, description="The Sunday ending the reported week" + _AS_TEXT + ".")
+    priority_type_code = Series(
+        str, description="The referral's priority" + _AS_TEXT + "."
+    )
+    pseudo_organisation_code_patient_pathway_identifier_issuer = Series(
+        str,
+        description="A pseudonymous code of the organisation that issued the pathway identifier.",
+    )
+    pseudo_patient_pathway_identifier = Series(
+        str, description="A pseudonymous identifier of the pathway."
+    )
+    pseudo_referral_identifier = Series(
+        str, description="A pseudonymous identifier of the referral."
+    )
+    referral_request_received_date = Series(
+        str, description="The date the referral was received" + _AS_TEXT + "."
+    )
+    referral_to_treatment_period_end_date = Series(
+        str, description="The clock stop date" + _AS_TEXT + "."
+    )
+    referral_to_treatment_period_start_date = Series(
+        str, description="The clock start date" + _AS_TEXT + "."
+    )
+    source_of_referral_for_outpatients = Series(
+        str, description="Who made the referral" + _AS_TEXT + "."
+    )
+    waiting_list_type = Series(
+        str, description="The waiting list type" + _AS_TEXT + "."
+    )
+    week_ending_date = Series(
+        str, description="The Sunday ending the reported week" + _AS_TEXT + "."
+    )
 
 
 wl_clockstops = table(wl_clockstops_raw)
@@ -313,22 +380,44 @@ class wl_openpathways_raw(EventFrame):
     on dummy data.
     """
 
-    activity_treatment_function_code = Series(str, description="The specialty code" + _AS_TEXT + ".")
+    activity_treatment_function_code = Series(
+        str, description="The specialty code" + _AS_TEXT + "."
+    )
     current_pathway_period_start_date = Series(
-        str, description="The latest clock start of this pathway period" + _AS_TEXT + "."
+        str,
+        description="The latest clock start of this pathway period" + _AS_TEXT + ".",
     )
-    priority_type_code = Series(str, description="The referral's priority" + _AS_TEXT + ".")
+    priority_type_code = Series(
+        str, description="The referral's priority" + _AS_TEXT + "."
+    )
     pseudo_organisation_code_patient_pathway_identifier_issuer = Series(
-        str, description="A pseudonymous code of the organisation that issued the pathway identifier."
+        str,
+        description="A pseudonymous code of the organisation that issued the pathway identifier.",
     )
-    pseudo_patient_pathway_identifier = Series(str, description="A pseudonymous identifier of the pathway.")
-    pseudo_referral_identifier = Series(str, description="A pseudonymous identifier of the referral.")
-    referral_request_received_date = Series(str, description="The date the referral was received" + _AS_TEXT + ".")
-    referral_to_treatment_period_end_date = Series(str, description="The clock stop date" + _AS_TEXT + ".")
-    referral_to_treatment_period_start_date = Series(str, description="The clock start date" + _AS_TEXT + ".")
-    source_of_referral = Series(str, description="Who made the referral" + _AS_TEXT + ".")
-    waiting_list_type = Series(str, description="The waiting list type" + _AS_TEXT + ".")
-    week_ending_date = Series(str, description="The Sunday ending the reported week" + _AS_TEXT + ".")
+    pseudo_patient_pathway_identifier = Series(
+        str, description="A pseudonymous identifier of the pathway."
+    )
+    pseudo_referral_identifier = Series(
+        str, description="A pseudonymous identifier of the referral."
+    )
+    referral_request_received_date = Series(
+        str, description="The date the referral was received" + _AS_TEXT + "."
+    )
+    referral_to_treatment_period_end_date = Series(
+        str, description="The clock stop date" + _AS_TEXT + "."
+    )
+    referral_to_treatment_period_start_date = Series(
+        str, description="The clock start date" + _AS_TEXT + "."
+    )
+    source_of_referral = Series(
+        str, description="Who made the referral" + _AS_TEXT + "."
+    )
+    waiting_list_type = Series(
+        str, description="The waiting list type" + _AS_TEXT + "."
+    )
+    week_ending_date = Series(
+        str, description="The Sunday ending the reported week" + _AS_TEXT + "."
+    )
 
 
 wl_openpathways = table(wl_openpathways_raw)
@@ -350,7 +439,9 @@ class apcs_historical(EventFrame):
     )
     admission_date = Series(datetime.date, description="The date the spell began.")
     discharge_date = Series(datetime.date, description="The date the spell ended.")
-    spell_core_hrg_sus = Series(str, description="The core Healthcare Resource Group of the spell.")
+    spell_core_hrg_sus = Series(
+        str, description="The core Healthcare Resource Group of the spell."
+    )
 
 
 @table
@@ -365,8 +456,12 @@ class apcs_cost_historical(EventFrame):
     grand_total_payment_mff = Series(
         float, description="The total paid for the spell, adjusted for local costs."
     )
-    tariff_initial_amount = Series(float, description="The base national tariff for the spell.")
-    tariff_total_payment = Series(float, description="The payment due under the national tariff.")
+    tariff_initial_amount = Series(
+        float, description="The base national tariff for the spell."
+    )
+    tariff_total_payment = Series(
+        float, description="The payment due under the national tariff."
+    )
     admission_date = Series(datetime.date, description="The date the spell began.")
     discharge_date = Series(datetime.date, description="The date the spell ended.")
 
@@ -408,13 +503,16 @@ class covid_therapeutics_raw(EventFrame):
         str,
         description="The setting and reason for treatment.",
         constraints=[
-            Constraint.Categorical("non_hospitalised", "hospitalised_with", "hospital_onset")
+            Constraint.Categorical(
+                "non_hospitalised", "hospitalised_with", "hospital_onset"
+            )
         ],
     )
     diagnosis = Series(str, description="The diagnosis on the form, always 'Covid-19'.")
     intervention = Series(str, description="The name of the drug, e.g. 'Paxlovid'.")
     treatment_start_date = Series(
-        datetime.date, description="The start date the clinician entered, which may be planned or past."
+        datetime.date,
+        description="The start date the clinician entered, which may be planned or past.",
     )
     CASIM05_risk_cohort = Series(str, description=_RISK_GROUPS)
     MOL1_high_risk_cohort = Series(str, description=_RISK_GROUPS)
@@ -423,7 +521,12 @@ class covid_therapeutics_raw(EventFrame):
     received = Series(datetime.date, description="The date the form was submitted.")
     count = Series(int, description="The number of forms the row stands for.")
     age_at_received_date = Series(
-        int, description="The patient's age when the form was submitted; 0 probably means unknown."
+        int,
+        description="The patient's age when the form was submitted; 0 probably means unknown.",
     )
-    region = Series(str, description="The NHS England region of the unit that submitted the form.")
-    load_date = Series(datetime.date, description="The date this copy of the data was loaded.")
+    region = Series(
+        str, description="The NHS England region of the unit that submitted the form."
+    )
+    load_date = Series(
+        datetime.date, description="The date this copy of the data was loaded."
+    )

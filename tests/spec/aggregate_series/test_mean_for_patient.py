@@ -32,4 +32,6 @@ def test_mean_of_an_int_series_is_a_float(spec_test):
 
 def test_mean_of_a_float_series(spec_test):
     """A patient whose values are all null, or who has no rows, gets null."""
-    spec_test(table_data, e.f1.mean_for_patient(), {1: 8 / 3, 2: None, 3: None, 4: None})
+    spec_test(
+        table_data, e.f1.mean_for_patient(), {1: 8 / 3, 2: None, 3: None, 4: None}
+    )

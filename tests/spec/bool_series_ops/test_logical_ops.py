@@ -25,7 +25,17 @@ def test_and(spec_test):
     spec_test(
         table_data,
         p.b1 & p.b2,
-        {1: True, 2: False, 3: None, 4: False, 5: False, 6: False, 7: None, 8: False, 9: None},
+        {
+            1: True,
+            2: False,
+            3: None,
+            4: False,
+            5: False,
+            6: False,
+            7: None,
+            8: False,
+            9: None,
+        },
     )
 
 
@@ -34,7 +44,17 @@ def test_or(spec_test):
     spec_test(
         table_data,
         p.b1 | p.b2,
-        {1: True, 2: True, 3: True, 4: True, 5: False, 6: None, 7: True, 8: None, 9: None},
+        {
+            1: True,
+            2: True,
+            3: True,
+            4: True,
+            5: False,
+            6: None,
+            7: True,
+            8: None,
+            9: None,
+        },
     )
 
 
@@ -43,7 +63,17 @@ def test_not(spec_test):
     spec_test(
         table_data,
         ~p.b1,
-        {1: False, 2: False, 3: False, 4: True, 5: True, 6: True, 7: None, 8: None, 9: None},
+        {
+            1: False,
+            2: False,
+            3: False,
+            4: True,
+            5: True,
+            6: True,
+            7: None,
+            8: None,
+            9: None,
+        },
     )
 
 
@@ -52,7 +82,17 @@ def test_and_with_a_constant(spec_test):
     spec_test(
         table_data,
         (p.b1 & True) | (False & p.b2),
-        {1: True, 2: True, 3: True, 4: False, 5: False, 6: False, 7: None, 8: None, 9: None},
+        {
+            1: True,
+            2: True,
+            3: True,
+            4: False,
+            5: False,
+            6: False,
+            7: None,
+            8: None,
+            9: None,
+        },
     )
 
 
@@ -61,7 +101,17 @@ def test_or_with_a_constant(spec_test):
     spec_test(
         table_data,
         True | p.b1,
-        {1: True, 2: True, 3: True, 4: True, 5: True, 6: True, 7: True, 8: True, 9: True},
+        {
+            1: True,
+            2: True,
+            3: True,
+            4: True,
+            5: True,
+            6: True,
+            7: True,
+            8: True,
+            9: True,
+        },
     )
 
 
@@ -70,5 +120,15 @@ def test_de_morgan_holds_with_nulls(spec_test):
     spec_test(
         table_data,
         ~(p.b1 & p.b2) == (~p.b1 | ~p.b2),
-        {1: True, 2: True, 3: None, 4: True, 5: True, 6: True, 7: None, 8: True, 9: None},
+        {
+            1: True,
+            2: True,
+            3: None,
+            4: True,
+            5: True,
+            6: True,
+            7: None,
+            8: True,
+            9: None,
+        },
     )

@@ -27,7 +27,9 @@ def test_to_category_with_several_codes_per_category(spec_test):
     """Several codes may share one category."""
     spec_test(
         table_data,
-        p.c1.to_category({"73211009": "chronic", "38341003": "chronic", "195967001": "asthma"}),
+        p.c1.to_category(
+            {"73211009": "chronic", "38341003": "chronic", "195967001": "asthma"}
+        ),
         {1: "chronic", 2: "chronic", 3: "asthma", 4: None},
     )
 

@@ -21,4 +21,6 @@ def test_event_series_and_event_series_combine_row_by_row(spec_test):
 
 def test_event_series_compared_with_event_series(spec_test):
     """A comparison of two columns, used to filter the rows."""
-    spec_test(table_data, e.where(e.i2 - e.i1 == 10).count_for_patient(), {1: 2, 2: 0, 3: 0})
+    spec_test(
+        table_data, e.where(e.i2 - e.i1 == 10).count_for_patient(), {1: 2, 2: 0, 3: 0}
+    )

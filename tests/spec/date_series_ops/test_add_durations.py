@@ -66,7 +66,12 @@ def test_add_days_onto_a_leap_day(spec_test):
     spec_test(
         table_data,
         p.d1 + days(1),
-        {1: date(2020, 2, 29), 2: date(2021, 3, 1), 3: date(2000, 2, 29), 4: date(1900, 3, 1)},
+        {
+            1: date(2020, 2, 29),
+            2: date(2021, 3, 1),
+            3: date(2000, 2, 29),
+            4: date(1900, 3, 1),
+        },
     )
 
 

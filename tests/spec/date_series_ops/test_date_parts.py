@@ -51,9 +51,17 @@ def test_to_first_of_year(spec_test):
 
 def test_date_parts_can_be_compared_and_combined(spec_test):
     """Date parts are ordinary integers."""
-    spec_test(table_data, p.d1.year * 100 + p.d1.month, {1: 202002, 2: 199912, 3: 202101, 4: None})
+    spec_test(
+        table_data,
+        p.d1.year * 100 + p.d1.month,
+        {1: 202002, 2: 199912, 3: 202101, 4: None},
+    )
 
 
 def test_as_str(spec_test):
     """A date as a 'YYYY-MM-DD' string."""
-    spec_test(table_data, p.d1.as_str(), {1: "2020-02-29", 2: "1999-12-31", 3: "2021-01-01", 4: None})
+    spec_test(
+        table_data,
+        p.d1.as_str(),
+        {1: "2020-02-29", 2: "1999-12-31", 3: "2021-01-01", 4: None},
+    )

@@ -24,7 +24,11 @@ table_data = {
 
 def test_except_where_keeps_false_and_null(spec_test):
     """Only rows where the condition is true are dropped: null counts as not true."""
-    spec_test(table_data, e.except_where(e.b1).i1.sum_for_patient(), {1: 205, 2: None, 3: None})
+    spec_test(
+        table_data,
+        e.except_where(e.b1).i1.sum_for_patient(),
+        {1: 205, 2: None, 3: None},
+    )
 
 
 def test_except_where_is_the_complement_of_where(spec_test):

@@ -23,4 +23,8 @@ def test_float_as_int_rounds_towards_zero(spec_test):
 
 def test_float_as_float(spec_test):
     """as_float() on a float series changes nothing."""
-    spec_test(table_data, p.f1.as_float(), {1: 1.0, 2: 32.7, 3: 5.5, 4: -6.7, 5: -0.5, 6: None})
+    spec_test(
+        table_data,
+        p.f1.as_float(),
+        {1: 1.0, 2: 32.7, 3: 5.5, 4: -6.7, 5: -0.5, 6: None},
+    )

@@ -43,9 +43,13 @@ def test_arithmetic_with_constants_on_either_side(spec_test):
 
 def test_adding_a_float_gives_a_float(spec_test):
     """Mixing an int with a float computes in floats, as Python does."""
-    spec_test(table_data, p.i1 + 0.5, {1: 101.5, 2: -0.5, 3: -6.5, 4: None, 5: 5.5, 6: 7.5})
+    spec_test(
+        table_data, p.i1 + 0.5, {1: 101.5, 2: -0.5, 3: -6.5, 4: None, 5: 5.5, 6: 7.5}
+    )
 
 
 def test_multiplying_by_a_float_gives_a_float(spec_test):
     """The float can be on either side."""
-    spec_test(table_data, 1.5 * p.i1, {1: 151.5, 2: -1.5, 3: -10.5, 4: None, 5: 7.5, 6: 10.5})
+    spec_test(
+        table_data, 1.5 * p.i1, {1: 151.5, 2: -1.5, 3: -10.5, 4: None, 5: 7.5, 6: 10.5}
+    )

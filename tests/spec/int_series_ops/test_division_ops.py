@@ -42,14 +42,22 @@ def test_floordivide_a_constant_by_a_series(spec_test):
 
 def test_truedivide_a_constant_by_a_series(spec_test):
     """A constant divided by a series, as a float."""
-    spec_test(table_data, 10 / p.i1, {1: 10 / 101, 2: -10.0, 3: -10 / 7, 4: None, 5: 2.0, 6: 10 / 7})
+    spec_test(
+        table_data,
+        10 / p.i1,
+        {1: 10 / 101, 2: -10.0, 3: -10 / 7, 4: None, 5: 2.0, 6: 10 / 7},
+    )
 
 
 def test_truedivide_by_a_zero_constant_gives_null(spec_test):
     """Dividing by the constant 0 gives null for every patient."""
-    spec_test(table_data, p.i1 / 0, {1: None, 2: None, 3: None, 4: None, 5: None, 6: None})
+    spec_test(
+        table_data, p.i1 / 0, {1: None, 2: None, 3: None, 4: None, 5: None, 6: None}
+    )
 
 
 def test_floordivide_by_a_zero_constant_gives_null(spec_test):
     """// by the constant 0 gives null too."""
-    spec_test(table_data, p.i1 // 0, {1: None, 2: None, 3: None, 4: None, 5: None, 6: None})
+    spec_test(
+        table_data, p.i1 // 0, {1: None, 2: None, 3: None, 4: None, 5: None, 6: None}
+    )

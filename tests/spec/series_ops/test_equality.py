@@ -25,7 +25,7 @@ def test_not_equal_ints(spec_test):
 
 
 def test_equal_strings_are_case_sensitive(spec_test):
-    """"a" and "A" are different."""
+    """ "a" and "A" are different."""
     spec_test(table_data, p.s1 == p.s2, {1: True, 2: False, 3: None, 4: None})
 
 

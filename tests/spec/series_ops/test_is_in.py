@@ -21,12 +21,16 @@ def test_is_in_with_ints(spec_test):
 
 def test_is_not_in_with_ints(spec_test):
     """The opposite of is_in(); a null value still gives null."""
-    spec_test(table_data, p.i1.is_not_in([101, 301]), {1: False, 2: True, 3: False, 4: None})
+    spec_test(
+        table_data, p.i1.is_not_in([101, 301]), {1: False, 2: True, 3: False, 4: None}
+    )
 
 
 def test_is_in_with_strings(spec_test):
     """Strings must match in full: "a" is not in ["abc"]."""
-    spec_test(table_data, p.s1.is_in(["abc", "b"]), {1: False, 2: True, 3: True, 4: None})
+    spec_test(
+        table_data, p.s1.is_in(["abc", "b"]), {1: False, 2: True, 3: True, 4: None}
+    )
 
 
 def test_is_in_with_date_strings(spec_test):
@@ -40,7 +44,11 @@ def test_is_in_with_date_strings(spec_test):
 
 def test_is_in_with_a_set_or_tuple(spec_test):
     """Any collection works: a list, a set, a tuple."""
-    spec_test(table_data, p.i1.is_in({201}) | p.i1.is_in((301,)), {1: False, 2: True, 3: True, 4: None})
+    spec_test(
+        table_data,
+        p.i1.is_in({201}) | p.i1.is_in((301,)),
+        {1: False, 2: True, 3: True, 4: None},
+    )
 
 
 def test_is_in_an_empty_list(spec_test):
@@ -65,4 +73,6 @@ def test_is_in_on_event_rows(spec_test):
         2 | 201
         """,
     }
-    spec_test(table_data, e.where(e.i1.is_not_in([101])).count_for_patient(), {1: 1, 2: 1})
+    spec_test(
+        table_data, e.where(e.i1.is_not_in([101])).count_for_patient(), {1: 1, 2: 1}
+    )

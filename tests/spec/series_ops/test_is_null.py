@@ -41,4 +41,6 @@ def test_is_null_on_every_type(spec_test):
 
 def test_is_null_on_event_rows(spec_test):
     """Counting the rows whose value is missing."""
-    spec_test(table_data, e.where(e.i1.is_null()).count_for_patient(), {1: 2, 2: 0, 3: 1})
+    spec_test(
+        table_data, e.where(e.i1.is_null()).count_for_patient(), {1: 2, 2: 0, 3: 1}
+    )

@@ -16,7 +16,11 @@ table_data = {
 
 def test_map_values(spec_test):
     """Values not in the mapping, and null values, become null."""
-    spec_test(table_data, p.i1.map_values({1: "one", 2: "two"}), {1: "one", 2: "two", 3: None, 4: None})
+    spec_test(
+        table_data,
+        p.i1.map_values({1: "one", 2: "two"}),
+        {1: "one", 2: "two", 3: None, 4: None},
+    )
 
 
 def test_map_values_with_a_default(spec_test):

@@ -56,7 +56,12 @@ def test_minimum_of_dates_and_a_date_string(spec_test):
     spec_test(
         table_data,
         minimum_of(p.d1, p.d2, "2021-06-01"),
-        {1: date(2020, 1, 1), 2: date(2021, 1, 1), 3: date(2021, 6, 1), 4: date(2021, 6, 1)},
+        {
+            1: date(2020, 1, 1),
+            2: date(2021, 1, 1),
+            3: date(2021, 6, 1),
+            4: date(2021, 6, 1),
+        },
     )
 
 
@@ -77,7 +82,9 @@ def test_maximum_of_event_series_then_aggregated(spec_test):
 
 def test_minimum_of_an_int_series_and_a_float_constant_gives_a_float(spec_test):
     """A float constant makes the result a float, as it would in arithmetic."""
-    spec_test(table_data, minimum_of(p.i1, p.i2, 1.5), {1: 1.0, 2: 1.5, 3: 1.5, 4: -7.0})
+    spec_test(
+        table_data, minimum_of(p.i1, p.i2, 1.5), {1: 1.0, 2: 1.5, 3: 1.5, 4: -7.0}
+    )
 
 
 def test_maximum_of_constants_only(spec_test):

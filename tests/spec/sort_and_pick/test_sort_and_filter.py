@@ -24,12 +24,20 @@ table_data = {
 
 def test_filter_then_sort(spec_test):
     """Filtering first, then sorting what is left."""
-    spec_test(table_data, e.where(e.b1).sort_by(e.i1).first_for_patient().s1, {1: "b", 2: None, 3: None})
+    spec_test(
+        table_data,
+        e.where(e.b1).sort_by(e.i1).first_for_patient().s1,
+        {1: "b", 2: None, 3: None},
+    )
 
 
 def test_sort_then_filter(spec_test):
     """Sorting first, then filtering, picks the same row as filtering first."""
-    spec_test(table_data, e.sort_by(e.i1).where(e.b1).last_for_patient().s1, {1: "c", 2: None, 3: None})
+    spec_test(
+        table_data,
+        e.sort_by(e.i1).where(e.b1).last_for_patient().s1,
+        {1: "c", 2: None, 3: None},
+    )
 
 
 def test_filter_with_a_patient_series_then_pick(spec_test):
@@ -52,4 +60,6 @@ def test_picked_row_from_no_rows_is_all_null(spec_test):
 
 def test_combining_columns_of_the_picked_row(spec_test):
     """Columns of one picked row combine like any patient series."""
-    spec_test(table_data, e.sort_by(e.i1).first_for_patient().i1 + p.i1, {1: 3, 2: 5, 3: None})
+    spec_test(
+        table_data, e.sort_by(e.i1).first_for_patient().i1 + p.i1, {1: 3, 2: 5, 3: None}
+    )

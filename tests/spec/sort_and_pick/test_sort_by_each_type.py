@@ -58,7 +58,7 @@ def test_first_by_code(spec_test):
 
 
 def test_last_by_code(spec_test):
-    """"73211009" is the last of the three codes as strings."""
+    """ "73211009" is the last of the three codes as strings."""
     spec_test(table_data, e.sort_by(e.c1).last_for_patient().i1, {1: 1, 2: 4})
 
 

@@ -22,7 +22,7 @@ table_data = {
 
 
 def test_equality_is_case_sensitive(spec_test):
-    """"a" and "A" are different strings, whatever a database's collation says."""
+    """ "a" and "A" are different strings, whatever a database's collation says."""
     spec_test(table_data, p.s1 == p.s2, {1: False, 2: False, 3: True})
 
 
@@ -52,7 +52,7 @@ def test_minimum_follows_character_codes(spec_test):
 
 
 def test_count_distinct_counts_each_case(spec_test):
-    """"a" and "A" are two distinct values."""
+    """ "a" and "A" are two distinct values."""
     spec_test(table_data, e.s1.count_distinct_for_patient(), {1: 3, 2: 1, 3: 0})
 
 

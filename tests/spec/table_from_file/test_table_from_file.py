@@ -49,7 +49,10 @@ WRITERS = {
 }
 
 
-@pytest.fixture(params=[(name, form) for name in WRITERS for form in ("columns", "decorator")], ids=str)
+@pytest.fixture(
+    params=[(name, form) for name in WRITERS for form in ("columns", "decorator")],
+    ids=str,
+)
 def from_file(request, tmp_path):
     """The file's table, read in either form public ehrQL accepts."""
     name, form = request.param
@@ -74,7 +77,9 @@ def test_reading_a_column_of_a_table_from_a_file(spec_test, from_file):
 
 def test_a_date_column(spec_test, from_file):
     """Values are read as the column's declared type."""
-    spec_test(table_data, from_file.d, {1: date(2020, 1, 1), 2: date(2021, 6, 30), 3: None})
+    spec_test(
+        table_data, from_file.d, {1: date(2020, 1, 1), 2: date(2021, 6, 30), 3: None}
+    )
 
 
 def test_a_string_column(spec_test, from_file):

@@ -49,7 +49,9 @@ def _python_type_ok(value, type_) -> bool:
         return type(value) is float
     if type_ is datetime.date:
         return type(value) is datetime.date
-    return isinstance(value, type_) and not (type_ is not bool and isinstance(value, bool))
+    return isinstance(value, type_) and not (
+        type_ is not bool and isinstance(value, bool)
+    )
 
 
 def assert_schema_respected(tables: dict):
@@ -60,7 +62,9 @@ def assert_schema_respected(tables: dict):
             assert type(row["patient_id"]) is int
         if isinstance(table, qm.OneRowPerPatientFrame):
             ids = [row["patient_id"] for row in rows]
-            assert len(ids) == len(set(ids)), f"{table.name} has two rows for one patient"
+            assert len(ids) == len(set(ids)), (
+                f"{table.name} has two rows for one patient"
+            )
         for name, column in table.schema.columns:
             values = [row[name] for row in rows]
             present = [v for v in values if v is not None]
@@ -72,11 +76,17 @@ def assert_schema_respected(tables: dict):
                 elif isinstance(constraint, UniqueConstraint):
                     assert len(present) == len(set(present)), (table.name, name)
                 elif isinstance(constraint, CategoricalConstraint):
-                    assert all(v in constraint.values for v in present), (table.name, name)
+                    assert all(v in constraint.values for v in present), (
+                        table.name,
+                        name,
+                    )
                 elif isinstance(constraint, FirstOfMonthConstraint):
                     assert all(v.day == 1 for v in present), (table.name, name)
                 elif isinstance(constraint, RegexConstraint):
-                    assert all(re.fullmatch(constraint.regex, v) for v in present), (table.name, name)
+                    assert all(re.fullmatch(constraint.regex, v) for v in present), (
+                        table.name,
+                        name,
+                    )
                 elif isinstance(constraint, ClosedRangeConstraint):
                     assert all(
                         constraint.minimum <= v <= constraint.maximum

@@ -11,7 +11,9 @@ class people(PatientFrame):
     birth_month = Series(
         datetime.date, constraints=[Constraint.FirstOfMonth(), Constraint.NotNull()]
     )
-    gender = Series(str, constraints=[Constraint.Categorical("f", "m", "x"), Constraint.NotNull()])
+    gender = Series(
+        str, constraints=[Constraint.Categorical("f", "m", "x"), Constraint.NotNull()]
+    )
     died_on = Series(datetime.date)
     region = Series(str, constraints=[Constraint.Regex(r"R[0-9]{2}")])
     score = Series(int, constraints=[Constraint.ClosedRange(0, 50, 5)])

@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from ehrql import create_dataset, days, years
 from ehrql.dummy import generate_dummy_data
 from ehrql.dummy.consistency import inconsistencies
-from ehrql.tables.core import clinical_events, medications, ons_deaths, patients, practice_registrations
+from ehrql.tables.core import (
+    clinical_events,
+    medications,
+    ons_deaths,
+    patients,
+    practice_registrations,
+)
 from tests.unit.dummy.checks import run
 
 
@@ -17,7 +23,9 @@ def by_patient(tables: dict) -> dict:
     patients_rows: dict = {}
     for table, rows in tables.items():
         for row in rows:
-            patients_rows.setdefault(row["patient_id"], {t: [] for t in tables})[table].append(row)
+            patients_rows.setdefault(row["patient_id"], {t: [] for t in tables})[
+                table
+            ].append(row)
     return patients_rows
 
 
@@ -27,7 +35,9 @@ def assert_consistent(tables: dict):
 
 
 def window_registered_aged(index):
-    events = clinical_events.where(clinical_events.date.is_on_or_between(index, index + days(13)))
+    events = clinical_events.where(
+        clinical_events.date.is_on_or_between(index, index + days(13))
+    )
     age = patients.age_on(index)
     ds = create_dataset()
     ds.define_population(
@@ -50,7 +60,9 @@ def died_in_window(index):
         & clinical_events.exists_for_patient()
         & medications.exists_for_patient()
     )
-    ds.last_event = clinical_events.sort_by(clinical_events.date).last_for_patient().date
+    ds.last_event = (
+        clinical_events.sort_by(clinical_events.date).last_for_patient().date
+    )
     ds.registrations = practice_registrations.count_for_patient()
     ds.gp_died = patients.date_of_death
     return ds._compile()
@@ -73,7 +85,9 @@ def anyone(index):
     index=st.dates(datetime.date(2005, 1, 1), datetime.date(2024, 1, 1)),
     seed=st.integers(0, 1000),
 )
-def test_no_event_outside_life_and_gp_events_fall_in_registrations(definition, index, seed):
+def test_no_event_outside_life_and_gp_events_fall_in_registrations(
+    definition, index, seed
+):
     dataset = definition(index)
     data = generate_dummy_data(dataset, population_size=40, seed=seed)
     assert data.report.complete
@@ -82,20 +96,37 @@ def test_no_event_outside_life_and_gp_events_fall_in_registrations(definition, i
 
 
 def test_gp_and_ons_death_dates_agree_and_follow_the_last_activity():
-    data = generate_dummy_data(died_in_window(datetime.date(2021, 1, 1)), population_size=60, seed=5)
+    data = generate_dummy_data(
+        died_in_window(datetime.date(2021, 1, 1)), population_size=60, seed=5
+    )
     for rows in by_patient(data.tables).values():
-        ons = [r["date"] for t, rs in rows.items() if t.name == "ons_deaths" for r in rs]
-        gp = [r["date_of_death"] for t, rs in rows.items() if t.name == "patients" for r in rs]
+        ons = [
+            r["date"] for t, rs in rows.items() if t.name == "ons_deaths" for r in rs
+        ]
+        gp = [
+            r["date_of_death"]
+            for t, rs in rows.items()
+            if t.name == "patients"
+            for r in rs
+        ]
         assert ons and ons[0] is not None
         assert gp[0] in (None, ons[0])
-        activity = [r["date"] for t, rs in rows.items() if t.name in ("clinical_events", "medications") for r in rs]
+        activity = [
+            r["date"]
+            for t, rs in rows.items()
+            if t.name in ("clinical_events", "medications")
+            for r in rs
+        ]
         assert all(d is None or d <= ons[0] for d in activity)
 
 
 def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
     died = ons_deaths.date
     ds = create_dataset()
-    ds.define_population(died.is_not_null() & clinical_events.where(clinical_events.date > died).exists_for_patient())
+    ds.define_population(
+        died.is_not_null()
+        & clinical_events.where(clinical_events.date > died).exists_for_patient()
+    )
     dataset = ds._compile()
     data = generate_dummy_data(dataset, population_size=20, seed=2)
     assert data.report.complete
@@ -112,10 +143,15 @@ def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
 def test_inconsistencies_are_named(rows, problem):
     tables = {
         patients._qm_node: [
-            {"date_of_birth": datetime.date(2000, 1, 1), "sex": "male", "date_of_death": datetime.date(2020, 1, 1)}
+            {
+                "date_of_birth": datetime.date(2000, 1, 1),
+                "sex": "male",
+                "date_of_death": datetime.date(2020, 1, 1),
+            }
         ],
         clinical_events._qm_node: [
-            {"date": d["date"], "snomedct_code": None, "numeric_value": None} for d in rows["clinical_events"]
+            {"date": d["date"], "snomedct_code": None, "numeric_value": None}
+            for d in rows["clinical_events"]
         ],
     }
     (found,) = inconsistencies(tables)
@@ -125,9 +161,15 @@ def test_inconsistencies_are_named(rows, problem):
 def test_gp_and_ons_death_dates_that_disagree_are_named():
     tables = {
         patients._qm_node: [
-            {"date_of_birth": datetime.date(2000, 1, 1), "sex": "male", "date_of_death": datetime.date(2020, 1, 1)}
+            {
+                "date_of_birth": datetime.date(2000, 1, 1),
+                "sex": "male",
+                "date_of_death": datetime.date(2020, 1, 1),
+            }
         ],
-        ons_deaths._qm_node: [{"date": datetime.date(2020, 2, 1), "underlying_cause_of_death": None}],
+        ons_deaths._qm_node: [
+            {"date": datetime.date(2020, 2, 1), "underlying_cause_of_death": None}
+        ],
     }
     assert inconsistencies(tables) == ["death dates disagree"]
     tables[ons_deaths._qm_node][0]["date"] = datetime.date(2020, 1, 1)

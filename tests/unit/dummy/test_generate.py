@@ -16,7 +16,14 @@ from tests.unit.dummy.checks import (
     patient_ids,
     run,
 )
-from tests.unit.dummy.tables import appointments, death_records, events, people, prescriptions, spells
+from tests.unit.dummy.tables import (
+    appointments,
+    death_records,
+    events,
+    people,
+    prescriptions,
+    spells,
+)
 
 WHEEZE = ["271807003", "49727002"]  # two SNOMED CT concept ids
 BREATHLESS = ["267036007"]
@@ -25,7 +32,9 @@ START, END = "2021-04-01", "2022-03-31"
 
 def window_and_codelist():
     ds = create_dataset()
-    in_window = events.where(events.code.is_in(WHEEZE) & events.day.is_on_or_between(START, END))
+    in_window = events.where(
+        events.code.is_in(WHEEZE) & events.day.is_on_or_between(START, END)
+    )
     ds.define_population(in_window.exists_for_patient())
     ds.first_wheeze = in_window.sort_by(events.day).first_for_patient().day
     ds.wheezes_ever = events.where(events.code.is_in(WHEEZE)).count_for_patient()
@@ -49,7 +58,10 @@ def age_and_gender():
 def aggregations():
     ds = create_dataset()
     wheezes = events.where(events.code.is_in(WHEEZE))
-    ds.define_population((wheezes.count_for_patient() >= 3) & (events.reading.maximum_for_patient() < 80.0))
+    ds.define_population(
+        (wheezes.count_for_patient() >= 3)
+        & (events.reading.maximum_for_patient() < 80.0)
+    )
     ds.n = wheezes.count_for_patient()
     ds.mean_reading = events.reading.mean_for_patient()
     ds.latest = wheezes.day.maximum_for_patient()
@@ -61,7 +73,8 @@ def registrations():
     index = datetime.date(2022, 1, 1)
     ds = create_dataset()
     current = spells.where(
-        spells.began.is_on_or_before(index) & (spells.ended.is_null() | spells.ended.is_after(index))
+        spells.began.is_on_or_before(index)
+        & (spells.ended.is_null() | spells.ended.is_after(index))
     )
     ds.define_population(current.exists_for_patient())
     ds.site = current.sort_by(spells.began).last_for_patient().site
@@ -86,7 +99,10 @@ def negation_and_alternatives():
     ds = create_dataset()
     has_wheeze = events.where(events.code.is_in(WHEEZE)).exists_for_patient()
     has_breathless = events.where(events.code.is_in(BREATHLESS)).exists_for_patient()
-    ds.define_population((has_wheeze | has_breathless) & ~events.where(events.flagged).exists_for_patient())
+    ds.define_population(
+        (has_wheeze | has_breathless)
+        & ~events.where(events.flagged).exists_for_patient()
+    )
     ds.wheeze = has_wheeze
     ds.breathless = has_breathless
     ds.events = events.count_for_patient()
@@ -136,7 +152,9 @@ def test_every_referenced_table_gets_rows_and_ids_run_from_one():
 def test_codes_come_from_the_codelist_and_from_outside_it():
     dataset = window_and_codelist()
     tables = generate_dummy_tables(dataset, population_size=80)
-    codes = {row["code"].value for row in tables[events._qm_node] if row["code"] is not None}
+    codes = {
+        row["code"].value for row in tables[events._qm_node] if row["code"] is not None
+    }
     assert codes & set(WHEEZE)
     assert codes - set(WHEEZE) - set(BREATHLESS)
 
@@ -144,7 +162,9 @@ def test_codes_come_from_the_codelist_and_from_outside_it():
 def test_dates_fall_in_and_out_of_the_window():
     dataset = window_and_codelist()
     tables = generate_dummy_tables(dataset, population_size=80)
-    days_seen = [row["day"] for row in tables[events._qm_node] if row["day"] is not None]
+    days_seen = [
+        row["day"] for row in tables[events._qm_node] if row["day"] is not None
+    ]
     start, end = datetime.date.fromisoformat(START), datetime.date.fromisoformat(END)
     assert any(start <= d <= end for d in days_seen)
     assert any(not start <= d <= end for d in days_seen)
@@ -167,7 +187,9 @@ def test_same_seed_same_data_and_different_seed_different_data():
 def test_additional_population_constraint_is_met_too():
     dataset = window_and_codelist()
     extra = events.where(events.code.is_in(BREATHLESS)).exists_for_patient()._qm_node
-    data = generate_dummy_data(dataset, population_size=30, additional_population_constraint=extra)
+    data = generate_dummy_data(
+        dataset, population_size=30, additional_population_constraint=extra
+    )
     assert data.report.complete
     results = run(data.tables, dataset)
     assert len(results) == 30
@@ -214,16 +236,23 @@ def test_an_impossible_population_stops_at_once_and_says_why():
 
 def test_contradictory_counts_are_named():
     ds = create_dataset()
-    ds.define_population((spells.count_for_patient() > 3) & (spells.count_for_patient() < 2))
+    ds.define_population(
+        (spells.count_for_patient() > 3) & (spells.count_for_patient() < 2)
+    )
     data = generate_dummy_data(ds._compile(), population_size=5)
     assert data.report.generated == 0
-    assert "no number of rows makes (spells.count_for_patient() > 3) and (spells.count_for_patient() < 2)" in data.report.reason
+    assert (
+        "no number of rows makes (spells.count_for_patient() > 3) and (spells.count_for_patient() < 2)"
+        in data.report.reason
+    )
 
 
 def test_a_population_that_needs_luck_stops_at_the_time_limit():
     ds = create_dataset()
     # Possible in principle, but the solver leaves it to chance and chance never comes.
-    ds.define_population((events.reading * 1000.0 + events.reading).sum_for_patient() == 1234567.5)
+    ds.define_population(
+        (events.reading * 1000.0 + events.reading).sum_for_patient() == 1234567.5
+    )
     data = generate_dummy_data(ds._compile(), population_size=5, timeout=0.3)
     assert data.report.generated == 0
     assert data.report.timed_out
@@ -233,7 +262,11 @@ def test_a_population_that_needs_luck_stops_at_the_time_limit():
 
 def test_progress_is_reported_after_each_batch_and_ends_at_the_total():
     calls = []
-    generate_dummy_data(deaths(), population_size=40, progress=lambda made, asked: calls.append((made, asked)))
+    generate_dummy_data(
+        deaths(),
+        population_size=40,
+        progress=lambda made, asked: calls.append((made, asked)),
+    )
     assert calls
     assert all(asked == 40 for _, asked in calls)
     made = [m for m, _ in calls]
@@ -327,7 +360,9 @@ def test_same_seed_gives_same_data_whatever_the_hash_seed():
 def test_additional_constraint_may_be_given_as_an_ehrql_series():
     dataset = deaths()
     tables = generate_dummy_tables(
-        dataset, population_size=10, additional_population_constraint=people.gender == "m"
+        dataset,
+        population_size=10,
+        additional_population_constraint=people.gender == "m",
     )
     assert {row["gender"] for row in tables[people._qm_node]} == {"m"}
 
@@ -339,7 +374,8 @@ def test_populations_with_parameters_are_refused_clearly():
     ds.define_population(spells.where(spells.began > "2020-01-01").exists_for_patient())
     dataset = ds._compile()
     with_parameter = qm.Function.LT(
-        qm.SelectColumn(people._qm_node, "birth_month"), qm.Parameter("start", datetime.date)
+        qm.SelectColumn(people._qm_node, "birth_month"),
+        qm.Parameter("start", datetime.date),
     )
     with pytest.raises(ValueError, match="parameter.*start"):
         generate_dummy_tables(dataset, additional_population_constraint=with_parameter)
@@ -347,7 +383,9 @@ def test_populations_with_parameters_are_refused_clearly():
 
 def test_a_bad_additional_constraint_is_refused_clearly():
     with pytest.raises(ValueError, match="boolean patient series"):
-        generate_dummy_tables(deaths(), additional_population_constraint=people.birth_month)
+        generate_dummy_tables(
+            deaths(), additional_population_constraint=people.birth_month
+        )
     with pytest.raises(ValueError, match="boolean patient series"):
         generate_dummy_tables(deaths(), additional_population_constraint="yes")
 
@@ -368,9 +406,12 @@ def test_values_equal_across_tables_are_found():
 
 def test_means_against_a_bound_and_aggregates_inside_filters():
     ds = create_dataset()
-    above_own_minimum = events.where(events.reading > events.reading.minimum_for_patient())
+    above_own_minimum = events.where(
+        events.reading > events.reading.minimum_for_patient()
+    )
     ds.define_population(
-        (events.reading.mean_for_patient() < 20.0) & above_own_minimum.exists_for_patient()
+        (events.reading.mean_for_patient() < 20.0)
+        & above_own_minimum.exists_for_patient()
     )
     ds.mean = events.reading.mean_for_patient()
     dataset = ds._compile()
@@ -384,7 +425,9 @@ def test_means_against_a_bound_and_aggregates_inside_filters():
 def test_rows_of_one_table_can_depend_on_rows_of_an_earlier_one():
     # "A spell starting after the first wheeze": spells are drawn after events,
     # so each spell row is checked against the patient's events.
-    first_wheeze = events.where(events.code.is_in(WHEEZE)).sort_by(events.day).first_for_patient()
+    first_wheeze = (
+        events.where(events.code.is_in(WHEEZE)).sort_by(events.day).first_for_patient()
+    )
     later = spells.where(spells.began > first_wheeze.day)
     ds = create_dataset()
     ds.define_population(
@@ -420,19 +463,25 @@ def test_more_patients_never_gives_fewer_when_some_conditions_are_left_to_chance
     ds = create_dataset()
     ds.define_population(extra.weight < events.count_for_patient())
     dataset = ds._compile()
-    made = [generate_dummy_data(dataset, population_size=n, seed=1).report.generated for n in (8, 80)]
+    made = [
+        generate_dummy_data(dataset, population_size=n, seed=1).report.generated
+        for n in (8, 80)
+    ]
     assert made == [8, 80]
 
 
 def test_a_cohort_from_an_inline_table_is_solved_with_its_own_patients_and_dates():
     # As a study does with table_from_file: patients come from an earlier
     # step's output, with their own index dates; sparse ids.
-    @table_from_rows([(i * 1000, datetime.date(2015 + i % 7, 1 + i % 12, 1)) for i in range(1, 13)])
+    @table_from_rows(
+        [(i * 1000, datetime.date(2015 + i % 7, 1 + i % 12, 1)) for i in range(1, 13)]
+    )
     class cohort(PatientFrame):
         index_date = Series(datetime.date)
 
     current = spells.where(
-        (spells.began <= cohort.index_date) & (spells.ended.is_null() | (spells.ended >= cohort.index_date))
+        (spells.began <= cohort.index_date)
+        & (spells.ended.is_null() | (spells.ended >= cohort.index_date))
     )
     ds = create_dataset()
     ds.define_population(cohort.exists_for_patient() & current.exists_for_patient())
@@ -457,12 +506,18 @@ def test_columns_the_population_leaves_free_still_get_values():
     # draws would almost never give one. Each column is made to say
     # something for a share of the patients, all of them in the population.
     # (Appointments are generated before prescriptions, which read them.)
-    in_window = appointments.where(appointments.code.is_in(WHEEZE) & appointments.day.is_on_or_between(START, END))
-    at_wheeze_visit = prescriptions.where(prescriptions.consultation.is_in(in_window.consultation))
+    in_window = appointments.where(
+        appointments.code.is_in(WHEEZE) & appointments.day.is_on_or_between(START, END)
+    )
+    at_wheeze_visit = prescriptions.where(
+        prescriptions.consultation.is_in(in_window.consultation)
+    )
     ds = create_dataset()
     ds.define_population(people.exists_for_patient())
     ds.wheeze_in_window = in_window.exists_for_patient()
-    ds.drug_at_wheeze_visit = at_wheeze_visit.sort_by(prescriptions.day).first_for_patient().drug
+    ds.drug_at_wheeze_visit = (
+        at_wheeze_visit.sort_by(prescriptions.day).first_for_patient().drug
+    )
     ds.late_death = people.died_on.is_after("2030-06-01")
     ds.score = people.score
     dataset = ds._compile()
@@ -475,8 +530,18 @@ def test_columns_the_population_leaves_free_still_get_values():
 def test_a_boolean_case_is_solved_branch_by_branch():
     # Neither "removed before implanted" (two frames of one table compared)
     # nor the case around it was solvable as a whole; each branch is.
-    implanted = events.where(events.code.is_in(WHEEZE)).sort_by(events.day).last_for_patient().day
-    removed = events.where(events.code.is_in(BREATHLESS)).sort_by(events.day).last_for_patient().day
+    implanted = (
+        events.where(events.code.is_in(WHEEZE))
+        .sort_by(events.day)
+        .last_for_patient()
+        .day
+    )
+    removed = (
+        events.where(events.code.is_in(BREATHLESS))
+        .sort_by(events.day)
+        .last_for_patient()
+        .day
+    )
     has_implant = case(
         when(removed < implanted).then(True),
         when(implanted.is_not_null() & removed.is_null()).then(True),

@@ -1,8 +1,8 @@
 import datetime
 
+from ehrql import create_dataset
 from ehrql.dummy import generate_dummy_tables
 from ehrql.dummy.plausibility import plausibility_check
-from ehrql import create_dataset
 from ehrql.tables import EventFrame, PatientFrame, Series, table
 
 D = datetime.date
@@ -28,8 +28,12 @@ class tallies(EventFrame):
 
 def test_dates_in_a_row_keep_their_order():
     check = plausibility_check(stays._qm_node)
-    assert check({"start_date": D(2020, 1, 1), "end_date": D(2020, 2, 1), "ward": 1}, {})
-    assert not check({"start_date": D(2020, 3, 1), "end_date": D(2020, 2, 1), "ward": 1}, {})
+    assert check(
+        {"start_date": D(2020, 1, 1), "end_date": D(2020, 2, 1), "ward": 1}, {}
+    )
+    assert not check(
+        {"start_date": D(2020, 3, 1), "end_date": D(2020, 2, 1), "ward": 1}, {}
+    )
     assert check({"start_date": D(2020, 3, 1), "end_date": None, "ward": 1}, {})
 
 
@@ -47,7 +51,9 @@ def test_event_dates_fall_within_the_patients_life():
 
 def test_death_is_not_before_birth_and_tables_without_dates_have_no_rule():
     check = plausibility_check(folk._qm_node)
-    assert not check({"date_of_birth": D(2000, 1, 1), "date_of_death": D(1999, 1, 1)}, {})
+    assert not check(
+        {"date_of_birth": D(2000, 1, 1), "date_of_death": D(1999, 1, 1)}, {}
+    )
     assert plausibility_check(tallies._qm_node) is None
 
 
@@ -61,7 +67,11 @@ def test_filler_rows_are_plausible_but_required_rows_may_not_be():
     tables = generate_dummy_tables(ds._compile(), population_size=30)
     births = {r["patient_id"]: r["date_of_birth"] for r in tables[folk._qm_node]}
     rows = tables[stays._qm_node]
-    backwards = [r for r in rows if r["start_date"] and r["end_date"] and r["end_date"] < r["start_date"]]
+    backwards = [
+        r
+        for r in rows
+        if r["start_date"] and r["end_date"] and r["end_date"] < r["start_date"]
+    ]
     assert len({r["patient_id"] for r in backwards}) == 30
     # Everything else is plausible: only the required row per patient is odd.
     assert len(backwards) < len(rows)

@@ -35,16 +35,24 @@ def draw_many(recipe, n=200):
 
 def test_single_column_conditions_narrow_the_column():
     recipe = make_recipe(
-        EVENTS, (expression(events.day >= "2021-01-01"), expression(events.flagged)), (), cache_for(EVENTS)
+        EVENTS,
+        (expression(events.day >= "2021-01-01"), expression(events.flagged)),
+        (),
+        cache_for(EVENTS),
     )
     assert recipe.feasible and recipe.checks == ()
     rows = draw_many(recipe)
-    assert all(r["day"] >= datetime.date(2021, 1, 1) and r["flagged"] is True for r in rows)
+    assert all(
+        r["day"] >= datetime.date(2021, 1, 1) and r["flagged"] is True for r in rows
+    )
 
 
 def test_conditions_across_columns_are_checked_per_row():
     recipe = make_recipe(
-        EVENTS, (expression(events.reading.as_int() == events.day.year - 1950),), (), cache_for(EVENTS)
+        EVENTS,
+        (expression(events.reading.as_int() == events.day.year - 1950),),
+        (),
+        cache_for(EVENTS),
     )
     rows = [r for r in draw_many(recipe, 50) if r is not None]
     assert rows  # a redraw sometimes finds one
@@ -58,16 +66,29 @@ def test_bans_narrow_columns_or_check_rows():
     banned_pair = RowBan(EVENTS, (flagged, recent), ())
     only_recent = RowBan(EVENTS, (), (recent,))
     cache = cache_for(EVENTS)
-    assert all(r["flagged"] is not True for r in draw_many(make_recipe(EVENTS, (), (banned_flag,), cache)))
-    pair_rows = [r for r in draw_many(make_recipe(EVENTS, (), (banned_pair,), cache)) if r]
-    assert not any(r["flagged"] is True and r["day"] and r["day"] > datetime.date(2020, 1, 1) for r in pair_rows)
-    assert all(r["day"] > datetime.date(2020, 1, 1) for r in draw_many(make_recipe(EVENTS, (), (only_recent,), cache)))
+    assert all(
+        r["flagged"] is not True
+        for r in draw_many(make_recipe(EVENTS, (), (banned_flag,), cache))
+    )
+    pair_rows = [
+        r for r in draw_many(make_recipe(EVENTS, (), (banned_pair,), cache)) if r
+    ]
+    assert not any(
+        r["flagged"] is True and r["day"] and r["day"] > datetime.date(2020, 1, 1)
+        for r in pair_rows
+    )
+    assert all(
+        r["day"] > datetime.date(2020, 1, 1)
+        for r in draw_many(make_recipe(EVENTS, (), (only_recent,), cache))
+    )
 
 
 def test_impossible_rows_make_the_recipe_infeasible():
     cache = cache_for(SPELLS)
     # `site` cannot be null, so "site is null" leaves no value at all.
-    impossible = make_recipe(SPELLS, (expression(spells.site.is_null(), SPELLS),), (), cache)
+    impossible = make_recipe(
+        SPELLS, (expression(spells.site.is_null(), SPELLS),), (), cache
+    )
     assert not impossible.feasible
     empty = make_recipe(SPELLS, (), (RowBan(SPELLS, (), ()),), cache)
     assert not empty.feasible
@@ -92,12 +113,18 @@ def test_null_checks_and_negated_comparisons_narrow_by_bisection():
     assert dict(recipe.choices)["day"].values == ()
     assert all(r["day"] is None for r in draw_many(recipe, 20))
     not_before = ~(events.day < "2021-01-01") | (events.day < "2021-01-01").is_null()
-    choice = dict(make_recipe(EVENTS, (expression(not_before),), (), cache).choices)["day"]
+    choice = dict(make_recipe(EVENTS, (expression(not_before),), (), cache).choices)[
+        "day"
+    ]
     assert not choice.pending and choice.null_allowed
     assert choice.values[0] == datetime.date(2021, 1, 1)
     banned_early = RowBan(EVENTS, (expression(events.day < "2021-01-01"),), ())
     choice = dict(make_recipe(EVENTS, (), (banned_early,), cache).choices)["day"]
-    assert not choice.pending and choice.null_allowed and choice.values[0] == datetime.date(2021, 1, 1)
+    assert (
+        not choice.pending
+        and choice.null_allowed
+        and choice.values[0] == datetime.date(2021, 1, 1)
+    )
 
 
 def test_rows_are_drawn_inside_bounds_read_from_the_patients_other_rows():
@@ -109,8 +136,13 @@ def test_rows_are_drawn_inside_bounds_read_from_the_patients_other_rows():
     )
     recipe = make_recipe(EVENTS, window, (), cache_for(EVENTS))
     assert len(recipe.context_bounds) == 2
-    context = {"spells": [{"began": datetime.date(2015, 3, 1), "ended": None, "site": 1}]}
+    context = {
+        "spells": [{"began": datetime.date(2015, 3, 1), "ended": None, "site": 1}]
+    }
     rng = random.Random(3)
     rows = [recipe.draw(rng, context) for _ in range(50)]
     assert all(r is not None for r in rows)
-    assert all(datetime.date(2015, 3, 2) <= r["day"] <= datetime.date(2015, 3, 15) for r in rows)
+    assert all(
+        datetime.date(2015, 3, 2) <= r["day"] <= datetime.date(2015, 3, 15)
+        for r in rows
+    )

@@ -31,7 +31,9 @@ def test_fallback_and_time_limit_are_spelled_out():
         timed_out=True,
         timeout=60,
     ).summary()
-    assert text.startswith("made 3 of 10 dummy patients in 1.2s: the time limit of 60 s ran out")
+    assert text.startswith(
+        "made 3 of 10 dummy patients in 1.2s: the time limit of 60 s ran out"
+    )
     assert "configure_dummy_data(timeout=...)" in text
     assert "left to chance and checked afterwards: e.x.sum_for_patient() > 3" in text
     assert not report(generated=3).complete
@@ -39,7 +41,9 @@ def test_fallback_and_time_limit_are_spelled_out():
 
 
 def test_an_impossible_population_is_named_not_blamed_on_time():
-    text = report(generated=0, candidates=0, impossible=("p.age > 200 is never true",)).summary()
+    text = report(
+        generated=0, candidates=0, impossible=("p.age > 200 is never true",)
+    ).summary()
     assert text == (
         "made 0 of 10 dummy patients in 1.2s: no patient can satisfy the population: "
         "p.age > 200 is never true"
@@ -49,7 +53,11 @@ def test_an_impossible_population_is_named_not_blamed_on_time():
 def test_suppressed_numerators_are_reported_once_with_what_would_help():
     from ehrql.dummy.report import suppressed_numerators
 
-    rows = [("m", None, None, None, 0, 10), ("m", None, None, 0.5, 10, 20), ("m", None, None, None, 0, 0)]
+    rows = [
+        ("m", None, None, None, 0, 10),
+        ("m", None, None, 0.5, 10, 20),
+        ("m", None, None, None, 0, 0),
+    ]
     text = suppressed_numerators(rows, population_size=10)
     assert text.startswith("2 of 3 measure rows have a numerator of 7 or fewer")
     assert "population_size=...) of at least 24" in text

@@ -43,7 +43,9 @@ def test_what_one_row_cannot_tell_is_unknown_but_false_still_wins():
     assert expression.opaque
     assert expression.evaluate({"reading": 3.0}, {}) is UNKNOWN
     assert expression.evaluate({"reading": 1.0}, {}) is False
-    either = compile_row_expression(((events.reading > 2.0) | other_aggregate)._qm_node, EVENTS)
+    either = compile_row_expression(
+        ((events.reading > 2.0) | other_aggregate)._qm_node, EVENTS
+    )
     assert either.evaluate({"reading": 3.0}, {}) is True
     assert either.evaluate({"reading": 1.0}, {}) is UNKNOWN
 
@@ -52,20 +54,32 @@ def test_picks_read_the_row_and_extremes_do_where_every_row_is_held():
     frame = events.where(events.flagged)
     source = qm.row_source(frame._qm_node)
     last_day = frame.sort_by(events.day).last_for_patient().day
-    condition = ((last_day > "2020-01-01") & (frame.reading.minimum_for_patient() < 5.0))._qm_node
-    expression = compile_row_expression(condition, source, row_stands_for_aggregates=True)
+    condition = (
+        (last_day > "2020-01-01") & (frame.reading.minimum_for_patient() < 5.0)
+    )._qm_node
+    expression = compile_row_expression(
+        condition, source, row_stands_for_aggregates=True
+    )
     assert expression.columns == {"day", "reading"}
     assert not expression.opaque
-    assert expression.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {}) is True
+    assert (
+        expression.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {})
+        is True
+    )
     # Elsewhere (say in a filter) an aggregate is not the row's own value.
     in_a_filter = compile_row_expression(condition, source)
     assert in_a_filter.opaque
-    assert in_a_filter.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {}) is UNKNOWN
+    assert (
+        in_a_filter.evaluate({"day": datetime.date(2021, 1, 1), "reading": 4.0}, {})
+        is UNKNOWN
+    )
 
 
 def test_a_patient_table_row_reads_itself_and_cases_work():
     band = case(when(death_records.died < "2000-01-01").then("early"), otherwise="late")
-    expression = compile_row_expression((band == "early")._qm_node, death_records._qm_node)
+    expression = compile_row_expression(
+        (band == "early")._qm_node, death_records._qm_node
+    )
     assert expression.single_column == "died"
     assert expression.evaluate({"died": datetime.date(1999, 1, 1)}, {}) is True
     assert expression.evaluate({"died": datetime.date(2001, 1, 1)}, {}) is False
@@ -86,8 +100,18 @@ def test_earlier_tables_are_read_from_the_patients_rows():
     assert EVENTS in expression.context_tables
     context = {
         "events": [
-            {"day": datetime.date(2020, 5, 1), "flagged": True, "reading": 2.0, "code": None},
-            {"day": datetime.date(2019, 5, 1), "flagged": False, "reading": 1.5, "code": None},
+            {
+                "day": datetime.date(2020, 5, 1),
+                "flagged": True,
+                "reading": 2.0,
+                "code": None,
+            },
+            {
+                "day": datetime.date(2019, 5, 1),
+                "flagged": False,
+                "reading": 1.5,
+                "code": None,
+            },
         ]
     }
     assert expression.evaluate({"began": datetime.date(2020, 6, 1)}, context) is True

@@ -1,8 +1,8 @@
 import datetime
 
 from ehrql.codes import SNOMEDCTCode
-from ehrql.query_model import nodes as qm
 from ehrql.dummy.solver import RowBan, RowRequirement, plan_population
+from ehrql.query_model import nodes as qm
 from tests.unit.dummy.tables import events, people, spells
 
 CODES = ["271807003"]
@@ -13,13 +13,18 @@ def plans(series):
 
 
 def test_exists_of_a_filtered_frame_requires_a_matching_row():
-    (plan,) = plans(events.where(events.code.is_in(CODES) & events.flagged).exists_for_patient())
+    (plan,) = plans(
+        events.where(events.code.is_in(CODES) & events.flagged).exists_for_patient()
+    )
     (requirement,) = plan.requirements
     assert isinstance(requirement, RowRequirement)
     assert requirement.table == events._qm_node
     assert requirement.count == 1
     # The filter's & is split so each part is solved on its own column.
-    assert sorted(c.single_column for c in requirement.conditions) == ["code", "flagged"]
+    assert sorted(c.single_column for c in requirement.conditions) == [
+        "code",
+        "flagged",
+    ]
     assert plan.bans == () and plan.solved_fully
 
 
@@ -57,7 +62,9 @@ def test_counts_become_row_counts_with_a_ban_when_bounded_above():
 
 def test_literals_on_one_frame_combine_their_counts():
     frame = events.where(events.flagged)
-    (between,) = plans((frame.count_for_patient() >= 2) & (frame.count_for_patient() <= 3))
+    (between,) = plans(
+        (frame.count_for_patient() >= 2) & (frame.count_for_patient() <= 3)
+    )
     assert [r.count for r in between.requirements] == [2]
     (none,) = plans(~frame.exists_for_patient() & (frame.count_for_patient() < 5))
     assert none.requirements == ()
@@ -70,26 +77,42 @@ def test_patient_table_conditions_fold_into_one_row():
     (plan,) = plans((age >= 18) & (people.gender == "f"))
     (requirement,) = plan.requirements
     assert requirement.table == people._qm_node
-    assert {c.single_column for c in requirement.conditions} == {"birth_month", "gender"}
+    assert {c.single_column for c in requirement.conditions} == {
+        "birth_month",
+        "gender",
+    }
 
 
 def test_picks_and_extremes_hold_every_row_of_their_frame():
     frame = events.where(events.code.is_in(CODES))
     last = frame.sort_by(events.day).last_for_patient()
-    (plan,) = plans((last.day > "2020-01-01") & (frame.reading.maximum_for_patient() < 9.0))
+    (plan,) = plans(
+        (last.day > "2020-01-01") & (frame.reading.maximum_for_patient() < 9.0)
+    )
     (requirement,) = plan.requirements
-    assert {c.single_column for c in requirement.conditions} == {"code", "day", "reading"}
+    assert {c.single_column for c in requirement.conditions} == {
+        "code",
+        "day",
+        "reading",
+    }
     (ban,) = plan.bans
     assert isinstance(ban, RowBan)
     matching = {"code": SNOMEDCTCode(CODES[0])}
-    assert ban.forbids({**matching, "day": datetime.date(2019, 1, 1), "reading": 1.0}, {})
-    assert not ban.forbids({**matching, "day": datetime.date(2021, 1, 1), "reading": 1.0}, {})
+    assert ban.forbids(
+        {**matching, "day": datetime.date(2019, 1, 1), "reading": 1.0}, {}
+    )
+    assert not ban.forbids(
+        {**matching, "day": datetime.date(2021, 1, 1), "reading": 1.0}, {}
+    )
 
 
 def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
     # Two sums compared: left to the final check, but the frame summed gets a
     # row, as a comparison with a missing sum is never true.
-    (plan,) = plans((events.reading.sum_for_patient() > spells.site.sum_for_patient()) & spells.exists_for_patient())
+    (plan,) = plans(
+        (events.reading.sum_for_patient() > spells.site.sum_for_patient())
+        & spells.exists_for_patient()
+    )
     assert sorted(r.table.name for r in plan.requirements) == ["events", "spells"]
     assert len(plan.unsolved) == 1
     assert not plan.solved_fully
@@ -98,11 +121,19 @@ def test_what_cannot_be_solved_is_kept_for_rejection_sampling():
 def test_picks_from_two_frames_of_one_table_compared_are_solved_in_order():
     # The later frame (by what it selects) is drawn after the other and
     # every one of its rows is held to the comparison with it.
-    early = events.where(events.day < "2020-01-01").sort_by(events.day).first_for_patient()
-    late = events.where(events.day >= "2020-01-01").sort_by(events.day).first_for_patient()
+    early = (
+        events.where(events.day < "2020-01-01").sort_by(events.day).first_for_patient()
+    )
+    late = (
+        events.where(events.day >= "2020-01-01").sort_by(events.day).first_for_patient()
+    )
     (plan,) = plans((early.reading > late.reading) & spells.exists_for_patient())
     assert plan.solved_fully
-    assert sorted(r.table.name for r in plan.requirements) == ["events", "events", "spells"]
+    assert sorted(r.table.name for r in plan.requirements) == [
+        "events",
+        "events",
+        "spells",
+    ]
     (ban,) = [b for b in plan.bans if b.unless]
     assert ban.unless[0].bound is not None
     # The frame the ban holds to the comparison comes after the frame it reads.
@@ -113,13 +144,24 @@ def test_picks_from_two_frames_of_one_table_compared_are_solved_in_order():
 def test_counts_of_two_frames_compared_get_the_fewest_rows_that_satisfy_them():
     early = events.where(events.day < "2020-01-01")
     late = events.where(events.day >= "2020-01-01")
-    (plan,) = plans((early.count_for_patient() > late.count_for_patient()) & late.exists_for_patient())
-    counts = sorted((r.conditions[0].node.rhs.value.isoformat(), r.count) for r in plan.requirements)
+    (plan,) = plans(
+        (early.count_for_patient() > late.count_for_patient())
+        & late.exists_for_patient()
+    )
+    counts = sorted(
+        (r.conditions[0].node.rhs.value.isoformat(), r.count) for r in plan.requirements
+    )
     assert counts == [("2020-01-01", 1), ("2020-01-01", 2)]
     assert plan.solved_fully
     # Both frames are held to their counts: no filler row joins them.
     assert len(plan.bans) == 2 and not any(b.applies_to_required for b in plan.bans)
-    assert plans((early.count_for_patient() > late.count_for_patient()) & (early.count_for_patient() < late.count_for_patient())) == ()
+    assert (
+        plans(
+            (early.count_for_patient() > late.count_for_patient())
+            & (early.count_for_patient() < late.count_for_patient())
+        )
+        == ()
+    )
 
 
 def test_a_sum_above_a_bound_is_one_row_above_it_and_nothing_negative():
@@ -156,7 +198,13 @@ def test_a_distinct_count_asks_for_rows_with_different_values():
     assert capped.requirements[0].count == 2
     (ban,) = capped.bans
     assert not ban.applies_to_required
-    assert plans((events.code.count_distinct_for_patient() > 3) & (events.code.count_distinct_for_patient() < 2)) == ()
+    assert (
+        plans(
+            (events.code.count_distinct_for_patient() > 3)
+            & (events.code.count_distinct_for_patient() < 2)
+        )
+        == ()
+    )
 
 
 def test_constant_literals_are_settled_at_once():
@@ -172,8 +220,12 @@ def test_a_case_compared_with_a_constant_is_solved_branch_by_branch():
     from ehrql import case, when
 
     smoking = case(
-        when(events.where(events.code.is_in(["266919005"])).exists_for_patient()).then("N"),
-        when(events.where(events.code.is_in(["77176002"])).exists_for_patient()).then("S"),
+        when(events.where(events.code.is_in(["266919005"])).exists_for_patient()).then(
+            "N"
+        ),
+        when(events.where(events.code.is_in(["77176002"])).exists_for_patient()).then(
+            "S"
+        ),
         otherwise="M",
     )
     alternatives = plans(smoking == "N")

@@ -4,7 +4,12 @@ import random
 from ehrql import years
 from ehrql.codes import ICD10MultiCodeString, SNOMEDCTCode
 from ehrql.dummy.hints import collect_hints
-from ehrql.dummy.values import LAZY_POOL, ValueChoice, column_choice, obeys_value_constraints
+from ehrql.dummy.values import (
+    LAZY_POOL,
+    ValueChoice,
+    column_choice,
+    obeys_value_constraints,
+)
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import Column, Constraint
 from tests.unit.dummy.tables import events, people
@@ -22,23 +27,31 @@ def draws(choice, n=400, seed=0):
 
 
 def test_not_null_columns_are_never_null_and_nullable_ones_sometimes_are():
-    assert None not in draws(choice_for(Column(int, constraints=[Constraint.NotNull()])))
+    assert None not in draws(
+        choice_for(Column(int, constraints=[Constraint.NotNull()]))
+    )
     assert None in draws(choice_for(Column(int)))
 
 
 def test_categorical_values_only():
-    values = draws(choice_for(Column(str, constraints=[Constraint.Categorical("a", "b")])))
+    values = draws(
+        choice_for(Column(str, constraints=[Constraint.Categorical("a", "b")]))
+    )
     assert set(values) == {"a", "b", None}
 
 
 def test_closed_range_with_a_step():
-    values = draws(choice_for(Column(int, constraints=[Constraint.ClosedRange(10, 30, 4)])))
+    values = draws(
+        choice_for(Column(int, constraints=[Constraint.ClosedRange(10, 30, 4)]))
+    )
     assert {v for v in values if v is not None} <= {10, 14, 18, 22, 26, 30}
     assert len(set(values)) > 4
 
 
 def test_first_of_month_dates():
-    values = draws(choice_for(Column(datetime.date, constraints=[Constraint.FirstOfMonth()])))
+    values = draws(
+        choice_for(Column(datetime.date, constraints=[Constraint.FirstOfMonth()]))
+    )
     assert all(v is None or v.day == 1 for v in values)
 
 
@@ -50,7 +63,9 @@ def test_regex_strings():
 
 
 def test_categorical_codes_given_as_strings():
-    column = Column(SNOMEDCTCode, constraints=[Constraint.Categorical("22298006", "195967001")])
+    column = Column(
+        SNOMEDCTCode, constraints=[Constraint.Categorical("22298006", "195967001")]
+    )
     values = {v for v in draws(choice_for(column)) if v is not None}
     assert values == {SNOMEDCTCode("22298006"), SNOMEDCTCode("195967001")}
 
@@ -76,7 +91,9 @@ def test_mentioned_values_are_preferred():
 
 def test_dates_near_mentioned_dates_are_preferred():
     hints = collect_hints([(people.died_on > "1950-06-01")._qm_node])
-    values = [v for v in draws(choice_for(Column(datetime.date), hints)) if v is not None]
+    values = [
+        v for v in draws(choice_for(Column(datetime.date), hints)) if v is not None
+    ]
     near = [v for v in values if 1947 <= v.year <= 1953]
     # Six years out of a pool of 130 would be under 5% by chance.
     assert len(near) > len(values) * 0.3
@@ -91,10 +108,15 @@ def test_hints_include_dates_worked_out_from_constants():
 
 def test_multi_code_strings_hold_the_searched_codes_and_others():
     column_node = qm.SelectColumn(
-        qm.SelectTable("spells_h", qm.TableSchema(diagnoses=Column(ICD10MultiCodeString))), "diagnoses"
+        qm.SelectTable(
+            "spells_h", qm.TableSchema(diagnoses=Column(ICD10MultiCodeString))
+        ),
+        "diagnoses",
     )
     hints = collect_hints([qm.Function.StringContains(column_node, qm.Value("N17"))])
-    choice = choice_for(Column(ICD10MultiCodeString), hints, table="spells_h", name="diagnoses")
+    choice = choice_for(
+        Column(ICD10MultiCodeString), hints, table="spells_h", name="diagnoses"
+    )
     values = [v for v in draws(choice) if v is not None]
     assert all(v.value.startswith("||") for v in values)
     assert any("N17" in v.value for v in values)
@@ -103,7 +125,9 @@ def test_multi_code_strings_hold_the_searched_codes_and_others():
 
 def test_cutting_an_ordered_pool_by_bisection_matches_filtering():
     rng = random.Random(8)
-    base = choice_for(Column(datetime.date), collect_hints([(people.died_on > "2001-02-03")._qm_node]))
+    base = choice_for(
+        Column(datetime.date), collect_hints([(people.died_on > "2001-02-03")._qm_node])
+    )
     assert base.ordered
     for _ in range(30):
         low, high = sorted(rng.sample(base.values, 2))
@@ -111,7 +135,13 @@ def test_cutting_an_ordered_pool_by_bisection_matches_filtering():
         cut = base.within(low, low_inclusive, high, high_inclusive)
 
         # Defaults bind this iteration's bounds (restrict() calls it at once anyway).
-        def accept(v, low=low, low_inclusive=low_inclusive, high=high, high_inclusive=high_inclusive):
+        def accept(
+            v,
+            low=low,
+            low_inclusive=low_inclusive,
+            high=high,
+            high_inclusive=high_inclusive,
+        ):
             return (
                 v is not None
                 and (low < v or (low_inclusive and v == low))
@@ -136,19 +166,23 @@ def test_dummy_data_constraints_are_obeyed_too():
 
 def test_a_large_pool_is_filtered_as_values_are_drawn():
     rng = random.Random(3)
-    base = choice_for(Column(datetime.date), collect_hints([(people.died_on > "2001-02-03")._qm_node]))
+    base = choice_for(
+        Column(datetime.date), collect_hints([(people.died_on > "2001-02-03")._qm_node])
+    )
     assert len(base.values) >= LAZY_POOL
     mondays = base.restrict(lambda v: v is None or v.weekday() == 0)
     assert mondays.pending and mondays.values == base.values
     drawn = [mondays.sample(rng) for _ in range(300)]
     assert all(d is None or d.weekday() == 0 for d in drawn)
     assert any(d is not None for d in drawn)
-    assert mondays.allows(datetime.date(2024, 1, 1)) and not mondays.allows(datetime.date(2024, 1, 2))
+    assert mondays.allows(datetime.date(2024, 1, 1)) and not mondays.allows(
+        datetime.date(2024, 1, 2)
+    )
     assert not mondays.empty
     rare = mondays.restrict(lambda v: v == datetime.date(2024, 1, 1))
-    assert {rare.sample_within(rng, datetime.date(2000, 1, 1), None) for _ in range(20)} == {
-        datetime.date(2024, 1, 1)
-    }
+    assert {
+        rare.sample_within(rng, datetime.date(2000, 1, 1), None) for _ in range(20)
+    } == {datetime.date(2024, 1, 1)}
     assert base.restrict(lambda v: False).empty
 
 
@@ -157,5 +191,9 @@ def test_a_codelist_keeps_its_members_without_evaluating_each_value():
     codes = (SNOMEDCTCode("271807003"), SNOMEDCTCode("49727002"))
     base = ValueChoice(codes + (SNOMEDCTCode("267036007"),), codes[:1], True)
     kept = base.among(frozenset(codes))
-    assert set(kept.values) == set(codes) and kept.preferred == codes[:1] and not kept.null_allowed
+    assert (
+        set(kept.values) == set(codes)
+        and kept.preferred == codes[:1]
+        and not kept.null_allowed
+    )
     assert {kept.sample(rng) for _ in range(50)} == set(codes)

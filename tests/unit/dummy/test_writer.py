@@ -3,8 +3,8 @@ import pytest
 from ehrql.dummy import generate_dummy_tables
 from ehrql.dummy.writer import write_dummy_tables
 from ehrql.file_formats import read_rows, table_column_specs
-from tests.unit.dummy.test_generate import registrations, window_and_codelist
 from tests.unit.dummy.tables import events, spells
+from tests.unit.dummy.test_generate import registrations, window_and_codelist
 
 
 def test_csv_files_are_named_after_tables_and_follow_csv_conventions(tmp_path):

@@ -8,7 +8,11 @@ import pytest
 from ehrql import codes, create_dataset
 from ehrql.isolation import run as isolation_run
 from ehrql.loaders import DefinitionFileError
-from ehrql.serializer import SerializationError, deserialize_document, serialize_document
+from ehrql.serializer import (
+    SerializationError,
+    deserialize_document,
+    serialize_document,
+)
 from ehrql.tables.core import patients
 
 
@@ -24,7 +28,13 @@ def test_documents_round_trip_plain_data_and_shared_nodes():
     value = {
         "dataset": dataset,
         "again": dataset,
-        "test_data": {1: {"patients": [{"date_of_birth": datetime.date(2000, 1, 1), "sex": "male"}]}},
+        "test_data": {
+            1: {
+                "patients": [
+                    {"date_of_birth": datetime.date(2000, 1, 1), "sex": "male"}
+                ]
+            }
+        },
         "pairs": ((datetime.date(2020, 1, 1), datetime.date(2020, 1, 31)),),
         "code": codes.SNOMEDCTCode("60621009"),
         "nothing": None,
@@ -45,7 +55,9 @@ def test_an_unknown_object_cannot_be_sent():
         lambda d: d["nodes"].append({"node": "os.system", "command": "rm -rf /"}),
         lambda d: d["nodes"][0].update(extra=1),
         lambda d: d.update(value={"ref": 999}),
-        lambda d: d["nodes"][0].update({k: {"ref": len(d["nodes"]) - 1} for k in list(d["nodes"][0])[1:2]}),
+        lambda d: d["nodes"][0].update(
+            {k: {"ref": len(d["nodes"]) - 1} for k in list(d["nodes"][0])[1:2]}
+        ),
     ],
     ids=["unknown node", "extra field", "missing node", "forward reference"],
 )
@@ -62,7 +74,9 @@ def test_an_invalid_node_is_refused_as_the_query_model_would():
     document = json.loads(serialize_document({"dataset": a_dataset()}))
     dataset_record = next(r for r in document["nodes"] if r["node"] == "Dataset")
     # A population that is not a boolean series.
-    sex_index = next(i for i, r in enumerate(document["nodes"]) if r["node"] == "SelectColumn")
+    sex_index = next(
+        i for i, r in enumerate(document["nodes"]) if r["node"] == "SelectColumn"
+    )
     dataset_record["population"] = {"ref": sex_index}
     with pytest.raises(SerializationError, match="invalid Dataset node"):
         deserialize_document(json.dumps(document))
@@ -70,19 +84,39 @@ def test_an_invalid_node_is_refused_as_the_query_model_would():
 
 def test_the_parent_refuses_a_response_that_is_not_a_query_model(tmp_path):
     response = {
-        "sandbox": {"filesystem": True, "network": True, "processes": True, "landlock_abi": 7, "reasons": []},
+        "sandbox": {
+            "filesystem": True,
+            "network": True,
+            "processes": True,
+            "landlock_abi": 7,
+            "reasons": [],
+        },
         "value": {"nodes": "nope"},
     }
     with pytest.raises(DefinitionFileError, match="not a valid query model"):
-        isolation_run._unpack(response, tmp_path / "d.py", require=False, mode="auto", warn=None)
+        isolation_run._unpack(
+            response, tmp_path / "d.py", require=False, mode="auto", warn=None
+        )
 
 
 def test_a_definition_error_from_the_child_keeps_its_wording(tmp_path):
     response = {
-        "sandbox": {"filesystem": True, "network": True, "processes": True, "landlock_abi": 7, "reasons": []},
-        "error": {"type": "DefinitionFileError", "message": "Error in d.py, line 3:\n    x\nKeyError: 'x'", "traceback": "tb"},
+        "sandbox": {
+            "filesystem": True,
+            "network": True,
+            "processes": True,
+            "landlock_abi": 7,
+            "reasons": [],
+        },
+        "error": {
+            "type": "DefinitionFileError",
+            "message": "Error in d.py, line 3:\n    x\nKeyError: 'x'",
+            "traceback": "tb",
+        },
     }
     with pytest.raises(DefinitionFileError) as caught:
-        isolation_run._unpack(response, tmp_path / "d.py", require=False, mode="auto", warn=None)
+        isolation_run._unpack(
+            response, tmp_path / "d.py", require=False, mode="auto", warn=None
+        )
     assert str(caught.value) == "Error in d.py, line 3:\n    x\nKeyError: 'x'"
     assert caught.value.child_traceback == "tb"

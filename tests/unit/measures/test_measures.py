@@ -7,8 +7,8 @@ from ehrql import INTERVAL, create_measures, months, weeks, years
 from ehrql.errors import DefinitionError
 from ehrql.measures import get_measure_results, measure_output_columns
 from ehrql.measures.disclosure_control import control_count
-from ehrql.query_model import nodes as qm
 from ehrql.query_engines.duckdb import DuckDBQueryEngine, load_tables
+from ehrql.query_model import nodes as qm
 from ehrql.tables import EventFrame, PatientFrame, Series, table
 from tests.lib.engines import ENGINES
 
@@ -90,10 +90,15 @@ def test_measures_share_group_columns_and_leave_unused_ones_empty(engine):
     measures = create_measures()
     measures.configure_disclosure_control(enabled=False)
     measures.define_defaults(
-        denominator=registered_in_interval(), intervals=years(1).starting_on("2020-01-01")
+        denominator=registered_in_interval(),
+        intervals=years(1).starting_on("2020-01-01"),
     )
-    measures.define_measure("by_sex", numerator=visits_in_interval() > 1, group_by={"sex": people.sex})
-    measures.define_measure("by_region", numerator=visits_in_interval(), group_by={"region": people.region})
+    measures.define_measure(
+        "by_sex", numerator=visits_in_interval() > 1, group_by={"sex": people.sex}
+    )
+    measures.define_measure(
+        "by_region", numerator=visits_in_interval(), group_by={"region": people.region}
+    )
     rows = list(get_measure_results(engine, measures))
     year = (D(2020, 1, 1), D(2020, 12, 31))
     assert rows == [
@@ -104,7 +109,14 @@ def test_measures_share_group_columns_and_leave_unused_ones_empty(engine):
         ("by_region", *year, 1.0, 1, 1, None, "south"),
     ]
     assert [name for name, _ in measure_output_columns(measures)] == [
-        "measure", "interval_start", "interval_end", "ratio", "numerator", "denominator", "sex", "region",
+        "measure",
+        "interval_start",
+        "interval_end",
+        "ratio",
+        "numerator",
+        "denominator",
+        "sex",
+        "region",
     ]
 
 
@@ -113,7 +125,9 @@ def test_integer_denominator_counts_only_positive_values(engine):
     measures.configure_disclosure_control(enabled=False)
     measures.define_measure(
         "cost_share",
-        numerator=visits.where(visits.date.is_during(INTERVAL)).cost.sum_for_patient().when_null_then(0),
+        numerator=visits.where(visits.date.is_during(INTERVAL))
+        .cost.sum_for_patient()
+        .when_null_then(0),
         denominator=visits_in_interval(),
         group_by={},
         intervals=[(D(2020, 1, 1), D(2020, 3, 31))],
@@ -139,7 +153,18 @@ def test_disclosure_control_is_on_by_default(engine):
 
 @pytest.mark.parametrize(
     "count,controlled",
-    [(0, 0), (1, 0), (7, 0), (8, 10), (10, 10), (12, 10), (13, 15), (17, 15), (18, 20), (1002, 1000)],
+    [
+        (0, 0),
+        (1, 0),
+        (7, 0),
+        (8, 10),
+        (10, 10),
+        (12, 10),
+        (13, 15),
+        (17, 15),
+        (18, 20),
+        (1002, 1000),
+    ],
 )
 def test_control_count(count, controlled):
     assert control_count(count) == controlled
@@ -196,10 +221,18 @@ def test_a_measure_with_no_intervals_has_no_rows(engine):
     # As in public ehrQL: `years(n).starting_on(d)` with n worked out as 0 is no interval.
     measures = create_measures()
     measures.configure_disclosure_control(enabled=False)
-    arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
-    measures.define_measure("never", intervals=years(0).starting_on("2020-01-01"), **arguments)
-    measures.define_measure("january", intervals=[("2020-01-01", "2020-01-31")], **arguments)
-    assert list(get_measure_results(engine, measures)) == [("january", D(2020, 1, 1), D(2020, 1, 31), 1.5, 3, 2)]
+    arguments = dict(
+        numerator=visits_in_interval(), denominator=registered_in_interval()
+    )
+    measures.define_measure(
+        "never", intervals=years(0).starting_on("2020-01-01"), **arguments
+    )
+    measures.define_measure(
+        "january", intervals=[("2020-01-01", "2020-01-31")], **arguments
+    )
+    assert list(get_measure_results(engine, measures)) == [
+        ("january", D(2020, 1, 1), D(2020, 1, 31), 1.5, 3, 2)
+    ]
 
 
 def test_measures_is_usable_as_a_class():
@@ -207,7 +240,10 @@ def test_measures_is_usable_as_a_class():
 
     measures = Measures()
     measures.define_measure(
-        "m", numerator=visits_in_interval(), denominator=registered_in_interval(), intervals=[("2020-01-01", "2020-01-31")]
+        "m",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        intervals=[("2020-01-01", "2020-01-31")],
     )
     assert [m.name for m in measures] == ["m"]
 
@@ -215,7 +251,10 @@ def test_measures_is_usable_as_a_class():
 def test_missing_argument_without_default_is_an_error():
     with pytest.raises(DefinitionError, match="has no intervals"):
         create_measures().define_measure(
-            "m", numerator=visits_in_interval(), denominator=registered_in_interval(), group_by={}
+            "m",
+            numerator=visits_in_interval(),
+            denominator=registered_in_interval(),
+            group_by={},
         )
 
 
@@ -265,7 +304,9 @@ class _CountingDuckDBEngine(DuckDBQueryEngine):
 
 
 @pytest.mark.parametrize("per_query,selects", [(1, 5), (2, 3), (52, 1)])
-def test_intervals_are_split_across_queries_without_changing_results(per_query, selects):
+def test_intervals_are_split_across_queries_without_changing_results(
+    per_query, selects
+):
     measures = create_measures()
     measures.configure_disclosure_control(enabled=False)
     measures.define_measure(
@@ -286,7 +327,11 @@ def test_intervals_are_split_across_queries_without_changing_results(per_query, 
 
 
 @pytest.mark.parametrize(
-    "engine_name,dsn", [("mssql", "mssql://user:pass@host/db"), ("trino", "trino://user@host:8080/catalog/schema")]
+    "engine_name,dsn",
+    [
+        ("mssql", "mssql://user:pass@host/db"),
+        ("trino", "trino://user@host:8080/catalog/schema"),
+    ],
 )
 def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
     from ehrql.query_engines import get_engine_class
@@ -309,7 +354,9 @@ def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
     assert list(get_measure_results(Recording(dsn), measures)) == []
     (compiled,) = runs
     inserted = " ".join(s for s in compiled.setup if s.startswith("INSERT"))
-    assert inserted.count("2023-12-25") == 1  # the last week's start is in the intervals table
+    assert (
+        inserted.count("2023-12-25") == 1
+    )  # the last week's start is in the intervals table
 
 
 def test_progress_counts_intervals_as_each_select_finishes():
@@ -333,7 +380,13 @@ def test_progress_counts_intervals_as_each_select_finishes():
     with duckdb.connect() as connection:
         load_tables(connection, TABLE_DATA)
         engine = _CountingDuckDBEngine(connection, 2)
-        list(get_measure_results(engine, measures, progress=lambda done, total: seen.append((done, total))))
+        list(
+            get_measure_results(
+                engine,
+                measures,
+                progress=lambda done, total: seen.append((done, total)),
+            )
+        )
     assert seen[-1] == (10, 10)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert (2, 10) in seen and (4, 10) in seen
@@ -342,10 +395,20 @@ def test_progress_counts_intervals_as_each_select_finishes():
 def test_progress_from_engines_without_interval_progress():
     measures = create_measures()
     measures.define_measure(
-        "visits", numerator=visits_in_interval(), denominator=registered_in_interval(), group_by={}, intervals=months(3).starting_on("2020-01-01")
+        "visits",
+        numerator=visits_in_interval(),
+        denominator=registered_in_interval(),
+        group_by={},
+        intervals=months(3).starting_on("2020-01-01"),
     )
     seen = []
-    list(get_measure_results(_Engine(ENGINES["in_memory"]), measures, progress=lambda done, total: seen.append((done, total))))
+    list(
+        get_measure_results(
+            _Engine(ENGINES["in_memory"]),
+            measures,
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    )
     assert seen == [(3, 3)]
 
 
@@ -373,10 +436,16 @@ def test_dummy_data_covers_only_measures_with_intervals():
     from ehrql.measures.dummy_data import measures_dummy_dataset
 
     measures = create_measures()
-    arguments = dict(numerator=visits_in_interval(), denominator=registered_in_interval())
-    measures.define_measure("none", intervals=years(0).starting_on("2020-01-01"), **arguments)
+    arguments = dict(
+        numerator=visits_in_interval(), denominator=registered_in_interval()
+    )
+    measures.define_measure(
+        "none", intervals=years(0).starting_on("2020-01-01"), **arguments
+    )
     # No patient is counted anywhere.
     assert measures_dummy_dataset(measures).population == qm.Value(False)
-    measures.define_measure("some", intervals=years(1).starting_on("2020-01-01"), **arguments)
+    measures.define_measure(
+        "some", intervals=years(1).starting_on("2020-01-01"), **arguments
+    )
     # The numerator over the whole span, and whether a patient counts in it in its one interval.
     assert len(measures_dummy_dataset(measures).variables) == 2

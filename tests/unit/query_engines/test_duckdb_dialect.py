@@ -13,14 +13,16 @@ import datetime
 import duckdb
 import pytest
 
+from ehrql.query_engines.duckdb import DuckDBQueryEngine
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
 from ehrql.query_model.table_schema import Column, TableSchema
-from ehrql.query_engines.duckdb import DuckDBQueryEngine
 from tests.lib.engines import load_duckdb_tables
 
 Fn = qm.Function
-PATIENTS = qm.SelectPatientTable("patients", TableSchema(i=Column(int), n=Column(int), b=Column(bool)))
+PATIENTS = qm.SelectPatientTable(
+    "patients", TableSchema(i=Column(int), n=Column(int), b=Column(bool))
+)
 #: An integer column that is null, for a null of a known type.
 NULL_INT = qm.SelectColumn(PATIENTS, "n")
 NULL_BOOL = qm.SelectColumn(PATIENTS, "b")
@@ -30,7 +32,9 @@ NULL_BOOL = qm.SelectColumn(PATIENTS, "b")
 def connection():
     # One database for the module: opening one per case would dominate the run time.
     with duckdb.connect() as connection:
-        load_duckdb_tables(connection, {PATIENTS: [{"patient_id": 1, "i": 0, "n": None, "b": None}]})
+        load_duckdb_tables(
+            connection, {PATIENTS: [{"patient_id": 1, "i": 0, "n": None, "b": None}]}
+        )
         yield connection
 
 
@@ -54,7 +58,11 @@ def check(run_on_duckdb):
         node = node_class(*(qm.Value(v) for v in values))
         expected = apply_function(node, *values)
         actual = run_on_duckdb(node)
-        assert actual == expected and type(actual) is type(expected), (values, actual, expected)
+        assert actual == expected and type(actual) is type(expected), (
+            values,
+            actual,
+            expected,
+        )
 
     return check
 
@@ -91,7 +99,9 @@ def test_float_to_int_truncates_towards_zero(value, check, run_on_duckdb):
     check(Fn.CastToInt, value)
 
 
-@pytest.mark.parametrize("text", ["12", " 12 ", "+5", "-3", "1_000", "1.5", "1e3", "", "abc", "12abc"])
+@pytest.mark.parametrize(
+    "text", ["12", " 12 ", "+5", "-3", "1_000", "1.5", "1e3", "", "abc", "12abc"]
+)
 def test_string_to_int_accepts_what_python_int_accepts(text, check, run_on_duckdb):
     check(Fn.CastToInt, text)
 
@@ -102,7 +112,20 @@ def test_string_to_float(text, check, run_on_duckdb):
 
 
 @pytest.mark.parametrize(
-    "value", [True, False, 0, -12, 2.5, 0.1, 1e20, 1e-7, "text", datetime.date(999, 1, 5), datetime.date(2020, 12, 31)]
+    "value",
+    [
+        True,
+        False,
+        0,
+        -12,
+        2.5,
+        0.1,
+        1e20,
+        1e-7,
+        "text",
+        datetime.date(999, 1, 5),
+        datetime.date(2020, 12, 31),
+    ],
 )
 def test_cast_to_str_spells_values_as_python_does(value, check, run_on_duckdb):
     check(Fn.CastToStr, value)
@@ -110,9 +133,20 @@ def test_cast_to_str_spells_values_as_python_does(value, check, run_on_duckdb):
 
 @pytest.mark.parametrize(
     "haystack,needle",
-    [("abc", "b"), ("abc", "B"), ("abc", ""), ("a%c", "%"), ("abc", "%"), ("abc", "_"), ("a_c", "_"), ("", "a")],
+    [
+        ("abc", "b"),
+        ("abc", "B"),
+        ("abc", ""),
+        ("a%c", "%"),
+        ("abc", "%"),
+        ("abc", "_"),
+        ("a_c", "_"),
+        ("", "a"),
+    ],
 )
-def test_contains_is_case_sensitive_and_has_no_wildcards(haystack, needle, check, run_on_duckdb):
+def test_contains_is_case_sensitive_and_has_no_wildcards(
+    haystack, needle, check, run_on_duckdb
+):
     check(Fn.StringContains, haystack, needle)
 
 
@@ -127,7 +161,9 @@ def _dates():
 
 @pytest.mark.parametrize("date", list(_dates()))
 @pytest.mark.parametrize("n", [-13, -1, 0, 1, 12, 13, 10**6])
-def test_date_arithmetic_rolls_forward_and_nulls_out_of_range(date, n, check, run_on_duckdb):
+def test_date_arithmetic_rolls_forward_and_nulls_out_of_range(
+    date, n, check, run_on_duckdb
+):
     check(Fn.DateAddMonths, date, n)
     check(Fn.DateAddYears, date, n)
     check(Fn.DateAddDays, date, n * 30)
@@ -152,7 +188,13 @@ def test_date_differences_are_floored(end, start, check, run_on_duckdb):
 
 @pytest.mark.parametrize("date", [datetime.date(2021, 7, 19), datetime.date(1, 12, 31)])
 def test_date_parts_and_truncation(date, check, run_on_duckdb):
-    for node_class in (Fn.YearFromDate, Fn.MonthFromDate, Fn.DayFromDate, Fn.ToFirstOfYear, Fn.ToFirstOfMonth):
+    for node_class in (
+        Fn.YearFromDate,
+        Fn.MonthFromDate,
+        Fn.DayFromDate,
+        Fn.ToFirstOfYear,
+        Fn.ToFirstOfMonth,
+    ):
         check(node_class, date)
 
 
@@ -185,7 +227,19 @@ def test_three_valued_logic_with_constants(lhs, rhs, check, run_on_duckdb):
 
 @pytest.mark.parametrize(
     "lhs, rhs",
-    [(2, 10), (2, -1), (-2, 3), (0, 0), (0, -1), (0, 2), (10, 400), (-2.0, 0.5), (4.0, 0.5), (0.5, 2.0), (-8.0, -1.0)],
+    [
+        (2, 10),
+        (2, -1),
+        (-2, 3),
+        (0, 0),
+        (0, -1),
+        (0, 2),
+        (10, 400),
+        (-2.0, 0.5),
+        (4.0, 0.5),
+        (0.5, 2.0),
+        (-8.0, -1.0),
+    ],
 )
 def test_power(lhs, rhs, check):
     check(Fn.Power, lhs, rhs)

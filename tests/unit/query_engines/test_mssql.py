@@ -13,12 +13,19 @@ import datetime
 import re
 
 import pytest
-import sqlglot
 import sqlalchemy as sa
+import sqlglot
 
 from ehrql.backends import get_backend
 from ehrql.query_engines.base_sql import compile_dataset, default_table
-from ehrql.query_engines.mssql import MSSQLDialect, MSSQLQueryEngine, as_predicate, as_value, is_predicate, sqlalchemy_url
+from ehrql.query_engines.mssql import (
+    MSSQLDialect,
+    MSSQLQueryEngine,
+    as_predicate,
+    as_value,
+    is_predicate,
+    sqlalchemy_url,
+)
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function
 from ehrql.query_model.table_schema import Column, TableSchema
@@ -76,7 +83,14 @@ def test_date_add_days(date, days):
 
 
 @pytest.mark.parametrize("end", AWKWARD_DATES)
-@pytest.mark.parametrize("start", [datetime.date(2020, 2, 29), datetime.date(2021, 1, 31), datetime.date(2019, 12, 31)])
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime.date(2020, 2, 29),
+        datetime.date(2021, 1, 31),
+        datetime.date(2019, 12, 31),
+    ],
+)
 def test_date_differences_are_floored(end, start):
     check(Fn.DateDifferenceInMonths, end, start)
     check(Fn.DateDifferenceInYears, end, start)
@@ -85,7 +99,13 @@ def test_date_differences_are_floored(end, start):
 
 @pytest.mark.parametrize("date", AWKWARD_DATES)
 def test_date_parts_and_truncation(date):
-    for node_class in (Fn.YearFromDate, Fn.MonthFromDate, Fn.DayFromDate, Fn.ToFirstOfMonth, Fn.ToFirstOfYear):
+    for node_class in (
+        Fn.YearFromDate,
+        Fn.MonthFromDate,
+        Fn.DayFromDate,
+        Fn.ToFirstOfMonth,
+        Fn.ToFirstOfYear,
+    ):
         check(node_class, date)
 
 
@@ -133,14 +153,25 @@ def test_string_to_float(text):
     check(Fn.CastToFloat, text)
 
 
-@pytest.mark.parametrize("value", [True, False, 0, -12, "text", datetime.date(2020, 12, 31)])
+@pytest.mark.parametrize(
+    "value", [True, False, 0, -12, "text", datetime.date(2020, 12, 31)]
+)
 def test_cast_to_str(value):
     check(Fn.CastToStr, value)
 
 
 @pytest.mark.parametrize(
     "haystack,needle",
-    [("abc", "b"), ("abc", "B"), ("abc", ""), ("a%c", "%"), ("abc", "%"), ("abc", "_"), ("", "a"), ("", "")],
+    [
+        ("abc", "b"),
+        ("abc", "B"),
+        ("abc", ""),
+        ("a%c", "%"),
+        ("abc", "%"),
+        ("abc", "_"),
+        ("", "a"),
+        ("", ""),
+    ],
 )
 def test_contains_is_case_sensitive_and_has_no_wildcards(haystack, needle):
     check(Fn.StringContains, haystack, needle)
@@ -160,7 +191,11 @@ def test_maximum_and_minimum_ignore_nulls(values):
 
 
 def test_maximum_of_dates():
-    check_extremum(Fn.MaximumOf, (datetime.date(2020, 1, 1), None, datetime.date(2021, 1, 1)), datetime.date)
+    check_extremum(
+        Fn.MaximumOf,
+        (datetime.date(2020, 1, 1), None, datetime.date(2021, 1, 1)),
+        datetime.date,
+    )
 
 
 @pytest.mark.parametrize("lhs", [True, False, None])
@@ -208,7 +243,10 @@ def test_session_tables_are_hash_named_typed_and_collated():
     create = next(s for s in statements if s.startswith("CREATE TABLE #inline_"))
     assert "s VARCHAR(max) COLLATE Latin1_General_CI_AS" in create
     assert "b BIT" in create
-    assert any(s.startswith("INSERT INTO #inline_") and "CAST(1 AS BIT)" in s for s in statements)
+    assert any(
+        s.startswith("INSERT INTO #inline_") and "CAST(1 AS BIT)" in s
+        for s in statements
+    )
     assert any(s.startswith("DROP TABLE IF EXISTS #population_") for s in statements)
     assert not any("TEMPORARY" in s for s in statements)
     # T-SQL binds a column qualified by `population_1` only to a FROM item of that name.
@@ -220,7 +258,10 @@ def test_filled_session_table_puts_ctes_before_insert():
     events = qm.SelectTable("events", TableSchema(x=Column(int)))
     rows = qm.Filter(events, Fn.GT(qm.SelectColumn(events, "x"), qm.Value(1)))
     population = qm.AggregateByPatient.Exists(rows)
-    dataset = qm.Dataset(population=population, variables=qm.FrozenDict({"v": qm.AggregateByPatient.Count(rows)}))
+    dataset = qm.Dataset(
+        population=population,
+        variables=qm.FrozenDict({"v": qm.AggregateByPatient.Count(rows)}),
+    )
     setup = compile_dataset(dataset, DIALECT, default_table).setup
     insert = next(s for s in setup if "INSERT INTO #" in s)
     assert insert.startswith("WITH ")
@@ -241,7 +282,10 @@ def test_predicates_are_never_selected_as_values():
 
 def test_bit_values_are_compared_with_one_where_a_condition_is_needed():
     patients = qm.SelectPatientTable("p", TableSchema(b=Column(bool)))
-    dataset = qm.Dataset(population=qm.SelectColumn(patients, "b"), variables=qm.FrozenDict({"v": qm.Value(1)}))
+    dataset = qm.Dataset(
+        population=qm.SelectColumn(patients, "b"),
+        variables=qm.FrozenDict({"v": qm.Value(1)}),
+    )
     setup = "\n".join(compile_dataset(dataset, DIALECT, default_table).setup)
     assert "WHERE (p.b) = 1" in setup
 
@@ -254,19 +298,25 @@ def test_between_bounds_stay_values():
 def test_no_nulls_first_in_tsql():
     events = qm.SelectTable("events", TableSchema(x=Column(int)))
     for position in qm.Position:
-        pick = qm.PickOneRowPerPatient(qm.Sort(events, qm.SelectColumn(events, "x")), position)
+        pick = qm.PickOneRowPerPatient(
+            qm.Sort(events, qm.SelectColumn(events, "x")), position
+        )
         sql = "\n".join(compiled(qm.SelectColumn(pick, "x")).all_statements())
         assert "NULLS" not in sql
         assert "ROW_NUMBER() OVER" in sql or "max(" in sql or "min(" in sql
 
 
 def test_null_ordering_that_tsql_lacks_is_spelt_out():
-    sql = DIALECT.render(sa.select(sa.column("x")).order_by(sa.column("x").desc().nulls_first()))
+    sql = DIALECT.render(
+        sa.select(sa.column("x")).order_by(sa.column("x").desc().nulls_first())
+    )
     assert "ORDER BY CASE WHEN (x IS NULL) THEN 0 ELSE 1 END, x DESC" in sql
 
 
 def test_date_arithmetic_uses_dateadd_behind_a_range_guard():
-    sql = compiled(Fn.DateAddMonths(qm.Value(datetime.date(2021, 1, 31)), qm.Value(1))).select
+    sql = compiled(
+        Fn.DateAddMonths(qm.Value(datetime.date(2021, 1, 31)), qm.Value(1))
+    ).select
     assert "dateadd(month" in sql
     # The out-of-range tests come before any DATEADD.
     assert sql.index("BETWEEN") < sql.index("dateadd(")
@@ -274,12 +324,18 @@ def test_date_arithmetic_uses_dateadd_behind_a_range_guard():
 
 def test_greatest_is_a_values_subquery():
     sql = compiled(Fn.MaximumOf((qm.Value(1), qm.Value(2)))).select
-    assert "(SELECT MAX(v) FROM (VALUES (CAST(1 AS BIGINT)), (CAST(2 AS BIGINT))) AS extremum_values(v))" in sql
+    assert (
+        "(SELECT MAX(v) FROM (VALUES (CAST(1 AS BIGINT)), (CAST(2 AS BIGINT))) AS extremum_values(v))"
+        in sql
+    )
 
 
 def test_contains_uses_charindex_under_a_binary_collation():
     sql = compiled(Fn.StringContains(qm.Value("abc"), qm.Value("b"))).select
-    assert "charindex('b' COLLATE Latin1_General_BIN2, 'abc' COLLATE Latin1_General_BIN2)" in sql
+    assert (
+        "charindex('b' COLLATE Latin1_General_BIN2, 'abc' COLLATE Latin1_General_BIN2)"
+        in sql
+    )
 
 
 def test_non_ascii_text_is_national():
@@ -289,8 +345,16 @@ def test_non_ascii_text_is_national():
 
 def test_predicate_classification():
     x = sa.column("x")
-    assert is_predicate(x == 1) and is_predicate(sa.and_(x == 1, x == 2)) and is_predicate(~(x == 1))
-    assert not is_predicate(x) and not is_predicate(x + 1) and not is_predicate(sa.func.f(x))
+    assert (
+        is_predicate(x == 1)
+        and is_predicate(sa.and_(x == 1, x == 2))
+        and is_predicate(~(x == 1))
+    )
+    assert (
+        not is_predicate(x)
+        and not is_predicate(x + 1)
+        and not is_predicate(sa.func.f(x))
+    )
     assert as_value(x) is x and as_predicate(x == 1) is not None
 
 
@@ -298,10 +362,21 @@ def test_predicate_classification():
 
 
 def test_dsn_becomes_a_pyodbc_url():
-    url = sqlalchemy_url("mssql://user:p%40ss@db.example:1433/TPP?TrustServerCertificate=yes")
+    url = sqlalchemy_url(
+        "mssql://user:p%40ss@db.example:1433/TPP?TrustServerCertificate=yes"
+    )
     assert url.drivername == "mssql+pyodbc"
-    assert (url.username, url.password, url.host, url.port, url.database) == ("user", "p@ss", "db.example", 1433, "TPP")
-    assert url.query == {"TrustServerCertificate": "yes", "driver": "ODBC Driver 18 for SQL Server"}
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "user",
+        "p@ss",
+        "db.example",
+        1433,
+        "TPP",
+    )
+    assert url.query == {
+        "TrustServerCertificate": "yes",
+        "driver": "ODBC Driver 18 for SQL Server",
+    }
 
 
 def test_other_schemes_are_refused():
@@ -313,11 +388,16 @@ def test_queries_need_no_server_and_exclude_type_1_opt_outs():
     backend = get_backend("tpp")
     patients = backend_table("patients")
     dataset = qm.Dataset(
-        population=qm.AggregateByPatient.Exists(patients), variables=qm.FrozenDict({"v": qm.SelectColumn(patients, "sex")})
+        population=qm.AggregateByPatient.Exists(patients),
+        variables=qm.FrozenDict({"v": qm.SelectColumn(patients, "sex")}),
     )
-    without = MSSQLQueryEngine("mssql://u:p@nowhere:1/db", backend=backend).get_queries(dataset)
+    without = MSSQLQueryEngine("mssql://u:p@nowhere:1/db", backend=backend).get_queries(
+        dataset
+    )
     assert "PatientsWithTypeOneDissent" in "\n".join(without)
-    granted = MSSQLQueryEngine("mssql://u:p@nowhere:1/db?opensafely_include_t1oo=true", backend=backend)
+    granted = MSSQLQueryEngine(
+        "mssql://u:p@nowhere:1/db?opensafely_include_t1oo=true", backend=backend
+    )
     assert "PatientsWithTypeOneDissent" not in "\n".join(granted.get_queries(dataset))
     for statement in without:
         sqlglot.parse_one(statement, read="tsql")
@@ -337,15 +417,22 @@ def test_registered_as_mssql():
 
 # -- aggregates over BIT, and text compared exactly ------------------------------
 
-EVENTS = qm.SelectTable("events", TableSchema(b=Column(bool), s=Column(str), i=Column(int)))
+EVENTS = qm.SelectTable(
+    "events", TableSchema(b=Column(bool), s=Column(str), i=Column(int))
+)
 
 
 def event_dataset(series: qm.Series) -> qm.Dataset:
-    return qm.Dataset(population=qm.AggregateByPatient.Exists(EVENTS), variables=qm.FrozenDict({"v": series}))
+    return qm.Dataset(
+        population=qm.AggregateByPatient.Exists(EVENTS),
+        variables=qm.FrozenDict({"v": series}),
+    )
 
 
 def dataset_sql(series: qm.Series) -> str:
-    statements = compile_dataset(event_dataset(series), DIALECT, default_table).all_statements()
+    statements = compile_dataset(
+        event_dataset(series), DIALECT, default_table
+    ).all_statements()
     for statement in statements:
         sqlglot.parse_one(statement, read="tsql")
     return "\n".join(statements)
@@ -355,7 +442,9 @@ def dataset_sql(series: qm.Series) -> str:
 def test_min_and_max_of_a_bit_go_through_an_integer(position):
     # Only the sort key is read, so the pick is a MIN or MAX of the BIT column,
     # which SQL Server refuses: it must be aggregated as an integer.
-    picked = qm.PickOneRowPerPatient(qm.Sort(EVENTS, qm.SelectColumn(EVENTS, "b")), position)
+    picked = qm.PickOneRowPerPatient(
+        qm.Sort(EVENTS, qm.SelectColumn(EVENTS, "b")), position
+    )
     sql = dataset_sql(qm.SelectColumn(picked, "b"))
     function = "max" if position is qm.Position.LAST else "min"
     assert f"CAST({function}(CAST(events.b AS INTEGER)) AS BIT)" in sql
@@ -364,8 +453,17 @@ def test_min_and_max_of_a_bit_go_through_an_integer(position):
 
 def test_boolean_aggregate_hook_leaves_other_types_alone():
     column = sa.column("x")
-    assert str(DIALECT.maximum_aggregate(column, int).compile(dialect=DIALECT.sqlalchemy_dialect)) == "max(x)"
-    bit = DIALECT.minimum_aggregate(column, bool).compile(dialect=DIALECT.sqlalchemy_dialect)
+    assert (
+        str(
+            DIALECT.maximum_aggregate(column, int).compile(
+                dialect=DIALECT.sqlalchemy_dialect
+            )
+        )
+        == "max(x)"
+    )
+    bit = DIALECT.minimum_aggregate(column, bool).compile(
+        dialect=DIALECT.sqlalchemy_dialect
+    )
     assert str(bit) == "CAST(min(CAST(x AS INTEGER)) AS BIT)"
 
 
@@ -385,30 +483,45 @@ def test_text_is_compared_under_a_binary_collation(series):
 
 def test_text_aggregates_and_sorts_use_a_binary_collation():
     s = qm.SelectColumn(EVENTS, "s")
-    assert "max(events.s COLLATE Latin1_General_BIN2)" in dataset_sql(qm.AggregateByPatient.Max(s))
-    assert "count(DISTINCT (events.s COLLATE Latin1_General_BIN2))" in dataset_sql(qm.AggregateByPatient.CountDistinct(s))
+    assert "max(events.s COLLATE Latin1_General_BIN2)" in dataset_sql(
+        qm.AggregateByPatient.Max(s)
+    )
+    assert "count(DISTINCT (events.s COLLATE Latin1_General_BIN2))" in dataset_sql(
+        qm.AggregateByPatient.CountDistinct(s)
+    )
     picked = qm.PickOneRowPerPatient(qm.Sort(EVENTS, s), qm.Position.FIRST)
-    assert "ORDER BY events.s COLLATE Latin1_General_BIN2 ASC" in dataset_sql(qm.SelectColumn(picked, "i"))
+    assert "ORDER BY events.s COLLATE Latin1_General_BIN2 ASC" in dataset_sql(
+        qm.SelectColumn(picked, "i")
+    )
 
 
 def test_null_text_is_not_collated():
     # COLLATE on an untyped NULL is an error in T-SQL; a comparison with null is null anyway.
     assert DIALECT.comparable(sa.null(), str) is not None
-    assert "COLLATE" not in str(DIALECT.comparable(sa.null(), str).compile(dialect=DIALECT.sqlalchemy_dialect))
+    assert "COLLATE" not in str(
+        DIALECT.comparable(sa.null(), str).compile(dialect=DIALECT.sqlalchemy_dialect)
+    )
 
 
 @pytest.mark.parametrize(
     "series,index_friendly",
     [
         (Fn.EQ(qm.SelectColumn(EVENTS, "s"), qm.Value("A")), "(events.s = 'A') AND"),
-        (Fn.In(qm.SelectColumn(EVENTS, "s"), qm.Value(frozenset({"A", "b"}))), "(events.s IN ('A', 'b')) AND"),
+        (
+            Fn.In(qm.SelectColumn(EVENTS, "s"), qm.Value(frozenset({"A", "b"}))),
+            "(events.s IN ('A', 'b')) AND",
+        ),
     ],
     ids=["eq", "in"],
 )
-def test_text_equality_also_tests_the_bare_column_so_an_index_can_be_used(series, index_friendly):
+def test_text_equality_also_tests_the_bare_column_so_an_index_can_be_used(
+    series, index_friendly
+):
     # The bare test (under the column's own collation) is what SQL Server can
     # seek an index with; the collated one then decides.
-    assert index_friendly in dataset_sql(qm.AggregateByPatient.Exists(qm.Filter(EVENTS, series)))
+    assert index_friendly in dataset_sql(
+        qm.AggregateByPatient.Exists(qm.Filter(EVENTS, series))
+    )
 
 
 @pytest.mark.parametrize("lhs", ["a", "A", None])
@@ -417,12 +530,26 @@ def test_text_equality_and_membership_keep_their_meaning(lhs):
     check(Fn.NE, lhs, "a", types=(str, str))
     node = Fn.In(constant(lhs, str), qm.Value(frozenset({"a", "b"})))
     assert run(node) == apply_function(node, lhs, frozenset({"a", "b"}))
-    assert run(Fn.Not(node)) == apply_function(Fn.Not(node), apply_function(node, lhs, frozenset({"a", "b"})))
+    assert run(Fn.Not(node)) == apply_function(
+        Fn.Not(node), apply_function(node, lhs, frozenset({"a", "b"}))
+    )
 
 
 @pytest.mark.parametrize(
     "lhs, rhs",
-    [(2, 10), (2, -1), (-2, 3), (0, 0), (0, -1), (0, 2), (10, 400), (-2.0, 0.5), (4.0, 0.5), (0.5, 2.0), (-8.0, -1.0)],
+    [
+        (2, 10),
+        (2, -1),
+        (-2, 3),
+        (0, 0),
+        (0, -1),
+        (0, 2),
+        (10, 400),
+        (-2.0, 0.5),
+        (4.0, 0.5),
+        (0.5, 2.0),
+        (-8.0, -1.0),
+    ],
 )
 def test_power(lhs, rhs):
     check(Fn.Power, lhs, rhs)

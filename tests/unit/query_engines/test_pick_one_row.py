@@ -17,9 +17,15 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import Column, TableSchema
 from tests.lib.engines import load_duckdb_tables
 
-EVENTS = qm.SelectTable("events", TableSchema(k=Column(int), s=Column(str), b=Column(bool)))
+EVENTS = qm.SelectTable(
+    "events", TableSchema(k=Column(int), s=Column(str), b=Column(bool))
+)
 PATIENTS = qm.SelectPatientTable("patients", TableSchema(k=Column(int)))
-PATIENT_ROWS = [{"patient_id": 1, "k": 2}, {"patient_id": 2, "k": None}, {"patient_id": 4, "k": 9}]
+PATIENT_ROWS = [
+    {"patient_id": 1, "k": 2},
+    {"patient_id": 2, "k": None},
+    {"patient_id": 4, "k": 9},
+]
 
 ROWS = [
     {"patient_id": 1, "k": None, "s": "b", "b": True},
@@ -48,7 +54,9 @@ def picked_dataset(sort_keys, position, read_columns=("k", "s", "b")) -> qm.Data
     frame = EVENTS
     # The DSL's sort_by(a, b) nests as Sort(Sort(t, b), a).
     for key in reversed(sort_keys):
-        frame = qm.Sort(frame, key if isinstance(key, qm.Series) else qm.SelectColumn(EVENTS, key))
+        frame = qm.Sort(
+            frame, key if isinstance(key, qm.Series) else qm.SelectColumn(EVENTS, key)
+        )
     picked = qm.PickOneRowPerPatient(frame, position)
     return qm.Dataset(
         population=qm.AggregateByPatient.Exists(EVENTS),
@@ -81,10 +89,15 @@ def test_picks_agree_with_in_memory(engine_class, position, sort_keys):
 @pytest.mark.parametrize("sort_keys", [["k"], ["s"], ["k", "s"]])
 def test_reading_only_the_primary_sort_key(engine_class, position, sort_keys):
     # Compiled as a minimum or maximum rather than a picked row.
-    check(engine_class, picked_dataset(sort_keys, position, read_columns=[sort_keys[0]]))
+    check(
+        engine_class, picked_dataset(sort_keys, position, read_columns=[sort_keys[0]])
+    )
 
 
 @pytest.mark.parametrize("position", POSITIONS)
 def test_patient_level_sort_key_with_the_same_name_as_a_column(position):
     patient_key = qm.SelectColumn(PATIENTS, "k")
-    check(DuckDBQueryEngine, picked_dataset([patient_key, "s"], position, read_columns=["k"]))
+    check(
+        DuckDBQueryEngine,
+        picked_dataset([patient_key, "s"], position, read_columns=["k"]),
+    )

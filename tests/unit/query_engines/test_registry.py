@@ -6,10 +6,15 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from ehrql import query_engines
 from ehrql.column_types import COLUMN_TYPES, arrow_type, column_type
 from ehrql.main import engine_for_dsn, query_engine_names
-from ehrql.query_engines import DRIVER_EXTRAS, DSN_SCHEME_ENGINES, ENGINE_CLASSES, ENGINES, get_engine_class
+from ehrql.query_engines import (
+    DRIVER_EXTRAS,
+    DSN_SCHEME_ENGINES,
+    ENGINE_CLASSES,
+    ENGINES,
+    get_engine_class,
+)
 from ehrql.query_engines.duckdb import DuckDBDialect
 from ehrql.query_engines.sql_dialect import SQLDialect
 from ehrql.query_model.nodes import Value
@@ -24,7 +29,9 @@ def test_every_list_of_engines_is_the_registry():
         "trino": "trino",
         "spark": "spark",
     }
-    assert DRIVER_EXTRAS["mssql+pyodbc"] == "mssql" and DRIVER_EXTRAS["trino"] == "trino"
+    assert (
+        DRIVER_EXTRAS["mssql+pyodbc"] == "mssql" and DRIVER_EXTRAS["trino"] == "trino"
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,7 +55,9 @@ def test_each_record_loads_its_class(name):
 
 
 def test_an_unknown_engine_names_the_known_ones():
-    with pytest.raises(ValueError, match="known engines: duckdb, in_memory, mssql, spark, trino"):
+    with pytest.raises(
+        ValueError, match="known engines: duckdb, in_memory, mssql, spark, trino"
+    ):
         get_engine_class("oracle")
 
 
@@ -80,7 +89,9 @@ def test_one_column_type_table_gives_sql_and_arrow_types():
         ("ehrql.query_engines.spark_dialect:SparkDialect", "a\\b's", "'a\\\\b\\'s'"),
     ],
 )
-def test_string_constants_are_escaped_by_the_dialects_table(dialect_module, text, expected):
+def test_string_constants_are_escaped_by_the_dialects_table(
+    dialect_module, text, expected
+):
     module_name, class_name = dialect_module.split(":")
     dialect_class = getattr(pytest.importorskip(module_name), class_name)
     assert dialect_class.string_literal_sql(text) == expected

@@ -62,7 +62,10 @@ VARIABLES = {
     "has_any_recent": Agg.Exists(RECENT),
     # A condition reading a set of the patient's values is not folded.
     "recent_if_ever_a": Agg.Count(
-        qm.Filter(RECENT, Fn.In(qm.Value("A"), Agg.CombineAsSet(qm.SelectColumn(EVENTS, "code"))))
+        qm.Filter(
+            RECENT,
+            Fn.In(qm.Value("A"), Agg.CombineAsSet(qm.SelectColumn(EVENTS, "code"))),
+        )
     ),
 }
 

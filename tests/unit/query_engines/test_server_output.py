@@ -23,17 +23,46 @@ from tests.unit.query_engines.transpiled import DUCKDB_MACROS, sqlglot_schema, t
 
 PEOPLE = qm.SelectPatientTable(
     "people",
-    TableSchema(i=Column(int), f=Column(float), b=Column(bool), s=Column(str), d=Column(datetime.date)),
+    TableSchema(
+        i=Column(int),
+        f=Column(float),
+        b=Column(bool),
+        s=Column(str),
+        d=Column(datetime.date),
+    ),
 )
 ROWS = [
-    {"patient_id": 1, "i": 7, "f": 0.1, "b": True, "s": 'a,"quoted"\nline', "d": datetime.date(1, 1, 1)},
-    {"patient_id": 2, "i": None, "f": 1e20, "b": False, "s": "", "d": datetime.date(9999, 12, 31)},
+    {
+        "patient_id": 1,
+        "i": 7,
+        "f": 0.1,
+        "b": True,
+        "s": 'a,"quoted"\nline',
+        "d": datetime.date(1, 1, 1),
+    },
+    {
+        "patient_id": 2,
+        "i": None,
+        "f": 1e20,
+        "b": False,
+        "s": "",
+        "d": datetime.date(9999, 12, 31),
+    },
     {"patient_id": 3, "i": -(2**62), "f": -0.0, "b": None, "s": None, "d": None},
-    {"patient_id": 4, "i": 0, "f": None, "b": True, "s": "plain", "d": datetime.date(2024, 2, 29)},
+    {
+        "patient_id": 4,
+        "i": 0,
+        "f": None,
+        "b": True,
+        "s": "plain",
+        "d": datetime.date(2024, 2, 29),
+    },
 ]
 DATASET = qm.Dataset(
     population=qm.AggregateByPatient.Exists(PEOPLE),
-    variables=qm.FrozenDict({name: qm.SelectColumn(PEOPLE, name) for name in ["i", "f", "b", "s", "d"]}),
+    variables=qm.FrozenDict(
+        {name: qm.SelectColumn(PEOPLE, name) for name in ["i", "f", "b", "s", "d"]}
+    ),
 )
 EXPECTED = [tuple(row.values()) for row in ROWS]
 
@@ -55,14 +84,19 @@ def translated_rows(read: str):
                     rows = connection.execute(translated).fetchall()
         for row in rows:
             # sqlglot's date arithmetic gives timestamps where the server gives dates.
-            yield tuple(v.date() if isinstance(v, datetime.datetime) else v for v in row)
+            yield tuple(
+                v.date() if isinstance(v, datetime.datetime) else v for v in row
+            )
 
     return run_compiled
 
 
 ENGINES = {
     "mssql": (lambda: MSSQLQueryEngine("mssql://user:pass@host/db"), "tsql"),
-    "trino": (lambda: TrinoQueryEngine("trino://user@host:8080/catalog/schema"), "trino"),
+    "trino": (
+        lambda: TrinoQueryEngine("trino://user@host:8080/catalog/schema"),
+        "trino",
+    ),
 }
 
 
@@ -75,7 +109,9 @@ def test_server_results_write_the_same_files(tmp_path, monkeypatch, name, extens
     specs = dataset_column_specs(DATASET)
     old, new = tmp_path / f"old{extension}", tmp_path / f"new{extension}"
     write_rows(old, specs, EXPECTED)
-    count = write_engine_output(engine, DATASET, new, specs, log=lambda m: None, progress=Progress.silent())
+    count = write_engine_output(
+        engine, DATASET, new, specs, log=lambda m: None, progress=Progress.silent()
+    )
     assert count == len(EXPECTED)
     if extension == ".csv.gz":
         import gzip

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
-import sqlglot
 import sqlalchemy as sa
+import sqlglot
 
 import ehrql.tables.core
 from ehrql.backends import get_backend
@@ -69,7 +69,9 @@ def test_date_add_days(date, days):
 
 
 @pytest.mark.parametrize("end", AWKWARD_DATES)
-@pytest.mark.parametrize("start", [datetime.date(2020, 2, 29), datetime.date(2021, 1, 31)])
+@pytest.mark.parametrize(
+    "start", [datetime.date(2020, 2, 29), datetime.date(2021, 1, 31)]
+)
 def test_date_differences_are_floored(end, start):
     check(Fn.DateDifferenceInMonths, end, start)
     check(Fn.DateDifferenceInYears, end, start)
@@ -78,7 +80,13 @@ def test_date_differences_are_floored(end, start):
 
 @pytest.mark.parametrize("date", AWKWARD_DATES)
 def test_date_parts_and_truncation(date):
-    for node_class in (Fn.YearFromDate, Fn.MonthFromDate, Fn.DayFromDate, Fn.ToFirstOfMonth, Fn.ToFirstOfYear):
+    for node_class in (
+        Fn.YearFromDate,
+        Fn.MonthFromDate,
+        Fn.DayFromDate,
+        Fn.ToFirstOfMonth,
+        Fn.ToFirstOfYear,
+    ):
         check(node_class, date)
 
 
@@ -101,7 +109,9 @@ def test_float_to_int_truncates_towards_zero(value):
     check(Fn.CastToInt, value)
 
 
-@pytest.mark.parametrize("text", ["12", " 12 ", "+5", "-3", "1_000", "1__0", "1.5", "1e3", "", "abc"])
+@pytest.mark.parametrize(
+    "text", ["12", " 12 ", "+5", "-3", "1_000", "1__0", "1.5", "1e3", "", "abc"]
+)
 def test_string_to_int_accepts_what_python_int_accepts(text):
     check(Fn.CastToInt, text)
 
@@ -112,7 +122,8 @@ def test_string_to_float(text):
 
 
 @pytest.mark.parametrize(
-    "haystack,needle", [("abc", "b"), ("abc", "B"), ("abc", ""), ("a%c", "%"), ("abc", "_"), ("", "a")]
+    "haystack,needle",
+    [("abc", "b"), ("abc", "B"), ("abc", ""), ("a%c", "%"), ("abc", "_"), ("", "a")],
 )
 def test_contains_is_case_sensitive_and_has_no_wildcards(haystack, needle):
     check(Fn.StringContains, haystack, needle)
@@ -141,7 +152,9 @@ def test_large_in_list_goes_through_a_scratch_table():
 
 
 def test_intermediate_tables_are_prefixed_in_the_scratch_schema():
-    dialect = TrinoDialect(scratch_schema='"memory"."scratch"', table_prefix="ehrql_tmp_abc_")
+    dialect = TrinoDialect(
+        scratch_schema='"memory"."scratch"', table_prefix="ehrql_tmp_abc_"
+    )
     compiled = compile_dataset(series_dataset(qm.Value(1)), dialect, default_table)
     name = '"memory"."scratch"."ehrql_tmp_abc_population_1"'
     assert compiled.setup[0].startswith(f"CREATE TABLE {name} AS SELECT CAST(")
@@ -151,14 +164,18 @@ def test_intermediate_tables_are_prefixed_in_the_scratch_schema():
 
 
 def test_date_arithmetic_spellings():
-    sql = compiled(Fn.DateAddMonths(qm.Value(datetime.date(2021, 1, 31)), qm.Value(1))).select
+    sql = compiled(
+        Fn.DateAddMonths(qm.Value(datetime.date(2021, 1, 31)), qm.Value(1))
+    ).select
     assert "date_add('month'" in sql
     sql = compiled(Fn.ToFirstOfYear(qm.Value(datetime.date(2021, 1, 31)))).select
     assert "date_trunc('year'" in sql
 
 
 def test_greatest_fills_nulls_from_the_other_values():
-    sql = DIALECT.render(DIALECT.greatest_ignoring_nulls([sa.column("a"), sa.column("b")]))
+    sql = DIALECT.render(
+        DIALECT.greatest_ignoring_nulls([sa.column("a"), sa.column("b")])
+    )
     assert sql == "greatest(coalesce(a, a, b), coalesce(b, a, b))"
 
 
@@ -170,7 +187,10 @@ def test_each_engine_has_its_own_table_prefix():
 
 def test_dsn():
     assert sqlalchemy_url("trino://user@host:8080/cat/sch").drivername == "trino"
-    assert split_scratch_schema("trino://user@host:8080/cat/sch") == ("trino://user@host:8080/cat/sch", '"cat"."sch"')
+    assert split_scratch_schema("trino://user@host:8080/cat/sch") == (
+        "trino://user@host:8080/cat/sch",
+        '"cat"."sch"',
+    )
     with pytest.raises(ValueError):
         sqlalchemy_url("mssql://h/db")
 
@@ -181,7 +201,9 @@ def test_emis_queries_need_no_server_and_parse():
         population=qm.AggregateByPatient.Exists(patients),
         variables=qm.FrozenDict({"v": qm.SelectColumn(patients, "date_of_birth")}),
     )
-    engine = TrinoQueryEngine("trino://u@nowhere:1/cat/sch", backend=get_backend("emis"), table_prefix="t_")
+    engine = TrinoQueryEngine(
+        "trino://u@nowhere:1/cat/sch", backend=get_backend("emis"), table_prefix="t_"
+    )
     statements = engine.get_queries(dataset)
     assert "patient_all_orgs_v2" in "\n".join(statements)
     for statement in statements:
@@ -198,11 +220,16 @@ def test_registered_as_trino():
 
 
 def test_scratch_schema_parameter_overrides_the_dsn_schema_and_is_taken_off():
-    dsn, scratch = split_scratch_schema("trino://u@h:1/data/readonly?ehrql_scratch_schema=work.ehrql&source=x")
+    dsn, scratch = split_scratch_schema(
+        "trino://u@h:1/data/readonly?ehrql_scratch_schema=work.ehrql&source=x"
+    )
     assert scratch == '"work"."ehrql"'
     assert dsn == "trino://u@h:1/data/readonly?source=x"
     # With no schema in the DSN's path, the parameter alone will do.
-    assert split_scratch_schema("trino://u@h:1/data?ehrql_scratch_schema=work.ehrql")[1] == '"work"."ehrql"'
+    assert (
+        split_scratch_schema("trino://u@h:1/data?ehrql_scratch_schema=work.ehrql")[1]
+        == '"work"."ehrql"'
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,7 +240,10 @@ def test_scratch_schema_parameter_overrides_the_dsn_schema_and_is_taken_off():
         ("trino://u@h:1/c/s?ehrql_scratch_schema=work", "must be catalog.schema"),
         ("trino://u@h:1/c/s?ehrql_scratch_schema=a.b.c", "must be catalog.schema"),
         ("trino://u@h:1/c/s?ehrql_scratch_schema=.b", "must be catalog.schema"),
-        ("trino://u@h:1/c/s?ehrql_scratch_schema=a.b&ehrql_scratch_schema=c.d", "more than once"),
+        (
+            "trino://u@h:1/c/s?ehrql_scratch_schema=a.b&ehrql_scratch_schema=c.d",
+            "more than once",
+        ),
     ],
 )
 def test_an_unusable_scratch_schema_is_refused_before_connecting(dsn, message):
@@ -227,7 +257,9 @@ def duckdb_for_trino(tmp_path, monkeypatch):
     import ehrql.query_engines.server_sql
 
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'server.duckdb'}")
-    monkeypatch.setattr(ehrql.query_engines.server_sql, "server_engine", lambda url: engine)
+    monkeypatch.setattr(
+        ehrql.query_engines.server_sql, "server_engine", lambda url: engine
+    )
     yield engine
     engine.dispose()
 
@@ -236,15 +268,28 @@ def test_connection_check_creates_and_drops_a_scratch_table(duckdb_for_trino):
     # DuckDB's own database is catalog "server", schema "main".
     TrinoQueryEngine("trino://u@h:1/server/main", table_prefix="t_").test_connection()
     with duckdb_for_trino.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM information_schema.tables").scalar() == 0
+        assert (
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM information_schema.tables"
+            ).scalar()
+            == 0
+        )
 
 
-def test_a_scratch_schema_without_create_rights_is_reported_with_what_to_do(duckdb_for_trino):
-    engine = TrinoQueryEngine("trino://u@h:1/server/main?ehrql_scratch_schema=elsewhere.readonly", table_prefix="t_")
+def test_a_scratch_schema_without_create_rights_is_reported_with_what_to_do(
+    duckdb_for_trino,
+):
+    engine = TrinoQueryEngine(
+        "trino://u@h:1/server/main?ehrql_scratch_schema=elsewhere.readonly",
+        table_prefix="t_",
+    )
     with pytest.raises(ScratchSchemaError) as caught:
         engine.test_connection()
     message = str(caught.value)
-    assert 'cannot create ehrQL\'s intermediate tables in "elsewhere"."readonly"' in message
+    assert (
+        'cannot create ehrQL\'s intermediate tables in "elsewhere"."readonly"'
+        in message
+    )
     assert "?ehrql_scratch_schema=catalog.schema" in message
     with pytest.raises(ScratchSchemaError):
         list(engine.get_results(series_dataset(qm.Value(1))))
@@ -252,7 +297,19 @@ def test_a_scratch_schema_without_create_rights_is_reported_with_what_to_do(duck
 
 @pytest.mark.parametrize(
     "lhs, rhs",
-    [(2, 10), (2, -1), (-2, 3), (0, 0), (0, -1), (0, 2), (10, 400), (-2.0, 0.5), (4.0, 0.5), (0.5, 2.0), (-8.0, -1.0)],
+    [
+        (2, 10),
+        (2, -1),
+        (-2, 3),
+        (0, 0),
+        (0, -1),
+        (0, 2),
+        (10, 400),
+        (-2.0, 0.5),
+        (4.0, 0.5),
+        (0.5, 2.0),
+        (-8.0, -1.0),
+    ],
 )
 def test_power(lhs, rhs):
     check(Fn.Power, lhs, rhs)

@@ -31,7 +31,13 @@ from tests.lib.engines import load_duckdb_tables
 #: One patient, with a null of each type to build null inputs from.
 PATIENTS = qm.SelectPatientTable(
     "patients",
-    TableSchema(i=Column(int), f=Column(float), b=Column(bool), s=Column(str), d=Column(datetime.date)),
+    TableSchema(
+        i=Column(int),
+        f=Column(float),
+        b=Column(bool),
+        s=Column(str),
+        d=Column(datetime.date),
+    ),
 )
 NULLS = {
     int: qm.SelectColumn(PATIENTS, "i"),
@@ -59,7 +65,10 @@ DUCKDB_MACROS = (
 
 def series_dataset(series: qm.Series) -> qm.Dataset:
     """A dataset giving `series` as variable `v` for the one patient."""
-    return qm.Dataset(population=qm.AggregateByPatient.Exists(PATIENTS), variables=qm.FrozenDict({"v": series}))
+    return qm.Dataset(
+        population=qm.AggregateByPatient.Exists(PATIENTS),
+        variables=qm.FrozenDict({"v": series}),
+    )
 
 
 def sqlglot_schema(tables) -> dict:
@@ -82,7 +91,10 @@ def translate(sql: str, read: str, schema: dict | None = None) -> list[str]:
         sql = re.sub(pattern, replacement, sql)
     # Type annotation lets sqlglot see that `/` on two integers is integer
     # division (truncating in T-SQL and Trino, a float division in DuckDB).
-    statements = [annotate_types(e, schema=schema, dialect=read) for e in sqlglot.parse(sql, read=read)]
+    statements = [
+        annotate_types(e, schema=schema, dialect=read)
+        for e in sqlglot.parse(sql, read=read)
+    ]
     if read == "tsql":
         statements = [e.transform(_tsql_meaning) for e in statements]
     return [e.sql("duckdb") for e in statements]
@@ -97,7 +109,11 @@ def _tsql_meaning(node: exp.Expression) -> exp.Expression:
     """
     if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.BIT:
         return exp.DataType.build("BOOLEAN")
-    if isinstance(node, exp.DataType) and node.is_type("varchar", "nvarchar") and node.expressions:
+    if (
+        isinstance(node, exp.DataType)
+        and node.is_type("varchar", "nvarchar")
+        and node.expressions
+    ):
         # VARCHAR(MAX) is unbounded text, as DuckDB's VARCHAR always is.
         return exp.DataType.build("VARCHAR")
     if (
@@ -121,7 +137,9 @@ def run_translated(dialect: SQLDialect, read: str) -> Callable[[qm.Series], obje
                 connection.execute(macro)
             load_duckdb_tables(connection, {PATIENTS: [{"patient_id": 1}]})
             for statement in [*compiled.setup, compiled.select]:
-                for translated in translate(statement, read, sqlglot_schema([PATIENTS])):
+                for translated in translate(
+                    statement, read, sqlglot_schema([PATIENTS])
+                ):
                     rows = connection.execute(translated).fetchall()
         [(patient_id, value)] = rows
         # sqlglot turns date arithmetic into DuckDB interval arithmetic,
@@ -139,10 +157,18 @@ def constant(value, type_=None) -> qm.Series:
     return NULLS[type_] if value is None else qm.Value(value)
 
 
-def check_against_semantics(run: Callable[[qm.Series], object], node_class, *values, types=()) -> None:
+def check_against_semantics(
+    run: Callable[[qm.Series], object], node_class, *values, types=()
+) -> None:
     """`node_class` applied to `values` (nulls typed by `types`) gives, through
     `run`, exactly the value and type the semantics module gives."""
-    node = node_class(*(constant(v, t) for v, t in zip(values, [*types, *[None] * len(values)])))
+    node = node_class(
+        *(constant(v, t) for v, t in zip(values, [*types, *[None] * len(values)]))
+    )
     expected = apply_function(node, *values)
     actual = run(node)
-    assert actual == expected and type(actual) is type(expected), (values, actual, expected)
+    assert actual == expected and type(actual) is type(expected), (
+        values,
+        actual,
+        expected,
+    )

@@ -9,8 +9,8 @@ import datetime
 import pytest
 
 from ehrql.codes import ICD10Code
-from ehrql.query_language import years
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
+from ehrql.query_language import years
 from ehrql.query_model import nodes as qm
 from ehrql.tables import core, emis, tpp
 
@@ -28,21 +28,34 @@ def run(tables, **variables):
     for frame, rows in tables.items():
         node = frame._qm_node
         exists = qm.AggregateByPatient.Exists(node)
-        population = exists if population is None else qm.Function.Or(population, exists)
+        population = (
+            exists if population is None else qm.Function.Or(population, exists)
+        )
         blank = dict.fromkeys(node.schema.column_names)
-        database_tables.setdefault(node.name, []).extend({**blank, **row} for row in rows)
+        database_tables.setdefault(node.name, []).extend(
+            {**blank, **row} for row in rows
+        )
     dataset = qm.Dataset(
         population=population,
-        variables=qm.FrozenDict({name: series._qm_node for name, series in variables.items()}),
+        variables=qm.FrozenDict(
+            {name: series._qm_node for name, series in variables.items()}
+        ),
     )
-    results = InMemoryQueryEngine(InMemoryDatabase(database_tables)).get_results(dataset)
+    results = InMemoryQueryEngine(InMemoryDatabase(database_tables)).get_results(
+        dataset
+    )
     if len(variables) == 1:
         return {row[0]: row[1] for row in results}
     return {row[0]: row[1:] for row in results}
 
 
 def patient(patient_id, born, died=None, sex="female"):
-    return dict(patient_id=patient_id, date_of_birth=d(born), sex=sex, date_of_death=died and d(died))
+    return dict(
+        patient_id=patient_id,
+        date_of_birth=d(born),
+        sex=sex,
+        date_of_death=died and d(died),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -51,7 +64,13 @@ def patient(patient_id, born, died=None, sex="female"):
 
 
 def test_age_on_counts_whole_years_as_birthdays_do():
-    rows = {core.patients: [patient(1, "1980-06-01"), patient(2, "2020-02-01"), patient(3, "2000-01-01")]}
+    rows = {
+        core.patients: [
+            patient(1, "1980-06-01"),
+            patient(2, "2020-02-01"),
+            patient(3, "2000-01-01"),
+        ]
+    }
     assert run(rows, v=core.patients.age_on("2020-01-01")) == {1: 39, 2: -1, 3: 20}
     assert run(rows, v=core.patients.age_on("2020-06-01")) == {1: 40, 2: 0, 3: 20}
 
@@ -91,7 +110,12 @@ def test_is_alive_on_and_is_dead_on_around_the_date_of_death():
 
 
 def registration(patient_id, start, end, practice):
-    return dict(patient_id=patient_id, start_date=d(start), end_date=end and d(end), practice_pseudo_id=practice)
+    return dict(
+        patient_id=patient_id,
+        start_date=d(start),
+        end_date=end and d(end),
+        practice_pseudo_id=practice,
+    )
 
 
 REGISTRATIONS = [
@@ -127,7 +151,10 @@ def test_for_patient_on_picks_one_registration_in_force():
 
 def test_exists_for_patient_on():
     registrations = core.practice_registrations
-    results = run({registrations: REGISTRATIONS}, v=registrations.exists_for_patient_on("2020-01-01"))
+    results = run(
+        {registrations: REGISTRATIONS},
+        v=registrations.exists_for_patient_on("2020-01-01"),
+    )
     # spanning() includes both ends, as public ehrQL does now, so it agrees
     # with for_patient_on(): patient 5's registration ends on the date.
     assert results == {1: True, 2: True, 3: True, 4: True, 5: True, 6: False, 7: False}
@@ -137,7 +164,9 @@ def test_spanning_and_for_patient_on_agree_on_a_registration_ending_on_the_date(
     registrations = core.practice_registrations
     results = run(
         {registrations: REGISTRATIONS},
-        spanning=registrations.spanning("2020-01-01", "2020-01-01").exists_for_patient(),
+        spanning=registrations.spanning(
+            "2020-01-01", "2020-01-01"
+        ).exists_for_patient(),
         on=registrations.for_patient_on("2020-01-01").exists_for_patient(),
     )
     assert all(spanning == on for spanning, on in results.values())
@@ -159,7 +188,9 @@ def test_spanning_needs_the_whole_period():
 
 def test_helpers_work_on_derived_frames():
     registrations = core.practice_registrations
-    even_practices = registrations.where(registrations.practice_pseudo_id.is_in([20, 30, 40, 50, 60, 70, 10]))
+    even_practices = registrations.where(
+        registrations.practice_pseudo_id.is_in([20, 30, 40, 50, 60, 70, 10])
+    )
     results = run(
         {registrations: REGISTRATIONS},
         v=even_practices.for_patient_on("2020-01-01").practice_pseudo_id,
@@ -180,7 +211,10 @@ def test_for_patient_on_accepts_a_date_per_patient():
         ],
     }
     twentieth = core.patients.date_of_birth + years(20)
-    assert run(rows, v=registrations.for_patient_on(twentieth).practice_pseudo_id) == {1: 10, 2: 21}
+    assert run(rows, v=registrations.for_patient_on(twentieth).practice_pseudo_id) == {
+        1: 10,
+        2: 21,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -201,7 +235,11 @@ def test_cause_of_death_is_in_looks_at_every_cause_column():
             death(1, underlying_cause_of_death="I219"),
             death(2, underlying_cause_of_death="C349", cause_of_death_07="I219"),
             death(3, underlying_cause_of_death="C349", cause_of_death_15="J189"),
-            death(4, **{f"cause_of_death_{i:02d}": "K700" for i in range(1, 16)}, underlying_cause_of_death="K703"),
+            death(
+                4,
+                **{f"cause_of_death_{i:02d}": "K700" for i in range(1, 16)},
+                underlying_cause_of_death="K703",
+            ),
         ]
     }
     # Patient 3's empty columns make the answer unknown rather than False.
@@ -271,7 +309,9 @@ def test_address_for_patient_on_prefers_a_postcode_then_the_latest_start():
 def test_imd_quintile_and_decile(imd, quintile, decile):
     rows = {tpp.addresses: [address(1, 1, "2000-01-01", None, True, imd)]}
     current = tpp.addresses.for_patient_on("2020-01-01")
-    assert run(rows, q=current.imd_quintile, d=current.imd_decile) == {1: (quintile, decile)}
+    assert run(rows, q=current.imd_quintile, d=current.imd_decile) == {
+        1: (quintile, decile)
+    }
 
 
 def test_imd_band_bounds_follow_the_published_cut_offs():
@@ -296,9 +336,23 @@ def test_spanning_with_systmone_needs_the_practice_on_systmone_from_the_start():
             practice_systmone_go_live_date=go_live and d(go_live),
         )
 
-    rows = {tpp.practice_registrations: [reg(1, "2010-01-01"), reg(2, "2019-01-01"), reg(3, "2019-01-02"), reg(4, None)]}
-    spanning = tpp.practice_registrations.spanning_with_systmone("2019-01-01", "2020-01-01")
-    assert run(rows, v=spanning.exists_for_patient()) == {1: True, 2: True, 3: False, 4: False}
+    rows = {
+        tpp.practice_registrations: [
+            reg(1, "2010-01-01"),
+            reg(2, "2019-01-01"),
+            reg(3, "2019-01-02"),
+            reg(4, None),
+        ]
+    }
+    spanning = tpp.practice_registrations.spanning_with_systmone(
+        "2019-01-01", "2020-01-01"
+    )
+    assert run(rows, v=spanning.exists_for_patient()) == {
+        1: True,
+        2: True,
+        3: False,
+        4: False,
+    }
 
 
 def test_tpp_practice_registrations_keep_the_core_helpers():
@@ -327,7 +381,11 @@ def test_electronic_frailty_index_keeps_only_efi_version_1():
         ]
     }
     frailty = tpp.decision_support_values.electronic_frailty_index()
-    assert run(rows, n=frailty.count_for_patient(), top=frailty.numeric_value.maximum_for_patient()) == {
+    assert run(
+        rows,
+        n=frailty.count_for_patient(),
+        top=frailty.numeric_value.maximum_for_patient(),
+    ) == {
         1: (2, 0.25),
         2: (0, None),
     }
@@ -359,7 +417,9 @@ def test_emis_patients_registration_spanning_and_age():
     }
     results = run(
         rows,
-        spans=emis.patients.has_practice_registration_spanning("2020-01-01", "2020-12-31"),
+        spans=emis.patients.has_practice_registration_spanning(
+            "2020-01-01", "2020-12-31"
+        ),
         age=emis.patients.age_on("2020-09-01"),
     )
     assert results == {1: (True, 30), 2: (False, 30), 3: (True, 30), 4: (False, 30)}

@@ -142,7 +142,10 @@ TPP = {
         *numbered("diagnosis_", 24, SNOMEDCTCode),
     ],
     "ethnicity_from_sus": [("code", str)],
-    "household_memberships_2020": [("household_pseudo_id", int), ("household_size", int)],
+    "household_memberships_2020": [
+        ("household_pseudo_id", int),
+        ("household_size", int),
+    ],
     "medications": [("date", date), ("dmd_code", DMDCode), ("consultation_id", int)],
     "occupation_on_covid_vaccine_record": [("is_healthcare_worker", bool)],
     "ons_deaths": [*CORE_ONS_DEATHS, ("place", str)],
@@ -414,7 +417,9 @@ def test_table_columns_and_types(module_name, table_name):
 @pytest.mark.parametrize("module_name,table_name", ALL_TABLES)
 def test_every_column_has_a_description(module_name, table_name):
     schema = get_table(module_name, table_name)._qm_node.schema
-    undescribed = [name for name, column in schema.columns if not column.description.strip()]
+    undescribed = [
+        name for name, column in schema.columns if not column.description.strip()
+    ]
     assert undescribed == []
 
 
@@ -430,7 +435,9 @@ def test_table_and_helpers_have_docstrings(module_name, table_name):
             if name.startswith("_"):
                 continue
             if inspect.isfunction(value) or isinstance(value, property):
-                assert inspect.getdoc(value), f"{klass.__name__}.{name} has no docstring"
+                assert inspect.getdoc(value), (
+                    f"{klass.__name__}.{name} has no docstring"
+                )
 
 
 @pytest.mark.parametrize(
@@ -496,20 +503,36 @@ def test_raw_tables_do_not_share_names_with_cleaned_tables():
     [
         ("ehrql.tables.core", "patients", "sex", "intersex", "m"),
         ("ehrql.tables.emis", "patients", "sex", "unknown", "intersex"),
-        ("ehrql.tables.core", "patients", "date_of_birth", date(1970, 3, 1), date(1970, 3, 2)),
+        (
+            "ehrql.tables.core",
+            "patients",
+            "date_of_birth",
+            date(1970, 3, 1),
+            date(1970, 3, 2),
+        ),
         ("ehrql.tables.tpp", "addresses", "imd_rounded", 32_800, 32_850),
         ("ehrql.tables.tpp", "addresses", "address_type", 3, 2),
         ("ehrql.tables.tpp", "addresses", "msoa_code", "E02001234", "W02001234"),
         ("ehrql.tables.tpp", "ec", "sus_hrg_code", "VB09Z", "VB9Z"),
         ("ehrql.tables.tpp", "ethnicity_from_sus", "code", "N", "I"),
-        ("ehrql.tables.tpp", "practice_registrations", "practice_stp", "E54000027", "E54000127"),
+        (
+            "ehrql.tables.tpp",
+            "practice_registrations",
+            "practice_stp",
+            "E54000027",
+            "E54000127",
+        ),
         ("ehrql.tables.tpp", "sgss_covid_all_tests", "sgtf_status", 9, 10),
         ("ehrql.tables.raw.tpp", "medications", "medication_status", 28, 29),
         ("ehrql.tables.raw.tpp", "isaric", "smoking_mhyn", "Former Smoker", "YES"),
     ],
 )
 def test_value_constraints(module_name, table_name, column, good, bad):
-    constraints = get_table(module_name, table_name)._qm_node.schema.get_column(column).constraints
+    constraints = (
+        get_table(module_name, table_name)
+        ._qm_node.schema.get_column(column)
+        .constraints
+    )
     checked = [c for c in constraints if not isinstance(c, NotNullConstraint)]
     assert checked, f"{table_name}.{column} has no value constraint"
     assert all(c.validate(good) for c in checked)

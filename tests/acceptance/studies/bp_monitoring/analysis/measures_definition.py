@@ -7,10 +7,10 @@ Run as, for example:
 import argparse
 import sys
 
+from analysis.variables import age_band, bp_checked, hypertensive, registered
+
 from ehrql import create_measures, months
 from ehrql.tables.core import patients
-
-from analysis.variables import age_band, bp_checked, hypertensive, registered
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--start-date", default="2021-01-01")
@@ -26,6 +26,10 @@ measures.define_defaults(
     denominator=registered & hypertensive,
     intervals=months(args.months).starting_on(args.start_date),
 )
-measures.define_measure("bp_checked_by_sex", numerator=bp_checked, group_by={"sex": patients.sex})
+measures.define_measure(
+    "bp_checked_by_sex", numerator=bp_checked, group_by={"sex": patients.sex}
+)
 if not args.light:
-    measures.define_measure("bp_checked_by_age", numerator=bp_checked, group_by={"age_band": age_band})
+    measures.define_measure(
+        "bp_checked_by_age", numerator=bp_checked, group_by={"age_band": age_band}
+    )

@@ -4,10 +4,10 @@
 import argparse
 import sys
 
+from analysis.variables import bp_checked, hypertensive, registered
+
 from ehrql import create_measures, months
 from ehrql.tables.core import patients
-
-from analysis.variables import bp_checked, hypertensive, registered
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--start-date", default="2021-01-01")

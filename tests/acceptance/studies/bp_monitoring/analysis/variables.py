@@ -1,11 +1,13 @@
 """Pieces shared by the study's measures definitions."""
 
+from analysis.codelists import bp_reading_codes, hypertension_codes
+
 from ehrql import INTERVAL, case, when
 from ehrql.tables.core import clinical_events, patients, practice_registrations
 
-from analysis.codelists import bp_reading_codes, hypertension_codes
-
-registered = practice_registrations.for_patient_on(INTERVAL.start_date).exists_for_patient()
+registered = practice_registrations.for_patient_on(
+    INTERVAL.start_date
+).exists_for_patient()
 
 hypertensive = (
     clinical_events.where(clinical_events.snomedct_code.is_in(hypertension_codes))

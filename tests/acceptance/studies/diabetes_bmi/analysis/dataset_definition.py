@@ -6,10 +6,15 @@ year before the index date, as event-level tables beside the patient-level datas
 
 from datetime import date
 
-from ehrql import claim_permissions, create_dataset, days, get_parameter, years
-from ehrql.tables.core import clinical_events, medications, patients, practice_registrations
-
 from analysis.codelists import bmi_codes, diabetes_codes, metformin_codes
+
+from ehrql import claim_permissions, create_dataset, days, get_parameter, years
+from ehrql.tables.core import (
+    clinical_events,
+    medications,
+    patients,
+    practice_registrations,
+)
 
 # Event-level rows need this permission; claiming it lets the study run on dummy data.
 claim_permissions("event_level_data")
@@ -18,9 +23,9 @@ index_date = date.fromisoformat(get_parameter("index-date", default="2022-01-01"
 year_start = index_date - years(1)
 year_end = index_date - days(1)
 
-diabetes = clinical_events.where(clinical_events.snomedct_code.is_in(diabetes_codes)).where(
-    clinical_events.date <= index_date
-)
+diabetes = clinical_events.where(
+    clinical_events.snomedct_code.is_in(diabetes_codes)
+).where(clinical_events.date <= index_date)
 bmi = clinical_events.where(clinical_events.snomedct_code.is_in(bmi_codes)).where(
     clinical_events.date.is_on_or_between(year_start, year_end)
 )
@@ -42,7 +47,9 @@ dataset.latest_bmi = bmi.sort_by(bmi.date).last_for_patient().numeric_value
 dataset.metformin_count = metformin.count_for_patient()
 
 dataset.add_event_table("bmi_readings", date=bmi.date, bmi=bmi.numeric_value)
-dataset.add_event_table("metformin_issues", date=metformin.date, code=metformin.dmd_code)
+dataset.add_event_table(
+    "metformin_issues", date=metformin.date, code=metformin.dmd_code
+)
 
 test_data = {
     # In the population: two BMI readings and two issues in the year, one older reading.
@@ -51,9 +58,21 @@ test_data = {
         "practice_registrations": [{"start_date": date(2000, 1, 1)}],
         "clinical_events": [
             {"date": date(2010, 5, 5), "snomedct_code": "44054006"},
-            {"date": date(2020, 6, 1), "snomedct_code": "60621009", "numeric_value": 33.0},
-            {"date": date(2021, 3, 1), "snomedct_code": "60621009", "numeric_value": 31.5},
-            {"date": date(2021, 9, 1), "snomedct_code": "60621009", "numeric_value": 30.0},
+            {
+                "date": date(2020, 6, 1),
+                "snomedct_code": "60621009",
+                "numeric_value": 33.0,
+            },
+            {
+                "date": date(2021, 3, 1),
+                "snomedct_code": "60621009",
+                "numeric_value": 31.5,
+            },
+            {
+                "date": date(2021, 9, 1),
+                "snomedct_code": "60621009",
+                "numeric_value": 30.0,
+            },
         ],
         "medications": [
             {"date": date(2021, 1, 15), "dmd_code": "325278007"},
