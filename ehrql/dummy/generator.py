@@ -33,7 +33,12 @@ from ehrql.dummy.plausibility import (
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression, drawn_so_far
-from ehrql.dummy.solver import Plan, generation_key, plan_population_with_reasons
+from ehrql.dummy.solver import (
+    Plan,
+    generation_order,
+    plan_population_with_reasons,
+    table_dependencies,
+)
 from ehrql.dummy.uniques import UniqueValues
 from ehrql.dummy.values import column_choice
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
@@ -192,7 +197,7 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    plans, proven = plan_population_with_reasons(target)
+    plans, proven = plan_population_with_reasons(target, tuple(tables))
     reasons = list(proven)
     prepared = []
     unsure = []  # alternatives dropped only because a sample of values ran dry
@@ -302,7 +307,9 @@ class _Goals:
             # A plan leaving more than the population does to chance would
             # cost many rejected candidates: the goal is only worth its plans
             # that the solver solves.
-            alternatives, reasons = plan_population_with_reasons(target)
+            alternatives, reasons = plan_population_with_reasons(
+                target, tuple(self._tables)
+            )
             self._budget -= max(1, len(alternatives) + len(reasons))
             prepared = (
                 _prepare(plan, self._tables, self._cache) for plan in alternatives
@@ -508,10 +515,10 @@ def _all_tables(roots) -> set:
 
 
 def _tables_to_generate(roots) -> list:
-    """The tables needing rows, in a stable order: patient tables first, as
-    conditions on event rows may read them."""
+    """The tables needing rows, in the order they are drawn: each after the
+    tables its rows' conditions read (`generation_order`)."""
     tables = [t for t in _all_tables(roots) if not isinstance(t, qm.InlinePatientTable)]
-    return sorted(tables, key=generation_key)
+    return list(generation_order(tables, table_dependencies(roots)))
 
 
 class _Infeasible(typing.NamedTuple):

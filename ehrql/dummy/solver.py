@@ -16,7 +16,7 @@ requirements on rows:
   condition is asked of a row of that source, and every other row of the
   frame must obey it too (a `RowBan` on the rest), so whichever row the pick
   or aggregate lands on, the condition holds. It may also read sources of
-  tables generated earlier (`generation_key`): those are known by the time
+  tables generated earlier (`generation_order`): those are known by the time
   the row is drawn, and are read from the patient's rows.
 
 What fits none of these (sums, distinct counts, comparisons between two
@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from collections.abc import Iterable
 
 from ehrql.dummy.describe import describe, describe_in_full
 from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
@@ -111,13 +112,18 @@ def plan_population(population: qm.Series) -> tuple[Plan, ...]:
 
 
 def plan_population_with_reasons(
-    population: qm.Series,
+    population: qm.Series, order: tuple = ()
 ) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
-    """(the plans of `plan_population`, why each dropped alternative can never hold)."""
+    """(the plans of `plan_population`, why each dropped alternative can never hold).
+
+    `order` is the order tables are generated in (`generation_order`); a
+    condition comparing two tables is solved on the rows of the later one.
+    Without it, tables come in `generation_key` order.
+    """
     plans = []
     reasons = []
     for literals in _alternatives(population, True):
-        plan = _plan_for(literals)
+        plan = _plan_for(literals, order)
         if isinstance(plan, Plan):
             plans.append(plan)
         else:
@@ -235,7 +241,7 @@ def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:
 _ANY_COUNT = frozenset(range(_MAX_COUNT + 1))
 
 
-def _plan_for(literals: tuple) -> Plan | str:
+def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
     """The plan for one alternative, or why it can never hold."""
     counts: dict = {}  # frame -> the row counts every literal on it allows
     counted_by: dict = {}  # frame -> the literals limiting its count
@@ -280,7 +286,7 @@ def _plan_for(literals: tuple) -> Plan | str:
             if constant is not True:
                 return f"{describe(condition)} is never true"
             continue
-        target = None if sources is None else _target_source(sources)
+        target = None if sources is None else _target_source(sources, order)
         if target is not None:
             # Frames of the target's own table that it is compared with must
             # have rows, drawn before the target's, or the comparison is null.
@@ -714,14 +720,64 @@ def _is_mean_against_constant(series: qm.Series) -> bool:
 
 
 def generation_key(table: qm.Frame) -> tuple:
-    """The order tables are generated in: patient tables, then event tables, by name.
+    """The default order of tables: patient tables, then event tables, by name.
 
-    A condition on one table's rows may read the tables generated before it.
+    `generation_order` departs from it where a table's rows must read another's.
     """
     return (not isinstance(table, qm.OneRowPerPatientFrame), table.name)
 
 
-def _target_source(sources: set) -> qm.Frame | None:
+def table_dependencies(roots: Iterable[qm.Node]) -> dict:
+    """Table -> the other tables its rows' conditions read, for every table in `roots`.
+
+    A filter or sort of one event table whose expression reads another table
+    (`medications.where(medications.date > first_appointment.date)`) can only
+    be checked row by row once the patient's rows of that other table exist.
+    """
+    reads: dict = {table: set() for table in qm.get_table_nodes(*roots)}
+    nodes = {node for root in roots for node in qm.all_nodes(root)}
+    for node in nodes:
+        if isinstance(node, qm.Filter):
+            expression = node.condition
+        elif isinstance(node, qm.Sort):
+            expression = node.sort_by
+        else:
+            continue
+        table = qm.root_table(node)
+        reads.setdefault(table, set()).update(qm.get_table_nodes(expression) - {table})
+    return reads
+
+
+def generation_order(tables: Iterable[qm.Frame], dependencies: dict) -> tuple:
+    """`tables` ordered so that each comes after the tables it reads (`dependencies`).
+
+    A topological order; among the tables ready at once, and to break a cycle
+    (the waiting table first by `generation_key`), the `generation_key` order
+    decides, so the order is the same on every run.
+    """
+    remaining = sorted(tables, key=generation_key)
+    placed: list = []
+    while remaining:
+        done = set(placed)
+        ready = [
+            t
+            for t in remaining
+            if all(d in done or d not in remaining for d in dependencies.get(t, ()))
+        ]
+        chosen = ready[0] if ready else remaining[0]
+        placed.append(chosen)
+        remaining.remove(chosen)
+    return tuple(placed)
+
+
+def _position(table: qm.Frame, order: tuple) -> tuple:
+    # A table missing from the order is not generated (an inline table): its
+    # rows are known before any generated table's.
+    rank = order.index(table) if table in order else -1
+    return (rank, *generation_key(table))
+
+
+def _target_source(sources: set, order: tuple = ()) -> qm.Frame | None:
     """The one source whose rows a condition can be solved on: the one
     generated last, provided every other source comes from a table generated
     before it (its rows are then known when the target's rows are drawn).
@@ -732,7 +788,7 @@ def _target_source(sources: set) -> qm.Frame | None:
     (`row_expressions` gives a condition the rows of its own table drawn so
     far).
     """
-    keyed = {source: _source_order(source) for source in sources}
+    keyed = {source: _source_order(source, order) for source in sources}
     target = max(sources, key=keyed.__getitem__)
     for other in sources:
         if other is target:
@@ -745,9 +801,9 @@ def _target_source(sources: set) -> qm.Frame | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _source_order(source: qm.Frame) -> tuple:
+def _source_order(source: qm.Frame, order: tuple) -> tuple:
     # Cached: describing a frame sorts its codelists, thousands of codes.
-    return (generation_key(qm.root_table(source)), describe_in_full(source))
+    return (_position(qm.root_table(source), order), describe_in_full(source))
 
 
 def _same_event_table(a: qm.Frame, b: qm.Frame) -> bool:

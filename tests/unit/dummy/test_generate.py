@@ -580,3 +580,39 @@ def test_every_interval_of_a_measure_gets_numerators_that_survive_disclosure_con
     for i in range(2, 14):
         # Disclosure control hides numerators of 7 or fewer.
         assert sum(r[i] is True for r in results) > 7
+
+
+def test_a_table_is_drawn_after_the_tables_its_conditions_read_whatever_its_name():
+    # Appointments sort before events by name, but their filter reads the
+    # patient's first wheeze: events must be drawn first.
+    first_wheeze = (
+        events.where(events.code.is_in(WHEEZE)).sort_by(events.day).first_for_patient()
+    )
+    same_day = appointments.where(appointments.day == first_wheeze.day)
+    ds = create_dataset()
+    ds.define_population(
+        first_wheeze.exists_for_patient() & same_day.exists_for_patient()
+    )
+    ds.same_day_appointments = same_day.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200)
+    assert not data.report.used_rejection_sampling
+    assert data.report.acceptance_rate > 0.75
+    assert_all_in_population(data.tables, dataset, 200)
+    assert data.tables == generate_dummy_data(dataset, population_size=200).tables
+
+
+def test_rows_linked_by_id_to_a_table_later_by_name_are_found():
+    # Appointments whose consultation is one of the patient's prescriptions':
+    # prescriptions are drawn first although their name sorts later.
+    linked = appointments.where(
+        appointments.consultation.is_in(prescriptions.consultation)
+    )
+    ds = create_dataset()
+    ds.define_population(linked.exists_for_patient())
+    ds.linked = linked.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=100, timeout=20)
+    assert not data.report.used_rejection_sampling
+    assert data.report.acceptance_rate > 0.75
+    assert_all_in_population(data.tables, dataset, 100)

@@ -1,9 +1,23 @@
 import datetime
 
 from ehrql.codes import SNOMEDCTCode
-from ehrql.dummy.solver import RowBan, RowRequirement, plan_population
+from ehrql.dummy.solver import (
+    RowBan,
+    RowRequirement,
+    generation_order,
+    plan_population,
+    plan_population_with_reasons,
+    table_dependencies,
+)
 from ehrql.query_model import nodes as qm
-from tests.unit.dummy.tables import events, people, spells
+from tests.unit.dummy.tables import (
+    appointments,
+    death_records,
+    events,
+    people,
+    prescriptions,
+    spells,
+)
 
 CODES = ["271807003"]
 
@@ -233,3 +247,59 @@ def test_a_case_compared_with_a_constant_is_solved_branch_by_branch():
     # "S" only from the second branch, with the first condition false.
     (plan,) = plans(smoking.is_in(["S"]))
     assert plan.solved_fully and plan.bans
+
+
+def test_a_table_read_by_another_tables_filter_or_sort_is_its_dependency():
+    first_event = events.sort_by(events.day).first_for_patient()
+    linked = appointments.where(appointments.day == first_event.day)
+    by_age = prescriptions.sort_by((prescriptions.day - people.birth_month).days)
+    population = (
+        linked.exists_for_patient()
+        & by_age.first_for_patient().exists_for_patient()
+        & events.where(
+            events.reading < events.reading.mean_for_patient()
+        ).exists_for_patient()
+    )._qm_node
+    reads = table_dependencies([population])
+    assert reads[appointments._qm_node] == {events._qm_node}
+    assert reads[prescriptions._qm_node] == {people._qm_node}
+    # Reading its own rows is no dependency.
+    assert reads[events._qm_node] == set()
+    assert reads[people._qm_node] == set()
+
+
+def test_tables_are_ordered_after_what_they_read_then_patient_tables_first_by_name():
+    a, e, p, d, s = (
+        t._qm_node for t in (appointments, events, prescriptions, death_records, people)
+    )
+    tables = [s, p, e, a, d]
+    assert generation_order(tables, {}) == (d, s, a, e, p)
+    # Appointments read events, events read prescriptions: against the names.
+    order = generation_order(tables, {a: {e}, e: {p}})
+    assert order == (d, s, p, e, a)
+    # Tables not generated (inline ones, say) do not hold anything up.
+    assert generation_order([a, e], {a: {e, s}}) == (e, a)
+
+
+def test_a_cycle_falls_back_to_name_order_for_the_tables_in_it():
+    a, e, p = (t._qm_node for t in (appointments, events, prescriptions))
+    # a and e read each other; p reads a.
+    order = generation_order([p, e, a], {a: {e}, e: {a}, p: {a}})
+    assert order == (a, e, p)
+    assert order == generation_order([a, e, p], {a: {e}, e: {a}, p: {a}})
+    assert order.index(a) < order.index(p)
+
+
+def test_a_comparison_of_two_tables_is_solved_on_the_one_generated_later():
+    first_event = events.sort_by(events.day).first_for_patient()
+    first_appointment = appointments.sort_by(appointments.day).first_for_patient()
+    population = (first_appointment.day < first_event.day)._qm_node
+
+    def constrained(order):
+        (plan,), _ = plan_population_with_reasons(population, order)
+        return {r.table for r in plan.requirements if r.conditions}
+
+    a, e = appointments._qm_node, events._qm_node
+    assert constrained(()) == {e}
+    assert constrained((a, e)) == {e}
+    assert constrained((e, a)) == {a}
