@@ -71,26 +71,25 @@ def activity_columns(table: qm.Frame) -> list[str]:
     return [n for n in _dates(table) if not _tokens(n) & {"end", "ended"}]
 
 
-def _born(rows: dict):
-    values = [
+def _values_of(rows: dict, columns_of) -> list:
+    """Every non-null value of the columns `columns_of(table)` names, across tables."""
+    return [
         r[c]
         for t, rs in rows.items()
-        for c in birth_columns(t)
+        for c in columns_of(t)
         for r in rs
         if r[c] is not None
     ]
-    return max(values) if values else None
+
+
+def _born(rows: dict):
+    # The latest birth date any table gives: events before it cannot happen.
+    return max(_values_of(rows, birth_columns), default=None)
 
 
 def _died(rows: dict):
-    values = [
-        r[c]
-        for t, rs in rows.items()
-        for c in death_columns(t)
-        for r in rs
-        if r[c] is not None
-    ]
-    return min(values) if values else None
+    # The earliest death date any table gives: events after it cannot happen.
+    return min(_values_of(rows, death_columns), default=None)
 
 
 def _activity(rows: dict):
