@@ -15,12 +15,7 @@ from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import apply_function, function_arguments
 
 _COMPARISONS = (
-    qm.Function.EQ,
-    qm.Function.NE,
-    qm.Function.LT,
-    qm.Function.LE,
-    qm.Function.GT,
-    qm.Function.GE,
+    qm.Function._Comparison,  # EQ, NE, LT, LE, GT, GE
     qm.Function.In,
     # Searching a multi-code string for a code counts as mentioning the code.
     qm.Function.StringContains,

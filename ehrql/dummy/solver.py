@@ -42,14 +42,8 @@ MAX_ALTERNATIVES = 32
 #: Counts are searched up to this many rows.
 _MAX_COUNT = 50
 
-_COMPARISONS = (
-    qm.Function.EQ,
-    qm.Function.NE,
-    qm.Function.LT,
-    qm.Function.LE,
-    qm.Function.GT,
-    qm.Function.GE,
-)
+# EQ, NE, LT, LE, GT and GE: the model's comparison nodes share this base.
+_COMPARISONS = qm.Function._Comparison
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +161,7 @@ def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
 def _case_compared(node: qm.Series) -> qm.Case | None:
     """`case(...) == "N"` (or another comparison of a case with a constant,
     or `is_in`) as a boolean case over the same conditions; None for other nodes."""
-    if not isinstance(node, (*_COMPARISONS, qm.Function.In)):
+    if not isinstance(node, (_COMPARISONS, qm.Function.In)):
         return None
     if isinstance(node.lhs, qm.Case) and isinstance(node.rhs, qm.Value):
         case, constant, flipped = node.lhs, node.rhs, False
