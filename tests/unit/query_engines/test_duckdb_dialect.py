@@ -302,3 +302,18 @@ def test_constant_rows_span_several_statements():
             connection.execute(statement)
         found = connection.execute("SELECT * FROM rows_2 ORDER BY i").fetchall()
     assert found == rows
+
+
+def test_every_duckdb_reserved_word_is_quoted():
+    # The dialect knows DuckDB's reserved words without asking DuckDB (which
+    # would mean opening a database in every run): this says when an upgrade
+    # of DuckDB reserves another.
+    from ehrql.query_engines.duckdb import DIALECT
+
+    with duckdb.connect() as connection:
+        reserved = connection.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'"
+        ).fetchall()
+    assert reserved
+    for (word,) in reserved:
+        assert DIALECT.quote(word) == f'"{word}"', word
