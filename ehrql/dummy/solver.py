@@ -329,9 +329,10 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
         if source not in readers:
             requirements.extend(new_requirements)
         bans.extend(new_bans)
-    requirements.extend(_rows_read_by(requirements))
     return Plan(
-        tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved)
+        tuple(_merge_patient_requirements(_with_rows_read(requirements))),
+        tuple(bans),
+        tuple(unsolved),
     )
 
 
@@ -538,30 +539,101 @@ def _aggregate_comparison(literal, positive: bool):
     ]
 
 
-@functools.lru_cache(maxsize=4096)
-def _null_tolerant(node: qm.Node) -> bool:
-    return any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(node))
-
-
-def _rows_read_by(requirements: list) -> list:
-    """A row in each other table that required rows compare themselves with.
+def _with_rows_read(requirements: list) -> list:
+    """`requirements`, each preceded by a row of every frame its conditions read.
 
     A comparison with a missing row is null, never true, so the row that
-    `events.date > patients.date_of_birth` reads had better exist. Not so for
-    a condition that turns nulls into answers (`ons_deaths.date.is_null()`,
-    a case, an or): there a missing row may be just what it needs.
+    `events.date > patients.date_of_birth` reads had better exist, and so had
+    the rows of the frame behind `events.consultation_id.is_in(visits.consultation_id)`
+    or `events.date > previous_dose.date`. A frame of the requirement's own
+    table is asked for before it (its rows are read from those drawn so far),
+    and so on down a chain of frames each read by the next (the first dose
+    after the dose after ...). Not so for a condition that turns nulls into
+    answers (`ons_deaths.date.is_null()`, a case, an or): there a missing row
+    may be just what it needs.
     """
-    tables = {
-        table: None
-        for requirement in requirements
-        for condition in requirement.conditions
-        if not _null_tolerant(condition.node)
-        for table in condition.context_tables
-        # Inline tables are given, not generated; rows of the requirement's
-        # own table that it reads are required on their own.
-        if not isinstance(table, qm.InlinePatientTable) and table != requirement.table
-    }
-    return [RowRequirement(table, (), 1) for table in tables]
+    placed: list = []
+
+    def covered(table, filters) -> RowRequirement | None:
+        for requirement in (*placed, *requirements):
+            if (
+                requirement.table == table
+                and requirement.conditions[: len(filters)] == filters
+            ):
+                return requirement
+        return None
+
+    def place(requirement, depth: int) -> None:
+        if requirement in placed:
+            return
+        if depth < _MAX_CHAIN:
+            for table, filters in _rows_needed(requirement):
+                place(
+                    covered(table, filters) or RowRequirement(table, filters, 1),
+                    depth + 1,
+                )
+        if requirement not in placed:
+            placed.append(requirement)
+
+    for requirement in requirements:
+        place(requirement, 0)
+    return placed
+
+
+#: How many frames, each read by the next, are asked for in front of a row.
+_MAX_CHAIN = 64
+
+
+def _rows_needed(requirement: RowRequirement) -> list:
+    """(table, filters) of the rows that must exist for a required row's
+    conditions to be true: one per frame they read, or, for a table read
+    otherwise (a patient table), any row of it."""
+    needed: dict = {}
+    for condition in requirement.conditions:
+        frames = _frames_read(condition.node)
+        if frames is None:
+            continue
+        read = set(condition.context_tables)
+        for frame in frames:
+            table, filters = _frame_conditions(frame)
+            if table in read and isinstance(table, qm.SelectTable):
+                needed.setdefault((table, filters), None)
+        for table in read - {t for t, _ in needed}:
+            # Inline tables are given, not generated; rows of the
+            # requirement's own table are only asked for through a frame.
+            if (
+                not isinstance(table, qm.InlinePatientTable)
+                and table != requirement.table
+            ):
+                needed.setdefault((table, ()), None)
+    return list(needed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _frames_read(node: qm.Series) -> tuple | None:
+    """The event frames a condition reads through a pick or an aggregate
+    (not looking inside those frames); None when a part of the condition turns
+    nulls into answers, so that an empty frame may be what it needs."""
+    frames: dict = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _NULL_TOLERANT):
+            return None
+        if isinstance(current, qm.SelectColumn):
+            if isinstance(current.source, qm.PickOneRowPerPatient) and isinstance(
+                current.source.source, qm.ManyRowsPerPatientFrame
+            ):
+                frames.setdefault(qm.row_source(current.source.source), None)
+            continue
+        if isinstance(current, qm.AggregateByPatient._Base):
+            frame = current.source.domain.source
+            if isinstance(frame, qm.ManyRowsPerPatientFrame):
+                frames.setdefault(qm.row_source(frame), None)
+            continue
+        if isinstance(current, (qm.Function._Base, qm.Case)):
+            stack.extend(c for c in current.children() if isinstance(c, qm.Series))
+    return tuple(frames)
 
 
 _NO_SOURCE = qm.SelectPatientTable("__none__", qm.TableSchema({}))
