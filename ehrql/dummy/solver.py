@@ -149,7 +149,7 @@ def plan_population_with_reasons(
 
 #: Where an `and` has too many pairings of alternatives, at most this many are
 #: checked (`plan_population_with_reasons`) to find `MAX_ALTERNATIVES` that can hold.
-MAX_CHECKED_PAIRS = 4 * MAX_ALTERNATIVES
+MAX_CHECKED_PAIRS = 2 * MAX_ALTERNATIVES
 
 Keep = Callable[[tuple], bool]
 
