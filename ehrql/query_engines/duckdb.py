@@ -503,15 +503,23 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         """Fail early, naming the table or column, when the database lacks one."""
         used = qm.used_columns(dataset)
         tables = [t for t in used if not isinstance(t, qm.InlinePatientTable)]
+        if not tables:
+            return
+        # One query for every table (a query of the catalogue costs more than
+        # its answer), from duckdb_columns(), which answers faster than
+        # information_schema; like it, it lists views and temporary tables too.
+        found: dict[str, list[str]] = {}
+        for table_name, column_name in connection.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE table_name IN (SELECT unnest(?)) ORDER BY table_name, column_index",
+            [sorted({t.name for t in tables})],
+        ).fetchall():
+            found.setdefault(table_name, []).append(column_name)
         for table in sorted(tables, key=lambda t: t.name):
-            rows = connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-                [table.name],
-            ).fetchall()
-            if not rows:
+            if table.name not in found:
                 raise TableNotFoundError(f"the database has no table '{table.name}'")
             _require_columns(
-                table.name, "the database", [r[0] for r in rows], sorted(used[table])
+                table.name, "the database", found[table.name], sorted(used[table])
             )
 
     def _table_file_error(
