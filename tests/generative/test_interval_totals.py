@@ -68,8 +68,9 @@ _CLAMPS = (qm.Function.MaximumOf, qm.Function.MinimumOf)
 
 
 def counts_in_interval() -> dict[str, qm.Series]:
-    """For each event table, the number of a patient's rows dated within the
-    interval, and a value from the latest row up to the interval's end."""
+    """For each event table: the number of a patient's rows dated within the
+    interval (and strictly inside it), a value from the latest row up to the
+    interval's end, and whether a row's date range covers the interval's start."""
     start, end = (
         qm.Parameter(INTERVAL_START, datetime.date),
         qm.Parameter(INTERVAL_END, datetime.date),
@@ -85,6 +86,24 @@ def counts_in_interval() -> dict[str, qm.Series]:
         up_to_end = qm.Sort(qm.Filter(table, qm.Function.LE(date, end)), date)
         latest = qm.PickOneRowPerPatient(up_to_end, qm.Position.LAST)
         counts[f"{table.name}_latest_i1"] = qm.SelectColumn(latest, "i1")
+        # Strictly inside the interval, a day's margin each side.
+        inside = qm.Function.And(qm.Function.GT(date, start), qm.Function.LT(date, end))
+        counts[f"{table.name}_inside_interval"] = qm.AggregateByPatient.Count(
+            qm.Filter(table, inside)
+        )
+        # In force on the interval's start, as a registration is: from d1 to
+        # i1 days later, open-ended where i1 is null, empty where it is negative.
+        until = qm.Function.DateAddDays(date, qm.SelectColumn(table, "i1"))
+        in_force = qm.Function.And(
+            qm.Function.LE(date, start),
+            qm.Function.Or(
+                qm.Function.GE(until, start),
+                qm.Function.IsNull(qm.SelectColumn(table, "i1")),
+            ),
+        )
+        counts[f"{table.name}_in_force_at_start"] = qm.AggregateByPatient.Exists(
+            qm.Filter(table, in_force)
+        )
     return counts
 
 
