@@ -286,6 +286,7 @@ class _Goals:
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
         self._tried = [2] * len(self._groups)
         self._passed = [1] * len(self._groups)
+        self._split_groups: set = set()
 
     def __bool__(self) -> bool:
         return bool(self._goals)
@@ -347,6 +348,11 @@ class _Goals:
 
     def _split(self, group: int) -> None:
         """Stop drawing `group`; draw its halves instead (none for a single goal)."""
+        # Candidates of a batch are recorded after the group is split: it is
+        # split once, or its halves would multiply with every failure.
+        if group in self._split_groups:
+            return
+        self._split_groups.add(group)
         goals = self._groups[group]
         self._passed[group] = 0
         if len(goals) > 1:

@@ -313,6 +313,7 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
     distinct_counts: dict = {}  # aggregate -> (allowed, conditions)
     count_pairs: list = []  # (frame a, frame b, (a, b) -> bool, condition)
     readers: set = set()  # frames compared with rows of other frames of their table
+    argument_bounds: dict = {}  # frame -> what every row of it must meet (`_split_extreme`)
     for literal, positive in literals:
         paired = _two_counts(literal, positive)
         if paired is not None:
@@ -373,6 +374,11 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
                 counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
                 counted_by.setdefault(frame, []).append(condition)
             continue
+        split = _split_extreme(literal, positive, target)
+        if split is not None:
+            condition, bounds = split
+            for source, bound in bounds:
+                argument_bounds.setdefault(source, []).append(bound)
         value_conditions.setdefault(target, []).append(condition)
     for aggregate, (allowed, conditions) in distinct_counts.items():
         outcome = _distinct_requirements(aggregate, allowed, conditions)
@@ -402,11 +408,63 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
         if source not in readers:
             requirements.extend(new_requirements)
         bans.extend(new_bans)
+    for source, bounds in argument_bounds.items():
+        bans.extend(_value_requirements(source, bounds)[1])
     return Plan(
         tuple(_merge_patient_requirements(_with_rows_read(requirements))),
         tuple(bans),
         tuple(unsolved),
     )
+
+
+_EXTREMES = (qm.Function.MinimumOf, qm.Function.MaximumOf)
+
+
+def _split_extreme(literal, positive: bool, target: qm.Frame):
+    """(the condition to ask of the target's row, [(event frame, condition)
+    every row of that frame must meet]) for a minimum or maximum compared
+    with a constant; None for other literals.
+
+    `minimum_of(a, b) >= D` is solved on a row of one argument's frame (the
+    target, say b's): asking that row for `b >= D` narrows its date to the
+    window at once, where the minimum, read partly from the patient's other
+    rows, could only be checked. A value of `a` below D, drawn freely, would
+    still pull the minimum under D, so every row of `a`'s frame is held to
+    `a >= D` (or a null `a`). `minimum_of(a, b) <= D` needs only `b <= D`.
+    Likewise for a maximum, the other way round.
+    """
+    kind = type(literal)
+    if kind not in _NEGATED:
+        return None
+    op = kind if positive else _NEGATED[kind]
+    extreme, bound = literal.lhs, literal.rhs
+    if not isinstance(extreme, _EXTREMES):
+        extreme, bound, op = bound, extreme, _MIRRORED[op]
+    if not isinstance(extreme, _EXTREMES) or _value_sources(bound) != set():
+        return None
+    if op is qm.Function.NE:
+        return None
+    arguments = [(a, _value_sources(a)) for a in extreme.sources]
+    own = [a for a, sources in arguments if sources == {target}]
+    if not own:
+        return None
+    lower = isinstance(extreme, qm.Function.MinimumOf)
+    # Which comparisons every argument must meet, not just the target's.
+    every = {qm.Function.EQ: qm.Function.GE if lower else qm.Function.LE}
+    for each in (qm.Function.GE, qm.Function.GT) if lower else (qm.Function.LE, qm.Function.LT):
+        every[each] = each
+    bounds = []
+    if op in every:
+        for argument, sources in arguments:
+            if argument is own[0] or sources == set():
+                continue
+            if sources is None or len(sources) != 1:
+                return None
+            (source,) = sources
+            if not isinstance(source, qm.ManyRowsPerPatientFrame):
+                return None
+            bounds.append((source, every[op](argument, bound)))
+    return op(own[0], bound), bounds
 
 
 _NEGATED = {
