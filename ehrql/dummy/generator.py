@@ -77,6 +77,13 @@ GOAL_PASS_RATE = 0.25
 #: keeps runs deterministic.
 GOAL_ALTERNATIVES = 64
 PATIENTS_PER_GOAL_ALTERNATIVE = 5
+#: The share of the goals' candidates made for quotas short of their count.
+QUOTA_SHARE = 0.8
+#: The share of all candidates made for goals while some quota is short.
+QUOTA_GOAL_SHARE = 0.8
+#: The quotas' own budget of alternatives, as `GOAL_ALTERNATIVES` is the goals'.
+QUOTA_ALTERNATIVES = 128
+PATIENTS_PER_QUOTA_ALTERNATIVE = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +125,7 @@ def generate_dummy_data(
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
     progress: Progress | None = None,
+    quotas: tuple = (),
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
@@ -129,6 +137,11 @@ def generate_dummy_data(
     are missing; nothing is logged above debug level, so that the caller says
     it once. `progress`, when given, is called as `progress(made, asked)` after
     each batch of candidates.
+
+    `quotas` are (boolean patient series, count) pairs: conditions that that
+    many of the patients should meet where the population allows (each
+    interval of a measure, counted in its numerator). Each is solved on its
+    own, and patients are made for those short of their count first.
     """
     if (
         not isinstance(population_size, int)
@@ -151,9 +164,12 @@ def generate_dummy_data(
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
-        budget = GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE
+        budget = (
+            GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE,
+            QUOTA_ALTERNATIVES + population_size // PATIENTS_PER_QUOTA_ALTERNATIVE,
+        )
         goals = _Goals(
-            _column_goals(dataset), target, tables, cache, rng, known, budget
+            _column_goals(dataset), target, tables, cache, rng, known, budget, quotas
         )
         search = _search(
             prepared,
@@ -258,6 +274,11 @@ class _Goals:
     group that cannot be met together (two age bands, say) is split in two.
     Each group's plans are solved the first time it is drawn; groups whose
     patients keep failing the population check are drawn less.
+
+    A quota's condition is a group of its own: two of them (the same
+    numerator in two intervals) are often exclusive. While some quota is
+    short of its count, `QUOTA_SHARE` of the goals' candidates are made for
+    one of those, the furthest short most often.
     """
 
     def __init__(
@@ -268,11 +289,15 @@ class _Goals:
         cache: ChoiceCache,
         rng: random.Random,
         known: set,
-        budget: int,
+        budget: tuple,
+        quotas: tuple = (),
     ):
-        self._goals = goals
+        quota_goals = list(dict.fromkeys(goal for goal, _ in quotas))
+        goals = [goal for goal in goals if goal not in set(quota_goals)]
+        self._goals = goals + quota_goals
         self._known = known
-        self._budget = budget
+        #: Alternatives left to solve: for columns' goals, and for quotas.
+        self._budget = list(budget)
         self._target = target
         self._tables = tables
         self._cache = cache
@@ -283,6 +308,16 @@ class _Goals:
         self._groups = [
             tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
         ]
+        #: Per group: how many patients its quota asks for (0: none), and how many it has.
+        self._wanted = [0] * len(self._groups)
+        wanted = {}
+        for goal, count in quotas:
+            wanted[goal] = max(wanted.get(goal, 0), count)
+        for i, goal in enumerate(quota_goals, start=len(goals)):
+            self._groups.append((i,))
+            self._wanted.append(wanted[goal])
+        self._got = [0] * len(self._groups)
+        self._pending = [0] * len(self._groups)
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
         self._tried = [2] * len(self._groups)
         self._passed = [1] * len(self._groups)
@@ -291,15 +326,46 @@ class _Goals:
     def __bool__(self) -> bool:
         return bool(self._goals)
 
+    @property
+    def share(self) -> float:
+        """The share of candidates to make for goals: more while a quota is short."""
+        if any(self._got[g] < wanted for g, wanted in enumerate(self._wanted)):
+            return QUOTA_GOAL_SHARE
+        return GOAL_SHARE
+
     def choose(self, rng: random.Random):
         """((group index, plan index), prepared plan), or None when the chosen group has no plan."""
-        weights = [p / t for p, t in zip(self._passed, self._tried)]
+        # Once a budget is spent, only groups already solved are drawn.
+        # Candidates made but not checked yet count as failures for now, so
+        # that one batch spreads over the groups.
+        weights = [
+            p / (t + pending)
+            if g in self._plans or self._budget[bool(self._wanted[g])] > 0
+            else 0
+            for g, (p, t, pending) in enumerate(
+                zip(self._passed, self._tried, self._pending)
+            )
+        ]
         if not any(weights):
             return None
-        group = rng.choices(range(len(self._groups)), weights)[0]
+        # Candidates made but not checked yet count as what they will likely
+        # give, so that one batch spreads over the quotas.
+        expected = [
+            got + pending * p / t
+            for got, pending, p, t in zip(
+                self._got, self._pending, self._passed, self._tried
+            )
+        ]
+        short = [
+            (g, weights[g] * (1 - expected[g] / wanted))
+            for g, wanted in enumerate(self._wanted)
+            if expected[g] < wanted and weights[g]
+        ]
+        if short and rng.random() < QUOTA_SHARE:
+            group = rng.choices([g for g, _ in short], [w for _, w in short])[0]
+        else:
+            group = rng.choices(range(len(self._groups)), weights)[0]
         if group not in self._plans:
-            if self._budget <= 0:
-                return None
             # Goals first: the solver keeps the first alternatives of a large
             # product, and those then pair the goals with every alternative
             # of the population rather than one population alternative with
@@ -313,7 +379,9 @@ class _Goals:
             alternatives, reasons = plan_population_with_reasons(
                 target, tuple(self._tables), _feasibility(self._tables, self._cache)
             )
-            self._budget -= max(1, len(alternatives) + len(reasons))
+            self._budget[bool(self._wanted[group])] -= max(
+                1, len(alternatives) + len(reasons)
+            )
             prepared = (
                 _prepare(plan, self._tables, self._cache) for plan in alternatives
             )
@@ -327,9 +395,9 @@ class _Goals:
             if not plans:
                 self._split(group)
         plans = self._plans[group]
-        self._tried[group] += 1
         if not plans:
             return None
+        self._pending[group] += 1
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
 
@@ -337,9 +405,14 @@ class _Goals:
         """Count one checked candidate made for `group` with its plan `index`."""
         tally = self._plans[group][index][1]
         tally[1] += 1
+        self._pending[group] -= 1
+        # Only checked candidates count: a group drawn often in one large
+        # batch is not split for its first failure.
+        self._tried[group] += 1
         if passed:
             tally[0] += 1
             self._passed[group] += 1
+            self._got[group] += 1
         elif (
             self._tried[group] >= GOAL_PATIENCE
             and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
@@ -361,6 +434,9 @@ class _Goals:
                 self._groups.append(part)
                 self._tried.append(2)
                 self._passed.append(1)
+                self._wanted.append(0)
+                self._got.append(0)
+                self._pending.append(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,7 +489,7 @@ def _search(
             if n % 64 == 63 and time.monotonic() > deadline:
                 break
             patient_id = next(batch_ids)
-            chosen = goals.choose(rng) if goals and rng.random() < GOAL_SHARE else None
+            chosen = goals.choose(rng) if goals and rng.random() < goals.share else None
             if chosen is None:
                 index = rng.choices(range(len(prepared)), weights)[0]
                 plan = prepared[index]
@@ -471,6 +547,7 @@ def generate_dummy_tables(
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
     progress: Progress | None = None,
+    quotas: tuple = (),
 ) -> dict:
     """Dummy rows for every table the dataset reads (inline tables excluded).
 
@@ -484,6 +561,7 @@ def generate_dummy_tables(
         additional_population_constraint,
         timeout,
         progress,
+        quotas,
     ).tables
 
 

@@ -451,7 +451,9 @@ def _split_extreme(literal, positive: bool, target: qm.Frame):
     lower = isinstance(extreme, qm.Function.MinimumOf)
     # Which comparisons every argument must meet, not just the target's.
     every = {qm.Function.EQ: qm.Function.GE if lower else qm.Function.LE}
-    for each in (qm.Function.GE, qm.Function.GT) if lower else (qm.Function.LE, qm.Function.LT):
+    for each in (
+        (qm.Function.GE, qm.Function.GT) if lower else (qm.Function.LE, qm.Function.LT)
+    ):
         every[each] = each
     bounds = []
     if op in every:
@@ -880,21 +882,24 @@ def _conjuncts(
     return [compile_row_expression(condition, source, for_every_row)]
 
 
-def _value_sources(series: qm.Series) -> set | None:
+@functools.lru_cache(maxsize=16384)
+def _value_sources(series: qm.Series) -> frozenset | None:
     """The sources a value condition reads: patient tables and event row
     sources (through picks and minimum/maximum). None if some part cannot be
-    pinned to a row (other aggregations, parameters, inline tables)."""
+    pinned to a row (other aggregations, parameters, inline tables).
+
+    Cached: the same subtrees are asked about for every alternative of every goal."""
     if isinstance(series, qm.Value):
-        return set()
+        return frozenset()
     if isinstance(series, qm.SelectColumn):
         frame = series.source
         if isinstance(frame, qm.SelectPatientTable):
-            return {frame}
+            return frozenset({frame})
         if isinstance(frame, qm.PickOneRowPerPatient):
-            return {qm.row_source(frame.source)}
+            return frozenset({qm.row_source(frame.source)})
         if isinstance(frame, qm.ManyRowsPerPatientFrame):
             # Only reached inside a minimum/maximum, which names the source.
-            return set()
+            return frozenset()
         return None
     if isinstance(series, (qm.AggregateByPatient.Min, qm.AggregateByPatient.Max)):
         return _aggregate_sources(series)
@@ -907,7 +912,7 @@ def _value_sources(series: qm.Series) -> set | None:
         )
         return _aggregate_sources(mean)
     if isinstance(series, (qm.Function._Base, qm.Case)):
-        sources: set = set()
+        sources: frozenset = frozenset()
         for child in series.children():
             found = _value_sources(child)
             if found is None:
@@ -917,7 +922,7 @@ def _value_sources(series: qm.Series) -> set | None:
     return None
 
 
-def _aggregate_sources(aggregate) -> set | None:
+def _aggregate_sources(aggregate) -> frozenset | None:
     inner = _value_sources(aggregate.source)
     return None if inner is None else inner | {aggregate.source.domain.source}
 
