@@ -81,9 +81,10 @@ PATIENTS_PER_GOAL_ALTERNATIVE = 5
 QUOTA_SHARE = 0.8
 #: The share of all candidates made for goals while some quota is short.
 QUOTA_GOAL_SHARE = 0.8
-#: The quotas' own budget of alternatives, as `GOAL_ALTERNATIVES` is the goals'.
-QUOTA_ALTERNATIVES = 128
-PATIENTS_PER_QUOTA_ALTERNATIVE = 4
+#: The quotas' own budget, as `GOAL_ALTERNATIVES` is the goals', in plans
+#: made (alternatives and the pairings checked to find them), a few ms each.
+QUOTA_PLANS = 256
+QUOTA_PLANS_PER_PATIENT = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,10 +139,11 @@ def generate_dummy_data(
     it once. `progress`, when given, is called as `progress(made, asked)` after
     each batch of candidates.
 
-    `quotas` are (boolean patient series, count) pairs: conditions that that
-    many of the patients should meet where the population allows (each
-    interval of a measure, counted in its numerator). Each is solved on its
-    own, and patients are made for those short of their count first.
+    `quotas` are tuples of (boolean patient series, count) pairs: conditions
+    that that many of the patients should meet where the population allows
+    (each interval of a measure, counted in its numerator), those of one
+    tuple tried together (one interval's measures). Patients are made for
+    those short of their count first.
     """
     if (
         not isinstance(population_size, int)
@@ -166,7 +168,7 @@ def generate_dummy_data(
         known = {node for plan in prepared for node in plan.plan.unsolved}
         budget = (
             GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE,
-            QUOTA_ALTERNATIVES + population_size // PATIENTS_PER_QUOTA_ALTERNATIVE,
+            QUOTA_PLANS + population_size * QUOTA_PLANS_PER_PATIENT,
         )
         goals = _Goals(
             _column_goals(dataset), target, tables, cache, rng, known, budget, quotas
@@ -275,10 +277,12 @@ class _Goals:
     Each group's plans are solved the first time it is drawn; groups whose
     patients keep failing the population check are drawn less.
 
-    A quota's condition is a group of its own: two of them (the same
-    numerator in two intervals) are often exclusive. While some quota is
-    short of its count, `QUOTA_SHARE` of the goals' candidates are made for
-    one of those, the furthest short most often.
+    Quotas are grouped apart from columns, `GOAL_GROUP` at a time of those
+    given together (one interval's measures, which can often be met by one
+    patient, where two intervals' numerators often exclude each other).
+    While some quota is short of its count, `QUOTA_SHARE` of the goals'
+    candidates are made for a group with one of those, the furthest short
+    most often.
     """
 
     def __init__(
@@ -292,7 +296,9 @@ class _Goals:
         budget: tuple,
         quotas: tuple = (),
     ):
-        quota_goals = list(dict.fromkeys(goal for goal, _ in quotas))
+        quota_goals = list(
+            dict.fromkeys(goal for together in quotas for goal, _ in together)
+        )
         goals = [goal for goal in goals if goal not in set(quota_goals)]
         self._goals = goals + quota_goals
         self._known = known
@@ -308,15 +314,22 @@ class _Goals:
         self._groups = [
             tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
         ]
-        #: Per group: how many patients its quota asks for (0: none), and how many it has.
-        self._wanted = [0] * len(self._groups)
-        wanted = {}
-        for goal, count in quotas:
-            wanted[goal] = max(wanted.get(goal, 0), count)
-        for i, goal in enumerate(quota_goals, start=len(goals)):
-            self._groups.append((i,))
-            self._wanted.append(wanted[goal])
-        self._got = [0] * len(self._groups)
+        #: Goal index -> how many patients its quota asks for, and how many it has.
+        self._wanted: dict = {}
+        placed: set = set()
+        for together in quotas:
+            indexes = []
+            for goal, count in together:
+                index = len(goals) + quota_goals.index(goal)
+                self._wanted[index] = max(self._wanted.get(index, 0), count)
+                if index not in placed:
+                    placed.add(index)
+                    indexes.append(index)
+            self._groups += [
+                tuple(indexes[i : i + GOAL_GROUP])
+                for i in range(0, len(indexes), GOAL_GROUP)
+            ]
+        self._got = dict.fromkeys(self._wanted, 0)
         self._pending = [0] * len(self._groups)
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
         self._tried = [2] * len(self._groups)
@@ -329,9 +342,24 @@ class _Goals:
     @property
     def share(self) -> float:
         """The share of candidates to make for goals: more while a quota is short."""
-        if any(self._got[g] < wanted for g, wanted in enumerate(self._wanted)):
+        if any(self._got[g] < wanted for g, wanted in self._wanted.items()):
             return QUOTA_GOAL_SHARE
         return GOAL_SHARE
+
+    def _is_quota(self, group: int) -> bool:
+        return self._groups[group][0] in self._wanted
+
+    def _shortfall(self, group: int) -> float:
+        """How far a quota group's goals are short of their counts, on
+        average (0 to 1): candidates made but not checked yet count as what
+        they will likely give, so that one batch spreads over the quotas."""
+        goals = self._groups[group]
+        if goals[0] not in self._wanted:
+            return 0.0
+        coming = self._pending[group] * self._passed[group] / self._tried[group]
+        return sum(
+            max(0.0, 1 - (self._got[g] + coming) / self._wanted[g]) for g in goals
+        ) / len(goals)
 
     def choose(self, rng: random.Random):
         """((group index, plan index), prepared plan), or None when the chosen group has no plan."""
@@ -340,7 +368,7 @@ class _Goals:
         # that one batch spreads over the groups.
         weights = [
             p / (t + pending)
-            if g in self._plans or self._budget[bool(self._wanted[g])] > 0
+            if g in self._plans or self._budget[self._is_quota(g)] > 0
             else 0
             for g, (p, t, pending) in enumerate(
                 zip(self._passed, self._tried, self._pending)
@@ -348,18 +376,10 @@ class _Goals:
         ]
         if not any(weights):
             return None
-        # Candidates made but not checked yet count as what they will likely
-        # give, so that one batch spreads over the quotas.
-        expected = [
-            got + pending * p / t
-            for got, pending, p, t in zip(
-                self._got, self._pending, self._passed, self._tried
-            )
-        ]
         short = [
-            (g, weights[g] * (1 - expected[g] / wanted))
-            for g, wanted in enumerate(self._wanted)
-            if expected[g] < wanted and weights[g]
+            (g, weights[g] * shortfall)
+            for g in range(len(self._groups))
+            if weights[g] and (shortfall := self._shortfall(g)) > 0
         ]
         if short and rng.random() < QUOTA_SHARE:
             group = rng.choices([g for g, _ in short], [w for _, w in short])[0]
@@ -376,12 +396,19 @@ class _Goals:
             # A plan leaving more than the population does to chance would
             # cost many rejected candidates: the goal is only worth its plans
             # that the solver solves.
+            checked = itertools.count()
+            feasible = _feasibility(self._tables, self._cache)
             alternatives, reasons = plan_population_with_reasons(
-                target, tuple(self._tables), _feasibility(self._tables, self._cache)
+                target,
+                tuple(self._tables),
+                lambda plan: next(checked) >= 0 and feasible(plan),
             )
-            self._budget[bool(self._wanted[group])] -= max(
-                1, len(alternatives) + len(reasons)
-            )
+            cost = len(alternatives) + len(reasons)
+            if self._is_quota(group):
+                # Quotas are many and cheap, or few and costly: counted by
+                # the plans the solver made, they get what they cost.
+                cost += next(checked)
+            self._budget[self._is_quota(group)] -= max(1, cost)
             prepared = (
                 _prepare(plan, self._tables, self._cache) for plan in alternatives
             )
@@ -412,7 +439,9 @@ class _Goals:
         if passed:
             tally[0] += 1
             self._passed[group] += 1
-            self._got[group] += 1
+            for goal in self._groups[group]:
+                if goal in self._got:
+                    self._got[goal] += 1
         elif (
             self._tried[group] >= GOAL_PATIENCE
             and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
@@ -434,8 +463,6 @@ class _Goals:
                 self._groups.append(part)
                 self._tried.append(2)
                 self._passed.append(1)
-                self._wanted.append(0)
-                self._got.append(0)
                 self._pending.append(0)
 
 

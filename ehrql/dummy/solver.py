@@ -663,10 +663,9 @@ def _aggregate_comparison(literal, positive: bool):
     source = qm.row_source(frame)
     value = aggregate.source
     if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
+        compare = op(qm.Value(0), qm.Value(0))
         allowed = frozenset(
-            k
-            for k in _ANY_COUNT
-            if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value)
+            k for k in _ANY_COUNT if apply_function(compare, k, constant.value)
         )
         return _DistinctCount(
             aggregate, allowed, literal if positive else qm.Function.Not(literal)
@@ -703,7 +702,10 @@ def _with_rows_read(requirements: list) -> list:
     answers (`ons_deaths.date.is_null()`, a case, an or): there a missing row
     may be just what it needs.
     """
-    placed: list = []
+    # Ordered sets: membership by hash, as a requirement's conditions are
+    # large trees, slow to compare one by one.
+    placed: dict = {}
+    needed: dict = {}
 
     def covered(table, filters) -> RowRequirement | None:
         for requirement in (*placed, *requirements):
@@ -718,17 +720,18 @@ def _with_rows_read(requirements: list) -> list:
         if requirement in placed:
             return
         if depth < _MAX_CHAIN:
-            for table, filters in _rows_needed(requirement):
+            if requirement not in needed:
+                needed[requirement] = _rows_needed(requirement)
+            for table, filters in needed[requirement]:
                 place(
                     covered(table, filters) or RowRequirement(table, filters, 1),
                     depth + 1,
                 )
-        if requirement not in placed:
-            placed.append(requirement)
+        placed.setdefault(requirement)
 
     for requirement in requirements:
         place(requirement, 0)
-    return placed
+    return list(placed)
 
 
 #: How many frames, each read by the next, are asked for in front of a row.
@@ -854,8 +857,12 @@ def _count_comparison(literal):
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _frame_conditions(frame: qm.Frame) -> tuple[qm.Frame, tuple]:
-    """The table a frame reads and its filters, compiled for that table's rows."""
+    """The table a frame reads and its filters, compiled for that table's rows.
+
+    Cached: asked for every literal of every alternative, and the same
+    compiled conditions then compare equal at once."""
     if isinstance(frame, qm.OneRowPerPatientFrame):
         return frame, ()
     conditions = []

@@ -53,18 +53,26 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
 
 
 def measures_dummy_quotas(measures: Measures) -> tuple:
-    """(condition, count) pairs for the dummy data generator's `quotas`: for
-    each measure and interval, being counted in its numerator then, by enough
-    patients that every group's numerator can pass disclosure control (more
-    than the suppression threshold per group, where the groups' values are
-    known from the definition)."""
-    quotas: dict = {}
+    """Quotas for the dummy data generator (`generate_dummy_data`'s `quotas`):
+    for each measure and interval, being counted in its numerator then, by
+    enough patients that every group's numerator can pass disclosure control
+    (more than the suppression threshold per group, where the groups' values
+    are known from the definition).
+
+    One tuple of (condition, count) pairs per interval, in order: one
+    interval's measures can often be met by one patient, where one measure's
+    intervals often exclude each other (a first diagnosis falls in one only).
+    """
+    by_interval: dict = {}
     for measure in measures:
         wanted = (SUPPRESSION_THRESHOLD + 1) * _group_count(measure)
         for interval in measure.intervals:
+            quotas = by_interval.setdefault(interval, {})
             counted = _counted(measure, interval)
             quotas[counted] = max(quotas.get(counted, 0), wanted)
-    return tuple(quotas.items())
+    return tuple(
+        tuple(by_interval[interval].items()) for interval in sorted(by_interval)
+    )
 
 
 def _counted(measure: Measure, interval: tuple) -> qm.Series:
