@@ -83,7 +83,7 @@ QUOTA_SHARE = 0.8
 QUOTA_GOAL_SHARE = 0.8
 #: The quotas' own budget, as `GOAL_ALTERNATIVES` is the goals', in plans
 #: made (alternatives and the pairings checked to find them), a few ms each.
-QUOTA_PLANS = 256
+QUOTA_PLANS = 64
 QUOTA_PLANS_PER_PATIENT = 2
 
 
