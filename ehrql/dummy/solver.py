@@ -353,13 +353,18 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
             # Frames of the target's own table that it is compared with must
             # have rows, drawn before the target's, or the comparison is null.
             # Not so where the condition turns a null into an answer
-            # (`a > maximum_of(b, c)` needs a row of a, not of both b and c).
+            # (`a > maximum_of(b, c)` needs a row of a, and of b or c).
             others = [
                 o for o in sources if o != target and _same_event_table(o, target)
             ]
+            needed = set(_frames_needed_by(literal))
+            for frame in _extreme_argument_rows(literal, target, order):
+                needed.add(frame)
+                if frame not in others:
+                    counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
+                    counted_by.setdefault(frame, []).append(condition)
             if others:
                 readers.add(target)
-                needed = set(_frames_needed_by(literal))
                 for frame in others + [target]:
                     if frame in needed:
                         counts[frame] = counts.get(frame, _ANY_COUNT) & (
@@ -418,6 +423,37 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
 
 
 _EXTREMES = (qm.Function.MinimumOf, qm.Function.MaximumOf)
+
+
+def _extreme_argument_rows(literal, target: qm.Frame, order: tuple) -> list:
+    """For a comparison with a minimum or maximum of several frames' values
+    (`a > maximum_of(b, c)`), one argument's frame to give a row: the
+    extreme is null, and the comparison never true, when they are all empty.
+    The first argument's frame that is drawn no later than the target's, so
+    that its value is known when the target's row is drawn; none when the
+    target is itself an argument, as its row gives the extreme a value."""
+    if not isinstance(literal, _COMPARISONS):
+        return []
+    chosen = []
+    for side in (literal.lhs, literal.rhs):
+        if not isinstance(side, _EXTREMES):
+            continue
+        frames = []
+        for argument in side.sources:
+            empty_makes_null = _null_when_empty(argument)
+            if len(empty_makes_null) == 1:
+                frames.extend(empty_makes_null)
+        if len(frames) != len(side.sources) or target in frames:
+            continue
+        position = _position(qm.root_table(target), order)
+        for frame in frames:
+            if isinstance(frame, qm.ManyRowsPerPatientFrame) and isinstance(
+                qm.root_table(frame), qm.SelectTable
+            ):
+                if _position(qm.root_table(frame), order) <= position:
+                    chosen.append(frame)
+                    break
+    return chosen
 
 
 def _split_extreme(literal, positive: bool, target: qm.Frame):

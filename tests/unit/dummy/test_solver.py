@@ -338,3 +338,33 @@ def test_a_maximum_above_a_bound_needs_one_argument_only():
         (people._qm_node, spells._qm_node, events._qm_node),
     )[0]
     assert not any(b.table == spells._qm_node for b in plan.bans)
+
+
+def test_a_comparison_with_a_maximum_of_several_frames_asks_for_a_row_of_one():
+    from ehrql import maximum_of
+
+    resolved = events.where(events.code.is_in(["49727002"]))
+    diagnosed = events.where(events.code.is_in(CODES))
+    last_resolved = resolved.sort_by(events.day).last_for_patient().day
+    last_diagnosis = maximum_of(
+        diagnosed.sort_by(events.day).last_for_patient().day,
+        spells.sort_by(spells.began).last_for_patient().began,
+    )
+    (plan,) = plan_population_with_reasons(
+        (last_resolved > last_diagnosis)._qm_node,
+        (people._qm_node, spells._qm_node, events._qm_node),
+    )[0]
+
+    # With neither a diagnosis nor a spell the maximum is null and the
+    # comparison never true: one of them (the first drawn in time to be
+    # read) must have a row.
+    def asks_for_diagnosis(requirement):
+        return requirement.table == events._qm_node and any(
+            isinstance(c.node, qm.Function.In)
+            and SNOMEDCTCode(CODES[0]) in c.node.rhs.value
+            for c in requirement.conditions
+        )
+
+    assert any(
+        asks_for_diagnosis(r) or r.table == spells._qm_node for r in plan.requirements
+    )
