@@ -449,7 +449,10 @@ class _Goals:
             self._split(group)
 
     def _split(self, group: int) -> None:
-        """Stop drawing `group`; draw its halves instead (none for a single goal)."""
+        """Stop drawing `group`; draw its halves instead (none for a single
+        goal). A group of quotas falls apart into single quotas at once: those
+        that cannot be met together (one interval's measures, each for one
+        category of patients) mostly exclude each other in every pair."""
         # Candidates of a batch are recorded after the group is split: it is
         # split once, or its halves would multiply with every failure.
         if group in self._split_groups:
@@ -459,7 +462,11 @@ class _Goals:
         self._passed[group] = 0
         if len(goals) > 1:
             half = len(goals) // 2
-            for part in (goals[:half], goals[half:]):
+            if self._is_quota(group):
+                parts = [(goal,) for goal in goals]
+            else:
+                parts = [goals[:half], goals[half:]]
+            for part in parts:
                 self._groups.append(part)
                 self._tried.append(2)
                 self._passed.append(1)
