@@ -2,7 +2,6 @@
 
 import datetime
 
-import duckdb_engine
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, sqlite
@@ -23,6 +22,7 @@ from ehrql.backends.expressions import (
     typed_literal,
     yes_no,
 )
+from ehrql.query_engines.duckdb import DuckDBDialect
 
 column = sa.column("x", sa.String())
 
@@ -44,7 +44,7 @@ def duckdb_value(expression):
     [
         (mssql.dialect(), "CONVERT(VARCHAR(MAX), x, 2)"),
         (TrinoDialect(), "to_hex(x)"),
-        (duckdb_engine.Dialect(), "upper(hex(x))"),
+        (DuckDBDialect.sqlalchemy_dialect, "upper(hex(x))"),
     ],
 )
 def test_hex_text_spellings(dialect, expected):

@@ -2,7 +2,6 @@
 
 import datetime
 
-import duckdb_engine
 import pytest
 import sqlalchemy as sa
 import sqlglot
@@ -10,7 +9,7 @@ from sqlalchemy.dialects import mssql
 from trino.sqlalchemy.dialect import TrinoDialect
 
 # The SQL dialects spell the backends' per-dialect constructs (`construct_spellings`).
-import ehrql.query_engines.duckdb  # noqa: F401
+import ehrql.query_engines.duckdb
 import ehrql.query_engines.mssql  # noqa: F401
 import ehrql.query_engines.trino  # noqa: F401
 from ehrql.backends import BACKENDS
@@ -20,7 +19,7 @@ from ehrql.query_model.nodes import is_code_type
 DIALECTS = {
     "mssql": (mssql.dialect(), "tsql"),
     "trino": (TrinoDialect(), "trino"),
-    "duckdb": (duckdb_engine.Dialect(), "duckdb"),
+    "duckdb": (ehrql.query_engines.duckdb.DuckDBDialect.sqlalchemy_dialect, "duckdb"),
 }
 
 #: The SQLAlchemy type class a public column of each series type must have.

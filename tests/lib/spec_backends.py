@@ -28,14 +28,13 @@ from typing import NamedTuple
 
 import duckdb
 import sqlalchemy as sa
-from duckdb_engine import Dialect as DuckDBSQLAlchemyDialect
 from sqlalchemy.sql.selectable import Select
 
 from ehrql.backends.base import Backend, mapping
 from ehrql.backends.emis import EMISBackend
 from ehrql.backends.expressions import as_date, text
 from ehrql.backends.tpp import TPPBackend
-from ehrql.query_engines.duckdb import DuckDBQueryEngine
+from ehrql.query_engines.duckdb import DuckDBDialect, DuckDBQueryEngine
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import TableSchema
 from tests.lib.engines import run_query
@@ -386,7 +385,8 @@ def emis_spec_patient_id(registration_id: str):
 # -- running -----------------------------------------------------------------
 
 
-_DUCKDB = DuckDBSQLAlchemyDialect()
+#: The SQLAlchemy dialect the DuckDB engine renders its SQL with.
+_DUCKDB = DuckDBDialect.sqlalchemy_dialect
 
 
 def duckdb_type_sql(type_: sa.types.TypeEngine) -> str:
