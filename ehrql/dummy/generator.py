@@ -32,7 +32,12 @@ from ehrql.dummy.plausibility import (
 )
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
-from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression, drawn_so_far
+from ehrql.dummy.row_expressions import (
+    CONTEXT_VERSION,
+    UNKNOWN,
+    compile_row_expression,
+    drawn_so_far,
+)
 from ehrql.dummy.solver import (
     Plan,
     generation_order,
@@ -671,11 +676,16 @@ def _draw_patient(
     rows: dict = {}
     filler_rows: set = set()
     context: dict = dict(given)
+    # Every change below to the context, or to a list of rows in it, gives
+    # it a new version: what was read from it before may be reused until then.
+    versions = itertools.count(1)
+    context[CONTEXT_VERSION] = 0
     for table, filler in prepared.fillers.items():
         table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
         # A row compared with another frame of its own table reads the rows drawn before it.
         context[drawn_so_far(table.name)] = table_rows
+        context[CONTEXT_VERSION] = next(versions)
         for recipe, count, distinct in prepared.required_by_table.get(table, ()):
             seen: set = set()
             for _ in range(count):
@@ -685,6 +695,7 @@ def _draw_patient(
                         return None
                     row = recipe.draw_unchecked(rng)
                 table_rows.append(row)
+                context[CONTEXT_VERSION] = next(versions)
         if filler is not None and not (is_patient_table and table_rows):
             if is_patient_table:
                 extra = 1 if rng.random() < _patient_row_share(table) else 0
@@ -695,10 +706,12 @@ def _draw_patient(
                 if row is not None:
                     table_rows.append(row)
                     filler_rows.add(id(row))
+                    context[CONTEXT_VERSION] = next(versions)
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (
             (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         )
+        context[CONTEXT_VERSION] = next(versions)
         if is_patient_table:
             # Patient tables come first: once they are drawn the life is known.
             context.pop(LIFE_SPAN_KEY, None)

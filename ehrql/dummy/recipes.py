@@ -181,6 +181,8 @@ class ChoiceCache:
             for restriction in restrictions:
                 if restriction.null_only:
                     choice = choice.only_null()
+                elif restriction.not_null:
+                    choice = dataclasses.replace(choice, null_allowed=False)
                 elif restriction.members is not None:
                     choice = choice.among(restriction.members)
                 elif restriction.interval is None:
@@ -286,6 +288,8 @@ class Restriction:
     keep_null: bool = False
     #: Only null passes (`column.is_null()`).
     null_only: bool = False
+    #: Every value but null passes (`column.is_not_null()`): no pool to filter.
+    not_null: bool = False
     #: Only these values pass (`column.is_in(codelist)`).
     members: frozenset | None = None
 
@@ -296,10 +300,10 @@ def _must_be_true(expression: RowExpression) -> Restriction:
     node = expression.node
     key = ("true", node)
     accept = lambda v: evaluate({column: v}, {}) is True  # noqa: E731
-    if isinstance(node, qm.Function.IsNull) and isinstance(
-        node.source, qm.SelectColumn
-    ):
+    if _is_null_test(node):
         return Restriction(key, accept, null_only=True)
+    if isinstance(node, qm.Function.Not) and _is_null_test(node.source):
+        return Restriction(key, accept, not_null=True)
     if (
         isinstance(node, qm.Function.In)
         and isinstance(node.lhs, qm.SelectColumn)
@@ -321,12 +325,22 @@ def _must_be_true(expression: RowExpression) -> Restriction:
     return Restriction(key, accept, _comparison_interval(node))
 
 
+def _is_null_test(node: qm.Series) -> bool:
+    return isinstance(node, qm.Function.IsNull) and isinstance(
+        node.source, qm.SelectColumn
+    )
+
+
 def _must_not_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
+    key = ("not true", expression.node)
+    accept = lambda v: evaluate({column: v}, {}) is not True  # noqa: E731
+    if _is_null_test(expression.node):
+        return Restriction(key, accept, not_null=True)
     return Restriction(
-        ("not true", expression.node),
-        lambda v: evaluate({column: v}, {}) is not True,
+        key,
+        accept,
         _complement(_comparison_interval(expression.node)),
         keep_null=True,
     )

@@ -118,6 +118,19 @@ def test_null_checks_and_negated_comparisons_narrow_by_bisection():
     ]
     assert not choice.pending and choice.null_allowed
     assert choice.values[0] == datetime.date(2021, 1, 1)
+    # Not null, asked or as a ban on null: the pool is kept whole, with no filter pending.
+    for recipe in (
+        make_recipe(EVENTS, (expression(events.day.is_not_null()),), (), cache),
+        make_recipe(
+            EVENTS,
+            (),
+            (RowBan(EVENTS, (expression(events.day.is_null()),), ()),),
+            cache,
+        ),
+    ):
+        choice = dict(recipe.choices)["day"]
+        assert not choice.pending and not choice.null_allowed and choice.values
+        assert all(r["day"] is not None for r in draw_many(recipe, 20))
     banned_early = RowBan(EVENTS, (expression(events.day < "2021-01-01"),), ())
     choice = dict(make_recipe(EVENTS, (), (banned_early,), cache).choices)["day"]
     assert (
