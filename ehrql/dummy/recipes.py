@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import random
 from collections.abc import Callable
 
@@ -60,6 +61,7 @@ class RowRecipe:
         """A row passing every check, or None if none turned up in a few tries."""
         born, died = life_span(context) if self.life_bounded else (None, None)
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
+        borrowable = None
         for attempt in range(ROW_ATTEMPTS):
             row = {name: choice.sample(rng) for name, choice in self.choices}
             if (born or died) and (not self.soft_checks or attempt < ROW_ATTEMPTS // 2):
@@ -75,8 +77,12 @@ class RowRecipe:
                     row[name] = choices[name].sample_within(rng, low, high)
             if attempt % 2 and self.linked_columns:
                 # Random values almost never equal a value in another table,
-                # so every other attempt borrows one from the patient's rows.
-                self._borrow_from_context(row, context, rng)
+                # so every other attempt borrows one from the patient's rows
+                # (which stay the same while this row is drawn).
+                if borrowable is None:
+                    borrowable = self._borrowable(context)
+                for name, candidates in borrowable:
+                    row[name] = rng.choice(candidates)
             if attempt < ROW_ATTEMPTS // 2 and not all(
                 c(row, context) for c in self.soft_checks
             ):
@@ -94,10 +100,11 @@ class RowRecipe:
         row = {name: choice.sample(rng) for name, choice in self.choices}
         return enforce_date_after(self.table, row)
 
-    def _borrow_from_context(
-        self, row: dict, context: dict, rng: random.Random
-    ) -> None:
+    def _borrowable(self, context: dict) -> list:
+        """(column, the values of the patient's other rows it may take), for
+        each linked column that may take some."""
         choices = dict(self.choices)
+        found = []
         for name in self.linked_columns:
             column_type = self.table.schema.get_column_type(name)
             candidates = [
@@ -107,7 +114,8 @@ class RowRecipe:
                 if type(value) is column_type and choices[name].allows(value)
             ]
             if candidates:
-                row[name] = rng.choice(candidates)
+                found.append((name, candidates))
+        return found
 
 
 def _limits(bounds: tuple, context: dict) -> dict:
@@ -207,7 +215,8 @@ def make_recipe(
     """A recipe for rows of `table` meeting every condition, breaking no ban
     and passing `extra_checks` (and, where it can, `soft_checks`)."""
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
-    # Column -> descriptions of what narrowed it, to say why it ran dry.
+    # Column -> what narrowed it, described only if it ran dry (describing
+    # costs more than the recipe, and recipes are made for every goal).
     narrowed_by: dict[str, list] = {name: [] for name in table.schema.column_names}
     checks: list[RowCheck] = []
     because = ""
@@ -217,7 +226,7 @@ def make_recipe(
         column = condition.single_column
         if column is not None:
             restrictions[column].append(_must_be_true(condition))
-            narrowed_by[column].append(describe(condition.node))
+            narrowed_by[column].append(functools.partial(describe, condition.node))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
             if condition.bound is not None:
@@ -239,11 +248,7 @@ def make_recipe(
         else:
             for column, restriction in narrowed:
                 restrictions[column].append(restriction)
-                narrowed_by[column].append(
-                    "not " + " and ".join(describe(e.node) for e in ban.when)
-                    if ban.when
-                    else " and ".join(describe(e.node) for e in ban.unless)
-                )
+                narrowed_by[column].append(functools.partial(_describe_ban, ban))
     checks.extend(_constraint_checks(table))
     checks.extend(extra_checks)
     choices = tuple(
@@ -254,7 +259,8 @@ def make_recipe(
     for name, choice in choices:
         if choice.empty and not because:
             conditions_text = (
-                " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
+                " and ".join(dict.fromkeys(d() for d in narrowed_by[name]))
+                or "its constraints"
             )
             because = f"no value of {table.name}.{name} meets {conditions_text}"
             certain = cache.base(table)[name].exhaustive
@@ -270,6 +276,12 @@ def make_recipe(
         life_bounded,
         tuple(bounds),
     )
+
+
+def _describe_ban(ban: RowBan) -> str:
+    if ban.when:
+        return "not " + " and ".join(describe(e.node) for e in ban.when)
+    return " and ".join(describe(e.node) for e in ban.unless)
 
 
 @dataclasses.dataclass(frozen=True)
