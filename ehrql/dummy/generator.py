@@ -698,7 +698,7 @@ def _draw_patient(
                 if row is None:
                     if not settle:
                         return None
-                    row = recipe.draw_unchecked(rng)
+                    row = recipe.draw_unchecked(rng, context)
                 table_rows.append(row)
                 context[CONTEXT_VERSION] = next(versions)
         if filler is not None and not (is_patient_table and table_rows):

@@ -63,18 +63,14 @@ class RowRecipe:
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         borrowable = None
         for attempt in range(ROW_ATTEMPTS):
-            row = {name: choice.sample(rng) for name, choice in self.choices}
-            if (born or died) and (not self.soft_checks or attempt < ROW_ATTEMPTS // 2):
-                choices = dict(self.choices)
-                for name in self.life_bounded:
-                    row[name] = choices[name].sample_within(rng, born, died)
-            if limits and attempt < ROW_ATTEMPTS - 2:
-                # Drawn inside the bounds the patient's other rows set (an
-                # event within 60 days after the first diagnosis); the last
-                # attempts draw freely, in case the bounds mislead.
-                choices = dict(self.choices)
-                for name, (low, high) in limits.items():
-                    row[name] = choices[name].sample_within(rng, low, high)
+            row = self._sample(
+                rng,
+                (born, died)
+                if not self.soft_checks or attempt < ROW_ATTEMPTS // 2
+                else (None, None),
+                # The last attempts draw freely, in case the bounds mislead.
+                limits if attempt < ROW_ATTEMPTS - 2 else {},
+            )
             if attempt % 2 and self.linked_columns:
                 # Random values almost never equal a value in another table,
                 # so every other attempt borrows one from the patient's rows
@@ -91,14 +87,39 @@ class RowRecipe:
                 return row
         return None
 
-    def draw_unchecked(self, rng: random.Random) -> dict:
+    def draw_unchecked(self, rng: random.Random, context: dict | None = None) -> dict:
         """A row that obeys the schema's constraints but maybe not the checks.
 
         Used when a required row cannot be found: it is still worth trying,
-        as the final population check has the last word.
+        as the final population check has the last word. Its dates still
+        keep, where they can, within the patient's life and the bounds the
+        patient's other rows (`context`) set, so that the patient's story
+        stays consistent.
         """
+        context = context or {}
+        life = life_span(context) if self.life_bounded else (None, None)
+        limits = _limits(self.context_bounds, context) if self.context_bounds else {}
+        return enforce_date_after(self.table, self._sample(rng, life, limits))
+
+    def _sample(self, rng: random.Random, life: tuple, limits: dict) -> dict:
+        """One row's values: life-bounded dates within `life` (birth, death),
+        and columns with `limits` (column -> (low, high)) within them."""
         row = {name: choice.sample(rng) for name, choice in self.choices}
-        return enforce_date_after(self.table, row)
+        born, died = life
+        if born or died:
+            choices = dict(self.choices)
+            for name in self.life_bounded:
+                row[name] = choices[name].sample_within(rng, born, died)
+        if limits:
+            # Drawn inside the bounds the patient's other rows set (an
+            # event within 60 days after the first diagnosis), and inside
+            # the life too where the two overlap.
+            choices = dict(self.choices)
+            for name, (low, high) in limits.items():
+                if name in self.life_bounded:
+                    low, high = _overlap((low, high), life)
+                row[name] = choices[name].sample_within(rng, low, high)
+        return row
 
     def _borrowable(self, context: dict) -> list:
         """(column, the values of the patient's other rows it may take), for
@@ -116,6 +137,21 @@ class RowRecipe:
             if candidates:
                 found.append((name, candidates))
         return found
+
+
+def _overlap(bounds: tuple, life: tuple) -> tuple:
+    """`bounds` (low, high) narrowed to `life` (birth, death) where they
+    overlap; as they are where they do not (the bounds come first)."""
+    low, high = bounds
+    born, died = life
+    narrowed_low = low if born is None or (low is not None and low >= born) else born
+    narrowed_high = (
+        high if died is None or (high is not None and high <= died) else died
+    )
+    if narrowed_low is not None and narrowed_high is not None:
+        if narrowed_low > narrowed_high:
+            return bounds
+    return narrowed_low, narrowed_high
 
 
 def _limits(bounds: tuple, context: dict) -> dict:
