@@ -15,6 +15,7 @@ import functools
 import random
 from collections.abc import Callable
 
+from ehrql.dummy.consistency import death_columns
 from ehrql.dummy.describe import describe
 from ehrql.dummy.plausibility import life_span
 from ehrql.dummy.row_expressions import UNKNOWN, RowExpression, compile_row_expression
@@ -56,10 +57,13 @@ class RowRecipe:
     #: (column, op, evaluator) for checks comparing a column with a value
     #: read from the patient's other rows (`RowExpression.bound`).
     context_bounds: tuple = ()
+    #: A patient table's date of death columns: where another table already
+    #: records the death, they are drawn with its date where they can be.
+    death_columns: tuple = ()
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
-        born, died = life_span(context) if self.life_bounded else (None, None)
+        born, died = self._life(context)
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         borrowable = None
         for attempt in range(ROW_ATTEMPTS):
@@ -97,9 +101,15 @@ class RowRecipe:
         stays consistent.
         """
         context = context or {}
-        life = life_span(context) if self.life_bounded else (None, None)
+        life = self._life(context)
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         return enforce_date_after(self.table, self._sample(rng, life, limits))
+
+    def _life(self, context: dict) -> tuple:
+        """(birth, death) of the patient, where this table's rows need them."""
+        if self.life_bounded or self.death_columns:
+            return life_span(context)
+        return (None, None)
 
     def _sample(self, rng: random.Random, life: tuple, limits: dict) -> dict:
         """One row's values: life-bounded dates within `life` (birth, death),
@@ -110,6 +120,10 @@ class RowRecipe:
             choices = dict(self.choices)
             for name in self.life_bounded:
                 row[name] = choices[name].sample_within(rng, born, died)
+            for name in self.death_columns:
+                # The GP record and the death register tell of one death.
+                if died is not None and choices[name].allows(died):
+                    row[name] = died
         if limits:
             # Drawn inside the bounds the patient's other rows set (an
             # event within 60 days after the first diagnosis), and inside
@@ -311,6 +325,7 @@ def make_recipe(
         certain,
         life_bounded,
         tuple(bounds),
+        tuple(death_columns(table)),
     )
 
 
