@@ -390,13 +390,16 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
             values = [key(row, context) for key in keys]
             if any(v is UNKNOWN for v in values):
                 return UNKNOWN
-            # Ties after the sort keys are broken by every column, in order.
-            order = (
-                tuple(map(_sort_value, values)),
-                tuple(_sort_value(row[c]) for c in tie_breakers),
-            )
-            orders.append((order, row))
-        return choose(orders, key=lambda pair: pair[0])[1]
+            orders.append((tuple(map(_sort_value, values)), row))
+        best = choose(order for order, _ in orders)
+        tied = [row for order, row in orders if order == best]
+        if len(tied) == 1:
+            return tied[0]
+        # Ties after the sort keys are broken by every column, in order (only
+        # looked at for the rows still tied: most picks have none).
+        return choose(
+            tied, key=lambda row: tuple(_sort_value(row[c]) for c in tie_breakers)
+        )
 
     return picked
 
