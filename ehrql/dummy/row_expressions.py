@@ -276,10 +276,11 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     return None
 
 
-#: The key of a counter a context may hold, which its owner changes whenever
-#: it changes the context or a list of rows in it. Picks read the patient's
-#: rows once per counter value rather than once per condition checked (a
-#: context without it is read from its entries each time).
+#: The key of a dict a context may hold, of a version for each of its other
+#: keys, which its owner changes whenever it sets that key or adds to the
+#: list of rows there. Picks read the patient's rows once per version of the
+#: tables they read rather than once per condition checked (a context
+#: without it is read from its entries each time).
 CONTEXT_VERSION = ("context version",)
 
 
@@ -368,11 +369,13 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     read_keys: list = []
 
     def picked(context):
-        signature = context.get(CONTEXT_VERSION)
-        if signature is None:
-            if not read_keys:
-                read_keys.extend(_context_keys(read))
+        if not read_keys:
+            read_keys.extend(_context_keys(read))
+        versions = context.get(CONTEXT_VERSION)
+        if versions is None:
             signature = _context_state(context, read_keys)
+        else:
+            signature = tuple(map(versions.get, read_keys))
         if last[0] is context and last[1] == signature:
             return last[2]
         answer = pick_from(context)

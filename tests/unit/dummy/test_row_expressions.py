@@ -141,10 +141,14 @@ def test_picks_are_read_again_when_the_patients_rows_change():
     assert expression.evaluate(row, context) is True
     rows.append(event(datetime.date(2020, 7, 1)))
     assert expression.evaluate(row, context) is False
-    # With one, until the version changes: that is what the generator relies on.
+    # With versions, until the version of a table read changes: that is what
+    # the generator relies on.
     rows = [event(datetime.date(2020, 5, 1))]
-    context = {"events": rows, CONTEXT_VERSION: 1}
+    versions = {"events": 1}
+    context = {"events": rows, CONTEXT_VERSION: versions}
     assert expression.evaluate(row, context) is True
     rows.append(event(datetime.date(2020, 7, 1)))
-    context[CONTEXT_VERSION] = 2
+    versions["people"] = 1  # a table the pick does not read
+    assert expression.evaluate(row, context) is True
+    versions["events"] = 2
     assert expression.evaluate(row, context) is False
