@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import random
 from collections.abc import Callable
 
@@ -265,8 +264,8 @@ def make_recipe(
     """A recipe for rows of `table` meeting every condition, breaking no ban
     and passing `extra_checks` (and, where it can, `soft_checks`)."""
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
-    # Column -> what narrowed it, described only if it ran dry (describing
-    # costs more than the recipe, and recipes are made for every goal).
+    # Column -> what narrowed it, to say why it ran dry: described only then,
+    # as describing a condition with a codelist costs more than the rest.
     narrowed_by: dict[str, list] = {name: [] for name in table.schema.column_names}
     checks: list[RowCheck] = []
     because = ""
@@ -276,7 +275,7 @@ def make_recipe(
         column = condition.single_column
         if column is not None:
             restrictions[column].append(_must_be_true(condition))
-            narrowed_by[column].append(functools.partial(describe, condition.node))
+            narrowed_by[column].append(lambda node=condition.node: describe(node))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
             if condition.bound is not None:
@@ -298,7 +297,7 @@ def make_recipe(
         else:
             for column, restriction in narrowed:
                 restrictions[column].append(restriction)
-                narrowed_by[column].append(functools.partial(_describe_ban, ban))
+                narrowed_by[column].append(lambda ban=ban: _describe_ban(ban))
     checks.extend(_constraint_checks(table))
     checks.extend(extra_checks)
     choices = tuple(
@@ -309,7 +308,7 @@ def make_recipe(
     for name, choice in choices:
         if choice.empty and not because:
             conditions_text = (
-                " and ".join(dict.fromkeys(d() for d in narrowed_by[name]))
+                " and ".join(dict.fromkeys(text() for text in narrowed_by[name]))
                 or "its constraints"
             )
             because = f"no value of {table.name}.{name} meets {conditions_text}"
