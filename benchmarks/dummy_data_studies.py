@@ -108,12 +108,26 @@ def _filled_shares(query, tables) -> dict:
 
 
 def measure_case(
-    case: dict, cases_dir: pathlib.Path, seed: int = 0, clock=time.perf_counter
+    case: dict,
+    cases_dir: pathlib.Path,
+    seed: int = 0,
+    clock=time.perf_counter,
+    scale: int = 1,
+    loaded: tuple | None = None,
 ) -> dict:
-    """The figures for one case; `error` set when it cannot be loaded or generated."""
+    """The figures for one case; `error` set when it cannot be loaded or generated.
+
+    With `scale`, `scale` times the configured population is asked for,
+    with `scale` times the time limit. `loaded` is the case as an earlier
+    call loaded it (its `loaded`): the generator's caches hold the nodes of
+    a definition, and a definition loaded again would make every cache hit
+    compare whole trees, which a single run never does.
+    """
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
-        query, asked, timeout, extra, quotas = _load(case, cases_dir)
+        loaded = loaded or _load(case, cases_dir)
+        query, asked, timeout, extra, quotas = loaded
+        asked, timeout = asked * scale, timeout * scale
     except BaseException as e:  # a study may call sys.exit, or fail in any way
         return {
             **result,
@@ -132,6 +146,7 @@ def measure_case(
     shares = _filled_shares(query, data.tables)
     return {
         **result,
+        "loaded": loaded,
         "asked": asked,
         "made": data.report.generated,
         "seconds": seconds,
@@ -167,6 +182,14 @@ def main(argv=None) -> None:
         "--cpu",
         action="store_true",
         help="report this process's CPU seconds rather than elapsed seconds (steadier on a busy machine)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="also ask for this many times each case's population and print how "
+        "much longer it took (target: at most about as many times longer, and "
+        "every patient made)",
     )
     parser.add_argument(
         "--low",
@@ -206,6 +229,21 @@ def main(argv=None) -> None:
         if args.verbose:
             print("    " + m["summary"])
             print("    " + _shares_text(m["shares"], limit=1000))
+        if args.scale > 1:
+            big = measure_case(
+                case,
+                cases_dir,
+                args.seed,
+                time.process_time if args.cpu else time.perf_counter,
+                args.scale,
+                m["loaded"],
+            )
+            print(
+                f"    x{args.scale}: made {big['made']} of {big['asked']} in "
+                f"{big['seconds']:.1f} s, {big['seconds'] / max(m['seconds'], 1e-9):.1f}x "
+                f"the time ({big['per_thousand']:.1f} s/1000)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1754,6 +1754,12 @@ class DummyDataConfig:
             raise DefinitionError(
                 "additional_population_constraint must be a boolean patient series"
             )
+        if legacy and constraint is not None:
+            # As in public ehrQL: its legacy generator cannot take a constraint.
+            raise DefinitionError(
+                "additional_population_constraint cannot be used with legacy=True: "
+                "drop legacy=True to constrain the dummy population"
+            )
         return cls(population_size, legacy, timeout, constraint)
 
 
@@ -1872,13 +1878,15 @@ class Dataset:
         `population_size`: how many patients to make (default 10). Fewer are
         made only when time runs out or no patient can satisfy the population;
         the log then says how many were made and why, and a run that makes none
-        fails. `timeout`: the most seconds to spend generating (default 60).
-        `additional_population_constraint`: a boolean patient series every
-        dummy patient must satisfy as well as the population, to shape the data
-        (for instance, only patients over 18). `legacy`: public ehrQL's switch
-        to its older generator; this version has only the current one, which
-        it uses then, saying so in the log. The same definition always gives
-        the same dummy data.
+        fails. `timeout`: the most seconds to spend generating (default 60),
+        counted in processor time, so that a busy machine makes the run slower
+        but not shorter. `additional_population_constraint`: a boolean patient
+        series every dummy patient must satisfy as well as the population, to
+        shape the data (for instance, only patients over 18); it cannot be
+        combined with `legacy`. `legacy`: public ehrQL's switch to its older
+        generator; this version has only the current one, which it uses then,
+        saying so in the log. The same definition always gives the same dummy
+        data.
         """
         object.__setattr__(
             self,

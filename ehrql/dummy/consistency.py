@@ -225,6 +225,7 @@ def _repair_registrations(
     if table is None:
         return
     registrations = rows[table]
+    _move_gp_events_into_registrations(rows, filler_rows, free, fillers, rng)
     gp_dates = sorted(_gp_dates(rows))
     uncovered = [d for d in gp_dates if not _covered(d, _periods(rows))]
     if not uncovered:
@@ -261,6 +262,55 @@ def _repair_registrations(
     added["end_date"] = None
     if _recipe_allows(recipe, added, rows):
         registrations.append(added)
+
+
+def _move_gp_events_into_registrations(
+    rows: dict, filler_rows: set, free: set, fillers: dict, rng
+) -> None:
+    """Move GP events the population does not ask for (filler rows, or
+    dates nothing reads) that fall outside every registration into one,
+    within the patient's life, where the row's recipe allows the new date."""
+    # An open registration lends its first few years: a fixed span keeps
+    # the runs deterministic (not "until today").
+    periods = [
+        (
+            start,
+            end
+            if end is not None
+            else start + datetime.timedelta(days=_REGISTERED_BEFORE_DAYS),
+        )
+        for start, end in _periods(rows)
+        if start is not None and (end is None or start <= end)
+    ]
+    if not periods:
+        return
+    born, died = _born(rows), _died(rows)
+    for table, table_rows in rows.items():
+        if (
+            table.name not in GP_RECORD_TABLES
+            or "date" not in table.schema.column_names
+        ):
+            continue
+        for row in table_rows:
+            date = row["date"]
+            if date is None or _covered(date, _periods(rows)):
+                continue
+            if id(row) not in filler_rows and (table, "date") not in free:
+                continue
+            start, end = rng.choice(periods)
+            low = max(start, born) if born is not None else start
+            high = min(end, died) if died is not None else end
+            if low > high:
+                continue
+            moved = {
+                **row,
+                "date": low
+                + datetime.timedelta(days=rng.randint(0, (high - low).days)),
+            }
+            if id(row) not in filler_rows or _recipe_allows(
+                fillers.get(table), moved, rows
+            ):
+                row.update(moved)
 
 
 def _context(rows: dict) -> dict:

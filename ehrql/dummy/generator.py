@@ -32,7 +32,12 @@ from ehrql.dummy.plausibility import (
 )
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
-from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression, drawn_so_far
+from ehrql.dummy.row_expressions import (
+    CONTEXT_VERSION,
+    UNKNOWN,
+    compile_row_expression,
+    drawn_so_far,
+)
 from ehrql.dummy.solver import (
     Plan,
     generation_order,
@@ -132,9 +137,11 @@ def generate_dummy_data(
 
     `additional_population_constraint` (a boolean patient series, as a query
     model node or an ehrQL series) must also hold for every patient.
-    Deterministic for a given seed. Stops at `timeout` seconds with whatever
-    patients it has; at once, with none, when the solver shows that no patient
-    can satisfy the population. The report says how many were made and why any
+    Deterministic for a given seed. Stops when it has spent `timeout` seconds
+    of processor time (`time.process_time`, so that a busy machine, whose
+    other programs take turns on the processor, does not cut a run short)
+    with whatever patients it has; at once, with none, when the solver shows
+    that no patient can satisfy the population. The report says how many were made and why any
     are missing; nothing is logged above debug level, so that the caller says
     it once. `progress`, when given, is called as `progress(made, asked)` after
     each batch of candidates.
@@ -154,6 +161,9 @@ def generate_dummy_data(
             f"population_size must be a non-negative integer, got {population_size!r}"
         )
     started = time.monotonic()
+    # The limit is on the processor time this process spends, not on the
+    # clock: a run on a loaded machine takes longer but makes the same patients.
+    deadline = time.process_time() + timeout
     extra = _query_model_series(additional_population_constraint)
     target = share_equal_subtrees(_target_population(dataset, extra))
     roots = [dataset] + ([extra] if extra is not None else [])
@@ -180,7 +190,7 @@ def generate_dummy_data(
             tables,
             population_size,
             rng,
-            started + timeout,
+            deadline,
             progress,
         )
     kept = search.kept
@@ -488,7 +498,7 @@ def _search(
     tables: list,
     wanted: int,
     rng,
-    deadline: float,
+    deadline: float,  # in time.process_time() seconds
     progress: Progress | None,
 ) -> _SearchResult:
     """Make and check candidates in batches until `wanted` pass or time runs out.
@@ -506,7 +516,7 @@ def _search(
     attempts = [2] * len(prepared)
     generated = candidates = 0
     while generated < wanted:
-        if time.monotonic() > deadline:
+        if time.process_time() > deadline:
             return _SearchResult(kept, generated, candidates, True)
         # Until a batch has been checked, assume every candidate will do; then
         # size batches by the success rate seen, with a margin.
@@ -520,7 +530,7 @@ def _search(
         batch_ids = itertools.chain(waiting, fresh)
         for n in range(max(batch_size, len(waiting))):
             # A batch of hard-to-make patients can outlast the time limit.
-            if n % 64 == 63 and time.monotonic() > deadline:
+            if n % 64 == 63 and time.process_time() > deadline:
                 break
             patient_id = next(batch_ids)
             chosen = goals.choose(rng) if goals and rng.random() < goals.share else None
@@ -817,11 +827,19 @@ def _draw_patient(
     rows: dict = {}
     filler_rows: set = set()
     context: dict = dict(given)
+    # Every change below to an entry of the context, or to a list of rows in
+    # it, gives that entry a new version: what was read from the entries
+    # before may be reused until one of them changes.
+    versions: dict = {}
+    counter = itertools.count(1)
+    context[CONTEXT_VERSION] = versions
     for table, filler in prepared.fillers.items():
         table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
         # A row compared with another frame of its own table reads the rows drawn before it.
-        context[drawn_so_far(table.name)] = table_rows
+        drawn = drawn_so_far(table.name)
+        context[drawn] = table_rows
+        versions[drawn] = next(counter)
         for recipe, count, distinct in prepared.required_by_table.get(table, ()):
             seen: set = set()
             for _ in range(count):
@@ -829,8 +847,9 @@ def _draw_patient(
                 if row is None:
                     if not settle:
                         return None
-                    row = recipe.draw_unchecked(rng)
+                    row = recipe.draw_unchecked(rng, context)
                 table_rows.append(row)
+                versions[drawn] = next(counter)
         if filler is not None and not (is_patient_table and table_rows):
             if is_patient_table:
                 extra = 1 if rng.random() < _patient_row_share(table) else 0
@@ -841,10 +860,12 @@ def _draw_patient(
                 if row is not None:
                     table_rows.append(row)
                     filler_rows.add(id(row))
+                    versions[drawn] = next(counter)
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (
             (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         )
+        versions[table.name] = next(counter)
         if is_patient_table:
             # Patient tables come first: once they are drawn the life is known.
             context.pop(LIFE_SPAN_KEY, None)

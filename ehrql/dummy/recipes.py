@@ -14,6 +14,7 @@ import datetime
 import random
 from collections.abc import Callable
 
+from ehrql.dummy.consistency import death_columns
 from ehrql.dummy.describe import describe
 from ehrql.dummy.plausibility import life_span
 from ehrql.dummy.row_expressions import UNKNOWN, RowExpression, compile_row_expression
@@ -55,28 +56,32 @@ class RowRecipe:
     #: (column, op, evaluator) for checks comparing a column with a value
     #: read from the patient's other rows (`RowExpression.bound`).
     context_bounds: tuple = ()
+    #: A patient table's date of death columns: where another table already
+    #: records the death, they are drawn with its date where they can be.
+    death_columns: tuple = ()
 
     def draw(self, rng: random.Random, context: dict) -> dict | None:
         """A row passing every check, or None if none turned up in a few tries."""
-        born, died = life_span(context) if self.life_bounded else (None, None)
+        born, died = self._life(context)
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
+        borrowable = None
         for attempt in range(ROW_ATTEMPTS):
-            row = {name: choice.sample(rng) for name, choice in self.choices}
-            if (born or died) and (not self.soft_checks or attempt < ROW_ATTEMPTS // 2):
-                choices = dict(self.choices)
-                for name in self.life_bounded:
-                    row[name] = choices[name].sample_within(rng, born, died)
-            if limits and attempt < ROW_ATTEMPTS - 2:
-                # Drawn inside the bounds the patient's other rows set (an
-                # event within 60 days after the first diagnosis); the last
-                # attempts draw freely, in case the bounds mislead.
-                choices = dict(self.choices)
-                for name, (low, high) in limits.items():
-                    row[name] = choices[name].sample_within(rng, low, high)
+            row = self._sample(
+                rng,
+                (born, died)
+                if not self.soft_checks or attempt < ROW_ATTEMPTS // 2
+                else (None, None),
+                # The last attempts draw freely, in case the bounds mislead.
+                limits if attempt < ROW_ATTEMPTS - 2 else {},
+            )
             if attempt % 2 and self.linked_columns:
                 # Random values almost never equal a value in another table,
-                # so every other attempt borrows one from the patient's rows.
-                self._borrow_from_context(row, context, rng)
+                # so every other attempt borrows one from the patient's rows
+                # (which stay the same while this row is drawn).
+                if borrowable is None:
+                    borrowable = self._borrowable(context)
+                for name, candidates in borrowable:
+                    row[name] = rng.choice(candidates)
             if attempt < ROW_ATTEMPTS // 2 and not all(
                 c(row, context) for c in self.soft_checks
             ):
@@ -85,19 +90,55 @@ class RowRecipe:
                 return row
         return None
 
-    def draw_unchecked(self, rng: random.Random) -> dict:
+    def draw_unchecked(self, rng: random.Random, context: dict | None = None) -> dict:
         """A row that obeys the schema's constraints but maybe not the checks.
 
         Used when a required row cannot be found: it is still worth trying,
-        as the final population check has the last word.
+        as the final population check has the last word. Its dates still
+        keep, where they can, within the patient's life and the bounds the
+        patient's other rows (`context`) set, so that the patient's story
+        stays consistent.
         """
-        row = {name: choice.sample(rng) for name, choice in self.choices}
-        return enforce_date_after(self.table, row)
+        context = context or {}
+        life = self._life(context)
+        limits = _limits(self.context_bounds, context) if self.context_bounds else {}
+        return enforce_date_after(self.table, self._sample(rng, life, limits))
 
-    def _borrow_from_context(
-        self, row: dict, context: dict, rng: random.Random
-    ) -> None:
+    def _life(self, context: dict) -> tuple:
+        """(birth, death) of the patient, where this table's rows need them."""
+        if self.life_bounded or self.death_columns:
+            return life_span(context)
+        return (None, None)
+
+    def _sample(self, rng: random.Random, life: tuple, limits: dict) -> dict:
+        """One row's values: life-bounded dates within `life` (birth, death),
+        and columns with `limits` (column -> (low, high)) within them."""
+        row = {name: choice.sample(rng) for name, choice in self.choices}
+        born, died = life
+        if born or died:
+            choices = dict(self.choices)
+            for name in self.life_bounded:
+                row[name] = choices[name].sample_within(rng, born, died)
+            for name in self.death_columns:
+                # The GP record and the death register tell of one death.
+                if died is not None and choices[name].allows(died):
+                    row[name] = died
+        if limits:
+            # Drawn inside the bounds the patient's other rows set (an
+            # event within 60 days after the first diagnosis), and inside
+            # the life too where the two overlap.
+            choices = dict(self.choices)
+            for name, (low, high) in limits.items():
+                if name in self.life_bounded:
+                    low, high = _overlap((low, high), life)
+                row[name] = choices[name].sample_within(rng, low, high)
+        return row
+
+    def _borrowable(self, context: dict) -> list:
+        """(column, the values of the patient's other rows it may take), for
+        each linked column that may take some."""
         choices = dict(self.choices)
+        found = []
         for name in self.linked_columns:
             column_type = self.table.schema.get_column_type(name)
             candidates = [
@@ -107,7 +148,23 @@ class RowRecipe:
                 if type(value) is column_type and choices[name].allows(value)
             ]
             if candidates:
-                row[name] = rng.choice(candidates)
+                found.append((name, candidates))
+        return found
+
+
+def _overlap(bounds: tuple, life: tuple) -> tuple:
+    """`bounds` (low, high) narrowed to `life` (birth, death) where they
+    overlap; as they are where they do not (the bounds come first)."""
+    low, high = bounds
+    born, died = life
+    narrowed_low = low if born is None or (low is not None and low >= born) else born
+    narrowed_high = (
+        high if died is None or (high is not None and high <= died) else died
+    )
+    if narrowed_low is not None and narrowed_high is not None:
+        if narrowed_low > narrowed_high:
+            return bounds
+    return narrowed_low, narrowed_high
 
 
 def _limits(bounds: tuple, context: dict) -> dict:
@@ -181,6 +238,8 @@ class ChoiceCache:
             for restriction in restrictions:
                 if restriction.null_only:
                     choice = choice.only_null()
+                elif restriction.not_null:
+                    choice = dataclasses.replace(choice, null_allowed=False)
                 elif restriction.members is not None:
                     choice = choice.among(restriction.members)
                 elif restriction.interval is None:
@@ -265,6 +324,7 @@ def make_recipe(
         certain,
         life_bounded,
         tuple(bounds),
+        tuple(death_columns(table)),
     )
 
 
@@ -290,6 +350,8 @@ class Restriction:
     keep_null: bool = False
     #: Only null passes (`column.is_null()`).
     null_only: bool = False
+    #: Every value but null passes (`column.is_not_null()`): no pool to filter.
+    not_null: bool = False
     #: Only these values pass (`column.is_in(codelist)`).
     members: frozenset | None = None
 
@@ -300,10 +362,10 @@ def _must_be_true(expression: RowExpression) -> Restriction:
     node = expression.node
     key = ("true", node)
     accept = lambda v: evaluate({column: v}, {}) is True  # noqa: E731
-    if isinstance(node, qm.Function.IsNull) and isinstance(
-        node.source, qm.SelectColumn
-    ):
+    if _is_null_test(node):
         return Restriction(key, accept, null_only=True)
+    if isinstance(node, qm.Function.Not) and _is_null_test(node.source):
+        return Restriction(key, accept, not_null=True)
     if (
         isinstance(node, qm.Function.In)
         and isinstance(node.lhs, qm.SelectColumn)
@@ -325,12 +387,22 @@ def _must_be_true(expression: RowExpression) -> Restriction:
     return Restriction(key, accept, _comparison_interval(node))
 
 
+def _is_null_test(node: qm.Series) -> bool:
+    return isinstance(node, qm.Function.IsNull) and isinstance(
+        node.source, qm.SelectColumn
+    )
+
+
 def _must_not_be_true(expression: RowExpression) -> Restriction:
     column = expression.single_column
     evaluate = expression.evaluate
+    key = ("not true", expression.node)
+    accept = lambda v: evaluate({column: v}, {}) is not True  # noqa: E731
+    if _is_null_test(expression.node):
+        return Restriction(key, accept, not_null=True)
     return Restriction(
-        ("not true", expression.node),
-        lambda v: evaluate({column: v}, {}) is not True,
+        key,
+        accept,
         _complement(_comparison_interval(expression.node)),
         keep_null=True,
     )

@@ -15,7 +15,8 @@ class DummyDataReport:
     `used_rejection_sampling` is True: those parts were left to chance and
     candidates that missed them were thrown away. `impossible` says why no
     patient at all can satisfy the population, when the solver can tell;
-    `timed_out` that the run stopped at its time limit of `timeout` seconds.
+    `timed_out` that the run stopped at its time limit of `timeout` seconds
+    of processor time. `seconds` is the time the run took by the clock.
     """
 
     requested: int
@@ -51,7 +52,8 @@ class DummyDataReport:
         if self.timed_out:
             limit = "" if self.timeout is None else f" of {self.timeout:g} s"
             text = (
-                f"the time limit{limit} ran out ({self.acceptance_rate:.1%} of "
+                f"the time limit{limit} ran out (counted in processor time; "
+                f"{self.acceptance_rate:.1%} of "
                 f"{self.candidates} candidates were in the population); "
                 "allow longer with configure_dummy_data(timeout=...)"
             )

@@ -32,6 +32,7 @@ from ehrql.query_model.semantics import (
 )
 
 __all__ = [
+    "CONTEXT_VERSION",
     "UNKNOWN",
     "RowExpression",
     "compile_row_expression",
@@ -275,6 +276,14 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     return None
 
 
+#: The key of a dict a context may hold, of a version for each of its other
+#: keys, which its owner changes whenever it sets that key or adds to the
+#: list of rows there. Picks read the patient's rows once per version of the
+#: tables they read rather than once per condition checked (a context
+#: without it is read from its entries each time).
+CONTEXT_VERSION = ("context version",)
+
+
 def drawn_so_far(table_name: str) -> tuple:
     """The context key of the patient's rows of a table drawn so far, while
     that table's rows are being drawn."""
@@ -349,14 +358,24 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     tie_breakers = pick.schema.column_names
     choose = min if pick.position is qm.Position.FIRST else max
 
-    # The last answer, with the context it was for and the number of rows of
-    # each table then: a chain of picks ("the first dose after the one
-    # before") reads its predecessor once per row, which without this memo
-    # costs exponential time in the length of the chain.
+    # The last answer, with the context it was for and the state then of the
+    # context entries the pick can read: a chain of picks ("the first dose
+    # after the one before") reads its predecessor once per row, which
+    # without this memo costs exponential time in the length of the chain.
     last: list = [None, None, None]
+    # The tables read, noted in `flags` while the whole expression compiles:
+    # their keys are known at the first call.
+    read = flags["context"]
+    read_keys: list = []
 
     def picked(context):
-        signature = tuple(len(v) for v in context.values() if isinstance(v, list))
+        if not read_keys:
+            read_keys.extend(_context_keys(read))
+        versions = context.get(CONTEXT_VERSION)
+        if versions is None:
+            signature = _context_state(context, read_keys)
+        else:
+            signature = tuple(map(versions.get, read_keys))
         if last[0] is context and last[1] == signature:
             return last[2]
         answer = pick_from(context)
@@ -374,15 +393,44 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
             values = [key(row, context) for key in keys]
             if any(v is UNKNOWN for v in values):
                 return UNKNOWN
-            # Ties after the sort keys are broken by every column, in order.
-            order = (
-                tuple(map(_sort_value, values)),
-                tuple(_sort_value(row[c]) for c in tie_breakers),
-            )
-            orders.append((order, row))
-        return choose(orders, key=lambda pair: pair[0])[1]
+            orders.append((tuple(map(_sort_value, values)), row))
+        best = choose(order for order, _ in orders)
+        tied = [row for order, row in orders if order == best]
+        if len(tied) == 1:
+            return tied[0]
+        # Ties after the sort keys are broken by every column, in order (only
+        # looked at for the rows still tied: most picks have none).
+        return choose(
+            tied, key=lambda row: tuple(_sort_value(row[c]) for c in tie_breakers)
+        )
 
     return picked
+
+
+_ABSENT = object()
+
+
+def _context_keys(tables) -> tuple:
+    """The context keys under which the patient's rows of `tables` may be found."""
+    keys = []
+    for table in tables:
+        if isinstance(table, qm.InlinePatientTable):
+            keys.append(table)
+        else:
+            keys.append(table.name)
+            if isinstance(table, qm.SelectTable):
+                keys.append(drawn_so_far(table.name))
+    return tuple(keys)
+
+
+def _context_state(context: dict, keys: tuple) -> tuple:
+    """What identifies the entries of `keys` in the context: the rows of a
+    table are only ever appended to while a patient is drawn, so a list is
+    known by its identity and length, anything else by its identity."""
+    return tuple(
+        (id(v), len(v)) if type(v) is list else id(v)
+        for v in (context.get(k, _ABSENT) for k in keys)
+    )
 
 
 def _compile_aggregate(node, source, flags):

@@ -98,6 +98,25 @@ def test_legacy_must_be_a_bool(tmp_path, capsys):
     assert "legacy must be True or False, not 'yes'" in err
 
 
+def test_legacy_with_an_additional_constraint_is_refused(tmp_path, capsys):
+    # As public ehrQL documents: its legacy generator takes no constraint.
+    path = definition(
+        tmp_path,
+        """
+        dataset.define_population(patients.exists_for_patient())
+        dataset.configure_dummy_data(
+            legacy=True, additional_population_constraint=patients.sex == "female"
+        )
+        """,
+    )
+    code, _, err = run(
+        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+    )
+    assert code == 10
+    assert "additional_population_constraint cannot be used with legacy=True" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):
     path = tmp_path / "measures.py"
     path.write_text(

@@ -120,6 +120,58 @@ def test_gp_and_ons_death_dates_agree_and_follow_the_last_activity():
         assert all(d is None or d <= ons[0] for d in activity)
 
 
+def test_death_dates_both_read_by_the_population_still_agree():
+    # Neither date is free to change afterwards: the second is drawn as the
+    # first, which its condition allows.
+    ds = create_dataset()
+    ds.define_population(
+        ons_deaths.date.is_after("2015-01-01")
+        & patients.date_of_death.is_after("2010-01-01")
+    )
+    ds.ons = ons_deaths.date
+    ds.gp = patients.date_of_death
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=40, seed=2)
+    results = run(data.tables, dataset)
+    assert len(results) == 40
+    assert all(ons == gp for _, ons, gp in results)
+
+
+def test_gp_events_the_population_leaves_free_move_into_the_registration():
+    # Registrations start when the population says: they cannot stretch back
+    # to earlier events, so the events move into them instead.
+    ds = create_dataset()
+    registration = practice_registrations.sort_by(
+        practice_registrations.start_date
+    ).first_for_patient()
+    ds.define_population(
+        registration.start_date.is_after("2012-01-01")
+        & registration.end_date.is_not_null()
+    )
+    ds.events = clinical_events.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=40, seed=3)
+    assert len(run(data.tables, dataset)) == 40
+    events = 0
+    for rows in by_patient(data.tables).values():
+        registrations = [
+            r
+            for t, rs in rows.items()
+            if t.name == "practice_registrations"
+            for r in rs
+        ]
+        for t, rs in rows.items():
+            if t.name == "clinical_events":
+                for r in rs:
+                    events += r["date"] is not None
+                    assert r["date"] is None or any(
+                        g["start_date"] <= r["date"]
+                        and (g["end_date"] is None or r["date"] <= g["end_date"])
+                        for g in registrations
+                    )
+    assert events > 20
+
+
 def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
     died = ons_deaths.date
     ds = create_dataset()

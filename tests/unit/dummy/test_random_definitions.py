@@ -24,3 +24,6 @@ def test_random_definitions(dataset):
         assert patient_ids(data.tables) <= {row[0] for row in run(data.tables, dataset)}
     else:
         assert all(rows == [] for rows in data.tables.values())
+        # None made is said, and why: no patient can exist, or time ran out.
+        assert data.report.reason
+        assert data.report.impossible or data.report.timed_out

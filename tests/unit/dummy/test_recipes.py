@@ -3,6 +3,7 @@ import random
 
 from ehrql import days
 from ehrql.dummy.hints import collect_hints
+from ehrql.dummy.plausibility import life_bounded_columns
 from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.row_expressions import compile_row_expression
 from ehrql.dummy.solver import RowBan
@@ -118,6 +119,19 @@ def test_null_checks_and_negated_comparisons_narrow_by_bisection():
     ]
     assert not choice.pending and choice.null_allowed
     assert choice.values[0] == datetime.date(2021, 1, 1)
+    # Not null, asked or as a ban on null: the pool is kept whole, with no filter pending.
+    for recipe in (
+        make_recipe(EVENTS, (expression(events.day.is_not_null()),), (), cache),
+        make_recipe(
+            EVENTS,
+            (),
+            (RowBan(EVENTS, (expression(events.day.is_null()),), ()),),
+            cache,
+        ),
+    ):
+        choice = dict(recipe.choices)["day"]
+        assert not choice.pending and not choice.null_allowed and choice.values
+        assert all(r["day"] is not None for r in draw_many(recipe, 20))
     banned_early = RowBan(EVENTS, (expression(events.day < "2021-01-01"),), ())
     choice = dict(make_recipe(EVENTS, (), (banned_early,), cache).choices)["day"]
     assert (
@@ -145,4 +159,28 @@ def test_rows_are_drawn_inside_bounds_read_from_the_patients_other_rows():
     assert all(
         datetime.date(2015, 3, 2) <= r["day"] <= datetime.date(2015, 3, 15)
         for r in rows
+    )
+
+
+def test_rows_bounded_by_other_rows_stay_within_the_patients_life():
+    # After the latest spell began, and before the patient died: a required
+    # row drawn without its checks (when none could be found) keeps to both.
+    began = spells.sort_by(spells.began).last_for_patient().began
+    recipe = make_recipe(
+        EVENTS,
+        (expression(events.day > began),),
+        (),
+        cache_for(EVENTS),
+        life_bounded=life_bounded_columns(EVENTS),
+    )
+    context = {
+        "spells": [{"began": datetime.date(2015, 3, 1), "ended": None, "site": 1}],
+        "death_records": {"died": datetime.date(2016, 1, 1), "cause": None},
+    }
+    rng = random.Random(5)
+    days = [recipe.draw_unchecked(rng, context)["day"] for _ in range(50)]
+    days = [d for d in days if d is not None]
+    assert days
+    assert all(
+        datetime.date(2015, 3, 2) <= d <= datetime.date(2016, 1, 1) for d in days
     )

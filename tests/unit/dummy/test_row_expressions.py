@@ -2,9 +2,13 @@ import datetime
 
 from ehrql import case, when, years
 from ehrql.codes import SNOMEDCTCode
-from ehrql.dummy.row_expressions import UNKNOWN, compile_row_expression
+from ehrql.dummy.row_expressions import (
+    CONTEXT_VERSION,
+    UNKNOWN,
+    compile_row_expression,
+)
 from ehrql.query_model import nodes as qm
-from tests.unit.dummy.tables import death_records, events, people
+from tests.unit.dummy.tables import death_records, events, people, spells
 
 EVENTS = events._qm_node
 
@@ -119,3 +123,32 @@ def test_earlier_tables_are_read_from_the_patients_rows():
     assert expression.evaluate({"began": datetime.date(2020, 6, 1)}, {}) is UNKNOWN
     no_events = {"events": []}
     assert expression.evaluate({"began": datetime.date(2020, 6, 1)}, no_events) is False
+
+
+def test_picks_are_read_again_when_the_patients_rows_change():
+    latest = events.sort_by(events.day).last_for_patient().day
+    expression = compile_row_expression(
+        (spells.began > latest)._qm_node, qm.row_source(spells._qm_node)
+    )
+    row = {"began": datetime.date(2020, 6, 1)}
+
+    def event(day):
+        return {"day": day, "flagged": None, "reading": None, "code": None}
+
+    rows = [event(datetime.date(2020, 5, 1))]
+    # Without a version the rows are looked at on every call.
+    context = {"events": rows}
+    assert expression.evaluate(row, context) is True
+    rows.append(event(datetime.date(2020, 7, 1)))
+    assert expression.evaluate(row, context) is False
+    # With versions, until the version of a table read changes: that is what
+    # the generator relies on.
+    rows = [event(datetime.date(2020, 5, 1))]
+    versions = {"events": 1}
+    context = {"events": rows, CONTEXT_VERSION: versions}
+    assert expression.evaluate(row, context) is True
+    rows.append(event(datetime.date(2020, 7, 1)))
+    versions["people"] = 1  # a table the pick does not read
+    assert expression.evaluate(row, context) is True
+    versions["events"] = 2
+    assert expression.evaluate(row, context) is False
