@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import itertools
 import operator
 from collections.abc import Callable, Iterator
@@ -555,7 +556,7 @@ class _Compiler:
     def _filter(self, frame: qm.Filter) -> FromClause:
         parent = self.rows(frame.source)
         condition = self.row_series(frame.condition, frame.source)
-        joined, keys = self._joined(parent, [condition])
+        joined, keys = self._filter_rows(frame, parent, condition)
         columns = [parent.c[n] for n in ["patient_id", *frame.schema.column_names]]
         query = (
             sa.select(*columns, *_interval_ids(keys))
@@ -565,6 +566,12 @@ class _Compiler:
         return self._keyed(
             self.dialect.inline_cte(query.cte(self._name("filtered"))), keys
         )
+
+    def _filter_rows(
+        self, frame: qm.Filter, parent: FromClause, condition: ColumnElement
+    ) -> tuple[FromClause, tuple]:
+        """The rows a filter's condition is tested on, and their keys (see `_joined`)."""
+        return self._joined(parent, [condition])
 
     @_compiles("frame", qm.InlinePatientTable)
     def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
@@ -1112,6 +1119,7 @@ class _IntervalCompiler(_Compiler):
         # their interval key.
         self._intervals: sa.TableClause | None = None
         self._interval_keys: dict = {}
+        self._interval_bounds: tuple = ()
 
     def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
         """All the statements for `query`; call once per compiler."""
@@ -1128,6 +1136,7 @@ class _IntervalCompiler(_Compiler):
             ],
             [(i, start, end) for i, (start, end) in enumerate(query.intervals)],
         )
+        self._interval_bounds = query.intervals
         population = self._population_table(dataset)
         group_columns = tuple(
             dict.fromkeys(n for grouping in query.groupings for n in grouping)
@@ -1192,12 +1201,61 @@ class _IntervalCompiler(_Compiler):
         # every interval alike.
         return joined.join(self._intervals, sa.true()), (self._intervals.c.interval_id,)
 
-    def _joined(self, base: FromClause, expressions) -> tuple[FromClause, tuple]:
+    def _filter_rows(
+        self, frame: qm.Filter, parent: FromClause, condition: ColumnElement
+    ) -> tuple[FromClause, tuple]:
+        # A row whose date must lie between bounds of the interval (such as
+        # `date.is_during(INTERVAL)`) can only be in the intervals holding
+        # that date: joining on the day, against a table of each interval's
+        # days, finds them by equality, where a join with every interval
+        # would test each row against each interval. The condition is still
+        # tested in full on the rows found.
+        days = self._interval_days(frame, parent)
+        return self._joined(parent, [condition], days)
+
+    def _interval_days(self, frame: qm.Filter, parent: FromClause):
+        """(the row date, a table of (interval_id, day)) for a filter whose
+        condition bounds one date of the row from both sides by the interval's
+        parameters; None where it does not, or where that table would be large."""
+        if self._interval_keys.get(parent) is not None:
+            return None
+        for node, (lower, upper) in _interval_date_bounds(frame.condition).items():
+            date = self.row_series(node, frame.source)
+            if _referenced_relations([date], self._patient_relations):
+                continue
+            table = self._memoised(
+                ("interval_days", lower, upper), lambda: self._days_table(lower, upper)
+            )
+            if table is not None:
+                return date, table
+        return None
+
+    def _days_table(self, lower, upper) -> sa.TableClause | None:
+        rows = []
+        for interval_id, (start, end) in enumerate(self._interval_bounds):
+            value = {INTERVAL_START: start, INTERVAL_END: end}
+            first = max(value[p] for p in lower)
+            last = min(value[p] for p in upper)
+            for offset in range((last - first).days + 1):
+                rows.append((interval_id, first + datetime.timedelta(days=offset)))
+            if len(rows) > MAX_INTERVAL_DAYS:
+                return None
+        return self._temp_table_from_rows(
+            "interval_days",
+            [("interval_id", sa.BigInteger()), ("day", sa.Date())],
+            rows,
+        )
+
+    def _joined(
+        self, base: FromClause, expressions, days=None
+    ) -> tuple[FromClause, tuple]:
         """As for a dataset, with the joined rows' interval key: none when
         nothing read varies by interval. When something does but `base` does
         not, each row of `base` is repeated for every interval (a join with
         the intervals table) before the per-interval relations are joined on
-        patient and interval.
+        patient and interval; or, given `days` (a date of `base`'s rows and a
+        table of each interval's days, see `_filter_rows`), only for the
+        intervals holding that date.
         """
         candidates = (self._patient_relations - {base}) | {self._intervals}
         joined, key = base, self._interval_keys.get(base)
@@ -1207,6 +1265,10 @@ class _IntervalCompiler(_Compiler):
             nonlocal joined, key, intervals_joined
             if not intervals_joined:
                 on = sa.true() if key is None else self._intervals.c.interval_id == key
+                if key is None and days is not None:
+                    date, table = days
+                    joined = joined.join(table, table.c.day == date)
+                    on = self._intervals.c.interval_id == table.c.interval_id
                 joined = joined.join(self._intervals, on)
                 key = self._intervals.c.interval_id if key is None else key
                 intervals_joined = True
@@ -1365,6 +1427,58 @@ def _parameter_dependent(root: qm.Node) -> frozenset:
         ):
             dependent.add(node)
     return frozenset(dependent)
+
+
+#: The most rows of (interval, day) that a join on an event's date is made
+#: through (see `_IntervalCompiler._filter_rows`): about 270 years of
+#: intervals, each day once, or a few years of long overlapping ones.
+MAX_INTERVAL_DAYS = 100_000
+
+#: Comparison -> the comparison with its sides swapped.
+_FLIPPED = {
+    Function.GE: Function.LE,
+    Function.GT: Function.LT,
+    Function.LE: Function.GE,
+    Function.LT: Function.GT,
+    Function.EQ: Function.EQ,
+}
+
+
+def _conjuncts(condition: qm.Series) -> list[qm.Series]:
+    if isinstance(condition, Function.And):
+        return [*_conjuncts(condition.lhs), *_conjuncts(condition.rhs)]
+    return [condition]
+
+
+def _interval_date_bounds(condition: qm.Series) -> dict:
+    """Date series -> (the interval parameters it must be on or after, those
+    it must be on or before), for each series that `condition` (read as a
+    conjunction) bounds from both sides by the interval's parameters and that
+    reads nothing of the interval itself."""
+    bounds: dict = {}
+    for conjunct in _conjuncts(condition):
+        if type(conjunct) not in _FLIPPED:
+            continue
+        comparison, value, parameter = type(conjunct), conjunct.lhs, conjunct.rhs
+        if isinstance(value, qm.Parameter):
+            comparison, value, parameter = _FLIPPED[comparison], parameter, value
+        if (
+            not isinstance(parameter, qm.Parameter)
+            or parameter.name not in _INTERVAL_COLUMNS
+            or value.type is not datetime.date
+            or _parameter_dependent(value)
+        ):
+            continue
+        lower, upper = bounds.setdefault(value, (set(), set()))
+        if comparison in (Function.GE, Function.GT, Function.EQ):
+            lower.add(parameter.name)
+        if comparison in (Function.LE, Function.LT, Function.EQ):
+            upper.add(parameter.name)
+    return {
+        value: (tuple(sorted(lower)), tuple(sorted(upper)))
+        for value, (lower, upper) in bounds.items()
+        if lower and upper
+    }
 
 
 #: Interval parameter -> its column in the compiler's intervals table.

@@ -353,7 +353,11 @@ def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
 
     assert list(get_measure_results(Recording(dsn), measures)) == []
     (compiled,) = runs
-    inserted = " ".join(s for s in compiled.setup if s.startswith("INSERT"))
+    inserted = " ".join(
+        s
+        for s in compiled.setup
+        if s.startswith("INSERT") and "intervals" in s.split(" VALUES ")[0]
+    )
     assert (
         inserted.count("2023-12-25") == 1
     )  # the last week's start is in the intervals table
@@ -449,3 +453,39 @@ def test_dummy_data_covers_only_measures_with_intervals():
     )
     # The numerator over the whole span, and whether a patient counts in it in its one interval.
     assert len(measures_dummy_dataset(measures).variables) == 2
+
+
+_BOUNDED_VISITS = {
+    "during": lambda: visits.date.is_during(INTERVAL),
+    "strictly_between": lambda: visits.date.is_between_but_not_on(
+        INTERVAL.start_date, INTERVAL.end_date
+    ),
+    "sides_swapped": lambda: (INTERVAL.start_date <= visits.date)
+    & (INTERVAL.end_date > visits.date),
+    "on_the_last_day": lambda: (visits.date >= INTERVAL.end_date)
+    & (visits.date <= INTERVAL.end_date),
+    "also_costly": lambda: (visits.cost > 6) & visits.date.is_during(INTERVAL),
+}
+
+
+@pytest.mark.parametrize("bounds", list(_BOUNDED_VISITS))
+def test_event_dates_bounded_by_the_interval_on_both_sides(engine, bounds):
+    # Rows are found through a table of each interval's days (see
+    # `_IntervalCompiler._filter_rows`), with intervals that overlap and
+    # visits on their first and last days.
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "visits",
+        numerator=visits.where(_BOUNDED_VISITS[bounds]()).count_for_patient(),
+        denominator=people.exists_for_patient(),
+        intervals=[
+            ("2020-01-05", "2020-01-20"),
+            ("2020-01-01", "2020-01-31"),
+            ("2020-01-31", "2020-03-01"),
+            ("2020-02-01", "2020-02-01"),
+        ],
+    )
+    expected = list(get_measure_results(_Engine(ENGINES["in_memory"]), measures))
+    assert list(get_measure_results(engine, measures)) == expected
+    assert {row[4] for row in expected} != {0}
