@@ -1224,7 +1224,8 @@ class _IntervalCompiler(_Compiler):
             if _referenced_relations([date], self._patient_relations):
                 continue
             table = self._memoised(
-                ("interval_days", lower, upper), lambda: self._days_table(lower, upper)
+                ("interval_days", lower, upper),
+                lambda lower=lower, upper=upper: self._days_table(lower, upper),
             )
             if table is not None:
                 return date, table
@@ -1289,6 +1290,118 @@ class _IntervalCompiler(_Compiler):
         if keys:
             self._interval_keys[relation] = relation.c.interval_id
         return relation
+
+    def _aggregation_column(self, node) -> tuple[FromClause, str]:
+        if isinstance(node, Aggregate.Exists):
+            relation = self._memoised(
+                ("interval_ranges", node), lambda: self._exists_by_ranges(node)
+            )
+            if relation is not None:
+                return relation, "value_0"
+        return super()._aggregation_column(node)
+
+    def _exists_by_ranges(self, node: Aggregate.Exists) -> FromClause | None:
+        """For `exists_for_patient()` over rows that one interval bound must
+        lie within bounds read from the row (a registration in force on
+        `INTERVAL.start_date`, say): a relation with a row per patient and
+        interval in which some row qualifies; None for other rows.
+
+        Each row's bounds are a range of dates; a patient's overlapping ranges
+        are merged (islands, by window functions), and the merged ranges
+        joined to the intervals whose bound lies in one. A patient's merged
+        ranges are disjoint, so each interval is found once, with no grouping
+        by patient and interval (as many rows as the population) to remove
+        repeats.
+        """
+        conditions, base = [], node.source
+        while base in self._varying and isinstance(base, (qm.Filter, qm.Sort)):
+            if isinstance(base, qm.Filter):
+                conditions.extend(_conjuncts(base.condition))
+            base = base.source
+        if not conditions or base in self._varying or not self._interval_bounds:
+            return None
+        plain = [c for c in conditions if c not in self._varying]
+        bounds = [_interval_bound(c) for c in conditions if c in self._varying]
+        if None in bounds or len({b.parameter for b in bounds}) != 1:
+            return None
+        rows = self.rows(base)
+        if self._interval_keys.get(rows) is not None:
+            return None
+        parameter = bounds[0].parameter
+        values = [
+            start if parameter == INTERVAL_START else end
+            for start, end in self._interval_bounds
+        ]
+        wheres = [self.row_series(c, base) for c in plain]
+        lows, highs = (
+            [self.dialect.literal(min(values))],
+            [self.dialect.literal(max(values))],
+        )
+        for bound in bounds:
+            value = self.row_series(bound.value, base)
+            if bound.strict:
+                value = self.dialect.date_add_days(value, 1 if bound.lower else -1)
+            if bound.open_if_null:
+                raw = self.row_series(bound.value, base)
+                value = sa.case(
+                    (raw.is_(None), lows[0] if bound.lower else highs[0]), else_=value
+                )
+            if bound.strict or not bound.open_if_null:
+                wheres.append(value.is_not(None))
+            (lows if bound.lower else highs).append(value)
+        low = lows[0] if len(lows) == 1 else self.dialect.greatest_ignoring_nulls(lows)
+        high = highs[0] if len(highs) == 1 else self.dialect.least_ignoring_nulls(highs)
+        joined, keys = self._joined(rows, [*wheres, low, high])
+        if keys:
+            return None
+        ranges = (
+            sa.select(rows.c.patient_id, low.label("low"), high.label("high"))
+            .select_from(joined)
+            .where(*wheres, low <= high)
+            .subquery(self._name("ranges"))
+        )
+        order = [ranges.c.low, ranges.c.high]
+        reach = sa.func.max(ranges.c.high).over(
+            partition_by=ranges.c.patient_id, order_by=order, rows=(None, -1)
+        )
+        reached = sa.select(*ranges.c, reach.label("reach")).subquery(
+            self._name("reached")
+        )
+        starts = sa.case(
+            (sa.or_(reached.c.reach.is_(None), reached.c.low > reached.c.reach), 1),
+            else_=0,
+        )
+        island = sa.func.sum(starts).over(
+            partition_by=reached.c.patient_id,
+            order_by=[reached.c.low, reached.c.high],
+            rows=(None, 0),
+        )
+        islands = sa.select(*reached.c, island.label("island")).subquery(
+            self._name("islands")
+        )
+        merged = (
+            sa.select(
+                islands.c.patient_id,
+                sa.func.min(islands.c.low).label("low"),
+                sa.func.max(islands.c.high).label("high"),
+            )
+            .group_by(islands.c.patient_id, islands.c.island)
+            .subquery(self._name("merged"))
+        )
+        bound = self._intervals.c[_INTERVAL_COLUMNS[parameter]]
+        query = sa.select(
+            merged.c.patient_id,
+            self._intervals.c.interval_id.label("interval_id"),
+            sa.literal(1).label("value_0"),
+        ).select_from(
+            merged.join(
+                self._intervals,
+                sa.and_(bound >= merged.c.low, bound <= merged.c.high),
+            )
+        )
+        relation = query.cte(self._name("in_ranges"))
+        self._interval_keys[relation] = relation.c.interval_id
+        return self._patient_relation(relation)
 
     def _parameter(self, node: qm.Parameter, frame) -> ColumnElement:
         if node.name in _INTERVAL_COLUMNS:
@@ -1479,6 +1592,63 @@ def _interval_date_bounds(condition: qm.Series) -> dict:
         for value, (lower, upper) in bounds.items()
         if lower and upper
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class _IntervalBound:
+    """A condition that an interval parameter lies on one side of a row's value."""
+
+    parameter: str
+    value: qm.Series
+    #: The parameter must be on or after the value (else on or before it).
+    lower: bool
+    #: Not on the value itself.
+    strict: bool
+    #: A null value sets no bound (`value >= parameter | value.is_null()`).
+    open_if_null: bool = False
+
+
+#: Comparison `parameter OP value` -> (lower, strict).
+_PARAMETER_SIDES = {
+    Function.GE: (True, False),
+    Function.GT: (True, True),
+    Function.LE: (False, False),
+    Function.LT: (False, True),
+}
+
+
+def _interval_bound(condition: qm.Series) -> _IntervalBound | None:
+    """`condition` as a bound on an interval parameter by a date that reads
+    nothing of the interval, optionally lifted where that date is null; None
+    for any other condition."""
+    if isinstance(condition, Function.Or):
+        for bound, other in [
+            (condition.lhs, condition.rhs),
+            (condition.rhs, condition.lhs),
+        ]:
+            found = _interval_bound(bound)
+            if (
+                found is not None
+                and not found.open_if_null
+                and isinstance(other, Function.IsNull)
+                and other.source == found.value
+            ):
+                return dataclasses.replace(found, open_if_null=True)
+        return None
+    if type(condition) not in _PARAMETER_SIDES:
+        return None
+    comparison, parameter, value = type(condition), condition.lhs, condition.rhs
+    if isinstance(value, qm.Parameter):
+        comparison, parameter, value = _FLIPPED[comparison], value, parameter
+    if (
+        not isinstance(parameter, qm.Parameter)
+        or parameter.name not in _INTERVAL_COLUMNS
+        or value.type is not datetime.date
+        or _parameter_dependent(value)
+    ):
+        return None
+    lower, strict = _PARAMETER_SIDES[comparison]
+    return _IntervalBound(parameter.name, value, lower, strict)
 
 
 #: Interval parameter -> its column in the compiler's intervals table.
