@@ -1157,11 +1157,28 @@ class _IntervalCompiler(_Compiler):
             .subquery("per_patient")
         )
         groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
-        sums = [
-            sa.func.coalesce(sa.func.sum(per_patient.c[f"value_{i}"]), 0)
-            for i in range(len(group_columns), len(names))
+        summed = [
+            per_patient.c[f"value_{i}"] for i in range(len(group_columns), len(names))
         ]
         interval_id = per_patient.c.interval_id
+        if len({frozenset(g) for g in query.groupings}) > 1:
+            # Each grouping is a roll-up of the finest one (by interval and
+            # every group column), whose sums are summed again: over a few
+            # rows per interval, where each grouping would otherwise read
+            # every patient's row.
+            finest = (
+                sa.select(
+                    interval_id,
+                    *groups,
+                    *(sa.func.sum(v).label(v.name) for v in summed),
+                )
+                .group_by(interval_id, *groups)
+                .subquery("finest")
+            )
+            groups = [finest.c[g.name] for g in groups]
+            summed = [finest.c[v.name] for v in summed]
+            interval_id = finest.c.interval_id
+        sums = [sa.func.coalesce(sa.func.sum(v), 0) for v in summed]
         if len({frozenset(g) for g in query.groupings}) == 1:
             select = sa.select(interval_id, *groups, *sums).group_by(
                 interval_id, *groups
