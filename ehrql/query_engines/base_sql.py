@@ -1509,9 +1509,8 @@ def _aggregation_scans(
     unfoldable = (*blocked, Aggregate._Base)
 
     def can_fold(frame: qm.Filter) -> bool:
-        return not any(
-            isinstance(n, unfoldable) or n in varying
-            for n in qm.all_nodes(frame.condition)
+        return not _reads_interval(frame) and not any(
+            isinstance(n, unfoldable) for n in qm.all_nodes(frame.condition)
         )
 
     groups: dict = {}
@@ -1525,7 +1524,26 @@ def _aggregation_scans(
         elif node not in key_only_picks:
             continue
         groups.setdefault((_aggregated_rows(node), node in varying), []).append(node)
-    return plan_scans(groups, can_fold)
+    return plan_scans(groups, can_fold, lambda frame: frame in varying)
+
+
+def _reads_interval(frame: qm.Filter) -> bool:
+    """Whether a filter's condition reads the interval's bounds, other than
+    through the rows it filters (whose columns are the same whichever
+    interval those rows were paired with)."""
+    rows = qm.row_source(frame.source)
+    seen, stack = set(), [frame.condition]
+    while stack:
+        node = stack.pop()
+        if node in seen or (
+            isinstance(node, qm.ManyRowsPerPatientFrame) and qm.row_source(node) == rows
+        ):
+            continue
+        if isinstance(node, qm.Parameter):
+            return True
+        seen.add(node)
+        stack.extend(node.children())
+    return False
 
 
 def _constant_set(condition: qm.Series) -> frozenset | None:
