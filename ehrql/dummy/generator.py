@@ -197,7 +197,9 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    plans, proven = plan_population_with_reasons(target, tuple(tables))
+    plans, proven = plan_population_with_reasons(
+        target, tuple(tables), _feasibility(tables, cache)
+    )
     reasons = list(proven)
     prepared = []
     unsure = []  # alternatives dropped only because a sample of values ran dry
@@ -308,7 +310,7 @@ class _Goals:
             # cost many rejected candidates: the goal is only worth its plans
             # that the solver solves.
             alternatives, reasons = plan_population_with_reasons(
-                target, tuple(self._tables)
+                target, tuple(self._tables), _feasibility(self._tables, self._cache)
             )
             self._budget -= max(1, len(alternatives) + len(reasons))
             prepared = (
@@ -530,32 +532,10 @@ def _prepare(
     plan: Plan, tables: list, cache: ChoiceCache
 ) -> _PreparedPlan | _Infeasible:
     """Recipes for one plan, or why some required row cannot exist."""
-    bans_by_table: dict = {}
-    for ban in plan.bans:
-        bans_by_table.setdefault(ban.table, []).append(ban)
-    required = []
-    for requirement in plan.requirements:
-        if requirement.table not in tables:
-            return _Infeasible(
-                f"it needs rows of {requirement.table.name}, which is not generated",
-                True,
-            )
-        bans = tuple(
-            b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required
-        )
-        plausible = plausibility_check(requirement.table)
-        recipe = make_recipe(
-            requirement.table,
-            requirement.conditions,
-            bans,
-            cache,
-            (),
-            (plausible,) if plausible else (),
-            life_bounded_columns(requirement.table),
-        )
-        if not recipe.feasible:
-            return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
-        required.append((recipe, requirement.count, requirement.distinct))
+    bans_by_table = _bans_by_table(plan)
+    required = _required_recipes(plan, tables, cache, bans_by_table)
+    if isinstance(required, _Infeasible):
+        return required
     fillers = {}
     for table in tables:
         plausible = plausibility_check(table)
@@ -579,6 +559,54 @@ def _prepare(
     return _PreparedPlan(
         plan, tuple(required), fillers, _free_columns(plan, tables), checks
     )
+
+
+def _bans_by_table(plan: Plan) -> dict:
+    grouped: dict = {}
+    for ban in plan.bans:
+        grouped.setdefault(ban.table, []).append(ban)
+    return grouped
+
+
+def _feasibility(tables: list, cache: ChoiceCache) -> Callable[[Plan], bool]:
+    """Whether every row a plan requires can be drawn (for the solver to
+    choose among too many alternatives)."""
+
+    def feasible(plan: Plan) -> bool:
+        recipes = _required_recipes(plan, tables, cache, _bans_by_table(plan))
+        return not isinstance(recipes, _Infeasible)
+
+    return feasible
+
+
+def _required_recipes(
+    plan: Plan, tables: list, cache: ChoiceCache, bans_by_table: dict
+) -> list | _Infeasible:
+    """(RowRecipe, count, distinct) for each row the plan requires, or why one cannot exist."""
+    required = []
+    for requirement in plan.requirements:
+        if requirement.table not in tables:
+            return _Infeasible(
+                f"it needs rows of {requirement.table.name}, which is not generated",
+                True,
+            )
+        bans = tuple(
+            b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required
+        )
+        plausible = plausibility_check(requirement.table)
+        recipe = make_recipe(
+            requirement.table,
+            requirement.conditions,
+            bans,
+            cache,
+            (),
+            (plausible,) if plausible else (),
+            life_bounded_columns(requirement.table),
+        )
+        if not recipe.feasible:
+            return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
+        required.append((recipe, requirement.count, requirement.distinct))
+    return required
 
 
 def _free_columns(plan: Plan, tables: list) -> frozenset:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ehrql.dummy.describe import describe, describe_in_full
 from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
@@ -106,17 +106,34 @@ def plan_population(population: qm.Series) -> tuple[Plan, ...]:
 
 
 def plan_population_with_reasons(
-    population: qm.Series, order: tuple = ()
+    population: qm.Series,
+    order: tuple = (),
+    feasible: Callable[[Plan], bool] | None = None,
 ) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
     """(the plans of `plan_population`, why each dropped alternative can never hold).
 
     `order` is the order tables are generated in (`generation_order`); a
     condition comparing two tables is solved on the rows of the later one.
     Without it, tables come in `generation_key` order.
+
+    Where the alternatives of an `and` are too many to keep them all, those
+    kept are ones whose plan does not contradict itself and, when given,
+    passes `feasible` (the generator checks that every required row can be
+    drawn): a long list of alternatives whose first few are impossible (an
+    empty codelist) otherwise crowds out every possible one.
     """
+    memo: dict = {}
+
+    def keep(literals: tuple) -> bool:
+        key = frozenset(literals)
+        if key not in memo:
+            plan = _plan_for(literals, order)
+            memo[key] = isinstance(plan, Plan) and (feasible is None or feasible(plan))
+        return memo[key]
+
     plans = []
     reasons = []
-    for literals in _alternatives(population, True):
+    for literals in _alternatives(population, True, keep):
         plan = _plan_for(literals, order)
         if isinstance(plan, Plan):
             plans.append(plan)
@@ -130,32 +147,82 @@ def plan_population_with_reasons(
 # ---------------------------------------------------------------------------
 
 
-def _alternatives(node: qm.Series, positive: bool) -> list[tuple]:
+#: Where an `and` has too many pairings of alternatives, at most this many are
+#: checked (`plan_population_with_reasons`) to find `MAX_ALTERNATIVES` that can hold.
+MAX_CHECKED_PAIRS = 2 * MAX_ALTERNATIVES
+
+Keep = Callable[[tuple], bool]
+
+
+def _alternatives(node: qm.Series, positive: bool, keep: Keep) -> list[tuple]:
     """Alternatives (each a tuple of (literal, positive) pairs) making `node`
-    true when `positive`, false otherwise."""
+    true when `positive`, false otherwise; `keep` says whether an alternative
+    may hold, for choosing among too many."""
     if isinstance(node, qm.Function.Not):
-        return _alternatives(node.source, not positive)
+        return _alternatives(node.source, not positive, keep)
     if isinstance(node, qm.Case) and node.type is bool:
-        return _case_alternatives(node, positive)
+        return _case_alternatives(node, positive, keep)
     compared = _case_compared(node)
     if compared is not None:
-        return _case_alternatives(compared, positive)
+        return _case_alternatives(compared, positive, keep)
     is_and = isinstance(node, qm.Function.And)
     is_or = isinstance(node, qm.Function.Or)
     if (is_and and positive) or (is_or and not positive):
-        # Both sides must hold: every pairing of their alternatives.
-        left = _alternatives(node.lhs, positive)
-        right = _alternatives(node.rhs, positive)
-        return [
-            a + b
-            for a, b in itertools.islice(
-                itertools.product(left, right), MAX_ALTERNATIVES
-            )
-        ]
+        # Both sides must hold: pairings of their alternatives.
+        return _both(
+            _alternatives(node.lhs, positive, keep),
+            _alternatives(node.rhs, positive, keep),
+            keep,
+        )
     if is_and or is_or:
-        either = _alternatives(node.lhs, positive) + _alternatives(node.rhs, positive)
-        return either[:MAX_ALTERNATIVES]
+        return _either(
+            [
+                _alternatives(node.lhs, positive, keep),
+                _alternatives(node.rhs, positive, keep),
+            ]
+        )
     return [((node, positive),)]
+
+
+def _both(left: list, right: list, keep: Keep) -> list[tuple]:
+    """Alternatives each joining one of `left` with one of `right`.
+
+    When either side has one alternative, all pairings (up to
+    `MAX_ALTERNATIVES`); otherwise pairings in order of the sum of their
+    positions (every alternative of either side gets paired early, not only
+    the first of `left`), keeping the first `MAX_ALTERNATIVES` that may hold
+    among `MAX_CHECKED_PAIRS` checked: an impossible pairing dropped here
+    leaves its place to a possible one. The first pairings, unchecked, when
+    none of those may hold.
+    """
+    if len(left) == 1 or len(right) == 1:
+        # Nothing to choose between (the usual `a & b` of single literals):
+        # what cannot hold is dropped further up, or when planned.
+        if len(left) * len(right) <= MAX_ALTERNATIVES:
+            return [a + b for a in left for b in right]
+    pairs = sorted(
+        itertools.product(range(len(left)), range(len(right))),
+        key=lambda ij: (ij[0] + ij[1], ij[0]),
+    )
+    kept = []
+    for i, j in pairs[:MAX_CHECKED_PAIRS]:
+        if keep(left[i] + right[j]):
+            kept.append(left[i] + right[j])
+            if len(kept) == MAX_ALTERNATIVES:
+                break
+    return kept or [left[i] + right[j] for i, j in pairs[:MAX_ALTERNATIVES]]
+
+
+def _either(sides: list) -> list[tuple]:
+    """The alternatives of each side taken in turn (so a long first side does
+    not crowd out the others), up to `MAX_ALTERNATIVES`."""
+    merged = [
+        alternative
+        for round_ in itertools.zip_longest(*sides)
+        for alternative in round_
+        if alternative is not None
+    ]
+    return merged[:MAX_ALTERNATIVES]
 
 
 def _case_compared(node: qm.Series) -> qm.Case | None:
@@ -194,7 +261,7 @@ def _case_compared(node: qm.Series) -> qm.Case | None:
         return None
 
 
-def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:
+def _case_alternatives(node: qm.Case, positive: bool, keep: Keep) -> list[tuple]:
     """Alternatives making a boolean case true (or false when not `positive`).
 
     A branch gives the case's value when its condition is true and every
@@ -203,29 +270,29 @@ def _case_alternatives(node: qm.Case, positive: bool) -> list[tuple]:
     when every condition is false. A branch whose value is a constant of the
     other truth, or null, can never give the wanted value.
     """
-    found: list = []
+    branches: list = []
     earlier: list = []
     for condition, value in [*node.cases.items(), (None, node.default)]:
         if value is not None and not (
             isinstance(value, qm.Value) and value.value is not positive
         ):
-            parts = [_alternatives(c, False) for c in earlier]
-            if condition is not None:
-                parts.append(_alternatives(condition, True))
+            parts = [_alternatives(c, False, keep) for c in earlier]
+            # `when(x.is_not_null()).then(x)` (`when_null_then`): x true (or
+            # false) is not null already, and asking for both separately
+            # would leave `x.is_not_null()` to chance when x is compound.
+            if condition is not None and condition != qm.Function.Not(
+                qm.Function.IsNull(value)
+            ):
+                parts.append(_alternatives(condition, True, keep))
             if not isinstance(value, qm.Value):
-                parts.append(_alternatives(value, positive))
+                parts.append(_alternatives(value, positive, keep))
             combined: list = [()]
             for part in parts:
-                combined = [
-                    a + b
-                    for a, b in itertools.islice(
-                        itertools.product(combined, part), MAX_ALTERNATIVES
-                    )
-                ]
-            found.extend(combined)
+                combined = _both(combined, part, keep)
+            branches.append(combined)
         if condition is not None:
             earlier.append(condition)
-    return found[:MAX_ALTERNATIVES]
+    return _either(branches)
 
 
 # ---------------------------------------------------------------------------
@@ -284,14 +351,20 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
         if target is not None:
             # Frames of the target's own table that it is compared with must
             # have rows, drawn before the target's, or the comparison is null.
+            # Not so where the condition turns a null into an answer
+            # (`a > maximum_of(b, c)` needs a row of a, not of both b and c).
             others = [
                 o for o in sources if o != target and _same_event_table(o, target)
             ]
             if others:
                 readers.add(target)
-            for frame in others + [target] * bool(others):
-                counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
-                counted_by.setdefault(frame, []).append(condition)
+                needed = set(_frames_needed_by(literal))
+                for frame in others + [target]:
+                    if frame in needed:
+                        counts[frame] = counts.get(frame, _ANY_COUNT) & (
+                            _ANY_COUNT - {0}
+                        )
+                        counted_by.setdefault(frame, []).append(condition)
         if target is None:
             unsolved.append(condition)
             # Still, a comparison with an empty frame's value is null, never
@@ -329,9 +402,10 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
         if source not in readers:
             requirements.extend(new_requirements)
         bans.extend(new_bans)
-    requirements.extend(_rows_read_by(requirements))
     return Plan(
-        tuple(_merge_patient_requirements(requirements)), tuple(bans), tuple(unsolved)
+        tuple(_merge_patient_requirements(_with_rows_read(requirements))),
+        tuple(bans),
+        tuple(unsolved),
     )
 
 
@@ -368,25 +442,43 @@ _NULL_TOLERANT = (
 
 def _frames_needed_by(literal) -> list:
     """Event frames whose emptiness makes a comparison null (so never true,
-    nor its negation): those it reads through a pick or a sum, mean,
-    minimum or maximum, outside anything that turns nulls into values."""
-    if not isinstance(literal, _COMPARISONS):
+    nor its negation): those it reads through a pick or a sum, mean, minimum
+    or maximum, where nothing turns the null into a value (`maximum_of` of
+    several frames is null only when all of them are empty)."""
+    if not isinstance(literal, (_COMPARISONS, qm.Function.In)):
         return []
-    nodes = [n for side in (literal.lhs, literal.rhs) for n in qm.all_nodes(side)]
-    if any(isinstance(n, _NULL_TOLERANT) for n in nodes):
-        return []
-    frames = []
-    for n in nodes:
-        if isinstance(n, qm.PickOneRowPerPatient):
-            frames.append(n.source)
-        elif isinstance(n, qm.AggregateByPatient._Base):
-            frames.append(n.source.domain.source)
     return [
-        _frame_key(f)
-        for f in frames
-        if isinstance(f, qm.ManyRowsPerPatientFrame)
-        and isinstance(qm.root_table(f), qm.SelectTable)
+        frame
+        for frame in _null_when_empty(literal)
+        if isinstance(frame, qm.ManyRowsPerPatientFrame)
+        and isinstance(qm.root_table(frame), qm.SelectTable)
     ]
+
+
+_VALUE_AGGREGATES = (
+    qm.AggregateByPatient.Min,
+    qm.AggregateByPatient.Max,
+    qm.AggregateByPatient.Sum,
+    qm.AggregateByPatient.Mean,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _null_when_empty(node: qm.Node) -> frozenset:
+    """The frames (as `_frame_key`s) each of whose emptiness alone makes `node` null."""
+    if isinstance(node, qm.SelectColumn):
+        if isinstance(node.source, qm.PickOneRowPerPatient):
+            return frozenset({_frame_key(node.source.source)})
+        return frozenset()
+    if isinstance(node, _VALUE_AGGREGATES):
+        return frozenset({_frame_key(node.source.domain.source)})
+    if isinstance(node, (qm.Function.MaximumOf, qm.Function.MinimumOf)):
+        return frozenset.intersection(*(_null_when_empty(s) for s in node.sources))
+    if isinstance(node, _NULL_TOLERANT) or not isinstance(node, qm.Function._Base):
+        return frozenset()
+    return frozenset().union(
+        *(_null_when_empty(c) for c in node.children() if isinstance(c, qm.Series))
+    )
 
 
 def _two_counts(literal, positive: bool):
@@ -538,30 +630,101 @@ def _aggregate_comparison(literal, positive: bool):
     ]
 
 
-@functools.lru_cache(maxsize=4096)
-def _null_tolerant(node: qm.Node) -> bool:
-    return any(isinstance(n, _NULL_TOLERANT) for n in qm.all_nodes(node))
-
-
-def _rows_read_by(requirements: list) -> list:
-    """A row in each other table that required rows compare themselves with.
+def _with_rows_read(requirements: list) -> list:
+    """`requirements`, each preceded by a row of every frame its conditions read.
 
     A comparison with a missing row is null, never true, so the row that
-    `events.date > patients.date_of_birth` reads had better exist. Not so for
-    a condition that turns nulls into answers (`ons_deaths.date.is_null()`,
-    a case, an or): there a missing row may be just what it needs.
+    `events.date > patients.date_of_birth` reads had better exist, and so had
+    the rows of the frame behind `events.consultation_id.is_in(visits.consultation_id)`
+    or `events.date > previous_dose.date`. A frame of the requirement's own
+    table is asked for before it (its rows are read from those drawn so far),
+    and so on down a chain of frames each read by the next (the first dose
+    after the dose after ...). Not so for a condition that turns nulls into
+    answers (`ons_deaths.date.is_null()`, a case, an or): there a missing row
+    may be just what it needs.
     """
-    tables = {
-        table: None
-        for requirement in requirements
-        for condition in requirement.conditions
-        if not _null_tolerant(condition.node)
-        for table in condition.context_tables
-        # Inline tables are given, not generated; rows of the requirement's
-        # own table that it reads are required on their own.
-        if not isinstance(table, qm.InlinePatientTable) and table != requirement.table
-    }
-    return [RowRequirement(table, (), 1) for table in tables]
+    placed: list = []
+
+    def covered(table, filters) -> RowRequirement | None:
+        for requirement in (*placed, *requirements):
+            if (
+                requirement.table == table
+                and requirement.conditions[: len(filters)] == filters
+            ):
+                return requirement
+        return None
+
+    def place(requirement, depth: int) -> None:
+        if requirement in placed:
+            return
+        if depth < _MAX_CHAIN:
+            for table, filters in _rows_needed(requirement):
+                place(
+                    covered(table, filters) or RowRequirement(table, filters, 1),
+                    depth + 1,
+                )
+        if requirement not in placed:
+            placed.append(requirement)
+
+    for requirement in requirements:
+        place(requirement, 0)
+    return placed
+
+
+#: How many frames, each read by the next, are asked for in front of a row.
+_MAX_CHAIN = 64
+
+
+def _rows_needed(requirement: RowRequirement) -> list:
+    """(table, filters) of the rows that must exist for a required row's
+    conditions to be true: one per frame they read, or, for a table read
+    otherwise (a patient table), any row of it."""
+    needed: dict = {}
+    for condition in requirement.conditions:
+        frames = _frames_read(condition.node)
+        if frames is None:
+            continue
+        read = set(condition.context_tables)
+        for frame in frames:
+            table, filters = _frame_conditions(frame)
+            if table in read and isinstance(table, qm.SelectTable):
+                needed.setdefault((table, filters), None)
+        for table in read - {t for t, _ in needed}:
+            # Inline tables are given, not generated; rows of the
+            # requirement's own table are only asked for through a frame.
+            if (
+                not isinstance(table, qm.InlinePatientTable)
+                and table != requirement.table
+            ):
+                needed.setdefault((table, ()), None)
+    return list(needed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _frames_read(node: qm.Series) -> tuple | None:
+    """The event frames a condition reads through a pick or an aggregate
+    (not looking inside those frames); None when a part of the condition turns
+    nulls into answers, so that an empty frame may be what it needs."""
+    frames: dict = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _NULL_TOLERANT):
+            return None
+        if isinstance(current, qm.SelectColumn):
+            if isinstance(current.source, qm.PickOneRowPerPatient) and isinstance(
+                current.source.source, qm.ManyRowsPerPatientFrame
+            ):
+                frames.setdefault(qm.row_source(current.source.source), None)
+            continue
+        if isinstance(current, qm.AggregateByPatient._Base):
+            frame = current.source.domain.source
+            if isinstance(frame, qm.ManyRowsPerPatientFrame):
+                frames.setdefault(qm.row_source(frame), None)
+            continue
+        if isinstance(current, (qm.Function._Base, qm.Case)):
+            stack.extend(c for c in current.children() if isinstance(c, qm.Series))
+    return tuple(frames)
 
 
 _NO_SOURCE = qm.SelectPatientTable("__none__", qm.TableSchema({}))

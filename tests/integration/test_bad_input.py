@@ -8,26 +8,20 @@ import sys
 import textwrap
 import time
 
-import duckdb
 import pytest
 
 from ehrql.__main__ import EXIT_DATA_ERROR
-from tests.integration.test_cli import (
+from tests.lib.cli import (
     REPO,
-    SMALL_DEFINITION,
+    THINGS_FROM_FILE,
+    command,
     run,
     write_definition,
+    write_duckdb_records,
     write_tables,
 )
 
 ENGINES = ["duckdb", "in_memory", "spark"]
-
-
-@pytest.fixture
-def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
-        tmp_path / "tables"
-    )
 
 
 def needs_engine(engine):
@@ -57,16 +51,13 @@ def test_duplicate_patient_id_in_a_table_file(small, tmp_path, capsys, engine):
     (tables / "patients.csv").write_text(DUPLICATED_PATIENTS)
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dummy_tables=tables,
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -100,14 +91,9 @@ def test_duplicate_patient_id_double_counts_no_measure(small, tmp_path, capsys, 
         )
     )
     code, _, err = run(
-        [
-            "generate-measures",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-        ],
+        command(
+            "generate-measures", definition, dummy_tables=tables, query_engine=engine
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -117,18 +103,10 @@ def test_duplicate_patient_id_double_counts_no_measure(small, tmp_path, capsys, 
 def test_duplicate_patient_id_in_a_duckdb_database(small, tmp_path, capsys):
     definition, _ = small
     database = tmp_path / "records.duckdb"
-    connection = duckdb.connect(str(database))
-    connection.execute(
-        "CREATE TABLE patients (patient_id BIGINT, date_of_birth DATE, sex VARCHAR, date_of_death DATE)"
+    write_duckdb_records(
+        database, patients="(4, NULL, 'female', NULL), (4, NULL, 'male', NULL)"
     )
-    connection.execute(
-        "INSERT INTO patients VALUES (4, NULL, 'female', NULL), (4, NULL, 'male', NULL)"
-    )
-    connection.execute(
-        "CREATE TABLE clinical_events (patient_id BIGINT, date DATE, snomedct_code VARCHAR, numeric_value DOUBLE)"
-    )
-    connection.close()
-    code, _, err = run(["generate-dataset", definition, "--dsn", database], capsys)
+    code, _, err = run(command("generate-dataset", definition, dsn=database), capsys)
     assert code == EXIT_DATA_ERROR, err
     assert (
         f"table 'patients' in the database {database} has more than one row for patient_id 4"
@@ -143,7 +121,7 @@ def test_more_duplicates_than_are_listed(small, capsys):
         "patient_id,date_of_birth,sex,date_of_death\n" + rows
     )
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables], capsys
+        command("generate-dataset", definition, dummy_tables=tables), capsys
     )
     assert code == EXIT_DATA_ERROR
     assert "patient_id 10, 11, 12 and more;" in err
@@ -152,22 +130,9 @@ def test_more_duplicates_than_are_listed(small, capsys):
 def test_duplicate_patient_id_in_table_from_file(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "things.csv").write_text("patient_id,x\n1,a\n2,b\n1,c\n")
-    (tmp_path / "d.py").write_text(
-        textwrap.dedent(
-            """
-            from ehrql import create_dataset
-            from ehrql.tables import PatientFrame, Series, table_from_file
-            @table_from_file("things.csv")
-            class things(PatientFrame):
-                x = Series(str)
-            dataset = create_dataset()
-            dataset.define_population(things.exists_for_patient())
-            dataset.x = things.x
-            """
-        )
-    )
+    (tmp_path / "d.py").write_text(THINGS_FROM_FILE)
     code, _, err = run(
-        ["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")],
+        command("generate-dataset", "d.py", dummy_tables=write_tables(tmp_path / "t")),
         capsys,
     )
     assert code != 0
@@ -236,14 +201,9 @@ def test_two_files_for_one_table_are_refused(small, tmp_path, capsys, engine):
         pyarrow_csv.read_csv(tables / "patients.csv"), tables / "patients.parquet"
     )
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, query_engine=engine
+        ),
         capsys,
     )
     assert code == 1, err
@@ -261,7 +221,7 @@ def test_create_dummy_tables_does_not_overwrite_without_force(small, tmp_path, c
     edited.write_text(
         "patient_id,date_of_birth,sex,date_of_death\n1,1970-07-01,female,\n"
     )
-    code, _, err = run(["create-dummy-tables", definition, directory], capsys)
+    code, _, err = run(command("create-dummy-tables", definition, directory), capsys)
     assert code == 1
     assert (
         "not overwriting existing table files" in err
@@ -282,7 +242,8 @@ def test_create_dummy_tables_with_force_leaves_one_file_per_table(
         "patient_id,date_of_birth,sex,date_of_death\n"
     )
     code, _, err = run(
-        ["create-dummy-tables", definition, f"{directory}:parquet", "--force"], capsys
+        command("create-dummy-tables", definition, f"{directory}:parquet", force=True),
+        capsys,
     )
     assert code == 0, err
     assert sorted(p.name for p in directory.iterdir()) == [
@@ -345,16 +306,13 @@ def test_bad_cell_names_file_line_and_column(small, tmp_path, capsys, engine, ca
     (tables / "clinical_events.csv").write_text(EVENTS_HEADER + line + "\n")
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dummy_tables=tables,
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -370,14 +328,9 @@ def test_bad_cell_on_spark(small, capsys, case):
     line, message = BAD_CELLS[case]
     (tables / "clinical_events.csv").write_text(EVENTS_HEADER + line + "\n")
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            "spark",
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, query_engine="spark"
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -394,14 +347,9 @@ def test_booleans_are_t_or_f_on_every_engine(tmp_path, capsys, engine, value):
     tables.mkdir()
     (tables / "flags.csv").write_text(f"patient_id,f\n1,T\n2,\n3,{value}\n")
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, query_engine=engine
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -421,16 +369,13 @@ def test_booleans_t_f_and_empty_read_alike(tmp_path, capsys, engine):
     (tables / "flags.csv").write_text("patient_id,f\n1,T\n2,\n3,F\n")
     output = tmp_path / "o.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dummy_tables=tables,
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -451,16 +396,13 @@ def test_byte_order_mark_at_the_start_of_a_table_file_is_accepted(
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     output = tmp_path / "d.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dummy_tables=tables,
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -478,14 +420,9 @@ def test_table_file_that_is_not_utf8_is_named(small, capsys, engine):
         "patient_id,date_of_birth,sex,date_of_death\n1,,caf\xe9,\n".encode("latin-1")
     )
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, query_engine=engine
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -495,22 +432,9 @@ def test_table_file_that_is_not_utf8_is_named(small, capsys, engine):
 def test_table_from_file_accepts_a_byte_order_mark(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "things.csv").write_bytes(b"\xef\xbb\xbfpatient_id,x\n1,a\n")
-    (tmp_path / "d.py").write_text(
-        textwrap.dedent(
-            """
-            from ehrql import create_dataset
-            from ehrql.tables import PatientFrame, Series, table_from_file
-            @table_from_file("things.csv")
-            class things(PatientFrame):
-                x = Series(str)
-            dataset = create_dataset()
-            dataset.define_population(things.exists_for_patient())
-            dataset.x = things.x
-            """
-        )
-    )
+    (tmp_path / "d.py").write_text(THINGS_FROM_FILE)
     code, out, err = run(
-        ["generate-dataset", "d.py", "--dummy-tables", write_tables(tmp_path / "t")],
+        command("generate-dataset", "d.py", dummy_tables=write_tables(tmp_path / "t")),
         capsys,
     )
     assert code == 0, err
@@ -665,7 +589,7 @@ def test_output_piped_into_head_closes_quietly(small):
 def test_dummy_tables_given_a_file_says_it_is_a_file(small, capsys):
     definition, _ = small
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", definition], capsys
+        command("generate-dataset", definition, dummy_tables=definition), capsys
     )
     assert code == 2
     assert f"{definition} is a file, not a directory" in err
@@ -677,7 +601,7 @@ def test_output_whose_parent_is_a_file_says_so(small, tmp_path, capsys):
     blocker.write_text("")
     output = blocker / "sub" / "dataset.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        command("generate-dataset", definition, dummy_tables=tables, output=output),
         capsys,
     )
     assert code == 1
@@ -705,12 +629,9 @@ def test_interval_in_a_dataset_is_an_error_at_its_line(tmp_path, capsys, line):
         """,
     )
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            write_tables(tmp_path / "t"),
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=write_tables(tmp_path / "t")
+        ),
         capsys,
     )
     assert code == 10
@@ -728,12 +649,9 @@ def test_sys_exit_in_a_definition_is_reported(tmp_path, capsys):
         """,
     )
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            write_tables(tmp_path / "t"),
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=write_tables(tmp_path / "t")
+        ),
         capsys,
     )
     assert code == 10
@@ -758,16 +676,13 @@ def test_integer_overflow_is_the_same_error_on_every_engine(tmp_path, capsys, en
     definition = write_definition(tmp_path, OVERFLOW_DEFINITION)
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            write_tables(tmp_path / "t"),
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dummy_tables=write_tables(tmp_path / "t"),
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err
@@ -789,14 +704,12 @@ def test_integers_up_to_64_bits_are_fine(tmp_path, capsys, engine):
         """,
     )
     code, out, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            write_tables(tmp_path / "t"),
-            "--query-engine",
-            engine,
-        ],
+            dummy_tables=write_tables(tmp_path / "t"),
+            query_engine=engine,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -814,14 +727,9 @@ def test_a_missing_column_is_a_data_error_on_every_engine(small, capsys, engine)
         "patient_id,date,snomedct_code\n1,2019-03-01,60621009\n"
     )
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--query-engine",
-            engine,
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, query_engine=engine
+        ),
         capsys,
     )
     assert code == EXIT_DATA_ERROR, err

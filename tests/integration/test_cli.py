@@ -7,81 +7,27 @@ import io
 import os
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet
 import pytest
 
-from ehrql.__main__ import build_parser, entrypoint
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_DEFINITION = REPO / "examples" / "dataset_definition.py"
-EXAMPLE_DATA = REPO / "ehrql" / "example-data"
+from ehrql.__main__ import build_parser
+from tests.lib.cli import (
+    EXAMPLE_DATA,
+    EXAMPLE_DEFINITION,
+    REPO,
+    SMALL_DEFINITION,
+    SMALL_EXPECTED,
+    command,
+    run,
+    write_definition,
+    write_duckdb_records,
+    write_tables,
+)
 
 ENGINES = ["duckdb", "in_memory"]
-
-
-def run(argv, capsys):
-    """Run the CLI in this process: (exit code, stdout, stderr)."""
-    code = entrypoint([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def write_definition(directory, body, name="dataset_definition.py"):
-    path = directory / name
-    path.write_text(
-        "from ehrql import create_dataset, get_parameter\n"
-        "from ehrql.tables.core import clinical_events, patients\n"
-        + textwrap.dedent(body)
-    )
-    return path
-
-
-def write_tables(directory):
-    """Three patients, one of them without events."""
-    directory.mkdir()
-    (directory / "patients.csv").write_text(
-        "patient_id,date_of_birth,sex,date_of_death\n"
-        "1,1970-07-01,female,\n"
-        "2,2001-01-01,male,2022-05-06\n"
-        "3,1940-12-01,unknown,\n"
-    )
-    (directory / "clinical_events.csv").write_text(
-        "patient_id,date,snomedct_code,numeric_value\n"
-        "1,2019-03-01,60621009,27.5\n"
-        "1,2021-08-15,60621009,29.0\n"
-        "2,2020-01-02,195967001,\n"
-    )
-    return directory
-
-
-SMALL_DEFINITION = """
-index_date = get_parameter("index", default="2023-01-01")
-dataset = create_dataset()
-dataset.define_population(patients.exists_for_patient())
-dataset.age = patients.age_on(index_date)
-dataset.sex = patients.sex
-dataset.bmi = clinical_events.sort_by(clinical_events.date).last_for_patient().numeric_value
-dataset.has_events = clinical_events.exists_for_patient()
-dataset.died = patients.date_of_death
-"""
-
-SMALL_EXPECTED = [
-    (1, 52, "female", 29.0, True, None),
-    (2, 22, "male", None, True, datetime.date(2022, 5, 6)),
-    (3, 82, "unknown", None, False, None),
-]
-
-
-@pytest.fixture
-def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
-        tmp_path / "tables"
-    )
 
 
 def read_arrow(path):
@@ -100,16 +46,13 @@ def test_csv_output(small, tmp_path, capsys, engine):
     definition, tables = small
     output = tmp_path / "out" / "dataset.csv"
     code, out, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            output,
-            "--query-engine",
-            engine,
-        ],
+            dummy_tables=tables,
+            output=output,
+            query_engine=engine,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -132,16 +75,13 @@ def test_typed_outputs(small, tmp_path, capsys, engine):
     for name in ["d.arrow", "d.parquet"]:
         output = tmp_path / name
         code, _, err = run(
-            [
+            command(
                 "generate-dataset",
                 definition,
-                "--dummy-tables",
-                tables,
-                "--output",
-                output,
-                "--query-engine",
-                engine,
-            ],
+                dummy_tables=tables,
+                output=output,
+                query_engine=engine,
+            ),
             capsys,
         )
         assert code == 0, err
@@ -165,7 +105,7 @@ def test_csv_gz_output(small, tmp_path, capsys):
     definition, tables = small
     output = tmp_path / "d.csv.gz"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        command("generate-dataset", definition, dummy_tables=tables, output=output),
         capsys,
     )
     assert code == 0, err
@@ -176,7 +116,7 @@ def test_csv_gz_output(small, tmp_path, capsys):
 def test_console_output(small, capsys):
     definition, tables = small
     code, out, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables], capsys
+        command("generate-dataset", definition, dummy_tables=tables), capsys
     )
     assert code == 0, err
     assert out.splitlines() == [
@@ -219,16 +159,13 @@ def test_example_study_on_the_example_data_gives_the_same_result_on_every_engine
         for extension in [".csv", ".arrow"]:
             output = tmp_path / engine / f"dataset{extension}"
             code, _, err = run(
-                [
+                command(
                     "generate-dataset",
                     EXAMPLE_DEFINITION,
-                    "--dummy-tables",
-                    EXAMPLE_DATA,
-                    "--output",
-                    output,
-                    "--query-engine",
-                    engine,
-                ],
+                    dummy_tables=EXAMPLE_DATA,
+                    output=output,
+                    query_engine=engine,
+                ),
                 capsys,
             )
             assert code == 0, err
@@ -290,7 +227,7 @@ def test_readme_command_through_the_console_script_module(tmp_path):
 def test_generated_dummy_data_when_no_data_source_is_given(small, tmp_path, capsys):
     definition, _ = small
     output = tmp_path / "d.csv"
-    code, _, err = run(["generate-dataset", definition, "--output", output], capsys)
+    code, _, err = run(command("generate-dataset", definition, output=output), capsys)
     assert code == 0, err
     rows = list(csv.DictReader(output.open()))
     assert len(rows) == 10  # the default population size
@@ -310,14 +247,7 @@ def test_dummy_data_file_is_checked_and_output_in_another_format(
     )
     output = tmp_path / "d.arrow"
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            output,
-        ],
+        command("generate-dataset", definition, dummy_data_file=dummy, output=output),
         capsys,
     )
     assert code == 0, err
@@ -350,14 +280,7 @@ def test_dummy_data_file_that_does_not_match(
     dummy.write_text(contents)
     output = tmp_path / "new_dir" / "d.csv"
     code, out, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            output,
-        ],
+        command("generate-dataset", definition, dummy_data_file=dummy, output=output),
         capsys,
     )
     assert code == 11
@@ -378,7 +301,9 @@ def test_dump_dataset_sql(small, tmp_path, capsys):
     assert out.rstrip().endswith(";")
 
     output = tmp_path / "sql" / "dataset.sql"
-    code, out2, err = run(["dump-dataset-sql", definition, "--output", output], capsys)
+    code, out2, err = run(
+        command("dump-dataset-sql", definition, output=output), capsys
+    )
     assert code == 0, err
     assert out2 == ""
     assert output.read_text() == out
@@ -387,7 +312,7 @@ def test_dump_dataset_sql(small, tmp_path, capsys):
 def test_dump_dataset_sql_needs_a_sql_engine(small, capsys):
     definition, _ = small
     code, _, err = run(
-        ["dump-dataset-sql", definition, "--query-engine", "in_memory"], capsys
+        command("dump-dataset-sql", definition, query_engine="in_memory"), capsys
     )
     assert code == 1
     assert "the in_memory query engine does not use SQL; choose one of: duckdb" in err
@@ -411,7 +336,9 @@ def test_dump_dataset_sql_for_a_backend_is_the_sql_of_its_engine(
     small, capsys, backend, expected
 ):
     definition, _ = small
-    code, out, err = run(["dump-dataset-sql", definition, "--backend", backend], capsys)
+    code, out, err = run(
+        command("dump-dataset-sql", definition, backend=backend), capsys
+    )
     assert code == 0, err
     for text in expected:
         assert text in out
@@ -424,7 +351,7 @@ def test_a_server_dsn_is_run_by_its_engine_and_its_password_never_logged(
     definition, _ = small
     dsn = f"{scheme}://someone:s3cret@nowhere.invalid:1/db/schema"
     code, _, err = run(
-        ["generate-dataset", definition, "--backend", "tpp", "--dsn", dsn], capsys
+        command("generate-dataset", definition, backend="tpp", dsn=dsn), capsys
     )
     # No server can be reached here (nor may a driver be installed): the
     # command fails, but names the engine the DSN asks for. A missing driver
@@ -496,13 +423,9 @@ def test_definition_errors_name_the_file_and_line_and_leave_no_output(
 def test_debug_traceback_shows_the_full_traceback(tmp_path, capsys):
     definition = write_definition(tmp_path, "dataset = create_dataset()\nx = 1 / 0\n")
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--debug-traceback",
-            "--dummy-tables",
-            tmp_path,
-        ],
+        command(
+            "generate-dataset", definition, debug_traceback=True, dummy_tables=tmp_path
+        ),
         capsys,
     )
     assert code == 10
@@ -579,14 +502,12 @@ def test_output_that_cannot_be_written(small, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            blocker / "dataset.csv",
-        ],
+            dummy_tables=tables,
+            output=blocker / "dataset.csv",
+        ),
         capsys,
     )
     assert code == 1
@@ -600,14 +521,7 @@ def test_output_directory_is_refused_as_an_output_file(small, tmp_path, capsys):
     directory = tmp_path / "looks_like.csv"
     directory.mkdir()
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            directory,
-        ],
+        command("generate-dataset", definition, dummy_tables=tables, output=directory),
         capsys,
     )
     assert code == 2
@@ -622,16 +536,13 @@ def test_bad_data_in_table_files_leaves_no_output(small, tmp_path, capsys):
     for engine in ENGINES:
         output = tmp_path / engine / "d.csv"
         code, _, err = run(
-            [
+            command(
                 "generate-dataset",
                 definition,
-                "--dummy-tables",
-                tables,
-                "--output",
-                output,
-                "--query-engine",
-                engine,
-            ],
+                dummy_tables=tables,
+                output=output,
+                query_engine=engine,
+            ),
             capsys,
         )
         assert code != 0
@@ -645,14 +556,9 @@ def test_missing_table_file(small, capsys):
     (tables / "clinical_events.csv").unlink()
     for engine in ENGINES:
         code, _, err = run(
-            [
-                "generate-dataset",
-                definition,
-                "--dummy-tables",
-                tables,
-                "--query-engine",
-                engine,
-            ],
+            command(
+                "generate-dataset", definition, dummy_tables=tables, query_engine=engine
+            ),
             capsys,
         )
         assert code == 1
@@ -698,37 +604,24 @@ def test_no_command_prints_help(capsys):
 
 
 def test_dsn_duckdb_database_file(small, tmp_path, capsys):
-    import duckdb
 
     definition, tables = small
     database = tmp_path / "records.duckdb"
-    connection = duckdb.connect(str(database))
-    connection.execute(
-        "CREATE TABLE patients (patient_id BIGINT, date_of_birth DATE, sex VARCHAR, date_of_death DATE)"
+    write_duckdb_records(
+        database,
+        patients="(4, DATE '1990-03-01', 'female', NULL), (9, DATE '1960-01-01', 'male', NULL)",
+        clinical_events="(9, DATE '2022-02-02', '60621009', 31.5)",
     )
-    connection.execute(
-        "INSERT INTO patients VALUES (4, DATE '1990-03-01', 'female', NULL), (9, DATE '1960-01-01', 'male', NULL)"
-    )
-    connection.execute(
-        "CREATE TABLE clinical_events (patient_id BIGINT, date DATE, snomedct_code VARCHAR, numeric_value DOUBLE)"
-    )
-    connection.execute(
-        "INSERT INTO clinical_events VALUES (9, DATE '2022-02-02', '60621009', 31.5)"
-    )
-    connection.close()
     output = tmp_path / "d.csv"
     # --dsn wins over the dummy tables.
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dsn",
-            database,
-            "--dummy-tables",
-            tables,
-            "--output",
-            output,
-        ],
+            dsn=database,
+            dummy_tables=tables,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -821,7 +714,7 @@ def test_create_dummy_tables_then_use_them(small, tmp_path, capsys, suffix, exte
     definition, _ = small
     directory = tmp_path / "dummy_tables"
     code, _, err = run(
-        ["create-dummy-tables", definition, f"{directory}{suffix}"], capsys
+        command("create-dummy-tables", definition, f"{directory}{suffix}"), capsys
     )
     assert code == 0, err
     assert sorted(p.name for p in directory.iterdir()) == [
@@ -830,14 +723,7 @@ def test_create_dummy_tables_then_use_them(small, tmp_path, capsys, suffix, exte
     ]
     output = tmp_path / "d.csv"
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            directory,
-            "--output",
-            output,
-        ],
+        command("generate-dataset", definition, dummy_tables=directory, output=output),
         capsys,
     )
     assert code == 0, err
@@ -847,7 +733,7 @@ def test_create_dummy_tables_then_use_them(small, tmp_path, capsys, suffix, exte
 def test_create_dummy_tables_with_an_unknown_format(small, tmp_path, capsys):
     definition, _ = small
     code, _, err = run(
-        ["create-dummy-tables", definition, f"{tmp_path}/t:xlsx"], capsys
+        command("create-dummy-tables", definition, f"{tmp_path}/t:xlsx"), capsys
     )
     assert code == 2
     assert (
@@ -949,7 +835,7 @@ def test_quiet_turns_progress_off(small, tmp_path, capsys, monkeypatch):
 def test_output_dash_writes_csv_to_standard_output(small, tmp_path, capsys):
     definition, tables = small
     code, out, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--output", "-"],
+        command("generate-dataset", definition, dummy_tables=tables, output="-"),
         capsys,
     )
     assert code == 0, err
@@ -988,16 +874,13 @@ def test_table_files_need_only_the_columns_the_definition_reads(
     )
     output = tmp_path / "out.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dsn",
-            tables,
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dsn=tables,
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -1008,7 +891,7 @@ def test_table_files_need_only_the_columns_the_definition_reads(
         definition.read_text() + "dataset.born = patients.date_of_birth\n"
     )
     code, _, err = run(
-        ["generate-dataset", definition, "--dsn", tables, "--query-engine", engine],
+        command("generate-dataset", definition, dsn=tables, query_engine=engine),
         capsys,
     )
     assert code != 0

@@ -11,7 +11,7 @@ import pytest
 from ehrql.file_formats import ColumnSpec, read_rows
 from ehrql.measures.calculate import FIXED_COLUMNS
 from ehrql.serializer import deserialize
-from tests.integration.test_cli import EXAMPLE_DATA, EXAMPLE_DEFINITION, run
+from tests.lib.cli import EXAMPLE_DATA, EXAMPLE_DEFINITION, command, run
 
 MEASURES = """
 from ehrql import INTERVAL, create_measures, months
@@ -41,16 +41,13 @@ def write(directory, text, name="definition.py"):
 def test_generate_measures_on_example_data(tmp_path, capsys, engine):
     output = tmp_path / "measures.csv"
     code, _, err = run(
-        [
+        command(
             "generate-measures",
             write(tmp_path, MEASURES),
-            "--dummy-tables",
-            EXAMPLE_DATA,
-            "--query-engine",
-            engine,
-            "--output",
-            output,
-        ],
+            dummy_tables=EXAMPLE_DATA,
+            query_engine=engine,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -83,16 +80,13 @@ def test_both_engines_give_the_same_measures(tmp_path, capsys):
         output = tmp_path / f"{engine}.csv"
         assert (
             run(
-                [
+                command(
                     "generate-measures",
                     definition,
-                    "--dummy-tables",
-                    EXAMPLE_DATA,
-                    "--query-engine",
-                    engine,
-                    "--output",
-                    output,
-                ],
+                    dummy_tables=EXAMPLE_DATA,
+                    query_engine=engine,
+                    output=output,
+                ),
                 capsys,
             )[0]
             == 0
@@ -115,14 +109,12 @@ def test_generate_measures_outputs_a_checked_dummy_data_file(tmp_path, capsys):
     )
     output = tmp_path / "measures.arrow"
     code, _, err = run(
-        [
+        command(
             "generate-measures",
             write(tmp_path, MEASURES),
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            output,
-        ],
+            dummy_data_file=dummy,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -149,7 +141,7 @@ def test_generate_measures_refuses_a_dummy_data_file_with_other_columns(
         "measure,interval_start,interval_end,ratio,numerator,denominator,region\n"
     )
     code, _, err = run(
-        ["generate-measures", write(tmp_path, MEASURES), "--dummy-data-file", dummy],
+        command("generate-measures", write(tmp_path, MEASURES), dummy_data_file=dummy),
         capsys,
     )
     assert code != 0
@@ -228,7 +220,7 @@ show(patients.sex, label="sexes", head=3)
 
 def test_debug_prints_shown_values(tmp_path, capsys):
     code, _, err = run(
-        ["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys
+        command("debug", write(tmp_path, SHOWN), dummy_tables=EXAMPLE_DATA), capsys
     )
     assert code == 0, err
     lines = err.splitlines()
@@ -247,7 +239,7 @@ def test_debug_on_generated_data(tmp_path, capsys):
 
 def test_show_is_silent_in_generate_dataset(tmp_path, capsys):
     code, out, err = run(
-        ["generate-dataset", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA],
+        command("generate-dataset", write(tmp_path, SHOWN), dummy_tables=EXAMPLE_DATA),
         capsys,
     )
     assert code == 0
@@ -259,7 +251,7 @@ def test_serialize_definition_round_trips(tmp_path, capsys):
 
     output = tmp_path / "model.json"
     code, _, err = run(
-        ["serialize-definition", EXAMPLE_DEFINITION, "--output", output], capsys
+        command("serialize-definition", EXAMPLE_DEFINITION, output=output), capsys
     )
     assert code == 0, err
     assert json.loads(output.read_text())["version"] == 1
@@ -298,32 +290,26 @@ def test_generate_dataset_checks_test_data_file_first(tmp_path, capsys):
     bad = write(tmp_path, TEST_DATA_FILE.replace("EXPECTED", "5"), "bad_tests.py")
     output = tmp_path / "out.csv"
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            EXAMPLE_DATA,
-            "--test-data-file",
-            good,
-            "--output",
-            output,
-        ],
+            dummy_tables=EXAMPLE_DATA,
+            test_data_file=good,
+            output=output,
+        ),
         capsys,
     )
     assert code == 0, err
     assert "All 1 test patients passed" in err
     output.unlink()
     code, out, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            EXAMPLE_DATA,
-            "--test-data-file",
-            bad,
-            "--output",
-            output,
-        ],
+            dummy_tables=EXAMPLE_DATA,
+            test_data_file=bad,
+            output=output,
+        ),
         capsys,
     )
     assert code == 1
@@ -337,13 +323,13 @@ def test_test_connection_to_a_duckdb_file(tmp_path, capsys):
 
     path = tmp_path / "db.duckdb"
     duckdb.connect(str(path)).close()
-    code, _, err = run(["test-connection", "--url", path], capsys)
+    code, _, err = run(command("test-connection", url=path), capsys)
     assert code == 0, err
     assert "Connection OK" in err
 
 
 def test_test_connection_to_a_missing_file(tmp_path, capsys):
-    code, _, err = run(["test-connection", "--url", tmp_path / "nope.duckdb"], capsys)
+    code, _, err = run(command("test-connection", url=tmp_path / "nope.duckdb"), capsys)
     assert code == 1
     assert "does not exist" in err
 
@@ -351,13 +337,9 @@ def test_test_connection_to_a_missing_file(tmp_path, capsys):
 def test_test_connection_to_an_unreachable_server(capsys):
     # No SQL Server runs here: the failure must be one clear line, not a traceback.
     code, _, err = run(
-        [
-            "test-connection",
-            "--backend",
-            "tpp",
-            "--url",
-            "mssql://user:pass@127.0.0.1:1/db",
-        ],
+        command(
+            "test-connection", backend="tpp", url="mssql://user:pass@127.0.0.1:1/db"
+        ),
         capsys,
     )
     assert code == 1

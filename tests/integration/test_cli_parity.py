@@ -5,22 +5,13 @@ import shutil
 
 import pytest
 
-from tests.integration.test_cli import (
+from tests.integration.test_cli_measures_and_debugging import MEASURES, write
+from tests.lib.cli import (
     EXAMPLE_DATA,
-    SMALL_DEFINITION,
+    command,
     run,
     write_definition,
-    write_tables,
 )
-from tests.integration.test_cli_measures_and_debugging import MEASURES, write
-
-
-@pytest.fixture
-def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
-        tmp_path / "tables"
-    )
-
 
 # -- create-dummy-tables --------------------------------------------------------
 
@@ -39,7 +30,7 @@ def test_create_dummy_tables_without_a_directory_prints_them(small, tmp_path, ca
 def test_create_dummy_tables_for_a_measures_definition(tmp_path, capsys):
     definition = write(tmp_path, MEASURES)
     directory = tmp_path / "dummy"
-    code, _, err = run(["create-dummy-tables", definition, directory], capsys)
+    code, _, err = run(command("create-dummy-tables", definition, directory), capsys)
     assert code == 0, err
     assert sorted(p.name for p in directory.iterdir()) == [
         "clinical_events.csv",
@@ -48,7 +39,7 @@ def test_create_dummy_tables_for_a_measures_definition(tmp_path, capsys):
     ]
     # ... and generate-measures runs on them.
     code, out, err = run(
-        ["generate-measures", definition, "--dummy-tables", directory], capsys
+        command("generate-measures", definition, dummy_tables=directory), capsys
     )
     assert code == 0, err
     assert "events_per_patient" in out
@@ -66,7 +57,7 @@ def test_create_dummy_tables_for_a_file_defining_neither(tmp_path, capsys):
 
 @pytest.mark.parametrize("option", ["-d", "--dst-dir"])
 def test_dump_example_data_dst_dir(tmp_path, capsys, option):
-    code, _, err = run(["dump-example-data", option, tmp_path / "data"], capsys)
+    code, _, err = run(command("dump-example-data", option, tmp_path / "data"), capsys)
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == sorted(
         p.name for p in EXAMPLE_DATA.glob("*.csv")
@@ -95,7 +86,7 @@ dataset.define_population(patients.exists_for_patient())
 
 def test_debug_ascii_is_the_default(tmp_path, capsys):
     code, _, err = run(
-        ["debug", write(tmp_path, SHOWN), "--dummy-tables", EXAMPLE_DATA], capsys
+        command("debug", write(tmp_path, SHOWN), dummy_tables=EXAMPLE_DATA), capsys
     )
     assert code == 0, err
     assert "Show line 4: sex <of> patients" in err
@@ -104,14 +95,12 @@ def test_debug_ascii_is_the_default(tmp_path, capsys):
 
 def test_debug_html(tmp_path, capsys):
     code, _, err = run(
-        [
+        command(
             "debug",
             write(tmp_path, SHOWN),
-            "--dummy-tables",
-            EXAMPLE_DATA,
-            "--display-format",
-            "html",
-        ],
+            dummy_tables=EXAMPLE_DATA,
+            display_format="html",
+        ),
         capsys,
     )
     assert code == 0, err
@@ -122,7 +111,7 @@ def test_debug_html(tmp_path, capsys):
 
 def test_debug_unknown_display_format(tmp_path, capsys):
     code, _, err = run(
-        ["debug", write(tmp_path, SHOWN), "--display-format", "xml"], capsys
+        command("debug", write(tmp_path, SHOWN), display_format="xml"), capsys
     )
     assert code == 2
     assert "invalid choice: 'xml'" in err
@@ -163,7 +152,7 @@ def test_test_connection_without_url_or_database_url(capsys, monkeypatch):
 def test_graph_query_writes_dot(small, tmp_path, capsys):
     definition, _ = small
     output = tmp_path / "graph" / "query.dot"
-    code, _, err = run(["graph-query", definition, "--output", output], capsys)
+    code, _, err = run(command("graph-query", definition, output=output), capsys)
     assert code == 0, err
     dot = output.read_text()
     assert dot.startswith('digraph "dataset_definition" {')
@@ -183,7 +172,7 @@ def test_graph_query_shares_subtrees(tmp_path, capsys):
     """,
     )
     output = tmp_path / "q.gv"
-    assert run(["graph-query", definition, "--output", output], capsys)[0] == 0
+    assert run(command("graph-query", definition, output=output), capsys)[0] == 0
     dot = output.read_text()
     assert dot.count("SelectColumn\\nname: sex") == 1
     assert '[label="variables[a]"]' in dot and '[label="variables[b]"]' in dot
@@ -193,7 +182,7 @@ def test_graph_query_image_needs_graphviz(small, tmp_path, capsys, monkeypatch):
     definition, _ = small
     monkeypatch.setattr(shutil, "which", lambda name: None)
     code, _, err = run(
-        ["graph-query", definition, "--output", tmp_path / "q.svg"], capsys
+        command("graph-query", definition, output=tmp_path / "q.svg"), capsys
     )
     assert code == 1
     assert "needs Graphviz's `dot` program" in err
@@ -206,7 +195,7 @@ def test_graph_query_image_needs_graphviz(small, tmp_path, capsys, monkeypatch):
 def test_graph_query_svg(small, tmp_path, capsys):
     definition, _ = small
     code, _, err = run(
-        ["graph-query", definition, "--output", tmp_path / "q.svg"], capsys
+        command("graph-query", definition, output=tmp_path / "q.svg"), capsys
     )
     assert code == 0, err
     assert "<svg" in (tmp_path / "q.svg").read_text()
@@ -215,7 +204,7 @@ def test_graph_query_svg(small, tmp_path, capsys):
 def test_graph_query_unknown_format(small, tmp_path, capsys):
     definition, _ = small
     code, _, err = run(
-        ["graph-query", definition, "--output", tmp_path / "q.txt"], capsys
+        command("graph-query", definition, output=tmp_path / "q.txt"), capsys
     )
     assert code == 1
     assert "end its name in one of .dot, .gv, .svg, .png, .pdf" in err

@@ -3,13 +3,7 @@
 import csv
 import textwrap
 
-from ehrql.__main__ import entrypoint
-
-
-def run(argv, capsys):
-    code = entrypoint([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.lib.cli import command, run
 
 
 def definition(tmp_path, body, name="dataset_definition.py"):
@@ -34,7 +28,7 @@ def test_an_impossible_population_exits_non_zero_naming_the_condition_and_line(
         """,
     )
     output = tmp_path / "out.csv"
-    code, _, err = run(["generate-dataset", path, "--output", output], capsys)
+    code, _, err = run(command("generate-dataset", path, output=output), capsys)
     assert code == 1
     assert "no dummy patients were made (0 of 10 asked)" in err
     assert "patients.date_of_birth" in err and "> 150" in err
@@ -53,7 +47,7 @@ def test_a_run_cut_short_by_the_time_limit_says_so_once_and_succeeds(tmp_path, c
         """,
     )
     output = tmp_path / "out.csv"
-    code, _, err = run(["generate-dataset", path, "--output", output], capsys)
+    code, _, err = run(command("generate-dataset", path, output=output), capsys)
     assert code == 0, err
     made = len(list(csv.reader(output.open()))) - 1
     assert 0 < made < 2_000_000
@@ -68,7 +62,7 @@ def test_a_full_run_reports_the_count_once(tmp_path, capsys):
         tmp_path, "dataset.define_population(patients.exists_for_patient())\n"
     )
     code, _, err = run(
-        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+        command("generate-dataset", path, output=tmp_path / "o.csv"), capsys
     )
     assert code == 0, err
     assert err.count("made 10 of 10 dummy patients") == 1
@@ -83,7 +77,7 @@ def test_legacy_dummy_data_uses_the_one_generator_and_says_so(tmp_path, capsys):
         """,
     )
     code, _, err = run(
-        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+        command("generate-dataset", path, output=tmp_path / "o.csv"), capsys
     )
     assert code == 0, err
     assert (
@@ -98,7 +92,7 @@ def test_legacy_dummy_data_uses_the_one_generator_and_says_so(tmp_path, capsys):
 def test_legacy_must_be_a_bool(tmp_path, capsys):
     path = definition(tmp_path, "dataset.configure_dummy_data(legacy='yes')\n")
     code, _, err = run(
-        ["generate-dataset", path, "--output", tmp_path / "o.csv"], capsys
+        command("generate-dataset", path, output=tmp_path / "o.csv"), capsys
     )
     assert code == 10
     assert "legacy must be True or False, not 'yes'" in err
@@ -124,7 +118,7 @@ def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):
         )
     )
     code, _, err = run(
-        ["generate-measures", path, "--output", tmp_path / "m.csv"], capsys
+        command("generate-measures", path, output=tmp_path / "m.csv"), capsys
     )
     assert code == 1
     assert "no dummy patients were made" in err
@@ -153,7 +147,7 @@ def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(
         )
     )
     code, _, err = run(
-        ["generate-measures", path, "--output", tmp_path / "m.csv"], capsys
+        command("generate-measures", path, output=tmp_path / "m.csv"), capsys
     )
     assert code == 0, err
     lines = [line for line in err.splitlines() if "disclosure control" in line]

@@ -9,14 +9,8 @@ import pytest
 
 from ehrql.file_formats import read_rows
 from ehrql.file_formats.base import ColumnSpec
-from tests.integration.test_cli import (
-    SMALL_DEFINITION,
-    as_rows,
-    read_arrow,
-    run,
-    write_definition,
-    write_tables,
-)
+from tests.integration.test_cli import as_rows, read_arrow
+from tests.lib.cli import SMALL_DEFINITION, command, run, write_definition, write_tables
 
 d = datetime.date
 
@@ -52,16 +46,13 @@ def test_a_directory_output_holds_the_dataset_and_each_event_table(
 ):
     definition, tables = events
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            tmp_path / spelling,
-            "--query-engine",
-            engine,
-        ],
+            dummy_tables=tables,
+            output=tmp_path / spelling,
+            query_engine=engine,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -82,7 +73,7 @@ def test_every_format_can_be_a_directory_output(events, tmp_path, capsys, extens
     definition, tables = events
     output = f"{tmp_path / 'out'}/:{extension.lstrip('.')}"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        command("generate-dataset", definition, dummy_tables=tables, output=output),
         capsys,
     )
     assert code == 0, err
@@ -115,14 +106,12 @@ def test_only_patients_in_the_population_have_event_rows(tmp_path, capsys):
     )
     tables = write_tables(tmp_path / "tables")
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            tmp_path / "o/:csv",
-        ],
+            dummy_tables=tables,
+            output=tmp_path / "o/:csv",
+        ),
         capsys,
     )
     assert code == 0, err
@@ -139,7 +128,7 @@ def test_a_single_file_cannot_hold_event_tables_and_nothing_runs(
     definition, tables = events
     output = tmp_path / "results" / "dataset.csv"
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables, "--output", output],
+        command("generate-dataset", definition, dummy_tables=tables, output=output),
         capsys,
     )
     assert code == 11
@@ -154,7 +143,7 @@ def test_a_single_file_cannot_hold_event_tables_and_nothing_runs(
 def test_event_tables_on_the_console_each_under_its_name(events, capsys):
     definition, tables = events
     code, out, err = run(
-        ["generate-dataset", definition, "--dummy-tables", tables], capsys
+        command("generate-dataset", definition, dummy_tables=tables), capsys
     )
     assert code == 0, err
     lines = out.splitlines()
@@ -174,7 +163,7 @@ def test_event_tables_on_the_console_each_under_its_name(events, capsys):
 def test_generated_dummy_data_fills_event_tables(events, tmp_path, capsys):
     definition, _ = events
     code, _, err = run(
-        ["generate-dataset", definition, "--output", tmp_path / "o/:csv"], capsys
+        command("generate-dataset", definition, output=tmp_path / "o/:csv"), capsys
     )
     assert code == 0, err
     ids = {line.split(",")[0] for line in csv_lines(tmp_path / "o" / "dataset.csv")[1:]}
@@ -196,14 +185,12 @@ def test_a_dummy_data_directory_is_output_as_it_is(events, tmp_path, capsys):
     )
     (dummy / "README.md").write_text("notes are ignored\n")
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            tmp_path / "o/:arrow",
-        ],
+            dummy_data_file=dummy,
+            output=tmp_path / "o/:arrow",
+        ),
         capsys,
     )
     assert code == 0, err
@@ -240,14 +227,12 @@ def test_a_bad_dummy_data_directory_is_named(events, tmp_path, capsys, files, me
     for name, text in files.items():
         (dummy / name).write_text(text)
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            tmp_path / "o/:csv",
-        ],
+            dummy_data_file=dummy,
+            output=tmp_path / "o/:csv",
+        ),
         capsys,
     )
     assert code == 11
@@ -262,7 +247,7 @@ def test_a_single_dummy_data_file_for_event_tables_says_what_to_give(
     dummy = tmp_path / "dataset.csv"
     dummy.write_text(DATASET_HEADER + "\n")
     code, _, err = run(
-        ["generate-dataset", definition, "--dummy-data-file", dummy], capsys
+        command("generate-dataset", definition, dummy_data_file=dummy), capsys
     )
     assert code == 11
     assert "give a directory holding dataset.csv, bmi_readings.csv" in err
@@ -275,14 +260,9 @@ def test_a_directory_output_adds_to_an_existing_directory(events, tmp_path, caps
     (out / "other_action.csv").write_text("kept\n")
     (out / "dataset.csv").write_text("stale\n")
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            f"{out}/:csv",
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, output=f"{out}/:csv"
+        ),
         capsys,
     )
     assert code == 0, err
@@ -320,14 +300,9 @@ def test_a_failure_part_way_leaves_no_directory_and_no_file(
     definition, tables = events
     new = tmp_path / "new" / "deeper"
     code, _, err = run(
-        [
-            "generate-dataset",
-            definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            f"{new}/:csv",
-        ],
+        command(
+            "generate-dataset", definition, dummy_tables=tables, output=f"{new}/:csv"
+        ),
         capsys,
     )
     assert code == 1
@@ -337,14 +312,12 @@ def test_a_failure_part_way_leaves_no_directory_and_no_file(
     existing = tmp_path / "existing"
     existing.mkdir()
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            f"{existing}/:csv",
-        ],
+            dummy_tables=tables,
+            output=f"{existing}/:csv",
+        ),
         capsys,
     )
     assert code == 1
@@ -365,14 +338,12 @@ def test_an_event_table_may_not_be_called_dataset(tmp_path, capsys):
     )
     tables = write_tables(tmp_path / "tables")
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            tmp_path / "o/:csv",
-        ],
+            dummy_tables=tables,
+            output=tmp_path / "o/:csv",
+        ),
         capsys,
     )
     assert code != 0
@@ -384,7 +355,7 @@ def test_an_event_table_may_not_be_called_dataset(tmp_path, capsys):
 def test_an_unknown_directory_format_is_a_usage_error(events, tmp_path, capsys, output):
     definition, tables = events
     code, _, err = run(
-        ["generate-dataset", definition, "--output", tmp_path / output], capsys
+        command("generate-dataset", definition, output=tmp_path / output), capsys
     )
     assert code == 2
     assert "unknown file format 'xlsx'" in err
@@ -409,16 +380,13 @@ def test_patient_level_columns_repeat_on_each_event_row(tmp_path, capsys, engine
     )
     tables = write_tables(tmp_path / "tables")
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--dummy-tables",
-            tables,
-            "--output",
-            tmp_path / "o/:csv",
-            "--query-engine",
-            engine,
-        ],
+            dummy_tables=tables,
+            output=tmp_path / "o/:csv",
+            query_engine=engine,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -438,16 +406,13 @@ def test_spark_writes_event_tables(events, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("EHRQL_PERMISSIONS", '["event_level_data"]')
     definition, tables = events
     code, _, err = run(
-        [
+        command(
             "generate-dataset",
             definition,
-            "--query-engine",
-            "spark",
-            "--dsn",
-            tables,
-            "--output",
-            tmp_path / "o/:csv",
-        ],
+            query_engine="spark",
+            dsn=tables,
+            output=tmp_path / "o/:csv",
+        ),
         capsys,
     )
     assert code == 0, err

@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
-from tests.integration.test_cli import EXAMPLE_DATA, run
 from tests.integration.test_cli_measures_and_debugging import write
+from tests.lib.cli import EXAMPLE_DATA, command, run
 
 d = datetime.date
 
@@ -38,31 +38,25 @@ def test_one_file_per_measure(tmp_path, capsys, engine):
     combined = tmp_path / "all.csv"
     assert (
         run(
-            [
+            command(
                 "generate-measures",
                 definition,
-                "--dummy-tables",
-                EXAMPLE_DATA,
-                "--output",
-                combined,
-                "--query-engine",
-                engine,
-            ],
+                dummy_tables=EXAMPLE_DATA,
+                output=combined,
+                query_engine=engine,
+            ),
             capsys,
         )[0]
         == 0
     )
     code, _, err = run(
-        [
+        command(
             "generate-measures",
             definition,
-            "--dummy-tables",
-            EXAMPLE_DATA,
-            "--output",
-            f"{tmp_path / 'measures'}/:csv",
-            "--query-engine",
-            engine,
-        ],
+            dummy_tables=EXAMPLE_DATA,
+            output=f"{tmp_path / 'measures'}/:csv",
+            query_engine=engine,
+        ),
         capsys,
     )
     assert code == 0, err
@@ -92,14 +86,7 @@ def test_a_directory_of_dummy_measures_is_output_combined(tmp_path, capsys):
     )
     output = tmp_path / "out.csv"
     code, _, err = run(
-        [
-            "generate-measures",
-            definition,
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            output,
-        ],
+        command("generate-measures", definition, dummy_data_file=dummy, output=output),
         capsys,
     )
     assert code == 0, err
@@ -110,14 +97,12 @@ def test_a_directory_of_dummy_measures_is_output_combined(tmp_path, capsys):
     ]
     # And split again into a directory.
     code, _, err = run(
-        [
+        command(
             "generate-measures",
             definition,
-            "--dummy-data-file",
-            dummy,
-            "--output",
-            f"{tmp_path / 'again'}:csv",
-        ],
+            dummy_data_file=dummy,
+            output=f"{tmp_path / 'again'}:csv",
+        ),
         capsys,
     )
     assert code == 0, err
@@ -132,7 +117,7 @@ def test_a_dummy_measures_directory_missing_a_measure_is_named(tmp_path, capsys)
         "interval_start,interval_end,ratio,numerator,denominator,sex\n"
     )
     code, _, err = run(
-        ["generate-measures", definition, "--dummy-data-file", dummy], capsys
+        command("generate-measures", definition, dummy_data_file=dummy), capsys
     )
     assert code == 11
     assert "missing by_age.csv" in err

@@ -4,13 +4,11 @@ import pyarrow.csv
 import pyarrow.parquet
 import pytest
 
-from tests.integration.test_cli import (
+from tests.lib.cli import (
     EXAMPLE_DATA,
     EXAMPLE_DEFINITION,
-    SMALL_DEFINITION,
+    command,
     run,
-    write_definition,
-    write_tables,
 )
 from tests.lib.engines import spark_session
 
@@ -26,13 +24,6 @@ SMALL_CSV = [
 def spark():
     # The tests' own session, started before the CLI would start one with its defaults.
     return spark_session()
-
-
-@pytest.fixture
-def small(tmp_path):
-    return write_definition(tmp_path, SMALL_DEFINITION), write_tables(
-        tmp_path / "tables"
-    )
 
 
 def as_parquet(csv_directory, parquet_directory):
@@ -166,16 +157,13 @@ def test_measures_on_spark(spark, tmp_path, capsys):
     for engine in ["duckdb", "spark"]:
         output = tmp_path / f"{engine}.csv"
         code, _, err = run(
-            [
+            command(
                 "generate-measures",
                 definition,
-                "--dsn",
-                EXAMPLE_DATA,
-                "--query-engine",
-                engine,
-                "--output",
-                output,
-            ],
+                dsn=EXAMPLE_DATA,
+                query_engine=engine,
+                output=output,
+            ),
             capsys,
         )
         assert code == 0, err
@@ -193,7 +181,7 @@ def test_measures_on_spark(spark, tmp_path, capsys):
 )
 def test_a_bad_spark_dsn_is_named(small, tmp_path, capsys, dsn, message):
     definition, _ = small
-    code, _, err = run(["generate-dataset", definition, "--dsn", dsn], capsys)
+    code, _, err = run(command("generate-dataset", definition, dsn=dsn), capsys)
     assert code != 0
     assert message in err
     assert "Traceback" not in err
@@ -203,7 +191,7 @@ def test_a_missing_table_file_is_named(spark, small, tmp_path, capsys):
     definition, tables = small
     (tables / "clinical_events.csv").unlink()
     code, _, err = run(
-        ["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables],
+        command("generate-dataset", definition, query_engine="spark", dsn=tables),
         capsys,
     )
     assert code != 0
@@ -215,7 +203,7 @@ def test_a_missing_column_is_named(spark, small, tmp_path, capsys):
     definition, tables = small
     (tables / "patients.csv").write_text("patient_id,date_of_birth\n1,1970-07-01\n")
     code, _, err = run(
-        ["generate-dataset", definition, "--query-engine", "spark", "--dsn", tables],
+        command("generate-dataset", definition, query_engine="spark", dsn=tables),
         capsys,
     )
     assert code != 0
@@ -226,7 +214,7 @@ def test_a_missing_column_is_named(spark, small, tmp_path, capsys):
 def test_dump_dataset_sql_for_spark(small, capsys):
     definition, _ = small
     code, out, err = run(
-        ["dump-dataset-sql", definition, "--query-engine", "spark"], capsys
+        command("dump-dataset-sql", definition, query_engine="spark"), capsys
     )
     assert code == 0, err
     assert "CACHE LAZY TABLE" in out

@@ -4,8 +4,8 @@ ahead with a one-line warning."""
 
 import pytest
 
-from ehrql.__main__ import entrypoint
 from ehrql.isolation import run as isolation_run
+from tests.lib.cli import command, run
 
 DEFINITION = """
 import os
@@ -32,15 +32,9 @@ def study(tmp_path, monkeypatch):
     return tmp_path
 
 
-def run(argv, capsys):
-    code = entrypoint([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_a_database_run_is_refused(study, capsys):
     code, out, err = run(
-        ["generate-dataset", "dataset_definition.py", "--dsn", "tables"], capsys
+        command("generate-dataset", "dataset_definition.py", dsn="tables"), capsys
     )
     assert code == 1
     assert "cannot sandbox the definition" in err
@@ -53,7 +47,7 @@ def test_a_database_run_goes_ahead_when_isolation_is_turned_off(
 ):
     monkeypatch.setenv("EHRQL_ISOLATE_USER_CODE", "never")
     code, out, err = run(
-        ["generate-dataset", "dataset_definition.py", "--dsn", "tables"], capsys
+        command("generate-dataset", "dataset_definition.py", dsn="tables"), capsys
     )
     assert code == 0, err
     assert "female" in out
@@ -64,7 +58,7 @@ def test_a_database_run_goes_ahead_when_isolation_is_turned_off(
 
 def test_a_dummy_data_run_goes_ahead_with_a_one_line_warning(study, capsys):
     code, out, err = run(
-        ["generate-dataset", "dataset_definition.py", "--dummy-tables", "tables"],
+        command("generate-dataset", "dataset_definition.py", dummy_tables="tables"),
         capsys,
     )
     assert code == 0, err
@@ -78,7 +72,7 @@ def test_a_dummy_data_run_goes_ahead_with_a_one_line_warning(study, capsys):
 def test_always_refuses_even_dummy_data(study, capsys, monkeypatch):
     monkeypatch.setenv("EHRQL_ISOLATE_USER_CODE", "always")
     code, _, err = run(
-        ["generate-dataset", "dataset_definition.py", "--dummy-tables", "tables"],
+        command("generate-dataset", "dataset_definition.py", dummy_tables="tables"),
         capsys,
     )
     assert code == 1
@@ -88,7 +82,7 @@ def test_always_refuses_even_dummy_data(study, capsys, monkeypatch):
 def test_an_unknown_isolation_setting_is_refused(study, capsys, monkeypatch):
     monkeypatch.setenv("EHRQL_ISOLATE_USER_CODE", "sometimes")
     code, _, err = run(
-        ["generate-dataset", "dataset_definition.py", "--dummy-tables", "tables"],
+        command("generate-dataset", "dataset_definition.py", dummy_tables="tables"),
         capsys,
     )
     assert code == 1

@@ -616,3 +616,38 @@ def test_rows_linked_by_id_to_a_table_later_by_name_are_found():
     assert not data.report.used_rejection_sampling
     assert data.report.acceptance_rate > 0.75
     assert_all_in_population(data.tables, dataset, 100)
+
+
+def test_rows_linked_to_another_frame_of_their_table_are_drawn_after_its_rows():
+    # A reason given at a visit: the linked row is only in the frame when a
+    # visit row with its consultation exists, drawn before it.
+    visits = appointments.where(appointments.code.is_in(BREATHLESS))
+    at_visit = appointments.where(appointments.consultation.is_in(visits.consultation))
+    ds = create_dataset()
+    ds.define_population(
+        at_visit.where(appointments.code.is_in(WHEEZE)).exists_for_patient()
+    )
+    ds.visits = visits.count_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=100, timeout=20)
+    assert not data.report.used_rejection_sampling
+    assert data.report.acceptance_rate > 0.75
+    assert_all_in_population(data.tables, dataset, 100)
+
+
+def test_each_dose_of_a_chain_of_first_after_previous_gets_patients():
+    # The nth dose is the first after the (n-1)th: a row of every earlier
+    # frame of the chain must be drawn, in order, before the nth.
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    previous = "1900-01-01"
+    for n in range(1, 11):
+        dose = (
+            events.where(events.day > previous).sort_by(events.day).first_for_patient()
+        )
+        ds.add_column(f"dose_{n}", dose.day)
+        previous = dose.day
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=3)
+    assert_all_in_population(data.tables, dataset, 200)
+    assert filled_share(data.tables, dataset, "dose_10") >= 0.05
