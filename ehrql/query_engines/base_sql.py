@@ -1110,6 +1110,16 @@ class _IntervalCompiler(_Compiler):
     per patient and interval, keyed by `interval_id` (see `_joined`), while
     everything else keeps one row per patient and is computed once for all
     intervals. Only the methods below differ from a dataset's compilation.
+
+    Pairing rows with intervals is where the time goes, so two common shapes
+    avoid pairing every row with every interval: rows whose date lies within
+    bounds of the interval (`date.is_during(INTERVAL)`) find their intervals
+    by equality on the day (`_filter_rows`), and `exists_for_patient()` over
+    rows that an interval bound must lie within (a registration in force on
+    `INTERVAL.start_date`) is worked out from each patient's merged date
+    ranges (`_exists_by_ranges`), with no grouping by patient and interval.
+    Anything else is paired with the intervals table and filtered, which is
+    correct whatever the condition.
     """
 
     def __init__(self, *args, **kwargs):
@@ -1330,16 +1340,27 @@ class _IntervalCompiler(_Compiler):
         by patient and interval (as many rows as the population) to remove
         repeats.
         """
-        conditions, base = [], node.source
+        conditions, chain, base = [], set(), node.source
         while base in self._varying and isinstance(base, (qm.Filter, qm.Sort)):
             if isinstance(base, qm.Filter):
                 conditions.extend(_conjuncts(base.condition))
+            chain.add(base)
             base = base.source
         if not conditions or base in self._varying or not self._interval_bounds:
             return None
-        plain = [c for c in conditions if c not in self._varying]
-        bounds = [_interval_bound(c) for c in conditions if c in self._varying]
-        if None in bounds or len({b.parameter for b in bounds}) != 1:
+        # Every filter's columns are those of `base`'s rows, read through
+        # the filters below it: those do not make a condition read the interval.
+        through = frozenset(chain)
+        plain = [c for c in conditions if not _reads_parameter(c, through)]
+        found = [
+            _interval_bounds(c, through)
+            for c in conditions
+            if _reads_parameter(c, through)
+        ]
+        if None in found:
+            return None
+        bounds = [b for bs in found for b in bs]
+        if len({b.parameter for b in bounds}) != 1:
             return None
         rows = self.rows(base)
         if self._interval_keys.get(rows) is not None:
@@ -1529,15 +1550,20 @@ def _aggregation_scans(
 
 def _reads_interval(frame: qm.Filter) -> bool:
     """Whether a filter's condition reads the interval's bounds, other than
-    through the rows it filters (whose columns are the same whichever
-    interval those rows were paired with)."""
-    rows = qm.row_source(frame.source)
-    seen, stack = set(), [frame.condition]
+    through the rows it filters."""
+    return _reads_parameter(
+        frame.condition, frozenset({frame.source, qm.row_source(frame.source)})
+    )
+
+
+def _reads_parameter(node: qm.Node, through: frozenset = frozenset()) -> bool:
+    """Whether `node` reads a parameter (an interval's bound), other than
+    through the frames `through`: rows whose columns are the same whichever
+    interval they were paired with."""
+    seen, stack = set(), [node]
     while stack:
         node = stack.pop()
-        if node in seen or (
-            isinstance(node, qm.ManyRowsPerPatientFrame) and qm.row_source(node) == rows
-        ):
+        if node in seen or node in through:
             continue
         if isinstance(node, qm.Parameter):
             return True
@@ -1605,27 +1631,14 @@ def _interval_date_bounds(condition: qm.Series) -> dict:
     reads nothing of the interval itself."""
     bounds: dict = {}
     for conjunct in _conjuncts(condition):
-        if type(conjunct) not in _FLIPPED:
-            continue
-        comparison, value, parameter = type(conjunct), conjunct.lhs, conjunct.rhs
-        if isinstance(value, qm.Parameter):
-            comparison, value, parameter = _FLIPPED[comparison], parameter, value
-        if (
-            not isinstance(parameter, qm.Parameter)
-            or parameter.name not in _INTERVAL_COLUMNS
-            or value.type is not datetime.date
-            or _parameter_dependent(value)
-        ):
-            continue
-        lower, upper = bounds.setdefault(value, (set(), set()))
-        if comparison in (Function.GE, Function.GT, Function.EQ):
-            lower.add(parameter.name)
-        if comparison in (Function.LE, Function.LT, Function.EQ):
-            upper.add(parameter.name)
+        for bound in _comparison_bounds(conjunct):
+            after, before = bounds.setdefault(bound.value, (set(), set()))
+            # The parameter on or before the value: the value on or after it.
+            (before if bound.lower else after).add(bound.parameter)
     return {
-        value: (tuple(sorted(lower)), tuple(sorted(upper)))
-        for value, (lower, upper) in bounds.items()
-        if lower and upper
+        value: (tuple(sorted(after)), tuple(sorted(before)))
+        for value, (after, before) in bounds.items()
+        if after and before
     }
 
 
@@ -1643,35 +1656,25 @@ class _IntervalBound:
     open_if_null: bool = False
 
 
-#: Comparison `parameter OP value` -> (lower, strict).
+#: Comparison `parameter OP value` -> (lower, strict) of each bound it sets.
 _PARAMETER_SIDES = {
-    Function.GE: (True, False),
-    Function.GT: (True, True),
-    Function.LE: (False, False),
-    Function.LT: (False, True),
+    Function.GE: ((True, False),),
+    Function.GT: ((True, True),),
+    Function.LE: ((False, False),),
+    Function.LT: ((False, True),),
+    Function.EQ: ((True, False), (False, False)),
 }
 
 
-def _interval_bound(condition: qm.Series) -> _IntervalBound | None:
-    """`condition` as a bound on an interval parameter by a date that reads
-    nothing of the interval, optionally lifted where that date is null; None
-    for any other condition."""
-    if isinstance(condition, Function.Or):
-        for bound, other in [
-            (condition.lhs, condition.rhs),
-            (condition.rhs, condition.lhs),
-        ]:
-            found = _interval_bound(bound)
-            if (
-                found is not None
-                and not found.open_if_null
-                and isinstance(other, Function.IsNull)
-                and other.source == found.value
-            ):
-                return dataclasses.replace(found, open_if_null=True)
-        return None
+def _comparison_bounds(
+    condition: qm.Series, through: frozenset = frozenset()
+) -> list[_IntervalBound]:
+    """The bounds a comparison of an interval parameter with a date that reads
+    nothing of the interval (but through the frames `through`, see
+    `_reads_parameter`) sets on the parameter (two for equality); none for
+    any other condition."""
     if type(condition) not in _PARAMETER_SIDES:
-        return None
+        return []
     comparison, parameter, value = type(condition), condition.lhs, condition.rhs
     if isinstance(value, qm.Parameter):
         comparison, parameter, value = _FLIPPED[comparison], value, parameter
@@ -1679,11 +1682,35 @@ def _interval_bound(condition: qm.Series) -> _IntervalBound | None:
         not isinstance(parameter, qm.Parameter)
         or parameter.name not in _INTERVAL_COLUMNS
         or value.type is not datetime.date
-        or _parameter_dependent(value)
+        or _reads_parameter(value, through)
     ):
+        return []
+    return [
+        _IntervalBound(parameter.name, value, lower, strict)
+        for lower, strict in _PARAMETER_SIDES[comparison]
+    ]
+
+
+def _interval_bounds(
+    condition: qm.Series, through: frozenset
+) -> list[_IntervalBound] | None:
+    """`condition` as bounds on an interval parameter by dates that read
+    nothing of the interval (but through the frames `through`), a bound
+    optionally lifted where its date is null; None for any other condition."""
+    if isinstance(condition, Function.Or):
+        for bound, other in [
+            (condition.lhs, condition.rhs),
+            (condition.rhs, condition.lhs),
+        ]:
+            found = _comparison_bounds(bound, through)
+            if (
+                len(found) == 1
+                and isinstance(other, Function.IsNull)
+                and other.source == found[0].value
+            ):
+                return [dataclasses.replace(found[0], open_if_null=True)]
         return None
-    lower, strict = _PARAMETER_SIDES[comparison]
-    return _IntervalBound(parameter.name, value, lower, strict)
+    return _comparison_bounds(condition, through) or None
 
 
 #: Interval parameter -> its column in the compiler's intervals table.

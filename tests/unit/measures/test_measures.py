@@ -528,6 +528,7 @@ _SPANNING = {
         & (spells.end_date.is_null() | (spells.end_date >= p))
         & (spells.start_date.year == 2020)
     ),
+    "starting_on_it": lambda p: spells.where(spells.start_date == p),
     "except_where": lambda p: spells.where(spells.start_date <= p).except_where(
         spells.end_date < p
     ),
