@@ -1379,13 +1379,14 @@ class _IntervalCompiler(_Compiler):
             value = self.row_series(bound.value, base)
             if bound.strict:
                 value = self.dialect.date_add_days(value, 1 if bound.lower else -1)
-            if bound.open_if_null:
-                raw = self.row_series(bound.value, base)
+            if bound.unless is not None:
+                # Where `unless` holds, every interval meets the condition;
+                # elsewhere (false or null) the bound must.
+                unless = self.row_series(bound.unless, base)
                 value = sa.case(
-                    (raw.is_(None), lows[0] if bound.lower else highs[0]), else_=value
+                    (unless, lows[0] if bound.lower else highs[0]), else_=value
                 )
-            if bound.strict or not bound.open_if_null:
-                wheres.append(value.is_not(None))
+            wheres.append(value.is_not(None))
             (lows if bound.lower else highs).append(value)
         low = lows[0] if len(lows) == 1 else self.dialect.greatest_ignoring_nulls(lows)
         high = highs[0] if len(highs) == 1 else self.dialect.least_ignoring_nulls(highs)
@@ -1652,8 +1653,9 @@ class _IntervalBound:
     lower: bool
     #: Not on the value itself.
     strict: bool
-    #: A null value sets no bound (`value >= parameter | value.is_null()`).
-    open_if_null: bool = False
+    #: A condition of the row that, where true, lifts the bound (such as
+    #: `value.is_null()` in `value >= parameter | value.is_null()`).
+    unless: qm.Series | None = None
 
 
 #: Comparison `parameter OP value` -> (lower, strict) of each bound it sets.
@@ -1696,19 +1698,16 @@ def _interval_bounds(
 ) -> list[_IntervalBound] | None:
     """`condition` as bounds on an interval parameter by dates that read
     nothing of the interval (but through the frames `through`), a bound
-    optionally lifted where its date is null; None for any other condition."""
+    optionally lifted where another condition of the row holds (`| other`);
+    None for any other condition."""
     if isinstance(condition, Function.Or):
         for bound, other in [
             (condition.lhs, condition.rhs),
             (condition.rhs, condition.lhs),
         ]:
             found = _comparison_bounds(bound, through)
-            if (
-                len(found) == 1
-                and isinstance(other, Function.IsNull)
-                and other.source == found[0].value
-            ):
-                return [dataclasses.replace(found[0], open_if_null=True)]
+            if len(found) == 1 and not _reads_parameter(other, through):
+                return [dataclasses.replace(found[0], unless=other)]
         return None
     return _comparison_bounds(condition, through) or None
 
