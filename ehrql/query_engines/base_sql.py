@@ -1386,17 +1386,29 @@ class _IntervalCompiler(_Compiler):
                 value = sa.case(
                     (unless, lows[0] if bound.lower else highs[0]), else_=value
                 )
-            wheres.append(value.is_not(None))
+            lifted_where_null = (
+                isinstance(bound.unless, Function.IsNull)
+                and bound.unless.source == bound.value
+            )
+            if bound.strict or not lifted_where_null:
+                wheres.append(value.is_not(None))
             (lows if bound.lower else highs).append(value)
         low = lows[0] if len(lows) == 1 else self.dialect.greatest_ignoring_nulls(lows)
         high = highs[0] if len(highs) == 1 else self.dialect.least_ignoring_nulls(highs)
         joined, keys = self._joined(rows, [*wheres, low, high])
         if keys:
             return None
+        # Ranges that are empty (low after high) are kept: they meet no
+        # interval, nor join two ranges into one (a range joins the one
+        # before only if its low is within reach, and then its high, below
+        # its low, reaches no further). Leaving them in keeps the database's
+        # estimate of the rows from guessing far too few patients per
+        # interval, which makes it hash the population (every patient in
+        # every interval) instead of the smaller relations it is joined to.
         ranges = (
             sa.select(rows.c.patient_id, low.label("low"), high.label("high"))
             .select_from(joined)
-            .where(*wheres, low <= high)
+            .where(*wheres)
             .subquery(self._name("ranges"))
         )
         order = [ranges.c.low, ranges.c.high]
