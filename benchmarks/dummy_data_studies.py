@@ -39,7 +39,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from ehrql.dummy import generate_dummy_data  # noqa: E402
 from ehrql.loaders import load_dataset_definition, load_measure_definitions  # noqa: E402
 from ehrql.main import engine_over_tables  # noqa: E402
-from ehrql.measures.dummy_data import measures_dummy_dataset  # noqa: E402
+from ehrql.measures.dummy_data import (  # noqa: E402
+    measures_dummy_dataset,
+    measures_dummy_quotas,
+)
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine  # noqa: E402
 
 #: Target: at most this many seconds per 1,000 patients.
@@ -57,7 +60,9 @@ def _in_directory(path: pathlib.Path):
 
 
 def _load(case: dict, cases_dir: pathlib.Path):
-    """(query model, asked, timeout, constraint node) for a case, loaded from its study folder."""
+    """(query model, asked, timeout, constraint node, quotas) for a case,
+    loaded from its study folder, as `generate-dataset` / `generate-measures`
+    would give them to the generator."""
     study = cases_dir / case["repo"]
     args = shlex.split(case["args"] or "")
     with _in_directory(study):
@@ -65,16 +70,19 @@ def _load(case: dict, cases_dir: pathlib.Path):
             measures = load_measure_definitions(pathlib.Path(case["definition"]), args)
             config = measures.dummy_data_config
             query = measures_dummy_dataset(measures)
+            quotas = measures_dummy_quotas(measures)
         else:
             loaded = load_dataset_definition(pathlib.Path(case["definition"]), args)
             config = loaded.dummy_data_config
             query = loaded.query_model
+            quotas = ()
     extra = config.additional_population_constraint
     return (
         query,
         config.population_size,
         config.timeout,
         None if extra is None else extra._qm_node,
+        quotas,
     )
 
 
@@ -105,7 +113,7 @@ def measure_case(
     """The figures for one case; `error` set when it cannot be loaded or generated."""
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
-        query, asked, timeout, extra = _load(case, cases_dir)
+        query, asked, timeout, extra, quotas = _load(case, cases_dir)
     except BaseException as e:  # a study may call sys.exit, or fail in any way
         return {
             **result,
@@ -118,6 +126,7 @@ def measure_case(
         seed=seed,
         additional_population_constraint=extra,
         timeout=timeout,
+        quotas=quotas,
     )
     seconds = clock() - started
     shares = _filled_shares(query, data.tables)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import types
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 import sqlalchemy as sa
 
 from ehrql.query_model.nodes import is_code_type, type_name
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,18 +26,26 @@ class ColumnType:
 
     #: The generic SQLAlchemy type; each SQL dialect renders it under its own name.
     sql: type[sa.types.TypeEngine]
-    #: The Arrow type.
-    arrow: pa.DataType
+    #: The name of the pyarrow function making the Arrow type (see `arrow`).
+    arrow_name: str
+
+    @property
+    def arrow(self) -> pa.DataType:
+        """The Arrow type."""
+        # Made on demand: pyarrow is slow to import, and writing CSV never needs it.
+        import pyarrow
+
+        return getattr(pyarrow, self.arrow_name)()
 
 
 #: Series type -> how its values are held.
 COLUMN_TYPES: types.MappingProxyType = types.MappingProxyType(
     {
-        bool: ColumnType(sa.Boolean, pa.bool_()),
-        int: ColumnType(sa.BigInteger, pa.int64()),
-        float: ColumnType(sa.Double, pa.float64()),
-        datetime.date: ColumnType(sa.Date, pa.date32()),
-        str: ColumnType(sa.String, pa.string()),
+        bool: ColumnType(sa.Boolean, "bool_"),
+        int: ColumnType(sa.BigInteger, "int64"),
+        float: ColumnType(sa.Double, "float64"),
+        datetime.date: ColumnType(sa.Date, "date32"),
+        str: ColumnType(sa.String, "string"),
     }
 )
 

@@ -521,8 +521,10 @@ def _generate_dummy_data(
     what: str,
     defined_at: tuple | None,
     progress: Progress | None = None,
+    quotas: tuple = (),
 ) -> dict:
-    """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying once what happened."""
+    """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying
+    once what happened; `quotas` as `ehrql.dummy.generate_dummy_data` takes them."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
@@ -548,6 +550,7 @@ def _generate_dummy_data(
             additional_population_constraint=None if extra is None else extra._qm_node,
             timeout=config.timeout,
             progress=update,
+            quotas=quotas,
         )
     _say_what_happened(data.report, log, what, defined_at)
     return data.tables
@@ -938,6 +941,8 @@ def _calculated_measures(
             permissions,
         )
     else:
+        from ehrql.measures.dummy_data import measures_dummy_quotas
+
         tables = _generate_dummy_data(
             query,
             measures.dummy_data_config,
@@ -945,6 +950,7 @@ def _calculated_measures(
             "every measure's denominator",
             None,
             progress,
+            measures_dummy_quotas(measures),
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:

@@ -77,6 +77,14 @@ GOAL_PASS_RATE = 0.25
 #: keeps runs deterministic.
 GOAL_ALTERNATIVES = 64
 PATIENTS_PER_GOAL_ALTERNATIVE = 5
+#: The share of the goals' candidates made for quotas short of their count.
+QUOTA_SHARE = 0.8
+#: The share of all candidates made for goals while some quota is short.
+QUOTA_GOAL_SHARE = 0.8
+#: The quotas' own budget, as `GOAL_ALTERNATIVES` is the goals', in plans
+#: made (alternatives and the pairings checked to find them), a few ms each.
+QUOTA_PLANS = 64
+QUOTA_PLANS_PER_PATIENT = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +126,7 @@ def generate_dummy_data(
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
     progress: Progress | None = None,
+    quotas: tuple = (),
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
@@ -129,6 +138,12 @@ def generate_dummy_data(
     are missing; nothing is logged above debug level, so that the caller says
     it once. `progress`, when given, is called as `progress(made, asked)` after
     each batch of candidates.
+
+    `quotas` are tuples of (boolean patient series, count) pairs: conditions
+    that that many of the patients should meet where the population allows
+    (each interval of a measure, counted in its numerator), those of one
+    tuple tried together (one interval's measures). Patients are made for
+    those short of their count first.
     """
     if (
         not isinstance(population_size, int)
@@ -151,9 +166,12 @@ def generate_dummy_data(
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
-        budget = GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE
+        budget = (
+            GOAL_ALTERNATIVES + population_size // PATIENTS_PER_GOAL_ALTERNATIVE,
+            QUOTA_PLANS + population_size * QUOTA_PLANS_PER_PATIENT,
+        )
         goals = _Goals(
-            _column_goals(dataset), target, tables, cache, rng, known, budget
+            _column_goals(dataset), target, tables, cache, rng, known, budget, quotas
         )
         search = _search(
             prepared,
@@ -258,6 +276,13 @@ class _Goals:
     group that cannot be met together (two age bands, say) is split in two.
     Each group's plans are solved the first time it is drawn; groups whose
     patients keep failing the population check are drawn less.
+
+    Quotas are grouped apart from columns, `GOAL_GROUP` at a time of those
+    given together (one interval's measures, which can often be met by one
+    patient, where two intervals' numerators often exclude each other).
+    While some quota is short of its count, `QUOTA_SHARE` of the goals'
+    candidates are made for a group with one of those, the furthest short
+    most often.
     """
 
     def __init__(
@@ -268,11 +293,17 @@ class _Goals:
         cache: ChoiceCache,
         rng: random.Random,
         known: set,
-        budget: int,
+        budget: tuple,
+        quotas: tuple = (),
     ):
-        self._goals = goals
+        quota_goals = list(
+            dict.fromkeys(goal for together in quotas for goal, _ in together)
+        )
+        goals = [goal for goal in goals if goal not in set(quota_goals)]
+        self._goals = goals + quota_goals
         self._known = known
-        self._budget = budget
+        #: Alternatives left to solve: for columns' goals, and for quotas.
+        self._budget = list(budget)
         self._target = target
         self._tables = tables
         self._cache = cache
@@ -283,22 +314,78 @@ class _Goals:
         self._groups = [
             tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
         ]
+        #: Goal index -> how many patients its quota asks for, and how many it has.
+        self._wanted: dict = {}
+        placed: set = set()
+        for together in quotas:
+            indexes = []
+            for goal, count in together:
+                index = len(goals) + quota_goals.index(goal)
+                self._wanted[index] = max(self._wanted.get(index, 0), count)
+                if index not in placed:
+                    placed.add(index)
+                    indexes.append(index)
+            self._groups += [
+                tuple(indexes[i : i + GOAL_GROUP])
+                for i in range(0, len(indexes), GOAL_GROUP)
+            ]
+        self._got = dict.fromkeys(self._wanted, 0)
+        self._pending = [0] * len(self._groups)
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
         self._tried = [2] * len(self._groups)
         self._passed = [1] * len(self._groups)
+        self._split_groups: set = set()
 
     def __bool__(self) -> bool:
         return bool(self._goals)
 
+    @property
+    def share(self) -> float:
+        """The share of candidates to make for goals: more while a quota is short."""
+        if any(self._got[g] < wanted for g, wanted in self._wanted.items()):
+            return QUOTA_GOAL_SHARE
+        return GOAL_SHARE
+
+    def _is_quota(self, group: int) -> bool:
+        return self._groups[group][0] in self._wanted
+
+    def _shortfall(self, group: int) -> float:
+        """How far a quota group's goals are short of their counts, on
+        average (0 to 1): candidates made but not checked yet count as what
+        they will likely give, so that one batch spreads over the quotas."""
+        goals = self._groups[group]
+        if goals[0] not in self._wanted:
+            return 0.0
+        coming = self._pending[group] * self._passed[group] / self._tried[group]
+        return sum(
+            max(0.0, 1 - (self._got[g] + coming) / self._wanted[g]) for g in goals
+        ) / len(goals)
+
     def choose(self, rng: random.Random):
         """((group index, plan index), prepared plan), or None when the chosen group has no plan."""
-        weights = [p / t for p, t in zip(self._passed, self._tried)]
+        # Once a budget is spent, only groups already solved are drawn.
+        # Candidates made but not checked yet count as failures for now, so
+        # that one batch spreads over the groups.
+        weights = [
+            p / (t + pending)
+            if g in self._plans or self._budget[self._is_quota(g)] > 0
+            else 0
+            for g, (p, t, pending) in enumerate(
+                zip(self._passed, self._tried, self._pending)
+            )
+        ]
         if not any(weights):
             return None
-        group = rng.choices(range(len(self._groups)), weights)[0]
+        short = [
+            (g, weights[g] * shortfall)
+            for g in range(len(self._groups))
+            if weights[g] and (shortfall := self._shortfall(g)) > 0
+        ]
+        if short and rng.random() < QUOTA_SHARE:
+            group = rng.choices([g for g, _ in short], [w for _, w in short])[0]
+        else:
+            group = rng.choices(range(len(self._groups)), weights)[0]
         if group not in self._plans:
-            if self._budget <= 0:
-                return None
             # Goals first: the solver keeps the first alternatives of a large
             # product, and those then pair the goals with every alternative
             # of the population rather than one population alternative with
@@ -309,10 +396,19 @@ class _Goals:
             # A plan leaving more than the population does to chance would
             # cost many rejected candidates: the goal is only worth its plans
             # that the solver solves.
+            checked = itertools.count()
+            feasible = _feasibility(self._tables, self._cache)
             alternatives, reasons = plan_population_with_reasons(
-                target, tuple(self._tables), _feasibility(self._tables, self._cache)
+                target,
+                tuple(self._tables),
+                lambda plan: next(checked) >= 0 and feasible(plan),
             )
-            self._budget -= max(1, len(alternatives) + len(reasons))
+            cost = len(alternatives) + len(reasons)
+            if self._is_quota(group):
+                # Quotas are many and cheap, or few and costly: counted by
+                # the plans the solver made, they get what they cost.
+                cost += next(checked)
+            self._budget[self._is_quota(group)] -= max(1, cost)
             prepared = (
                 _prepare(plan, self._tables, self._cache) for plan in alternatives
             )
@@ -326,9 +422,9 @@ class _Goals:
             if not plans:
                 self._split(group)
         plans = self._plans[group]
-        self._tried[group] += 1
         if not plans:
             return None
+        self._pending[group] += 1
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
 
@@ -336,9 +432,16 @@ class _Goals:
         """Count one checked candidate made for `group` with its plan `index`."""
         tally = self._plans[group][index][1]
         tally[1] += 1
+        self._pending[group] -= 1
+        # Only checked candidates count: a group drawn often in one large
+        # batch is not split for its first failure.
+        self._tried[group] += 1
         if passed:
             tally[0] += 1
             self._passed[group] += 1
+            for goal in self._groups[group]:
+                if goal in self._got:
+                    self._got[goal] += 1
         elif (
             self._tried[group] >= GOAL_PATIENCE
             and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
@@ -346,15 +449,28 @@ class _Goals:
             self._split(group)
 
     def _split(self, group: int) -> None:
-        """Stop drawing `group`; draw its halves instead (none for a single goal)."""
+        """Stop drawing `group`; draw its halves instead (none for a single
+        goal). A group of quotas falls apart into single quotas at once: those
+        that cannot be met together (one interval's measures, each for one
+        category of patients) mostly exclude each other in every pair."""
+        # Candidates of a batch are recorded after the group is split: it is
+        # split once, or its halves would multiply with every failure.
+        if group in self._split_groups:
+            return
+        self._split_groups.add(group)
         goals = self._groups[group]
         self._passed[group] = 0
         if len(goals) > 1:
             half = len(goals) // 2
-            for part in (goals[:half], goals[half:]):
+            if self._is_quota(group):
+                parts = [(goal,) for goal in goals]
+            else:
+                parts = [goals[:half], goals[half:]]
+            for part in parts:
                 self._groups.append(part)
                 self._tried.append(2)
                 self._passed.append(1)
+                self._pending.append(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -407,7 +523,7 @@ def _search(
             if n % 64 == 63 and time.monotonic() > deadline:
                 break
             patient_id = next(batch_ids)
-            chosen = goals.choose(rng) if goals and rng.random() < GOAL_SHARE else None
+            chosen = goals.choose(rng) if goals and rng.random() < goals.share else None
             if chosen is None:
                 index = rng.choices(range(len(prepared)), weights)[0]
                 plan = prepared[index]
@@ -465,6 +581,7 @@ def generate_dummy_tables(
     additional_population_constraint: qm.Series | None = None,
     timeout: float = 60.0,
     progress: Progress | None = None,
+    quotas: tuple = (),
 ) -> dict:
     """Dummy rows for every table the dataset reads (inline tables excluded).
 
@@ -478,6 +595,7 @@ def generate_dummy_tables(
         additional_population_constraint,
         timeout,
         progress,
+        quotas,
     ).tables
 
 

@@ -205,7 +205,8 @@ def make_recipe(
     """A recipe for rows of `table` meeting every condition, breaking no ban
     and passing `extra_checks` (and, where it can, `soft_checks`)."""
     restrictions: dict[str, list] = {name: [] for name in table.schema.column_names}
-    # Column -> descriptions of what narrowed it, to say why it ran dry.
+    # Column -> what narrowed it, to say why it ran dry: described only then,
+    # as describing a condition with a codelist costs more than the rest.
     narrowed_by: dict[str, list] = {name: [] for name in table.schema.column_names}
     checks: list[RowCheck] = []
     because = ""
@@ -215,7 +216,7 @@ def make_recipe(
         column = condition.single_column
         if column is not None:
             restrictions[column].append(_must_be_true(condition))
-            narrowed_by[column].append(describe(condition.node))
+            narrowed_by[column].append(lambda node=condition.node: describe(node))
         elif condition.columns or condition.uses_context or condition.opaque:
             checks.append(_check_true(condition))
             if condition.bound is not None:
@@ -237,11 +238,7 @@ def make_recipe(
         else:
             for column, restriction in narrowed:
                 restrictions[column].append(restriction)
-                narrowed_by[column].append(
-                    "not " + " and ".join(describe(e.node) for e in ban.when)
-                    if ban.when
-                    else " and ".join(describe(e.node) for e in ban.unless)
-                )
+                narrowed_by[column].append(lambda ban=ban: _describe_ban(ban))
     checks.extend(_constraint_checks(table))
     checks.extend(extra_checks)
     choices = tuple(
@@ -252,7 +249,8 @@ def make_recipe(
     for name, choice in choices:
         if choice.empty and not because:
             conditions_text = (
-                " and ".join(dict.fromkeys(narrowed_by[name])) or "its constraints"
+                " and ".join(dict.fromkeys(text() for text in narrowed_by[name]))
+                or "its constraints"
             )
             because = f"no value of {table.name}.{name} meets {conditions_text}"
             certain = cache.base(table)[name].exhaustive
@@ -268,6 +266,12 @@ def make_recipe(
         life_bounded,
         tuple(bounds),
     )
+
+
+def _describe_ban(ban: RowBan) -> str:
+    if ban.when:
+        return "not " + " and ".join(describe(e.node) for e in ban.when)
+    return " and ".join(describe(e.node) for e in ban.unless)
 
 
 @dataclasses.dataclass(frozen=True)

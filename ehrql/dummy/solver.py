@@ -313,6 +313,7 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
     distinct_counts: dict = {}  # aggregate -> (allowed, conditions)
     count_pairs: list = []  # (frame a, frame b, (a, b) -> bool, condition)
     readers: set = set()  # frames compared with rows of other frames of their table
+    argument_bounds: dict = {}  # frame -> what every row of it must meet (`_split_extreme`)
     for literal, positive in literals:
         paired = _two_counts(literal, positive)
         if paired is not None:
@@ -352,13 +353,18 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
             # Frames of the target's own table that it is compared with must
             # have rows, drawn before the target's, or the comparison is null.
             # Not so where the condition turns a null into an answer
-            # (`a > maximum_of(b, c)` needs a row of a, not of both b and c).
+            # (`a > maximum_of(b, c)` needs a row of a, and of b or c).
             others = [
                 o for o in sources if o != target and _same_event_table(o, target)
             ]
+            needed = set(_frames_needed_by(literal))
+            for frame in _extreme_argument_rows(literal, target, order):
+                needed.add(frame)
+                if frame not in others:
+                    counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
+                    counted_by.setdefault(frame, []).append(condition)
             if others:
                 readers.add(target)
-                needed = set(_frames_needed_by(literal))
                 for frame in others + [target]:
                     if frame in needed:
                         counts[frame] = counts.get(frame, _ANY_COUNT) & (
@@ -373,6 +379,11 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
                 counts[frame] = counts.get(frame, _ANY_COUNT) & (_ANY_COUNT - {0})
                 counted_by.setdefault(frame, []).append(condition)
             continue
+        split = _split_extreme(literal, positive, target)
+        if split is not None:
+            condition, bounds = split
+            for source, bound in bounds:
+                argument_bounds.setdefault(source, []).append(bound)
         value_conditions.setdefault(target, []).append(condition)
     for aggregate, (allowed, conditions) in distinct_counts.items():
         outcome = _distinct_requirements(aggregate, allowed, conditions)
@@ -402,11 +413,96 @@ def _plan_for(literals: tuple, order: tuple = ()) -> Plan | str:
         if source not in readers:
             requirements.extend(new_requirements)
         bans.extend(new_bans)
+    for source, bounds in argument_bounds.items():
+        bans.extend(_value_requirements(source, bounds)[1])
     return Plan(
         tuple(_merge_patient_requirements(_with_rows_read(requirements))),
         tuple(bans),
         tuple(unsolved),
     )
+
+
+_EXTREMES = (qm.Function.MinimumOf, qm.Function.MaximumOf)
+
+
+def _extreme_argument_rows(literal, target: qm.Frame, order: tuple) -> list:
+    """For a comparison with a minimum or maximum of several frames' values
+    (`a > maximum_of(b, c)`), one argument's frame to give a row: the
+    extreme is null, and the comparison never true, when they are all empty.
+    The first argument's frame that is drawn no later than the target's, so
+    that its value is known when the target's row is drawn; none when the
+    target is itself an argument, as its row gives the extreme a value."""
+    if not isinstance(literal, _COMPARISONS):
+        return []
+    chosen = []
+    for side in (literal.lhs, literal.rhs):
+        if not isinstance(side, _EXTREMES):
+            continue
+        frames = []
+        for argument in side.sources:
+            empty_makes_null = _null_when_empty(argument)
+            if len(empty_makes_null) == 1:
+                frames.extend(empty_makes_null)
+        if len(frames) != len(side.sources) or target in frames:
+            continue
+        position = _position(qm.root_table(target), order)
+        for frame in frames:
+            if isinstance(frame, qm.ManyRowsPerPatientFrame) and isinstance(
+                qm.root_table(frame), qm.SelectTable
+            ):
+                if _position(qm.root_table(frame), order) <= position:
+                    chosen.append(frame)
+                    break
+    return chosen
+
+
+def _split_extreme(literal, positive: bool, target: qm.Frame):
+    """(the condition to ask of the target's row, [(event frame, condition)
+    every row of that frame must meet]) for a minimum or maximum compared
+    with a constant; None for other literals.
+
+    `minimum_of(a, b) >= D` is solved on a row of one argument's frame (the
+    target, say b's): asking that row for `b >= D` narrows its date to the
+    window at once, where the minimum, read partly from the patient's other
+    rows, could only be checked. A value of `a` below D, drawn freely, would
+    still pull the minimum under D, so every row of `a`'s frame is held to
+    `a >= D` (or a null `a`). `minimum_of(a, b) <= D` needs only `b <= D`.
+    Likewise for a maximum, the other way round.
+    """
+    kind = type(literal)
+    if kind not in _NEGATED:
+        return None
+    op = kind if positive else _NEGATED[kind]
+    extreme, bound = literal.lhs, literal.rhs
+    if not isinstance(extreme, _EXTREMES):
+        extreme, bound, op = bound, extreme, _MIRRORED[op]
+    if not isinstance(extreme, _EXTREMES) or _value_sources(bound) != set():
+        return None
+    if op is qm.Function.NE:
+        return None
+    arguments = [(a, _value_sources(a)) for a in extreme.sources]
+    own = [a for a, sources in arguments if sources == {target}]
+    if not own:
+        return None
+    lower = isinstance(extreme, qm.Function.MinimumOf)
+    # Which comparisons every argument must meet, not just the target's.
+    every = {qm.Function.EQ: qm.Function.GE if lower else qm.Function.LE}
+    for each in (
+        (qm.Function.GE, qm.Function.GT) if lower else (qm.Function.LE, qm.Function.LT)
+    ):
+        every[each] = each
+    bounds = []
+    if op in every:
+        for argument, sources in arguments:
+            if argument is own[0] or sources == set():
+                continue
+            if sources is None or len(sources) != 1:
+                return None
+            (source,) = sources
+            if not isinstance(source, qm.ManyRowsPerPatientFrame):
+                return None
+            bounds.append((source, every[op](argument, bound)))
+    return op(own[0], bound), bounds
 
 
 _NEGATED = {
@@ -603,10 +699,9 @@ def _aggregate_comparison(literal, positive: bool):
     source = qm.row_source(frame)
     value = aggregate.source
     if isinstance(aggregate, qm.AggregateByPatient.CountDistinct):
+        compare = op(qm.Value(0), qm.Value(0))
         allowed = frozenset(
-            k
-            for k in _ANY_COUNT
-            if apply_function(op(qm.Value(0), qm.Value(0)), k, constant.value)
+            k for k in _ANY_COUNT if apply_function(compare, k, constant.value)
         )
         return _DistinctCount(
             aggregate, allowed, literal if positive else qm.Function.Not(literal)
@@ -643,7 +738,10 @@ def _with_rows_read(requirements: list) -> list:
     answers (`ons_deaths.date.is_null()`, a case, an or): there a missing row
     may be just what it needs.
     """
-    placed: list = []
+    # Ordered sets: membership by hash, as a requirement's conditions are
+    # large trees, slow to compare one by one.
+    placed: dict = {}
+    needed: dict = {}
 
     def covered(table, filters) -> RowRequirement | None:
         for requirement in (*placed, *requirements):
@@ -658,17 +756,18 @@ def _with_rows_read(requirements: list) -> list:
         if requirement in placed:
             return
         if depth < _MAX_CHAIN:
-            for table, filters in _rows_needed(requirement):
+            if requirement not in needed:
+                needed[requirement] = _rows_needed(requirement)
+            for table, filters in needed[requirement]:
                 place(
                     covered(table, filters) or RowRequirement(table, filters, 1),
                     depth + 1,
                 )
-        if requirement not in placed:
-            placed.append(requirement)
+        placed.setdefault(requirement)
 
     for requirement in requirements:
         place(requirement, 0)
-    return placed
+    return list(placed)
 
 
 #: How many frames, each read by the next, are asked for in front of a row.
@@ -794,8 +893,12 @@ def _count_comparison(literal):
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _frame_conditions(frame: qm.Frame) -> tuple[qm.Frame, tuple]:
-    """The table a frame reads and its filters, compiled for that table's rows."""
+    """The table a frame reads and its filters, compiled for that table's rows.
+
+    Cached: asked for every literal of every alternative, and the same
+    compiled conditions then compare equal at once."""
     if isinstance(frame, qm.OneRowPerPatientFrame):
         return frame, ()
     conditions = []
@@ -822,21 +925,24 @@ def _conjuncts(
     return [compile_row_expression(condition, source, for_every_row)]
 
 
-def _value_sources(series: qm.Series) -> set | None:
+@functools.lru_cache(maxsize=16384)
+def _value_sources(series: qm.Series) -> frozenset | None:
     """The sources a value condition reads: patient tables and event row
     sources (through picks and minimum/maximum). None if some part cannot be
-    pinned to a row (other aggregations, parameters, inline tables)."""
+    pinned to a row (other aggregations, parameters, inline tables).
+
+    Cached: the same subtrees are asked about for every alternative of every goal."""
     if isinstance(series, qm.Value):
-        return set()
+        return frozenset()
     if isinstance(series, qm.SelectColumn):
         frame = series.source
         if isinstance(frame, qm.SelectPatientTable):
-            return {frame}
+            return frozenset({frame})
         if isinstance(frame, qm.PickOneRowPerPatient):
-            return {qm.row_source(frame.source)}
+            return frozenset({qm.row_source(frame.source)})
         if isinstance(frame, qm.ManyRowsPerPatientFrame):
             # Only reached inside a minimum/maximum, which names the source.
-            return set()
+            return frozenset()
         return None
     if isinstance(series, (qm.AggregateByPatient.Min, qm.AggregateByPatient.Max)):
         return _aggregate_sources(series)
@@ -849,7 +955,7 @@ def _value_sources(series: qm.Series) -> set | None:
         )
         return _aggregate_sources(mean)
     if isinstance(series, (qm.Function._Base, qm.Case)):
-        sources: set = set()
+        sources: frozenset = frozenset()
         for child in series.children():
             found = _value_sources(child)
             if found is None:
@@ -859,7 +965,7 @@ def _value_sources(series: qm.Series) -> set | None:
     return None
 
 
-def _aggregate_sources(aggregate) -> set | None:
+def _aggregate_sources(aggregate) -> frozenset | None:
     inner = _value_sources(aggregate.source)
     return None if inner is None else inner | {aggregate.source.domain.source}
 

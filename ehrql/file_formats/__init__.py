@@ -10,10 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.ipc
-import pyarrow.parquet
-
 from ehrql.errors import EHRQLError
 from ehrql.file_formats.arrow_format import (
     read_arrow,
@@ -163,6 +159,10 @@ def first_table_file_problem(
 
 def file_column_names(path: Path) -> list[str]:
     """The names of the columns a table file holds, in order."""
+    import pyarrow as pa
+    import pyarrow.ipc
+    import pyarrow.parquet
+
     extension = get_file_extension(path)
     if extension in (".csv", ".csv.gz"):
         return csv_header(path)

@@ -14,10 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.ipc
-import pyarrow.parquet
+from typing import TYPE_CHECKING
 
 from ehrql import column_types
 from ehrql.file_formats.base import (
@@ -28,6 +25,11 @@ from ehrql.file_formats.base import (
 )
 from ehrql.query_model.nodes import is_code_type
 
+if TYPE_CHECKING:
+    # Imported where used instead: writing CSV never needs pyarrow, which
+    # is slow to import.
+    import pyarrow as pa
+
 #: Rows per record batch when writing.
 BATCH_SIZE = 64_000
 
@@ -37,10 +39,14 @@ def _value_type(spec: ColumnSpec) -> pa.DataType:
 
 
 def _is_dictionary_encoded(spec: ColumnSpec) -> bool:
+    import pyarrow as pa
+
     return spec.categories is not None and pa.types.is_string(_value_type(spec))
 
 
 def _index_type(category_count: int) -> pa.DataType:
+    import pyarrow as pa
+
     for index_type in (pa.int8(), pa.int16(), pa.int32()):
         if category_count <= 2 ** (index_type.bit_width - 1) - 1:
             return index_type
@@ -49,6 +55,8 @@ def _index_type(category_count: int) -> pa.DataType:
 
 def arrow_type(spec: ColumnSpec) -> pa.DataType:
     """The Arrow type a column is written with."""
+    import pyarrow as pa
+
     if _is_dictionary_encoded(spec):
         return pa.dictionary(_index_type(len(spec.categories)), pa.string())
     return _value_type(spec)
@@ -56,12 +64,16 @@ def arrow_type(spec: ColumnSpec) -> pa.DataType:
 
 def arrow_schema(specs: Sequence[ColumnSpec]) -> pa.Schema:
     """The Arrow schema of a file holding `specs`."""
+    import pyarrow as pa
+
     return pa.schema(
         [pa.field(s.name, arrow_type(s), nullable=s.nullable) for s in specs]
     )
 
 
 def _column_array(spec: ColumnSpec, values: list) -> pa.Array:
+    import pyarrow as pa
+
     if is_code_type(spec.type):
         values = [plain_value(v) for v in values]
     if not _is_dictionary_encoded(spec):
@@ -83,6 +95,8 @@ def record_batches(
     specs: Sequence[ColumnSpec], rows: Iterable[Sequence], batch_size: int | None = None
 ) -> Iterator[pa.RecordBatch]:
     """`rows` as Arrow record batches of at most `batch_size` (default `BATCH_SIZE`) rows."""
+    import pyarrow as pa
+
     batch_size = batch_size or BATCH_SIZE
     schema = arrow_schema(specs)
     iterator = iter(rows)
@@ -98,6 +112,9 @@ def write_arrow(
     path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
 ) -> int:
     """Write `rows` to an Arrow IPC file; the row count."""
+    import pyarrow as pa
+    import pyarrow.ipc
+
     count = 0
     with (
         pa.OSFile(str(path), "wb") as sink,
@@ -113,6 +130,8 @@ def write_parquet(
     path: Path, specs: Sequence[ColumnSpec], rows: Iterable[Sequence]
 ) -> int:
     """Write `rows` to a Parquet file, one row group per batch; the row count."""
+    import pyarrow.parquet
+
     count = 0
     with pyarrow.parquet.ParquetWriter(str(path), arrow_schema(specs)) as writer:
         for batch in record_batches(specs, rows):
@@ -128,6 +147,9 @@ def read_arrow(
 
     Column names and types are checked against `specs` first.
     """
+    import pyarrow as pa
+    import pyarrow.ipc
+
     try:
         reader = pa.ipc.open_file(pa.memory_map(str(path)))
     except pa.ArrowInvalid as e:
@@ -141,6 +163,9 @@ def read_parquet(
     path: Path, specs: Sequence[ColumnSpec], *, allow_extra_columns: bool = False
 ) -> Iterator[tuple]:
     """The rows of a Parquet file as tuples in `specs` order, read a batch at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet
+
     try:
         parquet_file = pyarrow.parquet.ParquetFile(str(path))
     except pa.ArrowInvalid as e:
@@ -154,6 +179,8 @@ def read_parquet(
 def _check_schema(
     path: Path, schema: pa.Schema, specs, allow_extra_columns: bool
 ) -> None:
+    import pyarrow as pa
+
     check_column_names(str(path), schema.names, specs, allow_extra=allow_extra_columns)
     for spec in specs:
         found = schema.field(spec.name).type

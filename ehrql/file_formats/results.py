@@ -35,13 +35,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.ipc
-import pyarrow.parquet
 
 from ehrql.file_formats.arrow_format import (
     BATCH_SIZE,
@@ -56,6 +52,11 @@ from ehrql.file_formats.base import ColumnSpec
 from ehrql.file_formats.console import write_table
 from ehrql.progress import PERCENT
 from ehrql.query_model.nodes import is_code_type
+
+if TYPE_CHECKING:
+    # Imported where used instead: writing CSV never needs pyarrow, which
+    # is slow to import.
+    import pyarrow as pa
 
 #: Rows shown when a table is printed to the console instead of written to a file.
 CONSOLE_ROWS = 20
@@ -197,6 +198,8 @@ def _rebatched(
 
 
 def _concatenated(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    import pyarrow as pa
+
     columns = [
         pa.concat_arrays([b.column(i) for b in batches])
         for i in range(batches[0].num_columns)
@@ -207,6 +210,8 @@ def _concatenated(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
 def _conformed(
     specs: Sequence[ColumnSpec], schema: pa.Schema, batch: pa.RecordBatch
 ) -> pa.RecordBatch:
+    import pyarrow as pa
+
     if batch.num_columns != len(specs):
         raise ValueError(
             f"results have {batch.num_columns} columns, but {len(specs)} were expected"
@@ -230,6 +235,9 @@ def _zeroed_nulls(array: pa.Array) -> pa.Array:
     An Arrow IPC file holds those slots as they are, and a database may leave
     anything there; zeroing them makes equal values give an equal file.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if array.null_count == 0:
         return array
     if pa.types.is_string(array.type):
@@ -246,6 +254,8 @@ def _zeroed_nulls(array: pa.Array) -> pa.Array:
 
 
 def _bitmap(mask: pa.BooleanArray) -> pa.Buffer:
+    import pyarrow as pa
+
     # A fresh boolean array has offset 0, so its value buffer is a validity bitmap.
     if mask.offset:
         mask = pa.concat_arrays([mask])
@@ -253,6 +263,9 @@ def _bitmap(mask: pa.BooleanArray) -> pa.Buffer:
 
 
 def _rebuilt_strings(array: pa.StringArray) -> pa.StringArray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     # Filling nulls with "" rebuilds the offsets and data, each null taking no characters.
     filled = pc.fill_null(array, "")
     validity = _bitmap(pc.is_valid(array))
@@ -265,6 +278,9 @@ def _rebuilt_strings(array: pa.StringArray) -> pa.StringArray:
 
 
 def _dictionary_encoded(spec: ColumnSpec, array: pa.Array) -> pa.DictionaryArray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     categories = pa.array(spec.categories, type=pa.string())
     indices = pc.index_in(array, value_set=categories)
     unknown = pc.and_(pc.is_null(indices), pc.is_valid(array))
@@ -284,6 +300,10 @@ def _write_arrow_file(
     extension: str,
     progress: Progress,
 ) -> int:
+    import pyarrow as pa
+    import pyarrow.ipc
+    import pyarrow.parquet
+
     count = 0
     schema = arrow_schema(specs)
     if extension == ".parquet":
@@ -368,6 +388,8 @@ def _copy_csv(
         return _copy_with_progress(
             results.connection, specs, results.select, path, progress
         )
+    import pyarrow as pa
+
     failures: list[BaseException] = []
     batches = _counting(_arrow_batches(specs, results), progress, failures)
     reader = pa.RecordBatchReader.from_batches(arrow_schema(specs), batches)
@@ -542,6 +564,8 @@ def _write_console(stdout: TextIO | None, specs, results: Results) -> int:
 
 
 def _console_values(spec: ColumnSpec, array: pa.Array) -> list:
+    import pyarrow as pa
+
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     return array.to_pylist()

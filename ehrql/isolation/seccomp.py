@@ -10,7 +10,6 @@ library the distribution ships.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import dataclasses
 import errno
 
@@ -85,13 +84,21 @@ DENIED = (
 
 
 def _library() -> ctypes.CDLL:
-    name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
+    # By its soname first, as the dynamic loader finds it: find_library runs
+    # `ldconfig -p` in a subprocess to arrive at the same name (some 20 ms of
+    # every definition loaded), so it is only asked where that fails.
     try:
-        lib = ctypes.CDLL(name, use_errno=True)
-    except OSError as error:
-        raise SeccompError(
-            errno.ENOENT, f"libseccomp is not installed ({error})"
-        ) from None
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        from ctypes.util import find_library
+
+        name = find_library("seccomp") or "libseccomp.so.2"
+        try:
+            lib = ctypes.CDLL(name, use_errno=True)
+        except OSError as error:
+            raise SeccompError(
+                errno.ENOENT, f"libseccomp is not installed ({error})"
+            ) from None
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]

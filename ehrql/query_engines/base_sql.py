@@ -306,6 +306,16 @@ def _row_count(where: ColumnElement | None) -> ColumnElement:
     )
 
 
+def _distinct_expressions(expressions: list[ColumnElement]) -> list[ColumnElement]:
+    """`expressions` without repeats, in first-seen order: an ORDER BY key
+    repeated (a sort column, then the same column as a tie-breaker) orders nothing more."""
+    kept: list[ColumnElement] = []
+    for expression in expressions:
+        if not any(expression.compare(k) for k in kept):
+            kept.append(expression)
+    return kept
+
+
 def _interval_ids(keys) -> list[ColumnElement]:
     """The interval keys of some rows (see `_Compiler._joined`) as output columns."""
     return [key.label("interval_id") for key in keys]
@@ -420,19 +430,11 @@ class _Compiler:
         required = self._required_relation(dataset.population)
         if required is not None:
             # Only patients in this relation can meet the condition, and it has
-            # a row per patient: no need to gather every table's patients.
-            ids = sa.select(required.c.patient_id)
-        elif not selects:
-            # A population built from constants alone reads no table: no patients.
-            ids = sa.select(
-                self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")
-            ).where(sa.false())
-        elif len(selects) == 1:
-            # UNION removes duplicates; a single table needs DISTINCT to do the same.
-            ids = selects[0].distinct()
+            # a row per patient: no need to gather every table's patients. Read
+            # as it is, the condition reads it without joining it to itself.
+            all_ids = required
         else:
-            ids = sa.union(*selects)
-        all_ids = ids.subquery("all_patients")
+            all_ids = self._all_patients(selects).subquery("all_patients")
         condition = self.patient_series(dataset.population)
         joined, keys = self._population_rows(all_ids, condition)
         query = (
@@ -448,6 +450,18 @@ class _Compiler:
         if allowed is not None:
             query = query.where(allowed)
         return query
+
+    def _all_patients(self, selects: list[sa.Select]) -> sa.Select:
+        """The patient ids the `selects` give, once each."""
+        if not selects:
+            # A population built from constants alone reads no table: no patients.
+            return sa.select(
+                self.dialect.cast(sa.null(), self.patient_id_type).label("patient_id")
+            ).where(sa.false())
+        if len(selects) == 1:
+            # UNION removes duplicates; a single table needs DISTINCT to do the same.
+            return selects[0].distinct()
+        return sa.union(*selects)
 
     def _population_rows(
         self, all_ids: FromClause, condition: ColumnElement
@@ -594,16 +608,18 @@ class _Compiler:
             self.row_series(k, frame.source) for k in qm.sort_keys(frame.source)
         ]
         # Ties are broken by every column, so the row picked is fully determined.
-        order = [
-            *(
-                self.dialect.comparable(e, k.type)
-                for e, k in zip(sort_keys, qm.sort_keys(frame.source))
-            ),
-            *(
-                self.dialect.comparable(parent.c[n], t)
-                for n, t in frame.schema.column_types
-            ),
-        ]
+        order = _distinct_expressions(
+            [
+                *(
+                    self.dialect.comparable(e, k.type)
+                    for e, k in zip(sort_keys, qm.sort_keys(frame.source))
+                ),
+                *(
+                    self.dialect.comparable(parent.c[n], t)
+                    for n, t in frame.schema.column_types
+                ),
+            ]
+        )
         joined, keys = self._joined(parent, sort_keys)
         columns = [
             *((n, parent.c[n]) for n in frame.schema.column_names),

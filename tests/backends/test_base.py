@@ -95,6 +95,7 @@ def test_registry():
         "emis": EMISBackend,
         "emisv2": EMISv2Backend,
     }
+    assert all(backend.name == name for name, backend in BACKENDS.items())
     assert isinstance(get_backend("emis"), EMISBackend)
     assert isinstance(get_backend("emisv2"), EMISv2Backend)
     with pytest.raises(BackendError, match="emis, emisv2, tpp"):

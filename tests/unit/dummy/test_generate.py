@@ -651,3 +651,37 @@ def test_each_dose_of_a_chain_of_first_after_previous_gets_patients():
     data = generate_dummy_data(dataset, population_size=200, seed=3)
     assert_all_in_population(data.tables, dataset, 200)
     assert filled_share(data.tables, dataset, "dose_10") >= 0.05
+
+
+def test_quotas_give_each_interval_of_an_incidence_measure_its_numerators():
+    # The onset is the earlier of two tables' first dates, and a patient
+    # counts once, in the interval of their onset: the intervals' numerators
+    # exclude one another, and the onset must fall inside a narrow window.
+    from ehrql import INTERVAL, create_measures, minimum_of
+    from ehrql.measures.dummy_data import measures_dummy_dataset, measures_dummy_quotas
+
+    onset = minimum_of(
+        events.where(events.code.is_in(WHEEZE))
+        .sort_by(events.day)
+        .first_for_patient()
+        .day,
+        spells.sort_by(spells.began).first_for_patient().began,
+    )
+    measures = create_measures()
+    measures.define_measure(
+        "incidence",
+        numerator=onset.is_during(INTERVAL).when_null_then(False),
+        denominator=people.exists_for_patient()
+        & ~(onset < INTERVAL.start_date).when_null_then(False),
+        group_by={"gender": people.gender},
+        intervals=months(12).starting_on("2021-01-01"),
+    )
+    dataset = measures_dummy_dataset(measures)
+    quotas = measures_dummy_quotas(measures)
+    # One per interval, with enough patients for each of the three genders.
+    assert len(quotas) == 12
+    assert {count for together in quotas for _, count in together} == {24}
+    data = generate_dummy_data(dataset, population_size=300, seed=3, quotas=quotas)
+    results = run(data.tables, dataset)
+    for i in range(len(dataset.variables) - 12 + 1, len(dataset.variables) + 1):
+        assert sum(r[i] is True for r in results) >= 16

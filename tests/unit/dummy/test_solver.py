@@ -303,3 +303,68 @@ def test_a_comparison_of_two_tables_is_solved_on_the_one_generated_later():
     assert constrained(()) == {e}
     assert constrained((a, e)) == {e}
     assert constrained((e, a)) == {a}
+
+
+def test_a_minimum_of_two_tables_in_a_window_is_asked_of_one_and_bounds_the_other():
+    from ehrql import minimum_of
+
+    first_event = events.sort_by(events.day).first_for_patient().day
+    first_spell = spells.sort_by(spells.began).first_for_patient().began
+    onset = minimum_of(first_event, first_spell)
+    start, end = datetime.date(2020, 7, 1), datetime.date(2020, 7, 31)
+    population = onset.is_on_or_between(start, end)
+    (plan,) = plan_population_with_reasons(
+        population._qm_node, (people._qm_node, spells._qm_node, events._qm_node)
+    )[0]
+    (requirement,) = plan.requirements
+    # The later table's row alone is asked to be in the window: its date
+    # column is narrowed, not checked against the minimum row by row.
+    assert requirement.table == events._qm_node
+    assert {c.single_column for c in requirement.conditions} == {"day"}
+    # The other argument's rows may not pull the minimum before the window,
+    # but may fall after it.
+    spell_ban = next(b for b in plan.bans if b.table == spells._qm_node)
+    assert spell_ban.forbids({"began": datetime.date(2020, 6, 30)}, {})
+    assert not spell_ban.forbids({"began": datetime.date(2020, 8, 30)}, {})
+
+
+def test_a_maximum_above_a_bound_needs_one_argument_only():
+    from ehrql import maximum_of
+
+    last_event = events.sort_by(events.day).last_for_patient().day
+    last_spell = spells.sort_by(spells.began).last_for_patient().began
+    (plan,) = plan_population_with_reasons(
+        (maximum_of(last_event, last_spell) > datetime.date(2020, 1, 1))._qm_node,
+        (people._qm_node, spells._qm_node, events._qm_node),
+    )[0]
+    assert not any(b.table == spells._qm_node for b in plan.bans)
+
+
+def test_a_comparison_with_a_maximum_of_several_frames_asks_for_a_row_of_one():
+    from ehrql import maximum_of
+
+    resolved = events.where(events.code.is_in(["49727002"]))
+    diagnosed = events.where(events.code.is_in(CODES))
+    last_resolved = resolved.sort_by(events.day).last_for_patient().day
+    last_diagnosis = maximum_of(
+        diagnosed.sort_by(events.day).last_for_patient().day,
+        spells.sort_by(spells.began).last_for_patient().began,
+    )
+    (plan,) = plan_population_with_reasons(
+        (last_resolved > last_diagnosis)._qm_node,
+        (people._qm_node, spells._qm_node, events._qm_node),
+    )[0]
+
+    # With neither a diagnosis nor a spell the maximum is null and the
+    # comparison never true: one of them (the first drawn in time to be
+    # read) must have a row.
+    def asks_for_diagnosis(requirement):
+        return requirement.table == events._qm_node and any(
+            isinstance(c.node, qm.Function.In)
+            and SNOMEDCTCode(CODES[0]) in c.node.rhs.value
+            for c in requirement.conditions
+        )
+
+    assert any(
+        asks_for_diagnosis(r) or r.table == spells._qm_node for r in plan.requirements
+    )

@@ -563,3 +563,28 @@ def test_rows_in_force_on_an_interval_bound(engine, spanning, parameter):
     expected = list(get_measure_results(Engine(ENGINES["in_memory"]), measures))
     assert list(get_measure_results(Engine(engine.run), measures)) == expected
     assert {row[4] for row in expected} != {0}
+
+
+def test_dummy_quotas_come_per_interval_with_enough_patients_for_every_group():
+    from ehrql import case, when
+    from ehrql.measures.dummy_data import measures_dummy_quotas
+
+    visits = visits_in_interval()
+    band = case(when(visits > 3).then("many"), when(visits > 0).then("some"))
+    measures = create_measures()
+    common = dict(numerator=visits, denominator=registered_in_interval())
+    measures.define_measure(
+        "by_band",
+        group_by={"band": band},
+        intervals=months(2).starting_on("2020-01-01"),
+        **common,
+    )
+    measures.define_measure(
+        "overall", intervals=months(3).starting_on("2020-01-01"), **common
+    )
+    quotas = measures_dummy_quotas(measures)
+    # One tuple per interval, in order; a measure sharing another's
+    # numerator and denominator shares its quota, with the larger count:
+    # more than 7 patients for each of the two bands.
+    assert [len(together) for together in quotas] == [1, 1, 1]
+    assert [count for together in quotas for _, count in together] == [16, 16, 8]

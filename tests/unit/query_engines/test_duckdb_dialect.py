@@ -248,3 +248,72 @@ def test_power(lhs, rhs, check):
 @pytest.mark.parametrize("value", [-3, 0, 3, -2.5, 2.5])
 def test_absolute(value, check):
     check(Fn.Absolute, value)
+
+
+def test_constant_rows_come_back_exactly():
+    # Constant tables (codelist lookups, inline patient tables) are inserted
+    # as unnested lists, integers as bare digits: every type, the extremes
+    # of each, nulls and awkward text must come back as they went in.
+    from ehrql.query_engines.duckdb import DIALECT
+    from ehrql.query_engines.scratch_tables import temp_table
+
+    columns = [
+        ("i", int),
+        ("f", float),
+        ("b", bool),
+        ("d", datetime.date),
+        ("s", str),
+    ]
+    rows = [
+        (2**63 - 1, 1e300, True, datetime.date(9999, 12, 31), "it's"),
+        (-(2**63), -0.0, False, datetime.date(1, 1, 1), 'ünïcode, "quoted"'),
+        (0, 0.1, None, None, ""),
+        (None, None, None, None, None),
+        (3, 5e-324, True, datetime.date(2024, 2, 29), "%_\\"),
+    ]
+    table = temp_table("rows_1", [(n, DIALECT.column_type(t)) for n, t in columns])
+    with duckdb.connect() as connection:
+        for statement in DIALECT.create_temp_table_from_rows(table, rows):
+            connection.execute(statement)
+        found = connection.execute(
+            "SELECT i, f, b, d, s FROM rows_1 ORDER BY i NULLS LAST"
+        ).fetchall()
+    expected = sorted(rows, key=lambda r: (r[0] is None, r[0] or 0))
+    assert [tuple(map(repr, r)) for r in found] == [
+        tuple(map(repr, r)) for r in expected
+    ]
+
+
+def test_constant_rows_span_several_statements():
+    from ehrql.query_engines.duckdb import DIALECT
+    from ehrql.query_engines.scratch_tables import temp_table
+
+    rows = [(i, None, f"code{i}") for i in range(2 * DIALECT.insert_batch_size + 3)]
+    table = temp_table(
+        "rows_2",
+        [
+            ("i", DIALECT.column_type(int)),
+            ("d", DIALECT.column_type(datetime.date)),
+            ("s", DIALECT.column_type(str)),
+        ],
+    )
+    with duckdb.connect() as connection:
+        for statement in DIALECT.create_temp_table_from_rows(table, rows):
+            connection.execute(statement)
+        found = connection.execute("SELECT * FROM rows_2 ORDER BY i").fetchall()
+    assert found == rows
+
+
+def test_every_duckdb_reserved_word_is_quoted():
+    # The dialect knows DuckDB's reserved words without asking DuckDB (which
+    # would mean opening a database in every run): this says when an upgrade
+    # of DuckDB reserves another.
+    from ehrql.query_engines.duckdb import DIALECT
+
+    with duckdb.connect() as connection:
+        reserved = connection.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'"
+        ).fetchall()
+    assert reserved
+    for (word,) in reserved:
+        assert DIALECT.quote(word) == f'"{word}"', word
