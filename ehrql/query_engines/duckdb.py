@@ -407,7 +407,7 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
     #: weekly intervals over a million patients peaked at about 6.5 GB, and
     #: five years in one SELECT ran out of memory on a 23 GB machine. The
     #: benchmark's measures (registrations in force, events in the week) now
-    #: peak at about 0.6 GB in steps of a year, 0.9 GB all at once, and take
+    #: peak at about 0.7 GB in steps of a year, 0.9 GB all at once, and take
     #: no less time that way: longer runs are split.
     max_intervals_per_query = 52
 
