@@ -3,15 +3,17 @@
     python benchmarks/generate_population.py bench.duckdb --patients 1000000
     python benchmarks/run_measures_benchmark.py bench.duckdb
 
-Prints the wall time, the number of SQL statements executed and the number of
-result rows. Measures sharing a denominator and intervals are calculated
-together, every interval in one SELECT; the statement count includes the
-statements creating, filling and dropping the intervals table.
+Prints the wall and CPU time, the peak memory, the number of SQL statements
+executed and the number of result rows. Measures sharing a denominator and
+intervals are calculated together, every interval (or, on DuckDB, every run of
+`max_intervals_per_query` of them) in one SELECT; the statement count includes
+the statements creating, filling and dropping the intervals tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -93,9 +95,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     measures = build_measures(args.weeks)
     engine = CountingEngine(str(args.path))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     rows = list(get_measure_results(engine, measures))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(f"intervals:            {args.weeks}")
     print(f"measures:             {len(measures)}")
     print(f"result rows:          {len(rows)}")
@@ -103,6 +105,15 @@ def main(argv=None) -> None:
     print(
         f"wall time:            {elapsed:.1f} s ({elapsed / args.weeks:.2f} s per interval)"
     )
+    # CPU time (DuckDB's threads included) is steadier than wall time on a
+    # shared machine.
+    print(f"CPU time:             {cpu:.1f} s")
+    print(f"peak memory:          {_peak_mb():.0f} MB")
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (Linux reports it in kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

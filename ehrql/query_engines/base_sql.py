@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import itertools
 import operator
 from collections.abc import Callable, Iterator
@@ -569,7 +570,7 @@ class _Compiler:
     def _filter(self, frame: qm.Filter) -> FromClause:
         parent = self.rows(frame.source)
         condition = self.row_series(frame.condition, frame.source)
-        joined, keys = self._joined(parent, [condition])
+        joined, keys = self._filter_rows(frame, parent, condition)
         columns = [parent.c[n] for n in ["patient_id", *frame.schema.column_names]]
         query = (
             sa.select(*columns, *_interval_ids(keys))
@@ -579,6 +580,12 @@ class _Compiler:
         return self._keyed(
             self.dialect.inline_cte(query.cte(self._name("filtered"))), keys
         )
+
+    def _filter_rows(
+        self, frame: qm.Filter, parent: FromClause, condition: ColumnElement
+    ) -> tuple[FromClause, tuple]:
+        """The rows a filter's condition is tested on, and their keys (see `_joined`)."""
+        return self._joined(parent, [condition])
 
     @_compiles("frame", qm.InlinePatientTable)
     def _inline_table(self, frame: qm.InlinePatientTable) -> FromClause:
@@ -1119,6 +1126,16 @@ class _IntervalCompiler(_Compiler):
     per patient and interval, keyed by `interval_id` (see `_joined`), while
     everything else keeps one row per patient and is computed once for all
     intervals. Only the methods below differ from a dataset's compilation.
+
+    Pairing rows with intervals is where the time goes, so two common shapes
+    avoid pairing every row with every interval: rows whose date lies within
+    bounds of the interval (`date.is_during(INTERVAL)`) find their intervals
+    by equality on the day (`_filter_rows`), and `exists_for_patient()` over
+    rows that an interval bound must lie within (a registration in force on
+    `INTERVAL.start_date`) is worked out from each patient's merged date
+    ranges (`_exists_by_ranges`), with no grouping by patient and interval.
+    Anything else is paired with the intervals table and filtered, which is
+    correct whatever the condition.
     """
 
     def __init__(self, *args, **kwargs):
@@ -1128,6 +1145,7 @@ class _IntervalCompiler(_Compiler):
         # their interval key.
         self._intervals: sa.TableClause | None = None
         self._interval_keys: dict = {}
+        self._interval_bounds: tuple = ()
 
     def compile_totals(self, query: IntervalTotals) -> CompiledIntervalTotals:
         """All the statements for `query`; call once per compiler."""
@@ -1144,6 +1162,7 @@ class _IntervalCompiler(_Compiler):
             ],
             [(i, start, end) for i, (start, end) in enumerate(query.intervals)],
         )
+        self._interval_bounds = query.intervals
         population = self._population_table(dataset)
         group_columns = tuple(
             dict.fromkeys(n for grouping in query.groupings for n in grouping)
@@ -1164,11 +1183,28 @@ class _IntervalCompiler(_Compiler):
             .subquery("per_patient")
         )
         groups = [per_patient.c[f"value_{i}"] for i in range(len(group_columns))]
-        sums = [
-            sa.func.coalesce(sa.func.sum(per_patient.c[f"value_{i}"]), 0)
-            for i in range(len(group_columns), len(names))
+        summed = [
+            per_patient.c[f"value_{i}"] for i in range(len(group_columns), len(names))
         ]
         interval_id = per_patient.c.interval_id
+        if len({frozenset(g) for g in query.groupings}) > 1:
+            # Each grouping is a roll-up of the finest one (by interval and
+            # every group column), whose sums are summed again: over a few
+            # rows per interval, where each grouping would otherwise read
+            # every patient's row.
+            finest = (
+                sa.select(
+                    interval_id,
+                    *groups,
+                    *(sa.func.sum(v).label(v.name) for v in summed),
+                )
+                .group_by(interval_id, *groups)
+                .subquery("finest")
+            )
+            groups = [finest.c[g.name] for g in groups]
+            summed = [finest.c[v.name] for v in summed]
+            interval_id = finest.c.interval_id
+        sums = [sa.func.coalesce(sa.func.sum(v), 0) for v in summed]
         if len({frozenset(g) for g in query.groupings}) == 1:
             select = sa.select(interval_id, *groups, *sums).group_by(
                 interval_id, *groups
@@ -1208,12 +1244,62 @@ class _IntervalCompiler(_Compiler):
         # every interval alike.
         return joined.join(self._intervals, sa.true()), (self._intervals.c.interval_id,)
 
-    def _joined(self, base: FromClause, expressions) -> tuple[FromClause, tuple]:
+    def _filter_rows(
+        self, frame: qm.Filter, parent: FromClause, condition: ColumnElement
+    ) -> tuple[FromClause, tuple]:
+        # A row whose date must lie between bounds of the interval (such as
+        # `date.is_during(INTERVAL)`) can only be in the intervals holding
+        # that date: joining on the day, against a table of each interval's
+        # days, finds them by equality, where a join with every interval
+        # would test each row against each interval. The condition is still
+        # tested in full on the rows found.
+        days = self._interval_days(frame, parent)
+        return self._joined(parent, [condition], days)
+
+    def _interval_days(self, frame: qm.Filter, parent: FromClause):
+        """(the row date, a table of (interval_id, day)) for a filter whose
+        condition bounds one date of the row from both sides by the interval's
+        parameters; None where it does not, or where that table would be large."""
+        if self._interval_keys.get(parent) is not None:
+            return None
+        for node, (lower, upper) in _interval_date_bounds(frame.condition).items():
+            date = self.row_series(node, frame.source)
+            if _referenced_relations([date], self._patient_relations):
+                continue
+            table = self._memoised(
+                ("interval_days", lower, upper),
+                lambda lower=lower, upper=upper: self._days_table(lower, upper),
+            )
+            if table is not None:
+                return date, table
+        return None
+
+    def _days_table(self, lower, upper) -> sa.TableClause | None:
+        rows = []
+        for interval_id, (start, end) in enumerate(self._interval_bounds):
+            value = {INTERVAL_START: start, INTERVAL_END: end}
+            first = max(value[p] for p in lower)
+            last = min(value[p] for p in upper)
+            for offset in range((last - first).days + 1):
+                rows.append((interval_id, first + datetime.timedelta(days=offset)))
+            if len(rows) > MAX_INTERVAL_DAYS:
+                return None
+        return self._temp_table_from_rows(
+            "interval_days",
+            [("interval_id", sa.BigInteger()), ("day", sa.Date())],
+            rows,
+        )
+
+    def _joined(
+        self, base: FromClause, expressions, days=None
+    ) -> tuple[FromClause, tuple]:
         """As for a dataset, with the joined rows' interval key: none when
         nothing read varies by interval. When something does but `base` does
         not, each row of `base` is repeated for every interval (a join with
         the intervals table) before the per-interval relations are joined on
-        patient and interval.
+        patient and interval; or, given `days` (a date of `base`'s rows and a
+        table of each interval's days, see `_filter_rows`), only for the
+        intervals holding that date.
         """
         candidates = (self._patient_relations - {base}) | {self._intervals}
         joined, key = base, self._interval_keys.get(base)
@@ -1223,6 +1309,10 @@ class _IntervalCompiler(_Compiler):
             nonlocal joined, key, intervals_joined
             if not intervals_joined:
                 on = sa.true() if key is None else self._intervals.c.interval_id == key
+                if key is None and days is not None:
+                    date, table = days
+                    joined = joined.join(table, table.c.day == date)
+                    on = self._intervals.c.interval_id == table.c.interval_id
                 joined = joined.join(self._intervals, on)
                 key = self._intervals.c.interval_id if key is None else key
                 intervals_joined = True
@@ -1243,6 +1333,142 @@ class _IntervalCompiler(_Compiler):
         if keys:
             self._interval_keys[relation] = relation.c.interval_id
         return relation
+
+    def _aggregation_column(self, node) -> tuple[FromClause, str]:
+        if isinstance(node, Aggregate.Exists):
+            relation = self._memoised(
+                ("interval_ranges", node), lambda: self._exists_by_ranges(node)
+            )
+            if relation is not None:
+                return relation, "value_0"
+        return super()._aggregation_column(node)
+
+    def _exists_by_ranges(self, node: Aggregate.Exists) -> FromClause | None:
+        """For `exists_for_patient()` over rows that one interval bound must
+        lie within bounds read from the row (a registration in force on
+        `INTERVAL.start_date`, say): a relation with a row per patient and
+        interval in which some row qualifies; None for other rows.
+
+        Each row's bounds are a range of dates; a patient's overlapping ranges
+        are merged (islands, by window functions), and the merged ranges
+        joined to the intervals whose bound lies in one. A patient's merged
+        ranges are disjoint, so each interval is found once, with no grouping
+        by patient and interval (as many rows as the population) to remove
+        repeats.
+        """
+        conditions, chain, base = [], set(), node.source
+        while base in self._varying and isinstance(base, (qm.Filter, qm.Sort)):
+            if isinstance(base, qm.Filter):
+                conditions.extend(_conjuncts(base.condition))
+            chain.add(base)
+            base = base.source
+        if not conditions or base in self._varying or not self._interval_bounds:
+            return None
+        # Every filter's columns are those of `base`'s rows, read through
+        # the filters below it: those do not make a condition read the interval.
+        through = frozenset(chain)
+        plain = [c for c in conditions if not _reads_parameter(c, through)]
+        found = [
+            _interval_bounds(c, through)
+            for c in conditions
+            if _reads_parameter(c, through)
+        ]
+        if None in found:
+            return None
+        bounds = [b for bs in found for b in bs]
+        if len({b.parameter for b in bounds}) != 1:
+            return None
+        rows = self.rows(base)
+        if self._interval_keys.get(rows) is not None:
+            return None
+        parameter = bounds[0].parameter
+        values = [
+            start if parameter == INTERVAL_START else end
+            for start, end in self._interval_bounds
+        ]
+        wheres = [self.row_series(c, base) for c in plain]
+        lows, highs = (
+            [self.dialect.literal(min(values))],
+            [self.dialect.literal(max(values))],
+        )
+        for bound in bounds:
+            value = self.row_series(bound.value, base)
+            if bound.strict:
+                value = self.dialect.date_add_days(value, 1 if bound.lower else -1)
+            if bound.unless is not None:
+                # Where `unless` holds, every interval meets the condition;
+                # elsewhere (false or null) the bound must.
+                unless = self.row_series(bound.unless, base)
+                value = sa.case(
+                    (unless, lows[0] if bound.lower else highs[0]), else_=value
+                )
+            lifted_where_null = (
+                isinstance(bound.unless, Function.IsNull)
+                and bound.unless.source == bound.value
+            )
+            if bound.strict or not lifted_where_null:
+                wheres.append(value.is_not(None))
+            (lows if bound.lower else highs).append(value)
+        low = lows[0] if len(lows) == 1 else self.dialect.greatest_ignoring_nulls(lows)
+        high = highs[0] if len(highs) == 1 else self.dialect.least_ignoring_nulls(highs)
+        joined, keys = self._joined(rows, [*wheres, low, high])
+        if keys:
+            return None
+        # Ranges that are empty (low after high) are kept: they meet no
+        # interval, nor join two ranges into one (a range joins the one
+        # before only if its low is within reach, and then its high, below
+        # its low, reaches no further). Leaving them in keeps the database's
+        # estimate of the rows from guessing far too few patients per
+        # interval, which makes it hash the population (every patient in
+        # every interval) instead of the smaller relations it is joined to.
+        ranges = (
+            sa.select(rows.c.patient_id, low.label("low"), high.label("high"))
+            .select_from(joined)
+            .where(*wheres)
+            .subquery(self._name("ranges"))
+        )
+        order = [ranges.c.low, ranges.c.high]
+        reach = sa.func.max(ranges.c.high).over(
+            partition_by=ranges.c.patient_id, order_by=order, rows=(None, -1)
+        )
+        reached = sa.select(*ranges.c, reach.label("reach")).subquery(
+            self._name("reached")
+        )
+        starts = sa.case(
+            (sa.or_(reached.c.reach.is_(None), reached.c.low > reached.c.reach), 1),
+            else_=0,
+        )
+        island = sa.func.sum(starts).over(
+            partition_by=reached.c.patient_id,
+            order_by=[reached.c.low, reached.c.high],
+            rows=(None, 0),
+        )
+        islands = sa.select(*reached.c, island.label("island")).subquery(
+            self._name("islands")
+        )
+        merged = (
+            sa.select(
+                islands.c.patient_id,
+                sa.func.min(islands.c.low).label("low"),
+                sa.func.max(islands.c.high).label("high"),
+            )
+            .group_by(islands.c.patient_id, islands.c.island)
+            .subquery(self._name("merged"))
+        )
+        bound = self._intervals.c[_INTERVAL_COLUMNS[parameter]]
+        query = sa.select(
+            merged.c.patient_id,
+            self._intervals.c.interval_id.label("interval_id"),
+            sa.literal(1).label("value_0"),
+        ).select_from(
+            merged.join(
+                self._intervals,
+                sa.and_(bound >= merged.c.low, bound <= merged.c.high),
+            )
+        )
+        relation = query.cte(self._name("in_ranges"))
+        self._interval_keys[relation] = relation.c.interval_id
+        return self._patient_relation(relation)
 
     def _parameter(self, node: qm.Parameter, frame) -> ColumnElement:
         if node.name in _INTERVAL_COLUMNS:
@@ -1333,9 +1559,8 @@ def _aggregation_scans(
     unfoldable = (*blocked, Aggregate._Base)
 
     def can_fold(frame: qm.Filter) -> bool:
-        return not any(
-            isinstance(n, unfoldable) or n in varying
-            for n in qm.all_nodes(frame.condition)
+        return not _reads_interval(frame) and not any(
+            isinstance(n, unfoldable) for n in qm.all_nodes(frame.condition)
         )
 
     groups: dict = {}
@@ -1349,7 +1574,31 @@ def _aggregation_scans(
         elif node not in key_only_picks:
             continue
         groups.setdefault((_aggregated_rows(node), node in varying), []).append(node)
-    return plan_scans(groups, can_fold)
+    return plan_scans(groups, can_fold, lambda frame: frame in varying)
+
+
+def _reads_interval(frame: qm.Filter) -> bool:
+    """Whether a filter's condition reads the interval's bounds, other than
+    through the rows it filters."""
+    return _reads_parameter(
+        frame.condition, frozenset({frame.source, qm.row_source(frame.source)})
+    )
+
+
+def _reads_parameter(node: qm.Node, through: frozenset = frozenset()) -> bool:
+    """Whether `node` reads a parameter (an interval's bound), other than
+    through the frames `through`: rows whose columns are the same whichever
+    interval they were paired with."""
+    seen, stack = set(), [node]
+    while stack:
+        node = stack.pop()
+        if node in seen or node in through:
+            continue
+        if isinstance(node, qm.Parameter):
+            return True
+        seen.add(node)
+        stack.extend(node.children())
+    return False
 
 
 def _constant_set(condition: qm.Series) -> frozenset | None:
@@ -1381,6 +1630,114 @@ def _parameter_dependent(root: qm.Node) -> frozenset:
         ):
             dependent.add(node)
     return frozenset(dependent)
+
+
+#: The most rows of (interval, day) that a join on an event's date is made
+#: through (see `_IntervalCompiler._filter_rows`): about 270 years of
+#: intervals, each day once, or a few years of long overlapping ones.
+MAX_INTERVAL_DAYS = 100_000
+
+#: Comparison -> the comparison with its sides swapped.
+_FLIPPED = {
+    Function.GE: Function.LE,
+    Function.GT: Function.LT,
+    Function.LE: Function.GE,
+    Function.LT: Function.GT,
+    Function.EQ: Function.EQ,
+}
+
+
+def _conjuncts(condition: qm.Series) -> list[qm.Series]:
+    if isinstance(condition, Function.And):
+        return [*_conjuncts(condition.lhs), *_conjuncts(condition.rhs)]
+    return [condition]
+
+
+def _interval_date_bounds(condition: qm.Series) -> dict:
+    """Date series -> (the interval parameters it must be on or after, those
+    it must be on or before), for each series that `condition` (read as a
+    conjunction) bounds from both sides by the interval's parameters and that
+    reads nothing of the interval itself."""
+    bounds: dict = {}
+    for conjunct in _conjuncts(condition):
+        for bound in _comparison_bounds(conjunct):
+            after, before = bounds.setdefault(bound.value, (set(), set()))
+            # The parameter on or before the value: the value on or after it.
+            (before if bound.lower else after).add(bound.parameter)
+    return {
+        value: (tuple(sorted(after)), tuple(sorted(before)))
+        for value, (after, before) in bounds.items()
+        if after and before
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class _IntervalBound:
+    """A condition that an interval parameter lies on one side of a row's value."""
+
+    parameter: str
+    value: qm.Series
+    #: The parameter must be on or after the value (else on or before it).
+    lower: bool
+    #: Not on the value itself.
+    strict: bool
+    #: A condition of the row that, where true, lifts the bound (such as
+    #: `value.is_null()` in `value >= parameter | value.is_null()`).
+    unless: qm.Series | None = None
+
+
+#: Comparison `parameter OP value` -> (lower, strict) of each bound it sets.
+_PARAMETER_SIDES = {
+    Function.GE: ((True, False),),
+    Function.GT: ((True, True),),
+    Function.LE: ((False, False),),
+    Function.LT: ((False, True),),
+    Function.EQ: ((True, False), (False, False)),
+}
+
+
+def _comparison_bounds(
+    condition: qm.Series, through: frozenset = frozenset()
+) -> list[_IntervalBound]:
+    """The bounds a comparison of an interval parameter with a date that reads
+    nothing of the interval (but through the frames `through`, see
+    `_reads_parameter`) sets on the parameter (two for equality); none for
+    any other condition."""
+    if type(condition) not in _PARAMETER_SIDES:
+        return []
+    comparison, parameter, value = type(condition), condition.lhs, condition.rhs
+    if isinstance(value, qm.Parameter):
+        comparison, parameter, value = _FLIPPED[comparison], value, parameter
+    if (
+        not isinstance(parameter, qm.Parameter)
+        or parameter.name not in _INTERVAL_COLUMNS
+        or value.type is not datetime.date
+        or _reads_parameter(value, through)
+    ):
+        return []
+    return [
+        _IntervalBound(parameter.name, value, lower, strict)
+        for lower, strict in _PARAMETER_SIDES[comparison]
+    ]
+
+
+def _interval_bounds(
+    condition: qm.Series, through: frozenset
+) -> list[_IntervalBound] | None:
+    """`condition` as bounds on an interval parameter by dates that read
+    nothing of the interval (but through the frames `through`), a bound
+    optionally lifted where another condition of the row holds (`| other`);
+    None for any other condition."""
+    if isinstance(condition, Function.Or):
+        for bound, other in [
+            (condition.lhs, condition.rhs),
+            (condition.rhs, condition.lhs),
+        ]:
+            found = _comparison_bounds(bound, through)
+            if len(found) == 1 and not _reads_parameter(other, through):
+                return [dataclasses.replace(found[0], unless=other)]
+        return None
+    return _comparison_bounds(condition, through) or None
 
 
 #: Interval parameter -> its column in the compiler's intervals table.

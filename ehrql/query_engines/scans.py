@@ -46,6 +46,7 @@ class Scan:
 def plan_scans(
     groups: Mapping[tuple[qm.ManyRowsPerPatientFrame, bool], Iterable[qm.Node]],
     can_fold: Callable[[qm.Filter], bool],
+    varies: Callable[[qm.Frame], bool] = lambda frame: False,
 ) -> dict[qm.Node, Scan]:
     """Each aggregation's scan, given the aggregations that may share a GROUP BY
     keyed by (the rows each aggregates, whether it varies by interval).
@@ -53,11 +54,17 @@ def plan_scans(
     Aggregations over filters of the same rows share a scan of the rows the
     filters have in common, as far down as `can_fold` allows for each filter;
     those that vary by interval keep their own rows, shared only with the
-    aggregations over the very same rows.
+    aggregations over the very same rows, unless the filters fold down to
+    rows that already vary by interval (`varies`: the events in the
+    interval, say). Those rows are already paired with each interval, so
+    testing the filters in the scan costs no more; folding down to rows that
+    do not vary would pair every row with every interval before filtering.
     """
     by_base: dict[tuple, list[tuple[qm.Node, tuple[qm.Filter, ...]]]] = {}
     for (rows, varying), members in groups.items():
-        base, folded = (rows, ()) if varying else _split(rows, can_fold)
+        base, folded = _split(rows, can_fold)
+        if varying and not varies(base):
+            base, folded = rows, ()
         by_base.setdefault((base, varying), []).extend(
             (member, folded) for member in members
         )

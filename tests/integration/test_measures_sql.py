@@ -1,8 +1,9 @@
 """Measures compile for MS SQL Server and Trino to one SELECT that parses, and,
 translated to DuckDB by sqlglot, gives the in-memory engine's totals.
 
-The measures read the interval's bounds in filters, picks, the population and
-group columns, and group in two different ways, so that the SQL has a grouping
+The measures read the interval's bounds in filters (of both kinds that
+compile specially: dates within the interval, and rows in force on one of its
+bounds), picks, the population and group columns, and group in two different ways, so that the SQL has a grouping
 per measure (GROUPING SETS) as well as the plain GROUP BY of a single grouping.
 """
 
@@ -76,6 +77,13 @@ def totals_query():
     measures.define_measure(
         "visits_by_sex",
         numerator=in_interval.count_for_patient(),
+        group_by={"sex": people.sex},
+    )
+    measures.define_measure(
+        "visited_before_by_sex",
+        numerator=visits.where(
+            (visits.date < INTERVAL.start_date) | visits.date.is_null()
+        ).exists_for_patient(),
         group_by={"sex": people.sex},
     )
     measures.define_measure(

@@ -353,7 +353,11 @@ def test_server_engines_compute_every_interval_in_one_select(engine_name, dsn):
 
     assert list(get_measure_results(Recording(dsn), measures)) == []
     (compiled,) = runs
-    inserted = " ".join(s for s in compiled.setup if s.startswith("INSERT"))
+    inserted = " ".join(
+        s
+        for s in compiled.setup
+        if s.startswith("INSERT") and "intervals" in s.split(" VALUES ")[0]
+    )
     assert (
         inserted.count("2023-12-25") == 1
     )  # the last week's start is in the intervals table
@@ -449,6 +453,116 @@ def test_dummy_data_covers_only_measures_with_intervals():
     )
     # The numerator over the whole span, and whether a patient counts in it in its one interval.
     assert len(measures_dummy_dataset(measures).variables) == 2
+
+
+_BOUNDED_VISITS = {
+    "during": lambda: visits.date.is_during(INTERVAL),
+    "strictly_between": lambda: visits.date.is_between_but_not_on(
+        INTERVAL.start_date, INTERVAL.end_date
+    ),
+    "sides_swapped": lambda: (
+        (INTERVAL.start_date <= visits.date) & (INTERVAL.end_date > visits.date)
+    ),
+    "on_the_last_day": lambda: (
+        (visits.date >= INTERVAL.end_date) & (visits.date <= INTERVAL.end_date)
+    ),
+    "also_costly": lambda: (visits.cost > 6) & visits.date.is_during(INTERVAL),
+}
+
+
+@pytest.mark.parametrize("bounds", list(_BOUNDED_VISITS))
+def test_event_dates_bounded_by_the_interval_on_both_sides(engine, bounds):
+    # Rows are found through a table of each interval's days (see
+    # `_IntervalCompiler._filter_rows`), with intervals that overlap and
+    # visits on their first and last days.
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    measures.define_measure(
+        "visits",
+        numerator=visits.where(_BOUNDED_VISITS[bounds]()).count_for_patient(),
+        denominator=people.exists_for_patient(),
+        intervals=[
+            ("2020-01-05", "2020-01-20"),
+            ("2020-01-01", "2020-01-31"),
+            ("2020-01-31", "2020-03-01"),
+            ("2020-02-01", "2020-02-01"),
+        ],
+    )
+    expected = list(get_measure_results(_Engine(ENGINES["in_memory"]), measures))
+    assert list(get_measure_results(engine, measures)) == expected
+    assert {row[4] for row in expected} != {0}
+
+
+@table
+class spells(EventFrame):
+    start_date = Series(datetime.date)
+    end_date = Series(datetime.date)
+
+
+SPELLS = [
+    # Overlapping spells, one inside another, one open.
+    {"patient_id": 1, "start_date": D(2020, 1, 1), "end_date": D(2020, 1, 20)},
+    {"patient_id": 1, "start_date": D(2020, 1, 10), "end_date": D(2020, 2, 10)},
+    {"patient_id": 1, "start_date": D(2020, 1, 12), "end_date": D(2020, 1, 13)},
+    {"patient_id": 1, "start_date": D(2020, 3, 1), "end_date": None},
+    # Ending and starting on an interval's first day; a missing start.
+    {"patient_id": 2, "start_date": D(2019, 6, 1), "end_date": D(2020, 2, 1)},
+    {"patient_id": 2, "start_date": D(2020, 3, 1), "end_date": D(2020, 3, 1)},
+    {"patient_id": 3, "start_date": None, "end_date": D(2020, 5, 1)},
+    {"patient_id": 4, "start_date": D(2020, 2, 1), "end_date": D(2020, 1, 1)},
+]
+
+_SPANNING = {
+    "in_force_on_start": lambda p: spells.where(
+        spells.start_date.is_on_or_before(p)
+        & (spells.end_date.is_on_or_after(p) | spells.end_date.is_null())
+    ),
+    "strictly_inside": lambda p: spells.where(
+        (p > spells.start_date) & ((spells.end_date > p) | spells.end_date.is_null())
+    ),
+    "in_two_filters": lambda p: spells.where(spells.start_date <= p).where(
+        spells.end_date >= p
+    ),
+    "with_a_plain_condition": lambda p: spells.where(
+        (spells.start_date <= p)
+        & (spells.end_date.is_null() | (spells.end_date >= p))
+        & (spells.start_date.year == 2020)
+    ),
+    "starting_on_it": lambda p: spells.where(spells.start_date == p),
+    "except_where": lambda p: spells.where(spells.start_date <= p).except_where(
+        spells.end_date < p
+    ),
+}
+
+
+@pytest.mark.parametrize("parameter", ["start_date", "end_date"])
+@pytest.mark.parametrize("spanning", list(_SPANNING))
+def test_rows_in_force_on_an_interval_bound(engine, spanning, parameter):
+    # Found by merging each patient's ranges of dates (see
+    # `_IntervalCompiler._exists_by_ranges`), which must count a patient
+    # once per interval however their spells overlap.
+    data = {people._qm_node: TABLE_DATA[people._qm_node], spells._qm_node: SPELLS}
+    measures = create_measures()
+    measures.configure_disclosure_control(enabled=False)
+    in_force = _SPANNING[spanning](getattr(INTERVAL, parameter))
+    measures.define_measure(
+        "in_force",
+        numerator=in_force.exists_for_patient(),
+        denominator=people.exists_for_patient(),
+        group_by={"sex": people.sex},
+        intervals=weeks(12).starting_on("2019-12-30") + [("2020-01-01", "2020-03-01")],
+    )
+
+    class Engine:
+        def __init__(self, run):
+            self.run = run
+
+        def get_interval_totals(self, query):
+            return self.run(data, query)
+
+    expected = list(get_measure_results(Engine(ENGINES["in_memory"]), measures))
+    assert list(get_measure_results(Engine(engine.run), measures)) == expected
+    assert {row[4] for row in expected} != {0}
 
 
 def test_dummy_quotas_come_per_interval_with_enough_patients_for_every_group():

@@ -158,3 +158,16 @@ def test_aggregations_varying_by_interval_keep_their_own_rows():
     )
     assert plan[count] != plan[other]
     assert plan[count].rows == coded(RECENT, "A")
+
+
+def test_filters_over_rows_varying_by_interval_fold_down_to_them():
+    # RECENT stands for rows that already vary by interval (the events in it).
+    count = Agg.Count(coded(RECENT, "A"))
+    other = Agg.Count(coded(RECENT, "B"))
+    plan = plan_scans(
+        {(coded(RECENT, "A"), True): [count], (coded(RECENT, "B"), True): [other]},
+        lambda f: f != RECENT,
+        lambda frame: frame == RECENT,
+    )
+    assert plan[count] == plan[other]
+    assert plan[count].rows == RECENT
