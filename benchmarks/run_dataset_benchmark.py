@@ -1,7 +1,7 @@
 """End-to-end dataset benchmark: the `ehrql` command line against hand-written DuckDB SQL.
 
     python benchmarks/generate_population.py /tmp/population.duckdb --patients 1000000
-    python benchmarks/run_dataset_benchmark.py /tmp/population.duckdb --repeat 3
+    python -m benchmarks.run_dataset_benchmark /tmp/population.duckdb --repeat 3
 
 Each round runs, each in a fresh process and in turn (so that both sides see
 the same load on a shared machine):

@@ -1,7 +1,7 @@
 """Time weekly measures over five years, with two groupings, on a benchmark database.
 
     python benchmarks/generate_population.py bench.duckdb --patients 1000000
-    python benchmarks/run_measures_benchmark.py bench.duckdb
+    python -m benchmarks.run_measures_benchmark bench.duckdb
 
 Prints the wall and CPU time, the peak memory, the number of SQL statements
 executed and the number of result rows. Measures sharing a denominator and
