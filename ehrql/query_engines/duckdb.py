@@ -543,9 +543,14 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
         )
 
     def is_integer_overflow(self, error: Exception) -> bool:
-        """DuckDB refuses integer results beyond 64 bits with an OutOfRangeException."""
-        return isinstance(error, duckdb.OutOfRangeException) and "Overflow" in str(
-            error
+        """DuckDB refuses integer results beyond 64 bits: arithmetic with an
+        OutOfRangeException, a float cast to an integer with a ConversionException."""
+        message = str(error)
+        if isinstance(error, duckdb.OutOfRangeException):
+            return "Overflow" in message
+        return (
+            isinstance(error, duckdb.ConversionException)
+            and "out of range for the destination type INT64" in message
         )
 
     def _table_source(self, table_name: str) -> str:
@@ -626,7 +631,8 @@ class DuckDBQueryEngine(BaseSQLQueryEngine):
                 # Errors while the rows are read or written come back here too.
                 yield connection
             except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
-                if self._directory is None:
+                # A float too large for an integer is the query's, not the files'.
+                if self._directory is None or self.is_integer_overflow(error):
                     raise
                 raise self._table_file_error(dataset, error) from error
         finally:

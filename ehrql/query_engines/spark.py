@@ -450,9 +450,10 @@ class SparkQueryEngine(BaseSQLQueryEngine):
         return first_table_file_problem(tables) or error
 
     def is_integer_overflow(self, error: Exception) -> bool:
-        """Spark (in its default ANSI mode) fails a query whose integers overflow."""
-        return isinstance(error, SparkQueryError) and "ARITHMETIC_OVERFLOW" in str(
-            error
+        """Spark (in its default ANSI mode) fails a query whose integers
+        overflow, in arithmetic or in a float cast to an integer."""
+        return isinstance(error, SparkQueryError) and any(
+            code in str(error) for code in ("ARITHMETIC_OVERFLOW", "CAST_OVERFLOW")
         )
 
     def _table_source(self, table_name: str) -> str:

@@ -27,8 +27,11 @@ from tests.generative.data import table_data
 from tests.generative.known_issues import hits_known_issue
 from tests.generative.queries import datasets
 from tests.generative.schemas import EVENT_TABLES
-from tests.generative.test_engines_agree import OTHER_ENGINES, needs_another_engine
-from tests.lib.engines import run_in_memory
+from tests.generative.test_engines_agree import (
+    OTHER_ENGINES,
+    expected_results,
+    needs_another_engine,
+)
 
 #: Where a date constant may go: left alone, or the interval's start or end.
 _DATE_ROLES = (None, INTERVAL_START, INTERVAL_END)
@@ -183,7 +186,7 @@ def _valid_in_every(population: qm.Series, chosen: tuple) -> qm.Series:
 @given(query=totals_queries(), data=table_data())
 def test_one_query_for_all_intervals_matches_one_per_interval(query, data):
     assume(not hits_known_issue(query.dataset))
-    expected = run_in_memory(data, query)
+    expected = expected_results(data, query)
     for name, run in OTHER_ENGINES.items():
         actual = run(data, query)
         assert actual == expected, f"engine {name!r} disagrees: " + describe_difference(

@@ -670,10 +670,22 @@ dataset.big = patients.date_of_birth.year * 10**18
 """
 
 
+#: The same, from a float too large for an integer.
+CAST_OVERFLOW_DEFINITION = """
+dataset = create_dataset()
+dataset.define_population(patients.exists_for_patient())
+dataset.year = patients.date_of_birth.year
+dataset.big = (patients.date_of_birth.year.as_float() * 1e300).as_int()
+"""
+
+
+@pytest.mark.parametrize("body", [OVERFLOW_DEFINITION, CAST_OVERFLOW_DEFINITION])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_integer_overflow_is_the_same_error_on_every_engine(tmp_path, capsys, engine):
+def test_integer_overflow_is_the_same_error_on_every_engine(
+    tmp_path, capsys, engine, body
+):
     needs_engine(engine)
-    definition = write_definition(tmp_path, OVERFLOW_DEFINITION)
+    definition = write_definition(tmp_path, body)
     output = tmp_path / "out" / "d.csv"
     code, _, err = run(
         command(
