@@ -15,6 +15,12 @@ this process, and print one line per case:
   not null, and for a boolean column true (false is what a patient with no
   records gets) — lowest first.
 
+For measures cases, a second line gives what disclosure control would let
+through: `cells`, the (measure, interval, group) rows of the measures output
+and the share whose numerator is above the suppression threshold (shown, not
+reported as 0), and `intervals`, the same share per (measure, interval) with
+the groups' numerators added up.
+
 Cases that do not load are listed with the error. Run from the repository
 root:
 
@@ -39,6 +45,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from ehrql.dummy import generate_dummy_data  # noqa: E402
 from ehrql.loaders import load_dataset_definition, load_measure_definitions  # noqa: E402
 from ehrql.main import engine_over_tables  # noqa: E402
+from ehrql.measures.calculate import get_measure_results  # noqa: E402
+from ehrql.measures.disclosure_control import SUPPRESSION_THRESHOLD  # noqa: E402
 from ehrql.measures.dummy_data import (  # noqa: E402
     measures_dummy_dataset,
     measures_dummy_quotas,
@@ -60,9 +68,9 @@ def _in_directory(path: pathlib.Path):
 
 
 def _load(case: dict, cases_dir: pathlib.Path):
-    """(query model, asked, timeout, constraint node, quotas) for a case,
-    loaded from its study folder, as `generate-dataset` / `generate-measures`
-    would give them to the generator."""
+    """(query model, asked, timeout, constraint node, quotas, measures or
+    None) for a case, loaded from its study folder, as `generate-dataset` /
+    `generate-measures` would give them to the generator."""
     study = cases_dir / case["repo"]
     args = shlex.split(case["args"] or "")
     with _in_directory(study):
@@ -72,6 +80,7 @@ def _load(case: dict, cases_dir: pathlib.Path):
             query = measures_dummy_dataset(measures)
             quotas = measures_dummy_quotas(measures)
         else:
+            measures = None
             loaded = load_dataset_definition(pathlib.Path(case["definition"]), args)
             config = loaded.dummy_data_config
             query = loaded.query_model
@@ -83,6 +92,7 @@ def _load(case: dict, cases_dir: pathlib.Path):
         config.timeout,
         None if extra is None else extra._qm_node,
         quotas,
+        measures,
     )
 
 
@@ -107,6 +117,30 @@ def _filled_shares(query, tables) -> dict:
     }
 
 
+def _surviving(measures, tables) -> dict:
+    """How many (measure, interval, group) rows the measures give on `tables`,
+    and the share of them, and of (measure, interval) pairs with the groups
+    added up, whose numerator disclosure control would show (above
+    `SUPPRESSION_THRESHOLD`)."""
+    enabled = measures.disclosure_control_enabled
+    measures.disclosure_control_enabled = False  # the raw numerators
+    try:
+        rows = list(get_measure_results(engine_over_tables(None, tables), measures))
+    finally:
+        measures.disclosure_control_enabled = enabled
+    by_interval: dict = {}
+    for name, start, _end, _ratio, numerator, *_ in rows:
+        by_interval[name, start] = by_interval.get((name, start), 0) + numerator
+    return {
+        "cells": len(rows),
+        "cells_shown": sum(row[4] > SUPPRESSION_THRESHOLD for row in rows)
+        / max(len(rows), 1),
+        "intervals": len(by_interval),
+        "intervals_shown": sum(n > SUPPRESSION_THRESHOLD for n in by_interval.values())
+        / max(len(by_interval), 1),
+    }
+
+
 def measure_case(
     case: dict,
     cases_dir: pathlib.Path,
@@ -126,7 +160,7 @@ def measure_case(
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
         loaded = loaded or _load(case, cases_dir)
-        query, asked, timeout, extra, quotas = loaded
+        query, asked, timeout, extra, quotas, measures = loaded
         asked, timeout = asked * scale, timeout * scale
     except BaseException as e:  # a study may call sys.exit, or fail in any way
         return {
@@ -153,6 +187,7 @@ def measure_case(
         "per_thousand": seconds / max(data.report.generated, 1) * 1000,
         "shares": shares,
         "summary": data.report.summary(),
+        "surviving": None if measures is None else _surviving(measures, data.tables),
     }
 
 
@@ -161,6 +196,13 @@ def _shares_text(shares: dict, limit: int = 6) -> str:
     shown = " ".join(f"{name}={share:.0%}" for name, share in ordered[:limit])
     more = f" (+{len(ordered) - limit} more)" if len(ordered) > limit else ""
     return shown + more
+
+
+def _surviving_text(surviving: dict) -> str:
+    return (
+        f"cells {surviving['cells']}, {surviving['cells_shown']:.0%} shown; "
+        f"intervals {surviving['intervals']}, {surviving['intervals_shown']:.0%} shown"
+    )
 
 
 def _low_count(shares: dict, low: float) -> str:
@@ -226,6 +268,8 @@ def main(argv=None) -> None:
             f"{m['public']:>7}  {_low_count(m['shares'], args.low)} {_shares_text(m['shares'])}{short}{slow}",
             flush=True,
         )
+        if m["surviving"] is not None:
+            print("    " + _surviving_text(m["surviving"]), flush=True)
         if args.verbose:
             print("    " + m["summary"])
             print("    " + _shares_text(m["shares"], limit=1000))
@@ -241,7 +285,12 @@ def main(argv=None) -> None:
             print(
                 f"    x{args.scale}: made {big['made']} of {big['asked']} in "
                 f"{big['seconds']:.1f} s, {big['seconds'] / max(m['seconds'], 1e-9):.1f}x "
-                f"the time ({big['per_thousand']:.1f} s/1000)",
+                f"the time ({big['per_thousand']:.1f} s/1000)"
+                + (
+                    ""
+                    if big["surviving"] is None
+                    else "; " + _surviving_text(big["surviving"])
+                ),
                 flush=True,
             )
 

@@ -931,6 +931,7 @@ def _calculated_measures(
 
     if dsn is not None and (dummy_tables is not None or dummy_data_file is not None):
         log("Running on the database given by --dsn: dummy data options are ignored")
+    shortfall = None
     if dsn is not None or dummy_tables is not None:
         source = dsn if dsn is not None else dummy_tables
         engine = make_engine(
@@ -941,8 +942,13 @@ def _calculated_measures(
             permissions,
         )
     else:
-        from ehrql.measures.dummy_data import measures_dummy_quotas
+        from ehrql.measures.dummy_data import measures_dummy_cells
 
+        cells = measures_dummy_cells(measures)
+        shortfall = cells.shortfall(measures.dummy_data_config.population_size)
+        if shortfall and measures.disclosure_control_enabled:
+            # Said once, before the run, with what would be enough.
+            log(f"Dummy data: {shortfall}")
         tables = _generate_dummy_data(
             query,
             measures.dummy_data_config,
@@ -950,7 +956,7 @@ def _calculated_measures(
             "every measure's denominator",
             None,
             progress,
-            measures_dummy_quotas(measures),
+            cells.quotas,
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:
@@ -960,10 +966,17 @@ def _calculated_measures(
         progress.phase("Measures", "intervals") as update,
     ):
         rows = list(get_measure_results(engine, measures, progress=update))
-    if dsn is None and dummy_tables is None and measures.disclosure_control_enabled:
+    if (
+        dsn is None
+        and dummy_tables is None
+        and measures.disclosure_control_enabled
+        and not shortfall
+    ):
         from ehrql.dummy.report import suppressed_numerators
 
-        note = suppressed_numerators(rows, measures.dummy_data_config.population_size)
+        # The population was enough for every cell the definition names;
+        # what was still hidden (groups it does not name) is said here, once.
+        note = suppressed_numerators(rows)
         if note:
             log(f"Dummy data: {note}")
     return rows

@@ -83,13 +83,19 @@ GOAL_PASS_RATE = 0.25
 GOAL_ALTERNATIVES = 64
 PATIENTS_PER_GOAL_ALTERNATIVE = 5
 #: The share of the goals' candidates made for quotas short of their count.
-QUOTA_SHARE = 0.8
+QUOTA_SHARE = 0.9
 #: The share of all candidates made for goals while some quota is short.
-QUOTA_GOAL_SHARE = 0.8
+QUOTA_GOAL_SHARE = 0.9
 #: The quotas' own budget, as `GOAL_ALTERNATIVES` is the goals', in plans
 #: made (alternatives and the pairings checked to find them), a few ms each.
 QUOTA_PLANS = 64
 QUOTA_PLANS_PER_PATIENT = 2
+#: How many of a family of quotas' patients are checked against its every
+#: quota before, if none counts in another than their own, only their own
+#: interval's are.
+FAMILY_TRIAL = 5
+#: How many of a quota's plans are prepared.
+QUOTA_WAYS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,6 +172,7 @@ def generate_dummy_data(
     deadline = time.process_time() + timeout
     extra = _query_model_series(additional_population_constraint)
     target = share_equal_subtrees(_target_population(dataset, extra))
+    target, quotas = _share_quota_parts(target, quotas)
     roots = [dataset] + ([extra] if extra is not None else [])
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
@@ -212,11 +219,78 @@ def generate_dummy_data(
     return DummyData(kept, report)
 
 
-def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
-    """(prepared plans, descriptions of unsolved parts, whether rejection
-    sampling is needed, why no patient can exist — empty unless none can,
-    the cache of value choices)."""
-    cache = ChoiceCache(
+def satisfiability(roots: list) -> Callable[..., bool]:
+    """A test of whether one patient can meet every one of some conditions
+    (boolean patient series reading the tables `roots` read), as far as the
+    solver can tell: False where each way of meeting them contradicts itself
+    or the tables' constraints, or is out of the solver's reach. Each
+    condition is solved once however many tests it is in (`_PartPlans`)."""
+    tables = _tables_to_generate(roots)
+    cache = _choice_cache(tables, collect_hints(roots), random.Random(0))
+    parts = _PartPlans(tables, cache, None)
+
+    def satisfiable(*conditions: qm.Series) -> bool:
+        return bool(parts.prepared(conditions, 1))
+
+    return satisfiable
+
+
+class _PartPlans:
+    """Plans of parts of conditions, each solved once, and prepared plans of
+    several parts together (`_merged`): many quotas share a part (a
+    measure's numerator in one interval, for every group), and are solved at
+    the cost of what they do not share. Solved as one condition, each would
+    pair the shared part's alternatives anew, at tens of milliseconds in
+    hundreds of quotas."""
+
+    def __init__(self, tables: list, cache: ChoiceCache, known: set | None):
+        self._tables = tables
+        self._cache = cache
+        #: The population's unsolved parts: a plan leaving others is dropped.
+        self._known = known
+        self._feasible = _feasibility(tables, cache)
+        self._solved: dict = {}
+        self._plans: dict = {}
+        #: Plans the solver made, and pairings checked, so far.
+        self.cost = 0
+
+    def plans(self, part: qm.Series) -> list:
+        """The first few plans of `part` (unprepared)."""
+        if part not in self._plans:
+            checked = itertools.count()
+            feasible = self._feasible
+            alternatives, reasons = plan_population_with_reasons(
+                part,
+                tuple(self._tables),
+                lambda plan: next(checked) >= 0 and feasible(plan),
+                self._solved,
+                2 * QUOTA_WAYS,
+            )
+            self.cost += max(1, len(alternatives) + len(reasons) + next(checked))
+            self._plans[part] = [
+                plan
+                for plan in alternatives
+                if self._known is None or set(plan.unsolved) <= self._known
+            ]
+        return self._plans[part]
+
+    def prepared(self, parts: tuple, limit: int) -> list:
+        """Up to `limit` prepared plans meeting every one of `parts`."""
+        combined = [Plan((), (), ())]
+        for part in parts:
+            combined = [
+                _merged(first, second)
+                for first in combined
+                for second in self.plans(part)
+            ]
+        prepared = (_prepare(plan, self._tables, self._cache) for plan in combined)
+        usable = (plan for plan in prepared if isinstance(plan, _PreparedPlan))
+        return list(itertools.islice(usable, limit))
+
+
+def _choice_cache(tables: list, hints, rng: random.Random) -> ChoiceCache:
+    """Each column's pool of values."""
+    return ChoiceCache(
         {
             table: {
                 name: column_choice(table.name, name, column, hints, rng)
@@ -225,6 +299,13 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
+
+
+def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
+    """(prepared plans, descriptions of unsolved parts, whether rejection
+    sampling is needed, why no patient can exist — empty unless none can,
+    the cache of value choices)."""
+    cache = _choice_cache(tables, hints, rng)
     plans, proven = plan_population_with_reasons(
         target, tuple(tables), _feasibility(tables, cache)
     )
@@ -307,7 +388,7 @@ class _Goals:
         quotas: tuple = (),
     ):
         quota_goals = list(
-            dict.fromkeys(goal for together in quotas for goal, _ in together)
+            dict.fromkeys(goal for together in quotas for goal, *_ in together)
         )
         goals = [goal for goal in goals if goal not in set(quota_goals)]
         self._goals = goals + quota_goals
@@ -317,6 +398,9 @@ class _Goals:
         self._target = target
         self._tables = tables
         self._cache = cache
+        self._feasible = _feasibility(tables, cache)
+        #: The quotas' parts, solved once for all of them.
+        self._parts = _PartPlans(tables, cache, known)
         order = list(range(len(goals)))
         # Neighbouring columns are often alternatives to each other (age
         # bands, categories): mixing them makes groups that can be met.
@@ -324,25 +408,34 @@ class _Goals:
         self._groups = [
             tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
         ]
-        #: Goal index -> how many patients its quota asks for, and how many it has.
+        #: Goal index -> how many patients its quota asks for.
         self._wanted: dict = {}
-        placed: set = set()
+        position = {goal: len(goals) + i for i, goal in enumerate(quota_goals)}
+        #: Goal index -> the condition the solver is asked for, to meet it.
+        self._solve_for: dict = {}
         for together in quotas:
-            indexes = []
-            for goal, count in together:
-                index = len(goals) + quota_goals.index(goal)
+            for goal, count, *solve in together:
+                index = position[goal]
                 self._wanted[index] = max(self._wanted.get(index, 0), count)
-                if index not in placed:
-                    placed.add(index)
-                    indexes.append(index)
-            self._groups += [
-                tuple(indexes[i : i + GOAL_GROUP])
-                for i in range(0, len(indexes), GOAL_GROUP)
-            ]
-        self._got = dict.fromkeys(self._wanted, 0)
+                self._solve_for.setdefault(index, solve[0] if solve else goal)
+        # Each quota is a group of its own, filled in the order given.
+        self._first_quota_group = len(self._groups)
+        self._groups += [(index,) for index in position.values()]
+        #: The first quota group that may still be short (`_next_quota`).
+        self._quota_cursor = self._first_quota_group
+        #: Quotas short of their count, by the condition checked first
+        #: (`_QuotaCheck`): a patient is credited with every one it meets.
+        self._open = _OpenQuotas(
+            {index: self._goals[index] for index in position.values()},
+            [[position[goal] for goal, *_ in together] for together in quotas],
+        )
         self._pending = [0] * len(self._groups)
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
-        self._tried = [2] * len(self._groups)
+        # A quota's first candidates are expected to meet it: one batch
+        # then makes about as many as it needs, not twice as many.
+        self._tried = [
+            1 if self._is_quota(g) else 2 for g in range(len(self._groups))
+        ]
         self._passed = [1] * len(self._groups)
         self._split_groups: set = set()
 
@@ -352,24 +445,36 @@ class _Goals:
     @property
     def share(self) -> float:
         """The share of candidates to make for goals: more while a quota is short."""
-        if any(self._got[g] < wanted for g, wanted in self._wanted.items()):
-            return QUOTA_GOAL_SHARE
-        return GOAL_SHARE
+        return QUOTA_GOAL_SHARE if self._open else GOAL_SHARE
 
     def _is_quota(self, group: int) -> bool:
         return self._groups[group][0] in self._wanted
 
-    def _shortfall(self, group: int) -> float:
-        """How far a quota group's goals are short of their counts, on
-        average (0 to 1): candidates made but not checked yet count as what
-        they will likely give, so that one batch spreads over the quotas."""
-        goals = self._groups[group]
-        if goals[0] not in self._wanted:
-            return 0.0
-        coming = self._pending[group] * self._passed[group] / self._tried[group]
-        return sum(
-            max(0.0, 1 - (self._got[g] + coming) / self._wanted[g]) for g in goals
-        ) / len(goals)
+    def _next_quota(self, weights: list) -> int | None:
+        """The first quota group, in the order given, that is short of its
+        count and may still be drawn; candidates made for it but not checked
+        yet count as what they will likely give.
+
+        Filling quotas one after another, rather than a patient for each in
+        turn, completes as many as the population allows: a condition with
+        7 patients is suppressed like one with none.
+        """
+        groups = self._groups
+        # Quotas met, or given up, stay so: the cursor only moves on.
+        end = self._first_quota_group + len(self._wanted)
+        while (
+            self._quota_cursor < end
+            and groups[self._quota_cursor][0] not in self._open
+        ):
+            self._quota_cursor += 1
+        for group in range(self._quota_cursor, end):
+            goal = groups[group][0]
+            if goal not in self._open or not weights[group]:
+                continue
+            coming = self._pending[group] * self._passed[group] / self._tried[group]
+            if self._open.got(goal) + coming < self._wanted[goal]:
+                return group
+        return None
 
     def choose(self, rng: random.Random):
         """((group index, plan index), prepared plan), or None when the chosen group has no plan."""
@@ -386,48 +491,20 @@ class _Goals:
         ]
         if not any(weights):
             return None
-        short = [
-            (g, weights[g] * shortfall)
-            for g in range(len(self._groups))
-            if weights[g] and (shortfall := self._shortfall(g)) > 0
-        ]
-        if short and rng.random() < QUOTA_SHARE:
-            group = rng.choices([g for g, _ in short], [w for _, w in short])[0]
+        short = (
+            self._next_quota(weights)
+            if self._open and rng.random() < QUOTA_SHARE
+            else None
+        )
+        if short is not None:
+            group = short
         else:
             group = rng.choices(range(len(self._groups)), weights)[0]
         if group not in self._plans:
-            # Goals first: the solver keeps the first alternatives of a large
-            # product, and those then pair the goals with every alternative
-            # of the population rather than one population alternative with
-            # many of the goals.
-            target = self._target
-            for goal in reversed(self._groups[group]):
-                target = qm.Function.And(self._goals[goal], target)
-            # A plan leaving more than the population does to chance would
-            # cost many rejected candidates: the goal is only worth its plans
-            # that the solver solves.
-            checked = itertools.count()
-            feasible = _feasibility(self._tables, self._cache)
-            alternatives, reasons = plan_population_with_reasons(
-                target,
-                tuple(self._tables),
-                lambda plan: next(checked) >= 0 and feasible(plan),
-            )
-            cost = len(alternatives) + len(reasons)
             if self._is_quota(group):
-                # Quotas are many and cheap, or few and costly: counted by
-                # the plans the solver made, they get what they cost.
-                cost += next(checked)
-            self._budget[self._is_quota(group)] -= max(1, cost)
-            prepared = (
-                _prepare(plan, self._tables, self._cache) for plan in alternatives
-            )
-            plans = [
-                plan
-                for plan in prepared
-                if isinstance(plan, _PreparedPlan)
-                and set(plan.plan.unsolved) <= self._known
-            ]
+                plans = self._quota_plans(self._groups[group][0])
+            else:
+                plans = self._goal_plans(group)
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
             if not plans:
                 self._split(group)
@@ -437,6 +514,71 @@ class _Goals:
         self._pending[group] += 1
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
+
+    def _goal_plans(self, group: int) -> list:
+        """The prepared plans of a group of columns' goals."""
+        # Goals first: the solver keeps the first alternatives of a large
+        # product, and those then pair the goals with every alternative
+        # of the population rather than one population alternative with
+        # many of the goals.
+        target = self._target
+        for goal in reversed(self._groups[group]):
+            target = qm.Function.And(self._goals[goal], target)
+        # A plan leaving more than the population does to chance would
+        # cost many rejected candidates: the goal is only worth its plans
+        # that the solver solves.
+        checked = itertools.count()
+        feasible = self._feasible
+        alternatives, reasons = plan_population_with_reasons(
+            target,
+            tuple(self._tables),
+            lambda plan: next(checked) >= 0 and feasible(plan),
+        )
+        self._budget[0] -= max(1, len(alternatives) + len(reasons))
+        prepared = (
+            _prepare(plan, self._tables, self._cache) for plan in alternatives
+        )
+        return [
+            plan
+            for plan in prepared
+            if isinstance(plan, _PreparedPlan)
+            and set(plan.plan.unsolved) <= self._known
+        ]
+
+    def _quota_plans(self, goal: int) -> list:
+        """A few prepared plans (`QUOTA_WAYS`) of a quota.
+
+        What the solver is asked (`solve_for`) is `head & rest`: a measure's
+        numerator in one interval, and its groups' values. The head is
+        shared by every group of that interval: it is solved once
+        (`_PartPlans`).
+        """
+        wanted = self._solve_for.get(goal, self._goals[goal])
+        parts = (
+            (wanted.lhs, wanted.rhs)
+            if isinstance(wanted, qm.Function.And)
+            else (wanted,)
+        )
+        before = self._parts.cost
+        plans = self._parts.prepared(parts, QUOTA_WAYS)
+        # Quotas are many and cheap, or few and costly: counted by the plans
+        # the solver made, they get what they cost.
+        self._budget[1] -= max(1, self._parts.cost - before)
+        return plans
+
+    def credit(self, rows: dict, chosen: tuple | None) -> bool:
+        """Count a patient who is kept towards every quota they meet; whether
+        they meet the quota of the group they were made for (`chosen`, as
+        `choose` gave it), when it is one. A quota whose condition cannot be
+        told from the patient's rows alone is credited only to the patients
+        made for it."""
+        group = chosen[0] if chosen is not None else None
+        target = (
+            self._groups[group][0]
+            if group is not None and self._is_quota(group)
+            else None
+        )
+        return self._open.credit(rows, target, self._wanted)
 
     def record(self, group: int, index: int, passed: bool) -> None:
         """Count one checked candidate made for `group` with its plan `index`."""
@@ -449,9 +591,6 @@ class _Goals:
         if passed:
             tally[0] += 1
             self._passed[group] += 1
-            for goal in self._groups[group]:
-                if goal in self._got:
-                    self._got[goal] += 1
         elif (
             self._tried[group] >= GOAL_PATIENCE
             and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
@@ -470,17 +609,171 @@ class _Goals:
         self._split_groups.add(group)
         goals = self._groups[group]
         self._passed[group] = 0
-        if len(goals) > 1:
+        if self._is_quota(group):
+            # A quota's patients keep failing: it is given up.
+            self._open.close(goals[0])
+        elif len(goals) > 1:
             half = len(goals) // 2
-            if self._is_quota(group):
-                parts = [(goal,) for goal in goals]
-            else:
-                parts = [goals[:half], goals[half:]]
-            for part in parts:
+            for part in (goals[:half], goals[half:]):
                 self._groups.append(part)
                 self._tried.append(2)
                 self._passed.append(1)
                 self._pending.append(0)
+
+
+class _OpenQuotas:
+    """The quotas still short of their counts, and how many patients each has.
+
+    A patient made for a quota is checked (on their own rows, with the
+    compiled row expressions, no engine) against the quotas of its family
+    (a measure's intervals for one group: a prevalent condition counts in
+    every interval) and against those sharing their first part (other
+    measures of the same numerator, grouped otherwise), one part at a time:
+    the parts recur across quotas, so each is evaluated once per patient,
+    and a patient outside an interval's numerator costs one check for all
+    of that interval's groups.
+    """
+
+    def __init__(self, conditions: dict, families: list):
+        self._got = dict.fromkeys(conditions, 0)
+        # Equal parts become one object: every lookup is then by identity.
+        canonical: dict = {}
+        self._conjuncts = {
+            goal: tuple(
+                canonical.setdefault(part, part) for part in _conjuncts(condition)
+            )
+            for goal, condition in conditions.items()
+        }
+        self._by_head: dict = {}
+        for goal, parts in self._conjuncts.items():
+            self._by_head.setdefault(parts[0], {})[goal] = None
+        #: Goal -> the first parts of its family's quotas (`credit`), and
+        #: the family's [patients checked, patients counted in more of them].
+        self._related: dict = {}
+        self._family: dict = {}
+        for family in families:
+            heads = tuple(dict.fromkeys(self._conjuncts[goal][0] for goal in family))
+            tally = [0, 0]
+            for goal in family:
+                self._related.setdefault(goal, {}).update(dict.fromkeys(heads))
+                self._family.setdefault(goal, tally)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_head)
+
+    def __contains__(self, goal: int) -> bool:
+        parts = self._conjuncts.get(goal)
+        return parts is not None and goal in self._by_head.get(parts[0], ())
+
+    def got(self, goal: int) -> int:
+        return self._got[goal]
+
+    def close(self, goal: int) -> None:
+        """No more patients are counted for `goal`: it is met or given up."""
+        head = self._conjuncts[goal][0]
+        goals = self._by_head.get(head, {})
+        goals.pop(goal, None)
+        if not goals:
+            self._by_head.pop(head, None)
+
+    def credit(self, rows: dict, target: int | None, wanted: dict) -> bool:
+        """Count a kept patient towards every open quota their rows meet (and
+        towards `target`, the quota they were made for, unless their rows
+        show they miss it); whether they meet `target`."""
+        context = _patient_context(rows, {})
+        values: dict = {}
+
+        def value(node):
+            if node not in values:
+                if isinstance(node, qm.Function.EQ) and isinstance(node.rhs, qm.Value):
+                    # A group's value is read once for all the values asked.
+                    known = value(node.lhs)
+                    values[node] = (
+                        known if known is None or known is UNKNOWN else known == node.rhs.value
+                    )
+                elif isinstance(node, qm.Function.Not):
+                    known = value(node.source)
+                    values[node] = known if known in (None, UNKNOWN) else not known
+                else:
+                    values[node] = compile_row_expression(
+                        node, PATIENT_LEVEL
+                    ).evaluate({}, context)
+            return values[node]
+
+        if target is None:
+            # Made for the population or a column: not checked, to save the
+            # time (the quotas' own patients fill them).
+            return True
+        met_target = target not in self
+        tally = self._family[target]
+        own = self._conjuncts[target][0]
+        # Whether the patients of a family count in its other intervals is
+        # learnt from its first few: a first diagnosis counts in one only.
+        heads = (
+            self._related[target]
+            if tally[0] < FAMILY_TRIAL or tally[1]
+            else (own,)
+        )
+        tally[0] += 1
+        for head in heads:
+            goals = self._by_head.get(head)
+            if not goals or (value(head) is False and target not in goals):
+                continue
+            for goal in list(goals):
+                outcome = True
+                for part in self._conjuncts[goal]:
+                    result = value(part)
+                    if result is not True:
+                        outcome = result if result is UNKNOWN else False
+                        if outcome is False:
+                            break
+                if outcome is True or (outcome is UNKNOWN and goal == target):
+                    met_target = met_target or goal == target
+                    if head is not own:
+                        tally[1] += 1
+                    self._got[goal] += 1
+                    if self._got[goal] >= wanted[goal]:
+                        self.close(goal)
+        return met_target
+
+
+def _merged(first: Plan, second: Plan) -> Plan:
+    """One plan asking for what both ask: a patient has one row of a patient
+    table, so what both require of it is required of that row."""
+    requirements = list(first.requirements)
+    for requirement in second.requirements:
+        same = next(
+            (
+                i
+                for i, mine in enumerate(requirements)
+                if isinstance(requirement.table, qm.OneRowPerPatientFrame)
+                and mine.table == requirement.table
+            ),
+            None,
+        )
+        if same is None:
+            requirements.append(requirement)
+        else:
+            mine = requirements[same]
+            requirements[same] = dataclasses.replace(
+                mine,
+                conditions=tuple(dict.fromkeys(mine.conditions + requirement.conditions)),
+            )
+    return Plan(
+        tuple(requirements),
+        tuple(dict.fromkeys(first.bans + second.bans)),
+        tuple(dict.fromkeys(first.unsolved + second.unsolved)),
+    )
+
+
+def _conjuncts(condition: qm.Series) -> list:
+    """The parts of `a & (b & (c & ...))`, in order; the parts themselves
+    are not taken apart (a numerator is checked as a whole)."""
+    parts = []
+    while isinstance(condition, qm.Function.And):
+        parts.append(condition.lhs)
+        condition = condition.rhs
+    return parts + [condition]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -551,16 +844,19 @@ def _search(
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
         for patient_id, index, rows in batch:
-            if isinstance(index, tuple):
-                goals.record(*index, patient_id in accepted)
+            passed = patient_id in accepted
+            chosen = index if isinstance(index, tuple) else None
+            if passed and generated < wanted:
+                generated += 1
+                for table, table_rows in rows.items():
+                    kept[table].extend(table_rows)
+                # A patient made for a quota but missing it does not pass.
+                passed = goals.credit(rows, chosen) if goals else True
+            if chosen is not None:
+                goals.record(*chosen, passed)
             else:
                 attempts[index] += 1
-                successes[index] += patient_id in accepted
-            if patient_id in accepted:
-                if generated < wanted:
-                    generated += 1
-                    for table, table_rows in rows.items():
-                        kept[table].extend(table_rows)
+                successes[index] += passed
         accepted_inline = accepted & set(waiting)
         waiting = [i for i in waiting if i not in accepted_inline]
         if progress is not None:
@@ -607,6 +903,35 @@ def generate_dummy_tables(
         progress,
         quotas,
     ).tables
+
+
+def _share_quota_parts(target: qm.Series, quotas: tuple) -> tuple:
+    """(target, quotas) in which equal parts are the same object
+    (`share_equal_subtrees`): quotas repeat their parts many times over, and
+    the solver's and the checks' caches then find them by identity."""
+    # Each as (condition, count, what to solve for).
+    quotas = tuple(
+        tuple((q[0], q[1], q[2] if len(q) > 2 else q[0]) for q in together)
+        for together in quotas
+    )
+    conditions = list(
+        dict.fromkeys(c for together in quotas for q in together for c in (q[0], q[2]))
+    )
+    if not conditions:
+        return target, quotas
+    shared = share_equal_subtrees(
+        qm.Dataset(
+            population=target,
+            variables=qm.FrozenDict(
+                {f"quota_{i}": condition for i, condition in enumerate(conditions)}
+            ),
+        )
+    )
+    same = dict(zip(conditions, shared.variables.values()))
+    return shared.population, tuple(
+        tuple((same[c], count, same[solve]) for c, count, solve in together)
+        for together in quotas
+    )
 
 
 def _query_model_series(series) -> qm.Series | None:
@@ -667,7 +992,7 @@ def _prepare(
     fillers = {}
     for table in tables:
         plausible = plausibility_check(table)
-        recipe = make_recipe(
+        recipe = _make_recipe(
             table,
             (),
             tuple(bans_by_table.get(table, ())),
@@ -687,6 +1012,17 @@ def _prepare(
     return _PreparedPlan(
         plan, tuple(required), fillers, _free_columns(plan, tables), checks
     )
+
+
+def _make_recipe(table, conditions, bans, cache: ChoiceCache, *checks) -> object:
+    """`make_recipe`, once for each set of arguments in a run: plans share
+    most of their tables' recipes (a quota's plans differ from the next
+    group's in the patient's row only)."""
+    made = cache.__dict__.setdefault("_recipes", {})
+    key = (table, conditions, bans, checks)
+    if key not in made:
+        made[key] = make_recipe(table, conditions, bans, cache, *checks)
+    return made[key]
 
 
 def _bans_by_table(plan: Plan) -> dict:
@@ -722,7 +1058,7 @@ def _required_recipes(
             b for b in bans_by_table.get(requirement.table, ()) if b.applies_to_required
         )
         plausible = plausibility_check(requirement.table)
-        recipe = make_recipe(
+        recipe = _make_recipe(
             requirement.table,
             requirement.conditions,
             bans,
@@ -887,14 +1223,20 @@ def _draw_required(recipe, distinct, seen: set, rng, context: dict) -> dict | No
     return None
 
 
-def _passes(checks: tuple, rows: dict, given: dict) -> bool:
-    """Whether no check is known to fail on one patient's rows."""
+def _patient_context(rows: dict, given: dict) -> dict:
+    """One patient's rows (table -> rows) as row expressions read them."""
     context = dict(given)
     for table, table_rows in rows.items():
         if isinstance(table, qm.OneRowPerPatientFrame):
             context[table.name] = table_rows[0] if table_rows else None
         else:
             context[table.name] = table_rows
+    return context
+
+
+def _passes(checks: tuple, rows: dict, given: dict) -> bool:
+    """Whether no check is known to fail on one patient's rows."""
+    context = _patient_context(rows, given)
     for check in checks:
         outcome = check.evaluate({}, context)
         if outcome is not True and outcome is not UNKNOWN:

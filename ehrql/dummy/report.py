@@ -82,29 +82,21 @@ class DummyDataReport:
 SUPPRESSED_AT_OR_BELOW = 7
 
 
-def suppressed_numerators(rows: list, population_size: int) -> str | None:
+def suppressed_numerators(rows: list) -> str | None:
     """A sentence for the log when disclosure control hid numerators of
     measures calculated on dummy data; None when every numerator showed.
 
     `rows` are measure result rows after disclosure control: (measure,
     interval start, interval end, ratio, numerator, denominator, *groups).
-    A numerator of 0 there was at most 7 before control.
+    A numerator of 0 there was at most 7 before control. Whether the
+    population asked for was too small is said before the run
+    (`ehrql.measures.dummy_data.DummyQuotas.shortfall`).
     """
     hidden = [row for row in rows if row[4] == 0]
     if not hidden:
         return None
-    cells = len(rows)
-    # Every measure, interval and group needs more than 7 patients in its
-    # numerator for all of them to show.
-    needed = cells * (SUPPRESSED_AT_OR_BELOW + 1)
-    text = (
-        f"{len(hidden)} of {cells} measure rows have a numerator of "
-        f"{SUPPRESSED_AT_OR_BELOW} or fewer and are reported as 0 by disclosure control"
+    return (
+        f"{len(hidden)} of {len(rows)} measure rows have a numerator of "
+        f"{SUPPRESSED_AT_OR_BELOW} or fewer and are reported as 0 by disclosure "
+        "control"
     )
-    if population_size < needed:
-        text += (
-            f": {population_size} dummy patients are too few to fill every measure, "
-            f"interval and group; configure_dummy_data(population_size=...) of at least "
-            f"{needed} would give each a chance"
-        )
-    return text

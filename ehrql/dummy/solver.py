@@ -109,8 +109,16 @@ def plan_population_with_reasons(
     population: qm.Series,
     order: tuple = (),
     feasible: Callable[[Plan], bool] | None = None,
+    cache: dict | None = None,
+    limit: int | None = None,
 ) -> tuple[tuple[Plan, ...], tuple[str, ...]]:
     """(the plans of `plan_population`, why each dropped alternative can never hold).
+
+    `cache`, when given, keeps the alternatives of every part solved, and
+    which pairings may hold, for later calls given the same `cache`, `order`
+    and `feasible`: many conditions sharing large parts (a measure's
+    numerator in one interval, for each group) are then solved at the cost
+    of what they do not share. With `limit`, the first `limit` plans do.
 
     `order` is the order tables are generated in (`generation_order`); a
     condition comparing two tables is solved on the rows of the later one.
@@ -122,7 +130,8 @@ def plan_population_with_reasons(
     drawn): a long list of alternatives whose first few are impossible (an
     empty codelist) otherwise crowds out every possible one.
     """
-    memo: dict = {}
+    cache = {} if cache is None else cache
+    memo: dict = cache.setdefault("keep", {})
 
     def keep(literals: tuple) -> bool:
         key = frozenset(literals)
@@ -131,12 +140,16 @@ def plan_population_with_reasons(
             memo[key] = isinstance(plan, Plan) and (feasible is None or feasible(plan))
         return memo[key]
 
+    keep.alternatives = cache.setdefault("alternatives", {})
+
     plans = []
     reasons = []
     for literals in _alternatives(population, True, keep):
         plan = _plan_for(literals, order)
         if isinstance(plan, Plan):
             plans.append(plan)
+            if len(plans) == limit:
+                break
         else:
             reasons.append(plan)
     return tuple(plans), tuple(dict.fromkeys(reasons))
@@ -157,7 +170,24 @@ Keep = Callable[[tuple], bool]
 def _alternatives(node: qm.Series, positive: bool, keep: Keep) -> list[tuple]:
     """Alternatives (each a tuple of (literal, positive) pairs) making `node`
     true when `positive`, false otherwise; `keep` says whether an alternative
-    may hold, for choosing among too many."""
+    may hold, for choosing among too many (and, as its `alternatives`
+    attribute, may carry those found before, by node)."""
+    known = getattr(keep, "alternatives", None)
+    if known is None:
+        return _alternatives_uncached(node, positive, keep)
+    key = (node, positive)
+    if key not in known:
+        found = _alternatives_uncached(node, positive, keep)
+        if len(found) > 1 and not isinstance(node, (qm.Function.And, qm.Function.Or)):
+            # A part kept for reuse (a `case` compared with one of its values,
+            # whose earlier branches must not hold) loses its impossible
+            # alternatives once, rather than in every pairing it is in.
+            found = [a for a in found if keep(a)] or found
+        known[key] = found
+    return known[key]
+
+
+def _alternatives_uncached(node: qm.Series, positive: bool, keep: Keep) -> list[tuple]:
     if isinstance(node, qm.Function.Not):
         return _alternatives(node.source, not positive, keep)
     if isinstance(node, qm.Case) and node.type is bool:

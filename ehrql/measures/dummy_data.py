@@ -8,6 +8,9 @@ generator makes patients who land in the measures.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 from ehrql.measures.disclosure_control import SUPPRESSION_THRESHOLD
 from ehrql.measures.measures import Measure, Measures
 from ehrql.query_model import nodes as qm
@@ -52,62 +55,253 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
     )
 
 
-def measures_dummy_quotas(measures: Measures) -> tuple:
-    """Quotas for the dummy data generator (`generate_dummy_data`'s `quotas`):
-    for each measure and interval, being counted in its numerator then, by
-    enough patients that every group's numerator can pass disclosure control
-    (more than the suppression threshold per group, where the groups' values
-    are known from the definition).
+@dataclasses.dataclass(frozen=True)
+class DummyQuotas:
+    """What the dummy data of a set of measures should hold, and whether the
+    population asked for can hold it.
 
-    One tuple of (condition, count) pairs per interval, in order: one
-    interval's measures can often be met by one patient, where one measure's
-    intervals often exclude each other (a first diagnosis falls in one only).
+    `quotas` go to the generator (`generate_dummy_data`'s `quotas`): for
+    each measure, each combination of its groups' values that the
+    definition names and a patient can have, and each interval, "counted in
+    the numerator in this interval, in this group", by
+    `SUPPRESSION_THRESHOLD` + 1 patients, so that its numerator passes
+    disclosure control. `cells` is how many (measure, interval, group)
+    combinations those are, and `patients_needed` how many patients filling
+    them all takes, counting a patient in several intervals only where the
+    solver can make one who counts in the first and the last.
     """
-    by_interval: dict = {}
-    for measure in measures:
-        wanted = (SUPPRESSION_THRESHOLD + 1) * _group_count(measure)
-        for interval in measure.intervals:
-            quotas = by_interval.setdefault(interval, {})
-            counted = _counted(measure, interval)
-            quotas[counted] = max(quotas.get(counted, 0), wanted)
-    return tuple(
-        tuple(by_interval[interval].items()) for interval in sorted(by_interval)
+
+    quotas: tuple
+    cells: int
+    patients_needed: int
+    #: The group columns whose values the definition does not name.
+    unknown_groups: tuple = ()
+
+    def shortfall(self, population_size: int) -> str | None:
+        """A sentence for the log when `population_size` patients are too few
+        to fill every cell; None when they are enough."""
+        if self.patients_needed <= population_size:
+            return None
+        unknown = (
+            f" (groups by {', '.join(self.unknown_groups)}, whose values the "
+            "definition does not name, are not counted)"
+            if self.unknown_groups
+            else ""
+        )
+        return (
+            f"the measures have {self.cells} (measure, interval, group) cells"
+            f"{unknown}, each needing more than {SUPPRESSION_THRESHOLD} patients "
+            "in its numerator to pass disclosure control: that takes about "
+            f"{self.patients_needed} dummy patients, and {population_size} were "
+            "asked, so some numerators will be reported as 0; "
+            f"configure_dummy_data(population_size={self.patients_needed}) "
+            "would fill them all"
+        )
+
+
+def measures_dummy_quotas(measures: Measures) -> tuple:
+    """The generator's quotas for `measures` (`DummyQuotas.quotas`)."""
+    return measures_dummy_cells(measures).quotas
+
+
+def measures_dummy_cells(measures: Measures) -> DummyQuotas:
+    """The cells every measure's dummy data should fill (`DummyQuotas`).
+
+    A group whose values the definition names (a boolean, a `case` with
+    constant values, a column with categories) is aimed at, value by value;
+    values no patient counted in the numerator can have (a sex the
+    denominator leaves out) are left out. A group whose values it does not
+    name (a practice, a region read from a table without categories) cannot
+    be aimed at: its values are drawn freely, spreading patients thinly, and
+    asking for more of them would not put more than the threshold in any
+    one value. Its measure's cells are those of the other groups, with the
+    same count.
+
+    The quotas come one tuple per measure and combination of group values,
+    its intervals in order: the generator fills them one after another, and
+    a patient who counts in several intervals (a prevalent condition) is
+    counted in each, so later intervals of a prevalence measure fill with
+    the patients of the first.
+    """
+    wanted = SUPPRESSION_THRESHOLD + 1
+    holds = _Satisfiable(measures)
+    quotas: dict = {}
+    cells = 0
+    # (numerator, denominator, intervals) -> patients: measures of the
+    # same patients (one numerator grouped in several ways) share them.
+    patients: dict = {}
+    unknown: dict = {}
+    for measure in (m for m in measures if m.intervals):
+        first = _counted(measure, measure.intervals[0])
+        values = []
+        for name, series in measure.group_by.items():
+            known = _values(series)
+            if known is None:
+                unknown[name] = None
+                continue
+            start, end = measure.intervals[0]
+            dates = {"interval_start_date": start, "interval_end_date": end}
+            values.append(
+                (
+                    series,
+                    [
+                        v
+                        for v in known
+                        if holds(
+                            first,
+                            _solve_group(substitute_parameters(series, **dates), v),
+                        )
+                    ],
+                )
+            )
+        combinations = list(itertools.product(*(vs for _, vs in values)))
+        cells += len(combinations) * len(measure.intervals)
+        if not combinations:
+            continue
+        shared = len(measure.intervals) == 1 or holds(
+            first, _counted(measure, measure.intervals[-1])
+        )
+        key = (measure.numerator, measure.denominator, measure.intervals)
+        patients[key] = max(
+            patients.get(key, 0),
+            wanted * len(combinations) * (1 if shared else len(measure.intervals)),
+        )
+        # The solver is asked for the groups' values at the first interval
+        # (an age band at its start): solving one narrowing of a date of
+        # birth for each band, not one for each band and interval, keeps
+        # hundreds of quotas cheap; the check counts a patient in the group
+        # they are in at each interval.
+        start, end = measure.intervals[0]
+        first_groups = [
+            substitute_parameters(
+                series, interval_start_date=start, interval_end_date=end
+            )
+            for series, _ in values
+        ]
+        for combination in combinations:
+            family = quotas.setdefault((key, tuple(zip(
+                (s for s, _ in values), combination
+            ))), {})
+            for interval in measure.intervals:
+                start, end = interval
+                dates = {"interval_start_date": start, "interval_end_date": end}
+                # `counted & (group & (group ...))`: the generator checks the
+                # parts in turn, and solves the first once for all groups.
+                counted = _counted(measure, interval)
+                groups = [
+                    substitute_parameters(series, **dates) for series, _ in values
+                ]
+                condition = _all(
+                    counted, [_group_is(s, v) for s, v in zip(groups, combination)]
+                )
+                family[condition] = (
+                    wanted,
+                    _all(
+                        counted,
+                        [_solve_group(s, v) for s, v in zip(first_groups, combination)],
+                    ),
+                )
+    return DummyQuotas(
+        tuple(
+            tuple((condition, count, solve) for condition, (count, solve) in family.items())
+            for family in quotas.values()
+        ),
+        cells,
+        sum(patients.values()),
+        tuple(unknown),
     )
+
+
+class _Satisfiable:
+    """Whether the dummy data solver finds a patient meeting a condition
+    over the measures' tables (`satisfiability`), cached."""
+
+    def __init__(self, measures: Measures):
+        self._dataset = measures_dummy_dataset(measures)
+        self._test = None
+        self._known: dict = {}
+
+    def __call__(self, *conditions: qm.Series) -> bool:
+        if self._test is None:
+            # Imported here: ehrql can be installed without its dummy data generator.
+            from ehrql.dummy.generator import satisfiability
+
+            self._test = satisfiability([self._dataset])
+        if conditions not in self._known:
+            self._known[conditions] = self._test(*conditions)
+        return self._known[conditions]
+
+
+def _all(first: qm.Series, rest: list) -> qm.Series:
+    """`first & (rest[0] & (rest[1] & ...))`: the generator checks a quota's
+    parts in turn, and solves the first, shared by all groups, once."""
+    if not rest:
+        return first
+    tail = rest[-1]
+    for part in reversed(rest[:-1]):
+        tail = qm.Function.And(part, tail)
+    return qm.Function.And(first, tail)
+
+
+def _solve_group(series: qm.Series, value) -> qm.Series:
+    """What the solver is asked for a group series to have `value`: for a
+    `case`, the conditions of the branches giving it, without asking every
+    earlier branch's condition to be false (age bands exclude each other
+    anyway, and a patient landing in another group is not counted for this
+    one: only the solving is eased, not the check)."""
+    if isinstance(series, qm.Case) and series.type is not bool:
+        branches = [
+            condition
+            for condition, result in series.cases.items()
+            if isinstance(result, qm.Value) and result.value == value
+        ]
+        if branches and not (
+            isinstance(series.default, qm.Value) and series.default.value == value
+        ):
+            condition = branches[0]
+            for other in branches[1:]:
+                condition = qm.Function.Or(condition, other)
+            return condition
+    return _group_is(series, value)
+
+
+def _group_is(series: qm.Series, value) -> qm.Series:
+    """The condition that a group series has `value`."""
+    if series.type is bool:
+        return series if value else qm.Function.Not(series)
+    return qm.Function.EQ(series, qm.Value(value))
 
 
 def _counted(measure: Measure, interval: tuple) -> qm.Series:
-    """Whether a patient counts in the measure's numerator in one interval."""
+    """Whether a patient counts in the measure's numerator in one interval.
+
+    The numerator comes first: the generator checks a patient against a
+    quota one part at a time, and most patients are outside most intervals'
+    numerators."""
     start, end = interval
     dates = {"interval_start_date": start, "interval_end_date": end}
     return qm.Function.And(
-        _as_bool(substitute_parameters(measure.denominator, **dates)),
         _as_bool(substitute_parameters(measure.numerator, **dates)),
+        _as_bool(substitute_parameters(measure.denominator, **dates)),
     )
 
 
-def _group_count(measure: Measure) -> int:
-    """How many groups the measure's rows fall in, as far as the definition tells."""
-    count = 1
-    for series in measure.group_by.values():
-        count *= _value_count(series) or 1
-    return count
-
-
-def _value_count(series: qm.Series) -> int | None:
-    """How many values a group-by series can take; None when the definition does not say."""
+def _values(series: qm.Series) -> tuple | None:
+    """The non-null values a group-by series can take, in order; None when
+    the definition does not say."""
     if series.type is bool:
-        return 2
+        return (True, False)
     if isinstance(series, qm.Case):
         values = [*series.cases.values(), series.default]
         if all(v is None or isinstance(v, qm.Value) for v in values):
-            return len({v.value for v in values if v is not None}) or None
+            return tuple(dict.fromkeys(v.value for v in values if v is not None)) or None
         return None
     if isinstance(series, qm.SelectColumn):
         table = series.source
         if isinstance(table, qm.SelectPatientTable):
             column = table.schema.get_column(series.name)
             categories = column.get_constraint(Constraint.Categorical)
-            return len(categories.values) if categories else None
+            return tuple(categories.values) if categories else None
     return None
 
 

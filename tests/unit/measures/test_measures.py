@@ -565,9 +565,9 @@ def test_rows_in_force_on_an_interval_bound(engine, spanning, parameter):
     assert {row[4] for row in expected} != {0}
 
 
-def test_dummy_quotas_come_per_interval_with_enough_patients_for_every_group():
+def test_dummy_quotas_come_per_group_and_interval_with_enough_patients_each():
     from ehrql import case, when
-    from ehrql.measures.dummy_data import measures_dummy_quotas
+    from ehrql.measures.dummy_data import measures_dummy_cells, measures_dummy_quotas
 
     visits = visits_in_interval()
     band = case(when(visits > 3).then("many"), when(visits > 0).then("some"))
@@ -583,8 +583,9 @@ def test_dummy_quotas_come_per_interval_with_enough_patients_for_every_group():
         "overall", intervals=months(3).starting_on("2020-01-01"), **common
     )
     quotas = measures_dummy_quotas(measures)
-    # One tuple per interval, in order; a measure sharing another's
-    # numerator and denominator shares its quota, with the larger count:
-    # more than 7 patients for each of the two bands.
-    assert [len(together) for together in quotas] == [1, 1, 1]
-    assert [count for together in quotas for _, count in together] == [16, 16, 8]
+    # One tuple per measure and band, of its intervals in order, each
+    # wanting more than the 7 patients disclosure control suppresses.
+    assert [len(together) for together in quotas] == [2, 2, 3]
+    assert {count for together in quotas for _, count, _ in together} == {8}
+    cells = measures_dummy_cells(measures)
+    assert cells.cells == 2 * 2 + 3
