@@ -8,7 +8,8 @@ this process, and print one line per case:
 
 * asked: the population size the definition configures (10 by default);
 * made: the patients generated, all of them in the population;
-* seconds: the time the generator took (loading and writing excluded);
+* seconds: the time the generator took (loading and writing excluded;
+  for measures, working out the quotas included);
 * s/1000: seconds per 1,000 patients (target: at most 10);
 * public: the seconds public ehrQL's generator took, for the same case;
 * filled: per column, the share of patients for whom it says something —
@@ -48,8 +49,8 @@ from ehrql.main import engine_over_tables  # noqa: E402
 from ehrql.measures.calculate import get_measure_results  # noqa: E402
 from ehrql.measures.disclosure_control import SUPPRESSION_THRESHOLD  # noqa: E402
 from ehrql.measures.dummy_data import (  # noqa: E402
+    measures_dummy_cells,
     measures_dummy_dataset,
-    measures_dummy_quotas,
 )
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine  # noqa: E402
 
@@ -67,10 +68,11 @@ def _in_directory(path: pathlib.Path):
         os.chdir(previous)
 
 
-def _load(case: dict, cases_dir: pathlib.Path):
+def _load(case: dict, cases_dir: pathlib.Path, clock=time.perf_counter):
     """(query model, asked, timeout, constraint node, quotas, measures or
-    None) for a case, loaded from its study folder, as `generate-dataset` /
-    `generate-measures` would give them to the generator."""
+    None, seconds spent working out the quotas) for a case, loaded from its
+    study folder, as `generate-dataset` / `generate-measures` would give
+    them to the generator."""
     study = cases_dir / case["repo"]
     args = shlex.split(case["args"] or "")
     with _in_directory(study):
@@ -78,13 +80,17 @@ def _load(case: dict, cases_dir: pathlib.Path):
             measures = load_measure_definitions(pathlib.Path(case["definition"]), args)
             config = measures.dummy_data_config
             query = measures_dummy_dataset(measures)
-            quotas = measures_dummy_quotas(measures)
+            started = clock()
+            cells = measures_dummy_cells(measures)
+            quota_seconds = clock() - started
+            quotas = (cells.quotas, cells.plans)
         else:
             measures = None
+            quota_seconds = 0.0
+            quotas = ((), None)
             loaded = load_dataset_definition(pathlib.Path(case["definition"]), args)
             config = loaded.dummy_data_config
             query = loaded.query_model
-            quotas = ()
     extra = config.additional_population_constraint
     return (
         query,
@@ -93,6 +99,7 @@ def _load(case: dict, cases_dir: pathlib.Path):
         None if extra is None else extra._qm_node,
         quotas,
         measures,
+        quota_seconds,
     )
 
 
@@ -159,8 +166,8 @@ def measure_case(
     """
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
-        loaded = loaded or _load(case, cases_dir)
-        query, asked, timeout, extra, quotas, measures = loaded
+        loaded = loaded or _load(case, cases_dir, clock)
+        query, asked, timeout, extra, quotas, measures, quota_seconds = loaded
         asked, timeout = asked * scale, timeout * scale
     except BaseException as e:  # a study may call sys.exit, or fail in any way
         return {
@@ -174,9 +181,11 @@ def measure_case(
         seed=seed,
         additional_population_constraint=extra,
         timeout=timeout,
-        quotas=quotas,
+        quotas=quotas[0],
+        quota_plans=quotas[1],
     )
-    seconds = clock() - started
+    # Working out a measures' quotas is part of making its dummy data.
+    seconds = clock() - started + quota_seconds
     shares = _filled_shares(query, data.tables)
     return {
         **result,

@@ -522,9 +522,11 @@ def _generate_dummy_data(
     defined_at: tuple | None,
     progress: Progress | None = None,
     quotas: tuple = (),
+    quota_plans: dict | None = None,
 ) -> dict:
     """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying
-    once what happened; `quotas` as `ehrql.dummy.generate_dummy_data` takes them."""
+    once what happened; `quotas` and `quota_plans` as
+    `ehrql.dummy.generate_dummy_data` takes them."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
@@ -551,6 +553,7 @@ def _generate_dummy_data(
             timeout=config.timeout,
             progress=update,
             quotas=quotas,
+            quota_plans=quota_plans,
         )
     _say_what_happened(data.report, log, what, defined_at)
     return data.tables
@@ -957,6 +960,7 @@ def _calculated_measures(
             None,
             progress,
             cells.quotas,
+            cells.plans,
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:

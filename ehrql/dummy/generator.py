@@ -83,9 +83,12 @@ GOAL_PASS_RATE = 0.25
 GOAL_ALTERNATIVES = 64
 PATIENTS_PER_GOAL_ALTERNATIVE = 5
 #: The share of the goals' candidates made for quotas short of their count.
-QUOTA_SHARE = 0.9
+QUOTA_SHARE = 0.95
 #: The share of all candidates made for goals while some quota is short.
-QUOTA_GOAL_SHARE = 0.9
+QUOTA_GOAL_SHARE = 0.95
+#: The share of patients made for quotas while some are short: the others
+#: follow the population's plans, for variety.
+QUOTA_PATIENT_SHARE = QUOTA_SHARE * QUOTA_GOAL_SHARE
 #: The quotas' own budget, as `GOAL_ALTERNATIVES` is the goals', in plans
 #: made (alternatives and the pairings checked to find them), a few ms each.
 QUOTA_PLANS = 64
@@ -94,6 +97,10 @@ QUOTA_PLANS_PER_PATIENT = 2
 #: quota before, if none counts in another than their own, only their own
 #: interval's are.
 FAMILY_TRIAL = 5
+#: How many patients `satisfiability` makes of a plan to see one meet it.
+SATISFIABLE_TRIES = 5
+#: How many pairings of a quota's parts' plans are tried.
+QUOTA_ATTEMPTS = 4
 #: How many of a quota's plans are prepared.
 QUOTA_WAYS = 1
 
@@ -138,6 +145,7 @@ def generate_dummy_data(
     timeout: float = 60.0,
     progress: Progress | None = None,
     quotas: tuple = (),
+    quota_plans: dict | None = None,
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
@@ -152,11 +160,15 @@ def generate_dummy_data(
     it once. `progress`, when given, is called as `progress(made, asked)` after
     each batch of candidates.
 
-    `quotas` are tuples of (boolean patient series, count) pairs: conditions
-    that that many of the patients should meet where the population allows
-    (each interval of a measure, counted in its numerator), those of one
-    tuple tried together (one interval's measures). Patients are made for
-    those short of their count first.
+    `quotas` are tuples of (boolean patient series, count) pairs, or
+    (series, count, what to ask the solver for) triples (something at least
+    as strict, easier to solve): conditions that that many of the patients
+    should meet where the population allows (a measure's numerator in one
+    interval and group). They are filled one after another, in order, those
+    of one tuple tried a few at a time (one patient may meet several); each
+    patient made for a quota is counted in every quota of its tuples it
+    meets. `quota_plans` is what an earlier
+    `satisfiability` over the same tables solved of the quotas' parts.
     """
     if (
         not isinstance(population_size, int)
@@ -188,7 +200,15 @@ def generate_dummy_data(
             QUOTA_PLANS + population_size * QUOTA_PLANS_PER_PATIENT,
         )
         goals = _Goals(
-            _column_goals(dataset), target, tables, cache, rng, known, budget, quotas
+            _column_goals(dataset),
+            target,
+            tables,
+            cache,
+            rng,
+            known,
+            budget,
+            quotas,
+            quota_plans,
         )
         search = _search(
             prepared,
@@ -219,18 +239,36 @@ def generate_dummy_data(
     return DummyData(kept, report)
 
 
-def satisfiability(roots: list) -> Callable[..., bool]:
+def satisfiability(roots: list, solved: dict | None = None) -> Callable[..., bool]:
     """A test of whether one patient can meet every one of some conditions
     (boolean patient series reading the tables `roots` read), as far as the
     solver can tell: False where each way of meeting them contradicts itself
     or the tables' constraints, or is out of the solver's reach. Each
-    condition is solved once however many tests it is in (`_PartPlans`)."""
+    condition is solved once however many tests it is in (`_PartPlans`),
+    and kept in `solved`, when given, for `generate_dummy_data`'s
+    `quota_plans`."""
     tables = _tables_to_generate(roots)
-    cache = _choice_cache(tables, collect_hints(roots), random.Random(0))
-    parts = _PartPlans(tables, cache, None)
+    rng = random.Random(0)
+    cache = _choice_cache(tables, collect_hints(roots), rng)
+    parts = _PartPlans(tables, cache, None, solved)
+    uniques = UniqueValues(tables)
 
     def satisfiable(*conditions: qm.Series) -> bool:
-        return bool(parts.prepared(conditions, 1))
+        # A plan may leave to chance what makes the conditions exclude each
+        # other (a first diagnosis in two intervals): a few patients are
+        # made, and one must be seen to meet them all.
+        checks = [compile_row_expression(c, PATIENT_LEVEL) for c in conditions]
+        for plan in parts.prepared(conditions, QUOTA_WAYS):
+            for _ in range(SATISFIABLE_TRIES):
+                rows = _make_patient(plan, 0, rng, uniques, strict=True)
+                if rows is None:
+                    continue
+                context = _patient_context(rows, {})
+                if all(
+                    check.evaluate({}, context) in (True, UNKNOWN) for check in checks
+                ):
+                    return True
+        return False
 
     return satisfiable
 
@@ -243,14 +281,22 @@ class _PartPlans:
     pair the shared part's alternatives anew, at tens of milliseconds in
     hundreds of quotas."""
 
-    def __init__(self, tables: list, cache: ChoiceCache, known: set | None):
+    def __init__(
+        self,
+        tables: list,
+        cache: ChoiceCache,
+        known: set | None,
+        solved: dict | None = None,
+    ):
         self._tables = tables
         self._cache = cache
         #: The population's unsolved parts: a plan leaving others is dropped.
         self._known = known
         self._feasible = _feasibility(tables, cache)
         self._solved: dict = {}
-        self._plans: dict = {}
+        #: Part -> its plans; may come from an earlier `satisfiability`
+        #: over the same tables (plans do not depend on the values drawn).
+        self._plans: dict = {} if solved is None else solved
         #: Plans the solver made, and pairings checked, so far.
         self.cost = 0
 
@@ -267,25 +313,30 @@ class _PartPlans:
                 2 * QUOTA_WAYS,
             )
             self.cost += max(1, len(alternatives) + len(reasons) + next(checked))
-            self._plans[part] = [
-                plan
-                for plan in alternatives
-                if self._known is None or set(plan.unsolved) <= self._known
-            ]
-        return self._plans[part]
+            self._plans[part] = alternatives
+        return [
+            plan
+            for plan in self._plans[part]
+            if self._known is None or set(plan.unsolved) <= self._known
+        ]
 
     def prepared(self, parts: tuple, limit: int) -> list:
-        """Up to `limit` prepared plans meeting every one of `parts`."""
-        combined = [Plan((), (), ())]
-        for part in parts:
-            combined = [
-                _merged(first, second)
-                for first in combined
-                for second in self.plans(part)
-            ]
-        prepared = (_prepare(plan, self._tables, self._cache) for plan in combined)
-        usable = (plan for plan in prepared if isinstance(plan, _PreparedPlan))
-        return list(itertools.islice(usable, limit))
+        """Up to `limit` prepared plans meeting every one of `parts`, from
+        the first `QUOTA_ATTEMPTS` pairings of their plans."""
+        options = [self.plans(part) for part in parts]
+        usable = []
+        for combination in itertools.islice(
+            itertools.product(*options), QUOTA_ATTEMPTS
+        ):
+            plan = Plan((), (), ())
+            for part_plan in combination:
+                plan = _merged(plan, part_plan)
+            prepared = _prepare(plan, self._tables, self._cache)
+            if isinstance(prepared, _PreparedPlan):
+                usable.append(prepared)
+                if len(usable) == limit:
+                    break
+        return usable
 
 
 def _choice_cache(tables: list, hints, rng: random.Random) -> ChoiceCache:
@@ -386,6 +437,7 @@ class _Goals:
         known: set,
         budget: tuple,
         quotas: tuple = (),
+        quota_plans: dict | None = None,
     ):
         quota_goals = list(
             dict.fromkeys(goal for together in quotas for goal, *_ in together)
@@ -400,7 +452,7 @@ class _Goals:
         self._cache = cache
         self._feasible = _feasibility(tables, cache)
         #: The quotas' parts, solved once for all of them.
-        self._parts = _PartPlans(tables, cache, known)
+        self._parts = _PartPlans(tables, cache, known, quota_plans)
         order = list(range(len(goals)))
         # Neighbouring columns are often alternatives to each other (age
         # bands, categories): mixing them makes groups that can be met.
@@ -418,11 +470,22 @@ class _Goals:
                 index = position[goal]
                 self._wanted[index] = max(self._wanted.get(index, 0), count)
                 self._solve_for.setdefault(index, solve[0] if solve else goal)
-        # Each quota is a group of its own, filled in the order given.
-        self._first_quota_group = len(self._groups)
-        self._groups += [(index,) for index in position.values()]
-        #: The first quota group that may still be short (`_next_quota`).
-        self._quota_cursor = self._first_quota_group
+        # The quotas of one tuple are tried `GOAL_GROUP` at a time (one
+        # patient may count in several: a prevalent condition in several
+        # intervals, one interval's measures), in the order given.
+        #: Quota groups in the order they are filled; a group split into
+        #: single quotas gives way to them in its place.
+        self._quota_order: list = []
+        placed: set = set()
+        for together in quotas:
+            indexes = [position[goal] for goal, *_ in together]
+            indexes = [i for i in dict.fromkeys(indexes) if i not in placed]
+            placed.update(indexes)
+            for i in range(0, len(indexes), GOAL_GROUP):
+                self._quota_order.append(len(self._groups))
+                self._groups.append(tuple(indexes[i : i + GOAL_GROUP]))
+        #: How far along `_quota_order` every quota is met or given up.
+        self._quota_cursor = 0
         #: Quotas short of their count, by the condition checked first
         #: (`_QuotaCheck`): a patient is credited with every one it meets.
         self._open = _OpenQuotas(
@@ -459,20 +522,21 @@ class _Goals:
         turn, completes as many as the population allows: a condition with
         7 patients is suppressed like one with none.
         """
-        groups = self._groups
+        order = self._quota_order
         # Quotas met, or given up, stay so: the cursor only moves on.
-        end = self._first_quota_group + len(self._wanted)
-        while (
-            self._quota_cursor < end
-            and groups[self._quota_cursor][0] not in self._open
+        while self._quota_cursor < len(order) and not any(
+            goal in self._open for goal in self._groups[order[self._quota_cursor]]
         ):
             self._quota_cursor += 1
-        for group in range(self._quota_cursor, end):
-            goal = groups[group][0]
-            if goal not in self._open or not weights[group]:
+        for group in order[self._quota_cursor :]:
+            if not weights[group] or group in self._split_groups:
                 continue
             coming = self._pending[group] * self._passed[group] / self._tried[group]
-            if self._open.got(goal) + coming < self._wanted[goal]:
+            if any(
+                goal in self._open
+                and self._open.got(goal) + coming < self._wanted[goal]
+                for goal in self._groups[group]
+            ):
                 return group
         return None
 
@@ -502,7 +566,7 @@ class _Goals:
             group = rng.choices(range(len(self._groups)), weights)[0]
         if group not in self._plans:
             if self._is_quota(group):
-                plans = self._quota_plans(self._groups[group][0])
+                plans = self._quota_plans(self._groups[group])
             else:
                 plans = self._goal_plans(group)
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
@@ -545,20 +609,22 @@ class _Goals:
             and set(plan.plan.unsolved) <= self._known
         ]
 
-    def _quota_plans(self, goal: int) -> list:
-        """A few prepared plans (`QUOTA_WAYS`) of a quota.
+    def _quota_plans(self, goals: tuple) -> list:
+        """A few prepared plans (`QUOTA_WAYS`) of a group of quotas.
 
-        What the solver is asked (`solve_for`) is `head & rest`: a measure's
-        numerator in one interval, and its groups' values. The head is
-        shared by every group of that interval: it is solved once
+        What the solver is asked for each (`solve_for`) is `head & rest`: a
+        measure's numerator in one interval, and its groups' values. The
+        head is shared by every group of that interval: it is solved once
         (`_PartPlans`).
         """
-        wanted = self._solve_for.get(goal, self._goals[goal])
-        parts = (
-            (wanted.lhs, wanted.rhs)
-            if isinstance(wanted, qm.Function.And)
-            else (wanted,)
-        )
+        parts: dict = {}
+        for goal in goals:
+            wanted = self._solve_for.get(goal, self._goals[goal])
+            if isinstance(wanted, qm.Function.And):
+                parts.update(dict.fromkeys((wanted.lhs, wanted.rhs)))
+            else:
+                parts[wanted] = None
+        parts = tuple(parts)
         before = self._parts.cost
         plans = self._parts.prepared(parts, QUOTA_WAYS)
         # Quotas are many and cheap, or few and costly: counted by the plans
@@ -573,12 +639,12 @@ class _Goals:
         told from the patient's rows alone is credited only to the patients
         made for it."""
         group = chosen[0] if chosen is not None else None
-        target = (
-            self._groups[group][0]
+        targets = (
+            self._groups[group]
             if group is not None and self._is_quota(group)
-            else None
+            else ()
         )
-        return self._open.credit(rows, target, self._wanted)
+        return self._open.credit(rows, targets, self._wanted)
 
     def record(self, group: int, index: int, passed: bool) -> None:
         """Count one checked candidate made for `group` with its plan `index`."""
@@ -609,9 +675,22 @@ class _Goals:
         self._split_groups.add(group)
         goals = self._groups[group]
         self._passed[group] = 0
-        if self._is_quota(group):
+        if self._is_quota(group) and len(goals) == 1:
             # A quota's patients keep failing: it is given up.
             self._open.close(goals[0])
+        elif self._is_quota(group):
+            # Quotas that cannot be met together (a first diagnosis in each
+            # of several intervals) mostly exclude each other in every pair:
+            # they are tried one by one, in the group's place.
+            place = self._quota_order.index(group)
+            singles = []
+            for goal in goals:
+                singles.append(len(self._groups))
+                self._groups.append((goal,))
+                self._tried.append(1)
+                self._passed.append(1)
+                self._pending.append(0)
+            self._quota_order[place : place + 1] = singles
         elif len(goals) > 1:
             half = len(goals) // 2
             for part in (goals[:half], goals[half:]):
@@ -676,10 +755,10 @@ class _OpenQuotas:
         if not goals:
             self._by_head.pop(head, None)
 
-    def credit(self, rows: dict, target: int | None, wanted: dict) -> bool:
+    def credit(self, rows: dict, targets: tuple, wanted: dict) -> bool:
         """Count a kept patient towards every open quota their rows meet (and
-        towards `target`, the quota they were made for, unless their rows
-        show they miss it); whether they meet `target`."""
+        towards `targets`, the quotas they were made for, unless their rows
+        show they miss them); whether they meet every one of `targets`."""
         context = _patient_context(rows, {})
         values: dict = {}
 
@@ -700,24 +779,24 @@ class _OpenQuotas:
                     ).evaluate({}, context)
             return values[node]
 
-        if target is None:
+        if not targets:
             # Made for the population or a column: not checked, to save the
             # time (the quotas' own patients fill them).
             return True
-        met_target = target not in self
-        tally = self._family[target]
-        own = self._conjuncts[target][0]
-        # Whether the patients of a family count in its other intervals is
-        # learnt from its first few: a first diagnosis counts in one only.
-        heads = (
-            self._related[target]
-            if tally[0] < FAMILY_TRIAL or tally[1]
-            else (own,)
-        )
+        missed = {goal for goal in targets if goal in self}
+        tally = self._family[targets[0]]
+        own = {self._conjuncts[goal][0]: None for goal in targets}
+        # Whether a family's patients count in more of its quotas than they
+        # were made for is learnt from its first few: a first diagnosis
+        # counts in one interval only.
+        heads = dict(own)
+        if tally[0] < FAMILY_TRIAL or tally[1]:
+            for goal in targets:
+                heads.update(self._related[goal])
         tally[0] += 1
         for head in heads:
             goals = self._by_head.get(head)
-            if not goals or (value(head) is False and target not in goals):
+            if not goals or (value(head) is False and missed.isdisjoint(goals)):
                 continue
             for goal in list(goals):
                 outcome = True
@@ -727,14 +806,14 @@ class _OpenQuotas:
                         outcome = result if result is UNKNOWN else False
                         if outcome is False:
                             break
-                if outcome is True or (outcome is UNKNOWN and goal == target):
-                    met_target = met_target or goal == target
-                    if head is not own:
+                if outcome is True or (outcome is UNKNOWN and goal in missed):
+                    missed.discard(goal)
+                    if head not in own:
                         tally[1] += 1
                     self._got[goal] += 1
                     if self._got[goal] >= wanted[goal]:
                         self.close(goal)
-        return met_target
+        return not missed
 
 
 def _merged(first: Plan, second: Plan) -> Plan:

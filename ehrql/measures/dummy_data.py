@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 from ehrql.measures.disclosure_control import SUPPRESSION_THRESHOLD
 from ehrql.measures.measures import Measure, Measures
@@ -76,6 +77,9 @@ class DummyQuotas:
     patients_needed: int
     #: The group columns whose values the definition does not name.
     unknown_groups: tuple = ()
+    #: What the solver made of the quotas' parts while working them out
+    #: (`generate_dummy_data`'s `quota_plans`).
+    plans: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def shortfall(self, population_size: int) -> str | None:
         """A sentence for the log when `population_size` patients are too few
@@ -117,15 +121,44 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     one value. Its measure's cells are those of the other groups, with the
     same count.
 
-    The quotas come one tuple per measure and combination of group values,
-    its intervals in order: the generator fills them one after another, and
-    a patient who counts in several intervals (a prevalent condition) is
-    counted in each, so later intervals of a prevalence measure fill with
-    the patients of the first.
+    The generator fills the quotas one after another, and tries those of
+    one tuple a few at a time, for patients who count in several (and counts
+    a patient in each they meet). So the quotas come: first, one tuple per
+    interval, of every measure counted in it whatever the group (one
+    patient may count in several measures), so that where the population
+    cannot fill every cell, every interval still shows; then one tuple per
+    measure and combination of group values, its intervals in order, where
+    the solver can make one patient who counts in its first and last
+    intervals (a prevalent condition), or one tuple per cell where it
+    cannot (a first diagnosis).
     """
     wanted = SUPPRESSION_THRESHOLD + 1
     holds = _Satisfiable(measures)
+    # Whether one patient can count in a measure's first and last intervals.
+    shared = {
+        m.name: len(m.intervals) == 1
+        or holds(_counted(m, m.intervals[0]), _counted(m, m.intervals[-1]))
+        for m in measures
+        if m.intervals
+    }
+    # First, every interval of every measure, whatever the group: where the
+    # population cannot fill every cell, each interval still shows.
     quotas: dict = {}
+    for measure in (m for m in measures if m.intervals):
+        for interval in measure.intervals:
+            counted = _counted(measure, interval)
+            key = (
+                (0, measure.numerator, measure.denominator, measure.intervals)
+                if shared[measure.name]
+                else (1, interval)
+            )
+            quotas.setdefault(key, {})[counted] = (wanted, counted)
+    # The patients made for these may land in any group: counted on top.
+    whole_intervals = wanted * len(quotas)
+    # Those who count in many intervals first, then interval by interval.
+    quotas = dict(
+        sorted(quotas.items(), key=lambda item: (item[0][0], item[0][-1] if item[0][0] else 0))
+    )
     cells = 0
     # (numerator, denominator, intervals) -> patients: measures of the
     # same patients (one numerator grouped in several ways) share them.
@@ -149,7 +182,7 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
                         for v in known
                         if holds(
                             first,
-                            _solve_group(substitute_parameters(series, **dates), v),
+                            _group_is(substitute_parameters(series, **dates), v),
                         )
                     ],
                 )
@@ -158,13 +191,12 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
         cells += len(combinations) * len(measure.intervals)
         if not combinations:
             continue
-        shared = len(measure.intervals) == 1 or holds(
-            first, _counted(measure, measure.intervals[-1])
-        )
         key = (measure.numerator, measure.denominator, measure.intervals)
         patients[key] = max(
             patients.get(key, 0),
-            wanted * len(combinations) * (1 if shared else len(measure.intervals)),
+            wanted
+            * len(combinations)
+            * (1 if shared[measure.name] else len(measure.intervals)),
         )
         # The solver is asked for the groups' values at the first interval
         # (an age band at its start): solving one narrowing of a date of
@@ -179,10 +211,16 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
             for series, _ in values
         ]
         for combination in combinations:
-            family = quotas.setdefault((key, tuple(zip(
-                (s for s, _ in values), combination
-            ))), {})
             for interval in measure.intervals:
+                if not values:
+                    # Ungrouped (or grouped by values no one names): its
+                    # cells are the intervals' quotas above.
+                    family = quotas.setdefault(("interval", interval), {})
+                elif shared[measure.name]:
+                    # A patient may count in every interval of their group.
+                    family = quotas.setdefault((key, combination), {})
+                else:
+                    family = quotas.setdefault((key, combination, interval), {})
                 start, end = interval
                 dates = {"interval_start_date": start, "interval_end_date": end}
                 # `counted & (group & (group ...))`: the generator checks the
@@ -198,17 +236,22 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
                     wanted,
                     _all(
                         counted,
-                        [_solve_group(s, v) for s, v in zip(first_groups, combination)],
+                        [_group_is(s, v) for s, v in zip(first_groups, combination)],
                     ),
                 )
+    # Imported here: ehrql can be installed without its dummy data generator.
+    from ehrql.dummy.generator import QUOTA_PATIENT_SHARE
+
     return DummyQuotas(
         tuple(
             tuple((condition, count, solve) for condition, (count, solve) in family.items())
             for family in quotas.values()
         ),
         cells,
-        sum(patients.values()),
+        # Some of the patients follow the population's plans, for variety.
+        math.ceil((sum(patients.values()) + whole_intervals) / QUOTA_PATIENT_SHARE),
         tuple(unknown),
+        holds.plans,
     )
 
 
@@ -220,13 +263,14 @@ class _Satisfiable:
         self._dataset = measures_dummy_dataset(measures)
         self._test = None
         self._known: dict = {}
+        self.plans: dict = {}
 
     def __call__(self, *conditions: qm.Series) -> bool:
         if self._test is None:
             # Imported here: ehrql can be installed without its dummy data generator.
             from ehrql.dummy.generator import satisfiability
 
-            self._test = satisfiability([self._dataset])
+            self._test = satisfiability([self._dataset], self.plans)
         if conditions not in self._known:
             self._known[conditions] = self._test(*conditions)
         return self._known[conditions]
@@ -241,28 +285,6 @@ def _all(first: qm.Series, rest: list) -> qm.Series:
     for part in reversed(rest[:-1]):
         tail = qm.Function.And(part, tail)
     return qm.Function.And(first, tail)
-
-
-def _solve_group(series: qm.Series, value) -> qm.Series:
-    """What the solver is asked for a group series to have `value`: for a
-    `case`, the conditions of the branches giving it, without asking every
-    earlier branch's condition to be false (age bands exclude each other
-    anyway, and a patient landing in another group is not counted for this
-    one: only the solving is eased, not the check)."""
-    if isinstance(series, qm.Case) and series.type is not bool:
-        branches = [
-            condition
-            for condition, result in series.cases.items()
-            if isinstance(result, qm.Value) and result.value == value
-        ]
-        if branches and not (
-            isinstance(series.default, qm.Value) and series.default.value == value
-        ):
-            condition = branches[0]
-            for other in branches[1:]:
-                condition = qm.Function.Or(condition, other)
-            return condition
-    return _group_is(series, value)
 
 
 def _group_is(series: qm.Series, value) -> qm.Series:

@@ -693,9 +693,10 @@ def test_quotas_give_each_interval_of_an_incidence_measure_its_numerators():
     )
     dataset = measures_dummy_dataset(measures)
     quotas = measures_dummy_quotas(measures)
-    # One tuple per gender, of its twelve intervals, each wanting more
-    # patients than disclosure control suppresses.
-    assert [len(together) for together in quotas] == [12, 12, 12]
+    # Each interval whatever the gender first, then each interval and
+    # gender apart (one patient cannot count in two intervals), each
+    # wanting more patients than disclosure control suppresses.
+    assert [len(together) for together in quotas] == [1] * (12 + 12 * 3)
     assert {count for together in quotas for _, count, _ in together} == {8}
     data = generate_dummy_data(dataset, population_size=300, seed=3, quotas=quotas)
     results = run(data.tables, dataset)
