@@ -210,13 +210,13 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
             )
             for series, _ in values
         ]
+        if not values:
+            # Ungrouped (or grouped by values no one names): its cells are
+            # the intervals' quotas above.
+            continue
         for combination in combinations:
             for interval in measure.intervals:
-                if not values:
-                    # Ungrouped (or grouped by values no one names): its
-                    # cells are the intervals' quotas above.
-                    family = quotas.setdefault(("interval", interval), {})
-                elif shared[measure.name]:
+                if shared[measure.name]:
                     # A patient may count in every interval of their group.
                     family = quotas.setdefault((key, combination), {})
                 else:

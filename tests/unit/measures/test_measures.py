@@ -583,9 +583,10 @@ def test_dummy_quotas_come_per_group_and_interval_with_enough_patients_each():
         "overall", intervals=months(3).starting_on("2020-01-01"), **common
     )
     quotas = measures_dummy_quotas(measures)
-    # One tuple per measure and band, of its intervals in order, each
-    # wanting more than the 7 patients disclosure control suppresses.
-    assert [len(together) for together in quotas] == [2, 2, 3]
+    # Each measure's intervals whatever the band first (one patient may
+    # have visits in every interval), then one tuple per band, each wanting
+    # more than the 7 patients disclosure control suppresses.
+    assert [len(together) for together in quotas] == [2, 3, 2, 2]
     assert {count for together in quotas for _, count, _ in together} == {8}
     cells = measures_dummy_cells(measures)
     assert cells.cells == 2 * 2 + 3
