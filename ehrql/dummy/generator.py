@@ -303,16 +303,10 @@ class _PartPlans:
     def plans(self, part: qm.Series) -> list:
         """The first few plans of `part` (unprepared)."""
         if part not in self._plans:
-            checked = itertools.count()
-            feasible = self._feasible
-            alternatives, reasons = plan_population_with_reasons(
-                part,
-                tuple(self._tables),
-                lambda plan: next(checked) >= 0 and feasible(plan),
-                self._solved,
-                2 * QUOTA_WAYS,
+            alternatives, found, checked = _solve(
+                part, self._tables, self._feasible, self._solved, 2 * QUOTA_WAYS
             )
-            self.cost += max(1, len(alternatives) + len(reasons) + next(checked))
+            self.cost += max(1, found + checked)
             self._plans[part] = alternatives
         return [
             plan
@@ -496,9 +490,7 @@ class _Goals:
         self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
         # A quota's first candidates are expected to meet it: one batch
         # then makes about as many as it needs, not twice as many.
-        self._tried = [
-            1 if self._is_quota(g) else 2 for g in range(len(self._groups))
-        ]
+        self._tried = [1 if self._is_quota(g) else 2 for g in range(len(self._groups))]
         self._passed = [1] * len(self._groups)
         self._split_groups: set = set()
 
@@ -591,17 +583,9 @@ class _Goals:
         # A plan leaving more than the population does to chance would
         # cost many rejected candidates: the goal is only worth its plans
         # that the solver solves.
-        checked = itertools.count()
-        feasible = self._feasible
-        alternatives, reasons = plan_population_with_reasons(
-            target,
-            tuple(self._tables),
-            lambda plan: next(checked) >= 0 and feasible(plan),
-        )
-        self._budget[0] -= max(1, len(alternatives) + len(reasons))
-        prepared = (
-            _prepare(plan, self._tables, self._cache) for plan in alternatives
-        )
+        alternatives, found, _ = _solve(target, self._tables, self._feasible)
+        self._budget[0] -= max(1, found)
+        prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
         return [
             plan
             for plan in prepared
@@ -640,9 +624,7 @@ class _Goals:
         made for it."""
         group = chosen[0] if chosen is not None else None
         targets = (
-            self._groups[group]
-            if group is not None and self._is_quota(group)
-            else ()
+            self._groups[group] if group is not None and self._is_quota(group) else ()
         )
         return self._open.credit(rows, targets, self._wanted)
 
@@ -768,15 +750,17 @@ class _OpenQuotas:
                     # A group's value is read once for all the values asked.
                     known = value(node.lhs)
                     values[node] = (
-                        known if known is None or known is UNKNOWN else known == node.rhs.value
+                        known
+                        if known is None or known is UNKNOWN
+                        else known == node.rhs.value
                     )
                 elif isinstance(node, qm.Function.Not):
                     known = value(node.source)
                     values[node] = known if known in (None, UNKNOWN) else not known
                 else:
-                    values[node] = compile_row_expression(
-                        node, PATIENT_LEVEL
-                    ).evaluate({}, context)
+                    values[node] = compile_row_expression(node, PATIENT_LEVEL).evaluate(
+                        {}, context
+                    )
             return values[node]
 
         if not targets:
@@ -816,6 +800,27 @@ class _OpenQuotas:
         return not missed
 
 
+def _solve(
+    target: qm.Series,
+    tables: list,
+    feasible: Callable[[Plan], bool],
+    cache: dict | None = None,
+    limit: int | None = None,
+) -> tuple:
+    """(the solver's plans of `target`, how many alternatives it found
+    including those dropped, how many pairings it checked for feasibility);
+    `cache` and `limit` as `plan_population_with_reasons` takes them."""
+    checked = itertools.count()
+    plans, reasons = plan_population_with_reasons(
+        target,
+        tuple(tables),
+        lambda plan: next(checked) >= 0 and feasible(plan),
+        cache,
+        limit,
+    )
+    return plans, len(plans) + len(reasons), next(checked)
+
+
 def _merged(first: Plan, second: Plan) -> Plan:
     """One plan asking for what both ask: a patient has one row of a patient
     table, so what both require of it is required of that row."""
@@ -836,7 +841,9 @@ def _merged(first: Plan, second: Plan) -> Plan:
             mine = requirements[same]
             requirements[same] = dataclasses.replace(
                 mine,
-                conditions=tuple(dict.fromkeys(mine.conditions + requirement.conditions)),
+                conditions=tuple(
+                    dict.fromkeys(mine.conditions + requirement.conditions)
+                ),
             )
     return Plan(
         tuple(requirements),

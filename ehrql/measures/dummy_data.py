@@ -157,7 +157,10 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     whole_intervals = wanted * len(quotas)
     # Those who count in many intervals first, then interval by interval.
     quotas = dict(
-        sorted(quotas.items(), key=lambda item: (item[0][0], item[0][-1] if item[0][0] else 0))
+        sorted(
+            quotas.items(),
+            key=lambda item: (item[0][0], item[0][-1] if item[0][0] else 0),
+        )
     )
     cells = 0
     # (numerator, denominator, intervals) -> patients: measures of the
@@ -244,7 +247,10 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
 
     return DummyQuotas(
         tuple(
-            tuple((condition, count, solve) for condition, (count, solve) in family.items())
+            tuple(
+                (condition, count, solve)
+                for condition, (count, solve) in family.items()
+            )
             for family in quotas.values()
         ),
         cells,
@@ -316,7 +322,9 @@ def _values(series: qm.Series) -> tuple | None:
     if isinstance(series, qm.Case):
         values = [*series.cases.values(), series.default]
         if all(v is None or isinstance(v, qm.Value) for v in values):
-            return tuple(dict.fromkeys(v.value for v in values if v is not None)) or None
+            return (
+                tuple(dict.fromkeys(v.value for v in values if v is not None)) or None
+            )
         return None
     if isinstance(series, qm.SelectColumn):
         table = series.source
