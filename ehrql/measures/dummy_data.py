@@ -177,18 +177,14 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
                 continue
             start, end = measure.intervals[0]
             dates = {"interval_start_date": start, "interval_end_date": end}
+            group = substitute_parameters(series, **dates)
+            # A value can only be ruled out by a numerator or denominator
+            # reading what the group reads (a sex the denominator leaves out).
+            if _columns(group).isdisjoint(_columns(first)):
+                values.append((series, list(known)))
+                continue
             values.append(
-                (
-                    series,
-                    [
-                        v
-                        for v in known
-                        if holds(
-                            first,
-                            _group_is(substitute_parameters(series, **dates), v),
-                        )
-                    ],
-                )
+                (series, [v for v in known if holds(first, _group_is(group, v))])
             )
         combinations = list(itertools.product(*(vs for _, vs in values)))
         cells += len(combinations) * len(measure.intervals)
@@ -291,6 +287,15 @@ def _all(first: qm.Series, rest: list) -> qm.Series:
     for part in reversed(rest[:-1]):
         tail = qm.Function.And(part, tail)
     return qm.Function.And(first, tail)
+
+
+def _columns(node: qm.Node) -> set:
+    """The (table, column) pairs a node reads."""
+    return {
+        (qm.root_table(n.source), n.name)
+        for n in qm.all_nodes(node)
+        if isinstance(n, qm.SelectColumn)
+    }
 
 
 def _group_is(series: qm.Series, value) -> qm.Series:
