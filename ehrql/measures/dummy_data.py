@@ -134,10 +134,29 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     """
     wanted = SUPPRESSION_THRESHOLD + 1
     holds = _Satisfiable(measures)
+    # Each measure's numerator and denominator, and each group, is given
+    # each interval's dates once: the same objects then recur in the
+    # quotas, which the generator finds by identity.
+    memo: dict = {}
+
+    def counted(measure: Measure, interval: tuple) -> qm.Series:
+        key = (measure.numerator, measure.denominator, interval)
+        if key not in memo:
+            memo[key] = _counted(measure, interval)
+        return memo[key]
+
+    def at(series: qm.Series, interval: tuple) -> qm.Series:
+        if (series, interval) not in memo:
+            start, end = interval
+            memo[series, interval] = substitute_parameters(
+                series, interval_start_date=start, interval_end_date=end
+            )
+        return memo[series, interval]
+
     # Whether one patient can count in a measure's first and last intervals.
     shared = {
         m.name: len(m.intervals) == 1
-        or holds(_counted(m, m.intervals[0]), _counted(m, m.intervals[-1]))
+        or holds(counted(m, m.intervals[0]), counted(m, m.intervals[-1]))
         for m in measures
         if m.intervals
     }
@@ -146,13 +165,13 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     quotas: dict = {}
     for measure in (m for m in measures if m.intervals):
         for interval in measure.intervals:
-            counted = _counted(measure, interval)
+            condition = counted(measure, interval)
             key = (
                 (0, measure.numerator, measure.denominator, measure.intervals)
                 if shared[measure.name]
                 else (1, interval)
             )
-            quotas.setdefault(key, {})[counted] = (wanted, counted)
+            quotas.setdefault(key, {})[condition] = (wanted, condition)
     # The patients made for these may land in any group: counted on top.
     whole_intervals = wanted * len(quotas)
     # Those who count in many intervals first, then interval by interval.
@@ -168,16 +187,14 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     patients: dict = {}
     unknown: dict = {}
     for measure in (m for m in measures if m.intervals):
-        first = _counted(measure, measure.intervals[0])
+        first = counted(measure, measure.intervals[0])
         values = []
         for name, series in measure.group_by.items():
             known = _values(series)
             if known is None:
                 unknown[name] = None
                 continue
-            start, end = measure.intervals[0]
-            dates = {"interval_start_date": start, "interval_end_date": end}
-            group = substitute_parameters(series, **dates)
+            group = at(series, measure.intervals[0])
             # A value can only be ruled out by a numerator or denominator
             # reading what the group reads (a sex the denominator leaves out).
             if _columns(group).isdisjoint(_columns(first)):
@@ -202,13 +219,7 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
         # birth for each band, not one for each band and interval, keeps
         # hundreds of quotas cheap; the check counts a patient in the group
         # they are in at each interval.
-        start, end = measure.intervals[0]
-        first_groups = [
-            substitute_parameters(
-                series, interval_start_date=start, interval_end_date=end
-            )
-            for series, _ in values
-        ]
+        first_groups = [at(series, measure.intervals[0]) for series, _ in values]
         if not values:
             # Ungrouped (or grouped by values no one names): its cells are
             # the intervals' quotas above.
@@ -220,21 +231,17 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
                     family = quotas.setdefault((key, combination), {})
                 else:
                     family = quotas.setdefault((key, combination, interval), {})
-                start, end = interval
-                dates = {"interval_start_date": start, "interval_end_date": end}
                 # `counted & (group & (group ...))`: the generator checks the
                 # parts in turn, and solves the first once for all groups.
-                counted = _counted(measure, interval)
-                groups = [
-                    substitute_parameters(series, **dates) for series, _ in values
-                ]
+                head = counted(measure, interval)
+                groups = [at(series, interval) for series, _ in values]
                 condition = _all(
-                    counted, [_group_is(s, v) for s, v in zip(groups, combination)]
+                    head, [_group_is(s, v) for s, v in zip(groups, combination)]
                 )
                 family[condition] = (
                     wanted,
                     _all(
-                        counted,
+                        head,
                         [_group_is(s, v) for s, v in zip(first_groups, combination)],
                     ),
                 )
@@ -262,7 +269,7 @@ class _Satisfiable:
     over the measures' tables (`satisfiability`), cached."""
 
     def __init__(self, measures: Measures):
-        self._dataset = measures_dummy_dataset(measures)
+        self._measures = measures
         self._test = None
         self._known: dict = {}
         self.plans: dict = {}
@@ -272,7 +279,9 @@ class _Satisfiable:
             # Imported here: ehrql can be installed without its dummy data generator.
             from ehrql.dummy.generator import satisfiability
 
-            self._test = satisfiability([self._dataset], self.plans)
+            self._test = satisfiability(
+                [measures_dummy_dataset(self._measures)], self.plans
+            )
         if conditions not in self._known:
             self._known[conditions] = self._test(*conditions)
         return self._known[conditions]
