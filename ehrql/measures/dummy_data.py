@@ -197,7 +197,12 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
             group = at(series, measure.intervals[0])
             # A value can only be ruled out by a numerator or denominator
             # reading what the group reads (a sex the denominator leaves out).
-            if _columns(group).isdisjoint(_columns(first)):
+            # A `case`'s values (age bands) are taken as possible: checking
+            # each costs the solver a narrowing of dates of birth, more than
+            # the generator spends giving up a band no patient can be in.
+            if isinstance(series, qm.Case) or _columns(group).isdisjoint(
+                _columns(first)
+            ):
                 values.append((series, list(known)))
                 continue
             values.append(
