@@ -596,18 +596,17 @@ class _Goals:
     def _quota_plans(self, goals: tuple) -> list:
         """A few prepared plans (`QUOTA_WAYS`) of a group of quotas.
 
-        What the solver is asked for each (`solve_for`) is `head & rest`: a
-        measure's numerator in one interval, and its groups' values. The
-        head is shared by every group of that interval: it is solved once
-        (`_PartPlans`).
+        What the solver is asked for each (`solve_for`) is `head & (value &
+        ...)`: a measure's numerator in one interval, and its groups'
+        values. The head is shared by every group of that interval, and each
+        value by many quotas: each part is solved once (`_PartPlans`).
         """
         parts: dict = {}
         for goal in goals:
+            # Each group's value is solved once too, for all the quotas
+            # asking for it, whatever the other groups' values.
             wanted = self._solve_for.get(goal, self._goals[goal])
-            if isinstance(wanted, qm.Function.And):
-                parts.update(dict.fromkeys((wanted.lhs, wanted.rhs)))
-            else:
-                parts[wanted] = None
+            parts.update(dict.fromkeys(_conjuncts(wanted)))
         parts = tuple(parts)
         before = self._parts.cost
         plans = self._parts.prepared(parts, QUOTA_WAYS)
