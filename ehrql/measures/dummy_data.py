@@ -68,8 +68,9 @@ class DummyQuotas:
     `SUPPRESSION_THRESHOLD` + 1 patients, so that its numerator passes
     disclosure control. `cells` is how many (measure, interval, group)
     combinations those are, and `patients_needed` how many patients filling
-    them all takes, counting a patient in several intervals only where the
-    solver can make one who counts in the first and the last.
+    them all takes, counting a patient in several intervals (as many as the
+    generator makes one for at once) only where the solver can make one who
+    counts in the first and the last.
     """
 
     quotas: tuple
@@ -99,7 +100,7 @@ class DummyQuotas:
             f"{self.patients_needed} dummy patients, and {population_size} were "
             "asked, so some numerators will be reported as 0; "
             f"configure_dummy_data(population_size={self.patients_needed}) "
-            "would fill them all"
+            "asks for as many"
         )
 
 
@@ -134,6 +135,9 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     """
     wanted = SUPPRESSION_THRESHOLD + 1
     holds = _Satisfiable(measures)
+    # Imported here: ehrql can be installed without its dummy data generator.
+    from ehrql.dummy.generator import GOAL_GROUP, QUOTA_PATIENT_SHARE
+
     # Each measure's numerator and denominator, and each group, is given
     # each interval's dates once: the same objects then recur in the
     # quotas, which the generator finds by identity.
@@ -213,11 +217,12 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
         if not combinations:
             continue
         key = (measure.numerator, measure.denominator, measure.intervals)
+        # A patient is made for `GOAL_GROUP` of a group's intervals at once:
+        # that one counts in more is luck, not counted on.
+        made_for = GOAL_GROUP if shared[measure.name] else 1
         patients[key] = max(
             patients.get(key, 0),
-            wanted
-            * len(combinations)
-            * (1 if shared[measure.name] else len(measure.intervals)),
+            wanted * len(combinations) * math.ceil(len(measure.intervals) / made_for),
         )
         # The solver is asked for the groups' values at the first interval
         # (an age band at its start): solving one narrowing of a date of
@@ -250,9 +255,6 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
                         [_group_is(s, v) for s, v in zip(first_groups, combination)],
                     ),
                 )
-    # Imported here: ehrql can be installed without its dummy data generator.
-    from ehrql.dummy.generator import QUOTA_PATIENT_SHARE
-
     return DummyQuotas(
         tuple(
             tuple(

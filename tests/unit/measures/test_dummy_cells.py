@@ -88,8 +88,8 @@ def test_too_small_a_population_is_said_once_with_what_would_do(tmp_path):
         "Dummy data: the measures have 18 (measure, interval, group) cells, each "
         "needing more than 7 patients in its numerator to pass disclosure control: "
         "that takes about 63 dummy patients, and 10 were asked, so some numerators "
-        "will be reported as 0; configure_dummy_data(population_size=63) would fill "
-        "them all"
+        "will be reported as 0; configure_dummy_data(population_size=63) asks for "
+        "as many"
     ]
 
 
