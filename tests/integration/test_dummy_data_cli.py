@@ -171,4 +171,5 @@ def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(
     assert code == 0, err
     lines = [line for line in err.splitlines() if "disclosure control" in line]
     assert len(lines) == 1
-    assert "20 dummy patients are too few" in lines[0]
+    assert "and 20 were asked" in lines[0]
+    assert "configure_dummy_data(population_size=" in lines[0]
