@@ -99,6 +99,8 @@ QUOTA_PLANS_PER_PATIENT = 2
 FAMILY_TRIAL = 5
 #: How many patients `satisfiability` makes of a plan to see one meet it.
 SATISFIABLE_TRIES = 5
+#: How many alternatives of each part of a quota the solver keeps.
+QUOTA_ALTERNATIVES = 4
 #: How many pairings of a quota's parts' plans are tried.
 QUOTA_ATTEMPTS = 4
 #: How many of a quota's plans are prepared.
@@ -293,7 +295,9 @@ class _PartPlans:
         #: The population's unsolved parts: a plan leaving others is dropped.
         self._known = known
         self._feasible = _feasibility(tables, cache)
-        self._solved: dict = {}
+        # A quota needs a few ways of meeting it: the solver keeps a few
+        # alternatives of each part, and checks as few pairings.
+        self._solved: dict = {"most": QUOTA_ALTERNATIVES}
         #: Part -> its plans; may come from an earlier `satisfiability`
         #: over the same tables (plans do not depend on the values drawn).
         self._plans: dict = {} if solved is None else solved

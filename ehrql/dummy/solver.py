@@ -118,7 +118,9 @@ def plan_population_with_reasons(
     which pairings may hold, for later calls given the same `cache`, `order`
     and `feasible`: many conditions sharing large parts (a measure's
     numerator in one interval, for each group) are then solved at the cost
-    of what they do not share. With `limit`, the first `limit` plans do.
+    of what they do not share; `cache["most"]`, when set, is how many
+    alternatives of each part are kept (`MAX_ALTERNATIVES` by default). With
+    `limit`, the first `limit` plans do.
 
     `order` is the order tables are generated in (`generation_order`); a
     condition comparing two tables is solved on the rows of the later one.
@@ -141,6 +143,7 @@ def plan_population_with_reasons(
         return memo[key]
 
     keep.alternatives = cache.setdefault("alternatives", {})
+    keep.most = cache.get("most", MAX_ALTERNATIVES)
 
     plans = []
     reasons = []
@@ -225,22 +228,24 @@ def _both(left: list, right: list, keep: Keep) -> list[tuple]:
     leaves its place to a possible one. The first pairings, unchecked, when
     none of those may hold.
     """
+    # A caller wanting a few ways only may say how many (`keep.most`).
+    most = getattr(keep, "most", MAX_ALTERNATIVES)
     if len(left) == 1 or len(right) == 1:
         # Nothing to choose between (the usual `a & b` of single literals):
         # what cannot hold is dropped further up, or when planned.
-        if len(left) * len(right) <= MAX_ALTERNATIVES:
+        if len(left) * len(right) <= most:
             return [a + b for a in left for b in right]
     pairs = sorted(
         itertools.product(range(len(left)), range(len(right))),
         key=lambda ij: (ij[0] + ij[1], ij[0]),
     )
     kept = []
-    for i, j in pairs[:MAX_CHECKED_PAIRS]:
+    for i, j in pairs[: 2 * most]:
         if keep(left[i] + right[j]):
             kept.append(left[i] + right[j])
-            if len(kept) == MAX_ALTERNATIVES:
+            if len(kept) == most:
                 break
-    return kept or [left[i] + right[j] for i, j in pairs[:MAX_ALTERNATIVES]]
+    return kept or [left[i] + right[j] for i, j in pairs[:most]]
 
 
 def _either(sides: list) -> list[tuple]:
