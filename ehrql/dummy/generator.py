@@ -19,7 +19,7 @@ import math
 import random
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ehrql.dummy.consistency import inconsistencies, repair
 from ehrql.dummy.describe import describe
@@ -132,6 +132,7 @@ def generate_dummy_data(
     timeout: float = 60.0,
     progress: Progress | None = None,
     quotas: tuple = (),
+    locations: Mapping | None = None,
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
@@ -151,6 +152,11 @@ def generate_dummy_data(
     (each interval of a measure, counted in its numerator), those of one
     tuple tried together (one interval's measures). Patients are made for
     those short of their count first.
+
+    `locations` maps series nodes to the (file, line) where the definition
+    built them (`ehrql.loaders.LoadedDataset.condition_locations`): when no
+    patient can satisfy the population, the report names where the
+    condition no patient can meet is written.
     """
     if (
         not isinstance(population_size, int)
@@ -172,8 +178,10 @@ def generate_dummy_data(
     prepared, unsolved, fallback, impossible, cache = _prepare_plans(
         target, tables, collect_hints(roots), rng
     )
+    impossible_at = None
     if impossible:
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
+        impossible_at = _where_impossible(target, tables, cache, locations or {})
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
         budget = (
@@ -207,6 +215,7 @@ def generate_dummy_data(
         seconds=time.monotonic() - started,
         impossible=impossible,
         timeout=timeout,
+        impossible_at=impossible_at,
     )
     log.debug("dummy data: %s", report.summary())
     return DummyData(kept, report)
@@ -225,18 +234,7 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    plans, proven = plan_population_with_reasons(
-        target, tuple(tables), _feasibility(tables, cache)
-    )
-    reasons = list(proven)
-    prepared = []
-    unsure = []  # alternatives dropped only because a sample of values ran dry
-    for plan in plans:
-        outcome = _prepare(plan, tables, cache)
-        if isinstance(outcome, _Infeasible):
-            (reasons if outcome.certain else unsure).append(outcome.reason)
-        else:
-            prepared.append(outcome)
+    prepared, reasons, unsure = _prepared_alternatives(target, tables, cache)
     unsolved = tuple(
         dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved)
     )
@@ -254,6 +252,56 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
         tuple(dict.fromkeys(reasons)) or ("the population is never true",),
         cache,
     )
+
+
+def _prepared_alternatives(condition: qm.Series, tables: list, cache: ChoiceCache):
+    """(prepared plans under which `condition` holds, why each other
+    alternative never can, why others were dropped without proof)."""
+    plans, proven = plan_population_with_reasons(
+        condition, tuple(tables), _feasibility(tables, cache)
+    )
+    reasons = list(proven)
+    prepared = []
+    unsure = []  # alternatives dropped only because a sample of values ran dry
+    for plan in plans:
+        outcome = _prepare(plan, tables, cache)
+        if isinstance(outcome, _Infeasible):
+            (reasons if outcome.certain else unsure).append(outcome.reason)
+        else:
+            prepared.append(outcome)
+    return prepared, reasons, unsure
+
+
+def _where_impossible(
+    population: qm.Series, tables: list, cache: ChoiceCache, locations: Mapping
+) -> tuple | None:
+    """(file, line) of the condition no patient can meet, in a population
+    proven impossible, when the definition's locations name it.
+
+    That is the smallest part of the population's `&` that is impossible on
+    its own: one operand when one alone can never be true (`age > 200`),
+    else the `&` whose operands contradict each other. Going down stops
+    where no location is known (a condition built by ehrql, not the user).
+    """
+
+    def never_true(condition: qm.Series) -> bool:
+        prepared, _, unsure = _prepared_alternatives(condition, tables, cache)
+        return not prepared and not unsure
+
+    found = population
+    while isinstance(found, qm.Function.And):
+        inner = next(
+            (
+                operand
+                for operand in (found.lhs, found.rhs)
+                if operand in locations and never_true(operand)
+            ),
+            None,
+        )
+        if inner is None:
+            break
+        found = inner
+    return locations.get(found)
 
 
 def _column_goals(dataset: qm.Dataset) -> list:

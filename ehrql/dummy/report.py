@@ -17,6 +17,8 @@ class DummyDataReport:
     patient at all can satisfy the population, when the solver can tell;
     `timed_out` that the run stopped at its time limit of `timeout` seconds
     of processor time. `seconds` is the time the run took by the clock.
+    `impossible_at` is the (file, line) of the condition no patient can
+    meet, when the definition's locations tell.
     """
 
     requested: int
@@ -29,6 +31,7 @@ class DummyDataReport:
     seconds: float
     impossible: tuple = ()
     timeout: float | None = None
+    impossible_at: tuple | None = None
 
     @property
     def complete(self) -> bool:
@@ -46,8 +49,14 @@ class DummyDataReport:
         if self.complete:
             return None
         if self.impossible:
-            return "no patient can satisfy the population: " + "; ".join(
-                self.impossible
+            where = ""
+            if self.impossible_at is not None:
+                filename, line = self.impossible_at
+                where = f"the condition in {filename}, line {line} is never true: "
+            return (
+                "no patient can satisfy the population: "
+                + where
+                + "; ".join(self.impossible)
             )
         if self.timed_out:
             limit = "" if self.timeout is None else f" of {self.timeout:g} s"

@@ -90,6 +90,10 @@ def _dataset(definition: Path, user_args, options: dict) -> dict:
         "dataset": loaded.query_model,
         "dummy_data": _dummy_data(loaded.dummy_data_config),
         "population_defined_at": _location(loaded.population_defined_at),
+        "condition_locations": [
+            (node, *_location(location))
+            for node, location in loaded.condition_locations.items()
+        ],
         # The parent checks these against the permissions the definition needs.
         "claimed_permissions": list(loaded.claimed_permissions),
     }

@@ -233,6 +233,25 @@ def test_an_impossible_population_stops_at_once_and_says_why():
     assert "people.birth_month" in reason
 
 
+def test_the_impossible_operand_of_the_population_is_named_where_it_is_written():
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    possible, impossible = events.exists_for_patient(), people.score > 60
+    ds = create_dataset()
+    ds.define_population(possible & impossible & (age > 10))
+    locations = {
+        ds._population: ("d.py", 9),
+        ds._population.lhs: ("d.py", 9),
+        possible._qm_node: ("d.py", 3),
+        impossible._qm_node: ("d.py", 4),
+    }
+    data = generate_dummy_data(ds._compile(), population_size=5, locations=locations)
+    assert data.report.impossible_at == ("d.py", 4)
+    assert "the condition in d.py, line 4 is never true" in data.report.reason
+    # Without locations, nothing is named.
+    unnamed = generate_dummy_data(ds._compile(), population_size=5)
+    assert unnamed.report.impossible_at is None
+
+
 def test_contradictory_counts_are_named():
     ds = create_dataset()
     ds.define_population(
