@@ -21,7 +21,7 @@ import time
 import typing
 from collections.abc import Callable, Mapping
 
-from ehrql.dummy.consistency import inconsistencies, repair
+from ehrql.dummy.consistency import inconsistencies, realignments, repair
 from ehrql.dummy.describe import describe
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import (
@@ -598,6 +598,7 @@ def _search(
             batch.append((patient_id, index, rows))
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
+        batch = _realigned(target, tables, batch, accepted)
         for patient_id, index, rows in batch:
             if isinstance(index, tuple):
                 goals.record(*index, patient_id in accepted)
@@ -614,6 +615,41 @@ def _search(
         if progress is not None:
             progress(generated, wanted)
     return _SearchResult(kept, generated, candidates, False)
+
+
+def _realigned(target: qm.Series, tables: list, batch: list, accepted: set) -> list:
+    """The batch with each accepted patient whose rows are inconsistent
+    (`repair` could not move what the population forces) replaced by its
+    first realigned version (`consistency.realignments`) that the
+    population still takes, where one does; the others as they were.
+
+    Few patients need this, so their versions are checked one round at a
+    time: every patient's first version together, then the second version
+    of those still waiting, and so on.
+    """
+    waiting = {
+        patient_id: versions
+        for patient_id, _, rows in batch
+        if patient_id in accepted
+        for versions in [realignments(rows)]
+        if versions
+    }
+    chosen: dict = {}
+    while waiting:
+        trial = [
+            (patient_id, None, versions[0]) for patient_id, versions in waiting.items()
+        ]
+        passed = _in_population(target, tables, trial)
+        chosen.update((p, rows) for p, _, rows in trial if p in passed)
+        waiting = {
+            patient_id: versions[1:]
+            for patient_id, versions in waiting.items()
+            if patient_id not in passed and len(versions) > 1
+        }
+    return [
+        (patient_id, index, chosen.get(patient_id, rows))
+        for patient_id, index, rows in batch
+    ]
 
 
 def _inline_rows(target: qm.Series) -> dict:
