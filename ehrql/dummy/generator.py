@@ -21,6 +21,7 @@ import time
 import typing
 from collections.abc import Callable, Mapping
 
+from ehrql.dummy.caches import per_run, run_caches
 from ehrql.dummy.consistency import inconsistencies, realignments, repair
 from ehrql.dummy.describe import describe
 from ehrql.dummy.hints import collect_hints
@@ -124,6 +125,7 @@ class _PreparedPlan:
 Progress = Callable[[int, int], None]
 
 
+@run_caches()
 def generate_dummy_data(
     dataset: qm.Dataset,
     population_size: int = 10,
@@ -576,6 +578,8 @@ def _search(
         # cohort from table_from_file can only take its own patients), each
         # tried again in later batches until it is in.
         batch_ids = itertools.chain(waiting, fresh)
+        # Patients whose rows were settled without a consistency check.
+        unsure: set = set()
         for n in range(max(batch_size, len(waiting))):
             # A batch of hard-to-make patients can outlast the time limit.
             if n % 64 == 63 and time.process_time() > deadline:
@@ -589,16 +593,20 @@ def _search(
                 index, plan = chosen
             given = {table: rows.get(patient_id) for table, rows in inline.items()}
             # A column's goal is not worth an inconsistent patient.
-            rows = _make_patient(
+            made = _make_patient(
                 plan, patient_id, rng, uniques, given, strict=chosen is not None
             )
-            if rows is None:
+            if made is None:
                 goals.record(*index, False)
                 continue
+            rows, consistent = made
+            if not consistent:
+                unsure.add(patient_id)
             batch.append((patient_id, index, rows))
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
-        batch = _realigned(target, tables, batch, accepted)
+        batch = _realigned(target, tables, batch, accepted & unsure)
+        unsure.clear()
         for patient_id, index, rows in batch:
             if isinstance(index, tuple):
                 goals.record(*index, patient_id in accepted)
@@ -618,7 +626,7 @@ def _search(
 
 
 def _realigned(target: qm.Series, tables: list, batch: list, accepted: set) -> list:
-    """The batch with each accepted patient whose rows are inconsistent
+    """The batch with each patient of `accepted` whose rows are inconsistent
     (`repair` could not move what the population forces) replaced by its
     first realigned version (`consistency.realignments`) that the
     population still takes, where one does; the others as they were.
@@ -835,7 +843,7 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@per_run
 def _columns_read(node: qm.Node) -> frozenset:
     # Cached: the same conditions recur in every plan and goal.
     return frozenset(
@@ -852,8 +860,9 @@ def _make_patient(
     uniques,
     given: dict | None = None,
     strict: bool = False,
-) -> dict | None:
-    """One candidate patient: table -> rows, following one plan.
+) -> tuple[dict, bool] | None:
+    """One candidate patient: (table -> rows, following one plan; whether
+    the rows are known to be consistent).
 
     `given` maps each inline table the population reads to the patient's
     row of it (or None): conditions may read it. A required row may depend
@@ -864,6 +873,7 @@ def _make_patient(
     when `strict`, giving up (None) on a patient whose story stays inconsistent.
     """
     rows: dict = {}
+    consistent = False
     # A goal is worth a few tries only: its patients are in the population anyway.
     attempts = (
         CHECKED_PATIENT_ATTEMPTS
@@ -886,11 +896,15 @@ def _make_patient(
             prepared.patient_checks, rows, given or {}
         ):
             continue
-        if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
-            continue
+        if attempt < PATIENT_ATTEMPTS - 1:
+            if inconsistencies(rows):
+                continue
+            consistent = True
         break
-    if strict and inconsistencies(rows):
-        return None
+    if strict and not consistent:
+        if inconsistencies(rows):
+            return None
+        consistent = True
     return {
         table: [
             {
@@ -900,7 +914,7 @@ def _make_patient(
             for row in table_rows
         ]
         for table, table_rows in rows.items()
-    }
+    }, consistent
 
 
 def _draw_patient(
