@@ -122,6 +122,9 @@ def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
             )
         )
     measures.claimed_permissions = claimed_permissions(module)
+    measures.condition_locations = condition_locations(
+        module, *(measure.denominator for measure in measures)
+    )
     return measures
 
 

@@ -945,7 +945,10 @@ def _calculated_measures(
             permissions,
         )
     else:
-        from ehrql.measures.dummy_data import measures_dummy_quotas
+        from ehrql.measures.dummy_data import (
+            measures_dummy_locations,
+            measures_dummy_quotas,
+        )
 
         tables = _generate_dummy_data(
             query,
@@ -955,6 +958,7 @@ def _calculated_measures(
             None,
             progress,
             measures_dummy_quotas(measures),
+            measures_dummy_locations(measures),
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:

@@ -283,7 +283,9 @@ def _where_impossible(
     That is the smallest part of the population's `&` that is impossible on
     its own: one operand when one alone can never be true (`age > 200`),
     else the `&` whose operands contradict each other. Going down stops
-    where no location is known (a condition built by ehrql, not the user).
+    where no location is known (a condition built by ehrql, not the user),
+    except through an `|` ehrql built (measures' denominators, one after
+    another): each of its operands is impossible too, and the first is named.
     """
 
     def never_true(condition: qm.Series) -> bool:
@@ -291,6 +293,8 @@ def _where_impossible(
         return not prepared and not unsure
 
     found = population
+    while isinstance(found, qm.Function.Or) and found not in locations:
+        found = found.lhs
     while isinstance(found, qm.Function.And):
         inner = next(
             (

@@ -93,6 +93,7 @@ def load_measure_definitions(
         dummy_data_config=_dummy_data_config(value, path),
         disclosure_control_enabled=disclosure,
         claimed_permissions=_permissions(value, path),
+        condition_locations=_condition_locations(value, path),
     )
 
 
