@@ -287,38 +287,48 @@ def _move_gp_events_into_registrations(
             if end is not None
             else start + datetime.timedelta(days=_REGISTERED_BEFORE_DAYS),
         )
-        for start, end in _periods(rows)
-        if start is not None and (end is None or start <= end)
+        for start, end in _valid_periods(rows)
     ]
     if not periods:
         return
     born, died = _born(rows), _died(rows)
-    for table, table_rows in rows.items():
-        if (
-            table.name not in GP_RECORD_TABLES
-            or "date" not in table.schema.column_names
-        ):
+    for table, row in _uncovered_gp_rows(rows):
+        if id(row) not in filler_rows and (table, "date") not in free:
             continue
-        for row in table_rows:
-            date = row["date"]
-            if date is None or _covered(date, _periods(rows)):
-                continue
-            if id(row) not in filler_rows and (table, "date") not in free:
-                continue
-            start, end = rng.choice(periods)
-            low = max(start, born) if born is not None else start
-            high = min(end, died) if died is not None else end
-            if low > high:
-                continue
-            moved = {
-                **row,
-                "date": low
-                + datetime.timedelta(days=rng.randint(0, (high - low).days)),
-            }
-            if id(row) not in filler_rows or _recipe_allows(
-                fillers.get(table), moved, rows
-            ):
-                row.update(moved)
+        start, end = rng.choice(periods)
+        low = max(start, born) if born is not None else start
+        high = min(end, died) if died is not None else end
+        if low > high:
+            continue
+        moved = {
+            **row,
+            "date": low + datetime.timedelta(days=rng.randint(0, (high - low).days)),
+        }
+        if id(row) not in filler_rows or _recipe_allows(
+            fillers.get(table), moved, rows
+        ):
+            row.update(moved)
+
+
+def _valid_periods(rows: dict) -> list:
+    """The registrations' (start, end) with a start, not ending before it."""
+    return [
+        (start, end)
+        for start, end in _periods(rows)
+        if start is not None and (end is None or start <= end)
+    ]
+
+
+def _uncovered_gp_rows(rows: dict) -> list:
+    """(table, row) for each dated GP event outside every registration."""
+    periods = _periods(rows)
+    return [
+        (table, row)
+        for table, table_rows in rows.items()
+        if table.name in GP_RECORD_TABLES and "date" in table.schema.column_names
+        for row in table_rows
+        if row["date"] is not None and not _covered(row["date"], periods)
+    ]
 
 
 def _context(rows: dict) -> dict:
@@ -485,30 +495,18 @@ def _add_registration(rows: dict, table: qm.Frame) -> None:
 def _gp_events_to_nearest_registration(rows: dict) -> None:
     """GP events outside every registration moved to the nearest day one
     covers, within the patient's life."""
-    periods = [
-        (start, end)
-        for start, end in _periods(rows)
-        if start is not None and (end is None or start <= end)
-    ]
+    periods = _valid_periods(rows)
     if not periods:
         return
     born, died = _born(rows), _died(rows)
-    for table, table_rows in rows.items():
-        if (
-            table.name not in GP_RECORD_TABLES
-            or "date" not in table.schema.column_names
-        ):
-            continue
-        for row in table_rows:
-            date = row["date"]
-            if date is None or _covered(date, periods):
-                continue
-            nearest = min(
-                (_clamped(date, start, end) for start, end in periods),
-                key=lambda day: abs((day - date).days),
-            )
-            if (born is None or nearest >= born) and (died is None or nearest <= died):
-                row["date"] = nearest
+    for _, row in _uncovered_gp_rows(rows):
+        date = row["date"]
+        nearest = min(
+            (_clamped(date, start, end) for start, end in periods),
+            key=lambda day: abs((day - date).days),
+        )
+        if (born is None or nearest >= born) and (died is None or nearest <= died):
+            row["date"] = nearest
 
 
 def _clamped(date, start, end):
