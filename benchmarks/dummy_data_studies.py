@@ -139,9 +139,8 @@ def measure_case(
 
     With `scale`, `scale` times the configured population is asked for,
     with `scale` times the time limit. `loaded` is the case as an earlier
-    call loaded it (its `loaded`): the generator's caches hold the nodes of
-    a definition, and a definition loaded again would make every cache hit
-    compare whole trees, which a single run never does.
+    call loaded it (its `loaded`), so that it is not loaded twice.
+    `max_patients` caps the patients asked for.
     """
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
