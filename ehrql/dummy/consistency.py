@@ -370,32 +370,34 @@ def realignments(rows: dict) -> list[dict]:
 
     Each is a copy with dates moved whatever reads them, so the caller
     keeps the first that the population still takes. They come in order
-    of preference: first the birth date moved earlier and the practice
-    registrations stretched (or one added) to cover the events, since a
-    population usually asks about the events, not about when the patient
-    was born or registered; then the events moved into the life and into a
-    registration; then birth and events meeting between the two. Every move is the smallest that makes the rows
-    consistent, so that windows the population asks about are kept where
-    they can be. Versions that break the tables' own constraints are left
-    out. Empty when `rows` are consistent already.
+    of preference: first the birth date moved earlier, the death date
+    later, and the practice registrations stretched (or one added) to
+    cover the events, since a population usually asks about the events,
+    not about when the patient was born, died or registered; then the
+    events moved into the life and into a registration; then birth (or
+    death) and events meeting between the two. Every move is the smallest
+    that makes the rows consistent, so that windows the population asks
+    about are kept where they can be. Versions that break the tables' own
+    constraints are left out. Empty when `rows` are consistent already.
     """
     if not inconsistencies(rows):
         return []
     found = []
-    for meeting in _meeting_points(rows):
-        birth_move = _meeting_at(meeting)
-        for registration_move in _registration_moves(rows):
-            candidate = _copied(rows)
-            birth_move(candidate)
-            registration_move(candidate)
-            if (
-                not inconsistencies(candidate)
-                and _within_schema(candidate)
-                and candidate not in found
-            ):
-                found.append(candidate)
-            if len(found) == MAX_REALIGNMENTS:
-                return found
+    for birth in _birth_meeting_points(rows):
+        for death in _death_meeting_points(rows):
+            for registration_move in _registration_moves(rows):
+                candidate = _copied(rows)
+                _birth_meeting_at(candidate, birth)
+                _death_meeting_at(candidate, death)
+                registration_move(candidate)
+                if (
+                    not inconsistencies(candidate)
+                    and _within_schema(candidate)
+                    and candidate not in found
+                ):
+                    found.append(candidate)
+                if len(found) == MAX_REALIGNMENTS:
+                    return found
     return found
 
 
@@ -410,39 +412,64 @@ def _copied(rows: dict) -> dict:
 #: the events), the dates moved forward to the birth, then the birth moved
 #: back by these many days with the dates before it moved up to it, for
 #: populations that bound both (an infant with an event before a date).
-_BIRTH_MOVED_BACK_DAYS = (31, 183, 365, 730, 1826)
+#: Deaths are moved on the same way, mirrored.
+_LIFE_END_MOVED_DAYS = (31, 183, 365, 730, 1826)
 
 
-def _meeting_points(rows: dict) -> list:
+def _birth_meeting_points(rows: dict) -> list:
     born = _born(rows)
     early = [r[c] for _, r, c in _all_dates(rows) if born is not None and r[c] < born]
     if not early:
         return [None]
     earliest = min(early)
-    between = [born - datetime.timedelta(days=d) for d in _BIRTH_MOVED_BACK_DAYS]
+    between = [born - datetime.timedelta(days=d) for d in _LIFE_END_MOVED_DAYS]
     return [earliest, born] + [d for d in between if d > earliest]
 
 
-def _meeting_at(meeting):
-    def move(rows: dict) -> None:
-        """Birth dates after `meeting` moved back to its month, and the
-        dates before the birth moved up to that."""
-        if meeting is None:
-            return
-        born = _born(rows)
-        early = [(r, c) for _, r, c in _all_dates(rows) if r[c] < born]
-        # Birth dates are first of the month in the tables that record them.
-        first = meeting.replace(day=1)
-        for table, table_rows in rows.items():
-            for column in birth_columns(table):
-                for row in table_rows:
-                    if row[column] is not None and row[column] > first:
-                        row[column] = first
-        for row, column in early:
-            if row[column] < first:
-                row[column] = first
+def _birth_meeting_at(rows: dict, meeting) -> None:
+    """Birth dates after `meeting` moved back to its month, and the dates
+    before the birth moved up to that."""
+    if meeting is None:
+        return
+    born = _born(rows)
+    early = [(r, c) for _, r, c in _all_dates(rows) if r[c] < born]
+    # Birth dates are first of the month in the tables that record them.
+    first = meeting.replace(day=1)
+    for table, table_rows in rows.items():
+        for column in birth_columns(table):
+            for row in table_rows:
+                if row[column] is not None and row[column] > first:
+                    row[column] = first
+    for row, column in early:
+        if row[column] < first:
+            row[column] = first
 
-    return move
+
+def _death_meeting_points(rows: dict) -> list:
+    died = _died(rows)
+    late = [r[c] for _, r, c in _activity(rows) if died is not None and r[c] > died]
+    if not late:
+        return [None]
+    latest = max(late)
+    between = [died + datetime.timedelta(days=d) for d in _LIFE_END_MOVED_DAYS]
+    return [latest, died] + [d for d in between if d < latest]
+
+
+def _death_meeting_at(rows: dict, meeting) -> None:
+    """Every death date moved on to `meeting` (so that they still agree),
+    and the activity after the death moved back to it."""
+    if meeting is None:
+        return
+    died = _died(rows)
+    late = [(r, c) for _, r, c in _activity(rows) if r[c] > died]
+    for table, table_rows in rows.items():
+        for column in death_columns(table):
+            for row in table_rows:
+                if row[column] is not None:
+                    row[column] = meeting
+    for row, column in late:
+        if row[column] > meeting:
+            row[column] = meeting
 
 
 def _registration_moves(rows: dict) -> list:

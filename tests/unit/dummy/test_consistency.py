@@ -316,3 +316,38 @@ def test_consistent_rows_need_no_realignment():
     d = datetime.date
     rows = a_patient(d(1990, 1, 1), [(d(2010, 1, 1), None)], [d(2020, 1, 1)])
     assert realignments(rows) == []
+
+
+def test_a_registration_the_population_forces_after_a_death_it_leaves_open_moves_the_death():
+    ds = create_dataset()
+    ds.define_population(
+        practice_registrations.where(
+            practice_registrations.start_date.is_on_or_after("2022-01-01")
+        ).exists_for_patient()
+        & ons_deaths.date.is_not_null()
+    )
+    ds.died = ons_deaths.date
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=60, seed=1)
+    assert len(run(data.tables, dataset)) == 60
+    assert_consistent(data.tables)
+
+
+def test_realignments_move_the_death_on_first_then_the_activity_back():
+    d = datetime.date
+    rows = a_patient(d(2019, 11, 1), [(d(2022, 11, 2), None)], [])
+    rows[patients._qm_node][0]["date_of_death"] = d(2021, 6, 15)
+    rows[ons_deaths._qm_node] = [
+        {"date": d(2021, 6, 15), "underlying_cause_of_death": None}
+    ]
+    versions = realignments(rows)
+    assert versions and all(inconsistencies(v) == [] for v in versions)
+    deaths = [
+        (v[patients._qm_node][0]["date_of_death"], v[ons_deaths._qm_node][0]["date"])
+        for v in versions
+    ]
+    starts = [v[practice_registrations._qm_node][0]["start_date"] for v in versions]
+    # The death moves on to the registration, both records of it together...
+    assert (deaths[0], starts[0]) == ((d(2022, 11, 2), d(2022, 11, 2)), d(2022, 11, 2))
+    # ... or the registration moves back to the death.
+    assert ((d(2021, 6, 15), d(2021, 6, 15)), d(2021, 6, 15)) in zip(deaths, starts)
