@@ -1908,7 +1908,8 @@ class Dataset:
 
         `population_size`: how many patients to make (default 10). Fewer are
         made only when time runs out or no patient can satisfy the population;
-        the log then says how many were made and why, and a run that makes none
+        the log then says how many were made and why (naming the file and line
+        of the condition no patient can meet), and a run that makes none
         fails. `timeout`: the most seconds to spend generating (default 60),
         counted in processor time, so that a busy machine makes the run slower
         but not shorter. `additional_population_constraint`: a boolean patient
