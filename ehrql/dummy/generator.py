@@ -178,7 +178,7 @@ def generate_dummy_data(
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
     prepared, unsolved, fallback, impossible, cache = _prepare_plans(
-        target, tables, collect_hints(roots), rng
+        target, tables, collect_hints(roots), rng, locations or {}
     )
     impossible_at = None
     if impossible:
@@ -223,10 +223,13 @@ def generate_dummy_data(
     return DummyData(kept, report)
 
 
-def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
-    """(prepared plans, descriptions of unsolved parts, whether rejection
-    sampling is needed, why no patient can exist — empty unless none can,
-    the cache of value choices)."""
+def _prepare_plans(
+    target: qm.Series, tables: list, hints, rng: random.Random, locations: Mapping
+):
+    """(prepared plans, descriptions of unsolved parts — with their file and
+    line where `locations` has them, whether rejection sampling is needed,
+    why no patient can exist — empty unless none can, the cache of value
+    choices)."""
     cache = ChoiceCache(
         {
             table: {
@@ -238,7 +241,9 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
     )
     prepared, reasons, unsure = _prepared_alternatives(target, tables, cache)
     unsolved = tuple(
-        dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved)
+        dict.fromkeys(
+            _described(u, locations) for p in prepared for u in p.plan.unsolved
+        )
     )
     if prepared:
         return prepared, unsolved, bool(unsolved), (), cache
@@ -254,6 +259,15 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
         tuple(dict.fromkeys(reasons)) or ("the population is never true",),
         cache,
     )
+
+
+def _described(node: qm.Series, locations: Mapping) -> str:
+    """A condition as the user wrote it, with its file and line when known."""
+    location = locations.get(node)
+    if location is None:
+        return describe(node)
+    filename, line = location
+    return f"{describe(node)} ({filename}, line {line})"
 
 
 def _prepared_alternatives(condition: qm.Series, tables: list, cache: ChoiceCache):

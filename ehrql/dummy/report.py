@@ -18,7 +18,8 @@ class DummyDataReport:
     `timed_out` that the run stopped at its time limit of `timeout` seconds
     of processor time. `seconds` is the time the run took by the clock.
     `impossible_at` is the (file, line) of the condition no patient can
-    meet, when the definition's locations tell.
+    meet, when the definition's locations tell; `unsolved` descriptions end
+    with theirs the same way.
     """
 
     requested: int
@@ -67,7 +68,11 @@ class DummyDataReport:
                 "allow longer with configure_dummy_data(timeout=...)"
             )
             if self.used_rejection_sampling:
-                text += ", or simplify the conditions left to chance"
+                # Said here, so that a run that made nobody says it too.
+                text += (
+                    ", or simplify the conditions left to chance and checked "
+                    f"afterwards: {self._left_to_chance}"
+                )
             return text
         return "the generator stopped early"
 
@@ -81,10 +86,13 @@ class DummyDataReport:
             )
         else:
             text += f": {reason}"
-        if self.used_rejection_sampling and not self.impossible:
-            parts = "; ".join(self.unsolved) or "the whole population"
-            text += f"; conditions left to chance and checked afterwards: {parts}"
+        if self.used_rejection_sampling and not self.impossible and not self.timed_out:
+            text += f"; conditions left to chance and checked afterwards: {self._left_to_chance}"
         return text
+
+    @property
+    def _left_to_chance(self) -> str:
+        return "; ".join(self.unsolved) or "the whole population"
 
 
 #: Numerators of this many or fewer are reported as 0 by disclosure control.

@@ -86,6 +86,30 @@ def test_conditions_that_contradict_each_other_are_named_where_they_are_combined
     assert f"the condition in {path}, line 10 is never true" in err
 
 
+def test_a_condition_left_to_chance_that_no_patient_meets_is_named_by_its_line(
+    tmp_path, capsys
+):
+    path = definition(
+        tmp_path,
+        """
+        n = clinical_events.count_for_patient()
+        dataset.define_population(
+            patients.exists_for_patient()
+            & ((n * n - n * 3) == 11)
+        )
+        dataset.configure_dummy_data(timeout=1)
+        """,
+    )
+    code, _, err = run(
+        command("generate-dataset", path, output=tmp_path / "out.csv"), capsys
+    )
+    assert code == 1
+    assert "no dummy patients were made (0 of 10 asked): the time limit" in err
+    # The solver cannot tell that no count meets it, but names where it is.
+    assert "left to chance and checked afterwards: " in err
+    assert f"== 11) ({path}, line 8)" in err
+
+
 def test_a_run_cut_short_by_the_time_limit_says_so_once_and_succeeds(tmp_path, capsys):
     path = definition(
         tmp_path,

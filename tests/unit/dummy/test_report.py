@@ -40,6 +40,20 @@ def test_fallback_and_time_limit_are_spelled_out():
     assert report(candidates=0, generated=0).acceptance_rate == 0.0
 
 
+def test_a_run_that_made_nobody_in_time_names_the_conditions_left_to_chance():
+    text = report(
+        generated=0,
+        used_rejection_sampling=True,
+        unsolved=("e.x.sum_for_patient() > 3 (d.py, line 7)",),
+        timed_out=True,
+        timeout=60,
+    ).reason
+    assert text.endswith(
+        "or simplify the conditions left to chance and checked afterwards: "
+        "e.x.sum_for_patient() > 3 (d.py, line 7)"
+    )
+
+
 def test_an_impossible_population_is_named_not_blamed_on_time():
     text = report(
         generated=0, candidates=0, impossible=("p.age > 200 is never true",)
