@@ -383,13 +383,19 @@ def realignments(rows: dict) -> list[dict]:
     if not inconsistencies(rows):
         return []
     found = []
+    registration_moves = _registration_moves(rows)
     for birth in _birth_meeting_points(rows):
         for death in _death_meeting_points(rows):
-            for registration_move in _registration_moves(rows):
-                candidate = _copied(rows)
-                _birth_meeting_at(candidate, birth)
-                _death_meeting_at(candidate, death)
-                registration_move(candidate)
+            moved = _copied(rows)
+            _birth_meeting_at(moved, birth)
+            _death_meeting_at(moved, death)
+            # Registrations are moved only where GP events are left uncovered.
+            versions = (
+                [moved]
+                if not _uncovered_gp_rows(moved)
+                else [_moved(moved, move) for move in registration_moves]
+            )
+            for candidate in versions:
                 if (
                     not inconsistencies(candidate)
                     and _within_schema(candidate)
@@ -399,6 +405,12 @@ def realignments(rows: dict) -> list[dict]:
                 if len(found) == MAX_REALIGNMENTS:
                     return found
     return found
+
+
+def _moved(rows: dict, move) -> dict:
+    moved = _copied(rows)
+    move(moved)
+    return moved
 
 
 def _copied(rows: dict) -> dict:

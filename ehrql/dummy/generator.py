@@ -582,6 +582,7 @@ def _search(
     fresh = itertools.count(max(waiting, default=0) + 1)
     successes = [1] * len(prepared)
     attempts = [2] * len(prepared)
+    realigner = _Realigner()
     generated = candidates = 0
     while generated < wanted:
         if time.process_time() > deadline:
@@ -623,7 +624,7 @@ def _search(
             batch.append((patient_id, index, rows))
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
-        batch = _realigned(target, tables, batch, accepted & unsure)
+        batch = realigner.realigned(target, tables, batch, accepted & unsure)
         unsure.clear()
         for patient_id, index, rows in batch:
             if isinstance(index, tuple):
@@ -643,39 +644,75 @@ def _search(
     return _SearchResult(kept, generated, candidates, False)
 
 
-def _realigned(target: qm.Series, tables: list, batch: list, accepted: set) -> list:
-    """The batch with each patient of `accepted` whose rows are inconsistent
-    (`repair` could not move what the population forces) replaced by its
-    first realigned version (`consistency.realignments`) that the
-    population still takes, where one does; the others as they were.
+#: Once this many patients were offered realigned versions and none was
+#: taken, the population is taken to force the inconsistency (an event after
+#: death that it asks for): realigning stops for the rest of the run.
+REALIGNMENT_TRIAL = 50
 
-    Few patients need this, so their versions are checked one round at a
-    time: every patient's first version together, then the second version
-    of those still waiting, and so on.
-    """
-    waiting = {
-        patient_id: versions
-        for patient_id, _, rows in batch
-        if patient_id in accepted
-        for versions in [realignments(rows)]
-        if versions
-    }
-    chosen: dict = {}
-    while waiting:
-        trial = [
-            (patient_id, None, versions[0]) for patient_id, versions in waiting.items()
+
+class _Realigner:
+    """Realigns the inconsistent patients of one run's batches (`realigned`)."""
+
+    def __init__(self):
+        self.offered = 0
+        self.taken = 0
+
+    def realigned(
+        self, target: qm.Series, tables: list, batch: list, accepted: set
+    ) -> list:
+        """The batch with each patient of `accepted` whose rows are
+        inconsistent (`repair` could not move what the population forces)
+        replaced by its first realigned version (`consistency.realignments`)
+        that the population still takes, where one does; the others as they
+        were.
+
+        Few patients need this, so their versions are checked one round at a
+        time: every patient's first version together, then the second
+        version of those still waiting, and so on. Until one is taken, only
+        `REALIGNMENT_TRIAL` patients in all are tried.
+        """
+        rows_of = {patient_id: rows for patient_id, _, rows in batch}
+        waiting = [
+            patient_id
+            for patient_id, _, rows in batch
+            if patient_id in accepted and inconsistencies(rows)
         ]
-        passed = _in_population(target, tables, trial)
-        chosen.update((p, rows) for p, _, rows in trial if p in passed)
+        chosen: dict = {}
+        if not self.taken:
+            # A few patients first, to learn whether realigning works at all.
+            trial = waiting[: max(0, REALIGNMENT_TRIAL - self.offered)]
+            chosen = self._choose(target, tables, trial, rows_of)
+            waiting = waiting[len(trial) :] if self.taken else []
+        chosen.update(self._choose(target, tables, waiting, rows_of))
+        return [
+            (patient_id, index, chosen.get(patient_id, rows))
+            for patient_id, index, rows in batch
+        ]
+
+    def _choose(self, target, tables: list, patient_ids: list, rows_of: dict) -> dict:
+        """Patient id -> the first realigned version the population takes."""
         waiting = {
-            patient_id: versions[1:]
-            for patient_id, versions in waiting.items()
-            if patient_id not in passed and len(versions) > 1
+            patient_id: versions
+            for patient_id in patient_ids
+            for versions in [realignments(rows_of[patient_id])]
+            if versions
         }
-    return [
-        (patient_id, index, chosen.get(patient_id, rows))
-        for patient_id, index, rows in batch
-    ]
+        self.offered += len(waiting)
+        chosen: dict = {}
+        while waiting:
+            trial = [
+                (patient_id, None, versions[0])
+                for patient_id, versions in waiting.items()
+            ]
+            passed = _in_population(target, tables, trial)
+            chosen.update((p, rows) for p, _, rows in trial if p in passed)
+            waiting = {
+                patient_id: versions[1:]
+                for patient_id, versions in waiting.items()
+                if patient_id not in passed and len(versions) > 1
+            }
+        self.taken += len(chosen)
+        return chosen
 
 
 def _inline_rows(target: qm.Series) -> dict:

@@ -351,3 +351,27 @@ def test_realignments_move_the_death_on_first_then_the_activity_back():
     assert (deaths[0], starts[0]) == ((d(2022, 11, 2), d(2022, 11, 2)), d(2022, 11, 2))
     # ... or the registration moves back to the death.
     assert ((d(2021, 6, 15), d(2021, 6, 15)), d(2021, 6, 15)) in zip(deaths, starts)
+
+
+def test_realigning_stops_when_the_population_forces_the_inconsistency(monkeypatch):
+    from ehrql.dummy import generator
+
+    offered = []
+
+    def counted(rows):
+        versions = realignments(rows)
+        offered.append(bool(versions))
+        return versions
+
+    monkeypatch.setattr(generator, "realignments", counted)
+    died = ons_deaths.date
+    ds = create_dataset()
+    ds.define_population(
+        died.is_not_null()
+        & clinical_events.where(clinical_events.date > died).exists_for_patient()
+    )
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=300, seed=2)
+    assert data.report.complete
+    # No version keeps an event after death: after a trial, none are offered.
+    assert 0 < sum(offered) <= generator.REALIGNMENT_TRIAL
