@@ -172,14 +172,18 @@ def test_gp_events_the_population_leaves_free_move_into_the_registration():
     assert events > 20
 
 
-def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
+def event_after_death():
     died = ons_deaths.date
     ds = create_dataset()
     ds.define_population(
         died.is_not_null()
         & clinical_events.where(clinical_events.date > died).exists_for_patient()
     )
-    dataset = ds._compile()
+    return ds._compile()
+
+
+def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
+    dataset = event_after_death()
     data = generate_dummy_data(dataset, population_size=20, seed=2)
     assert data.report.complete
     assert len(run(data.tables, dataset)) == 20
@@ -364,14 +368,7 @@ def test_realigning_stops_when_the_population_forces_the_inconsistency(monkeypat
         return versions
 
     monkeypatch.setattr(generator, "realignments", counted)
-    died = ons_deaths.date
-    ds = create_dataset()
-    ds.define_population(
-        died.is_not_null()
-        & clinical_events.where(clinical_events.date > died).exists_for_patient()
-    )
-    dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=300, seed=2)
+    data = generate_dummy_data(event_after_death(), population_size=300, seed=2)
     assert data.report.complete
     # No version keeps an event after death: after a trial, none are offered.
     assert 0 < sum(offered) <= generator.REALIGNMENT_TRIAL
