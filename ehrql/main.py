@@ -511,6 +511,7 @@ def _generate_dummy_tables(loaded, log: Log, progress: Progress | None = None) -
         "the population",
         loaded.population_defined_at,
         progress,
+        locations=loaded.condition_locations,
     )
 
 
@@ -523,9 +524,10 @@ def _generate_dummy_data(
     progress: Progress | None = None,
     quotas: tuple = (),
     quota_plans: dict | None = None,
+    locations: Mapping | None = None,
 ) -> dict:
     """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying
-    once what happened; `quotas` and `quota_plans` as
+    once what happened; `quotas`, `quota_plans` and `locations` as
     `ehrql.dummy.generate_dummy_data` takes them."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
@@ -554,6 +556,7 @@ def _generate_dummy_data(
             progress=update,
             quotas=quotas,
             quota_plans=quota_plans,
+            locations=locations,
         )
     _say_what_happened(data.report, log, what, defined_at)
     return data.tables
@@ -566,7 +569,7 @@ def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) ->
         log(f"Dummy data: {report.summary()}")
         return
     where = ""
-    if defined_at is not None:
+    if defined_at is not None and report.impossible_at is None:
         filename, line = defined_at
         where = f" ({what} is defined in {filename}, line {line})"
     raise CommandError(
@@ -945,7 +948,10 @@ def _calculated_measures(
             permissions,
         )
     else:
-        from ehrql.measures.dummy_data import measures_dummy_cells
+        from ehrql.measures.dummy_data import (
+            measures_dummy_cells,
+            measures_dummy_locations,
+        )
 
         cells = measures_dummy_cells(measures)
         shortfall = cells.shortfall(measures.dummy_data_config.population_size)
@@ -961,6 +967,7 @@ def _calculated_measures(
             progress,
             cells.quotas,
             cells.plans,
+            measures_dummy_locations(measures),
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:

@@ -18,9 +18,9 @@ in-memory engine decides.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
 
+from ehrql.dummy.caches import per_run
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import (
     AGGREGATE_FUNCTIONS,
@@ -89,7 +89,7 @@ def source_table(source: qm.Frame) -> qm.Frame:
     return qm.root_table(source)
 
 
-@functools.lru_cache(maxsize=16384)
+@per_run
 def compile_row_expression(
     series: qm.Series, source: qm.Frame, row_stands_for_aggregates: bool = False
 ) -> RowExpression:
