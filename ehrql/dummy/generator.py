@@ -91,7 +91,8 @@ QUOTA_GOAL_SHARE = 0.95
 #: follow the population's plans, for variety.
 QUOTA_PATIENT_SHARE = QUOTA_SHARE * QUOTA_GOAL_SHARE
 #: The quotas' own budget, as `GOAL_ALTERNATIVES` is the goals', in plans
-#: made (alternatives and the pairings checked to find them), a few ms each.
+#: made (alternatives, the pairings checked to find them, and plans
+#: prepared), a few ms each.
 QUOTA_PLANS = 64
 QUOTA_PLANS_PER_PATIENT = 2
 #: How many of a family of quotas' patients are checked against its every
@@ -342,6 +343,9 @@ class _PartPlans:
             for part_plan in combination:
                 plan = _merged(plan, part_plan)
             prepared = _prepare(plan, self._tables, self._cache)
+            # A prepared plan is a plan made too: a budget of plans also
+            # bounds the narrowings of values that preparing does.
+            self.cost += 1
             if isinstance(prepared, _PreparedPlan):
                 usable.append(prepared)
                 if len(usable) == limit:

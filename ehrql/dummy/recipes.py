@@ -220,6 +220,8 @@ class ChoiceCache:
     def __init__(self, base: dict):
         self._base = base
         self._narrowed: dict = {}
+        #: Restriction key -> value -> whether it passes (`_remembered`).
+        self._answers: dict = {}
 
     def base(self, table: qm.Frame) -> dict:
         """Column name -> the column's unrestricted ValueChoice."""
@@ -243,13 +245,30 @@ class ChoiceCache:
                 elif restriction.members is not None:
                     choice = choice.among(restriction.members)
                 elif restriction.interval is None:
-                    choice = choice.restrict(restriction.accept)
+                    choice = choice.restrict(self._remembered(restriction))
                 else:
                     choice = choice.within(
                         *restriction.interval, keep_null=restriction.keep_null
                     )
             self._narrowed[key] = choice
         return self._narrowed[key]
+
+    def _remembered(self, restriction) -> Callable:
+        """`restriction.accept`, answering for each value once: one
+        condition recurs in many narrowings (an age band in each interval's
+        plans, an interval's numerator in each group's), each of which
+        checks values of the same pool again."""
+        answers = self._answers.setdefault(restriction.key, {})
+        accept = restriction.accept
+
+        def remembered(value) -> bool:
+            try:
+                return answers[value]
+            except KeyError:
+                answer = answers[value] = accept(value)
+                return answer
+
+        return remembered
 
 
 def make_recipe(

@@ -4,7 +4,7 @@ import random
 from ehrql import days
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import life_bounded_columns
-from ehrql.dummy.recipes import ChoiceCache, make_recipe
+from ehrql.dummy.recipes import ChoiceCache, Restriction, make_recipe
 from ehrql.dummy.row_expressions import compile_row_expression
 from ehrql.dummy.solver import RowBan
 from ehrql.dummy.values import column_choice
@@ -184,3 +184,22 @@ def test_rows_bounded_by_other_rows_stay_within_the_patients_life():
     assert all(
         datetime.date(2015, 3, 2) <= d <= datetime.date(2016, 1, 1) for d in days
     )
+
+
+def test_a_restriction_in_several_narrowings_checks_each_value_once():
+    checked = []
+
+    def after_2020(value):
+        checked.append(value)
+        return value is not None and value.year > 2020
+
+    cache = cache_for(EVENTS)
+    shared = Restriction(("after 2020",), after_2020)
+    odd_day = Restriction(("odd day",), lambda v: v is not None and v.day % 2 == 1)
+    alone = cache.narrowed(EVENTS, "day", (shared,)).filtered
+    both = cache.narrowed(EVENTS, "day", (shared, odd_day)).filtered
+    pool = cache.base(EVENTS)["day"].values
+    assert alone.values and all(v.year > 2020 for v in alone.values)
+    assert set(both.values) == {v for v in alone.values if v.day % 2 == 1}
+    # The second narrowing reuses the first one's answers.
+    assert len(checked) == len(set(checked)) <= len(pool) + 1
