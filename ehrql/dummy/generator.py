@@ -70,8 +70,16 @@ MAX_BATCH = 5000
 #: The share of candidates made to also give one output column a value
 #: (`_Goals`), so that columns the population leaves free still vary.
 GOAL_SHARE = 0.5
-#: How many columns' goals a patient is made for at once.
+#: How many columns' goals a patient is made for at once, at least.
 GOAL_GROUP = 4
+#: The share of patients each column's goal is aimed at, at least: with many
+#: columns, a patient is made for more of them at once (`_goal_group_size`),
+#: up to `GOAL_GROUP_MAX`, and up to about `GOAL_ROWS` rows more than the
+#: population alone asks for: a patient's rows are drawn reading the rows
+#: drawn before them, so many more rows cost far more time.
+GOAL_COVER = 0.1
+GOAL_GROUP_MAX = 24
+GOAL_ROWS = 24
 #: Candidates a goal group gets before it is split for failing too often
 #: (fewer than `GOAL_PASS_RATE` of them in the population).
 GOAL_PATIENCE = 10
@@ -181,7 +189,14 @@ def generate_dummy_data(
             QUOTA_PLANS + population_size * QUOTA_PLANS_PER_PATIENT,
         )
         goals = _Goals(
-            _column_goals(dataset), target, tables, cache, rng, known, budget, quotas
+            _column_goals(dataset),
+            target,
+            tables,
+            cache,
+            rng,
+            known,
+            budget,
+            quotas,
         )
         search = _search(
             prepared,
@@ -273,6 +288,75 @@ def _column_goals(dataset: qm.Dataset) -> list:
     return list(goals)
 
 
+def _goal_group_size(count: int, rows: float) -> int:
+    """How many of `count` columns' goals a patient is made for at once,
+    where each goal asks for `rows` more rows on average.
+
+    `GOAL_GROUP` for a few columns; for many, enough that each column's goal
+    gets `GOAL_COVER` of the patients out of the `GOAL_SHARE` made for goals
+    (a definition with a hundred columns would otherwise leave each about
+    2%), within `GOAL_GROUP_MAX` and `GOAL_ROWS`.
+    """
+    wanted = math.ceil(count * GOAL_COVER / GOAL_SHARE)
+    return max(GOAL_GROUP, min(wanted, GOAL_GROUP_MAX, int(GOAL_ROWS / max(rows, 1))))
+
+
+def _deal(indexes: list, goals: list, size: int, rng: random.Random) -> list:
+    """The goals at `indexes` in groups of `size`, goals reading the same
+    values in different groups.
+
+    Goals that read the same values are mostly categories of one value (age
+    bands, ethnic groups, one sex or the other) that no patient meets
+    together; goals reading different values (one disease's diagnosis,
+    another's resolution) mostly can be met together. The goals are dealt
+    out like cards, the largest classes first, so that a class has at most
+    one goal in each group while it has no more goals than there are groups.
+    (Where it has more, some groups get two: those that cannot be met
+    together are split, `_Goals._split`.) Groups left with room are then
+    topped up with goals of classes not in them, those in the fewest groups
+    first: a goal in two groups gets twice the patients.
+    """
+    if not indexes:
+        return []
+    ordered = list(_classes(indexes, goals).values())
+    rng.shuffle(ordered)
+    ordered.sort(key=len, reverse=True)
+    class_of = {index: n for n, members in enumerate(ordered) for index in members}
+    groups: list = [[] for _ in range(math.ceil(len(indexes) / size))]
+    dealt = []
+    for members in ordered:
+        rng.shuffle(members)
+        dealt.extend(members)
+    for turn, index in enumerate(dealt):
+        groups[turn % len(groups)].append(index)
+    copies = dict.fromkeys(indexes, 1)
+    for group in groups:
+        taken = {class_of[index] for index in group}
+        spare = [index for index in indexes if class_of[index] not in taken]
+        spare.sort(key=copies.__getitem__)
+        for index in spare:
+            if len(group) >= size:
+                break
+            if class_of[index] not in taken:
+                group.append(index)
+                taken.add(class_of[index])
+                copies[index] += 1
+    return [tuple(group) for group in groups]
+
+
+def _classes(indexes, goals: list) -> dict:
+    """The values read (`_values_read`) -> the indexes of the goals reading them."""
+    classes: dict = {}
+    for index in indexes:
+        classes.setdefault(_values_read(goals[index]), []).append(index)
+    return classes
+
+
+def _values_read(goal: qm.Series) -> frozenset:
+    """The columns a goal reads, each with the frame it is read from."""
+    return frozenset(n for n in qm.all_nodes(goal) if isinstance(n, qm.SelectColumn))
+
+
 class _Goals:
     """Plans under which a patient is in the population and also gives a few
     output columns a value.
@@ -317,15 +401,33 @@ class _Goals:
         self._target = target
         self._tables = tables
         self._cache = cache
-        order = list(range(len(goals)))
-        # Neighbouring columns are often alternatives to each other (age
-        # bands, categories): mixing them makes groups that can be met.
-        rng.shuffle(order)
-        self._groups = [
-            tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
-        ]
         #: Goal index -> how many patients its quota asks for, and how many it has.
         self._wanted: dict = {}
+        self._groups: list = []
+        self._tried: list = []
+        self._passed: list = []
+        self._pending: list = []
+        self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
+        #: Each column's goal solved alone: a group split down to one goal
+        #: starts from these plans.
+        self._single: dict = {}
+        for index in range(len(goals)):
+            plans, _ = self._solve((index,))
+            if plans:
+                self._single[index] = plans
+        # A goal no plan meets (a column read from an empty codelist, or
+        # one the solver leaves to chance) would leave every group it
+        # joined without a plan, and split it.
+        rows = {
+            index: min(sum(count for _, count, _ in plan.required) for plan in plans)
+            for index, plans in self._single.items()
+        }
+        # Rows beyond those of the goal asking for the fewest, which are
+        # mostly the population's own.
+        extra = [count - min(rows.values()) for count in rows.values()] or [0]
+        size = _goal_group_size(len(rows), sum(extra) / len(extra))
+        for group in _deal(list(rows), goals, size, rng):
+            self._add_group(group)
         placed: set = set()
         for together in quotas:
             indexes = []
@@ -335,19 +437,13 @@ class _Goals:
                 if index not in placed:
                     placed.add(index)
                     indexes.append(index)
-            self._groups += [
-                tuple(indexes[i : i + GOAL_GROUP])
-                for i in range(0, len(indexes), GOAL_GROUP)
-            ]
+            for i in range(0, len(indexes), GOAL_GROUP):
+                self._add_group(tuple(indexes[i : i + GOAL_GROUP]))
         self._got = dict.fromkeys(self._wanted, 0)
-        self._pending = [0] * len(self._groups)
-        self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
-        self._tried = [2] * len(self._groups)
-        self._passed = [1] * len(self._groups)
         self._split_groups: set = set()
 
     def __bool__(self) -> bool:
-        return bool(self._goals)
+        return bool(self._groups)
 
     @property
     def share(self) -> float:
@@ -396,38 +492,8 @@ class _Goals:
         else:
             group = rng.choices(range(len(self._groups)), weights)[0]
         if group not in self._plans:
-            # Goals first: the solver keeps the first alternatives of a large
-            # product, and those then pair the goals with every alternative
-            # of the population rather than one population alternative with
-            # many of the goals.
-            target = self._target
-            for goal in reversed(self._groups[group]):
-                target = qm.Function.And(self._goals[goal], target)
-            # A plan leaving more than the population does to chance would
-            # cost many rejected candidates: the goal is only worth its plans
-            # that the solver solves.
-            checked = itertools.count()
-            feasible = _feasibility(self._tables, self._cache)
-            alternatives, reasons = plan_population_with_reasons(
-                target,
-                tuple(self._tables),
-                lambda plan: next(checked) >= 0 and feasible(plan),
-            )
-            cost = len(alternatives) + len(reasons)
-            if self._is_quota(group):
-                # Quotas are many and cheap, or few and costly: counted by
-                # the plans the solver made, they get what they cost.
-                cost += next(checked)
-            self._budget[self._is_quota(group)] -= max(1, cost)
-            prepared = (
-                _prepare(plan, self._tables, self._cache) for plan in alternatives
-            )
-            plans = [
-                plan
-                for plan in prepared
-                if isinstance(plan, _PreparedPlan)
-                and set(plan.plan.unsolved) <= self._known
-            ]
+            plans, cost = self._solve(self._groups[group])
+            self._budget[self._is_quota(group)] -= cost
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
             if not plans:
                 self._split(group)
@@ -437,6 +503,51 @@ class _Goals:
         self._pending[group] += 1
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
+
+    def _solve(self, goals: tuple) -> tuple:
+        """(the prepared plans meeting the population and every one of
+        `goals`, what solving them cost against the budget)."""
+        # Goals first: the solver keeps the first alternatives of a large
+        # product, and those then pair the goals with every alternative
+        # of the population rather than one population alternative with
+        # many of the goals.
+        target = self._target
+        for goal in reversed(goals):
+            target = qm.Function.And(self._goals[goal], target)
+        # A plan leaving more than the population does to chance would
+        # cost many rejected candidates: the goal is only worth its plans
+        # that the solver solves.
+        checked = itertools.count()
+        feasible = _feasibility(self._tables, self._cache)
+        alternatives, reasons = plan_population_with_reasons(
+            target,
+            tuple(self._tables),
+            lambda plan: next(checked) >= 0 and feasible(plan),
+        )
+        cost = len(alternatives) + len(reasons)
+        if goals[0] in self._wanted:
+            # Quotas are many and cheap, or few and costly: counted by
+            # the plans the solver made, they get what they cost.
+            cost += next(checked)
+        prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
+        plans = [
+            plan
+            for plan in prepared
+            if isinstance(plan, _PreparedPlan)
+            and set(plan.plan.unsolved) <= self._known
+        ]
+        return plans, max(1, cost)
+
+    def _add_group(self, goals: tuple) -> None:
+        """Draw `goals` together from now on."""
+        if len(goals) == 1 and goals[0] in self._single:
+            self._plans[len(self._groups)] = [
+                (plan, [1, 2]) for plan in self._single[goals[0]]
+            ]
+        self._groups.append(goals)
+        self._tried.append(2)
+        self._passed.append(1)
+        self._pending.append(0)
 
     def record(self, group: int, index: int, passed: bool) -> None:
         """Count one checked candidate made for `group` with its plan `index`."""
@@ -472,15 +583,21 @@ class _Goals:
         self._passed[group] = 0
         if len(goals) > 1:
             half = len(goals) // 2
+            classes = _classes(goals, self._goals).values()
             if self._is_quota(group):
                 parts = [(goal,) for goal in goals]
+            elif len(classes) < len(goals):
+                # Goals reading the same values are most likely what no
+                # patient meets together (`_deal`): all but the first of
+                # each class are set apart.
+                parts = [
+                    tuple(members[0] for members in classes),
+                    tuple(g for members in classes for g in members[1:]),
+                ]
             else:
                 parts = [goals[:half], goals[half:]]
             for part in parts:
-                self._groups.append(part)
-                self._tried.append(2)
-                self._passed.append(1)
-                self._pending.append(0)
+                self._add_group(part)
 
 
 @dataclasses.dataclass(frozen=True)

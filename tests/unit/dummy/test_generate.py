@@ -1,4 +1,5 @@
 import datetime
+import itertools
 import logging
 import os
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 from ehrql import case, create_dataset, days, months, when, years
+from ehrql.codes import verhoeff_valid
 from ehrql.dummy import generate_dummy_data, generate_dummy_tables
 from ehrql.query_language import PatientFrame, Series, table_from_rows
 from tests.unit.dummy.checks import (
@@ -232,6 +234,18 @@ def test_an_impossible_population_stops_at_once_and_says_why():
     assert reason.startswith("no patient can satisfy the population")
     assert "people.score" in reason
     assert "people.birth_month" in reason
+
+
+def test_a_population_needing_a_code_from_an_empty_codelist_stops_at_once():
+    # Codes are sampled from an unbounded set, but no sample can hold a
+    # member of an empty codelist: that is a proof, not a pool run dry.
+    ds = create_dataset()
+    ds.define_population(events.where(events.code.is_in([])).exists_for_patient())
+    data = generate_dummy_data(ds._compile(), population_size=5, timeout=30)
+    assert data.report.generated == 0
+    assert not data.report.timed_out
+    assert not data.report.used_rejection_sampling
+    assert "events.code" in data.report.reason
 
 
 def test_contradictory_counts_are_named():
@@ -540,6 +554,54 @@ def test_columns_the_population_leaves_free_still_get_values():
     assert_all_in_population(data.tables, dataset, 300)
     for name in ["wheeze_in_window", "drug_at_wheeze_visit", "late_death"]:
         assert filled_share(data.tables, dataset, name) >= 0.05, name
+
+
+def _snomed_codes(count: int) -> list:
+    """`count` SNOMED CT concept ids with correct check digits."""
+    codes = []
+    for base in itertools.count(100000):
+        digit = next(d for d in "0123456789" if verhoeff_valid(f"{base}{d}"))
+        codes.append(f"{base}{digit}")
+        if len(codes) == count:
+            return codes
+
+
+def test_many_columns_each_get_patients_who_meet_several_of_them_at_once():
+    # Twenty conditions, each with a diagnosis date and a flag for a
+    # resolution coded after the last diagnosis, and columns read from an
+    # empty codelist, null for everyone. A patient made for a few columns
+    # at a time would leave each about 2% of the patients, and a column that
+    # no patient can fill would take the columns it is grouped with down.
+    codes = _snomed_codes(40)
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    for n in range(20):
+        diagnoses = events.where(events.code.is_in([codes[2 * n]])).sort_by(events.day)
+        resolved_on = (
+            events.where(events.code.is_in([codes[2 * n + 1]]))
+            .sort_by(events.day)
+            .last_for_patient()
+            .day
+        )
+        ds.add_column(f"diagnosed_{n}", diagnoses.first_for_patient().day)
+        ds.add_column(
+            f"resolved_{n}",
+            (resolved_on > diagnoses.last_for_patient().day).when_null_then(False),
+        )
+    for n in range(5):
+        never = events.where(events.code.is_in([])).sort_by(events.day)
+        ds.add_column(f"never_{n}", never.first_for_patient().reading)
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=1)
+    results = run(data.tables, dataset)
+    assert len(results) == 200
+    filled = {
+        name: sum(r[i] is not None and r[i] is not False for r in results) / 200
+        for i, name in enumerate(dataset.variables, start=1)
+    }
+    for n in range(20):
+        assert filled[f"resolved_{n}"] >= 0.05, n
+        assert filled[f"diagnosed_{n}"] >= 0.1, n
 
 
 def test_a_boolean_case_is_solved_branch_by_branch():
