@@ -34,7 +34,9 @@ from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.dummy.row_expressions import (
     CONTEXT_VERSION,
+    PICK_ANSWERS,
     UNKNOWN,
+    PickAnswers,
     compile_row_expression,
     drawn_so_far,
 )
@@ -950,6 +952,7 @@ def _draw_patient(
     versions: dict = {}
     counter = itertools.count(1)
     context[CONTEXT_VERSION] = versions
+    context[PICK_ANSWERS] = PickAnswers()
     for table, filler in prepared.fillers.items():
         table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
