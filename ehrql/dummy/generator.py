@@ -397,7 +397,8 @@ class _Goals:
         )
         goals = [goal for goal in goals if goal not in set(quota_goals)]
         self._goals = goals + quota_goals
-        self._known = known
+        #: The population's unsolved conditions, each mapped to itself.
+        self._known = {node: node for node in known}
         #: Alternatives left to solve: for columns' goals, and for quotas.
         self._budget = list(budget)
         self._target = target
@@ -531,13 +532,18 @@ class _Goals:
             # Quotas are many and cheap, or few and costly: counted by
             # the plans the solver made, they get what they cost.
             cost += next(checked)
-        prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
-        plans = [
-            plan
-            for plan in prepared
-            if isinstance(plan, _PreparedPlan)
-            and set(plan.plan.unsolved) <= self._known
-        ]
+        plans = []
+        for plan in alternatives:
+            # Checked before the plan is prepared: preparing compiles its
+            # unsolved conditions, which may be large.
+            unsolved = tuple(self._known.get(node) for node in plan.unsolved)
+            if None in unsolved:
+                continue
+            # The population's own nodes, whose compiled checks are cached.
+            plan = dataclasses.replace(plan, unsolved=unsolved)
+            prepared = _prepare(plan, self._tables, self._cache)
+            if isinstance(prepared, _PreparedPlan):
+                plans.append(prepared)
         return plans, max(1, cost)
 
     def _add_group(self, goals: tuple) -> None:
