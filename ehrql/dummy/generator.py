@@ -311,12 +311,12 @@ def _deal(indexes: list, goals: list, size: int, rng: random.Random) -> list:
     bands, ethnic groups, one sex or the other) that no patient meets
     together; goals reading different values (one disease's diagnosis,
     another's resolution) mostly can be met together. The goals are dealt
-    out like cards, the largest classes first, so that a class has at most
-    one goal in each group while it has no more goals than there are groups.
-    (Where it has more, some groups get two: those that cannot be met
-    together are split, `_Goals._split`.) Groups left with room are then
-    topped up with goals of classes not in them, those in the fewest groups
-    first: a goal in two groups gets twice the patients.
+    out like cards, the largest classes first, each to the next group with
+    room and none of its class; a class with more goals than there are
+    groups opens more. Groups left with room are then topped up with goals
+    of classes not in them, those in the fewest groups first: a goal in two
+    groups gets twice the patients. (Goals of different classes that still
+    cannot be met together split their group, `_Goals._split`.)
     """
     if not indexes:
         return []
@@ -325,12 +325,21 @@ def _deal(indexes: list, goals: list, size: int, rng: random.Random) -> list:
     ordered.sort(key=len, reverse=True)
     class_of = {index: n for n, members in enumerate(ordered) for index in members}
     groups: list = [[] for _ in range(math.ceil(len(indexes) / size))]
-    dealt = []
+    turn = 0
     for members in ordered:
         rng.shuffle(members)
-        dealt.extend(members)
-    for turn, index in enumerate(dealt):
-        groups[turn % len(groups)].append(index)
+        for index in members:
+            for step in range(len(groups)):
+                group = groups[(turn + step) % len(groups)]
+                if len(group) < size and all(
+                    class_of[other] != class_of[index] for other in group
+                ):
+                    group.append(index)
+                    turn += step + 1
+                    break
+            else:
+                groups.append([index])
+                turn = 0
     copies = dict.fromkeys(indexes, 1)
     for group in groups:
         taken = {class_of[index] for index in group}
@@ -355,8 +364,26 @@ def _classes(indexes, goals: list) -> dict:
 
 
 def _values_read(goal: qm.Series) -> frozenset:
-    """The columns a goal reads, each with the frame it is read from."""
-    return frozenset(n for n in qm.all_nodes(goal) if isinstance(n, qm.SelectColumn))
+    """The patient-level values a goal is computed from: columns of patient
+    tables and of picked rows, and aggregates over frames (each with the
+    frame's filters, so that counts in two intervals differ)."""
+    found = set()
+    stack = [goal]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, qm.AggregateByPatient._Base) or (
+            isinstance(node, qm.SelectColumn)
+            and isinstance(
+                node.source, (qm.PickOneRowPerPatient, qm.SelectPatientTable)
+            )
+        ):
+            found.add(node)
+        elif isinstance(node, (qm.Function._Base, qm.Case)):
+            stack.extend(c for c in node.children() if isinstance(c, qm.Series))
+        elif not isinstance(node, qm.Value):
+            # Constants aside: `band == "a"` and `band == "b"` read one value.
+            found.add(node)
+    return frozenset(found)
 
 
 class _Goals:
