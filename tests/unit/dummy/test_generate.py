@@ -604,6 +604,28 @@ def test_many_columns_each_get_patients_who_meet_several_of_them_at_once():
         assert filled[f"diagnosed_{n}"] >= 0.1, n
 
 
+def test_categories_of_one_value_get_patients_beside_many_other_columns():
+    # No patient is in two age bands: bands made for together leave their
+    # patients without a plan. Thirty condition flags beside them need
+    # patients made for several at once.
+    codes = _snomed_codes(30)
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    for n in range(8):
+        ds.add_column(f"band_{n}", (age >= 10 * n) & (age < 10 * n + 10))
+    for n in range(30):
+        coded = events.where(events.code.is_in([codes[n]]))
+        ds.add_column(f"has_{n}", coded.exists_for_patient())
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=2)
+    results = run(data.tables, dataset)
+    assert len(results) == 200
+    for i, name in enumerate(dataset.variables, start=1):
+        least = 0.07 if name.startswith("band") else 0.08
+        assert sum(r[i] is True for r in results) / 200 >= least, name
+
+
 def test_a_boolean_case_is_solved_branch_by_branch():
     # Neither "removed before implanted" (two frames of one table compared)
     # nor the case around it was solvable as a whole; each branch is.
