@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from collections.abc import Callable
 
 from ehrql.query_model import nodes as qm
@@ -376,6 +377,16 @@ class PickAnswers:
 #: The context key of its `PickAnswers`.
 PICK_ANSWERS = ("pick answers",)
 
+_pick_tokens = itertools.count()
+
+
+@functools.lru_cache(maxsize=16384)
+def _pick_token(pick: qm.PickOneRowPerPatient, drawn_so_far: bool) -> int:
+    """A number standing for a pick read from one kind of rows: cheaper to
+    look up than the pick itself, whose hash is computed in Python. (A pick
+    dropped from the cache gets a new number: it is then only shared less.)"""
+    return next(_pick_tokens)
+
 
 def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     # What this pick reads, apart from the rest of the expression: its
@@ -393,7 +404,7 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     flags["opaque"] = flags["opaque"] or own["opaque"]
     # The same pick read from the same rows (those of its table, or those
     # drawn so far of the row's own table) gives the same answer.
-    shared_as = (pick, _reads_drawn_so_far(pick.source, source))
+    shared_as = _pick_token(pick, _reads_drawn_so_far(pick.source, source))
     tie_breakers = pick.schema.column_names
     choose = min if pick.position is qm.Position.FIRST else max
 
