@@ -441,22 +441,7 @@ class _Goals:
         #: Each column's goal solved alone: a group split down to one goal
         #: starts from these plans.
         self._single: dict = {}
-        for index in range(len(goals)):
-            plans, _ = self._solve((index,))
-            if plans:
-                self._single[index] = plans
-        # A goal no plan meets (a column read from an empty codelist, or
-        # one the solver leaves to chance) would leave every group it
-        # joined without a plan, and split it.
-        rows = {
-            index: min(sum(count for _, count, _ in plan.required) for plan in plans)
-            for index, plans in self._single.items()
-        }
-        # Rows beyond those of the goal asking for the fewest, which are
-        # mostly the population's own.
-        extra = [count - min(rows.values()) for count in rows.values()] or [0]
-        size = _goal_group_size(len(rows), sum(extra) / len(extra))
-        for group in _deal(list(rows), goals, size, rng):
+        for group in _deal(self._possible(goals), goals, self._size, rng):
             self._add_group(group)
         placed: set = set()
         for together in quotas:
@@ -533,6 +518,34 @@ class _Goals:
         self._pending[group] += 1
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
+
+    def _possible(self, goals: list) -> list:
+        """The indexes of the column goals worth grouping, and sets
+        `_size`, how many a patient is made for at once.
+
+        With many columns, each goal is solved alone first: a goal no plan
+        meets (a column read from an empty codelist, or one the solver
+        leaves to chance) would leave every group it joined without a plan,
+        and split it; and the rows each goal asks for bound the group size.
+        With few, groups are of `GOAL_GROUP` goals whatever they ask for,
+        and solving each alone would only cost time.
+        """
+        self._size = GOAL_GROUP
+        if _goal_group_size(len(goals), 0) <= GOAL_GROUP:
+            return list(range(len(goals)))
+        for index in range(len(goals)):
+            plans, _ = self._solve((index,))
+            if plans:
+                self._single[index] = plans
+        rows = {
+            index: min(sum(count for _, count, _ in plan.required) for plan in plans)
+            for index, plans in self._single.items()
+        }
+        # Rows beyond those of the goal asking for the fewest, which are
+        # mostly the population's own.
+        extra = [count - min(rows.values()) for count in rows.values()] or [0]
+        self._size = _goal_group_size(len(rows), sum(extra) / len(extra))
+        return list(rows)
 
     def _solve(self, goals: tuple) -> tuple:
         """(the prepared plans meeting the population and every one of
