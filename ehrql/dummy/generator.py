@@ -597,8 +597,11 @@ class _Goals:
         self._passed.append(1)
         self._pending.append(0)
 
-    def record(self, group: int, index: int, passed: bool) -> None:
-        """Count one checked candidate made for `group` with its plan `index`."""
+    def record(
+        self, group: int, index: int, passed: bool, checked: bool = True
+    ) -> None:
+        """Count one checked candidate made for `group` with its plan `index`
+        (or, not `checked`, one given up while it was made)."""
         tally = self._plans[group][index][1]
         tally[1] += 1
         self._pending[group] -= 1
@@ -612,7 +615,10 @@ class _Goals:
                 if goal in self._got:
                     self._got[goal] += 1
         elif (
-            self._tried[group] >= GOAL_PATIENCE
+            # Candidates given up while they are made come before a batch's
+            # checked ones: a group is judged on the checked ones too.
+            (checked or self._tried[group] >= GOAL_PATIENCE * GOAL_PATIENCE)
+            and self._tried[group] >= GOAL_PATIENCE
             and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
         ):
             self._split(group)
@@ -710,15 +716,20 @@ def _search(
                 plan, patient_id, rng, uniques, given, strict=chosen is not None
             )
             if rows is None:
-                goals.record(*index, False)
+                goals.record(*index, False, checked=False)
                 continue
             batch.append((patient_id, index, rows))
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
+        # A goal group's candidates of one batch are judged together: the
+        # passes are counted before the failures, so that a group is not
+        # split for failures that come first in a large batch.
+        for passed in (True, False):
+            for patient_id, index, _ in batch:
+                if isinstance(index, tuple) and (patient_id in accepted) is passed:
+                    goals.record(*index, passed)
         for patient_id, index, rows in batch:
-            if isinstance(index, tuple):
-                goals.record(*index, patient_id in accepted)
-            else:
+            if not isinstance(index, tuple):
                 attempts[index] += 1
                 successes[index] += patient_id in accepted
             if patient_id in accepted:
