@@ -528,10 +528,15 @@ class _Goals:
         leaves to chance) would leave every group it joined without a plan,
         and split it; and the rows each goal asks for bound the group size.
         With few, groups are of `GOAL_GROUP` goals whatever they ask for,
-        and solving each alone would only cost time.
+        and solving each alone would only cost time; so too with more goals
+        than the budget of alternatives (`GOAL_ALTERNATIVES`) for the
+        population asked for.
         """
         self._size = GOAL_GROUP
-        if _goal_group_size(len(goals), 0) <= GOAL_GROUP:
+        if (
+            _goal_group_size(len(goals), 0) <= GOAL_GROUP
+            or len(goals) > self._budget[0]
+        ):
             return list(range(len(goals)))
         for index in range(len(goals)):
             plans, _ = self._solve((index,))
