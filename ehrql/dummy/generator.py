@@ -82,6 +82,9 @@ GOAL_GROUP = 4
 GOAL_COVER = 0.1
 GOAL_GROUP_MAX = 24
 GOAL_ROWS = 24
+#: ... and up to about this many query model nodes in its goals
+#: (`_goal_weight`), beyond the first `GOAL_GROUP` goals.
+GOAL_NODES = 500
 #: Candidates a goal group gets before it is split for failing too often
 #: (fewer than `GOAL_PASS_RATE` of them in the population).
 GOAL_PATIENCE = 10
@@ -325,15 +328,25 @@ def _deal(indexes: list, goals: list, size: int, rng: random.Random) -> list:
     ordered.sort(key=len, reverse=True)
     class_of = {index: n for n, members in enumerate(ordered) for index in members}
     groups: list = [[] for _ in range(math.ceil(len(indexes) / size))]
+    weight = {index: _goal_weight(goals[index]) for index in indexes}
+
+    def fits(index, group) -> bool:
+        return (
+            len(group) < size
+            and all(class_of[other] != class_of[index] for other in group)
+            and (
+                len(group) < GOAL_GROUP
+                or sum(weight[other] for other in group) + weight[index] <= GOAL_NODES
+            )
+        )
+
     turn = 0
     for members in ordered:
         rng.shuffle(members)
         for index in members:
             for step in range(len(groups)):
                 group = groups[(turn + step) % len(groups)]
-                if len(group) < size and all(
-                    class_of[other] != class_of[index] for other in group
-                ):
+                if fits(index, group):
                     group.append(index)
                     turn += step + 1
                     break
@@ -348,11 +361,19 @@ def _deal(indexes: list, goals: list, size: int, rng: random.Random) -> list:
         for index in spare:
             if len(group) >= size:
                 break
-            if class_of[index] not in taken:
+            if class_of[index] not in taken and fits(index, group):
                 group.append(index)
                 taken.add(class_of[index])
                 copies[index] += 1
     return [tuple(group) for group in groups]
+
+
+def _goal_weight(goal: qm.Series) -> int:
+    """What a goal costs a patient made for it, roughly: its size. Each of
+    its conditions is checked on the patient's rows as they are drawn, and a
+    column built from many conditions (a case over a dozen codelists) makes
+    every row cost more to draw."""
+    return sum(1 for _ in qm.all_nodes(goal))
 
 
 def _classes(indexes, goals: list) -> dict:
