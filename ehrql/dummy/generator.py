@@ -284,6 +284,10 @@ def _column_goals(dataset: qm.Dataset) -> list:
     for series in dataset.variables.values():
         if not series.domain.is_patient or not qm.get_table_nodes(series):
             continue
+        if series.type is not bool and _never_null(series):
+            # Made for, its patients would only meet whichever harder
+            # alternative the solver took (a row for `a` in `minimum_of(a, D)`).
+            continue
         goal = (
             series
             if series.type is bool
@@ -405,6 +409,17 @@ def _values_read(goal: qm.Series) -> frozenset:
             # Constants aside: `band == "a"` and `band == "b"` read one value.
             found.add(node)
     return frozenset(found)
+
+
+def _never_null(series: qm.Series) -> bool:
+    """Whether a series has a value for every patient, on its face: a
+    constant, or the minimum or maximum of values one of which always has one
+    (`minimum_of(death_date, D)`)."""
+    if isinstance(series, qm.Value):
+        return series.value is not None
+    if isinstance(series, (qm.Function.MinimumOf, qm.Function.MaximumOf)):
+        return any(_never_null(s) for s in series.sources)
+    return False
 
 
 class _Goals:
