@@ -626,6 +626,25 @@ def test_categories_of_one_value_get_patients_beside_many_other_columns():
         assert sum(r[i] is True for r in results) / 200 >= least, name
 
 
+def test_a_column_never_null_on_its_face_does_not_shape_patients():
+    # The earlier of a death date and a fixed end date always has a value:
+    # made for, its patients would all get a death record (the solver takes
+    # the death date's alternative), far more than the usual share.
+    from ehrql import minimum_of
+
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.end = minimum_of(death_records.died, datetime.date(2030, 1, 1))
+    ds.score = people.score
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=1)
+    assert_all_in_population(data.tables, dataset, 200)
+    died = [
+        rows for table, rows in data.tables.items() if table.name == "death_records"
+    ]
+    assert len(died[0]) / 200 < 0.55
+
+
 def test_a_boolean_case_is_solved_branch_by_branch():
     # Neither "removed before implanted" (two frames of one table compared)
     # nor the case around it was solvable as a whole; each branch is.
