@@ -202,6 +202,7 @@ def generate_dummy_data(
             known,
             budget,
             quotas,
+            population_size,
         )
         search = _search(
             prepared,
@@ -454,6 +455,7 @@ class _Goals:
         known: set,
         budget: tuple,
         quotas: tuple = (),
+        population_size: int = 0,
     ):
         quota_goals = list(
             dict.fromkeys(goal for together in quotas for goal, _ in together)
@@ -467,6 +469,7 @@ class _Goals:
         self._target = target
         self._tables = tables
         self._cache = cache
+        self._population_size = population_size
         #: Goal index -> how many patients its quota asks for, and how many it has.
         self._wanted: dict = {}
         self._groups: list = []
@@ -566,12 +569,12 @@ class _Goals:
         With few, groups are of `GOAL_GROUP` goals whatever they ask for,
         and solving each alone would only cost time; so too with more goals
         than the budget of alternatives (`GOAL_ALTERNATIVES`) for the
-        population asked for.
+        population asked for, or than patients asked for (no grouping makes
+        every column vary then).
         """
         self._size = GOAL_GROUP
-        if (
-            _goal_group_size(len(goals), 0) <= GOAL_GROUP
-            or len(goals) > self._budget[0]
+        if _goal_group_size(len(goals), 0) <= GOAL_GROUP or len(goals) > min(
+            self._budget[0], self._population_size
         ):
             return list(range(len(goals)))
         for index in range(len(goals)):
