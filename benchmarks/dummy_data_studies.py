@@ -20,12 +20,18 @@ root:
 
     python benchmarks/dummy_data_studies.py --cases-dir ../shared/studies [-k TEXT]
 
+With `--consistency`, each line also gives the patients whose rows tell an
+inconsistent story across tables (`ehrql.dummy.consistency`), by problem,
+and a total over all cases is printed last; `--max-patients 200` keeps that
+count quick.
+
 The study files are read where they are; nothing is copied.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import csv
 import os
@@ -37,6 +43,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from ehrql.dummy import generate_dummy_data  # noqa: E402
+from ehrql.dummy.consistency import inconsistencies  # noqa: E402
 from ehrql.loaders import load_dataset_definition, load_measure_definitions  # noqa: E402
 from ehrql.main import engine_over_tables  # noqa: E402
 from ehrql.measures.dummy_data import (  # noqa: E402
@@ -107,6 +114,18 @@ def _filled_shares(query, tables) -> dict:
     }
 
 
+def inconsistent_patients(tables: dict) -> collections.Counter:
+    """Problem (its kind, without the columns named) -> patients who have it."""
+    per_patient: dict = collections.defaultdict(dict)
+    for table, rows in tables.items():
+        for row in rows:
+            per_patient[row["patient_id"]].setdefault(table, []).append(row)
+    counts: collections.Counter = collections.Counter()
+    for rows in per_patient.values():
+        counts.update({problem.split(":")[0] for problem in inconsistencies(rows)})
+    return counts
+
+
 def measure_case(
     case: dict,
     cases_dir: pathlib.Path,
@@ -114,20 +133,22 @@ def measure_case(
     clock=time.perf_counter,
     scale: int = 1,
     loaded: tuple | None = None,
+    max_patients: int | None = None,
 ) -> dict:
     """The figures for one case; `error` set when it cannot be loaded or generated.
 
     With `scale`, `scale` times the configured population is asked for,
     with `scale` times the time limit. `loaded` is the case as an earlier
-    call loaded it (its `loaded`): the generator's caches hold the nodes of
-    a definition, and a definition loaded again would make every cache hit
-    compare whole trees, which a single run never does.
+    call loaded it (its `loaded`), so that it is not loaded twice.
+    `max_patients` caps the patients asked for.
     """
     result = {"id": case["id"], "public": case.get("public_seconds") or ""}
     try:
         loaded = loaded or _load(case, cases_dir)
         query, asked, timeout, extra, quotas = loaded
         asked, timeout = asked * scale, timeout * scale
+        if max_patients is not None:
+            asked = min(asked, max_patients)
     except BaseException as e:  # a study may call sys.exit, or fail in any way
         return {
             **result,
@@ -153,6 +174,7 @@ def measure_case(
         "per_thousand": seconds / max(data.report.generated, 1) * 1000,
         "shares": shares,
         "summary": data.report.summary(),
+        "inconsistent": inconsistent_patients(data.tables),
     }
 
 
@@ -197,7 +219,19 @@ def main(argv=None) -> None:
         default=0.05,
         help="count columns filled for fewer than this share",
     )
+    parser.add_argument(
+        "--consistency",
+        action="store_true",
+        help="count the patients whose rows are inconsistent across tables, by problem",
+    )
+    parser.add_argument(
+        "--max-patients",
+        type=int,
+        default=None,
+        help="ask for at most this many patients per case",
+    )
     args = parser.parse_args(argv)
+    inconsistent_total: collections.Counter = collections.Counter()
     cases_dir = args.cases_dir.resolve()
     with (cases_dir / "cases.tsv").open(newline="") as f:
         cases = [c for c in csv.DictReader(f, delimiter="\t") if args.k in c["id"]]
@@ -210,6 +244,7 @@ def main(argv=None) -> None:
             cases_dir,
             args.seed,
             time.process_time if args.cpu else time.perf_counter,
+            max_patients=args.max_patients,
         )
         name = m["id"][:60]
         if "error" in m:
@@ -226,6 +261,9 @@ def main(argv=None) -> None:
             f"{m['public']:>7}  {_low_count(m['shares'], args.low)} {_shares_text(m['shares'])}{short}{slow}",
             flush=True,
         )
+        if args.consistency:
+            inconsistent_total.update(m["inconsistent"])
+            print(f"    inconsistent: {_counts_text(m['inconsistent'])}")
         if args.verbose:
             print("    " + m["summary"])
             print("    " + _shares_text(m["shares"], limit=1000))
@@ -244,6 +282,14 @@ def main(argv=None) -> None:
                 f"the time ({big['per_thousand']:.1f} s/1000)",
                 flush=True,
             )
+    if args.consistency:
+        print(f"inconsistent patients, all cases: {_counts_text(inconsistent_total)}")
+
+
+def _counts_text(counts: collections.Counter) -> str:
+    return (
+        ", ".join(f"{problem}: {n}" for problem, n in sorted(counts.items())) or "none"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 import ehrql
 from ehrql.errors import EHRQLError
 from ehrql.permissions import collecting_claims
-from ehrql.query_language import Dataset, DummyDataConfig
+from ehrql.query_language import Dataset, DummyDataConfig, recording_locations
 from ehrql.query_model import nodes as qm
 from ehrql.user_args import UserArguments, as_argument_list, user_arguments
 
@@ -53,6 +53,9 @@ class LoadedDataset:
     population_defined_at: tuple | None = None
     #: Permissions the file claimed with `claim_permissions` (dummy data only).
     claimed_permissions: tuple[str, ...] = ()
+    #: Series node -> (file, line) where the definition built it, for the
+    #: conditions of the population (and of the dummy data constraint).
+    condition_locations: Mapping = dataclasses.field(default_factory=dict)
 
 
 def load_dataset(path: Path | str, user_args: UserArgs = None) -> qm.Dataset:
@@ -82,6 +85,11 @@ def _dataset_from_module(path: Path, module: types.ModuleType) -> LoadedDataset:
             dataset.dummy_data_config,
             dataset.population_defined_at,
             claimed_permissions(module),
+            condition_locations(
+                module,
+                dataset._population,
+                dataset.dummy_data_config.additional_population_constraint,
+            ),
         )
     except EHRQLError as e:
         # Raised after the file has run, so no frame of it is on the stack:
@@ -114,6 +122,9 @@ def load_measure_definitions(path: Path | str, user_args: UserArgs = None):
             )
         )
     measures.claimed_permissions = claimed_permissions(module)
+    measures.condition_locations = condition_locations(
+        module, *(measure.denominator for measure in measures)
+    )
     return measures
 
 
@@ -179,6 +190,7 @@ def load_module(
     with (
         _definition_context(path, as_argument_list(user_args)) as arguments,
         collecting_claims() as claims,
+        recording_locations() as locations,
     ):
         # The original error stays attached as the cause, for --debug-traceback.
         try:
@@ -202,10 +214,25 @@ def load_module(
             ) from e
     # Set once the file has run, so its own code has nothing left to change it with.
     setattr(module, _CLAIMS_ATTRIBUTE, tuple(claims))
+    setattr(module, _LOCATIONS_ATTRIBUTE, types.MappingProxyType(locations))
     return module
 
 
 _CLAIMS_ATTRIBUTE = "__ehrql_claimed_permissions__"
+_LOCATIONS_ATTRIBUTE = "__ehrql_locations__"
+
+
+def condition_locations(module: types.ModuleType, *conditions) -> dict:
+    """Node -> (file, line) where the file run by `load_module` built it, for
+    every series node inside `conditions` (series or nodes; None skipped)."""
+    recorded = getattr(module, _LOCATIONS_ATTRIBUTE, {})
+    return {
+        node: recorded[node]
+        for condition in conditions
+        if condition is not None
+        for node in qm.all_nodes(getattr(condition, "_qm_node", condition))
+        if isinstance(node, qm.Series) and node in recorded
+    }
 
 
 def claimed_permissions(module: types.ModuleType) -> tuple[str, ...]:

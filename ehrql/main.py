@@ -511,6 +511,7 @@ def _generate_dummy_tables(loaded, log: Log, progress: Progress | None = None) -
         "the population",
         loaded.population_defined_at,
         progress,
+        locations=loaded.condition_locations,
     )
 
 
@@ -522,9 +523,11 @@ def _generate_dummy_data(
     defined_at: tuple | None,
     progress: Progress | None = None,
     quotas: tuple = (),
+    locations: Mapping | None = None,
 ) -> dict:
     """Dummy tables for `query` as `config` (a DummyDataConfig) asks, saying
-    once what happened; `quotas` as `ehrql.dummy.generate_dummy_data` takes them."""
+    once what happened; `quotas` and `locations` as
+    `ehrql.dummy.generate_dummy_data` takes them."""
     try:
         dummy = importlib.import_module("ehrql.dummy")
     except ModuleNotFoundError:
@@ -551,6 +554,7 @@ def _generate_dummy_data(
             timeout=config.timeout,
             progress=update,
             quotas=quotas,
+            locations=locations,
         )
     _say_what_happened(data.report, log, what, defined_at)
     return data.tables
@@ -563,7 +567,7 @@ def _say_what_happened(report, log: Log, what: str, defined_at: tuple | None) ->
         log(f"Dummy data: {report.summary()}")
         return
     where = ""
-    if defined_at is not None:
+    if defined_at is not None and report.impossible_at is None:
         filename, line = defined_at
         where = f" ({what} is defined in {filename}, line {line})"
     raise CommandError(
@@ -941,7 +945,10 @@ def _calculated_measures(
             permissions,
         )
     else:
-        from ehrql.measures.dummy_data import measures_dummy_quotas
+        from ehrql.measures.dummy_data import (
+            measures_dummy_locations,
+            measures_dummy_quotas,
+        )
 
         tables = _generate_dummy_data(
             query,
@@ -951,6 +958,7 @@ def _calculated_measures(
             None,
             progress,
             measures_dummy_quotas(measures),
+            measures_dummy_locations(measures),
         )
         engine = engine_over_tables(query_engine, tables)
     if not measures.disclosure_control_enabled:

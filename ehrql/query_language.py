@@ -10,6 +10,8 @@ wrote (`sum_for_patient()`, `+`, `case()`).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import dataclasses
 import datetime
@@ -20,7 +22,7 @@ import keyword
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -323,11 +325,40 @@ def _reworded(
 # ---------------------------------------------------------------------------
 
 
+#: While a definition file runs (`recording_locations`): each series node ->
+#: (file, line) of the user's code that first built it. None otherwise, so
+#: that building series outside a load records nothing and keeps nothing.
+_LOCATIONS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "ehrql_locations", default=None
+)
+
+
+@contextlib.contextmanager
+def recording_locations() -> Iterator[dict]:
+    """Record where each series built inside is first built, in the dict yielded.
+
+    Query model nodes compare by value and never change, so a location cannot
+    live on them: it is kept beside them, node -> (file, line), for messages
+    about a condition (dummy data saying which one no patient can meet).
+    """
+    locations: dict = {}
+    token = _LOCATIONS.set(locations)
+    try:
+        yield locations
+    finally:
+        _LOCATIONS.reset(token)
+
+
 class BaseSeries:
     """A column of values: one per patient, or one per row of an event frame."""
 
     def __init__(self, qm_node: qm.Series):
         self._qm_node = qm_node
+        locations = _LOCATIONS.get()
+        if locations is not None and qm_node not in locations:
+            location = _caller_location()
+            if location is not None:
+                locations[qm_node] = location
 
     def __repr__(self):
         return f"{type(self).__name__}({self._qm_node!r})"
@@ -1877,7 +1908,8 @@ class Dataset:
 
         `population_size`: how many patients to make (default 10). Fewer are
         made only when time runs out or no patient can satisfy the population;
-        the log then says how many were made and why, and a run that makes none
+        the log then says how many were made and why (naming the file and line
+        of the condition no patient can meet), and a run that makes none
         fails. `timeout`: the most seconds to spend generating (default 60),
         counted in processor time, so that a busy machine makes the run slower
         but not shorter. `additional_population_constraint`: a boolean patient

@@ -14,6 +14,8 @@ are applied to the whole patient once drawn:
   stretches or adds a practice registration to cover GP events.
 * `inconsistencies` lists what is still wrong; the generator redraws such
   patients a few times before settling, and tests use it as their property.
+* `realignments` offers consistent versions of a settled patient, with any
+  date moved, for the generator to keep one the population still takes.
 
 The rules are read from table and column names, as in `plausibility`.
 """
@@ -24,6 +26,12 @@ import datetime
 import random
 
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.table_schema import (
+    ClosedRangeConstraint,
+    DateAfterConstraint,
+    FirstOfMonthConstraint,
+    NotNullConstraint,
+)
 
 #: Tables written by the GP practice: their events happen while the patient is registered.
 GP_RECORD_TABLES = frozenset(
@@ -279,38 +287,48 @@ def _move_gp_events_into_registrations(
             if end is not None
             else start + datetime.timedelta(days=_REGISTERED_BEFORE_DAYS),
         )
-        for start, end in _periods(rows)
-        if start is not None and (end is None or start <= end)
+        for start, end in _valid_periods(rows)
     ]
     if not periods:
         return
     born, died = _born(rows), _died(rows)
-    for table, table_rows in rows.items():
-        if (
-            table.name not in GP_RECORD_TABLES
-            or "date" not in table.schema.column_names
-        ):
+    for table, row in _uncovered_gp_rows(rows):
+        if id(row) not in filler_rows and (table, "date") not in free:
             continue
-        for row in table_rows:
-            date = row["date"]
-            if date is None or _covered(date, _periods(rows)):
-                continue
-            if id(row) not in filler_rows and (table, "date") not in free:
-                continue
-            start, end = rng.choice(periods)
-            low = max(start, born) if born is not None else start
-            high = min(end, died) if died is not None else end
-            if low > high:
-                continue
-            moved = {
-                **row,
-                "date": low
-                + datetime.timedelta(days=rng.randint(0, (high - low).days)),
-            }
-            if id(row) not in filler_rows or _recipe_allows(
-                fillers.get(table), moved, rows
-            ):
-                row.update(moved)
+        start, end = rng.choice(periods)
+        low = max(start, born) if born is not None else start
+        high = min(end, died) if died is not None else end
+        if low > high:
+            continue
+        moved = {
+            **row,
+            "date": low + datetime.timedelta(days=rng.randint(0, (high - low).days)),
+        }
+        if id(row) not in filler_rows or _recipe_allows(
+            fillers.get(table), moved, rows
+        ):
+            row.update(moved)
+
+
+def _valid_periods(rows: dict) -> list:
+    """The registrations' (start, end) with a start, not ending before it."""
+    return [
+        (start, end)
+        for start, end in _periods(rows)
+        if start is not None and (end is None or start <= end)
+    ]
+
+
+def _uncovered_gp_rows(rows: dict) -> list:
+    """(table, row) for each dated GP event outside every registration."""
+    periods = _periods(rows)
+    return [
+        (table, row)
+        for table, table_rows in rows.items()
+        if table.name in GP_RECORD_TABLES and "date" in table.schema.column_names
+        for row in table_rows
+        if row["date"] is not None and not _covered(row["date"], periods)
+    ]
 
 
 def _context(rows: dict) -> dict:
@@ -332,3 +350,233 @@ def _recipe_allows(recipe, row: dict, rows: dict) -> bool:
         return False
     context = _context(rows)
     return all(check(row, context) for check in recipe.checks)
+
+
+# ---------------------------------------------------------------------------
+# Realigning a patient the population forces into inconsistency
+# ---------------------------------------------------------------------------
+
+#: At most this many realigned versions of one patient are offered.
+MAX_REALIGNMENTS = 24
+#: Registrations tried one at a time for stretching to cover GP events.
+_STRETCHED_REGISTRATIONS = 2
+
+
+def realignments(rows: dict) -> list[dict]:
+    """Consistent versions of one patient's final rows (table -> row dicts),
+    for when `repair` could not make them consistent: the rows the
+    population forces are inconsistent (an event it asks for before the
+    birth it also asks for), or came from the last-resort draw.
+
+    Each is a copy with dates moved whatever reads them, so the caller
+    keeps the first that the population still takes. They come in order
+    of preference: first the birth date moved earlier, the death date
+    later, and the practice registrations stretched (or one added) to
+    cover the events, since a population usually asks about the events,
+    not about when the patient was born, died or registered; then the
+    events moved into the life and into a registration; then birth (or
+    death) and events meeting between the two. Every move is the smallest
+    that makes the rows consistent, so that windows the population asks
+    about are kept where they can be. Versions that break the tables' own
+    constraints are left out. Empty when `rows` are consistent already.
+    """
+    if not inconsistencies(rows):
+        return []
+    found = []
+    registration_moves = _registration_moves(rows)
+    for birth in _birth_meeting_points(rows):
+        for death in _death_meeting_points(rows):
+            moved = _copied(rows)
+            _birth_meeting_at(moved, birth)
+            _death_meeting_at(moved, death)
+            # Registrations are moved only where GP events are left uncovered.
+            versions = (
+                [moved]
+                if not _uncovered_gp_rows(moved)
+                else [_moved(moved, move) for move in registration_moves]
+            )
+            for candidate in versions:
+                if (
+                    not inconsistencies(candidate)
+                    and _within_schema(candidate)
+                    and candidate not in found
+                ):
+                    found.append(candidate)
+                if len(found) == MAX_REALIGNMENTS:
+                    return found
+    return found
+
+
+def _moved(rows: dict, move) -> dict:
+    moved = _copied(rows)
+    move(moved)
+    return moved
+
+
+def _copied(rows: dict) -> dict:
+    return {
+        table: [dict(row) for row in table_rows] for table, table_rows in rows.items()
+    }
+
+
+#: Where the earliest date before birth and the birth date meet, in the
+#: order tried: the birth moved back to it (the population usually asks about
+#: the events), the dates moved forward to the birth, then the birth moved
+#: back by these many days with the dates before it moved up to it, for
+#: populations that bound both (an infant with an event before a date).
+#: Deaths are moved on the same way, mirrored.
+_LIFE_END_MOVED_DAYS = (31, 183, 365, 730, 1826)
+
+
+def _birth_meeting_points(rows: dict) -> list:
+    born = _born(rows)
+    early = [r[c] for _, r, c in _all_dates(rows) if born is not None and r[c] < born]
+    if not early:
+        return [None]
+    earliest = min(early)
+    between = [born - datetime.timedelta(days=d) for d in _LIFE_END_MOVED_DAYS]
+    return [earliest, born] + [d for d in between if d > earliest]
+
+
+def _birth_meeting_at(rows: dict, meeting) -> None:
+    """Birth dates after `meeting` moved back to its month, and the dates
+    before the birth moved up to that."""
+    if meeting is None:
+        return
+    born = _born(rows)
+    early = [(r, c) for _, r, c in _all_dates(rows) if r[c] < born]
+    # Birth dates are first of the month in the tables that record them.
+    first = meeting.replace(day=1)
+    for table, table_rows in rows.items():
+        for column in birth_columns(table):
+            for row in table_rows:
+                if row[column] is not None and row[column] > first:
+                    row[column] = first
+    for row, column in early:
+        if row[column] < first:
+            row[column] = first
+
+
+def _death_meeting_points(rows: dict) -> list:
+    died = _died(rows)
+    late = [r[c] for _, r, c in _activity(rows) if died is not None and r[c] > died]
+    if not late:
+        return [None]
+    latest = max(late)
+    between = [died + datetime.timedelta(days=d) for d in _LIFE_END_MOVED_DAYS]
+    return [latest, died] + [d for d in between if d < latest]
+
+
+def _death_meeting_at(rows: dict, meeting) -> None:
+    """Every death date moved on to `meeting` (so that they still agree),
+    and the activity after the death moved back to it."""
+    if meeting is None:
+        return
+    died = _died(rows)
+    late = [(r, c) for _, r, c in _activity(rows) if r[c] > died]
+    for table, table_rows in rows.items():
+        for column in death_columns(table):
+            for row in table_rows:
+                if row[column] is not None:
+                    row[column] = meeting
+    for row, column in late:
+        if row[column] > meeting:
+            row[column] = meeting
+
+
+def _registration_moves(rows: dict) -> list:
+    """Ways to bring GP events inside a practice registration, in order of
+    preference: each registration stretched to cover them, one added, the
+    events moved into the nearest registration."""
+    table = next((t for t in rows if t.name == REGISTRATIONS), None)
+    if table is None:
+        return [lambda candidate: None]
+    count = len(rows[table])
+    return [
+        *(
+            lambda candidate, i=i: _stretch_registration(candidate, table, i)
+            for i in range(min(count, _STRETCHED_REGISTRATIONS))
+        ),
+        lambda candidate: _add_registration(candidate, table),
+        lambda candidate: _gp_events_to_nearest_registration(candidate),
+    ]
+
+
+def _uncovered(rows: dict) -> list:
+    periods = _periods(rows)
+    return sorted(d for d in _gp_dates(rows) if not _covered(d, periods))
+
+
+def _stretch_registration(rows: dict, table: qm.Frame, index: int) -> None:
+    uncovered = _uncovered(rows)
+    if not uncovered:
+        return
+    row = rows[table][index]
+    if row.get("start_date") is not None and row["start_date"] > uncovered[0]:
+        row["start_date"] = uncovered[0]
+    if row.get("end_date") is not None and row["end_date"] < uncovered[-1]:
+        row["end_date"] = uncovered[-1]
+
+
+def _add_registration(rows: dict, table: qm.Frame) -> None:
+    """A registration like the patient's first (the same practice) that
+    covers the uncovered GP events, and ends after the last of them."""
+    uncovered = _uncovered(rows)
+    if not uncovered or not rows[table]:
+        return
+    added = dict(rows[table][0])
+    added["start_date"] = uncovered[0]
+    if "end_date" in added:
+        added["end_date"] = uncovered[-1]
+    rows[table].append(added)
+
+
+def _gp_events_to_nearest_registration(rows: dict) -> None:
+    """GP events outside every registration moved to the nearest day one
+    covers, within the patient's life."""
+    periods = _valid_periods(rows)
+    if not periods:
+        return
+    born, died = _born(rows), _died(rows)
+    for _, row in _uncovered_gp_rows(rows):
+        date = row["date"]
+        nearest = min(
+            (_clamped(date, start, end) for start, end in periods),
+            key=lambda day: abs((day - date).days),
+        )
+        if (born is None or nearest >= born) and (died is None or nearest <= died):
+            row["date"] = nearest
+
+
+def _clamped(date, start, end):
+    if date < start:
+        return start
+    if end is not None and date > end:
+        return end
+    return date
+
+
+def _within_schema(rows: dict) -> bool:
+    """Whether the moved dates still keep the tables' date constraints."""
+    for table, table_rows in rows.items():
+        for name, column in table.schema.columns:
+            if column.type is not datetime.date:
+                continue
+            for constraint in column.constraints:
+                for row in table_rows:
+                    if not _keeps(constraint, name, row):
+                        return False
+    return True
+
+
+def _keeps(constraint, name: str, row: dict) -> bool:
+    value = row.get(name)
+    if value is None:
+        return not isinstance(constraint, NotNullConstraint)
+    if isinstance(constraint, FirstOfMonthConstraint):
+        return value.day == 1
+    if isinstance(constraint, DateAfterConstraint):
+        return all(row.get(c) is None or value >= row[c] for c in constraint.columns)
+    if isinstance(constraint, ClosedRangeConstraint):
+        return constraint.minimum <= value <= constraint.maximum
+    return True

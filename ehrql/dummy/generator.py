@@ -19,9 +19,10 @@ import math
 import random
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from ehrql.dummy.consistency import inconsistencies, repair
+from ehrql.dummy.caches import per_run, run_caches
+from ehrql.dummy.consistency import inconsistencies, realignments, repair
 from ehrql.dummy.describe import describe
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import (
@@ -137,6 +138,7 @@ class _PreparedPlan:
 Progress = Callable[[int, int], None]
 
 
+@run_caches()
 def generate_dummy_data(
     dataset: qm.Dataset,
     population_size: int = 10,
@@ -145,6 +147,7 @@ def generate_dummy_data(
     timeout: float = 60.0,
     progress: Progress | None = None,
     quotas: tuple = (),
+    locations: Mapping | None = None,
 ) -> DummyData:
     """Dummy tables with `population_size` patients in the dataset's population.
 
@@ -164,6 +167,11 @@ def generate_dummy_data(
     (each interval of a measure, counted in its numerator), those of one
     tuple tried together (one interval's measures). Patients are made for
     those short of their count first.
+
+    `locations` maps series nodes to the (file, line) where the definition
+    built them (`ehrql.loaders.LoadedDataset.condition_locations`): when no
+    patient can satisfy the population, the report names where the
+    condition no patient can meet is written.
     """
     if (
         not isinstance(population_size, int)
@@ -183,10 +191,12 @@ def generate_dummy_data(
     tables = _tables_to_generate(roots)
     rng = random.Random(seed)
     prepared, unsolved, fallback, impossible, cache = _prepare_plans(
-        target, tables, collect_hints(roots), rng
+        target, tables, collect_hints(roots), rng, locations or {}
     )
+    impossible_at = None
     if impossible:
         search = _SearchResult({table: [] for table in tables}, 0, 0, False)
+        impossible_at = _where_impossible(target, tables, cache, locations or {})
     else:
         known = {node for plan in prepared for node in plan.plan.unsolved}
         budget = (
@@ -228,15 +238,19 @@ def generate_dummy_data(
         seconds=time.monotonic() - started,
         impossible=impossible,
         timeout=timeout,
+        impossible_at=impossible_at,
     )
     log.debug("dummy data: %s", report.summary())
     return DummyData(kept, report)
 
 
-def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
-    """(prepared plans, descriptions of unsolved parts, whether rejection
-    sampling is needed, why no patient can exist — empty unless none can,
-    the cache of value choices)."""
+def _prepare_plans(
+    target: qm.Series, tables: list, hints, rng: random.Random, locations: Mapping
+):
+    """(prepared plans, descriptions of unsolved parts — with their file and
+    line where `locations` has them, whether rejection sampling is needed,
+    why no patient can exist — empty unless none can, the cache of value
+    choices)."""
     cache = ChoiceCache(
         {
             table: {
@@ -246,20 +260,11 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
             for table in tables
         }
     )
-    plans, proven = plan_population_with_reasons(
-        target, tuple(tables), _feasibility(tables, cache)
-    )
-    reasons = list(proven)
-    prepared = []
-    unsure = []  # alternatives dropped only because a sample of values ran dry
-    for plan in plans:
-        outcome = _prepare(plan, tables, cache)
-        if isinstance(outcome, _Infeasible):
-            (reasons if outcome.certain else unsure).append(outcome.reason)
-        else:
-            prepared.append(outcome)
+    prepared, reasons, unsure = _prepared_alternatives(target, tables, cache)
     unsolved = tuple(
-        dict.fromkeys(describe(u) for p in prepared for u in p.plan.unsolved)
+        dict.fromkeys(
+            _described(u, locations) for p in prepared for u in p.plan.unsolved
+        )
     )
     if prepared:
         return prepared, unsolved, bool(unsolved), (), cache
@@ -275,6 +280,69 @@ def _prepare_plans(target: qm.Series, tables: list, hints, rng: random.Random):
         tuple(dict.fromkeys(reasons)) or ("the population is never true",),
         cache,
     )
+
+
+def _described(node: qm.Series, locations: Mapping) -> str:
+    """A condition as the user wrote it, with its file and line when known."""
+    location = locations.get(node)
+    if location is None:
+        return describe(node)
+    filename, line = location
+    return f"{describe(node)} ({filename}, line {line})"
+
+
+def _prepared_alternatives(condition: qm.Series, tables: list, cache: ChoiceCache):
+    """(prepared plans under which `condition` holds, why each other
+    alternative never can, why others were dropped without proof)."""
+    plans, proven = plan_population_with_reasons(
+        condition, tuple(tables), _feasibility(tables, cache)
+    )
+    reasons = list(proven)
+    prepared = []
+    unsure = []  # alternatives dropped only because a sample of values ran dry
+    for plan in plans:
+        outcome = _prepare(plan, tables, cache)
+        if isinstance(outcome, _Infeasible):
+            (reasons if outcome.certain else unsure).append(outcome.reason)
+        else:
+            prepared.append(outcome)
+    return prepared, reasons, unsure
+
+
+def _where_impossible(
+    population: qm.Series, tables: list, cache: ChoiceCache, locations: Mapping
+) -> tuple | None:
+    """(file, line) of the condition no patient can meet, in a population
+    proven impossible, when the definition's locations name it.
+
+    That is the smallest part of the population's `&` that is impossible on
+    its own: one operand when one alone can never be true (`age > 200`),
+    else the `&` whose operands contradict each other. Going down stops
+    where no location is known (a condition built by ehrql, not the user),
+    except through an `|` ehrql built (measures' denominators, one after
+    another): each of its operands is impossible too, and the first is named.
+    """
+
+    def never_true(condition: qm.Series) -> bool:
+        prepared, _, unsure = _prepared_alternatives(condition, tables, cache)
+        return not prepared and not unsure
+
+    found = population
+    while isinstance(found, qm.Function.Or) and found not in locations:
+        found = found.lhs
+    while isinstance(found, qm.Function.And):
+        inner = next(
+            (
+                operand
+                for operand in (found.lhs, found.rhs)
+                if operand in locations and never_true(operand)
+            ),
+            None,
+        )
+        if inner is None:
+            break
+        found = inner
+    return locations.get(found)
 
 
 def _column_goals(dataset: qm.Dataset) -> list:
@@ -729,6 +797,7 @@ def _search(
     fresh = itertools.count(max(waiting, default=0) + 1)
     successes = [1] * len(prepared)
     attempts = [2] * len(prepared)
+    realigner = _Realigner()
     generated = candidates = 0
     while generated < wanted:
         if time.process_time() > deadline:
@@ -743,6 +812,8 @@ def _search(
         # cohort from table_from_file can only take its own patients), each
         # tried again in later batches until it is in.
         batch_ids = itertools.chain(waiting, fresh)
+        # Patients whose rows were settled without a consistency check.
+        unsure: set = set()
         for n in range(max(batch_size, len(waiting))):
             # A batch of hard-to-make patients can outlast the time limit.
             if n % 64 == 63 and time.process_time() > deadline:
@@ -756,15 +827,20 @@ def _search(
                 index, plan = chosen
             given = {table: rows.get(patient_id) for table, rows in inline.items()}
             # A column's goal is not worth an inconsistent patient.
-            rows = _make_patient(
+            made = _make_patient(
                 plan, patient_id, rng, uniques, given, strict=chosen is not None
             )
-            if rows is None:
+            if made is None:
                 goals.record(*index, False, checked=False)
                 continue
+            rows, consistent = made
+            if not consistent:
+                unsure.add(patient_id)
             batch.append((patient_id, index, rows))
         candidates += len(batch)
         accepted = _in_population(target, tables, batch)
+        batch = realigner.realigned(target, tables, batch, accepted & unsure)
+        unsure.clear()
         # A goal group's candidates of one batch are judged together: the
         # passes are counted before the failures, so that a group is not
         # split for failures that come first in a large batch.
@@ -786,6 +862,77 @@ def _search(
         if progress is not None:
             progress(generated, wanted)
     return _SearchResult(kept, generated, candidates, False)
+
+
+#: Once this many patients were offered realigned versions and none was
+#: taken, the population is taken to force the inconsistency (an event after
+#: death that it asks for): realigning stops for the rest of the run.
+REALIGNMENT_TRIAL = 50
+
+
+class _Realigner:
+    """Realigns the inconsistent patients of one run's batches (`realigned`)."""
+
+    def __init__(self):
+        self.offered = 0
+        self.taken = 0
+
+    def realigned(
+        self, target: qm.Series, tables: list, batch: list, accepted: set
+    ) -> list:
+        """The batch with each patient of `accepted` whose rows are
+        inconsistent (`repair` could not move what the population forces)
+        replaced by its first realigned version (`consistency.realignments`)
+        that the population still takes, where one does; the others as they
+        were.
+
+        Few patients need this, so their versions are checked one round at a
+        time: every patient's first version together, then the second
+        version of those still waiting, and so on. Until one is taken, only
+        `REALIGNMENT_TRIAL` patients in all are tried.
+        """
+        rows_of = {patient_id: rows for patient_id, _, rows in batch}
+        waiting = [
+            patient_id
+            for patient_id, _, rows in batch
+            if patient_id in accepted and inconsistencies(rows)
+        ]
+        chosen: dict = {}
+        if not self.taken:
+            # A few patients first, to learn whether realigning works at all.
+            trial = waiting[: max(0, REALIGNMENT_TRIAL - self.offered)]
+            chosen = self._choose(target, tables, trial, rows_of)
+            waiting = waiting[len(trial) :] if self.taken else []
+        chosen.update(self._choose(target, tables, waiting, rows_of))
+        return [
+            (patient_id, index, chosen.get(patient_id, rows))
+            for patient_id, index, rows in batch
+        ]
+
+    def _choose(self, target, tables: list, patient_ids: list, rows_of: dict) -> dict:
+        """Patient id -> the first realigned version the population takes."""
+        waiting = {
+            patient_id: versions
+            for patient_id in patient_ids
+            for versions in [realignments(rows_of[patient_id])]
+            if versions
+        }
+        self.offered += len(waiting)
+        chosen: dict = {}
+        while waiting:
+            trial = [
+                (patient_id, None, versions[0])
+                for patient_id, versions in waiting.items()
+            ]
+            passed = _in_population(target, tables, trial)
+            chosen.update((p, rows) for p, _, rows in trial if p in passed)
+            waiting = {
+                patient_id: versions[1:]
+                for patient_id, versions in waiting.items()
+                if patient_id not in passed and len(versions) > 1
+            }
+        self.taken += len(chosen)
+        return chosen
 
 
 def _inline_rows(target: qm.Series) -> dict:
@@ -971,7 +1118,7 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@per_run
 def _columns_read(node: qm.Node) -> frozenset:
     # Cached: the same conditions recur in every plan and goal.
     return frozenset(
@@ -988,8 +1135,9 @@ def _make_patient(
     uniques,
     given: dict | None = None,
     strict: bool = False,
-) -> dict | None:
-    """One candidate patient: table -> rows, following one plan.
+) -> tuple[dict, bool] | None:
+    """One candidate patient: (table -> rows, following one plan; whether
+    the rows are known to be consistent).
 
     `given` maps each inline table the population reads to the patient's
     row of it (or None): conditions may read it. A required row may depend
@@ -1000,6 +1148,7 @@ def _make_patient(
     when `strict`, giving up (None) on a patient whose story stays inconsistent.
     """
     rows: dict = {}
+    consistent = False
     # A goal is worth a few tries only: its patients are in the population anyway.
     attempts = (
         CHECKED_PATIENT_ATTEMPTS
@@ -1022,11 +1171,15 @@ def _make_patient(
             prepared.patient_checks, rows, given or {}
         ):
             continue
-        if attempt < PATIENT_ATTEMPTS - 1 and inconsistencies(rows):
-            continue
+        if attempt < PATIENT_ATTEMPTS - 1:
+            if inconsistencies(rows):
+                continue
+            consistent = True
         break
-    if strict and inconsistencies(rows):
-        return None
+    if strict and not consistent:
+        if inconsistencies(rows):
+            return None
+        consistent = True
     return {
         table: [
             {
@@ -1036,7 +1189,7 @@ def _make_patient(
             for row in table_rows
         ]
         for table, table_rows in rows.items()
-    }
+    }, consistent
 
 
 def _draw_patient(

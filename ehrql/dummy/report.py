@@ -17,6 +17,9 @@ class DummyDataReport:
     patient at all can satisfy the population, when the solver can tell;
     `timed_out` that the run stopped at its time limit of `timeout` seconds
     of processor time. `seconds` is the time the run took by the clock.
+    `impossible_at` is the (file, line) of the condition no patient can
+    meet, when the definition's locations tell; `unsolved` descriptions end
+    with theirs the same way.
     """
 
     requested: int
@@ -29,6 +32,7 @@ class DummyDataReport:
     seconds: float
     impossible: tuple = ()
     timeout: float | None = None
+    impossible_at: tuple | None = None
 
     @property
     def complete(self) -> bool:
@@ -46,8 +50,14 @@ class DummyDataReport:
         if self.complete:
             return None
         if self.impossible:
-            return "no patient can satisfy the population: " + "; ".join(
-                self.impossible
+            where = ""
+            if self.impossible_at is not None:
+                filename, line = self.impossible_at
+                where = f"the condition in {filename}, line {line} is never true: "
+            return (
+                "no patient can satisfy the population: "
+                + where
+                + "; ".join(self.impossible)
             )
         if self.timed_out:
             limit = "" if self.timeout is None else f" of {self.timeout:g} s"
@@ -58,7 +68,11 @@ class DummyDataReport:
                 "allow longer with configure_dummy_data(timeout=...)"
             )
             if self.used_rejection_sampling:
-                text += ", or simplify the conditions left to chance"
+                # Said here, so that a run that made nobody says it too.
+                text += (
+                    ", or simplify the conditions left to chance and checked "
+                    f"afterwards: {self._left_to_chance}"
+                )
             return text
         return "the generator stopped early"
 
@@ -72,10 +86,13 @@ class DummyDataReport:
             )
         else:
             text += f": {reason}"
-        if self.used_rejection_sampling and not self.impossible:
-            parts = "; ".join(self.unsolved) or "the whole population"
-            text += f"; conditions left to chance and checked afterwards: {parts}"
+        if self.used_rejection_sampling and not self.impossible and not self.timed_out:
+            text += f"; conditions left to chance and checked afterwards: {self._left_to_chance}"
         return text
+
+    @property
+    def _left_to_chance(self) -> str:
+        return "; ".join(self.unsolved) or "the whole population"
 
 
 #: Numerators of this many or fewer are reported as 0 by disclosure control.

@@ -18,10 +18,10 @@ in-memory engine decides.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 from collections.abc import Callable
 
+from ehrql.dummy.caches import per_run
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.semantics import (
     AGGREGATE_FUNCTIONS,
@@ -90,7 +90,7 @@ def source_table(source: qm.Frame) -> qm.Frame:
     return qm.root_table(source)
 
 
-@functools.lru_cache(maxsize=16384)
+@per_run
 def compile_row_expression(
     series: qm.Series, source: qm.Frame, row_stands_for_aggregates: bool = False
 ) -> RowExpression:
@@ -380,11 +380,11 @@ PICK_ANSWERS = ("pick answers",)
 _pick_tokens = itertools.count()
 
 
-@functools.lru_cache(maxsize=16384)
+@per_run
 def _pick_token(pick: qm.PickOneRowPerPatient, drawn_so_far: bool) -> int:
     """A number standing for a pick read from one kind of rows: cheaper to
-    look up than the pick itself, whose hash is computed in Python. (A pick
-    dropped from the cache gets a new number: it is then only shared less.)"""
+    look up than the pick itself, whose hash is computed in Python. (Outside
+    a run, each call gives a new number: the pick is then not shared.)"""
     return next(_pick_tokens)
 
 

@@ -28,10 +28,10 @@ who miss it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 from collections.abc import Callable, Iterable
 
+from ehrql.dummy.caches import per_run
 from ehrql.dummy.describe import describe, describe_in_full
 from ehrql.dummy.row_expressions import RowExpression, compile_row_expression
 from ehrql.query_model import nodes as qm
@@ -559,7 +559,7 @@ _VALUE_AGGREGATES = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
+@per_run
 def _null_when_empty(node: qm.Node) -> frozenset:
     """The frames (as `_frame_key`s) each of whose emptiness alone makes `node` null."""
     if isinstance(node, qm.SelectColumn):
@@ -799,7 +799,7 @@ def _rows_needed(requirement: RowRequirement) -> list:
     return list(needed)
 
 
-@functools.lru_cache(maxsize=4096)
+@per_run
 def _frames_read(node: qm.Series) -> tuple | None:
     """The event frames a condition reads through a pick or an aggregate
     (not looking inside those frames); None when a part of the condition turns
@@ -893,7 +893,7 @@ def _count_comparison(literal):
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+@per_run
 def _frame_conditions(frame: qm.Frame) -> tuple[qm.Frame, tuple]:
     """The table a frame reads and its filters, compiled for that table's rows.
 
@@ -925,7 +925,7 @@ def _conjuncts(
     return [compile_row_expression(condition, source, for_every_row)]
 
 
-@functools.lru_cache(maxsize=16384)
+@per_run
 def _value_sources(series: qm.Series) -> frozenset | None:
     """The sources a value condition reads: patient tables and event row
     sources (through picks and minimum/maximum). None if some part cannot be
@@ -1063,7 +1063,7 @@ def _target_source(sources: set, order: tuple = ()) -> qm.Frame | None:
     return target
 
 
-@functools.lru_cache(maxsize=1024)
+@per_run
 def _source_order(source: qm.Frame, order: tuple) -> tuple:
     # Cached: describing a frame sorts its codelists, thousands of codes.
     return (_position(qm.root_table(source), order), describe_in_full(source))

@@ -90,6 +90,7 @@ def _dataset(definition: Path, user_args, options: dict) -> dict:
         "dataset": loaded.query_model,
         "dummy_data": _dummy_data(loaded.dummy_data_config),
         "population_defined_at": _location(loaded.population_defined_at),
+        "condition_locations": _condition_locations(loaded.condition_locations),
         # The parent checks these against the permissions the definition needs.
         "claimed_permissions": list(loaded.claimed_permissions),
     }
@@ -100,6 +101,11 @@ def _location(location) -> tuple | None:
         return None
     file, line = location
     return (str(file), line if isinstance(line, int) else None)
+
+
+def _condition_locations(locations) -> list:
+    """(node, file, line) for each located condition: plain data the parent checks."""
+    return [(node, *_location(location)) for node, location in locations.items()]
 
 
 def _measures(definition: Path, user_args, options: dict) -> dict:
@@ -120,6 +126,7 @@ def _measures(definition: Path, user_args, options: dict) -> dict:
         "dummy_data": _dummy_data(measures.dummy_data_config),
         "disclosure_control": measures.disclosure_control_enabled,
         "claimed_permissions": list(measures.claimed_permissions),
+        "condition_locations": _condition_locations(measures.condition_locations),
     }
 
 

@@ -37,6 +37,7 @@ def load_dataset_definition(
         _dummy_data_config(value, path),
         population_defined_at=_location(value, path),
         claimed_permissions=_permissions(value, path),
+        condition_locations=_condition_locations(value, path),
     )
 
 
@@ -92,6 +93,7 @@ def load_measure_definitions(
         dummy_data_config=_dummy_data_config(value, path),
         disclosure_control_enabled=disclosure,
         claimed_permissions=_permissions(value, path),
+        condition_locations=_condition_locations(value, path),
     )
 
 
@@ -196,6 +198,27 @@ def _location(value: dict, path) -> tuple | None:
     ):
         raise _bad(path, "a malformed population location")
     return location
+
+
+def _condition_locations(value: dict, path) -> dict:
+    """Series node -> (file, line) where the definition built it: plain
+    strings and integers, checked like everything else the child sends."""
+    entries = value.get("condition_locations", [])
+    if not isinstance(entries, list):
+        raise _bad(path, "a malformed list of condition locations")
+    locations = {}
+    for entry in entries:
+        if not (
+            isinstance(entry, tuple)
+            and len(entry) == 3
+            and isinstance(entry[0], qm.Series)
+            and isinstance(entry[1], str)
+            and (entry[2] is None or type(entry[2]) is int)
+        ):
+            raise _bad(path, "a malformed condition location")
+        node, file, line = entry
+        locations[node] = (file, line)
+    return locations
 
 
 def _bad(path, what: str) -> DefinitionFileError:

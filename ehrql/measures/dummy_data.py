@@ -27,10 +27,7 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
     population = None
     variables: dict[qm.Series, None] = {}
     for measure in (m for m in measures if m.intervals):
-        span = {
-            "interval_start_date": measure.intervals[0][0],
-            "interval_end_date": max(end for _, end in measure.intervals),
-        }
+        span = _span(measure)
         in_denominator = _as_bool(substitute_parameters(measure.denominator, **span))
         population = (
             in_denominator
@@ -50,6 +47,30 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
             {f"column_{i}": node for i, node in enumerate(variables)}
         ),
     )
+
+
+def _span(measure: Measure) -> dict:
+    """INTERVAL's dates covering all of the measure's intervals."""
+    return {
+        "interval_start_date": measure.intervals[0][0],
+        "interval_end_date": max(end for _, end in measure.intervals),
+    }
+
+
+def measures_dummy_locations(measures: Measures) -> dict:
+    """The measures' `condition_locations` for the nodes of their dummy
+    dataset's population (`measures_dummy_dataset`): each located node of a
+    denominator with INTERVAL over the measure's span, as it appears there."""
+    located = {}
+    for measure in (m for m in measures if m.intervals):
+        span = _span(measure)
+        for node, location in measures.condition_locations.items():
+            located.setdefault(substitute_parameters(node, **span), location)
+        denominator = measures.condition_locations.get(measure.denominator)
+        if denominator is not None:
+            counted = _as_bool(substitute_parameters(measure.denominator, **span))
+            located.setdefault(counted, denominator)
+    return located
 
 
 def measures_dummy_quotas(measures: Measures) -> tuple:

@@ -74,6 +74,9 @@ class Measures:
         #: Permissions the definition file claimed (`claim_permissions`), set
         #: by the loader; they count on dummy data only.
         self.claimed_permissions: tuple[str, ...] = ()
+        #: Series node -> (file, line) where the definition built it, for the
+        #: denominators' conditions (set by the loader, for dummy data's messages).
+        self.condition_locations: Mapping = {}
 
     @classmethod
     def _rebuilt(
@@ -83,6 +86,7 @@ class Measures:
         dummy_data_config: DummyDataConfig,
         disclosure_control_enabled: bool,
         claimed_permissions: tuple[str, ...] = (),
+        condition_locations: Mapping | None = None,
     ) -> Measures:
         """Measures as a definition loaded in another process defined them.
 
@@ -109,6 +113,7 @@ class Measures:
         rebuilt.dummy_data_config = dummy_data_config
         rebuilt.disclosure_control_enabled = disclosure_control_enabled
         rebuilt.claimed_permissions = tuple(claimed_permissions)
+        rebuilt.condition_locations = dict(condition_locations or {})
         return rebuilt
 
     def define_defaults(

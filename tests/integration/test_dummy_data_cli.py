@@ -32,10 +32,82 @@ def test_an_impossible_population_exits_non_zero_naming_the_condition_and_line(
     assert code == 1
     assert "no dummy patients were made (0 of 10 asked)" in err
     assert "patients.date_of_birth" in err and "> 150" in err
-    assert f"defined in {path}, line 6" in err
+    assert f"the condition in {path}, line 6 is never true" in err
     # Said once, and nothing is written.
     assert err.count("0 of 10") == 1
     assert not output.exists()
+
+
+def test_the_condition_no_patient_can_meet_is_named_by_its_own_line(tmp_path, capsys):
+    path = definition(
+        tmp_path,
+        """
+        age = patients.age_on("2020-01-01")
+        dataset.define_population(
+            (age >= 18)
+            & clinical_events.exists_for_patient()
+            & (age > 200)
+            & patients.sex.is_in(["female", "male"])
+        )
+        dataset.age = age
+        """,
+    )
+    code, _, err = run(
+        command("generate-dataset", path, output=tmp_path / "out.csv"), capsys
+    )
+    assert code == 1
+    assert "no dummy patients were made (0 of 10 asked)" in err
+    # Line 9 holds `age > 200`; the population starts on line 6.
+    assert f"the condition in {path}, line 9 is never true" in err
+    assert "line 6" not in err
+
+
+def test_conditions_that_contradict_each_other_are_named_where_they_are_combined(
+    tmp_path, capsys
+):
+    path = definition(
+        tmp_path,
+        """
+        age = patients.age_on("2020-01-01")
+        old = age > 80
+        young = age < 20
+        dataset.define_population(
+            clinical_events.exists_for_patient()
+            & (old & young)
+        )
+        """,
+    )
+    code, _, err = run(
+        command("generate-dataset", path, output=tmp_path / "out.csv"), capsys
+    )
+    assert code == 1
+    # Neither `old` (line 6) nor `young` (line 7) is impossible alone: line
+    # 10 combines them.
+    assert f"the condition in {path}, line 10 is never true" in err
+
+
+def test_a_condition_left_to_chance_that_no_patient_meets_is_named_by_its_line(
+    tmp_path, capsys
+):
+    path = definition(
+        tmp_path,
+        """
+        n = clinical_events.count_for_patient()
+        dataset.define_population(
+            patients.exists_for_patient()
+            & ((n * n - n * 3) == 11)
+        )
+        dataset.configure_dummy_data(timeout=1)
+        """,
+    )
+    code, _, err = run(
+        command("generate-dataset", path, output=tmp_path / "out.csv"), capsys
+    )
+    assert code == 1
+    assert "no dummy patients were made (0 of 10 asked): the time limit" in err
+    # The solver cannot tell that no count meets it, but names where it is.
+    assert "left to chance and checked afterwards: " in err
+    assert f"== 11) ({path}, line 8)" in err
 
 
 def test_a_run_cut_short_by_the_time_limit_says_so_once_and_succeeds(tmp_path, capsys):
@@ -129,7 +201,8 @@ def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):
             measures.define_measure(
                 "m",
                 numerator=clinical_events.where(clinical_events.date.is_during(INTERVAL)).exists_for_patient(),
-                denominator=(age > 150) & patients.exists_for_patient(),
+                denominator=patients.exists_for_patient()
+                & (age > 150),
                 group_by={"sex": patients.sex},
                 intervals=years(2).starting_on("2020-01-01"),
             )
@@ -141,7 +214,8 @@ def test_measures_with_no_possible_patient_exit_non_zero(tmp_path, capsys):
     )
     assert code == 1
     assert "no dummy patients were made" in err
-    assert "denominator" in err or "population" in err
+    # The denominator's impossible condition, on its own line.
+    assert f"the condition in {path}, line 10 is never true" in err
 
 
 def test_measures_on_too_few_dummy_patients_say_once_that_numerators_are_hidden(

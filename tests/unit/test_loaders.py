@@ -414,3 +414,43 @@ def test_user_frames_keeps_only_the_users_files(tmp_path):
     frames = user_frames(original.__traceback__, path)
     assert [(f.filename, f.lineno) for f in frames] == [(str(path), 5)]
     assert "is_in() needs a list" in str(info.value)
+
+
+def test_the_population_s_conditions_come_back_with_the_lines_that_built_them(
+    tmp_path,
+):
+    path = definition(
+        tmp_path,
+        """
+        age = patients.age_on("2020-01-01")
+        dataset = create_dataset()
+        dataset.define_population(
+            (age >= 18)
+            & (age > 200)
+        )
+        dataset.unused = clinical_events.count_for_patient()
+        """,
+    )
+    loaded = load_dataset_definition(path)
+    lines = {
+        type(node).__name__: line
+        for node, (file, line) in loaded.condition_locations.items()
+        if file == str(path)
+    }
+    assert lines["DateDifferenceInYears"] == 4
+    assert lines["GE"] == 7
+    assert lines["GT"] == 8
+    # Only the population's conditions travel: not the columns'.
+    assert not any(
+        isinstance(node, qm.AggregateByPatient.Count)
+        for node in loaded.condition_locations
+    )
+
+
+def test_series_built_outside_a_load_record_no_location():
+    from ehrql import query_language
+    from ehrql.tables.core import patients
+
+    assert query_language._LOCATIONS.get() is None
+    patients.age_on("2020-01-01") > 200
+    assert query_language._LOCATIONS.get() is None

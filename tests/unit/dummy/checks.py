@@ -3,6 +3,7 @@
 import datetime
 import re
 
+from ehrql.dummy import generate_dummy_data
 from ehrql.query_engines.in_memory import InMemoryDatabase, InMemoryQueryEngine
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import (
@@ -31,6 +32,19 @@ def assert_all_in_population(tables: dict, dataset: qm.Dataset, size: int):
     assert len(results) == size
     # Nobody outside the population was generated.
     assert {r[0] for r in results} == patient_ids(tables)
+
+
+def assert_solved(dataset: qm.Dataset, size: int, **options):
+    """Generate `size` patients and check the solver made them all on its own.
+
+    No rejection sampling, few candidates thrown away, and every patient made
+    is in the population. Returns the generated data for further checks.
+    """
+    data = generate_dummy_data(dataset, population_size=size, **options)
+    assert not data.report.used_rejection_sampling
+    assert data.report.acceptance_rate > 0.75
+    assert_all_in_population(data.tables, dataset, size)
+    return data
 
 
 def assert_variables_vary(tables: dict, dataset: qm.Dataset):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ehrql import create_dataset, days, years
 from ehrql.dummy import generate_dummy_data
-from ehrql.dummy.consistency import inconsistencies
+from ehrql.dummy.consistency import inconsistencies, realignments
 from ehrql.tables.core import (
     clinical_events,
     medications,
@@ -172,14 +172,18 @@ def test_gp_events_the_population_leaves_free_move_into_the_registration():
     assert events > 20
 
 
-def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
+def event_after_death():
     died = ons_deaths.date
     ds = create_dataset()
     ds.define_population(
         died.is_not_null()
         & clinical_events.where(clinical_events.date > died).exists_for_patient()
     )
-    dataset = ds._compile()
+    return ds._compile()
+
+
+def test_a_population_that_asks_for_an_event_after_death_still_gets_it():
+    dataset = event_after_death()
     data = generate_dummy_data(dataset, population_size=20, seed=2)
     assert data.report.complete
     assert len(run(data.tables, dataset)) == 20
@@ -226,3 +230,145 @@ def test_gp_and_ons_death_dates_that_disagree_are_named():
     assert inconsistencies(tables) == ["death dates disagree"]
     tables[ons_deaths._qm_node][0]["date"] = datetime.date(2020, 1, 1)
     assert inconsistencies(tables) == []
+
+
+def test_an_event_the_population_forces_before_a_birth_it_leaves_free_moves_the_birth():
+    ds = create_dataset()
+    ds.define_population(
+        clinical_events.where(clinical_events.date < "1940-01-01").exists_for_patient()
+        & patients.exists_for_patient()
+    )
+    ds.age = patients.age_on("2020-01-01")
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=60, seed=1)
+    assert len(run(data.tables, dataset)) == 60
+    assert_consistent(data.tables)
+
+
+def test_an_infant_with_an_event_before_a_date_gets_a_birth_and_event_that_meet():
+    # Age and the event window both bound the birth: neither the birth alone
+    # nor the event alone can move, so both move to meet in between.
+    ds = create_dataset()
+    ds.define_population(
+        practice_registrations.for_patient_on("2020-01-01").exists_for_patient()
+        & (patients.age_on("2020-01-01") < 2)
+        & clinical_events.where(
+            clinical_events.date < "2019-01-01"
+        ).exists_for_patient()
+    )
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=100, seed=1)
+    assert len(run(data.tables, dataset)) == 100
+    assert_consistent(data.tables)
+
+
+def a_patient(born, registrations, events):
+    return {
+        patients._qm_node: [
+            {"date_of_birth": born, "sex": "male", "date_of_death": None}
+        ],
+        practice_registrations._qm_node: [
+            {"start_date": start, "end_date": end, "practice_pseudo_id": 1}
+            for start, end in registrations
+        ],
+        clinical_events._qm_node: [
+            {"date": d, "snomedct_code": None, "numeric_value": None} for d in events
+        ],
+    }
+
+
+def test_realignments_move_the_birth_back_first_then_the_dates_forward():
+    d = datetime.date
+    # A registration starting before birth, as a forced row can.
+    rows = a_patient(d(2018, 1, 1), [(d(1992, 9, 11), None)], [d(2020, 5, 1)])
+    versions = realignments(rows)
+    assert versions and all(inconsistencies(v) == [] for v in versions)
+    births = [v[patients._qm_node][0]["date_of_birth"] for v in versions]
+    starts = [v[practice_registrations._qm_node][0]["start_date"] for v in versions]
+    assert (births[0], starts[0]) == (d(1992, 9, 1), d(1992, 9, 11))
+    assert (d(2018, 1, 1), d(2018, 1, 1)) in zip(births, starts)
+    # The original rows are left as they were.
+    assert rows[patients._qm_node][0]["date_of_birth"] == d(2018, 1, 1)
+
+
+def test_realignments_stretch_a_registration_before_moving_gp_events():
+    d = datetime.date
+    rows = a_patient(
+        d(1990, 1, 1), [(d(2023, 4, 1), d(2023, 6, 1))], [d(2020, 5, 8), d(2023, 5, 1)]
+    )
+    assert inconsistencies(rows) == ["GP events outside every practice registration"]
+    first, *others = realignments(rows)
+    assert first[practice_registrations._qm_node] == [
+        {
+            "start_date": d(2020, 5, 8),
+            "end_date": d(2023, 6, 1),
+            "practice_pseudo_id": 1,
+        }
+    ]
+    assert first[clinical_events._qm_node] == rows[clinical_events._qm_node]
+    # Last resort: the event moves to the nearest registered day.
+    moved = [
+        v
+        for v in others
+        if len(v[practice_registrations._qm_node]) == 1
+        and v[practice_registrations._qm_node][0]["start_date"] == d(2023, 4, 1)
+    ]
+    assert moved[0][clinical_events._qm_node][0]["date"] == d(2023, 4, 1)
+
+
+def test_consistent_rows_need_no_realignment():
+    d = datetime.date
+    rows = a_patient(d(1990, 1, 1), [(d(2010, 1, 1), None)], [d(2020, 1, 1)])
+    assert realignments(rows) == []
+
+
+def test_a_registration_the_population_forces_after_a_death_it_leaves_open_moves_the_death():
+    ds = create_dataset()
+    ds.define_population(
+        practice_registrations.where(
+            practice_registrations.start_date.is_on_or_after("2022-01-01")
+        ).exists_for_patient()
+        & ons_deaths.date.is_not_null()
+    )
+    ds.died = ons_deaths.date
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=60, seed=1)
+    assert len(run(data.tables, dataset)) == 60
+    assert_consistent(data.tables)
+
+
+def test_realignments_move_the_death_on_first_then_the_activity_back():
+    d = datetime.date
+    rows = a_patient(d(2019, 11, 1), [(d(2022, 11, 2), None)], [])
+    rows[patients._qm_node][0]["date_of_death"] = d(2021, 6, 15)
+    rows[ons_deaths._qm_node] = [
+        {"date": d(2021, 6, 15), "underlying_cause_of_death": None}
+    ]
+    versions = realignments(rows)
+    assert versions and all(inconsistencies(v) == [] for v in versions)
+    deaths = [
+        (v[patients._qm_node][0]["date_of_death"], v[ons_deaths._qm_node][0]["date"])
+        for v in versions
+    ]
+    starts = [v[practice_registrations._qm_node][0]["start_date"] for v in versions]
+    # The death moves on to the registration, both records of it together...
+    assert (deaths[0], starts[0]) == ((d(2022, 11, 2), d(2022, 11, 2)), d(2022, 11, 2))
+    # ... or the registration moves back to the death.
+    assert ((d(2021, 6, 15), d(2021, 6, 15)), d(2021, 6, 15)) in zip(deaths, starts)
+
+
+def test_realigning_stops_when_the_population_forces_the_inconsistency(monkeypatch):
+    from ehrql.dummy import generator
+
+    offered = []
+
+    def counted(rows):
+        versions = realignments(rows)
+        offered.append(bool(versions))
+        return versions
+
+    monkeypatch.setattr(generator, "realignments", counted)
+    data = generate_dummy_data(event_after_death(), population_size=300, seed=2)
+    assert data.report.complete
+    # No version keeps an event after death: after a trial, none are offered.
+    assert 0 < sum(offered) <= generator.REALIGNMENT_TRIAL

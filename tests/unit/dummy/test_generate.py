@@ -14,6 +14,7 @@ from ehrql.query_language import PatientFrame, Series, table_from_rows
 from tests.unit.dummy.checks import (
     assert_all_in_population,
     assert_schema_respected,
+    assert_solved,
     assert_variables_vary,
     patient_ids,
     run,
@@ -124,10 +125,8 @@ DEFINITIONS = [
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
 def test_every_patient_is_in_the_population(definition):
     dataset = definition()
-    data = generate_dummy_data(dataset, population_size=60, seed=3)
+    data = assert_solved(dataset, 60, seed=3)
     assert data.report.complete
-    assert not data.report.used_rejection_sampling
-    assert_all_in_population(data.tables, dataset, 60)
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
@@ -248,6 +247,25 @@ def test_a_population_needing_a_code_from_an_empty_codelist_stops_at_once():
     assert "events.code" in data.report.reason
 
 
+def test_the_impossible_operand_of_the_population_is_named_where_it_is_written():
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    possible, impossible = events.exists_for_patient(), people.score > 60
+    ds = create_dataset()
+    ds.define_population(possible & impossible & (age > 10))
+    locations = {
+        ds._population: ("d.py", 9),
+        ds._population.lhs: ("d.py", 9),
+        possible._qm_node: ("d.py", 3),
+        impossible._qm_node: ("d.py", 4),
+    }
+    data = generate_dummy_data(ds._compile(), population_size=5, locations=locations)
+    assert data.report.impossible_at == ("d.py", 4)
+    assert "the condition in d.py, line 4 is never true" in data.report.reason
+    # Without locations, nothing is named.
+    unnamed = generate_dummy_data(ds._compile(), population_size=5)
+    assert unnamed.report.impossible_at is None
+
+
 def test_contradictory_counts_are_named():
     ds = create_dataset()
     ds.define_population(
@@ -315,9 +333,7 @@ def test_date_arithmetic_around_columns_is_solved():
     ds.recent_day = recent.sort_by(events.day).first_for_patient().day
     ds.spells = spells.count_for_patient()
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=30)
-    assert not data.report.used_rejection_sampling
-    assert_all_in_population(data.tables, dataset, 30)
+    assert_solved(dataset, 30)
 
 
 def test_conditions_linking_event_rows_to_the_patient_table_are_checked_per_row():
@@ -326,9 +342,7 @@ def test_conditions_linking_event_rows_to_the_patient_table_are_checked_per_row(
     ds.define_population(adult_events.exists_for_patient())
     ds.first = adult_events.sort_by(events.day).first_for_patient().day
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=30)
-    assert not data.report.used_rejection_sampling
-    assert_all_in_population(data.tables, dataset, 30)
+    assert_solved(dataset, 30)
 
 
 def test_inline_tables_are_not_generated_and_ids_line_up_with_them():
@@ -357,10 +371,8 @@ def test_alternatives_that_contradict_the_schema_or_themselves_are_dropped():
     ds.define_population(contradictory | out_of_range | spells.exists_for_patient())
     ds.spells = spells.count_for_patient()
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=20)
+    data = assert_solved(dataset, 20)
     assert data.report.plans == 1
-    assert not data.report.used_rejection_sampling
-    assert_all_in_population(data.tables, dataset, 20)
 
 
 def test_same_seed_gives_same_data_whatever_the_hash_seed():
@@ -427,10 +439,8 @@ def test_values_equal_across_tables_are_found():
     )
     ds.died = death_records.died
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=25)
-    assert not data.report.used_rejection_sampling
+    data = assert_solved(dataset, 25)
     assert data.report.candidates < 50
-    assert_all_in_population(data.tables, dataset, 25)
 
 
 def test_means_against_a_bound_and_aggregates_inside_filters():
@@ -466,10 +476,7 @@ def test_rows_of_one_table_can_depend_on_rows_of_an_earlier_one():
     )
     ds.later_spells = later.count_for_patient()
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=200)
-    assert not data.report.used_rejection_sampling
-    assert data.report.acceptance_rate > 0.75
-    assert_all_in_population(data.tables, dataset, 200)
+    assert_solved(dataset, 200)
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.__name__)
@@ -670,10 +677,7 @@ def test_a_boolean_case_is_solved_branch_by_branch():
     ds.implanted = implanted
     ds.removed = removed
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=200, seed=1)
-    assert not data.report.used_rejection_sampling
-    assert data.report.acceptance_rate > 0.75
-    assert_all_in_population(data.tables, dataset, 200)
+    data = assert_solved(dataset, 200, seed=1)
     assert_variables_vary(data.tables, dataset)
 
 
@@ -713,10 +717,7 @@ def test_a_table_is_drawn_after_the_tables_its_conditions_read_whatever_its_name
     )
     ds.same_day_appointments = same_day.count_for_patient()
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=200)
-    assert not data.report.used_rejection_sampling
-    assert data.report.acceptance_rate > 0.75
-    assert_all_in_population(data.tables, dataset, 200)
+    data = assert_solved(dataset, 200)
     assert data.tables == generate_dummy_data(dataset, population_size=200).tables
 
 
@@ -730,10 +731,7 @@ def test_rows_linked_by_id_to_a_table_later_by_name_are_found():
     ds.define_population(linked.exists_for_patient())
     ds.linked = linked.count_for_patient()
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=100, timeout=20)
-    assert not data.report.used_rejection_sampling
-    assert data.report.acceptance_rate > 0.75
-    assert_all_in_population(data.tables, dataset, 100)
+    assert_solved(dataset, 100, timeout=20)
 
 
 def test_rows_linked_to_another_frame_of_their_table_are_drawn_after_its_rows():
@@ -747,10 +745,7 @@ def test_rows_linked_to_another_frame_of_their_table_are_drawn_after_its_rows():
     )
     ds.visits = visits.count_for_patient()
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=100, timeout=20)
-    assert not data.report.used_rejection_sampling
-    assert data.report.acceptance_rate > 0.75
-    assert_all_in_population(data.tables, dataset, 100)
+    assert_solved(dataset, 100, timeout=20)
 
 
 def test_each_dose_of_a_chain_of_first_after_previous_gets_patients():

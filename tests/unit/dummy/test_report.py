@@ -23,14 +23,18 @@ def test_a_full_run_reads_plainly():
     assert report().reason is None
 
 
-def test_fallback_and_time_limit_are_spelled_out():
-    text = report(
-        generated=3,
+def cut_short(generated):
+    return report(
+        generated=generated,
         used_rejection_sampling=True,
-        unsolved=("e.x.sum_for_patient() > 3",),
+        unsolved=("e.x.sum_for_patient() > 3 (d.py, line 7)",),
         timed_out=True,
         timeout=60,
-    ).summary()
+    )
+
+
+def test_fallback_and_time_limit_are_spelled_out():
+    text = cut_short(3).summary()
     assert text.startswith(
         "made 3 of 10 dummy patients in 1.2s: the time limit of 60 s ran out"
     )
@@ -38,6 +42,14 @@ def test_fallback_and_time_limit_are_spelled_out():
     assert "left to chance and checked afterwards: e.x.sum_for_patient() > 3" in text
     assert not report(generated=3).complete
     assert report(candidates=0, generated=0).acceptance_rate == 0.0
+
+
+def test_a_run_that_made_nobody_in_time_names_the_conditions_left_to_chance():
+    text = cut_short(0).reason
+    assert text.endswith(
+        "or simplify the conditions left to chance and checked afterwards: "
+        "e.x.sum_for_patient() > 3 (d.py, line 7)"
+    )
 
 
 def test_an_impossible_population_is_named_not_blamed_on_time():

@@ -120,3 +120,24 @@ def test_a_definition_error_from_the_child_keeps_its_wording(tmp_path):
         )
     assert str(caught.value) == "Error in d.py, line 3:\n    x\nKeyError: 'x'"
     assert caught.value.child_traceback == "tb"
+
+
+def test_condition_locations_are_plain_strings_and_line_numbers():
+    from ehrql.isolation.definitions import _condition_locations
+
+    node = a_dataset().population
+    good = {"condition_locations": [(node, "definition.py", 3)]}
+    assert _condition_locations(good, "d.py") == {node: ("definition.py", 3)}
+    assert _condition_locations({}, "d.py") == {}
+    for bad in [
+        "not a list",
+        [(node, "definition.py")],
+        [("not a node", "definition.py", 3)],
+        [(node, b"definition.py", 3)],
+        [(node, "definition.py", True)],
+        [(node, "definition.py", "3")],
+    ]:
+        with pytest.raises(
+            DefinitionFileError, match="malformed (list of )?condition location"
+        ):
+            _condition_locations({"condition_locations": bad}, "d.py")
