@@ -35,7 +35,9 @@ from ehrql.dummy.recipes import ChoiceCache, make_recipe
 from ehrql.dummy.report import DummyDataReport
 from ehrql.dummy.row_expressions import (
     CONTEXT_VERSION,
+    PICK_ANSWERS,
     UNKNOWN,
+    PickAnswers,
     compile_row_expression,
     drawn_so_far,
 )
@@ -71,8 +73,19 @@ MAX_BATCH = 5000
 #: The share of candidates made to also give one output column a value
 #: (`_Goals`), so that columns the population leaves free still vary.
 GOAL_SHARE = 0.5
-#: How many columns' goals a patient is made for at once.
+#: How many columns' goals a patient is made for at once, at least.
 GOAL_GROUP = 4
+#: The share of patients each column's goal is aimed at, at least: with many
+#: columns, a patient is made for more of them at once (`_goal_group_size`),
+#: up to `GOAL_GROUP_MAX`, and up to about `GOAL_ROWS` rows more than the
+#: population alone asks for: a patient's rows are drawn reading the rows
+#: drawn before them, so many more rows cost far more time.
+GOAL_COVER = 0.1
+GOAL_GROUP_MAX = 24
+GOAL_ROWS = 24
+#: ... and up to about this many query model nodes in its goals
+#: (`_goal_weight`), beyond the first `GOAL_GROUP` goals.
+GOAL_NODES = 500
 #: Candidates a goal group gets before it is split for failing too often
 #: (fewer than `GOAL_PASS_RATE` of them in the population).
 GOAL_PATIENCE = 10
@@ -222,6 +235,7 @@ def generate_dummy_data(
             budget,
             quotas,
             quota_plans,
+            population_size,
         )
         search = _search(
             prepared,
@@ -300,12 +314,13 @@ class _PartPlans:
         self,
         tables: list,
         cache: ChoiceCache,
-        known: set | None,
+        known: dict | None,
         solved: dict | None = None,
     ):
         self._tables = tables
         self._cache = cache
-        #: The population's unsolved parts: a plan leaving others is dropped.
+        #: The population's unsolved parts, each mapped to itself: a plan
+        #: leaving others is dropped.
         self._known = known
         self._feasible = _feasibility(tables, cache)
         # A quota needs a few ways of meeting it: the solver keeps a few
@@ -328,7 +343,7 @@ class _PartPlans:
         return [
             plan
             for plan in self._plans[part]
-            if self._known is None or set(plan.unsolved) <= self._known
+            if self._known is None or all(node in self._known for node in plan.unsolved)
         ]
 
     def prepared(self, parts: tuple, limit: int) -> list:
@@ -342,6 +357,11 @@ class _PartPlans:
             plan = Plan((), (), ())
             for part_plan in combination:
                 plan = _merged(plan, part_plan)
+            if self._known is not None:
+                # The population's own nodes, whose compiled checks are cached.
+                plan = dataclasses.replace(
+                    plan, unsolved=tuple(self._known[node] for node in plan.unsolved)
+                )
             prepared = _prepare(plan, self._tables, self._cache)
             # A prepared plan is a plan made too: a budget of plans also
             # bounds the narrowings of values that preparing does.
@@ -467,6 +487,10 @@ def _column_goals(dataset: qm.Dataset) -> list:
     for series in dataset.variables.values():
         if not series.domain.is_patient or not qm.get_table_nodes(series):
             continue
+        if series.type is not bool and _never_null(series):
+            # Made for, its patients would only meet whichever harder
+            # alternative the solver took (a row for `a` in `minimum_of(a, D)`).
+            continue
         goal = (
             series
             if series.type is bool
@@ -474,6 +498,131 @@ def _column_goals(dataset: qm.Dataset) -> list:
         )
         goals.setdefault(goal, None)
     return list(goals)
+
+
+def _goal_group_size(count: int, rows: float) -> int:
+    """How many of `count` columns' goals a patient is made for at once,
+    where each goal asks for `rows` more rows on average.
+
+    `GOAL_GROUP` for a few columns; for many, enough that each column's goal
+    gets `GOAL_COVER` of the patients out of the `GOAL_SHARE` made for goals
+    (a definition with a hundred columns would otherwise leave each about
+    2%), within `GOAL_GROUP_MAX` and `GOAL_ROWS`.
+    """
+    wanted = math.ceil(count * GOAL_COVER / GOAL_SHARE)
+    return max(GOAL_GROUP, min(wanted, GOAL_GROUP_MAX, int(GOAL_ROWS / max(rows, 1))))
+
+
+def _deal(indexes: list, goals: list, size: int, rng: random.Random) -> list:
+    """The goals at `indexes` in groups of `size`, goals reading the same
+    values in different groups.
+
+    Goals that read the same values are mostly categories of one value (age
+    bands, ethnic groups, one sex or the other) that no patient meets
+    together; goals reading different values (one disease's diagnosis,
+    another's resolution) mostly can be met together. The goals are dealt
+    out like cards, the largest classes first, each to the next group with
+    room and none of its class; a class with more goals than there are
+    groups opens more. Groups left with room are then topped up with goals
+    of classes not in them, those in the fewest groups first: a goal in two
+    groups gets twice the patients. (Goals of different classes that still
+    cannot be met together split their group, `_Goals._split`.)
+    """
+    if not indexes:
+        return []
+    ordered = list(_classes(indexes, goals).values())
+    rng.shuffle(ordered)
+    ordered.sort(key=len, reverse=True)
+    class_of = {index: n for n, members in enumerate(ordered) for index in members}
+    groups: list = [[] for _ in range(math.ceil(len(indexes) / size))]
+    weight = {index: _goal_weight(goals[index]) for index in indexes}
+
+    def fits(index, group) -> bool:
+        return (
+            len(group) < size
+            and all(class_of[other] != class_of[index] for other in group)
+            and (
+                len(group) < GOAL_GROUP
+                or sum(weight[other] for other in group) + weight[index] <= GOAL_NODES
+            )
+        )
+
+    turn = 0
+    for members in ordered:
+        rng.shuffle(members)
+        for index in members:
+            for step in range(len(groups)):
+                group = groups[(turn + step) % len(groups)]
+                if fits(index, group):
+                    group.append(index)
+                    turn += step + 1
+                    break
+            else:
+                groups.append([index])
+                turn = 0
+    copies = dict.fromkeys(indexes, 1)
+    for group in groups:
+        taken = {class_of[index] for index in group}
+        spare = [index for index in indexes if class_of[index] not in taken]
+        spare.sort(key=copies.__getitem__)
+        for index in spare:
+            if len(group) >= size:
+                break
+            if class_of[index] not in taken and fits(index, group):
+                group.append(index)
+                taken.add(class_of[index])
+                copies[index] += 1
+    return [tuple(group) for group in groups]
+
+
+def _goal_weight(goal: qm.Series) -> int:
+    """What a goal costs a patient made for it, roughly: its size. Each of
+    its conditions is checked on the patient's rows as they are drawn, and a
+    column built from many conditions (a case over a dozen codelists) makes
+    every row cost more to draw."""
+    return sum(1 for _ in qm.all_nodes(goal))
+
+
+def _classes(indexes, goals: list) -> dict:
+    """The values read (`_values_read`) -> the indexes of the goals reading them."""
+    classes: dict = {}
+    for index in indexes:
+        classes.setdefault(_values_read(goals[index]), []).append(index)
+    return classes
+
+
+def _values_read(goal: qm.Series) -> frozenset:
+    """The patient-level values a goal is computed from: columns of patient
+    tables and of picked rows, and aggregates over frames (each with the
+    frame's filters, so that counts in two intervals differ)."""
+    found = set()
+    stack = [goal]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, qm.AggregateByPatient._Base) or (
+            isinstance(node, qm.SelectColumn)
+            and isinstance(
+                node.source, (qm.PickOneRowPerPatient, qm.SelectPatientTable)
+            )
+        ):
+            found.add(node)
+        elif isinstance(node, (qm.Function._Base, qm.Case)):
+            stack.extend(c for c in node.children() if isinstance(c, qm.Series))
+        elif not isinstance(node, qm.Value):
+            # Constants aside: `band == "a"` and `band == "b"` read one value.
+            found.add(node)
+    return frozenset(found)
+
+
+def _never_null(series: qm.Series) -> bool:
+    """Whether a series has a value for every patient, on its face: a
+    constant, or the minimum or maximum of values one of which always has one
+    (`minimum_of(death_date, D)`)."""
+    if isinstance(series, qm.Value):
+        return series.value is not None
+    if isinstance(series, (qm.Function.MinimumOf, qm.Function.MaximumOf)):
+        return any(_never_null(s) for s in series.sources)
+    return False
 
 
 class _Goals:
@@ -509,28 +658,23 @@ class _Goals:
         budget: tuple,
         quotas: tuple = (),
         quota_plans: dict | None = None,
+        population_size: int = 0,
     ):
         quota_goals = list(
             dict.fromkeys(goal for together in quotas for goal, *_ in together)
         )
         goals = [goal for goal in goals if goal not in set(quota_goals)]
         self._goals = goals + quota_goals
-        self._known = known
+        #: The population's unsolved conditions, each mapped to itself.
+        self._known = {node: node for node in known}
         #: Alternatives left to solve: for columns' goals, and for quotas.
         self._budget = list(budget)
         self._target = target
         self._tables = tables
         self._cache = cache
-        self._feasible = _feasibility(tables, cache)
+        self._population_size = population_size
         #: The quotas' parts, solved once for all of them.
-        self._parts = _PartPlans(tables, cache, known, quota_plans)
-        order = list(range(len(goals)))
-        # Neighbouring columns are often alternatives to each other (age
-        # bands, categories): mixing them makes groups that can be met.
-        rng.shuffle(order)
-        self._groups = [
-            tuple(order[i : i + GOAL_GROUP]) for i in range(0, len(order), GOAL_GROUP)
-        ]
+        self._parts = _PartPlans(tables, cache, self._known, quota_plans)
         #: Goal index -> how many patients its quota asks for.
         self._wanted: dict = {}
         position = {goal: len(goals) + i for i, goal in enumerate(quota_goals)}
@@ -541,6 +685,16 @@ class _Goals:
                 index = position[goal]
                 self._wanted[index] = max(self._wanted.get(index, 0), count)
                 self._solve_for.setdefault(index, solve[0] if solve else goal)
+        self._groups: list = []
+        self._tried: list = []
+        self._passed: list = []
+        self._pending: list = []
+        self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
+        #: Each column's goal solved alone: a group split down to one goal
+        #: starts from these plans.
+        self._single: dict = {}
+        for group in _deal(self._possible(goals), goals, self._size, rng):
+            self._add_group(group)
         # The quotas of one tuple are tried `GOAL_GROUP` at a time (one
         # patient may count in several: a prevalent condition in several
         # intervals, one interval's measures), in the order given.
@@ -554,7 +708,7 @@ class _Goals:
             placed.update(indexes)
             for i in range(0, len(indexes), GOAL_GROUP):
                 self._quota_order.append(len(self._groups))
-                self._groups.append(tuple(indexes[i : i + GOAL_GROUP]))
+                self._add_group(tuple(indexes[i : i + GOAL_GROUP]))
         #: How far along `_quota_order` every quota is met or given up.
         self._quota_cursor = 0
         #: Quotas short of their count, by the condition checked first
@@ -563,16 +717,10 @@ class _Goals:
             {index: self._goals[index] for index in position.values()},
             [[position[goal] for goal, *_ in together] for together in quotas],
         )
-        self._pending = [0] * len(self._groups)
-        self._plans: dict = {}  # group index -> list of (prepared plan, [successes, attempts])
-        # A quota's first candidates are expected to meet it: one batch
-        # then makes about as many as it needs, not twice as many.
-        self._tried = [1 if self._is_quota(g) else 2 for g in range(len(self._groups))]
-        self._passed = [1] * len(self._groups)
         self._split_groups: set = set()
 
     def __bool__(self) -> bool:
-        return bool(self._goals)
+        return bool(self._groups)
 
     @property
     def share(self) -> float:
@@ -637,7 +785,8 @@ class _Goals:
             if self._is_quota(group):
                 plans = self._quota_plans(self._groups[group])
             else:
-                plans = self._goal_plans(group)
+                plans, cost = self._solve(self._groups[group])
+                self._budget[0] -= cost
             self._plans[group] = [(plan, [1, 2]) for plan in plans]
             if not plans:
                 self._split(group)
@@ -648,27 +797,77 @@ class _Goals:
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
 
-    def _goal_plans(self, group: int) -> list:
-        """The prepared plans of a group of columns' goals."""
+    def _possible(self, goals: list) -> list:
+        """The indexes of the column goals worth grouping, and sets
+        `_size`, how many a patient is made for at once.
+
+        With many columns, each goal is solved alone first: a goal no plan
+        meets (a column read from an empty codelist, or one the solver
+        leaves to chance) would leave every group it joined without a plan,
+        and split it; and the rows each goal asks for bound the group size.
+        With few, groups are of `GOAL_GROUP` goals whatever they ask for,
+        and solving each alone would only cost time; so too with more goals
+        than the budget of alternatives (`GOAL_ALTERNATIVES`) for the
+        population asked for, or than patients asked for (no grouping makes
+        every column vary then).
+        """
+        self._size = GOAL_GROUP
+        if _goal_group_size(len(goals), 0) <= GOAL_GROUP or len(goals) > min(
+            self._budget[0], self._population_size
+        ):
+            return list(range(len(goals)))
+        for index in range(len(goals)):
+            plans, _ = self._solve((index,))
+            if plans:
+                self._single[index] = plans
+        rows = {
+            index: min(sum(count for _, count, _ in plan.required) for plan in plans)
+            for index, plans in self._single.items()
+        }
+        # Rows beyond those of the goal asking for the fewest, which are
+        # mostly the population's own.
+        extra = [count - min(rows.values()) for count in rows.values()] or [0]
+        self._size = _goal_group_size(len(rows), sum(extra) / len(extra))
+        return list(rows)
+
+    def _solve(self, goals: tuple) -> tuple:
+        """(the prepared plans meeting the population and every one of
+        `goals`, what solving them cost against the budget)."""
         # Goals first: the solver keeps the first alternatives of a large
         # product, and those then pair the goals with every alternative
         # of the population rather than one population alternative with
         # many of the goals.
         target = self._target
-        for goal in reversed(self._groups[group]):
+        for goal in reversed(goals):
             target = qm.Function.And(self._goals[goal], target)
         # A plan leaving more than the population does to chance would
         # cost many rejected candidates: the goal is only worth its plans
         # that the solver solves.
-        alternatives, found, _ = _solve(target, self._tables, self._feasible)
-        self._budget[0] -= max(1, found)
-        prepared = (_prepare(plan, self._tables, self._cache) for plan in alternatives)
-        return [
-            plan
-            for plan in prepared
-            if isinstance(plan, _PreparedPlan)
-            and set(plan.plan.unsolved) <= self._known
-        ]
+        checked = itertools.count()
+        feasible = _feasibility(self._tables, self._cache)
+        alternatives, reasons = plan_population_with_reasons(
+            target,
+            tuple(self._tables),
+            lambda plan: next(checked) >= 0 and feasible(plan),
+        )
+        cost = len(alternatives) + len(reasons)
+        if goals[0] in self._wanted:
+            # Quotas are many and cheap, or few and costly: counted by
+            # the plans the solver made, they get what they cost.
+            cost += next(checked)
+        plans = []
+        for plan in alternatives:
+            # Checked before the plan is prepared: preparing compiles its
+            # unsolved conditions, which may be large.
+            unsolved = tuple(self._known.get(node) for node in plan.unsolved)
+            if None in unsolved:
+                continue
+            # The population's own nodes, whose compiled checks are cached.
+            plan = dataclasses.replace(plan, unsolved=unsolved)
+            prepared = _prepare(plan, self._tables, self._cache)
+            if isinstance(prepared, _PreparedPlan):
+                plans.append(prepared)
+        return plans, max(1, cost)
 
     def _quota_plans(self, goals: tuple) -> list:
         """A few prepared plans (`QUOTA_WAYS`) of a group of quotas.
@@ -704,8 +903,24 @@ class _Goals:
         )
         return self._open.credit(rows, targets, self._wanted)
 
-    def record(self, group: int, index: int, passed: bool) -> None:
-        """Count one checked candidate made for `group` with its plan `index`."""
+    def _add_group(self, goals: tuple) -> None:
+        """Draw `goals` together from now on."""
+        if len(goals) == 1 and goals[0] in self._single:
+            self._plans[len(self._groups)] = [
+                (plan, [1, 2]) for plan in self._single[goals[0]]
+            ]
+        self._groups.append(goals)
+        # A quota's first candidates are expected to meet it: one batch
+        # then makes about as many as it needs, not twice as many.
+        self._tried.append(1 if goals[0] in self._wanted else 2)
+        self._passed.append(1)
+        self._pending.append(0)
+
+    def record(
+        self, group: int, index: int, passed: bool, checked: bool = True
+    ) -> None:
+        """Count one checked candidate made for `group` with its plan `index`
+        (or, not `checked`, one given up while it was made)."""
         tally = self._plans[group][index][1]
         tally[1] += 1
         self._pending[group] -= 1
@@ -716,7 +931,10 @@ class _Goals:
             tally[0] += 1
             self._passed[group] += 1
         elif (
-            self._tried[group] >= GOAL_PATIENCE
+            # Candidates given up while they are made come before a batch's
+            # checked ones: a group is judged on the checked ones too.
+            (checked or self._tried[group] >= GOAL_PATIENCE * GOAL_PATIENCE)
+            and self._tried[group] >= GOAL_PATIENCE
             and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
         ):
             self._split(group)
@@ -744,18 +962,23 @@ class _Goals:
             singles = []
             for goal in goals:
                 singles.append(len(self._groups))
-                self._groups.append((goal,))
-                self._tried.append(1)
-                self._passed.append(1)
-                self._pending.append(0)
+                self._add_group((goal,))
             self._quota_order[place : place + 1] = singles
         elif len(goals) > 1:
             half = len(goals) // 2
-            for part in (goals[:half], goals[half:]):
-                self._groups.append(part)
-                self._tried.append(2)
-                self._passed.append(1)
-                self._pending.append(0)
+            classes = _classes(goals, self._goals).values()
+            if len(classes) < len(goals):
+                # Goals reading the same values are most likely what no
+                # patient meets together (`_deal`): all but the first of
+                # each class are set apart.
+                parts = [
+                    tuple(members[0] for members in classes),
+                    tuple(g for members in classes for g in members[1:]),
+                ]
+            else:
+                parts = [goals[:half], goals[half:]]
+            for part in parts:
+                self._add_group(part)
 
 
 class _OpenQuotas:
@@ -1003,7 +1226,7 @@ def _search(
                 plan, patient_id, rng, uniques, given, strict=chosen is not None
             )
             if made is None:
-                goals.record(*index, False)
+                goals.record(*index, False, checked=False)
                 continue
             rows, consistent = made
             if not consistent:
@@ -1013,6 +1236,7 @@ def _search(
         accepted = _in_population(target, tables, batch)
         batch = realigner.realigned(target, tables, batch, accepted & unsure)
         unsure.clear()
+        made_for_goals = []
         for patient_id, index, rows in batch:
             passed = patient_id in accepted
             chosen = index if isinstance(index, tuple) else None
@@ -1023,10 +1247,17 @@ def _search(
                 # A patient made for a quota but missing it does not pass.
                 passed = goals.credit(rows, chosen) if goals else True
             if chosen is not None:
-                goals.record(*chosen, passed)
+                made_for_goals.append((chosen, passed))
             else:
                 attempts[index] += 1
                 successes[index] += passed
+        # A goal group's candidates of one batch are judged together: the
+        # passes are counted before the failures, so that a group is not
+        # split for failures that come first in a large batch.
+        for first in (True, False):
+            for chosen, passed in made_for_goals:
+                if passed is first:
+                    goals.record(*chosen, passed)
         accepted_inline = accepted & set(waiting)
         waiting = [i for i in waiting if i not in accepted_inline]
         if progress is not None:
@@ -1416,6 +1647,7 @@ def _draw_patient(
     versions: dict = {}
     counter = itertools.count(1)
     context[CONTEXT_VERSION] = versions
+    context[PICK_ANSWERS] = PickAnswers()
     for table, filler in prepared.fillers.items():
         table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)

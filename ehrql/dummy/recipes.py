@@ -331,7 +331,7 @@ def make_recipe(
                 or "its constraints"
             )
             because = f"no value of {table.name}.{name} meets {conditions_text}"
-            certain = cache.base(table)[name].exhaustive
+            certain = choice.exhaustive
     return RowRecipe(
         table,
         choices,

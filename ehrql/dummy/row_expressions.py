@@ -18,6 +18,7 @@ in-memory engine decides.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 
 from ehrql.dummy.caches import per_run
@@ -290,6 +291,15 @@ def drawn_so_far(table_name: str) -> tuple:
     return ("drawn so far", table_name)
 
 
+def _reads_drawn_so_far(frame: qm.Frame, source) -> bool:
+    """Whether `_compile_rows` reads `frame`'s rows from those of the row's
+    own table drawn so far, rather than from the table's finished rows."""
+    table = qm.root_table(qm.row_source(frame))
+    return isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(
+        source
+    )
+
+
 def _compile_rows(frame: qm.Frame, source, flags):
     """A function of the context giving the patient's rows of an event frame
     of an earlier table — or of another frame of the row's own table, from
@@ -346,15 +356,55 @@ def _sort_value(value):
     return (0, None) if value is None else (1, value)
 
 
+class PickAnswers:
+    """Where the picks evaluated on one context keep their answers, shared
+    by every expression that reads the same pick: a patient's rows are
+    checked against many conditions (every recipe's, every bound's), and a
+    chain of picks ("the first dose after the one before") read afresh by
+    each of them costs time in the square of its length and more.
+
+    Put in a context under `PICK_ANSWERS` by its owner, beside the versions
+    (`CONTEXT_VERSION`) that tell whether an answer still holds. Neither a
+    dict nor a list, so that it is never taken for a table's rows.
+    """
+
+    __slots__ = ("by_pick",)
+
+    def __init__(self):
+        self.by_pick: dict = {}
+
+
+#: The context key of its `PickAnswers`.
+PICK_ANSWERS = ("pick answers",)
+
+_pick_tokens = itertools.count()
+
+
+@per_run
+def _pick_token(pick: qm.PickOneRowPerPatient, drawn_so_far: bool) -> int:
+    """A number standing for a pick read from one kind of rows: cheaper to
+    look up than the pick itself, whose hash is computed in Python. (Outside
+    a run, each call gives a new number: the pick is then not shared.)"""
+    return next(_pick_tokens)
+
+
 def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
-    rows_of = _compile_rows(pick.source, source, flags)
+    # What this pick reads, apart from the rest of the expression: its
+    # answer depends on those entries of the context only.
+    own = {"context": {}, "opaque": False, "aggregates": flags["aggregates"]}
+    rows_of = _compile_rows(pick.source, source, own)
     if rows_of is None:
         return None
     row_source = qm.row_source(pick.source)
     keys = [
-        _nested(compile_row_expression(k, row_source), flags)
+        _nested(compile_row_expression(k, row_source), own)
         for k in qm.sort_keys(pick.source)
     ]
+    flags["context"].update(own["context"])
+    flags["opaque"] = flags["opaque"] or own["opaque"]
+    # The same pick read from the same rows (those of its table, or those
+    # drawn so far of the row's own table) gives the same answer.
+    shared_as = _pick_token(pick, _reads_drawn_so_far(pick.source, source))
     tie_breakers = pick.schema.column_names
     choose = min if pick.position is qm.Position.FIRST else max
 
@@ -363,19 +413,22 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     # after the one before") reads its predecessor once per row, which
     # without this memo costs exponential time in the length of the chain.
     last: list = [None, None, None]
-    # The tables read, noted in `flags` while the whole expression compiles:
-    # their keys are known at the first call.
-    read = flags["context"]
-    read_keys: list = []
+    read_keys = _context_keys(own["context"])
 
     def picked(context):
-        if not read_keys:
-            read_keys.extend(_context_keys(read))
         versions = context.get(CONTEXT_VERSION)
         if versions is None:
             signature = _context_state(context, read_keys)
         else:
             signature = tuple(map(versions.get, read_keys))
+            shared = context.get(PICK_ANSWERS)
+            if shared is not None:
+                known = shared.by_pick.get(shared_as)
+                if known is not None and known[0] == signature:
+                    return known[1]
+                answer = pick_from(context)
+                shared.by_pick[shared_as] = (signature, answer)
+                return answer
         if last[0] is context and last[1] == signature:
             return last[2]
         answer = pick_from(context)

@@ -195,9 +195,15 @@ class ValueChoice:
         return frozenset(self.values)
 
     def among(self, members: frozenset) -> ValueChoice:
-        """Only the values in `members`; never null."""
+        """Only the values in `members`; never null.
+
+        Where the pool holds every member (or there are none, as for an
+        empty codelist), the result holds every value allowed: an empty
+        result then proves that no value exists.
+        """
         choice = self._keeping(lambda v: v in members and self._passes(v))
-        return dataclasses.replace(choice, null_allowed=False)
+        exhaustive = self.exhaustive or all(m in self._value_set for m in members)
+        return dataclasses.replace(choice, null_allowed=False, exhaustive=exhaustive)
 
     def only_null(self) -> ValueChoice:
         """Only null (no value at all if null is not allowed)."""

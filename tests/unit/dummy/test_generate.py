@@ -1,4 +1,5 @@
 import datetime
+import itertools
 import logging
 import os
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 from ehrql import case, create_dataset, days, months, when, years
+from ehrql.codes import verhoeff_valid
 from ehrql.dummy import generate_dummy_data, generate_dummy_tables
 from ehrql.query_language import PatientFrame, Series, table_from_rows
 from tests.unit.dummy.checks import (
@@ -231,6 +233,18 @@ def test_an_impossible_population_stops_at_once_and_says_why():
     assert reason.startswith("no patient can satisfy the population")
     assert "people.score" in reason
     assert "people.birth_month" in reason
+
+
+def test_a_population_needing_a_code_from_an_empty_codelist_stops_at_once():
+    # Codes are sampled from an unbounded set, but no sample can hold a
+    # member of an empty codelist: that is a proof, not a pool run dry.
+    ds = create_dataset()
+    ds.define_population(events.where(events.code.is_in([])).exists_for_patient())
+    data = generate_dummy_data(ds._compile(), population_size=5, timeout=30)
+    assert data.report.generated == 0
+    assert not data.report.timed_out
+    assert not data.report.used_rejection_sampling
+    assert "events.code" in data.report.reason
 
 
 def test_the_impossible_operand_of_the_population_is_named_where_it_is_written():
@@ -547,6 +561,95 @@ def test_columns_the_population_leaves_free_still_get_values():
     assert_all_in_population(data.tables, dataset, 300)
     for name in ["wheeze_in_window", "drug_at_wheeze_visit", "late_death"]:
         assert filled_share(data.tables, dataset, name) >= 0.05, name
+
+
+def _snomed_codes(count: int) -> list:
+    """`count` SNOMED CT concept ids with correct check digits."""
+    codes = []
+    for base in itertools.count(100000):
+        digit = next(d for d in "0123456789" if verhoeff_valid(f"{base}{d}"))
+        codes.append(f"{base}{digit}")
+        if len(codes) == count:
+            return codes
+
+
+def test_many_columns_each_get_patients_who_meet_several_of_them_at_once():
+    # Twenty conditions, each with a diagnosis date and a flag for a
+    # resolution coded after the last diagnosis, and columns read from an
+    # empty codelist, null for everyone. A patient made for a few columns
+    # at a time would leave each about 2% of the patients, and a column that
+    # no patient can fill would take the columns it is grouped with down.
+    codes = _snomed_codes(40)
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    for n in range(20):
+        diagnoses = events.where(events.code.is_in([codes[2 * n]])).sort_by(events.day)
+        resolved_on = (
+            events.where(events.code.is_in([codes[2 * n + 1]]))
+            .sort_by(events.day)
+            .last_for_patient()
+            .day
+        )
+        ds.add_column(f"diagnosed_{n}", diagnoses.first_for_patient().day)
+        ds.add_column(
+            f"resolved_{n}",
+            (resolved_on > diagnoses.last_for_patient().day).when_null_then(False),
+        )
+    for n in range(5):
+        never = events.where(events.code.is_in([])).sort_by(events.day)
+        ds.add_column(f"never_{n}", never.first_for_patient().reading)
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=1)
+    results = run(data.tables, dataset)
+    assert len(results) == 200
+    filled = {
+        name: sum(r[i] is not None and r[i] is not False for r in results) / 200
+        for i, name in enumerate(dataset.variables, start=1)
+    }
+    for n in range(20):
+        assert filled[f"resolved_{n}"] >= 0.05, n
+        assert filled[f"diagnosed_{n}"] >= 0.1, n
+
+
+def test_categories_of_one_value_get_patients_beside_many_other_columns():
+    # No patient is in two age bands: bands made for together leave their
+    # patients without a plan. Thirty condition flags beside them need
+    # patients made for several at once.
+    codes = _snomed_codes(30)
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    for n in range(8):
+        ds.add_column(f"band_{n}", (age >= 10 * n) & (age < 10 * n + 10))
+    for n in range(30):
+        coded = events.where(events.code.is_in([codes[n]]))
+        ds.add_column(f"has_{n}", coded.exists_for_patient())
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=2)
+    results = run(data.tables, dataset)
+    assert len(results) == 200
+    for i, name in enumerate(dataset.variables, start=1):
+        least = 0.07 if name.startswith("band") else 0.08
+        assert sum(r[i] is True for r in results) / 200 >= least, name
+
+
+def test_a_column_never_null_on_its_face_does_not_shape_patients():
+    # The earlier of a death date and a fixed end date always has a value:
+    # made for, its patients would all get a death record (the solver takes
+    # the death date's alternative), far more than the usual share.
+    from ehrql import minimum_of
+
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.end = minimum_of(death_records.died, datetime.date(2030, 1, 1))
+    ds.score = people.score
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=1)
+    assert_all_in_population(data.tables, dataset, 200)
+    died = [
+        rows for table, rows in data.tables.items() if table.name == "death_records"
+    ]
+    assert len(died[0]) / 200 < 0.55
 
 
 def test_a_boolean_case_is_solved_branch_by_branch():
