@@ -843,18 +843,10 @@ class _Goals:
         # A plan leaving more than the population does to chance would
         # cost many rejected candidates: the goal is only worth its plans
         # that the solver solves.
-        checked = itertools.count()
-        feasible = _feasibility(self._tables, self._cache)
         alternatives, reasons = plan_population_with_reasons(
-            target,
-            tuple(self._tables),
-            lambda plan: next(checked) >= 0 and feasible(plan),
+            target, tuple(self._tables), _feasibility(self._tables, self._cache)
         )
         cost = len(alternatives) + len(reasons)
-        if goals[0] in self._wanted:
-            # Quotas are many and cheap, or few and costly: counted by
-            # the plans the solver made, they get what they cost.
-            cost += next(checked)
         plans = []
         for plan in alternatives:
             # Checked before the plan is prepared: preparing compiles its
