@@ -953,7 +953,7 @@ def _calculated_measures(
             measures_dummy_locations,
         )
 
-        cells = measures_dummy_cells(measures)
+        cells = measures_dummy_cells(measures, query)
         shortfall = cells.shortfall(measures.dummy_data_config.population_size)
         if shortfall and measures.disclosure_control_enabled:
             # Said once, before the run, with what would be enough.

@@ -130,8 +130,14 @@ def measures_dummy_quotas(measures: Measures) -> tuple:
     return measures_dummy_cells(measures).quotas
 
 
-def measures_dummy_cells(measures: Measures) -> DummyQuotas:
+def measures_dummy_cells(
+    measures: Measures, dataset: qm.Dataset | None = None
+) -> DummyQuotas:
     """The cells every measure's dummy data should fill (`DummyQuotas`).
+
+    `dataset` is the measures' `measures_dummy_dataset`, when the caller has
+    it already: with hundreds of intervals, building it again costs as much
+    as the rest of this.
 
     A group whose values the definition names (a boolean, a `case` with
     constant values, a column with categories) is aimed at, value by value;
@@ -155,7 +161,9 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
     cannot (a first diagnosis).
     """
     wanted = SUPPRESSION_THRESHOLD + 1
-    holds = _Satisfiable(measures)
+    holds = _Satisfiable(
+        measures_dummy_dataset(measures) if dataset is None else dataset
+    )
     # Imported here: ehrql can be installed without its dummy data generator.
     from ehrql.dummy.generator import GOAL_GROUP, QUOTA_PATIENT_SHARE
 
@@ -294,10 +302,10 @@ def measures_dummy_cells(measures: Measures) -> DummyQuotas:
 
 class _Satisfiable:
     """Whether the dummy data solver finds a patient meeting a condition
-    over the measures' tables (`satisfiability`), cached."""
+    over the tables of the measures' dummy dataset (`satisfiability`), cached."""
 
-    def __init__(self, measures: Measures):
-        self._measures = measures
+    def __init__(self, dataset: qm.Dataset):
+        self._dataset = dataset
         self._test = None
         self._known: dict = {}
         self.plans: dict = {}
@@ -307,9 +315,7 @@ class _Satisfiable:
             # Imported here: ehrql can be installed without its dummy data generator.
             from ehrql.dummy.generator import satisfiability
 
-            self._test = satisfiability(
-                [measures_dummy_dataset(self._measures)], self.plans
-            )
+            self._test = satisfiability([self._dataset], self.plans)
         if conditions not in self._known:
             self._known[conditions] = self._test(*conditions)
         return self._known[conditions]
