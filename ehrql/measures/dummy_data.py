@@ -30,6 +30,8 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
     """
     population = None
     variables: dict[qm.Series, None] = {}
+    # Measures grouped in different ways share one numerator and denominator.
+    at = _AtIntervals()
     for measure in (m for m in measures if m.intervals):
         span = _span(measure)
         in_denominator = _as_bool(substitute_parameters(measure.denominator, **span))
@@ -41,7 +43,7 @@ def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
         for node in (measure.numerator, *measure.group_by.values()):
             variables.setdefault(substitute_parameters(node, **span))
         for interval in measure.intervals:
-            variables.setdefault(_counted(measure, interval))
+            variables.setdefault(at.counted(measure, interval))
     if population is None:
         # No measure has an interval: no patient is counted anywhere.
         population = qm.Value(False)
@@ -167,24 +169,10 @@ def measures_dummy_cells(
     # Imported here: ehrql can be installed without its dummy data generator.
     from ehrql.dummy.generator import GOAL_GROUP, QUOTA_PATIENT_SHARE
 
-    # Each measure's numerator and denominator, and each group, is given
-    # each interval's dates once: the same objects then recur in the
-    # quotas, which the generator finds by identity.
-    memo: dict = {}
-
-    def counted(measure: Measure, interval: tuple) -> qm.Series:
-        key = (measure.numerator, measure.denominator, interval)
-        if key not in memo:
-            memo[key] = _counted(measure, interval)
-        return memo[key]
-
-    def at(series: qm.Series, interval: tuple) -> qm.Series:
-        if (series, interval) not in memo:
-            start, end = interval
-            memo[series, interval] = substitute_parameters(
-                series, interval_start_date=start, interval_end_date=end
-            )
-        return memo[series, interval]
+    # The same objects then recur in the quotas, which the generator finds
+    # by identity.
+    nodes = _AtIntervals()
+    counted, at = nodes.counted, nodes.series
 
     # Whether one patient can count in a measure's first and last intervals.
     shared = {
@@ -348,18 +336,36 @@ def _group_is(series: qm.Series, value) -> qm.Series:
     return qm.Function.EQ(series, qm.Value(value))
 
 
-def _counted(measure: Measure, interval: tuple) -> qm.Series:
-    """Whether a patient counts in the measure's numerator in one interval.
+class _AtIntervals:
+    """Measures' series with INTERVAL set to an interval's dates, each
+    worked out once: with hundreds of intervals, rebuilding a numerator and
+    denominator for each is most of the cost of describing the dummy data."""
 
-    The numerator comes first: the generator checks a patient against a
-    quota one part at a time, and most patients are outside most intervals'
-    numerators."""
-    start, end = interval
-    dates = {"interval_start_date": start, "interval_end_date": end}
-    return qm.Function.And(
-        _as_bool(substitute_parameters(measure.numerator, **dates)),
-        _as_bool(substitute_parameters(measure.denominator, **dates)),
-    )
+    def __init__(self):
+        self._memo: dict = {}
+
+    def series(self, series: qm.Series, interval: tuple) -> qm.Series:
+        """`series` with INTERVAL set to `interval`."""
+        if (series, interval) not in self._memo:
+            start, end = interval
+            self._memo[series, interval] = substitute_parameters(
+                series, interval_start_date=start, interval_end_date=end
+            )
+        return self._memo[series, interval]
+
+    def counted(self, measure: Measure, interval: tuple) -> qm.Series:
+        """Whether a patient counts in the measure's numerator in one interval.
+
+        The numerator comes first: the generator checks a patient against a
+        quota one part at a time, and most patients are outside most
+        intervals' numerators."""
+        key = (measure.numerator, measure.denominator, interval)
+        if key not in self._memo:
+            self._memo[key] = qm.Function.And(
+                _as_bool(self.series(measure.numerator, interval)),
+                _as_bool(self.series(measure.denominator, interval)),
+            )
+        return self._memo[key]
 
 
 def _values(series: qm.Series) -> tuple | None:
