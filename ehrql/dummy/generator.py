@@ -1554,11 +1554,7 @@ def _free_columns(plan: Plan, tables: list) -> frozenset:
 @per_run
 def _columns_read(node: qm.Node) -> frozenset:
     # Cached: the same conditions recur in every plan and goal.
-    return frozenset(
-        (qm.root_table(n.source), n.name)
-        for n in qm.all_nodes(node)
-        if isinstance(n, qm.SelectColumn)
-    )
+    return qm.columns_read(node)
 
 
 def _make_patient(

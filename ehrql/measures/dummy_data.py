@@ -221,8 +221,8 @@ def measures_dummy_cells(
             # A `case`'s values (age bands) are taken as possible: checking
             # each costs the solver a narrowing of dates of birth, more than
             # the generator spends giving up a band no patient can be in.
-            if isinstance(series, qm.Case) or _columns(group).isdisjoint(
-                _columns(first)
+            if isinstance(series, qm.Case) or qm.columns_read(group).isdisjoint(
+                qm.columns_read(first)
             ):
                 values.append((series, list(known)))
                 continue
@@ -318,15 +318,6 @@ def _all(first: qm.Series, rest: list) -> qm.Series:
     for part in reversed(rest[:-1]):
         tail = qm.Function.And(part, tail)
     return qm.Function.And(first, tail)
-
-
-def _columns(node: qm.Node) -> set:
-    """The (table, column) pairs a node reads."""
-    return {
-        (qm.root_table(n.source), n.name)
-        for n in qm.all_nodes(node)
-        if isinstance(n, qm.SelectColumn)
-    }
 
 
 def _group_is(series: qm.Series, value) -> qm.Series:

@@ -1320,6 +1320,16 @@ def all_nodes(root: Node) -> list[Node]:
     return ordered
 
 
+def columns_read(root: Node) -> frozenset:
+    """The (table, column name) pairs `root` reads, each column's table
+    being the root table of the frame it is selected from."""
+    return frozenset(
+        (root_table(node.source), node.name)
+        for node in all_nodes(root)
+        if isinstance(node, SelectColumn)
+    )
+
+
 def get_table_nodes(*roots: Node) -> set[Frame]:
     """The tables (event, patient, inline) the given nodes read from."""
     tables = set()

@@ -188,6 +188,17 @@ def test_get_table_nodes():
     assert qm.get_table_nodes(series) == {p._qm_node, e._qm_node}
 
 
+def test_columns_read_names_each_column_with_its_root_table():
+    filtered = qm.Filter(e._qm_node, col(e, "b1"))
+    picked = qm.AggregateByPatient.Sum(qm.SelectColumn(filtered, "i1"))
+    series = qm.Function.Add(col(p, "i1"), picked)
+    assert qm.columns_read(series) == {
+        (p._qm_node, "i1"),
+        (e._qm_node, "i1"),
+        (e._qm_node, "b1"),
+    }
+
+
 def test_filter_and_sort_keep_their_sources_schema():
     filtered = qm.Filter(e._qm_node, col(e, "b1"))
     assert filtered.schema == e._qm_node.schema
