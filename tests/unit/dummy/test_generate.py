@@ -563,6 +563,35 @@ def test_columns_the_population_leaves_free_still_get_values():
         assert filled_share(data.tables, dataset, name) >= 0.05, name
 
 
+def test_a_flag_asking_that_no_later_event_exists_gets_patients():
+    # "Shielded, and no lower-risk code since": `exists == False` is solved
+    # as a ban on the later codes (whose window starts at the pick's date),
+    # so patients are made for the column, not left to filler rows that
+    # would have to give the shielding code by chance.
+    shielded = (
+        events.where(events.code.is_in(WHEEZE) & events.day.is_before(END))
+        .sort_by(events.day)
+        .last_for_patient()
+    )
+    lowered = events.where(
+        events.code.is_in(BREATHLESS)
+        & events.day.is_on_or_between(shielded.day + days(1), END)
+    ).exists_for_patient()
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.still_shielded = shielded.exists_for_patient() & (lowered == False)  # noqa: E712
+    # Many other codes, as a real definition has: filler rows seldom give
+    # the shielding code.
+    for n, code in enumerate(_snomed_codes(30)):
+        ds.add_column(
+            f"has_{n}", events.where(events.code == code).exists_for_patient()
+        )
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=3)
+    assert_all_in_population(data.tables, dataset, 200)
+    assert filled_share(data.tables, dataset, "still_shielded") >= 0.1
+
+
 def _snomed_codes(count: int) -> list:
     """`count` SNOMED CT concept ids with correct check digits."""
     codes = []
