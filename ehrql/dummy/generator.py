@@ -922,12 +922,17 @@ class _Goals:
         if passed:
             tally[0] += 1
             self._passed[group] += 1
-        elif (
-            # Candidates given up while they are made come before a batch's
-            # checked ones: a group is judged on the checked ones too.
-            (checked or self._tried[group] >= GOAL_PATIENCE * GOAL_PATIENCE)
-            and self._tried[group] >= GOAL_PATIENCE
-            and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
+            return
+        # Candidates given up while they are made come before a batch's
+        # checked ones: those made but not checked yet count as passes, so
+        # that a group is not split for its give-ups while its other
+        # candidates may yet pass, but is as soon as it makes (almost) none
+        # (a goal asking for an event before a birth it also asks for).
+        hopeful = 0 if checked else self._pending[group]
+        if (
+            self._tried[group] >= GOAL_PATIENCE
+            and (self._passed[group] + hopeful) / (self._tried[group] + hopeful)
+            < GOAL_PASS_RATE
         ):
             self._split(group)
 

@@ -592,6 +592,31 @@ def test_a_flag_asking_that_no_later_event_exists_gets_patients():
     assert filled_share(data.tables, dataset, "still_shielded") >= 0.1
 
 
+def test_a_goal_group_whose_patients_cannot_be_made_is_split_early():
+    # Born in 2021, with a code before 2020: the solver plans it, but no
+    # consistent patient can be made, so each is given up as it is made. The
+    # group of goals holding both is split after a few, not after a hundred,
+    # and the other columns grouped with them get their patients.
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.born_late = people.birth_month >= datetime.date(2021, 1, 1)
+    ds.coded_early = events.where(
+        events.code.is_in(BREATHLESS) & events.day.is_before("2020-01-01")
+    ).exists_for_patient()
+    ds.wheeze_in_window = events.where(
+        events.code.is_in(WHEEZE) & events.day.is_on_or_between(START, END)
+    ).exists_for_patient()
+    ds.asthma_in_may = events.where(
+        events.code.is_in(["195967001"])
+        & events.day.is_on_or_between("2021-05-01", "2021-05-14")
+    ).exists_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=100, seed=2)
+    assert_all_in_population(data.tables, dataset, 100)
+    for name in ["wheeze_in_window", "asthma_in_may"]:
+        assert filled_share(data.tables, dataset, name) >= 0.15, name
+
+
 def _snomed_codes(count: int) -> list:
     """`count` SNOMED CT concept ids with correct check digits."""
     codes = []
