@@ -11,6 +11,7 @@ from ehrql import case, create_dataset, days, months, when, years
 from ehrql.codes import verhoeff_valid
 from ehrql.dummy import generate_dummy_data, generate_dummy_tables
 from ehrql.query_language import PatientFrame, Series, table_from_rows
+from ehrql.query_model import nodes as qm
 from tests.unit.dummy.checks import (
     assert_all_in_population,
     assert_schema_respected,
@@ -685,6 +686,61 @@ def test_categories_of_one_value_get_patients_beside_many_other_columns():
     for i, name in enumerate(dataset.variables, start=1):
         least = 0.07 if name.startswith("band") else 0.08
         assert sum(r[i] is True for r in results) / 200 >= least, name
+
+
+def test_columns_every_patient_made_for_another_goal_has_get_no_goal_of_their_own():
+    from ehrql.dummy.generator import _column_goals
+
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    reading = events.sort_by(events.day).last_for_patient().reading
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    # Every patient made for a band has an age.
+    ds.age = age
+    ds.under_5 = (age >= 0) & (age < 5)
+    ds.over_80 = age > 80
+    # Every branch has a value (`to_category` with a default).
+    ds.kind = case(when(reading > 5).then("high"), otherwise="low")
+    ds.reading = reading
+    dataset = ds._compile()
+    variables = dataset.variables
+    assert _column_goals(dataset) == [
+        variables["under_5"],
+        variables["over_80"],
+        qm.Function.Not(qm.Function.IsNull(variables["reading"])),
+    ]
+
+
+def test_each_of_ten_categories_of_one_value_gets_patients_beside_many_columns():
+    # A patient is in one of ten kinds of area at most: made for only as
+    # one goal of a group among the other columns' goals, each kind would
+    # get about a tenth of the patients made for goals, often less.
+    codes = _snomed_codes(50)
+    kinds, codes = codes[:10], codes[10:]
+    # Recorded in a fortnight: filler rows seldom give one.
+    area = (
+        events.where(
+            events.code.is_in(kinds)
+            & events.day.is_on_or_between("2021-05-01", "2021-05-14")
+        )
+        .sort_by(events.day)
+        .last_for_patient()
+        .code
+    )
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    for kind, code in enumerate(kinds):
+        ds.add_column(f"area_{kind}", area == code)
+    for n in range(40):
+        coded = events.where(events.code.is_in([codes[n]]))
+        ds.add_column(f"has_{n}", coded.exists_for_patient())
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=300, seed=2)
+    results = run(data.tables, dataset)
+    assert len(results) == 300
+    for i, name in enumerate(dataset.variables, start=1):
+        least = 0.05 if name.startswith("area") else 0.08
+        assert sum(r[i] is True for r in results) / 300 >= least, name
 
 
 def test_a_column_never_null_on_its_face_does_not_shape_patients():
