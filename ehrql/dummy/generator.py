@@ -1597,7 +1597,10 @@ def _required_recipes(
 ) -> list | _Infeasible:
     """(RowRecipe, count, distinct) for each row the plan requires, or why one cannot exist."""
     required = []
-    for requirement in plan.requirements:
+    # Rows that read the rows of their own table drawn before them (an
+    # event sharing its consultation with another) come after those that
+    # do not: drawn first, they would find none to read.
+    for requirement in sorted(plan.requirements, key=_reads_own_table):
         if requirement.table not in tables:
             return _Infeasible(
                 f"it needs rows of {requirement.table.name}, which is not generated",
@@ -1620,6 +1623,13 @@ def _required_recipes(
             return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
         required.append((recipe, requirement.count, requirement.distinct))
     return required
+
+
+def _reads_own_table(requirement) -> bool:
+    """Whether a required row's conditions read other rows of its own table
+    (those drawn before it)."""
+    own = qm.root_table(requirement.table)
+    return any(own in c.context_tables for c in requirement.conditions)
 
 
 def _free_columns(plan: Plan, tables: list) -> frozenset:

@@ -618,6 +618,48 @@ def test_a_goal_group_whose_patients_cannot_be_made_is_split_early():
         assert filled_share(data.tables, dataset, name) >= 0.15, name
 
 
+def test_a_row_sharing_a_value_with_other_rows_of_its_table_is_drawn_after_them():
+    # A plan may list a wheeze visit held at the consultation of a
+    # breathlessness visit before that visit (measures' quotas merge the
+    # plans of several intervals so): drawn in that order, the wheeze visit
+    # finds no consultation to share, and its patient misses the condition.
+    import dataclasses
+    import random
+
+    from ehrql.dummy import generator
+    from ehrql.dummy.hints import collect_hints
+    from ehrql.dummy.solver import plan_population
+    from ehrql.dummy.uniques import UniqueValues
+
+    breathless = appointments.where(appointments.code.is_in(BREATHLESS))
+    ds = create_dataset()
+    ds.define_population(
+        appointments.where(
+            appointments.code.is_in(WHEEZE)
+            & appointments.consultation.is_in(breathless.consultation)
+        ).exists_for_patient()
+    )
+    dataset = ds._compile()
+    (plan,) = plan_population(dataset.population)
+    reader_first = dataclasses.replace(plan, requirements=plan.requirements[::-1])
+    assert reader_first.requirements[0].conditions[0].context_tables
+    tables = generator._tables_to_generate([dataset])
+    rng = random.Random(1)
+    cache = generator._choice_cache(tables, collect_hints([dataset]), rng)
+    prepared = generator._prepare(reader_first, tables, cache)
+    uniques = UniqueValues(tables)
+    batch = [
+        (
+            patient_id,
+            None,
+            generator._make_patient(prepared, patient_id, rng, uniques)[0],
+        )
+        for patient_id in range(1, 21)
+    ]
+    accepted = generator._in_population(dataset.population, tables, batch)
+    assert accepted == set(range(1, 21))
+
+
 def _snomed_codes(count: int) -> list:
     """`count` SNOMED CT concept ids with correct check digits."""
     codes = []
