@@ -583,10 +583,7 @@ def test_a_flag_asking_that_no_later_event_exists_gets_patients():
     ds.still_shielded = shielded.exists_for_patient() & (lowered == False)  # noqa: E712
     # Many other codes, as a real definition has: filler rows seldom give
     # the shielding code.
-    for n, code in enumerate(_snomed_codes(30)):
-        ds.add_column(
-            f"has_{n}", events.where(events.code == code).exists_for_patient()
-        )
+    add_flags(ds, _snomed_codes(30))
     dataset = ds._compile()
     data = generate_dummy_data(dataset, population_size=200, seed=3)
     assert_all_in_population(data.tables, dataset, 200)
@@ -660,6 +657,25 @@ def test_a_row_sharing_a_value_with_other_rows_of_its_table_is_drawn_after_them(
     assert accepted == set(range(1, 21))
 
 
+def add_flags(ds, codes: list) -> None:
+    """A flag column for each code: the many other columns of a real definition."""
+    for n, code in enumerate(codes):
+        ds.add_column(
+            f"has_{n}", events.where(events.code.is_in([code])).exists_for_patient()
+        )
+
+
+def true_shares(dataset, size: int, seed: int) -> dict:
+    """Column name -> the share of `size` generated patients it is true for."""
+    data = generate_dummy_data(dataset, population_size=size, seed=seed)
+    results = run(data.tables, dataset)
+    assert len(results) == size
+    return {
+        name: sum(r[i] is True for r in results) / size
+        for i, name in enumerate(dataset.variables, start=1)
+    }
+
+
 def _snomed_codes(count: int) -> list:
     """`count` SNOMED CT concept ids with correct check digits."""
     codes = []
@@ -718,16 +734,9 @@ def test_categories_of_one_value_get_patients_beside_many_other_columns():
     age = (datetime.date(2020, 1, 1) - people.birth_month).years
     for n in range(8):
         ds.add_column(f"band_{n}", (age >= 10 * n) & (age < 10 * n + 10))
-    for n in range(30):
-        coded = events.where(events.code.is_in([codes[n]]))
-        ds.add_column(f"has_{n}", coded.exists_for_patient())
-    dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=200, seed=2)
-    results = run(data.tables, dataset)
-    assert len(results) == 200
-    for i, name in enumerate(dataset.variables, start=1):
-        least = 0.07 if name.startswith("band") else 0.08
-        assert sum(r[i] is True for r in results) / 200 >= least, name
+    add_flags(ds, codes)
+    for name, share in true_shares(ds._compile(), 200, seed=2).items():
+        assert share >= (0.07 if name.startswith("band") else 0.08), name
 
 
 def test_columns_every_patient_made_for_another_goal_has_get_no_goal_of_their_own():
@@ -773,16 +782,9 @@ def test_each_of_ten_categories_of_one_value_gets_patients_beside_many_columns()
     ds.define_population(people.exists_for_patient())
     for kind, code in enumerate(kinds):
         ds.add_column(f"area_{kind}", area == code)
-    for n in range(40):
-        coded = events.where(events.code.is_in([codes[n]]))
-        ds.add_column(f"has_{n}", coded.exists_for_patient())
-    dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=300, seed=2)
-    results = run(data.tables, dataset)
-    assert len(results) == 300
-    for i, name in enumerate(dataset.variables, start=1):
-        least = 0.05 if name.startswith("area") else 0.08
-        assert sum(r[i] is True for r in results) / 300 >= least, name
+    add_flags(ds, codes)
+    for name, share in true_shares(ds._compile(), 300, seed=2).items():
+        assert share >= (0.05 if name.startswith("area") else 0.08), name
 
 
 def test_a_column_never_null_on_its_face_does_not_shape_patients():
