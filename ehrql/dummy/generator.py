@@ -961,17 +961,17 @@ class _Goals:
         self._budget[1] -= max(1, self._parts.cost - before)
         return plans
 
-    def credit(self, rows: dict, chosen: tuple | None) -> bool:
+    def credit(self, rows: dict, chosen: tuple | None, exact: Callable) -> bool:
         """Count a patient who is kept towards every quota they meet; whether
         they meet the quota of the group they were made for (`chosen`, as
-        `choose` gave it), when it is one. A quota whose condition cannot be
-        told from the patient's rows alone is credited only to the patients
-        made for it."""
+        `choose` gave it), when it is one. A part of a quota that cannot be
+        told from the patient's rows alone is told by `exact` (node -> its
+        value for this patient), for the quotas they were made for only."""
         group = chosen[0] if chosen is not None else None
         targets = (
             self._groups[group] if group is not None and self._is_quota(group) else ()
         )
-        return self._open.credit(rows, targets, self._wanted)
+        return self._open.credit(rows, targets, self._wanted, exact)
 
     def _add_group(self, goals: tuple) -> None:
         """Draw `goals` together from now on."""
@@ -1113,10 +1113,12 @@ class _OpenQuotas:
         if not goals:
             self._by_head.pop(head, None)
 
-    def credit(self, rows: dict, targets: tuple, wanted: dict) -> bool:
-        """Count a kept patient towards every open quota their rows meet (and
-        towards `targets`, the quotas they were made for, unless their rows
-        show they miss them); whether they meet every one of `targets`."""
+    def credit(self, rows: dict, targets: tuple, wanted: dict, exact: Callable) -> bool:
+        """Count a kept patient towards every open quota their rows meet;
+        whether they meet every one of `targets`, the quotas they were made
+        for. The parts of `targets` the rows cannot tell are told by `exact`
+        (an engine run, so only for them: other quotas are not credited with
+        what their rows cannot tell)."""
         context = _patient_context(rows, {})
         values: dict = {}
 
@@ -1162,11 +1164,13 @@ class _OpenQuotas:
                 outcome = True
                 for part in self._conjuncts[goal]:
                     result = value(part)
+                    if result is UNKNOWN and goal in missed:
+                        result = values[part] = exact(part)
                     if result is not True:
                         outcome = result if result is UNKNOWN else False
                         if outcome is False:
                             break
-                if outcome is True or (outcome is UNKNOWN and goal in missed):
+                if outcome is True:
                     missed.discard(goal)
                     if head not in own:
                         tally[1] += 1
@@ -1322,7 +1326,11 @@ def _search(
                 for table, table_rows in rows.items():
                     kept[table].extend(table_rows)
                 # A patient made for a quota but missing it does not pass.
-                passed = goals.credit(rows, chosen) if goals else True
+                passed = (
+                    goals.credit(rows, chosen, _PatientValues(target, rows))
+                    if goals
+                    else True
+                )
             if chosen is not None:
                 made_for_goals.append((chosen, passed))
             else:
@@ -1824,6 +1832,26 @@ def _in_population(target: qm.Series, tables: list, batch: list) -> set:
     )
     check = qm.Dataset(population=target, variables=qm.FrozenDict())
     return {row[0] for row in InMemoryQueryEngine(database).get_results(check)}
+
+
+class _PatientValues:
+    """Whether patient-level series are true for one patient, by the
+    in-memory engine on their rows alone, every node evaluated once for all
+    the series asked (made at the first question: most patients ask none)."""
+
+    def __init__(self, target: qm.Series, rows: dict):
+        self._target = target
+        self._rows = rows
+        self._values = None
+
+    def __call__(self, series: qm.Series) -> bool:
+        if self._values is None:
+            database = InMemoryDatabase(
+                {table.name: table_rows for table, table_rows in self._rows.items()}
+            )
+            self._values = InMemoryQueryEngine(database).patient_values(self._target)
+        values = self._values(series)
+        return next(iter(values.values()), None) is True
 
 
 def _renumber(tables: dict) -> dict:

@@ -8,7 +8,7 @@ operation comes from `ehrql.query_model.semantics`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ehrql.codes import BaseCode
 from ehrql.errors import (
@@ -75,6 +75,19 @@ class InMemoryQueryEngine:
             for patient_id in sorted(evaluation.patient_ids)
             if population.get(patient_id) is True
         ]
+
+    def patient_values(self, population: qm.Series) -> Callable:
+        """A function giving a patient-level series' values (patient_id ->
+        value, absent meaning null) on this database, for every patient with
+        a row in any of its tables. Each node is computed once for all the
+        series asked, so many related series cost little more than one.
+        `population` only needs to be a valid one: it is not evaluated."""
+        evaluation = _Evaluation(
+            self.database, qm.Dataset(population=population, variables=qm.FrozenDict())
+        )
+        for rows in self.database.tables.values():
+            evaluation.patient_ids.update(row["patient_id"] for row in rows)
+        return evaluation.patient_series
 
     def get_interval_totals(self, query: IntervalTotals) -> list[TotalsRow]:
         """Totals per interval and group (see `IntervalTotals`), one interval at a time."""
