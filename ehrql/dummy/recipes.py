@@ -141,9 +141,18 @@ class RowRecipe:
         found = []
         for name in self.linked_columns:
             column_type = self.table.schema.get_column_type(name)
+            rows = list(_context_rows(context))
+            # A link is most often between columns of one name (a consultation
+            # id matched with the consultation ids of other events): their
+            # values come first, before every value of the column's type.
             candidates = [
                 value
-                for other_row in _context_rows(context)
+                for other_row in rows
+                for value in [other_row.get(name)]
+                if type(value) is column_type and choices[name].allows(value)
+            ] or [
+                value
+                for other_row in rows
                 for value in other_row.values()
                 if type(value) is column_type and choices[name].allows(value)
             ]

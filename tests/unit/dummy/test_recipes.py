@@ -2,16 +2,18 @@ import datetime
 import random
 
 from ehrql import days
+from ehrql.codes import SNOMEDCTCode
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import life_bounded_columns
 from ehrql.dummy.recipes import ChoiceCache, Restriction, make_recipe
 from ehrql.dummy.row_expressions import compile_row_expression
 from ehrql.dummy.solver import RowBan
 from ehrql.dummy.values import column_choice
-from tests.unit.dummy.tables import events, spells
+from tests.unit.dummy.tables import appointments, events, prescriptions, spells
 
 EVENTS = events._qm_node
 SPELLS = spells._qm_node
+APPOINTMENTS = appointments._qm_node
 
 
 def cache_for(*tables):
@@ -203,3 +205,26 @@ def test_a_restriction_in_several_narrowings_checks_each_value_once():
     assert set(both.values) == {v for v in alone.values if v.day % 2 == 1}
     # The second narrowing reuses the first one's answers.
     assert len(checked) == len(set(checked)) <= len(pool) + 1
+
+
+def test_a_linked_column_borrows_the_values_of_its_namesakes_first():
+    # A consultation id among those of the patient's prescriptions of one
+    # drug: among the many integers of the patient's rows, those of other
+    # rows' consultation ids are the ones worth borrowing.
+    prescribed = prescriptions.where(prescriptions.drug == SNOMEDCTCode("123456"))
+    linked = expression(
+        appointments.consultation.is_in(prescribed.consultation), APPOINTMENTS
+    )
+    recipe = make_recipe(APPOINTMENTS, (linked,), (), cache_for(APPOINTMENTS))
+    context = {
+        "prescriptions": [
+            {"day": None, "drug": SNOMEDCTCode("123456"), "consultation": 7}
+        ],
+        "spells": [
+            {"began": datetime.date(2015, 3, 1), "ended": None, "site": site}
+            for site in range(100, 140)
+        ],
+    }
+    rng = random.Random(3)
+    rows = [recipe.draw(rng, context) for _ in range(50)]
+    assert all(r is not None and r["consultation"] == 7 for r in rows)
