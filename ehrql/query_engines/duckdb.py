@@ -205,14 +205,27 @@ class DuckDBDialect(SQLDialect):
         statements = [
             f"{self.create_table_keywords} {name} ({self.column_definitions(table)})"
         ]
+        is_date = [isinstance(c.type, sa.Date) for c in table.columns]
         for start in range(0, len(rows), self.insert_batch_size):
             columns = zip(*rows[start : start + self.insert_batch_size])
             lists = ", ".join(
-                f"unnest([{', '.join(self._list_item_sql(v) for v in column)}])"
-                for column in columns
+                self._date_list_sql(column)
+                if date
+                else f"unnest([{', '.join(self._list_item_sql(v) for v in column)}])"
+                for column, date in zip(columns, is_date)
             )
             statements.append(f"INSERT INTO {name} SELECT {lists}")
         return statements
+
+    def _date_list_sql(self, column) -> str:
+        # A list of ISO strings cast once: DuckDB parses it about three times
+        # faster than a CAST per date (a table of each interval's days holds
+        # thousands).
+        items = ", ".join(
+            "NULL" if v is None else self.string_literal_sql(v.isoformat())
+            for v in column
+        )
+        return f"unnest(CAST([{items}] AS DATE[]))"
 
     def _list_item_sql(self, value) -> str:
         # An integer as its digits, with no CAST: DuckDB reads a large one as

@@ -95,3 +95,19 @@ def test_string_constants_are_escaped_by_the_dialects_table(
     module_name, class_name = dialect_module.split(":")
     dialect_class = getattr(pytest.importorskip(module_name), class_name)
     assert dialect_class.string_literal_sql(text) == expected
+
+
+@pytest.mark.parametrize(
+    "dialect_module",
+    [
+        "ehrql.query_engines.duckdb:DuckDBDialect",
+        "ehrql.query_engines.mssql:MSSQLDialect",
+        "ehrql.query_engines.spark_dialect:SparkDialect",
+        "ehrql.query_engines.trino:TrinoDialect",
+    ],
+)
+def test_date_constants_are_written_as_sqlalchemy_writes_them(dialect_module):
+    module_name, class_name = dialect_module.split(":")
+    dialect = getattr(pytest.importorskip(module_name), class_name)()
+    for day in [datetime.date(1, 1, 1), datetime.date(2024, 2, 29)]:
+        assert dialect.literal_sql(day) == dialect.render(dialect.literal(day))
