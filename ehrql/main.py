@@ -88,6 +88,31 @@ def default_query_engine() -> str:
     return DEFAULT_QUERY_ENGINE
 
 
+def _imports_while_loading(
+    dsn: str | None,
+    dummy_tables: Path | None,
+    dummy_data_file: Path | None,
+    query_engine: str | None,
+) -> Callable[[], None] | None:
+    """What a run without a database imports once its definition is loaded:
+    imported while the definition loads in its child process instead
+    (`run_definition`'s `meanwhile`), on another core where there is one."""
+    if dsn is not None or dummy_data_file is not None:
+        return None
+    names = []
+    if dummy_tables is None:
+        names += ["ehrql.dummy.generator", "ehrql.measures.dummy_data"]
+    if (query_engine or DEFAULT_QUERY_ENGINE) == "duckdb":
+        # Dummy tables go into DuckDB through Arrow.
+        names += [ENGINES["duckdb"].engine_class.split(":")[0], "pyarrow"]
+
+    def imports() -> None:
+        for name in names:
+            importlib.import_module(name)
+
+    return imports
+
+
 def backend_names() -> list[str]:
     """The names `--backend` and `OPENSAFELY_BACKEND` accept."""
     return sorted(BACKENDS)
@@ -290,6 +315,9 @@ def generate_dataset(
             against_database=dsn is not None,
             protected=database_paths(dsn),
             warn=log,
+            meanwhile=_imports_while_loading(
+                dsn, dummy_tables, dummy_data_file, query_engine
+            ),
         )
     dataset = loaded.query_model
     _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions, log)
@@ -862,6 +890,9 @@ def generate_measures(
             against_database=dsn is not None,
             protected=database_paths(dsn),
             warn=log,
+            meanwhile=_imports_while_loading(
+                dsn, dummy_tables, dummy_data_file, query_engine
+            ),
         )
     log(f"{len(measures)} measures")
     specs = [
