@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -38,6 +39,25 @@ from ehrql.loaders import DefinitionFileError
 from ehrql.main import CommandError, backend_names, query_engine_names
 from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 from ehrql.progress import Progress
+
+
+def _tune_garbage_collection() -> None:
+    """Set the cyclic garbage collector for a command line process.
+
+    Everything imported by now (modules, classes, functions) lives as long
+    as the process: frozen, it is not walked again by every collection. And
+    a command builds many small objects that live to its end (query model
+    nodes, dummy rows) and makes few cycles: collecting the youngest
+    objects after 10,000 allocations rather than Python's 700 stops the
+    collector rereading them hundreds of times. On a 10-patient measures run
+    over 618 intervals (open-pathology) collections took 0.27 s, now 0.07 s.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
+
+
+# Once per process (not per `entrypoint` call, which tests make many times).
+_tune_garbage_collection()
 
 EXIT_OK = 0
 EXIT_ERROR = 1
