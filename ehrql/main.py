@@ -93,6 +93,7 @@ def _imports_while_loading(
     dummy_tables: Path | None,
     dummy_data_file: Path | None,
     query_engine: str | None,
+    measures: bool = False,
 ) -> Callable[[], None] | None:
     """What a run without a database imports once its definition is loaded:
     imported while the definition loads in its child process instead
@@ -101,10 +102,14 @@ def _imports_while_loading(
         return None
     names = []
     if dummy_tables is None:
-        names += ["ehrql.dummy.generator", "ehrql.measures.dummy_data"]
+        names.append("ehrql.dummy.generator")
+        if measures:
+            names.append("ehrql.measures.dummy_data")
     if (query_engine or DEFAULT_QUERY_ENGINE) == "duckdb":
-        # Dummy tables go into DuckDB through Arrow.
-        names += [ENGINES["duckdb"].engine_class.split(":")[0], "pyarrow"]
+        names.append(ENGINES["duckdb"].engine_class.split(":")[0])
+    if measures:
+        # Measures' rows are written through Arrow.
+        names.append("pyarrow")
 
     def imports() -> None:
         for name in names:
@@ -891,7 +896,7 @@ def generate_measures(
             protected=database_paths(dsn),
             warn=log,
             meanwhile=_imports_while_loading(
-                dsn, dummy_tables, dummy_data_file, query_engine
+                dsn, dummy_tables, dummy_data_file, query_engine, measures=True
             ),
         )
     log(f"{len(measures)} measures")

@@ -47,12 +47,18 @@ def test_a_run_on_dummy_data_imports_the_generator_and_its_engine_meanwhile(
     imported = []
     monkeypatch.setattr(importlib, "import_module", imported.append)
     main._imports_while_loading(None, None, None, None)()
+    assert imported == ["ehrql.dummy.generator", "ehrql.query_engines.duckdb"]
+    imported.clear()
+    main._imports_while_loading(None, None, None, None, measures=True)()
     assert imported == [
         "ehrql.dummy.generator",
         "ehrql.measures.dummy_data",
         "ehrql.query_engines.duckdb",
         "pyarrow",
     ]
+    imported.clear()
+    main._imports_while_loading(None, "tables", None, "in_memory")()
+    assert imported == []
     # Against a database, or with the output given, nothing is known to be needed.
     assert main._imports_while_loading("db.duckdb", None, None, None) is None
     assert main._imports_while_loading(None, None, "out.csv", None) is None
