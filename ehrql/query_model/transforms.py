@@ -23,31 +23,48 @@ def rewrite_tree(
     rebuild = rebuild or _validated
     memo: dict = {}
 
-    def rewrite(value):
-        if isinstance(value, qm.Node):
-            return rewrite_node(value)
-        if isinstance(value, qm.FrozenDict):
-            return qm.FrozenDict({rewrite(k): rewrite(v) for k, v in value.items()})
-        if isinstance(value, tuple):
-            return tuple(rewrite(v) for v in value)
-        return value
-
     def rewrite_node(node):
         if node in memo:
             return memo[node]
         result = replace(node)
         if result is None:
-            changes = {}
-            for name in qm.field_names(type(node)):
-                old = getattr(node, name)
-                new = rewrite(old)
-                if new is not old:
-                    changes[name] = new
+            changes = _changed_fields(node, rewrite_node)
             result = rebuild(node, changes) if changes else node
         memo[node] = result
         return result
 
     return rewrite_node(root)
+
+
+def _changed_fields(node: qm.Node, map_node: Callable[[qm.Node], qm.Node]) -> dict:
+    """{field name: new value} for each field of `node` holding a node that
+    `map_node` changes."""
+    changes = {}
+    for name in qm.field_names(type(node)):
+        old = getattr(node, name)
+        new = _nodes_mapped(old, map_node)
+        if new is not old:
+            changes[name] = new
+    return changes
+
+
+def _nodes_mapped(value, map_node: Callable[[qm.Node], qm.Node]):
+    """A field's value (a node, or a tuple or `FrozenDict` holding nodes)
+    with each node mapped; `value` itself where none changed."""
+    if isinstance(value, qm.Node):
+        return map_node(value)
+    if isinstance(value, qm.FrozenDict):
+        items = [
+            (_nodes_mapped(k, map_node), _nodes_mapped(v, map_node))
+            for k, v in value.items()
+        ]
+        if all(a is k and b is v for (a, b), (k, v) in zip(items, value.items())):
+            return value
+        return qm.FrozenDict(items)
+    if isinstance(value, tuple):
+        items = tuple(_nodes_mapped(v, map_node) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
 
 
 def _validated(node: qm.Node, changes: dict) -> qm.Node:
@@ -119,29 +136,8 @@ class ParameterTemplate:
             same_types = same_types and value.type == parameter.type
             done[parameter] = value
 
-        def filled(value):
-            # `value` itself where nothing in it changed.
-            if isinstance(value, qm.Node):
-                return done.get(value, value)
-            if isinstance(value, qm.FrozenDict):
-                items = [(filled(k), filled(v)) for k, v in value.items()]
-                if all(k is o for (k, _), o in zip(items, value)) and all(
-                    v is value[k] for k, v in items
-                ):
-                    return value
-                return qm.FrozenDict(items)
-            if isinstance(value, tuple):
-                items = tuple(filled(v) for v in value)
-                return value if all(a is b for a, b in zip(items, value)) else items
-            return value
-
         for node in self._above:
-            changes = {}
-            for name in qm.field_names(type(node)):
-                old = getattr(node, name)
-                new = filled(old)
-                if new is not old:
-                    changes[name] = new
+            changes = _changed_fields(node, lambda n: done.get(n, n))
             trusted = same_types and isinstance(node, (qm.Series, qm.Frame))
             done[node] = (_unvalidated if trusted else _validated)(node, changes)
         return done.get(self.root, self.root)

@@ -19,7 +19,15 @@ def test_equal_subtrees_become_one_object_and_the_tree_stays_equal():
 
 
 def test_trees_without_repeats_are_returned_as_they_are():
+    from ehrql import case, maximum_of, when
+
     tree = (people.score > 5)._qm_node
+    assert share_equal_subtrees(tree) is tree
+    # Also nodes holding their operands in a tuple or a mapping.
+    tree = case(
+        when(maximum_of(people.score, people.nhs_ref) > 5).then("high"),
+        otherwise="low",
+    )._qm_node
     assert share_equal_subtrees(tree) is tree
 
 
