@@ -197,3 +197,18 @@ def test_a_codelist_keeps_its_members_without_evaluating_each_value():
         and not kept.null_allowed
     )
     assert {kept.sample(rng) for _ in range(50)} == set(codes)
+
+
+def test_dates_near_mentioned_ones_are_those_within_the_neighbourhood_of_any():
+    from ehrql.dummy.values import _DATE_NEIGHBOURHOOD, _near
+
+    start = datetime.date(2000, 1, 1).toordinal()
+    pool = tuple(datetime.date.fromordinal(start + i) for i in range(0, 20_000, 3))
+    mentioned = sorted(
+        {start + 5, start + 7, start + 4_000, start + 15_000, start + 25_000}
+    )
+    assert _near(pool, mentioned) == tuple(
+        d
+        for d in pool
+        if any(abs(d.toordinal() - n) <= _DATE_NEIGHBOURHOOD for n in mentioned)
+    )
