@@ -1327,9 +1327,7 @@ def _search(
                     kept[table].extend(table_rows)
                 # A patient made for a quota but missing it does not pass.
                 passed = (
-                    goals.credit(rows, chosen, _PatientValues(target, rows))
-                    if goals
-                    else True
+                    goals.credit(rows, chosen, _PatientValues(rows)) if goals else True
                 )
             if chosen is not None:
                 made_for_goals.append((chosen, passed))
@@ -1839,8 +1837,7 @@ class _PatientValues:
     in-memory engine on their rows alone, every node evaluated once for all
     the series asked (made at the first question: most patients ask none)."""
 
-    def __init__(self, target: qm.Series, rows: dict):
-        self._target = target
+    def __init__(self, rows: dict):
         self._rows = rows
         self._values = None
 
@@ -1849,7 +1846,7 @@ class _PatientValues:
             database = InMemoryDatabase(
                 {table.name: table_rows for table, table_rows in self._rows.items()}
             )
-            self._values = InMemoryQueryEngine(database).patient_values(self._target)
+            self._values = InMemoryQueryEngine(database).patient_values()
         values = self._values(series)
         return next(iter(values.values()), None) is True
 

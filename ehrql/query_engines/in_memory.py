@@ -76,15 +76,12 @@ class InMemoryQueryEngine:
             if population.get(patient_id) is True
         ]
 
-    def patient_values(self, population: qm.Series) -> Callable:
+    def patient_values(self) -> Callable:
         """A function giving a patient-level series' values (patient_id ->
         value, absent meaning null) on this database, for every patient with
         a row in any of its tables. Each node is computed once for all the
-        series asked, so many related series cost little more than one.
-        `population` only needs to be a valid one: it is not evaluated."""
-        evaluation = _Evaluation(
-            self.database, qm.Dataset(population=population, variables=qm.FrozenDict())
-        )
+        series asked, so many related series cost little more than one."""
+        evaluation = _Evaluation(self.database)
         for rows in self.database.tables.values():
             evaluation.patient_ids.update(row["patient_id"] for row in rows)
         return evaluation.patient_series
@@ -142,9 +139,10 @@ def _checked_for_overflow(what: str, evaluate, series):
 class _Evaluation:
     """One evaluation of one dataset: memoises every node it computes."""
 
-    def __init__(self, database: InMemoryDatabase, dataset: qm.Dataset):
+    def __init__(self, database: InMemoryDatabase, dataset: qm.Dataset | None = None):
         self.database = database
-        self.tables = qm.get_table_nodes(dataset)
+        # Without a dataset, the caller says which patients there are.
+        self.tables = qm.get_table_nodes(dataset) if dataset is not None else set()
         self.patient_ids = set()
         for table in self.tables:
             self.patient_ids.update(

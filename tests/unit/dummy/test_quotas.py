@@ -58,7 +58,7 @@ def test_a_quota_the_rows_cannot_tell_is_credited_only_when_the_engine_says_so(
         UNKNOWN
     )
     quotas = _OpenQuotas({0: CONDITION}, [[0]])
-    exact = _PatientValues(people.exists_for_patient()._qm_node, rows)
+    exact = _PatientValues(rows)
     # Made for the quota: it passes, and counts, only if it meets it.
     assert quotas.credit(rows, (0,), {0: 8}, exact) is meets
     assert quotas.got(0) == int(meets)
