@@ -71,6 +71,12 @@ class RowExpression:
     #: evaluator of `other`). Lets a row be drawn inside bounds that depend on
     #: the patient's other rows.
     bound: tuple | None = None
+    #: The other tables it reads other than through a first/last pick, and
+    #: the picks it reads (their evaluators, functions of the context): a
+    #: pick whose conditions read a chain of picks is brought up to date
+    #: from these (`_compile_pick`).
+    direct_tables: tuple = ()
+    picks: tuple = ()
 
     @property
     def uses_context(self) -> bool:
@@ -109,7 +115,7 @@ def compile_row_expression(
     compiled functions hold no state.
     """
     reads: set[str] = set()
-    flags = {"context": {}, "opaque": False, "aggregates": row_stands_for_aggregates}
+    flags = _flags(row_stands_for_aggregates)
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
     context_tables = tuple(flags["context"])
@@ -117,8 +123,29 @@ def compile_row_expression(
         _bound(series, source, row_stands_for_aggregates) if context_tables else None
     )
     return RowExpression(
-        series, evaluate, frozenset(reads), context_tables, flags["opaque"], bound
+        series,
+        evaluate,
+        frozenset(reads),
+        context_tables,
+        flags["opaque"],
+        bound,
+        tuple(flags["direct"]),
+        tuple(flags["picks"]),
     )
+
+
+def _flags(aggregates: bool) -> dict:
+    """What a compilation notes as it goes: the other tables read ("context",
+    and of those "direct", read other than through a pick), the picks read,
+    whether some part is unknowable ("opaque"), and whether an aggregate over
+    the row's own frame is read from the row ("aggregates")."""
+    return {
+        "context": {},
+        "direct": {},
+        "picks": {},
+        "opaque": False,
+        "aggregates": aggregates,
+    }
 
 
 _MIRRORED = {
@@ -144,8 +171,7 @@ def _bound(series: qm.Series, source: qm.Frame, aggregates: bool) -> tuple | Non
         ):
             continue
         reads: set = set()
-        flags = {"context": {}, "opaque": False, "aggregates": aggregates}
-        evaluate = _compile(other, source, reads, flags, {})
+        evaluate = _compile(other, source, reads, _flags(aggregates), {})
         if not reads:
             return column.name, op, evaluate
     return None
@@ -180,14 +206,14 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
             reads.add(name)
             return lambda row, context: row[name]
         if isinstance(node.source, qm.SelectPatientTable):
-            flags["context"][node.source] = None
+            _read_directly(flags, node.source)
             table = node.source.name
             return lambda row, context: _context_value(context, table, name)
         if isinstance(node.source, qm.InlinePatientTable):
             # The generator puts the candidate's row of each inline table in
             # the context, under the table node, once it knows the patient id.
             inline = node.source
-            flags["context"][inline] = None
+            _read_directly(flags, inline)
 
             def inline_value(row, context):
                 if inline not in context:
@@ -230,6 +256,12 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
 # UNKNOWN.
 
 
+def _read_directly(flags: dict, table: qm.Frame) -> None:
+    """Note that the patient's rows of `table` are read other than through a pick."""
+    flags["context"][table] = None
+    flags["direct"][table] = None
+
+
 def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     """A patient-level node evaluated from the context, or None if it is not
     one this can do."""
@@ -257,7 +289,7 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
         if isinstance(frame, qm.PickOneRowPerPatient):
             frame = frame.source
         if isinstance(frame, qm.SelectPatientTable):
-            flags["context"][frame] = None
+            _read_directly(flags, frame)
             table = frame.name
             return lambda row, context: (
                 UNKNOWN if table not in context else context[table] is not None
@@ -304,25 +336,11 @@ def _compile_rows(frame: qm.Frame, source, flags):
     """A function of the context giving the patient's rows of an event frame
     of an earlier table — or of another frame of the row's own table, from
     the rows drawn before this one; None when `frame` is neither."""
-    frame = qm.row_source(frame)
-    table = qm.root_table(frame)
-    if not isinstance(table, qm.SelectTable):
+    reader = _rows_reader(frame, source, flags)
+    if reader is None:
         return None
-    key = table.name
-    if isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source):
-        # An aggregate over the row's own frame cannot be known from one row.
-        if frame == qm.row_source(source):
-            return None
-        key = drawn_so_far(table.name)
-    flags["context"][table] = None
-    filters = []
-    current = frame
-    while isinstance(current, qm.Filter):
-        parent = qm.row_source(current.source)
-        filters.append(
-            _nested(compile_row_expression(current.condition, parent), flags)
-        )
-        current = parent
+    key, filters = reader
+    flags["direct"][qm.root_table(qm.row_source(frame))] = None
 
     def rows_of(context):
         rows = context.get(key, UNKNOWN)
@@ -343,10 +361,39 @@ def _compile_rows(frame: qm.Frame, source, flags):
     return rows_of
 
 
+def _rows_reader(frame: qm.Frame, source, flags) -> tuple | None:
+    """(the context key of the rows an event frame is drawn from, the
+    evaluators of its filters), as `_compile_rows` reads them; None when it
+    cannot. What the filters read is noted in `flags`, and the table in
+    `flags["context"]`, but not as read directly: that is for the caller."""
+    frame = qm.row_source(frame)
+    table = qm.root_table(frame)
+    if not isinstance(table, qm.SelectTable):
+        return None
+    key = table.name
+    if isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source):
+        # An aggregate over the row's own frame cannot be known from one row.
+        if frame == qm.row_source(source):
+            return None
+        key = drawn_so_far(table.name)
+    flags["context"][table] = None
+    filters = []
+    current = frame
+    while isinstance(current, qm.Filter):
+        parent = qm.row_source(current.source)
+        filters.append(
+            _nested(compile_row_expression(current.condition, parent), flags)
+        )
+        current = parent
+    return key, tuple(filters)
+
+
 def _nested(expression: RowExpression, flags) -> Evaluator:
     """The evaluator of an expression compiled for another table's rows,
     noting what it reads from the context."""
     flags["context"].update(dict.fromkeys(expression.context_tables))
+    flags["direct"].update(dict.fromkeys(expression.direct_tables))
+    flags["picks"].update(dict.fromkeys(expression.picks))
     flags["opaque"] = flags["opaque"] or expression.opaque
     return expression.evaluate
 
@@ -388,25 +435,45 @@ def _pick_token(pick: qm.PickOneRowPerPatient, drawn_so_far: bool) -> int:
     return next(_pick_tokens)
 
 
+class _PickState:
+    """A pick's answer on one context, and what it was worked out from: the
+    versions of the context entries the pick reads (`signature`), the rows
+    looked at (the list and how many of it), the versions of the entries
+    its conditions read other than through picks (`direct`), the answers of
+    the picks they read (`deps`), and the sort order of the answer."""
+
+    __slots__ = ("signature", "answer", "rows", "count", "direct", "deps", "order")
+
+    def __init__(self, signature, answer, rows, count, direct, deps, order):
+        self.signature = signature
+        self.answer = answer
+        self.rows = rows
+        self.count = count
+        self.direct = direct
+        self.deps = deps
+        self.order = order
+
+
 def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     # What this pick reads, apart from the rest of the expression: its
     # answer depends on those entries of the context only.
-    own = {"context": {}, "opaque": False, "aggregates": flags["aggregates"]}
-    rows_of = _compile_rows(pick.source, source, own)
-    if rows_of is None:
+    own = _flags(flags["aggregates"])
+    reader = _rows_reader(pick.source, source, own)
+    if reader is None:
         return None
+    rows_key, filters = reader
     row_source = qm.row_source(pick.source)
-    keys = [
+    keys = tuple(
         _nested(compile_row_expression(k, row_source), own)
         for k in qm.sort_keys(pick.source)
-    ]
+    )
     flags["context"].update(own["context"])
     flags["opaque"] = flags["opaque"] or own["opaque"]
     # The same pick read from the same rows (those of its table, or those
     # drawn so far of the row's own table) gives the same answer.
     shared_as = _pick_token(pick, _reads_drawn_so_far(pick.source, source))
     tie_breakers = pick.schema.column_names
-    choose = min if pick.position is qm.Position.FIRST else max
+    first = pick.position is qm.Position.FIRST
 
     # The last answer, with the context it was for and the state then of the
     # context entries the pick can read: a chain of picks ("the first dose
@@ -414,6 +481,9 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     # without this memo costs exponential time in the length of the chain.
     last: list = [None, None, None]
     read_keys = _context_keys(own["context"])
+    # What the conditions on the rows read, apart from the rows themselves.
+    direct_keys = _context_keys(own["direct"])
+    deps = tuple(own["picks"])
 
     def picked(context):
         versions = context.get(CONTEXT_VERSION)
@@ -423,41 +493,85 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
             signature = tuple(map(versions.get, read_keys))
             shared = context.get(PICK_ANSWERS)
             if shared is not None:
-                known = shared.by_pick.get(shared_as)
-                if known is not None and known[0] == signature:
-                    return known[1]
-                answer = pick_from(context)
-                shared.by_pick[shared_as] = (signature, answer)
-                return answer
+                return shared_answer(context, versions, signature, shared.by_pick)
         if last[0] is context and last[1] == signature:
             return last[2]
-        answer = pick_from(context)
+        answer = scan(context, context.get(rows_key, UNKNOWN), 0, None, None)[1]
         last[:] = [context, signature, answer]
         return answer
 
-    def pick_from(context):
-        rows = rows_of(context)
-        if rows is UNKNOWN:
-            return UNKNOWN
-        if not rows:
-            return None
-        orders = []
-        for row in rows:
-            values = [key(row, context) for key in keys]
-            if any(v is UNKNOWN for v in values):
-                return UNKNOWN
-            orders.append((tuple(map(_sort_value, values)), row))
-        best = choose(order for order, _ in orders)
-        tied = [row for order, row in orders if order == best]
-        if len(tied) == 1:
-            return tied[0]
-        # Ties after the sort keys are broken by every column, in order (only
-        # looked at for the rows still tied: most picks have none).
-        return choose(
-            tied, key=lambda row: tuple(_sort_value(row[c]) for c in tie_breakers)
+    def shared_answer(context, versions, signature, by_pick):
+        state = by_pick.get(shared_as)
+        if state is not None and state.signature == signature:
+            return state.answer
+        rows = context.get(rows_key, UNKNOWN)
+        direct = tuple(map(versions.get, direct_keys))
+        if (
+            state is not None
+            and state.answer is not UNKNOWN
+            and rows is state.rows
+            and len(rows) >= state.count
+            and direct == state.direct
+            and all(dep(context) is was for dep, was in zip(deps, state.deps))
+        ):
+            # Only rows were added since (the generator appends the rows it
+            # draws), and what the conditions read is as it was: the rows
+            # looked at keep their verdicts, so only the new ones are.
+            start, order, answer = state.count, state.order, state.answer
+        else:
+            start, order, answer = 0, None, None
+        order, answer = scan(context, rows, start, order, answer)
+        by_pick[shared_as] = _PickState(
+            signature,
+            answer,
+            rows,
+            len(rows) if type(rows) is list else 0,
+            direct,
+            tuple(dep(context) for dep in deps),
+            order,
         )
+        return answer
 
+    def scan(context, rows, start, best_order, best):
+        """(sort order, row) of the pick over `best` (None: no row yet) and
+        `rows` from `start` on; (None, UNKNOWN) when some condition is unknown."""
+        if rows is UNKNOWN:
+            return None, UNKNOWN
+        for index in range(start, len(rows)):
+            row = rows[index]
+            for condition in filters:
+                outcome = condition(row, context)
+                if outcome is UNKNOWN:
+                    return None, UNKNOWN
+                if outcome is not True:
+                    break
+            else:
+                values = [key(row, context) for key in keys]
+                if any(v is UNKNOWN for v in values):
+                    return None, UNKNOWN
+                order = tuple(map(_sort_value, values))
+                if best is None or _before(order, best_order, first):
+                    best_order, best = order, row
+                elif order == best_order and _before(
+                    _tie_order(row, tie_breakers), _tie_order(best, tie_breakers), first
+                ):
+                    # Ties after the sort keys are broken by every column,
+                    # in order (only looked at for tied rows: most picks
+                    # have none); the earliest row wins a full tie.
+                    best = row
+        return best_order, best
+
+    flags["picks"][picked] = None
     return picked
+
+
+def _before(order: tuple, other: tuple, first: bool) -> bool:
+    """Whether a row sorted at `order` is picked over one at `other`."""
+    return order < other if first else order > other
+
+
+def _tie_order(row: dict, columns) -> tuple:
+    return tuple(_sort_value(row[c]) for c in columns)
 
 
 _ABSENT = object()
