@@ -411,14 +411,17 @@ class PickAnswers:
     each of them costs time in the square of its length and more.
 
     Put in a context under `PICK_ANSWERS` by its owner, beside the versions
-    (`CONTEXT_VERSION`) that tell whether an answer still holds. Neither a
-    dict nor a list, so that it is never taken for a table's rows.
+    (`CONTEXT_VERSION`) that tell whether an answer still holds; the owner
+    sets `epoch` to the version it gives with each change, so that a pick
+    asked again before anything changed answers at once. Neither a dict nor
+    a list, so that it is never taken for a table's rows.
     """
 
-    __slots__ = ("by_pick",)
+    __slots__ = ("by_pick", "epoch")
 
     def __init__(self):
         self.by_pick: dict = {}
+        self.epoch = 0
 
 
 #: The context key of its `PickAnswers`.
@@ -437,21 +440,22 @@ def _pick_token(pick: qm.PickOneRowPerPatient, drawn_so_far: bool) -> int:
 
 class _PickState:
     """A pick's answer on one context, and what it was worked out from: the
-    versions of the context entries the pick reads (`signature`), the rows
-    looked at (the list and how many of it), the versions of the entries
-    its conditions read other than through picks (`direct`), the answers of
-    the picks they read (`deps`), and the sort order of the answer."""
+    `epoch` of the context then (`PickAnswers.epoch`), the versions of the
+    context entries the pick reads (`signature`), the rows looked at (the
+    list and how many of it), the versions of the entries its conditions
+    read other than through picks (`direct`), the answers of the picks they
+    read (`deps`), and the sort order of the answer."""
 
-    __slots__ = ("signature", "answer", "rows", "count", "direct", "deps", "order")
-
-    def __init__(self, signature, answer, rows, count, direct, deps, order):
-        self.signature = signature
-        self.answer = answer
-        self.rows = rows
-        self.count = count
-        self.direct = direct
-        self.deps = deps
-        self.order = order
+    __slots__ = (
+        "epoch",
+        "signature",
+        "answer",
+        "rows",
+        "count",
+        "direct",
+        "deps",
+        "order",
+    )
 
 
 def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
@@ -483,53 +487,60 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     read_keys = _context_keys(own["context"])
     # What the conditions on the rows read, apart from the rows themselves.
     direct_keys = _context_keys(own["direct"])
-    deps = tuple(own["picks"])
+    deps_of = _answers_of(tuple(own["picks"]))
 
     def picked(context):
+        shared = context.get(PICK_ANSWERS)
+        if shared is not None:
+            state = shared.by_pick.get(shared_as)
+            if state is not None and state.epoch == shared.epoch:
+                return state.answer
+            return shared_answer(context, shared, state)
         versions = context.get(CONTEXT_VERSION)
         if versions is None:
             signature = _context_state(context, read_keys)
         else:
             signature = tuple(map(versions.get, read_keys))
-            shared = context.get(PICK_ANSWERS)
-            if shared is not None:
-                return shared_answer(context, versions, signature, shared.by_pick)
         if last[0] is context and last[1] == signature:
             return last[2]
         answer = scan(context, context.get(rows_key, UNKNOWN), 0, None, None)[1]
         last[:] = [context, signature, answer]
         return answer
 
-    def shared_answer(context, versions, signature, by_pick):
-        state = by_pick.get(shared_as)
-        if state is not None and state.signature == signature:
+    def shared_answer(context, shared, state):
+        versions = context[CONTEXT_VERSION]
+        signature = tuple(map(versions.get, read_keys))
+        fresh = state is None
+        if fresh:
+            state = shared.by_pick[shared_as] = _PickState()
+        elif state.signature == signature:
+            state.epoch = shared.epoch
             return state.answer
         rows = context.get(rows_key, UNKNOWN)
         direct = tuple(map(versions.get, direct_keys))
+        deps = deps_of(context)
         if (
-            state is not None
+            not fresh
             and state.answer is not UNKNOWN
             and rows is state.rows
             and len(rows) >= state.count
             and direct == state.direct
-            and all(dep(context) is was for dep, was in zip(deps, state.deps))
+            and deps == state.deps
         ):
             # Only rows were added since (the generator appends the rows it
             # draws), and what the conditions read is as it was: the rows
             # looked at keep their verdicts, so only the new ones are.
-            start, order, answer = state.count, state.order, state.answer
+            order, answer = scan(context, rows, state.count, state.order, state.answer)
         else:
-            start, order, answer = 0, None, None
-        order, answer = scan(context, rows, start, order, answer)
-        by_pick[shared_as] = _PickState(
-            signature,
-            answer,
-            rows,
-            len(rows) if type(rows) is list else 0,
-            direct,
-            tuple(dep(context) for dep in deps),
-            order,
-        )
+            order, answer = scan(context, rows, 0, None, None)
+        state.epoch = shared.epoch
+        state.signature = signature
+        state.answer = answer
+        state.rows = rows
+        state.count = len(rows) if type(rows) is list else 0
+        state.direct = direct
+        state.deps = deps
+        state.order = order
         return answer
 
     def scan(context, rows, start, best_order, best):
@@ -563,6 +574,18 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
 
     flags["picks"][picked] = None
     return picked
+
+
+def _answers_of(picks: tuple) -> Callable[[dict], tuple]:
+    """A function of the context giving the answers of `picks`. Compared as
+    tuples: rows equal in every value give a condition the same verdicts,
+    and the rows themselves are compared by identity first."""
+    if not picks:
+        return lambda context: ()
+    if len(picks) == 1:
+        (only,) = picks
+        return lambda context: (only(context),)
+    return lambda context: tuple(p(context) for p in picks)
 
 
 def _before(order: tuple, other: tuple, first: bool) -> bool:
