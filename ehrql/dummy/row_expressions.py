@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
 from collections.abc import Callable
 
 from ehrql.dummy.caches import per_run
@@ -543,6 +544,10 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
         state.order = order
         return answer
 
+    # Whether a row sorted at one order is picked over one at another.
+    before = operator.lt if first else operator.gt
+    sort_order = _sort_order(keys)
+
     def scan(context, rows, start, best_order, best):
         """(sort order, row) of the pick over `best` (None: no row yet) and
         `rows` from `start` on; (None, UNKNOWN) when some condition is unknown."""
@@ -557,14 +562,13 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
                 if outcome is not True:
                     break
             else:
-                values = [key(row, context) for key in keys]
-                if any(v is UNKNOWN for v in values):
+                order = sort_order(row, context)
+                if order is UNKNOWN:
                     return None, UNKNOWN
-                order = tuple(map(_sort_value, values))
-                if best is None or _before(order, best_order, first):
+                if best is None or before(order, best_order):
                     best_order, best = order, row
-                elif order == best_order and _before(
-                    _tie_order(row, tie_breakers), _tie_order(best, tie_breakers), first
+                elif order == best_order and before(
+                    _tie_order(row, tie_breakers), _tie_order(best, tie_breakers)
                 ):
                     # Ties after the sort keys are broken by every column,
                     # in order (only looked at for tied rows: most picks
@@ -588,9 +592,27 @@ def _answers_of(picks: tuple) -> Callable[[dict], tuple]:
     return lambda context: tuple(p(context) for p in picks)
 
 
-def _before(order: tuple, other: tuple, first: bool) -> bool:
-    """Whether a row sorted at `order` is picked over one at `other`."""
-    return order < other if first else order > other
+def _sort_order(keys: tuple) -> Evaluator:
+    """A function of (row, context) giving where a row sorts by `keys`
+    (UNKNOWN when some key is): most picks sort by one key."""
+    if len(keys) == 1:
+        (only,) = keys
+
+        def by_one(row, context):
+            value = only(row, context)
+            if value is UNKNOWN:
+                return UNKNOWN
+            return ((0, None),) if value is None else ((1, value),)
+
+        return by_one
+
+    def by_all(row, context):
+        values = [key(row, context) for key in keys]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        return tuple(map(_sort_value, values))
+
+    return by_all
 
 
 def _tie_order(row: dict, columns) -> tuple:

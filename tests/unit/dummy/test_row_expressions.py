@@ -172,11 +172,12 @@ def test_a_chain_of_picks_brought_up_to_date_row_by_row_reads_as_afresh():
         for _ in range(4):
             frame = events.where(
                 (events.day > previous) & (events.day >= people.birth_month)
-            ).sort_by(events.day)
+            )
+            # One sort key, or two (codes are all null: the day decides).
             dose = (
-                frame.first_for_patient()
+                frame.sort_by(events.day).first_for_patient()
                 if position == "first"
-                else frame.last_for_patient()
+                else frame.sort_by(events.day, events.code).last_for_patient()
             )
             picks.append(dose)
             previous = dose.day
