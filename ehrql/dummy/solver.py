@@ -315,9 +315,7 @@ def _case_alternatives(node: qm.Case, positive: bool, keep: Keep) -> list[tuple]
             # `when(x.is_not_null()).then(x)` (`when_null_then`): x true (or
             # false) is not null already, and asking for both separately
             # would leave `x.is_not_null()` to chance when x is compound.
-            if condition is not None and condition != qm.Function.Not(
-                qm.Function.IsNull(value)
-            ):
+            if condition is not None and not _is_not_null_test(condition, value):
                 parts.append(_alternatives(condition, True, keep))
             if not isinstance(value, qm.Value):
                 parts.append(_alternatives(value, positive, keep))
@@ -328,6 +326,16 @@ def _case_alternatives(node: qm.Case, positive: bool, keep: Keep) -> list[tuple]
         if condition is not None:
             earlier.append(condition)
     return _either(branches)
+
+
+def _is_not_null_test(condition: qm.Series, value: qm.Series) -> bool:
+    """Whether `condition` is `value.is_not_null()`: compared by its parts,
+    as building the node to compare with would validate it each time."""
+    return (
+        isinstance(condition, qm.Function.Not)
+        and isinstance(condition.source, qm.Function.IsNull)
+        and condition.source.source == value
+    )
 
 
 # ---------------------------------------------------------------------------
