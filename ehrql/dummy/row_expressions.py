@@ -200,12 +200,16 @@ def _reads_row(frame: qm.Frame, source: qm.Frame) -> bool:
 def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
     if isinstance(node, qm.Value):
         value = node.value
-        return lambda row, context: value
+        constant = lambda row, context: value  # noqa: E731
+        constant.constant = (value,)
+        return constant
     if isinstance(node, qm.SelectColumn):
         name = node.name
         if _reads_row(node.source, source):
             reads.add(name)
-            return lambda row, context: row[name]
+            column = lambda row, context: row[name]  # noqa: E731
+            column.column = name
+            return column
         if isinstance(node.source, qm.SelectPatientTable):
             _read_directly(flags, node.source)
             table = node.source.name
@@ -709,8 +713,14 @@ def _compile_function(node, args) -> Evaluator:
     if isinstance(node, qm.Function.Or):
         lhs, rhs = args
         return lambda row, context: _or(lhs(row, context), rhs(row, context))
+    # The commonest operands, a column of the row (never unknown) and a
+    # constant, are read in place rather than through their evaluators:
+    # these run for every row looked at.
     if len(args) == 1:
         (only,) = args
+        column = getattr(only, "column", None)
+        if column is not None:
+            return lambda row, context: function(row[column])
 
         def evaluate_one(row, context):
             value = only(row, context)
@@ -719,6 +729,18 @@ def _compile_function(node, args) -> Evaluator:
         return evaluate_one
     if len(args) == 2:
         first, second = args
+        column = getattr(first, "column", None)
+        if column is not None:
+            constant = getattr(second, "constant", None)
+            if constant is not None:
+                (value,) = constant
+                return lambda row, context: function(row[column], value)
+
+            def column_and_other(row, context):
+                b = second(row, context)
+                return UNKNOWN if b is UNKNOWN else function(row[column], b)
+
+            return column_and_other
 
         def evaluate_two(row, context):
             a = first(row, context)
