@@ -138,14 +138,20 @@ class RowRecipe:
         """(column, the values of the patient's other rows it may take), for
         each linked column that may take some."""
         choices = dict(self.choices)
+        # The patient's values once, in order, for every linked column.
+        values = [
+            value
+            for other_row in _context_rows(context)
+            for value in other_row.values()
+        ]
         found = []
         for name in self.linked_columns:
             column_type = self.table.schema.get_column_type(name)
+            allows = choices[name].allows
             candidates = [
                 value
-                for other_row in _context_rows(context)
-                for value in other_row.values()
-                if type(value) is column_type and choices[name].allows(value)
+                for value in values
+                if type(value) is column_type and allows(value)
             ]
             if candidates:
                 found.append((name, candidates))
