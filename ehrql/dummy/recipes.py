@@ -65,7 +65,15 @@ class RowRecipe:
         born, died = self._life(context)
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         borrowable = None
-        for attempt in range(ROW_ATTEMPTS):
+        # The first half of the attempts insist on the soft checks: in vain
+        # where the bounds lie outside the life (a dose after the one before,
+        # which came after the death), as a row must keep to the bounds.
+        first = (
+            ROW_ATTEMPTS // 2
+            if self.soft_checks and _beyond_life(limits, self.life_bounded, born, died)
+            else 0
+        )
+        for attempt in range(first, ROW_ATTEMPTS):
             row = self._sample(
                 rng,
                 (born, died)
@@ -156,6 +164,22 @@ class RowRecipe:
             if candidates:
                 found.append((name, candidates))
         return found
+
+
+def _beyond_life(limits: dict, life_bounded: tuple, born, died) -> bool:
+    """Whether the limits of some column drawn within the life (birth,
+    death) allow no date of it."""
+    for name in life_bounded:
+        if name in limits:
+            low, high = limits[name]
+            try:
+                if (died is not None and low is not None and low > died) or (
+                    born is not None and high is not None and high < born
+                ):
+                    return True
+            except TypeError:
+                continue
+    return False
 
 
 def _overlap(bounds: tuple, life: tuple) -> tuple:
