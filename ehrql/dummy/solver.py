@@ -79,10 +79,12 @@ class RowBan:
         for expression in self.when:
             if expression.evaluate(row, context) is not True:
                 return False
-        # With nothing to excuse it, a row matching `when` is always ruled out.
-        if not self.unless:
-            return True
-        return not all(e.evaluate(row, context) is True for e in self.unless)
+        for expression in self.unless:
+            if expression.evaluate(row, context) is not True:
+                return True
+        # Excused by every `unless`; with none to excuse it, a row matching
+        # `when` is always ruled out.
+        return not self.unless
 
 
 @dataclasses.dataclass(frozen=True)
