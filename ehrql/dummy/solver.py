@@ -1042,9 +1042,23 @@ def table_dependencies(roots: Iterable[qm.Node]) -> dict:
     (`medications.where(medications.date > first_appointment.date)`) can only
     be checked row by row once the patient's rows of that other table exist.
     """
-    reads: dict = {table: set() for table in qm.get_table_nodes(*roots)}
-    nodes = {node for root in roots for node in qm.all_nodes(root)}
-    for node in nodes:
+    # The tables below each node, worked out once per node, children first:
+    # the filters of a chain of frames (each dose after the one before)
+    # nest ever deeper, and walking each one's tree afresh costs the square
+    # of the chain's length.
+    tables_below: dict = {}
+    for root in roots:
+        for node in qm.all_nodes(root):
+            if node in tables_below:
+                continue
+            if isinstance(node, _TABLES):
+                tables_below[node] = frozenset((node,))
+            else:
+                tables_below[node] = frozenset().union(
+                    *(tables_below[child] for child in node.children())
+                )
+    reads: dict = {table: set() for table in tables_below if isinstance(table, _TABLES)}
+    for node in tables_below:
         if isinstance(node, qm.Filter):
             expression = node.condition
         elif isinstance(node, qm.Sort):
@@ -1052,8 +1066,11 @@ def table_dependencies(roots: Iterable[qm.Node]) -> dict:
         else:
             continue
         table = qm.root_table(node)
-        reads.setdefault(table, set()).update(qm.get_table_nodes(expression) - {table})
+        reads.setdefault(table, set()).update(tables_below[expression] - {table})
     return reads
+
+
+_TABLES = (qm.SelectTable, qm.SelectPatientTable, qm.InlinePatientTable)
 
 
 def generation_order(tables: Iterable[qm.Frame], dependencies: dict) -> tuple:
