@@ -263,8 +263,10 @@ class Node:
 
     def children(self) -> Iterator[Node]:
         """The nodes this node is built directly from."""
-        for field in dataclasses.fields(self):
-            yield from _nodes_in(getattr(self, field.name))
+        # The field names are looked up once per class (`dataclasses.fields`
+        # costs more than walking the fields): every walk of a tree calls this.
+        for name in _field_names(type(self)):
+            yield from _nodes_in(getattr(self, name))
 
 
 def _nodes_in(value) -> Iterator[Node]:
