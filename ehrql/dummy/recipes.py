@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import random
 from collections.abc import Callable
 
@@ -118,28 +119,38 @@ class RowRecipe:
             return life_span(context)
         return (None, None)
 
+    @functools.cached_property
+    def _choice_of(self) -> dict:
+        """Column name -> its value choice."""
+        return dict(self.choices)
+
     def _sample(self, rng: random.Random, life: tuple, limits: dict) -> dict:
         """One row's values: life-bounded dates within `life` (birth, death),
-        and columns with `limits` (column -> (low, high)) within them."""
-        row = {name: choice.sample(rng) for name, choice in self.choices}
+        and columns with `limits` (column -> (low, high)) within them.
+
+        A column with limits is drawn once, within them: drawn freely (or
+        within the life) first, it would be drawn again for nothing."""
+        row = {
+            name: None if name in limits else choice.sample(rng)
+            for name, choice in self.choices
+        }
         born, died = life
+        choices = self._choice_of
         if born or died:
-            choices = dict(self.choices)
             for name in self.life_bounded:
-                row[name] = choices[name].sample_within(rng, born, died)
+                if name not in limits:
+                    row[name] = choices[name].sample_within(rng, born, died)
             for name in self.death_columns:
                 # The GP record and the death register tell of one death.
                 if died is not None and choices[name].allows(died):
                     row[name] = died
-        if limits:
-            # Drawn inside the bounds the patient's other rows set (an
-            # event within 60 days after the first diagnosis), and inside
-            # the life too where the two overlap.
-            choices = dict(self.choices)
-            for name, (low, high) in limits.items():
-                if name in self.life_bounded:
-                    low, high = _overlap((low, high), life)
-                row[name] = choices[name].sample_within(rng, low, high)
+        # Drawn inside the bounds the patient's other rows set (an event
+        # within 60 days after the first diagnosis), and inside the life too
+        # where the two overlap.
+        for name, (low, high) in limits.items():
+            if name in self.life_bounded:
+                low, high = _overlap((low, high), life)
+            row[name] = choices[name].sample_within(rng, low, high)
         return row
 
     def _borrowable(self, context: dict) -> list:
