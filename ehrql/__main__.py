@@ -14,7 +14,9 @@ password (`database_errors.redact`).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -38,6 +40,33 @@ from ehrql.loaders import DefinitionFileError
 from ehrql.main import CommandError, backend_names, query_engine_names
 from ehrql.permissions import PERMISSIONS_VARIABLE, parse_permissions
 from ehrql.progress import Progress
+
+
+def _tune_garbage_collection() -> None:
+    """Set the cyclic garbage collector for a command line process.
+
+    Everything imported by now (modules, classes, functions) lives as long
+    as the process: frozen, it is not walked again by every collection. And
+    a command builds many small objects that live to its end (query model
+    nodes, dummy rows) and makes few cycles: collecting the youngest
+    objects after 50,000 allocations rather than Python's 700 stops the
+    collector rereading them hundreds of times. On a 10-patient measures run
+    over 618 intervals (open-pathology) collections took 0.27 s, now 0.04 s;
+    a 10,000-patient run peaks 5% higher (250 MB).
+
+    At exit Python collects once more, walking every object left (another
+    0.05 s there): frozen first, they are left to the process's end, which
+    frees them all. (Finalizers of objects in cycles are all that collection
+    could run, and Python does not promise to run them at exit; ehrql closes
+    its files and connections itself.)
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
+    atexit.register(gc.freeze)
+
+
+# Once per process (not per `entrypoint` call, which tests make many times).
+_tune_garbage_collection()
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -88,6 +88,36 @@ def default_query_engine() -> str:
     return DEFAULT_QUERY_ENGINE
 
 
+def _imports_while_loading(
+    dsn: str | None,
+    dummy_tables: Path | None,
+    dummy_data_file: Path | None,
+    query_engine: str | None,
+    measures: bool = False,
+) -> Callable[[], None] | None:
+    """What a run without a database imports once its definition is loaded:
+    imported while the definition loads in its child process instead
+    (`run_definition`'s `meanwhile`), on another core where there is one."""
+    if dsn is not None or dummy_data_file is not None:
+        return None
+    names = []
+    if dummy_tables is None:
+        names.append("ehrql.dummy.generator")
+        if measures:
+            names.append("ehrql.measures.dummy_data")
+    if (query_engine or DEFAULT_QUERY_ENGINE) == "duckdb":
+        names.append(ENGINES["duckdb"].engine_class.split(":")[0])
+    if measures:
+        # Measures' rows are written through Arrow.
+        names.append("pyarrow")
+
+    def imports() -> None:
+        for name in names:
+            importlib.import_module(name)
+
+    return imports
+
+
 def backend_names() -> list[str]:
     """The names `--backend` and `OPENSAFELY_BACKEND` accept."""
     return sorted(BACKENDS)
@@ -290,6 +320,9 @@ def generate_dataset(
             against_database=dsn is not None,
             protected=database_paths(dsn),
             warn=log,
+            meanwhile=_imports_while_loading(
+                dsn, dummy_tables, dummy_data_file, query_engine
+            ),
         )
     dataset = loaded.query_model
     _check_permissions(dataset, dsn, permissions, loaded.claimed_permissions, log)
@@ -862,6 +895,9 @@ def generate_measures(
             against_database=dsn is not None,
             protected=database_paths(dsn),
             warn=log,
+            meanwhile=_imports_while_loading(
+                dsn, dummy_tables, dummy_data_file, query_engine, measures=True
+            ),
         )
     log(f"{len(measures)} measures")
     specs = [

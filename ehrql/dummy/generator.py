@@ -73,6 +73,9 @@ MAX_BATCH = 5000
 #: The share of candidates made to also give one output column a value
 #: (`_Goals`), so that columns the population leaves free still vary.
 GOAL_SHARE = 0.5
+#: The share of candidates made, on top, for categories of values with many
+#: (`_Goals._add_category_groups`), at most.
+GOAL_CATEGORY_SHARE = 0.25
 #: How many columns' goals a patient is made for at once, at least.
 GOAL_GROUP = 4
 #: The share of patients each column's goal is aimed at, at least: with many
@@ -497,7 +500,34 @@ def _column_goals(dataset: qm.Dataset) -> list:
             else qm.Function.Not(qm.Function.IsNull(series))
         )
         goals.setdefault(goal, None)
-    return list(goals)
+    # A column compared with a constant by another column's goal (an age and
+    # its bands, an area code and its kinds) has a value for every patient
+    # made for that goal: made for on its own too, it would take a place in
+    # a group from a goal that needs one.
+    compared = {x for goal in goals for x in _compared_with_constants(goal)}
+    return [
+        goal
+        for goal in goals
+        if not (
+            isinstance(goal, qm.Function.Not)
+            and isinstance(goal.source, qm.Function.IsNull)
+            and goal.source.source in compared
+        )
+    ]
+
+
+def _compared_with_constants(goal: qm.Series) -> set:
+    """The series a goal needs a value of, compared with a constant (`x ==
+    7`, `x.is_in(...)`, `(x >= 0) & (x < 5)`): null, the goal is not true."""
+    if isinstance(goal, qm.Function.And):
+        return _compared_with_constants(goal.lhs) | _compared_with_constants(goal.rhs)
+    if isinstance(goal, (qm.Function._Comparison, qm.Function.In)):
+        return {
+            side
+            for side, other in ((goal.lhs, goal.rhs), (goal.rhs, goal.lhs))
+            if isinstance(other, qm.Value) and not isinstance(side, qm.Value)
+        }
+    return set()
 
 
 def _goal_group_size(count: int, rows: float) -> int:
@@ -616,12 +646,18 @@ def _values_read(goal: qm.Series) -> frozenset:
 
 def _never_null(series: qm.Series) -> bool:
     """Whether a series has a value for every patient, on its face: a
-    constant, or the minimum or maximum of values one of which always has one
-    (`minimum_of(death_date, D)`)."""
+    constant, the minimum or maximum of values one of which always has one
+    (`minimum_of(death_date, D)`), or a case whose every branch has one."""
     if isinstance(series, qm.Value):
         return series.value is not None
     if isinstance(series, (qm.Function.MinimumOf, qm.Function.MaximumOf)):
         return any(_never_null(s) for s in series.sources)
+    if isinstance(series, qm.Case):
+        # `to_category(..., default="Missing")`: every branch has a value.
+        return all(
+            value is not None and _never_null(value)
+            for value in [*series.cases.values(), series.default]
+        )
     return False
 
 
@@ -693,8 +729,10 @@ class _Goals:
         #: Each column's goal solved alone: a group split down to one goal
         #: starts from these plans.
         self._single: dict = {}
-        for group in _deal(self._possible(goals), goals, self._size, rng):
+        possible = self._possible(goals)
+        for group in _deal(possible, goals, self._size, rng):
             self._add_group(group)
+        self._categories = self._add_category_groups(possible, goals, rng)
         # The quotas of one tuple are tried `GOAL_GROUP` at a time (one
         # patient may count in several: a prevalent condition in several
         # intervals, one interval's measures), in the order given.
@@ -725,7 +763,7 @@ class _Goals:
     @property
     def share(self) -> float:
         """The share of candidates to make for goals: more while a quota is short."""
-        return QUOTA_GOAL_SHARE if self._open else GOAL_SHARE
+        return QUOTA_GOAL_SHARE if self._open else GOAL_SHARE + self._category_share
 
     def _is_quota(self, group: int) -> bool:
         return self._groups[group][0] in self._wanted
@@ -770,6 +808,15 @@ class _Goals:
                 zip(self._passed, self._tried, self._pending)
             )
         ]
+        if self._categories:
+            # Category groups (`_add_category_groups`) for their own share.
+            category = (
+                not self._open and rng.random() < self._category_share / self.share
+            )
+            weights = [
+                w if (g in self._categories) == category else 0
+                for g, w in enumerate(weights)
+            ]
         if not any(weights):
             return None
         short = (
@@ -796,6 +843,37 @@ class _Goals:
         self._pending[group] += 1
         index = rng.choices(range(len(plans)), [s / a for _, (s, a) in plans])[0]
         return (group, index), plans[index][0]
+
+    def _add_category_groups(self, indexes: list, goals: list, rng) -> set:
+        """Add groups of one category of each value with many, and return
+        their indexes; sets `_category_share`, the share of candidates made
+        for them.
+
+        A patient meets one category of a value at most: a value with
+        `GOAL_SHARE / GOAL_COVER` categories or more (ten kinds of area, a
+        dozen age bands) leaves each category at most `GOAL_COVER` of the
+        patients, less where the groups `_deal` makes outnumber its
+        categories. Those groups get their share still; patients made for
+        these come on top, up to `GOAL_CATEGORY_SHARE` of the candidates.
+        They ask for a row or two each, and cost little.
+        """
+        classes = [
+            members
+            for members in _classes(indexes, goals).values()
+            if len(members) >= GOAL_SHARE / GOAL_COVER
+        ]
+        largest = max(map(len, classes), default=0)
+        self._category_share = min(
+            GOAL_CATEGORY_SHARE, max(0.0, largest * GOAL_COVER - GOAL_SHARE)
+        )
+        if not self._category_share:
+            return set()
+        added = set()
+        classes = [rng.sample(members, len(members)) for members in classes]
+        for i in range(largest):
+            added.add(len(self._groups))
+            self._add_group(tuple(members[i % len(members)] for members in classes))
+        return added
 
     def _possible(self, goals: list) -> list:
         """The indexes of the column goals worth grouping, and sets
@@ -922,12 +1000,17 @@ class _Goals:
         if passed:
             tally[0] += 1
             self._passed[group] += 1
-        elif (
-            # Candidates given up while they are made come before a batch's
-            # checked ones: a group is judged on the checked ones too.
-            (checked or self._tried[group] >= GOAL_PATIENCE * GOAL_PATIENCE)
-            and self._tried[group] >= GOAL_PATIENCE
-            and self._passed[group] / self._tried[group] < GOAL_PASS_RATE
+            return
+        # Candidates given up while they are made come before a batch's
+        # checked ones: those made but not checked yet count as passes, so
+        # that a group is not split for its give-ups while its other
+        # candidates may yet pass, but is as soon as it makes (almost) none
+        # (a goal asking for an event before a birth it also asks for).
+        hopeful = 0 if checked else self._pending[group]
+        if (
+            self._tried[group] >= GOAL_PATIENCE
+            and (self._passed[group] + hopeful) / (self._tried[group] + hopeful)
+            < GOAL_PASS_RATE
         ):
             self._split(group)
 
@@ -970,6 +1053,8 @@ class _Goals:
             else:
                 parts = [goals[:half], goals[half:]]
             for part in parts:
+                if group in self._categories:
+                    self._categories.add(len(self._groups))
                 self._add_group(part)
 
 
@@ -1512,7 +1597,10 @@ def _required_recipes(
 ) -> list | _Infeasible:
     """(RowRecipe, count, distinct) for each row the plan requires, or why one cannot exist."""
     required = []
-    for requirement in plan.requirements:
+    # Rows that read the rows of their own table drawn before them (an
+    # event sharing its consultation with another) come after those that
+    # do not: drawn first, they would find none to read.
+    for requirement in sorted(plan.requirements, key=_reads_own_table):
         if requirement.table not in tables:
             return _Infeasible(
                 f"it needs rows of {requirement.table.name}, which is not generated",
@@ -1535,6 +1623,13 @@ def _required_recipes(
             return _Infeasible(recipe.infeasible_because, recipe.infeasible_for_certain)
         required.append((recipe, requirement.count, requirement.distinct))
     return required
+
+
+def _reads_own_table(requirement) -> bool:
+    """Whether a required row's conditions read other rows of its own table
+    (those drawn before it)."""
+    own = qm.root_table(requirement.table)
+    return any(own in c.context_tables for c in requirement.conditions)
 
 
 def _free_columns(plan: Plan, tables: list) -> frozenset:

@@ -195,6 +195,10 @@ def _alternatives(node: qm.Series, positive: bool, keep: Keep) -> list[tuple]:
 def _alternatives_uncached(node: qm.Series, positive: bool, keep: Keep) -> list[tuple]:
     if isinstance(node, qm.Function.Not):
         return _alternatives(node.source, not positive, keep)
+    truth = _truth_compared(node)
+    if truth is not None:
+        series, wanted = truth
+        return _alternatives(series, positive == wanted, keep)
     if isinstance(node, qm.Case) and node.type is bool:
         return _case_alternatives(node, positive, keep)
     compared = _case_compared(node)
@@ -260,6 +264,25 @@ def _either(sides: list) -> list[tuple]:
         if alternative is not None
     ]
     return merged[:MAX_ALTERNATIVES]
+
+
+def _truth_compared(node: qm.Series) -> tuple | None:
+    """`x == False` (or `!=`, either side) as (x, False): the truth `x` must
+    have for the comparison to be true; None for other nodes.
+
+    Exact in three-valued logic too: `x == False` is null where `x` is, as
+    `~x` is, so it is solved as `~x` (a ban where `x` is an `exists`), not
+    left to chance as a comparison of two values."""
+    if not isinstance(node, (qm.Function.EQ, qm.Function.NE)):
+        return None
+    for series, constant in ((node.lhs, node.rhs), (node.rhs, node.lhs)):
+        if (
+            isinstance(constant, qm.Value)
+            and isinstance(constant.value, bool)
+            and not isinstance(series, qm.Value)
+        ):
+            return series, constant.value == isinstance(node, qm.Function.EQ)
+    return None
 
 
 def _case_compared(node: qm.Series) -> qm.Case | None:

@@ -448,8 +448,7 @@ def _date_pool(
     typical_end = max(_RECENT_END, _shift_years(last_mentioned, 2))
     typical = tuple(d for d in values if _RECENT_START <= d <= typical_end)
     if mentioned:
-        ordinals = [d.toordinal() for d in mentioned]
-        preferred = tuple(d for d in values if _near(d.toordinal(), ordinals))
+        preferred = _near(values, [d.toordinal() for d in mentioned])
     else:
         preferred = typical
     return values, preferred, typical
@@ -460,10 +459,27 @@ def _shift_years(date: datetime.date, years: int) -> datetime.date:
     return date.replace(year=year, day=min(date.day, 28))
 
 
-def _near(ordinal: int, sorted_ordinals: list) -> bool:
-    i = bisect.bisect_left(sorted_ordinals, ordinal)
-    neighbours = sorted_ordinals[max(i - 1, 0) : i + 1]
-    return any(abs(ordinal - n) <= _DATE_NEIGHBOURHOOD for n in neighbours)
+def _near(dates: tuple, sorted_ordinals: list) -> tuple:
+    """The `dates` (in order) within `_DATE_NEIGHBOURHOOD` days of one of
+    `sorted_ordinals`: taken a window of days at a time, as a pool holds
+    some 50,000 dates and a definition with hundreds of intervals mentions
+    hundreds of dates."""
+    windows: list = []
+    for n in sorted_ordinals:
+        low, high = n - _DATE_NEIGHBOURHOOD, n + _DATE_NEIGHBOURHOOD
+        if windows and low <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], high)
+        else:
+            windows.append([low, high])
+    ordinals = [d.toordinal() for d in dates]
+    near: list = []
+    for low, high in windows:
+        near.extend(
+            dates[
+                bisect.bisect_left(ordinals, low) : bisect.bisect_right(ordinals, high)
+            ]
+        )
+    return tuple(near)
 
 
 def _int_values(column: Column, mentioned: tuple, all_ints: tuple):

@@ -21,8 +21,10 @@ def load_dataset_definition(
     against_database: bool = False,
     protected: Iterable[Path] = (),
     warn: Callable[[str], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> LoadedDataset:
-    """A dataset definition's query model, dummy-data settings and claimed permissions."""
+    """A dataset definition's query model, dummy-data settings and claimed
+    permissions; `meanwhile` as `run_definition` takes it."""
     value = run_definition(
         "dataset",
         path,
@@ -30,6 +32,7 @@ def load_dataset_definition(
         against_database=against_database,
         protected=protected,
         warn=warn,
+        meanwhile=meanwhile,
     )
     dataset = _expect(value, "dataset", qm.Dataset, path)
     return LoadedDataset(
@@ -48,8 +51,10 @@ def load_measure_definitions(
     against_database: bool = False,
     protected: Iterable[Path] = (),
     warn: Callable[[str], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ):
-    """A measures definition's `Measures`, rebuilt from what the child sent."""
+    """A measures definition's `Measures`, rebuilt from what the child sent;
+    `meanwhile` as `run_definition` takes it."""
     from ehrql.measures.measures import Measure, Measures
 
     value = run_definition(
@@ -59,6 +64,7 @@ def load_measure_definitions(
         against_database=against_database,
         protected=protected,
         warn=warn,
+        meanwhile=meanwhile,
     )
     records = value.get("measures") if isinstance(value, dict) else None
     if not isinstance(records, list):

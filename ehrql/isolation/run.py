@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,7 @@ def run_definition(
     extra_readable: Iterable[Path] = (),
     options: Mapping[str, Any] | None = None,
     warn: Callable[[str], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Any:
     """Run `job` ("dataset", "measures", "test_data", "test_data_file" or "debug")
     on a definition in a sandboxed child and return the plain data it sent back.
@@ -123,6 +125,11 @@ def run_definition(
     `against_database` says the results will come from real data: then the run
     stops unless the OS sandbox is complete (or `EHRQL_ISOLATE_USER_CODE=never`).
     `protected` paths (the database) stay unreadable even inside the study.
+
+    `meanwhile`, if given, is the parent's own work (importing what it will
+    need next) to do while the child loads the definition, on another core;
+    it is finished before this returns, and what it raises is ignored (the
+    work is done again, and fails in its place, when it is needed).
     """
     definition = Path(definition)
     mode = isolation_mode()
@@ -149,14 +156,20 @@ def run_definition(
             "study_directories": [str(d) for d in studies],
             "result": str(temporary / "result.json"),
         }
-        returncode = _run_child(request, temporary, definition, limit)
+        returncode = _run_child(request, temporary, definition, limit, meanwhile)
         response = _read_response(temporary / "result.json", definition, returncode)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return _unpack(response, definition, require, mode, warn)
 
 
-def _run_child(request: dict, temporary: Path, definition: Path, limit: float) -> int:
+def _run_child(
+    request: dict,
+    temporary: Path,
+    definition: Path,
+    limit: float,
+    meanwhile: Callable[[], object] | None = None,
+) -> int:
     process = subprocess.Popen(
         child_command(),
         stdin=subprocess.PIPE,
@@ -168,6 +181,8 @@ def _run_child(request: dict, temporary: Path, definition: Path, limit: float) -
         # Its own session: a Ctrl-C reaches ehrql, which stops the child itself.
         start_new_session=True,
     )
+    # While this thread only waits for the child (and imports nothing).
+    helper = _started(meanwhile) if meanwhile is not None else None
     try:
         out, err = process.communicate(json.dumps(request).encode(), timeout=limit)
     except subprocess.TimeoutExpired:
@@ -182,8 +197,24 @@ def _run_child(request: dict, temporary: Path, definition: Path, limit: float) -
         process.kill()
         process.wait()
         raise
+    finally:
+        if helper is not None:
+            helper.join()
     _relay(out, err)
     return process.returncode
+
+
+def _started(work: Callable[[], object]) -> threading.Thread:
+    def quietly():
+        try:
+            work()
+        except Exception:
+            pass
+
+    # A daemon: an interrupted run does not wait for it to exit.
+    helper = threading.Thread(target=quietly, name="ehrql-meanwhile", daemon=True)
+    helper.start()
+    return helper
 
 
 def _relay(out: bytes, err: bytes) -> None:

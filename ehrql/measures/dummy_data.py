@@ -15,8 +15,13 @@ import math
 from ehrql.measures.disclosure_control import SUPPRESSION_THRESHOLD
 from ehrql.measures.measures import Measure, Measures
 from ehrql.query_model import nodes as qm
+from ehrql.query_model.interval_totals import (
+    INTERVAL_END,
+    INTERVAL_PARAMETERS,
+    INTERVAL_START,
+)
 from ehrql.query_model.table_schema import Constraint
-from ehrql.query_model.transforms import substitute_parameters
+from ehrql.query_model.transforms import ParameterTemplate, substitute_parameters
 
 
 def measures_dummy_dataset(measures: Measures) -> qm.Dataset:
@@ -334,13 +339,16 @@ class _AtIntervals:
 
     def __init__(self):
         self._memo: dict = {}
+        self._templates: dict = {}
 
     def series(self, series: qm.Series, interval: tuple) -> qm.Series:
         """`series` with INTERVAL set to `interval`."""
         if (series, interval) not in self._memo:
+            if series not in self._templates:
+                self._templates[series] = ParameterTemplate(series, INTERVAL_PARAMETERS)
             start, end = interval
-            self._memo[series, interval] = substitute_parameters(
-                series, interval_start_date=start, interval_end_date=end
+            self._memo[series, interval] = self._templates[series].fill(
+                **{INTERVAL_START: start, INTERVAL_END: end}
             )
         return self._memo[series, interval]
 

@@ -163,10 +163,10 @@ class SQLDialect(abc.ABC):
                 self.column_type(datetime.date),
             )
         if isinstance(value, str):
-            if self.unicode_string_prefix:
-                # Written here, as SQLAlchemy does not write the prefix.
-                return sa.literal_column(self.string_literal_sql(value), sa.String())
-            return sa.literal(value, sa.String())
+            # Written here: SQLAlchemy does not write a dialect's prefix, and
+            # its bound constants cost several times more to build and render
+            # (a codelist's codes in an IN list are hundreds).
+            return sa.literal_column(self.string_literal_sql(value), sa.String())
         raise TypeError(f"cannot write {value!r} as an SQL constant")
 
     @classmethod
@@ -578,6 +578,11 @@ class SQLDialect(abc.ABC):
         """A constant as SQL text, typed as `literal` types it."""
         if isinstance(value, str):
             return self.string_literal_sql(value)
+        if type(value) is datetime.date:
+            # A table of each interval's days holds thousands of different
+            # dates: rendered through SQLAlchemy once, as a pattern.
+            before, after = self._date_sql_pattern()
+            return f"{before}{value.isoformat()}{after}"
         # Rendering through SQLAlchemy is slow, and a table of constants
         # repeats the same few (flags, dates) thousands of times. Keyed on
         # repr as well, since 0.0 == -0.0 and 1 == True.
@@ -588,6 +593,20 @@ class SQLDialect(abc.ABC):
                 cache.clear()  # bounded, in a process compiling many datasets
             cache[key] = self.render(self.literal(value))
         return cache[key]
+
+    def _date_sql_pattern(self) -> tuple[str, str]:
+        """The text around a date's ISO form in the SQL of a date constant."""
+        pattern = self.__dict__.get("_date_sql_pattern_cache")
+        if pattern is None:
+            sample = datetime.date(1999, 12, 31).isoformat()
+            before, found, after = self.render(
+                self.literal(datetime.date.fromisoformat(sample))
+            ).partition(sample)
+            assert found and sample not in after, (
+                "a date constant's SQL holds its ISO form once"
+            )
+            pattern = self.__dict__["_date_sql_pattern_cache"] = (before, after)
+        return pattern
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Statements removing a temporary table."""

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from ehrql.query_model import nodes as qm
-from ehrql.query_model.transforms import substitute_parameters
+from ehrql.query_model.transforms import ParameterTemplate
 
 #: The parameters standing for the bounds of the interval being calculated.
 INTERVAL_START = "interval_start_date"
@@ -77,11 +77,10 @@ def totals_by_substitution(
     Rows come out sorted by grouping, interval and group values.
     """
     positions = {name: i + 1 for i, name in enumerate(query.dataset.variables)}
+    template = ParameterTemplate(query.dataset, INTERVAL_PARAMETERS)
     rows = []
     for interval_index, (start, end) in enumerate(query.intervals):
-        dataset = substitute_parameters(
-            query.dataset, **{INTERVAL_START: start, INTERVAL_END: end}
-        )
+        dataset = template.fill(**{INTERVAL_START: start, INTERVAL_END: end})
         sums = [defaultdict(lambda: [0] * len(query.summed)) for _ in query.groupings]
         for result in get_results(dataset):
             values = [result[positions[s]] or 0 for s in query.summed]

@@ -263,9 +263,7 @@ class Node:
 
     def children(self) -> Iterator[Node]:
         """The nodes this node is built directly from."""
-        # The field names are looked up once per class (`dataclasses.fields`
-        # costs more than walking the fields): every walk of a tree calls this.
-        for name in _field_names(type(self)):
+        for name in field_names(type(self)):
             yield from _nodes_in(getattr(self, name))
 
 
@@ -413,7 +411,7 @@ def series_operands(
     A field may hold a series, a tuple of series, or a mapping whose values
     are series (the outputs of `Case`); None stands for no value.
     """
-    for name in _field_names(type(node)) if fields is None else fields:
+    for name in field_names(type(node)) if fields is None else fields:
         value = getattr(node, name)
         if isinstance(value, FrozenDict):
             value = tuple(value.values())
@@ -433,7 +431,9 @@ def _check_fields(node: Node) -> None:
 
 
 @functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
+def field_names(cls: type) -> tuple[str, ...]:
+    """The names of a node class's fields, in order (worked out once per class:
+    `dataclasses.fields` is slow for something asked of every node visited)."""
     return tuple(f.name for f in dataclasses.fields(cls))
 
 

@@ -11,6 +11,7 @@ from ehrql import case, create_dataset, days, months, when, years
 from ehrql.codes import verhoeff_valid
 from ehrql.dummy import generate_dummy_data, generate_dummy_tables
 from ehrql.query_language import PatientFrame, Series, table_from_rows
+from ehrql.query_model import nodes as qm
 from tests.unit.dummy.checks import (
     assert_all_in_population,
     assert_schema_respected,
@@ -563,6 +564,118 @@ def test_columns_the_population_leaves_free_still_get_values():
         assert filled_share(data.tables, dataset, name) >= 0.05, name
 
 
+def test_a_flag_asking_that_no_later_event_exists_gets_patients():
+    # "Shielded, and no lower-risk code since": `exists == False` is solved
+    # as a ban on the later codes (whose window starts at the pick's date),
+    # so patients are made for the column, not left to filler rows that
+    # would have to give the shielding code by chance.
+    shielded = (
+        events.where(events.code.is_in(WHEEZE) & events.day.is_before(END))
+        .sort_by(events.day)
+        .last_for_patient()
+    )
+    lowered = events.where(
+        events.code.is_in(BREATHLESS)
+        & events.day.is_on_or_between(shielded.day + days(1), END)
+    ).exists_for_patient()
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.still_shielded = shielded.exists_for_patient() & (lowered == False)  # noqa: E712
+    # Many other codes, as a real definition has: filler rows seldom give
+    # the shielding code.
+    add_flags(ds, _snomed_codes(30))
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=200, seed=3)
+    assert_all_in_population(data.tables, dataset, 200)
+    assert filled_share(data.tables, dataset, "still_shielded") >= 0.1
+
+
+def test_a_goal_group_whose_patients_cannot_be_made_is_split_early():
+    # Born in 2021, with a code before 2020: the solver plans it, but no
+    # consistent patient can be made, so each is given up as it is made. The
+    # group of goals holding both is split after a few, not after a hundred,
+    # and the other columns grouped with them get their patients.
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    ds.born_late = people.birth_month >= datetime.date(2021, 1, 1)
+    ds.coded_early = events.where(
+        events.code.is_in(BREATHLESS) & events.day.is_before("2020-01-01")
+    ).exists_for_patient()
+    ds.wheeze_in_window = events.where(
+        events.code.is_in(WHEEZE) & events.day.is_on_or_between(START, END)
+    ).exists_for_patient()
+    ds.asthma_in_may = events.where(
+        events.code.is_in(["195967001"])
+        & events.day.is_on_or_between("2021-05-01", "2021-05-14")
+    ).exists_for_patient()
+    dataset = ds._compile()
+    data = generate_dummy_data(dataset, population_size=100, seed=2)
+    assert_all_in_population(data.tables, dataset, 100)
+    for name in ["wheeze_in_window", "asthma_in_may"]:
+        assert filled_share(data.tables, dataset, name) >= 0.15, name
+
+
+def test_a_row_sharing_a_value_with_other_rows_of_its_table_is_drawn_after_them():
+    # A plan may list a wheeze visit held at the consultation of a
+    # breathlessness visit before that visit (measures' quotas merge the
+    # plans of several intervals so): drawn in that order, the wheeze visit
+    # finds no consultation to share, and its patient misses the condition.
+    import dataclasses
+    import random
+
+    from ehrql.dummy import generator
+    from ehrql.dummy.hints import collect_hints
+    from ehrql.dummy.solver import plan_population
+    from ehrql.dummy.uniques import UniqueValues
+
+    breathless = appointments.where(appointments.code.is_in(BREATHLESS))
+    ds = create_dataset()
+    ds.define_population(
+        appointments.where(
+            appointments.code.is_in(WHEEZE)
+            & appointments.consultation.is_in(breathless.consultation)
+        ).exists_for_patient()
+    )
+    dataset = ds._compile()
+    (plan,) = plan_population(dataset.population)
+    reader_first = dataclasses.replace(plan, requirements=plan.requirements[::-1])
+    assert reader_first.requirements[0].conditions[0].context_tables
+    tables = generator._tables_to_generate([dataset])
+    rng = random.Random(1)
+    cache = generator._choice_cache(tables, collect_hints([dataset]), rng)
+    prepared = generator._prepare(reader_first, tables, cache)
+    uniques = UniqueValues(tables)
+    batch = [
+        (
+            patient_id,
+            None,
+            generator._make_patient(prepared, patient_id, rng, uniques)[0],
+        )
+        for patient_id in range(1, 21)
+    ]
+    accepted = generator._in_population(dataset.population, tables, batch)
+    assert accepted == set(range(1, 21))
+
+
+def add_flags(ds, codes: list) -> None:
+    """A flag column for each code: the many other columns of a real definition."""
+    for n, code in enumerate(codes):
+        ds.add_column(
+            f"has_{n}", events.where(events.code.is_in([code])).exists_for_patient()
+        )
+
+
+def true_shares(dataset, size: int, seed: int) -> dict:
+    """Column name -> the share of `size` generated patients it is true for."""
+    data = generate_dummy_data(dataset, population_size=size, seed=seed)
+    results = run(data.tables, dataset)
+    assert len(results) == size
+    return {
+        name: sum(r[i] is True for r in results) / size
+        for i, name in enumerate(dataset.variables, start=1)
+    }
+
+
 def _snomed_codes(count: int) -> list:
     """`count` SNOMED CT concept ids with correct check digits."""
     codes = []
@@ -621,16 +734,57 @@ def test_categories_of_one_value_get_patients_beside_many_other_columns():
     age = (datetime.date(2020, 1, 1) - people.birth_month).years
     for n in range(8):
         ds.add_column(f"band_{n}", (age >= 10 * n) & (age < 10 * n + 10))
-    for n in range(30):
-        coded = events.where(events.code.is_in([codes[n]]))
-        ds.add_column(f"has_{n}", coded.exists_for_patient())
+    add_flags(ds, codes)
+    for name, share in true_shares(ds._compile(), 200, seed=2).items():
+        assert share >= (0.07 if name.startswith("band") else 0.08), name
+
+
+def test_columns_every_patient_made_for_another_goal_has_get_no_goal_of_their_own():
+    from ehrql.dummy.generator import _column_goals
+
+    age = (datetime.date(2020, 1, 1) - people.birth_month).years
+    reading = events.sort_by(events.day).last_for_patient().reading
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    # Every patient made for a band has an age.
+    ds.age = age
+    ds.under_5 = (age >= 0) & (age < 5)
+    ds.over_80 = age > 80
+    # Every branch has a value (`to_category` with a default).
+    ds.kind = case(when(reading > 5).then("high"), otherwise="low")
+    ds.reading = reading
     dataset = ds._compile()
-    data = generate_dummy_data(dataset, population_size=200, seed=2)
-    results = run(data.tables, dataset)
-    assert len(results) == 200
-    for i, name in enumerate(dataset.variables, start=1):
-        least = 0.07 if name.startswith("band") else 0.08
-        assert sum(r[i] is True for r in results) / 200 >= least, name
+    variables = dataset.variables
+    assert _column_goals(dataset) == [
+        variables["under_5"],
+        variables["over_80"],
+        qm.Function.Not(qm.Function.IsNull(variables["reading"])),
+    ]
+
+
+def test_each_of_ten_categories_of_one_value_gets_patients_beside_many_columns():
+    # A patient is in one of ten kinds of area at most: made for only as
+    # one goal of a group among the other columns' goals, each kind would
+    # get about a tenth of the patients made for goals, often less.
+    codes = _snomed_codes(50)
+    kinds, codes = codes[:10], codes[10:]
+    # Recorded in a fortnight: filler rows seldom give one.
+    area = (
+        events.where(
+            events.code.is_in(kinds)
+            & events.day.is_on_or_between("2021-05-01", "2021-05-14")
+        )
+        .sort_by(events.day)
+        .last_for_patient()
+        .code
+    )
+    ds = create_dataset()
+    ds.define_population(people.exists_for_patient())
+    for kind, code in enumerate(kinds):
+        ds.add_column(f"area_{kind}", area == code)
+    add_flags(ds, codes)
+    for name, share in true_shares(ds._compile(), 300, seed=2).items():
+        assert share >= (0.05 if name.startswith("area") else 0.08), name
 
 
 def test_a_column_never_null_on_its_face_does_not_shape_patients():

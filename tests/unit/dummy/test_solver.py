@@ -230,6 +230,30 @@ def test_constant_literals_are_settled_at_once():
     assert len(plan.requirements) == 1 and plan.solved_fully
 
 
+def test_a_boolean_compared_with_true_or_false_is_solved_as_itself_or_its_negation():
+    # `exists == False` is `~exists`: a ban, not a comparison left to chance.
+    flagged = events.where(events.flagged).exists_for_patient()
+    node = flagged._qm_node
+    false, true = qm.Value(False), qm.Value(True)
+    for negated in [
+        flagged == False,  # noqa: E712 (the comparison is what is tested)
+        flagged != True,  # noqa: E712
+        qm.Function.EQ(false, node),
+    ]:
+        (plan,) = plan_population(getattr(negated, "_qm_node", negated))
+        assert plan.requirements == () and plan.solved_fully
+        (ban,) = plan.bans
+        assert ban.forbids({"flagged": True}, {})
+    for asserted in [qm.Function.EQ(node, true), qm.Function.NE(false, node)]:
+        (plan,) = plan_population(asserted)
+        assert plan.bans == () and plan.solved_fully
+        (requirement,) = plan.requirements
+        assert requirement.table == events._qm_node
+    # Negated in turn: `~(flagged == False)` asks for the row.
+    (plan,) = plan_population(qm.Function.Not(qm.Function.EQ(node, false)))
+    assert len(plan.requirements) == 1 and plan.bans == ()
+
+
 def test_a_case_compared_with_a_constant_is_solved_branch_by_branch():
     from ehrql import case, when
 

@@ -215,3 +215,18 @@ def test_an_ordered_pool_tells_the_values_it_allows_without_a_set():
         choice.allows(v) for v in choice.values[:: max(1, len(choice.values) // 50)]
     )
     assert "_value_set" not in choice.__dict__
+
+
+def test_dates_near_mentioned_ones_are_those_within_the_neighbourhood_of_any():
+    from ehrql.dummy.values import _DATE_NEIGHBOURHOOD, _near
+
+    start = datetime.date(2000, 1, 1).toordinal()
+    pool = tuple(datetime.date.fromordinal(start + i) for i in range(0, 20_000, 3))
+    mentioned = sorted(
+        {start + 5, start + 7, start + 4_000, start + 15_000, start + 25_000}
+    )
+    assert _near(pool, mentioned) == tuple(
+        d
+        for d in pool
+        if any(abs(d.toordinal() - n) <= _DATE_NEIGHBOURHOOD for n in mentioned)
+    )

@@ -317,3 +317,68 @@ def test_every_duckdb_reserved_word_is_quoted():
     assert reserved
     for (word,) in reserved:
         assert DIALECT.quote(word) == f'"{word}"', word
+
+
+@pytest.mark.parametrize("as_constants", [True, False])
+def test_dummy_tables_load_the_same_as_constants_and_through_arrow(
+    as_constants, monkeypatch
+):
+    # A small run's tables go in as lists of constants, a large one's
+    # through Arrow: both must give the same typed tables.
+    from ehrql.codes import SNOMEDCTCode
+    from ehrql.query_engines import duckdb as duckdb_engine
+
+    events = qm.SelectTable(
+        "events",
+        TableSchema(
+            b=Column(bool),
+            i=Column(int),
+            f=Column(float),
+            d=Column(datetime.date),
+            s=Column(str),
+            c=Column(SNOMEDCTCode),
+        ),
+    )
+    rows = [
+        dict(
+            patient_id=1,
+            b=True,
+            i=2**63 - 1,
+            f=1e300,
+            d=datetime.date(9999, 12, 31),
+            s="it's",
+            c=SNOMEDCTCode("123456"),
+        ),
+        dict(patient_id=1, b=False, i=-(2**63), f=-0.0, d=datetime.date(1, 1, 1)),
+        dict(patient_id=2, f=5e-324, s='ünïcode, "quoted" %_\\', c=None),
+        dict(patient_id=3),
+    ]
+    empty = qm.SelectPatientTable("nobody", TableSchema(d=Column(datetime.date)))
+    monkeypatch.setattr(
+        duckdb_engine, "LOAD_AS_CONSTANTS_MAX_ROWS", 1_000 if as_constants else 0
+    )
+    with duckdb.connect() as connection:
+        duckdb_engine.load_tables(connection, {events: rows, empty: []})
+        found = connection.execute("SELECT * FROM events").fetchall()
+        types = connection.execute("DESCRIBE events").fetchall()
+        assert connection.execute("SELECT count(*) FROM nobody").fetchall() == [(0,)]
+    columns = ["patient_id", "b", "i", "f", "d", "s", "c"]
+    expected = [
+        tuple(
+            row.get(c).value if isinstance(row.get(c), SNOMEDCTCode) else row.get(c)
+            for c in columns
+        )
+        for row in rows
+    ]
+    assert [tuple(map(repr, r)) for r in found] == [
+        tuple(map(repr, r)) for r in expected
+    ]
+    assert [(t[0], t[1]) for t in types] == [
+        ("patient_id", "BIGINT"),
+        ("b", "BOOLEAN"),
+        ("i", "BIGINT"),
+        ("f", "DOUBLE"),
+        ("d", "DATE"),
+        ("s", "VARCHAR"),
+        ("c", "VARCHAR"),
+    ]
