@@ -65,9 +65,6 @@ def _tune_garbage_collection() -> None:
     atexit.register(gc.freeze)
 
 
-# Once per process (not per `entrypoint` call, which tests make many times).
-_tune_garbage_collection()
-
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -1025,5 +1022,16 @@ def _add_isolation_report(verbs) -> None:
     _traceback_argument(parser)
 
 
-if __name__ == "__main__":
+def process_entrypoint() -> None:
+    """Run the command line as a process (the console script and `python -m
+    ehrql`): tune the garbage collector, then exit with `entrypoint`'s code.
+
+    Tuning belongs to the process, not to `entrypoint`, which tests and other
+    programs call many times in one process.
+    """
+    _tune_garbage_collection()
     sys.exit(entrypoint())
+
+
+if __name__ == "__main__":
+    process_entrypoint()

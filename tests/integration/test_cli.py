@@ -1,7 +1,9 @@
 """The `ehrql` command line, run end to end on the example data and on small definitions."""
 
+import atexit
 import csv
 import datetime
+import gc
 import gzip
 import io
 import os
@@ -13,7 +15,7 @@ import pyarrow.ipc
 import pyarrow.parquet
 import pytest
 
-from ehrql.__main__ import build_parser
+from ehrql.__main__ import build_parser, entrypoint, process_entrypoint
 from tests.lib.cli import (
     EXAMPLE_DATA,
     EXAMPLE_DEFINITION,
@@ -222,6 +224,23 @@ def test_readme_command_through_the_console_script_module(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert output.read_text().startswith("patient_id,age,age_band,sex,practice,")
+
+
+def test_only_the_process_entry_point_tunes_the_garbage_collector(monkeypatch, capsys):
+    # Tuning (freezing what is imported, rarer collections) is for a process
+    # running one command; `entrypoint` runs in tests and other programs too.
+    tuned = []
+    monkeypatch.setattr(gc, "freeze", lambda: tuned.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: tuned.append(t[0]))
+    monkeypatch.setattr(atexit, "register", lambda f: tuned.append("at exit"))
+    monkeypatch.setattr("sys.argv", ["ehrql", "--version"])
+    assert entrypoint() == 0
+    assert tuned == []
+    with pytest.raises(SystemExit) as exit_:
+        process_entrypoint()
+    assert exit_.value.code == 0
+    assert tuned == ["freeze", 50_000, "at exit"]
+    assert "ehrql" in capsys.readouterr().out
 
 
 def test_generated_dummy_data_when_no_data_source_is_given(small, tmp_path, capsys):
