@@ -1731,19 +1731,20 @@ def _draw_patient(
     filler_rows: set = set()
     context: dict = dict(given)
     # Every change below to an entry of the context, or to a list of rows in
-    # it, gives that entry a new version: what was read from the entries
-    # before may be reused until one of them changes.
+    # it, gives that entry a new version (and the picks' answers a new
+    # epoch): what was read from the entries before may be reused until one
+    # of them changes.
     versions: dict = {}
     counter = itertools.count(1)
     context[CONTEXT_VERSION] = versions
-    context[PICK_ANSWERS] = PickAnswers()
+    answers = context[PICK_ANSWERS] = PickAnswers()
     for table, filler in prepared.fillers.items():
         table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
         # A row compared with another frame of its own table reads the rows drawn before it.
         drawn = drawn_so_far(table.name)
         context[drawn] = table_rows
-        versions[drawn] = next(counter)
+        versions[drawn] = answers.epoch = next(counter)
         for recipe, count, distinct in prepared.required_by_table.get(table, ()):
             seen: set = set()
             for _ in range(count):
@@ -1753,7 +1754,7 @@ def _draw_patient(
                         return None
                     row = recipe.draw_unchecked(rng, context)
                 table_rows.append(row)
-                versions[drawn] = next(counter)
+                versions[drawn] = answers.epoch = next(counter)
         if filler is not None and not (is_patient_table and table_rows):
             if is_patient_table:
                 extra = 1 if rng.random() < _patient_row_share(table) else 0
@@ -1764,12 +1765,12 @@ def _draw_patient(
                 if row is not None:
                     table_rows.append(row)
                     filler_rows.add(id(row))
-                    versions[drawn] = next(counter)
+                    versions[drawn] = answers.epoch = next(counter)
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (
             (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         )
-        versions[table.name] = next(counter)
+        versions[table.name] = answers.epoch = next(counter)
         if is_patient_table:
             # Patient tables come first: once they are drawn the life is known.
             context.pop(LIFE_SPAN_KEY, None)

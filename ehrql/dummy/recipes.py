@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import random
 from collections.abc import Callable
 
@@ -65,7 +66,15 @@ class RowRecipe:
         born, died = self._life(context)
         limits = _limits(self.context_bounds, context) if self.context_bounds else {}
         borrowable = None
-        for attempt in range(ROW_ATTEMPTS):
+        # The first half of the attempts insist on the soft checks: in vain
+        # where the bounds lie outside the life (a dose after the one before,
+        # which came after the death), as a row must keep to the bounds.
+        first = (
+            ROW_ATTEMPTS // 2
+            if self.soft_checks and _beyond_life(limits, self.life_bounded, born, died)
+            else 0
+        )
+        for attempt in range(first, ROW_ATTEMPTS):
             row = self._sample(
                 rng,
                 (born, died)
@@ -110,38 +119,51 @@ class RowRecipe:
             return life_span(context)
         return (None, None)
 
+    @functools.cached_property
+    def _choice_of(self) -> dict:
+        """Column name -> its value choice."""
+        return dict(self.choices)
+
     def _sample(self, rng: random.Random, life: tuple, limits: dict) -> dict:
         """One row's values: life-bounded dates within `life` (birth, death),
-        and columns with `limits` (column -> (low, high)) within them."""
-        row = {name: choice.sample(rng) for name, choice in self.choices}
+        and columns with `limits` (column -> (low, high)) within them.
+
+        A column with limits is drawn once, within them: drawn freely (or
+        within the life) first, it would be drawn again for nothing."""
+        row = {
+            name: None if name in limits else choice.sample(rng)
+            for name, choice in self.choices
+        }
         born, died = life
+        choices = self._choice_of
         if born or died:
-            choices = dict(self.choices)
             for name in self.life_bounded:
-                row[name] = choices[name].sample_within(rng, born, died)
+                if name not in limits:
+                    row[name] = choices[name].sample_within(rng, born, died)
             for name in self.death_columns:
                 # The GP record and the death register tell of one death.
                 if died is not None and choices[name].allows(died):
                     row[name] = died
-        if limits:
-            # Drawn inside the bounds the patient's other rows set (an
-            # event within 60 days after the first diagnosis), and inside
-            # the life too where the two overlap.
-            choices = dict(self.choices)
-            for name, (low, high) in limits.items():
-                if name in self.life_bounded:
-                    low, high = _overlap((low, high), life)
-                row[name] = choices[name].sample_within(rng, low, high)
+        # Drawn inside the bounds the patient's other rows set (an event
+        # within 60 days after the first diagnosis), and inside the life too
+        # where the two overlap.
+        for name, (low, high) in limits.items():
+            if name in self.life_bounded:
+                low, high = _overlap((low, high), life)
+            row[name] = choices[name].sample_within(rng, low, high)
         return row
 
     def _borrowable(self, context: dict) -> list:
         """(column, the values of the patient's other rows it may take), for
         each linked column that may take some."""
         choices = dict(self.choices)
+        rows = list(_context_rows(context))
+        # The patient's values once, in order, for every linked column.
+        values = [value for other_row in rows for value in other_row.values()]
         found = []
         for name in self.linked_columns:
             column_type = self.table.schema.get_column_type(name)
-            rows = list(_context_rows(context))
+            allows = choices[name].allows
             # A link is most often between columns of one name (a consultation
             # id matched with the consultation ids of other events): their
             # values come first, before every value of the column's type.
@@ -149,16 +171,31 @@ class RowRecipe:
                 value
                 for other_row in rows
                 for value in [other_row.get(name)]
-                if type(value) is column_type and choices[name].allows(value)
+                if type(value) is column_type and allows(value)
             ] or [
                 value
-                for other_row in rows
-                for value in other_row.values()
-                if type(value) is column_type and choices[name].allows(value)
+                for value in values
+                if type(value) is column_type and allows(value)
             ]
             if candidates:
                 found.append((name, candidates))
         return found
+
+
+def _beyond_life(limits: dict, life_bounded: tuple, born, died) -> bool:
+    """Whether the limits of some column drawn within the life (birth,
+    death) allow no date of it."""
+    for name in life_bounded:
+        if name in limits:
+            low, high = limits[name]
+            try:
+                if (died is not None and low is not None and low > died) or (
+                    born is not None and high is not None and high < born
+                ):
+                    return True
+            except TypeError:
+                continue
+    return False
 
 
 def _overlap(bounds: tuple, life: tuple) -> tuple:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
 from collections.abc import Callable
 
 from ehrql.dummy.caches import per_run
@@ -71,6 +72,12 @@ class RowExpression:
     #: evaluator of `other`). Lets a row be drawn inside bounds that depend on
     #: the patient's other rows.
     bound: tuple | None = None
+    #: The other tables it reads other than through a first/last pick, and
+    #: the picks it reads (their evaluators, functions of the context): a
+    #: pick whose conditions read a chain of picks is brought up to date
+    #: from these (`_compile_pick`).
+    direct_tables: tuple = ()
+    picks: tuple = ()
 
     @property
     def uses_context(self) -> bool:
@@ -109,7 +116,7 @@ def compile_row_expression(
     compiled functions hold no state.
     """
     reads: set[str] = set()
-    flags = {"context": {}, "opaque": False, "aggregates": row_stands_for_aggregates}
+    flags = _flags(row_stands_for_aggregates)
     memo: dict = {}
     evaluate = _compile(series, source, reads, flags, memo)
     context_tables = tuple(flags["context"])
@@ -117,8 +124,29 @@ def compile_row_expression(
         _bound(series, source, row_stands_for_aggregates) if context_tables else None
     )
     return RowExpression(
-        series, evaluate, frozenset(reads), context_tables, flags["opaque"], bound
+        series,
+        evaluate,
+        frozenset(reads),
+        context_tables,
+        flags["opaque"],
+        bound,
+        tuple(flags["direct"]),
+        tuple(flags["picks"]),
     )
+
+
+def _flags(aggregates: bool) -> dict:
+    """What a compilation notes as it goes: the other tables read ("context",
+    and of those "direct", read other than through a pick), the picks read,
+    whether some part is unknowable ("opaque"), and whether an aggregate over
+    the row's own frame is read from the row ("aggregates")."""
+    return {
+        "context": {},
+        "direct": {},
+        "picks": {},
+        "opaque": False,
+        "aggregates": aggregates,
+    }
 
 
 _MIRRORED = {
@@ -144,8 +172,7 @@ def _bound(series: qm.Series, source: qm.Frame, aggregates: bool) -> tuple | Non
         ):
             continue
         reads: set = set()
-        flags = {"context": {}, "opaque": False, "aggregates": aggregates}
-        evaluate = _compile(other, source, reads, flags, {})
+        evaluate = _compile(other, source, reads, _flags(aggregates), {})
         if not reads:
             return column.name, op, evaluate
     return None
@@ -173,21 +200,25 @@ def _reads_row(frame: qm.Frame, source: qm.Frame) -> bool:
 def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
     if isinstance(node, qm.Value):
         value = node.value
-        return lambda row, context: value
+        constant = lambda row, context: value  # noqa: E731
+        constant.constant = (value,)
+        return constant
     if isinstance(node, qm.SelectColumn):
         name = node.name
         if _reads_row(node.source, source):
             reads.add(name)
-            return lambda row, context: row[name]
+            column = lambda row, context: row[name]  # noqa: E731
+            column.column = name
+            return column
         if isinstance(node.source, qm.SelectPatientTable):
-            flags["context"][node.source] = None
+            _read_directly(flags, node.source)
             table = node.source.name
             return lambda row, context: _context_value(context, table, name)
         if isinstance(node.source, qm.InlinePatientTable):
             # The generator puts the candidate's row of each inline table in
             # the context, under the table node, once it knows the patient id.
             inline = node.source
-            flags["context"][inline] = None
+            _read_directly(flags, inline)
 
             def inline_value(row, context):
                 if inline not in context:
@@ -230,6 +261,12 @@ def _compile_uncached(node, source, reads, flags, memo) -> Evaluator:
 # UNKNOWN.
 
 
+def _read_directly(flags: dict, table: qm.Frame) -> None:
+    """Note that the patient's rows of `table` are read other than through a pick."""
+    flags["context"][table] = None
+    flags["direct"][table] = None
+
+
 def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
     """A patient-level node evaluated from the context, or None if it is not
     one this can do."""
@@ -257,7 +294,7 @@ def _compile_from_other_tables(node, source, flags) -> Evaluator | None:
         if isinstance(frame, qm.PickOneRowPerPatient):
             frame = frame.source
         if isinstance(frame, qm.SelectPatientTable):
-            flags["context"][frame] = None
+            _read_directly(flags, frame)
             table = frame.name
             return lambda row, context: (
                 UNKNOWN if table not in context else context[table] is not None
@@ -304,25 +341,11 @@ def _compile_rows(frame: qm.Frame, source, flags):
     """A function of the context giving the patient's rows of an event frame
     of an earlier table — or of another frame of the row's own table, from
     the rows drawn before this one; None when `frame` is neither."""
-    frame = qm.row_source(frame)
-    table = qm.root_table(frame)
-    if not isinstance(table, qm.SelectTable):
+    reader = _rows_reader(frame, source, flags)
+    if reader is None:
         return None
-    key = table.name
-    if isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source):
-        # An aggregate over the row's own frame cannot be known from one row.
-        if frame == qm.row_source(source):
-            return None
-        key = drawn_so_far(table.name)
-    flags["context"][table] = None
-    filters = []
-    current = frame
-    while isinstance(current, qm.Filter):
-        parent = qm.row_source(current.source)
-        filters.append(
-            _nested(compile_row_expression(current.condition, parent), flags)
-        )
-        current = parent
+    key, filters = reader
+    flags["direct"][qm.root_table(qm.row_source(frame))] = None
 
     def rows_of(context):
         rows = context.get(key, UNKNOWN)
@@ -343,10 +366,39 @@ def _compile_rows(frame: qm.Frame, source, flags):
     return rows_of
 
 
+def _rows_reader(frame: qm.Frame, source, flags) -> tuple | None:
+    """(the context key of the rows an event frame is drawn from, the
+    evaluators of its filters), as `_compile_rows` reads them; None when it
+    cannot. What the filters read is noted in `flags`, and the table in
+    `flags["context"]`, but not as read directly: that is for the caller."""
+    frame = qm.row_source(frame)
+    table = qm.root_table(frame)
+    if not isinstance(table, qm.SelectTable):
+        return None
+    key = table.name
+    if isinstance(source, qm.ManyRowsPerPatientFrame) and table == source_table(source):
+        # An aggregate over the row's own frame cannot be known from one row.
+        if frame == qm.row_source(source):
+            return None
+        key = drawn_so_far(table.name)
+    flags["context"][table] = None
+    filters = []
+    current = frame
+    while isinstance(current, qm.Filter):
+        parent = qm.row_source(current.source)
+        filters.append(
+            _nested(compile_row_expression(current.condition, parent), flags)
+        )
+        current = parent
+    return key, tuple(filters)
+
+
 def _nested(expression: RowExpression, flags) -> Evaluator:
     """The evaluator of an expression compiled for another table's rows,
     noting what it reads from the context."""
     flags["context"].update(dict.fromkeys(expression.context_tables))
+    flags["direct"].update(dict.fromkeys(expression.direct_tables))
+    flags["picks"].update(dict.fromkeys(expression.picks))
     flags["opaque"] = flags["opaque"] or expression.opaque
     return expression.evaluate
 
@@ -364,14 +416,17 @@ class PickAnswers:
     each of them costs time in the square of its length and more.
 
     Put in a context under `PICK_ANSWERS` by its owner, beside the versions
-    (`CONTEXT_VERSION`) that tell whether an answer still holds. Neither a
-    dict nor a list, so that it is never taken for a table's rows.
+    (`CONTEXT_VERSION`) that tell whether an answer still holds; the owner
+    sets `epoch` to the version it gives with each change, so that a pick
+    asked again before anything changed answers at once. Neither a dict nor
+    a list, so that it is never taken for a table's rows.
     """
 
-    __slots__ = ("by_pick",)
+    __slots__ = ("by_pick", "epoch")
 
     def __init__(self):
         self.by_pick: dict = {}
+        self.epoch = 0
 
 
 #: The context key of its `PickAnswers`.
@@ -388,25 +443,46 @@ def _pick_token(pick: qm.PickOneRowPerPatient, drawn_so_far: bool) -> int:
     return next(_pick_tokens)
 
 
+class _PickState:
+    """A pick's answer on one context, and what it was worked out from: the
+    `epoch` of the context then (`PickAnswers.epoch`), the versions of the
+    context entries the pick reads (`signature`), the rows looked at (the
+    list and how many of it), the versions of the entries its conditions
+    read other than through picks (`direct`), the answers of the picks they
+    read (`deps`), and the sort order of the answer."""
+
+    __slots__ = (
+        "epoch",
+        "signature",
+        "answer",
+        "rows",
+        "count",
+        "direct",
+        "deps",
+        "order",
+    )
+
+
 def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     # What this pick reads, apart from the rest of the expression: its
     # answer depends on those entries of the context only.
-    own = {"context": {}, "opaque": False, "aggregates": flags["aggregates"]}
-    rows_of = _compile_rows(pick.source, source, own)
-    if rows_of is None:
+    own = _flags(flags["aggregates"])
+    reader = _rows_reader(pick.source, source, own)
+    if reader is None:
         return None
+    rows_key, filters = reader
     row_source = qm.row_source(pick.source)
-    keys = [
+    keys = tuple(
         _nested(compile_row_expression(k, row_source), own)
         for k in qm.sort_keys(pick.source)
-    ]
+    )
     flags["context"].update(own["context"])
     flags["opaque"] = flags["opaque"] or own["opaque"]
     # The same pick read from the same rows (those of its table, or those
     # drawn so far of the row's own table) gives the same answer.
     shared_as = _pick_token(pick, _reads_drawn_so_far(pick.source, source))
     tie_breakers = pick.schema.column_names
-    choose = min if pick.position is qm.Position.FIRST else max
+    first = pick.position is qm.Position.FIRST
 
     # The last answer, with the context it was for and the state then of the
     # context entries the pick can read: a chain of picks ("the first dose
@@ -414,50 +490,137 @@ def _compile_pick(pick: qm.PickOneRowPerPatient, source, flags):
     # without this memo costs exponential time in the length of the chain.
     last: list = [None, None, None]
     read_keys = _context_keys(own["context"])
+    # What the conditions on the rows read, apart from the rows themselves.
+    direct_keys = _context_keys(own["direct"])
+    deps_of = _answers_of(tuple(own["picks"]))
 
     def picked(context):
+        shared = context.get(PICK_ANSWERS)
+        if shared is not None:
+            state = shared.by_pick.get(shared_as)
+            if state is not None and state.epoch == shared.epoch:
+                return state.answer
+            return shared_answer(context, shared, state)
         versions = context.get(CONTEXT_VERSION)
         if versions is None:
             signature = _context_state(context, read_keys)
         else:
             signature = tuple(map(versions.get, read_keys))
-            shared = context.get(PICK_ANSWERS)
-            if shared is not None:
-                known = shared.by_pick.get(shared_as)
-                if known is not None and known[0] == signature:
-                    return known[1]
-                answer = pick_from(context)
-                shared.by_pick[shared_as] = (signature, answer)
-                return answer
         if last[0] is context and last[1] == signature:
             return last[2]
-        answer = pick_from(context)
+        answer = scan(context, context.get(rows_key, UNKNOWN), 0, None, None)[1]
         last[:] = [context, signature, answer]
         return answer
 
-    def pick_from(context):
-        rows = rows_of(context)
-        if rows is UNKNOWN:
-            return UNKNOWN
-        if not rows:
-            return None
-        orders = []
-        for row in rows:
-            values = [key(row, context) for key in keys]
-            if any(v is UNKNOWN for v in values):
-                return UNKNOWN
-            orders.append((tuple(map(_sort_value, values)), row))
-        best = choose(order for order, _ in orders)
-        tied = [row for order, row in orders if order == best]
-        if len(tied) == 1:
-            return tied[0]
-        # Ties after the sort keys are broken by every column, in order (only
-        # looked at for the rows still tied: most picks have none).
-        return choose(
-            tied, key=lambda row: tuple(_sort_value(row[c]) for c in tie_breakers)
-        )
+    def shared_answer(context, shared, state):
+        versions = context[CONTEXT_VERSION]
+        signature = tuple(map(versions.get, read_keys))
+        fresh = state is None
+        if fresh:
+            state = shared.by_pick[shared_as] = _PickState()
+        elif state.signature == signature:
+            state.epoch = shared.epoch
+            return state.answer
+        rows = context.get(rows_key, UNKNOWN)
+        direct = tuple(map(versions.get, direct_keys))
+        deps = deps_of(context)
+        if (
+            not fresh
+            and state.answer is not UNKNOWN
+            and rows is state.rows
+            and len(rows) >= state.count
+            and direct == state.direct
+            and deps == state.deps
+        ):
+            # Only rows were added since (the generator appends the rows it
+            # draws), and what the conditions read is as it was: the rows
+            # looked at keep their verdicts, so only the new ones are.
+            order, answer = scan(context, rows, state.count, state.order, state.answer)
+        else:
+            order, answer = scan(context, rows, 0, None, None)
+        state.epoch = shared.epoch
+        state.signature = signature
+        state.answer = answer
+        state.rows = rows
+        state.count = len(rows) if type(rows) is list else 0
+        state.direct = direct
+        state.deps = deps
+        state.order = order
+        return answer
 
+    # Whether a row sorted at one order is picked over one at another.
+    before = operator.lt if first else operator.gt
+    sort_order = _sort_order(keys)
+
+    def scan(context, rows, start, best_order, best):
+        """(sort order, row) of the pick over `best` (None: no row yet) and
+        `rows` from `start` on; (None, UNKNOWN) when some condition is unknown."""
+        if rows is UNKNOWN:
+            return None, UNKNOWN
+        for index in range(start, len(rows)):
+            row = rows[index]
+            for condition in filters:
+                outcome = condition(row, context)
+                if outcome is UNKNOWN:
+                    return None, UNKNOWN
+                if outcome is not True:
+                    break
+            else:
+                order = sort_order(row, context)
+                if order is UNKNOWN:
+                    return None, UNKNOWN
+                if best is None or before(order, best_order):
+                    best_order, best = order, row
+                elif order == best_order and before(
+                    _tie_order(row, tie_breakers), _tie_order(best, tie_breakers)
+                ):
+                    # Ties after the sort keys are broken by every column,
+                    # in order (only looked at for tied rows: most picks
+                    # have none); the earliest row wins a full tie.
+                    best = row
+        return best_order, best
+
+    flags["picks"][picked] = None
     return picked
+
+
+def _answers_of(picks: tuple) -> Callable[[dict], tuple]:
+    """A function of the context giving the answers of `picks`. Compared as
+    tuples: rows equal in every value give a condition the same verdicts,
+    and the rows themselves are compared by identity first."""
+    if not picks:
+        return lambda context: ()
+    if len(picks) == 1:
+        (only,) = picks
+        return lambda context: (only(context),)
+    return lambda context: tuple(p(context) for p in picks)
+
+
+def _sort_order(keys: tuple) -> Evaluator:
+    """A function of (row, context) giving where a row sorts by `keys`
+    (UNKNOWN when some key is): most picks sort by one key."""
+    if len(keys) == 1:
+        (only,) = keys
+
+        def by_one(row, context):
+            value = only(row, context)
+            if value is UNKNOWN:
+                return UNKNOWN
+            return ((0, None),) if value is None else ((1, value),)
+
+        return by_one
+
+    def by_all(row, context):
+        values = [key(row, context) for key in keys]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        return tuple(map(_sort_value, values))
+
+    return by_all
+
+
+def _tie_order(row: dict, columns) -> tuple:
+    return tuple(_sort_value(row[c]) for c in columns)
 
 
 _ABSENT = object()
@@ -550,8 +713,14 @@ def _compile_function(node, args) -> Evaluator:
     if isinstance(node, qm.Function.Or):
         lhs, rhs = args
         return lambda row, context: _or(lhs(row, context), rhs(row, context))
+    # The commonest operands, a column of the row (never unknown) and a
+    # constant, are read in place rather than through their evaluators:
+    # these run for every row looked at.
     if len(args) == 1:
         (only,) = args
+        column = getattr(only, "column", None)
+        if column is not None:
+            return lambda row, context: function(row[column])
 
         def evaluate_one(row, context):
             value = only(row, context)
@@ -560,6 +729,18 @@ def _compile_function(node, args) -> Evaluator:
         return evaluate_one
     if len(args) == 2:
         first, second = args
+        column = getattr(first, "column", None)
+        if column is not None:
+            constant = getattr(second, "constant", None)
+            if constant is not None:
+                (value,) = constant
+                return lambda row, context: function(row[column], value)
+
+            def column_and_other(row, context):
+                b = second(row, context)
+                return UNKNOWN if b is UNKNOWN else function(row[column], b)
+
+            return column_and_other
 
         def evaluate_two(row, context):
             a = first(row, context)

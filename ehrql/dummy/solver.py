@@ -79,10 +79,12 @@ class RowBan:
         for expression in self.when:
             if expression.evaluate(row, context) is not True:
                 return False
-        # With nothing to excuse it, a row matching `when` is always ruled out.
-        if not self.unless:
-            return True
-        return not all(e.evaluate(row, context) is True for e in self.unless)
+        for expression in self.unless:
+            if expression.evaluate(row, context) is not True:
+                return True
+        # Excused by every `unless`; with none to excuse it, a row matching
+        # `when` is always ruled out.
+        return not self.unless
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,9 +340,7 @@ def _case_alternatives(node: qm.Case, positive: bool, keep: Keep) -> list[tuple]
             # `when(x.is_not_null()).then(x)` (`when_null_then`): x true (or
             # false) is not null already, and asking for both separately
             # would leave `x.is_not_null()` to chance when x is compound.
-            if condition is not None and condition != qm.Function.Not(
-                qm.Function.IsNull(value)
-            ):
+            if condition is not None and not _is_not_null_test(condition, value):
                 parts.append(_alternatives(condition, True, keep))
             if not isinstance(value, qm.Value):
                 parts.append(_alternatives(value, positive, keep))
@@ -351,6 +351,16 @@ def _case_alternatives(node: qm.Case, positive: bool, keep: Keep) -> list[tuple]
         if condition is not None:
             earlier.append(condition)
     return _either(branches)
+
+
+def _is_not_null_test(condition: qm.Series, value: qm.Series) -> bool:
+    """Whether `condition` is `value.is_not_null()`: compared by its parts,
+    as building the node to compare with would validate it each time."""
+    return (
+        isinstance(condition, qm.Function.Not)
+        and isinstance(condition.source, qm.Function.IsNull)
+        and condition.source.source == value
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1055,9 +1065,23 @@ def table_dependencies(roots: Iterable[qm.Node]) -> dict:
     (`medications.where(medications.date > first_appointment.date)`) can only
     be checked row by row once the patient's rows of that other table exist.
     """
-    reads: dict = {table: set() for table in qm.get_table_nodes(*roots)}
-    nodes = {node for root in roots for node in qm.all_nodes(root)}
-    for node in nodes:
+    # The tables below each node, worked out once per node, children first:
+    # the filters of a chain of frames (each dose after the one before)
+    # nest ever deeper, and walking each one's tree afresh costs the square
+    # of the chain's length.
+    tables_below: dict = {}
+    for root in roots:
+        for node in qm.all_nodes(root):
+            if node in tables_below:
+                continue
+            if isinstance(node, _TABLES):
+                tables_below[node] = frozenset((node,))
+            else:
+                tables_below[node] = frozenset().union(
+                    *(tables_below[child] for child in node.children())
+                )
+    reads: dict = {table: set() for table in tables_below if isinstance(table, _TABLES)}
+    for node in tables_below:
         if isinstance(node, qm.Filter):
             expression = node.condition
         elif isinstance(node, qm.Sort):
@@ -1065,8 +1089,11 @@ def table_dependencies(roots: Iterable[qm.Node]) -> dict:
         else:
             continue
         table = qm.root_table(node)
-        reads.setdefault(table, set()).update(qm.get_table_nodes(expression) - {table})
+        reads.setdefault(table, set()).update(tables_below[expression] - {table})
     return reads
+
+
+_TABLES = (qm.SelectTable, qm.SelectPatientTable, qm.InlinePatientTable)
 
 
 def generation_order(tables: Iterable[qm.Frame], dependencies: dict) -> tuple:

@@ -94,7 +94,11 @@ class ValueChoice:
         return not any(self._passes(v) for v in self.values)
 
     def _passes(self, value) -> bool:
-        return all(accept(value) for accept in self.pending)
+        # A loop rather than all() over a generator: this runs per value drawn.
+        for accept in self.pending:
+            if not accept(value):
+                return False
+        return True
 
     @functools.cached_property
     def filtered(self) -> ValueChoice:
@@ -188,7 +192,20 @@ class ValueChoice:
         """Whether `value` (or null) is one of the allowed values."""
         if value is None:
             return self.null_allowed
-        return value in self._value_set and self._passes(value)
+        return self._holds(value) and (not self.pending or self._passes(value))
+
+    def _holds(self, value) -> bool:
+        """Whether `value` is in `values`: an ordered pool (tens of
+        thousands of dates, narrowed afresh for many recipes) is searched
+        by bisection rather than copied into a set."""
+        if not self.ordered:
+            return value in self._value_set
+        values = self.values
+        try:
+            index = bisect.bisect_left(values, value)
+        except TypeError:
+            return False
+        return index < len(values) and values[index] == value
 
     @functools.cached_property
     def _value_set(self) -> frozenset:

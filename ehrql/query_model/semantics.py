@@ -24,8 +24,11 @@ def _null_safe(fn: Callable) -> Callable:
     """Wrap `fn` so that any null input gives a null result."""
 
     def wrapped(*args):
-        if any(a is None for a in args):
-            return None
+        # A loop rather than any() over a generator: this runs for every
+        # value the in-memory engine and the dummy data generator compute.
+        for a in args:
+            if a is None:
+                return None
         return fn(*args)
 
     return wrapped

@@ -188,6 +188,40 @@ def test_rows_bounded_by_other_rows_stay_within_the_patients_life():
     )
 
 
+def test_a_row_bounded_after_the_death_skips_the_attempts_held_to_the_life():
+    # The soft checks keep dates within the life only in the first half of
+    # the attempts; where the bounds the patient's other rows set lie wholly
+    # after the death, no row can meet both, so those attempts are skipped.
+    began = spells.sort_by(spells.began).last_for_patient().began
+    asked = []
+
+    def within_life(row, context):
+        asked.append(row)
+        return True
+
+    recipe = make_recipe(
+        EVENTS,
+        (expression(events.day > began),),
+        (),
+        cache_for(EVENTS),
+        soft_checks=(within_life,),
+        life_bounded=life_bounded_columns(EVENTS),
+    )
+    spell = {"began": datetime.date(2015, 3, 1), "ended": None, "site": 1}
+    rng = random.Random(5)
+    after_death = {
+        "spells": [spell],
+        "death_records": {"died": datetime.date(2014, 1, 1), "cause": None},
+    }
+    row = recipe.draw(rng, after_death)
+    assert row is not None and row["day"] > datetime.date(2015, 3, 1)
+    assert asked == []
+    # With the bounds inside the life, the first attempt is held to it.
+    alive = {**after_death, "death_records": {"died": datetime.date(2020, 1, 1)}}
+    assert recipe.draw(rng, alive) is not None
+    assert len(asked) == 1
+
+
 def test_a_restriction_in_several_narrowings_checks_each_value_once():
     checked = []
 

@@ -199,6 +199,24 @@ def test_a_codelist_keeps_its_members_without_evaluating_each_value():
     assert {kept.sample(rng) for _ in range(50)} == set(codes)
 
 
+def test_an_ordered_pool_tells_the_values_it_allows_without_a_set():
+    # A date pool is searched by bisection: the same answers as membership.
+    choice = choice_for(Column(datetime.date)).within(
+        datetime.date(2020, 1, 1), True, datetime.date(2020, 12, 31), True
+    )
+    assert choice.ordered and choice.values
+    inside = choice.values[len(choice.values) // 2]
+    assert choice.allows(inside)
+    assert not choice.allows(datetime.date(2019, 12, 31))
+    assert not choice.allows(datetime.date(2021, 1, 1))
+    assert not choice.allows("2020-06-01")
+    assert choice.allows(None) is choice.null_allowed
+    assert all(
+        choice.allows(v) for v in choice.values[:: max(1, len(choice.values) // 50)]
+    )
+    assert "_value_set" not in choice.__dict__
+
+
 def test_dates_near_mentioned_ones_are_those_within_the_neighbourhood_of_any():
     from ehrql.dummy.values import _DATE_NEIGHBOURHOOD, _near
 
