@@ -23,7 +23,9 @@ The rules are read from table and column names, as in `plausibility`.
 from __future__ import annotations
 
 import datetime
+import itertools
 import random
+from collections.abc import Iterator
 
 from ehrql.query_model import nodes as qm
 from ehrql.query_model.table_schema import (
@@ -357,7 +359,7 @@ def _recipe_allows(recipe, row: dict, rows: dict) -> bool:
 # ---------------------------------------------------------------------------
 
 #: At most this many realigned versions of one patient are offered.
-MAX_REALIGNMENTS = 24
+MAX_REALIGNMENTS = 40
 #: Registrations tried one at a time for stretching to cover GP events.
 _STRETCHED_REGISTRATIONS = 2
 
@@ -375,14 +377,43 @@ def realignments(rows: dict) -> list[dict]:
     cover the events, since a population usually asks about the events,
     not about when the patient was born, died or registered; then the
     events moved into the life and into a registration; then birth (or
-    death) and events meeting between the two. Every move is the smallest
-    that makes the rows consistent, so that windows the population asks
-    about are kept where they can be. Versions that break the tables' own
+    death) and events meeting between the two, at fixed distances from the
+    birth (or death) first, then spread over the whole gap. Each meeting
+    comes with its first way of covering the GP events before any meeting
+    with its second. Every move is the smallest that makes the rows
+    consistent, so that windows the population asks about are kept where
+    they can be. Versions that break the tables' own
     constraints are left out. Empty when `rows` are consistent already.
     """
+    return list(realigned_versions(rows))
+
+
+def realigned_versions(rows: dict) -> Iterator[dict]:
+    """The versions of `realignments`, made one at a time as they are asked
+    for: a population usually takes the first."""
+    return itertools.islice(_all_realigned_versions(rows), MAX_REALIGNMENTS)
+
+
+def _all_realigned_versions(rows: dict) -> Iterator[dict]:
     if not inconsistencies(rows):
-        return []
-    found = []
+        return
+    found: list = []
+
+    def new(candidates):
+        for candidate in candidates:
+            if (
+                not inconsistencies(candidate)
+                and _within_schema(candidate)
+                and candidate not in found
+            ):
+                found.append(candidate)
+                yield candidate
+
+    # Each meeting of birth and death comes with its first way of covering
+    # the GP events before any meeting with its second: otherwise the ways
+    # at the first few meetings would use up the versions offered before a
+    # meeting the population takes.
+    later = []
     registration_moves = _registration_moves(rows)
     for birth in _birth_meeting_points(rows):
         for death in _death_meeting_points(rows):
@@ -390,21 +421,22 @@ def realignments(rows: dict) -> list[dict]:
             _birth_meeting_at(moved, birth)
             _death_meeting_at(moved, death)
             # Registrations are moved only where GP events are left uncovered.
-            versions = (
+            versions = new(
                 [moved]
                 if not _uncovered_gp_rows(moved)
-                else [_moved(moved, move) for move in registration_moves]
+                else _each_moved(moved, registration_moves)
             )
-            for candidate in versions:
-                if (
-                    not inconsistencies(candidate)
-                    and _within_schema(candidate)
-                    and candidate not in found
-                ):
-                    found.append(candidate)
-                if len(found) == MAX_REALIGNMENTS:
-                    return found
-    return found
+            first = next(versions, None)
+            if first is not None:
+                yield first
+                later.append(versions)
+    for versions in later:
+        yield from versions
+
+
+def _each_moved(rows: dict, moves: list) -> Iterator[dict]:
+    for move in moves:
+        yield _moved(rows, move)
 
 
 def _moved(rows: dict, move) -> dict:
@@ -435,7 +467,7 @@ def _birth_meeting_points(rows: dict) -> list:
         return [None]
     earliest = min(early)
     between = [born - datetime.timedelta(days=d) for d in _LIFE_END_MOVED_DAYS]
-    return [earliest, born] + [d for d in between if d > earliest]
+    return _with_spread([earliest, born] + [d for d in between if d > earliest])
 
 
 def _birth_meeting_at(rows: dict, meeting) -> None:
@@ -464,7 +496,38 @@ def _death_meeting_points(rows: dict) -> list:
         return [None]
     latest = max(late)
     between = [died + datetime.timedelta(days=d) for d in _LIFE_END_MOVED_DAYS]
-    return [latest, died] + [d for d in between if d < latest]
+    return _with_spread([latest, died] + [d for d in between if d < latest])
+
+
+#: Meeting points spread between the two ends once the preferred ones fail.
+_SPREAD_POINTS = 31
+
+
+def _with_spread(points: list) -> list:
+    """`points` (both ends first, the preferred ones in between after), then
+    points spread between the two ends, halving the gaps: a population can
+    bound the meeting to a window that falls between the fixed distances (an
+    age under 2 with an event over a year before the index date leaves the
+    birth about 11 months, between 1 and 2 years back), and halving finds a
+    window of a k-th of the span within about 2k points."""
+    low, high = sorted(points[:2])
+    span = (high - low).days
+    spread = []
+    denominator = 2
+    while len(spread) < _SPREAD_POINTS and denominator <= span:
+        for numerator in range(1, denominator, 2):
+            spread.append(
+                low + datetime.timedelta(days=span * numerator // denominator)
+            )
+        denominator *= 2
+    # Births are first of the month: points in one month are one version.
+    seen = {(d.year, d.month) for d in points}
+    added = []
+    for d in spread[:_SPREAD_POINTS]:
+        if (d.year, d.month) not in seen:
+            seen.add((d.year, d.month))
+            added.append(d)
+    return points + added
 
 
 def _death_meeting_at(rows: dict, meeting) -> None:

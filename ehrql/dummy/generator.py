@@ -22,7 +22,7 @@ import typing
 from collections.abc import Callable, Mapping
 
 from ehrql.dummy.caches import per_run, run_caches
-from ehrql.dummy.consistency import inconsistencies, realignments, repair
+from ehrql.dummy.consistency import inconsistencies, realigned_versions, repair
 from ehrql.dummy.describe import describe
 from ehrql.dummy.hints import collect_hints
 from ehrql.dummy.plausibility import (
@@ -1395,28 +1395,35 @@ class _Realigner:
 
     def _choose(self, target, tables: list, patient_ids: list, rows_of: dict) -> dict:
         """Patient id -> the first realigned version the population takes."""
-        waiting = {
-            patient_id: versions
+        # Versions are made as they are tried: most patients take the first.
+        versions_of = {
+            patient_id: realigned_versions(rows_of[patient_id])
             for patient_id in patient_ids
-            for versions in [realignments(rows_of[patient_id])]
-            if versions
         }
-        self.offered += len(waiting)
+        trial = _next_versions(versions_of)
+        self.offered += len(trial)
         chosen: dict = {}
-        while waiting:
-            trial = [
-                (patient_id, None, versions[0])
-                for patient_id, versions in waiting.items()
-            ]
+        while trial:
             passed = _in_population(target, tables, trial)
             chosen.update((p, rows) for p, _, rows in trial if p in passed)
-            waiting = {
-                patient_id: versions[1:]
-                for patient_id, versions in waiting.items()
-                if patient_id not in passed and len(versions) > 1
-            }
+            for patient_id in passed:
+                versions_of.pop(patient_id, None)
+            trial = _next_versions(versions_of)
         self.taken += len(chosen)
         return chosen
+
+
+def _next_versions(versions_of: dict) -> list:
+    """(patient id, None, next version) for each patient with a version
+    left; those with none left are dropped from `versions_of`."""
+    trial = []
+    for patient_id, versions in list(versions_of.items()):
+        version = next(versions, None)
+        if version is None:
+            del versions_of[patient_id]
+        else:
+            trial.append((patient_id, None, version))
+    return trial
 
 
 def _inline_rows(target: qm.Series) -> dict:
