@@ -1745,13 +1745,17 @@ def _draw_patient(
     counter = itertools.count(1)
     context[CONTEXT_VERSION] = versions
     answers = context[PICK_ANSWERS] = PickAnswers()
+
+    def changed(key) -> None:
+        versions[key] = answers.epoch = next(counter)
+
     for table, filler in prepared.fillers.items():
         table_rows: list = []
         is_patient_table = isinstance(table, qm.OneRowPerPatientFrame)
         # A row compared with another frame of its own table reads the rows drawn before it.
         drawn = drawn_so_far(table.name)
         context[drawn] = table_rows
-        versions[drawn] = answers.epoch = next(counter)
+        changed(drawn)
         for recipe, count, distinct in prepared.required_by_table.get(table, ()):
             seen: set = set()
             for _ in range(count):
@@ -1761,7 +1765,7 @@ def _draw_patient(
                         return None
                     row = recipe.draw_unchecked(rng, context)
                 table_rows.append(row)
-                versions[drawn] = answers.epoch = next(counter)
+                changed(drawn)
         if filler is not None and not (is_patient_table and table_rows):
             if is_patient_table:
                 extra = 1 if rng.random() < _patient_row_share(table) else 0
@@ -1772,12 +1776,12 @@ def _draw_patient(
                 if row is not None:
                     table_rows.append(row)
                     filler_rows.add(id(row))
-                    versions[drawn] = answers.epoch = next(counter)
+                    changed(drawn)
         # Later tables' conditions may read this patient's rows of this one.
         context[table.name] = (
             (table_rows[0] if table_rows else None) if is_patient_table else table_rows
         )
-        versions[table.name] = answers.epoch = next(counter)
+        changed(table.name)
         if is_patient_table:
             # Patient tables come first: once they are drawn the life is known.
             context.pop(LIFE_SPAN_KEY, None)
