@@ -14,7 +14,7 @@ are applied to the whole patient once drawn:
   stretches or adds a practice registration to cover GP events.
 * `inconsistencies` lists what is still wrong; the generator redraws such
   patients a few times before settling, and tests use it as their property.
-* `realignments` offers consistent versions of a settled patient, with any
+* `realigned_versions` offers consistent versions of a settled patient, with any
   date moved, for the generator to keep one the population still takes.
 
 The rules are read from table and column names, as in `plausibility`.
@@ -364,7 +364,7 @@ MAX_REALIGNMENTS = 40
 _STRETCHED_REGISTRATIONS = 2
 
 
-def realignments(rows: dict) -> list[dict]:
+def realigned_versions(rows: dict) -> Iterator[dict]:
     """Consistent versions of one patient's final rows (table -> row dicts),
     for when `repair` could not make them consistent: the rows the
     population forces are inconsistent (an event it asks for before the
@@ -383,14 +383,11 @@ def realignments(rows: dict) -> list[dict]:
     with its second. Every move is the smallest that makes the rows
     consistent, so that windows the population asks about are kept where
     they can be. Versions that break the tables' own
-    constraints are left out. Empty when `rows` are consistent already.
+    constraints are left out. None when `rows` are consistent already.
+
+    Made one at a time as they are asked for: a population usually takes
+    the first.
     """
-    return list(realigned_versions(rows))
-
-
-def realigned_versions(rows: dict) -> Iterator[dict]:
-    """The versions of `realignments`, made one at a time as they are asked
-    for: a population usually takes the first."""
     return itertools.islice(_all_realigned_versions(rows), MAX_REALIGNMENTS)
 
 
@@ -424,7 +421,7 @@ def _all_realigned_versions(rows: dict) -> Iterator[dict]:
             versions = new(
                 [moved]
                 if not _uncovered_gp_rows(moved)
-                else _each_moved(moved, registration_moves)
+                else (_moved(moved, move) for move in registration_moves)
             )
             first = next(versions, None)
             if first is not None:
@@ -432,11 +429,6 @@ def _all_realigned_versions(rows: dict) -> Iterator[dict]:
                 later.append(versions)
     for versions in later:
         yield from versions
-
-
-def _each_moved(rows: dict, moves: list) -> Iterator[dict]:
-    for move in moves:
-        yield _moved(rows, move)
 
 
 def _moved(rows: dict, move) -> dict:

@@ -1366,7 +1366,7 @@ class _Realigner:
     ) -> list:
         """The batch with each patient of `accepted` whose rows are
         inconsistent (`repair` could not move what the population forces)
-        replaced by its first realigned version (`consistency.realignments`)
+        replaced by its first realigned version (`consistency.realigned_versions`)
         that the population still takes, where one does; the others as they
         were.
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ehrql import create_dataset, days, years
 from ehrql.dummy import generate_dummy_data
-from ehrql.dummy.consistency import inconsistencies, realignments
+from ehrql.dummy.consistency import inconsistencies, realigned_versions
 from ehrql.tables.core import (
     clinical_events,
     medications,
@@ -297,7 +297,7 @@ def test_realignments_move_the_birth_back_first_then_the_dates_forward():
     d = datetime.date
     # A registration starting before birth, as a forced row can.
     rows = a_patient(d(2018, 1, 1), [(d(1992, 9, 11), None)], [d(2020, 5, 1)])
-    versions = realignments(rows)
+    versions = list(realigned_versions(rows))
     assert versions and all(inconsistencies(v) == [] for v in versions)
     births = [v[patients._qm_node][0]["date_of_birth"] for v in versions]
     starts = [v[practice_registrations._qm_node][0]["start_date"] for v in versions]
@@ -313,7 +313,7 @@ def test_realignments_stretch_a_registration_before_moving_gp_events():
         d(1990, 1, 1), [(d(2023, 4, 1), d(2023, 6, 1))], [d(2020, 5, 8), d(2023, 5, 1)]
     )
     assert inconsistencies(rows) == ["GP events outside every practice registration"]
-    first, *others = realignments(rows)
+    first, *others = list(realigned_versions(rows))
     assert first[practice_registrations._qm_node] == [
         {
             "start_date": d(2020, 5, 8),
@@ -335,7 +335,7 @@ def test_realignments_stretch_a_registration_before_moving_gp_events():
 def test_consistent_rows_need_no_realignment():
     d = datetime.date
     rows = a_patient(d(1990, 1, 1), [(d(2010, 1, 1), None)], [d(2020, 1, 1)])
-    assert realignments(rows) == []
+    assert list(realigned_versions(rows)) == []
 
 
 def test_a_registration_the_population_forces_after_a_death_it_leaves_open_moves_the_death():
@@ -360,7 +360,7 @@ def test_realignments_move_the_death_on_first_then_the_activity_back():
     rows[ons_deaths._qm_node] = [
         {"date": d(2021, 6, 15), "underlying_cause_of_death": None}
     ]
-    versions = realignments(rows)
+    versions = list(realigned_versions(rows))
     assert versions and all(inconsistencies(v) == [] for v in versions)
     deaths = [
         (v[patients._qm_node][0]["date_of_death"], v[ons_deaths._qm_node][0]["date"])
@@ -379,7 +379,7 @@ def test_realigning_stops_when_the_population_forces_the_inconsistency(monkeypat
     offered = []
 
     def counted(rows):
-        versions = realignments(rows)
+        versions = list(realigned_versions(rows))
         offered.append(bool(versions))
         return iter(versions)
 
