@@ -156,7 +156,7 @@ class RowRecipe:
     def _borrowable(self, context: dict) -> list:
         """(column, the values of the patient's other rows it may take), for
         each linked column that may take some."""
-        choices = dict(self.choices)
+        choices = self._choice_of
         rows = list(_context_rows(context))
         # The patient's values once, in order, for every linked column.
         values = [value for other_row in rows for value in other_row.values()]
