@@ -1074,13 +1074,15 @@ def table_dependencies(roots: Iterable[qm.Node]) -> dict:
         for node in qm.all_nodes(root):
             if node in tables_below:
                 continue
-            if isinstance(node, _TABLES):
+            if isinstance(node, qm.TABLE_TYPES):
                 tables_below[node] = frozenset((node,))
             else:
                 tables_below[node] = frozenset().union(
                     *(tables_below[child] for child in node.children())
                 )
-    reads: dict = {table: set() for table in tables_below if isinstance(table, _TABLES)}
+    reads: dict = {
+        table: set() for table in tables_below if isinstance(table, qm.TABLE_TYPES)
+    }
     for node in tables_below:
         if isinstance(node, qm.Filter):
             expression = node.condition
@@ -1091,9 +1093,6 @@ def table_dependencies(roots: Iterable[qm.Node]) -> dict:
         table = qm.root_table(node)
         reads.setdefault(table, set()).update(tables_below[expression] - {table})
     return reads
-
-
-_TABLES = (qm.SelectTable, qm.SelectPatientTable, qm.InlinePatientTable)
 
 
 def generation_order(tables: Iterable[qm.Frame], dependencies: dict) -> tuple:

@@ -1332,12 +1332,17 @@ def columns_read(root: Node) -> frozenset:
     )
 
 
+#: The node types that are tables (event, patient, inline): the leaves every
+#: frame and series reads its rows from.
+TABLE_TYPES = (SelectTable, SelectPatientTable, InlinePatientTable)
+
+
 def get_table_nodes(*roots: Node) -> set[Frame]:
     """The tables (event, patient, inline) the given nodes read from."""
     tables = set()
     for root in roots:
         for n in all_nodes(root):
-            if isinstance(n, (SelectTable, SelectPatientTable, InlinePatientTable)):
+            if isinstance(n, TABLE_TYPES):
                 tables.add(n)
     return tables
 
