@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import datetime
+import functools
 import math
 import sys
 from collections.abc import Mapping, Sequence
@@ -581,10 +582,10 @@ class SQLDialect(abc.ABC):
         if type(value) is datetime.date:
             # A table of each interval's days holds thousands of different
             # dates: rendered through SQLAlchemy once, as a pattern.
-            before, after = self._date_sql_pattern()
+            before, after = self._date_sql_pattern
             return f"{before}{value.isoformat()}{after}"
         # Rendering through SQLAlchemy is slow, and a table of constants
-        # repeats the same few (flags, dates) thousands of times. Keyed on
+        # repeats the same few (flags, small numbers) thousands of times. Keyed on
         # repr as well, since 0.0 == -0.0 and 1 == True.
         cache = self.__dict__.setdefault("_literal_sql_cache", {})
         key = (type(value), repr(value))
@@ -594,19 +595,17 @@ class SQLDialect(abc.ABC):
             cache[key] = self.render(self.literal(value))
         return cache[key]
 
+    @functools.cached_property
     def _date_sql_pattern(self) -> tuple[str, str]:
         """The text around a date's ISO form in the SQL of a date constant."""
-        pattern = self.__dict__.get("_date_sql_pattern_cache")
-        if pattern is None:
-            sample = datetime.date(1999, 12, 31).isoformat()
-            before, found, after = self.render(
-                self.literal(datetime.date.fromisoformat(sample))
-            ).partition(sample)
-            assert found and sample not in after, (
-                "a date constant's SQL holds its ISO form once"
-            )
-            pattern = self.__dict__["_date_sql_pattern_cache"] = (before, after)
-        return pattern
+        sample = datetime.date(1999, 12, 31).isoformat()
+        before, found, after = self.render(
+            self.literal(datetime.date.fromisoformat(sample))
+        ).partition(sample)
+        assert found and sample not in after, (
+            "a date constant's SQL holds its ISO form once"
+        )
+        return before, after
 
     def drop_temp_table(self, table: sa.Table) -> list[str]:
         """Statements removing a temporary table."""
